@@ -1,0 +1,23 @@
+"""gradcheck: is this gradient right? Symbolic, backprop and finite differences, side by side.
+
+    >>> import gradcheck
+    >>> result = gradcheck.check("sigmoid(w0*x0 + w1*x1 + w2)", at="w0=2,w1=-3,w2=-3,x0=-1,x1=-2")
+    >>> result.status
+    'pass'
+
+Importing this package is cheap: numpy and SymPy are loaded when a check first runs.
+"""
+
+from __future__ import annotations
+
+from .errors import DomainError, GradcheckError, ParseError, SpecError, ValueSpecError
+
+__version__ = "0.1.0"
+__all__ = ["check", "GradcheckError", "ParseError", "ValueSpecError", "SpecError", "DomainError"]
+
+
+def check(expr, at=None, grad=None, let=None, wrt=None, **options):
+    """See gradcheck.pipeline.check; imported on first use to keep `import gradcheck` light."""
+    from .pipeline import check as run
+
+    return run(expr, at=at, grad=grad, let=let, wrt=wrt, **options)

@@ -1,0 +1,116 @@
+"""The command line: a thin layer over the library. It alone prints errors and decides exit codes.
+
+Only click is imported at start-up; numpy, SymPy and rich load when a command needs them, so
+`gradcheck --help` stays quick.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from . import __version__
+from .compare import DEFAULT_ATOL, DEFAULT_RTOL  # plain constants: no numpy at start-up
+from .errors import GradcheckError
+
+CONTEXT = {"help_option_names": ["--help"], "max_content_width": 100}
+
+# Each option is declared once and shared by the commands that take it (as pip-tools does).
+at_option = click.option("--at", "at", multiple=True, metavar="NAME=VALUE[,...]",
+                         help="Values of the variables, e.g. --at w0=2,x0=-1 (repeatable). "
+                              "A value may be a constant expression: -pi/4, 1/3. "
+                              "Variables without one get seeded random values.")
+let_option = click.option("--let", "lets", multiple=True, metavar="NAME=EXPR",
+                          help="Name an intermediate, e.g. --let z='w0*x0+w1*x1+w2' (repeatable; "
+                               "a later one may use earlier ones).")
+grad_option = click.option("--grad", "grads", multiple=True, metavar="VAR=EXPR",
+                           help="Your hand-derived ∂f/∂VAR, checked as a fourth column (repeatable).")
+wrt_option = click.option("--wrt", metavar="VAR[,...]", help="Differentiate by these variables only.")
+seed_option = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+                           help="Seed for the random values of variables without --at.")
+format_option = click.option("--format", "output_format", type=click.Choice(["table", "json"]),
+                             default="table", show_default=True,
+                             help="table for people, json for programs (schema in the README).")
+
+
+def tolerance_options(command):
+    command = click.option("--atol", type=float, default=DEFAULT_ATOL, show_default=True,
+                           help="Absolute tolerance: agree if |a-b| <= atol + rtol*max(|a|,|b|).")(command)
+    command = click.option("--rtol", type=float, default=DEFAULT_RTOL, show_default=True,
+                           help="Relative tolerance (see --atol).")(command)
+    return command
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="gradcheck")
+def main() -> None:
+    """Is this gradient right? gradcheck computes every partial derivative of an expression
+    three independent ways (SymPy, its own backprop, finite differences) and compares them
+    with each other and with the gradient you derived.
+
+    \b
+      gradcheck eval "sigmoid(w0*x0 + w1*x1 + w2)" --at w0=2,w1=-3,w2=-3,x0=-1,x1=-2
+      gradcheck functions
+
+    Exit codes: 0 all gradients agree, 1 a mismatch, 2 bad input.
+    """
+
+
+@main.command("eval", context_settings={**CONTEXT, "ignore_unknown_options": True})
+@click.argument("expr")
+@at_option
+@let_option
+@grad_option
+@wrt_option
+@seed_option
+@tolerance_options
+@format_option
+@click.option("--formulas", is_flag=True, help="Also print SymPy's simplified formula of each partial.")
+def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, formulas) -> None:
+    """Check the gradient of EXPR at one point.
+
+    EXPR uses + - * / ** (or ^), parentheses, numbers, pi, e and the functions listed by
+    `gradcheck functions`. An EXPR that starts with '-' works as it is: gradcheck eval "-x*y".
+    """
+    from .pipeline import check, error_result
+    from .result import Report
+
+    try:
+        result = check(expr, at=list(at), grad=list(grads), let=list(lets), wrt=wrt, seed=seed,
+                       rtol=rtol, atol=atol, formulas=formulas)
+    except GradcheckError as exc:
+        report_error(exc)
+        result = error_result(expr, exc, seed=seed)
+    finish(Report([result]), output_format)
+
+
+@main.command("functions", context_settings=CONTEXT)
+def functions_command() -> None:
+    """List the functions and operators an expression may use, with their derivatives."""
+    from .render.table import console, render_functions
+
+    render_functions(console())
+
+
+def report_error(exc: GradcheckError) -> None:
+    """One line naming what is wrong and where, then the text with a caret under the place."""
+    color = False if os.environ.get("NO_COLOR") else None
+    click.secho(f"gradcheck: error: {exc}", fg="red", err=True, color=color)
+    excerpt = exc.excerpt()
+    if excerpt:
+        click.echo(excerpt, err=True)
+
+
+def finish(report, output_format: str) -> None:
+    """Render the report on stdout and exit with its code: the one place the CLI exits."""
+    if output_format == "json":
+        from .render.json import render_json
+
+        click.echo(render_json(report))
+    else:
+        from .render.table import console, render_report
+
+        render_report(report, console())
+    sys.exit(int(report.exit_code))

@@ -1,0 +1,57 @@
+"""The errors gradcheck raises for bad input.
+
+Every one derives from GradcheckError, so a caller of the library needs one except clause,
+and the CLI turns any of them into a one-line message and exit code 2. Each carries an
+optional Span so the message can point at the column where the input went wrong.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .source import Span
+
+
+class GradcheckError(Exception):
+    """Bad input: the expression, a value, an option. `kind` names the family in JSON output."""
+
+    kind = "input"
+
+    def __init__(self, message: str, span: Span | None = None):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+
+    def __str__(self) -> str:
+        if self.span is None:
+            return self.message
+        return f"{self.span.where()}: {self.message}"
+
+    def excerpt(self) -> str | None:
+        """The offending text with a caret line under the span, or None if there is no span."""
+        return None if self.span is None else self.span.caret()
+
+
+class ParseError(GradcheckError):
+    """The text is not an expression gradcheck accepts (syntax, unknown name, limits)."""
+
+    kind = "parse"
+
+
+class ValueSpecError(GradcheckError):
+    """A value given with --at (or a TOML `at`) is not a usable number."""
+
+    kind = "value"
+
+
+class SpecError(GradcheckError):
+    """Options that do not fit together: --grad for a variable f does not use, a --let clash."""
+
+    kind = "spec"
+
+
+class DomainError(GradcheckError):
+    """f or one of its derivatives is undefined at the point: log(-1), 1/0, overflow."""
+
+    kind = "domain"

@@ -1,0 +1,1 @@
+"""The independent ways of computing ∂f/∂x: symbolic (SymPy), backprop (ours), numeric (finite differences)."""

@@ -1,0 +1,71 @@
+"""Reverse-mode differentiation on the expression tree, by hand, node by node.
+
+One forward pass stores every node's value; one backward pass walks the nodes in reverse
+topological order and sends each node's gradient g to its inputs through the primitive's VJP
+rules. A node used twice receives two contributions, which add. Gradients live in a dict keyed
+by node that is returned, never stored on nodes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import DomainError
+from ..evaluate import STRICT, describe_inputs
+from ..primitives import zero_vjp
+from ..tree import Apply, Node, Var, text, topological
+
+
+def backprop(root: Node, values: dict[Node, Any], wrt: list[Var]) -> dict[str, Any]:
+    """∂root/∂v for every v in wrt, given the forward values of every node."""
+    order = topological(root)
+    needs = _depends_on(order, wrt)
+    grads: dict[Node, Any] = {root: np.ones_like(values[root])}
+    with np.errstate(**STRICT):
+        for node in reversed(order):
+            g = grads.get(node)
+            if g is None or not isinstance(node, Apply):
+                continue
+            inputs = [values[arg] for arg in node.args]
+            for i, arg in enumerate(node.args):
+                rule = node.prim.vjps[i]
+                if arg not in needs or rule is zero_vjp:
+                    continue
+                contribution = _local(node, i, rule, g, values[node], inputs)
+                grads[arg] = contribution if arg not in grads else grads[arg] + contribution
+    return {v.name: grads.get(v, np.zeros_like(values[v])) for v in wrt}
+
+
+def _depends_on(order: list[Node], wrt: list[Var]) -> set[Node]:
+    """The nodes whose value changes with some variable in wrt: only they need a gradient."""
+    needs: set[Node] = set(wrt)
+    for node in order:
+        if isinstance(node, Apply) and any(arg in needs for arg in node.args):
+            needs.add(node)
+    return needs
+
+
+def _local(node: Apply, i: int, rule, g, ans, inputs: list[Any]) -> Any:
+    """One VJP contribution, reduced to the input's shape (undoing numpy broadcasting) and checked finite."""
+    arg = node.args[i]
+    try:
+        out = unbroadcast(rule(g, ans, *inputs), np.shape(inputs[i]))
+    except FloatingPointError:
+        out = None
+    if out is None or not np.all(np.isfinite(out)):
+        raise DomainError(f"the derivative of {node.span.text.strip()} with respect to {text(arg)} "
+                          f"is undefined{describe_inputs(node, inputs)}", node.span)
+    return out
+
+
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum g over the axes numpy broadcasting added or stretched, so it has the input's shape."""
+    g = np.asarray(g)
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    for axis, n in enumerate(shape):
+        if n == 1 and g.shape[axis] != 1:
+            g = g.sum(axis=axis, keepdims=True)
+    return g

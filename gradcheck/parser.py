@@ -1,0 +1,266 @@
+"""Expression text -> tree, safely.
+
+A regular-expression tokenizer and a small Pratt parser of our own: no user text ever reaches eval,
+exec, sympify or parse_expr, and nothing but numbers, names, the arithmetic operators, parentheses
+and calls of registered functions is accepted. Length and nesting are capped before anything
+recursive runs, so hostile input ends in a ParseError with a column, never in a RecursionError.
+
+Precedence is Python's, except that `^` is power like `**` (as in the course notes, not xor):
+    + -  <  * /  <  unary -  <  ** ^ (right-associative; its right side may start with a unary -)
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import re
+from dataclasses import dataclass, field
+
+from .errors import ParseError
+from .primitives import BINARY_OPERATORS, CONSTANTS, FUNCTIONS, PREFIX_OPERATORS
+from .source import Source, Span
+from .tree import Apply, Const, Node, Var
+
+# Longer than any hand derivation; also bounds the work the oracles do on one expression.
+MAX_TEXT_LENGTH = 10_000
+# Parentheses, calls, unary minus and powers nested deeper than this are refused. SymPy's
+# differentiation hit Python's recursion limit at ~200 nested functions (measured, SymPy 1.14),
+# and this parser spends two Python frames a level.
+MAX_NESTING = 100
+
+# Binding power of each infix operator (higher binds tighter).
+_SUM, _PRODUCT, _UNARY, _POWER = 10, 20, 30, 40
+_INFIX_POWER = {"+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT, "**": _POWER, "^": _POWER}
+# Tokens that bind like postfix operators so that a helpful error names them.
+_POSTFIX = {".", "["}
+
+_TOKEN = re.compile(
+    r"""(?P<space>\s+)
+      | (?P<num>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
+      | (?P<name>[A-Za-z_][A-Za-z_0-9]*)
+      | (?P<op>\*\*|[-+*/^@()\[\],.=])""",
+    re.VERBOSE | re.ASCII,
+)
+# Integer literals up to this many digits stay exact integers in SymPy; longer ones are floats.
+_EXACT_INT_DIGITS = 15
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "num", "name", "op" or "end"
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class Scope:
+    """What names mean while parsing: --let names, the variables met so far, and whether new ones may appear."""
+
+    lets: dict[str, Node] = field(default_factory=dict)
+    variables: dict[str, Var] = field(default_factory=dict)
+    closed: bool = False  # a claim or a value may only use names that already exist
+
+
+def parse(text: str, origin: str = "the expression", scope: Scope | None = None) -> Node:
+    """Parse `text` into a tree. `origin` names the text in error messages ("--let z")."""
+    source = Source(text, origin)
+    if len(text) > MAX_TEXT_LENGTH:
+        raise ParseError(f"{origin} is {len(text):,} characters long; the limit is {MAX_TEXT_LENGTH:,}")
+    return _Parser(source, scope if scope is not None else Scope()).parse()
+
+
+def tokenize(source: Source) -> list[Token]:
+    text, tokens, pos = source.text, [], 0
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            raise ParseError(_bad_character(text[pos]), Span(source, pos, pos + 1))
+        if match.lastgroup != "space":
+            tokens.append(Token(match.lastgroup, match.group(), pos, match.end()))
+        pos = match.end()
+    tokens.append(Token("end", "", len(text), len(text)))
+    return tokens
+
+
+def _bad_character(char: str) -> str:
+    if char in "'\"":
+        return "strings are not allowed in an expression"
+    if char == "_" or char.isalpha():
+        return f"unexpected character {char!r}: names use ASCII letters, digits and _"
+    return f"unexpected character {char!r}"
+
+
+class _Parser:
+    def __init__(self, source: Source, scope: Scope):
+        self.source = source
+        self.scope = scope
+        self.tokens = tokenize(source)
+        self.pos = 0
+        self.depth = 0
+
+    # ----- driver ----------------------------------------------------------------------------
+    def parse(self) -> Node:
+        if self.peek().kind == "end":
+            raise ParseError(f"{self.source.origin} is empty", self.span(0, len(self.source.text)))
+        node, _, _ = self.expression(0)
+        self.expect_end_of(None)
+        return node
+
+    def expression(self, right_power: int) -> tuple[Node, int, int]:
+        """Parse while operators bind tighter than right_power. Returns (node, start, end)."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            tok = self.peek()
+            raise ParseError(f"expression nested more than {MAX_NESTING} levels deep",
+                             self.span(tok.start, tok.end))
+        left = self.prefix(self.advance())
+        while right_power < self.infix_power(self.peek()):
+            left = self.infix(self.advance(), left)
+        self.depth -= 1
+        return left
+
+    # ----- token helpers ---------------------------------------------------------------------
+    def peek(self) -> Token:
+        return self.tokens[self.pos]
+
+    def advance(self) -> Token:
+        tok = self.tokens[self.pos]
+        if tok.kind != "end":
+            self.pos += 1
+        return tok
+
+    def span(self, start: int, end: int) -> Span:
+        return Span(self.source, start, end)
+
+    def infix_power(self, tok: Token) -> int:
+        if tok.kind != "op":
+            return 0
+        if tok.text in _POSTFIX:
+            return _POWER + 1
+        return _INFIX_POWER.get(tok.text, 0)
+
+    def expect_end_of(self, opener: Token | None) -> None:
+        """After a complete operand: the closing ')' of `opener`, or the end of the text."""
+        tok = self.peek()
+        want = ")" if opener else ""
+        if tok.text == want and tok.kind == ("op" if opener else "end"):
+            self.advance()
+            return
+        if tok.kind in ("num", "name") or tok.text == "(":
+            raise ParseError(f"missing operator before {tok.text!r}", self.span(tok.start, tok.end))
+        if opener is not None and tok.kind == "end":
+            raise ParseError("'(' is never closed", self.span(opener.start, opener.end))
+        raise self.unexpected(tok)
+
+    def unexpected(self, tok: Token) -> ParseError:
+        if tok.kind == "end":
+            return ParseError("expression ends too early", self.span(tok.start, tok.start + 1))
+        if tok.text == "=":
+            return ParseError("unexpected '=': an expression is not an assignment "
+                              "(name intermediates with --let NAME=EXPR)", self.span(tok.start, tok.end))
+        return ParseError(f"unexpected {tok.text!r}", self.span(tok.start, tok.end))
+
+    # ----- operands ----------------------------------------------------------------------------
+    def prefix(self, tok: Token) -> tuple[Node, int, int]:
+        if tok.kind == "num":
+            return self.number(tok), tok.start, tok.end
+        if tok.kind == "name":
+            if self.peek().text == "(":
+                return self.call(tok)
+            return self.name(tok), tok.start, tok.end
+        if tok.text == "(":
+            node, _, _ = self.expression(0)
+            self.expect_end_of(tok)
+            return node, tok.start, self.tokens[self.pos - 1].end
+        if tok.text in PREFIX_OPERATORS:
+            operand, _, end = self.expression(_UNARY)
+            prim = PREFIX_OPERATORS[tok.text]
+            return Apply(prim, (operand,), self.span(tok.start, end)), tok.start, end
+        if tok.text == "+":  # unary plus changes nothing
+            node, _, end = self.expression(_UNARY)
+            return node, tok.start, end
+        if tok.text == "[":
+            raise ParseError("lists are not allowed inside an expression", self.span(tok.start, tok.end))
+        raise self.unexpected(tok)
+
+    def number(self, tok: Token) -> Const:
+        value = float(tok.text)  # the regex admits only plain decimal literals: float() is exact parsing
+        if value == float("inf"):
+            raise ParseError(f"number too large: {tok.text[:20]}{'…' if len(tok.text) > 20 else ''}",
+                             self.span(tok.start, tok.end))
+        exact = int(tok.text) if tok.text.isdigit() and len(tok.text) <= _EXACT_INT_DIGITS else None
+        return Const(value, self.span(tok.start, tok.end), exact=exact)
+
+    def name(self, tok: Token) -> Node:
+        name, span = tok.text, self.span(tok.start, tok.end)
+        self.refuse_keyword(tok)
+        if name in self.scope.lets:
+            return self.scope.lets[name]
+        if name in CONSTANTS:
+            return Const(CONSTANTS[name][0], span, name=name)
+        if name in FUNCTIONS:
+            raise ParseError(f"'{name}' is a function: call it as {name}(...)", span)
+        if name in self.scope.variables:
+            return self.scope.variables[name]
+        if self.scope.closed:
+            known = sorted(self.scope.variables) + sorted(self.scope.lets)
+            raise ParseError(f"unknown variable '{name}'{suggest(name, known)}"
+                             + (f"; f's variables are {', '.join(sorted(self.scope.variables))}"
+                                if self.scope.variables else ""), span)
+        var = Var(name, span)
+        self.scope.variables[name] = var
+        return var
+
+    def refuse_keyword(self, tok: Token) -> None:
+        if keyword.iskeyword(tok.text):
+            raise ParseError(f"'{tok.text}' is Python syntax; an expression is arithmetic only",
+                             self.span(tok.start, tok.end))
+
+    def call(self, name_tok: Token) -> tuple[Node, int, int]:
+        self.refuse_keyword(name_tok)
+        name, name_span = name_tok.text, self.span(name_tok.start, name_tok.end)
+        prim = FUNCTIONS.get(name)
+        if prim is None:
+            if name in self.scope.lets or name in self.scope.variables or name in CONSTANTS:
+                raise ParseError(f"'{name}' is not a function (missing '*' before '('?)", name_span)
+            raise ParseError(f"unknown function '{name}'{suggest(name, FUNCTIONS)}", name_span)
+        opener = self.advance()
+        args: list[Node] = []
+        if self.peek().text == ")":
+            self.advance()
+        else:
+            while True:
+                arg, _, _ = self.expression(0)
+                args.append(arg)
+                if self.peek().text == ",":
+                    self.advance()
+                    continue
+                self.expect_end_of(opener)
+                break
+        end = self.tokens[self.pos - 1].end
+        if len(args) != prim.arity:
+            plural = "argument" if prim.arity == 1 else "arguments"
+            raise ParseError(f"{name} takes {prim.arity} {plural} ({', '.join(prim.params)}), "
+                             f"got {len(args)}", self.span(name_tok.start, end))
+        return Apply(prim, tuple(args), self.span(name_tok.start, end)), name_tok.start, end
+
+    # ----- operators ---------------------------------------------------------------------------
+    def infix(self, tok: Token, left: tuple[Node, int, int]) -> tuple[Node, int, int]:
+        node, start, _ = left
+        if tok.text == ".":
+            after = self.peek()
+            what = f"'.{after.text}'" if after.kind == "name" else "'.'"
+            raise ParseError(f"attribute access ({what}) is not allowed", self.span(tok.start, after.end))
+        if tok.text == "[":
+            raise ParseError("indexing is not supported for scalar expressions", self.span(tok.start, tok.end))
+        power = _INFIX_POWER[tok.text]
+        # ** is right-associative and its right operand may carry a unary minus (2**-x), as in Python.
+        right, _, end = self.expression(_UNARY if power == _POWER else power)
+        prim = BINARY_OPERATORS[tok.text]
+        return Apply(prim, (node, right), self.span(start, end)), start, end
+
+
+def suggest(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,104 @@
+"""From the user's text to a Problem: f's tree, its --let names and claims, and the point.
+
+Everything the user typed is parsed and validated here, before any oracle runs, so that every
+input error is found up front and reported with where it is.
+"""
+
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable
+
+import numpy as np
+
+from .errors import SpecError
+from .parser import Scope, suggest, parse
+from .primitives import CONSTANTS, FUNCTIONS
+from .tree import Apply, Node, Var, variables
+from .values import NAME, Assignments, parse_value, random_value, split_assignments
+
+
+@dataclass
+class Problem:
+    expr: str
+    root: Node
+    wrt: list[Var]  # the variables to differentiate by, in the order written
+    point: dict[str, np.float64]  # a value for every variable any text uses
+    random: list[str] = field(default_factory=list)  # the variables whose value was drawn
+    claims: dict[str, Node] = field(default_factory=dict)  # variable -> the user's ∂f/∂variable
+    lets: dict[str, Node] = field(default_factory=dict)
+
+
+def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assignments = None,
+          wrt: str | Iterable[str] | None = None, seed: int = 0) -> Problem:
+    if not isinstance(expr, str):
+        raise SpecError(f"the expression must be text, got {type(expr).__name__}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise SpecError(f"the seed must be a whole number ≥ 0, got {seed!r}")
+    scope = Scope()
+    for name, body in split_assignments(let, "--let").items():
+        _check_let_name(name, scope)
+        node = parse(str(body), origin=f"--let {name}", scope=scope)
+        scope.lets[name] = replace(node, label=name) if isinstance(node, Apply) and not node.label else node
+    root = parse(expr, scope=scope)
+    used = variables(root)
+    if not used:
+        raise SpecError("the expression has no variables to differentiate")
+    chosen = _choose_wrt(wrt, used)
+    point, drawn = _point(at, scope, seed)
+    claims = _claims(grad, scope, chosen)
+    return Problem(expr, root, chosen, point, drawn, claims, dict(scope.lets))
+
+
+def _check_let_name(name: str, scope: Scope) -> None:
+    if keyword.iskeyword(name) or name in FUNCTIONS or name in CONSTANTS:
+        raise SpecError(f"--let {name}: '{name}' is a reserved name (a function, constant or keyword)")
+    if name in scope.variables:
+        raise SpecError(f"--let {name}: '{name}' is already a variable in an earlier --let")
+
+
+def _choose_wrt(wrt: str | Iterable[str] | None, used: list[Var]) -> list[Var]:
+    if wrt is None:
+        return used
+    names = [n.strip() for n in (wrt.split(",") if isinstance(wrt, str) else wrt) if n.strip()]
+    by_name = {v.name: v for v in used}
+    for name in names:
+        if name not in by_name:
+            raise SpecError(f"--wrt names '{name}', which f does not use{suggest(name, by_name)}; "
+                            f"f's variables are {', '.join(by_name)}")
+    if not names:
+        raise SpecError("--wrt names no variable")
+    return [v for v in used if v.name in names]
+
+
+def _point(at: Assignments, scope: Scope, seed: int) -> tuple[dict[str, np.float64], list[str]]:
+    given = split_assignments(at, "--at")
+    for name in given:
+        if name in scope.lets:
+            raise SpecError(f"--at {name}: '{name}' is a --let name; its value follows from the variables")
+        if name in CONSTANTS:
+            raise SpecError(f"--at {name}: '{name}' is the constant {name}, not a variable")
+        if name not in scope.variables:
+            raise SpecError(f"--at gives a value for '{name}', which f does not use"
+                            f"{suggest(name, scope.variables)}; f's variables are {', '.join(scope.variables)}")
+    point, drawn = {}, []
+    for name in scope.variables:
+        if name in given:
+            point[name] = parse_value(name, given[name])
+        else:
+            point[name] = random_value(name, seed)
+            drawn.append(name)
+    return point, drawn
+
+
+def _claims(grad: Assignments, scope: Scope, wrt: list[Var]) -> dict[str, Node]:
+    claims = {}
+    names = [v.name for v in wrt]
+    closed = Scope(lets=scope.lets, variables=scope.variables, closed=True)
+    for name, body in split_assignments(grad, "--grad").items():
+        if name not in names:
+            raise SpecError(f"--grad {name}: f is not differentiated by '{name}'{suggest(name, names)}; "
+                            f"the gradient has {', '.join(names)}")
+        claims[name] = parse(str(body), origin=f"--grad {name}", scope=closed)
+    return claims

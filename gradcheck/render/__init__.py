@@ -1,0 +1,1 @@
+"""Renderers: each turns the same result objects into text (a rich table, JSON). Nothing here computes."""
