@@ -58,7 +58,21 @@ def main() -> None:
     """
 
 
-@main.command("eval", context_settings={**CONTEXT, "ignore_unknown_options": True})
+class ExpressionCommand(click.Command):
+    """A command whose argument may start with '-' ("-x*y") while a mistyped --option is still an error."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        known = {name for param in self.params for name in param.opts + param.secondary_opts}
+        for arg in args:
+            if arg == "--":
+                break
+            name = arg.split("=", 1)[0]
+            if name.startswith("--") and name not in known:
+                raise click.NoSuchOption(name, possibilities=sorted(known), ctx=ctx)
+        return super().parse_args(ctx, args)
+
+
+@main.command("eval", cls=ExpressionCommand, context_settings={**CONTEXT, "ignore_unknown_options": True})
 @click.argument("expr")
 @at_option
 @let_option
