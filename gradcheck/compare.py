@@ -1,12 +1,19 @@
-"""When two gradients agree, and which column is the odd one out when they do not."""
+"""When two gradients agree, and which column is the odd one out when they do not.
+
+A column is a scalar, an array (compared entry by entry), or, for the numeric oracle in fast mode,
+Probes: directional derivatives along random directions and a few single entries, compared with
+the same projections of the other column.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Mapping
+from typing import Any, Mapping
 
-# |a - b| <= atol + rtol * max(|a|, |b|).
+import numpy as np
+
+# |a - b| <= atol + rtol * max(|a|, |b|), entry by entry.
 # rtol: central differences with h = cbrt(eps) are good to ~1e-10 relative on smooth functions of
 # moderate scale, while a wrong derivation is off by a factor (1e-2 or more): 1e-5 sits between
 # the two with room on both sides (every correct and wrong case in tests/ is checked against it).
@@ -29,34 +36,93 @@ class Tolerance:
 
 
 @dataclass(frozen=True)
+class PairError:
+    """How far apart two columns are."""
+
+    a: str
+    b: str
+    agree: bool
+    max_abs_error: float
+    max_rel_error: float
+    worst: str  # where they are furthest apart, relative to the tolerance: "[1,2]", "direction 3", ""
+    worst_values: tuple[float, float]  # a's and b's value there
+
+
+@dataclass(frozen=True)
 class Comparison:
     agree: bool
     max_abs_error: float | None
     max_rel_error: float | None
     verdict: str  # "symbolic = backprop = numeric" or "claimed disagrees with symbolic = backprop = numeric"
+    pairs: tuple[PairError, ...] = ()
 
 
-def compare(columns: Mapping[str, float | None], tol: Tolerance) -> Comparison:
-    """Compare every pair of the columns that have a value."""
+def compare(columns: Mapping[str, Any], tol: Tolerance) -> Comparison:
+    """Compare every pair of the columns that have a value (None marks a column without one)."""
     present = {name: v for name, v in columns.items() if v is not None}
-    missing = [name for name, v in columns.items() if v is None]
     if len(present) < 2:
         only = ", ".join(present) or "no oracle"
         return Comparison(False, None, None, f"only {only} could be computed: nothing to compare with")
-    pairs = list(combinations(present, 2))
-    abs_errors = [abs(present[a] - present[b]) for a, b in pairs]
-    rel_errors = [_relative(present[a], present[b]) for a, b in pairs]
-    agreeing = {(a, b) for a, b in pairs if tol.agree(present[a], present[b])}
-    agree = len(agreeing) == len(pairs) and "claimed" not in missing
-    verdict = _verdict(list(present), agreeing)
-    if "claimed" in missing:
-        verdict = f"claimed is undefined at this point; {verdict}"
-    return Comparison(agree, max(abs_errors), max(rel_errors), verdict)
+    pairs = tuple(compare_pair(a, present[a], b, present[b], tol) for a, b in combinations(present, 2))
+    agreeing = {(p.a, p.b) for p in pairs if p.agree}
+    # A column that is missing because its oracle could not run (symbolic too large) does not fail
+    # the check; a claim that could not be evaluated does.
+    agree = len(agreeing) == len(pairs) and columns.get("claimed", 0.0) is not None
+    return Comparison(agree, max(p.max_abs_error for p in pairs), max(p.max_rel_error for p in pairs),
+                      _verdict(list(present), agreeing), pairs)
 
 
-def _relative(a: float, b: float) -> float:
-    scale = max(abs(a), abs(b))
-    return abs(a - b) / scale if scale > 0 else 0.0
+def compare_pair(a_name: str, a: Any, b_name: str, b: Any, tol: Tolerance) -> PairError:
+    from .oracles.numeric import Probes
+
+    if isinstance(a, Probes):
+        return _swap(compare_pair(b_name, b, a_name, a, tol))
+    if isinstance(b, Probes):
+        return _against_probes(a_name, np.asarray(a, dtype=np.float64), b_name, b, tol)
+    x, y = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    return _entrywise(a_name, x, b_name, y, tol, scale=None, labels=None)
+
+
+def _against_probes(a_name: str, a: np.ndarray, b_name: str, probes, tol: Tolerance) -> PairError:
+    """a's projections on the random directions and a's sampled entries, against what fast mode measured.
+
+    A projection sums many terms; its rounding scales with Σ|a·v|, not with the (possibly cancelled)
+    sum, so that is the scale its tolerance is relative to.
+    """
+    axes = tuple(range(1, probes.directions.ndim))
+    projected = np.sum(a * probes.directions, axis=axes)
+    scale = np.sum(np.abs(a * probes.directions), axis=axes)
+    picked = np.array([a[idx] for idx in probes.entries])
+    mine = np.concatenate([projected, picked])
+    theirs = np.concatenate([probes.directional, probes.entry_values])
+    scales = np.concatenate([scale, np.abs(picked)])
+    labels = [f"along random direction {i + 1}" for i in range(len(projected))] + \
+             [_index(idx) for idx in probes.entries]
+    return _entrywise(a_name, mine, b_name, theirs, tol, scale=scales, labels=labels)
+
+
+def _entrywise(a_name, x: np.ndarray, b_name, y: np.ndarray, tol: Tolerance, scale, labels) -> PairError:
+    diff = np.abs(x - y)
+    size = np.maximum(np.abs(x), np.abs(y))
+    if scale is not None:
+        size = np.maximum(size, scale)
+    allowed = tol.atol + tol.rtol * size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(size > 0, diff / np.where(size > 0, size, 1.0), 0.0)
+        excess = diff / np.maximum(allowed, np.finfo(np.float64).tiny)
+    worst = np.unravel_index(int(np.argmax(excess)), x.shape) if x.ndim else ()
+    where = labels[int(worst[0])] if labels is not None else (_index(worst) if x.ndim else "")
+    return PairError(a_name, b_name, bool(np.all(diff <= allowed)), float(np.max(diff)), float(np.max(rel)),
+                     where, (float(x[worst]), float(y[worst])))
+
+
+def _swap(p: PairError) -> PairError:
+    return PairError(p.b, p.a, p.agree, p.max_abs_error, p.max_rel_error, p.worst,
+                     (p.worst_values[1], p.worst_values[0]))
+
+
+def _index(idx: tuple[int, ...]) -> str:
+    return "[" + ",".join(str(i) for i in idx) + "]"
 
 
 def _verdict(names: list[str], agreeing: set[tuple[str, str]]) -> str:

@@ -55,3 +55,9 @@ class DomainError(GradcheckError):
     """f or one of its derivatives is undefined at the point: log(-1), 1/0, overflow."""
 
     kind = "domain"
+
+
+class ShapeError(GradcheckError):
+    """Array shapes that do not fit: X(3,2) @ W(3,2), a bias that does not broadcast, f not a scalar."""
+
+    kind = "shape"

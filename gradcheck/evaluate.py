@@ -36,13 +36,15 @@ def value(root: Node, point: Mapping[str, Any]) -> Any:
 
 
 def apply(node: Apply, inputs: list[Any]) -> Any:
-    prim = node.prim
-    if prim.domain is not None and not np.all(prim.domain(*inputs)):
-        condition = prim.domain_text.format(**{p: text(a) for p, a in zip(prim.params, node.args)})
-        raise DomainError(f"{node.span.text.strip()} is undefined{describe_inputs(node, inputs)} (needs {condition})",
-                          node.span)
+    prim, static = node.prim, node.kwargs
+    if prim.domain is not None:
+        inside = np.asarray(prim.domain(*inputs, **static))
+        if not np.all(inside):
+            condition = prim.domain_text.format(**{p: text(a) for p, a in zip(prim.params, node.args)})
+            where = describe_inputs(node, inputs, inside)
+            raise DomainError(f"{node.span.text.strip()} is undefined{where} (needs {condition})", node.span)
     try:
-        out = prim.forward(*inputs)
+        out = prim.forward(*inputs, **static)
     except FloatingPointError as exc:
         raise DomainError(f"{node.span.text.strip()} {_failure(exc)}{describe_inputs(node, inputs)}", node.span) from None
     if not np.all(np.isfinite(out)):
@@ -54,12 +56,26 @@ def _failure(exc: FloatingPointError) -> str:
     return "overflows" if "overflow" in str(exc) else "is undefined"
 
 
-def describe_inputs(node: Apply, inputs: list[Any]) -> str:
-    """' at x = -1, y = 0' for the inputs that are not literal numbers."""
-    named = [f"{text(arg)} = {format_value(v)}" for arg, v in zip(node.args, inputs)
-             if not isinstance(arg, Const)]
+def describe_inputs(node: Apply, inputs: list[Any], inside: Any = None) -> str:
+    """' at x = -1, y = 0' for the inputs that are not literal numbers. For arrays, the first entry
+    outside the domain (`inside` is the domain mask) is named: ' at x[2,1] = -0.5'."""
+    bad = None
+    if inside is not None and np.ndim(inside) > 0:
+        bad = tuple(int(i) for i in np.argwhere(~inside)[0])
+    named = []
+    for arg, v in zip(node.args, inputs):
+        if isinstance(arg, Const):
+            continue
+        if np.ndim(v) == 0:
+            named.append(f"{text(arg)} = {format_value(v)}")
+        elif bad is not None and np.shape(v) == np.shape(inside):
+            named.append(f"{text(arg)}[{','.join(map(str, bad))}] = {format_value(v[bad])}")
+        else:
+            named.append(f"{text(arg)} = {format_value(v)}")
     return f" at {', '.join(named)}" if named else ""
 
 
 def format_value(v: Any) -> str:
-    return f"{float(v):.6g}"
+    if np.ndim(v) == 0:
+        return f"{float(v):.6g}"
+    return " ".join(np.array2string(np.asarray(v), precision=4, threshold=6, edgeitems=2).split())

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import ParseError
-from .primitives import BINARY_OPERATORS, CONSTANTS, FUNCTIONS, PREFIX_OPERATORS
+from .primitives import BINARY_OPERATORS, BY_NAME, CONSTANTS, FUNCTIONS, PREFIX_OPERATORS, REQUIRED
 from .source import Source, Span
 from .tree import Apply, Const, Node, Var
 
@@ -30,8 +30,9 @@ MAX_NESTING = 100
 
 # Binding power of each infix operator (higher binds tighter).
 _SUM, _PRODUCT, _UNARY, _POWER = 10, 20, 30, 40
-_INFIX_POWER = {"+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT, "**": _POWER, "^": _POWER}
-# Tokens that bind like postfix operators so that a helpful error names them.
+_INFIX_POWER = {"+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT, "@": _PRODUCT,
+                "**": _POWER, "^": _POWER}
+# Postfix: x.T (transpose) and x[i, j] (indexing with integer constants) bind tightest.
 _POSTFIX = {".", "["}
 
 _TOKEN = re.compile(
@@ -226,39 +227,104 @@ class _Parser:
                 raise ParseError(f"'{name}' is not a function (missing '*' before '('?)", name_span)
             raise ParseError(f"unknown function '{name}'{suggest(name, FUNCTIONS)}", name_span)
         opener = self.advance()
-        args: list[Node] = []
+        positional: list[tuple[Node, int, int]] = []
+        keywords: dict[str, tuple[Node, int, int, Token]] = {}
         if self.peek().text == ")":
             self.advance()
         else:
             while True:
-                arg, _, _ = self.expression(0)
-                args.append(arg)
+                tok = self.peek()
+                if tok.kind == "name" and self.tokens[self.pos + 1].text == "=":
+                    if tok.text in keywords:
+                        raise ParseError(f"{name} got '{tok.text}' twice", self.span(tok.start, tok.end))
+                    self.advance()
+                    self.advance()
+                    keywords[tok.text] = (*self.expression(0), tok)
+                elif keywords:
+                    raise ParseError("a positional argument cannot follow a keyword argument",
+                                     self.span(tok.start, tok.end))
+                else:
+                    positional.append(self.expression(0))
                 if self.peek().text == ",":
                     self.advance()
                     continue
                 self.expect_end_of(opener)
                 break
         end = self.tokens[self.pos - 1].end
-        if len(args) != prim.arity:
-            plural = "argument" if prim.arity == 1 else "arguments"
-            raise ParseError(f"{name} takes {prim.arity} {plural} ({', '.join(prim.params)}), "
-                             f"got {len(args)}", self.span(name_tok.start, end))
-        return Apply(prim, tuple(args), self.span(name_tok.start, end)), name_tok.start, end
+        call_span = self.span(name_tok.start, end)
+        static_names = [n for n, _ in prim.static]
+        if not prim.arity <= len(positional) <= prim.arity + len(static_names):
+            raise ParseError(f"{name} takes {_describe_arguments(prim)}, got {len(positional)}", call_span)
+        static = dict(zip(static_names, positional[prim.arity:]))
+        for key, (node, start, stop, tok) in keywords.items():
+            if key not in static_names:
+                raise ParseError(f"{name} has no argument '{key}'{suggest(key, static_names)}",
+                                 self.span(tok.start, tok.end))
+            if key in static:
+                raise ParseError(f"{name} got '{key}' twice", self.span(tok.start, tok.end))
+            static[key] = (node, start, stop)
+        values = []
+        for key, default in prim.static:
+            if key in static:
+                values.append((key, self.integer_constant(static[key], f"{name}'s {key}")))
+            elif default is REQUIRED:
+                raise ParseError(f"{name} needs its argument '{key}'", call_span)
+            elif default is not None:
+                values.append((key, default))
+        args = tuple(node for node, _, _ in positional[:prim.arity])
+        return Apply(prim, args, call_span, static=tuple(values)), name_tok.start, end
+
+    def integer_constant(self, parsed: tuple[Node, int, int], what: str) -> int:
+        """A whole number written in the text (an axis, an index, a class count), possibly negative."""
+        node, start, end = parsed
+        sign = 1
+        if isinstance(node, Apply) and node.prim.name == "neg":
+            sign, node = -1, node.args[0]
+        if isinstance(node, Const) and node.exact is not None:
+            return sign * node.exact
+        raise ParseError(f"{what} must be a whole number written as a constant", self.span(start, end))
+
+    def index(self, node: Node, start: int, opener: Token) -> tuple[Node, int, int]:
+        """x[i] or x[i, j]: integer constants only, so every index is known before anything runs."""
+        indices = []
+        while True:
+            indices.append(self.integer_constant(self.expression(0), "an index"))
+            closer = self.advance()
+            if closer.text == "]":
+                break
+            if closer.text != ",":
+                if closer.kind == "end":
+                    raise ParseError("'[' is never closed", self.span(opener.start, opener.end))
+                raise ParseError(f"unexpected {closer.text!r} in an index; only whole numbers are allowed",
+                                 self.span(closer.start, closer.end))
+        span = self.span(start, closer.end)
+        return Apply(BY_NAME["index"], (node,), span, static=(("index", tuple(indices)),)), start, closer.end
 
     # ----- operators ---------------------------------------------------------------------------
     def infix(self, tok: Token, left: tuple[Node, int, int]) -> tuple[Node, int, int]:
         node, start, _ = left
         if tok.text == ".":
             after = self.peek()
+            if after.kind == "name" and after.text == "T":
+                self.advance()
+                return Apply(BY_NAME["transpose"], (node,), self.span(start, after.end)), start, after.end
             what = f"'.{after.text}'" if after.kind == "name" else "'.'"
-            raise ParseError(f"attribute access ({what}) is not allowed", self.span(tok.start, after.end))
+            raise ParseError(f"attribute access ({what}) is not allowed; only .T (transpose) is",
+                             self.span(tok.start, after.end))
         if tok.text == "[":
-            raise ParseError("indexing is not supported for scalar expressions", self.span(tok.start, tok.end))
+            return self.index(node, start, tok)
         power = _INFIX_POWER[tok.text]
         # ** is right-associative and its right operand may carry a unary minus (2**-x), as in Python.
         right, _, end = self.expression(_UNARY if power == _POWER else power)
         prim = BINARY_OPERATORS[tok.text]
         return Apply(prim, (node, right), self.span(start, end)), start, end
+
+
+def _describe_arguments(prim) -> str:
+    required = [*prim.params, *(n for n, d in prim.static if d is REQUIRED)]
+    optional = [n for n, d in prim.static if d is not REQUIRED]
+    text = f"{len(required)} argument{'s' if len(required) != 1 else ''} ({', '.join(required)})"
+    return text + (f" and optionally {', '.join(optional)}" if optional else "")
 
 
 def suggest(name: str, known) -> str:

@@ -4,63 +4,103 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Iterable
+from pathlib import Path
+from typing import Any, Iterable, Mapping
 
-from .compare import DEFAULT_ATOL, DEFAULT_RTOL, Tolerance, compare
-from .errors import DomainError, GradcheckError, SpecError
+import numpy as np
+
+from .array_ops import format_shape
+from .compare import DEFAULT_ATOL, DEFAULT_RTOL, Comparison, Tolerance, compare
+from .errors import DomainError, GradcheckError, ShapeError, SpecError
 from .evaluate import forward, value
 from .oracles.backprop import backprop
-from .oracles.numeric import NumericResult, numeric
+from .oracles.numeric import MODES, NumericResult, choose_mode, numeric
 from .oracles.symbolic import SymbolicResult, symbolic
 from .problem import build
 from .result import CaseResult, GradientResult
+from .shapes import infer_shapes
+from .tree import Node
 from .values import Assignments
 
 
 def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assignments = None,
           wrt: str | Iterable[str] | None = None, *, seed: int = 0, rtol: float = DEFAULT_RTOL,
-          atol: float = DEFAULT_ATOL, name: str | None = None, formulas: bool = False) -> CaseResult:
+          atol: float = DEFAULT_ATOL, mode: str = "auto", name: str | None = None, formulas: bool = False,
+          base: str | Path | None = None) -> CaseResult:
     """Check every partial derivative of `expr` three ways, and against any claimed gradient.
 
-    at:   values, "w0=2,x0=-1" or {"w0": 2, "x0": -1}; variables without one are drawn with `seed`.
+    at:   values, "w0=2,x0=-1" or {"w0": 2, "X": np.ones((3, 2)), "W": "randn(2,4)"}; variables
+          without one get random scalars drawn with `seed`.
     grad: claimed gradients, {"w0": "x0*sigmoid(z)*(1-sigmoid(z))"} (or "w0=..." strings).
     let:  named intermediates, {"z": "w0*x0+w1*x1+w2"}, usable in expr and in claims.
-    wrt:  the variables to differentiate by (default: all of f's).
-    Raises a GradcheckError (ParseError, ValueSpecError, SpecError, DomainError) for bad input.
+    wrt:  the variables to differentiate by (default: all of f's, except class labels).
+    mode: numeric differences of every entry ("full"), random directions and entries ("fast"),
+          or full up to a size and fast above it ("auto").
+    base: the folder that .npy paths in `at` are relative to.
+    Raises a GradcheckError (ParseError, ValueSpecError, SpecError, ShapeError, DomainError) for bad input.
     """
     started = time.perf_counter()
     tol = _tolerance(rtol, atol)
-    problem = build(expr, at=at, grad=grad, let=let, wrt=wrt, seed=seed)
+    if mode not in MODES:
+        raise SpecError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+    problem = build(expr, at=at, grad=grad, let=let, wrt=wrt, seed=seed,
+                    base=Path(base) if base is not None else None)
     values = forward(problem.root, problem.point)  # raises DomainError if f is undefined here
     by_backprop = backprop(problem.root, values, problem.wrt)
-    by_numeric = numeric(problem.root, problem.point, problem.wrt)
+    mode = choose_mode(mode, problem.point, problem.wrt)
+    by_numeric = numeric(problem.root, problem.point, problem.wrt, mode=mode, seed=seed)
     by_symbolic = symbolic(problem.root, problem.point, problem.wrt, formulas=formulas)
     gradients = {}
     for var in problem.wrt:
+        shape = np.shape(problem.point[var.name])
         claim = problem.claims.get(var.name)
-        claimed = _evaluate_claim(claim, problem.point) if claim is not None else None
-        gradients[var.name] = judge(var.name, by_symbolic[var.name], float(by_backprop[var.name]),
-                                    by_numeric[var.name], claimed, tol)
+        claimed = evaluate_claim(claim, problem.point, var.name, shape) if claim is not None else None
+        gradients[var.name] = judge(var.name, shape, by_symbolic[var.name], by_backprop[var.name],
+                                    by_numeric[var.name], claimed, tol, mode)
     agree = all(g.status == "pass" for g in gradients.values())
     return CaseResult(
         name=name or expr, expr=expr, status="pass" if agree else "mismatch",
         value=float(values[problem.root]), gradients=gradients,
-        point={k: float(v) for k, v in problem.point.items()}, random=problem.random, seed=seed,
-        verdict=_case_verdict(gradients, bool(problem.claims)), seconds=time.perf_counter() - started)
+        point={k: float(v) if np.ndim(v) == 0 else v for k, v in problem.point.items()},
+        random=problem.random, seed=seed, verdict=_case_verdict(gradients, bool(problem.claims)),
+        seconds=time.perf_counter() - started)
 
 
-def judge(variable: str, by_symbolic: SymbolicResult, by_backprop: float, by_numeric: NumericResult,
-          claimed: tuple[float | None, str | None] | None, tol: Tolerance) -> GradientResult:
+def judge(variable: str, shape: tuple[int, ...], by_symbolic: SymbolicResult, by_backprop: Any,
+          by_numeric: NumericResult, claimed: tuple[Any, str | None] | None, tol: Tolerance,
+          mode: str) -> GradientResult:
     """One variable's columns, compared."""
-    columns = {"symbolic": by_symbolic.value, "backprop": by_backprop, "numeric": by_numeric.value}
+    numeric_column = by_numeric.probes if by_numeric.probes is not None else by_numeric.value
+    columns = {"symbolic": by_symbolic.value, "backprop": by_backprop, "numeric": numeric_column}
     notes = {k: n for k, n in (("symbolic", by_symbolic.note), ("numeric", by_numeric.note)) if n}
     if claimed is not None:
         columns["claimed"], note = claimed
         if note:
             notes["claimed"] = note
     result = compare(columns, tol)
-    return GradientResult(variable, columns, result.max_abs_error, result.max_rel_error,
-                          "pass" if result.agree else "mismatch", result.verdict, notes, by_symbolic.formula)
+    verdict = result.verdict
+    if claimed is not None and claimed[0] is None:
+        verdict = f"claimed {notes['claimed']}"
+    elif not result.agree:
+        verdict += _worst(variable, result)
+    return GradientResult(variable, shape, columns, result.max_abs_error, result.max_rel_error,
+                          "pass" if result.agree else "mismatch", verdict, notes, by_symbolic.formula,
+                          mode, list(result.pairs))
+
+
+def evaluate_claim(claim: Node, point: Mapping[str, Any], variable: str, shape: tuple[int, ...]
+                   ) -> tuple[Any, str | None]:
+    """The claimed gradient's value, or None and why: a claim that does not compute is a wrong claim."""
+    try:
+        got = infer_shapes(claim, {n: np.shape(v) for n, v in point.items()})[claim]
+        if got != shape:
+            return None, (f"has shape {format_shape(got)}, but ∂f/∂{variable} has shape "
+                          f"{format_shape(shape)}")
+        return value(claim, point), None
+    except ShapeError as exc:
+        return None, f"does not compute: {exc}"
+    except DomainError as exc:
+        return None, f"is undefined here: {exc}"
 
 
 def error_result(expr: str, exc: GradcheckError, name: str | None = None, seed: int = 0) -> CaseResult:
@@ -69,11 +109,19 @@ def error_result(expr: str, exc: GradcheckError, name: str | None = None, seed: 
                       error={"kind": exc.kind, "message": str(exc)})
 
 
-def _evaluate_claim(claim, point) -> tuple[float | None, str | None]:
-    try:
-        return float(value(claim, point)), None
-    except DomainError as exc:
-        return None, f"undefined: {exc}"
+def _worst(variable: str, result: Comparison) -> str:
+    """'; worst at W2[1,2]: claimed 0.12, backprop 0.015' for the pair furthest apart."""
+    bad = [p for p in result.pairs if not p.agree]
+    if not bad:
+        return ""
+    odd = result.verdict.split(" disagrees with ")[0] if " disagrees with " in result.verdict else None
+    pair = next((p for p in bad if odd in (p.a, p.b) and "backprop" in (p.a, p.b)), None) \
+        or max(bad, key=lambda p: p.max_rel_error)
+    if not pair.worst:
+        return ""
+    where = f"{variable}{pair.worst}" if pair.worst.startswith("[") else pair.worst
+    a, b = pair.worst_values
+    return f"; worst at {where}: {pair.a} {a:.6g}, {pair.b} {b:.6g}"
 
 
 def _tolerance(rtol: float, atol: float) -> Tolerance:
@@ -88,5 +136,7 @@ def _case_verdict(gradients: dict[str, GradientResult], claimed: bool) -> str:
     if not bad:
         n = len(gradients)
         what = "partial derivative" if n == 1 else f"all {n} partial derivatives"
+        if any(g.shape for g in gradients.values()):
+            what = "gradient" if n == 1 else f"all {n} gradients"
         return f"{what} agree{'s' if n == 1 else ''}" + (", claims included" if claimed else "")
     return "; ".join(f"∂f/∂{g.variable}: {g.verdict}" for g in bad)

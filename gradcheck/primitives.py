@@ -18,7 +18,11 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import array_ops as A
+
 Rule = Callable[..., Any]
+
+REQUIRED = object()  # a static argument with no default
 
 # The value of step(x) and relu'(x) at x = 0. 1/2 is SymPy's Heaviside(0) and also what a central
 # difference measures across the kink, so the three oracles agree there (issue 5 reports kinks).
@@ -48,26 +52,36 @@ def _pow_domain(a, b):
 class Primitive:
     name: str
     params: tuple[str, ...]  # the inputs' names in `derivatives` and `domain_text`; len = arity
-    forward: Rule  # numpy: (*inputs) -> output
-    vjps: tuple[Rule, ...]  # one per input: (g, ans, *inputs) -> g · ∂output/∂input
-    sympy: Rule  # (sympy module, *SymPy args) -> SymPy expression
-    derivatives: tuple[str, ...]  # ∂output/∂input per input, in the expression language
+    forward: Rule  # numpy: (*inputs, **static) -> output
+    vjps: tuple[Rule, ...]  # one per input: (g, ans, *inputs, **static) -> g · ∂output/∂input
+    sympy: Rule  # (sympy module, *args, **static) -> SymPy form; see `elementwise`
+    derivatives: tuple[str, ...]  # ∂output/∂input per input, in the expression language (or the VJP, for array ops)
     summary: str
-    domain: Rule | None = None  # (*inputs) -> bool: where forward is defined; None = everywhere
+    domain: Rule | None = None  # (*inputs, **static) -> bool: where forward is defined; None = everywhere
     domain_text: str = ""  # the domain as a condition on the inputs, e.g. "{x} > 0"
     operator: str | None = None  # "+", "-", ... when written as an operator rather than a call
-    aliases: tuple[str, ...] = field(default=())
+    # Elementwise primitives broadcast like numpy; `sympy` maps scalars and is applied entry by entry.
+    # The others (matmul, sum, softmax, ...) have a `shape` rule and a `sympy` that maps whole arrays
+    # of SymPy expressions (numpy object arrays).
+    elementwise: bool = True
+    shape: Rule | None = None  # (*input shapes, **static) -> output shape; raises ValueError when they do not fit
+    static: tuple[tuple[str, Any], ...] = ()  # integer constants written in the call: (name, default)
+    labels: tuple[int, ...] = ()  # inputs that are integer data (class labels): never differentiated
+    syntax: str | None = None  # how it is written when not as a call: "x.T", "x[i, j]"
 
     @property
     def arity(self) -> int:
         return len(self.params)
 
     def signature(self) -> str:
+        if self.syntax:
+            return self.syntax
         if self.operator and self.arity == 2:
             return f"{self.params[0]} {self.operator} {self.params[1]}"
         if self.operator:
             return f"{self.operator}{self.params[0]}"
-        return f"{self.name}({', '.join(self.params)})"
+        extra = [name if default is REQUIRED else f"{name}={default}" for name, default in self.static]
+        return f"{self.name}({', '.join([*self.params, *extra])})"
 
 
 def _unary(name, forward, vjp, sympy, derivative, summary, **extra) -> Primitive:
@@ -125,6 +139,40 @@ PRIMITIVES: tuple[Primitive, ...] = (
     _binary("min", np.minimum,
             (lambda g, ans, a, b: g * _step(b - a), lambda g, ans, a, b: g * _step(a - b)),
             lambda sp, a, b: sp.Min(a, b), ("step(b - a)", "step(a - b)"), "smaller of a and b"),
+    # ----- arrays: `derivatives` gives the VJP, in terms of the upstream gradient g ---------------
+    Primitive("matmul", ("a", "b"), np.matmul, (A.matmul_vjp_a, A.matmul_vjp_b), A.sym_matmul,
+              ("g @ b.T", "a.T @ g"), "matrix product of vectors and matrices", operator="@",
+              elementwise=False, shape=A.matmul_shape),
+    Primitive("transpose", ("x",), np.transpose, (lambda g, ans, x: np.transpose(g),),
+              lambda sp, x: x.T, ("g.T",), "transpose", elementwise=False, shape=A.transpose_shape,
+              syntax="x.T"),
+    Primitive("index", ("x",), A.index, (A.index_vjp,), lambda sp, x, index: A.as_object_array(x[index]),
+              ("g at [i, j], 0 elsewhere",), "an entry (or a row) of an array; integer constants only",
+              elementwise=False, shape=A.index_shape, static=(("index", REQUIRED),), syntax="x[i, j]"),
+    Primitive("sum", ("x",), A.total, (A.total_vjp,), A.sym_sum, ("g copied to every entry",),
+              "sum of all entries, or along an axis", elementwise=False, shape=A.reduce_shape,
+              static=(("axis", None),)),
+    Primitive("mean", ("x",), A.mean, (A.mean_vjp,), A.sym_mean, ("g / n copied to every entry",),
+              "mean of all entries, or along an axis", elementwise=False, shape=A.reduce_shape,
+              static=(("axis", None),)),
+    Primitive("softmax", ("x",), A.softmax, (A.softmax_vjp,), A.sym_softmax,
+              ("softmax(x) * (g - sum(g * softmax(x), -1))",), "softmax along the last axis (row-wise)",
+              elementwise=False, shape=A.rows_shape),
+    Primitive("log_softmax", ("x",), A.log_softmax, (A.log_softmax_vjp,), A.sym_log_softmax,
+              ("g - softmax(x) * sum(g, -1)",), "log of softmax along the last axis",
+              elementwise=False, shape=A.rows_shape),
+    Primitive("logsumexp", ("x",), A.logsumexp, (A.logsumexp_vjp,), A.sym_logsumexp,
+              ("g[:, None] * softmax(x)",), "log(sum(exp(x))) along the last axis",
+              elementwise=False, shape=A.logsumexp_shape),
+    Primitive("softmax_ce", ("z", "y"), A.softmax_ce, (A.softmax_ce_vjp, zero_vjp), A.sym_softmax_ce,
+              ("g * (softmax(z) - onehot(y, k)) / m", "none: labels are data"),
+              "mean over the m rows of the cross-entropy of softmax(z) with integer labels y",
+              elementwise=False, shape=A.softmax_ce_shape, labels=(1,),
+              domain=lambda z, y: A.labels_fit(y, np.shape(z)[-1]), domain_text="{y} to hold class numbers 0 … k-1"),
+    Primitive("onehot", ("y",), A.onehot, (zero_vjp,), A.sym_onehot, ("none: labels are data",),
+              "one row of the k×k identity per label", elementwise=False, shape=A.onehot_shape,
+              static=(("k", REQUIRED),), labels=(0,),
+              domain=lambda y, k: A.labels_fit(y, k), domain_text="{y} to hold class numbers 0 … k-1"),
 )
 
 BY_NAME: dict[str, Primitive] = {p.name: p for p in PRIMITIVES}
@@ -132,12 +180,12 @@ BY_NAME: dict[str, Primitive] = {p.name: p for p in PRIMITIVES}
 # What each operator token builds. `^` is power, as in the course notes, not Python's xor.
 BINARY_OPERATORS: dict[str, Primitive] = {
     "+": BY_NAME["add"], "-": BY_NAME["sub"], "*": BY_NAME["mul"], "/": BY_NAME["div"],
-    "**": BY_NAME["pow"], "^": BY_NAME["pow"],
+    "**": BY_NAME["pow"], "^": BY_NAME["pow"], "@": BY_NAME["matmul"],
 }
 PREFIX_OPERATORS: dict[str, Primitive] = {"-": BY_NAME["neg"]}
 
 # Functions callable by name: every primitive that is not only an operator, plus pow(a, b).
-FUNCTIONS: dict[str, Primitive] = {p.name: p for p in PRIMITIVES if p.operator is None}
+FUNCTIONS: dict[str, Primitive] = {p.name: p for p in PRIMITIVES if p.operator is None and p.syntax is None}
 FUNCTIONS["pow"] = BY_NAME["pow"]
 
 # Named constants: value and SymPy attribute name.

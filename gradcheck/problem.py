@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import keyword
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable
+from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
-from .errors import SpecError
-from .parser import Scope, suggest, parse
+from .array_ops import format_shape
+from .errors import ShapeError, SpecError
+from .parser import Scope, parse, suggest
 from .primitives import CONSTANTS, FUNCTIONS
-from .tree import Apply, Node, Var, variables
+from .shapes import infer_shapes
+from .tree import Apply, Node, Var, differentiable_variables, variables
 from .values import NAME, Assignments, parse_value, random_value, split_assignments
 
 
@@ -24,14 +27,14 @@ class Problem:
     expr: str
     root: Node
     wrt: list[Var]  # the variables to differentiate by, in the order written
-    point: dict[str, np.float64]  # a value for every variable any text uses
+    point: dict[str, np.ndarray]  # a value for every variable any text uses (scalars are 0-d)
     random: list[str] = field(default_factory=list)  # the variables whose value was drawn
     claims: dict[str, Node] = field(default_factory=dict)  # variable -> the user's ∂f/∂variable
     lets: dict[str, Node] = field(default_factory=dict)
 
 
 def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assignments = None,
-          wrt: str | Iterable[str] | None = None, seed: int = 0) -> Problem:
+          wrt: str | Iterable[str] | None = None, seed: int = 0, base: Path | None = None) -> Problem:
     if not isinstance(expr, str):
         raise SpecError(f"the expression must be text, got {type(expr).__name__}")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
@@ -42,11 +45,15 @@ def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
         node = parse(str(body), origin=f"--let {name}", scope=scope)
         scope.lets[name] = replace(node, label=name) if isinstance(node, Apply) and not node.label else node
     root = parse(expr, scope=scope)
-    used = variables(root)
+    used = differentiable_variables(root)
     if not used:
         raise SpecError("the expression has no variables to differentiate")
-    chosen = _choose_wrt(wrt, used)
-    point, drawn = _point(at, scope, seed)
+    chosen = _choose_wrt(wrt, used, variables(root))
+    point, drawn = _point(at, scope, seed, base)
+    shape = infer_shapes(root, {name: np.shape(v) for name, v in point.items()})[root]
+    if shape != ():
+        raise ShapeError(f"f has shape {format_shape(shape)}, but a gradient needs a scalar: "
+                         "wrap it in sum(...) or mean(...)", root.span)
     claims = _claims(grad, scope, chosen)
     return Problem(expr, root, chosen, point, drawn, claims, dict(scope.lets))
 
@@ -58,12 +65,15 @@ def _check_let_name(name: str, scope: Scope) -> None:
         raise SpecError(f"--let {name}: '{name}' is already a variable in an earlier --let")
 
 
-def _choose_wrt(wrt: str | Iterable[str] | None, used: list[Var]) -> list[Var]:
+def _choose_wrt(wrt: str | Iterable[str] | None, used: list[Var], every: list[Var]) -> list[Var]:
     if wrt is None:
         return used
     names = [n.strip() for n in (wrt.split(",") if isinstance(wrt, str) else wrt) if n.strip()]
     by_name = {v.name: v for v in used}
     for name in names:
+        if name in {v.name for v in every} and name not in by_name:
+            raise SpecError(f"--wrt names '{name}', which f uses only as class labels (data): "
+                            "labels cannot be differentiated")
         if name not in by_name:
             raise SpecError(f"--wrt names '{name}', which f does not use{suggest(name, by_name)}; "
                             f"f's variables are {', '.join(by_name)}")
@@ -72,7 +82,7 @@ def _choose_wrt(wrt: str | Iterable[str] | None, used: list[Var]) -> list[Var]:
     return [v for v in used if v.name in names]
 
 
-def _point(at: Assignments, scope: Scope, seed: int) -> tuple[dict[str, np.float64], list[str]]:
+def _point(at: Assignments, scope: Scope, seed: int, base: Path | None) -> tuple[dict[str, np.ndarray], list[str]]:
     given = split_assignments(at, "--at")
     for name in given:
         if name in scope.lets:
@@ -85,7 +95,7 @@ def _point(at: Assignments, scope: Scope, seed: int) -> tuple[dict[str, np.float
     point, drawn = {}, []
     for name in scope.variables:
         if name in given:
-            point[name] = parse_value(name, given[name])
+            point[name] = parse_value(name, given[name], seed=seed, base=base)
         else:
             point[name] = random_value(name, seed)
             drawn.append(name)

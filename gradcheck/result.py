@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+import numpy as np
+
 
 class ExitStatus(IntEnum):
     OK = 0  # every gradient agrees (and every claim is right)
@@ -21,23 +23,39 @@ class GradientResult:
     """∂f/∂variable by every oracle, and whether they agree."""
 
     variable: str
-    columns: dict[str, float | None]  # symbolic, backprop, numeric and, if claimed, claimed
+    shape: tuple[int, ...]  # () for a scalar variable
+    columns: dict[str, Any]  # symbolic, backprop, numeric and, if claimed, claimed: a number, an array,
+    #                          None (the oracle gave no value; `notes` says why), or the numeric
+    #                          oracle's Probes in fast mode
     max_abs_error: float | None
     max_rel_error: float | None
     status: str  # "pass" or "mismatch"
     verdict: str
-    notes: dict[str, str] = field(default_factory=dict)  # why a column has no value
+    notes: dict[str, str] = field(default_factory=dict)  # why a column has no value, what fast mode did
     formula: str | None = None  # SymPy's simplified ∂f/∂variable, when asked for
+    numeric_mode: str = "full"  # "full" or "fast"
+    pairs: list = field(default_factory=list)  # compare.PairError for every pair of columns
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = dict(self.columns)
+        out: dict[str, Any] = {name: plain(v) for name, v in self.columns.items()}
         out.update(max_abs_error=self.max_abs_error, max_rel_error=self.max_rel_error,
-                   status=self.status, verdict=self.verdict)
+                   status=self.status, verdict=self.verdict, shape=list(self.shape),
+                   numeric_mode=self.numeric_mode,
+                   pairs=[{"a": p.a, "b": p.b, "agree": p.agree, "max_abs_error": p.max_abs_error,
+                           "max_rel_error": p.max_rel_error, "worst": p.worst,
+                           "worst_values": list(p.worst_values)} for p in self.pairs])
         if self.notes:
             out["notes"] = dict(self.notes)
         if self.formula is not None:
             out["formula"] = self.formula
         return out
+
+
+def plain(v: Any) -> Any:
+    """A column or value as JSON: a number, nested lists, or null (fast-mode probes have no array)."""
+    if v is None or not isinstance(v, (int, float, np.ndarray, np.generic)):
+        return None
+    return np.asarray(v, dtype=np.float64).tolist()
 
 
 @dataclass
@@ -49,7 +67,7 @@ class CaseResult:
     status: str  # "pass", "mismatch" or "error"
     value: float | None = None
     gradients: dict[str, GradientResult] = field(default_factory=dict)
-    point: dict[str, float] = field(default_factory=dict)
+    point: dict[str, Any] = field(default_factory=dict)  # scalars and arrays
     random: list[str] = field(default_factory=list)  # variables whose value was drawn with `seed`
     seed: int = 0
     verdict: str = ""
@@ -70,7 +88,7 @@ class CaseResult:
             "expr": self.expr,
             "status": self.status,
             "value": self.value,
-            "point": dict(self.point),
+            "point": {name: plain(v) for name, v in self.point.items()},
             "random": list(self.random),
             "seed": self.seed,
             "gradients": {name: g.to_dict() for name, g in self.gradients.items()},

@@ -8,7 +8,7 @@ and a subexpression used twice is one node whose gradient accumulates twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Union
+from typing import TYPE_CHECKING, Any, Iterator, Union
 
 from .source import Span
 
@@ -35,7 +35,12 @@ class Apply:
     prim: Primitive
     args: tuple[Node, ...]
     span: Span
+    static: tuple[tuple[str, Any], ...] = ()  # integer constants of the call: (("axis", 0),)
     label: str | None = None  # the --let name this node was given, if any
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.static)
 
 
 Node = Union[Const, Var, Apply]
@@ -78,3 +83,25 @@ def variables(root: Node) -> list[Var]:
 
 def _inputs(node: Node) -> tuple[Node, ...]:
     return node.args if isinstance(node, Apply) else ()
+
+
+def differentiable_variables(root: Node) -> list[Var]:
+    """The variables f can be differentiated by: those reached without passing through an input
+    that is integer data (the labels y of softmax_ce(Z, y) and onehot(y, k))."""
+    order = topological(root)
+    reached: set[Node] = {root}
+    for node in reversed(order):
+        if node in reached and isinstance(node, Apply):
+            reached.update(arg for i, arg in enumerate(node.args) if i not in node.prim.labels)
+    return [n for n in order if isinstance(n, Var) and n in reached]
+
+
+def depends_on(order: list[Node], wrt: list[Var]) -> set[Node]:
+    """The nodes (of a topological order) whose value changes with a variable in wrt, through
+    differentiable inputs: only they need a gradient."""
+    needs: set[Node] = set(wrt)
+    for node in order:
+        if isinstance(node, Apply) and any(arg in needs for i, arg in enumerate(node.args)
+                                           if i not in node.prim.labels):
+            needs.add(node)
+    return needs

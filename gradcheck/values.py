@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import re
 import zlib
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Union
 
 import numpy as np
 
 from .errors import GradcheckError, ParseError, SpecError, ValueSpecError
 from .evaluate import value
-from .parser import Scope, parse
+from .parser import Scope, parse, tokenize
+from .primitives import CONSTANTS
+from .source import Source, Span
 
 # Random values are rounded to this many decimals so that the value shown is the value used:
 # `--at x=<shown>` reproduces the run exactly.
 RANDOM_DECIMALS = 4
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
+RANDOM_ARRAY = re.compile(r"(randn|rand)\(\s*((?:[0-9]+\s*,\s*)*[0-9]*)\s*\)")
+# An array value may be long (a list literal); larger data belongs in a .npy file.
+MAX_VALUE_TEXT = 1_000_000
+# Bounds on one value, so a typo such as randn(100000,100000) is refused instead of exhausting memory.
+MAX_ENTRIES = 10_000_000
+MAX_DIMENSIONS = 8
 
 Assignments = Union[str, Iterable[str], Mapping[str, Any], None]
 
@@ -61,30 +70,117 @@ def _top_level_split(text: str) -> list[str]:
     return [item for item in items if item.strip()]
 
 
-def parse_value(name: str, given: Any) -> np.float64:
-    """One variable's value: a number, or a constant expression such as -pi/4 or 1/3."""
+def parse_value(name: str, given: Any, seed: int = 0, base: Path | None = None) -> np.ndarray:
+    """One variable's value: a number, a constant expression (-pi/4), a nested list [[1,2],[3,4]],
+    randn(m,n) / rand(m,n) drawn with the seed, or a path to a .npy file (relative to `base`)."""
     if isinstance(given, (bool, np.bool_)):
         raise ValueSpecError(f"--at {name}: {given!r} is not a number")
     if isinstance(given, str):
-        try:
-            number = value(parse(given, origin=f"--at {name}", scope=Scope(closed=True)), {})
-        except ParseError as exc:
-            if "unknown variable" in exc.message:
-                raise ValueSpecError(f"--at {name}: {given!r} is not a number", exc.span) from None
-            raise
-        except GradcheckError as exc:
-            raise ValueSpecError(f"--at {name}: {exc.message}", exc.span) from None
+        number = _parse_text(name, given.strip(), seed, base)
     else:
         try:
-            number = np.float64(given)
+            number = np.asarray(given, dtype=np.float64)
         except (TypeError, ValueError):
-            raise ValueSpecError(f"--at {name}: {given!r} is not a number") from None
-    if not np.isfinite(number):
-        raise ValueSpecError(f"--at {name}: {given!r} is not a finite number")
-    return np.float64(number)
+            raise ValueSpecError(f"--at {name}: {given!r} is not a number or an array of numbers") from None
+    if not np.all(np.isfinite(number)):
+        raise ValueSpecError(f"--at {name}: {given!r} is not finite")
+    return np.float64(number) if np.ndim(number) == 0 else number
+
+
+def _parse_text(name: str, text: str, seed: int, base: Path | None) -> np.ndarray:
+    if len(text) > MAX_VALUE_TEXT:
+        raise ValueSpecError(f"--at {name} is {len(text):,} characters long; the limit is {MAX_VALUE_TEXT:,} "
+                             "(save a large array as .npy)")
+    if text.endswith(".npy"):
+        return _load_npy(name, text, base)
+    drawn = RANDOM_ARRAY.fullmatch(text)
+    if drawn:
+        return _draw(name, drawn.group(1), drawn.group(2), seed)
+    if text.startswith("["):
+        return parse_list(name, text)
+    try:
+        return value(parse(text, origin=f"--at {name}", scope=Scope(closed=True)), {})
+    except ParseError as exc:
+        if "unknown variable" in exc.message or "unknown function" in exc.message:
+            raise ValueSpecError(f"{text!r} is not a number, a list, randn(...)/rand(...) or a .npy path",
+                                 exc.span) from None
+        raise
+    except GradcheckError as exc:
+        raise ValueSpecError(exc.message if exc.span else f"--at {name}: {exc.message}", exc.span) from None
+
+
+def _draw(name: str, kind: str, dims_text: str, seed: int) -> np.ndarray:
+    dims = tuple(int(d) for d in dims_text.split(",")) if dims_text.strip() else ()
+    if any(d < 1 for d in dims) or len(dims) > MAX_DIMENSIONS:
+        raise ValueSpecError(f"--at {name}: {kind}{dims} needs 1 to {MAX_DIMENSIONS} sizes, each ≥ 1")
+    if int(np.prod(dims, dtype=np.float64)) > MAX_ENTRIES:
+        raise ValueSpecError(f"--at {name}: {kind}{dims} has more than {MAX_ENTRIES:,} entries")
+    rng = _rng(name, seed)
+    return rng.standard_normal(dims) if kind == "randn" else rng.uniform(0.0, 1.0, dims)
+
+
+def _load_npy(name: str, text: str, base: Path | None) -> np.ndarray:
+    path = Path(text) if base is None or Path(text).is_absolute() else base / text
+    try:
+        loaded = np.load(path, allow_pickle=False)  # never unpickle: a .npy from a pull request is data only
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueSpecError(f"--at {name}: cannot read {text}: {exc}") from None
+    if not isinstance(loaded, np.ndarray) or not np.issubdtype(loaded.dtype, np.number) \
+            or np.iscomplexobj(loaded):
+        raise ValueSpecError(f"--at {name}: {text} does not hold a real numeric array")
+    return loaded.astype(np.float64)
+
+
+def parse_list(name: str, text: str) -> np.ndarray:
+    """[2, -3, -3] or [[1, 2], [3, 4]]: signed numbers (and pi, e) in rectangular nested lists."""
+    source = Source(text, f"--at {name}")
+    tokens = tokenize(source)
+    pos = 0
+
+    def fail(message: str, tok) -> ValueSpecError:
+        return ValueSpecError(message, Span(source, tok.start, max(tok.end, tok.start + 1)))
+
+    def element(depth: int):
+        nonlocal pos
+        tok = tokens[pos]
+        if depth > MAX_DIMENSIONS:
+            raise fail(f"lists nested more than {MAX_DIMENSIONS} deep", tok)
+        if tok.text == "[":
+            pos += 1
+            items = []
+            while True:
+                items.append(element(depth + 1))
+                tok = tokens[pos]
+                pos += 1
+                if tok.text == "]":
+                    return items
+                if tok.text != ",":
+                    raise fail("expected ',' or ']' in a list", tok)
+        sign = 1.0
+        while tok.text in ("-", "+"):
+            sign = -sign if tok.text == "-" else sign
+            pos += 1
+            tok = tokens[pos]
+        pos += 1
+        if tok.kind == "num":
+            return sign * float(tok.text)
+        if tok.kind == "name" and tok.text in CONSTANTS:
+            return sign * CONSTANTS[tok.text][0]
+        raise fail("expected a number in a list", tok)
+
+    nested = element(0)
+    if tokens[pos].kind != "end":
+        raise fail("unexpected text after the list", tokens[pos])
+    try:
+        return np.array(nested, dtype=np.float64)
+    except ValueError:
+        raise ValueSpecError(f"--at {name}: the rows of {text[:40]} differ in length") from None
 
 
 def random_value(name: str, seed: int) -> np.float64:
     """A standard-normal draw that depends only on (seed, name), not on the order of variables."""
-    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
-    return np.float64(round(float(rng.standard_normal()), RANDOM_DECIMALS))
+    return np.float64(round(float(_rng(name, seed).standard_normal()), RANDOM_DECIMALS))
+
+
+def _rng(name: str, seed: int) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])

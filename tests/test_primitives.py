@@ -10,7 +10,7 @@ import sympy as sp
 
 from gradcheck.evaluate import value
 from gradcheck.parser import Scope, parse
-from gradcheck.primitives import FUNCTIONS, PRIMITIVES, zero_vjp
+from gradcheck.primitives import BY_NAME, FUNCTIONS, PRIMITIVES, zero_vjp
 from gradcheck.tree import Var
 
 # Points per primitive; each is drawn until it is in the domain and away from kinks.
@@ -52,7 +52,8 @@ def vjp_at(prim, inputs, i):
     return float(rule(np.float64(1.0), prim.forward(*inputs), *inputs))
 
 
-CASES = [(prim, i) for prim in PRIMITIVES for i in range(prim.arity)]
+ELEMENTWISE = [p for p in PRIMITIVES if p.elementwise]
+CASES = [(prim, i) for prim in ELEMENTWISE for i in range(prim.arity)]
 IDS = [f"{prim.name}-d{prim.params[i]}" for prim, i in CASES]
 
 
@@ -90,6 +91,8 @@ def test_sympy_form_matches_forward_and_vjp(prim, i):
 def test_registry_names_are_unique_and_complete():
     names = [p.name for p in PRIMITIVES]
     assert len(names) == len(set(names))
+    assert {p.name for p in PRIMITIVES if not p.elementwise} == set(ARRAY_EXAMPLES), \
+        "every array primitive needs examples in ARRAY_EXAMPLES"
     required = {"exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "abs",
                 "max", "min", "pow"}
     assert required <= set(FUNCTIONS)
@@ -113,3 +116,86 @@ def test_kinks_use_the_midpoint_convention_all_oracles_share():
     assert float(central(relu, [np.float64(0.0)], 0)) == pytest.approx(0.5)
     x = sp.Symbol("x", real=True)
     assert sp.diff(relu.sympy(sp, x), x).subs(x, 0) == sp.Rational(1, 2)
+
+
+# ----- array primitives ----------------------------------------------------------------------------
+# name -> examples: (input shapes, static arguments). Label inputs get valid class numbers.
+ARRAY_EXAMPLES = {
+    "matmul": [([(3, 4), (4, 2)], {}), ([(4,), (4, 2)], {}), ([(3, 4), (4,)], {}), ([(4,), (4,)], {})],
+    "transpose": [([(3, 4)], {}), ([(5,)], {})],
+    "index": [([(3, 4)], {"index": (1, 2)}), ([(3, 4)], {"index": (2,)}), ([(5,)], {"index": (-1,)})],
+    "sum": [([(3, 4)], {}), ([(3, 4)], {"axis": 0}), ([(3, 4)], {"axis": -1}), ([(5,)], {})],
+    "mean": [([(3, 4)], {}), ([(3, 4)], {"axis": 1}), ([(2, 3, 2)], {"axis": 1})],
+    "softmax": [([(3, 4)], {}), ([(5,)], {})],
+    "log_softmax": [([(3, 4)], {}), ([(5,)], {})],
+    "logsumexp": [([(3, 4)], {}), ([(5,)], {})],
+    "softmax_ce": [([(4, 3), (4,)], {}), ([(3,), ()], {})],
+    "onehot": [([(4,)], {"k": 3})],
+}
+ARRAY_CASES = [(BY_NAME[name], shapes, static) for name, examples in ARRAY_EXAMPLES.items()
+               for shapes, static in examples]
+ARRAY_IDS = [f"{p.name}-{'x'.join(map(str, shapes))}-{static}" for p, shapes, static in ARRAY_CASES]
+
+
+def array_inputs(prim, shapes, static, rng):
+    inputs = []
+    for i, shape in enumerate(shapes):
+        if i in prim.labels:
+            classes = static.get("k") or shapes[0][-1]
+            inputs.append(rng.integers(0, classes, size=shape).astype(np.float64))
+        else:
+            inputs.append(rng.standard_normal(shape))
+    return inputs
+
+
+@pytest.mark.parametrize(("prim", "shapes", "static"), ARRAY_CASES, ids=ARRAY_IDS)
+def test_array_vjp_matches_finite_differences(prim, shapes, static):
+    """VJP(g) against the central difference of <g, f(x)> entry by entry, for every input but labels."""
+    rng = np.random.default_rng(5)
+    inputs = array_inputs(prim, shapes, static, rng)
+    ans = prim.forward(*inputs, **static)
+    assert np.shape(ans) == prim.shape(*shapes, **static)
+    g = rng.standard_normal(np.shape(ans))
+    for i, x in enumerate(inputs):
+        if i in prim.labels or prim.vjps[i] is zero_vjp:
+            continue
+        got = np.broadcast_to(prim.vjps[i](g, ans, *inputs, **static), np.shape(x))
+        expected = np.empty(np.shape(x))
+        for idx in np.ndindex(np.shape(x)):
+            up, down = [np.array(v, dtype=float) for v in inputs], [np.array(v, dtype=float) for v in inputs]
+            up[i][idx] += H
+            down[i][idx] -= H
+            expected[idx] = np.sum(g * (prim.forward(*up, **static) - prim.forward(*down, **static))) / (2 * H)
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize(("prim", "shapes", "static"), ARRAY_CASES, ids=ARRAY_IDS)
+def test_array_sympy_form_matches_forward_and_vjp(prim, shapes, static):
+    """The SymPy form on object arrays gives the forward's numbers, and SymPy's derivative of
+    <g, f(x)> by each entry gives the VJP."""
+    from gradcheck.oracles.sym_eval import Evaluator, as_float
+    from gradcheck.oracles.symbolic import _numbers, _symbols
+
+    rng = np.random.default_rng(6)
+    inputs = array_inputs(prim, shapes, static, rng)
+    ans = prim.forward(*inputs, **static)
+    g = rng.standard_normal(np.shape(ans))
+    symbolic_inputs, values = [], {}
+    for i, x in enumerate(inputs):
+        if i in prim.labels:
+            symbolic_inputs.append(_numbers(sp, x))
+        else:
+            symbols = _symbols(sp, f"a{i}", x)
+            symbolic_inputs.append(symbols)
+            values.update({s: np.asarray(x)[idx] for idx, s in np.ndenumerate(symbols)})
+    form = np.asarray(prim.sympy(sp, *symbolic_inputs, **static), dtype=object)
+    evaluate = Evaluator(values)
+    got = np.vectorize(lambda e: as_float(evaluate(sp.sympify(e))), otypes=[float])(form)
+    np.testing.assert_allclose(got, ans, rtol=1e-12, atol=1e-14)
+    inner = sp.Add(*(sp.Float(float(gi)) * e for gi, e in zip(np.ravel(g), form.ravel())))
+    for i, x in enumerate(inputs):
+        if i in prim.labels or prim.vjps[i] is zero_vjp:
+            continue
+        vjp = np.broadcast_to(prim.vjps[i](g, ans, *inputs, **static), np.shape(x))
+        for idx, s in np.ndenumerate(symbolic_inputs[i]):
+            assert as_float(evaluate(sp.diff(inner, s))) == pytest.approx(float(vjp[idx]), rel=1e-10, abs=1e-12)

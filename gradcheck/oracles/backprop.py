@@ -15,13 +15,13 @@ import numpy as np
 from ..errors import DomainError
 from ..evaluate import STRICT, describe_inputs
 from ..primitives import zero_vjp
-from ..tree import Apply, Node, Var, text, topological
+from ..tree import Apply, Node, Var, depends_on, text, topological
 
 
 def backprop(root: Node, values: dict[Node, Any], wrt: list[Var]) -> dict[str, Any]:
     """∂root/∂v for every v in wrt, given the forward values of every node."""
     order = topological(root)
-    needs = _depends_on(order, wrt)
+    needs = depends_on(order, wrt)
     grads: dict[Node, Any] = {root: np.ones_like(values[root])}
     with np.errstate(**STRICT):
         for node in reversed(order):
@@ -31,27 +31,23 @@ def backprop(root: Node, values: dict[Node, Any], wrt: list[Var]) -> dict[str, A
             inputs = [values[arg] for arg in node.args]
             for i, arg in enumerate(node.args):
                 rule = node.prim.vjps[i]
-                if arg not in needs or rule is zero_vjp:
+                if arg not in needs or rule is zero_vjp or i in node.prim.labels:
                     continue
                 contribution = _local(node, i, rule, g, values[node], inputs)
                 grads[arg] = contribution if arg not in grads else grads[arg] + contribution
-    return {v.name: grads.get(v, np.zeros_like(values[v])) for v in wrt}
+    return {v.name: _plain(grads.get(v, np.zeros_like(values[v]))) for v in wrt}
 
 
-def _depends_on(order: list[Node], wrt: list[Var]) -> set[Node]:
-    """The nodes whose value changes with some variable in wrt: only they need a gradient."""
-    needs: set[Node] = set(wrt)
-    for node in order:
-        if isinstance(node, Apply) and any(arg in needs for arg in node.args):
-            needs.add(node)
-    return needs
+def _plain(g: Any) -> Any:
+    """A scalar gradient as a numpy float, an array one as an array."""
+    return np.float64(g) if np.ndim(g) == 0 else np.asarray(g, dtype=np.float64)
 
 
 def _local(node: Apply, i: int, rule, g, ans, inputs: list[Any]) -> Any:
     """One VJP contribution, reduced to the input's shape (undoing numpy broadcasting) and checked finite."""
     arg = node.args[i]
     try:
-        out = unbroadcast(rule(g, ans, *inputs), np.shape(inputs[i]))
+        out = unbroadcast(rule(g, ans, *inputs, **node.kwargs), np.shape(inputs[i]))
     except FloatingPointError:
         out = None
     if out is None or not np.all(np.isfinite(out)):

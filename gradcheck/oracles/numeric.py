@@ -1,7 +1,14 @@
-"""Finite differences: ∂f/∂x ≈ (f(x+h) - f(x-h)) / 2h, knowing nothing of f but its values."""
+"""Finite differences: ∂f/∂x ≈ (f(x+h) - f(x-h)) / 2h, knowing nothing of f but its values.
+
+Full mode differences every entry of every variable: two forward passes an entry. Above
+FULL_MODE_MAX_ENTRIES entries that is too slow, and `auto` switches to fast mode, which checks
+FAST_PROBES random unit directions v per variable (the directional derivative v·∇f, from
+f(x+hv) and f(x-hv)) and FAST_PROBES randomly chosen single entries.
+"""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -14,26 +21,83 @@ from ..tree import Node, Var
 # Central differences err by O(h²) from truncation and O(eps/h) from rounding; h = cbrt(eps)
 # balances the two (Numerical Recipes §5.7), about 6.1e-6, scaled by the variable's magnitude.
 STEP_SCALE = float(np.finfo(np.float64).eps ** (1 / 3))
+# Full mode costs 2 forward passes per entry; up to this many entries (all differentiated
+# variables together) it takes well under a second on the nets in tests/.
+FULL_MODE_MAX_ENTRIES = 1_000
+# Fast mode: this many random directions, and this many random entries, per variable.
+FAST_PROBES = 8
+MODES = ("auto", "full", "fast")
+
+
+@dataclass(frozen=True)
+class Probes:
+    """What fast mode measured for one variable."""
+
+    directions: np.ndarray  # (k, *shape), each of unit norm
+    directional: np.ndarray  # (k,): (f(x+hv) - f(x-hv)) / 2h for each direction v
+    entries: tuple[tuple[int, ...], ...]  # the entries differenced one at a time
+    entry_values: np.ndarray  # (len(entries),)
 
 
 @dataclass(frozen=True)
 class NumericResult:
-    value: float | None
-    step: float
-    note: str | None = None  # why value is None
+    value: Any | None  # the whole gradient (full mode); None in fast mode or when undefined
+    probes: Probes | None = None  # fast mode
+    note: str | None = None  # why value is None, or what fast mode checked
 
 
-def numeric(root: Node, point: Mapping[str, Any], wrt: list[Var]) -> dict[str, NumericResult]:
-    return {v.name: central_difference(root, point, v.name) for v in wrt}
+def choose_mode(mode: str, point: Mapping[str, Any], wrt: list[Var]) -> str:
+    if mode != "auto":
+        return mode
+    entries = sum(int(np.size(point[v.name])) for v in wrt)
+    return "full" if entries <= FULL_MODE_MAX_ENTRIES else "fast"
 
 
-def central_difference(root: Node, point: Mapping[str, Any], name: str) -> NumericResult:
-    x = float(point[name])
-    h = STEP_SCALE * max(1.0, abs(x))
-    h = (x + h) - x  # make x ± h exactly representable so the divisor is the true step
-    try:
-        up = value(root, {**point, name: np.float64(x + h)})
-        down = value(root, {**point, name: np.float64(x - h)})
-    except DomainError as exc:
-        return NumericResult(None, h, f"a step of {h:.2g} leaves the domain: {exc.message}")
-    return NumericResult(float((up - down) / (2 * h)), h)
+def numeric(root: Node, point: Mapping[str, Any], wrt: list[Var], mode: str = "full",
+            seed: int = 0) -> dict[str, NumericResult]:
+    method = full if mode == "full" else fast
+    results = {}
+    for v in wrt:
+        try:
+            results[v.name] = method(root, point, v.name, seed)
+        except DomainError as exc:
+            results[v.name] = NumericResult(None, note=f"a step leaves the domain: {exc.message}")
+    return results
+
+
+def full(root: Node, point: Mapping[str, Any], name: str, seed: int) -> NumericResult:
+    x = np.asarray(point[name], dtype=np.float64)
+    if x.ndim == 0:
+        return NumericResult(np.float64(entry(root, point, name, x, ())))
+    grad = np.empty(x.shape)
+    for idx in np.ndindex(x.shape):
+        grad[idx] = entry(root, point, name, x, idx)
+    return NumericResult(grad)
+
+
+def fast(root: Node, point: Mapping[str, Any], name: str, seed: int) -> NumericResult:
+    x = np.asarray(point[name], dtype=np.float64)
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode()), 0xFA57])
+    directions = rng.standard_normal((FAST_PROBES, *x.shape))
+    directions /= np.sqrt(np.sum(directions**2, axis=tuple(range(1, directions.ndim)), keepdims=True))
+    h = STEP_SCALE * max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
+    directional = np.array([(value(root, {**point, name: x + h * v}) - value(root, {**point, name: x - h * v}))
+                            / (2 * h) for v in directions])
+    flat = rng.choice(x.size, size=min(FAST_PROBES, x.size), replace=False)
+    entries = tuple(tuple(int(i) for i in np.unravel_index(f, x.shape)) for f in flat)
+    values = np.array([entry(root, point, name, x, idx) for idx in entries])
+    note = (f"fast mode: {FAST_PROBES} random directions and {len(entries)} random entries checked "
+            f"(full mode up to {FULL_MODE_MAX_ENTRIES:,} entries; --mode full forces it)")
+    return NumericResult(None, Probes(directions, directional, entries, values), note)
+
+
+def entry(root: Node, point: Mapping[str, Any], name: str, x: np.ndarray, idx: tuple[int, ...]) -> float:
+    """∂f/∂x[idx] by a central difference with a step scaled to |x[idx]|."""
+    xi = float(x[idx])
+    h = STEP_SCALE * max(1.0, abs(xi))
+    h = (xi + h) - xi  # make x ± h exactly representable so the divisor is the true step
+    up, down = x.copy(), x.copy()
+    up[idx], down[idx] = xi + h, xi - h
+    if x.ndim == 0:
+        up, down = np.float64(up), np.float64(down)
+    return float((value(root, {**point, name: up}) - value(root, {**point, name: down})) / (2 * h))

@@ -1,5 +1,10 @@
 """SymPy: map the tree to a SymPy expression, differentiate, evaluate at the point.
 
+Arrays are expanded entry by entry (numpy object arrays of SymPy expressions): each entry of a
+variable being differentiated is a symbol, and every other input (data, labels) is substituted as
+numbers first, so the expressions stay small. All partial derivatives are then evaluated in one
+pass over their shared subexpressions (see sym_eval.py) instead of one lambdify each.
+
 SymPy is imported here and only here, when this oracle runs, so that `gradcheck --help` and the
 other oracles do not pay its start-up. The tree is mapped node by node (no text is ever handed to
 sympify), so SymPy sees the same expression the other oracles do.
@@ -10,57 +15,191 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..primitives import CONSTANTS
-from ..tree import Apply, Const, Node, Var, topological
+import numpy as np
 
-# Digits SymPy carries when it evaluates a derivative: well past float64's 16, so the symbolic
-# column is the reference the others are measured against.
-EVAL_DIGITS = 30
+from ..array_ops import as_object_array, scalar
+from ..primitives import CONSTANTS
+from ..shapes import infer_shapes
+from ..tree import Apply, Const, Node, Var, depends_on, topological
+from .sym_eval import Evaluator, as_float
+
+# Up to this many scalar operations in the expansion, SymPy differentiates the whole of f (and
+# can print formulas); above it, each node's entries separately, chained (whole-expression diff of
+# the 112-parameter net took 0.7 s per partial, over a minute in all; chained takes seconds).
+WHOLE_MAX_OPERATIONS = 300
+# Above these sizes the symbolic column is skipped, with the reason, and the verdict rests on the
+# other oracles (figures for this machine in benchmarks/symbolic.py).
+SYMBOLIC_MAX_PARTIALS = 2_000  # entries of the variables differentiated, all together
+SYMBOLIC_MAX_OPERATIONS = 50_000  # scalar operations in the elementwise expansion of f
 
 
 @dataclass(frozen=True)
 class SymbolicResult:
-    value: float | None
-    formula: str | None = None  # simplified ∂f/∂x, when asked for
+    value: Any | None  # the gradient (scalar or array) evaluated at the point
+    formula: str | None = None  # simplified ∂f/∂x, when asked for (scalars)
     note: str | None = None  # why value is None
 
 
 def symbolic(root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: bool = False
              ) -> dict[str, SymbolicResult]:
+    too_large = size_limit(root, point, wrt)
+    if too_large:
+        return {v.name: SymbolicResult(None, note=f"skipped (too large): {too_large}") for v in wrt}
     import sympy as sp
 
-    symbols = {name: sp.Symbol(name, real=True) for name in point}
+    shapes = {name: np.shape(x) for name, x in point.items()}
+    whole = formulas or expansion_size(root, shapes) <= WHOLE_MAX_OPERATIONS
     try:
-        expr = to_sympy(sp, root, symbols)
+        gradients, formula_of = (_whole if whole else _chained)(sp, root, point, wrt, formulas)
     except RecursionError:
         return {v.name: SymbolicResult(None, note="skipped: expression too deep for SymPy") for v in wrt}
-    subs = {symbols[name]: sp.Float(float(x), EVAL_DIGITS) for name, x in point.items()}
     results = {}
     for v in wrt:
-        try:
-            d = sp.diff(expr, symbols[v.name])
-            number = _as_float(d.evalf(EVAL_DIGITS, subs=subs))
-            formula = str(sp.simplify(d)) if formulas else None
-        except RecursionError:
-            results[v.name] = SymbolicResult(None, note="skipped: expression too deep for SymPy")
-            continue
-        note = None if number is not None else f"SymPy gives no finite number here: {d}"
-        results[v.name] = SymbolicResult(number, formula, note)
+        got, shape = gradients[v.name], np.shape(point[v.name])
+        if isinstance(got, str):
+            results[v.name] = SymbolicResult(None, note=got)
+        else:
+            value = np.float64(got[0]) if shape == () else np.array(got, dtype=np.float64).reshape(shape)
+            results[v.name] = SymbolicResult(value, formula_of.get(v.name))
     return results
 
 
-def to_sympy(sp, root: Node, symbols: Mapping[str, Any]):
-    """The SymPy expression for root, built bottom-up through the registry's SymPy forms."""
-    built: dict[Node, Any] = {}
+def _whole(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: bool):
+    """SymPy differentiates the whole expansion of f by each symbol: SymPy's own chain rule."""
+    wrt_names = {v.name for v in wrt}
+    symbols = {name: _symbols(sp, name, point[name]) for name in wrt_names}
+    inputs = {name: symbols[name] if name in wrt_names else _numbers(sp, x) for name, x in point.items()}
+    expr = to_sympy(sp, root, inputs)[()]
+    evaluate = Evaluator({s: np.asarray(point[name])[idx] for name in wrt_names
+                          for idx, s in np.ndenumerate(symbols[name])})
+    gradients, formula_of = {}, {}
+    for v in wrt:
+        partials = [sp.diff(expr, s) for s in symbols[v.name].ravel()]
+        numbers = [as_float(evaluate(d)) for d in partials]
+        if any(n is None for n in numbers):
+            bad = next(d for d, n in zip(partials, numbers) if n is None)
+            gradients[v.name] = f"SymPy gives no finite number here: {_short(bad)}"
+            continue
+        gradients[v.name] = numbers
+        if formulas and np.ndim(point[v.name]) == 0:
+            formula_of[v.name] = str(sp.simplify(partials[0]))
+    return gradients, formula_of
+
+
+def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: bool):
+    """For large expansions: SymPy differentiates every entry of every node by each of the entries
+    it is computed from (small expressions), and the local derivatives are chained numerically.
+
+    No VJP rule of gradcheck's is used: what matmul, softmax or broadcasting contribute comes from
+    SymPy differentiating their entry-by-entry expansion."""
+    order = topological(root)
+    needs = depends_on(order, wrt)
+    evaluate = Evaluator()
+    entries: dict[Node, np.ndarray] = {}  # symbols for nodes that need a gradient, numbers otherwise
+    definitions: dict[Node, np.ndarray] = {}
+    for node in order:
+        if isinstance(node, Var):
+            if node in needs:
+                entries[node] = _symbols(sp, node.name, point[node.name])
+                for idx, s in np.ndenumerate(entries[node]):
+                    evaluate.define(s, np.asarray(point[node.name])[idx])
+            else:
+                entries[node] = _numbers(sp, point[node.name])
+        elif isinstance(node, Const):
+            entries[node] = scalar(_constant(sp, node))
+        else:
+            expr = _apply(sp, node, [entries[a] for a in node.args])
+            if node not in needs:
+                entries[node] = expr
+                continue
+            definitions[node] = expr
+            named = np.empty(expr.shape, dtype=object)
+            for idx, e in np.ndenumerate(expr):
+                named[idx] = sp.Dummy()
+                number = evaluate(e)
+                if number is None:
+                    return {v.name: f"SymPy gives no finite number for {node.span.text.strip()}"
+                            for v in wrt}, {}
+                evaluate.define(named[idx], number)
+            entries[node] = named
+    adjoint: dict[Any, Any] = {entries[root][()]: 1}
+    for node in reversed(order):
+        if node not in definitions:
+            continue
+        sources = {s for arg in node.args if arg in needs for s in entries[arg].ravel()}
+        for idx, u in np.ndenumerate(entries[node]):
+            upstream = adjoint.get(u)
+            if not upstream:
+                continue
+            expr = definitions[node][idx]
+            for s in expr.free_symbols & sources:
+                local = evaluate(sp.diff(expr, s))
+                if local is None:
+                    return {v.name: f"SymPy gives no finite derivative of {node.span.text.strip()}"
+                            for v in wrt}, {}
+                adjoint[s] = adjoint.get(s, 0) + upstream * local
+    return {v.name: [float(adjoint.get(s, 0)) for s in entries[v].ravel()] for v in wrt}, {}
+
+
+def size_limit(root: Node, point: Mapping[str, Any], wrt: list[Var]) -> str | None:
+    """Why the expansion would be too large for SymPy, or None if it is not."""
+    partials = sum(int(np.size(point[v.name])) for v in wrt)
+    if partials > SYMBOLIC_MAX_PARTIALS:
+        return f"{partials:,} partial derivatives; the limit is {SYMBOLIC_MAX_PARTIALS:,}"
+    operations = expansion_size(root, {name: np.shape(x) for name, x in point.items()})
+    if operations > SYMBOLIC_MAX_OPERATIONS:
+        return f"~{operations:,} scalar operations once expanded; the limit is {SYMBOLIC_MAX_OPERATIONS:,}"
+    return None
+
+
+def expansion_size(root: Node, shapes: Mapping[str, tuple[int, ...]]) -> int:
+    """Scalar operations in the elementwise expansion: an entry of A @ B costs its inner dimension."""
+    found = infer_shapes(root, shapes)
+    total = 0
+    for node in topological(root):
+        if isinstance(node, Apply):
+            out = int(np.prod(found[node], dtype=np.int64))
+            ins = [int(np.prod(found[a], dtype=np.int64)) for a in node.args]
+            inner = found[node.args[0]][-1] if node.prim.name == "matmul" and found[node.args[0]] else 1
+            total += max(out * inner, *ins)
+    return total
+
+
+def to_sympy(sp, root: Node, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The object array of SymPy expressions for root, built bottom-up through the registry."""
+    built: dict[Node, np.ndarray] = {}
     for node in topological(root):
         if isinstance(node, Var):
-            built[node] = symbols[node.name]
+            built[node] = inputs[node.name]
         elif isinstance(node, Const):
-            built[node] = _constant(sp, node)
+            built[node] = scalar(_constant(sp, node))
         else:
-            assert isinstance(node, Apply)
-            built[node] = node.prim.sympy(sp, *(built[a] for a in node.args))
+            built[node] = _apply(sp, node, [built[a] for a in node.args])
     return built[root]
+
+
+def _apply(sp, node: Apply, args: list[np.ndarray]) -> np.ndarray:
+    """The registry's SymPy form of one node, on object arrays: entry by entry for elementwise ones."""
+    if node.prim.elementwise:
+        lifted = np.frompyfunc(lambda *xs: node.prim.sympy(sp, *xs), node.prim.arity, 1)
+        return as_object_array(lifted(*args))
+    return as_object_array(node.prim.sympy(sp, *args, **node.kwargs))
+
+
+def _symbols(sp, name: str, x: Any) -> np.ndarray:
+    if np.ndim(x) == 0:
+        return scalar(sp.Symbol(name, real=True))
+    out = np.empty(np.shape(x), dtype=object)
+    for idx in np.ndindex(out.shape):
+        out[idx] = sp.Symbol(f"{name}[{','.join(map(str, idx))}]", real=True)
+    return out
+
+
+def _numbers(sp, x: Any) -> np.ndarray:
+    out = np.empty(np.shape(x), dtype=object)
+    for idx, v in np.ndenumerate(np.asarray(x, dtype=np.float64)):
+        out[idx] = sp.Integer(int(v)) if float(v).is_integer() and abs(v) < 2**53 else sp.Float(float(v))
+    return out
 
 
 def _constant(sp, node: Const):
@@ -71,11 +210,6 @@ def _constant(sp, node: Const):
     return sp.Float(node.value)
 
 
-def _as_float(number) -> float | None:
-    try:
-        result = complex(number)
-    except (TypeError, ValueError):
-        return None
-    if result.imag != 0 or result.real != result.real or abs(result.real) == float("inf"):
-        return None
-    return result.real
+def _short(expr, limit: int = 120) -> str:
+    text = str(expr)
+    return text if len(text) <= limit else text[:limit] + "…"
