@@ -29,9 +29,15 @@ def split_assignments(texts: Assignments, option: str) -> dict[str, Any]:
     if texts is None:
         return {}
     if isinstance(texts, Mapping):
+        for name in texts:
+            if not isinstance(name, str) or not NAME.match(name):
+                raise SpecError(f"{option}: {name!r} is not a name (letters, digits and _)")
         return dict(texts)
     if isinstance(texts, str):
         texts = [texts]
+    if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
+        raise SpecError(f"{option} takes text such as 'x=1', a list of such texts, or a mapping "
+                        f"of names to values; got {type(texts).__name__}")
     pairs: dict[str, Any] = {}
     for text in texts:
         for item in _top_level_split(text) if option == "--at" else [text]:
@@ -77,8 +83,10 @@ def parse_value(name: str, given: Any) -> np.float64:
     else:
         try:
             number = np.float64(given)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueSpecError(f"--at {name}: {given!r} is not a number") from None
+        if np.ndim(number) != 0:
+            raise ValueSpecError(f"--at {name}: {given!r} is not a single number")
     if not np.isfinite(number):
         raise ValueSpecError(f"--at {name}: {given!r} is not a finite number")
     return np.float64(number)
