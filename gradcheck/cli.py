@@ -6,7 +6,9 @@ Only click is imported at start-up; numpy, SymPy and rich load when a command ne
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import sys
 
 import click
@@ -16,6 +18,8 @@ from .compare import DEFAULT_ATOL, DEFAULT_RTOL  # plain constants: no numpy at 
 from .errors import GradcheckError
 
 CONTEXT = {"help_option_names": ["--help"], "max_content_width": 100}
+# What a mistyped option looks like, as opposed to an expression such as "-x" or "---x".
+OPTION_LIKE = re.compile(r"--[A-Za-z][A-Za-z0-9-]*\Z")
 
 # Each option is declared once and shared by the commands that take it (as pip-tools does).
 at_option = click.option("--at", "at", multiple=True, metavar="NAME=VALUE[,...]",
@@ -67,8 +71,12 @@ class ExpressionCommand(click.Command):
             if arg == "--":
                 break
             name = arg.split("=", 1)[0]
-            if name.startswith("--") and name not in known:
-                raise click.NoSuchOption(name, possibilities=sorted(known), ctx=ctx)
+            if OPTION_LIKE.match(name) and name not in known:
+                if difflib.get_close_matches(name, known, cutoff=0.6):
+                    raise click.NoSuchOption(name, possibilities=sorted(known), ctx=ctx)
+                raise click.NoSuchOption(name, ctx=ctx, message=(
+                    f"No such option: {name} (an expression that starts with '--' goes after a lone "
+                    f"'--': gradcheck eval -- '{arg}')"))
         return super().parse_args(ctx, args)
 
 

@@ -76,12 +76,20 @@ def tokenize(source: Source) -> list[Token]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None:
+            # `lambda x: x` is about the keyword, not the colon: name the keyword if one came first.
+            for tok in tokens:
+                if tok.kind == "name" and keyword.iskeyword(tok.text):
+                    raise ParseError(_keyword_message(tok.text), Span(source, tok.start, tok.end))
             raise ParseError(_bad_character(text[pos]), Span(source, pos, pos + 1))
         if match.lastgroup != "space":
             tokens.append(Token(match.lastgroup, match.group(), pos, match.end()))
         pos = match.end()
     tokens.append(Token("end", "", len(text), len(text)))
     return tokens
+
+
+def _keyword_message(word: str) -> str:
+    return f"'{word}' is Python syntax; an expression is arithmetic only"
 
 
 def _bad_character(char: str) -> str:
@@ -110,16 +118,22 @@ class _Parser:
 
     def expression(self, right_power: int) -> tuple[Node, int, int]:
         """Parse while operators bind tighter than right_power. Returns (node, start, end)."""
-        self.depth += 1
-        if self.depth > MAX_NESTING:
-            tok = self.peek()
-            raise ParseError(f"expression nested more than {MAX_NESTING} levels deep",
-                             self.span(tok.start, tok.end))
         left = self.prefix(self.advance())
         while right_power < self.infix_power(self.peek()):
             left = self.infix(self.advance(), left)
-        self.depth -= 1
         return left
+
+    def nested(self, right_power: int, opener: Token) -> tuple[Node, int, int]:
+        """A sub-expression one level deeper: inside parentheses or a call, after a unary minus,
+        right of a power. Only these count towards MAX_NESTING; operands of + - * / do not."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ParseError(f"expression nested more than {MAX_NESTING} levels deep",
+                             self.span(opener.start, opener.end))
+        try:
+            return self.expression(right_power)
+        finally:
+            self.depth -= 1
 
     # ----- token helpers ---------------------------------------------------------------------
     def peek(self) -> Token:
@@ -148,6 +162,8 @@ class _Parser:
         if tok.text == want and tok.kind == ("op" if opener else "end"):
             self.advance()
             return
+        if tok.kind == "name" and keyword.iskeyword(tok.text):
+            raise ParseError(_keyword_message(tok.text), self.span(tok.start, tok.end))
         if tok.kind in ("num", "name") or tok.text == "(":
             raise ParseError(f"missing operator before {tok.text!r}", self.span(tok.start, tok.end))
         if opener is not None and tok.kind == "end":
@@ -171,15 +187,15 @@ class _Parser:
                 return self.call(tok)
             return self.name(tok), tok.start, tok.end
         if tok.text == "(":
-            node, _, _ = self.expression(0)
+            node, _, _ = self.nested(0, tok)
             self.expect_end_of(tok)
             return node, tok.start, self.tokens[self.pos - 1].end
         if tok.text in PREFIX_OPERATORS:
-            operand, _, end = self.expression(_UNARY)
+            operand, _, end = self.nested(_UNARY, tok)
             prim = PREFIX_OPERATORS[tok.text]
             return Apply(prim, (operand,), self.span(tok.start, end)), tok.start, end
         if tok.text == "+":  # unary plus changes nothing
-            node, _, end = self.expression(_UNARY)
+            node, _, end = self.nested(_UNARY, tok)
             return node, tok.start, end
         if tok.text == "[":
             raise ParseError("lists are not allowed inside an expression", self.span(tok.start, tok.end))
@@ -215,8 +231,7 @@ class _Parser:
 
     def refuse_keyword(self, tok: Token) -> None:
         if keyword.iskeyword(tok.text):
-            raise ParseError(f"'{tok.text}' is Python syntax; an expression is arithmetic only",
-                             self.span(tok.start, tok.end))
+            raise ParseError(_keyword_message(tok.text), self.span(tok.start, tok.end))
 
     def call(self, name_tok: Token) -> tuple[Node, int, int]:
         self.refuse_keyword(name_tok)
@@ -239,12 +254,12 @@ class _Parser:
                         raise ParseError(f"{name} got '{tok.text}' twice", self.span(tok.start, tok.end))
                     self.advance()
                     self.advance()
-                    keywords[tok.text] = (*self.expression(0), tok)
+                    keywords[tok.text] = (*self.nested(0, opener), tok)
                 elif keywords:
                     raise ParseError("a positional argument cannot follow a keyword argument",
                                      self.span(tok.start, tok.end))
                 else:
-                    positional.append(self.expression(0))
+                    positional.append(self.nested(0, opener))
                 if self.peek().text == ",":
                     self.advance()
                     continue
@@ -288,7 +303,7 @@ class _Parser:
         """x[i] or x[i, j]: integer constants only, so every index is known before anything runs."""
         indices = []
         while True:
-            indices.append(self.integer_constant(self.expression(0), "an index"))
+            indices.append(self.integer_constant(self.nested(0, opener), "an index"))
             closer = self.advance()
             if closer.text == "]":
                 break
@@ -314,8 +329,12 @@ class _Parser:
         if tok.text == "[":
             return self.index(node, start, tok)
         power = _INFIX_POWER[tok.text]
-        # ** is right-associative and its right operand may carry a unary minus (2**-x), as in Python.
-        right, _, end = self.expression(_UNARY if power == _POWER else power)
+        # ** is right-associative and its right operand may carry a unary minus (2**-x), as in Python;
+        # a tower of powers nests, a chain of + - * / does not.
+        if power == _POWER:
+            right, _, end = self.nested(_UNARY, tok)
+        else:
+            right, _, end = self.expression(power)
         prim = BINARY_OPERATORS[tok.text]
         return Apply(prim, (node, right), self.span(start, end)), start, end
 

@@ -68,6 +68,8 @@ def _check_let_name(name: str, scope: Scope) -> None:
 def _choose_wrt(wrt: str | Iterable[str] | None, used: list[Var], every: list[Var]) -> list[Var]:
     if wrt is None:
         return used
+    if not isinstance(wrt, str) and not (isinstance(wrt, (list, tuple, set)) and all(isinstance(n, str) for n in wrt)):
+        raise SpecError(f"--wrt takes names such as 'w0,w1' or a list of names, got {type(wrt).__name__}")
     names = [n.strip() for n in (wrt.split(",") if isinstance(wrt, str) else wrt) if n.strip()]
     by_name = {v.name: v for v in used}
     for name in names:

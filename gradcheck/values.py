@@ -38,9 +38,15 @@ def split_assignments(texts: Assignments, option: str) -> dict[str, Any]:
     if texts is None:
         return {}
     if isinstance(texts, Mapping):
+        for name in texts:
+            if not isinstance(name, str) or not NAME.match(name):
+                raise SpecError(f"{option}: {name!r} is not a name (letters, digits and _)")
         return dict(texts)
     if isinstance(texts, str):
         texts = [texts]
+    if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
+        raise SpecError(f"{option} takes text such as 'x=1', a list of such texts, or a mapping "
+                        f"of names to values; got {type(texts).__name__}")
     pairs: dict[str, Any] = {}
     for text in texts:
         for item in _top_level_split(text) if option == "--at" else [text]:
@@ -80,7 +86,7 @@ def parse_value(name: str, given: Any, seed: int = 0, base: Path | None = None) 
     else:
         try:
             number = np.asarray(given, dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueSpecError(f"--at {name}: {given!r} is not a number or an array of numbers") from None
     if not np.all(np.isfinite(number)):
         raise ValueSpecError(f"--at {name}: {given!r} is not finite")
