@@ -82,10 +82,10 @@ def onehot_shape(y: tuple[int, ...], k: int) -> tuple[int, ...]:
 # ----- labels --------------------------------------------------------------------------------------
 
 
-def labels_fit(y: Any, k: int) -> bool:
-    """Class labels are whole numbers from 0 to k-1."""
+def labels_fit(y: Any, k: int) -> np.ndarray:
+    """Class labels are whole numbers from 0 to k-1: a mask over y, so a message can name the bad one."""
     y = np.asarray(y)
-    return bool(np.all(np.equal(np.floor(y), y)) and np.all((y >= 0) & (y < k)))
+    return np.equal(np.floor(y), y) & (y >= 0) & (y < k)
 
 
 # ----- numpy forwards and VJPs ---------------------------------------------------------------------

@@ -89,8 +89,12 @@ class ExpressionCommand(click.Command):
 @seed_option
 @tolerance_options
 @format_option
+@click.option("--mode", type=click.Choice(["auto", "full", "fast"]), default="auto", show_default=True,
+              help="Finite differences of every entry (full), of random directions and entries (fast), "
+                   "or full up to 1,000 entries and fast above (auto).")
+@click.option("--show", is_flag=True, help="Also print every gradient in full.")
 @click.option("--formulas", is_flag=True, help="Also print SymPy's simplified formula of each partial.")
-def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, formulas) -> None:
+def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mode, show, formulas) -> None:
     """Check the gradient of EXPR at one point.
 
     EXPR uses + - * / ** (or ^), parentheses, numbers, pi, e and the functions listed by
@@ -101,11 +105,11 @@ def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, fo
 
     try:
         result = check(expr, at=list(at), grad=list(grads), let=list(lets), wrt=wrt, seed=seed,
-                       rtol=rtol, atol=atol, formulas=formulas)
+                       rtol=rtol, atol=atol, mode=mode, formulas=formulas)
     except GradcheckError as exc:
         report_error(exc)
         result = error_result(expr, exc, seed=seed)
-    finish(Report([result]), output_format)
+    finish(Report([result]), output_format, show)
 
 
 @main.command("functions", context_settings=CONTEXT)
@@ -125,7 +129,7 @@ def report_error(exc: GradcheckError) -> None:
         click.echo(excerpt, err=True)
 
 
-def finish(report, output_format: str) -> None:
+def finish(report, output_format: str, show: bool = False) -> None:
     """Render the report on stdout and exit with its code: the one place the CLI exits."""
     if output_format == "json":
         from .render.json import render_json
@@ -134,5 +138,5 @@ def finish(report, output_format: str) -> None:
     else:
         from .render.table import console, render_report
 
-        render_report(report, console())
+        render_report(report, console(), show)
     sys.exit(int(report.exit_code))

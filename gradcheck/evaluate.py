@@ -70,7 +70,7 @@ def describe_inputs(node: Apply, inputs: list[Any], inside: Any = None) -> str:
             named.append(f"{text(arg)} = {format_value(v)}")
         elif bad is not None and np.shape(v) == np.shape(inside):
             named.append(f"{text(arg)}[{','.join(map(str, bad))}] = {format_value(v[bad])}")
-        else:
+        elif bad is None:
             named.append(f"{text(arg)} = {format_value(v)}")
     return f" at {', '.join(named)}" if named else ""
 

@@ -29,8 +29,8 @@ from .sym_eval import Evaluator, as_float
 WHOLE_MAX_OPERATIONS = 300
 # Above these sizes the symbolic column is skipped, with the reason, and the verdict rests on the
 # other oracles (figures for this machine in benchmarks/symbolic.py).
-SYMBOLIC_MAX_PARTIALS = 2_000  # entries of the variables differentiated, all together
-SYMBOLIC_MAX_OPERATIONS = 50_000  # scalar operations in the elementwise expansion of f
+SYMBOLIC_MAX_PARTIALS = 500  # entries of the variables differentiated, all together
+SYMBOLIC_MAX_OPERATIONS = 10_000  # scalar operations in the elementwise expansion of f
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+import numpy as np
+
+from ..array_ops import format_shape
 from ..compare import COLUMNS
 from ..primitives import PRIMITIVES
 from ..result import CaseResult, Report
@@ -20,6 +23,8 @@ PIPE_WIDTH = 160
 DIGITS = 10
 
 PASS, FAIL = "green", "red"
+# Arrays with at most this many entries are shown in full in the "at ..." line; larger ones by shape.
+SHOWN_ENTRIES = 6
 
 
 def console(file: TextIO | None = None) -> Console:
@@ -29,17 +34,21 @@ def console(file: TextIO | None = None) -> Console:
                    no_color=bool(os.environ.get("NO_COLOR")) or None, soft_wrap=False)
 
 
-def render_report(report: Report, out: Console) -> None:
+def render_report(report: Report, out: Console, show: bool = False) -> None:
     for case in report.cases:
-        render_case(case, out)
+        render_case(case, out, show)
 
 
-def render_case(case: CaseResult, out: Console) -> None:
+def render_case(case: CaseResult, out: Console, show: bool = False) -> None:
     if case.status == "error":
         return  # the CLI prints input errors to stderr
     out.print(Text.assemble(("f = ", "bold"), (case.expr, "bold"), f" = {case.value:.{DIGITS}g}"))
     out.print(Text("at " + _point(case), style="dim"))
-    out.print(gradient_table(case))
+    arrays = any(g.shape for g in case.gradients.values())
+    out.print(array_table(case) if arrays else gradient_table(case))
+    if show:
+        for variable, g in case.gradients.items():
+            render_gradient(variable, g, out)
     for variable, g in case.gradients.items():
         for column, note in g.notes.items():
             out.print(Text(f"  {column} ∂f/∂{variable}: {note}", style="dim"))
@@ -67,6 +76,43 @@ def gradient_table(case: CaseResult) -> Table:
     return table
 
 
+def array_table(case: CaseResult) -> Table:
+    """One row per variable: its shape, and how far each column is from backprop (abs / rel)."""
+    others = [c for c in COLUMNS if c != "backprop" and any(c in g.columns for g in case.gradients.values())]
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("∂f/∂")
+    table.add_column("shape", no_wrap=True)
+    for column in others:
+        table.add_column(f"{column} vs backprop\nmax abs / rel error", justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for variable, g in case.gradients.items():
+        cells = []
+        for column in others:
+            pair = next((p for p in g.pairs if {p.a, p.b} == {column, "backprop"}), None)
+            if pair is None:
+                cells.append(Text("—", style="dim"))
+            else:
+                cells.append(Text(f"{pair.max_abs_error:.1e} / {pair.max_rel_error:.1e}",
+                                  style="" if pair.agree else FAIL))
+        status = Text("✓ pass", style=PASS) if g.status == "pass" else Text("✗ mismatch", style=FAIL)
+        table.add_row(variable, format_shape(g.shape), *cells, status)
+    return table
+
+
+def render_gradient(variable: str, g, out: Console) -> None:
+    """--show: every column of ∂f/∂variable in full."""
+    out.print(Text(f"∂f/∂{variable}", style="bold"))
+    for column, value in g.columns.items():
+        if value is None:
+            body = "— " + g.notes.get(column, "")
+        elif not isinstance(value, (float, np.ndarray, np.generic)):
+            body = "(fast mode measured random projections only; see the note)"
+        else:
+            body = np.array2string(np.asarray(value), precision=8, max_line_width=PIPE_WIDTH, threshold=10_000)
+        out.print(Text(f"  {column}:", style="dim"))
+        out.print("    " + body.replace("\n", "\n    "), markup=False, highlight=False)
+
+
 def _number(value: float | None, style: str) -> Text:
     if value is None:
         return Text("—", style="dim")
@@ -76,7 +122,12 @@ def _number(value: float | None, style: str) -> Text:
 def _point(case: CaseResult) -> str:
     parts = []
     for name, value in case.point.items():
-        parts.append(f"{name} = {value:g}" + (" (random)" if name in case.random else ""))
+        if np.ndim(value) == 0:
+            parts.append(f"{name} = {value:g}" + (" (random)" if name in case.random else ""))
+        elif np.size(value) <= SHOWN_ENTRIES:
+            parts.append(f"{name} = {' '.join(np.array2string(np.asarray(value), precision=4).split())}")
+        else:
+            parts.append(f"{name} {format_shape(np.shape(value))}")
     text = ", ".join(parts)
     if case.random:
         text += f"   [random values drawn with --seed {case.seed}]"
