@@ -17,7 +17,9 @@ import numpy as np
 
 
 def format_shape(shape: tuple[int, ...]) -> str:
-    return "(" + ",".join(str(n) for n in shape) + ")" if shape else "scalar"
+    if not shape:
+        return "scalar"
+    return f"({shape[0]},)" if len(shape) == 1 else "(" + ",".join(str(n) for n in shape) + ")"
 
 
 def broadcast_shape(*shapes: tuple[int, ...]) -> tuple[int, ...]:

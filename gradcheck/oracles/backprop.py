@@ -46,13 +46,14 @@ def _plain(g: Any) -> Any:
 def _local(node: Apply, i: int, rule, g, ans, inputs: list[Any]) -> Any:
     """One VJP contribution, reduced to the input's shape (undoing numpy broadcasting) and checked finite."""
     arg = node.args[i]
+    failure = "is undefined"
     try:
         out = unbroadcast(rule(g, ans, *inputs, **node.kwargs), np.shape(inputs[i]))
-    except FloatingPointError:
-        out = None
+    except FloatingPointError as exc:
+        out, failure = None, "overflows" if "overflow" in str(exc) else failure
     if out is None or not np.all(np.isfinite(out)):
         raise DomainError(f"the derivative of {node.span.text.strip()} with respect to {text(arg)} "
-                          f"is undefined{describe_inputs(node, inputs)}", node.span)
+                          f"{failure}{describe_inputs(node, inputs)}", node.span)
     return out
 
 
