@@ -66,7 +66,7 @@ class ExpressionCommand(click.Command):
     """A command whose argument may start with '-' ("-x*y") while a mistyped --option is still an error."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        known = {name for param in self.params for name in param.opts + param.secondary_opts}
+        known = {name for param in self.get_params(ctx) for name in param.opts + param.secondary_opts}
         for arg in args:
             if arg == "--":
                 break

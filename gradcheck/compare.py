@@ -102,13 +102,14 @@ def _against_probes(a_name: str, a: np.ndarray, b_name: str, probes, tol: Tolera
 
 
 def _entrywise(a_name, x: np.ndarray, b_name, y: np.ndarray, tol: Tolerance, scale, labels) -> PairError:
-    diff = np.abs(x - y)
     size = np.maximum(np.abs(x), np.abs(y))
     if scale is not None:
         size = np.maximum(size, scale)
-    allowed = tol.atol + tol.rtol * size
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(size > 0, diff / np.where(size > 0, size, 1.0), 0.0)
+    with np.errstate(all="ignore"):
+        safe = np.where(size > 0, size, 1.0)
+        diff = np.abs(x - y)  # inf for huge values of opposite sign: the relative error is then
+        rel = np.where(np.isfinite(diff), diff / safe, np.abs(x / safe - y / safe))  # taken scaled
+        allowed = tol.atol + tol.rtol * size
         excess = diff / np.maximum(allowed, np.finfo(np.float64).tiny)
     worst = np.unravel_index(int(np.argmax(excess)), x.shape) if x.ndim else ()
     where = labels[int(worst[0])] if labels is not None else (_index(worst) if x.ndim else "")

@@ -62,10 +62,11 @@ def describe_inputs(node: Apply, inputs: list[Any], inside: Any = None) -> str:
     bad = None
     if inside is not None and np.ndim(inside) > 0:
         bad = tuple(int(i) for i in np.argwhere(~inside)[0])
-    named = []
+    named, seen = [], set()
     for arg, v in zip(node.args, inputs):
-        if isinstance(arg, Const):
-            continue
+        if is_constant(arg) or arg in seen:
+            continue  # -1 in log(-1) is not worth "-1 = -1"; x**x names x once
+        seen.add(arg)
         if np.ndim(v) == 0:
             named.append(f"{text(arg)} = {format_value(v)}")
         elif bad is not None and np.shape(v) == np.shape(inside):
@@ -73,6 +74,11 @@ def describe_inputs(node: Apply, inputs: list[Any], inside: Any = None) -> str:
         elif bad is None:
             named.append(f"{text(arg)} = {format_value(v)}")
     return f" at {', '.join(named)}" if named else ""
+
+
+def is_constant(node: Node) -> bool:
+    """No variable anywhere below: a literal such as 2, -1 or pi/4."""
+    return not any(isinstance(n, Var) for n in topological(node))
 
 
 def format_value(v: Any) -> str:

@@ -13,7 +13,7 @@ Adding a function means adding one entry to PRIMITIVES below.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -68,6 +68,7 @@ class Primitive:
     static: tuple[tuple[str, Any], ...] = ()  # integer constants written in the call: (name, default)
     labels: tuple[int, ...] = ()  # inputs that are integer data (class labels): never differentiated
     syntax: str | None = None  # how it is written when not as a call: "x.T", "x[i, j]"
+    aliases: tuple[str, ...] = ()  # function names it may also be called by: pow(a, b) for a ** b
 
     @property
     def arity(self) -> int:
@@ -106,8 +107,9 @@ PRIMITIVES: tuple[Primitive, ...] = (
     _binary("pow", np.power,
             (lambda g, ans, a, b: g * b * np.power(a, b - 1), lambda g, ans, a, b: g * ans * np.log(a)),
             lambda sp, a, b: a**b, ("b*a**(b - 1)", "log(a)*a**b"),
-            "power; also written a ** b and a ^ b",
-            operator="**", domain=_pow_domain, domain_text="{a} > 0, or a whole-number exponent {b}"),
+            "power; also written a ^ b",
+            operator="**", domain=_pow_domain, domain_text="{a} > 0, or a whole-number exponent {b}",
+            aliases=("pow",)),
     _unary("neg", np.negative, lambda g, ans, x: -g, lambda sp, x: -x, "-1", "negation", operator="-"),
     # ----- functions -------------------------------------------------------------------------
     _unary("exp", np.exp, lambda g, ans, x: g * ans, lambda sp, x: sp.exp(x), "exp(x)", "e to the x"),
@@ -184,9 +186,9 @@ BINARY_OPERATORS: dict[str, Primitive] = {
 }
 PREFIX_OPERATORS: dict[str, Primitive] = {"-": BY_NAME["neg"]}
 
-# Functions callable by name: every primitive that is not only an operator, plus pow(a, b).
+# Functions callable by name: every primitive written as a call, and the aliases (pow(a, b)).
 FUNCTIONS: dict[str, Primitive] = {p.name: p for p in PRIMITIVES if p.operator is None and p.syntax is None}
-FUNCTIONS["pow"] = BY_NAME["pow"]
+FUNCTIONS.update({alias: p for p in PRIMITIVES for alias in p.aliases})
 
 # Named constants: value and SymPy attribute name.
 CONSTANTS: dict[str, tuple[float, str]] = {"pi": (float(np.pi), "pi"), "e": (float(np.e), "E")}

@@ -523,24 +523,17 @@ def test_script_functions_lists_the_functions(script):
     header = proc.stdout.splitlines()[0].split()
     assert header == ["function", "derivative", "meaning"]
     listed = listed_as_calls(proc.stdout)
-    missing = set(FUNCTIONS) - listed - {"pow"}  # pow: see the xfail below
+    missing = set(FUNCTIONS) - listed
     assert not missing, proc.stdout
     assert "∂/∂x = sigmoid(x)*(1 - sigmoid(x))" in proc.stdout
     for operator in ("a + b", "a - b", "a * b", "a / b", "a ** b"):
         assert operator in proc.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `gradcheck functions` shows the pow primitive only by its "
-                                       "operator signature 'a ** b'; the callable pow(a, b) (in FUNCTIONS, "
-                                       "and in the README's list) is never named")
 def test_script_functions_lists_pow_as_a_function(script):
     assert "pow" in listed_as_calls(script["functions"].stdout), script["functions"].stdout
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: |a - b| of two huge gradients of opposite sign overflows to "
-                                       "inf; render_json (allow_nan=False) raises ValueError: a traceback "
-                                       "and no JSON (the exit status is 1 only because Python exits 1 on an "
-                                       "uncaught exception)")
 def test_script_json_survives_an_overflowing_error_measure(script):
     proc = script["huge opposite json"]
     assert_no_traceback(proc)
@@ -815,10 +808,6 @@ def test_help_and_version_in_process():
     assert version.exit_code == 0 and gradcheck.__version__ in version.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ExpressionCommand.parse_args treats '--help' as an unknown "
-                                       "option (it is not in self.params), so `gradcheck eval --help` exits 2 "
-                                       "with 'No such option: --help' while its own usage line says "
-                                       "\"Try 'gradcheck eval --help' for help.\"")
 def test_eval_help():
     result = invoke("eval", "--help")
     assert result.exit_code == 0, result.stderr
@@ -850,8 +839,6 @@ def test_formulas_prints_each_partial():
 
 
 # ----- bugs ------------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="BUG: the relative error of huge gradients of opposite sign is "
-                                       "shown as 'inf' (|a-b| overflows) where it is 2")
 def test_relative_error_of_huge_opposite_gradients_is_finite():
     result = invoke("eval", "x*y", "--at", "x=1,y=-1.7e308", "--grad", "x=1.7e308")
     assert result.exit_code == 1
@@ -859,16 +846,12 @@ def test_relative_error_of_huge_opposite_gradients_is_finite():
     assert float(rows["x"]["rel"]) == pytest.approx(2.0)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a bad --at value names its place twice: "
-                                       "\"gradcheck: error: --at x, column 1: --at x: 'abc' is not a number\"")
 def test_bad_at_value_names_its_place_once():
     result = invoke("eval", "x", "--at", "x=abc")
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0].count("--at x") == 1, result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a negative literal is described as an input of the failing "
-                                       "node: 'log(-1) is undefined at -1 = -1 (needs -1 > 0)'")
 def test_domain_error_does_not_list_a_negative_literal_as_an_input():
     result = invoke("eval", "log(-1)*x", "--at", "x=1")
     assert result.exit_code == 2

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from typing import Any
 
 from ..result import Report
 
@@ -15,5 +17,16 @@ def render_json(report: Report) -> str:
         "cases": [case.to_dict() for case in report.cases],
         "summary": report.summary,
     }
-    # allow_nan=False: a NaN must never reach a consumer as invalid JSON; results hold None instead.
-    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
+    # JSON has no inf or NaN: such a number (an absolute error past float64's range) becomes null,
+    # and allow_nan=False guarantees no invalid JSON reaches a consumer.
+    return json.dumps(_finite(document), indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value

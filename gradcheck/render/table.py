@@ -145,6 +145,8 @@ def render_functions(out: Console) -> None:
         if prim.domain_text:
             meaning += " (defined where " + prim.domain_text.format(**{p: p for p in prim.params}) + ")"
         table.add_row(prim.signature(), derivative, meaning)
+        for alias in prim.aliases:
+            table.add_row(f"{alias}({', '.join(prim.params)})", derivative, f"the same as {prim.signature()}")
     out.print(table)
     out.print(Text("constants: pi, e.  Operators + - * / ** follow Python's precedence; ^ is power like **.",
                    style="dim"))
