@@ -111,6 +111,11 @@ def render_gradient(variable: str, g, out: Console) -> None:
             body = np.array2string(np.asarray(value), precision=8, max_line_width=PIPE_WIDTH, threshold=10_000)
         out.print(Text(f"  {column}:", style="dim"))
         out.print("    " + body.replace("\n", "\n    "), markup=False, highlight=False)
+    for pair in g.pairs:
+        mark, style = ("✓", PASS) if pair.agree else ("✗", FAIL)
+        worst = f", furthest apart at {pair.worst}" if pair.worst and not pair.agree else ""
+        out.print(Text(f"  {mark} {pair.a} vs {pair.b}: max abs error {pair.max_abs_error:.2e}, "
+                       f"max rel error {pair.max_rel_error:.2e}{worst}", style=style))
 
 
 def _number(value: float | None, style: str) -> Text:
