@@ -14,7 +14,7 @@ import sys
 import click
 
 from . import __version__
-from .compare import DEFAULT_ATOL, DEFAULT_RTOL  # plain constants: no numpy at start-up
+from .tolerance import DEFAULT_ATOL, DEFAULT_RTOL  # plain constants: no numpy at start-up
 from .errors import GradcheckError
 
 CONTEXT = {"help_option_names": ["--help"], "max_content_width": 100}
@@ -91,7 +91,7 @@ class ExpressionCommand(click.Command):
 @format_option
 @click.option("--mode", type=click.Choice(["auto", "full", "fast"]), default="auto", show_default=True,
               help="Finite differences of every entry (full), of random directions and entries (fast), "
-                   "or full up to 1,000 entries and fast above (auto).")
+                   "or full for small arrays and fast for large ones (auto; the size is in the README).")
 @click.option("--show", is_flag=True, help="Also print every gradient in full.")
 @click.option("--formulas", is_flag=True, help="Also print SymPy's simplified formula of each partial.")
 def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mode, show, formulas) -> None:

@@ -1,0 +1,23 @@
+"""The agreement rule and its defaults: plain Python, so the CLI can show the defaults without numpy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# |a - b| <= atol + rtol * max(|a|, |b|), entry by entry.
+# rtol: central differences with h = cbrt(eps) are good to ~1e-10 relative on smooth functions of
+# moderate scale, while a wrong derivation is off by a factor (1e-2 or more): 1e-5 sits between
+# the two with room on both sides (every correct and wrong case in tests/ is checked against it).
+DEFAULT_RTOL = 1e-5
+# atol: for a true gradient of 0, finite differences leave rounding noise of about
+# eps·|f|/h ≈ 4e-11·|f|; 1e-8 absorbs it for |f| up to ~100.
+DEFAULT_ATOL = 1e-8
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+
+    def agree(self, a: float, b: float) -> bool:
+        return abs(a - b) <= self.atol + self.rtol * max(abs(a), abs(b))
