@@ -15,7 +15,7 @@ from .errors import DomainError, GradcheckError, ShapeError, SpecError
 from .evaluate import forward, value
 from .oracles.backprop import backprop
 from .oracles.numeric import MODES, NumericResult, choose_mode, numeric
-from .oracles.symbolic import SymbolicResult, symbolic
+from .oracles.symbolic import symbolic
 from .problem import build
 from .result import CaseResult, GradientResult
 from .shapes import infer_shapes
@@ -47,16 +47,20 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
                     base=Path(base) if base is not None else None)
     values = forward(problem.root, problem.point)  # raises DomainError if f is undefined here
     by_backprop = backprop(problem.root, values, problem.wrt)
-    mode = choose_mode(mode, problem.point, problem.wrt)
-    by_numeric = numeric(problem.root, problem.point, problem.wrt, mode=mode, seed=seed)
+    variables = [v.name for v in problem.wrt]
+    mode = choose_mode(mode, problem.point, variables)
+    by_numeric = numeric(lambda point: value(problem.root, point), problem.point, variables, mode=mode,
+                         seed=seed)
     by_symbolic = symbolic(problem.root, problem.point, problem.wrt, formulas=formulas)
     gradients = {}
-    for var in problem.wrt:
-        shape = np.shape(problem.point[var.name])
-        claim = problem.claims.get(var.name)
-        claimed = evaluate_claim(claim, problem.point, var.name, shape) if claim is not None else None
-        gradients[var.name] = judge(var.name, shape, by_symbolic[var.name], by_backprop[var.name],
-                                    by_numeric[var.name], claimed, tol, mode)
+    for var in variables:
+        shape = np.shape(problem.point[var])
+        columns = {"symbolic": (by_symbolic[var].value, by_symbolic[var].note),
+                   "backprop": (by_backprop[var], None),
+                   "numeric": numeric_column(by_numeric[var])}
+        if var in problem.claims:
+            columns["claimed"] = evaluate_claim(problem.claims[var], problem.point, var, shape)
+        gradients[var] = judge(var, shape, columns, tol, mode, by_symbolic[var].formula)
     agree = all(g.status == "pass" for g in gradients.values())
     return CaseResult(
         name=name or expr, expr=expr, status="pass" if agree else "mismatch",
@@ -66,26 +70,25 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
         seconds=time.perf_counter() - started)
 
 
-def judge(variable: str, shape: tuple[int, ...], by_symbolic: SymbolicResult, by_backprop: Any,
-          by_numeric: NumericResult, claimed: tuple[Any, str | None] | None, tol: Tolerance,
-          mode: str) -> GradientResult:
-    """One variable's columns, compared."""
-    numeric_column = by_numeric.probes if by_numeric.probes is not None else by_numeric.value
-    columns = {"symbolic": by_symbolic.value, "backprop": by_backprop, "numeric": numeric_column}
-    notes = {k: n for k, n in (("symbolic", by_symbolic.note), ("numeric", by_numeric.note)) if n}
-    if claimed is not None:
-        columns["claimed"], note = claimed
-        if note:
-            notes["claimed"] = note
-    result = compare(columns, tol)
+def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, str | None]],
+          tol: Tolerance, mode: str, formula: str | None = None) -> GradientResult:
+    """One variable's columns, each (value or None, note), compared."""
+    values = {name: v for name, (v, _) in columns.items()}
+    notes = {name: note for name, (_, note) in columns.items() if note}
+    result = compare(values, tol)
     verdict = result.verdict
-    if claimed is not None and claimed[0] is None:
+    if "claimed" in values and values["claimed"] is None:
         verdict = f"claimed {notes['claimed']}"
     elif not result.agree:
         verdict += _worst(variable, result)
-    return GradientResult(variable, shape, columns, result.max_abs_error, result.max_rel_error,
-                          "pass" if result.agree else "mismatch", verdict, notes, by_symbolic.formula,
-                          mode, list(result.pairs))
+    return GradientResult(variable, shape, values, result.max_abs_error, result.max_rel_error,
+                          "pass" if result.agree else "mismatch", verdict, notes, formula, mode,
+                          list(result.pairs))
+
+
+def numeric_column(result: NumericResult) -> tuple[Any, str | None]:
+    """Fast mode's probes stand in for the gradient it did not compute."""
+    return (result.probes if result.probes is not None else result.value), result.note
 
 
 def evaluate_claim(claim: Node, point: Mapping[str, Any], variable: str, shape: tuple[int, ...]

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from ..errors import DomainError
-from ..evaluate import value
-from ..tree import Node, Var
+
+# The function being differenced: the point (every variable's value) -> f's value. Finite
+# differences know nothing else of f, so the same code checks an expression and a user's numpy code.
+Function = Callable[[Mapping[str, Any]], Any]
 
 # Central differences err by O(h²) from truncation and O(eps/h) from rounding; h = cbrt(eps)
 # balances the two (Numerical Recipes §5.7), about 6.1e-6, scaled by the variable's magnitude.
@@ -46,52 +48,53 @@ class NumericResult:
     note: str | None = None  # why value is None, or what fast mode checked
 
 
-def choose_mode(mode: str, point: Mapping[str, Any], wrt: list[Var]) -> str:
+def choose_mode(mode: str, point: Mapping[str, Any], names: list[str]) -> str:
     if mode != "auto":
         return mode
-    entries = sum(int(np.size(point[v.name])) for v in wrt)
+    entries = sum(int(np.size(point[name])) for name in names)
     return "full" if entries <= FULL_MODE_MAX_ENTRIES else "fast"
 
 
-def numeric(root: Node, point: Mapping[str, Any], wrt: list[Var], mode: str = "full",
+def numeric(f: Function, point: Mapping[str, Any], names: list[str], mode: str = "full",
             seed: int = 0) -> dict[str, NumericResult]:
+    """∂f/∂name for every name, by differences of f alone. f raises DomainError where it is undefined."""
     method = full if mode == "full" else fast
     results = {}
-    for v in wrt:
+    for name in names:
         try:
-            results[v.name] = method(root, point, v.name, seed)
+            results[name] = method(f, point, name, seed)
         except DomainError as exc:
-            results[v.name] = NumericResult(None, note=f"a step leaves the domain: {exc.message}")
+            results[name] = NumericResult(None, note=f"a step leaves the domain: {exc.message}")
     return results
 
 
-def full(root: Node, point: Mapping[str, Any], name: str, seed: int) -> NumericResult:
+def full(f: Function, point: Mapping[str, Any], name: str, seed: int) -> NumericResult:
     x = np.asarray(point[name], dtype=np.float64)
     if x.ndim == 0:
-        return NumericResult(np.float64(entry(root, point, name, x, ())))
+        return NumericResult(np.float64(entry(f, point, name, x, ())))
     grad = np.empty(x.shape)
     for idx in np.ndindex(x.shape):
-        grad[idx] = entry(root, point, name, x, idx)
+        grad[idx] = entry(f, point, name, x, idx)
     return NumericResult(grad)
 
 
-def fast(root: Node, point: Mapping[str, Any], name: str, seed: int) -> NumericResult:
+def fast(f: Function, point: Mapping[str, Any], name: str, seed: int) -> NumericResult:
     x = np.asarray(point[name], dtype=np.float64)
     rng = np.random.default_rng([seed, zlib.crc32(name.encode()), 0xFA57])
     directions = rng.standard_normal((FAST_PROBES, *x.shape))
     directions /= np.sqrt(np.sum(directions**2, axis=tuple(range(1, directions.ndim)), keepdims=True))
     h = STEP_SCALE * max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
-    directional = np.array([(value(root, {**point, name: x + h * v}) - value(root, {**point, name: x - h * v}))
-                            / (2 * h) for v in directions])
+    directional = np.array([(f({**point, name: x + h * v}) - f({**point, name: x - h * v})) / (2 * h)
+                            for v in directions])
     flat = rng.choice(x.size, size=min(FAST_PROBES, x.size), replace=False)
     entries = tuple(tuple(int(i) for i in np.unravel_index(f, x.shape)) for f in flat)
-    values = np.array([entry(root, point, name, x, idx) for idx in entries])
+    values = np.array([entry(f, point, name, x, idx) for idx in entries])
     note = (f"fast mode: {FAST_PROBES} random directions and {len(entries)} random entries checked "
             f"(full mode up to {FULL_MODE_MAX_ENTRIES:,} entries; --mode full forces it)")
     return NumericResult(None, Probes(directions, directional, entries, values), note)
 
 
-def entry(root: Node, point: Mapping[str, Any], name: str, x: np.ndarray, idx: tuple[int, ...]) -> float:
+def entry(f: Function, point: Mapping[str, Any], name: str, x: np.ndarray, idx: tuple[int, ...]) -> float:
     """∂f/∂x[idx] by a central difference with a step scaled to |x[idx]|."""
     xi = float(x[idx])
     h = STEP_SCALE * max(1.0, abs(xi))
@@ -100,4 +103,4 @@ def entry(root: Node, point: Mapping[str, Any], name: str, x: np.ndarray, idx: t
     up[idx], down[idx] = xi + h, xi - h
     if x.ndim == 0:
         up, down = np.float64(up), np.float64(down)
-    return float((value(root, {**point, name: up}) - value(root, {**point, name: down})) / (2 * h))
+    return float((f({**point, name: up}) - f({**point, name: down})) / (2 * h))
