@@ -10,10 +10,12 @@ Importing this package is cheap: numpy and SymPy are loaded when a check first r
 
 from __future__ import annotations
 
-from .errors import DomainError, GradcheckError, ParseError, SpecError, ValueSpecError
+from .errors import (DomainError, FunctionError, GradcheckError, ParseError, ShapeError, SpecError,
+                     ValueSpecError)
 
 __version__ = "0.1.0"
-__all__ = ["check", "GradcheckError", "ParseError", "ValueSpecError", "SpecError", "DomainError"]
+__all__ = ["check", "check_function", "GradcheckError", "ParseError", "ValueSpecError", "SpecError",
+           "ShapeError", "DomainError", "FunctionError"]
 
 
 def check(expr, at=None, grad=None, let=None, wrt=None, **options):
@@ -21,3 +23,10 @@ def check(expr, at=None, grad=None, let=None, wrt=None, **options):
     from .pipeline import check as run
 
     return run(expr, at=at, grad=grad, let=let, wrt=wrt, **options)
+
+
+def check_function(f, grad_f, inputs, **options):
+    """See gradcheck.function_check.check_function: your numpy f and backward grad_f, against finite differences."""
+    from .function_check import check_function as run
+
+    return run(f, grad_f, inputs, **options)

@@ -112,6 +112,56 @@ def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mo
     finish(Report([result]), output_format, show)
 
 
+@main.command("check", context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("-k", "pattern", metavar="PATTERN", help="Only cases whose name contains PATTERN (or matches it as a glob).")
+@click.option("-x", "--exitfirst", is_flag=True, help="Stop at the first case that is not as expected.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Check cases in this many processes.")
+@format_option
+@click.option("--junit", "junit", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also write JUnit XML (one testcase per case) to FILE.")
+@click.option("--show", is_flag=True, help="Print every case's table, not only those not as expected.")
+def check_command(paths, pattern, exitfirst, jobs, output_format, junit, show) -> None:
+    """Check every [[case]] in TOML files (directories are searched for *.toml).
+
+    Exit codes: 0 every case as expected, 1 a case not as expected, 2 an input error (first).
+    """
+    from .batch import run_all
+    from .cases import discover, load, select
+    from .result import Report
+
+    files, missing = discover(list(paths))
+    specs = select(missing + [spec for path in files for spec in load(path)], pattern)
+    if not specs:
+        click.echo(f"gradcheck: error: no cases found in {' '.join(paths)}"
+                   + (f" matching -k {pattern!r}" if pattern else ""), err=True)
+        sys.exit(2)
+    from .render.table import progress
+
+    bar = progress(len(specs)) if output_format == "table" else None
+    if bar is None:
+        results = run_all(specs, jobs=jobs, exitfirst=exitfirst)
+    else:
+        with bar:
+            task = bar.add_task("checking", total=len(specs))
+            results = run_all(specs, jobs=jobs, exitfirst=exitfirst, advance=lambda: bar.advance(task))
+    for result in results:
+        if result.status == "error":
+            report_line(result.verdict)
+    report = Report(results)
+    if junit:
+        from .render.junit import render_junit
+
+        try:
+            with open(junit, "w", encoding="utf-8") as stream:
+                stream.write(render_junit(report))
+        except OSError as exc:
+            report_line(f"cannot write --junit {junit}: {exc.strerror}")
+            sys.exit(2)
+    finish(report, output_format, show, batch=True)
+
+
 @main.command("functions", context_settings=CONTEXT)
 def functions_command() -> None:
     """List the functions and operators an expression may use, with their derivatives."""
@@ -122,21 +172,25 @@ def functions_command() -> None:
 
 def report_error(exc: GradcheckError) -> None:
     """One line naming what is wrong and where, then the text with a caret under the place."""
-    color = False if os.environ.get("NO_COLOR") else None
-    click.secho(f"gradcheck: error: {exc}", fg="red", err=True, color=color)
+    report_line(str(exc))
     excerpt = exc.excerpt()
     if excerpt:
         click.echo(excerpt, err=True)
 
 
-def finish(report, output_format: str, show: bool = False) -> None:
-    """Render the report on stdout and exit with its code: the one place the CLI exits."""
+def report_line(message: str) -> None:
+    color = False if os.environ.get("NO_COLOR") else None
+    click.secho(f"gradcheck: error: {message}", fg="red", err=True, color=color)
+
+
+def finish(report, output_format: str, show: bool = False, batch: bool = False) -> None:
+    """Render the report on stdout and exit with its code: the one place a check exits."""
     if output_format == "json":
         from .render.json import render_json
 
         click.echo(render_json(report))
     else:
-        from .render.table import console, render_report
+        from .render.table import console, render_batch, render_report
 
-        render_report(report, console(), show)
+        (render_batch if batch else render_report)(report, console(), show)
     sys.exit(int(report.exit_code))

@@ -118,6 +118,8 @@ def _verdict(names: list[str], agreeing: set[tuple[str, str]]) -> str:
 
     if all_same(names):
         return " = ".join(names)
+    if len(names) == 2 and "claimed" in names:
+        return f"claimed disagrees with {next(n for n in names if n != 'claimed')}"
     odd = [n for n in names if all_same([m for m in names if m != n])]
     if len(odd) == 1 and len(names) >= 3:
         rest = [m for m in names if m != odd[0]]

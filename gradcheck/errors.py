@@ -7,7 +7,8 @@ optional Span so the message can point at the column where the input went wrong.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import difflib
+from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
     from .source import Span
@@ -61,3 +62,15 @@ class ShapeError(GradcheckError):
     """Array shapes that do not fit: X(3,2) @ W(3,2), a bias that does not broadcast, f not a scalar."""
 
     kind = "shape"
+
+
+class FunctionError(GradcheckError):
+    """The user's own f or grad_f (check_function) raised an exception."""
+
+    kind = "function"
+
+
+def suggest(name: str, known: Iterable[str]) -> str:
+    """" (did you mean 'sigmoid'?)" when a known name is close to `name`, else ""."""
+    close = difflib.get_close_matches(name, [k for k in known if isinstance(k, str)], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

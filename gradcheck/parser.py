@@ -11,12 +11,11 @@ Precedence is Python's, except that `^` is power like `**` (as in the course not
 
 from __future__ import annotations
 
-import difflib
 import keyword
 import re
 from dataclasses import dataclass, field
 
-from .errors import ParseError
+from .errors import ParseError, suggest
 from .primitives import BINARY_OPERATORS, BY_NAME, CONSTANTS, FUNCTIONS, PREFIX_OPERATORS, REQUIRED
 from .source import Source, Span
 from .tree import Apply, Const, Node, Var
@@ -344,8 +343,3 @@ def _describe_arguments(prim) -> str:
     optional = [n for n, d in prim.static if d is not REQUIRED]
     text = f"{len(required)} argument{'s' if len(required) != 1 else ''} ({', '.join(required)})"
     return text + (f" and optionally {', '.join(optional)}" if optional else "")
-
-
-def suggest(name: str, known) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -14,8 +14,8 @@ from typing import Iterable
 import numpy as np
 
 from .array_ops import format_shape
-from .errors import ShapeError, SpecError
-from .parser import Scope, parse, suggest
+from .errors import ShapeError, SpecError, suggest
+from .parser import Scope, parse
 from .primitives import CONSTANTS, FUNCTIONS
 from .shapes import infer_shapes
 from .tree import Apply, Node, Var, differentiable_variables, variables

@@ -73,14 +73,27 @@ class CaseResult:
     verdict: str = ""
     error: dict[str, str] | None = None  # {"kind", "message"} when status is "error"
     seconds: float = 0.0
+    # From expression files: where the case is, and what it expects ("mismatch" documents a wrong
+    # derivation: the case is as expected when the mismatch is caught, like a strict xfail).
+    file: str | None = None
+    line: int | None = None
+    expect: str = "pass"
+
+    @property
+    def as_expected(self) -> bool:
+        return self.status == self.expect
 
     @property
     def exit_code(self) -> ExitStatus:
-        return {"pass": ExitStatus.OK, "mismatch": ExitStatus.MISMATCH}.get(self.status, ExitStatus.INPUT_ERROR)
+        if self.status not in ("pass", "mismatch"):
+            return ExitStatus.INPUT_ERROR
+        return ExitStatus.OK if self.as_expected else ExitStatus.MISMATCH
 
-    @property
-    def ok(self) -> bool:
-        return self.status == "pass"
+    def __str__(self) -> str:
+        """The same table `gradcheck eval` prints (imports rich on first use)."""
+        from .render.table import render_text
+
+        return render_text(self) if self.status != "error" else f"error: {self.verdict}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +107,9 @@ class CaseResult:
             "gradients": {name: g.to_dict() for name, g in self.gradients.items()},
             "verdict": self.verdict,
             "error": self.error,
+            "expect": self.expect,
+            "as_expected": self.as_expected,
+            **({"file": self.file, "line": self.line} if self.file is not None else {}),
         }
 
 

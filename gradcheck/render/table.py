@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from typing import TextIO
@@ -25,6 +26,8 @@ DIGITS = 10
 PASS, FAIL = "green", "red"
 # Arrays with at most this many entries are shown in full in the "at ..." line; larger ones by shape.
 SHOWN_ENTRIES = 6
+# A progress bar is worth drawing from this many cases on.
+PROGRESS_MIN_CASES = 10
 
 
 def console(file: TextIO | None = None) -> Console:
@@ -77,18 +80,21 @@ def gradient_table(case: CaseResult) -> Table:
 
 
 def array_table(case: CaseResult) -> Table:
-    """One row per variable: its shape, and how far each column is from backprop (abs / rel)."""
-    others = [c for c in COLUMNS if c != "backprop" and any(c in g.columns for g in case.gradients.values())]
+    """One row per variable: its shape, and how far each column is from the reference column
+    (backprop; numeric for check_function, which has no backprop of its own) as abs / rel error."""
+    present = [c for c in COLUMNS if any(c in g.columns for g in case.gradients.values())]
+    reference = "backprop" if "backprop" in present else "numeric"
+    others = [c for c in present if c != reference]
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("∂f/∂")
     table.add_column("shape", no_wrap=True)
     for column in others:
-        table.add_column(f"{column} vs backprop\nmax abs / rel error", justify="right", no_wrap=True)
+        table.add_column(f"{column} vs {reference}\nmax abs / rel error", justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for variable, g in case.gradients.items():
         cells = []
         for column in others:
-            pair = next((p for p in g.pairs if {p.a, p.b} == {column, "backprop"}), None)
+            pair = next((p for p in g.pairs if {p.a, p.b} == {column, reference}), None)
             if pair is None:
                 cells.append(Text("—", style="dim"))
             else:
@@ -137,6 +143,75 @@ def _point(case: CaseResult) -> str:
     if case.random:
         text += f"   [random values drawn with --seed {case.seed}]"
     return text
+
+
+def render_batch(report: Report, out: Console, show: bool = False) -> None:
+    """`gradcheck check`: a row per case, then the details of every case not as expected, then a summary."""
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for heading, justify in (("case", "left"), ("where", "left"), ("status", "left"),
+                             ("worst rel. error", "right"), ("time", "right")):
+        table.add_column(heading, justify=justify, no_wrap=heading != "case")
+    for case in report.cases:
+        errors = [g.max_rel_error for g in case.gradients.values() if g.max_rel_error is not None]
+        table.add_row(case.name, f"{case.file}:{case.line}", _case_status(case),
+                      f"{max(errors):.1e}" if errors else "—", f"{case.seconds:.2f} s")
+    out.print(table)
+    for case in report.cases:
+        if case.status != "error" and (show or not case.as_expected):
+            out.print()
+            out.print(Text(f"{case.name} ({case.file}:{case.line})", style="bold"))
+            if case.expect == "mismatch" and case.status == "pass":
+                out.print(Text("expected a mismatch: the wrong derivation this case documents was not caught",
+                               style=FAIL))
+            render_case(case, out, show)
+    out.print()
+    out.print(_summary(report))
+
+
+def _case_status(case: CaseResult) -> Text:
+    if case.status == "error":
+        return Text("✗ error", style=FAIL)
+    if case.as_expected:
+        return Text("✓ pass" if case.status == "pass" else "✓ mismatch (expected)", style=PASS)
+    return Text("✗ mismatch" if case.status == "mismatch" else "✗ pass (expected a mismatch)", style=FAIL)
+
+
+def _summary(report: Report) -> Text:
+    cases = report.cases
+    good = [c for c in cases if c.as_expected]
+    caught = sum(1 for c in good if c.status == "mismatch")
+    errors = sum(1 for c in cases if c.status == "error")
+    failed = len(cases) - len(good) - errors
+    seconds = sum(c.seconds for c in cases)
+    parts = [f"{len(good) - caught} passed"]
+    if caught:
+        parts.append(f"{caught} mismatch{'es' if caught != 1 else ''} caught as expected")
+    if failed:
+        parts.append(f"{failed} failed")
+    if errors:
+        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    ok = not failed and not errors
+    text = f"{'✓' if ok else '✗'} {len(cases)} case{'s' if len(cases) != 1 else ''}: {', '.join(parts)} " \
+           f"(checking took {seconds:.2f} s)"
+    return Text(text, style=f"bold {PASS if ok else FAIL}")
+
+
+def progress(total: int):
+    """A progress bar on stderr, for a terminal; None where there is none to draw on."""
+    if total < PROGRESS_MIN_CASES or not sys.stderr.isatty():
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(file=sys.stderr), transient=True)
+
+
+def render_text(case: CaseResult, show: bool = False) -> str:
+    """The table as plain text (no color), as print(result) shows it."""
+    buffer = io.StringIO()
+    render_case(case, Console(file=buffer, width=PIPE_WIDTH, no_color=True, highlight=False,
+                              force_terminal=False, soft_wrap=False), show)
+    return buffer.getvalue()
 
 
 def render_functions(out: Console) -> None:

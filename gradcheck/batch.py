@@ -1,0 +1,53 @@
+"""Run many cases, in this process or in N worker processes, in order, optionally stopping at the first failure."""
+
+from __future__ import annotations
+
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Callable
+
+from .cases import CaseSpec, run
+from .result import CaseResult
+
+CHUNK_MAX = 50
+CHUNKS_PER_WORKER = 4
+
+
+def run_all(specs: list[CaseSpec], jobs: int = 1, exitfirst: bool = False,
+            advance: Callable[[], None] = lambda: None) -> list[CaseResult]:
+    """Results in the order of specs. With exitfirst, the cases after the first one that is not
+    as expected are not run (in parallel, those not yet started are cancelled)."""
+    if jobs <= 1 or len(specs) <= 1:
+        results = []
+        for spec in specs:
+            results.append(run(spec))
+            advance()
+            if exitfirst and not results[-1].as_expected:
+                break
+        return results
+    # Cases go to the workers in chunks: a scalar case takes a few milliseconds, about what sending
+    # one to another process costs. Small enough chunks still keep both workers busy to the end.
+    size = max(1, min(CHUNK_MAX, len(specs) // (jobs * CHUNKS_PER_WORKER)))
+    chunks = [list(range(i, min(i + size, len(specs)))) for i in range(0, len(specs), size)]
+    done: dict[int, CaseResult] = {}
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pending = {pool.submit(_run_chunk, [specs[i] for i in chunk]): chunk for chunk in chunks}
+        stop = False
+        while pending and not stop:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                for i, result in zip(pending.pop(future), future.result()):
+                    done[i] = result
+                    advance()
+                    stop = stop or (exitfirst and not result.as_expected)
+        for future, chunk in pending.items():  # after a stop: cancel what has not started, keep what has
+            if not future.cancel():
+                done.update(zip(chunk, future.result()))
+    results = [done[i] for i in sorted(done)]
+    if exitfirst:  # report up to and including the first failure in file order
+        first_bad = next((k for k, r in enumerate(results) if not r.as_expected), None)
+        results = results if first_bad is None else results[: first_bad + 1]
+    return results
+
+
+def _run_chunk(specs: list[CaseSpec]) -> list[CaseResult]:
+    return [run(spec) for spec in specs]

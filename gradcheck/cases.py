@@ -1,0 +1,175 @@
+"""Expression files: TOML with [[case]] tables, each one gradcheck.check call.
+
+    [[case]]
+    name = "sigmoid neuron, the learner's mistake"
+    expr = "sigmoid(z)"
+    let = { z = "w0*x0 + w1*x1 + w2" }
+    at = { w0 = 2, w1 = -3, w2 = -3, x0 = -1, x1 = -2 }
+    grad = { w0 = "x0*sigmoid(z)" }       # activation where (1 - activation)*activation belongs
+    expect = "mismatch"
+
+A file that cannot be read, or a case with an unknown key, a missing expr or a value of the wrong
+type, becomes a case with status "error" naming file, case and key; the other cases still run.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+from .errors import GradcheckError, SpecError, suggest
+
+if TYPE_CHECKING:
+    from .result import CaseResult
+
+EXPECTATIONS = ("pass", "mismatch")
+# key -> (the types TOML may give it, what the message calls them)
+KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "name": ((str,), "text"),
+    "expr": ((str,), "text"),
+    "at": ((dict, str), "a table of values or text like \"x=1,y=2\""),
+    "let": ((dict,), "a table of name = expression"),
+    "grad": ((dict,), "a table of variable = expression"),
+    "wrt": ((str, list), "text like \"W1,W2\" or a list of names"),
+    "seed": ((int,), "a whole number"),
+    "rtol": ((int, float), "a number"),
+    "atol": ((int, float), "a number"),
+    "mode": ((str,), "\"auto\", \"full\" or \"fast\""),
+    "expect": ((str,), "\"pass\" or \"mismatch\""),
+}
+_CASE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*case[ \t]*\]\]", re.MULTILINE)
+
+
+@dataclass
+class CaseSpec:
+    """One [[case]] of a file, validated, or the error that stops it from running."""
+
+    name: str
+    file: str
+    line: int  # 1-based line of its [[case]] header (of the file, for a file-level error)
+    options: dict[str, Any] = field(default_factory=dict)  # the keyword arguments of gradcheck.check
+    expect: str = "pass"
+    error: GradcheckError | None = None
+
+
+def discover(paths: list[str]) -> tuple[list[Path], list[CaseSpec]]:
+    """The TOML files under paths (directories recursively, sorted), and errors for paths that are not there."""
+    files, missing = [], []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.toml") if p.is_file() and has_cases(p)))
+        elif path.is_file():
+            files.append(path)
+        else:
+            missing.append(CaseSpec(raw, raw, 0, error=SpecError(f"{raw}: no such file or directory")))
+    return files, missing
+
+
+def has_cases(path: Path) -> bool:
+    """Whether a TOML file found in a directory is meant for gradcheck: it has [[case]] tables, or
+    something close (a key like `cases`, or tables that hold an `expr`). A file meant for gradcheck
+    with a mistake in it, or one that does not parse, counts, so its error is reported, not skipped;
+    other TOML (pyproject.toml) is left alone."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return False
+    except tomllib.TOMLDecodeError:
+        return True
+    if "case" in document or any(suggest(key, ["case"]) for key in document):
+        return True
+    return any(isinstance(v, list) and any(isinstance(t, dict) and "expr" in t for t in v) for v in document.values())
+
+
+def load(path: Path) -> list[CaseSpec]:
+    """Every case of one file, in order."""
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        document = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        return [CaseSpec(path.name, where, 0, error=SpecError(f"{where}: cannot read: {exc}"))]
+    except tomllib.TOMLDecodeError as exc:
+        line = int(m.group(1)) if (m := re.search(r"line (\d+)", str(exc))) else 0
+        return [CaseSpec(path.name, where, line, error=SpecError(f"{where}:{line}: not valid TOML: {exc}"))]
+    unknown = [k for k in document if k != "case"]
+    if unknown or not isinstance(document.get("case"), list):
+        what = (f"unknown top-level key '{unknown[0]}'{suggest(unknown[0], ['case'])}" if unknown
+                else "no [[case]] tables")
+        return [CaseSpec(path.name, where, 1, error=SpecError(f"{where}: {what}"))]
+    lines = [text.count("\n", 0, m.start()) + 1 for m in _CASE_HEADER.finditer(text)]
+    specs = []
+    for index, table in enumerate(document["case"]):
+        line = lines[index] if index < len(lines) else 0
+        specs.append(_spec(table, index, where, line, path.parent))
+    return specs
+
+
+def _spec(table: Any, index: int, where: str, line: int, base: Path) -> CaseSpec:
+    label = table.get("name") if isinstance(table, dict) and isinstance(table.get("name"), str) else f"case {index + 1}"
+    place = f"{where}:{line}: case '{label}'"
+
+    def fail(message: str) -> CaseSpec:
+        return CaseSpec(label, where, line, error=SpecError(f"{place}: {message}"))
+
+    if not isinstance(table, dict):
+        return fail("is not a table")
+    for key, value in table.items():
+        if key not in KEYS:
+            return fail(f"unknown key '{key}'{suggest(key, KEYS)}")
+        types, wanted = KEYS[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            return fail(f"key '{key}' must be {wanted}, got {_toml_type(value)}")
+    if "expr" not in table:
+        return fail("has no 'expr'")
+    expect = table.get("expect", "pass")
+    if expect not in EXPECTATIONS:
+        return fail(f"key 'expect' must be \"pass\" or \"mismatch\", got {expect!r}")
+    options = {key: value for key, value in table.items() if key not in ("name", "expect")}
+    options.update(name=label, base=base)
+    return CaseSpec(label, where, line, options, expect)
+
+
+def _toml_type(value: Any) -> str:
+    return {bool: "true/false", int: "a whole number", float: "a number", str: "text", list: "an array",
+            dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def select(specs: list[CaseSpec], pattern: str | None) -> list[CaseSpec]:
+    """-k PATTERN: cases whose name contains PATTERN, or matches it as a glob (case-insensitive)."""
+    if not pattern:
+        return specs
+    wanted = pattern.lower()
+    return [s for s in specs if wanted in s.name.lower() or fnmatch.fnmatch(s.name.lower(), wanted)]
+
+
+def run(spec: CaseSpec) -> CaseResult:
+    """Check one case; input errors become a result with status "error" (nothing is raised)."""
+    from .pipeline import check, error_result
+
+    started = time.perf_counter()
+    if spec.error is not None:
+        result = error_result(spec.name, spec.error, name=spec.name)
+    else:
+        options = dict(spec.options)
+        expr = options.pop("expr")
+        try:
+            result = check(expr, **options)
+        except GradcheckError as exc:
+            result = error_result(expr, exc, name=spec.name, seed=options.get("seed", 0))
+            result.error["message"] = f"{spec.file}:{spec.line}: case '{spec.name}': {exc}"
+            result.verdict = result.error["message"]
+    result.file, result.line, result.expect = spec.file, spec.line, spec.expect
+    result.seconds = time.perf_counter() - started
+    return result

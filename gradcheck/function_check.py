@@ -1,0 +1,147 @@
+"""check_function: is the backward of your own numpy code right?
+
+f is any Python function of one or more arrays returning a scalar (a loss); grad_f is your
+hand-written backward, returning the gradient(s) in the same structure as the inputs. Finite
+differences of f (the numeric oracle, full or fast mode) are compared with grad_f's answer, and the
+result is the same CaseResult that `gradcheck.check` returns, printed as the same table.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from .array_ops import format_shape
+from .errors import DomainError, FunctionError, SpecError
+from .oracles.numeric import MODES, choose_mode, numeric
+from .pipeline import _case_verdict, _tolerance, judge, numeric_column
+from .result import CaseResult
+from .tolerance import DEFAULT_ATOL, DEFAULT_RTOL
+
+
+def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: Any, *,
+                   rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, mode: str = "auto",
+                   seed: int = 0, name: str | None = None) -> CaseResult:
+    """Compare grad_f(inputs) with finite differences of f at inputs.
+
+    inputs: one array (f(x), grad_f(x) returns an array), a sequence of arrays (f(*xs), grad_f
+    returns a sequence as long), or a mapping of names to arrays (f(**xs), grad_f returns a mapping).
+    Raises FunctionError if f or grad_f raises, SpecError for inputs or results of the wrong kind.
+    """
+    started = time.perf_counter()
+    tol = _tolerance(rtol, atol)
+    if mode not in MODES:
+        raise SpecError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    names, call = _calling_convention(f, inputs)
+    point = {n: _array(n, v) for n, v in zip(names, _values(inputs))}
+    loss = _call_f(f, call, point, names)
+    claimed = _claimed(grad_f, call, point, names)
+    mode = choose_mode(mode, point, names)
+    by_numeric = numeric(lambda p: _call_f(f, call, p, names), point, names, mode=mode, seed=seed)
+    gradients = {n: judge(n, np.shape(point[n]), {"numeric": numeric_column(by_numeric[n]), "claimed": claimed[n]},
+                          tol, mode) for n in names}
+    agree = all(g.status == "pass" for g in gradients.values())
+    label = name or getattr(f, "__name__", "f")
+    return CaseResult(name=label, expr=f"{label}(...)", status="pass" if agree else "mismatch",
+                      value=float(loss), gradients=gradients,
+                      point={n: float(v) if np.ndim(v) == 0 else v for n, v in point.items()}, seed=seed,
+                      verdict=_case_verdict(gradients, True), seconds=time.perf_counter() - started)
+
+
+def _calling_convention(f, inputs) -> tuple[list[str], str]:
+    """The inputs' names (taken from f's parameters where possible) and how f is called."""
+    if isinstance(inputs, Mapping):
+        for key in inputs:
+            if not isinstance(key, str):
+                raise SpecError(f"inputs: the names of a mapping must be text, got {key!r}")
+        return list(inputs), "keywords"
+    if isinstance(inputs, (list, tuple)):
+        count, convention = len(inputs), "positional"
+    else:
+        count, convention = 1, "single"
+    if count == 0:
+        raise SpecError("inputs: f needs at least one input")
+    try:
+        params = [p.name for p in inspect.signature(f).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    names = params[:count] if len(params) >= count else [f"x{i}" for i in range(count)]
+    return names, convention
+
+
+def _values(inputs) -> list[Any]:
+    if isinstance(inputs, Mapping):
+        return list(inputs.values())
+    return list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+
+
+def _array(name: str, value: Any) -> np.ndarray:
+    try:
+        array = np.array(value, dtype=np.float64)  # a copy: the user's arrays are never touched
+    except (TypeError, ValueError, OverflowError):
+        raise SpecError(f"input {name}: {type(value).__name__} is not an array of numbers") from None
+    if not np.all(np.isfinite(array)):
+        raise SpecError(f"input {name} is not finite")
+    return np.float64(array) if array.ndim == 0 else array
+
+
+def _invoke(function, call: str, point: Mapping[str, Any], names: list[str]) -> Any:
+    args = [np.array(point[n], dtype=np.float64) for n in names]  # fresh copies: f may write to them
+    if call == "keywords":
+        return function(**dict(zip(names, args)))
+    return function(*args) if call == "positional" else function(args[0])
+
+
+def _call_f(f, call: str, point: Mapping[str, Any], names: list[str]) -> np.float64:
+    with np.errstate(all="ignore"):
+        try:
+            out = _invoke(f, call, point, names)
+        except Exception as exc:  # the user's code: any exception is reported, not propagated raw
+            raise FunctionError(f"f raised {type(exc).__name__}: {exc}") from exc
+    if np.ndim(out) != 0:
+        raise SpecError(f"f must return a scalar (a loss), got shape {format_shape(np.shape(out))}")
+    try:
+        out = np.float64(out)
+    except (TypeError, ValueError):
+        raise SpecError(f"f must return a number, got {type(out).__name__}") from None
+    if not np.isfinite(out):
+        raise DomainError(f"f is not finite here ({out})")
+    return out
+
+
+def _claimed(grad_f, call: str, point: Mapping[str, Any], names: list[str]) -> dict[str, tuple[Any, str | None]]:
+    """grad_f's answer per input, or None and why (wrong structure, wrong shape, not finite)."""
+    with np.errstate(all="ignore"):
+        try:
+            out = _invoke(grad_f, call, point, names)
+        except Exception as exc:  # the user's code
+            raise FunctionError(f"grad_f raised {type(exc).__name__}: {exc}") from exc
+    if call == "keywords":
+        if not isinstance(out, Mapping) or set(out) != set(names):
+            raise SpecError(f"grad_f must return a mapping with the keys {', '.join(names)}")
+        parts = [out[n] for n in names]
+    elif call == "positional":
+        if not isinstance(out, Sequence) or isinstance(out, str) or len(out) != len(names):
+            raise SpecError(f"grad_f must return a sequence of {len(names)} gradients, one per input")
+        parts = list(out)
+    else:
+        parts = [out]
+    claimed = {}
+    for n, part in zip(names, parts):
+        try:
+            g = np.asarray(part, dtype=np.float64)
+        except (TypeError, ValueError):
+            claimed[n] = (None, f"is not an array of numbers ({type(part).__name__})")
+            continue
+        if g.shape != np.shape(point[n]):
+            claimed[n] = (None, f"has shape {format_shape(g.shape)}, but ∂f/∂{n} has shape "
+                                f"{format_shape(np.shape(point[n]))}")
+        elif not np.all(np.isfinite(g)):
+            claimed[n] = (None, "is not finite (NaN or inf)")
+        else:
+            claimed[n] = (np.float64(g) if g.ndim == 0 else g, None)
+    return claimed

@@ -1,0 +1,100 @@
+"""pytest plugin (registered through the `pytest11` entry point).
+
+- `pytest expressions/` collects every [[case]] of a gradcheck TOML file as a test item; a case
+  that is not as expected fails with gradcheck's table as the report. Being ordinary items, cases
+  spread over processes with pytest-xdist (`pytest -n 2 expressions/`).
+- The `gradcheck` fixture asserts inside ordinary tests:
+      def test_my_layer(gradcheck):
+          gradcheck.check_function(loss, backward, [W, b])
+
+Loaded by every pytest run where gradcheck is installed, so it imports nothing heavy until a
+gradcheck file or the fixture is actually used.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_collect_file(parent, file_path):
+    if file_path.suffix != ".toml":
+        return None
+    from .cases import has_cases
+
+    return GradcheckFile.from_parent(parent, path=file_path) if has_cases(file_path) else None
+
+
+class GradcheckFile(pytest.File):
+    def collect(self):
+        from .cases import load
+
+        seen: set[str] = set()
+        for spec in load(self.path):
+            name = spec.name if spec.name not in seen else f"{spec.name} (line {spec.line})"
+            seen.add(name)
+            yield GradcheckItem.from_parent(self, name=name, spec=spec)
+
+
+class CaseNotAsExpected(Exception):
+    """A case whose gradients are not as its `expect` says, or whose input is bad."""
+
+    def __init__(self, result):
+        super().__init__(result.verdict)
+        self.result = result
+
+
+class GradcheckItem(pytest.Item):
+    def __init__(self, *, spec, **kwargs):
+        super().__init__(**kwargs)
+        self.spec = spec
+
+    def runtest(self) -> None:
+        from .cases import run
+
+        result = run(self.spec)
+        if not result.as_expected:
+            raise CaseNotAsExpected(result)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, CaseNotAsExpected):
+            return describe(excinfo.value.result)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self):
+        return self.path, max(self.spec.line - 1, 0), f"gradcheck case: {self.spec.name}"
+
+
+def describe(result) -> str:
+    """What a failing case reports: the verdict, and the table where there is one."""
+    if result.status == "error":
+        return f"input error: {result.verdict}"
+    if result.expect == "mismatch" and result.status == "pass":
+        head = "expected a mismatch, but every gradient agrees: the wrong derivation this case documents was not caught"
+    else:
+        head = result.verdict
+    return f"{head}\n\n{result}"
+
+
+class Checker:
+    """The `gradcheck` fixture: checks that fail the test, with the table, when a gradient is wrong."""
+
+    def check(self, expr: str, **options):
+        from . import check
+
+        return self._passed(check(expr, **options))
+
+    def check_function(self, f, grad_f, inputs, **options):
+        from . import check_function
+
+        return self._passed(check_function(f, grad_f, inputs, **options))
+
+    @staticmethod
+    def _passed(result):
+        if result.status != "pass":
+            pytest.fail(describe(result), pytrace=False)
+        return result
+
+
+@pytest.fixture
+def gradcheck() -> Checker:
+    return Checker()

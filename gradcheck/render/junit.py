@@ -1,0 +1,41 @@
+"""JUnit XML for CI dashboards: one <testcase> per case; a failure or error carries the message and table."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from ..result import Report
+
+
+def render_junit(report: Report) -> str:
+    from .table import render_text
+
+    cases = report.cases
+    failures = sum(1 for c in cases if c.status != "error" and not c.as_expected)
+    errors = sum(1 for c in cases if c.status == "error")
+    seconds = f"{sum(c.seconds for c in cases):.3f}"
+    root = ET.Element("testsuites", name="gradcheck", tests=str(len(cases)), failures=str(failures),
+                      errors=str(errors), time=seconds)
+    suite = ET.SubElement(root, "testsuite", name="gradcheck", tests=str(len(cases)), failures=str(failures),
+                          errors=str(errors), skipped="0", time=seconds)
+    for case in cases:
+        attributes = {"classname": _classname(case.file), "name": case.name, "time": f"{case.seconds:.3f}"}
+        if case.file is not None:
+            attributes.update(file=case.file, line=str(case.line or 0))
+        testcase = ET.SubElement(suite, "testcase", attributes)
+        if case.status == "error":
+            element = ET.SubElement(testcase, "error", message=case.verdict, type=case.error["kind"])
+            element.text = case.verdict
+        elif not case.as_expected:
+            expected = "" if case.expect == "pass" else " (expected a mismatch: the wrong derivation was not caught)"
+            element = ET.SubElement(testcase, "failure", message=case.verdict + expected, type=case.status)
+            element.text = render_text(case)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _classname(file: str | None) -> str:
+    if not file:
+        return "gradcheck"
+    name = file[:-5] if file.endswith(".toml") else file
+    return name.replace("\\", "/").strip("./").replace("/", ".")
