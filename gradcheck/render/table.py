@@ -153,19 +153,23 @@ def render_batch(report: Report, out: Console, show: bool = False) -> None:
         table.add_column(heading, justify=justify, no_wrap=heading != "case")
     for case in report.cases:
         errors = [g.max_rel_error for g in case.gradients.values() if g.max_rel_error is not None]
-        table.add_row(case.name, f"{case.file}:{case.line}", _case_status(case),
+        table.add_row(case.name, _where(case), _case_status(case),
                       f"{max(errors):.1e}" if errors else "—", f"{case.seconds:.2f} s")
     out.print(table)
     for case in report.cases:
         if case.status != "error" and (show or not case.as_expected):
             out.print()
-            out.print(Text(f"{case.name} ({case.file}:{case.line})", style="bold"))
+            out.print(Text(f"{case.name} ({_where(case)})", style="bold"))
             if case.expect == "mismatch" and case.status == "pass":
                 out.print(Text("expected a mismatch: the wrong derivation this case documents was not caught",
                                style=FAIL))
             render_case(case, out, show)
     out.print()
     out.print(_summary(report))
+
+
+def _where(case: CaseResult) -> str:
+    return f"{case.file}:{case.line}" if case.line else str(case.file)
 
 
 def _case_status(case: CaseResult) -> Text:
