@@ -45,6 +45,7 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "rtol": ((int, float), "a number"),
     "atol": ((int, float), "a number"),
     "mode": ((str,), "\"auto\", \"full\" or \"fast\""),
+    "method": ((str,), "\"auto\", \"central\", \"richardson\" or \"complex\""),
     "expect": ((str,), "\"pass\" or \"mismatch\""),
 }
 _CASE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*case[ \t]*\]\]", re.MULTILINE)
@@ -171,5 +172,6 @@ def run(spec: CaseSpec) -> CaseResult:
             result.error["message"] = f"{spec.file}:{spec.line}: case '{spec.name}': {exc}"
             result.verdict = result.error["message"]
     result.file, result.line, result.expect = spec.file, spec.line, spec.expect
+    result.strict = bool(spec.options.get("strict", False))
     result.seconds = time.perf_counter() - started
     return result

@@ -39,6 +39,14 @@ format_option = click.option("--format", "output_format", type=click.Choice(["ta
                              help="table for people, json for programs (schema in the README).")
 
 
+method_option = click.option(
+    "--method", type=click.Choice(["auto", "central", "richardson", "complex"]), default="auto",
+    show_default=True, help="Finite differences: complex step, Richardson extrapolation or central; auto "
+                            "takes the complex step where every function on the path is analytic, else central.")
+strict_option = click.option("--strict", is_flag=True,
+                             help="A kink (a point where f is not differentiable) fails like a mismatch.")
+
+
 def tolerance_options(command):
     command = click.option("--atol", type=float, default=DEFAULT_ATOL, show_default=True,
                            help="Absolute tolerance: agree if |a-b| <= atol + rtol*max(|a|,|b|).")(command)
@@ -92,9 +100,12 @@ class ExpressionCommand(click.Command):
 @click.option("--mode", type=click.Choice(["auto", "full", "fast"]), default="auto", show_default=True,
               help="Finite differences of every entry (full), of random directions and entries (fast), "
                    "or full for small arrays and fast for large ones (auto; the size is in the README).")
+@method_option
+@strict_option
 @click.option("--show", is_flag=True, help="Also print every gradient in full.")
 @click.option("--formulas", is_flag=True, help="Also print SymPy's simplified formula of each partial.")
-def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mode, show, formulas) -> None:
+def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mode, method, strict, show,
+                 formulas) -> None:
     """Check the gradient of EXPR at one point.
 
     EXPR uses + - * / ** (or ^), parentheses, numbers, pi, e and the functions listed by
@@ -105,7 +116,7 @@ def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mo
 
     try:
         result = check(expr, at=list(at), grad=list(grads), let=list(lets), wrt=wrt, seed=seed,
-                       rtol=rtol, atol=atol, mode=mode, formulas=formulas)
+                       rtol=rtol, atol=atol, mode=mode, method=method, strict=strict, formulas=formulas)
     except GradcheckError as exc:
         report_error(exc)
         result = error_result(expr, exc, seed=seed)
@@ -121,8 +132,9 @@ def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mo
 @format_option
 @click.option("--junit", "junit", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also write JUnit XML (one testcase per case) to FILE.")
+@strict_option
 @click.option("--show", is_flag=True, help="Print every case's table, not only those not as expected.")
-def check_command(paths, pattern, exitfirst, jobs, output_format, junit, show) -> None:
+def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict, show) -> None:
     """Check every [[case]] in TOML files (directories are searched for *.toml).
 
     Exit codes: 0 every case as expected, 1 a case not as expected, 2 an input error (first).
@@ -133,6 +145,9 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, show) -
 
     files, missing = discover(list(paths))
     specs = select(missing + [spec for path in files for spec in load(path)], pattern)
+    for spec in specs:
+        if spec.error is None and strict:
+            spec.options["strict"] = True
     if not specs:
         click.echo(f"gradcheck: error: no cases found in {' '.join(paths)}"
                    + (f" matching -k {pattern!r}" if pattern else ""), err=True)

@@ -55,15 +55,26 @@ def compare(columns: Mapping[str, Any], tol: Tolerance) -> Comparison:
                       _verdict(list(present), agreeing), pairs)
 
 
-def compare_pair(a_name: str, a: Any, b_name: str, b: Any, tol: Tolerance) -> PairError:
-    from .oracles.numeric import Probes
+# The numeric column carries an estimate of its own error: it agrees with another column within
+# NUMERIC_SAFETY times that estimate (or by the fixed rule, whichever allows more). The estimate is
+# itself an estimate (of truncation and rounding); a factor 10 covers its usual slack.
+NUMERIC_SAFETY = 10.0
 
-    if isinstance(a, Probes):
+
+def compare_pair(a_name: str, a: Any, b_name: str, b: Any, tol: Tolerance) -> PairError:
+    from .oracles.numeric import Measured, Probes
+
+    if isinstance(a, (Probes, Measured)):
         return _swap(compare_pair(b_name, b, a_name, a, tol))
     if isinstance(b, Probes):
         return _against_probes(a_name, np.asarray(a, dtype=np.float64), b_name, b, tol)
+    error = None
+    if isinstance(b, Measured):
+        b, error = b.value, b.error
     x, y = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
-    return _entrywise(a_name, x, b_name, y, tol, scale=None, labels=None)
+    if error is not None:
+        error = np.broadcast_to(np.asarray(error, dtype=np.float64), x.shape)
+    return _entrywise(a_name, x, b_name, y, tol, scale=None, labels=None, error=error)
 
 
 def _against_probes(a_name: str, a: np.ndarray, b_name: str, probes, tol: Tolerance) -> PairError:
@@ -79,12 +90,20 @@ def _against_probes(a_name: str, a: np.ndarray, b_name: str, probes, tol: Tolera
     mine = np.concatenate([projected, picked])
     theirs = np.concatenate([probes.directional, probes.entry_values])
     scales = np.concatenate([scale, np.abs(picked)])
+    errors = np.concatenate([probes.directional_error, probes.entry_errors])
     labels = [f"along random direction {i + 1}" for i in range(len(projected))] + \
              [_index(idx) for idx in probes.entries]
-    return _entrywise(a_name, mine, b_name, theirs, tol, scale=scales, labels=labels)
+    if not len(mine):
+        return PairError(a_name, b_name, True, 0.0, 0.0, "", (0.0, 0.0))
+    return _entrywise(a_name, mine, b_name, theirs, tol, scale=scales, labels=labels, error=errors)
 
 
-def _entrywise(a_name, x: np.ndarray, b_name, y: np.ndarray, tol: Tolerance, scale, labels) -> PairError:
+def _entrywise(a_name, x: np.ndarray, b_name, y: np.ndarray, tol: Tolerance, scale, labels,
+               error: np.ndarray | None = None) -> PairError:
+    """Entry by entry. NaN entries (numeric could not difference them: kinks) are left out."""
+    counted = ~(np.isnan(x) | np.isnan(y))
+    if not np.any(counted):
+        return PairError(a_name, b_name, True, 0.0, 0.0, "", (float("nan"), float("nan")))
     size = np.maximum(np.abs(x), np.abs(y))
     if scale is not None:
         size = np.maximum(size, scale)
@@ -93,11 +112,15 @@ def _entrywise(a_name, x: np.ndarray, b_name, y: np.ndarray, tol: Tolerance, sca
         diff = np.abs(x - y)  # inf for huge values of opposite sign: the relative error is then
         rel = np.where(np.isfinite(diff), diff / safe, np.abs(x / safe - y / safe))  # taken scaled
         allowed = tol.atol + tol.rtol * size
+        if error is not None:
+            allowed = np.maximum(allowed, NUMERIC_SAFETY * error)
         excess = diff / np.maximum(allowed, np.finfo(np.float64).tiny)
+    diff, rel, excess = (np.where(counted, v, 0.0) for v in (diff, rel, excess))
     worst = np.unravel_index(int(np.argmax(excess)), x.shape) if x.ndim else ()
     where = labels[int(worst[0])] if labels is not None else (_index(worst) if x.ndim else "")
-    return PairError(a_name, b_name, bool(np.all(diff <= allowed)), float(np.max(diff)), float(np.max(rel)),
-                     where, (float(x[worst]), float(y[worst])))
+    agree = bool(np.all((diff <= allowed) | ~counted))
+    return PairError(a_name, b_name, agree, float(np.max(diff)), float(np.max(rel)), where,
+                     (float(x[worst]), float(y[worst])))
 
 
 def _swap(p: PairError) -> PairError:

@@ -38,7 +38,8 @@ def value(root: Node, point: Mapping[str, Any]) -> Any:
 def apply(node: Apply, inputs: list[Any]) -> Any:
     prim, static = node.prim, node.kwargs
     if prim.domain is not None:
-        inside = np.asarray(prim.domain(*inputs, **static))
+        # Under the complex step the inputs carry a tiny imaginary part; the domain is the real one.
+        inside = np.asarray(prim.domain(*(np.real(v) for v in inputs), **static))
         if not np.all(inside):
             condition = prim.domain_text.format(**{p: text(a) for p, a in zip(prim.params, node.args)})
             where = describe_inputs(node, inputs, inside)
@@ -85,3 +86,29 @@ def format_value(v: Any) -> str:
     if np.ndim(v) == 0:
         return f"{float(v):.6g}"
     return " ".join(np.array2string(np.asarray(v), precision=4, threshold=6, edgeitems=2).split())
+
+
+def differenced(root: Node):
+    """f for the numeric oracle: the point -> Evaluation (the value, and the branch of every kink)."""
+    from .oracles.numeric import Evaluation
+
+    kinked = [n for n in topological(root) if isinstance(n, Apply) and n.prim.kink is not None]
+
+    def f(point: Mapping[str, Any]) -> Evaluation:
+        values = forward(root, point)
+        if not kinked:
+            return Evaluation(values[root])
+        signs = np.concatenate([np.ravel(np.sign(np.real(n.prim.kink(*(values[a] for a in n.args)))))
+                                for n in kinked]).astype(np.int8)
+        return Evaluation(values[root], signs.tobytes(), bool(np.any(signs == 0)))
+
+    return f
+
+
+def analytic_path(root: Node, wrt: list[Var]) -> bool:
+    """Whether every primitive between the variables in wrt and f is analytic (complex step applies)."""
+    from .tree import depends_on
+
+    order = topological(root)
+    needs = depends_on(order, wrt)
+    return all(n.prim.analytic for n in order if isinstance(n, Apply) and n in needs)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .array_ops import format_shape
 from .errors import DomainError, FunctionError, SpecError
-from .oracles.numeric import MODES, choose_mode, numeric
+from .oracles.numeric import METHODS, MODES, Evaluation, choose_mode, numeric
 from .pipeline import _case_verdict, _tolerance, judge, numeric_column
 from .result import CaseResult
 from .tolerance import DEFAULT_ATOL, DEFAULT_RTOL
@@ -24,7 +24,7 @@ from .tolerance import DEFAULT_ATOL, DEFAULT_RTOL
 
 def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: Any, *,
                    rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, mode: str = "auto",
-                   seed: int = 0, name: str | None = None) -> CaseResult:
+                   method: str = "auto", seed: int = 0, name: str | None = None) -> CaseResult:
     """Compare grad_f(inputs) with finite differences of f at inputs.
 
     inputs: one array (f(x), grad_f(x) returns an array), a sequence of arrays (f(*xs), grad_f
@@ -35,14 +35,18 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: An
     tol = _tolerance(rtol, atol)
     if mode not in MODES:
         raise SpecError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if method not in METHODS:
+        raise SpecError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     names, call = _calling_convention(f, inputs)
     point = {n: _array(n, v) for n, v in zip(names, _values(inputs))}
     loss = _call_f(f, call, point, names)
     claimed = _claimed(grad_f, call, point, names)
     mode = choose_mode(mode, point, names)
-    by_numeric = numeric(lambda p: _call_f(f, call, p, names), point, names, mode=mode, seed=seed)
+    method = "central" if method == "auto" else method  # f is a black box: nothing says it is analytic
+    by_numeric = numeric(lambda p: Evaluation(_call_f(f, call, p, names)), point, names, mode=mode, seed=seed,
+                         method=method)
     gradients = {n: judge(n, np.shape(point[n]), {"numeric": numeric_column(by_numeric[n]), "claimed": claimed[n]},
-                          tol, mode) for n in names}
+                          tol, mode, method=method) for n in names}
     agree = all(g.status == "pass" for g in gradients.values())
     label = name or getattr(f, "__name__", "f")
     return CaseResult(name=label, expr=f"{label}(...)", status="pass" if agree else "mismatch",

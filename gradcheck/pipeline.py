@@ -12,9 +12,9 @@ import numpy as np
 from .array_ops import format_shape
 from .compare import DEFAULT_ATOL, DEFAULT_RTOL, Comparison, Tolerance, compare
 from .errors import DomainError, GradcheckError, ShapeError, SpecError
-from .evaluate import forward, value
+from .evaluate import analytic_path, differenced, forward, value
 from .oracles.backprop import backprop
-from .oracles.numeric import MODES, NumericResult, choose_mode, numeric
+from .oracles.numeric import METHODS, MODES, Kink, Measured, NumericResult, Probes, choose_mode, numeric
 from .oracles.symbolic import symbolic
 from .problem import build
 from .result import CaseResult, GradientResult
@@ -25,8 +25,8 @@ from .values import Assignments
 
 def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assignments = None,
           wrt: str | Iterable[str] | None = None, *, seed: int = 0, rtol: float = DEFAULT_RTOL,
-          atol: float = DEFAULT_ATOL, mode: str = "auto", name: str | None = None, formulas: bool = False,
-          base: str | Path | None = None) -> CaseResult:
+          atol: float = DEFAULT_ATOL, mode: str = "auto", method: str = "auto", name: str | None = None,
+          formulas: bool = False, base: str | Path | None = None, strict: bool = False) -> CaseResult:
     """Check every partial derivative of `expr` three ways, and against any claimed gradient.
 
     at:   values, "w0=2,x0=-1" or {"w0": 2, "X": np.ones((3, 2)), "W": "randn(2,4)"}; variables
@@ -43,14 +43,22 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
     tol = _tolerance(rtol, atol)
     if mode not in MODES:
         raise SpecError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if method not in METHODS:
+        raise SpecError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     problem = build(expr, at=at, grad=grad, let=let, wrt=wrt, seed=seed,
                     base=Path(base) if base is not None else None)
     values = forward(problem.root, problem.point)  # raises DomainError if f is undefined here
     by_backprop = backprop(problem.root, values, problem.wrt)
     variables = [v.name for v in problem.wrt]
     mode = choose_mode(mode, problem.point, variables)
-    by_numeric = numeric(lambda point: value(problem.root, point), problem.point, variables, mode=mode,
-                         seed=seed)
+    analytic = analytic_path(problem.root, problem.wrt)
+    if method == "auto":
+        method = "complex" if analytic else "central"
+    elif method == "complex" and not analytic:
+        raise SpecError("--method complex needs every function between the variables and f to be analytic; "
+                        "relu, abs, max, min, step and sign are not (use central or richardson)")
+    by_numeric = numeric(differenced(problem.root), problem.point, variables, mode=mode, seed=seed,
+                         method=method)
     by_symbolic = symbolic(problem.root, problem.point, problem.wrt, formulas=formulas)
     gradients = {}
     for var in variables:
@@ -60,10 +68,10 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
                    "numeric": numeric_column(by_numeric[var])}
         if var in problem.claims:
             columns["claimed"] = evaluate_claim(problem.claims[var], problem.point, var, shape)
-        gradients[var] = judge(var, shape, columns, tol, mode, by_symbolic[var].formula)
-    agree = all(g.status == "pass" for g in gradients.values())
+        gradients[var] = judge(var, shape, columns, tol, mode, by_symbolic[var].formula, method,
+                               by_numeric[var].kinks)
     return CaseResult(
-        name=name or expr, expr=expr, status="pass" if agree else "mismatch",
+        name=name or expr, expr=expr, status=_case_status(gradients), strict=strict,
         value=float(values[problem.root]), gradients=gradients,
         point={k: float(v) if np.ndim(v) == 0 else v for k, v in problem.point.items()},
         random=problem.random, seed=seed, verdict=_case_verdict(gradients, bool(problem.claims)),
@@ -71,23 +79,82 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
 
 
 def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, str | None]],
-          tol: Tolerance, mode: str, formula: str | None = None) -> GradientResult:
-    """One variable's columns, each (value or None, note), compared."""
+          tol: Tolerance, mode: str, formula: str | None = None, method: str = "central",
+          kinks: tuple[Kink, ...] = ()) -> GradientResult:
+    """One variable's columns, each (value or None, note), compared.
+
+    At a kink (an entry where f is not differentiable) any value between the left and right
+    derivatives is a subgradient: there each column is checked against that interval instead of
+    against the others, and the status is "kink" if nothing else disagrees."""
     values = {name: v for name, (v, _) in columns.items()}
     notes = {name: note for name, (_, note) in columns.items() if note}
-    result = compare(values, tol)
+    outside = _outside_kinks(values, kinks, tol)
+    result = compare(_without(values, kinks), tol)
+    measured = values.get("numeric")
+    error = measured.error if isinstance(measured, Measured) else None
+    if isinstance(measured, Measured):
+        values["numeric"] = measured.value
     verdict = result.verdict
+    agree = result.agree and not outside
     if "claimed" in values and values["claimed"] is None:
         verdict = f"claimed {notes['claimed']}"
+    elif outside:
+        verdict = "; ".join(outside)
     elif not result.agree:
         verdict += _worst(variable, result)
-    return GradientResult(variable, shape, values, result.max_abs_error, result.max_rel_error,
-                          "pass" if result.agree else "mismatch", verdict, notes, formula, mode,
-                          list(result.pairs))
+    elif kinks:
+        verdict = _kink_verdict(variable, shape, kinks)
+    status = "mismatch" if not agree else "kink" if kinks else "pass"
+    return GradientResult(variable, shape, values, result.max_abs_error, result.max_rel_error, status, verdict,
+                          notes, formula, mode, list(result.pairs), numeric_error=error, numeric_method=method,
+                          kinks=[(list(k.index), k.left, k.right) for k in kinks])
+
+
+def _without(values: dict[str, Any], kinks: tuple[Kink, ...]) -> dict[str, Any]:
+    """The columns with the kink entries blanked (NaN), so that pairs compare only the rest."""
+    if not kinks:
+        return values
+    out = {}
+    for name, v in values.items():
+        if v is None or isinstance(v, (Measured, Probes)):
+            out[name] = v
+            continue
+        blank = np.array(v, dtype=np.float64)
+        for k in kinks:
+            blank[k.index] = np.nan
+        out[name] = blank
+    return out
+
+
+def _outside_kinks(values: dict[str, Any], kinks: tuple[Kink, ...], tol: Tolerance) -> list[str]:
+    """A column whose value at a kink is not between the one-sided derivatives is wrong there."""
+    problems = []
+    for k in kinks:
+        low, high = sorted((k.left, k.right))
+        slack = tol.atol + tol.rtol * max(abs(low), abs(high))
+        for name, v in values.items():
+            if v is None or name == "numeric" or isinstance(v, (Measured, Probes)):
+                continue
+            entry = float(np.asarray(v)[k.index])
+            if not low - slack <= entry <= high + slack:
+                where = "".join(f"[{','.join(map(str, k.index))}]") if k.index else ""
+                problems.append(f"{name} gives {entry:.6g} at a kink{f' (entry {where})' if where else ''}, "
+                                f"outside the one-sided derivatives {k.left:.6g} (left) and {k.right:.6g} (right)")
+    return problems
+
+
+def _kink_verdict(variable: str, shape: tuple[int, ...], kinks: tuple[Kink, ...]) -> str:
+    if not shape:
+        k = kinks[0]
+        return (f"kink: f is not differentiable in {variable} here; left derivative {k.left:.6g}, "
+                f"right derivative {k.right:.6g}")
+    where = ", ".join(f"{variable}[{','.join(map(str, k.index))}]" for k in kinks[:3])
+    more = f" and {len(kinks) - 3} more" if len(kinks) > 3 else ""
+    return f"kink: f is not differentiable in {where}{more}; the other entries agree"
 
 
 def numeric_column(result: NumericResult) -> tuple[Any, str | None]:
-    """Fast mode's probes stand in for the gradient it did not compute."""
+    """The measured gradient with its error estimate, or fast mode's probes in its place."""
     return (result.probes if result.probes is not None else result.value), result.note
 
 
@@ -132,6 +199,11 @@ def _tolerance(rtol: float, atol: float) -> Tolerance:
         if not isinstance(number, (int, float)) or not math.isfinite(number) or number < 0:
             raise SpecError(f"--{label} must be a finite number ≥ 0, got {number!r}")
     return Tolerance(float(rtol), float(atol))
+
+
+def _case_status(gradients: dict[str, GradientResult]) -> str:
+    statuses = {g.status for g in gradients.values()}
+    return "mismatch" if "mismatch" in statuses else "kink" if "kink" in statuses else "pass"
 
 
 def _case_verdict(gradients: dict[str, GradientResult], claimed: bool) -> str:

@@ -35,8 +35,16 @@ def zero_vjp(g, ans, *inputs):
 
 
 def _sigmoid(x):
+    if np.iscomplexobj(x):  # complex step: the analytic formula (logaddexp has no complex loop)
+        return 1 / (1 + np.exp(-x))
     # exp(-log(1 + e^-x)): no overflow for large |x| and full relative accuracy in both tails.
     return np.exp(-np.logaddexp(0.0, -x))
+
+
+def _softplus(x):
+    if np.iscomplexobj(x):
+        return np.log1p(np.exp(x))
+    return np.logaddexp(0.0, x)
 
 
 def _step(x):
@@ -69,6 +77,14 @@ class Primitive:
     labels: tuple[int, ...] = ()  # inputs that are integer data (class labels): never differentiated
     syntax: str | None = None  # how it is written when not as a call: "x.T", "x[i, j]"
     aliases: tuple[str, ...] = ()  # function names it may also be called by: pow(a, b) for a ** b
+    # Where the primitive is not differentiable: the quantity whose sign picks its branch (relu: x,
+    # max: a - b). Such a primitive is not analytic, so the complex-step method cannot go through
+    # it, and a finite difference whose two sides fall on different branches has crossed a kink.
+    kink: Rule | None = None
+
+    @property
+    def analytic(self) -> bool:
+        return self.kink is None
 
     @property
     def arity(self) -> int:
@@ -127,20 +143,23 @@ PRIMITIVES: tuple[Primitive, ...] = (
            lambda sp, x: 1 / (1 + sp.exp(-x)), "sigmoid(x)*(1 - sigmoid(x))",
            "logistic function 1/(1+e^-x)"),
     _unary("relu", lambda x: np.maximum(x, 0.0), lambda g, ans, x: g * _step(x),
-           lambda sp, x: sp.Max(0, x), "step(x)", "max(x, 0)"),
-    _unary("softplus", lambda x: np.logaddexp(0.0, x), lambda g, ans, x: g * _sigmoid(x),
+           lambda sp, x: sp.Max(0, x), "step(x)", "max(x, 0)", kink=lambda x: x),
+    _unary("softplus", _softplus, lambda g, ans, x: g * _sigmoid(x),
            lambda sp, x: sp.log(1 + sp.exp(x)), "sigmoid(x)", "log(1 + e^x), a smooth relu"),
     _unary("abs", np.abs, lambda g, ans, x: g * np.sign(x), lambda sp, x: sp.Abs(x), "sign(x)",
-           "absolute value"),
+           "absolute value", kink=lambda x: x),
     _unary("step", _step, zero_vjp, lambda sp, x: sp.Heaviside(x, sp.Rational(1, 2)), "0",
-           "Heaviside step: 1 for x > 0, 0 for x < 0, 1/2 at 0 (relu's derivative)"),
-    _unary("sign", np.sign, zero_vjp, lambda sp, x: sp.sign(x), "0", "-1, 0 or 1 (abs's derivative)"),
+           "Heaviside step: 1 for x > 0, 0 for x < 0, 1/2 at 0 (relu's derivative)", kink=lambda x: x),
+    _unary("sign", np.sign, zero_vjp, lambda sp, x: sp.sign(x), "0", "-1, 0 or 1 (abs's derivative)",
+           kink=lambda x: x),
     _binary("max", np.maximum,
             (lambda g, ans, a, b: g * _step(a - b), lambda g, ans, a, b: g * _step(b - a)),
-            lambda sp, a, b: sp.Max(a, b), ("step(a - b)", "step(b - a)"), "larger of a and b"),
+            lambda sp, a, b: sp.Max(a, b), ("step(a - b)", "step(b - a)"), "larger of a and b",
+            kink=lambda a, b: a - b),
     _binary("min", np.minimum,
             (lambda g, ans, a, b: g * _step(b - a), lambda g, ans, a, b: g * _step(a - b)),
-            lambda sp, a, b: sp.Min(a, b), ("step(b - a)", "step(a - b)"), "smaller of a and b"),
+            lambda sp, a, b: sp.Min(a, b), ("step(b - a)", "step(a - b)"), "smaller of a and b",
+            kink=lambda a, b: a - b),
     # ----- arrays: `derivatives` gives the VJP, in terms of the upstream gradient g ---------------
     Primitive("matmul", ("a", "b"), np.matmul, (A.matmul_vjp_a, A.matmul_vjp_b), A.sym_matmul,
               ("g @ b.T", "a.T @ g"), "matrix product of vectors and matrices", operator="@",

@@ -35,12 +35,16 @@ class GradientResult:
     formula: str | None = None  # SymPy's simplified ∂f/∂variable, when asked for
     numeric_mode: str = "full"  # "full" or "fast"
     pairs: list = field(default_factory=list)  # compare.PairError for every pair of columns
+    numeric_error: Any = None  # the numeric column's own error estimate (full mode)
+    numeric_method: str = "central"  # complex, richardson or central
+    kinks: list = field(default_factory=list)  # [index, left derivative, right derivative] per kink entry
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: plain(v) for name, v in self.columns.items()}
         out.update(max_abs_error=self.max_abs_error, max_rel_error=self.max_rel_error,
                    status=self.status, verdict=self.verdict, shape=list(self.shape),
-                   numeric_mode=self.numeric_mode,
+                   numeric_mode=self.numeric_mode, numeric_method=self.numeric_method,
+                   numeric_error=plain(self.numeric_error),
                    pairs=[{"a": p.a, "b": p.b, "agree": p.agree, "max_abs_error": p.max_abs_error,
                            "max_rel_error": p.max_rel_error, "worst": p.worst,
                            "worst_values": list(p.worst_values)} for p in self.pairs])
@@ -48,6 +52,8 @@ class GradientResult:
             out["notes"] = dict(self.notes)
         if self.formula is not None:
             out["formula"] = self.formula
+        if self.kinks:
+            out["kinks"] = [{"index": i, "left": left, "right": right} for i, left, right in self.kinks]
         return out
 
 
@@ -64,7 +70,7 @@ class CaseResult:
 
     name: str
     expr: str
-    status: str  # "pass", "mismatch" or "error"
+    status: str  # "pass", "mismatch", "kink" or "error"
     value: float | None = None
     gradients: dict[str, GradientResult] = field(default_factory=dict)
     point: dict[str, Any] = field(default_factory=dict)  # scalars and arrays
@@ -78,14 +84,16 @@ class CaseResult:
     file: str | None = None
     line: int | None = None
     expect: str = "pass"
+    strict: bool = False  # a kink fails like a mismatch
 
     @property
     def as_expected(self) -> bool:
-        return self.status == self.expect
+        outcome = {"kink": "mismatch" if self.strict else "pass"}.get(self.status, self.status)
+        return outcome == self.expect
 
     @property
     def exit_code(self) -> ExitStatus:
-        if self.status not in ("pass", "mismatch"):
+        if self.status == "error":
             return ExitStatus.INPUT_ERROR
         return ExitStatus.OK if self.as_expected else ExitStatus.MISMATCH
 

@@ -1,34 +1,82 @@
-"""Finite differences: ∂f/∂x ≈ (f(x+h) - f(x-h)) / 2h, knowing nothing of f but its values.
+"""Finite differences: ∂f/∂x from values of f alone, each with an estimate of its own error.
 
-Full mode differences every entry of every variable: two forward passes an entry. Above
-FULL_MODE_MAX_ENTRIES entries that is too slow, and `auto` switches to fast mode, which checks
-FAST_PROBES random unit directions v per variable (the directional derivative v·∇f, from
-f(x+hv) and f(x-hv)) and FAST_PROBES randomly chosen single entries.
+Every derivative here is the derivative of f along a line, g(t) = f(x + t·v), at t = 0: v is a
+single entry (full mode, and the sampled entries of fast mode) or a random unit direction (fast
+mode). Methods:
+- complex: g(ih).imag / h — no subtraction, so no cancellation, good to a few ulps; needs every
+  primitive between the variable and f to be analytic and to accept complex input;
+- richardson: Ridders' extrapolation of central differences over shrinking steps (Numerical
+  Recipes §5.7), with its own error estimate;
+- central: (g(h) − g(−h)) / 2h with h = ∛eps·scale; error estimated from the same difference at 2h
+  plus the rounding of f.
+- auto: complex where it applies (an expression whose path is analytic), else central.
+
+f reports, with its value, which branch of every kink (relu, abs, max, min) it took. A difference
+whose two sides take different branches has crossed a kink: the step shrinks, and if the point is
+exactly on a kink the left and right derivatives are reported instead of a number.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from ..errors import DomainError
 
-# The function being differenced: the point (every variable's value) -> f's value. Finite
-# differences know nothing else of f, so the same code checks an expression and a user's numpy code.
-Function = Callable[[Mapping[str, Any]], Any]
-
+EPS = float(np.finfo(np.float64).eps)
 # Central differences err by O(h²) from truncation and O(eps/h) from rounding; h = cbrt(eps)
 # balances the two (Numerical Recipes §5.7), about 6.1e-6, scaled by the variable's magnitude.
-STEP_SCALE = float(np.finfo(np.float64).eps ** (1 / 3))
-# Full mode costs 2 forward passes per entry; up to this many entries (all differentiated
+STEP_SCALE = EPS ** (1 / 3)
+# The complex step has no subtractive cancellation, so h can be tiny and its O(h²) error vanishes.
+COMPLEX_STEP = 1e-20
+# Rounding in one value of f, in units of eps·|f|: the forward passes here lose a few ulps at most.
+ROUNDING_ULPS = 8
+# A difference that crosses a kink is retried with a step this many times smaller, this many times.
+KINK_SHRINK, KINK_RETRIES = 100.0, 3
+# Ridders' method: first step (relative to the variable's scale), step ratio, table size, and the
+# growth of the error that ends the extrapolation (Numerical Recipes' dfridr).
+RIDDERS_FIRST_STEP, RIDDERS_RATIO, RIDDERS_TABLE, RIDDERS_SAFE = 0.1, 1.4, 10, 2.0
+# Full mode costs a few forward passes per entry; up to this many entries (all differentiated
 # variables together) it takes well under a second on the nets in tests/.
 FULL_MODE_MAX_ENTRIES = 1_000
 # Fast mode: this many random directions, and this many random entries, per variable.
 FAST_PROBES = 8
 MODES = ("auto", "full", "fast")
+METHODS = ("auto", "central", "richardson", "complex")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What the numeric oracle needs of f at one point."""
+
+    value: Any
+    branches: bytes | None = None  # the branch taken at every kink; None if f cannot say
+    at_kink: bool = False  # some kink's quantity is exactly 0 here
+
+
+# The function being differenced: the point (every variable's value) -> Evaluation. Finite
+# differences know nothing else of f, so the same code checks an expression and a user's numpy code.
+Function = Callable[[Mapping[str, Any]], Evaluation]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A numeric gradient: its value (NaN where an entry could not be differenced) and error estimate."""
+
+    value: Any
+    error: Any
+
+
+@dataclass(frozen=True)
+class Kink:
+    """An entry where f is not differentiable: the one-sided derivatives."""
+
+    index: tuple[int, ...]
+    left: float
+    right: float
 
 
 @dataclass(frozen=True)
@@ -36,16 +84,20 @@ class Probes:
     """What fast mode measured for one variable."""
 
     directions: np.ndarray  # (k, *shape), each of unit norm
-    directional: np.ndarray  # (k,): (f(x+hv) - f(x-hv)) / 2h for each direction v
+    directional: np.ndarray  # (k,): the derivative of f along each direction
+    directional_error: np.ndarray
     entries: tuple[tuple[int, ...], ...]  # the entries differenced one at a time
-    entry_values: np.ndarray  # (len(entries),)
+    entry_values: np.ndarray
+    entry_errors: np.ndarray
 
 
 @dataclass(frozen=True)
 class NumericResult:
-    value: Any | None  # the whole gradient (full mode); None in fast mode or when undefined
+    value: Measured | None = None  # full mode; None in fast mode or when undefined
     probes: Probes | None = None  # fast mode
-    note: str | None = None  # why value is None, or what fast mode checked
+    note: str | None = None  # why value is None, what fast mode checked, what was left out
+    method: str = "central"
+    kinks: tuple[Kink, ...] = field(default=())
 
 
 def choose_mode(mode: str, point: Mapping[str, Any], names: list[str]) -> str:
@@ -56,51 +108,162 @@ def choose_mode(mode: str, point: Mapping[str, Any], names: list[str]) -> str:
 
 
 def numeric(f: Function, point: Mapping[str, Any], names: list[str], mode: str = "full",
-            seed: int = 0) -> dict[str, NumericResult]:
+            seed: int = 0, method: str = "central") -> dict[str, NumericResult]:
     """∂f/∂name for every name, by differences of f alone. f raises DomainError where it is undefined."""
-    method = full if mode == "full" else fast
+    base = f(point)
     results = {}
     for name in names:
         try:
-            results[name] = method(f, point, name, seed)
+            results[name] = (full if mode == "full" else fast)(f, point, name, seed, method, base)
         except DomainError as exc:
-            results[name] = NumericResult(None, note=f"a step leaves the domain: {exc.message}")
+            if method == "complex":  # an overflow in complex arithmetic: fall back, saying so
+                results[name] = (full if mode == "full" else fast)(f, point, name, seed, "central", base)
+                results[name] = _with_note(results[name], f"complex step failed ({exc.message}); central differences used")
+            else:
+                results[name] = NumericResult(note=f"a step leaves the domain: {exc.message}", method=method)
     return results
 
 
-def full(f: Function, point: Mapping[str, Any], name: str, seed: int) -> NumericResult:
+def full(f: Function, point: Mapping[str, Any], name: str, seed: int, method: str,
+         base: Evaluation) -> NumericResult:
     x = np.asarray(point[name], dtype=np.float64)
-    if x.ndim == 0:
-        return NumericResult(np.float64(entry(f, point, name, x, ())))
-    grad = np.empty(x.shape)
+    values, errors = np.empty(x.shape), np.empty(x.shape)
+    kinks, excluded = [], 0
     for idx in np.ndindex(x.shape):
-        grad[idx] = entry(f, point, name, x, idx)
-    return NumericResult(grad)
+        unit = np.zeros(x.shape)
+        unit[idx] = 1.0
+        got = line_derivative(_line(f, point, name, x, unit), max(1.0, abs(float(x[idx]))), method, base)
+        if isinstance(got, Kink):
+            kinks.append(Kink(idx, got.left, got.right))
+            values[idx], errors[idx] = np.nan, np.inf
+        elif got is None:
+            excluded += 1
+            values[idx], errors[idx] = np.nan, np.inf
+        else:
+            values[idx], errors[idx] = got
+    scalar = x.ndim == 0
+    measured = Measured(np.float64(values[()]) if scalar else values, np.float64(errors[()]) if scalar else errors)
+    return NumericResult(measured, note=_left_out(excluded), method=method, kinks=tuple(kinks))
 
 
-def fast(f: Function, point: Mapping[str, Any], name: str, seed: int) -> NumericResult:
+def fast(f: Function, point: Mapping[str, Any], name: str, seed: int, method: str,
+         base: Evaluation) -> NumericResult:
     x = np.asarray(point[name], dtype=np.float64)
     rng = np.random.default_rng([seed, zlib.crc32(name.encode()), 0xFA57])
     directions = rng.standard_normal((FAST_PROBES, *x.shape))
     directions /= np.sqrt(np.sum(directions**2, axis=tuple(range(1, directions.ndim)), keepdims=True))
-    h = STEP_SCALE * max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
-    directional = np.array([(f({**point, name: x + h * v}) - f({**point, name: x - h * v})) / (2 * h)
-                            for v in directions])
+    scale = max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
+    kept, directional, directional_error, skipped = [], [], [], 0
+    for v in directions:
+        got = line_derivative(_line(f, point, name, x, v), scale, method, base)
+        if isinstance(got, tuple):
+            kept.append(v)
+            directional.append(got[0])
+            directional_error.append(got[1])
+        else:
+            skipped += 1
     flat = rng.choice(x.size, size=min(FAST_PROBES, x.size), replace=False)
-    entries = tuple(tuple(int(i) for i in np.unravel_index(f, x.shape)) for f in flat)
-    values = np.array([entry(f, point, name, x, idx) for idx in entries])
-    note = (f"fast mode: {FAST_PROBES} random directions and {len(entries)} random entries checked "
+    entries, values, errors = [], [], []
+    for position in flat:
+        idx = tuple(int(i) for i in np.unravel_index(position, x.shape))
+        unit = np.zeros(x.shape)
+        unit[idx] = 1.0
+        got = line_derivative(_line(f, point, name, x, unit), max(1.0, abs(float(x[idx]))), method, base)
+        if isinstance(got, tuple):
+            entries.append(idx)
+            values.append(got[0])
+            errors.append(got[1])
+        else:
+            skipped += 1
+    note = (f"fast mode: {len(kept)} random directions and {len(entries)} random entries checked "
             f"(full mode up to {FULL_MODE_MAX_ENTRIES:,} entries; --mode full forces it)")
-    return NumericResult(None, Probes(directions, directional, entries, values), note)
+    if skipped:
+        note += f"; {skipped} probes crossed a kink and were left out"
+    probes = Probes(np.array(kept).reshape(len(kept), *x.shape), np.array(directional), np.array(directional_error),
+                    tuple(entries), np.array(values), np.array(errors))
+    return NumericResult(None, probes, note, method)
 
 
-def entry(f: Function, point: Mapping[str, Any], name: str, x: np.ndarray, idx: tuple[int, ...]) -> float:
-    """∂f/∂x[idx] by a central difference with a step scaled to |x[idx]|."""
-    xi = float(x[idx])
-    h = STEP_SCALE * max(1.0, abs(xi))
-    h = (xi + h) - xi  # make x ± h exactly representable so the divisor is the true step
-    up, down = x.copy(), x.copy()
-    up[idx], down[idx] = xi + h, xi - h
-    if x.ndim == 0:
-        up, down = np.float64(up), np.float64(down)
-    return float((f({**point, name: up}) - f({**point, name: down})) / (2 * h))
+def _line(f: Function, point: Mapping[str, Any], name: str, x: np.ndarray, v: np.ndarray):
+    """g(t) = f(x + t·v), the function whose derivative at 0 is wanted."""
+    def g(t) -> Evaluation:
+        moved = x + t * v
+        return f({**point, name: moved[()] if moved.ndim == 0 else moved})
+    return g
+
+
+def line_derivative(g, scale: float, method: str, base: Evaluation):
+    """g'(0) and its error estimate; a Kink if 0 is on a kink; None if too near one to difference."""
+    if method == "complex":
+        h = COMPLEX_STEP * scale
+        d = float(np.imag(g(1j * h).value)) / h
+        return d, ROUNDING_ULPS * EPS * abs(d)
+    if method == "richardson":
+        got = _ridders(g, scale, base)
+        if got is not None:
+            return got
+    return _central(g, scale, base)
+
+
+def _crosses(base: Evaluation, *sides: Evaluation) -> bool:
+    return base.branches is not None and any(side.branches != base.branches for side in sides)
+
+
+def _central(g, scale: float, base: Evaluation):
+    h = STEP_SCALE * scale
+    for _ in range(KINK_RETRIES + 1):
+        up, down, up2, down2 = g(h), g(-h), g(2 * h), g(-2 * h)
+        if not _crosses(base, up, down, up2, down2):
+            d = float(up.value - down.value) / (2 * h)
+            d2 = float(up2.value - down2.value) / (4 * h)
+            size = max(abs(float(e.value)) for e in (base, up, down, up2, down2))
+            return d, abs(d - d2) / 3 + ROUNDING_ULPS * EPS * size / h
+        if base.at_kink:
+            break  # the point itself is on a kink: no step is small enough
+        h /= KINK_SHRINK
+    if not base.at_kink:
+        return None  # within ~h of a kink: this entry cannot be differenced honestly
+    h = STEP_SCALE * scale * EPS ** (1 / 6)  # one-sided differences: a smaller step, O(h) error
+    right = float(g(h).value - base.value) / h
+    left = float(base.value - g(-h).value) / h
+    return Kink((), left, right)
+
+
+def _ridders(g, scale: float, base: Evaluation):
+    """Ridders' extrapolation; None if a step crosses a kink (the caller falls back to central)."""
+    h = RIDDERS_FIRST_STEP * scale
+    table = [[0.0] * RIDDERS_TABLE for _ in range(RIDDERS_TABLE)]
+    best, error = None, float("inf")
+    ratio2 = RIDDERS_RATIO**2
+    size = abs(float(base.value))
+    for i in range(RIDDERS_TABLE):
+        up, down = g(h), g(-h)
+        if _crosses(base, up, down):
+            return None
+        size = max(size, abs(float(up.value)), abs(float(down.value)))
+        table[0][i] = float(up.value - down.value) / (2 * h)
+        factor = ratio2
+        for j in range(1, i + 1):
+            table[j][i] = (table[j - 1][i] * factor - table[j - 1][i - 1]) / (factor - 1)
+            factor *= ratio2
+            estimate = max(abs(table[j][i] - table[j - 1][i]), abs(table[j][i] - table[j - 1][i - 1]))
+            if estimate <= error:
+                best, error = table[j][i], estimate
+        if i > 0 and abs(table[i][i] - table[i - 1][i - 1]) >= RIDDERS_SAFE * error:
+            break
+        h /= RIDDERS_RATIO
+    if best is None:
+        return None
+    return best, error + ROUNDING_ULPS * EPS * max(abs(best), size / h)
+
+
+def _left_out(excluded: int) -> str | None:
+    if not excluded:
+        return None
+    return (f"{excluded} entr{'y' if excluded == 1 else 'ies'} left out: every step small enough to "
+            "difference crossed a kink (relu, abs, max or min within ~1e-12 of its switch)")
+
+
+def _with_note(result: NumericResult, note: str) -> NumericResult:
+    joined = note if not result.note else f"{note}; {result.note}"
+    return NumericResult(result.value, result.probes, joined, result.method, result.kinks)

@@ -23,7 +23,7 @@ PIPE_WIDTH = 160
 # Significant digits shown for a gradient: enough to see agreement to ~1e-10.
 DIGITS = 10
 
-PASS, FAIL = "green", "red"
+PASS, FAIL, KINK = "green", "red", "yellow"
 # Arrays with at most this many entries are shown in full in the "at ..." line; larger ones by shape.
 SHOWN_ENTRIES = 6
 # A progress bar is worth drawing from this many cases on.
@@ -58,7 +58,7 @@ def render_case(case: CaseResult, out: Console, show: bool = False) -> None:
     for variable, g in case.gradients.items():
         if g.formula is not None:
             out.print(f"  ∂f/∂{variable} = {g.formula}")
-    mark, style = ("✓", PASS) if case.status == "pass" else ("✗", FAIL)
+    mark, style = {"pass": ("✓", PASS), "kink": ("⚠", KINK)}.get(case.status, ("✗", FAIL))
     out.print(Text(f"{mark} {case.verdict}", style=f"bold {style}"))
 
 
@@ -73,9 +73,11 @@ def gradient_table(case: CaseResult) -> Table:
     for variable, g in case.gradients.items():
         odd = g.verdict.split(" disagrees with ")[0] if " disagrees with " in g.verdict else None
         cells = [_number(g.columns.get(c), FAIL if c == odd else "") for c in shown]
+        if g.kinks and "numeric" in shown:
+            _, left, right = g.kinks[0]
+            cells[shown.index("numeric")] = Text(f"left {left:.6g}, right {right:.6g}", style=KINK)
         error = "" if g.max_rel_error is None else f"{g.max_rel_error:.1e}"
-        status = Text("✓ pass", style=PASS) if g.status == "pass" else Text("✗ mismatch", style=FAIL)
-        table.add_row(variable, *cells, error, status)
+        table.add_row(variable, *cells, error, _status(g.status))
     return table
 
 
@@ -100,8 +102,7 @@ def array_table(case: CaseResult) -> Table:
             else:
                 cells.append(Text(f"{pair.max_abs_error:.1e} / {pair.max_rel_error:.1e}",
                                   style="" if pair.agree else FAIL))
-        status = Text("✓ pass", style=PASS) if g.status == "pass" else Text("✗ mismatch", style=FAIL)
-        table.add_row(variable, format_shape(g.shape), *cells, status)
+        table.add_row(variable, format_shape(g.shape), *cells, _status(g.status))
     return table
 
 
@@ -122,6 +123,11 @@ def render_gradient(variable: str, g, out: Console) -> None:
         worst = f", furthest apart at {pair.worst}" if pair.worst and not pair.agree else ""
         out.print(Text(f"  {mark} {pair.a} vs {pair.b}: max abs error {pair.max_abs_error:.2e}, "
                        f"max rel error {pair.max_rel_error:.2e}{worst}", style=style))
+
+
+def _status(status: str) -> Text:
+    return {"pass": Text("✓ pass", style=PASS), "kink": Text("⚠ kink", style=KINK)}.get(
+        status, Text("✗ mismatch", style=FAIL))
 
 
 def _number(value: float | None, style: str) -> Text:
@@ -176,7 +182,8 @@ def _case_status(case: CaseResult) -> Text:
     if case.status == "error":
         return Text("✗ error", style=FAIL)
     if case.as_expected:
-        return Text("✓ pass" if case.status == "pass" else "✓ mismatch (expected)", style=PASS)
+        label = {"pass": "✓ pass", "kink": "⚠ kink"}.get(case.status, "✓ mismatch (expected)")
+        return Text(label, style=KINK if case.status == "kink" else PASS)
     return Text("✗ mismatch" if case.status == "mismatch" else "✗ pass (expected a mismatch)", style=FAIL)
 
 
