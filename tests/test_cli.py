@@ -108,15 +108,18 @@ def parse_table(stdout: str) -> tuple[list[str], dict[str, dict]]:
     assert len(header_at) == 1, stdout
     header = lines[header_at[0]].split()
     assert header[-4:] == ["max", "rel.", "error", "status"], header
-    columns = header[1:-4]
+    estimate = header[-7:-4] == ["numeric's", "error", "est."]  # the numeric column's own error estimate
+    columns = header[1:-7] if estimate else header[1:-4]
     rows = {}
     for line in lines[header_at[0] + 1:]:
         parts = line.split()
-        if not parts or line.startswith(" ") or parts[0] in ("✓", "✗"):
+        if not parts or line.startswith(" ") or parts[0] in ("✓", "✗", "⚠"):
             break
         n = len(columns)
-        rows[parts[0]] = {"cells": dict(zip(columns, parts[1:1 + n])), "rel": parts[1 + n],
-                          "status": " ".join(parts[2 + n:])}
+        rest = parts[1 + n:]
+        if estimate:  # "3.5e-16 (complex)" or "—"
+            rest = rest[2:] if len(rest) > 1 and rest[1].startswith("(") else rest[1:]
+        rows[parts[0]] = {"cells": dict(zip(columns, parts[1:1 + n])), "rel": rest[0], "status": " ".join(rest[1:])}
     return columns, rows
 
 

@@ -68,6 +68,9 @@ def gradient_table(case: CaseResult) -> Table:
     table.add_column("∂f/∂")
     for column in shown:
         table.add_column(column, justify="right", no_wrap=True)
+    estimates = "numeric" in shown and any(g.numeric_error is not None for g in case.gradients.values())
+    if estimates:
+        table.add_column("numeric's error est.", justify="right", no_wrap=True)
     table.add_column("max rel. error", justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for variable, g in case.gradients.items():
@@ -77,6 +80,8 @@ def gradient_table(case: CaseResult) -> Table:
             _, left, right = g.kinks[0]
             cells[shown.index("numeric")] = Text(f"left {left:.6g}, right {right:.6g}", style=KINK)
         error = "" if g.max_rel_error is None else f"{g.max_rel_error:.1e}"
+        if estimates:
+            cells.append(Text(_estimate(g.numeric_error, g.numeric_method), style="dim"))
         table.add_row(variable, *cells, error, _status(g.status))
     return table
 
@@ -92,6 +97,9 @@ def array_table(case: CaseResult) -> Table:
     table.add_column("shape", no_wrap=True)
     for column in others:
         table.add_column(f"{column} vs {reference}\nmax abs / rel error", justify="right", no_wrap=True)
+    estimates = any(g.numeric_error is not None for g in case.gradients.values())
+    if estimates:
+        table.add_column("numeric's\nerror est.", justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for variable, g in case.gradients.items():
         cells = []
@@ -102,6 +110,8 @@ def array_table(case: CaseResult) -> Table:
             else:
                 cells.append(Text(f"{pair.max_abs_error:.1e} / {pair.max_rel_error:.1e}",
                                   style="" if pair.agree else FAIL))
+        if estimates:
+            cells.append(Text(_estimate(g.numeric_error, g.numeric_method), style="dim"))
         table.add_row(variable, format_shape(g.shape), *cells, _status(g.status))
     return table
 
@@ -123,6 +133,13 @@ def render_gradient(variable: str, g, out: Console) -> None:
         worst = f", furthest apart at {pair.worst}" if pair.worst and not pair.agree else ""
         out.print(Text(f"  {mark} {pair.a} vs {pair.b}: max abs error {pair.max_abs_error:.2e}, "
                        f"max rel error {pair.max_rel_error:.2e}{worst}", style=style))
+
+
+def _estimate(error, method: str) -> str:
+    if error is None:
+        return "—"
+    finite = np.asarray(error)[np.isfinite(error)]
+    return f"{float(np.max(finite)):.1e} ({method})" if finite.size else f"— ({method})"
 
 
 def _status(status: str) -> Text:

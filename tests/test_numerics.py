@@ -1,0 +1,183 @@
+"""Numerical trust: the numeric methods and their error estimates, kinks and kink crossings, badly
+scaled functions, undefined points — through the API and the console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck.cases import load
+from gradcheck.errors import SpecError
+from gradcheck.evaluate import analytic_path
+from gradcheck.problem import build
+
+EXPRESSIONS = Path(__file__).resolve().parent.parent / "expressions"
+
+
+def script() -> str:
+    found = shutil.which("gradcheck", path=os.path.dirname(sys.executable)) or shutil.which("gradcheck")
+    if found is None:
+        pytest.fail("the gradcheck console script is not installed (pip install -e .)")
+    return found
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([script(), *args], capture_output=True, text=True, timeout=300)
+
+
+def smooth_shipped_cases():
+    for path in sorted(EXPRESSIONS.glob("*.toml")):
+        for spec in load(path):
+            options = {k: v for k, v in spec.options.items() if k not in ("name", "grad", "expect")}
+            problem = build(options["expr"], at=options.get("at"), let=options.get("let"), wrt=options.get("wrt"),
+                            base=options.get("base"))
+            if analytic_path(problem.root, problem.wrt):
+                yield spec.name, options
+
+
+SMOOTH = list(smooth_shipped_cases())
+
+
+def worst_relative_difference(options: dict, method: str) -> float:
+    options = dict(options)
+    result = gradcheck.check(options.pop("expr"), **options, mode="full", method=method)
+    worst = 0.0
+    for g in result.gradients.values():
+        a, b = np.asarray(g.columns["numeric"]), np.asarray(g.columns["backprop"])
+        scale = np.maximum(np.abs(a), np.abs(b))
+        worst = max(worst, float(np.max(np.where(scale > 0, np.abs(a - b) / np.where(scale > 0, scale, 1), 0))))
+    return worst
+
+
+@pytest.mark.parametrize(("method", "target"), [("complex", 1e-12), ("richardson", 1e-10)])
+def test_accuracy_targets_on_the_shipped_smooth_expressions(method, target):
+    assert len(SMOOTH) >= 10
+    worst = max(worst_relative_difference(options, method) for _, options in SMOOTH)
+    assert worst <= target, f"{method}: worst relative difference {worst:.1e}"
+
+
+def test_auto_takes_the_complex_step_where_the_path_is_analytic_and_central_where_not():
+    smooth = gradcheck.check("sigmoid(w0*x0 + w1*x1 + w2)", at="w0=2,w1=-3,w2=-3,x0=-1,x1=-2")
+    assert {g.numeric_method for g in smooth.gradients.values()} == {"complex"}
+    kinked = gradcheck.check("relu(x) + sin(y)", at="x=1,y=2")
+    assert kinked.gradients["x"].numeric_method == "central"
+    only_y = gradcheck.check("relu(x) + sin(y)", at="x=1,y=2", wrt="y")  # relu is not between y and f
+    assert only_y.gradients["y"].numeric_method == "complex"
+    with pytest.raises(SpecError, match="analytic"):
+        gradcheck.check("relu(x)", at="x=1", method="complex")
+
+
+@pytest.mark.parametrize("method", ["central", "richardson", "complex"])
+def test_every_method_reports_an_error_estimate_that_covers_its_error(method):
+    result = gradcheck.check("exp(sin(x)) * log(1 + y^2)", at="x=0.7,y=1.3", method=method)
+    assert result.status == "pass"
+    for g in result.gradients.values():
+        error = abs(float(g.columns["numeric"]) - float(g.columns["symbolic"]))
+        assert 0 < float(g.numeric_error) and error <= 10 * float(g.numeric_error) + 1e-15, (method, error, g.numeric_error)
+
+
+def test_the_complex_step_is_right_next_to_a_pole():
+    """tan 3e-8 from π/2: central differences straddle the pole; the complex step does not."""
+    result = gradcheck.check("tan(x)", at="x=1.5707963")
+    assert result.status == "pass" and result.gradients["x"].numeric_method == "complex"
+    central = gradcheck.check("tan(x)", at="x=1.5707963", method="central")
+    assert central.gradients["x"].max_rel_error > 1e-3  # what the complex step saves us from
+
+
+@pytest.mark.parametrize(("expr", "at", "claim"), [
+    ("1e8 * x^2", "x=1e4", "2e8 * x"),  # f ~ 1e16
+    ("exp(x)", "x=700", "exp(x)"),  # f ~ 1e304
+    ("1e-8 * sin(x)", "x=0.3", "1e-8 * cos(x)"),  # f ~ 3e-9
+])
+def test_badly_scaled_functions_do_not_fail_falsely(expr, at, claim):
+    result = gradcheck.check(expr, at=at, grad={"x": claim})
+    assert result.status == "pass", result.verdict
+
+
+@pytest.mark.parametrize(("expr", "at", "left", "right"), [
+    ("relu(x)*y", "x=0,y=2", 0.0, 2.0),
+    ("abs(x)", "x=0", -1.0, 1.0),
+    ("max(x, 1)", "x=1", 0.0, 1.0),
+    ("min(x, 1)", "x=1", 1.0, 0.0),
+])
+def test_a_kink_is_reported_with_its_one_sided_derivatives(expr, at, left, right):
+    result = gradcheck.check(expr, at=at, wrt="x")
+    g = result.gradients["x"]
+    assert result.status == g.status == "kink" and result.exit_code == 0
+    (_, got_left, got_right), = g.kinks
+    assert got_left == pytest.approx(left, abs=1e-6) and got_right == pytest.approx(right, abs=1e-6)
+    assert f"left derivative {left:.6g}" in g.verdict.replace("-0 ", "0 ")
+    strict = gradcheck.check(expr, at=at, wrt="x", strict=True)
+    assert strict.status == "kink" and strict.exit_code == 1
+
+
+def test_a_claim_at_a_kink_must_lie_between_the_one_sided_derivatives():
+    inside = gradcheck.check("relu(x)", at="x=0", grad={"x": "1"})  # the right derivative: a subgradient
+    assert inside.status == "kink"
+    outside = gradcheck.check("relu(x)", at="x=0", grad={"x": "2"})
+    assert outside.status == "mismatch" and "outside the one-sided derivatives" in outside.verdict
+
+
+def test_an_array_with_one_entry_on_a_kink():
+    result = gradcheck.check("sum(relu(A))", at="A=[[0,1],[-1,2]]")
+    g = result.gradients["A"]
+    assert result.status == "kink" and [k[0] for k in g.kinks] == [[0, 0]]
+    assert "A[0,0]" in g.verdict
+
+
+def test_a_step_that_would_cross_a_kink_shrinks_instead():
+    """1e-9 from relu's switch: a step of 6e-6 lands on both sides, a smaller one does not."""
+    result = gradcheck.check("relu(x) * 3", at="x=1e-9", method="central")
+    assert result.status == "pass" and float(result.gradients["x"].columns["numeric"]) == pytest.approx(3.0)
+
+
+def test_a_relu_net_with_pre_activations_near_zero_passes():
+    X = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]])
+    W1 = np.array([[1.0, 2.0], [-0.5 + 1e-10, 1.0]])  # X[0] @ W1[:, 0] = 2e-10: a hidden unit at the edge
+    result = gradcheck.check("softmax_ce(relu(X @ W1) @ W2, y)", wrt="W1,W2",
+                             at={"X": X, "W1": W1, "W2": "randn(2,3)", "y": "[0,1,2]"})
+    assert result.status == "pass", result.verdict
+
+
+def test_kinks_and_strict_through_the_console_script():
+    done = run("eval", "relu(x)*y", "--at", "x=0,y=2")
+    assert done.returncode == 0 and "⚠ kink" in done.stdout and "left 0, right 2" in done.stdout
+    strict = run("eval", "relu(x)*y", "--at", "x=0,y=2", "--strict", "--format", "json")
+    assert strict.returncode == 1
+    case = json.loads(strict.stdout)["cases"][0]
+    assert case["status"] == "kink" and case["gradients"]["x"]["kinks"] == [{"index": [], "left": 0.0, "right": 2.0}]
+    assert json.loads(strict.stdout)["summary"]["kink"] == 1
+
+
+@pytest.mark.parametrize(("expr", "at", "words"), [
+    ("log(x)", "x=-1", "log(x) is undefined at x = -1"),
+    ("sqrt(x)", "x=-4", "sqrt(x) is undefined at x = -4"),
+    ("1/x", "x=0", "1/x is undefined at x = 0"),
+    ("exp(x)", "x=1000", "exp(x) overflows at x = 1000"),
+])
+def test_undefined_points_through_the_console_script(expr, at, words):
+    done = run("eval", expr, "--at", at)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert words in done.stderr.splitlines()[0]
+
+
+def test_method_through_the_console_script_and_json():
+    done = run("eval", "sin(x)*y", "--at", "x=0.5,y=2", "--method", "richardson", "--format", "json")
+    assert done.returncode == 0
+    g = json.loads(done.stdout)["cases"][0]["gradients"]["x"]
+    assert g["numeric_method"] == "richardson" and 0 < g["numeric_error"] < 1e-8
+
+
+def test_check_function_can_use_richardson():
+    result = gradcheck.check_function(lambda v: float(np.sum(np.sin(v) ** 2)), lambda v: np.sin(2 * v),
+                                      np.linspace(0, 1, 4), method="richardson")
+    assert result.status == "pass" and result.gradients["v"].numeric_method == "richardson"
+    assert float(np.max(result.gradients["v"].numeric_error)) < 1e-9
