@@ -46,6 +46,7 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "atol": ((int, float), "a number"),
     "mode": ((str,), "\"auto\", \"full\" or \"fast\""),
     "method": ((str,), "\"auto\", \"central\", \"richardson\" or \"complex\""),
+    "timeout": ((int, float), "a number of seconds"),
     "expect": ((str,), "\"pass\" or \"mismatch\""),
 }
 _CASE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*case[ \t]*\]\]", re.MULTILINE)

@@ -43,6 +43,8 @@ method_option = click.option(
     "--method", type=click.Choice(["auto", "central", "richardson", "complex"]), default="auto",
     show_default=True, help="Finite differences: complex step, Richardson extrapolation or central; auto "
                             "takes the complex step where every function on the path is analytic, else central.")
+timeout_option = click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+                              metavar="SECONDS", help="Time budget of each check; past it, an input error (exit 2).")
 strict_option = click.option("--strict", is_flag=True,
                              help="A kink (a point where f is not differentiable) fails like a mismatch.")
 
@@ -102,10 +104,11 @@ class ExpressionCommand(click.Command):
                    "or full for small arrays and fast for large ones (auto; the size is in the README).")
 @method_option
 @strict_option
+@timeout_option
 @click.option("--show", is_flag=True, help="Also print every gradient in full.")
 @click.option("--formulas", is_flag=True, help="Also print SymPy's simplified formula of each partial.")
-def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mode, method, strict, show,
-                 formulas) -> None:
+def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mode, method, strict, timeout,
+                 show, formulas) -> None:
     """Check the gradient of EXPR at one point.
 
     EXPR uses + - * / ** (or ^), parentheses, numbers, pi, e and the functions listed by
@@ -116,7 +119,8 @@ def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mo
 
     try:
         result = check(expr, at=list(at), grad=list(grads), let=list(lets), wrt=wrt, seed=seed,
-                       rtol=rtol, atol=atol, mode=mode, method=method, strict=strict, formulas=formulas)
+                       rtol=rtol, atol=atol, mode=mode, method=method, strict=strict, formulas=formulas,
+                       timeout=timeout)
     except GradcheckError as exc:
         report_error(exc)
         result = error_result(expr, exc, seed=seed)
@@ -133,8 +137,9 @@ def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mo
 @click.option("--junit", "junit", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also write JUnit XML (one testcase per case) to FILE.")
 @strict_option
+@timeout_option
 @click.option("--show", is_flag=True, help="Print every case's table, not only those not as expected.")
-def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict, show) -> None:
+def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict, timeout, show) -> None:
     """Check every [[case]] in TOML files (directories are searched for *.toml).
 
     Exit codes: 0 every case as expected, 1 a case not as expected, 2 an input error (first).
@@ -146,8 +151,8 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict,
     files, missing = discover(list(paths))
     specs = select(missing + [spec for path in files for spec in load(path)], pattern)
     for spec in specs:
-        if spec.error is None and strict:
-            spec.options["strict"] = True
+        if spec.error is None:
+            spec.options.update({"strict": True} if strict else {}, **({"timeout": timeout} if timeout else {}))
     if not specs:
         click.echo(f"gradcheck: error: no cases found in {' '.join(paths)}"
                    + (f" matching -k {pattern!r}" if pattern else ""), err=True)

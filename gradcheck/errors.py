@@ -74,3 +74,9 @@ def suggest(name: str, known: Iterable[str]) -> str:
     """" (did you mean 'sigmoid'?)" when a known name is close to `name`, else ""."""
     close = difflib.get_close_matches(name, [k for k in known if isinstance(k, str)], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class CheckTimeout(GradcheckError):
+    """A check took longer than its time budget (--timeout)."""
+
+    kind = "timeout"

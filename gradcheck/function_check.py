@@ -39,7 +39,14 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: An
         raise SpecError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     names, call = _calling_convention(f, inputs)
     point = {n: _array(n, v) for n, v in zip(names, _values(inputs))}
-    loss = _call_f(f, call, point, names)
+    label = name or getattr(f, "__name__", "f")
+    try:
+        loss = _call_f(f, call, point, names)
+    except DomainError as exc:  # NaN or inf from the user's own f: a wrong result, not bad input
+        return CaseResult(name=label, expr=f"{label}(...)", status="mismatch", seed=seed,
+                          verdict=f"{exc.message}: f must return a finite loss",
+                          point={n: float(v) if np.ndim(v) == 0 else v for n, v in point.items()},
+                          seconds=time.perf_counter() - started)
     claimed = _claimed(grad_f, call, point, names)
     mode = choose_mode(mode, point, names)
     method = "central" if method == "auto" else method  # f is a black box: nothing says it is analytic
@@ -48,7 +55,6 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: An
     gradients = {n: judge(n, np.shape(point[n]), {"numeric": numeric_column(by_numeric[n]), "claimed": claimed[n]},
                           tol, mode, method=method) for n in names}
     agree = all(g.status == "pass" for g in gradients.values())
-    label = name or getattr(f, "__name__", "f")
     return CaseResult(name=label, expr=f"{label}(...)", status="pass" if agree else "mismatch",
                       value=float(loss), gradients=gradients,
                       point={n: float(v) if np.ndim(v) == 0 else v for n, v in point.items()}, seed=seed,

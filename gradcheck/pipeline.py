@@ -10,6 +10,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from .array_ops import format_shape
+from .budget import time_budget
 from .compare import DEFAULT_ATOL, DEFAULT_RTOL, Comparison, Tolerance, compare
 from .errors import DomainError, GradcheckError, ShapeError, SpecError
 from .evaluate import analytic_path, differenced, forward, value
@@ -26,7 +27,8 @@ from .values import Assignments
 def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assignments = None,
           wrt: str | Iterable[str] | None = None, *, seed: int = 0, rtol: float = DEFAULT_RTOL,
           atol: float = DEFAULT_ATOL, mode: str = "auto", method: str = "auto", name: str | None = None,
-          formulas: bool = False, base: str | Path | None = None, strict: bool = False) -> CaseResult:
+          formulas: bool = False, base: str | Path | None = None, strict: bool = False,
+          timeout: float | None = None) -> CaseResult:
     """Check every partial derivative of `expr` three ways, and against any claimed gradient.
 
     at:   values, "w0=2,x0=-1" or {"w0": 2, "X": np.ones((3, 2)), "W": "randn(2,4)"}; variables
@@ -37,8 +39,16 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
     mode: numeric differences of every entry ("full"), random directions and entries ("fast"),
           or full up to a size and fast above it ("auto").
     base: the folder that .npy paths in `at` are relative to.
+    timeout: seconds the whole check may take (enforced in a process's main thread on POSIX).
     Raises a GradcheckError (ParseError, ValueSpecError, SpecError, ShapeError, DomainError) for bad input.
     """
+    if timeout is not None and (not isinstance(timeout, (int, float)) or not timeout > 0):
+        raise SpecError(f"--timeout must be a number of seconds > 0, got {timeout!r}")
+    with time_budget(timeout):
+        return _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formulas, base, strict)
+
+
+def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formulas, base, strict) -> CaseResult:
     started = time.perf_counter()
     tol = _tolerance(rtol, atol)
     if mode not in MODES:

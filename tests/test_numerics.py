@@ -181,3 +181,19 @@ def test_check_function_can_use_richardson():
                                       np.linspace(0, 1, 4), method="richardson")
     assert result.status == "pass" and result.gradients["v"].numeric_method == "richardson"
     assert float(np.max(result.gradients["v"].numeric_error)) < 1e-9
+
+
+def test_a_time_budget_ends_a_slow_check_with_an_input_error():
+    deep = "sin(" * 60 + "x" + ")" * 60  # SymPy's simplify of its derivative takes seconds
+    done = run("eval", deep, "--at", "x=0.3", "--formulas", "--timeout", "0.5")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "longer than its time budget of 0.5 s" in done.stderr.splitlines()[0]
+    assert run("eval", "x*y", "--at", "x=1,y=2", "--timeout", "30").returncode == 0
+
+
+def test_nan_from_a_users_own_function_is_a_mismatch_that_says_so():
+    result = gradcheck.check_function(lambda v: float(np.log(v[0])), lambda v: 1 / v, np.array([-1.0]))
+    assert result.status == "mismatch" and result.exit_code == 1
+    assert "not finite" in result.verdict
+    claimed_nan = gradcheck.check_function(lambda v: float(v[0] ** 2), lambda v: np.array([np.nan]), np.array([1.0]))
+    assert claimed_nan.status == "mismatch" and "not finite" in claimed_nan.gradients["v"].verdict
