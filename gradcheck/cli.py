@@ -50,8 +50,10 @@ strict_option = click.option("--strict", is_flag=True,
 
 
 def tolerance_options(command):
-    command = click.option("--atol", type=float, default=DEFAULT_ATOL, show_default=True,
-                           help="Absolute tolerance: agree if |a-b| <= atol + rtol*max(|a|,|b|).")(command)
+    command = click.option("--atol", type=float, default=None,
+                           help="Absolute tolerance: agree if |a-b| <= atol + rtol*max(|a|,|b|). Default: "
+                                f"{DEFAULT_ATOL:g} times the case's scale (|f| per unit of x, or the "
+                                "largest gradient entry).")(command)
     command = click.option("--rtol", type=float, default=DEFAULT_RTOL, show_default=True,
                            help="Relative tolerance (see --atol).")(command)
     return command

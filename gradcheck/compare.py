@@ -9,11 +9,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
 from .tolerance import DEFAULT_ATOL, DEFAULT_RTOL, Tolerance  # noqa: F401  (re-exported)
+
+def case_scale(value: float, variables: Iterable, gradients: Iterable) -> float:
+    """The size a gradient of this f is measured against: |f| per unit of its variables, or the
+    largest gradient entry, whichever is larger."""
+    largest_input = max((float(np.max(np.abs(v))) for v in variables if np.size(v)), default=0.0)
+    largest_gradient = max((float(np.nanmax(np.abs(g))) for g in gradients if np.size(g)), default=0.0)
+    return max(abs(float(value)) / max(1.0, largest_input), largest_gradient)
+
+
+def tolerance(rtol: float, atol: float | None, scale: float) -> Tolerance:
+    """The agreement rule of one case: atol None means DEFAULT_ATOL times the case's scale."""
+    return Tolerance(rtol, DEFAULT_ATOL * scale if atol is None else atol)
+
 
 # Column order everywhere: table, JSON, verdicts.
 COLUMNS = ("symbolic", "backprop", "numeric", "claimed")

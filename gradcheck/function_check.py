@@ -17,13 +17,14 @@ import numpy as np
 from .array_ops import format_shape
 from .errors import DomainError, FunctionError, SpecError
 from .oracles.numeric import METHODS, MODES, Evaluation, choose_mode, numeric
-from .pipeline import _case_verdict, _tolerance, judge, numeric_column
+from .compare import case_scale, tolerance
+from .pipeline import _case_verdict, _check_tolerances, judge, numeric_column
 from .result import CaseResult
-from .tolerance import DEFAULT_ATOL, DEFAULT_RTOL
+from .tolerance import DEFAULT_RTOL
 
 
 def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: Any, *,
-                   rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, mode: str = "auto",
+                   rtol: float = DEFAULT_RTOL, atol: float | None = None, mode: str = "auto",
                    method: str = "auto", seed: int = 0, name: str | None = None) -> CaseResult:
     """Compare grad_f(inputs) with finite differences of f at inputs.
 
@@ -32,7 +33,7 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: An
     Raises FunctionError if f or grad_f raises, SpecError for inputs or results of the wrong kind.
     """
     started = time.perf_counter()
-    tol = _tolerance(rtol, atol)
+    _check_tolerances(rtol, atol)
     if mode not in MODES:
         raise SpecError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if method not in METHODS:
@@ -48,6 +49,7 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: An
                           point={n: float(v) if np.ndim(v) == 0 else v for n, v in point.items()},
                           seconds=time.perf_counter() - started)
     claimed = _claimed(grad_f, call, point, names)
+    tol = tolerance(rtol, atol, case_scale(loss, point.values(), [v for v, _ in claimed.values() if v is not None]))
     mode = choose_mode(mode, point, names)
     method = "central" if method == "auto" else method  # f is a black box: nothing says it is analytic
     by_numeric = numeric(lambda p: Evaluation(_call_f(f, call, p, names)), point, names, mode=mode, seed=seed,

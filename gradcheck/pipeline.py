@@ -11,7 +11,7 @@ import numpy as np
 
 from .array_ops import format_shape
 from .budget import time_budget
-from .compare import DEFAULT_ATOL, DEFAULT_RTOL, Comparison, Tolerance, compare
+from .compare import DEFAULT_RTOL, Comparison, Tolerance, case_scale, compare, tolerance
 from .errors import DomainError, GradcheckError, ShapeError, SpecError
 from .evaluate import analytic_path, differenced, forward, value
 from .oracles.backprop import backprop
@@ -26,7 +26,7 @@ from .values import Assignments
 
 def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assignments = None,
           wrt: str | Iterable[str] | None = None, *, seed: int = 0, rtol: float = DEFAULT_RTOL,
-          atol: float = DEFAULT_ATOL, mode: str = "auto", method: str = "auto", name: str | None = None,
+          atol: float | None = None, mode: str = "auto", method: str = "auto", name: str | None = None,
           formulas: bool = False, base: str | Path | None = None, strict: bool = False,
           timeout: float | None = None) -> CaseResult:
     """Check every partial derivative of `expr` three ways, and against any claimed gradient.
@@ -50,7 +50,7 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
 
 def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formulas, base, strict) -> CaseResult:
     started = time.perf_counter()
-    tol = _tolerance(rtol, atol)
+    _check_tolerances(rtol, atol)
     if mode not in MODES:
         raise SpecError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
     if method not in METHODS:
@@ -59,6 +59,8 @@ def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formu
                     base=Path(base) if base is not None else None)
     values = forward(problem.root, problem.point)  # raises DomainError if f is undefined here
     by_backprop = backprop(problem.root, values, problem.wrt)
+    tol = tolerance(rtol, atol, case_scale(values[problem.root], [problem.point[v.name] for v in problem.wrt],
+                                           by_backprop.values()))
     variables = [v.name for v in problem.wrt]
     mode = choose_mode(mode, problem.point, variables)
     analytic = analytic_path(problem.root, problem.wrt)
@@ -204,11 +206,12 @@ def _worst(variable: str, result: Comparison) -> str:
     return f"; worst at {where}: {pair.a} {a:.6g}, {pair.b} {b:.6g}"
 
 
-def _tolerance(rtol: float, atol: float) -> Tolerance:
+def _check_tolerances(rtol: float, atol: float | None) -> None:
     for label, number in (("rtol", rtol), ("atol", atol)):
-        if not isinstance(number, (int, float)) or not math.isfinite(number) or number < 0:
+        if label == "atol" and number is None:
+            continue  # the default: relative to the case's scale
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number) or number < 0:
             raise SpecError(f"--{label} must be a finite number ≥ 0, got {number!r}")
-    return Tolerance(float(rtol), float(atol))
 
 
 def _case_status(gradients: dict[str, GradientResult]) -> str:

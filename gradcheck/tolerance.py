@@ -9,8 +9,9 @@ from dataclasses import dataclass
 # moderate scale, while a wrong derivation is off by a factor (1e-2 or more): 1e-5 sits between
 # the two with room on both sides (every correct and wrong case in tests/ is checked against it).
 DEFAULT_RTOL = 1e-5
-# atol: for a true gradient of 0, finite differences leave rounding noise of about
-# eps·|f|/h ≈ 4e-11·|f|; 1e-8 absorbs it for |f| up to ~100.
+# atol covers a true gradient of 0, where an oracle may leave rounding noise. Unless the user gives
+# an absolute --atol, it is this fraction of the case's scale (see `scaled`), so that gradients that
+# are themselves tiny (1e-8·x²) are still compared relatively, and a wrong one does not pass.
 DEFAULT_ATOL = 1e-8
 
 
@@ -21,3 +22,4 @@ class Tolerance:
 
     def agree(self, a: float, b: float) -> bool:
         return abs(a - b) <= self.atol + self.rtol * max(abs(a), abs(b))
+

@@ -197,3 +197,15 @@ def test_nan_from_a_users_own_function_is_a_mismatch_that_says_so():
     assert "not finite" in result.verdict
     claimed_nan = gradcheck.check_function(lambda v: float(v[0] ** 2), lambda v: np.array([np.nan]), np.array([1.0]))
     assert claimed_nan.status == "mismatch" and "not finite" in claimed_nan.gradients["v"].verdict
+
+
+@pytest.mark.parametrize(("expr", "at", "right", "wrong"), [
+    ("1e-8 * x^2", "x=1", "2e-8 * x", "1e-8 * x"),  # gradients of 1e-8: an absolute atol of 1e-8 passed the wrong one
+    ("1e-12 * sin(x) * y", "x=0.4,y=2", "1e-12 * cos(x) * y", "1e-12 * sin(x) * y"),
+    ("1e10 * exp(x / 10)", "x=3", "1e9 * exp(x / 10)", "1e10 * exp(x / 10)"),
+])
+def test_badly_scaled_functions_do_not_pass_wrong_gradients(expr, at, right, wrong):
+    assert gradcheck.check(expr, at=at, grad={"x": right}).status == "pass"
+    assert gradcheck.check(expr, at=at, grad={"x": wrong}).status == "mismatch"
+    # an absolute --atol, when given, is taken as it is
+    assert gradcheck.check(expr, at=at, grad={"x": wrong}, atol=1.0, rtol=1.0).status == "pass"
