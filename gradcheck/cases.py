@@ -47,6 +47,7 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "mode": ((str,), "\"auto\", \"full\" or \"fast\""),
     "method": ((str,), "\"auto\", \"central\", \"richardson\" or \"complex\""),
     "timeout": ((int, float), "a number of seconds"),
+    "dtype": ((str,), "\"float64\" or \"float32\""),
     "expect": ((str,), "\"pass\" or \"mismatch\""),
 }
 _CASE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*case[ \t]*\]\]", re.MULTILINE)

@@ -14,7 +14,7 @@ import sys
 import click
 
 from . import __version__
-from .tolerance import DEFAULT_ATOL, DEFAULT_RTOL  # plain constants: no numpy at start-up
+from .tolerance import DEFAULT_ATOL, DEFAULT_RTOL, FLOAT32_RTOL  # plain constants: no numpy at start-up
 from .errors import GradcheckError
 
 CONTEXT = {"help_option_names": ["--help"], "max_content_width": 100}
@@ -54,8 +54,9 @@ def tolerance_options(command):
                            help="Absolute tolerance: agree if |a-b| <= atol + rtol*max(|a|,|b|). Default: "
                                 f"{DEFAULT_ATOL:g} times the case's scale (|f| per unit of x, or the "
                                 "largest gradient entry).")(command)
-    command = click.option("--rtol", type=float, default=DEFAULT_RTOL, show_default=True,
-                           help="Relative tolerance (see --atol).")(command)
+    command = click.option("--rtol", type=float, default=None,
+                           help=f"Relative tolerance (see --atol). Default: {DEFAULT_RTOL:g} "
+                                f"({FLOAT32_RTOL:g} with --dtype float32).")(command)
     return command
 
 
@@ -107,10 +108,13 @@ class ExpressionCommand(click.Command):
 @method_option
 @strict_option
 @timeout_option
+@click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
+              help="Evaluate f, backprop, claims and differences in this precision (float32: as a float32 "
+                   "model would, with tolerances scaled for it).")
 @click.option("--show", is_flag=True, help="Also print every gradient in full.")
 @click.option("--formulas", is_flag=True, help="Also print SymPy's simplified formula of each partial.")
 def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mode, method, strict, timeout,
-                 show, formulas) -> None:
+                 dtype, show, formulas) -> None:
     """Check the gradient of EXPR at one point.
 
     EXPR uses + - * / ** (or ^), parentheses, numbers, pi, e and the functions listed by
@@ -122,7 +126,7 @@ def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mo
     try:
         result = check(expr, at=list(at), grad=list(grads), let=list(lets), wrt=wrt, seed=seed,
                        rtol=rtol, atol=atol, mode=mode, method=method, strict=strict, formulas=formulas,
-                       timeout=timeout)
+                       timeout=timeout, dtype=dtype)
     except GradcheckError as exc:
         report_error(exc)
         result = error_result(expr, exc, seed=seed)

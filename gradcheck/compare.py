@@ -13,7 +13,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from .tolerance import DEFAULT_ATOL, DEFAULT_RTOL, Tolerance  # noqa: F401  (re-exported)
+from .tolerance import DEFAULT_ATOL, DEFAULT_RTOL, FLOAT32_ATOL, FLOAT32_RTOL, Tolerance  # noqa: F401
 
 def case_scale(value: float, variables: Iterable, gradients: Iterable) -> float:
     """The size a gradient of this f is measured against: |f| per unit of its variables, or the
@@ -23,9 +23,11 @@ def case_scale(value: float, variables: Iterable, gradients: Iterable) -> float:
     return max(abs(float(value)) / max(1.0, largest_input), largest_gradient)
 
 
-def tolerance(rtol: float, atol: float | None, scale: float) -> Tolerance:
-    """The agreement rule of one case: atol None means DEFAULT_ATOL times the case's scale."""
-    return Tolerance(rtol, DEFAULT_ATOL * scale if atol is None else atol)
+def tolerance(rtol: float | None, atol: float | None, scale: float, dtype: str = "float64") -> Tolerance:
+    """The agreement rule of one case: a tolerance not given is the working precision's default,
+    and the default atol is relative to the case's scale."""
+    default_rtol, default_atol = (FLOAT32_RTOL, FLOAT32_ATOL) if dtype == "float32" else (DEFAULT_RTOL, DEFAULT_ATOL)
+    return Tolerance(default_rtol if rtol is None else rtol, default_atol * scale if atol is None else atol)
 
 
 # Column order everywhere: table, JSON, verdicts.

@@ -20,15 +20,23 @@ STRICT = {"all": "raise", "under": "ignore"}
 def forward(root: Node, point: Mapping[str, Any]) -> dict[Node, Any]:
     """The value of every node reachable from root, keyed by node."""
     values: dict[Node, Any] = {}
+    real = working_dtype(point)
     with np.errstate(**STRICT):
         for node in topological(root):
             if isinstance(node, Const):
-                values[node] = np.float64(node.value)
+                values[node] = real(node.value)
             elif isinstance(node, Var):
                 values[node] = point[node.name]
             else:
                 values[node] = apply(node, [values[arg] for arg in node.args])
     return values
+
+
+def working_dtype(point: Mapping[str, Any]) -> type:
+    """float32 when the point is float32 (--dtype float32, or its complex step), else float64:
+    constants take it too, so that nothing quietly promotes a float32 forward pass."""
+    single = any(np.asarray(v).dtype in (np.float32, np.complex64) for v in point.values())
+    return np.float32 if single else np.float64
 
 
 def value(root: Node, point: Mapping[str, Any]) -> Any:

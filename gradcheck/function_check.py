@@ -20,11 +20,10 @@ from .oracles.numeric import METHODS, MODES, Evaluation, choose_mode, numeric
 from .compare import case_scale, tolerance
 from .pipeline import _case_verdict, _check_tolerances, judge, numeric_column
 from .result import CaseResult
-from .tolerance import DEFAULT_RTOL
 
 
 def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: Any, *,
-                   rtol: float = DEFAULT_RTOL, atol: float | None = None, mode: str = "auto",
+                   rtol: float | None = None, atol: float | None = None, mode: str = "auto",
                    method: str = "auto", seed: int = 0, name: str | None = None) -> CaseResult:
     """Compare grad_f(inputs) with finite differences of f at inputs.
 

@@ -11,7 +11,8 @@ import numpy as np
 
 from .array_ops import format_shape
 from .budget import time_budget
-from .compare import DEFAULT_RTOL, Comparison, Tolerance, case_scale, compare, tolerance
+from .compare import Comparison, Tolerance, case_scale, compare, tolerance
+from .tolerance import DTYPES
 from .errors import DomainError, GradcheckError, ShapeError, SpecError
 from .evaluate import analytic_path, differenced, forward, value
 from .oracles.backprop import backprop
@@ -25,10 +26,10 @@ from .values import Assignments
 
 
 def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assignments = None,
-          wrt: str | Iterable[str] | None = None, *, seed: int = 0, rtol: float = DEFAULT_RTOL,
+          wrt: str | Iterable[str] | None = None, *, seed: int = 0, rtol: float | None = None,
           atol: float | None = None, mode: str = "auto", method: str = "auto", name: str | None = None,
           formulas: bool = False, base: str | Path | None = None, strict: bool = False,
-          timeout: float | None = None) -> CaseResult:
+          timeout: float | None = None, dtype: str = "float64") -> CaseResult:
     """Check every partial derivative of `expr` three ways, and against any claimed gradient.
 
     at:   values, "w0=2,x0=-1" or {"w0": 2, "X": np.ones((3, 2)), "W": "randn(2,4)"}; variables
@@ -40,27 +41,34 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
           or full up to a size and fast above it ("auto").
     base: the folder that .npy paths in `at` are relative to.
     timeout: seconds the whole check may take (enforced in a process's main thread on POSIX).
+    dtype: "float32" evaluates f, backprop, claims and differences in float32 (as a float32 model
+          would), with tolerances scaled for it; symbolic stays exact, at the float32 point.
     Raises a GradcheckError (ParseError, ValueSpecError, SpecError, ShapeError, DomainError) for bad input.
     """
     if timeout is not None and (not isinstance(timeout, (int, float)) or not timeout > 0):
         raise SpecError(f"--timeout must be a number of seconds > 0, got {timeout!r}")
     with time_budget(timeout):
-        return _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formulas, base, strict)
+        return _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formulas, base, strict, dtype)
 
 
-def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formulas, base, strict) -> CaseResult:
+def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formulas, base, strict,
+           dtype) -> CaseResult:
     started = time.perf_counter()
     _check_tolerances(rtol, atol)
     if mode not in MODES:
         raise SpecError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
     if method not in METHODS:
         raise SpecError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+    if dtype not in DTYPES:
+        raise SpecError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     problem = build(expr, at=at, grad=grad, let=let, wrt=wrt, seed=seed,
                     base=Path(base) if base is not None else None)
+    if dtype == "float32":
+        problem.point = {k: v.astype(np.float32) if np.ndim(v) else np.float32(v) for k, v in problem.point.items()}
     values = forward(problem.root, problem.point)  # raises DomainError if f is undefined here
     by_backprop = backprop(problem.root, values, problem.wrt)
     tol = tolerance(rtol, atol, case_scale(values[problem.root], [problem.point[v.name] for v in problem.wrt],
-                                           by_backprop.values()))
+                                           by_backprop.values()), dtype)
     variables = [v.name for v in problem.wrt]
     mode = choose_mode(mode, problem.point, variables)
     analytic = analytic_path(problem.root, problem.wrt)
@@ -83,9 +91,9 @@ def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formu
         gradients[var] = judge(var, shape, columns, tol, mode, by_symbolic[var].formula, method,
                                by_numeric[var].kinks)
     return CaseResult(
-        name=name or expr, expr=expr, status=_case_status(gradients), strict=strict,
+        name=name or expr, expr=expr, status=_case_status(gradients), strict=strict, dtype=dtype,
         value=float(values[problem.root]), gradients=gradients,
-        point={k: float(v) if np.ndim(v) == 0 else v for k, v in problem.point.items()},
+        point={k: float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64) for k, v in problem.point.items()},
         random=problem.random, seed=seed, verdict=_case_verdict(gradients, bool(problem.claims)),
         seconds=time.perf_counter() - started)
 
@@ -206,10 +214,10 @@ def _worst(variable: str, result: Comparison) -> str:
     return f"; worst at {where}: {pair.a} {a:.6g}, {pair.b} {b:.6g}"
 
 
-def _check_tolerances(rtol: float, atol: float | None) -> None:
+def _check_tolerances(rtol: float | None, atol: float | None) -> None:
     for label, number in (("rtol", rtol), ("atol", atol)):
-        if label == "atol" and number is None:
-            continue  # the default: relative to the case's scale
+        if number is None:
+            continue  # the default for the working precision
         if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number) or number < 0:
             raise SpecError(f"--{label} must be a finite number ≥ 0, got {number!r}")
 

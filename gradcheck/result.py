@@ -85,6 +85,7 @@ class CaseResult:
     line: int | None = None
     expect: str = "pass"
     strict: bool = False  # a kink fails like a mismatch
+    dtype: str = "float64"  # the precision f, backprop and the differences were evaluated in
 
     @property
     def as_expected(self) -> bool:
@@ -115,6 +116,7 @@ class CaseResult:
             "gradients": {name: g.to_dict() for name, g in self.gradients.items()},
             "verdict": self.verdict,
             "error": self.error,
+            "dtype": self.dtype,
             "expect": self.expect,
             "as_expected": self.as_expected,
             **({"file": self.file, "line": self.line} if self.file is not None else {}),

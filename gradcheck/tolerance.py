@@ -13,6 +13,10 @@ DEFAULT_RTOL = 1e-5
 # an absolute --atol, it is this fraction of the case's scale (see `scaled`), so that gradients that
 # are themselves tiny (1e-8·x²) are still compared relatively, and a wrong one does not pass.
 DEFAULT_ATOL = 1e-8
+# --dtype float32: float32 keeps ~7 digits and a forward pass loses a few of them, while a wrong
+# derivation is still off by a factor; rtol 1e-3 and atol 1e-5 (times the scale) sit between.
+FLOAT32_RTOL, FLOAT32_ATOL = 1e-3, 1e-5
+DTYPES = ("float64", "float32")
 
 
 @dataclass(frozen=True)

@@ -209,3 +209,35 @@ def test_badly_scaled_functions_do_not_pass_wrong_gradients(expr, at, right, wro
     assert gradcheck.check(expr, at=at, grad={"x": wrong}).status == "mismatch"
     # an absolute --atol, when given, is taken as it is
     assert gradcheck.check(expr, at=at, grad={"x": wrong}, atol=1.0, rtol=1.0).status == "pass"
+
+
+def test_float32_through_the_console_script():
+    neuron = ["eval", "sigmoid(w0*x0 + w1*x1 + w2)", "--at", "w0=2,w1=-3,w2=-3,x0=-1,x1=-2", "--dtype", "float32"]
+    done = run(*neuron, "--format", "json")
+    assert done.returncode == 0, done.stdout
+    case = json.loads(done.stdout)["cases"][0]
+    assert case["dtype"] == "float32"
+    g = case["gradients"]["x1"]
+    # evaluated in float32 for real: backprop is off from the exact value by float32 rounding...
+    assert 1e-9 < abs(g["backprop"] - g["symbolic"]) / abs(g["symbolic"]) < 1e-5
+    # ...and float64 is not
+    exact = json.loads(run(*neuron[:-2], "--format", "json").stdout)["cases"][0]["gradients"]["x1"]
+    assert abs(exact["backprop"] - exact["symbolic"]) / abs(exact["symbolic"]) < 1e-14
+    table = run(*neuron)
+    assert table.returncode == 0 and "evaluated in float32" in table.stdout
+    wrong = run("eval", "sigmoid(z)", "--let", "z=w0*x0+w1*x1+w2", "--at", "w0=2,w1=-3,w2=-3,x0=-1,x1=-2",
+                "--grad", "w0=x0*sigmoid(z)", "--dtype", "float32")
+    assert wrong.returncode == 1 and "claimed disagrees" in wrong.stdout
+    overflow = run("eval", "exp(x)", "--at", "x=100", "--dtype", "float32")  # fine in float64, not in float32
+    assert overflow.returncode == 2 and "exp(x) overflows at x = 100" in overflow.stderr
+
+
+def test_float32_two_layer_net_passes_and_a_missing_1_over_m_is_still_caught():
+    at = {"X": "randn(8,5)", "W1": "randn(5,4)", "W2": "randn(4,3)", "y": "[0,2,1,1,0,2,2,1]"}
+    lets = {"H": "relu(X @ W1)"}
+    right = gradcheck.check("softmax_ce(relu(X @ W1) @ W2, y)", at=at, let=lets, wrt="W1,W2", dtype="float32",
+                            grad={"W2": "H.T @ (softmax(H @ W2) - onehot(y, 3)) / 8"})
+    assert right.status == "pass", right.verdict
+    wrong = gradcheck.check("softmax_ce(relu(X @ W1) @ W2, y)", at=at, let=lets, wrt="W1,W2", dtype="float32",
+                            grad={"W2": "H.T @ (softmax(H @ W2) - onehot(y, 3))"})
+    assert wrong.status == "mismatch"

@@ -27,9 +27,9 @@ import numpy as np
 from ..errors import DomainError
 
 EPS = float(np.finfo(np.float64).eps)
-# Central differences err by O(h²) from truncation and O(eps/h) from rounding; h = cbrt(eps)
-# balances the two (Numerical Recipes §5.7), about 6.1e-6, scaled by the variable's magnitude.
-STEP_SCALE = EPS ** (1 / 3)
+# Central differences err by O(h²) from truncation and O(eps/h) from rounding; a step of cbrt(eps)
+# balances the two (Numerical Recipes §5.7): about 6.1e-6 in float64 (4.9e-3 in float32), scaled
+# by the variable's magnitude (see _central).
 # The complex step has no subtractive cancellation, so h can be tiny and its O(h²) error vanishes.
 COMPLEX_STEP = 1e-20
 # Rounding in one value of f, in units of eps·|f|: the forward passes here lose a few ulps at most.
@@ -127,13 +127,14 @@ def numeric(f: Function, point: Mapping[str, Any], names: list[str], mode: str =
 
 def full(f: Function, point: Mapping[str, Any], name: str, seed: int, method: str,
          base: Evaluation) -> NumericResult:
-    x = np.asarray(point[name], dtype=np.float64)
+    x = _as_working(point[name])
+    eps = float(np.finfo(x.dtype).eps)
     values, errors = np.empty(x.shape), np.empty(x.shape)
     kinks, excluded = [], 0
     for idx in np.ndindex(x.shape):
-        unit = np.zeros(x.shape)
+        unit = np.zeros(x.shape, dtype=x.dtype)
         unit[idx] = 1.0
-        got = line_derivative(_line(f, point, name, x, unit), max(1.0, abs(float(x[idx]))), method, base)
+        got = line_derivative(_line(f, point, name, x, unit), max(1.0, abs(float(x[idx]))), method, base, eps)
         if isinstance(got, Kink):
             kinks.append(Kink(idx, got.left, got.right))
             values[idx], errors[idx] = np.nan, np.inf
@@ -149,14 +150,16 @@ def full(f: Function, point: Mapping[str, Any], name: str, seed: int, method: st
 
 def fast(f: Function, point: Mapping[str, Any], name: str, seed: int, method: str,
          base: Evaluation) -> NumericResult:
-    x = np.asarray(point[name], dtype=np.float64)
+    x = _as_working(point[name])
+    eps = float(np.finfo(x.dtype).eps)
     rng = np.random.default_rng([seed, zlib.crc32(name.encode()), 0xFA57])
     directions = rng.standard_normal((FAST_PROBES, *x.shape))
     directions /= np.sqrt(np.sum(directions**2, axis=tuple(range(1, directions.ndim)), keepdims=True))
+    directions = directions.astype(x.dtype)
     scale = max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
     kept, directional, directional_error, skipped = [], [], [], 0
     for v in directions:
-        got = line_derivative(_line(f, point, name, x, v), scale, method, base)
+        got = line_derivative(_line(f, point, name, x, v), scale, method, base, eps)
         if isinstance(got, tuple):
             kept.append(v)
             directional.append(got[0])
@@ -167,9 +170,9 @@ def fast(f: Function, point: Mapping[str, Any], name: str, seed: int, method: st
     entries, values, errors = [], [], []
     for position in flat:
         idx = tuple(int(i) for i in np.unravel_index(position, x.shape))
-        unit = np.zeros(x.shape)
+        unit = np.zeros(x.shape, dtype=x.dtype)
         unit[idx] = 1.0
-        got = line_derivative(_line(f, point, name, x, unit), max(1.0, abs(float(x[idx]))), method, base)
+        got = line_derivative(_line(f, point, name, x, unit), max(1.0, abs(float(x[idx]))), method, base, eps)
         if isinstance(got, tuple):
             entries.append(idx)
             values.append(got[0])
@@ -193,44 +196,45 @@ def _line(f: Function, point: Mapping[str, Any], name: str, x: np.ndarray, v: np
     return g
 
 
-def line_derivative(g, scale: float, method: str, base: Evaluation):
-    """g'(0) and its error estimate; a Kink if 0 is on a kink; None if too near one to difference."""
+def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float = EPS):
+    """g'(0) and its error estimate; a Kink if 0 is on a kink; None if too near one to difference.
+    eps is the working precision's (float32's under --dtype float32)."""
     if method == "complex":
         h = COMPLEX_STEP * scale
         d = float(np.imag(g(1j * h).value)) / h
-        return d, ROUNDING_ULPS * EPS * abs(d)
+        return d, ROUNDING_ULPS * eps * abs(d)
     if method == "richardson":
-        got = _ridders(g, scale, base)
+        got = _ridders(g, scale, base, eps)
         if got is not None:
             return got
-    return _central(g, scale, base)
+    return _central(g, scale, base, eps)
 
 
 def _crosses(base: Evaluation, *sides: Evaluation) -> bool:
     return base.branches is not None and any(side.branches != base.branches for side in sides)
 
 
-def _central(g, scale: float, base: Evaluation):
-    h = STEP_SCALE * scale
+def _central(g, scale: float, base: Evaluation, eps: float):
+    h = eps ** (1 / 3) * scale
     for _ in range(KINK_RETRIES + 1):
         up, down, up2, down2 = g(h), g(-h), g(2 * h), g(-2 * h)
         if not _crosses(base, up, down, up2, down2):
             d = float(up.value - down.value) / (2 * h)
             d2 = float(up2.value - down2.value) / (4 * h)
             size = max(abs(float(e.value)) for e in (base, up, down, up2, down2))
-            return d, abs(d - d2) / 3 + ROUNDING_ULPS * EPS * size / h
+            return d, abs(d - d2) / 3 + ROUNDING_ULPS * eps * size / h
         if base.at_kink:
             break  # the point itself is on a kink: no step is small enough
         h /= KINK_SHRINK
     if not base.at_kink:
         return None  # within ~h of a kink: this entry cannot be differenced honestly
-    h = STEP_SCALE * scale * EPS ** (1 / 6)  # one-sided differences: a smaller step, O(h) error
+    h = eps ** (1 / 3) * scale * eps ** (1 / 6)  # one-sided differences: a smaller step, O(h) error
     right = float(g(h).value - base.value) / h
     left = float(base.value - g(-h).value) / h
     return Kink((), left, right)
 
 
-def _ridders(g, scale: float, base: Evaluation):
+def _ridders(g, scale: float, base: Evaluation, eps: float):
     """Ridders' extrapolation; None if a step crosses a kink (the caller falls back to central)."""
     h = RIDDERS_FIRST_STEP * scale
     table = [[0.0] * RIDDERS_TABLE for _ in range(RIDDERS_TABLE)]
@@ -255,7 +259,13 @@ def _ridders(g, scale: float, base: Evaluation):
         h /= RIDDERS_RATIO
     if best is None:
         return None
-    return best, error + ROUNDING_ULPS * EPS * max(abs(best), size / h)
+    return best, error + ROUNDING_ULPS * eps * max(abs(best), size / h)
+
+
+def _as_working(value: Any) -> np.ndarray:
+    """The variable's value in its working precision: float32 stays float32, anything else float64."""
+    array = np.asarray(value)
+    return array.astype(np.float32 if array.dtype == np.float32 else np.float64)
 
 
 def _left_out(excluded: int) -> str | None:

@@ -46,7 +46,8 @@ def render_case(case: CaseResult, out: Console, show: bool = False) -> None:
     if case.status == "error":
         return  # the CLI prints input errors to stderr
     out.print(Text.assemble(("f = ", "bold"), (case.expr, "bold"), f" = {case.value:.{DIGITS}g}"))
-    out.print(Text("at " + _point(case), style="dim"))
+    out.print(Text("at " + _point(case) + ("   [evaluated in float32]" if case.dtype == "float32" else ""),
+                   style="dim"))
     arrays = any(g.shape for g in case.gradients.values())
     out.print(array_table(case) if arrays else gradient_table(case))
     if show:
