@@ -48,6 +48,7 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "method": ((str,), "\"auto\", \"central\", \"richardson\" or \"complex\""),
     "timeout": ((int, float), "a number of seconds"),
     "dtype": ((str,), "\"float64\" or \"float32\""),
+    "order": ((int,), "1 or 2"),
     "expect": ((str,), "\"pass\" or \"mismatch\""),
 }
 _CASE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*case[ \t]*\]\]", re.MULTILINE)

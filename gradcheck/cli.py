@@ -111,10 +111,12 @@ class ExpressionCommand(click.Command):
 @click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
               help="Evaluate f, backprop, claims and differences in this precision (float32: as a float32 "
                    "model would, with tolerances scaled for it).")
+@click.option("--order", type=click.IntRange(1, 2), default=1, show_default=True,
+              help="2: also check the Hessian (SymPy's second derivatives against differences of backprop).")
 @click.option("--show", is_flag=True, help="Also print every gradient in full.")
 @click.option("--formulas", is_flag=True, help="Also print SymPy's simplified formula of each partial.")
 def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mode, method, strict, timeout,
-                 dtype, show, formulas) -> None:
+                 dtype, order, show, formulas) -> None:
     """Check the gradient of EXPR at one point.
 
     EXPR uses + - * / ** (or ^), parentheses, numbers, pi, e and the functions listed by
@@ -126,7 +128,7 @@ def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mo
     try:
         result = check(expr, at=list(at), grad=list(grads), let=list(lets), wrt=wrt, seed=seed,
                        rtol=rtol, atol=atol, mode=mode, method=method, strict=strict, formulas=formulas,
-                       timeout=timeout, dtype=dtype)
+                       timeout=timeout, dtype=dtype, order=order)
     except GradcheckError as exc:
         report_error(exc)
         result = error_result(expr, exc, seed=seed)

@@ -14,6 +14,7 @@ from .budget import time_budget
 from .compare import Comparison, Tolerance, case_scale, compare, tolerance
 from .tolerance import DTYPES
 from .errors import DomainError, GradcheckError, ShapeError, SpecError
+from .hessian import hessian_columns
 from .evaluate import analytic_path, differenced, forward, value
 from .oracles.backprop import backprop
 from .oracles.numeric import METHODS, MODES, Kink, Measured, NumericResult, Probes, choose_mode, numeric
@@ -29,7 +30,7 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
           wrt: str | Iterable[str] | None = None, *, seed: int = 0, rtol: float | None = None,
           atol: float | None = None, mode: str = "auto", method: str = "auto", name: str | None = None,
           formulas: bool = False, base: str | Path | None = None, strict: bool = False,
-          timeout: float | None = None, dtype: str = "float64") -> CaseResult:
+          timeout: float | None = None, dtype: str = "float64", order: int = 1) -> CaseResult:
     """Check every partial derivative of `expr` three ways, and against any claimed gradient.
 
     at:   values, "w0=2,x0=-1" or {"w0": 2, "X": np.ones((3, 2)), "W": "randn(2,4)"}; variables
@@ -43,16 +44,18 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
     timeout: seconds the whole check may take (enforced in a process's main thread on POSIX).
     dtype: "float32" evaluates f, backprop, claims and differences in float32 (as a float32 model
           would), with tolerances scaled for it; symbolic stays exact, at the float32 point.
+    order: 2 also checks the Hessian: SymPy's second derivatives against differences of backprop.
     Raises a GradcheckError (ParseError, ValueSpecError, SpecError, ShapeError, DomainError) for bad input.
     """
     if timeout is not None and (not isinstance(timeout, (int, float)) or not timeout > 0):
         raise SpecError(f"--timeout must be a number of seconds > 0, got {timeout!r}")
     with time_budget(timeout):
-        return _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formulas, base, strict, dtype)
+        return _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formulas, base, strict, dtype,
+                      order)
 
 
 def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formulas, base, strict,
-           dtype) -> CaseResult:
+           dtype, order) -> CaseResult:
     started = time.perf_counter()
     _check_tolerances(rtol, atol)
     if mode not in MODES:
@@ -61,6 +64,8 @@ def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formu
         raise SpecError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     if dtype not in DTYPES:
         raise SpecError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if order not in (1, 2):
+        raise SpecError(f"--order must be 1 (the gradient) or 2 (the Hessian too), got {order!r}")
     problem = build(expr, at=at, grad=grad, let=let, wrt=wrt, seed=seed,
                     base=Path(base) if base is not None else None)
     if dtype == "float32":
@@ -90,11 +95,22 @@ def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formu
             columns["claimed"] = evaluate_claim(problem.claims[var], problem.point, var, shape)
         gradients[var] = judge(var, shape, columns, tol, mode, by_symbolic[var].formula, method,
                                by_numeric[var].kinks)
+    hessian = {}
+    if order == 2:
+        for (a, b), columns in hessian_columns(problem).items():
+            shape = np.shape(problem.point[a]) + np.shape(problem.point[b])
+            hessian[f"{a},{b}"] = judge(f"{a},{b}", shape, columns, tol, "full", method="central")
+    verdict = _case_verdict(gradients, bool(problem.claims))
+    if hessian:
+        bad = [g for g in hessian.values() if g.status == "mismatch"]
+        verdict = (verdict + "; Hessian: " + "; ".join(f"∂²f/∂{g.variable.replace(',', '∂')}: {g.verdict}" for g in bad)
+                   if bad else verdict + f"; Hessian ({len(hessian)} block{'s' if len(hessian) != 1 else ''}) agrees")
     return CaseResult(
-        name=name or expr, expr=expr, status=_case_status(gradients), strict=strict, dtype=dtype,
+        name=name or expr, expr=expr, status=_case_status({**gradients, **hessian}), strict=strict, dtype=dtype,
+        hessian=hessian,
         value=float(values[problem.root]), gradients=gradients,
         point={k: float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64) for k, v in problem.point.items()},
-        random=problem.random, seed=seed, verdict=_case_verdict(gradients, bool(problem.claims)),
+        random=problem.random, seed=seed, verdict=verdict,
         seconds=time.perf_counter() - started)
 
 

@@ -86,6 +86,7 @@ class CaseResult:
     expect: str = "pass"
     strict: bool = False  # a kink fails like a mismatch
     dtype: str = "float64"  # the precision f, backprop and the differences were evaluated in
+    hessian: dict[str, GradientResult] = field(default_factory=dict)  # --order 2: "a,b" -> ∂²f/∂a∂b
 
     @property
     def as_expected(self) -> bool:
@@ -117,6 +118,7 @@ class CaseResult:
             "verdict": self.verdict,
             "error": self.error,
             "dtype": self.dtype,
+            **({"hessian": {k: g.to_dict() for k, g in self.hessian.items()}} if self.hessian else {}),
             "expect": self.expect,
             "as_expected": self.as_expected,
             **({"file": self.file, "line": self.line} if self.file is not None else {}),

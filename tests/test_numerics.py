@@ -241,3 +241,45 @@ def test_float32_two_layer_net_passes_and_a_missing_1_over_m_is_still_caught():
     wrong = gradcheck.check("softmax_ce(relu(X @ W1) @ W2, y)", at=at, let=lets, wrt="W1,W2", dtype="float32",
                             grad={"W2": "H.T @ (softmax(H @ W2) - onehot(y, 3))"})
     assert wrong.status == "mismatch"
+
+
+def test_order_2_checks_the_hessian_against_the_exact_one():
+    result = gradcheck.check("x^3 * y + sin(x*y)", at="x=0.7,y=-1.2", order=2)
+    assert result.status == "pass" and set(result.hessian) == {"x,x", "x,y", "y,x", "y,y"}
+    x, y = 0.7, -1.2
+    exact = {"x,x": 6 * x * y - y * y * np.sin(x * y), "y,y": -x * x * np.sin(x * y),
+             "x,y": 3 * x * x + np.cos(x * y) - x * y * np.sin(x * y)}
+    exact["y,x"] = exact["x,y"]
+    for block, value in exact.items():
+        g = result.hessian[block]
+        assert float(g.columns["symbolic"]) == pytest.approx(value, rel=1e-12)
+        assert float(g.columns["numeric"]) == pytest.approx(value, rel=1e-7)
+
+
+def test_order_2_catches_a_vjp_that_is_right_only_at_the_point(monkeypatch):
+    """sin's VJP made exact at x = 0.5 but wrong around it: the first-order check cannot see it, the
+    Hessian (differences of the backprop gradient) can."""
+    from dataclasses import replace
+
+    from gradcheck import primitives
+
+    sin = primitives.FUNCTIONS["sin"]
+    broken = replace(sin, vjps=(lambda g, ans, x: g * (np.cos(x) + 3 * (x - 0.5)),))
+    monkeypatch.setitem(primitives.FUNCTIONS, "sin", broken)
+    first = gradcheck.check("sin(x)", at="x=0.5")
+    assert first.status == "pass"
+    second = gradcheck.check("sin(x)", at="x=0.5", order=2)
+    assert second.status == "mismatch" and second.hessian["x,x"].verdict.startswith("symbolic ≠ numeric")
+
+
+def test_order_2_arrays_limits_and_the_console_script():
+    result = gradcheck.check("sum(W * W * W)", at="W=[[1,2],[3,4]]", order=2)
+    block = result.hessian["W,W"]
+    assert block.shape == (2, 2, 2, 2) and result.status == "pass"
+    np.testing.assert_allclose(block.columns["symbolic"].reshape(4, 4), np.diag([6.0, 12.0, 18.0, 24.0]))
+    with pytest.raises(SpecError, match="at most"):
+        gradcheck.check("sum(W * W)", at="W=randn(10,10)", order=2)
+    done = run("eval", "x^2*y", "--at", "x=1,y=2", "--order", "2", "--format", "json")
+    assert done.returncode == 0
+    hessian = json.loads(done.stdout)["cases"][0]["hessian"]
+    assert hessian["x,y"]["symbolic"] == pytest.approx(2.0) and hessian["x,x"]["symbolic"] == pytest.approx(4.0)

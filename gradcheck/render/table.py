@@ -50,6 +50,9 @@ def render_case(case: CaseResult, out: Console, show: bool = False) -> None:
                    style="dim"))
     arrays = any(g.shape for g in case.gradients.values())
     out.print(array_table(case) if arrays else gradient_table(case))
+    if case.hessian:
+        second = any(g.shape for g in case.hessian.values())
+        out.print(array_table(case, case.hessian, "∂²f/∂") if second else gradient_table(case, case.hessian, "∂²f/∂"))
     if show:
         for variable, g in case.gradients.items():
             render_gradient(variable, g, out)
@@ -63,18 +66,19 @@ def render_case(case: CaseResult, out: Console, show: bool = False) -> None:
     out.print(Text(f"{mark} {case.verdict}", style=f"bold {style}"))
 
 
-def gradient_table(case: CaseResult) -> Table:
-    shown = [c for c in COLUMNS if any(c in g.columns for g in case.gradients.values())]
+def gradient_table(case: CaseResult, gradients: dict | None = None, heading: str = "∂f/∂") -> Table:
+    gradients = case.gradients if gradients is None else gradients
+    shown = [c for c in COLUMNS if any(c in g.columns for g in gradients.values())]
     table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("∂f/∂")
+    table.add_column(heading)
     for column in shown:
         table.add_column(column, justify="right", no_wrap=True)
-    estimates = "numeric" in shown and any(g.numeric_error is not None for g in case.gradients.values())
+    estimates = "numeric" in shown and any(g.numeric_error is not None for g in gradients.values())
     if estimates:
         table.add_column("numeric's error est.", justify="right", no_wrap=True)
     table.add_column("max rel. error", justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    for variable, g in case.gradients.items():
+    for variable, g in gradients.items():
         odd = g.verdict.split(" disagrees with ")[0] if " disagrees with " in g.verdict else None
         cells = [_number(g.columns.get(c), FAIL if c == odd else "") for c in shown]
         if g.kinks and "numeric" in shown:
@@ -87,22 +91,23 @@ def gradient_table(case: CaseResult) -> Table:
     return table
 
 
-def array_table(case: CaseResult) -> Table:
+def array_table(case: CaseResult, gradients: dict | None = None, heading: str = "∂f/∂") -> Table:
     """One row per variable: its shape, and how far each column is from the reference column
     (backprop; numeric for check_function, which has no backprop of its own) as abs / rel error."""
-    present = [c for c in COLUMNS if any(c in g.columns for g in case.gradients.values())]
+    gradients = case.gradients if gradients is None else gradients
+    present = [c for c in COLUMNS if any(c in g.columns for g in gradients.values())]
     reference = "backprop" if "backprop" in present else "numeric"
     others = [c for c in present if c != reference]
     table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("∂f/∂")
+    table.add_column(heading)
     table.add_column("shape", no_wrap=True)
     for column in others:
         table.add_column(f"{column} vs {reference}\nmax abs / rel error", justify="right", no_wrap=True)
-    estimates = any(g.numeric_error is not None for g in case.gradients.values())
+    estimates = any(g.numeric_error is not None for g in gradients.values())
     if estimates:
         table.add_column("numeric's\nerror est.", justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    for variable, g in case.gradients.items():
+    for variable, g in gradients.items():
         cells = []
         for column in others:
             pair = next((p for p in g.pairs if {p.a, p.b} == {column, reference}), None)
