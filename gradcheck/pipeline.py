@@ -166,6 +166,8 @@ def _outside_kinks(values: dict[str, Any], kinks: tuple[Kink, ...], tol: Toleran
     """A column whose value at a kink is not between the one-sided derivatives is wrong there."""
     problems = []
     for k in kinks:
+        if np.isnan(k.left):
+            continue  # a jump: there is no derivative to be between
         low, high = sorted((k.left, k.right))
         slack = tol.atol + tol.rtol * max(abs(low), abs(high))
         for name, v in values.items():
@@ -182,6 +184,8 @@ def _outside_kinks(values: dict[str, Any], kinks: tuple[Kink, ...], tol: Toleran
 def _kink_verdict(variable: str, shape: tuple[int, ...], kinks: tuple[Kink, ...]) -> str:
     if not shape:
         k = kinks[0]
+        if np.isnan(k.left):
+            return f"kink: f jumps (is discontinuous) in {variable} here, so it has no derivative"
         return (f"kink: f is not differentiable in {variable} here; left derivative {k.left:.6g}, "
                 f"right derivative {k.right:.6g}")
     where = ", ".join(f"{variable}[{','.join(map(str, k.index))}]" for k in kinks[:3])

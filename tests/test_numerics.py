@@ -283,3 +283,16 @@ def test_order_2_arrays_limits_and_the_console_script():
     assert done.returncode == 0
     hessian = json.loads(done.stdout)["cases"][0]["hessian"]
     assert hessian["x,y"]["symbolic"] == pytest.approx(2.0) and hessian["x,x"]["symbolic"] == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize(("expr", "at"), [("step(x)", "x=0"), ("sign(log(x))", "x=1")])
+def test_a_jump_is_a_kink_without_a_derivative(expr, at):
+    result = gradcheck.check(expr, at=at)
+    assert result.status == "kink" and "jumps" in result.verdict
+
+
+@pytest.mark.parametrize(("expr", "at"), [("exp(-x + x + x + x + x) * x * x", "x=0"), ("x + abs(x ** x)", "x=1")])
+def test_cases_the_fuzz_tests_found(expr, at):
+    """A zero gradient at x = 0 (the complex step's own O(h²) error against a zero scale), and a
+    derivative SymPy writes with arg(x) (evaluated at the point's value)."""
+    assert gradcheck.check(expr, at=at).status == "pass"

@@ -36,6 +36,8 @@ COMPLEX_STEP = 1e-20
 ROUNDING_ULPS = 8
 # A difference that crosses a kink is retried with a step this many times smaller, this many times.
 KINK_SHRINK, KINK_RETRIES = 100.0, 3
+# One-sided quotients that grow this much when the step shrinks 10x mean f jumps (sign, step): no derivative.
+JUMP_GROWTH = 5.0
 # Ridders' method: first step (relative to the variable's scale; Numerical Recipes' 0.1 extrapolated
 # to a 1e-3 error on the staged CS231n f, whose error estimate said 1e-4), step ratio, table size, and the
 # growth of the error that ends the extrapolation (Numerical Recipes' dfridr).
@@ -202,7 +204,9 @@ def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float =
     if method == "complex":
         h = COMPLEX_STEP * scale
         d = float(np.imag(g(1j * h).value)) / h
-        return d, ROUNDING_ULPS * eps * abs(d)
+        # rounding, plus the O(h^2) truncation (h^2 times the third derivative over 6), with the
+        # third derivative taken to be of the order of max(1, |f|)
+        return d, ROUNDING_ULPS * eps * abs(d) + h * h * max(1.0, abs(float(np.real(base.value))))
     if method == "richardson":
         got = _ridders(g, scale, base, eps)
         if got is not None:
@@ -231,6 +235,11 @@ def _central(g, scale: float, base: Evaluation, eps: float):
     h = eps ** (1 / 3) * scale * eps ** (1 / 6)  # one-sided differences: a smaller step, O(h) error
     right = float(g(h).value - base.value) / h
     left = float(base.value - g(-h).value) / h
+    # A jump (sign, step) rather than a kink: the quotients grow like 1/h as h shrinks.
+    finer_right = float(g(h / 10).value - base.value) / (h / 10)
+    finer_left = float(base.value - g(-h / 10).value) / (h / 10)
+    if abs(finer_right) > JUMP_GROWTH * abs(right) + 1.0 or abs(finer_left) > JUMP_GROWTH * abs(left) + 1.0:
+        return Kink((), float("nan"), float("nan"))
     return Kink((), left, right)
 
 

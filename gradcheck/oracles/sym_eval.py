@@ -73,8 +73,7 @@ def _node(expr, args: list) -> Any:
         return None
     rule = _RULES.get(type(expr).__name__)
     if rule is None:
-        number = expr.evalf(EVAL_DIGITS)  # a function without a rule here: SymPy evaluates it
-        return mpmath.mpf(str(number)) if number.is_real and number.is_finite else None
+        return _by_sympy(expr, args)
     try:
         result = rule(*args)
     except (ValueError, ZeroDivisionError, OverflowError):
@@ -82,6 +81,20 @@ def _node(expr, args: list) -> Any:
     if isinstance(result, mpmath.mpc):
         return result.real if result.imag == 0 else None
     return result
+
+
+def _by_sympy(expr, args: list) -> Any:
+    """A function without a rule here (arg, re, Derivative, ...): SymPy evaluates it at the arguments'
+    values; anything it cannot make a finite real number of has no value."""
+    try:
+        from sympy import Float
+
+        number = expr.func(*(Float(str(a), EVAL_DIGITS) for a in args)).evalf(EVAL_DIGITS)
+        if number.is_real and number.is_finite:
+            return mpmath.mpf(str(number))
+    except Exception:  # noqa: BLE001 - SymPy objects that are not functions of numbers (Tuple, ...)
+        pass
+    return None
 
 
 def _heaviside(x, at_zero=mpmath.mpf(1) / 2):

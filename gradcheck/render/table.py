@@ -83,7 +83,8 @@ def gradient_table(case: CaseResult, gradients: dict | None = None, heading: str
         cells = [_number(g.columns.get(c), FAIL if c == odd else "") for c in shown]
         if g.kinks and "numeric" in shown:
             _, left, right = g.kinks[0]
-            cells[shown.index("numeric")] = Text(f"left {left:.6g}, right {right:.6g}", style=KINK)
+            text = "jump: no derivative" if left != left else f"left {left:.6g}, right {right:.6g}"
+            cells[shown.index("numeric")] = Text(text, style=KINK)
         error = "" if g.max_rel_error is None else f"{g.max_rel_error:.1e}"
         if estimates:
             cells.append(Text(_estimate(g.numeric_error, g.numeric_method), style="dim"))
