@@ -14,7 +14,7 @@ from .errors import (DomainError, FunctionError, GradcheckError, ParseError, Sha
                      ValueSpecError)
 
 __version__ = "0.1.0"
-__all__ = ["check", "check_function", "GradcheckError", "ParseError", "ValueSpecError", "SpecError",
+__all__ = ["check", "check_function", "trace", "GradcheckError", "ParseError", "ValueSpecError", "SpecError",
            "ShapeError", "DomainError", "FunctionError"]
 
 
@@ -30,3 +30,11 @@ def check_function(f, grad_f, inputs, **options):
     from .function_check import check_function as run
 
     return run(f, grad_f, inputs, **options)
+
+
+def trace(expr, at=None, let=None, wrt=None, **options):
+    """See gradcheck.graph.trace: the computational graph with every node's value and gradient
+    (in a notebook, it draws itself when Graphviz is installed)."""
+    from .graph import trace as run
+
+    return run(expr, at=at, let=let, wrt=wrt, **options)

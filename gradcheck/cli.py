@@ -9,7 +9,9 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import shutil
 import sys
+from pathlib import Path
 
 import click
 
@@ -188,6 +190,55 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict,
             report_line(f"cannot write --junit {junit}: {exc.strerror}")
             sys.exit(2)
     finish(report, output_format, show, batch=True)
+
+
+@main.command("trace", cls=ExpressionCommand, context_settings={**CONTEXT, "ignore_unknown_options": True})
+@click.argument("expr")
+@at_option
+@let_option
+@wrt_option
+@seed_option
+@click.option("--dot", "dot_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the graph as Graphviz DOT (values in green, gradients in red).")
+@click.option("--svg", "svg_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Render the graph to SVG (needs Graphviz's dot).")
+@click.option("--png", "png_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Render the graph to PNG (needs Graphviz's dot).")
+@format_option
+@click.option("--show", is_flag=True, help="Also print array values and gradients in full.")
+def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, output_format, show) -> None:
+    """Show EXPR's computational graph: every node's value, gradient and local gradients."""
+    from .graph import render, trace
+
+    try:
+        result = trace(expr, at=list(at), let=list(lets), wrt=wrt, seed=seed)
+    except GradcheckError as exc:
+        report_error(exc)
+        sys.exit(2)
+    for path, fmt in ((dot_file, "dot"), (svg_file, "svg"), (png_file, "png")):
+        if not path:
+            continue
+        try:
+            if fmt == "dot":
+                Path(path).write_text(result.dot(), encoding="utf-8")
+            elif not shutil.which("dot"):
+                report_line(f"--{fmt} needs Graphviz's dot, which is not installed (apt-get install graphviz, "
+                            "brew install graphviz); --dot FILE writes the graph for rendering elsewhere")
+                sys.exit(2)
+            else:
+                Path(path).write_bytes(render(result.dot(), fmt))
+        except (OSError, RuntimeError) as exc:
+            report_line(f"cannot write --{fmt} {path}: {exc}")
+            sys.exit(2)
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        from .render.table import console
+        from .render.graph import render_trace
+
+        render_trace(result, console(), show)
 
 
 @main.command("functions", context_settings=CONTEXT)

@@ -20,6 +20,12 @@ from ..tree import Apply, Node, Var, depends_on, text, topological
 
 def backprop(root: Node, values: dict[Node, Any], wrt: list[Var]) -> dict[str, Any]:
     """∂root/∂v for every v in wrt, given the forward values of every node."""
+    grads = adjoints(root, values, wrt)
+    return {v.name: _plain(grads.get(v, np.zeros_like(values[v]))) for v in wrt}
+
+
+def adjoints(root: Node, values: dict[Node, Any], wrt: list[Var]) -> dict[Node, Any]:
+    """∂root/∂node for every node on a path from wrt to root: the backward pass itself."""
     order = topological(root)
     needs = depends_on(order, wrt)
     grads: dict[Node, Any] = {root: np.ones_like(values[root])}
@@ -30,12 +36,11 @@ def backprop(root: Node, values: dict[Node, Any], wrt: list[Var]) -> dict[str, A
                 continue
             inputs = [values[arg] for arg in node.args]
             for i, arg in enumerate(node.args):
-                rule = node.prim.vjps[i]
-                if arg not in needs or rule is zero_vjp or i in node.prim.labels:
+                if arg not in needs or node.prim.vjps[i] is zero_vjp or i in node.prim.labels:
                     continue
-                contribution = _local(node, i, rule, g, values[node], inputs)
+                contribution = vjp(node, i, g, values[node], inputs)
                 grads[arg] = contribution if arg not in grads else grads[arg] + contribution
-    return {v.name: _plain(grads.get(v, np.zeros_like(values[v]))) for v in wrt}
+    return grads
 
 
 def _plain(g: Any) -> Any:
@@ -43,9 +48,12 @@ def _plain(g: Any) -> Any:
     return np.float64(g) if np.ndim(g) == 0 else np.asarray(g, dtype=np.float64)
 
 
-def _local(node: Apply, i: int, rule, g, ans, inputs: list[Any]) -> Any:
-    """One VJP contribution, reduced to the input's shape (undoing numpy broadcasting) and checked finite."""
-    arg = node.args[i]
+def vjp(node: Apply, i: int, g, ans, inputs: list[Any]) -> Any:
+    """One VJP contribution, g · ∂node/∂input i, reduced to the input's shape (undoing numpy
+    broadcasting) and checked finite."""
+    arg, rule = node.args[i], node.prim.vjps[i]
+    if rule is zero_vjp:
+        return np.zeros(np.shape(inputs[i]))
     failure = "is undefined"
     try:
         out = unbroadcast(rule(g, ans, *inputs, **node.kwargs), np.shape(inputs[i]))

@@ -1,0 +1,140 @@
+"""The computational graph of an expression, with every node's forward value and gradient: the
+chain rule made visible, as the CS231n notes draw their circuits.
+
+For each node: its value, ∂f/∂node (the upstream gradient arriving from the nodes that use it),
+and for each input the local gradient ∂node/∂input — so that the gradient sent into that input is
+upstream × local, summed over every node the input feeds. An add gate's local gradients are 1, a
+multiply gate's are the other input: `gradcheck trace` shows why ∂f/∂w2 of the sigmoid neuron is
+"1 · σ'(z)".
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from .evaluate import forward
+from .oracles.backprop import adjoints, vjp
+from .problem import build
+from .tree import Apply, Const, Var, text, topological
+from .values import Assignments
+
+
+@dataclass
+class TraceNode:
+    key: str  # "n1", "n2", ... in evaluation order
+    text: str  # as written, or its --let name
+    op: str  # "input", "constant", an operator (+, *, @) or a function name
+    value: Any
+    gradient: Any | None  # ∂f/∂node; None where f does not depend on the node through the variables
+    inputs: list[str] = field(default_factory=list)  # keys of the input nodes
+    local: list[Any | None] = field(default_factory=list)  # ∂node/∂input (scalars), None for arrays
+    sent: list[Any | None] = field(default_factory=list)  # gradient sent to each input: upstream × local
+
+
+@dataclass
+class Trace:
+    expr: str
+    value: float
+    nodes: list[TraceNode]
+    point: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        from .result import plain
+
+        return {"expr": self.expr, "value": self.value,
+                "nodes": [{"key": n.key, "text": n.text, "op": n.op, "value": plain(n.value),
+                           "gradient": plain(n.gradient), "inputs": n.inputs,
+                           "local": [plain(v) for v in n.local], "sent": [plain(v) for v in n.sent]}
+                          for n in self.nodes]}
+
+    def dot(self) -> str:
+        return to_dot(self)
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter shows the graph when Graphviz's dot is installed."""
+        return render(self.dot(), "svg").decode() if shutil.which("dot") else None
+
+
+def trace(expr: str, at: Assignments = None, let: Assignments = None, wrt: str | Iterable[str] | None = None,
+          *, seed: int = 0, base: str | Path | None = None) -> Trace:
+    """Every node of expr with its value and gradient at the point (variables as in gradcheck.check)."""
+    problem = build(expr, at=at, let=let, wrt=wrt, seed=seed, base=Path(base) if base is not None else None)
+    values = forward(problem.root, problem.point)
+    grads = adjoints(problem.root, values, problem.wrt)
+    order = topological(problem.root)
+    keys = {id(node): f"n{i + 1}" for i, node in enumerate(order)}
+    nodes = []
+    for node in order:
+        upstream = grads.get(node)
+        entry = TraceNode(keys[id(node)], text(node), _op(node), values[node], upstream)
+        if isinstance(node, Apply):
+            inputs = [values[a] for a in node.args]
+            for i, arg in enumerate(node.args):
+                entry.inputs.append(keys[id(arg)])
+                wanted = arg in grads and i not in node.prim.labels
+                scalar = np.ndim(values[node]) == 0 and np.ndim(inputs[i]) == 0
+                entry.local.append(vjp(node, i, np.float64(1.0), values[node], inputs) if wanted and scalar else None)
+                entry.sent.append(vjp(node, i, upstream, values[node], inputs) if wanted and upstream is not None
+                                  else None)
+        nodes.append(entry)
+    return Trace(expr, float(values[problem.root]), nodes,
+                 {k: float(v) if np.ndim(v) == 0 else v for k, v in problem.point.items()})
+
+
+def _op(node) -> str:
+    if isinstance(node, Var):
+        return "input"
+    if isinstance(node, Const):
+        return "constant"
+    return node.prim.operator or node.prim.name
+
+
+# ----- Graphviz ------------------------------------------------------------------------------------
+# The course diagrams: forward values in green above the line, gradients in red below it.
+VALUE_COLOR, GRADIENT_COLOR = "darkgreen", "firebrick"
+
+
+def to_dot(result: Trace) -> str:
+    lines = ["digraph gradcheck {", "  rankdir=LR;", '  node [shape=box, style=rounded, fontname="Helvetica"];']
+    for n in result.nodes:
+        parts = [f"<b>{html.escape(n.text if len(n.text) <= 40 else n.op)}</b>"]
+        if n.op not in ("input", "constant") and n.text != n.op:
+            parts[0] += f" <i>({html.escape(n.op)})</i>"
+        parts.append(f'<font color="{VALUE_COLOR}">{html.escape(summary(n.value))}</font>')
+        if n.gradient is not None:
+            parts.append(f'<font color="{GRADIENT_COLOR}">∂f = {html.escape(summary(n.gradient))}</font>')
+        lines.append(f"  {n.key} [label=<{'<br/>'.join(parts)}>];")
+    for n in result.nodes:
+        for source, sent in zip(n.inputs, n.sent):
+            label = f' [label="{html.escape(summary(sent))}", fontcolor="{GRADIENT_COLOR}"]' if sent is not None else ""
+            lines.append(f"  {source} -> {n.key}{label};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def render(dot: str, fmt: str) -> bytes:
+    """Graphviz's dot, run on the DOT text; the caller checks that it is installed."""
+    done = subprocess.run(["dot", f"-T{fmt}"], input=dot.encode(), capture_output=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.decode(errors="replace").strip())
+    return done.stdout
+
+
+def summary(value: Any) -> str:
+    """A number to 4 significant digits; an array as its shape, norm and first entries."""
+    if value is None:
+        return "—"
+    if np.ndim(value) == 0:
+        return f"{float(value):.4g}"
+    array = np.asarray(value, dtype=np.float64)
+    first = ", ".join(f"{v:.3g}" for v in array.ravel()[:3])
+    more = ", …" if array.size > 3 else ""
+    shape = "×".join(map(str, array.shape))
+    return f"{shape} [{first}{more}] ‖·‖={np.linalg.norm(array):.3g}"
