@@ -19,7 +19,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .evaluate import forward
+from .errors import GradcheckError
+from .evaluate import STRICT, forward
 from .oracles.backprop import adjoints, vjp
 from .problem import build
 from .tree import Apply, Const, Var, text, topological
@@ -80,12 +81,21 @@ def trace(expr: str, at: Assignments = None, let: Assignments = None, wrt: str |
                 entry.inputs.append(keys[id(arg)])
                 wanted = arg in grads and i not in node.prim.labels
                 scalar = np.ndim(values[node]) == 0 and np.ndim(inputs[i]) == 0
-                entry.local.append(vjp(node, i, np.float64(1.0), values[node], inputs) if wanted and scalar else None)
-                entry.sent.append(vjp(node, i, upstream, values[node], inputs) if wanted and upstream is not None
+                entry.local.append(_vjp(node, i, np.float64(1.0), values[node], inputs) if wanted and scalar else None)
+                entry.sent.append(_vjp(node, i, upstream, values[node], inputs) if wanted and upstream is not None
                                   else None)
         nodes.append(entry)
     return Trace(expr, float(values[problem.root]), nodes,
                  {k: float(v) if np.ndim(v) == 0 else v for k, v in problem.point.items()})
+
+
+def _vjp(node, i, g, ans, inputs):
+    """A local gradient or contribution, or None where it is undefined (the table shows —)."""
+    try:
+        with np.errstate(**STRICT):
+            return vjp(node, i, g, ans, inputs)
+    except GradcheckError:
+        return None
 
 
 def _op(node) -> str:

@@ -14,11 +14,12 @@ from .budget import time_budget
 from .compare import Comparison, Tolerance, case_scale, compare, tolerance
 from .tolerance import DTYPES
 from .errors import DomainError, GradcheckError, ShapeError, SpecError
+from .diagnosis import diagnose
 from .hessian import hessian_columns
 from .evaluate import analytic_path, differenced, forward, value
 from .oracles.backprop import backprop
 from .oracles.numeric import METHODS, MODES, Kink, Measured, NumericResult, Probes, choose_mode, numeric
-from .oracles.symbolic import symbolic
+from .oracles.symbolic import formula, symbolic
 from .problem import build
 from .result import CaseResult, GradientResult
 from .shapes import infer_shapes
@@ -95,6 +96,8 @@ def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formu
             columns["claimed"] = evaluate_claim(problem.claims[var], problem.point, var, shape)
         gradients[var] = judge(var, shape, columns, tol, mode, by_symbolic[var].formula, method,
                                by_numeric[var].kinks)
+        if var in problem.claims:
+            _diagnose(problem, gradients[var], seed)
     hessian = {}
     if order == 2:
         for (a, b), columns in hessian_columns(problem).items():
@@ -144,6 +147,17 @@ def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, s
     return GradientResult(variable, shape, values, result.max_abs_error, result.max_rel_error, status, verdict,
                           notes, formula, mode, list(result.pairs), numeric_error=error, numeric_method=method,
                           kinks=[(list(k.index), k.left, k.right) for k in kinks])
+
+
+def _diagnose(problem, g: GradientResult, seed: int) -> None:
+    """For a claim: how it is wrong (checked at several random points), and the right formula."""
+    agreed = g.status == "pass"
+    note = diagnose(problem, g.variable, agreed, seed)
+    if note is None and agreed:
+        return
+    g.diagnosis = note
+    if not agreed:
+        g.correct = formula(problem.root, problem.point, g.variable, problem.lets)
 
 
 def _without(values: dict[str, Any], kinks: tuple[Kink, ...]) -> dict[str, Any]:
@@ -254,5 +268,7 @@ def _case_verdict(gradients: dict[str, GradientResult], claimed: bool) -> str:
         what = "partial derivative" if n == 1 else f"all {n} partial derivatives"
         if any(g.shape for g in gradients.values()):
             what = "gradient" if n == 1 else f"all {n} gradients"
-        return f"{what} agree{'s' if n == 1 else ''}" + (", claims included" if claimed else "")
+        warnings = "".join(f"; but the claimed ∂f/∂{g.variable}: {g.diagnosis}" for g in gradients.values()
+                           if g.diagnosis)
+        return f"{what} agree{'s' if n == 1 else ''}" + (", claims included" if claimed else "") + warnings
     return "; ".join(f"∂f/∂{g.variable}: {g.verdict}" for g in bad)

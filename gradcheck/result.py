@@ -38,6 +38,8 @@ class GradientResult:
     numeric_error: Any = None  # the numeric column's own error estimate (full mode)
     numeric_method: str = "central"  # complex, richardson or central
     kinks: list = field(default_factory=list)  # [index, left derivative, right derivative] per kink entry
+    diagnosis: str | None = None  # how a claim is wrong, checked at several random points
+    correct: str | None = None  # SymPy's formula of the right ∂f/∂variable, shown next to a wrong claim
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: plain(v) for name, v in self.columns.items()}
@@ -52,6 +54,10 @@ class GradientResult:
             out["notes"] = dict(self.notes)
         if self.formula is not None:
             out["formula"] = self.formula
+        if self.diagnosis is not None:
+            out["diagnosis"] = self.diagnosis
+        if self.correct is not None:
+            out["correct_formula"] = self.correct
         if self.kinks:
             out["kinks"] = [{"index": i, "left": left, "right": right} for i, left, right in self.kinks]
         return out

@@ -213,3 +213,23 @@ def _constant(sp, node: Const):
 def _short(expr, limit: int = 120) -> str:
     text = str(expr)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[str, Node]) -> str | None:
+    """SymPy's simplified ∂f/∂variable for a scalar variable, written with the --let names where
+    they fit (z for w0*x0 + w1*x1 + w2); None when the expansion is too large to simplify."""
+    if np.ndim(point[variable]) or expansion_size(root, {n: np.shape(v) for n, v in point.items()}) > WHOLE_MAX_OPERATIONS:
+        return None
+    import sympy as sp
+
+    scalars = {n: scalar(sp.Symbol(n, real=True)) for n, v in point.items() if np.ndim(v) == 0}
+    if len(scalars) != len(point):
+        return None
+    derivative = sp.diff(to_sympy(sp, root, scalars)[()], scalars[variable][()])
+    for name, node in reversed(list(lets.items())):  # later names are built from earlier ones
+        try:
+            body = to_sympy(sp, node, scalars)[()]
+        except KeyError:
+            continue
+        derivative = derivative.subs(body, sp.Symbol(name, real=True)).subs(-body, -sp.Symbol(name, real=True))
+    return str(sp.simplify(derivative))

@@ -62,7 +62,13 @@ def render_case(case: CaseResult, out: Console, show: bool = False) -> None:
     for variable, g in case.gradients.items():
         if g.formula is not None:
             out.print(f"  ∂f/∂{variable} = {g.formula}")
-    mark, style = {"pass": ("✓", PASS), "kink": ("⚠", KINK)}.get(case.status, ("✗", FAIL))
+    for variable, g in case.gradients.items():
+        if g.diagnosis and g.status != "pass":
+            out.print(Text(f"  how the claimed ∂f/∂{variable} is wrong: {g.diagnosis}", style=FAIL))
+        if g.correct:
+            out.print(Text(f"  the right one: ∂f/∂{variable} = {g.correct}", style=PASS))
+    warned = case.status == "pass" and any(g.diagnosis for g in case.gradients.values())
+    mark, style = {"pass": ("⚠", KINK) if warned else ("✓", PASS), "kink": ("⚠", KINK)}.get(case.status, ("✗", FAIL))
     out.print(Text(f"{mark} {case.verdict}", style=f"bold {style}"))
 
 

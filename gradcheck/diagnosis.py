@@ -1,0 +1,182 @@
+"""How a claimed gradient is wrong, established at several random points, not just the one given.
+
+A claim and the true gradient (backprop's) are compared at DIAGNOSIS_POINTS random points around
+the given one. What can be said:
+- it agrees at the given point only by chance (and disagrees elsewhere);
+- it is off by a constant factor (a sign, 2, the batch size m of a mean loss);
+- it is transposed;
+- it is off by exactly one node's local gradient: missing it, having it once too often, or using
+  the node's value where its local gradient belongs (the activation σ(z) for σ'(z)).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from typing import Any
+
+import numpy as np
+
+from .errors import GradcheckError
+from .evaluate import STRICT, forward, value
+from .oracles.backprop import adjoints, vjp
+from .primitives import zero_vjp
+from .problem import Problem
+from .shapes import infer_shapes
+from .tree import Apply, Node, text, topological
+
+DIAGNOSIS_POINTS = 5
+# Tries to find each random point inside f's domain.
+DIAGNOSIS_TRIES = 20
+# Two numbers are "the same" here when they agree to this relative precision: far looser than
+# rounding, far tighter than a coincidence across several random points.
+SAME = 1e-6
+
+
+def diagnose(problem: Problem, variable: str, agreed: bool, seed: int = 0) -> str | None:
+    """A sentence on how the claim for `variable` is wrong, or None if nothing can be established."""
+    claim = problem.claims.get(variable)
+    if claim is None:
+        return None
+    with np.errstate(all="ignore"):  # random points may overflow; such points are simply skipped
+        samples = _samples(problem, variable, claim, seed)
+    if len(samples) < 2:
+        return None
+    true, claimed = [s[0] for s in samples], [s[1] for s in samples]
+    shapes_match = all(np.shape(c) == np.shape(t) for c, t in zip(claimed, true))
+    if agreed:
+        if shapes_match and all(_same(c, t) for c, t in zip(claimed, true)):
+            return None
+        return ("it agrees at the given point only by chance: at other points it does not "
+                "(a check at one point is not enough)")
+    if not shapes_match:
+        if all(np.shape(c) == np.shape(t)[::-1] and _same(np.transpose(c), t) for c, t in zip(claimed, true)):
+            return "it is transposed: write its transpose (.T)"
+        return None
+    if all(np.ndim(t) == 2 and np.shape(t)[0] == np.shape(t)[1] and _same(np.transpose(c), t)
+           for c, t in zip(claimed, true)):
+        return "it is transposed: write its transpose (.T)"
+    factor = _constant_ratio(claimed, true)
+    if factor is not None:
+        return _factor_sentence(factor, problem)
+    with np.errstate(**STRICT):
+        return _local_gradient(problem, variable, samples)
+
+
+def _samples(problem: Problem, variable: str, claim: Node, seed: int) -> list[tuple[Any, Any, dict]]:
+    """(true gradient, claimed value, node values) at random points near the given one."""
+    rng = np.random.default_rng([seed, zlib.crc32(variable.encode()), 0xD1A6])
+    wrt = {v.name for v in problem.wrt}
+    samples = []
+    for attempt in range(DIAGNOSIS_TRIES):
+        if len(samples) == DIAGNOSIS_POINTS:
+            break
+        point = dict(problem.point)
+        for name in wrt:
+            x = np.asarray(point[name], dtype=np.float64)
+            moved = x + 0.5 * rng.standard_normal(x.shape) * np.maximum(1.0, np.abs(x))
+            point[name] = moved[()] if moved.ndim == 0 else moved
+        try:
+            values = forward(problem.root, point)
+            true = adjoints(problem.root, values, problem.wrt).get(_var(problem, variable))
+            infer_shapes(claim, {k: np.shape(v) for k, v in point.items()})
+            with np.errstate(all="ignore"):
+                claimed = np.asarray(value(claim, point), dtype=np.float64)
+        except (GradcheckError, FloatingPointError):
+            continue
+        if true is None or not np.all(np.isfinite(claimed)):
+            continue
+        samples.append((np.asarray(true, dtype=np.float64), claimed, values))
+    return samples
+
+
+def _var(problem: Problem, name: str):
+    return next(v for v in problem.wrt if v.name == name)
+
+
+def _same(a: Any, b: Any) -> bool:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return False
+    scale = max(float(np.max(np.abs(b))) if b.size else 0.0, 1e-300)
+    return bool(np.all(np.abs(a - b) <= SAME * scale))
+
+
+def _constant_ratio(claimed: list, true: list) -> float | None:
+    ratios = []
+    for c, t in zip(claimed, true):
+        c, t = np.ravel(c), np.ravel(t)
+        big = np.abs(t) > 1e-12 * max(float(np.max(np.abs(t))), 1e-300)
+        if not np.any(big):
+            return None
+        ratios.extend((c[big] / t[big]).tolist())
+    r = ratios[0]
+    if r == 0 or abs(r - 1) <= SAME or not all(abs(q - r) <= SAME * abs(r) for q in ratios):
+        return None
+    return r
+
+
+def _factor_sentence(factor: float, problem: Problem) -> str:
+    if abs(factor + 1) <= SAME:
+        return "it has the wrong sign"
+    rows = {int(np.shape(v)[0]) for v in problem.point.values() if np.ndim(v) >= 1}
+    for m in sorted(rows):
+        if m > 1 and abs(factor - m) <= SAME * m:
+            return f"it is {m} times too large: the loss is a mean over {m} rows, so it needs 1/{m} (1/m)"
+        if m > 1 and abs(factor * m - 1) <= SAME:
+            return f"it is {m} times too small: it divides by m = {m} once too often"
+    for k, words in ((2, "twice"), (0.5, "half")):
+        if abs(factor - k) <= SAME * k:
+            return f"it is {words} the true gradient (a factor {k:g})"
+    return f"it is off by a constant factor of {factor:.6g}"
+
+
+def _local_gradient(problem: Problem, variable: str, samples: list) -> str | None:
+    """Scalar paths: is the claim off by exactly one node's local gradient?"""
+    if any(np.ndim(t) for t, _, _ in samples):
+        return None
+    for node in reversed(topological(problem.root)):
+        if not isinstance(node, Apply) or not node.prim.elementwise:
+            continue
+        for i, arg in enumerate(node.args):
+            if node.prim.vjps[i] is zero_vjp or i in node.prim.labels:
+                continue
+            locals_, values_ = [], []
+            try:
+                for _, _, values in samples:
+                    inputs = [values[a] for a in node.args]
+                    if np.ndim(values[node]) or any(np.ndim(v) for v in inputs):
+                        raise ValueError
+                    locals_.append(float(vjp(node, i, np.float64(1.0), values[node], inputs)))
+                    values_.append(float(values[node]))
+            except (ValueError, GradcheckError, FloatingPointError):
+                continue
+            if all(abs(loc - 1.0) <= SAME for loc in locals_):
+                continue  # an add gate: a local gradient of 1 changes nothing
+            true = [float(t) for t, _, _ in samples]
+            claimed = [float(c) for _, c, _ in samples]
+            local = _local_text(node, i)
+            where = f"the local gradient of {text(node)} with respect to {text(arg)}"
+            if all(_close(c * loc, t) for c, loc, t in zip(claimed, locals_, true)):
+                return f"it is missing the factor {local}, {where}"
+            if all(_close(c, t * loc) for c, loc, t in zip(claimed, locals_, true)):
+                return f"it has an extra factor {local}, {where}"
+            if all(v != 0 and _close(c * loc / v, t) for c, loc, v, t in zip(claimed, locals_, values_, true)):
+                return (f"it is missing the local gradient of {text(node)}, {local}: it uses the value of "
+                        f"{text(node)} where its local gradient belongs")
+    return None
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= SAME * max(abs(a), abs(b), 1e-300)
+
+
+def _local_text(node: Apply, i: int) -> str:
+    """The registry's derivative text with the node's own inputs in place of its parameter names."""
+    formula = node.prim.derivatives[i]
+    for param, arg in zip(node.prim.params, node.args):
+        written = text(arg)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*|[0-9.]+", written):
+            written = f"({written})"
+        formula = re.sub(rf"\b{param}\b", written, formula)
+    return formula

@@ -1,0 +1,86 @@
+"""How a wrong claim is wrong, established at several random points (issue 6's diagnoses)."""
+
+from __future__ import annotations
+
+import subprocess
+import os
+import shutil
+import sys
+
+import pytest
+
+import gradcheck
+
+NEURON_AT = "w0=2,w1=-3,w2=-3,x0=-1,x1=-2"
+Z = {"z": "w0*x0 + w1*x1 + w2"}
+NET_AT = {"X": "randn(8,5)", "W1": "randn(5,4)", "W2": "randn(4,3)", "y": "[0,2,1,1,0,2,2,1]"}
+H = {"H": "relu(X @ W1)"}
+
+
+def claim(expr, at, grad, let=None, wrt=None):
+    result = gradcheck.check(expr, at=at, grad=grad, let=let, wrt=wrt)
+    (variable,) = grad
+    return result, result.gradients[variable]
+
+
+def test_the_seed_mistake_is_a_missing_sigmoid_local_gradient():
+    result, g = claim("sigmoid(z)", NEURON_AT, {"w0": "x0*sigmoid(z)"}, Z)
+    assert result.status == "mismatch"
+    assert g.diagnosis == ("it is missing the local gradient of sigmoid(z), sigmoid(z)*(1 - sigmoid(z)): "
+                           "it uses the value of sigmoid(z) where its local gradient belongs")
+    assert g.correct is not None and "z" in g.correct and "w0" not in g.correct  # written with the --let name
+
+
+def test_a_dropped_local_gradient_and_an_extra_one():
+    _, missing = claim("sigmoid(z)", NEURON_AT, {"w0": "x0"}, Z)
+    assert missing.diagnosis.startswith("it is missing the factor sigmoid(z)*(1 - sigmoid(z))")
+    _, extra = claim("tanh(u)", "a=0.3,b=0.8", {"a": "b*(1 - tanh(u)^2)^2"}, {"u": "a*b"})
+    assert extra.diagnosis.startswith("it has an extra factor 1 - tanh(u)**2")
+
+
+def test_a_sign_error():
+    _, g = claim("sigmoid(z)", NEURON_AT, {"w0": "-x0*sigmoid(z)*(1 - sigmoid(z))"}, Z)
+    assert g.diagnosis == "it has the wrong sign"
+
+
+def test_a_missing_1_over_m():
+    _, g = claim("softmax_ce(relu(X @ W1) @ W2, y)", NET_AT, {"W2": "H.T @ (softmax(H @ W2) - onehot(y, 3))"},
+                 H, wrt="W2")
+    assert g.diagnosis == "it is 8 times too large: the loss is a mean over 8 rows, so it needs 1/8 (1/m)"
+
+
+def test_a_transposed_matrix_claim():
+    _, g = claim("softmax_ce(relu(X @ W1) @ W2, y)", NET_AT, {"W2": "(softmax(H @ W2) - onehot(y, 3)).T @ H / 8"},
+                 H, wrt="W2")
+    assert g.status == "mismatch" and g.diagnosis == "it is transposed: write its transpose (.T)"
+    square = gradcheck.check("sum(sin(A @ B))", at={"A": "randn(3,3)", "B": "randn(3,3)"}, wrt="A",
+                             grad={"A": "(cos(A @ B) @ B.T).T"})
+    assert square.gradients["A"].diagnosis == "it is transposed: write its transpose (.T)"
+
+
+def test_a_claim_right_only_at_the_given_point_is_flagged():
+    result, g = claim("x^2", "x=1", {"x": "2"})
+    assert result.status == "pass"  # at x = 1 it is right...
+    assert g.diagnosis.startswith("it agrees at the given point only by chance")  # ...but not as a formula
+    assert "only by chance" in result.verdict
+    right, good = claim("x^2", "x=1", {"x": "2*x"})
+    assert good.diagnosis is None and "chance" not in right.verdict
+
+
+def test_a_wrong_claim_without_a_simple_pattern_gets_no_invented_diagnosis():
+    _, g = claim("sin(x)*x", "x=1", {"x": "sin(x)"})
+    assert g.diagnosis is None and g.correct == "x*cos(x) + sin(x)"
+
+
+def test_the_diagnosis_reaches_the_console_and_json():
+    script = shutil.which("gradcheck", path=os.path.dirname(sys.executable)) or shutil.which("gradcheck")
+    done = subprocess.run([script, "eval", "sigmoid(z)", "--let", "z=w0*x0 + w1*x1 + w2", "--at", NEURON_AT,
+                           "--grad", "w0=x0*sigmoid(z)"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "missing the local gradient of sigmoid(z)" in done.stdout
+    assert "the right one: ∂f/∂w0 = x0/(4*cosh(z/2)**2)" in done.stdout
+    chance = subprocess.run([script, "eval", "x^2", "--at", "x=1", "--grad", "x=2", "--format", "json"],
+                            capture_output=True, text=True, timeout=120)
+    import json
+
+    g = json.loads(chance.stdout)["cases"][0]["gradients"]["x"]
+    assert chance.returncode == 0 and g["diagnosis"].startswith("it agrees at the given point only by chance")
