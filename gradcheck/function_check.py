@@ -18,7 +18,7 @@ from .array_ops import format_shape
 from .errors import DomainError, FunctionError, SpecError
 from .oracles.numeric import METHODS, MODES, Evaluation, choose_mode, numeric
 from .compare import case_scale, tolerance
-from .pipeline import _case_verdict, _check_tolerances, judge, numeric_column
+from .pipeline import _case_verdict, _check_tolerances, check_choices, judge, numeric_column
 from .result import CaseResult
 
 
@@ -33,10 +33,7 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: An
     """
     started = time.perf_counter()
     _check_tolerances(rtol, atol)
-    if mode not in MODES:
-        raise SpecError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    if method not in METHODS:
-        raise SpecError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    check_choices(mode=(mode, MODES), method=(method, METHODS))
     names, call = _calling_convention(f, inputs)
     point = {n: _array(n, v) for n, v in zip(names, _values(inputs))}
     label = name or getattr(f, "__name__", "f")

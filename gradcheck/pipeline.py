@@ -59,14 +59,7 @@ def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formu
            dtype, order) -> CaseResult:
     started = time.perf_counter()
     _check_tolerances(rtol, atol)
-    if mode not in MODES:
-        raise SpecError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
-    if method not in METHODS:
-        raise SpecError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
-    if dtype not in DTYPES:
-        raise SpecError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    if order not in (1, 2):
-        raise SpecError(f"--order must be 1 (the gradient) or 2 (the Hessian too), got {order!r}")
+    check_choices(mode=(mode, MODES), method=(method, METHODS), dtype=(dtype, DTYPES), order=(order, (1, 2)))
     problem = build(expr, at=at, grad=grad, let=let, wrt=wrt, seed=seed,
                     base=Path(base) if base is not None else None)
     if dtype == "float32":
@@ -246,6 +239,13 @@ def _worst(variable: str, result: Comparison) -> str:
     where = f"{variable}{pair.worst}" if pair.worst.startswith("[") else pair.worst
     a, b = pair.worst_values
     return f"; worst at {where}: {pair.a} {a:.6g}, {pair.b} {b:.6g}"
+
+
+def check_choices(**options: tuple[Any, tuple]) -> None:
+    """Each option's value must be one of its choices: option=(value, choices)."""
+    for option, (given, choices) in options.items():
+        if given not in choices:
+            raise SpecError(f"--{option} must be one of {', '.join(map(str, choices))}, got {given!r}")
 
 
 def _check_tolerances(rtol: float | None, atol: float | None) -> None:

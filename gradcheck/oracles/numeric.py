@@ -134,9 +134,7 @@ def full(f: Function, point: Mapping[str, Any], name: str, seed: int, method: st
     values, errors = np.empty(x.shape), np.empty(x.shape)
     kinks, excluded = [], 0
     for idx in np.ndindex(x.shape):
-        unit = np.zeros(x.shape, dtype=x.dtype)
-        unit[idx] = 1.0
-        got = line_derivative(_line(f, point, name, x, unit), max(1.0, abs(float(x[idx]))), method, base, eps)
+        got = line_derivative(_line(f, point, name, x, _unit(x, idx)), max(1.0, abs(float(x[idx]))), method, base, eps)
         if isinstance(got, Kink):
             kinks.append(Kink(idx, got.left, got.right))
             values[idx], errors[idx] = np.nan, np.inf
@@ -159,28 +157,15 @@ def fast(f: Function, point: Mapping[str, Any], name: str, seed: int, method: st
     directions /= np.sqrt(np.sum(directions**2, axis=tuple(range(1, directions.ndim)), keepdims=True))
     directions = directions.astype(x.dtype)
     scale = max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
-    kept, directional, directional_error, skipped = [], [], [], 0
-    for v in directions:
-        got = line_derivative(_line(f, point, name, x, v), scale, method, base, eps)
-        if isinstance(got, tuple):
-            kept.append(v)
-            directional.append(got[0])
-            directional_error.append(got[1])
-        else:
-            skipped += 1
     flat = rng.choice(x.size, size=min(FAST_PROBES, x.size), replace=False)
-    entries, values, errors = [], [], []
-    for position in flat:
-        idx = tuple(int(i) for i in np.unravel_index(position, x.shape))
-        unit = np.zeros(x.shape, dtype=x.dtype)
-        unit[idx] = 1.0
-        got = line_derivative(_line(f, point, name, x, unit), max(1.0, abs(float(x[idx]))), method, base, eps)
-        if isinstance(got, tuple):
-            entries.append(idx)
-            values.append(got[0])
-            errors.append(got[1])
-        else:
-            skipped += 1
+    indices = [tuple(int(i) for i in np.unravel_index(position, x.shape)) for position in flat]
+    kept, directional, directional_error = _probe(f, point, name, x, list(directions), [scale] * len(directions),
+                                                  method, base, eps)
+    entries, values, errors = _probe(f, point, name, x, [_unit(x, idx) for idx in indices],
+                                     [max(1.0, abs(float(x[idx]))) for idx in indices], method, base, eps)
+    skipped = len(directions) - len(kept) + len(indices) - len(entries)
+    kept = [directions[i] for i in kept]
+    entries = [indices[i] for i in entries]
     note = (f"fast mode: {len(kept)} random directions and {len(entries)} random entries checked "
             f"(full mode up to {FULL_MODE_MAX_ENTRIES:,} entries; --mode full forces it)")
     if skipped:
@@ -188,6 +173,25 @@ def fast(f: Function, point: Mapping[str, Any], name: str, seed: int, method: st
     probes = Probes(np.array(kept).reshape(len(kept), *x.shape), np.array(directional), np.array(directional_error),
                     tuple(entries), np.array(values), np.array(errors))
     return NumericResult(None, probes, note, method)
+
+
+def _probe(f: Function, point, name: str, x: np.ndarray, vectors: list, scales: list, method: str,
+           base: Evaluation, eps: float) -> tuple[list[int], list[float], list[float]]:
+    """The derivative along each vector; those that cross a kink are left out (their positions are not kept)."""
+    kept, values, errors = [], [], []
+    for i, (v, scale) in enumerate(zip(vectors, scales)):
+        got = line_derivative(_line(f, point, name, x, v), scale, method, base, eps)
+        if isinstance(got, tuple):
+            kept.append(i)
+            values.append(got[0])
+            errors.append(got[1])
+    return kept, values, errors
+
+
+def _unit(x: np.ndarray, idx: tuple[int, ...]) -> np.ndarray:
+    unit = np.zeros(x.shape, dtype=x.dtype)
+    unit[idx] = 1.0
+    return unit
 
 
 def _line(f: Function, point: Mapping[str, Any], name: str, x: np.ndarray, v: np.ndarray):
