@@ -32,6 +32,8 @@ EPS = float(np.finfo(np.float64).eps)
 # by the variable's magnitude (see _central).
 # The complex step has no subtractive cancellation, so h can be tiny and its O(h²) error vanishes.
 COMPLEX_STEP = 1e-20
+# A second complex step this many times larger measures the first one's O(h^2) truncation error.
+COMPLEX_CHECK = 1e3
 # Rounding in one value of f, in units of eps·|f|: the forward passes here lose a few ulps at most.
 ROUNDING_ULPS = 8
 # A difference that crosses a kink is retried with a step this many times smaller, this many times.
@@ -208,9 +210,10 @@ def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float =
     if method == "complex":
         h = COMPLEX_STEP * scale
         d = float(np.imag(g(1j * h).value)) / h
-        # rounding, plus the O(h^2) truncation (h^2 times the third derivative over 6), with the
-        # third derivative taken to be of the order of max(1, |f|)
-        return d, ROUNDING_ULPS * eps * abs(d) + h * h * max(1.0, abs(float(np.real(base.value))))
+        # The truncation error is c*h^2: measured from a step COMPLEX_CHECK times larger, whose
+        # error is COMPLEX_CHECK^2 times the size; plus rounding.
+        wide = float(np.imag(g(1j * h * COMPLEX_CHECK).value)) / (h * COMPLEX_CHECK)
+        return d, ROUNDING_ULPS * eps * abs(d) + abs(wide - d) / (COMPLEX_CHECK**2 - 1)
     if method == "richardson":
         got = _ridders(g, scale, base, eps)
         if got is not None:
