@@ -62,6 +62,8 @@ def reduce_shape(a: tuple[int, ...], axis: int | None = None) -> tuple[int, ...]
 def rows_shape(a: tuple[int, ...]) -> tuple[int, ...]:
     if not a:
         raise ValueError("needs a vector or a matrix (it works along the last axis)")
+    if a[-1] == 0:
+        raise ValueError("needs at least one entry along the last axis")
     return a
 
 

@@ -12,6 +12,9 @@ from contextlib import contextmanager
 
 from .errors import CheckTimeout
 
+# A day: longer than any check should take, and well inside what the platform's timer accepts.
+MAX_TIMEOUT = 86_400.0
+
 
 def enforceable() -> bool:
     return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()

@@ -51,14 +51,24 @@ def apply(node: Apply, inputs: list[Any]) -> Any:
         if not np.all(inside):
             condition = prim.domain_text.format(**{p: text(a) for p, a in zip(prim.params, node.args)})
             where = describe_inputs(node, inputs, inside)
-            raise DomainError(f"{node.span.text.strip()} is undefined{where} (needs {condition})", node.span)
+            raise DomainError(f"{shown(node)} is undefined{where} (needs {condition})", node.span)
     try:
         out = prim.forward(*inputs, **static)
     except FloatingPointError as exc:
-        raise DomainError(f"{node.span.text.strip()} {_failure(exc)}{describe_inputs(node, inputs)}", node.span) from None
+        raise DomainError(f"{shown(node)} {_failure(exc)}{describe_inputs(node, inputs)}", node.span) from None
     if not np.all(np.isfinite(out)):
-        raise DomainError(f"{node.span.text.strip()} is not finite{describe_inputs(node, inputs)}", node.span)
+        raise DomainError(f"{shown(node)} is not finite{describe_inputs(node, inputs)}", node.span)
     return out
+
+
+# How much of a node's text a message quotes; the caret excerpt shows the place anyway.
+SHOWN_TEXT = 60
+
+
+def shown(node: Node) -> str:
+    """A node's text for a one-line message: whitespace folded, long text cut."""
+    written = " ".join(text(node).split()) if isinstance(node, Apply) and node.label else " ".join(node.span.text.split())
+    return written if len(written) <= SHOWN_TEXT else written[: SHOWN_TEXT - 1] + "…"
 
 
 def _failure(exc: FloatingPointError) -> str:
@@ -76,12 +86,14 @@ def describe_inputs(node: Apply, inputs: list[Any], inside: Any = None) -> str:
         if is_constant(arg) or arg in seen:
             continue  # -1 in log(-1) is not worth "-1 = -1"; x**x names x once
         seen.add(arg)
+        label = " ".join(text(arg).split())
+        label = label if len(label) <= SHOWN_TEXT else label[: SHOWN_TEXT - 1] + "…"
         if np.ndim(v) == 0:
-            named.append(f"{text(arg)} = {format_value(v)}")
+            named.append(f"{label} = {format_value(v)}")
         elif bad is not None and np.shape(v) == np.shape(inside):
-            named.append(f"{text(arg)}[{','.join(map(str, bad))}] = {format_value(v[bad])}")
+            named.append(f"{label}[{','.join(map(str, bad))}] = {format_value(v[bad])}")
         elif bad is None:
-            named.append(f"{text(arg)} = {format_value(v)}")
+            named.append(f"{label} = {format_value(v)}")
     return f" at {', '.join(named)}" if named else ""
 
 

@@ -10,15 +10,16 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from .array_ops import format_shape
-from .budget import time_budget
+from .budget import MAX_TIMEOUT, time_budget
 from .compare import Comparison, Tolerance, case_scale, compare, tolerance
 from .tolerance import DTYPES
 from .errors import DomainError, GradcheckError, ShapeError, SpecError
 from .diagnosis import diagnose
 from .hessian import hessian_columns
 from .evaluate import analytic_path, differenced, forward, value
-from .oracles.backprop import backprop
-from .oracles.numeric import METHODS, MODES, Kink, Measured, NumericResult, Probes, choose_mode, numeric
+from .oracles.backprop import backprop, magnitudes
+from .oracles.numeric import (METHODS, MODES, ROUNDING_ULPS, Kink, Measured, NumericResult, Probes, choose_mode,
+                              numeric)
 from .oracles.symbolic import formula, symbolic
 from .problem import build
 from .result import CaseResult, GradientResult
@@ -48,8 +49,9 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
     order: 2 also checks the Hessian: SymPy's second derivatives against differences of backprop.
     Raises a GradcheckError (ParseError, ValueSpecError, SpecError, ShapeError, DomainError) for bad input.
     """
-    if timeout is not None and (not isinstance(timeout, (int, float)) or not timeout > 0):
-        raise SpecError(f"--timeout must be a number of seconds > 0, got {timeout!r}")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not 0 < timeout <= MAX_TIMEOUT):
+        raise SpecError(f"--timeout must be a number of seconds > 0 and at most {MAX_TIMEOUT:g}, got {timeout!r}")
     with time_budget(timeout):
         return _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formulas, base, strict, dtype,
                       order)
@@ -80,14 +82,19 @@ def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formu
                          method=method)
     by_symbolic = symbolic(problem.root, problem.point, problem.wrt, formulas=formulas)
     gradients = {}
+    sizes = magnitudes(problem.root, values, problem.wrt)
+    eps = float(np.finfo(np.float32 if dtype == "float32" else np.float64).eps)
     for var in variables:
         shape = np.shape(problem.point[var])
+        # never tighter than backprop's own rounding: eps times the terms it summed into this gradient
+        rounding = ROUNDING_ULPS * eps * float(np.max(np.abs(sizes[var]))) if np.size(sizes[var]) else 0.0
+        var_tol = Tolerance(tol.rtol, max(tol.atol, rounding)) if atol is None else tol
         columns = {"symbolic": (by_symbolic[var].value, by_symbolic[var].note),
                    "backprop": (by_backprop[var], None),
                    "numeric": numeric_column(by_numeric[var])}
         if var in problem.claims:
             columns["claimed"] = evaluate_claim(problem.claims[var], problem.point, var, shape)
-        gradients[var] = judge(var, shape, columns, tol, mode, by_symbolic[var].formula, method,
+        gradients[var] = judge(var, shape, columns, var_tol, mode, by_symbolic[var].formula, method,
                                by_numeric[var].kinks)
         if var in problem.claims:
             _diagnose(problem, gradients[var], seed)

@@ -9,7 +9,10 @@ from __future__ import annotations
 from typing import Mapping
 
 from .array_ops import broadcast_shape, format_shape
+import numpy as np
+
 from .errors import ShapeError
+from .values_limits import MAX_ENTRIES
 from .tree import Apply, Const, Node, Var, text, topological
 
 Shape = tuple[int, ...]
@@ -25,6 +28,10 @@ def infer_shapes(root: Node, shapes: Mapping[str, Shape]) -> dict[Node, Shape]:
             found[node] = tuple(shapes[node.name])
         else:
             found[node] = _apply(node, [found[arg] for arg in node.args])
+            entries = int(np.prod(found[node], dtype=np.float64))
+            if entries > MAX_ENTRIES:
+                raise ShapeError(f"{node.span.text.strip()[:60]} would have {entries:,} entries; "
+                                 f"the limit is {MAX_ENTRIES:,}", node.span)
     return found
 
 

@@ -13,6 +13,7 @@ from .errors import GradcheckError, ParseError, SpecError, ValueSpecError
 from .evaluate import value
 from .parser import Scope, parse, tokenize
 from .primitives import CONSTANTS
+from .values_limits import MAX_ENTRIES
 from .source import Source, Span
 
 # Random values are rounded to this many decimals so that the value shown is the value used:
@@ -23,8 +24,6 @@ NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
 RANDOM_ARRAY = re.compile(r"(randn|rand)\(\s*((?:[0-9]+\s*,\s*)*[0-9]*)\s*\)")
 # An array value may be long (a list literal); larger data belongs in a .npy file.
 MAX_VALUE_TEXT = 1_000_000
-# Bounds on one value, so a typo such as randn(100000,100000) is refused instead of exhausting memory.
-MAX_ENTRIES = 10_000_000
 MAX_DIMENSIONS = 8
 
 Assignments = Union[str, Iterable[str], Mapping[str, Any], None]
@@ -84,10 +83,16 @@ def parse_value(name: str, given: Any, seed: int = 0, base: Path | None = None) 
     if isinstance(given, str):
         number = _parse_text(name, given.strip(), seed, base)
     else:
+        if np.iscomplexobj(given):
+            raise ValueSpecError(f"--at {name}: complex values are not supported")
         try:
             number = np.asarray(given, dtype=np.float64)
         except (TypeError, ValueError, OverflowError):
             raise ValueSpecError(f"--at {name}: {given!r} is not a number or an array of numbers") from None
+    if np.size(number) == 0:
+        raise ValueSpecError(f"--at {name}: the array is empty")
+    if np.size(number) > MAX_ENTRIES:
+        raise ValueSpecError(f"--at {name}: {np.size(number):,} entries; the limit is {MAX_ENTRIES:,}")
     if not np.all(np.isfinite(number)):
         raise ValueSpecError(f"--at {name}: {given!r} is not finite")
     return np.float64(number) if np.ndim(number) == 0 else number
@@ -116,7 +121,7 @@ def _parse_text(name: str, text: str, seed: int, base: Path | None) -> np.ndarra
 
 
 def _draw(name: str, kind: str, dims_text: str, seed: int) -> np.ndarray:
-    dims = tuple(int(d) for d in dims_text.split(",")) if dims_text.strip() else ()
+    dims = tuple(int(d) for d in dims_text.split(",") if d.strip())  # randn(3,) as numpy writes it
     if any(d < 1 for d in dims) or len(dims) > MAX_DIMENSIONS:
         raise ValueSpecError(f"--at {name}: {kind}{dims} needs 1 to {MAX_DIMENSIONS} sizes, each ≥ 1")
     if int(np.prod(dims, dtype=np.float64)) > MAX_ENTRIES:
@@ -129,8 +134,10 @@ def _load_npy(name: str, text: str, base: Path | None) -> np.ndarray:
     path = Path(text) if base is None or Path(text).is_absolute() else base / text
     try:
         loaded = np.load(path, allow_pickle=False)  # never unpickle: a .npy from a pull request is data only
-    except (OSError, ValueError, EOFError) as exc:
-        raise ValueSpecError(f"--at {name}: cannot read {text}: {exc}") from None
+    except MemoryError:
+        raise ValueSpecError(f"--at {name}: {text} claims an array too large to load") from None
+    except Exception as exc:  # noqa: BLE001 - a corrupt file fails in many ways (zip, header, EOF)
+        raise ValueSpecError(f"--at {name}: cannot read {text}: {type(exc).__name__}: {exc}") from None
     if not isinstance(loaded, np.ndarray) or not np.issubdtype(loaded.dtype, np.number) \
             or np.iscomplexobj(loaded):
         raise ValueSpecError(f"--at {name}: {text} does not hold a real numeric array")

@@ -20,6 +20,7 @@ import numpy as np
 from ..array_ops import as_object_array, scalar
 from ..primitives import CONSTANTS
 from ..shapes import infer_shapes
+from ..evaluate import is_constant, value
 from ..tree import Apply, Const, Node, Var, depends_on, topological
 from .sym_eval import Evaluator, as_float
 
@@ -107,6 +108,8 @@ def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas:
                 entries[node] = _numbers(sp, point[node.name])
         elif isinstance(node, Const):
             entries[node] = scalar(_constant(sp, node))
+        elif is_constant(node):
+            entries[node] = scalar(_folded(sp, node))
         else:
             expr = _apply(sp, node, [entries[a] for a in node.args])
             if node not in needs:
@@ -173,9 +176,17 @@ def to_sympy(sp, root: Node, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
             built[node] = inputs[node.name]
         elif isinstance(node, Const):
             built[node] = scalar(_constant(sp, node))
+        elif is_constant(node):
+            built[node] = scalar(_folded(sp, node))
         else:
             built[node] = _apply(sp, node, [built[a] for a in node.args])
     return built[root]
+
+
+def _folded(sp, node: Node):
+    """A subtree without variables, as the number the forward pass computes. SymPy's exact arithmetic
+    would work 10**-2**99 out digit by digit (and call 0/sin(pi) nan); f is a float64 program."""
+    return sp.Float(float(value(node, {})))
 
 
 def _apply(sp, node: Apply, args: list[np.ndarray]) -> np.ndarray:

@@ -160,9 +160,11 @@ def _status(status: str) -> Text:
         status, Text("✗ mismatch", style=FAIL))
 
 
-def _number(value: float | None, style: str) -> Text:
+def _number(value, style: str) -> Text:
     if value is None:
         return Text("—", style="dim")
+    if not isinstance(value, (float, int, np.ndarray, np.generic)):
+        return Text("fast mode", style="dim")  # fast mode's probes: the note says what they checked
     return Text(f"{value:.{DIGITS}g}", style=style)
 
 
