@@ -13,7 +13,7 @@ from .array_ops import format_shape
 from .budget import MAX_TIMEOUT, time_budget
 from .compare import Comparison, Tolerance, case_scale, compare, tolerance
 from .tolerance import DTYPES
-from .errors import DomainError, GradcheckError, ShapeError, SpecError
+from .errors import DomainError, GradcheckError, ShapeError, SpecError, ValueSpecError
 from .diagnosis import diagnose
 from .hessian import hessian_columns
 from .evaluate import analytic_path, differenced, forward, value
@@ -65,7 +65,7 @@ def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formu
     problem = build(expr, at=at, grad=grad, let=let, wrt=wrt, seed=seed,
                     base=Path(base) if base is not None else None)
     if dtype == "float32":
-        problem.point = {k: v.astype(np.float32) if np.ndim(v) else np.float32(v) for k, v in problem.point.items()}
+        problem.point = {k: _as_float32(k, v) for k, v in problem.point.items()}
     values = forward(problem.root, problem.point)  # raises DomainError if f is undefined here
     by_backprop = backprop(problem.root, values, problem.wrt)
     tol = tolerance(rtol, atol, case_scale(values[problem.root], [problem.point[v.name] for v in problem.wrt],
@@ -246,6 +246,15 @@ def _worst(variable: str, result: Comparison) -> str:
     where = f"{variable}{pair.worst}" if pair.worst.startswith("[") else pair.worst
     a, b = pair.worst_values
     return f"; worst at {where}: {pair.a} {a:.6g}, {pair.b} {b:.6g}"
+
+
+def _as_float32(name: str, x: Any) -> Any:
+    """A value in float32, or a ValueSpecError if it does not fit (1e300 would become inf)."""
+    with np.errstate(over="ignore"):
+        single = np.asarray(x).astype(np.float32)
+    if not np.all(np.isfinite(single)):
+        raise ValueSpecError(f"--at {name}: a value does not fit float32 (--dtype float32)")
+    return single if single.ndim else np.float32(single)
 
 
 def check_choices(**options: tuple[Any, tuple]) -> None:

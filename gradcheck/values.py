@@ -83,12 +83,13 @@ def parse_value(name: str, given: Any, seed: int = 0, base: Path | None = None) 
     if isinstance(given, str):
         number = _parse_text(name, given.strip(), seed, base)
     else:
-        if np.iscomplexobj(given):
-            raise ValueSpecError(f"--at {name}: complex values are not supported")
         try:
-            number = np.asarray(given, dtype=np.float64)
+            raw = np.asarray(given)
+            if np.iscomplexobj(raw):
+                raise ValueSpecError(f"--at {name}: complex values are not supported")
+            number = raw.astype(np.float64)
         except (TypeError, ValueError, OverflowError):
-            raise ValueSpecError(f"--at {name}: {given!r} is not a number or an array of numbers") from None
+            raise ValueSpecError(f"--at {name}: {given!r:.80} is not a number or an array of numbers") from None
     if np.size(number) == 0:
         raise ValueSpecError(f"--at {name}: the array is empty")
     if np.size(number) > MAX_ENTRIES:

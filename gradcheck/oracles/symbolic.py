@@ -20,7 +20,7 @@ import numpy as np
 from ..array_ops import as_object_array, scalar
 from ..primitives import CONSTANTS
 from ..shapes import infer_shapes
-from ..evaluate import is_constant, value
+from ..evaluate import value
 from ..tree import Apply, Const, Node, Var, depends_on, topological
 from .sym_eval import Evaluator, as_float
 
@@ -95,6 +95,7 @@ def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas:
     SymPy differentiating their entry-by-entry expansion."""
     order = topological(root)
     needs = depends_on(order, wrt)
+    fixed = constant_nodes(order)
     evaluate = Evaluator()
     entries: dict[Node, np.ndarray] = {}  # symbols for nodes that need a gradient, numbers otherwise
     definitions: dict[Node, np.ndarray] = {}
@@ -108,7 +109,7 @@ def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas:
                 entries[node] = _numbers(sp, point[node.name])
         elif isinstance(node, Const):
             entries[node] = scalar(_constant(sp, node))
-        elif is_constant(node):
+        elif node in fixed:
             entries[node] = scalar(_folded(sp, node))
         else:
             expr = _apply(sp, node, [entries[a] for a in node.args])
@@ -171,16 +172,27 @@ def expansion_size(root: Node, shapes: Mapping[str, tuple[int, ...]]) -> int:
 def to_sympy(sp, root: Node, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
     """The object array of SymPy expressions for root, built bottom-up through the registry."""
     built: dict[Node, np.ndarray] = {}
-    for node in topological(root):
+    order = topological(root)
+    fixed = constant_nodes(order)
+    for node in order:
         if isinstance(node, Var):
             built[node] = inputs[node.name]
         elif isinstance(node, Const):
             built[node] = scalar(_constant(sp, node))
-        elif is_constant(node):
+        elif node in fixed:
             built[node] = scalar(_folded(sp, node))
         else:
             built[node] = _apply(sp, node, [built[a] for a in node.args])
     return built[root]
+
+
+def constant_nodes(order: list[Node]) -> set[Node]:
+    """The operations without a variable below them, found in one pass over a topological order."""
+    fixed: set[Node] = set()
+    for node in order:
+        if isinstance(node, Apply) and all(isinstance(a, Const) or a in fixed for a in node.args):
+            fixed.add(node)
+    return fixed
 
 
 def _folded(sp, node: Node):
