@@ -32,6 +32,8 @@ EPS = float(np.finfo(np.float64).eps)
 # by the variable's magnitude (see _central).
 # The complex step has no subtractive cancellation, so h can be tiny and its O(h²) error vanishes.
 COMPLEX_STEP = 1e-20
+# An imaginary part f'·h within this factor of the smallest normal number has lost its precision.
+SUBNORMAL_MARGIN = 2.0**20
 # A second complex step this many times larger measures the first one's O(h^2) truncation error.
 COMPLEX_CHECK = 1e3
 # Rounding in one value of f, in units of eps·|f|: the forward passes here lose a few ulps at most.
@@ -211,7 +213,11 @@ def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float =
     eps is the working precision's (float32's under --dtype float32)."""
     if method == "complex":
         h = COMPLEX_STEP * scale
-        d = float(np.imag(g(1j * h).value)) / h
+        imag = g(1j * h).value
+        if abs(float(np.imag(imag))) < np.finfo(np.asarray(imag).real.dtype).tiny * SUBNORMAL_MARGIN:
+            # f'·h fell among the subnormal numbers (or to 0): too few bits left; difference instead
+            return _central(g, scale, base, eps)
+        d = float(np.imag(imag)) / h
         # The truncation error is c*h^2: measured from a step COMPLEX_CHECK times larger, whose
         # error is COMPLEX_CHECK^2 times the size; plus rounding.
         wide = float(np.imag(g(1j * h * COMPLEX_CHECK).value)) / (h * COMPLEX_CHECK)
@@ -239,7 +245,7 @@ def _central(g, scale: float, base: Evaluation, eps: float):
             d = float(up.value - down.value) / (2 * h)
             d2 = float(up2.value - down2.value) / (4 * h)
             size = max(abs(float(e.value)) for e in (base, up, down, up2, down2))
-            return d, abs(d - d2) / 3 + ROUNDING_ULPS * eps * size / h
+            return d, abs(d - d2) / 3 + ROUNDING_ULPS * (eps * size + _spacing(up.value)) / h
         if base.at_kink:
             break  # the point itself is on a kink: no step is small enough
         h /= KINK_SHRINK
@@ -281,7 +287,13 @@ def _ridders(g, scale: float, base: Evaluation, eps: float):
         h /= RIDDERS_RATIO
     if best is None:
         return None
-    return best, error + ROUNDING_ULPS * eps * max(abs(best), size / h)
+    return best, error + ROUNDING_ULPS * (eps * max(abs(best), size / h) + _spacing(base.value) / h)
+
+
+def _spacing(value: Any) -> float:
+    """The absolute rounding floor of f's values: the smallest subnormal of their precision (f values
+    that are themselves subnormal, like exp(-740), carry only a few bits)."""
+    return float(np.finfo(np.asarray(value).real.dtype).smallest_subnormal)
 
 
 def _as_working(value: Any) -> np.ndarray:
