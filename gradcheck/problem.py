@@ -19,7 +19,7 @@ from .parser import Scope, parse
 from .primitives import CONSTANTS, FUNCTIONS
 from .shapes import infer_shapes
 from .tree import Apply, Node, Var, differentiable_variables, variables
-from .values import NAME, Assignments, parse_value, random_value, split_assignments
+from .values import Assignments, parse_value, random_value, split_assignments
 
 
 @dataclass

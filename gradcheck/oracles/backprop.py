@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import DomainError
 from ..evaluate import STRICT, describe_inputs, shown
 from ..primitives import zero_vjp
-from ..tree import Apply, Node, Var, depends_on, text, topological
+from ..tree import Apply, Node, Var, depends_on, topological
 
 
 def backprop(root: Node, values: dict[Node, Any], wrt: list[Var]) -> dict[str, Any]:
