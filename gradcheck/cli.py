@@ -254,12 +254,16 @@ def report_error(exc: GradcheckError) -> None:
     report_line(str(exc))
     excerpt = exc.excerpt()
     if excerpt:
-        click.echo(excerpt, err=True)
+        from .render.escape import visible
+
+        click.echo(visible(excerpt, multiline=True), err=True)
 
 
 def report_line(message: str) -> None:
+    from .render.escape import visible  # no rich: case names' control characters shown, never sent raw
+
     color = False if os.environ.get("NO_COLOR") else None
-    click.secho(f"gradcheck: error: {message}", fg="red", err=True, color=color)
+    click.secho(f"gradcheck: error: {visible(message, multiline=True)}", fg="red", err=True, color=color)
 
 
 def finish(report, output_format: str, show: bool = False, batch: bool = False) -> None:

@@ -35,6 +35,7 @@ from click.testing import CliRunner
 import gradcheck
 from gradcheck.cli import main
 from gradcheck.primitives import FUNCTIONS
+from table_text import REL, parse_gradients
 
 PACKAGE_ROOT = str(Path(gradcheck.__file__).resolve().parents[1])
 TIMEOUT = 60  # seconds for one subprocess
@@ -102,25 +103,11 @@ def plain(text: str) -> str:
 
 
 def parse_table(stdout: str) -> tuple[list[str], dict[str, dict]]:
-    """The gradient table: its oracle columns, and per variable row: cells, rel. error, status."""
-    lines = stdout.splitlines()
-    header_at = [i for i, line in enumerate(lines) if line.startswith("∂f/∂")]
-    assert len(header_at) == 1, stdout
-    header = lines[header_at[0]].split()
-    assert header[-4:] == ["max", "rel.", "error", "status"], header
-    estimate = header[-7:-4] == ["numeric's", "error", "est."]  # the numeric column's own error estimate
-    columns = header[1:-7] if estimate else header[1:-4]
-    rows = {}
-    for line in lines[header_at[0] + 1:]:
-        parts = line.split()
-        if not parts or line.startswith(" ") or parts[0] in ("✓", "✗", "⚠"):
-            break
-        n = len(columns)
-        rest = parts[1 + n:]
-        if estimate:  # "3.5e-16 (complex)" or "—"
-            rest = rest[2:] if len(rest) > 1 and rest[1].startswith("(") else rest[1:]
-        rows[parts[0]] = {"cells": dict(zip(columns, parts[1:1 + n])), "rel": rest[0], "status": " ".join(rest[1:])}
-    return columns, rows
+    """The gradient table: its oracle columns, and per variable row: cells, rel. error, status
+    (whatever layout the width chose: tests/table_text.py)."""
+    columns, rows = parse_gradients(stdout)
+    return columns, {name: {"cells": {c: row[c] for c in columns if c in row}, "rel": row[REL],
+                            "status": row["status"]} for name, row in rows.items()}
 
 
 def verdict_line(stdout: str) -> str:
