@@ -87,6 +87,9 @@ def parse_array_gradients(stdout: str, heading: str = "∂f/∂") -> dict[str, d
         pairs = [n for n in names if " vs " in n]
         for line in lines[header_at[0] + 1:]:
             parts = cells(line)
+            if line.startswith("    numeric ± "):  # the folded error estimate
+                rows[list(rows)[-1]]["numeric's error est."] = line.split("± ", 1)[1]
+                continue
             if not line or line.startswith(" ") or parts[-1] not in STATUS_WORDS:
                 break
             row = {"shape": parts[1], "status": parts[-1]}
@@ -101,7 +104,8 @@ def parse_array_gradients(stdout: str, heading: str = "∂f/∂") -> dict[str, d
         if match:
             current = match.group(1)
             rows[current] = {"shape": match.group(2), "status": match.group(3)}
-        elif current is not None and line.startswith("  ") and not line.startswith("   "):
+        elif current is not None and line.startswith("  ") and not line.startswith("   ") and \
+                (" vs " in line or "error est." in line):
             label, value = cells(line)
             rows[current][label] = value
         else:

@@ -40,7 +40,8 @@ def trace_lines(result: Trace, width: int) -> list[Text]:
         title = paragraph(f"{n.key}  {n.text}" + (f"  ({n.op})" if n.op != n.text else ""), width,
                           hanging="    ", style="bold")
         out.extend(title)
-        out.append(Text("    value ") + row[3] + Text("   ∂f/∂node ") + row[4])
+        out.append(Text("    value ") + row[3])
+        out.append(Text("    ∂f/∂node ") + row[4])
         for local in row[5].plain.split("\n"):
             if local:
                 out.extend(paragraph(local, width, indent="    ", hanging="      "))

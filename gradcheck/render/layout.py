@@ -46,6 +46,8 @@ class Grid:
         out = []
         for number, row in enumerate(self._cells()):
             height = max(len(c) for c in row)
+            if number == 0:  # headings sit on the bottom line of a header of several lines
+                row = [[Text("")] * (height - len(c)) + c for c in row]
             for k in range(height):
                 line = Text(" " * self.indent)
                 for i, cell in enumerate(row):
@@ -67,7 +69,7 @@ def _lines(cell) -> list[Text]:
         return [Text("")]
     if isinstance(cell, str):
         cell = literal(cell)
-    return cell.split("\n") if "\n" in cell.plain else [cell]
+    return list(cell.split("\n")) if "\n" in cell.plain else [cell]
 
 
 def paragraph(text: str, width: int, indent: str = "", hanging: str | None = None, style: str = "") -> list[Text]:

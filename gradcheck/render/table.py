@@ -72,7 +72,8 @@ def render_report(report: Report, out: Console, show: bool = False) -> None:
         render_case(case, out, show)
 
 
-def render_case(case: CaseResult, out: Console, show: bool = False) -> None:
+def render_case(case: CaseResult, out: Console, show: bool = False, verdict: bool = True) -> None:
+    """The case's table and notes, ending with its verdict (left out where the caller shows it itself)."""
     if case.status == "error":
         return  # the CLI prints input errors to stderr
     width = _width(out)
@@ -100,8 +101,9 @@ def render_case(case: CaseResult, out: Console, show: bool = False) -> None:
         if g.correct:
             _emit(out, paragraph(f"the right one: ∂f/∂{variable} = {g.correct}", width, indent="  ",
                                  hanging="      ", style=PASS))
-    mark, style = verdict_mark(case)
-    _emit(out, paragraph(f"{mark} {case.verdict}", width, style=f"bold {style}"))
+    if verdict:
+        mark, style = verdict_mark(case)
+        _emit(out, paragraph(f"{mark} {case.verdict}", width, style=f"bold {style}"))
 
 
 def verdict_mark(case: CaseResult) -> tuple[str, str]:
@@ -204,6 +206,16 @@ def array_table(case: CaseResult, gradients: dict | None = None, heading: str = 
     grid = Grid([Text(h) for h in header], rows, right=frozenset(range(2, len(header) - 1)))
     if grid.width <= width:
         return grid.lines()
+    if estimates:  # the estimate folded under its row
+        slim = Grid([Text(h) for h in header[:-2] + header[-1:]], [r[:-2] + r[-1:] for r in rows],
+                    right=frozenset(range(2, len(header) - 2)))
+        if slim.width <= width:
+            lines = slim.lines()
+            top = len(lines) - len(rows)
+            out = lines[:top]
+            for line, row in zip(lines[top:], rows):
+                out += [line, Text("    numeric ± ", style="dim") + row[-2]]
+            return out
     out = []
     for (variable, g), row in zip(gradients.items(), rows):
         out.append(literal(f"{heading}{variable}", style="bold") + Text(f"  {format_shape(g.shape)}  ")
@@ -322,11 +334,11 @@ def batch_table(report: Report, width: int) -> list[Text]:
         return grid.lines()
     out = []
     for case, row in zip(report.cases, rows):
-        out.extend(paragraph(case.name, width, hanging="  ", style="bold"))
+        out.extend(paragraph(case.name, width, hanging="", style="bold"))  # a long name goes on whole lines
         details = [row[2].plain, _where(case), f"worst rel. error {row[3]}", row[4]]
-        for line in pack(details, width, separator="  ", indent="  ", hanging="  "):
-            if line.plain.startswith("  " + row[2].plain):
-                line.stylize(row[2].style, 2, 2 + len(row[2].plain))
+        for line in pack(details, width, separator="  ", indent="    ", hanging="    "):
+            if line.plain.startswith("    " + row[2].plain):
+                line.stylize(row[2].style, 4, 4 + len(row[2].plain))
             out.append(line)
     return out
 
@@ -388,10 +400,10 @@ def progress(total: int):
                     console=Console(file=sys.stderr), transient=True)
 
 
-def render_text(case: CaseResult, show: bool = False, width: int | None = None) -> str:
+def render_text(case: CaseResult, show: bool = False, width: int | None = None, verdict: bool = True) -> str:
     """The table as plain text (no color), as print(result) shows it."""
     buffer = io.StringIO()
-    render_case(case, text_console(buffer, width), show)
+    render_case(case, text_console(buffer, width), show, verdict)
     return buffer.getvalue()
 
 
