@@ -47,6 +47,8 @@ method_option = click.option(
                             "takes the complex step where every function on the path is analytic, else central.")
 timeout_option = click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
                               metavar="SECONDS", help="Time budget of each check; past it, an input error (exit 2).")
+html_option = click.option("--html", "html_file", type=click.Path(dir_okay=False), metavar="FILE",
+                           help="Also write a self-contained HTML report (tables, verdicts, diagnoses) to FILE.")
 strict_option = click.option("--strict", is_flag=True,
                              help="A kink (a point where f is not differentiable) fails like a mismatch.")
 
@@ -117,8 +119,9 @@ class ExpressionCommand(click.Command):
               help="2: also check the Hessian (SymPy's second derivatives against differences of backprop).")
 @click.option("--show", is_flag=True, help="Also print every gradient in full.")
 @click.option("--formulas", is_flag=True, help="Also print SymPy's simplified formula of each partial.")
+@html_option
 def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mode, method, strict, timeout,
-                 dtype, order, show, formulas) -> None:
+                 dtype, order, show, formulas, html_file) -> None:
     """Check the gradient of EXPR at one point.
 
     EXPR uses + - * / ** (or ^), parentheses, numbers, pi, e and the functions listed by
@@ -134,7 +137,7 @@ def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mo
     except GradcheckError as exc:
         report_error(exc)
         result = error_result(expr, exc, seed=seed)
-    finish(Report([result]), output_format, show)
+    finish(Report([result]), output_format, show, html_file=html_file, command="eval")
 
 
 @main.command("check", context_settings=CONTEXT)
@@ -149,7 +152,8 @@ def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mo
 @strict_option
 @timeout_option
 @click.option("--show", is_flag=True, help="Print every case's table, not only those not as expected.")
-def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict, timeout, show) -> None:
+@html_option
+def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict, timeout, show, html_file) -> None:
     """Check every [[case]] in TOML files (directories are searched for *.toml).
 
     Exit codes: 0 every case as expected, 1 a case not as expected, 2 an input error (first).
@@ -189,7 +193,7 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict,
         except OSError as exc:
             report_line(f"cannot write --junit {junit}: {exc.strerror}")
             sys.exit(2)
-    finish(report, output_format, show, batch=True)
+    finish(report, output_format, show, batch=True, html_file=html_file, command="check")
 
 
 @main.command("trace", cls=ExpressionCommand, context_settings={**CONTEXT, "ignore_unknown_options": True})
@@ -201,12 +205,13 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict,
 @click.option("--dot", "dot_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the graph as Graphviz DOT (values in green, gradients in red).")
 @click.option("--svg", "svg_file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Render the graph to SVG (needs Graphviz's dot).")
+              help="Draw the graph as SVG (Graphviz's layout when its dot is installed, else gradcheck's own).")
 @click.option("--png", "png_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Render the graph to PNG (needs Graphviz's dot).")
 @format_option
 @click.option("--show", is_flag=True, help="Also print array values and gradients in full.")
-def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, output_format, show) -> None:
+@html_option
+def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, output_format, show, html_file) -> None:
     """Show EXPR's computational graph: every node's value, gradient and local gradients."""
     from .graph import render, trace
 
@@ -221,6 +226,8 @@ def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, outpu
         try:
             if fmt == "dot":
                 Path(path).write_text(result.dot(), encoding="utf-8")
+            elif fmt == "svg":  # Graphviz's layout when installed, else gradcheck's own
+                Path(path).write_text(result.svg(), encoding="utf-8")
             elif not shutil.which("dot"):
                 report_line(f"--{fmt} needs Graphviz's dot, which is not installed (apt-get install graphviz, "
                             "brew install graphviz); --dot FILE writes the graph for rendering elsewhere")
@@ -230,6 +237,10 @@ def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, outpu
         except (OSError, RuntimeError) as exc:
             report_line(f"cannot write --{fmt} {path}: {exc}")
             sys.exit(2)
+    if html_file:
+        from .render.html import trace_page
+
+        write_html(html_file, lambda: trace_page(result, show))
     if output_format == "json":
         import json
 
@@ -266,8 +277,24 @@ def report_line(message: str) -> None:
     click.secho(f"gradcheck: error: {visible(message, multiline=True)}", fg="red", err=True, color=color)
 
 
-def finish(report, output_format: str, show: bool = False, batch: bool = False) -> None:
+def write_html(path: str, page) -> None:
+    """--html FILE: the page written atomically; a file that cannot be written is exit 2."""
+    from .render.html import write_atomically
+
+    try:
+        write_atomically(path, page())
+    except OSError as exc:
+        report_line(f"cannot write --html {path}: {exc.strerror or exc}")
+        sys.exit(2)
+
+
+def finish(report, output_format: str, show: bool = False, batch: bool = False, html_file: str | None = None,
+           command: str = "eval") -> None:
     """Render the report on stdout and exit with its code: the one place a check exits."""
+    if html_file:
+        from .render.html import report_page
+
+        write_html(html_file, lambda: report_page(report, command, show))
     if output_format == "json":
         from .render.json import render_json
 

@@ -116,3 +116,56 @@ def parse_array_gradients(stdout: str, heading: str = "∂f/∂") -> dict[str, d
 
 def longest_line(stdout: str) -> int:
     return max((len(line) for line in stdout.splitlines()), default=0)
+
+
+def parse_batch(text: str) -> dict[str, list[str]]:
+    """case name -> its other cells (status, where, worst rel. error, time), in either layout."""
+    lines = text.splitlines()
+    found: dict[str, list[str]] = {}
+    if lines[0].startswith("case  "):
+        for line in lines[1:]:
+            if not line.strip():
+                break
+            parts = cells(line)
+            found[parts[0]] = parts[1:]
+        return found
+    name, details = None, False
+    for line in lines:
+        if not line.strip():
+            break
+        if not line.startswith(" "):  # a name, on one line or several
+            if details or name is None:
+                name, details = line, False
+            else:
+                del found[name]
+                name = f"{name} {line}"
+            found[name] = []
+        else:
+            details = True
+            found[name] += cells(line)
+    return found
+
+
+def parse_trace(text: str) -> dict[str, dict[str, str]]:
+    """node key -> its text, value and gradient as shown, in either layout."""
+    lines = text.splitlines()[1:]
+    nodes: dict[str, dict[str, str]] = {}
+    if cells(lines[0])[:2] == ["node", "op"]:
+        for line in lines[1:]:
+            parts = cells(line)
+            if not re.fullmatch(r"n\d+", parts[0]):
+                if line.startswith(" " * 10):
+                    continue
+                break
+            nodes[parts[0]] = {"text": parts[1], "value": parts[3], "gradient": parts[4]}
+        return nodes
+    key = None
+    for line in lines:
+        title = re.match(r"^(n\d+) {2}(.*?)(?: {2}\((.*)\))?$", line)
+        value = re.match(r"^ {4}(value|∂f/∂node) (.*)$", line)
+        if title:
+            key = title.group(1)
+            nodes[key] = {"text": title.group(2)}
+        elif value and key:
+            nodes[key]["value" if value.group(1) == "value" else "gradient"] = value.group(2)
+    return nodes

@@ -31,11 +31,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from table_text import REL, parse_gradients
 
 import gradcheck
 from gradcheck.cli import main
 from gradcheck.primitives import FUNCTIONS
-from table_text import REL, parse_gradients
 
 PACKAGE_ROOT = str(Path(gradcheck.__file__).resolve().parents[1])
 TIMEOUT = 60  # seconds for one subprocess

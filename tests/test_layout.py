@@ -15,10 +15,11 @@ from rich.console import Console
 from table_text import (
     ERROR_EST,
     REL,
-    cells,
     longest_line,
     parse_array_gradients,
+    parse_batch,
     parse_gradients,
+    parse_trace,
 )
 
 import gradcheck
@@ -115,34 +116,6 @@ def test_array_tables_show_every_name_shape_error_and_status(results, kind, widt
     assert case.verdict in joined(text)
 
 
-def parse_batch(text: str) -> dict[str, list[str]]:
-    """case name -> its other cells (status, where, worst rel. error, time), in either layout."""
-    lines = text.splitlines()
-    found: dict[str, list[str]] = {}
-    if lines[0].startswith("case  "):
-        for line in lines[1:]:
-            if not line.strip():
-                break
-            parts = cells(line)
-            found[parts[0]] = parts[1:]
-        return found
-    name, details = None, False
-    for line in lines:
-        if not line.strip():
-            break
-        if not line.startswith(" "):  # a name, on one line or several
-            if details or name is None:
-                name, details = line, False
-            else:
-                del found[name]
-                name = f"{name} {line}"
-            found[name] = []
-        else:
-            details = True
-            found[name] += cells(line)
-    return found
-
-
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_check_table_shows_every_case_whole(results, width):
     cases = []
@@ -162,31 +135,6 @@ def test_the_check_table_shows_every_case_whole(results, width):
         assert f"{case.seconds:.2f} s" in row
     summary_line = [line for line in text.splitlines() if line.startswith(("✓", "✗"))][-1]
     assert re.match(r"[✓✗] 4 cases: 2 passed, 2 failed", summary_line), text
-
-
-def parse_trace(text: str) -> dict[str, dict[str, str]]:
-    """node key -> its text, value and gradient as shown, in either layout."""
-    lines = text.splitlines()[1:]
-    nodes: dict[str, dict[str, str]] = {}
-    if cells(lines[0])[:2] == ["node", "op"]:
-        for line in lines[1:]:
-            parts = cells(line)
-            if not re.fullmatch(r"n\d+", parts[0]):
-                if line.startswith(" " * 10):
-                    continue
-                break
-            nodes[parts[0]] = {"text": parts[1], "value": parts[3], "gradient": parts[4]}
-        return nodes
-    key = None
-    for line in lines:
-        title = re.match(r"^(n\d+) {2}(.*?)(?: {2}\((.*)\))?$", line)
-        value = re.match(r"^ {4}(value|∂f/∂node) (.*)$", line)
-        if title:
-            key = title.group(1)
-            nodes[key] = {"text": title.group(2)}
-        elif value and key:
-            nodes[key]["value" if value.group(1) == "value" else "gradient"] = value.group(2)
-    return nodes
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -7,11 +7,13 @@ import numpy as np
 from rich.console import Console
 from rich.text import Text
 
-from ..graph import GRADIENT_COLOR, VALUE_COLOR, Trace, summary
+from ..graph import Trace, summary
 from .escape import visible
 from .layout import Grid, literal, paragraph
 from .table import _emit, _width
 
+# Forward values in green, gradients in red, as in the graph's drawing (terminal color names).
+VALUE_COLOR, GRADIENT_COLOR = "green", "red"
 # Inputs are named by their text in the local-gradient column when it is this short, else by key.
 SHORT_NAME = 12
 LOCALS_HEADING = "local ∂node/∂input → sent"
