@@ -21,9 +21,10 @@ from ..graph import Trace
 from ..result import CaseResult, Report
 from .escape import visible
 
-# The width the tables are laid out for in HTML: a notebook cell or a report page shows 100
-# monospace characters without scrolling at common font sizes.
-HTML_WIDTH = 100
+# The width the tables are laid out for in HTML: the sigmoid neuron's table with a claim on one line
+# per variable (120 columns), about 940 px of 13 px monospace, inside the report's 72em page and a
+# notebook's output area; anything wider scrolls inside its box.
+HTML_WIDTH = 120
 
 STYLE = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 72em;
