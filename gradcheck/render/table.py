@@ -63,8 +63,10 @@ def _width(out: Console) -> int:
 
 
 def _emit(out: Console, lines: list[Text]) -> None:
+    """Lines already laid out for the width; one still longer (a single word wider than the console, such
+    as a long path) is printed whole for the terminal to wrap, never folded or cropped by rich."""
     for line in lines:
-        out.print(line, overflow="fold")
+        out.print(line, soft_wrap=True)
 
 
 def render_report(report: Report, out: Console, show: bool = False) -> None:
