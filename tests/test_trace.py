@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -17,6 +16,8 @@ from table_text import parse_trace
 import gradcheck
 from gradcheck.graph import summary
 
+from conftest import console_script
+
 NEURON = "sigmoid(w0*x0 + w1*x1 + w2)"
 AT = "w0=2,w1=-3,w2=-3,x0=-1,x1=-2"
 SIGMA = 1 / (1 + math.exp(-1))
@@ -24,10 +25,7 @@ DSIGMA = SIGMA * (1 - SIGMA)
 
 
 def script() -> str:
-    found = shutil.which("gradcheck", path=os.path.dirname(sys.executable)) or shutil.which("gradcheck")
-    if found is None:
-        pytest.fail("the gradcheck console script is not installed (pip install -e .)")
-    return found
+    return console_script()
 
 
 def by_text(result):

@@ -24,7 +24,8 @@ NOTE = ("The last column: for each input, the node's local gradient ∂node/∂i
 def trace_lines(result: Trace, width: int) -> list[Text]:
     """The table of nodes, or where it is wider than width, one block per node."""
     names = {n.key: (n.text if len(n.text) <= SHORT_NAME else n.key) for n in result.nodes}
-    rows = []
+    rows: list[list] = []
+    sends: list[list[str]] = []  # per node, what it sends into each input
     for n in result.nodes:
         locals_ = []
         for source, local, sent in zip(n.inputs, n.local, n.sent):
@@ -34,17 +35,18 @@ def trace_lines(result: Trace, width: int) -> list[Text]:
             locals_.append(head + summary(sent))
         rows.append([n.key, literal(n.text), literal(n.op), Text(summary(n.value), style=VALUE_COLOR),
                      Text(summary(n.gradient), style=GRADIENT_COLOR), Text("\n".join(visible(x) for x in locals_))])
+        sends.append(locals_)
     grid = Grid(["", "node", "op", "value", "∂f/∂node", LOCALS_HEADING], rows, right=frozenset({0, 3, 4}))
     if grid.width <= width:
         return grid.lines()
     out = []
-    for n, row in zip(result.nodes, rows):
+    for n, row, locals_ in zip(result.nodes, rows, sends):
         title = paragraph(f"{n.key}  {n.text}" + (f"  ({n.op})" if n.op != n.text else ""), width,
                           hanging="    ", style="bold")
         out.extend(title)
         out.append(Text("    value ") + row[3])
         out.append(Text("    ∂f/∂node ") + row[4])
-        for local in row[5].plain.split("\n"):
+        for local in locals_:
             if local:
                 out.extend(paragraph(local, width, indent="    ", hanging="      "))
     return out

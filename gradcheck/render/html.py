@@ -14,12 +14,15 @@ import tempfile
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from ..graph import Trace
-from ..result import CaseResult, Report
 from .escape import visible
+
+if TYPE_CHECKING:  # annotations only: the result classes import this module to show themselves
+    from ..graph import Trace
+    from ..result import CaseResult, Report
 
 # The width the tables are laid out for in HTML: the sigmoid neuron's table with a claim on one line
 # per variable (120 columns), about 940 px of 13 px monospace, inside the report's 72em page and a

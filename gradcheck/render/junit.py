@@ -30,7 +30,8 @@ def render_junit(report: Report) -> str:
             attributes.update(file=visible(case.file), line=str(case.line or 0))
         testcase = ET.SubElement(suite, "testcase", attributes)
         if case.status == "error":
-            element = ET.SubElement(testcase, "error", message=visible(case.verdict), type=case.error["kind"])
+            element = ET.SubElement(testcase, "error", message=visible(case.verdict),
+                                    type=case.error["kind"] if case.error else "input")
             element.text = visible(case.verdict, multiline=True)
         elif not case.as_expected:
             expected = "" if case.expect == "pass" else " (expected a mismatch: the wrong derivation was not caught)"

@@ -76,7 +76,7 @@ def to_svg(result: Trace) -> str:
     heights = [sum(size[k][1] for k in column) + ROW_GAP * (len(column) - 1) for column in columns]
     total_height = max(heights) + 2 * MARGIN
     box: dict[str, tuple[float, float, float, float]] = {}
-    x = MARGIN
+    x = float(MARGIN)
     for column, width, height in zip(columns, widths, heights):
         y = MARGIN + (total_height - 2 * MARGIN - height) / 2
         for key in column:

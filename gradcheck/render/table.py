@@ -10,18 +10,20 @@ from __future__ import annotations
 import io
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 from rich.console import Console
 from rich.text import Text
 
 from ..array_ops import format_shape
-from ..compare import COLUMNS
+from ..columns import COLUMNS
 from ..primitives import PRIMITIVES
-from ..result import CaseResult, Report
 from .escape import visible
 from .layout import Grid, literal, pack, paragraph
+
+if TYPE_CHECKING:  # annotations only: result.py imports this module to print itself
+    from ..result import CaseResult, Report
 
 # Output to a pipe or a file, without COLUMNS: the width of a wide editor window or a CI log
 # viewer; wide enough for the sigmoid neuron's table with a claim, its error columns folded.
@@ -133,8 +135,7 @@ def gradient_table(case: CaseResult, gradients: dict | None = None, heading: str
 
 
 def _values(g, shown: list[str], digits: int) -> list[Text]:
-    odd = g.verdict.split(" disagrees with ")[0] if " disagrees with " in g.verdict else None
-    cells = [_number(g.columns.get(c), FAIL if c == odd else "", digits) for c in shown]
+    cells = [_number(g.columns.get(c), FAIL if c == g.odd else "", digits) for c in shown]
     if g.kinks and "numeric" in shown:
         _, left, right = g.kinks[0]
         text = "jump: no derivative" if np.isnan(left) else f"left {left:.{digits}g}, right {right:.{digits}g}"
@@ -335,12 +336,13 @@ def batch_table(report: Report, width: int) -> list[Text]:
     if grid.width <= width:
         return grid.lines()
     out = []
-    for case, row in zip(report.cases, rows):
+    for case in report.cases:
         out.extend(paragraph(case.name, width, hanging="", style="bold"))  # a long name goes on whole lines
-        details = [row[2].plain, _where(case), f"worst rel. error {row[3]}", row[4]]
+        status = _case_status(case)
+        details = [status.plain, _where(case), f"worst rel. error {_worst(case)}", f"{case.seconds:.2f} s"]
         for line in pack(details, width, separator="  ", indent="    ", hanging="    "):
-            if line.plain.startswith("    " + row[2].plain):
-                line.stylize(row[2].style, 4, 4 + len(row[2].plain))
+            if line.plain.startswith("    " + status.plain):
+                line.stylize(status.style, 4, 4 + len(status.plain))
             out.append(line)
     return out
 
@@ -432,7 +434,7 @@ def render_functions(out: Console) -> None:
         if width - column >= 24:
             lines = first.lines()
             out_lines, k = [Text.assemble(lines[0], " " * (column - lines[0].cell_len), ("meaning", "bold"))], 1
-            for (a, b, c) in rows:
+            for (_, b, c) in rows:
                 height = b.count("\n") + 1
                 wrapped = paragraph(c, width - column, hanging="")
                 for i in range(max(height, len(wrapped))):
