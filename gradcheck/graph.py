@@ -24,6 +24,7 @@ from .errors import GradcheckError
 from .evaluate import STRICT, forward
 from .oracles.backprop import adjoints, vjp
 from .problem import build
+from .render.summary import GRADIENT_COLOR, VALUE_COLOR, summary  # noqa: F401 (summary: part of this module's API)
 from .tree import Apply, Const, Var, text, topological
 from .values import Assignments
 
@@ -141,8 +142,6 @@ def _op(node) -> str:
 
 
 # ----- Graphviz ------------------------------------------------------------------------------------
-# The course diagrams: forward values in green above the line, gradients in red below it.
-VALUE_COLOR, GRADIENT_COLOR = "darkgreen", "firebrick"
 
 
 def to_dot(result: Trace) -> str:
@@ -169,16 +168,3 @@ def render(dot: str, fmt: str) -> bytes:
     if done.returncode != 0:
         raise RuntimeError(done.stderr.decode(errors="replace").strip())
     return done.stdout
-
-
-def summary(value: Any) -> str:
-    """A number to 4 significant digits; an array as its shape, norm and first entries."""
-    if value is None:
-        return "—"
-    if np.ndim(value) == 0:
-        return f"{float(value):.4g}"
-    array = np.asarray(value, dtype=np.float64)
-    first = ", ".join(f"{v:.3g}" for v in array.ravel()[:3])
-    more = ", …" if array.size > 3 else ""
-    shape = "×".join(map(str, array.shape))
-    return f"{shape} [{first}{more}] ‖·‖={np.linalg.norm(array):.3g}"

@@ -3,14 +3,19 @@ where the table does not fit the console)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from rich.console import Console
 from rich.text import Text
 
-from ..graph import Trace, summary
 from .escape import visible
 from .layout import Grid, literal, paragraph
-from .table import _emit, _width
+from .table import console_width, emit
+from .summary import summary
+
+if TYPE_CHECKING:
+    from ..graph import Trace
 
 # Forward values in green, gradients in red, as in the graph's drawing (terminal color names).
 VALUE_COLOR, GRADIENT_COLOR = "green", "red"
@@ -53,10 +58,10 @@ def trace_lines(result: Trace, width: int) -> list[Text]:
 
 
 def render_trace(result: Trace, out: Console, show: bool = False) -> None:
-    width = _width(out)
-    _emit(out, paragraph(f"f = {result.expr} = {result.value:.10g}", width, hanging="    ", style="bold"))
-    _emit(out, trace_lines(result, width))
-    _emit(out, paragraph(NOTE, width, hanging="", style="dim"))
+    width = console_width(out)
+    emit(out, paragraph(f"f = {result.expr} = {result.value:.10g}", width, hanging="    ", style="bold"))
+    emit(out, trace_lines(result, width))
+    emit(out, paragraph(NOTE, width, hanging="", style="dim"))
     if show:
         for n in result.nodes:
             if np.ndim(n.value):
@@ -65,4 +70,4 @@ def render_trace(result: Trace, out: Console, show: bool = False) -> None:
                     if value is None:
                         continue
                     body = np.array2string(np.asarray(value), max_line_width=width - 4)
-                    _emit(out, [Text(f"  {label}:")] + [Text("    " + line) for line in body.split("\n")])
+                    emit(out, [Text(f"  {label}:")] + [Text("    " + line) for line in body.split("\n")])

@@ -66,9 +66,9 @@ def case_html(case: CaseResult, show: bool = False) -> str:
 def report_sections(report: Report, show: bool = False) -> str:
     """The `check` table, then one section per case, failures first."""
     from .table import (
-        _case_status,
-        _where,
-        _worst,
+        case_status,
+        where_text,
+        worst_error,
         failures_first,
         summary_ok,
         summary_text,
@@ -80,16 +80,16 @@ def report_sections(report: Report, show: bool = False) -> str:
     anchors = {id(case): f"case-{i + 1}" for i, case in enumerate(ordered)}
     rows = []
     for case in report.cases:
-        status = _case_status(case)
+        status = case_status(case)
         rows.append(f'<tr><td><a href="#{anchors[id(case)]}">{escape(visible(case.name))}</a></td>'
-                    f'<td class="where">{escape(visible(_where(case)))}</td>'
+                    f'<td class="where">{escape(visible(where_text(case)))}</td>'
                     f'<td class="{"ok" if case.as_expected else "bad"}">{escape(status.plain)}</td>'
-                    f'<td class="num">{escape(_worst(case))}</td><td class="num">{case.seconds:.2f} s</td></tr>')
+                    f'<td class="num">{escape(worst_error(case))}</td><td class="num">{case.seconds:.2f} s</td></tr>')
     parts.append('<table class="cases"><thead><tr><th>case</th><th>where</th><th>status</th>'
                  '<th>worst rel. error</th><th>time</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
     for case in ordered:
         parts.append(f'<section id="{anchors[id(case)]}"><h2>{escape(visible(case.name))} '
-                     f'<span class="where">{escape(visible(_where(case)))}</span></h2>')
+                     f'<span class="where">{escape(visible(where_text(case)))}</span></h2>')
         if case.expect == "mismatch" and case.status == "pass":
             parts.append('<p class="bad">expected a mismatch: the wrong derivation this case documents was not '
                          "caught</p>")

@@ -38,7 +38,7 @@ class Grid:
 
     @property
     def width(self) -> int:
-        widths = [w for w in self.widths()]
+        widths = self.widths()
         return self.indent + sum(widths) + GAP * (len(widths) - 1)
 
     def lines(self, header_style: str = "bold") -> list[Text]:

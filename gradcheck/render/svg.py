@@ -11,8 +11,13 @@ from __future__ import annotations
 
 from html import escape
 
-from ..graph import GRADIENT_COLOR, VALUE_COLOR, Trace, summary
+from typing import TYPE_CHECKING
+
 from .escape import visible
+from .summary import GRADIENT_COLOR, VALUE_COLOR, summary
+
+if TYPE_CHECKING:
+    from ..graph import Trace
 
 FONT = 12  # px
 CHAR = 7.4  # px per character of a 12 px sans-serif, on average (so boxes fit their widest line)

@@ -60,11 +60,12 @@ def text_console(file: TextIO, width: int | None = None) -> Console:
                    force_terminal=False, force_jupyter=False, soft_wrap=False)
 
 
-def _width(out: Console) -> int:
+def console_width(out: Console) -> int:
+    """The width to lay out for: the console's, never below MIN_WIDTH."""
     return max(out.width, MIN_WIDTH)
 
 
-def _emit(out: Console, lines: list[Text]) -> None:
+def emit(out: Console, lines: list[Text]) -> None:
     """Lines already laid out for the width; one still longer (a single word wider than the console, such
     as a long path) is printed whole for the terminal to wrap, never folded or cropped by rich."""
     for line in lines:
@@ -80,34 +81,34 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
     """The case's table and notes, ending with its verdict (left out where the caller shows it itself)."""
     if case.status == "error":
         return  # the CLI prints input errors to stderr
-    width = _width(out)
+    width = console_width(out)
     head = paragraph(f"f = {case.expr} = {case.value:.{DIGITS}g}", width, hanging="    ", style="bold")
-    _emit(out, head)
-    _emit(out, pack(_point(case), width, indent="at ", style="dim"))
+    emit(out, head)
+    emit(out, pack(_point(case), width, indent="at ", style="dim"))
     arrays = any(g.shape for g in case.gradients.values())
-    _emit(out, (array_table if arrays else gradient_table)(case, width=width))
+    emit(out, (array_table if arrays else gradient_table)(case, width=width))
     if case.hessian:
         second = any(g.shape for g in case.hessian.values())
-        _emit(out, (array_table if second else gradient_table)(case, case.hessian, "∂²f/∂", width=width))
+        emit(out, (array_table if second else gradient_table)(case, case.hessian, "∂²f/∂", width=width))
     if show:
         for variable, g in case.gradients.items():
             render_gradient(variable, g, out)
     for variable, g in case.gradients.items():
         for column, note in g.notes.items():
-            _emit(out, paragraph(f"{column} ∂f/∂{variable}: {note}", width, indent="  ", style="dim"))
+            emit(out, paragraph(f"{column} ∂f/∂{variable}: {note}", width, indent="  ", style="dim"))
     for variable, g in case.gradients.items():
         if g.formula is not None:
-            _emit(out, paragraph(f"∂f/∂{variable} = {g.formula}", width, indent="  ", hanging="      "))
+            emit(out, paragraph(f"∂f/∂{variable} = {g.formula}", width, indent="  ", hanging="      "))
     for variable, g in case.gradients.items():
         if g.diagnosis and g.status != "pass":
-            _emit(out, paragraph(f"how the claimed ∂f/∂{variable} is wrong: {g.diagnosis}", width, indent="  ",
+            emit(out, paragraph(f"how the claimed ∂f/∂{variable} is wrong: {g.diagnosis}", width, indent="  ",
                                  style=FAIL))
         if g.correct:
-            _emit(out, paragraph(f"the right one: ∂f/∂{variable} = {g.correct}", width, indent="  ",
+            emit(out, paragraph(f"the right one: ∂f/∂{variable} = {g.correct}", width, indent="  ",
                                  hanging="      ", style=PASS))
     if verdict:
         mark, style = verdict_mark(case)
-        _emit(out, paragraph(f"{mark} {case.verdict}", width, style=f"bold {style}"))
+        emit(out, paragraph(f"{mark} {case.verdict}", width, style=f"bold {style}"))
 
 
 def verdict_mark(case: CaseResult) -> tuple[str, str]:
@@ -240,7 +241,7 @@ def _pair_cell(g, column: str, reference: str) -> Text:
 
 def render_gradient(variable: str, g, out: Console) -> None:
     """--show: every column of ∂f/∂variable in full."""
-    width = _width(out)
+    width = console_width(out)
     out.print(literal(f"∂f/∂{variable}", style="bold"))
     for column, value in g.columns.items():
         if value is None:
@@ -250,13 +251,13 @@ def render_gradient(variable: str, g, out: Console) -> None:
         else:
             body = np.array2string(np.asarray(value), precision=8, max_line_width=width - 4, threshold=10_000)
         out.print(Text(f"  {column}:", style="dim"))
-        _emit(out, [Text("    " + line) for line in body.split("\n")])
+        emit(out, [Text("    " + line) for line in body.split("\n")])
     for pair in g.pairs:
         mark, style = ("✓", PASS) if pair.agree else ("✗", FAIL)
         worst = ""
         if pair.worst and not pair.agree:
             worst = f", furthest apart {'at ' if pair.worst.startswith('[') else ''}{pair.worst}"
-        _emit(out, paragraph(f"{mark} {pair.a} vs {pair.b}: max abs error {pair.max_abs_error:.2e}, "
+        emit(out, paragraph(f"{mark} {pair.a} vs {pair.b}: max abs error {pair.max_abs_error:.2e}, "
                              f"max rel error {pair.max_rel_error:.2e}{worst}", width, indent="  ", style=style))
 
 
@@ -309,18 +310,18 @@ def _point(case: CaseResult) -> list[str]:
 def render_batch(report: Report, out: Console, show: bool = False) -> None:
     """`gradcheck check`: a row per case (a block per case where that does not fit), then the details
     of every case not as expected, failures first, then a summary."""
-    width = _width(out)
-    _emit(out, batch_table(report, width))
+    width = console_width(out)
+    emit(out, batch_table(report, width))
     for case in failures_first(report.cases):
         if case.status != "error" and (show or not case.as_expected):
             out.print()
-            _emit(out, paragraph(f"{case.name} ({_where(case)})", width, style="bold"))
+            emit(out, paragraph(f"{case.name} ({where_text(case)})", width, style="bold"))
             if case.expect == "mismatch" and case.status == "pass":
-                _emit(out, paragraph("expected a mismatch: the wrong derivation this case documents was not caught",
+                emit(out, paragraph("expected a mismatch: the wrong derivation this case documents was not caught",
                                      width, style=FAIL))
             render_case(case, out, show)
     out.print()
-    _emit(out, paragraph(summary_text(report), width, style=f"bold {PASS if summary_ok(report) else FAIL}"))
+    emit(out, paragraph(summary_text(report), width, style=f"bold {PASS if summary_ok(report) else FAIL}"))
 
 
 def failures_first(cases: list[CaseResult]) -> list[CaseResult]:
@@ -330,7 +331,7 @@ def failures_first(cases: list[CaseResult]) -> list[CaseResult]:
 
 def batch_table(report: Report, width: int) -> list[Text]:
     header = ["case", "where", "status", "worst rel. error", "time"]
-    rows = [[literal(c.name), literal(_where(c)), _case_status(c), _worst(c), f"{c.seconds:.2f} s"]
+    rows = [[literal(c.name), literal(where_text(c)), case_status(c), worst_error(c), f"{c.seconds:.2f} s"]
             for c in report.cases]
     grid = Grid(header, rows, right=frozenset({3, 4}))
     if grid.width <= width:
@@ -338,8 +339,8 @@ def batch_table(report: Report, width: int) -> list[Text]:
     out = []
     for case in report.cases:
         out.extend(paragraph(case.name, width, hanging="", style="bold"))  # a long name goes on whole lines
-        status = _case_status(case)
-        details = [status.plain, _where(case), f"worst rel. error {_worst(case)}", f"{case.seconds:.2f} s"]
+        status = case_status(case)
+        details = [status.plain, where_text(case), f"worst rel. error {worst_error(case)}", f"{case.seconds:.2f} s"]
         for line in pack(details, width, separator="  ", indent="    ", hanging="    "):
             if line.plain.startswith("    " + status.plain):
                 line.stylize(status.style, 4, 4 + len(status.plain))
@@ -347,16 +348,16 @@ def batch_table(report: Report, width: int) -> list[Text]:
     return out
 
 
-def _worst(case: CaseResult) -> str:
+def worst_error(case: CaseResult) -> str:
     errors = [g.max_rel_error for g in case.gradients.values() if g.max_rel_error is not None]
     return f"{max(errors):.1e}" if errors else "—"
 
 
-def _where(case: CaseResult) -> str:
+def where_text(case: CaseResult) -> str:
     return f"{case.file}:{case.line}" if case.line else str(case.file)
 
 
-def _case_status(case: CaseResult) -> Text:
+def case_status(case: CaseResult) -> Text:
     if case.status == "error":
         return Text("✗ error", style=FAIL)
     if case.as_expected:
@@ -414,7 +415,7 @@ def render_text(case: CaseResult, show: bool = False, width: int | None = None, 
 # ----- gradcheck functions ------------------------------------------------------------------------
 def render_functions(out: Console) -> None:
     """`gradcheck functions`: every primitive with its local derivatives (the registry's text, literally)."""
-    width = _width(out)
+    width = console_width(out)
     rows = []
     for prim in PRIMITIVES:
         derivative = "\n".join(visible(f"∂/∂{p} = {d}") for p, d in zip(prim.params, prim.derivatives))
@@ -426,7 +427,7 @@ def render_functions(out: Console) -> None:
             rows.append((f"{alias}({', '.join(prim.params)})", derivative, f"the same as {prim.signature()}"))
     grid = Grid(["function", "derivative", "meaning"], [[a, Text(b), c] for a, b, c in rows])
     if grid.width <= width:
-        _emit(out, grid.lines())
+        emit(out, grid.lines())
     else:  # the meaning wrapped under its column, or under the function where even that does not fit
         first = Grid(["function", "derivative"], [[a, Text(b)] for a, b, _ in rows])
         widths = first.widths()
@@ -442,11 +443,11 @@ def render_functions(out: Console) -> None:
                     right = wrapped[i] if i < len(wrapped) else Text("")
                     out_lines.append(left + Text(" " * (column - left.cell_len)) + right if right.plain else left)
                 k += height
-            _emit(out, out_lines)
+            emit(out, out_lines)
         else:
             for a, b, c in rows:
                 out.print(literal(a, style="bold"))
-                _emit(out, [Text("  " + line) for line in b.split("\n")])
-                _emit(out, paragraph(c, width, indent="  ", hanging="  ", style="dim"))
-    _emit(out, paragraph("constants: pi, e.  Operators + - * / ** follow Python's precedence; ^ is power like **.",
+                emit(out, [Text("  " + line) for line in b.split("\n")])
+                emit(out, paragraph(c, width, indent="  ", hanging="  ", style="dim"))
+    emit(out, paragraph("constants: pi, e.  Operators + - * / ** follow Python's precedence; ^ is power like **.",
                          width, style="dim"))
