@@ -198,3 +198,17 @@ def test_a_terminal_narrower_than_the_table_gets_another_layout_not_an_ellipsis(
     render_case(gradcheck.check(NEURON, at=NEURON_AT), Console(file=buffer, width=60, force_terminal=True))
     text = cli.plain(buffer.getvalue())
     assert "…" not in text and np.all([len(line) <= 60 for line in text.splitlines()])
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_functions_listing_shows_every_signature_and_derivative_whole(width):
+    from gradcheck.primitives import PRIMITIVES
+    from gradcheck.render.table import render_functions
+
+    text = rendered(render_functions, width)
+    assert_fits(text, width)
+    lines = [line.strip() for line in text.splitlines()]
+    for prim in PRIMITIVES:
+        assert any(line.startswith(prim.signature()) for line in lines), (prim.signature(), text)
+        for param, derivative in zip(prim.params, prim.derivatives):
+            assert any(f"∂/∂{param} = {derivative}" in line for line in lines), (derivative, text)
