@@ -130,6 +130,8 @@ def parse_batch(text: str) -> dict[str, list[str]]:
             found[parts[0]] = parts[1:]
         return found
     name, details = None, False
+    if lines[0] == "case":  # names on their own lines, the other columns aligned under a header
+        lines = lines[2:]
     for line in lines:
         if not line.strip():
             break

@@ -336,7 +336,16 @@ def batch_table(report: Report, width: int) -> list[Text]:
     grid = Grid(header, rows, right=frozenset({3, 4}))
     if grid.width <= width:
         return grid.lines()
-    out = []
+    # each name on its own line, the other columns aligned under it
+    aligned = Grid(header[1:], [row[1:] for row in rows], right=frozenset({2, 3}), indent=4)
+    if aligned.width <= width:
+        lines = aligned.lines()
+        out = [Text("case", style="bold"), lines[0]]
+        for case, line in zip(report.cases, lines[1:]):
+            out.extend(paragraph(case.name, width, hanging="", style="bold"))
+            out.append(line)
+        return out
+    out = []  # narrower still: the details packed onto as many lines as they need
     for case in report.cases:
         out.extend(paragraph(case.name, width, hanging="", style="bold"))  # a long name goes on whole lines
         status = case_status(case)
