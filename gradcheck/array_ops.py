@@ -37,6 +37,11 @@ def matmul_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
     return a[:-1] + b[1:]
 
 
+def matmul_cost(out: tuple[int, ...], a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    """Each output entry of a @ b is a sum of a's last dimension's products."""
+    return int(np.prod(out, dtype=np.int64)) * (a[-1] if a else 1)
+
+
 def transpose_shape(a: tuple[int, ...]) -> tuple[int, ...]:
     return a[::-1]
 

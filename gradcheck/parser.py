@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import ParseError, suggest
-from .primitives import BINARY_OPERATORS, BY_NAME, CONSTANTS, FUNCTIONS, PREFIX_OPERATORS, REQUIRED
+from .primitives import BINARY_OPERATORS, BY_NAME, CONSTANTS, FUNCTIONS, PREFIX_OPERATORS, REQUIRED, UNARY
 from .source import Source, Span
 from .tree import Apply, Const, Node, Var
 
@@ -27,10 +27,10 @@ MAX_TEXT_LENGTH = 10_000
 # and this parser spends two Python frames a level.
 MAX_NESTING = 100
 
-# Binding power of each infix operator (higher binds tighter).
-_SUM, _PRODUCT, _UNARY, _POWER = 10, 20, 30, 40
-_INFIX_POWER = {"+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT, "@": _PRODUCT,
-                "**": _POWER, "^": _POWER}
+# Binding power of each infix operator (higher binds tighter), as the registry declares it.
+_UNARY = UNARY
+_INFIX_POWER = {token: prim.precedence for token, prim in BINARY_OPERATORS.items()}
+_POWER = max(_INFIX_POWER.values())
 # Postfix: x.T (transpose) and x[i, j] (indexing with integer constants) bind tightest.
 _POSTFIX = {".", "["}
 
@@ -190,8 +190,8 @@ class _Parser:
             self.expect_end_of(tok)
             return node, tok.start, self.tokens[self.pos - 1].end
         if tok.text in PREFIX_OPERATORS:
-            operand, _, end = self.nested(_UNARY, tok)
             prim = PREFIX_OPERATORS[tok.text]
+            operand, _, end = self.nested(prim.precedence, tok)
             return Apply(prim, (operand,), self.span(tok.start, end)), tok.start, end
         if tok.text == "+":  # unary plus changes nothing
             node, _, end = self.nested(_UNARY, tok)
@@ -327,14 +327,13 @@ class _Parser:
                              self.span(tok.start, after.end))
         if tok.text == "[":
             return self.index(node, start, tok)
-        power = _INFIX_POWER[tok.text]
+        prim = BINARY_OPERATORS[tok.text]
         # ** is right-associative and its right operand may carry a unary minus (2**-x), as in Python;
         # a tower of powers nests, a chain of + - * / does not.
-        if power == _POWER:
+        if prim.right_associative:
             right, _, end = self.nested(_UNARY, tok)
         else:
-            right, _, end = self.expression(power)
-        prim = BINARY_OPERATORS[tok.text]
+            right, _, end = self.expression(prim.precedence)
         return Apply(prim, (node, right), self.span(start, end)), start, end
 
 

@@ -21,6 +21,7 @@ from .oracles.backprop import backprop, magnitudes
 from .oracles.numeric import (METHODS, MODES, ROUNDING_ULPS, Kink, Measured, NumericResult, Probes, choose_mode,
                               numeric)
 from .oracles.symbolic import formula, symbolic
+from .primitives import non_analytic_list
 from .problem import build
 from .result import CaseResult, GradientResult
 from .shapes import infer_shapes
@@ -77,7 +78,7 @@ def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formu
         method = "complex" if analytic else "central"
     elif method == "complex" and not analytic:
         raise SpecError("--method complex needs every function between the variables and f to be analytic; "
-                        "relu, abs, max, min, step and sign are not (use central or richardson)")
+                        f"{non_analytic_list()} are not (use central or richardson)")
     by_numeric = numeric(differenced(problem.root), problem.point, variables, mode=mode, seed=seed,
                          method=method)
     by_symbolic = symbolic(problem.root, problem.point, problem.wrt, formulas=formulas)

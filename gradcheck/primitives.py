@@ -7,14 +7,19 @@ A Primitive holds everything each part of gradcheck needs about one operation:
 - the symbolic oracle reads `sympy` (a function of the sympy module and the SymPy arguments, so that
   importing this registry does not import SymPy),
 - `gradcheck functions` and the tests read `derivatives`: the local derivative with respect to each
-  input written in gradcheck's own expression language, checked against `vjps` and SymPy in tests.
-Adding a function means adding one entry to PRIMITIVES below.
+  input written in gradcheck's own expression language, checked against `vjps` and SymPy in tests,
+- the symbolic oracle's evaluator reads `mpmath` (how to evaluate the SymPy functions its form
+  introduces) and its size limit reads `cost`,
+- the parser reads `operator`, `precedence` and `right_associative`,
+- messages about the complex step read `kink` (through NON_ANALYTIC).
+Adding a function means adding one entry to PRIMITIVES below; nothing else (tests/test_registry.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +36,7 @@ STEP_AT_ZERO = 0.5
 
 def zero_vjp(g, ans, *inputs):
     """Declares that the local derivative is 0 wherever it exists (step, sign): no work is done."""
-    return None
+    return
 
 
 def _sigmoid(x):
@@ -51,6 +56,21 @@ def _step(x):
     return np.heaviside(x, STEP_AT_ZERO)
 
 
+def _mp_heaviside(mp, x, at_zero=None):
+    at_zero = mp.mpf(STEP_AT_ZERO) if at_zero is None else at_zero
+    return mp.mpf(1) if x > 0 else mp.mpf(0) if x < 0 else at_zero
+
+
+def _mp_dirac(mp, x, *rest):
+    if x == 0:
+        raise ValueError("DiracDelta at 0")
+    return mp.mpf(0)
+
+
+# Binding powers of the operators (higher binds tighter): Python's order, with ^ as power.
+SUM, PRODUCT, UNARY, POWER = 10, 20, 30, 40
+
+
 def _pow_domain(a, b):
     whole = np.equal(np.floor(b), b)
     return (a > 0) | ((a == 0) & (b > 0)) | ((a < 0) & whole)
@@ -68,19 +88,39 @@ class Primitive:
     domain: Rule | None = None  # (*inputs, **static) -> bool: where forward is defined; None = everywhere
     domain_text: str = ""  # the domain as a condition on the inputs, e.g. "{x} > 0"
     operator: str | None = None  # "+", "-", ... when written as an operator rather than a call
+    precedence: int = 0  # the operator's binding power (SUM … POWER above)
+    right_associative: bool = False  # a ** b ** c is a ** (b ** c); its right side may start with a unary -
+    operator_aliases: tuple[str, ...] = ()  # other spellings of the operator: ^ for **
     # Elementwise primitives broadcast like numpy; `sympy` maps scalars and is applied entry by entry.
     # The others (matmul, sum, softmax, ...) have a `shape` rule and a `sympy` that maps whole arrays
     # of SymPy expressions (numpy object arrays).
     elementwise: bool = True
     shape: Rule | None = None  # (*input shapes, **static) -> output shape; raises ValueError when they do not fit
     static: tuple[tuple[str, Any], ...] = ()  # integer constants written in the call: (name, default)
-    labels: tuple[int, ...] = ()  # inputs that are integer data (class labels): never differentiated
+    # Inputs that are data (class labels, a condition): never differentiated. `vjps` and `derivatives`
+    # list only the other inputs; the registry fills in "no gradient" for these.
+    labels: tuple[int, ...] = ()
     syntax: str | None = None  # how it is written when not as a call: "x.T", "x[i, j]"
     aliases: tuple[str, ...] = ()  # function names it may also be called by: pow(a, b) for a ** b
     # Where the primitive is not differentiable: the quantity whose sign picks its branch (relu: x,
     # max: a - b). Such a primitive is not analytic, so the complex-step method cannot go through
     # it, and a finite difference whose two sides fall on different branches has crossed a kink.
     kink: Rule | None = None
+    # How mpmath evaluates the SymPy functions `sympy` introduces (its derivatives included), by the
+    # SymPy class name: (("erf", lambda mp, x: mp.erf(x)),). A function without a rule anywhere in
+    # the registry is evaluated by SymPy itself, more slowly.
+    mpmath: tuple[tuple[str, Rule], ...] = ()
+    # Scalar operations in the elementwise expansion: (output shape, *input shapes, **static) -> int.
+    # None: one per output entry (or per input entry, if more). The symbolic size limit reads it.
+    cost: Rule | None = None
+
+    def __post_init__(self):
+        if self.labels:  # declared once: a data input has no gradient
+            vjps, derivatives = iter(self.vjps), iter(self.derivatives)
+            object.__setattr__(self, "vjps", tuple(zero_vjp if i in self.labels else next(vjps)
+                                                   for i in range(self.arity)))
+            object.__setattr__(self, "derivatives", tuple("none: data, not differentiated" if i in self.labels
+                                                          else next(derivatives) for i in range(self.arity)))
 
     @property
     def analytic(self) -> bool:
@@ -112,33 +152,45 @@ def _binary(name, forward, vjps, sympy, derivatives, summary, **extra) -> Primit
 PRIMITIVES: tuple[Primitive, ...] = (
     # ----- operators -------------------------------------------------------------------------
     _binary("add", np.add, (lambda g, ans, a, b: g, lambda g, ans, a, b: g),
-            lambda sp, a, b: a + b, ("1", "1"), "sum", operator="+"),
+            lambda sp, a, b: a + b, ("1", "1"), "sum", operator="+", precedence=SUM,
+            mpmath=(("Add", lambda mp, *a: mp.fsum(a)),)),
     _binary("sub", np.subtract, (lambda g, ans, a, b: g, lambda g, ans, a, b: -g),
-            lambda sp, a, b: a - b, ("1", "-1"), "difference", operator="-"),
+            lambda sp, a, b: a - b, ("1", "-1"), "difference", operator="-", precedence=SUM),
     _binary("mul", np.multiply, (lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a),
-            lambda sp, a, b: a * b, ("b", "a"), "product", operator="*"),
+            lambda sp, a, b: a * b, ("b", "a"), "product", operator="*", precedence=PRODUCT,
+            mpmath=(("Mul", lambda mp, *a: mp.fprod(a)),)),
     _binary("div", np.divide, (lambda g, ans, a, b: g / b, lambda g, ans, a, b: -g * ans / b),
             lambda sp, a, b: a / b, ("1/b", "-a/b**2"), "quotient",
-            operator="/", domain=lambda a, b: b != 0, domain_text="{b} ≠ 0"),
+            operator="/", precedence=PRODUCT, domain=lambda a, b: b != 0, domain_text="{b} ≠ 0"),
     _binary("pow", np.power,
             (lambda g, ans, a, b: g * b * np.power(a, b - 1), lambda g, ans, a, b: g * ans * np.log(a)),
             lambda sp, a, b: a**b, ("b*a**(b - 1)", "log(a)*a**b"),
             "power; also written a ^ b",
-            operator="**", domain=_pow_domain, domain_text="{a} > 0, or a whole-number exponent {b}",
-            aliases=("pow",)),
-    _unary("neg", np.negative, lambda g, ans, x: -g, lambda sp, x: -x, "-1", "negation", operator="-"),
+            operator="**", precedence=POWER, right_associative=True, operator_aliases=("^",),
+            domain=_pow_domain, domain_text="{a} > 0, or a whole-number exponent {b}",
+            aliases=("pow",), mpmath=(("Pow", lambda mp, b, e: mp.power(b, e)),)),
+    _unary("neg", np.negative, lambda g, ans, x: -g, lambda sp, x: -x, "-1", "negation", operator="-",
+           precedence=UNARY),
     # ----- functions -------------------------------------------------------------------------
-    _unary("exp", np.exp, lambda g, ans, x: g * ans, lambda sp, x: sp.exp(x), "exp(x)", "e to the x"),
+    _unary("exp", np.exp, lambda g, ans, x: g * ans, lambda sp, x: sp.exp(x), "exp(x)", "e to the x",
+           mpmath=(("exp", lambda mp, x: mp.exp(x)),)),
     _unary("log", np.log, lambda g, ans, x: g / x, lambda sp, x: sp.log(x), "1/x",
-           "natural logarithm", domain=lambda x: x > 0, domain_text="{x} > 0"),
+           "natural logarithm", domain=lambda x: x > 0, domain_text="{x} > 0",
+           mpmath=(("log", lambda mp, x: mp.log(x) if x > 0 else None),)),
+    _unary("log1p", np.log1p, lambda g, ans, x: g / (1 + x), lambda sp, x: sp.log(1 + x), "1/(1 + x)",
+           "log(1 + x), accurate for small x", domain=lambda x: x > -1, domain_text="{x} > -1"),
     _unary("sqrt", np.sqrt, lambda g, ans, x: g / (2 * ans), lambda sp, x: sp.sqrt(x),
            "1/(2*sqrt(x))", "square root", domain=lambda x: x >= 0, domain_text="{x} ≥ 0"),
-    _unary("sin", np.sin, lambda g, ans, x: g * np.cos(x), lambda sp, x: sp.sin(x), "cos(x)", "sine"),
-    _unary("cos", np.cos, lambda g, ans, x: -g * np.sin(x), lambda sp, x: sp.cos(x), "-sin(x)", "cosine"),
+    _unary("sin", np.sin, lambda g, ans, x: g * np.cos(x), lambda sp, x: sp.sin(x), "cos(x)", "sine",
+           mpmath=(("sin", lambda mp, x: mp.sin(x)),)),
+    _unary("cos", np.cos, lambda g, ans, x: -g * np.sin(x), lambda sp, x: sp.cos(x), "-sin(x)", "cosine",
+           mpmath=(("cos", lambda mp, x: mp.cos(x)),)),
     _unary("tan", np.tan, lambda g, ans, x: g * (1 + ans * ans), lambda sp, x: sp.tan(x),
-           "1 + tan(x)**2", "tangent"),
+           "1 + tan(x)**2", "tangent",
+           mpmath=(("tan", lambda mp, x: mp.tan(x)),)),
     _unary("tanh", np.tanh, lambda g, ans, x: g * (1 - ans * ans), lambda sp, x: sp.tanh(x),
-           "1 - tanh(x)**2", "hyperbolic tangent"),
+           "1 - tanh(x)**2", "hyperbolic tangent",
+           mpmath=(("tanh", lambda mp, x: mp.tanh(x)),)),
     _unary("sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans),
            lambda sp, x: 1 / (1 + sp.exp(-x)), "sigmoid(x)*(1 - sigmoid(x))",
            "logistic function 1/(1+e^-x)"),
@@ -147,23 +199,24 @@ PRIMITIVES: tuple[Primitive, ...] = (
     _unary("softplus", _softplus, lambda g, ans, x: g * _sigmoid(x),
            lambda sp, x: sp.log(1 + sp.exp(x)), "sigmoid(x)", "log(1 + e^x), a smooth relu"),
     _unary("abs", np.abs, lambda g, ans, x: g * np.sign(x), lambda sp, x: sp.Abs(x), "sign(x)",
-           "absolute value", kink=lambda x: x),
+           "absolute value", kink=lambda x: x, mpmath=(("Abs", lambda mp, x: abs(x)),)),
     _unary("step", _step, zero_vjp, lambda sp, x: sp.Heaviside(x, sp.Rational(1, 2)), "0",
-           "Heaviside step: 1 for x > 0, 0 for x < 0, 1/2 at 0 (relu's derivative)", kink=lambda x: x),
+           "Heaviside step: 1 for x > 0, 0 for x < 0, 1/2 at 0 (relu's derivative)", kink=lambda x: x,
+           mpmath=(("Heaviside", _mp_heaviside), ("DiracDelta", _mp_dirac))),
     _unary("sign", np.sign, zero_vjp, lambda sp, x: sp.sign(x), "0", "-1, 0 or 1 (abs's derivative)",
-           kink=lambda x: x),
+           kink=lambda x: x, mpmath=(("sign", lambda mp, x: mp.sign(x)),)),
     _binary("max", np.maximum,
             (lambda g, ans, a, b: g * _step(a - b), lambda g, ans, a, b: g * _step(b - a)),
             lambda sp, a, b: sp.Max(a, b), ("step(a - b)", "step(b - a)"), "larger of a and b",
-            kink=lambda a, b: a - b),
+            kink=lambda a, b: a - b, mpmath=(("Max", lambda mp, *a: max(a)),)),
     _binary("min", np.minimum,
             (lambda g, ans, a, b: g * _step(b - a), lambda g, ans, a, b: g * _step(a - b)),
             lambda sp, a, b: sp.Min(a, b), ("step(b - a)", "step(a - b)"), "smaller of a and b",
-            kink=lambda a, b: a - b),
+            kink=lambda a, b: a - b, mpmath=(("Min", lambda mp, *a: min(a)),)),
     # ----- arrays: `derivatives` gives the VJP, in terms of the upstream gradient g ---------------
     Primitive("matmul", ("a", "b"), np.matmul, (A.matmul_vjp_a, A.matmul_vjp_b), A.sym_matmul,
               ("g @ b.T", "a.T @ g"), "matrix product of vectors and matrices", operator="@",
-              elementwise=False, shape=A.matmul_shape),
+              precedence=PRODUCT, elementwise=False, shape=A.matmul_shape, cost=A.matmul_cost),
     Primitive("transpose", ("x",), np.transpose, (lambda g, ans, x: np.transpose(g),),
               lambda sp, x: x.T, ("g.T",), "transpose", elementwise=False, shape=A.transpose_shape,
               syntax="x.T"),
@@ -185,12 +238,12 @@ PRIMITIVES: tuple[Primitive, ...] = (
     Primitive("logsumexp", ("x",), A.logsumexp, (A.logsumexp_vjp,), A.sym_logsumexp,
               ("g[:, None] * softmax(x)",), "log(sum(exp(x))) along the last axis",
               elementwise=False, shape=A.logsumexp_shape),
-    Primitive("softmax_ce", ("z", "y"), A.softmax_ce, (A.softmax_ce_vjp, zero_vjp), A.sym_softmax_ce,
-              ("g * (softmax(z) - onehot(y, k)) / m", "none: labels are data"),
+    Primitive("softmax_ce", ("z", "y"), A.softmax_ce, (A.softmax_ce_vjp,), A.sym_softmax_ce,
+              ("g * (softmax(z) - onehot(y, k)) / m",),
               "mean over the m rows of the cross-entropy of softmax(z) with integer labels y",
               elementwise=False, shape=A.softmax_ce_shape, labels=(1,),
               domain=lambda z, y: A.labels_fit(y, np.shape(z)[-1]), domain_text="{y} to hold class numbers 0 … k-1"),
-    Primitive("onehot", ("y",), A.onehot, (zero_vjp,), A.sym_onehot, ("none: labels are data",),
+    Primitive("onehot", ("y",), A.onehot, (), A.sym_onehot, (),
               "one row of the k×k identity per label", elementwise=False, shape=A.onehot_shape,
               static=(("k", REQUIRED),), labels=(0,),
               domain=lambda y, k: A.labels_fit(y, k), domain_text="{y} to hold class numbers 0 … k-1"),
@@ -200,10 +253,21 @@ BY_NAME: dict[str, Primitive] = {p.name: p for p in PRIMITIVES}
 
 # What each operator token builds. `^` is power, as in the course notes, not Python's xor.
 BINARY_OPERATORS: dict[str, Primitive] = {
-    "+": BY_NAME["add"], "-": BY_NAME["sub"], "*": BY_NAME["mul"], "/": BY_NAME["div"],
-    "**": BY_NAME["pow"], "^": BY_NAME["pow"], "@": BY_NAME["matmul"],
-}
-PREFIX_OPERATORS: dict[str, Primitive] = {"-": BY_NAME["neg"]}
+    spelling: p for p in PRIMITIVES if p.operator and p.arity == 2
+    for spelling in (p.operator, *p.operator_aliases)}
+PREFIX_OPERATORS: dict[str, Primitive] = {p.operator: p for p in PRIMITIVES if p.operator and p.arity == 1}
+
+# The functions the complex step cannot go through, for messages: "relu, abs, step, sign, max and min".
+NON_ANALYTIC: tuple[str, ...] = tuple(p.name for p in PRIMITIVES if not p.analytic)
+
+
+def non_analytic_list(conjunction: str = "and") -> str:
+    names = list(NON_ANALYTIC)
+    return ", ".join(names[:-1]) + f" {conjunction} {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+# How mpmath evaluates each SymPy function, gathered from every primitive's `mpmath`.
+MPMATH_RULES: dict[str, Rule] = {name: rule for p in PRIMITIVES for name, rule in p.mpmath}
 
 # Functions callable by name: every primitive written as a call, and the aliases (pow(a, b)).
 FUNCTIONS: dict[str, Primitive] = {p.name: p for p in PRIMITIVES if p.operator is None and p.syntax is None}

@@ -45,7 +45,7 @@ def adjoints(root: Node, values: dict[Node, Any], wrt: list[Var], sizes: dict | 
                 continue
             inputs = [values[arg] for arg in node.args]
             for i, arg in enumerate(node.args):
-                if arg not in needs or node.prim.vjps[i] is zero_vjp or i in node.prim.labels:
+                if arg not in needs or node.prim.vjps[i] is zero_vjp:
                     continue
                 contribution = vjp(node, i, g, values[node], inputs)
                 grads[arg] = contribution if arg not in grads else grads[arg] + contribution

@@ -25,6 +25,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ..errors import DomainError
+from ..primitives import non_analytic_list
 
 EPS = float(np.finfo(np.float64).eps)
 # Central differences err by O(h²) from truncation and O(eps/h) from rounding; a step of cbrt(eps)
@@ -306,7 +307,7 @@ def _left_out(excluded: int) -> str | None:
     if not excluded:
         return None
     return (f"{excluded} entr{'y' if excluded == 1 else 'ies'} left out: every step small enough to "
-            "difference crossed a kink (relu, abs, max or min within ~1e-12 of its switch)")
+            f"difference crossed a kink ({non_analytic_list('or')} within ~1e-12 of its switch)")
 
 
 def _with_note(result: NumericResult, note: str) -> NumericResult:

@@ -157,16 +157,20 @@ def size_limit(root: Node, point: Mapping[str, Any], wrt: list[Var]) -> str | No
 
 
 def expansion_size(root: Node, shapes: Mapping[str, tuple[int, ...]]) -> int:
-    """Scalar operations in the elementwise expansion: an entry of A @ B costs its inner dimension."""
+    """Scalar operations in the elementwise expansion, each primitive's as its registry entry counts
+    them (an entry of A @ B costs its inner dimension)."""
     found = infer_shapes(root, shapes)
     total = 0
     for node in topological(root):
         if isinstance(node, Apply):
-            out = int(np.prod(found[node], dtype=np.int64))
-            ins = [int(np.prod(found[a], dtype=np.int64)) for a in node.args]
-            inner = found[node.args[0]][-1] if node.prim.name == "matmul" and found[node.args[0]] else 1
-            total += max(out * inner, *ins)
+            total += operations(node.prim, found[node], [found[a] for a in node.args], node.kwargs)
     return total
+
+
+def operations(prim, out: tuple[int, ...], ins: list[tuple[int, ...]], static: Mapping[str, Any]) -> int:
+    if prim.cost is not None:
+        return int(prim.cost(out, *ins, **static))
+    return max(int(np.prod(s, dtype=np.int64)) for s in (out, *ins))
 
 
 def to_sympy(sp, root: Node, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
