@@ -17,6 +17,7 @@ Adding a function means adding one entry to PRIMITIVES below; nothing else (test
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +72,62 @@ def _mp_dirac(mp, x, *rest):
 SUM, PRODUCT, UNARY, POWER = 10, 20, 30, 40
 
 
+_real_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _erf(x):
+    """numpy has no erf; the standard library's is accurate to a few ulps. Real input only."""
+    out = _real_erf(x)
+    return out.astype(np.result_type(x, np.float32)) if np.ndim(out) else np.asarray(out, np.result_type(x, np.float32))[()]
+
+
+# GELU: x·Φ(x) with Φ the standard normal CDF, and its tanh approximation with the constant
+# 0.044715 of Hendrycks & Gimpel, "Gaussian Error Linear Units" (2016), eq. 2.
+GELU_TANH_CUBIC = 0.044715
+SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+
+
+def _gelu(x):
+    return x * (1 + _erf(x / math.sqrt(2))) / 2
+
+
+def _gelu_vjp(g, ans, x):
+    return g * ((1 + _erf(x / math.sqrt(2))) / 2 + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi))
+
+
+def _gelu_tanh(x):
+    return x * (1 + np.tanh(SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x**3))) / 2
+
+
+def _gelu_tanh_vjp(g, ans, x):
+    t = np.tanh(SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x**3))
+    return g * ((1 + t) / 2 + x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * GELU_TANH_CUBIC * x * x) / 2)
+
+
+def _sym_gelu_tanh(sp, x):
+    cubic = sp.Rational(44715, 1_000_000)  # GELU_TANH_CUBIC, exactly
+    return x * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + cubic * x**3))) / 2
+
+
+def _log_sigmoid(x):
+    if np.iscomplexobj(x):
+        return -np.log1p(np.exp(-x))
+    return -np.logaddexp(0.0, -x)
+
+
+def _elu(x):
+    below = np.real(x) <= 0
+    return np.where(below, np.expm1(np.where(below, x, 0)), x)  # the unused branch never overflows
+
+
+def _leaky_relu(x, a):
+    return np.where(np.real(x) > 0, x, a * x)
+
+
+def _clip(x, lo, hi):
+    return np.minimum(np.maximum(x, lo), hi)
+
+
 def _pow_domain(a, b):
     whole = np.equal(np.floor(b), b)
     return (a > 0) | ((a == 0) & (b > 0)) | ((a < 0) & whole)
@@ -106,6 +163,8 @@ class Primitive:
     # max: a - b). Such a primitive is not analytic, so the complex-step method cannot go through
     # it, and a finite difference whose two sides fall on different branches has crossed a kink.
     kink: Rule | None = None
+    # Whether `forward` accepts complex input, as the complex step needs (numpy has no complex erf).
+    complex_step: bool = True
     # How mpmath evaluates the SymPy functions `sympy` introduces (its derivatives included), by the
     # SymPy class name: (("erf", lambda mp, x: mp.erf(x)),). A function without a rule anywhere in
     # the registry is evaluated by SymPy itself, more slowly.
@@ -124,7 +183,8 @@ class Primitive:
 
     @property
     def analytic(self) -> bool:
-        return self.kink is None
+        """Whether the complex step can go through it: no kink, and a forward that takes complex input."""
+        return self.kink is None and self.complex_step
 
     @property
     def arity(self) -> int:
@@ -179,6 +239,8 @@ PRIMITIVES: tuple[Primitive, ...] = (
            mpmath=(("log", lambda mp, x: mp.log(x) if x > 0 else None),)),
     _unary("log1p", np.log1p, lambda g, ans, x: g / (1 + x), lambda sp, x: sp.log(1 + x), "1/(1 + x)",
            "log(1 + x), accurate for small x", domain=lambda x: x > -1, domain_text="{x} > -1"),
+    _unary("expm1", np.expm1, lambda g, ans, x: g * (ans + 1), lambda sp, x: sp.exp(x) - 1, "exp(x)",
+           "e to the x, minus 1, accurate for small x"),
     _unary("sqrt", np.sqrt, lambda g, ans, x: g / (2 * ans), lambda sp, x: sp.sqrt(x),
            "1/(2*sqrt(x))", "square root", domain=lambda x: x >= 0, domain_text="{x} ≥ 0"),
     _unary("sin", np.sin, lambda g, ans, x: g * np.cos(x), lambda sp, x: sp.sin(x), "cos(x)", "sine",
@@ -188,14 +250,48 @@ PRIMITIVES: tuple[Primitive, ...] = (
     _unary("tan", np.tan, lambda g, ans, x: g * (1 + ans * ans), lambda sp, x: sp.tan(x),
            "1 + tan(x)**2", "tangent",
            mpmath=(("tan", lambda mp, x: mp.tan(x)),)),
+    _unary("arcsin", np.arcsin, lambda g, ans, x: g / np.sqrt(1 - x * x), lambda sp, x: sp.asin(x),
+           "1/sqrt(1 - x**2)", "inverse sine", domain=lambda x: (x >= -1) & (x <= 1), domain_text="-1 ≤ {x} ≤ 1",
+           mpmath=(("asin", lambda mp, x: mp.asin(x) if -1 <= x <= 1 else None),)),
+    _unary("arccos", np.arccos, lambda g, ans, x: -g / np.sqrt(1 - x * x), lambda sp, x: sp.acos(x),
+           "-1/sqrt(1 - x**2)", "inverse cosine", domain=lambda x: (x >= -1) & (x <= 1), domain_text="-1 ≤ {x} ≤ 1",
+           mpmath=(("acos", lambda mp, x: mp.acos(x) if -1 <= x <= 1 else None),)),
+    _unary("arctan", np.arctan, lambda g, ans, x: g / (1 + x * x), lambda sp, x: sp.atan(x),
+           "1/(1 + x**2)", "inverse tangent", mpmath=(("atan", lambda mp, x: mp.atan(x)),)),
+    _unary("sinh", np.sinh, lambda g, ans, x: g * np.cosh(x), lambda sp, x: sp.sinh(x), "cosh(x)",
+           "hyperbolic sine", mpmath=(("sinh", lambda mp, x: mp.sinh(x)),)),
+    _unary("cosh", np.cosh, lambda g, ans, x: g * np.sinh(x), lambda sp, x: sp.cosh(x), "sinh(x)",
+           "hyperbolic cosine", mpmath=(("cosh", lambda mp, x: mp.cosh(x)),)),
     _unary("tanh", np.tanh, lambda g, ans, x: g * (1 - ans * ans), lambda sp, x: sp.tanh(x),
            "1 - tanh(x)**2", "hyperbolic tangent",
            mpmath=(("tanh", lambda mp, x: mp.tanh(x)),)),
     _unary("sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans),
            lambda sp, x: 1 / (1 + sp.exp(-x)), "sigmoid(x)*(1 - sigmoid(x))",
            "logistic function 1/(1+e^-x)"),
+    _unary("log_sigmoid", _log_sigmoid, lambda g, ans, x: g * _sigmoid(-x),
+           lambda sp, x: -sp.log(1 + sp.exp(-x)), "sigmoid(-x)", "log(sigmoid(x)), stable for large |x|"),
+    _unary("silu", lambda x: x * _sigmoid(x), lambda g, ans, x: g * _sigmoid(x) * (1 + x * (1 - _sigmoid(x))),
+           lambda sp, x: x / (1 + sp.exp(-x)), "sigmoid(x)*(1 + x*(1 - sigmoid(x)))",
+           "x·sigmoid(x) (swish)"),
+    _unary("erf", _erf, lambda g, ans, x: g * 2 / math.sqrt(math.pi) * np.exp(-x * x), lambda sp, x: sp.erf(x),
+           "2*exp(-x**2)/sqrt(pi)", "error function", complex_step=False,
+           mpmath=(("erf", lambda mp, x: mp.erf(x)),)),
+    _unary("gelu", _gelu, _gelu_vjp, lambda sp, x: x * (1 + sp.erf(x / sp.sqrt(2))) / 2,
+           "(1 + erf(x/sqrt(2)))/2 + x*exp(-x**2/2)/sqrt(2*pi)", "x·Φ(x), Φ the normal CDF (exact GELU)",
+           complex_step=False),
+    _unary("gelu_tanh", _gelu_tanh, _gelu_tanh_vjp, _sym_gelu_tanh,
+           "(1 + tanh(sqrt(2/pi)*(x + 0.044715*x**3)))/2 + "
+           "x*(1 - tanh(sqrt(2/pi)*(x + 0.044715*x**3))**2)*sqrt(2/pi)*(1 + 3*0.044715*x**2)/2",
+           "GELU's tanh approximation x/2·(1 + tanh(√(2/π)(x + 0.044715x³)))"),
     _unary("relu", lambda x: np.maximum(x, 0.0), lambda g, ans, x: g * _step(x),
            lambda sp, x: sp.Max(0, x), "step(x)", "max(x, 0)", kink=lambda x: x),
+    Primitive("leaky_relu", ("x", "a"), _leaky_relu,
+             (lambda g, ans, x, a: g * (_step(x) + a * _step(-x)), lambda g, ans, x, a: g * x * _step(-x)),
+             lambda sp, x, a: sp.Max(x, 0) + a * sp.Min(x, 0), ("step(x) + a*step(-x)", "x*step(-x)"),
+              "x for x > 0, a·x below", kink=lambda x, a: x),
+    _unary("elu", _elu, lambda g, ans, x: g * np.where(np.real(x) > 0, 1.0, ans + 1),
+           lambda sp, x: sp.Max(x, 0) + sp.Min(sp.exp(x) - 1, 0), "step(x) + step(-x)*exp(x)",
+           "x for x > 0, e^x - 1 below (α = 1)", kink=lambda x: x),
     _unary("softplus", _softplus, lambda g, ans, x: g * _sigmoid(x),
            lambda sp, x: sp.log(1 + sp.exp(x)), "sigmoid(x)", "log(1 + e^x), a smooth relu"),
     _unary("abs", np.abs, lambda g, ans, x: g * np.sign(x), lambda sp, x: sp.Abs(x), "sign(x)",
@@ -207,12 +303,19 @@ PRIMITIVES: tuple[Primitive, ...] = (
            kink=lambda x: x, mpmath=(("sign", lambda mp, x: mp.sign(x)),)),
     _binary("max", np.maximum,
             (lambda g, ans, a, b: g * _step(a - b), lambda g, ans, a, b: g * _step(b - a)),
-            lambda sp, a, b: sp.Max(a, b), ("step(a - b)", "step(b - a)"), "larger of a and b",
+            lambda sp, a, b: sp.Max(a, b), ("step(a - b)", "step(b - a)"), "larger of a and b (elementwise; max(x) alone reduces)", aliases=("maximum",),
             kink=lambda a, b: a - b, mpmath=(("Max", lambda mp, *a: max(a)),)),
     _binary("min", np.minimum,
             (lambda g, ans, a, b: g * _step(b - a), lambda g, ans, a, b: g * _step(a - b)),
-            lambda sp, a, b: sp.Min(a, b), ("step(b - a)", "step(a - b)"), "smaller of a and b",
+            lambda sp, a, b: sp.Min(a, b), ("step(b - a)", "step(a - b)"), "smaller of a and b (elementwise; min(x) alone reduces)", aliases=("minimum",),
             kink=lambda a, b: a - b, mpmath=(("Min", lambda mp, *a: min(a)),)),
+    Primitive("clip", ("x", "lo", "hi"), _clip,
+              (lambda g, ans, x, lo, hi: g * _step(hi - np.maximum(x, lo)) * _step(x - lo),
+               lambda g, ans, x, lo, hi: g * _step(hi - np.maximum(x, lo)) * _step(lo - x),
+               lambda g, ans, x, lo, hi: g * _step(np.maximum(x, lo) - hi)),
+              lambda sp, x, lo, hi: sp.Min(sp.Max(x, lo), hi),
+              ("step(hi - max(x, lo))*step(x - lo)", "step(hi - max(x, lo))*step(lo - x)", "step(max(x, lo) - hi)"),
+              "x limited to [lo, hi]: min(max(x, lo), hi)", kink=lambda x, lo, hi: (x - lo) * (hi - x)),
     # ----- arrays: `derivatives` gives the VJP, in terms of the upstream gradient g ---------------
     Primitive("matmul", ("a", "b"), np.matmul, (A.matmul_vjp_a, A.matmul_vjp_b), A.sym_matmul,
               ("g @ b.T", "a.T @ g"), "matrix product of vectors and matrices", operator="@",

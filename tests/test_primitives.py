@@ -34,6 +34,8 @@ def sample_points(prim, rng, i=0):
             continue
         if any(abs(v) < KINK_MARGIN for v in inputs) or (prim.arity == 2 and abs(inputs[0] - inputs[1]) < KINK_MARGIN):
             continue
+        if prim.kink is not None and abs(prim.kink(*inputs)) < KINK_MARGIN:
+            continue
         points.append(inputs)
     return points
 

@@ -84,10 +84,20 @@ def test_operators_and_their_precedence_come_from_the_registry():
     assert parse("a ** b ** c").args[1].prim.name == "pow"  # right-associative, as declared
 
 
-def test_the_non_analytic_list_is_every_primitive_with_a_kink():
-    assert set(NON_ANALYTIC) == {p.name for p in PRIMITIVES if p.kink is not None}
+def test_the_non_analytic_list_is_every_primitive_with_a_kink_or_without_a_complex_forward():
+    assert set(NON_ANALYTIC) == {p.name for p in PRIMITIVES if p.kink is not None or not p.complex_step}
     assert {"relu", "abs", "max", "min", "step", "sign"} <= set(NON_ANALYTIC)
     assert "exp" not in NON_ANALYTIC and "log1p" not in NON_ANALYTIC
+    for prim in PRIMITIVES:  # every other elementwise function takes the complex step
+        if prim.elementwise and prim.name not in NON_ANALYTIC:
+            x = np.full(prim.arity, 0.3 + 0j)
+            for i in range(prim.arity):
+                if prim.vjps[i] is zero_vjp:
+                    continue
+                stepped = x.copy()
+                stepped[i] += 1e-20j
+                slope = prim.forward(*stepped).imag / 1e-20
+                assert slope == pytest.approx(prim.vjps[i](1.0, prim.forward(*x.real), *x.real), rel=1e-12), prim.name
 
 
 def test_the_symbolic_cost_is_the_entry_s_rule():
