@@ -118,8 +118,8 @@ def differenced(root: Node):
         values = forward(root, point)
         if not kinked:
             return Evaluation(values[root])
-        signs = np.concatenate([np.ravel(np.sign(np.real(n.prim.kink(*(values[a] for a in n.args)))))
-                                for n in kinked]).astype(np.int8)
+        quantities = [n.prim.kink(*(values[a] for a in n.args), **n.kwargs) for n in kinked]
+        signs = np.concatenate([np.ravel(np.sign(np.real(q))) for q in quantities]).astype(np.int8)
         return Evaluation(values[root], signs.tobytes(), bool(np.any(signs == 0)))
 
     return f

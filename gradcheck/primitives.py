@@ -25,6 +25,9 @@ from typing import Any
 import numpy as np
 
 from . import array_ops as A
+from . import conv_ops as C
+from . import reduce_ops as R
+from . import shape_ops as S
 
 Rule = Callable[..., Any]
 
@@ -69,7 +72,7 @@ def _mp_dirac(mp, x, *rest):
 
 
 # Binding powers of the operators (higher binds tighter): Python's order, with ^ as power.
-SUM, PRODUCT, UNARY, POWER = 10, 20, 30, 40
+COMPARE, SUM, PRODUCT, UNARY, POWER = 5, 10, 20, 30, 40
 
 
 _real_erf = np.vectorize(math.erf, otypes=[np.float64])
@@ -124,6 +127,13 @@ def _leaky_relu(x, a):
     return np.where(np.real(x) > 0, x, a * x)
 
 
+def _compare(test):
+    def compare(a, b):
+        real_a, real_b = np.real(a), np.real(b)
+        return test(real_a, real_b).astype(np.result_type(real_a, real_b, np.float32))
+    return compare
+
+
 def _clip(x, lo, hi):
     return np.minimum(np.maximum(x, lo), hi)
 
@@ -169,6 +179,9 @@ class Primitive:
     # SymPy class name: (("erf", lambda mp, x: mp.erf(x)),). A function without a rule anywhere in
     # the registry is evaluated by SymPy itself, more slowly.
     mpmath: tuple[tuple[str, Rule], ...] = ()
+    # Written with a tuple of any length as its first argument, folded two at a time: "concatenate"
+    # folds (a, b, c) as ((a, b), c); "stack" first gives a its new axis (expand_dims).
+    variadic: str | None = None
     # Scalar operations in the elementwise expansion: (output shape, *input shapes, **static) -> int.
     # None: one per output entry (or per input entry, if more). The symbolic size limit reads it.
     cost: Rule | None = None
@@ -185,6 +198,11 @@ class Primitive:
     def analytic(self) -> bool:
         """Whether the complex step can go through it: no kink, and a forward that takes complex input."""
         return self.kink is None and self.complex_step
+
+    @property
+    def called(self) -> bool:
+        """Whether it is written as a call of its name (not an operator, x.T or x[i])."""
+        return self.operator is None and (self.syntax is None or self.syntax.startswith(self.name + "("))
 
     @property
     def arity(self) -> int:
@@ -309,6 +327,13 @@ PRIMITIVES: tuple[Primitive, ...] = (
             (lambda g, ans, a, b: g * _step(b - a), lambda g, ans, a, b: g * _step(a - b)),
             lambda sp, a, b: sp.Min(a, b), ("step(b - a)", "step(a - b)"), "smaller of a and b (elementwise; min(x) alone reduces)", aliases=("minimum",),
             kink=lambda a, b: a - b, mpmath=(("Min", lambda mp, *a: min(a)),)),
+    *(_binary(name, _compare(test), (zero_vjp, zero_vjp),
+              lambda sp, a, b, at=at, sign=sign: sp.Heaviside(sign * (a - b), at),
+              ("0", "0"), f"1 where a {op} b, else 0: a condition for where(...)", operator=op, precedence=COMPARE,
+              kink=lambda a, b: a - b)
+      for name, op, test, sign, at in (("greater", ">", np.greater, 1, 0), ("less", "<", np.less, -1, 0),
+                                       ("greater_equal", ">=", np.greater_equal, 1, 1),
+                                       ("less_equal", "<=", np.less_equal, -1, 1))),
     Primitive("clip", ("x", "lo", "hi"), _clip,
               (lambda g, ans, x, lo, hi: g * _step(hi - np.maximum(x, lo)) * _step(x - lo),
                lambda g, ans, x, lo, hi: g * _step(hi - np.maximum(x, lo)) * _step(lo - x),
@@ -320,27 +345,92 @@ PRIMITIVES: tuple[Primitive, ...] = (
     Primitive("matmul", ("a", "b"), np.matmul, (A.matmul_vjp_a, A.matmul_vjp_b), A.sym_matmul,
               ("g @ b.T", "a.T @ g"), "matrix product of vectors and matrices", operator="@",
               precedence=PRODUCT, elementwise=False, shape=A.matmul_shape, cost=A.matmul_cost),
-    Primitive("transpose", ("x",), np.transpose, (lambda g, ans, x: np.transpose(g),),
-              lambda sp, x: x.T, ("g.T",), "transpose", elementwise=False, shape=A.transpose_shape,
-              syntax="x.T"),
-    Primitive("index", ("x",), A.index, (A.index_vjp,), lambda sp, x, index: A.as_object_array(x[index]),
-              ("g at [i, j], 0 elsewhere",), "an entry (or a row) of an array; integer constants only",
-              elementwise=False, shape=A.index_shape, static=(("index", REQUIRED),), syntax="x[i, j]"),
-    Primitive("sum", ("x",), A.total, (A.total_vjp,), A.sym_sum, ("g copied to every entry",),
-              "sum of all entries, or along an axis", elementwise=False, shape=A.reduce_shape,
-              static=(("axis", None),)),
-    Primitive("mean", ("x",), A.mean, (A.mean_vjp,), A.sym_mean, ("g / n copied to every entry",),
-              "mean of all entries, or along an axis", elementwise=False, shape=A.reduce_shape,
-              static=(("axis", None),)),
-    Primitive("softmax", ("x",), A.softmax, (A.softmax_vjp,), A.sym_softmax,
-              ("softmax(x) * (g - sum(g * softmax(x), -1))",), "softmax along the last axis (row-wise)",
-              elementwise=False, shape=A.rows_shape),
-    Primitive("log_softmax", ("x",), A.log_softmax, (A.log_softmax_vjp,), A.sym_log_softmax,
-              ("g - softmax(x) * sum(g, -1)",), "log of softmax along the last axis",
-              elementwise=False, shape=A.rows_shape),
-    Primitive("logsumexp", ("x",), A.logsumexp, (A.logsumexp_vjp,), A.sym_logsumexp,
-              ("g[:, None] * softmax(x)",), "log(sum(exp(x))) along the last axis",
-              elementwise=False, shape=A.logsumexp_shape),
+    Primitive("transpose", ("x",), S.transpose, (S.transpose_vjp,), S.sym_transpose, ("transpose(g, argsort(axes))",),
+              "axes reordered (all reversed by default; also written x.T)", elementwise=False,
+              shape=S.transpose_shape, static=(("axes", None),)),
+    Primitive("index", ("x",), S.index, (S.index_vjp,), S.sym_index,
+              ("g at [index], 0 elsewhere",), "entries, rows or slices (a:b:c, negatives, None) picked by constants",
+              elementwise=False, shape=S.index_shape, static=(("index", REQUIRED),), syntax="x[1, -1], x[:, 1:-1:2]"),
+    Primitive("gather", ("x", "i"), S.gather, (S.gather_vjp,), S.sym_gather,
+              ("g added into the picked entries (repeats add up)",),
+              "entries picked by an integer array: W[idx], x[:, y]", elementwise=False,
+              shape=S.gather_shape, static=(("template", REQUIRED),), labels=(1,), syntax="W[idx]",
+              domain=S.gather_domain, domain_text="{i} to hold whole numbers within x's size"),
+    Primitive("gather2", ("x", "i", "j"), S.gather, (S.gather_vjp,), S.sym_gather,
+              ("g added into the picked entries (repeats add up)",),
+              "entries picked by two integer arrays: S[arange(N), y]", elementwise=False,
+              shape=S.gather_shape, static=(("template", REQUIRED),), labels=(1, 2), syntax="S[arange(N), y]",
+              domain=S.gather_domain, domain_text="{i} and {j} to hold whole numbers within x's sizes"),
+    Primitive("reshape", ("x",), S.reshape, (S.reshape_vjp,), S.sym_reshape, ("reshape(g, shape of x)",),
+              "the same entries in a new shape; one size may be -1", elementwise=False,
+              shape=S.reshape_shape, static=(("shape", REQUIRED),)),
+    Primitive("broadcast_to", ("x",), S.broadcast_to, (S.broadcast_to_vjp,), S.sym_broadcast_to,
+              ("g summed over the broadcast axes",), "x repeated along new or size-1 axes", elementwise=False,
+              shape=S.broadcast_to_shape, static=(("shape", REQUIRED),)),
+    Primitive("concatenate", ("a", "b"), S.concatenate, (S.concatenate_vjp_a, S.concatenate_vjp_b),
+              S.sym_concatenate, ("g's first part along axis", "g's second part along axis"),
+              "arrays joined along an existing axis: concatenate((a, b, ...), axis=0)", elementwise=False,
+              shape=S.concatenate_shape, static=(("axis", 0),), syntax="concatenate((a, b, ...), axis=0)",
+              variadic="concatenate"),
+    Primitive("stack", ("a", "b"), S.stack, (S.stack_vjp_a, S.stack_vjp_b), S.sym_stack,
+              ("g's first part along axis", "g's last entry along axis"),
+              "arrays of one shape stacked along a new axis: stack((a, b, ...), axis=0)", elementwise=False,
+              shape=S.stack_shape, static=(("axis", 0),), syntax="stack((a, b, ...), axis=0)", variadic="stack"),
+    Primitive("expand_dims", ("x",), S.expand_dims, (S.expand_dims_vjp,), S.sym_expand_dims,
+              ("g without the new axis",), "x with a new axis of size 1", elementwise=False,
+              shape=S.expand_dims_shape, static=(("axis", REQUIRED),)),
+    Primitive("pad", ("x",), S.pad, (S.pad_vjp,), S.sym_pad, ("g without the padding",),
+              "x surrounded by zeros: pad(x, ((0, 0), (1, 1)))", elementwise=False,
+              shape=S.pad_shape, static=(("widths", REQUIRED),)),
+    Primitive("where", ("cond", "a", "b"), S.where, (S.where_vjp_a, S.where_vjp_b), S.sym_where,
+              ("where(cond, 1, 0)", "where(cond, 0, 1)"), "a where cond is nonzero (true), else b; cond is data",
+              labels=(0,)),
+    Primitive("sum", ("x",), R.total, (R.total_vjp,), R.sym_sum, ("g copied along the summed axes",),
+              "sum of all entries, or along axis (an int or a tuple)", elementwise=False, shape=R.reduce_shape,
+              static=(("axis", None), ("keepdims", False))),
+    Primitive("mean", ("x",), R.mean, (R.mean_vjp,), R.sym_mean, ("g / n copied along the axes",),
+              "mean of all entries, or along axis (an int or a tuple)", elementwise=False,
+              shape=R.nonempty_reduce_shape, static=(("axis", None), ("keepdims", False))),
+    Primitive("amax", ("x",), R.amax, (R.amax_vjp,), R.sym_max, ("g to the largest entry (ties share it)",),
+              "largest entry, or along axis; also max(x, axis=...) with one array", elementwise=False,
+              shape=R.nonempty_reduce_shape, static=(("axis", None), ("keepdims", False)), aliases=("max",),
+              kink=R.amax_kink),
+    Primitive("amin", ("x",), R.amin, (R.amin_vjp,), R.sym_min, ("g to the smallest entry (ties share it)",),
+              "smallest entry, or along axis; also min(x, axis=...) with one array", elementwise=False,
+              shape=R.nonempty_reduce_shape, static=(("axis", None), ("keepdims", False)), aliases=("min",),
+              kink=R.amin_kink),
+    Primitive("softmax", ("x",), R.softmax, (R.softmax_vjp,), R.sym_softmax,
+              ("softmax(x) * (g - sum(g * softmax(x), axis, keepdims=True))",), "softmax along axis (default -1)",
+              elementwise=False, shape=R.same_shape, static=(("axis", -1),)),
+    Primitive("log_softmax", ("x",), R.log_softmax, (R.log_softmax_vjp,), R.sym_log_softmax,
+              ("g - softmax(x) * sum(g, axis, keepdims=True)",), "log of softmax along axis (default -1)",
+              elementwise=False, shape=R.same_shape, static=(("axis", -1),)),
+    Primitive("logsumexp", ("x",), R.logsumexp, (R.logsumexp_vjp,), R.sym_logsumexp,
+              ("g * softmax(x) along axis",), "log(sum(exp(x))) along axis (default -1; None for all)",
+              elementwise=False, shape=R.logsumexp_shape, static=(("axis", -1), ("keepdims", False))),
+    Primitive("conv2d", ("x", "w", "b"), C.conv2d, (C.conv2d_vjp_x, C.conv2d_vjp_w, C.conv2d_vjp_b), C.sym_conv2d,
+              ("full convolution of g with w", "correlation of x's windows with g", "sum(g, axis=(0, 2, 3))"),
+              "convolution, NCHW: x (N,C,H,W), w (F,C,HH,WW), b (F,)", elementwise=False,
+              shape=C.conv2d_shape, static=(("stride", 1), ("pad", 0)), cost=C.conv2d_cost),
+    Primitive("max_pool2d", ("x",), C.max_pool2d, (C.max_pool2d_vjp,), C.sym_max_pool2d,
+              ("g to each window's largest entry",), "largest entry of each size×size window, NCHW",
+              elementwise=False, shape=C.pool_shape, static=(("size", REQUIRED), ("stride", None)),
+              cost=C.pool_cost, kink=C.max_pool2d_kink),
+    Primitive("avg_pool2d", ("x",), C.avg_pool2d, (C.avg_pool2d_vjp,), C.sym_avg_pool2d,
+              ("g / size² to each window's entries",), "mean of each size×size window, NCHW",
+              elementwise=False, shape=C.pool_shape, static=(("size", REQUIRED), ("stride", None)),
+              cost=C.pool_cost),
+    # ----- constructors: constants built from whole numbers ------------------------------------------
+    Primitive("zeros", (), S.zeros, (), S.sym_constant(S.zeros), (), "an array of zeros: zeros((2, 3))",
+              elementwise=False, shape=S.zeros_shape, static=(("shape", REQUIRED),)),
+    Primitive("ones", (), S.ones, (), S.sym_constant(S.ones), (), "an array of ones: ones((2, 3))",
+              elementwise=False, shape=S.zeros_shape, static=(("shape", REQUIRED),)),
+    Primitive("full", (), S.full, (), S.sym_constant(S.full), (), "an array of one number: full((2, 3), 0.5)",
+              elementwise=False, shape=S.full_shape, static=(("shape", REQUIRED), ("value", REQUIRED))),
+    Primitive("eye", (), S.eye, (), S.sym_constant(S.eye), (), "the n×n identity", elementwise=False,
+              shape=S.eye_shape, static=(("n", REQUIRED),)),
+    Primitive("arange", (), S.arange, (), S.sym_constant(S.arange), (), "0, 1, …, n-1", elementwise=False,
+              shape=S.arange_shape, static=(("n", REQUIRED),)),
     Primitive("softmax_ce", ("z", "y"), A.softmax_ce, (A.softmax_ce_vjp,), A.sym_softmax_ce,
               ("g * (softmax(z) - onehot(y, k)) / m",),
               "mean over the m rows of the cross-entropy of softmax(z) with integer labels y",
@@ -373,8 +463,15 @@ def non_analytic_list(conjunction: str = "and") -> str:
 MPMATH_RULES: dict[str, Rule] = {name: rule for p in PRIMITIVES for name, rule in p.mpmath}
 
 # Functions callable by name: every primitive written as a call, and the aliases (pow(a, b)).
-FUNCTIONS: dict[str, Primitive] = {p.name: p for p in PRIMITIVES if p.operator is None and p.syntax is None}
-FUNCTIONS.update({alias: p for p in PRIMITIVES for alias in p.aliases})
+FUNCTIONS: dict[str, Primitive] = {p.name: p for p in PRIMITIVES if p.called}
+for _p in PRIMITIVES:
+    for _alias in _p.aliases:
+        FUNCTIONS.setdefault(_alias, _p)
+# Names several primitives answer to, told apart by how many arrays the call passes:
+# max(a, b) is elementwise, max(x) and max(x, axis=1) reduce.
+OVERLOADS: dict[str, tuple[Primitive, ...]] = {
+    name: tuple(p for p in PRIMITIVES if p.called and name in (p.name, *p.aliases)) for name in FUNCTIONS}
+OVERLOADS = {name: prims for name, prims in OVERLOADS.items() if len(prims) > 1}
 
 # Named constants: value and SymPy attribute name.
 CONSTANTS: dict[str, tuple[float, str]] = {"pi": (float(np.pi), "pi"), "e": (float(np.e), "E")}

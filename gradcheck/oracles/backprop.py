@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..array_ops import unbroadcast
 from ..errors import DomainError
 from ..evaluate import STRICT, describe_inputs, shown
 from ..primitives import zero_vjp
@@ -76,14 +77,3 @@ def vjp(node: Apply, i: int, g, ans, inputs: list[Any]) -> Any:
         raise DomainError(f"the derivative of {shown(node)} with respect to {shown(arg)} "
                           f"{failure}{describe_inputs(node, inputs)}", node.span)
     return out
-
-
-def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
-    """Sum g over the axes numpy broadcasting added or stretched, so it has the input's shape."""
-    g = np.asarray(g)
-    while g.ndim > len(shape):
-        g = g.sum(axis=0)
-    for axis, n in enumerate(shape):
-        if n == 1 and g.shape[axis] != 1:
-            g = g.sum(axis=axis, keepdims=True)
-    return g

@@ -110,7 +110,7 @@ def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas:
         elif isinstance(node, Const):
             entries[node] = scalar(_constant(sp, node))
         elif node in fixed:
-            entries[node] = scalar(_folded(sp, node))
+            entries[node] = _folded(sp, node)
         else:
             expr = _apply(sp, node, [entries[a] for a in node.args])
             if node not in needs:
@@ -184,7 +184,7 @@ def to_sympy(sp, root: Node, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
         elif isinstance(node, Const):
             built[node] = scalar(_constant(sp, node))
         elif node in fixed:
-            built[node] = scalar(_folded(sp, node))
+            built[node] = _folded(sp, node)
         else:
             built[node] = _apply(sp, node, [built[a] for a in node.args])
     return built[root]
@@ -202,7 +202,10 @@ def constant_nodes(order: list[Node]) -> set[Node]:
 def _folded(sp, node: Node):
     """A subtree without variables, as the number the forward pass computes. SymPy's exact arithmetic
     would work 10**-2**99 out digit by digit (and call 0/sin(pi) nan); f is a float64 program."""
-    return sp.Float(float(value(node, {})))
+    number = value(node, {})
+    if np.ndim(number):  # a constructor (eye(3), arange(4)) or an array built from them
+        return _numbers(sp, number)
+    return scalar(sp.Float(float(number)))
 
 
 def _apply(sp, node: Apply, args: list[np.ndarray]) -> np.ndarray:
