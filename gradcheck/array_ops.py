@@ -100,7 +100,7 @@ def _as_matrices(g, a, b):
 def matmul_vjp_a(g, ans, a, b):
     if np.ndim(a) == np.ndim(b) == 1:  # a dot product
         return g * b
-    G, A, B = _as_matrices(g, a, b)
+    G, _, B = _as_matrices(g, a, b)
     out = G @ np.swapaxes(B, -1, -2)
     return unbroadcast(out[..., 0, :] if np.ndim(a) == 1 else out, np.shape(a))
 
@@ -108,7 +108,7 @@ def matmul_vjp_a(g, ans, a, b):
 def matmul_vjp_b(g, ans, a, b):
     if np.ndim(a) == np.ndim(b) == 1:
         return g * a
-    G, A, B = _as_matrices(g, a, b)
+    G, A, _ = _as_matrices(g, a, b)
     out = np.swapaxes(A, -1, -2) @ G
     return unbroadcast(out[..., 0] if np.ndim(b) == 1 else out, np.shape(b))
 

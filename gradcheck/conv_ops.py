@@ -13,7 +13,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 def _whole(name: str, value) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
+        raise ValueError(f"{name} must be a whole number, got {value!r}")  # noqa: TRY004 - shape rules raise ValueError (shapes.py turns it into a ShapeError)
     return value
 
 

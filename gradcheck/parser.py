@@ -16,8 +16,17 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import ParseError, suggest
-from .primitives import (BINARY_OPERATORS, BY_NAME, COMPARE, CONSTANTS, FUNCTIONS, OVERLOADS, PREFIX_OPERATORS,
-                         REQUIRED, UNARY)
+from .primitives import (
+    BINARY_OPERATORS,
+    BY_NAME,
+    COMPARE,
+    CONSTANTS,
+    FUNCTIONS,
+    OVERLOADS,
+    PREFIX_OPERATORS,
+    REQUIRED,
+    UNARY,
+)
 from .source import Source, Span
 from .tree import Apply, Const, Node, Var
 

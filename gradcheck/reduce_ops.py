@@ -22,7 +22,7 @@ def axes_of(axis: Axis, ndim: int) -> tuple[int, ...]:
     out = []
     for a in items:
         if not isinstance(a, int) or isinstance(a, bool):
-            raise ValueError(f"an axis must be a whole number, got {a!r}")
+            raise ValueError(f"an axis must be a whole number, got {a!r}")  # noqa: TRY004 - shape rules raise ValueError (shapes.py turns it into a ShapeError)
         if not -ndim <= a < ndim:
             raise ValueError(f"axis {a} is out of range for {ndim} dimension{'s' if ndim != 1 else ''}")
         out.append(a % ndim)
@@ -33,7 +33,7 @@ def axes_of(axis: Axis, ndim: int) -> tuple[int, ...]:
 
 def _flag(keepdims: Any) -> bool:
     if not isinstance(keepdims, bool):
-        raise ValueError(f"keepdims must be True or False, got {keepdims!r}")
+        raise ValueError(f"keepdims must be True or False, got {keepdims!r}")  # noqa: TRY004 - shape rules raise ValueError (shapes.py turns it into a ShapeError)
     return keepdims
 
 

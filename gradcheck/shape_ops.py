@@ -373,7 +373,7 @@ def zeros_shape(shape: Any) -> tuple[int, ...]:
 
 def full_shape(shape: Any, value: Any = 0) -> tuple[int, ...]:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise ValueError(f"the fill value must be a number, got {value!r}")
+        raise ValueError(f"the fill value must be a number, got {value!r}")  # noqa: TRY004 - shape rules raise ValueError (shapes.py turns it into a ShapeError)
     return zeros_shape(shape)
 
 

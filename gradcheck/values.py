@@ -13,10 +13,10 @@ from .errors import GradcheckError, ParseError, SpecError, ValueSpecError
 from .evaluate import value
 from .parser import Scope, parse, tokenize
 from .primitives import CONSTANTS
-from .values_limits import MAX_ENTRIES
-from .source import Source, Span
 from .shapes import infer_shapes
+from .source import Source, Span
 from .tree import Var
+from .values_limits import MAX_ENTRIES
 
 # Random values are rounded to this many decimals so that the value shown is the value used:
 # `--at x=<shown>` reproduces the run exactly.

@@ -18,9 +18,9 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..array_ops import as_object_array, scalar
+from ..evaluate import value
 from ..primitives import CONSTANTS
 from ..shapes import infer_shapes
-from ..evaluate import value
 from ..tree import Apply, Const, Node, Var, depends_on, topological
 from .sym_eval import Evaluator, as_float
 
@@ -137,12 +137,20 @@ def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas:
                 continue
             expr = definitions[node][idx]
             for s in expr.free_symbols & sources:
-                local = evaluate(sp.diff(expr, s))
+                local = evaluate(_partial(sp, expr, s))
                 if local is None:
                     return {v.name: f"SymPy gives no finite derivative of {node.span.text.strip()}"
                             for v in wrt}, {}
                 adjoint[s] = adjoint.get(s, 0) + upstream * local
     return {v.name: [float(adjoint.get(s, 0)) for s in entries[v].ravel()] for v in wrt}, {}
+
+
+def _partial(sp, expr, s):
+    """SymPy's ∂expr/∂s; of a sum, only the terms holding s are differentiated (the others give 0),
+    which makes an entry of a convolution 27 times cheaper, and SymPy still does every derivative."""
+    if expr.is_Add:
+        return sp.Add(*(sp.diff(term, s) for term in expr.args if s in term.free_symbols))
+    return sp.diff(expr, s)
 
 
 def size_limit(root: Node, point: Mapping[str, Any], wrt: list[Var]) -> str | None:
