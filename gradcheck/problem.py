@@ -97,7 +97,7 @@ def _point(given: dict, scope: Scope, seed: int, base: Path | None, claim_only: 
         if name in CONSTANTS:
             raise SpecError(f"--at {name}: '{name}' is the constant {name}, not a variable")
         if name not in scope.variables and name not in claim_only:
-            raise SpecError(f"--at gives a value for '{name}', which neither f nor a claim uses"
+            raise SpecError(f"--at gives a value for '{name}', which f does not use and no claim uses"
                             f"{suggest(name, scope.variables)}; f's variables are {', '.join(scope.variables)}")
     point, drawn = {}, []
     for name in [*scope.variables, *claim_only]:

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import json
 import subprocess
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from test_cli import TIMEOUT, console_script, subprocess_env
 
 import gradcheck
 from gradcheck.cli import main
 from gradcheck.errors import ParseError
 from gradcheck.parser import parse
 from gradcheck.primitives import BY_NAME
-from test_cli import TIMEOUT, console_script, subprocess_env
 
 EXPRESSIONS = Path(__file__).resolve().parents[1] / "expressions"
 
@@ -50,7 +51,7 @@ BAD_INPUT = [
 def _caret_marks(stderr: str, underlined: str) -> bool:
     """The excerpt line holds the text, and the caret line under it marks exactly that text."""
     lines = stderr.splitlines()
-    for excerpt, carets in zip(lines, lines[1:]):
+    for excerpt, carets in pairwise(lines):
         start = excerpt.find(underlined)
         if start >= 0 and carets.strip() and set(carets.strip()) == {"^"}:
             return carets.index("^") == start and len(carets.strip()) == len(underlined)
@@ -156,5 +157,5 @@ def test_constructors_and_draw_arithmetic_in_values_and_claims():
 def test_a_variable_used_only_by_a_claim_is_allowed():
     result = gradcheck.check("sum(x * x)", at={"x": "rand(3)", "two": 2}, grad={"x": "two * x"})
     assert result.gradients["x"].status == "pass"
-    with pytest.raises(gradcheck.SpecError, match="neither f nor a claim uses"):
+    with pytest.raises(gradcheck.SpecError, match="f does not use and no claim uses"):
         gradcheck.check("sum(x * x)", at={"x": "rand(3)", "two": 2}, grad={"x": "2 * x"})
