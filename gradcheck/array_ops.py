@@ -184,8 +184,8 @@ def sym_matmul(sp, a, b):
     right = np.broadcast_to(right, batch + right.shape[-2:])
     out = np.empty(batch + (left.shape[-2], right.shape[-1]), dtype=object)
     for idx in np.ndindex(out.shape):
-        *k, i, j = idx
-        out[idx] = sp.Add(*(left[(*k, i, m)] * right[(*k, m, j)] for m in range(left.shape[-1])))
+        k, i, j = idx[:-2], idx[-2], idx[-1]
+        out[idx] = sp.Add(*(left[k + (i, m)] * right[k + (m, j)] for m in range(left.shape[-1])))
     if a.ndim == 1:
         out = out[..., 0, :]
     if b.ndim == 1:

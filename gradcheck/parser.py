@@ -14,8 +14,9 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from .errors import ParseError, suggest
+from .errors import ParseError, UnknownNameError, suggest
 from .primitives import (
     BINARY_OPERATORS,
     BY_NAME,
@@ -98,7 +99,8 @@ def parse(text: str, origin: str = "the expression", scope: Scope | None = None)
 
 
 def tokenize(source: Source) -> list[Token]:
-    text, tokens, pos = source.text, [], 0
+    text, pos = source.text, 0
+    tokens: list[Token] = []
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None:
@@ -108,7 +110,7 @@ def tokenize(source: Source) -> list[Token]:
                     raise ParseError(_keyword_message(tok.text), Span(source, tok.start, tok.end))
             raise ParseError(_bad_character(text[pos]), Span(source, pos, pos + 1))
         if match.lastgroup != "space":
-            tokens.append(Token(match.lastgroup, match.group(), pos, match.end()))
+            tokens.append(Token(str(match.lastgroup), match.group(), pos, match.end()))
         pos = match.end()
     tokens.append(Token("end", "", len(text), len(text)))
     return tokens
@@ -216,7 +218,7 @@ class _Parser:
         return ParseError(f"unexpected {tok.text!r}", self.span(tok.start, tok.end))
 
     # ----- operands ----------------------------------------------------------------------------
-    def prefix(self, tok: Token) -> tuple[Node, int, int]:
+    def prefix(self, tok: Token) -> tuple[Any, int, int]:  # a Node, or a _Tuple/_Word argument
         if tok.kind == "num":
             return self.number(tok), tok.start, tok.end
         if tok.kind == "name":
@@ -277,7 +279,7 @@ class _Parser:
             return self.scope.variables[name]
         if self.scope.closed:
             known = sorted(self.scope.variables) + sorted(self.scope.lets)
-            raise ParseError(f"unknown variable '{name}'{suggest(name, known)}"
+            raise UnknownNameError(f"unknown variable '{name}'{suggest(name, known)}"
                              + (f"; f's variables are {', '.join(sorted(self.scope.variables))}"
                                 if self.scope.variables else ""), span)
         var = Var(name, span)
@@ -295,7 +297,7 @@ class _Parser:
         if prim is None:
             if name in self.scope.lets or name in self.scope.variables or name in CONSTANTS:
                 raise ParseError(f"'{name}' is not a function (missing '*' before '('?)", name_span)
-            raise ParseError(f"unknown function '{name}'{suggest(name, FUNCTIONS)}", name_span)
+            raise UnknownNameError(f"unknown function '{name}'{suggest(name, FUNCTIONS)}", name_span)
         opener = self.advance()
         positional: list[tuple[Node, int, int]] = []
         keywords: dict[str, tuple[Node, int, int, Token]] = {}
@@ -359,7 +361,7 @@ class _Parser:
         nodes = [self.value(item) for item in items.items]
         if prim.variadic == "stack":
             axis = dict(static).get("axis", 0)
-            acc = Apply(BY_NAME["expand_dims"], (nodes[0],), span, static=(("axis", axis),))
+            acc: Node = Apply(BY_NAME["expand_dims"], (nodes[0],), span, static=(("axis", axis),))
         elif len(nodes) < 2:
             return nodes[0]
         else:
@@ -396,7 +398,8 @@ class _Parser:
     def index(self, node: Node, start: int, opener: Token) -> tuple[Node, int, int]:
         """x[1, -1], x[1:-1, ::2], x[:, None]: constants, known before anything runs. An item that is
         an array (W[idx], S[arange(N), y]) gathers, numpy's integer-array indexing."""
-        items, arrays = [], []
+        items: list = []
+        arrays: list[Node] = []
         while True:
             items.append(self.index_item(opener, arrays))
             closer = self.advance()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import keyword
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from .errors import ShapeError, SpecError, suggest
 from .parser import Scope, parse
 from .primitives import CONSTANTS, FUNCTIONS
 from .shapes import infer_shapes
+from .source import Source, Span
 from .tree import Apply, Node, Var, differentiable_variables, variables
 from .values import Assignments, parse_value, random_value, split_assignments
 
@@ -51,7 +52,7 @@ def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
     chosen = _choose_wrt(wrt, used, variables(root))
     given = split_assignments(at, "--at")
     # A name given with --at that f does not use may still be used by a claim (a mask, a constant).
-    extra = {name: Var(name, None) for name in given
+    extra = {name: Var(name, Span(Source(name, f"--at {name}"), 0, len(name))) for name in given
              if name not in scope.variables and name not in scope.lets and name not in CONSTANTS}
     claims = _claims(grad, scope, chosen, extra)
     claim_only = [name for name in extra if any(v.name == name for c in claims.values() for v in variables(c))]
@@ -99,7 +100,8 @@ def _point(given: dict, scope: Scope, seed: int, base: Path | None, claim_only: 
         if name not in scope.variables and name not in claim_only:
             raise SpecError(f"--at gives a value for '{name}', which f does not use and no claim uses"
                             f"{suggest(name, scope.variables)}; f's variables are {', '.join(scope.variables)}")
-    point, drawn = {}, []
+    point: dict[str, Any] = {}
+    drawn: list[str] = []
     for name in [*scope.variables, *claim_only]:
         if name in given:
             point[name] = parse_value(name, given[name], seed=seed, base=base)

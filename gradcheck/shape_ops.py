@@ -204,6 +204,7 @@ def sym_stack(sp, a, b, axis=0):
 
 def widths_of(x: tuple[int, ...], widths: Any) -> tuple[tuple[int, int], ...]:
     """numpy's forms: n, (before, after), or one (before, after) per axis."""
+    pairs: tuple[tuple[int, ...], ...]
     if isinstance(widths, int) and not isinstance(widths, bool):
         pairs = ((widths, widths),) * len(x)
     elif isinstance(widths, tuple) and len(widths) == 2 and all(isinstance(w, int) for w in widths):
@@ -216,7 +217,7 @@ def widths_of(x: tuple[int, ...], widths: Any) -> tuple[tuple[int, int], ...]:
         raise ValueError(f"{len(pairs)} (before, after) pairs for {len(x)} dimensions")
     if any(w < 0 for pair in pairs for w in pair):
         raise ValueError("pad widths are ≥ 0")
-    return pairs
+    return tuple((lo, hi) for lo, hi in pairs)
 
 
 def pad_shape(x: tuple[int, ...], widths: Any) -> tuple[int, ...]:

@@ -9,7 +9,7 @@ from typing import Any, Iterable, Mapping, Union
 
 import numpy as np
 
-from .errors import GradcheckError, ParseError, SpecError, ValueSpecError
+from .errors import GradcheckError, ParseError, SpecError, UnknownNameError, ValueSpecError
 from .evaluate import value
 from .parser import Scope, parse, tokenize
 from .primitives import CONSTANTS
@@ -115,14 +115,15 @@ def _parse_text(name: str, text: str, seed: int, base: Path | None) -> np.ndarra
     written = text
     text, drawn_values = _draws_as_names(name, text, seed)
     try:
-        scope = Scope(variables={key: Var(key, None) for key in drawn_values}, closed=True)
+        scope = Scope(variables={key: Var(key, Span(Source(text, f"--at {name}"), text.find(key),
+                                                    text.find(key) + len(key))) for key in drawn_values}, closed=True)
         root = parse(text, origin=f"--at {name}", scope=scope)
         infer_shapes(root, {key: np.shape(v) for key, v in drawn_values.items()})
         return value(root, drawn_values)
+    except UnknownNameError as exc:
+        raise ValueSpecError(f"{written!r} is not a number, a list, randn(...)/rand(...) or a .npy path",
+                             _as_written(exc.span, written)) from None
     except ParseError as exc:
-        if "unknown variable" in exc.message or "unknown function" in exc.message:
-            raise ValueSpecError(f"{written!r} is not a number, a list, randn(...)/rand(...) or a .npy path",
-                                 _as_written(exc.span, written)) from None
         raise ParseError(exc.message, _as_written(exc.span, written)) from None
     except GradcheckError as exc:
         message = exc.message if exc.span else f"--at {name}: {exc.message}"

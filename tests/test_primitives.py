@@ -34,7 +34,8 @@ def sample_points(prim, rng, i=0):
                 inputs[1] = np.float64(rng.integers(-3, 4))
         if prim.domain is not None and not prim.domain(*inputs):
             continue
-        if any(abs(v) < KINK_MARGIN for k, v in enumerate(inputs) if k not in prim.labels) or (prim.arity == 2 and abs(inputs[0] - inputs[1]) < KINK_MARGIN):
+        if any(abs(v) < KINK_MARGIN for k, v in enumerate(inputs) if k not in prim.labels) \
+                or (prim.arity == 2 and abs(inputs[0] - inputs[1]) < KINK_MARGIN):
             continue
         if prim.kink is not None and abs(prim.kink(*inputs)) < KINK_MARGIN:
             continue

@@ -12,7 +12,8 @@ import subprocess
 import numpy as np
 import pytest
 import sympy as sp
-from test_cli import TIMEOUT, console_script, subprocess_env
+from conftest import SUBPROCESS_TIMEOUT as TIMEOUT
+from conftest import console_script, subprocess_env
 from test_primitives import ARRAY_EXAMPLES, array_inputs
 
 from gradcheck import primitives
