@@ -117,6 +117,15 @@ def max_pool2d(x, size, stride=None):
     return np.max(_pool_windows(x, size, stride), axis=(4, 5))
 
 
+def max_pool2d_complex(x, size, stride=None):
+    """On complex input (the complex step): each window's entry with the largest real part, tied
+    entries averaged as amax does; the real parts are the point's, so it is the point's maximum."""
+    win = _pool_windows(x, size, stride)
+    real = np.real(win)
+    mask = real == np.max(real, axis=(4, 5), keepdims=True)
+    return np.sum(np.where(mask, win, 0), axis=(4, 5)) / np.sum(mask, axis=(4, 5))
+
+
 def max_pool2d_vjp(g, ans, x, size, stride=None):
     """g to each window's largest entry; tied entries share it equally (a tie is a kink)."""
     win = _pool_windows(x, size, stride)
@@ -126,11 +135,12 @@ def max_pool2d_vjp(g, ans, x, size, stride=None):
 
 
 def max_pool2d_kink(x, size, stride=None):
-    """Per window, each entry minus the largest of the others: only the maximum is positive, a tie is 0."""
-    win = np.real(_pool_windows(x, size, stride)).reshape(*np.shape(x)[:2], -1, size * size)
-    order = np.sort(win, axis=-1)
+    """Per window, each entry minus the largest of the others: only the maximum is positive, a tie is 0.
+    Ordered by real parts; on complex input the imaginary parts are kept (a tie that the step moves apart)."""
+    win = _pool_windows(x, size, stride).reshape(*np.shape(x)[:2], -1, size * size)
+    order = np.take_along_axis(win, np.argsort(np.real(win), axis=-1), axis=-1)
     top, second = order[..., -1:], order[..., -2:-1] if size * size > 1 else order[..., -1:] - 1
-    return np.where(win == top, win - second, win - top)
+    return np.where(np.real(win) == np.real(top), win - second, win - top)
 
 
 def avg_pool2d(x, size, stride=None):

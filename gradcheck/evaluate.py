@@ -87,11 +87,17 @@ def apply(node: Apply, inputs: list[Any]) -> Any:
             condition = prim.domain_text.format(**{p: text(a) for p, a in zip(prim.params, node.args)})
             where = describe_inputs(node, inputs, inside)
             raise DomainError(f"{shown(node)} is undefined{where} (needs {condition})", node.span)
+    rule = prim.forward
+    if any(np.iscomplexobj(v) for v in inputs):  # the complex step: the registry's complex form
+        rule = prim.complex_forward
+        if rule is None:
+            raise DomainError(f"{shown(node)} has no complex form: the complex step cannot go through "
+                              f"{prim.name}", node.span)
     try:
-        out = prim.forward(*inputs, **static)  # under the caller's errstate: floating-point errors raise
+        out = rule(*inputs, **static)  # under the caller's errstate: floating-point errors raise
     except FloatingPointError:
         with floating_point_events() as events:  # again, to learn which error it was
-            prim.forward(*inputs, **static)
+            rule(*inputs, **static)
         raise DomainError(f"{shown(node)} {failure(events)}{describe_inputs(node, inputs)}", node.span) from None
     if not np.all(np.isfinite(out)):
         raise DomainError(f"{shown(node)} is not finite{describe_inputs(node, inputs)}", node.span)
@@ -165,16 +171,22 @@ def _kink(node: Apply) -> Any:
 
 
 def differenced(root: Node):
-    """f for the numeric oracle: the point -> Evaluation (the value, and the branch of every kink)."""
+    """f for the numeric oracle: the point -> Evaluation (the value, and the branch of every kink).
+
+    At a complex point (the complex step x + ih) `at_kink` says whether the step moves a kink
+    quantity whose real part is exactly 0 (its imaginary part is not 0): that entry is on the kink,
+    and the complex form's piece is not the derivative there. A kink quantity the step does not move
+    (a tie of two relu outputs that are both 0) leaves the complex step exact."""
     kinked = [n for n in topological(root) if isinstance(n, Apply) and n.prim.kink is not None]
 
     def f(point: Mapping[str, Any]) -> Evaluation:
         values = forward(root, point)
         if not kinked:
             return Evaluation(values[root])
-        quantities = [_kink(n)(*(values[a] for a in n.args), **n.kwargs) for n in kinked]
-        signs = np.concatenate([np.ravel(np.sign(np.real(q))) for q in quantities]).astype(np.int8)
-        return Evaluation(values[root], signs.tobytes(), bool(np.any(signs == 0)))
+        quantities = [np.ravel(_kink(n)(*(values[a] for a in n.args), **n.kwargs)) for n in kinked]
+        signs = np.concatenate([np.sign(np.real(q)) for q in quantities]).astype(np.int8)
+        on = [(np.real(q) == 0) & (np.imag(q) != 0) if np.iscomplexobj(q) else q == 0 for q in quantities]
+        return Evaluation(values[root], signs.tobytes(), bool(any(np.any(o) for o in on)))
 
     def shaken(point: Mapping[str, Any]) -> Evaluation:
         return Evaluation(forward(root, point, shake=True)[root])
@@ -183,17 +195,43 @@ def differenced(root: Node):
     return f
 
 
-def non_analytic(root: Node, var: Var) -> list[str]:
-    """The names of the primitives between var and f that are not analytic (the complex step cannot
-    go through them), in the order written; [] when the whole path is analytic."""
+def _on_path(root: Node, var: Var, test) -> list[str]:
+    """The names of the primitives between var and f for which test(prim) holds, in the order written."""
     from .tree import depends_on
 
     order = topological(root)
     needs = depends_on(order, [var])
-    names = [n.prim.name for n in order if isinstance(n, Apply) and n in needs and not n.prim.analytic]
+    names = [n.prim.name for n in order if isinstance(n, Apply) and n in needs and test(n.prim)]
     return list(dict.fromkeys(names))
 
 
+def without_complex_form(root: Node, var: Var) -> list[str]:
+    """The primitives between var and f that have no complex form (the complex step cannot go
+    through them: erf, gelu); [] when it can."""
+    return _on_path(root, var, lambda prim: prim.complex_forward is None)
+
+
+def non_analytic(root: Node, var: Var) -> list[str]:
+    """The primitives between var and f that are not analytic (a kink, or no complex form)."""
+    return _on_path(root, var, lambda prim: not prim.analytic)
+
+
 def analytic_path(root: Node, wrt: list[Var]) -> bool:
-    """Whether every primitive between the variables in wrt and f is analytic (complex step applies)."""
+    """Whether every primitive between the variables in wrt and f is smooth (no kink anywhere, so
+    every method applies everywhere: the complex step, Richardson)."""
     return not any(non_analytic(root, v) for v in wrt)
+
+
+def jumps_at(root: Node, values: Mapping[Node, Any], var: Var) -> list[str]:
+    """The jumps between var and f at this point: a piecewise-constant primitive (step, sign, a
+    comparison) exactly on its switch, as "step(x) at x = 0"; f has no derivative there in var."""
+    from .tree import depends_on
+
+    needs = depends_on(topological(root), [var])
+    found = []
+    for node in topological(root):
+        if isinstance(node, Apply) and node in needs and node.prim.jumps:
+            quantity = node.prim.kink(*(values[a] for a in node.args), **node.kwargs)
+            if np.any(np.asarray(quantity) == 0):
+                found.append(f"{shown(node)}{describe_inputs(node, [values[a] for a in node.args])}")
+    return found

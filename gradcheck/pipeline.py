@@ -13,7 +13,7 @@ from .array_ops import format_shape
 from .budget import time_budget
 from .diagnosis import diagnose
 from .errors import DomainError, GradcheckError, ShapeError, SpecError, ValueSpecError
-from .evaluate import differenced, forward, non_analytic, value
+from .evaluate import differenced, forward, jumps_at, value, without_complex_form
 from .hessian import hessian_columns
 from .options import Options, make
 from .oracles.backprop import backprop, magnitudes
@@ -60,7 +60,7 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
     rounding = backprop_rounding(problem, values, by_backprop, rule)
     variables = [v.name for v in problem.wrt]
     mode = choose_mode(options.mode, problem.point, variables)
-    methods = numeric_methods(options.method, problem)
+    methods = numeric_methods(options.method, problem, values)
     by_numeric = numeric(differenced(problem.root), problem.point, variables, mode=mode, seed=options.seed,
                          method=methods)
     by_symbolic = symbolic(problem.root, problem.point, problem.wrt, formulas=options.formulas)
@@ -98,16 +98,24 @@ def backprop_rounding(problem: Problem, values: dict, by_backprop: dict[str, Any
             for name in by_backprop}
 
 
-def numeric_methods(method: str, problem: Problem) -> dict[str, str]:
+def numeric_methods(method: str, problem: Problem, values: Mapping[Node, Any] | None = None) -> dict[str, str]:
     """The difference method of each variable: auto takes the complex step for a variable whose own
-    path to f is analytic, central differences otherwise; complex is refused where it does not apply."""
+    path to f has a complex form throughout (relu, abs, max included: their kinks are handled entry
+    by entry), central differences otherwise. complex is refused where f truly has none: a function
+    without a complex form on the path, or a jump (step, sign, a comparison) exactly at the point."""
     chosen = {}
     for var in problem.wrt:
-        blocking = non_analytic(problem.root, var)
+        blocking = without_complex_form(problem.root, var)
         if method == "complex" and blocking:
-            raise SpecError(f"--method complex needs every function between {var.name} and f to be analytic; "
-                            f"{', '.join(blocking)} {'is' if len(blocking) == 1 else 'are'} not "
+            raise SpecError(f"--method complex needs a complex form of every function between {var.name} and f; "
+                            f"{', '.join(blocking)} {'has' if len(blocking) == 1 else 'have'} none "
                             "(use central or richardson)")
+        if method == "complex":
+            at = forward(problem.root, problem.point) if values is None else values
+            jumps = jumps_at(problem.root, at, var)
+            if jumps:
+                raise SpecError(f"--method complex: f jumps in {var.name} at this point ({'; '.join(jumps)}), "
+                                "so it has no derivative there (use central, which reports the jump)")
         chosen[var.name] = ("central" if blocking else "complex") if method == "auto" else method
     return chosen
 

@@ -11,7 +11,8 @@ A Primitive holds everything each part of gradcheck needs about one operation:
 - the symbolic oracle's evaluator reads `mpmath` (how to evaluate the SymPy functions its form
   introduces) and its size limit reads `cost`,
 - the parser reads `operator`, `precedence` and `right_associative`,
-- messages about the complex step read `kink` (through NON_ANALYTIC).
+- the complex step reads `complex_form` (how it evaluates on x + ih), the kink guard reads `kink`,
+  and messages name them (WITHOUT_COMPLEX_FORM, KINKED).
 Adding a function means adding one entry to PRIMITIVES below; nothing else (tests/test_registry.py).
 """
 
@@ -32,6 +33,7 @@ from . import shape_ops as S
 Rule = Callable[..., Any]
 
 REQUIRED = object()  # a static argument with no default
+AS_FORWARD = object()  # complex_form: `forward` itself is analytic and takes complex input
 
 # The value of step(x) and relu'(x) at x = 0. 1/2 is SymPy's Heaviside(0) and also what a central
 # difference measures across the kink, so the three oracles agree there (issue 5 reports kinks).
@@ -79,7 +81,9 @@ _real_erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
 def _erf(x):
-    """numpy has no erf; the standard library's is accurate to a few ulps. Real input only."""
+    """numpy has no erf; the standard library's is accurate to a few ulps. Real input only: so erf and
+    gelu have no complex form (a complex erf needs the Faddeeva function, which only scipy has, and
+    scipy is not a dependency), and the complex step does not go through them."""
     out = _real_erf(x)
     return out.astype(np.result_type(x, np.float32)) if np.ndim(out) else np.asarray(out, np.result_type(x, np.float32))[()]
 
@@ -138,6 +142,38 @@ def _clip(x, lo, hi):
     return np.minimum(np.maximum(x, lo), hi)
 
 
+# ----- complex forms: each piece is analytic, and the real part picks the piece --------------------
+# Under the complex step x + ih (h ~ 1e-20) every real part is the point's own, so each kink
+# quantity has the point's sign and the piece taken is the point's: f(x + ih).imag / h is the
+# derivative of that piece, exactly. On a kink itself (real part 0) the numeric oracle does not use it.
+
+
+def _relu_complex(x):
+    return np.where(np.real(x) > 0, x, 0.0)
+
+
+def _abs_complex(x):
+    return x * np.sign(np.real(x))
+
+
+def _real_part(rule):
+    """A piecewise-constant primitive (step, sign) on complex input: its value at the real part;
+    its imaginary part is 0, the derivative away from the jump."""
+    return lambda *inputs, **static: rule(*(np.real(v) for v in inputs), **static)
+
+
+def _max_complex(a, b):
+    return np.where(np.real(a) >= np.real(b), a, b)
+
+
+def _min_complex(a, b):
+    return np.where(np.real(a) <= np.real(b), a, b)
+
+
+def _clip_complex(x, lo, hi):
+    return _min_complex(_max_complex(x, lo), hi)
+
+
 def _pow_domain(a, b):
     whole = np.equal(np.floor(b), b)
     return (a > 0) | ((a == 0) & (b > 0)) | ((a < 0) & whole)
@@ -170,11 +206,14 @@ class Primitive:
     syntax: str | None = None  # how it is written when not as a call: "x.T", "x[i, j]"
     aliases: tuple[str, ...] = ()  # function names it may also be called by: pow(a, b) for a ** b
     # Where the primitive is not differentiable: the quantity whose sign picks its branch (relu: x,
-    # max: a - b). Such a primitive is not analytic, so the complex-step method cannot go through
-    # it, and a finite difference whose two sides fall on different branches has crossed a kink.
+    # max: a - b). A finite difference whose two sides fall on different branches has crossed a kink,
+    # and the complex step is not used where it is exactly 0. On complex input it keeps the imaginary
+    # parts (relu: x + ih itself), so that 0 + i·0 says the step does not move it.
     kink: Rule | None = None
-    # Whether `forward` accepts complex input, as the complex step needs (numpy has no complex erf).
-    complex_step: bool = True
+    # How it evaluates on complex input, for the complex step: AS_FORWARD when `forward` is analytic
+    # and takes complex input; for a piecewise primitive, a rule that evaluates the piece the real
+    # part picks (relu(z) = z where Re z > 0, else 0); None when there is no complex form.
+    complex_form: Rule | None = AS_FORWARD
     # How mpmath evaluates the SymPy functions `sympy` introduces (its derivatives included), by the
     # SymPy class name: (("erf", lambda mp, x: mp.erf(x)),). A function without a rule anywhere in
     # the registry is evaluated by SymPy itself, more slowly.
@@ -195,9 +234,20 @@ class Primitive:
                                                           else next(derivatives) for i in range(self.arity)))
 
     @property
+    def complex_forward(self) -> Rule | None:
+        """The rule that evaluates it on complex input (the complex step), or None if it has none."""
+        return self.forward if self.complex_form is AS_FORWARD else self.complex_form
+
+    @property
     def analytic(self) -> bool:
-        """Whether the complex step can go through it: no kink, and a forward that takes complex input."""
-        return self.kink is None and self.complex_step
+        """Smooth everywhere: no kink, and a complex form (the complex step goes through the others too,
+        away from their kinks)."""
+        return self.kink is None and self.complex_form is not None
+
+    @property
+    def jumps(self) -> bool:
+        """Piecewise constant (step, sign, a comparison): at its switch f jumps, with no derivative."""
+        return self.kink is not None and all(v is zero_vjp for v in self.vjps)
 
     @property
     def called(self) -> bool:
@@ -292,17 +342,18 @@ PRIMITIVES: tuple[Primitive, ...] = (
            lambda sp, x: x / (1 + sp.exp(-x)), "sigmoid(x)*(1 + x*(1 - sigmoid(x)))",
            "x·sigmoid(x) (swish)"),
     _unary("erf", _erf, lambda g, ans, x: g * 2 / math.sqrt(math.pi) * np.exp(-x * x), lambda sp, x: sp.erf(x),
-           "2*exp(-x**2)/sqrt(pi)", "error function", complex_step=False,
+           "2*exp(-x**2)/sqrt(pi)", "error function", complex_form=None,
            mpmath=(("erf", lambda mp, x: mp.erf(x)),)),
     _unary("gelu", _gelu, _gelu_vjp, lambda sp, x: x * (1 + sp.erf(x / sp.sqrt(2))) / 2,
            "(1 + erf(x/sqrt(2)))/2 + x*exp(-x**2/2)/sqrt(2*pi)", "x·Φ(x), Φ the normal CDF (exact GELU)",
-           complex_step=False),
+           complex_form=None),
     _unary("gelu_tanh", _gelu_tanh, _gelu_tanh_vjp, _sym_gelu_tanh,
            "(1 + tanh(sqrt(2/pi)*(x + 0.044715*x**3)))/2 + "
            "x*(1 - tanh(sqrt(2/pi)*(x + 0.044715*x**3))**2)*sqrt(2/pi)*(1 + 3*0.044715*x**2)/2",
            "GELU's tanh approximation x/2·(1 + tanh(√(2/π)(x + 0.044715x³)))"),
     _unary("relu", lambda x: np.maximum(x, 0.0), lambda g, ans, x: g * _step(x),
-           lambda sp, x: sp.Max(0, x), "step(x)", "max(x, 0)", kink=lambda x: x),
+           lambda sp, x: sp.Max(0, x), "step(x)", "max(x, 0)", kink=lambda x: x,
+           complex_form=_relu_complex),
     Primitive("leaky_relu", ("x", "a"), _leaky_relu,
              (lambda g, ans, x, a: g * (_step(x) + a * _step(-x)), lambda g, ans, x, a: g * x * _step(-x)),
              lambda sp, x, a: sp.Max(x, 0) + a * sp.Min(x, 0), ("step(x) + a*step(-x)", "x*step(-x)"),
@@ -313,22 +364,23 @@ PRIMITIVES: tuple[Primitive, ...] = (
     _unary("softplus", _softplus, lambda g, ans, x: g * _sigmoid(x),
            lambda sp, x: sp.log(1 + sp.exp(x)), "sigmoid(x)", "log(1 + e^x), a smooth relu"),
     _unary("abs", np.abs, lambda g, ans, x: g * np.sign(x), lambda sp, x: sp.Abs(x), "sign(x)",
-           "absolute value", kink=lambda x: x, mpmath=(("Abs", lambda mp, x: abs(x)),)),
+           "absolute value", kink=lambda x: x, complex_form=_abs_complex, mpmath=(("Abs", lambda mp, x: abs(x)),)),
     _unary("step", _step, zero_vjp, lambda sp, x: sp.Heaviside(x, sp.Rational(1, 2)), "0",
            "Heaviside step: 1 for x > 0, 0 for x < 0, 1/2 at 0 (relu's derivative)", kink=lambda x: x,
+           complex_form=_real_part(_step),
            mpmath=(("Heaviside", _mp_heaviside), ("DiracDelta", _mp_dirac))),
     _unary("sign", np.sign, zero_vjp, lambda sp, x: sp.sign(x), "0", "-1, 0 or 1 (abs's derivative)",
-           kink=lambda x: x, mpmath=(("sign", lambda mp, x: mp.sign(x)),)),
+           kink=lambda x: x, complex_form=_real_part(np.sign), mpmath=(("sign", lambda mp, x: mp.sign(x)),)),
     _binary("max", np.maximum,
             (lambda g, ans, a, b: g * _step(a - b), lambda g, ans, a, b: g * _step(b - a)),
             lambda sp, a, b: sp.Max(a, b), ("step(a - b)", "step(b - a)"),
             "larger of a and b (elementwise; max(x) alone reduces)", aliases=("maximum",),
-            kink=lambda a, b: a - b, mpmath=(("Max", lambda mp, *a: max(a)),)),
+            kink=lambda a, b: a - b, complex_form=_max_complex, mpmath=(("Max", lambda mp, *a: max(a)),)),
     _binary("min", np.minimum,
             (lambda g, ans, a, b: g * _step(b - a), lambda g, ans, a, b: g * _step(a - b)),
             lambda sp, a, b: sp.Min(a, b), ("step(b - a)", "step(a - b)"),
             "smaller of a and b (elementwise; min(x) alone reduces)", aliases=("minimum",),
-            kink=lambda a, b: a - b, mpmath=(("Min", lambda mp, *a: min(a)),)),
+            kink=lambda a, b: a - b, complex_form=_min_complex, mpmath=(("Min", lambda mp, *a: min(a)),)),
     *(_binary(name, _compare(test), (zero_vjp, zero_vjp),
               lambda sp, a, b, at=at, sign=sign: sp.Heaviside(sign * (a - b), at),
               ("0", "0"), f"1 where a {op} b, else 0: a condition for where(...)", operator=op, precedence=COMPARE,
@@ -342,7 +394,8 @@ PRIMITIVES: tuple[Primitive, ...] = (
                lambda g, ans, x, lo, hi: g * _step(np.maximum(x, lo) - hi)),
               lambda sp, x, lo, hi: sp.Min(sp.Max(x, lo), hi),
               ("step(hi - max(x, lo))*step(x - lo)", "step(hi - max(x, lo))*step(lo - x)", "step(max(x, lo) - hi)"),
-              "x limited to [lo, hi]: min(max(x, lo), hi)", kink=lambda x, lo, hi: (x - lo) * (hi - x)),
+              "x limited to [lo, hi]: min(max(x, lo), hi)", kink=lambda x, lo, hi: (x - lo) * (hi - x),
+              complex_form=_clip_complex),
     # ----- arrays: `derivatives` gives the VJP, in terms of the upstream gradient g ---------------
     Primitive("matmul", ("a", "b"), np.matmul, (A.matmul_vjp_a, A.matmul_vjp_b), A.sym_matmul,
               ("g @ b.T", "a.T @ g"), "matrix product of vectors and matrices", operator="@",
@@ -417,7 +470,7 @@ PRIMITIVES: tuple[Primitive, ...] = (
     Primitive("max_pool2d", ("x",), C.max_pool2d, (C.max_pool2d_vjp,), C.sym_max_pool2d,
               ("g to each window's largest entry",), "largest entry of each size×size window, NCHW",
               elementwise=False, shape=C.pool_shape, static=(("size", REQUIRED), ("stride", None)),
-              cost=C.pool_cost, kink=C.max_pool2d_kink),
+              cost=C.pool_cost, kink=C.max_pool2d_kink, complex_form=C.max_pool2d_complex),
     Primitive("avg_pool2d", ("x",), C.avg_pool2d, (C.avg_pool2d_vjp,), C.sym_avg_pool2d,
               ("g / size² to each window's entries",), "mean of each size×size window, NCHW",
               elementwise=False, shape=C.pool_shape, static=(("size", REQUIRED), ("stride", None)),
@@ -452,12 +505,15 @@ BINARY_OPERATORS: dict[str, Primitive] = {
     for spelling in (p.operator, *p.operator_aliases)}
 PREFIX_OPERATORS: dict[str, Primitive] = {p.operator: p for p in PRIMITIVES if p.operator and p.arity == 1}
 
-# The functions the complex step cannot go through, for messages: "relu, abs, step, sign, max and min".
-NON_ANALYTIC: tuple[str, ...] = tuple(p.name for p in PRIMITIVES if not p.analytic)
+# For messages: the functions the complex step cannot go through ("erf and gelu"), and those with
+# kinks, where a difference may cross from one piece to another ("relu, leaky_relu, …, max_pool2d").
+WITHOUT_COMPLEX_FORM: tuple[str, ...] = tuple(p.name for p in PRIMITIVES if p.complex_forward is None)
+KINKED: tuple[str, ...] = tuple(p.name for p in PRIMITIVES if p.kink is not None)
 
 
-def non_analytic_list(conjunction: str = "and") -> str:
-    names = list(NON_ANALYTIC)
+def listed(names: tuple[str, ...] | list[str], conjunction: str = "and") -> str:
+    """"relu, abs and max": names joined for a sentence."""
+    names = list(names)
     return ", ".join(names[:-1]) + f" {conjunction} {names[-1]}" if len(names) > 1 else "".join(names)
 
 

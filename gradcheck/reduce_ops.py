@@ -116,16 +116,18 @@ def amax_vjp(g, ans, x, axis=None, keepdims=False):
 
 def amax_kink(x, axis=None, keepdims=False):
     """Each entry minus the largest of the others along the axes: positive only for the maximum,
-    so the signs say which entry is the maximum, and a tie is a 0."""
-    x = np.real(np.asarray(x, dtype=np.float64) if not np.iscomplexobj(x) else x)
+    so the signs say which entry is the maximum, and a tie is a 0 (its imaginary part, under the
+    complex step, says whether the step moves the tied entries apart)."""
+    x = np.asarray(x) if np.iscomplexobj(x) else np.asarray(x, dtype=np.float64)
     axes = axes_of(axis, x.ndim)
     rest = [i for i in range(x.ndim) if i not in axes]
     flat = np.transpose(x, rest + list(axes)).reshape(*[x.shape[i] for i in rest], -1)
     if flat.shape[-1] == 1:
         return np.ones_like(flat)
-    order = np.sort(flat, axis=-1)
+    # ordered by real parts; on complex input (the complex step) the imaginary parts are kept
+    order = np.take_along_axis(flat, np.argsort(np.real(flat), axis=-1), axis=-1)
     top, second = order[..., -1:], order[..., -2:-1]
-    return np.where(flat == top, flat - second, flat - top)
+    return np.where(np.real(flat) == np.real(top), flat - second, flat - top)
 
 
 def amin(x, axis=None, keepdims=False):
@@ -137,7 +139,7 @@ def amin_vjp(g, ans, x, axis=None, keepdims=False):
 
 
 def amin_kink(x, axis=None, keepdims=False):
-    return amax_kink(-np.real(x), axis, keepdims)
+    return amax_kink(-np.asarray(x), axis, keepdims)
 
 
 def logsumexp(x, axis=-1, keepdims=False):

@@ -65,15 +65,16 @@ def test_accuracy_targets_on_the_shipped_smooth_expressions(method, target):
     assert worst <= target, f"{method}: worst relative difference {worst:.1e}"
 
 
-def test_auto_takes_the_complex_step_where_the_path_is_analytic_and_central_where_not():
+def test_auto_takes_the_complex_step_where_the_path_has_a_complex_form_and_central_where_not():
     smooth = gradcheck.check("sigmoid(w0*x0 + w1*x1 + w2)", at="w0=2,w1=-3,w2=-3,x0=-1,x1=-2")
     assert {g.numeric_method for g in smooth.gradients.values()} == {"complex"}
-    kinked = gradcheck.check("relu(x) + sin(y)", at="x=1,y=2")
-    assert kinked.gradients["x"].numeric_method == "central"
-    only_y = gradcheck.check("relu(x) + sin(y)", at="x=1,y=2", wrt="y")  # relu is not between y and f
-    assert only_y.gradients["y"].numeric_method == "complex"
-    with pytest.raises(SpecError, match="analytic"):
-        gradcheck.check("relu(x)", at="x=1", method="complex")
+    kinked = gradcheck.check("relu(x) + sin(y)", at="x=1,y=2")  # relu's complex form: its piece at x
+    assert {g.numeric_method for g in kinked.gradients.values()} == {"complex"}
+    no_form = gradcheck.check("erf(x) + sin(y)", at="x=1,y=2")
+    assert no_form.gradients["x"].numeric_method == "central"
+    assert no_form.gradients["y"].numeric_method == "complex"  # erf is not between y and f
+    with pytest.raises(SpecError, match="complex form"):
+        gradcheck.check("erf(x)", at="x=1", method="complex")
 
 
 @pytest.mark.parametrize("method", ["central", "richardson", "complex"])

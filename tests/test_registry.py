@@ -22,8 +22,9 @@ from gradcheck.primitives import (
     BINARY_OPERATORS,
     FUNCTIONS,
     MPMATH_RULES,
-    NON_ANALYTIC,
+    KINKED,
     PRIMITIVES,
+    WITHOUT_COMPLEX_FORM,
     zero_vjp,
 )
 from gradcheck.tree import Var
@@ -85,19 +86,20 @@ def test_operators_and_their_precedence_come_from_the_registry():
     assert parse("a ** b ** c").args[1].prim.name == "pow"  # right-associative, as declared
 
 
-def test_the_non_analytic_list_is_every_primitive_with_a_kink_or_without_a_complex_forward():
-    assert set(NON_ANALYTIC) == {p.name for p in PRIMITIVES if p.kink is not None or not p.complex_step}
-    assert {"relu", "abs", "max", "min", "step", "sign"} <= set(NON_ANALYTIC)
-    assert "exp" not in NON_ANALYTIC and "log1p" not in NON_ANALYTIC
-    for prim in PRIMITIVES:  # every other elementwise function takes the complex step
-        if prim.elementwise and prim.name not in NON_ANALYTIC:
+def test_the_lists_in_messages_are_made_from_the_registry():
+    assert set(WITHOUT_COMPLEX_FORM) == {p.name for p in PRIMITIVES if p.complex_forward is None}
+    assert set(KINKED) == {p.name for p in PRIMITIVES if p.kink is not None}
+    assert {"relu", "abs", "max", "min", "step", "sign"} <= set(KINKED)
+    assert "exp" not in KINKED and "relu" not in WITHOUT_COMPLEX_FORM
+    for prim in PRIMITIVES:  # every smooth elementwise function takes the complex step through its forward
+        if prim.elementwise and prim.analytic:
             x = np.full(prim.arity, 0.3 + 0j)
             for i in range(prim.arity):
                 if prim.vjps[i] is zero_vjp:
                     continue
                 stepped = x.copy()
                 stepped[i] += 1e-20j
-                slope = prim.forward(*stepped).imag / 1e-20
+                slope = prim.complex_forward(*stepped).imag / 1e-20
                 assert slope == pytest.approx(prim.vjps[i](1.0, prim.forward(*x.real), *x.real), rel=1e-12), prim.name
 
 
@@ -141,13 +143,13 @@ def test_log1p_works_end_to_end_from_its_registry_entry_alone():
     assert bad.returncode == 2 and "needs x > -1" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_the_complex_step_refusal_names_the_functions_the_registry_marks_non_analytic():
-    proc = subprocess.run([console_script(), "eval", "sum(relu(x) * erf(x) + exp(x))", "--at", "x=[1, 2]",
+def test_the_complex_step_refusal_names_the_functions_the_registry_gives_no_complex_form():
+    proc = subprocess.run([console_script(), "eval", "sum(relu(x) * erf(x) + gelu(x) + exp(x))", "--at", "x=[1, 2]",
                            "--method", "complex"], check=False, capture_output=True, encoding="utf-8",
                           env=subprocess_env(), timeout=TIMEOUT)
     assert proc.returncode == 2
-    named = re.search(r"analytic; (.*) are not", proc.stderr).group(1)
-    assert {n.strip() for n in re.split(r",| and ", named)} == {"relu", "erf"} <= set(NON_ANALYTIC)
+    named = re.search(r"and f; (.*) have none", proc.stderr).group(1)
+    assert {n.strip() for n in re.split(r",| and ", named)} == {"erf", "gelu"} <= set(WITHOUT_COMPLEX_FORM)
 
 
 def test_the_advertised_derivative_of_every_function_parses():

@@ -4,12 +4,15 @@ Every derivative here is the derivative of f along a line, g(t) = f(x + t·v), a
 single entry (full mode, and the sampled entries of fast mode) or a random unit direction (fast
 mode). Methods:
 - complex: g(ih).imag / h — no subtraction, so no cancellation, good to a few ulps; needs every
-  primitive between the variable and f to be analytic and to accept complex input;
+  primitive between the variable and f to have a complex form (the registry's `complex_form`):
+  analytic ones, and piecewise ones (relu, abs, max, max_pool2d) whose piece the real part picks —
+  the real parts under an imaginary step are the point's, so the piece is the point's. An entry
+  whose step moves a kink quantity that is exactly 0 (on the kink) is differenced as below instead;
 - richardson: Ridders' extrapolation of central differences over shrinking steps (Numerical
   Recipes §5.7), with its own error estimate;
 - central: (g(h) − g(−h)) / 2h with h = ∛eps·scale; error estimated from the same difference at 2h
   plus the rounding of f.
-- auto: complex where it applies (an expression whose path is analytic), else central.
+- auto: complex where it applies (every primitive on the variable's path has a complex form), else central.
 
 f reports, with its value, which branch of every kink (relu, abs, max, min) it took. A difference
 whose two sides take different branches has crossed a kink: the step shrinks, and if the point is
@@ -28,7 +31,7 @@ from ..agreement import ROUNDING_ULPS, SAFETY
 from ..columns import Evaluation, Kink, Measured, Probes
 from ..errors import DomainError, GradcheckError
 from ..options import METHODS, MODES  # noqa: F401 - re-exported for callers that know them from here
-from ..primitives import non_analytic_list
+from ..primitives import KINKED, listed
 
 EPS = float(np.finfo(np.float64).eps)
 # Central differences err by O(h²) from truncation and O(eps/h) from rounding; a step of cbrt(eps)
@@ -184,7 +187,12 @@ def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float =
         return _checked_complex(g, scale, base, eps)
     if method == "complex":
         h = COMPLEX_STEP * scale
-        imag = g(1j * h).value
+        stepped = g(1j * h)
+        if stepped.at_kink or _crosses(base, stepped):
+            # the step moves a kink quantity that is exactly 0 here (or rounding took a real part
+            # across a switch): this entry is on a kink, where the differences below tell left from right
+            return _central(g, scale, base, eps)
+        imag = stepped.value
         if abs(float(np.imag(imag))) < np.finfo(np.asarray(imag).real.dtype).tiny * SUBNORMAL_MARGIN:
             # f'·h fell among the subnormal numbers (or to 0): too few bits left; difference instead
             return _central(g, scale, base, eps)
@@ -304,7 +312,7 @@ def _left_out(excluded: int) -> str | None:
     if not excluded:
         return None
     return (f"{excluded} entr{'y' if excluded == 1 else 'ies'} left out: every step small enough to "
-            f"difference crossed a kink ({non_analytic_list('or')} within ~1e-12 of its switch)")
+            f"difference crossed a kink ({listed(KINKED, 'or')} within ~1e-12 of its switch)")
 
 
 def _with_note(result: NumericResult, note: str) -> NumericResult:
