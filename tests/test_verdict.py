@@ -196,6 +196,9 @@ COVERAGE_EXPRESSIONS = (
     "exp(sin(x*y)) + x**3*y", "sigmoid(3*x - y)*tanh(x + 2*y)", "log(1 + x**2)*cos(y)**2",
     "x*y - y*x + 1e-9*x", "exp(-x**2)*sin(50*y)", "sqrt(x**2 + y**2 + 1)", "(x - y)**7",
     "softplus(x*y)/(1 + exp(y))", "tan(x/3)*y**4", "x**2*exp(y) - x**2*exp(y) + x",
+    # piecewise: the complex step through relu, abs, max, min and clip's complex forms (issue 16)
+    "relu(x + y)*sin(x) + abs(x*y - 0.3)", "max(x**2, y)*exp(-y) + min(x, y)**3",
+    "clip(x*y, -0.5, 0.5)*cosh(y) + leaky_relu(x - y, 0.1)**2",
 )
 
 
