@@ -185,7 +185,10 @@ def differenced(root: Node):
             return Evaluation(values[root])
         quantities = [np.ravel(_kink(n)(*(values[a] for a in n.args), **n.kwargs)) for n in kinked]
         signs = np.concatenate([np.sign(np.real(q)) for q in quantities]).astype(np.int8)
-        on = [(np.real(q) == 0) & (np.imag(q) != 0) if np.iscomplexobj(q) else q == 0 for q in quantities]
+        if any(np.iscomplexobj(v) for v in point.values()):  # a real quantity is one the step does not move
+            on = [(np.real(q) == 0) & (np.imag(q) != 0) for q in quantities]
+        else:
+            on = [q == 0 for q in quantities]
         return Evaluation(values[root], signs.tobytes(), bool(any(np.any(o) for o in on)))
 
     def shaken(point: Mapping[str, Any]) -> Evaluation:

@@ -47,8 +47,8 @@ class Options:
                                 "(fast), or full for small arrays and fast for large ones (auto).",
                         choices=MODES, toml='"auto", "full" or "fast"', kind=str)
     method: str = _option("auto", "Finite differences: complex step, Richardson extrapolation or central; auto "
-                                  "takes the complex step for each variable whose path to f is analytic, else "
-                                  "central.", choices=METHODS, toml='"auto", "central", "richardson" or "complex"',
+                                  "takes the complex step for each variable whose path to f has complex forms "
+                                  "(relu, max too), else central.", choices=METHODS, toml='"auto", "central", "richardson" or "complex"',
                           kind=str)
     dtype: str = _option("float64", "Evaluate f, backprop, claims and differences in this precision (float32: as "
                                     "a float32 model would, with tolerances scaled for it).",

@@ -162,6 +162,16 @@ def test_an_entry_on_a_kink_keeps_its_one_sided_derivatives_while_the_others_tak
     assert numeric[1] == 3.0 and numeric[2] == 0.0  # the complex step, exact
 
 
+def test_a_kink_of_another_variable_leaves_the_complex_step_exact():
+    """x is on relu's kink; y's step does not move it, so y's entry is the complex step's, not a difference."""
+    result = gradcheck.check("relu(x) * 3 + sin(y) * exp(y)", at="x=0,y=0.7")
+    assert result.gradients["x"].status == "kink"
+    g = result.gradients["y"]
+    assert g.status == "pass" and g.numeric_method == "complex"
+    assert float(g.columns["numeric"]) == pytest.approx(float(g.columns["symbolic"]), rel=ULPS)
+    assert float(g.numeric_error) < ULPS
+
+
 def test_a_tie_the_step_does_not_move_leaves_the_complex_step_exact():
     """Every entry of a pooling window negative: relu makes them a four-way tie of zeros, which no
     step of x moves (relu is flat there), so every entry is differenced by the complex step."""
