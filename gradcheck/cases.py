@@ -96,8 +96,9 @@ def has_cases(path: Path) -> bool:
     return any(isinstance(v, list) and any(isinstance(t, dict) and "expr" in t for t in v) for v in document.values())
 
 
-def load(path: Path) -> list[CaseSpec]:
-    """Every case of one file, in order."""
+def load(path: Path, root: Path | None = None) -> list[CaseSpec]:
+    """Every case of one file, in order. The .npy files its cases name must resolve inside root
+    (default: the working directory): a case file may come from an untrusted pull request."""
     where = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -116,11 +117,11 @@ def load(path: Path) -> list[CaseSpec]:
     specs = []
     for index, table in enumerate(document["case"]):
         line = lines[index] if index < len(lines) else 0
-        specs.append(_spec(table, index, where, line, path.parent))
+        specs.append(_spec(table, index, where, line, path.parent, Path.cwd() if root is None else root))
     return specs
 
 
-def _spec(table: Any, index: int, where: str, line: int, base: Path) -> CaseSpec:
+def _spec(table: Any, index: int, where: str, line: int, base: Path, root: Path) -> CaseSpec:
     label = table.get("name") if isinstance(table, dict) and isinstance(table.get("name"), str) else f"case {index + 1}"
     place = f"{where}:{line}: case '{label}'"
 
@@ -141,7 +142,7 @@ def _spec(table: Any, index: int, where: str, line: int, base: Path) -> CaseSpec
     if expect not in EXPECTATIONS:
         return fail(f"key 'expect' must be \"pass\" or \"mismatch\", got {expect!r}")
     options = {key: value for key, value in table.items() if key not in ("name", "expect")}
-    options.update(name=label, base=base)
+    options.update(name=label, base=base, npy_root=root)  # plumbing, not TOML keys
     return CaseSpec(label, where, line, options, expect)
 
 

@@ -149,7 +149,9 @@ def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mo
 @strict_option
 @timeout_option
 @click.option("--show", is_flag=True, help="Print every case's table, not only those not as expected.")
-def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict, timeout, show) -> None:
+@click.option("--root", "root", type=click.Path(exists=True, file_okay=False), default=None, metavar="DIR",
+              help=".npy paths in case files must resolve inside DIR (default: the working directory).")
+def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict, timeout, show, root) -> None:
     """Check every [[case]] in TOML files (directories are searched for *.toml).
 
     Exit codes: 0 every case as expected, 1 a case not as expected, 2 an input error (first).
@@ -159,7 +161,8 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict,
     from .result import Report
 
     files, missing = discover(list(paths))
-    specs = select(missing + [spec for path in files for spec in load(path)], pattern)
+    root_dir = Path(root) if root else None
+    specs = select(missing + [spec for path in files for spec in load(path, root_dir)], pattern)
     for spec in specs:
         if spec.error is None:
             spec.options.update({"strict": True} if strict else {}, **({"timeout": timeout} if timeout else {}))

@@ -32,7 +32,8 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
           wrt: str | Iterable[str] | None = None, *, seed: int = 0, rtol: float | None = None,
           atol: float | None = None, mode: str = "auto", method: str = "auto", name: str | None = None,
           formulas: bool = False, base: str | Path | None = None, strict: bool = False,
-          timeout: float | None = None, dtype: str = "float64", order: int = 1) -> CaseResult:
+          timeout: float | None = None, dtype: str = "float64", order: int = 1,
+          npy_root: str | Path | None = None) -> CaseResult:
     """Check every partial derivative of `expr` three ways, and against any claimed gradient.
 
     at:   values, "w0=2,x0=-1" or {"w0": 2, "X": np.ones((3, 2)), "W": "randn(2,4)"}; variables
@@ -43,6 +44,8 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
     mode: numeric differences of every entry ("full"), random directions and entries ("fast"),
           or full up to a size and fast above it ("auto").
     base: the folder that .npy paths in `at` are relative to.
+    npy_root: a folder .npy paths must resolve inside (case files: paths an untrusted file wrote);
+          None, the default, lets a path go anywhere (the caller's own).
     timeout: seconds the whole check may take (enforced in a process's main thread on POSIX).
     dtype: "float32" evaluates f, backprop, claims and differences in float32 (as a float32 model
           would), with tolerances scaled for it; symbolic stays exact, at the float32 point.
@@ -54,16 +57,17 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
         raise SpecError(f"--timeout must be a number of seconds > 0 and at most {MAX_TIMEOUT:g}, got {timeout!r}")
     with time_budget(timeout):
         return _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formulas, base, strict, dtype,
-                      order)
+                      order, npy_root)
 
 
 def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formulas, base, strict,
-           dtype, order) -> CaseResult:
+           dtype, order, npy_root=None) -> CaseResult:
     started = time.perf_counter()
     _check_tolerances(rtol, atol)
     check_choices(mode=(mode, MODES), method=(method, METHODS), dtype=(dtype, DTYPES), order=(order, (1, 2)))
     problem = build(expr, at=at, grad=grad, let=let, wrt=wrt, seed=seed,
-                    base=Path(base) if base is not None else None)
+                    base=Path(base) if base is not None else None,
+                    npy_root=Path(npy_root) if npy_root is not None else None)
     if dtype == "float32":
         problem.point = {k: _as_float32(k, v) for k, v in problem.point.items()}
     values = forward(problem.root, problem.point)  # raises DomainError if f is undefined here

@@ -34,7 +34,8 @@ class Problem:
 
 
 def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assignments = None,
-          wrt: str | Iterable[str] | None = None, seed: int = 0, base: Path | None = None) -> Problem:
+          wrt: str | Iterable[str] | None = None, seed: int = 0, base: Path | None = None,
+          npy_root: Path | None = None) -> Problem:
     if not isinstance(expr, str):
         raise SpecError(f"the expression must be text, got {type(expr).__name__}")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
@@ -49,7 +50,7 @@ def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
     if not used:
         raise SpecError("the expression has no variables to differentiate")
     chosen = _choose_wrt(wrt, used, variables(root))
-    point, drawn = _point(at, scope, seed, base)
+    point, drawn = _point(at, scope, seed, base, npy_root)
     shape = infer_shapes(root, {name: np.shape(v) for name, v in point.items()})[root]
     if shape != ():
         raise ShapeError(f"f has shape {format_shape(shape)}, but a gradient needs a scalar: "
@@ -84,7 +85,8 @@ def _choose_wrt(wrt: str | Iterable[str] | None, used: list[Var], every: list[Va
     return [v for v in used if v.name in names]
 
 
-def _point(at: Assignments, scope: Scope, seed: int, base: Path | None) -> tuple[dict[str, np.ndarray], list[str]]:
+def _point(at: Assignments, scope: Scope, seed: int, base: Path | None,
+           npy_root: Path | None) -> tuple[dict[str, np.ndarray], list[str]]:
     given = split_assignments(at, "--at")
     for name in given:
         if name in scope.lets:
@@ -97,7 +99,7 @@ def _point(at: Assignments, scope: Scope, seed: int, base: Path | None) -> tuple
     point, drawn = {}, []
     for name in scope.variables:
         if name in given:
-            point[name] = parse_value(name, given[name], seed=seed, base=base)
+            point[name] = parse_value(name, given[name], seed=seed, base=base, npy_root=npy_root)
         else:
             point[name] = random_value(name, seed)
             drawn.append(name)

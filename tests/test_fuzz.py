@@ -905,7 +905,7 @@ def test_expression_files_cannot_run_code(tmp_path):
     got = {case["name"]: case["status"] for case in document["cases"]}
     assert got == expected
     errors = {case["name"]: case["error"]["message"] for case in document["cases"] if case["error"]}
-    assert "allow_pickle" in errors["pickled .npy"] or "pickle" in errors["pickled .npy"].lower()
+    assert "holds object, not real numbers" in errors["pickled .npy"]  # refused from its header, never unpickled
 
 
 def test_the_injection_payloads_do_run_when_executed(tmp_path):

@@ -1,0 +1,204 @@
+"""Hostile input through every channel (issue 10): case files from an untrusted pull request, big
+declared sizes, deep or exponential expressions, signals, odd option values.
+
+Each numbered point of issue 10 that this suite holds has a test named test_item_N_...; the CLI paths run
+the real console script, some under a 1 GB address-space limit (RLIMIT_AS) to prove a memory bound.
+None may end in a traceback, a hang past its budget or a wrong exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck import ValueSpecError
+
+PACKAGE_ROOT = str(Path(gradcheck.__file__).resolve().parents[1])
+TIMEOUT = 60  # seconds for one subprocess; every run here should take a few
+MEMORY_LIMIT = 1 << 30  # bytes of address space a hostile run may use (issue 10: "more than 1 GB")
+
+
+def console_script() -> str:
+    script = shutil.which("gradcheck", path=os.path.dirname(sys.executable)) or shutil.which("gradcheck")
+    if script is None:
+        pytest.fail("the gradcheck console script is not installed (pip install -e .)")
+    return script
+
+
+def env() -> dict[str, str]:
+    """The checkout under test first on the path, no colors, a wide terminal."""
+    return {**os.environ, "PYTHONPATH": PACKAGE_ROOT, "NO_COLOR": "1", "COLUMNS": "200"}
+
+
+def limit_memory() -> None:  # runs in the child, before exec
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def gradcheck_run(args: list[str], cwd: Path | str | None = None, memory: bool = False,
+                  timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+    return subprocess.run([console_script(), *args], cwd=cwd, capture_output=True, encoding="utf-8",
+                          errors="replace", timeout=timeout, env=env(), check=False,
+                          preexec_fn=limit_memory if memory else None)
+
+
+def assert_exit(proc: subprocess.CompletedProcess, code: int, *words: str) -> str:
+    """The exit code, no traceback; for exit 2 a first line 'gradcheck: error:' holding every word."""
+    assert proc.returncode == code, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+    for stream in (proc.stdout, proc.stderr):
+        assert "Traceback" not in stream, stream[-3000:]
+    if code == 2:
+        first = proc.stderr.split("\n", 1)[0]
+        assert first.startswith("gradcheck: error:"), proc.stderr[:2000]
+        for word in words:
+            assert word in proc.stderr, (word, proc.stderr[:2000])
+    return proc.stderr
+
+
+def toml_case(name: str, expr: str, **keys: str) -> str:
+    lines = ["[[case]]", f"name = {json.dumps(name)}", f"expr = {json.dumps(expr)}"]
+    lines += [f"{key} = {value}" for key, value in keys.items()]
+    return "\n".join(lines) + "\n"
+
+
+def npy_header(path: Path, descr: str, shape: tuple[int, ...], payload: bytes = b"") -> None:
+    from numpy.lib import format as npy_format
+
+    with open(path, "wb") as stream:
+        npy_format.write_array_header_1_0(stream, {"descr": descr, "fortran_order": False, "shape": shape})
+        stream.write(payload)
+
+
+# ----- item 1: .npy paths in case files stay inside the root ---------------------------------------
+@pytest.fixture
+def project(tmp_path):
+    """tmp/secret/secret.npy outside the project; tmp/proj with data/ok.npy and a symlink pointing out."""
+    (tmp_path / "secret").mkdir()
+    np.save(tmp_path / "secret" / "secret.npy", np.array([31.0, 41.0, 59.0]))
+    proj = tmp_path / "proj"
+    (proj / "data").mkdir(parents=True)
+    np.save(proj / "data" / "ok.npy", np.array([1.0, 2.0, 3.0]))
+    (proj / "data" / "link.npy").symlink_to(tmp_path / "secret" / "secret.npy")
+    return proj
+
+
+@pytest.mark.parametrize("path, words", [
+    ("../secret/secret.npy", ["resolves outside the root"]),
+    ("data/../../secret/secret.npy", ["resolves outside the root"]),
+    ("data/link.npy", ["resolves outside the root", "symlinks"]),
+    ("ABSOLUTE", ["an absolute path"]),
+])
+def test_item_1_case_files_cannot_read_npy_outside_the_root(project, path, words):
+    path = str(project.parent / "secret" / "secret.npy") if path == "ABSOLUTE" else path
+    (project / "cases.toml").write_text(toml_case("leak", "sum(X*X)", at=f"{{ X = {json.dumps(path)} }}"))
+    for fmt in ("table", "json"):
+        proc = gradcheck_run(["check", "cases.toml", "--format", fmt, "--show"], cwd=project)
+        assert_exit(proc, 2, "cases.toml:1", "case 'leak'", "at X", *words)
+        assert "59" not in proc.stdout and "41" not in proc.stdout  # the secret's values are never shown
+
+
+def test_item_1_inside_the_root_and_with_root_option(project):
+    (project / "cases.toml").write_text(toml_case("inside", "sum(X*X)", at='{ X = "data/ok.npy" }'))
+    assert_exit(gradcheck_run(["check", "cases.toml"], cwd=project), 0)
+    # a root that does not hold the data refuses it; one given explicitly that does, allows it
+    sibling = project.parent / "elsewhere"
+    sibling.mkdir()
+    assert_exit(gradcheck_run(["check", str(project / "cases.toml"), "--root", str(sibling)], cwd=project), 2,
+                "resolves outside the root")
+    assert_exit(gradcheck_run(["check", "proj/cases.toml", "--root", "proj"], cwd=project.parent), 0)
+    # --root widened to the parent lets the symlink's target in: the root is the user's choice
+    (project / "cases.toml").write_text(toml_case("link", "sum(X*X)", at='{ X = "data/link.npy" }'))
+    assert_exit(gradcheck_run(["check", "cases.toml", "--root", ".."], cwd=project), 0)
+
+
+def test_item_1_command_line_and_api_paths_stay_free(project):
+    secret = str(project.parent / "secret" / "secret.npy")
+    assert_exit(gradcheck_run(["eval", "sum(X*X)", "--at", f"X={secret}"], cwd=project), 0)
+    assert_exit(gradcheck_run(["eval", "sum(X*X)", "--at", "X=../secret/secret.npy"], cwd=project), 0)
+    assert gradcheck.check("sum(X*X)", at={"X": secret}).status == "pass"
+
+
+def test_item_1_pytest_plugin_confines_to_its_rootdir(project):
+    (project / "test_cases.toml").write_text(
+        toml_case("inside", "sum(X*X)", at='{ X = "data/ok.npy" }')
+        + toml_case("leak", "sum(X*X)", at='{ X = "../secret/secret.npy" }'))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "--rootdir", str(project),
+                           "-p", "no:cacheprovider", "test_cases.toml"], cwd=project, capture_output=True,
+                          encoding="utf-8", timeout=TIMEOUT, env=env(), check=False)
+    assert "1 failed, 1 passed" in proc.stdout, proc.stdout[-3000:]
+    assert "resolves outside the root" in proc.stdout
+
+
+# ----- item 5 (and 12): .npy headers are checked before any data is read ----------------------------
+@pytest.mark.parametrize("kind, words", [
+    ("1e9 int8 entries", ["1,000,000,000 entries", "limit is 10,000,000"]),
+    ("1e12 float64 entries", ["entries", "limit is 10,000,000"]),
+    ("complex", ["complex128", "not real numbers"]),
+    ("object", ["not real numbers"]),
+    ("structured", ["not real numbers"]),
+    ("strings", ["not real numbers"]),
+    ("call in header", ["header is not valid"]),
+    ("truncated", ["shorter than its header says"]),
+    ("text file", ["not a .npy file"]),
+    ("symlink to text", ["not a .npy file"]),
+    ("zip", ["not a .npy file"]),
+    ("fifo", ["not a regular file"]),
+    ("directory", ["not a regular file"]),
+])
+def test_item_5_npy_header_checked_before_data(tmp_path, kind, words):
+    path = tmp_path / "w.npy"
+    if kind == "1e9 int8 entries":  # a 4 KB sparse file that declares a gigabyte
+        npy_header(path, "|i1", (10**9,), b"\0" * 4000)
+    elif kind == "1e12 float64 entries":
+        npy_header(path, "<f8", (10**6, 10**6))
+    elif kind == "complex":
+        npy_header(path, "<c16", (2,), b"\0" * 32)
+    elif kind == "object":
+        npy_header(path, "|O", (2,), b"\0" * 16)
+    elif kind == "structured":
+        np.save(path, np.zeros(2, dtype=[("a", "<f8"), ("b", "<i4")]))
+    elif kind == "strings":
+        np.save(path, np.array(["1", "2"]))
+    elif kind == "call in header":
+        from numpy.lib import format as npy_format
+        header = b"{'descr': __import__('os').getcwd(), 'fortran_order': False, 'shape': (3,), }"
+        header += b" " * (117 - len(header)) + b"\n"
+        path.write_bytes(npy_format.MAGIC_PREFIX + b"\x01\x00" + len(header).to_bytes(2, "little") + header)
+    elif kind == "truncated":
+        npy_header(path, "<f8", (1000,), b"\0" * 80)
+    elif kind == "text file":
+        path.write_text("1, 2, 3\n")
+    elif kind == "symlink to text":
+        (tmp_path / "notes.txt").write_text("hello")
+        path.symlink_to(tmp_path / "notes.txt")
+    elif kind == "zip":
+        path.write_bytes(b"PK\x03\x04 not really a zip")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    started = time.perf_counter()
+    for cwd_args in (["eval", "sum(w)", "--at", "w=w.npy", "--timeout", "5"],):
+        stderr = assert_exit(gradcheck_run(cwd_args, cwd=tmp_path, memory=True), 2, "w.npy", *words)
+        assert "allow_pickle" not in stderr and "ast." not in stderr and "object at 0x" not in stderr
+    assert time.perf_counter() - started < 20  # refused from the header (and the FIFO never blocks)
+    with pytest.raises(ValueSpecError):
+        gradcheck.check("sum(w)", at={"w": "w.npy"}, base=tmp_path)
+
+
+def test_item_5_header_check_does_not_refuse_good_files(tmp_path):
+    data = np.arange(6, dtype=">f4").reshape(2, 3)
+    np.save(tmp_path / "F.npy", np.asfortranarray(data))
+    np.save(tmp_path / "I.npy", np.arange(4, dtype=np.int16))
+    result = gradcheck.check("sum(F*F) + sum(I*I)", at={"F": "F.npy", "I": "I.npy"}, base=tmp_path)
+    assert np.array_equal(result.point["F"], data) and np.array_equal(result.point["I"], np.arange(4))
+    assert result.status == "pass"
