@@ -202,3 +202,32 @@ def test_item_5_header_check_does_not_refuse_good_files(tmp_path):
     result = gradcheck.check("sum(F*F) + sum(I*I)", at={"F": "F.npy", "I": "I.npy"}, base=tmp_path)
     assert np.array_equal(result.point["F"], data) and np.array_equal(result.point["I"], np.arange(4))
     assert result.status == "pass"
+
+
+# ----- item 4 (and 12's BOM): no case file is skipped without a word --------------------------------
+@pytest.mark.parametrize("kind, words", [
+    ("latin-1", ["bad.toml:2", "not valid UTF-8", "0xe9"]),
+    ("broken link", ["bad.toml", "cannot read", "broken link"]),
+    ("fifo", ["bad.toml", "cannot read", "not a regular file"]),
+])
+def test_item_4_unreadable_case_file_in_a_folder_is_exit_2(tmp_path, kind, words):
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    (folder / "good.toml").write_text(toml_case("good", "x*x"))
+    bad = folder / "bad.toml"
+    if kind == "latin-1":
+        bad.write_bytes(b'[[case]]\nname = "caf\xe9"\nexpr = "x"\ngrad = { x = "2" }\n')  # a wrong claim, unseen
+    elif kind == "broken link":
+        bad.symlink_to(tmp_path / "nowhere.toml")
+    else:
+        os.mkfifo(bad)
+    proc = gradcheck_run(["check", "cases", "--timeout", "10"], cwd=tmp_path, timeout=30)
+    assert_exit(proc, 2, *words)
+    assert "good" in proc.stdout  # the other files still ran
+
+
+def test_item_12_utf8_byte_order_mark_is_accepted(tmp_path):
+    (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbf" + toml_case("with a BOM", "x*x").encode())
+    proc = gradcheck_run(["check", "bom.toml", "--format", "json"], cwd=tmp_path)
+    assert_exit(proc, 0)
+    assert [c["name"] for c in json.loads(proc.stdout)["cases"]] == ["with a BOM"]
