@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from .tolerance import DEFAULT_ATOL, DEFAULT_RTOL, FLOAT32_RTOL  # plain constants: no numpy at start-up
+from .budget import DEFAULT_TIMEOUT  # signal and threading only: light at start-up
 from .errors import GradcheckError
 
 CONTEXT = {"help_option_names": ["--help"], "max_content_width": 100}
@@ -45,8 +46,9 @@ method_option = click.option(
     "--method", type=click.Choice(["auto", "central", "richardson", "complex"]), default="auto",
     show_default=True, help="Finite differences: complex step, Richardson extrapolation or central; auto "
                             "takes the complex step where every function on the path is analytic, else central.")
-timeout_option = click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
-                              metavar="SECONDS", help="Time budget of each check; past it, an input error (exit 2).")
+timeout_option = click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+                              help=f"Time budget of each check (default {DEFAULT_TIMEOUT:g} s; 0: none); past it, an input "
+                                   "error (exit 2) naming the step that ran out.")
 strict_option = click.option("--strict", is_flag=True,
                              help="A kink (a point where f is not differentiable) fails like a mismatch.")
 
@@ -165,7 +167,7 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict,
     specs = select(missing + [spec for path in files for spec in load(path, root_dir)], pattern)
     for spec in specs:
         if spec.error is None:
-            spec.options.update({"strict": True} if strict else {}, **({"timeout": timeout} if timeout else {}))
+            spec.options.update({"strict": True} if strict else {}, **({"timeout": timeout} if timeout is not None else {}))
     if not specs:
         click.echo(f"gradcheck: error: no cases found in {' '.join(paths)}"
                    + (f" matching -k {pattern!r}" if pattern else ""), err=True)

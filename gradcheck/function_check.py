@@ -18,25 +18,35 @@ from .array_ops import format_shape
 from .errors import DomainError, FunctionError, SpecError
 from .oracles.numeric import METHODS, MODES, Evaluation, choose_mode, numeric
 from .compare import case_scale, tolerance
-from .pipeline import _case_verdict, _check_tolerances, check_choices, judge, numeric_column
+from .budget import step, time_budget
+from .pipeline import budget_seconds, _case_verdict, _check_tolerances, check_choices, judge, numeric_column
 from .result import CaseResult
 
 
 def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: Any, *,
                    rtol: float | None = None, atol: float | None = None, mode: str = "auto",
-                   method: str = "auto", seed: int = 0, name: str | None = None) -> CaseResult:
+                   method: str = "auto", seed: int = 0, name: str | None = None,
+                   timeout: float | None = None) -> CaseResult:
     """Compare grad_f(inputs) with finite differences of f at inputs.
+
+    timeout: seconds the check may take (None: the default budget, 0: none), as for check().
 
     inputs: one array (f(x), grad_f(x) returns an array), a sequence of arrays (f(*xs), grad_f
     returns a sequence as long), or a mapping of names to arrays (f(**xs), grad_f returns a mapping).
     Raises FunctionError if f or grad_f raises, SpecError for inputs or results of the wrong kind.
     """
+    with time_budget(budget_seconds(timeout), "check_function"):
+        return _check_function(f, grad_f, inputs, rtol, atol, mode, method, seed, name)
+
+
+def _check_function(f, grad_f, inputs, rtol, atol, mode, method, seed, name) -> CaseResult:
     started = time.perf_counter()
     _check_tolerances(rtol, atol)
     check_choices(mode=(mode, MODES), method=(method, METHODS))
     names, call = _calling_convention(f, inputs)
     point = {n: _array(n, v) for n, v in zip(names, _values(inputs))}
     label = name or getattr(f, "__name__", "f")
+    step("f")
     try:
         loss = _call_f(f, call, point, names)
     except DomainError as exc:  # NaN or inf from the user's own f: a wrong result, not bad input
@@ -44,10 +54,12 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: An
                           verdict=f"{exc.message}: f must return a finite loss",
                           point={n: float(v) if np.ndim(v) == 0 else v for n, v in point.items()},
                           seconds=time.perf_counter() - started)
+    step("grad_f")
     claimed = _claimed(grad_f, call, point, names)
     tol = tolerance(rtol, atol, case_scale(loss, point.values(), [v for v, _ in claimed.values() if v is not None]))
     mode = choose_mode(mode, point, names)
     method = "central" if method == "auto" else method  # f is a black box: nothing says it is analytic
+    step("numeric")
     by_numeric = numeric(lambda p: Evaluation(_call_f(f, call, p, names)), point, names, mode=mode, seed=seed,
                          method=method)
     gradients = {n: judge(n, np.shape(point[n]), {"numeric": numeric_column(by_numeric[n]), "claimed": claimed[n]},

@@ -14,12 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from .budget import checkpoint
 from .errors import SpecError
 from .evaluate import differenced, forward
 from .oracles.backprop import backprop
 from .oracles.numeric import EPS, ROUNDING_ULPS, Measured
 from .oracles.sym_eval import Evaluator, as_float
-from .oracles.symbolic import _numbers, _symbols, expansion_size, to_sympy
+from .oracles.symbolic import _diff, _numbers, _symbols, expansion_size, to_sympy
 from .problem import Problem
 
 # The Hessian has n² entries for n variable entries, each a second derivative by SymPy and a
@@ -60,6 +61,7 @@ def _numeric(problem: Problem, names: list[str]) -> dict[tuple[str, str], tuple[
             shape_a = np.shape(problem.point[a])
             blocks[(a, b)] = (np.full(shape_a + shape_b, np.nan), np.full(shape_a + shape_b, np.inf))
         for idx in np.ndindex(shape_b):
+            checkpoint()
             h = eps ** (1 / 3) * max(1.0, abs(float(x[idx])))
             sides = []
             for step in (h, -h, 2 * h, -2 * h):
@@ -99,7 +101,7 @@ def _symbolic(problem: Problem, names: list[str]) -> dict[tuple[str, str], tuple
     expr = to_sympy(sp, problem.root, inputs)[()]
     evaluate = Evaluator({s: np.asarray(problem.point[n], dtype=np.float64)[idx] for n in names
                           for idx, s in np.ndenumerate(symbols[n])})
-    first = {s: sp.diff(expr, s) for n in names for s in symbols[n].ravel()}
+    first = {s: _diff(sp, expr, s) for n in names for s in symbols[n].ravel()}
     out = {}
     for a in names:
         for b in names:
@@ -108,6 +110,7 @@ def _symbolic(problem: Problem, names: list[str]) -> dict[tuple[str, str], tuple
             missing = None
             for ia, sa in np.ndenumerate(symbols[a]):
                 for ib, sb in np.ndenumerate(symbols[b]):
+                    checkpoint()
                     number = as_float(evaluate(sp.diff(first[sa], sb)))
                     if number is None:
                         missing = f"SymPy gives no finite second derivative by {sa} and {sb} here"

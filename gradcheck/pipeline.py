@@ -10,7 +10,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from .array_ops import format_shape
-from .budget import MAX_TIMEOUT, time_budget
+from .budget import DEFAULT_TIMEOUT, MAX_TIMEOUT, current_step, step, time_budget
 from .compare import Comparison, Tolerance, case_scale, compare, tolerance
 from .tolerance import DTYPES
 from .errors import DomainError, GradcheckError, ShapeError, SpecError, ValueSpecError
@@ -46,23 +46,35 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
     base: the folder that .npy paths in `at` are relative to.
     npy_root: a folder .npy paths must resolve inside (case files: paths an untrusted file wrote);
           None, the default, lets a path go anywhere (the caller's own).
-    timeout: seconds the whole check may take (enforced in a process's main thread on POSIX).
+    timeout: seconds the whole check may take: None for the default budget (budget.DEFAULT_TIMEOUT),
+          0 for none. Enforced in any thread (see budget.py).
     dtype: "float32" evaluates f, backprop, claims and differences in float32 (as a float32 model
           would), with tolerances scaled for it; symbolic stays exact, at the float32 point.
     order: 2 also checks the Hessian: SymPy's second derivatives against differences of backprop.
     Raises a GradcheckError (ParseError, ValueSpecError, SpecError, ShapeError, DomainError) for bad input.
     """
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                or not 0 < timeout <= MAX_TIMEOUT):
-        raise SpecError(f"--timeout must be a number of seconds > 0 and at most {MAX_TIMEOUT:g}, got {timeout!r}")
-    with time_budget(timeout):
-        return _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formulas, base, strict, dtype,
-                      order, npy_root)
+    with time_budget(budget_seconds(timeout)):
+        try:
+            return _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formulas, base, strict,
+                          dtype, order, npy_root)
+        except RecursionError:  # a backstop: the nesting limits should stop deep input before this
+            raise SpecError(f"f is nested too deeply for the {current_step()} step") from None
+
+
+def budget_seconds(timeout: float | None) -> float | None:
+    """The budget a check runs under: DEFAULT_TIMEOUT for None, none for 0."""
+    if timeout is None:
+        return DEFAULT_TIMEOUT
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 <= timeout <= MAX_TIMEOUT:
+        raise SpecError(f"--timeout must be a number of seconds ≥ 0 (0: no budget) and at most {MAX_TIMEOUT:g}, "
+                        f"got {timeout!r}")
+    return float(timeout) or None
 
 
 def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formulas, base, strict,
            dtype, order, npy_root=None) -> CaseResult:
     started = time.perf_counter()
+    step("parse")
     _check_tolerances(rtol, atol)
     check_choices(mode=(mode, MODES), method=(method, METHODS), dtype=(dtype, DTYPES), order=(order, (1, 2)))
     problem = build(expr, at=at, grad=grad, let=let, wrt=wrt, seed=seed,
@@ -70,7 +82,9 @@ def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formu
                     npy_root=Path(npy_root) if npy_root is not None else None)
     if dtype == "float32":
         problem.point = {k: _as_float32(k, v) for k, v in problem.point.items()}
+    step("forward")
     values = forward(problem.root, problem.point)  # raises DomainError if f is undefined here
+    step("backprop")
     by_backprop = backprop(problem.root, values, problem.wrt)
     tol = tolerance(rtol, atol, case_scale(values[problem.root], [problem.point[v.name] for v in problem.wrt],
                                            by_backprop.values()), dtype)
@@ -82,8 +96,10 @@ def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formu
     elif method == "complex" and not analytic:
         raise SpecError("--method complex needs every function between the variables and f to be analytic; "
                         "relu, abs, max, min, step and sign are not (use central or richardson)")
+    step("numeric")
     by_numeric = numeric(differenced(problem.root), problem.point, variables, mode=mode, seed=seed,
                          method=method)
+    step("symbolic")
     by_symbolic = symbolic(problem.root, problem.point, problem.wrt, formulas=formulas)
     gradients = {}
     sizes = magnitudes(problem.root, values, problem.wrt)
@@ -101,9 +117,11 @@ def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formu
         gradients[var] = judge(var, shape, columns, var_tol, mode, by_symbolic[var].formula, method,
                                by_numeric[var].kinks)
         if var in problem.claims:
+            step("diagnosis")
             _diagnose(problem, gradients[var], seed)
     hessian = {}
     if order == 2:
+        step("hessian")
         for (a, b), columns in hessian_columns(problem).items():
             shape = np.shape(problem.point[a]) + np.shape(problem.point[b])
             hessian[f"{a},{b}"] = judge(f"{a},{b}", shape, columns, tol, "full", method="central")

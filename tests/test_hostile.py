@@ -12,6 +12,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -231,3 +232,75 @@ def test_item_12_utf8_byte_order_mark_is_accepted(tmp_path):
     proc = gradcheck_run(["check", "bom.toml", "--format", "json"], cwd=tmp_path)
     assert_exit(proc, 0)
     assert [c["name"] for c in json.loads(proc.stdout)["cases"]] == ["with a BOM"]
+
+
+# ----- item 10 (and 7's budget): every check has a budget, from any thread, without touching others' timers ----
+SLOW = ("sum(sin(X) * cos(X))", {"X": "randn(1000)"})  # 1,000 entries differenced one by one: seconds
+
+
+def test_item_10_timeout_names_the_step_and_works_in_a_thread():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def slow_check():
+        started = time.perf_counter()
+        with pytest.raises(gradcheck.GradcheckError) as caught:
+            gradcheck.check(SLOW[0], at=SLOW[1], mode="full", timeout=0.3)
+        return caught.value, time.perf_counter() - started
+
+    with ThreadPoolExecutor(1) as pool:  # not the main thread: no SIGALRM there, the deadline is cooperative
+        error, seconds = pool.submit(slow_check).result()
+    assert error.kind == "timeout" and "in the numeric step" in str(error), error
+    assert seconds < 5
+
+
+def test_item_10_check_function_has_a_timeout_in_a_thread():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def f(v):
+        time.sleep(0.01)
+        return float(np.sum(v**2))
+
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(lambda: gradcheck.check_function(f, lambda v: 2 * v, np.ones(200), timeout=0.3))
+        with pytest.raises(gradcheck.GradcheckError, match="time budget of 0.3 s"):
+            future.result(timeout=30)
+
+
+def test_item_10_the_default_budget_applies_when_none_is_given(monkeypatch):
+    import gradcheck.pipeline
+
+    monkeypatch.setattr(gradcheck.pipeline, "DEFAULT_TIMEOUT", 0.3)
+    with pytest.raises(gradcheck.GradcheckError, match="time budget of 0.3 s"):
+        gradcheck.check(SLOW[0], at=SLOW[1], mode="full")
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="POSIX interval timers only")
+def test_item_10_a_callers_itimer_survives_a_check():
+    fired = []
+
+    def handler(signum, frame):
+        fired.append(signum)
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 1000)  # a watchdog due long after the check's budget
+        gradcheck.check("x*y", at="x=1,y=2", timeout=5)
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 990 < left <= 1000 and signal.getsignal(signal.SIGALRM) is handler
+        signal.setitimer(signal.ITIMER_REAL, 0.5)  # one due before the budget: left alone, and it fires
+        gradcheck.check("x*y", at="x=1,y=2", timeout=5)
+        time.sleep(1.0)
+        assert fired == [signal.SIGALRM]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_item_10_console_script_timeout_zero_and_nonsense(tmp_path):
+    assert_exit(gradcheck_run(["eval", "x*y", "--at", "x=1,y=2", "--timeout", "0"]), 0)
+    for bad in ("-1", "abc", "nan"):
+        proc = gradcheck_run(["eval", "x*y", "--timeout", bad])
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--timeout" in proc.stderr, proc.stderr
+    (tmp_path / "c.toml").write_text(toml_case("slow", SLOW[0], at='{ X = "randn(1000)" }', mode='"full"',
+                                               timeout="0.5"))
+    assert_exit(gradcheck_run(["check", "c.toml"], cwd=tmp_path), 2, "time budget of 0.5 s", "numeric step")

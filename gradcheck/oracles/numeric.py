@@ -24,6 +24,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from ..budget import checkpoint
 from ..errors import DomainError
 
 EPS = float(np.finfo(np.float64).eps)
@@ -203,6 +204,7 @@ def _unit(x: np.ndarray, idx: tuple[int, ...]) -> np.ndarray:
 def _line(f: Function, point: Mapping[str, Any], name: str, x: np.ndarray, v: np.ndarray):
     """g(t) = f(x + t·v), the function whose derivative at 0 is wanted."""
     def g(t) -> Evaluation:
+        checkpoint()  # every evaluation of f: the numeric oracle's loops all pass here
         moved = x + t * v
         return f({**point, name: moved[()] if moved.ndim == 0 else moved})
     return g

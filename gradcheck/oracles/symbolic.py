@@ -18,6 +18,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..array_ops import as_object_array, scalar
+from ..budget import checkpoint
 from ..primitives import CONSTANTS
 from ..shapes import infer_shapes
 from ..evaluate import value
@@ -75,7 +76,7 @@ def _whole(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: b
                           for idx, s in np.ndenumerate(symbols[name])})
     gradients, formula_of = {}, {}
     for v in wrt:
-        partials = [sp.diff(expr, s) for s in symbols[v.name].ravel()]
+        partials = [_diff(sp, expr, s) for s in symbols[v.name].ravel()]
         numbers = [as_float(evaluate(d)) for d in partials]
         if any(n is None for n in numbers):
             bad = next(d for d, n in zip(partials, numbers) if n is None)
@@ -100,6 +101,7 @@ def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas:
     entries: dict[Node, np.ndarray] = {}  # symbols for nodes that need a gradient, numbers otherwise
     definitions: dict[Node, np.ndarray] = {}
     for node in order:
+        checkpoint()
         if isinstance(node, Var):
             if node in needs:
                 entries[node] = _symbols(sp, node.name, point[node.name])
@@ -137,12 +139,18 @@ def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas:
                 continue
             expr = definitions[node][idx]
             for s in expr.free_symbols & sources:
-                local = evaluate(sp.diff(expr, s))
+                local = evaluate(_diff(sp, expr, s))
                 if local is None:
                     return {v.name: f"SymPy gives no finite derivative of {node.span.text.strip()}"
                             for v in wrt}, {}
                 adjoint[s] = adjoint.get(s, 0) + upstream * local
     return {v.name: [float(adjoint.get(s, 0)) for s in entries[v].ravel()] for v in wrt}, {}
+
+
+def _diff(sp, expr, symbol):
+    """SymPy's derivative, after a look at the clock (each one may take a while on a large f)."""
+    checkpoint()
+    return sp.diff(expr, symbol)
 
 
 def size_limit(root: Node, point: Mapping[str, Any], wrt: list[Var]) -> str | None:
@@ -175,6 +183,7 @@ def to_sympy(sp, root: Node, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
     order = topological(root)
     fixed = constant_nodes(order)
     for node in order:
+        checkpoint()
         if isinstance(node, Var):
             built[node] = inputs[node.name]
         elif isinstance(node, Const):
