@@ -15,7 +15,8 @@ from .compare import Comparison, Tolerance, case_scale, compare, tolerance
 from .tolerance import DTYPES
 from .errors import DomainError, GradcheckError, ShapeError, SpecError, ValueSpecError
 from .diagnosis import diagnose
-from .hessian import hessian_columns
+from .cost import check_numeric_cost
+from .hessian import check_hessian_cost, hessian_columns
 from .evaluate import analytic_path, differenced, forward, value
 from .oracles.backprop import backprop, magnitudes
 from .oracles.numeric import (METHODS, MODES, ROUNDING_ULPS, Kink, Measured, NumericResult, Probes, choose_mode,
@@ -82,14 +83,17 @@ def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formu
                     npy_root=Path(npy_root) if npy_root is not None else None)
     if dtype == "float32":
         problem.point = {k: _as_float32(k, v) for k, v in problem.point.items()}
+    variables = [v.name for v in problem.wrt]
+    mode = choose_mode(mode, problem.point, variables)
+    check_numeric_cost(problem.root, problem.point, variables, mode)  # refused before anything runs long
+    if order == 2:
+        check_hessian_cost(problem)
     step("forward")
     values = forward(problem.root, problem.point)  # raises DomainError if f is undefined here
     step("backprop")
     by_backprop = backprop(problem.root, values, problem.wrt)
     tol = tolerance(rtol, atol, case_scale(values[problem.root], [problem.point[v.name] for v in problem.wrt],
                                            by_backprop.values()), dtype)
-    variables = [v.name for v in problem.wrt]
-    mode = choose_mode(mode, problem.point, variables)
     analytic = analytic_path(problem.root, problem.wrt)
     if method == "auto":
         method = "complex" if analytic else "central"

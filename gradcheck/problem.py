@@ -14,6 +14,7 @@ from typing import Iterable
 import numpy as np
 
 from .array_ops import format_shape
+from .cost import check_nesting
 from .errors import ShapeError, SpecError, suggest
 from .parser import Scope, parse
 from .primitives import CONSTANTS, FUNCTIONS
@@ -46,6 +47,7 @@ def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
         node = parse(str(body), origin=f"--let {name}", scope=scope)
         scope.lets[name] = replace(node, label=name) if isinstance(node, Apply) and not node.label else node
     root = parse(expr, scope=scope)
+    check_nesting(root)
     used = differentiable_variables(root)
     if not used:
         raise SpecError("the expression has no variables to differentiate")
@@ -115,4 +117,5 @@ def _claims(grad: Assignments, scope: Scope, wrt: list[Var]) -> dict[str, Node]:
             raise SpecError(f"--grad {name}: f is not differentiated by '{name}'{suggest(name, names)}; "
                             f"the gradient has {', '.join(names)}")
         claims[name] = parse(str(body), origin=f"--grad {name}", scope=closed)
+        check_nesting(claims[name], f"--grad {name}")
     return claims

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..array_ops import as_object_array, scalar
 from ..budget import checkpoint
+from ..cost import expanded_operations, node_costs
 from ..primitives import CONSTANTS
 from ..shapes import infer_shapes
 from ..evaluate import value
@@ -29,6 +30,9 @@ from .sym_eval import Evaluator, as_float
 # can print formulas); above it, each node's entries separately, chained (whole-expression diff of
 # the 112-parameter net took 0.7 s per partial, over a minute in all; chained takes seconds).
 WHOLE_MAX_OPERATIONS = 300
+# --formulas writes each partial as one formula, so SymPy differentiates the whole of f as long as
+# its tree expansion stays below this (above it, the values are chained and no formula is shown).
+FORMULA_MAX_OPERATIONS = 2_000
 # Above these sizes the symbolic column is skipped, with the reason, and the verdict rests on the
 # other oracles (figures for this machine in benchmarks/symbolic.py).
 SYMBOLIC_MAX_PARTIALS = 500  # entries of the variables differentiated, all together
@@ -50,7 +54,8 @@ def symbolic(root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: boo
     import sympy as sp
 
     shapes = {name: np.shape(x) for name, x in point.items()}
-    whole = formulas or expansion_size(root, shapes) <= WHOLE_MAX_OPERATIONS
+    # Whole only while f written out as a tree stays small: SymPy walks a DAG of --let names as a tree.
+    whole = expanded_operations(root, shapes) <= (FORMULA_MAX_OPERATIONS if formulas else WHOLE_MAX_OPERATIONS)
     try:
         gradients, formula_of = (_whole if whole else _chained)(sp, root, point, wrt, formulas)
     except RecursionError:
@@ -84,7 +89,7 @@ def _whole(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: b
             continue
         gradients[v.name] = numbers
         if formulas and np.ndim(point[v.name]) == 0:
-            formula_of[v.name] = str(sp.simplify(partials[0]))
+            formula_of[v.name] = readable(sp, partials[0])
     return gradients, formula_of
 
 
@@ -166,15 +171,7 @@ def size_limit(root: Node, point: Mapping[str, Any], wrt: list[Var]) -> str | No
 
 def expansion_size(root: Node, shapes: Mapping[str, tuple[int, ...]]) -> int:
     """Scalar operations in the elementwise expansion: an entry of A @ B costs its inner dimension."""
-    found = infer_shapes(root, shapes)
-    total = 0
-    for node in topological(root):
-        if isinstance(node, Apply):
-            out = int(np.prod(found[node], dtype=np.int64))
-            ins = [int(np.prod(found[a], dtype=np.int64)) for a in node.args]
-            inner = found[node.args[0]][-1] if node.prim.name == "matmul" and found[node.args[0]] else 1
-            total += max(out * inner, *ins)
-    return total
+    return sum(cost for _, cost in node_costs(root, shapes))
 
 
 def to_sympy(sp, root: Node, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -250,7 +247,7 @@ def _short(expr, limit: int = 120) -> str:
 def formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[str, Node]) -> str | None:
     """SymPy's simplified ∂f/∂variable for a scalar variable, written with the --let names where
     they fit (z for w0*x0 + w1*x1 + w2); None when the expansion is too large to simplify."""
-    if np.ndim(point[variable]) or expansion_size(root, {n: np.shape(v) for n, v in point.items()}) > WHOLE_MAX_OPERATIONS:
+    if np.ndim(point[variable]) or expanded_operations(root, {n: np.shape(v) for n, v in point.items()}) > WHOLE_MAX_OPERATIONS:
         return None
     import sympy as sp
 
@@ -264,6 +261,10 @@ def formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[s
         except KeyError:
             continue
         derivative = derivative.subs(body, sp.Symbol(name, real=True)).subs(-body, -sp.Symbol(name, real=True))
-    # factor_terms, not simplify: this formula is printed unasked beside every wrong claim, and
-    # simplify() can run without end on 15 operations (sin(1 + (exp(z) + z + 1)**3), found by fuzzing).
+    return readable(sp, derivative)
+
+
+def readable(sp, derivative) -> str:
+    """A derivative tidied for reading: factor_terms, not simplify, which can run without end on 15
+    operations (sin(1 + (exp(z) + z + 1)**3), found by fuzzing) and has no loop of ours to stop it."""
     return str(sp.factor_terms(derivative))
