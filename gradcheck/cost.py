@@ -66,13 +66,12 @@ def expanded_operations(root: Node, shapes: Mapping[str, tuple[int, ...]]) -> in
 
 
 def nesting(root: Node) -> int:
-    """The deepest nesting of function calls, powers, negations and --let names in the whole DAG
-    (the parser's measure, across names: each --let name counts as a pair of parentheses)."""
+    """The deepest nesting of function calls, powers and negations in the whole DAG, through --let
+    names (what SymPy's recursive walks descend; + - * / chains are flattened by SymPy)."""
     depth: dict[int, int] = {}
     for node in topological(root):
         below = max((depth[id(a)] for a in getattr(node, "args", ())), default=0)
-        nests = isinstance(node, Apply) and (node.label is not None or node.prim.operator in (None, "**")
-                                             or node.prim.name == "neg")
+        nests = isinstance(node, Apply) and (node.prim.operator in (None, "**") or node.prim.name == "neg")
         depth[id(node)] = below + int(nests)
     return depth[id(root)]
 
@@ -80,8 +79,8 @@ def nesting(root: Node) -> int:
 def check_nesting(root: Node, what: str = "f") -> None:
     deepest = nesting(root)
     if deepest > MAX_DAG_NESTING:
-        raise SpecError(f"{what} nests {deepest} function calls, powers and --let names deep (counted across "
-                        f"--let names); the limit is {MAX_DAG_NESTING}")
+        raise SpecError(f"{what} nests function calls and powers {deepest} deep (counted through its --let "
+                        f"names); the limit is {MAX_DAG_NESTING}")
 
 
 def check_numeric_cost(root: Node, point: Mapping[str, object], names: list[str], mode: str) -> None:

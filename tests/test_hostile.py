@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import gradcheck
-from gradcheck import ValueSpecError
+from gradcheck import GradcheckError, ValueSpecError
 
 PACKAGE_ROOT = str(Path(gradcheck.__file__).resolve().parents[1])
 TIMEOUT = 60  # seconds for one subprocess; every run here should take a few
@@ -304,3 +304,65 @@ def test_item_10_console_script_timeout_zero_and_nonsense(tmp_path):
     (tmp_path / "c.toml").write_text(toml_case("slow", SLOW[0], at='{ X = "randn(1000)" }', mode='"full"',
                                                timeout="0.5"))
     assert_exit(gradcheck_run(["check", "c.toml"], cwd=tmp_path), 2, "time budget of 0.5 s", "numeric step")
+
+
+# ----- items 6 and 7: recursion and exponential work are bounded across --let names -----------------
+def lets(template: str, count: int, first: str) -> list[str]:
+    """--let a1=FIRST --let a2=TEMPLATE(a1) ... as command-line arguments."""
+    args = ["--let", f"a1={first}"]
+    for i in range(2, count + 1):
+        args += ["--let", f"a{i}={template.format(prev=f'a{i - 1}')}"]
+    return args
+
+
+def test_item_6_a_chain_of_300_let_names_is_refused_not_a_traceback():
+    chain = lets("sin({prev})", 300, "sin(x)")
+    for extra in ([], ["--grad", "x=1"], ["--order", "2"], ["--formulas"]):
+        assert_exit(gradcheck_run(["eval", "a300", *chain, "--at", "x=0.5", *extra]), 2,
+                    "nests function calls and powers 300 deep", "--let names", "limit is 100")
+
+
+def test_item_6_recursion_never_escapes_through_the_api(monkeypatch):
+    import gradcheck.cost
+
+    monkeypatch.setattr(gradcheck.cost, "MAX_DAG_NESTING", 10**6)  # past the guard: the backstop must hold
+    let = {"a1": "sin(x)", **{f"a{i}": f"sin(a{i - 1})" for i in range(2, 3001)}}
+    for options in ({"grad": {"x": "1"}}, {"formulas": True}, {"order": 2}):
+        try:
+            result = gradcheck.check("a3000", at="x=0.5", let=let, timeout=60, **options)
+        except GradcheckError as exc:  # refused as input: fine; a RecursionError would fail the test
+            assert "nested too deeply" in str(exc) or "--order 2" in str(exc), exc
+        else:
+            assert result.status in ("pass", "mismatch")
+
+
+@pytest.mark.parametrize("levels", [16, 60])
+def test_item_7_a_dag_of_let_names_is_not_exponential(levels):
+    dag = lets("sin({prev}) + cos({prev})", levels, "sin(x) + cos(x)")
+    started = time.perf_counter()
+    proc = gradcheck_run(["eval", f"a{levels}", *dag, "--at", "x=0.5", "--grad", "x=1", "--formulas",
+                          "--format", "json", "--timeout", "30"])
+    assert_exit(proc, 1)  # the claim is wrong; every oracle still ran
+    gradient = json.loads(proc.stdout)["cases"][0]["gradients"]["x"]
+    assert gradient["symbolic"] == pytest.approx(gradient["backprop"], rel=1e-9)
+    assert time.perf_counter() - started < 20
+
+
+@pytest.mark.parametrize("args, words", [
+    (["eval", "sum(A @ B @ C)", "--at", "A=randn(3000,3000),B=randn(3000,3000),C=randn(3000,3000)"],
+     ["one evaluation of f", "limit is 1,000,000,000"]),
+    (["eval", "sum(A @ B)", "--at", "A=randn(300,300),B=randn(300,300)", "--mode", "full"],
+     ["finite differences would take", "limit is 10,000,000,000"]),
+    (["eval", "logsumexp(A @ x)", "--at", "A=randn(40,40),x=randn(40)", "--wrt", "x", "--order", "2"],
+     ["--order 2", "1,600 second derivatives", "--wrt"]),
+], ids=["A@B@C 3000", "full mode on a big product", "Hessian of logsumexp(A @ x)"])
+def test_item_7_and_12_costly_checks_are_refused_up_front(args, words):
+    started = time.perf_counter()
+    assert_exit(gradcheck_run(args, memory=True), 2, *words)
+    assert time.perf_counter() - started < 15
+
+
+def test_item_7_formulas_are_bounded():
+    proc = gradcheck_run(["eval", "sin(1 + (exp(z) + z + 1)**3)", "--formulas", "--timeout", "20"])
+    assert_exit(proc, 0)
+    assert "∂f/∂z = " in proc.stdout

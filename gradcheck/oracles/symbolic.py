@@ -21,7 +21,6 @@ from ..array_ops import as_object_array, scalar
 from ..budget import checkpoint
 from ..cost import expanded_operations, node_costs
 from ..primitives import CONSTANTS
-from ..shapes import infer_shapes
 from ..evaluate import value
 from ..tree import Apply, Const, Node, Var, depends_on, topological
 from .sym_eval import Evaluator, as_float
