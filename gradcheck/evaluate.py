@@ -17,12 +17,13 @@ from .tree import Apply, Const, Node, Var, text, topological
 STRICT = {"all": "raise", "under": "ignore"}
 
 
-def forward(root: Node, point: Mapping[str, Any]) -> dict[Node, Any]:
-    """The value of every node reachable from root, keyed by node."""
+def forward(root: Node, point: Mapping[str, Any], order: list[Node] | None = None) -> dict[Node, Any]:
+    """The value of every node reachable from root, keyed by node (order: topological(root), when
+    the caller evaluates f many times and has it already)."""
     values: dict[Node, Any] = {}
     real = working_dtype(point)
     with np.errstate(**STRICT):
-        for node in topological(root):
+        for node in order or topological(root):
             if isinstance(node, Const):
                 values[node] = real(node.value)
             elif isinstance(node, Var):
@@ -112,10 +113,11 @@ def differenced(root: Node):
     """f for the numeric oracle: the point -> Evaluation (the value, and the branch of every kink)."""
     from .oracles.numeric import Evaluation
 
-    kinked = [n for n in topological(root) if isinstance(n, Apply) and n.prim.kink is not None]
+    order = topological(root)
+    kinked = [n for n in order if isinstance(n, Apply) and n.prim.kink is not None]
 
     def f(point: Mapping[str, Any]) -> Evaluation:
-        values = forward(root, point)
+        values = forward(root, point, order)
         if not kinked:
             return Evaluation(values[root])
         signs = np.concatenate([np.ravel(np.sign(np.real(n.prim.kink(*(values[a] for a in n.args)))))

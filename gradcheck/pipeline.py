@@ -118,7 +118,8 @@ def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formu
                    "numeric": numeric_column(by_numeric[var])}
         if var in problem.claims:
             columns["claimed"] = evaluate_claim(problem.claims[var], problem.point, var, shape)
-        gradients[var] = judge(var, shape, columns, var_tol, mode, by_symbolic[var].formula, method,
+        var_mode = mode if by_numeric[var].probes is not None else "full"  # small variables: every entry
+        gradients[var] = judge(var, shape, columns, var_tol, var_mode, by_symbolic[var].formula, method,
                                by_numeric[var].kinks)
         if var in problem.claims:
             step("diagnosis")

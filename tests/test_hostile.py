@@ -366,3 +366,28 @@ def test_item_7_formulas_are_bounded():
     proc = gradcheck_run(["eval", "sin(1 + (exp(z) + z + 1)**3)", "--formulas", "--timeout", "20"])
     assert_exit(proc, 0)
     assert "∂f/∂z = " in proc.stdout
+
+
+# ----- item 8: fast mode's cost is bounded per array; a scalar costs one derivative -----------------
+def test_item_8_fast_mode_costs_a_bounded_number_of_evaluations_per_array():
+    from gradcheck.oracles.numeric import FAST_PROBES
+
+    calls = []
+    scalars = {f"s{i}": 0.1 * i for i in range(40)}
+    inputs = {**scalars, "W": np.linspace(-1, 1, 3000)}
+
+    def f(**xs):
+        calls.append(1)
+        return float(sum(np.sin(v).sum() for v in xs.values()))
+
+    def grad_f(**xs):
+        return {k: np.cos(v) for k, v in xs.items()}
+
+    result = gradcheck.check_function(f, grad_f, inputs, mode="fast", method="central")
+    assert result.status == "pass"
+    derivatives = 2 * FAST_PROBES + len(scalars)  # the array's probes, and one line per scalar
+    assert len(calls) <= 4 * derivatives + 2, len(calls)  # central differences: 4 evaluations each
+    from gradcheck.oracles.numeric import Probes
+
+    assert not isinstance(result.gradients["s3"].columns["numeric"], Probes)  # measured, not sampled
+    assert isinstance(result.gradients["W"].columns["numeric"], Probes)
