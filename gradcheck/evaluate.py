@@ -127,10 +127,15 @@ def differenced(root: Node):
     return f
 
 
-def analytic_path(root: Node, wrt: list[Var]) -> bool:
-    """Whether every primitive between the variables in wrt and f is analytic (complex step applies)."""
+def analytic_path(root: Node, wrt: list[Var], values: Mapping[Node, Any] | None = None) -> bool:
+    """Whether every primitive between the variables in wrt and f is analytic (complex step applies);
+    with the forward pass's values, also accurate under the complex step here (pow: no negative base)."""
     from .tree import depends_on
 
     order = topological(root)
     needs = depends_on(order, wrt)
-    return all(n.prim.analytic for n in order if isinstance(n, Apply) and n in needs)
+    path = [n for n in order if isinstance(n, Apply) and n in needs]
+    if not all(n.prim.analytic for n in path):
+        return False
+    return values is None or all(n.prim.complex_step is None or n.prim.complex_step(*(values[a] for a in n.args))
+                                 for n in path)

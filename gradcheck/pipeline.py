@@ -95,14 +95,18 @@ def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formu
     tol = tolerance(rtol, atol, case_scale(values[problem.root], [problem.point[v.name] for v in problem.wrt],
                                            by_backprop.values()), dtype)
     analytic = analytic_path(problem.root, problem.wrt)
-    if method == "auto":
-        method = "complex" if analytic else "central"
+    methods = {var: method for var in variables}
+    if method == "auto":  # the complex step for each variable whose path allows it here, else central
+        methods = {v.name: "complex" if analytic_path(problem.root, [v], values) else "central" for v in problem.wrt}
+    elif method == "complex" and analytic and not analytic_path(problem.root, problem.wrt, values):
+        raise SpecError("--method complex: a power on the path has a negative base here, where the complex "
+                        "step loses its accuracy (x**101 at x = -1); use central or richardson")
     elif method == "complex" and not analytic:
         raise SpecError("--method complex needs every function between the variables and f to be analytic; "
                         "relu, abs, max, min, step and sign are not (use central or richardson)")
     step("numeric")
     by_numeric = numeric(differenced(problem.root), problem.point, variables, mode=mode, seed=seed,
-                         method=method)
+                         method=methods)
     step("symbolic")
     by_symbolic = symbolic(problem.root, problem.point, problem.wrt, formulas=formulas)
     gradients = {}
@@ -119,7 +123,7 @@ def _check(expr, at, grad, let, wrt, seed, rtol, atol, mode, method, name, formu
         if var in problem.claims:
             columns["claimed"] = evaluate_claim(problem.claims[var], problem.point, var, shape)
         var_mode = mode if by_numeric[var].probes is not None else "full"  # small variables: every entry
-        gradients[var] = judge(var, shape, columns, var_tol, var_mode, by_symbolic[var].formula, method,
+        gradients[var] = judge(var, shape, columns, var_tol, var_mode, by_symbolic[var].formula, methods[var],
                                by_numeric[var].kinks)
         if var in problem.claims:
             step("diagnosis")

@@ -391,3 +391,21 @@ def test_item_8_fast_mode_costs_a_bounded_number_of_evaluations_per_array():
 
     assert not isinstance(result.gradients["s3"].columns["numeric"], Probes)  # measured, not sampled
     assert isinstance(result.gradients["W"].columns["numeric"], Probes)
+
+
+# ----- item 11 (the expression part): the complex step only where it is valid -----------------------
+def test_item_11_odd_power_of_a_negative_base_passes():
+    proc = gradcheck_run(["eval", "x**101 * y", "--at", "x=-1,y=2", "--format", "json"])
+    assert_exit(proc, 0)
+    gradients = json.loads(proc.stdout)["cases"][0]["gradients"]
+    assert gradients["x"]["numeric_method"] == "central"  # the negative base's variable
+    assert gradients["y"]["numeric_method"] == "complex"  # the power is not on y's path
+    assert_exit(gradcheck_run(["eval", "x**101", "--at", "x=-1", "--method", "complex"]), 2, "negative base")
+
+
+def test_item_11_a_tower_of_60_squarings_passes():
+    squarings = lets("{prev}**2", 60, "x**2")
+    proc = gradcheck_run(["eval", "a60", *squarings, "--at", "x=1", "--format", "json"])
+    assert_exit(proc, 0)
+    x = json.loads(proc.stdout)["cases"][0]["gradients"]["x"]
+    assert x["numeric_method"] == "complex" and x["numeric"] == pytest.approx(2.0**60, rel=1e-12)

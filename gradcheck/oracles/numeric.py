@@ -33,6 +33,10 @@ EPS = float(np.finfo(np.float64).eps)
 # by the variable's magnitude (see _central).
 # The complex step has no subtractive cancellation, so h can be tiny and its O(h²) error vanishes.
 COMPLEX_STEP = 1e-20
+# The largest phase imag/real of f(x + ih) for which the step is linear: the complex step's relative
+# truncation error is about phase²/6 (from sin(φ) ≈ φ − φ³/6), 1.7e-17 here, below float64's eps,
+# and the wider check step (COMPLEX_CHECK times larger) still has a phase of 1e-5.
+COMPLEX_MAX_PHASE = 1e-8
 # An imaginary part f'·h within this factor of the smallest normal number has lost its precision.
 SUBNORMAL_MARGIN = 2.0**20
 # A second complex step this many times larger measures the first one's O(h^2) truncation error.
@@ -118,11 +122,14 @@ def choose_mode(mode: str, point: Mapping[str, Any], names: list[str]) -> str:
 
 
 def numeric(f: Function, point: Mapping[str, Any], names: list[str], mode: str = "full",
-            seed: int = 0, method: str = "central") -> dict[str, NumericResult]:
-    """∂f/∂name for every name, by differences of f alone. f raises DomainError where it is undefined."""
+            seed: int = 0, method: str | Mapping[str, str] = "central") -> dict[str, NumericResult]:
+    """∂f/∂name for every name, by differences of f alone. f raises DomainError where it is undefined.
+    method: one for every name, or one per name."""
     base = f(point)
+    methods = method
     results = {}
     for name in names:
+        method = methods if isinstance(methods, str) else methods[name]
         # Fast mode probes 2 * FAST_PROBES lines per variable; a variable with no more entries than
         # that is differenced entry by entry, which costs no more and checks every entry. So fast
         # mode's cost is bounded per array, and a scalar costs one derivative, not sixteen.
@@ -220,6 +227,12 @@ def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float =
     if method == "complex":
         h = COMPLEX_STEP * scale
         imag = g(1j * h).value
+        real_part, imag_part = abs(float(np.real(imag))), abs(float(np.imag(imag)))
+        if real_part and imag_part > COMPLEX_MAX_PHASE * real_part:
+            # f' / f is so large (x**(2**60) at 1) that h·f' is no longer small beside f: the step is
+            # outside the linear range. A step that brings the phase back to COMPLEX_MAX_PHASE is.
+            h *= COMPLEX_MAX_PHASE * real_part / imag_part
+            imag = g(1j * h).value
         if abs(float(np.imag(imag))) < np.finfo(np.asarray(imag).real.dtype).tiny * SUBNORMAL_MARGIN:
             # f'·h fell among the subnormal numbers (or to 0): too few bits left; difference instead
             return _central(g, scale, base, eps)
