@@ -6,6 +6,7 @@ Only click is imported at start-up; numpy, SymPy and rich load when a command ne
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
@@ -64,7 +65,41 @@ def tolerance_options(command):
     return command
 
 
-@click.group(context_settings=CONTEXT)
+class Terminated(BaseException):
+    """SIGTERM (what CI runners and `kill` send), raised in the main thread so that clean-up runs."""
+
+
+# Exit codes of a run ended by a signal, as shells report them: 128 + the signal's number.
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+
+
+class SignalAwareGroup(click.Group):
+    """Ctrl-C exits 130 and SIGTERM 143, each with one line, after the workers and any partial output
+    file are cleaned up (click's own handling prints "Aborted!" and exits 1, the code of a mismatch)."""
+
+    def invoke(self, ctx: click.Context):
+        import signal
+        import threading
+
+        def terminate(signum, frame):
+            raise Terminated()
+
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, terminate) if main_thread else None
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            report_line("interrupted (Ctrl-C)")
+            sys.exit(EXIT_INTERRUPTED)
+        except Terminated:
+            report_line("terminated (SIGTERM)")
+            sys.exit(EXIT_TERMINATED)
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
+
+
+@click.group(context_settings=CONTEXT, cls=SignalAwareGroup)
 @click.version_option(__version__, prog_name="gradcheck")
 def main() -> None:
     """Is this gradient right? gradcheck computes every partial derivative of an expression
@@ -144,7 +179,8 @@ def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mo
 @click.option("-k", "pattern", metavar="PATTERN", help="Only cases whose name contains PATTERN (or matches it as a glob).")
 @click.option("-x", "--exitfirst", is_flag=True, help="Stop at the first case that is not as expected.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Check cases in this many processes.")
+              help="Check cases in this many processes (at most the number of cores, unless --force-jobs).")
+@click.option("--force-jobs", is_flag=True, help="Allow -j above the number of cores.")
 @format_option
 @click.option("--junit", "junit", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also write JUnit XML (one testcase per case) to FILE.")
@@ -153,7 +189,8 @@ def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mo
 @click.option("--show", is_flag=True, help="Print every case's table, not only those not as expected.")
 @click.option("--root", "root", type=click.Path(exists=True, file_okay=False), default=None, metavar="DIR",
               help=".npy paths in case files must resolve inside DIR (default: the working directory).")
-def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict, timeout, show, root) -> None:
+def check_command(paths, pattern, exitfirst, jobs, force_jobs, output_format, junit, strict, timeout, show,
+                  root) -> None:
     """Check every [[case]] in TOML files (directories are searched for *.toml).
 
     Exit codes: 0 every case as expected, 1 a case not as expected, 2 an input error (first).
@@ -172,6 +209,11 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict,
         click.echo(f"gradcheck: error: no cases found in {' '.join(paths)}"
                    + (f" matching -k {pattern!r}" if pattern else ""), err=True)
         sys.exit(2)
+    cores = os.cpu_count() or 1
+    if jobs > cores and not force_jobs:  # each worker loads SymPy (~100 MB): -j 1000 would exhaust memory
+        click.echo(f"gradcheck: note: -j {jobs} capped at {cores}, the number of cores (--force-jobs to "
+                   "override)", err=True)
+        jobs = cores
     from .render.table import progress
 
     bar = progress(len(specs)) if output_format == "table" else None
@@ -189,8 +231,7 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict,
         from .render.junit import render_junit
 
         try:
-            with open(junit, "w", encoding="utf-8") as stream:
-                stream.write(render_junit(report))
+            write_atomically(Path(junit), render_junit(report))
         except OSError as exc:
             report_line(f"cannot write --junit {junit}: {exc.strerror}")
             sys.exit(2)
@@ -252,6 +293,22 @@ def functions_command() -> None:
     from .render.table import console, render_functions
 
     render_functions(console())
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a temporary file beside path and rename it over path: an interrupted run leaves either
+    the previous file or none, never half a report."""
+    import tempfile
+
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def report_error(exc: GradcheckError) -> None:

@@ -409,3 +409,73 @@ def test_item_11_a_tower_of_60_squarings_passes():
     assert_exit(proc, 0)
     x = json.loads(proc.stdout)["cases"][0]["gradients"]["x"]
     assert x["numeric_method"] == "complex" and x["numeric"] == pytest.approx(2.0**60, rel=1e-12)
+
+
+# ----- items 9 and 12: signals end the workers, leave no partial report, exit 130/143; -j is capped --------
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process parents from Linux's /proc")
+@pytest.mark.parametrize("signum, code, words", [(signal.SIGTERM, 143, "terminated"),
+                                                 (signal.SIGINT, 130, "interrupted")])
+def test_item_9_a_signal_ends_the_workers_and_leaves_no_partial_junit(tmp_path, signum, code, words):
+    (tmp_path / "slow.toml").write_text("".join(  # 40 cases of about a second each
+        toml_case(f"slow {i}", "sum(sin(X) * cos(X))", at='{ X = "randn(900)" }', mode='"full"') for i in range(40)))
+    proc = subprocess.Popen([console_script(), "check", "slow.toml", "-j", "2", "--junit", "report.xml"],
+                            cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers: list[int] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(workers) < 2:  # both workers started
+        time.sleep(0.2)
+        workers = [p for p in children(proc.pid) if alive(p)]
+    assert len(workers) == 2, workers
+    time.sleep(1.0)
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == code, stderr
+    assert stderr.strip().splitlines()[-1] == f"gradcheck: error: {words} ({'SIGTERM' if code == 143 else 'Ctrl-C'})"
+    assert "Traceback" not in stderr and "Aborted!" not in stderr
+    time.sleep(1.0)
+    assert [p for p in workers if alive(p)] == []  # no orphans
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slow.toml"]  # no report.xml, no temp file
+
+
+def test_item_9_jobs_capped_at_the_cores_unless_forced(tmp_path):
+    (tmp_path / "c.toml").write_text("".join(toml_case(f"c{i}", "x*y") for i in range(4)))
+    proc = gradcheck_run(["check", "c.toml", "-j", "1000"], cwd=tmp_path)
+    assert_exit(proc, 0)
+    assert f"-j 1000 capped at {os.cpu_count()}" in proc.stderr
+    forced = gradcheck_run(["check", "c.toml", "-j", "3", "--force-jobs"], cwd=tmp_path)
+    assert_exit(forced, 0)
+    assert "capped" not in forced.stderr
+    for bad in ("0", "-1", "many"):
+        nonsense = gradcheck_run(["check", "c.toml", "-j", bad], cwd=tmp_path)
+        assert nonsense.returncode == 2 and "Traceback" not in nonsense.stderr and "-j" in nonsense.stderr
+
+
+def test_item_9_junit_written_whole(tmp_path):
+    (tmp_path / "c.toml").write_text(toml_case("c", "x*y"))
+    (tmp_path / "report.xml").write_text("the previous report")
+    assert_exit(gradcheck_run(["check", "c.toml", "--junit", "report.xml"], cwd=tmp_path), 0)
+    import xml.etree.ElementTree as ElementTree
+
+    assert ElementTree.parse(tmp_path / "report.xml").getroot().iter("testcase")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml", "report.xml"]
