@@ -611,3 +611,28 @@ def test_property_hostile_case_files_end_cleanly(tmp_path_factory, content):
         if result.status == "error":
             assert result.error["kind"] in {"parse", "value", "spec", "domain", "shape", "timeout", "input"}
             assert "Traceback" not in result.verdict and "object at 0x" not in result.verdict
+
+
+# ----- item 12: values through the API are real numbers ----------------------------------------------
+@pytest.mark.parametrize("given, words", [
+    (np.array(["1", "2"]), "dtype is <U1"),
+    (np.array([True, False]), "dtype is bool"),
+    (True, "is not a number"),
+    (np.datetime64("2020-01-01"), "datetime64"),
+    (np.ma.array([1.0, 2.0], mask=[0, 1]), "masked array"),
+    ([1.0, "a"], "not a number"),
+    ([1 + 2j], "complex"),
+    (10**400, "does not fit a float64"),
+    (object(), "not a number"),
+])
+def test_item_12_api_at_values_are_real_numbers(given, words):
+    with pytest.raises(ValueSpecError, match=words.replace("(", r"\(")) as caught:
+        gradcheck.check("sum(x * x)", at={"x": given})
+    assert "\n" not in str(caught.value)
+
+
+def test_item_12_api_at_still_takes_numbers_fractions_and_arrays():
+    from fractions import Fraction
+
+    for given in (2, 2.5, Fraction(1, 3), np.float32(2), np.arange(3), [[1, 2], [3, 4]], np.int8(3)):
+        assert gradcheck.check("sum(x * x)", at={"x": given}).status == "pass"
