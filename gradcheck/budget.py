@@ -30,8 +30,6 @@ from .errors import CheckTimeout
 # benchmarks/ (the 112-parameter two-layer net, symbolic chained entry by entry) takes a few seconds on
 # a shared 2-core runner; two minutes is far beyond any honest check and short enough for CI.
 DEFAULT_TIMEOUT = 120.0
-# The largest budget accepted: a day, well inside what the platform's timer accepts.
-MAX_TIMEOUT = 86_400.0
 
 
 @dataclass
@@ -68,6 +66,13 @@ def checkpoint() -> None:
 def _timeout(budget: _Budget) -> CheckTimeout:
     return CheckTimeout(f"{budget.what} took longer than its time budget of {budget.seconds:g} s: it ran out in the "
                         f"{budget.step} step (--timeout SECONDS changes it, --timeout 0 means none)")
+
+
+def budget_seconds(timeout: float | None) -> float | None:
+    """The budget a check runs under: DEFAULT_TIMEOUT for None (no --timeout given), none for 0."""
+    if timeout is None:
+        return DEFAULT_TIMEOUT
+    return float(timeout) or None
 
 
 def _alarm_usable() -> bool:

@@ -14,6 +14,7 @@ Three measures, each with its limit:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ EVALUATIONS_PER_DERIVATIVE = 4
 def node_costs(root: Node, shapes: Mapping[str, tuple[int, ...]]) -> list[tuple[Node, int]]:
     """Each node of the DAG with its scalar operations: an entry of A @ B costs its inner dimension."""
     found = infer_shapes(root, shapes)
-    costs = []
+    costs: list[tuple[Node, int]] = []
     for node in topological(root):
         if isinstance(node, Apply):
             out = int(np.prod(found[node], dtype=np.int64))
@@ -83,7 +84,7 @@ def check_nesting(root: Node, what: str = "f") -> None:
                         f"names); the limit is {MAX_DAG_NESTING}")
 
 
-def check_numeric_cost(root: Node, point: Mapping[str, object], names: list[str], mode: str) -> None:
+def check_numeric_cost(root: Node, point: Mapping[str, Any], names: list[str], mode: str) -> None:
     """Refuse, before anything runs, a check whose finite differences would take hours."""
     shapes = {name: np.shape(x) for name, x in point.items()}
     per_evaluation = sum(cost for _, cost in node_costs(root, shapes))

@@ -9,6 +9,7 @@ result is the same CaseResult that `gradcheck.check` returns, printed as the sam
 from __future__ import annotations
 
 import inspect
+import warnings
 import time
 from typing import Any, Callable, Mapping, Sequence
 
@@ -16,36 +17,39 @@ import numpy as np
 
 from .array_ops import format_shape
 from .errors import DomainError, FunctionError, SpecError
-from .oracles.numeric import METHODS, MODES, Evaluation, choose_mode, numeric
-from .compare import case_scale, tolerance
-from .budget import step, time_budget
-from .pipeline import budget_seconds, _case_verdict, _check_tolerances, check_choices, judge, numeric_column
+from .agreement import rule_for
+from .oracles.numeric import CHECKED_COMPLEX, Evaluation, choose_mode, numeric
+from .budget import budget_seconds, step, time_budget
+from .options import Options, make
+from .pipeline import numeric_column
 from .result import CaseResult
+from .verdict import case_verdict, judge
+
+# The options of gradcheck.options.Options that apply to a black-box f.
+FUNCTION_OPTIONS = ("seed", "rtol", "atol", "mode", "method", "timeout")
 
 
 def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: Any, *,
-                   rtol: float | None = None, atol: float | None = None, mode: str = "auto",
-                   method: str = "auto", seed: int = 0, name: str | None = None,
-                   timeout: float | None = None) -> CaseResult:
+                   name: str | None = None, **given: Any) -> CaseResult:
     """Compare grad_f(inputs) with finite differences of f at inputs.
-
-    timeout: seconds the check may take (None: the default budget, 0: none), as for check().
 
     inputs: one array (f(x), grad_f(x) returns an array), a sequence of arrays (f(*xs), grad_f
     returns a sequence as long), or a mapping of names to arrays (f(**xs), grad_f returns a mapping).
+    timeout: seconds the check may take (None: the default budget, 0: none), as for check().
     Raises FunctionError if f or grad_f raises, SpecError for inputs or results of the wrong kind.
     """
-    with time_budget(budget_seconds(timeout), "check_function"):
-        return _check_function(f, grad_f, inputs, rtol, atol, mode, method, seed, name)
+    options = make(given, FUNCTION_OPTIONS, "check_function")
+    with time_budget(budget_seconds(options.timeout), "check_function"):
+        return _check_function(f, grad_f, inputs, name, options)
 
 
-def _check_function(f, grad_f, inputs, rtol, atol, mode, method, seed, name) -> CaseResult:
+def _check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: Any, name: str | None,
+                    options: Options) -> CaseResult:
     started = time.perf_counter()
-    _check_tolerances(rtol, atol)
-    check_choices(mode=(mode, MODES), method=(method, METHODS))
+    seed = options.seed
     names, call = _calling_convention(f, inputs)
     point = {n: _array(n, v) for n, v in zip(names, _values(inputs))}
-    label = name or getattr(f, "__name__", "f")
+    label = str(name or getattr(f, "__name__", "f"))
     step("f")
     try:
         loss = _call_f(f, call, point, names)
@@ -56,19 +60,23 @@ def _check_function(f, grad_f, inputs, rtol, atol, mode, method, seed, name) -> 
                           seconds=time.perf_counter() - started)
     step("grad_f")
     claimed = _claimed(grad_f, call, point, names)
-    tol = tolerance(rtol, atol, case_scale(loss, point.values(), [v for v, _ in claimed.values() if v is not None]))
-    mode = choose_mode(mode, point, names)
-    method = "central" if method == "auto" else method  # f is a black box: nothing says it is analytic
+    # Each entry is judged by the numeric oracle's own error estimate there (f's rounding over the
+    # step), never by the claim's size or another input's.
+    rule = rule_for(options.rtol, options.atol)
+    mode = choose_mode(options.mode, point, names)
+    # f is a black box: nothing says it is analytic, so auto takes the complex step only where it
+    # agrees with central differences (numeric.CHECKED_COMPLEX).
+    method = CHECKED_COMPLEX if options.method == "auto" else options.method
     step("numeric")
     by_numeric = numeric(lambda p: Evaluation(_call_f(f, call, p, names)), point, names, mode=mode, seed=seed,
                          method=method)
     gradients = {n: judge(n, np.shape(point[n]), {"numeric": numeric_column(by_numeric[n]), "claimed": claimed[n]},
-                          tol, mode, method=method) for n in names}
+                          rule, 0.0, mode, method) for n in names}
     agree = all(g.status == "pass" for g in gradients.values())
     return CaseResult(name=label, expr=f"{label}(...)", status="pass" if agree else "mismatch",
                       value=float(loss), gradients=gradients,
                       point={n: float(v) if np.ndim(v) == 0 else v for n, v in point.items()}, seed=seed,
-                      verdict=_case_verdict(gradients, True), seconds=time.perf_counter() - started)
+                      verdict=case_verdict(gradients, True), seconds=time.perf_counter() - started)
 
 
 def _calling_convention(f, inputs) -> tuple[list[str], str]:
@@ -110,20 +118,28 @@ def _array(name: str, value: Any) -> np.ndarray:
 
 
 def _invoke(function, call: str, point: Mapping[str, Any], names: list[str]) -> Any:
-    args = [np.array(point[n], dtype=np.float64) for n in names]  # fresh copies: f may write to them
+    # fresh copies: f may write to them (complex ones under the complex step)
+    args = [np.array(point[n], dtype=np.complex128 if np.iscomplexobj(point[n]) else np.float64) for n in names]
     if call == "keywords":
         return function(**dict(zip(names, args)))
     return function(*args) if call == "positional" else function(args[0])
 
 
-def _call_f(f, call: str, point: Mapping[str, Any], names: list[str]) -> np.float64:
-    with np.errstate(all="ignore"):
+def _call_f(f, call: str, point: Mapping[str, Any], names: list[str]) -> Any:
+    stepped = any(np.iscomplexobj(v) for v in point.values())  # the complex step
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        if stepped:  # code that casts complex to real warns, and is then not used (see _checked_complex)
+            warnings.simplefilter("ignore")
         try:
             out = _invoke(f, call, point, names)
         except Exception as exc:  # the user's code: any exception is reported, not propagated raw
             raise FunctionError(f"f raised {type(exc).__name__}: {exc}") from exc
     if np.ndim(out) != 0:
         raise SpecError(f"f must return a scalar (a loss), got shape {format_shape(np.shape(out))}")
+    if stepped:
+        if not np.iscomplexobj(out):
+            raise TypeError("f dropped the imaginary part of its input")  # no complex step through it
+        return np.complex128(out)
     try:
         out = np.float64(out)
     except (TypeError, ValueError):
@@ -150,7 +166,7 @@ def _claimed(grad_f, call: str, point: Mapping[str, Any], names: list[str]) -> d
         parts = list(out)
     else:
         parts = [out]
-    claimed = {}
+    claimed: dict[str, tuple[Any, str | None]] = {}
     for n, part in zip(names, parts):
         try:
             g = np.asarray(part, dtype=np.float64)

@@ -11,7 +11,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from .errors import GradcheckError, ParseError, SpecError, ValueSpecError
+from .errors import GradcheckError, ParseError, SpecError, UnknownNameError, ValueSpecError
 from .evaluate import value
 from .npy import load_npy, resolve_npy
 from .parser import Scope, parse, tokenize
@@ -142,10 +142,10 @@ def _parse_text(name: str, text: str, seed: int, base: Path | None, npy_root: Pa
         return parse_list(name, text)
     try:
         return value(parse(text, origin=f"--at {name}", scope=Scope(closed=True)), {})
-    except ParseError as exc:
-        if "unknown variable" in exc.message or "unknown function" in exc.message:
-            raise ValueSpecError(f"{text!r} is not a number, a list, randn(...)/rand(...) or a .npy path",
-                                 exc.span) from None
+    except UnknownNameError as exc:
+        raise ValueSpecError(f"{text!r} is not a number, a list, randn(...)/rand(...) or a .npy path",
+                             exc.span) from None
+    except ParseError:
         raise
     except GradcheckError as exc:
         raise ValueSpecError(exc.message if exc.span else f"--at {name}: {exc.message}", exc.span) from None
