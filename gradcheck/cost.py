@@ -36,16 +36,21 @@ MAX_NUMERIC_OPERATIONS = 10_000_000_000
 EVALUATIONS_PER_DERIVATIVE = 4
 
 
+def operations(prim, out: tuple[int, ...], ins: list[tuple[int, ...]], static: Mapping[str, Any]) -> int:
+    """One primitive's scalar operations, as its registry entry counts them (Primitive.cost): one per
+    output entry, or per input entry if more, unless it says otherwise (matmul: the inner dimension)."""
+    if prim.cost is not None:
+        return int(prim.cost(out, *ins, **static))
+    return max(int(np.prod(s, dtype=np.int64)) for s in (out, *ins))
+
+
 def node_costs(root: Node, shapes: Mapping[str, tuple[int, ...]]) -> list[tuple[Node, int]]:
     """Each node of the DAG with its scalar operations: an entry of A @ B costs its inner dimension."""
     found = infer_shapes(root, shapes)
     costs: list[tuple[Node, int]] = []
     for node in topological(root):
         if isinstance(node, Apply):
-            out = int(np.prod(found[node], dtype=np.int64))
-            ins = [int(np.prod(found[a], dtype=np.int64)) for a in node.args]
-            inner = found[node.args[0]][-1] if node.prim.name == "matmul" and found[node.args[0]] else 1
-            costs.append((node, max(out * inner, *ins)))
+            costs.append((node, operations(node.prim, found[node], [found[a] for a in node.args], node.kwargs)))
     return costs
 
 

@@ -23,7 +23,7 @@ from .columns import Measured
 from .oracles.numeric import EPS
 from .oracles.sym_eval import Evaluator, as_float
 from .cost import expanded_operations
-from .oracles.symbolic import _diff, _numbers, _symbols, to_sympy
+from .oracles.symbolic import _partial, _numbers, _symbols, to_sympy
 from .problem import Problem
 
 # The Hessian has n² entries for n variable entries, each a second derivative by SymPy and a
@@ -117,7 +117,7 @@ def _symbolic(problem: Problem, names: list[str]) -> dict[tuple[str, str], tuple
     expr = to_sympy(sp, problem.root, inputs)[()]
     evaluate = Evaluator({s: np.asarray(problem.point[n], dtype=np.float64)[idx] for n in names
                           for idx, s in np.ndenumerate(symbols[n])})
-    first = {s: _diff(sp, expr, s) for n in names for s in symbols[n].ravel()}
+    first = {s: _partial(sp, expr, s) for n in names for s in symbols[n].ravel()}
     out: dict[tuple[str, str], tuple[Any, str | None]] = {}
     for a in names:
         for b in names:

@@ -20,8 +20,8 @@ import numpy as np
 from ..array_ops import as_object_array, scalar
 from ..budget import checkpoint
 from ..cost import expanded_operations, node_costs
-from ..primitives import CONSTANTS
 from ..evaluate import value
+from ..primitives import CONSTANTS
 from ..tree import Apply, Const, Node, Var, depends_on, topological
 from .sym_eval import Evaluator, as_float
 
@@ -81,7 +81,7 @@ def _whole(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: b
     gradients: dict[str, Any] = {}
     formula_of: dict[str, str] = {}
     for v in wrt:
-        partials = [_diff(sp, expr, s) for s in symbols[v.name].ravel()]
+        partials = [_partial(sp, expr, s) for s in symbols[v.name].ravel()]
         numbers = [as_float(evaluate(d)) for d in partials]
         if any(n is None for n in numbers):
             bad = next(d for d, n in zip(partials, numbers) if n is None)
@@ -117,7 +117,7 @@ def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas:
         elif isinstance(node, Const):
             entries[node] = scalar(_constant(sp, node))
         elif node in fixed:
-            entries[node] = scalar(_folded(sp, node))
+            entries[node] = _folded(sp, node)
         else:
             expr = _apply(sp, node, [entries[a] for a in node.args])
             if node not in needs:
@@ -145,7 +145,7 @@ def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas:
                 continue
             expr = definitions[node][idx]
             for s in expr.free_symbols & sources:
-                local = evaluate(_diff(sp, expr, s))
+                local = evaluate(_partial(sp, expr, s))
                 if local is None:
                     return {v.name: f"SymPy gives no finite derivative of {node.span.text.strip()}"
                             for v in wrt}, {}
@@ -153,10 +153,14 @@ def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas:
     return {v.name: [float(adjoint.get(s, 0)) for s in entries[v].ravel()] for v in wrt}, {}
 
 
-def _diff(sp, expr, symbol):
-    """SymPy's derivative, after a look at the clock (each one may take a while on a large f)."""
+def _partial(sp, expr, s):
+    """SymPy's ∂expr/∂s; of a sum, only the terms holding s are differentiated (the others give 0),
+    which makes an entry of a convolution 27 times cheaper, and SymPy still does every derivative.
+    Each one starts with a look at the clock (budget.py): on a large f one may take a while."""
     checkpoint()
-    return sp.diff(expr, symbol)
+    if expr.is_Add:
+        return sp.Add(*(sp.diff(term, s) for term in expr.args if s in term.free_symbols))
+    return sp.diff(expr, s)
 
 
 def size_limit(root: Node, point: Mapping[str, Any], wrt: list[Var]) -> str | None:
@@ -171,8 +175,10 @@ def size_limit(root: Node, point: Mapping[str, Any], wrt: list[Var]) -> str | No
 
 
 def expansion_size(root: Node, shapes: Mapping[str, tuple[int, ...]]) -> int:
-    """Scalar operations in the elementwise expansion: an entry of A @ B costs its inner dimension."""
+    """Scalar operations in the elementwise expansion, each primitive's as its registry entry counts
+    them (an entry of A @ B costs its inner dimension): cost.node_costs."""
     return sum(cost for _, cost in node_costs(root, shapes))
+
 
 
 def to_sympy(sp, root: Node, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -187,7 +193,7 @@ def to_sympy(sp, root: Node, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
         elif isinstance(node, Const):
             built[node] = scalar(_constant(sp, node))
         elif node in fixed:
-            built[node] = scalar(_folded(sp, node))
+            built[node] = _folded(sp, node)
         else:
             built[node] = _apply(sp, node, [built[a] for a in node.args])
     return built[root]
@@ -205,7 +211,10 @@ def constant_nodes(order: list[Node]) -> set[Node]:
 def _folded(sp, node: Node):
     """A subtree without variables, as the number the forward pass computes. SymPy's exact arithmetic
     would work 10**-2**99 out digit by digit (and call 0/sin(pi) nan); f is a float64 program."""
-    return sp.Float(float(value(node, {})))
+    number = value(node, {})
+    if np.ndim(number):  # a constructor (eye(3), arange(4)) or an array built from them
+        return _numbers(sp, number)
+    return scalar(sp.Float(float(number)))
 
 
 def _apply(sp, node: Apply, args: list[np.ndarray]) -> np.ndarray:
