@@ -36,12 +36,14 @@ def _signs(position: int, shape: tuple[int, ...]) -> Any:
                     & np.uint64(1), 1.0, -1.0).reshape(shape)
 
 
-def forward(root: Node, point: Mapping[str, Any], shake: bool = False) -> dict[Node, Any]:
-    """The value of every node reachable from root, keyed by node."""
+def forward(root: Node, point: Mapping[str, Any], shake: bool = False,
+            order: list[Node] | None = None) -> dict[Node, Any]:
+    """The value of every node reachable from root, keyed by node (order: topological(root), when
+    the caller evaluates f many times and has it already)."""
     values: dict[Node, Any] = {}
     real = working_dtype(point)
     eps = float(np.finfo(real).eps)
-    order = topological(root)
+    order = order or topological(root)
     data = _data_nodes(order) if shake else set()
     with np.errstate(**STRICT):
         for node in order:
@@ -177,10 +179,11 @@ def differenced(root: Node):
     quantity whose real part is exactly 0 (its imaginary part is not 0): that entry is on the kink,
     and the complex form's piece is not the derivative there. A kink quantity the step does not move
     (a tie of two relu outputs that are both 0) leaves the complex step exact."""
-    kinked = [n for n in topological(root) if isinstance(n, Apply) and n.prim.kink is not None]
+    order = topological(root)
+    kinked = [n for n in order if isinstance(n, Apply) and n.prim.kink is not None]
 
     def f(point: Mapping[str, Any]) -> Evaluation:
-        values = forward(root, point)
+        values = forward(root, point, order=order)
         if not kinked:
             return Evaluation(values[root])
         quantities = [np.ravel(_kink(n)(*(values[a] for a in n.args), **n.kwargs)) for n in kinked]
@@ -192,7 +195,7 @@ def differenced(root: Node):
         return Evaluation(values[root], signs.tobytes(), bool(any(np.any(o) for o in on)))
 
     def shaken(point: Mapping[str, Any]) -> Evaluation:
-        return Evaluation(forward(root, point, shake=True)[root])
+        return Evaluation(forward(root, point, shake=True, order=order)[root])
 
     f.shaken = shaken  # type: ignore[attr-defined]
     return f
@@ -238,3 +241,15 @@ def jumps_at(root: Node, values: Mapping[Node, Any], var: Var) -> list[str]:
             if np.any(np.asarray(quantity) == 0):
                 found.append(f"{shown(node)}{describe_inputs(node, [values[a] for a in node.args])}")
     return found
+
+
+def complex_step_invalid(root: Node, var: Var, values: Mapping[Node, Any]) -> list[str]:
+    """The primitives between var and f where the complex step is inaccurate at these values (a power
+    with a negative base: see Primitive.complex_step_valid), in the order written; [] when it is accurate."""
+    from .tree import depends_on
+
+    order = topological(root)
+    needs = depends_on(order, [var])
+    names = [n.prim.name for n in order if isinstance(n, Apply) and n in needs and n.prim.complex_step_valid is not None
+             and not n.prim.complex_step_valid(*(values[a] for a in n.args))]
+    return list(dict.fromkeys(names))
