@@ -45,8 +45,9 @@ def render_report(report: Report, out: Console, show: bool = False) -> None:
 def render_case(case: CaseResult, out: Console, show: bool = False) -> None:
     if case.status == "error":
         return  # the CLI prints input errors to stderr
-    out.print(Text.assemble(("f = ", "bold"), (case.expr, "bold"), f" = {case.value:.{DIGITS}g}"))
-    out.print(Text("at " + _point(case) + ("   [evaluated in float32]" if case.dtype == "float32" else ""),
+    result = f" = {case.value:.{DIGITS}g}" if case.value is not None else f" → {case.output}" if case.output else ""
+    out.print(Text.assemble(("f = ", "bold"), (case.expr, "bold"), result))
+    out.print(Text("at " + _point(case) + (f"   [evaluated in {case.dtype}]" if case.dtype != "float64" else ""),
                    style="dim"))
     arrays = any(g.shape for g in case.gradients.values())
     out.print(array_table(case) if arrays else gradient_table(case))
@@ -59,6 +60,8 @@ def render_case(case: CaseResult, out: Console, show: bool = False) -> None:
     for variable, g in case.gradients.items():
         for column, note in g.notes.items():
             out.print(Text(f"  {column} ∂f/∂{variable}: {note}", style="dim"))
+    for note in case.notes:
+        out.print(Text(f"  {note}", style="dim"))
     for variable, g in case.gradients.items():
         if g.formula is not None:
             out.print(f"  ∂f/∂{variable} = {g.formula}")

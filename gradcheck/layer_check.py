@@ -1,0 +1,314 @@
+"""Is the backward of your numpy code right? check_vjp, check_layer and check_function.
+
+- check_vjp(f, vjp, inputs): f(*inputs) returns an array (or a tuple of arrays), vjp(dout, *inputs) the
+  gradients of ⟨dout, f⟩ with respect to the differentiated inputs.
+- check_layer(forward, backward, inputs): the CS231n convention, forward(*inputs) -> (out, cache) (or
+  (out1, out2, ..., cache)) and backward(dout, cache) (or backward(dout1, dout2, ..., cache)).
+- check_function(f, grad_f, inputs): f returns a scalar loss, grad_f(*inputs) its gradients.
+
+All three become one thing: an f with outputs and a vjp(dout). Random Gaussian douts (DOUTS of them;
+not all ones, which lets cancellations hide bugs such as batch norm's) are each checked against finite
+differences of ⟨dout, f(x)⟩, entry by entry (full mode) or along random directions plus sampled entries
+(fast mode); the worst dout is reported. Contract checks (shapes, dtypes, linearity in dout, determinism,
+writes to inputs, dout or the cache) and a diagnosis of a wrong gradient come with it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .budget import time_budget
+from .calling import Inputs, call, fresh, prepare, same, written
+from .compare import case_scale, tolerance
+from .contracts import (
+    NotFinite,
+    determinism,
+    linearity,
+    precision,
+    read_gradients,
+    read_output,
+)
+from .errors import SpecError
+from .layer_diagnosis import diagnose
+from .oracles.numeric import METHODS, MODES, NumericResult, choose_mode
+from .oracles.vjp_numeric import contract, measure
+from .pipeline import _check_tolerances, check_choices, judge, numeric_column
+from .result import CaseResult, GradientResult
+
+# Random Gaussian output gradients per check: each is a full comparison, and a wrong backward that
+# agrees for one dout by chance (a cancellation) will not for the others; 3 keeps the cost at one
+# forward pass per step (the douts share them) plus 3 backward calls.
+DOUTS = 3
+# Tolerances for float16 f: ~3 significant digits, and its step of cbrt(eps) ≈ 0.1 leaves ~1% truncation;
+# a wrong gradient is still off by a factor. (float32 and float64 use compare.tolerance's defaults.)
+FLOAT16_RTOL, FLOAT16_ATOL = 3e-2, 1e-3
+
+
+@dataclass
+class Target:
+    """What is checked: f's outputs at a point, and the claimed gradients for a dout."""
+
+    label: str
+    inputs: Inputs
+    outputs: Callable[[dict], tuple]  # the point (differentiated values by name) -> f's outputs
+    vjp: Callable[[tuple], Any]  # dout -> the user's raw answer
+    what: str  # how the user's backward is named in messages
+    scalar: bool = False  # check_function: f is a loss and grad_f takes no dout
+    problems: list[str] = field(default_factory=list)  # contract problems found while calling
+    forward_name: str = "f"
+
+
+def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
+              **options: Any) -> CaseResult:
+    """f(*inputs) -> array(s); vjp(dout, *inputs) -> the gradients of ⟨dout, f⟩ (a tuple in input order,
+    or one array); inputs: a sequence or a mapping of names."""
+    state = prepare(f, inputs, wrt)
+    label = name or getattr(f, "__name__", "f")
+    target = Target(label, state, None, None, "vjp")  # type: ignore[arg-type]
+
+    def outputs(point):
+        args, kwargs = state.arguments(point)
+        return read_output(call("f", f, *args, **kwargs), "f")
+
+    def backward(dout):
+        args, kwargs = state.arguments()
+        douts = dout if len(dout) > 1 else dout[0]
+        given = fresh(douts)
+        got = call("vjp", vjp, given, *args, **kwargs)
+        _writes(target, "vjp", args, kwargs, given, douts)
+        return got
+
+    target.outputs, target.vjp = outputs, backward
+    return _run(target, f, options)
+
+
+def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
+                **options: Any) -> CaseResult:
+    """forward(*inputs) -> (out, cache); backward(dout, cache) -> the gradients (a tuple in input order, or
+    one array). A forward returning (out1, out2, ..., cache) has a backward(dout1, dout2, ..., cache)."""
+    state = prepare(forward, inputs, wrt)
+    label = name or getattr(forward, "__name__", "forward")
+    target = Target(label, state, None, None, "backward", forward_name="forward")  # type: ignore[arg-type]
+
+    def run_forward(point):
+        args, kwargs = state.arguments(point)
+        got = call("forward", forward, *args, **kwargs)
+        if not isinstance(got, tuple) or len(got) < 2:
+            raise SpecError(f"forward must return (out, cache), got {type(got).__name__}"
+                            + (f" of length {len(got)}" if isinstance(got, tuple) else ""))
+        return got[:-1], got[-1], (args, kwargs)
+
+    def outputs(point):
+        out, _, _ = run_forward(point)
+        return read_output(out if len(out) > 1 else out[0], "forward")
+
+    def vjp(dout):
+        _, cache, _ = run_forward({})
+        before = fresh(cache)
+        given = [fresh(d) for d in dout]
+        got = call("backward", backward, *given, cache)
+        for d, original, label_ in zip(given, dout, _dout_names(len(dout))):
+            if not same(d, original):
+                target.problems.append(f"backward writes to its argument {label_}: a layer's backward must not "
+                                       "change the upstream gradient (another branch of the network reads it)")
+        if not same(cache, before):
+            target.problems.append("backward writes to the cache: calling it twice (or a second branch) gives "
+                                   "different gradients")
+        return got
+
+    target.outputs, target.vjp = outputs, vjp
+    return _run(target, forward, options)
+
+
+def check_function(f: Callable, grad_f: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
+                   **options: Any) -> CaseResult:
+    """f(*inputs) -> a scalar loss; grad_f(*inputs) -> its gradients (a sequence in input order, one array,
+    or a mapping for mapping inputs)."""
+    state = prepare(f, inputs, wrt)
+    label = name or getattr(f, "__name__", "f")
+    target = Target(label, state, None, None, "grad_f", scalar=True)  # type: ignore[arg-type]
+
+    def outputs(point):
+        args, kwargs = state.arguments(point)
+        out = read_output(call("f", f, *args, **kwargs), "f")
+        if len(out) != 1 or out[0].ndim != 0:
+            shape = " and ".join(str(o.shape) for o in out).replace(" ", "")
+            raise SpecError(f"f must return a scalar (a loss), got shape {shape}; for an array output use "
+                            "gradcheck.check_vjp or check_layer")
+        return out
+
+    def vjp(dout):
+        args, kwargs = state.arguments()
+        got = call("grad_f", grad_f, *args, **kwargs)
+        _writes(target, "grad_f", args, kwargs)
+        return got
+
+    target.outputs, target.vjp = outputs, vjp
+    return _run(target, f, options)
+
+
+def _dout_names(count: int) -> list[str]:
+    return ["dout"] if count == 1 else [f"dout{i + 1}" for i in range(count)]
+
+
+def _writes(target: Target, what: str, args, kwargs, given=None, original=None) -> None:
+    originals = [target.inputs.values[n] for n in target.inputs.names]
+    for n in written(args, kwargs, originals, target.inputs.names):
+        target.problems.append(f"{what} writes to its input {n}")
+    if given is not None and not same(given, original):
+        target.problems.append(f"{what} writes to its argument dout: the upstream gradient must not change")
+
+
+def _run(target: Target, f: Callable, options: dict) -> CaseResult:
+    timeout = options.pop("timeout", None)
+    with time_budget(timeout, f"checking {target.label}"):
+        return _check(target, f, **options)
+
+
+def _check(target: Target, f: Callable, *, rtol: float | None = None, atol: float | None = None,
+           mode: str = "auto", method: str = "auto", seed: int = 0, nondeterminism: float = 0.0) -> CaseResult:
+    started = time.perf_counter()
+    _check_tolerances(rtol, atol)
+    check_choices(mode=(mode, MODES), method=(method, METHODS))
+    if isinstance(nondeterminism, bool) or not isinstance(nondeterminism, (int, float)) or not nondeterminism >= 0:
+        raise SpecError(f"nondeterminism must be a number ≥ 0, got {nondeterminism!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise SpecError(f"the seed must be a whole number ≥ 0, got {seed!r}")
+    inputs = target.inputs
+    point = {n: inputs.values[n] for n in inputs.wrt}
+    first_args, first_kwargs = inputs.arguments()
+    try:
+        base = target.outputs({})
+    except NotFinite as exc:  # NaN or inf from the user's own f: a wrong result, not bad input
+        return CaseResult(name=target.label, expr=_expr(target), status="mismatch", seed=seed,
+                          verdict=f"{exc}: f must return finite values", point=_shown(inputs),
+                          value=float("nan"), seconds=time.perf_counter() - started)
+    call(target.forward_name, f, *first_args, **first_kwargs)  # on fresh copies: does f write to its inputs?
+    _writes(target, target.forward_name, first_args, first_kwargs)
+    dtype = precision(base)
+    eps = float(np.finfo(dtype).eps)
+    rng = np.random.default_rng([seed, 0xD0D7])
+    douts = _douts(base, target.scalar, rng)
+    claims = [read_gradients(target.vjp(d if not target.scalar else (np.float64(1.0),)), inputs, target.what)
+              for d in douts]
+    problems = list(dict.fromkeys(target.problems + [p for _, _, found in claims for p in found]))
+    claimed = [c for c, _, _ in claims]
+    mode = choose_mode(mode, point, list(inputs.wrt))
+    method = "central" if method == "auto" else method  # f is a black box: nothing says it is analytic
+    measured = measure(target.outputs, point, inputs.wrt, douts, base, mode, seed, method, eps)
+    gradients = {}
+    for n in inputs.wrt:
+        tol = _tolerance(rtol, atol, dtype, base, douts, point[n], measured[n])
+        gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, tol, mode, method)
+        if gradients[n].status == "mismatch" and mode == "full":
+            gradients[n].diagnosis = diagnose(n, inputs, [m.value.value for m in measured[n]],
+                                              [c[n][0] for c in claimed], [c[1].get(n) for c in claims], douts,
+                                              len(base), tol)
+    tol_first = _tolerance(rtol, atol, dtype, base, douts, None, None)
+    if not target.scalar:
+        problems += linearity(lambda d: read_gradients(target.vjp(d), inputs, target.what)[0], douts[0],
+                              {n: claimed[0][n][0] for n in inputs.wrt}, max(tol_first.rtol, 1e-12))
+    again = read_gradients(target.vjp(douts[0] if not target.scalar else (np.float64(1.0),)), inputs, target.what)[0]
+    problems += determinism(again, {n: claims[0][0][n][0] for n in inputs.wrt}, nondeterminism)
+    problems = list(dict.fromkeys(problems + target.problems))
+    status = _status(gradients, problems)
+    notes = [f"precision assumed: {dtype} (the dtype of {target.forward_name}'s output)"]
+    if not target.scalar:
+        notes.append(f"compared for {DOUTS} random Gaussian douts" +
+                     (f" and one per output ({len(base)} outputs)" if len(base) > 1 else "") +
+                     "; the worst is shown")
+    return CaseResult(name=target.label, expr=_expr(target), status=status,
+                      value=float(base[0]) if target.scalar else None, gradients=gradients, point=_shown(inputs),
+                      seed=seed, verdict=_verdict(gradients, problems), dtype=dtype,
+                      output=", ".join(f"{format_out(o)}" for o in base), notes=notes + problems,
+                      seconds=time.perf_counter() - started)
+
+
+def _douts(base: tuple, scalar: bool, rng: np.random.Generator) -> list[tuple]:
+    """DOUTS random Gaussian douts in the outputs' dtype; with several outputs, also one per output alone
+    (the others zero), which tells which output's path a wrong backward gets wrong."""
+    if scalar:
+        return [(np.float64(1.0),)]
+    douts = [tuple(_gaussian(rng, o) for o in base) for _ in range(DOUTS)]
+    if len(base) > 1:
+        for j in range(len(base)):
+            douts.append(tuple(_gaussian(rng, o) if i == j else np.zeros_like(o, dtype=_float(o))
+                               for i, o in enumerate(base)))
+    return douts
+
+
+def _float(o: np.ndarray):
+    return o.dtype if o.dtype.kind == "f" else np.float64
+
+
+def _gaussian(rng: np.random.Generator, o: np.ndarray):
+    d = rng.standard_normal(o.shape).astype(_float(o))
+    return d if o.ndim else d[()]
+
+
+def _tolerance(rtol, atol, dtype: str, base: tuple, douts: list[tuple], x, measured: list[NumericResult] | None):
+    """One variable's tolerance: its scale is |⟨dout, f⟩| per unit of x and the numeric gradient's size, never
+    the claimed gradient's nor another variable's."""
+    if x is None:
+        scale = 1.0
+    else:
+        values = [m.value.value if m.value is not None else m.probes.directional for m in measured
+                  if m.value is not None or m.probes is not None]
+        largest = max(abs(contract(d, base)[0]) for d in douts)
+        scale = case_scale(float(np.real(largest)), [x], [np.asarray(v) for v in values])
+    if dtype == "float16":
+        return tolerance(FLOAT16_RTOL if rtol is None else rtol, FLOAT16_ATOL * scale if atol is None else atol,
+                         scale)
+    return tolerance(rtol, atol, scale, "float32" if dtype == "float32" else "float64")
+
+
+def _judged(name: str, shape, measured: list[NumericResult], claimed: list[dict], tol, mode: str,
+            method: str) -> GradientResult:
+    """The one place a variable is judged: once per dout, the worst kept (a mismatch, else a kink)."""
+    results = [judge(name, shape, {"numeric": numeric_column(m), "claimed": c[name]}, tol, mode, method=method,
+                     kinks=m.kinks) for m, c in zip(measured, claimed)]
+    bad = [(k, r) for k, r in enumerate(results) if r.status == "mismatch"]
+    if bad:
+        k, worst = max(bad, key=lambda kr: kr[1].max_rel_error or 0.0)
+        if len(results) > 1:
+            worst.verdict += f" (dout {k + 1} of {len(results)}; {len(bad)} of them disagree)"
+        return worst
+    return next((r for r in results if r.status == "kink"), results[0])
+
+
+def _status(gradients: dict[str, GradientResult], problems: list[str]) -> str:
+    statuses = {g.status for g in gradients.values()}
+    if problems or "mismatch" in statuses:
+        return "mismatch"
+    return "kink" if "kink" in statuses else "pass"
+
+
+def _verdict(gradients: dict[str, GradientResult], problems: list[str]) -> str:
+    bad = [g for g in gradients.values() if g.status != "pass"]
+    parts = [f"∂f/∂{g.variable}: {g.verdict}" for g in bad]
+    parts += problems
+    if not parts:
+        count = len(gradients)
+        return f"all {count} gradient{'s' if count != 1 else ''} agree" if count > 1 else "the gradient agrees"
+    return "; ".join(parts)
+
+
+def _expr(target: Target) -> str:
+    return f"{target.label}({', '.join(target.inputs.names)})"
+
+
+def format_out(o: np.ndarray) -> str:
+    from .array_ops import format_shape
+
+    return f"{o.dtype} {format_shape(o.shape)}" if o.ndim else f"{o.dtype} scalar"
+
+
+def _shown(inputs: Inputs) -> dict[str, Any]:
+    """The point as results show it: the differentiated inputs (data inputs are not numbers to show)."""
+    return {n: float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64)
+            for n, v in inputs.values.items() if n in inputs.wrt}

@@ -1,0 +1,178 @@
+"""How a claimed gradient of a numpy layer is wrong, established from the numbers alone.
+
+The evidence: the true gradient (finite differences, full mode) and the claimed one for several random
+douts. A pattern is named only when it holds for every dout: a constant factor (sign, 2, 1/N, an input
+p), a transpose, a batch axis not summed, a missing mask, repeated indices not accumulated, or, with
+several outputs, the path from one output. Otherwise only the entries that are right are counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .calling import Inputs
+from .compare import Tolerance
+
+# Two values are the same pattern within this relative difference (well above finite differences' 1e-8).
+SAME = 1e-4
+# Entries named as examples.
+EXAMPLES = 3
+
+
+def diagnose(name: str, inputs: Inputs, true: Sequence[Any], claimed: Sequence[Any], raw: Sequence[Any],
+             douts: Sequence[tuple], outputs: int, tol: Tolerance) -> str | None:
+    true = [np.asarray(t, dtype=np.float64) for t in true]
+    shape = true[0].shape
+    if any(c is None for c in claimed):
+        return _wrong_shape(name, shape, true, raw)
+    claimed = [np.asarray(c, dtype=np.float64) for c in claimed]
+    known = ~np.any([np.isnan(t) for t in true], axis=0)  # kinks and left-out entries are no evidence
+    paths = _paths(name, true, claimed, outputs, len(douts), tol)
+    for found in (_factor(name, true, claimed, known, inputs), _transpose(name, true, claimed), paths,
+                  _entries(name, true, claimed, known, inputs, tol)):
+        if found:
+            return found
+    return None
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> bool:
+    scale = max(float(np.max(np.abs(b))) if b.size else 0.0, 1e-300)
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= SAME * scale))
+
+
+def _wrong_shape(name: str, shape: tuple, true: list, raw: Sequence[Any]) -> str | None:
+    if any(r is None for r in raw):
+        return None
+    raw = [np.asarray(r, dtype=np.float64) for r in raw]
+    got = raw[0].shape
+    if len(shape) == 2 and got == shape[::-1] and all(_close(r.T, t) for r, t in zip(raw, true)):
+        return f"it is the transpose of the true gradient (shape {_shape(got)} where {name} is {_shape(shape)}): a .T is missing"
+    axes = _summed_axes(got, shape)
+    if axes is not None and all(_close(r.sum(axis=axes).reshape(shape), t) for r, t in zip(raw, true)):
+        return (f"a batch axis is not summed: it has shape {_shape(got)} where {name} is {_shape(shape)}, and summed "
+                f"over axis {', '.join(map(str, axes))} it is the true gradient (a broadcast input's gradient sums "
+                "over the axes it was broadcast along)")
+    return None
+
+
+def _summed_axes(got: tuple, shape: tuple) -> tuple[int, ...] | None:
+    """The axes of `got` that summing would reduce it to `shape` (as broadcasting made it), or None."""
+    extra = len(got) - len(shape)
+    if extra < 0 or got == shape:
+        return None
+    axes = list(range(extra))
+    for i, (g, s) in enumerate(zip(got[extra:], shape)):
+        if s == 1 and g != 1:
+            axes.append(extra + i)
+        elif g != s:
+            return None
+    return tuple(axes) if axes else None
+
+
+def _factor(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inputs) -> str | None:
+    ratios = []
+    for t, c in zip(true, claimed):
+        t, c = t[known], c[known]
+        big = np.abs(t) > 1e-6 * max(float(np.max(np.abs(t))) if t.size else 0.0, 1e-300)
+        if not np.any(big):
+            return None
+        ratios.extend((c[big] / t[big]).tolist())
+    r = ratios[0]
+    if r == 0 or abs(r - 1) <= SAME or not all(abs(q - r) <= SAME * abs(r) for q in ratios):
+        return None
+    if abs(r + 1) <= SAME:
+        return "it has the wrong sign (a factor -1, for every dout)"
+    for n, value in inputs.values.items():
+        if n in inputs.wrt or isinstance(value, bool) or not isinstance(value, (int, float)) or value in (0, 1):
+            continue
+        if abs(r - value) <= SAME * abs(value):
+            return f"it is off by a factor {value:g}, the input {n}: it multiplies by {n} once too often"
+        if abs(r * value - 1) <= SAME:
+            return (f"it is off by a factor 1/{n} (= {r:.6g}): the 1/{n} of the forward pass is missing "
+                    f"(dropout's mask is divided by p)")
+    batches = sorted({int(np.shape(v)[0]) for v in inputs.values.values() if np.ndim(v) >= 1} - {0, 1})
+    for m in batches:
+        if abs(r - m) <= SAME * m:
+            return f"it is {m} times too large: the loss or output averages over {m} rows, so it needs 1/{m}"
+        if abs(r * m - 1) <= SAME:
+            return f"it is {m} times too small: it divides by N = {m} where the forward pass does not (or twice)"
+    for k, words in ((2, "twice"), (0.5, "half")):
+        if abs(r - k) <= SAME * k:
+            return f"it is {words} the true gradient (a factor {k:g}, for every dout)"
+    return f"it is off by a constant factor of {r:.6g} (for every dout)"
+
+
+def _transpose(name: str, true: list, claimed: list) -> str | None:
+    if true[0].ndim != 2 or true[0].shape[0] != true[0].shape[1]:
+        return None
+    if all(_close(c.T, t) for t, c in zip(true, claimed)):
+        return "it is the transpose of the true gradient: a .T is missing (or one too many)"
+    return None
+
+
+def _right(t: np.ndarray, c: np.ndarray, tol: Tolerance) -> np.ndarray:
+    return np.abs(c - t) <= tol.atol + 10 * tol.rtol * np.maximum(np.abs(c), np.abs(t))
+
+
+def _entries(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inputs, tol: Tolerance) -> str | None:
+    """Right on some entries only: a missing mask, repeated indices, or just which entries."""
+    right = np.all([_right(t, c, tol) for t, c in zip(true, claimed)], axis=0) | ~known
+    total = int(known.sum())
+    wrong = np.argwhere(~right)
+    if not len(wrong) or np.ndim(right) == 0:
+        return None
+    count = len(wrong)
+    examples = ", ".join(f"{name}[{','.join(map(str, w))}]" for w in wrong[:EXAMPLES])
+    share = f"{count} of {total} entries ({100 * count / max(total, 1):.0f}%)"
+    zero = np.all([np.abs(t) <= tol.atol for t in true], axis=0)
+    if np.all(zero[~right]):
+        return (f"it is not 0 where the true gradient is 0, at {share}, e.g. {examples}: a mask is missing "
+                "(relu's x > 0, max pool's argmax, dropout's mask), or the gradient goes to entries that do not "
+                "affect the output")
+    repeated = _repeated_rows(name, wrong, true[0].shape, inputs)
+    if repeated:
+        return repeated
+    if count == total:
+        return None
+    return f"it is right on {total - count} of {total} entries and wrong on {share}, e.g. {examples}"
+
+
+def _repeated_rows(name: str, wrong: np.ndarray, shape: tuple, inputs: Inputs) -> str | None:
+    rows = sorted({int(w[0]) for w in wrong})
+    for n, idx in inputs.values.items():
+        if not isinstance(idx, np.ndarray) or idx.dtype.kind not in "iu" or not idx.size:
+            continue
+        if idx.min() < 0 or idx.max() >= shape[0]:
+            continue
+        values, counts = np.unique(idx, return_counts=True)
+        repeated = {int(v) for v, k in zip(values, counts) if k > 1}
+        if repeated and set(rows) <= repeated:
+            shown = ", ".join(map(str, rows[:EXAMPLES])) + (" …" if len(rows) > EXAMPLES else "")
+            return (f"it is wrong exactly on rows of {name} that {n} indexes more than once ({shown}) and right on "
+                    f"the rows it indexes once: repeated indices are not accumulated (`d{name}[{n}] += dout` keeps "
+                    f"one of them; np.add.at(d{name}, {n}, dout) adds them all)")
+    return None
+
+
+def _paths(name: str, true: list, claimed: list, outputs: int, count: int, tol: Tolerance) -> str | None:
+    """With several outputs: which output's path to this input is wrong (the douts that feed one output)."""
+    if outputs < 2:
+        return None
+    first = count - outputs
+    ok = [bool(np.all(_right(true[k], claimed[k], tol) | np.isnan(true[k]))) for k in range(first, count)]
+    wrong = [j + 1 for j, good in enumerate(ok) if not good]
+    if not wrong or len(wrong) == outputs:
+        return None
+    right = [j + 1 for j, good in enumerate(ok) if good]
+    return (f"it is right when only output {', '.join(map(str, right))} has a gradient and wrong when only output "
+            f"{', '.join(map(str, wrong))} has one: the path from output {', '.join(map(str, wrong))} to {name} "
+            "is wrong or missing")
+
+
+def _shape(shape: tuple) -> str:
+    from .array_ops import format_shape
+
+    return format_shape(shape)

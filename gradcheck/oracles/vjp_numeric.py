@@ -1,0 +1,191 @@
+"""Finite differences of ⟨dout, f(x)⟩ for an f with array outputs, several douts at once.
+
+For each dout the scalar g(x) = ⟨dout, f(x)⟩ is differenced by numeric.py's own line_derivative, entry
+by entry (full mode) or along random directions plus sampled entries (fast mode), so its gradient is
+exactly vjp(dout) and the result is an ordinary NumericResult. A line x + t·v is evaluated once per
+step and its output is shared by every dout: K douts cost one forward pass per step, not K.
+
+f is a black box, so it cannot say which branch of a kink it took. A kink is found from the one-sided
+slopes instead: they differ by a jump that does not shrink with the step (a smooth f's differ by f''·h).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import DomainError
+from .numeric import (
+    FAST_PROBES,
+    FULL_MODE_MAX_ENTRIES,
+    ROUNDING_ULPS,
+    Evaluation,
+    Kink,
+    Measured,
+    NumericResult,
+    Probes,
+    line_derivative,
+)
+
+# One-sided slopes that differ by more than this fraction of the larger one (or of the rounding noise
+# times KINK_NOISE) may be a kink; a smooth f's differ by f''·h, ~1e-5 of f' at numeric.py's step.
+KINK_TRIGGER = 1e-3
+KINK_NOISE = 100.0
+# The step is cut this many times to tell a kink (the jump stays) from curvature (it shrinks as much).
+KINK_STEP_RATIO = 10.0
+# At the smaller step a kink's jump is at least this fraction of the first one; curvature's is 1/KINK_STEP_RATIO.
+KINK_KEEPS = 0.5
+
+# The function differenced: the point -> f's outputs (a tuple of arrays).
+Outputs = Callable[[Mapping[str, Any]], tuple]
+
+
+def contract(dout: tuple, outputs: tuple) -> tuple[Any, float]:
+    """⟨dout, outputs⟩ summed over every output, and Σ|dout·output| (the size its rounding scales with)."""
+    total, size = 0.0, 0.0
+    for d, o in zip(dout, outputs):
+        o = np.asarray(o)
+        wide = o.astype(np.complex128 if o.dtype.kind == "c" else np.float64)
+        total = total + np.sum(d * wide)
+        size += float(np.sum(np.abs(d * wide)))
+    return total, size
+
+
+def measure(f: Outputs, point: Mapping[str, Any], names: Sequence[str], douts: Sequence[tuple], base: tuple,
+            mode: str, seed: int, method: str, eps: float) -> dict[str, list[NumericResult]]:
+    """For every name, one NumericResult per dout (the gradient of ⟨dout, f⟩)."""
+    results = {}
+    for name in names:
+        try:
+            results[name] = (_full if mode == "full" else _fast)(f, point, name, douts, base, seed, method, eps)
+        except DomainError as exc:
+            results[name] = [NumericResult(note=f"a step leaves the domain: {exc.message}", method=method)
+                             for _ in douts]
+    return results
+
+
+class _Line:
+    """f along x + t·v, each step evaluated once whatever the number of douts."""
+
+    def __init__(self, f: Outputs, point: Mapping[str, Any], name: str, x: np.ndarray, v: np.ndarray, base: tuple):
+        self.f, self.point, self.name, self.x, self.v = f, point, name, x, v
+        self.memo: dict[Any, tuple] = {0.0: base}
+
+    def __call__(self, t) -> tuple:
+        if t not in self.memo:
+            moved = self.x + t * self.v
+            self.memo[t] = self.f({**self.point, self.name: moved})
+        return self.memo[t]
+
+    def along(self, dout: tuple) -> Callable[[Any], Evaluation]:
+        return lambda t: Evaluation(contract(dout, self(t))[0])
+
+
+def derivative(line: _Line, dout: tuple, scale: float, method: str, eps: float):
+    """(g'(0), error estimate), a Kink, or None, for g(t) = ⟨dout, f(x + t·v)⟩."""
+    g = line.along(dout)
+    value = contract(dout, line(0.0))[0]
+    base = Evaluation(value)
+    got = line_derivative(g, scale, method, base, eps)
+    if not isinstance(got, tuple) or method != "central":
+        return got
+    h = eps ** (1 / 3) * scale  # numeric._central's step: these values are already computed
+    left, right = _one_sided(g, value, h)
+    noise = _rounding(line, dout, h, eps)
+    jump = abs(right - left)
+    if jump <= max(KINK_TRIGGER * max(abs(left), abs(right)), KINK_NOISE * noise):
+        return got[0], max(got[1], noise)
+    small = h / KINK_STEP_RATIO
+    left2, right2 = _one_sided(g, value, small)
+    if abs(right2 - left2) >= KINK_KEEPS * jump and abs(right2 - left2) > KINK_NOISE * _rounding(line, dout, small, eps):
+        return Kink((), left2, right2)
+    # Curvature, or a kink within a step of x: difference again with a step that does not reach it.
+    again = line_derivative(g, scale / KINK_STEP_RATIO, method, base, eps)
+    if isinstance(again, tuple):
+        return again[0], max(again[1], _rounding(line, dout, small / 2, eps))
+    return again
+
+
+def _rounding(line: _Line, dout: tuple, h: float, eps: float) -> float:
+    """The rounding error of a one-step difference quotient of ⟨dout, f⟩: ROUNDING_ULPS of every output entry
+    the step changes (entries it leaves alone are computed the same way both times, so their rounding cancels)."""
+    size = 0.0
+    for d, o0, up, down in zip(dout, line(0.0), line(h), line(-h)):
+        o0, up, down = (np.asarray(o, dtype=np.float64) for o in (o0, np.real(up), np.real(down)))
+        moved = (up != o0) | (down != o0)
+        size += float(np.sum(np.abs(d * o0)[moved]))
+    return ROUNDING_ULPS * eps * size / h
+
+
+def _one_sided(g, value, h: float) -> tuple[float, float]:
+    right = float(np.real(g(h).value - value)) / h
+    left = float(np.real(value - g(-h).value)) / h
+    return left, right
+
+
+def _full(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]:
+    x = np.asarray(point[name])
+    values = [np.empty(x.shape) for _ in douts]
+    errors = [np.empty(x.shape) for _ in douts]
+    kinks: list[list[Kink]] = [[] for _ in douts]
+    excluded = [0 for _ in douts]
+    for idx in np.ndindex(x.shape):
+        line = _Line(f, point, name, x, _unit(x, idx), base)
+        for k, dout in enumerate(douts):
+            got = derivative(line, dout, max(1.0, abs(float(x[idx]))), method, eps)
+            if isinstance(got, tuple):
+                values[k][idx], errors[k][idx] = got
+                continue
+            values[k][idx], errors[k][idx] = np.nan, np.inf
+            if isinstance(got, Kink):
+                kinks[k].append(Kink(idx, got.left, got.right))
+            else:
+                excluded[k] += 1
+    results = []
+    for k in range(len(douts)):
+        scalar = x.ndim == 0
+        measured = Measured(np.float64(values[k][()]) if scalar else values[k],
+                            np.float64(errors[k][()]) if scalar else errors[k])
+        note = (f"{excluded[k]} entries left out: every step small enough to difference crossed a kink"
+                if excluded[k] else None)
+        results.append(NumericResult(measured, note=note, method=method, kinks=tuple(kinks[k])))
+    return results
+
+
+def _fast(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]:
+    x = np.asarray(point[name])
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode()), 0xFA57])
+    directions = rng.standard_normal((FAST_PROBES, *x.shape))
+    directions /= np.sqrt(np.sum(directions**2, axis=tuple(range(1, directions.ndim)), keepdims=True))
+    directions = directions.astype(x.dtype)
+    flat = rng.choice(x.size, size=min(FAST_PROBES, x.size), replace=False)
+    indices = [tuple(int(i) for i in np.unravel_index(position, x.shape)) for position in flat]
+    scale = max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
+    lines = [(_Line(f, point, name, x, v, base), scale) for v in directions]
+    lines += [(_Line(f, point, name, x, _unit(x, idx), base), max(1.0, abs(float(x[idx])))) for idx in indices]
+    got = [[derivative(line, dout, s, method, eps) for dout in douts] for line, s in lines]
+    results = []
+    for k in range(len(douts)):
+        kept = [i for i in range(len(directions)) if isinstance(got[i][k], tuple)]
+        entries = [j for j in range(len(indices)) if isinstance(got[len(directions) + j][k], tuple)]
+        skipped = len(directions) - len(kept) + len(indices) - len(entries)
+        note = (f"fast mode: {len(kept)} random directions and {len(entries)} random entries checked "
+                f"(full mode up to {FULL_MODE_MAX_ENTRIES:,} entries; mode='full' forces it)")
+        if skipped:
+            note += f"; {skipped} probes crossed a kink and were left out"
+        probes = Probes(directions[kept].reshape(len(kept), *x.shape),
+                        np.array([got[i][k][0] for i in kept]), np.array([got[i][k][1] for i in kept]),
+                        tuple(indices[j] for j in entries),
+                        np.array([got[len(directions) + j][k][0] for j in entries]),
+                        np.array([got[len(directions) + j][k][1] for j in entries]))
+        results.append(NumericResult(None, probes, note, method))
+    return results
+
+
+def _unit(x: np.ndarray, idx: tuple[int, ...]) -> np.ndarray:
+    unit = np.zeros(x.shape, dtype=x.dtype)
+    unit[idx] = 1.0
+    return unit
