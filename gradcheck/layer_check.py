@@ -60,6 +60,7 @@ class Target:
     what: str  # how the user's backward is named in messages
     scalar: bool = False  # check_function: f is a loss and grad_f takes no dout
     problems: list[str] = field(default_factory=list)  # contract problems found while calling
+    warnings: list[str] = field(default_factory=list)  # reported, not failing: writes to data inputs
     forward_name: str = "f"
 
 
@@ -157,9 +158,14 @@ def _dout_names(count: int) -> list[str]:
 
 
 def _writes(target: Target, what: str, args, kwargs, given=None, original=None) -> None:
-    originals = [target.inputs.values[n] for n in target.inputs.names]
-    for n in written(args, kwargs, originals, target.inputs.names):
-        target.problems.append(f"{what} writes to its input {n}")
+    """Writes to a differentiated input fail the check (they corrupt the network's values and the check's own);
+    writes to a data input (CS231n's batchnorm keeps running averages in bn_param) are reported only."""
+    inputs = target.inputs
+    for n in written(args, kwargs, [inputs.values[n] for n in inputs.names], inputs.names):
+        if n in inputs.wrt:
+            target.problems.append(f"{what} writes to its input {n}")
+        else:
+            target.warnings.append(f"note: {what} writes to its data input {n} (reported, not a failure)")
     if given is not None and not same(given, original):
         target.problems.append(f"{what} writes to its argument dout: the upstream gradient must not change")
 
@@ -225,7 +231,8 @@ def _check(target: Target, f: Callable, *, rtol: float | None = None, atol: floa
     return CaseResult(name=target.label, expr=_expr(target), status=status,
                       value=float(base[0]) if target.scalar else None, gradients=gradients, point=_shown(inputs),
                       seed=seed, verdict=_verdict(gradients, problems), dtype=dtype,
-                      output=", ".join(f"{format_out(o)}" for o in base), notes=notes + problems,
+                      output=", ".join(f"{format_out(o)}" for o in base),
+                      notes=notes + list(dict.fromkeys(target.warnings)) + problems,
                       seconds=time.perf_counter() - started)
 
 

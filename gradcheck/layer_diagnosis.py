@@ -85,14 +85,14 @@ def _factor(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inp
         return None
     if abs(r + 1) <= SAME:
         return "it has the wrong sign (a factor -1, for every dout)"
-    for n, value in inputs.values.items():
-        if n in inputs.wrt or isinstance(value, bool) or not isinstance(value, (int, float)) or value in (0, 1):
+    for n, value in _numbers(inputs):
+        if value in (0, 1):
             continue
         if abs(r - value) <= SAME * abs(value):
-            return f"it is off by a factor {value:g}, the input {n}: it multiplies by {n} once too often"
+            return (f"it is {n} = {value:g} times the true gradient: a 1/{n} of the forward pass is missing "
+                    f"(as in dropout's mask / p)")
         if abs(r * value - 1) <= SAME:
-            return (f"it is off by a factor 1/{n} (= {r:.6g}): the 1/{n} of the forward pass is missing "
-                    f"(dropout's mask is divided by p)")
+            return f"it is 1/{n} times the true gradient: a factor {n} = {value:g} is missing (or a 1/{n} too many)"
     batches = sorted({int(np.shape(v)[0]) for v in inputs.values.values() if np.ndim(v) >= 1} - {0, 1})
     for m in batches:
         if abs(r - m) <= SAME * m:
@@ -103,6 +103,17 @@ def _factor(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inp
         if abs(r - k) <= SAME * k:
             return f"it is {words} the true gradient (a factor {k:g}, for every dout)"
     return f"it is off by a constant factor of {r:.6g} (for every dout)"
+
+
+def _numbers(inputs: Inputs) -> list[tuple[str, float]]:
+    """The Python numbers among the data inputs, and in their dicts (CS231n's dropout_param['p'])."""
+    found = []
+    for n, value in inputs.values.items():
+        items = [(n, value)] if n not in inputs.wrt else []
+        if isinstance(value, dict):
+            items = [(f"{n}[{k!r}]", v) for k, v in value.items()]
+        found += [(m, float(v)) for m, v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return found
 
 
 def _transpose(name: str, true: list, claimed: list) -> str | None:
