@@ -120,7 +120,7 @@ def fresh(value: Any) -> Any:
     """A copy the user's function may write to without harm; numpy scalars and Python numbers are immutable."""
     if isinstance(value, np.ndarray):
         return value.copy()
-    if isinstance(value, (dict, list, set)) or hasattr(value, "__dict__"):
+    if isinstance(value, (dict, list, set, tuple)) or hasattr(value, "__dict__"):
         try:
             return copy.deepcopy(value)
         except Exception:  # noqa: BLE001 - any object that cannot be copied is passed as it is

@@ -34,7 +34,7 @@ from .contracts import (
     read_output,
 )
 from .errors import SpecError
-from .layer_diagnosis import diagnose
+from .layer_diagnosis import diagnose, one_hot_probe
 from .oracles.numeric import METHODS, MODES, NumericResult, choose_mode
 from .oracles.vjp_numeric import contract, measure
 from .pipeline import _check_tolerances, check_choices, judge, numeric_column
@@ -215,6 +215,8 @@ def _check(target: Target, f: Callable, *, rtol: float | None = None, atol: floa
             gradients[n].diagnosis = diagnose(n, inputs, [m.value.value for m in measured[n]],
                                               [c[n][0] for c in claimed], [c[1].get(n) for c in claims], douts,
                                               len(base), tol)
+            if gradients[n].diagnosis is None and not target.scalar:
+                gradients[n].diagnosis = _probe(target, n, point, eps)
     tol_first = _tolerance(rtol, atol, dtype, base, douts, None, None)
     if not target.scalar:
         problems += linearity(lambda d: read_gradients(target.vjp(d), inputs, target.what)[0], douts[0],
@@ -234,6 +236,17 @@ def _check(target: Target, f: Callable, *, rtol: float | None = None, atol: floa
                       output=", ".join(f"{format_out(o)}" for o in base),
                       notes=notes + list(dict.fromkeys(target.warnings)) + problems,
                       seconds=time.perf_counter() - started)
+
+
+def _probe(target: Target, name: str, point: dict, eps: float) -> str | None:
+    """The one-hot-dout diagnosis (layer_diagnosis.one_hot_probe) with the user's functions."""
+    def outputs(value):
+        return target.outputs({**point, name: value})
+
+    def claim(dout):
+        return read_gradients(target.vjp(dout), target.inputs, target.what)[0][name][0]
+
+    return one_hot_probe(name, np.asarray(point[name]), outputs, claim, eps)
 
 
 def _douts(base: tuple, scalar: bool, rng: np.random.Generator) -> list[tuple]:
@@ -301,7 +314,8 @@ def _verdict(gradients: dict[str, GradientResult], problems: list[str]) -> str:
     parts += problems
     if not parts:
         count = len(gradients)
-        return f"all {count} gradient{'s' if count != 1 else ''} agree" if count > 1 else "the gradient agrees"
+        return "the gradient agrees" if count == 1 else "both gradients agree" if count == 2 else \
+            f"all {count} gradients agree"
     return "; ".join(parts)
 
 

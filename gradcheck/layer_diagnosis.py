@@ -32,7 +32,7 @@ def diagnose(name: str, inputs: Inputs, true: Sequence[Any], claimed: Sequence[A
     known = ~np.any([np.isnan(t) for t in true], axis=0)  # kinks and left-out entries are no evidence
     paths = _paths(name, true, claimed, outputs, len(douts), tol)
     for found in (_factor(name, true, claimed, known, inputs), _transpose(name, true, claimed), paths,
-                  _entries(name, true, claimed, known, inputs, tol)):
+                  _entries(name, true, claimed, known, inputs, tol), _invariance(name, true, claimed, known)):
         if found:
             return found
     return None
@@ -79,6 +79,8 @@ def _factor(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inp
         big = np.abs(t) > 1e-6 * max(float(np.max(np.abs(t))) if t.size else 0.0, 1e-300)
         if not np.any(big):
             return None
+        if np.any(np.abs(c[~big]) > SAME * float(np.max(np.abs(c)))):
+            return None  # not 0 where the truth is: a pattern, not a factor
         ratios.extend((c[big] / t[big]).tolist())
     r = ratios[0]
     if r == 0 or abs(r - 1) <= SAME or not all(abs(q - r) <= SAME * abs(r) for q in ratios):
@@ -139,10 +141,15 @@ def _entries(name: str, true: list, claimed: list, known: np.ndarray, inputs: In
     examples = ", ".join(f"{name}[{','.join(map(str, w))}]" for w in wrong[:EXAMPLES])
     share = f"{count} of {total} entries ({100 * count / max(total, 1):.0f}%)"
     zero = np.all([np.abs(t) <= tol.atol for t in true], axis=0)
-    if np.all(zero[~right]):
-        return (f"it is not 0 where the true gradient is 0, at {share}, e.g. {examples}: a mask is missing "
-                "(relu's x > 0, max pool's argmax, dropout's mask), or the gradient goes to entries that do not "
-                "affect the output")
+    masked = ~right & zero
+    if np.any(masked):
+        k = int(masked.sum())
+        shown = ", ".join(f"{name}[{','.join(map(str, w))}]" for w in np.argwhere(masked)[:EXAMPLES])
+        rest = count - k
+        return (f"it is not 0 where the true gradient is 0, at {k} of {total} entries ({100 * k / max(total, 1):.0f}%), "
+                f"e.g. {shown}: a mask is missing (relu's x > 0, max pool's argmax, dropout's mask), or the gradient "
+                "goes to entries that do not affect the output"
+                + (f"; it is also wrong on {rest} entries where the true gradient is not 0" if rest else ""))
     repeated = _repeated_rows(name, wrong, true[0].shape, inputs)
     if repeated:
         return repeated
@@ -168,6 +175,25 @@ def _repeated_rows(name: str, wrong: np.ndarray, shape: tuple, inputs: Inputs) -
     return None
 
 
+def _invariance(name: str, true: list, claimed: list, known: np.ndarray) -> str | None:
+    """The true gradient sums to 0 along an axis (f is unchanged, to first order, when a constant is added
+    along it: a mean was subtracted) for every dout, and the claim's does not."""
+    if not np.all(known) or true[0].ndim == 0:
+        return None
+    for axis in range(true[0].ndim):
+        if true[0].shape[axis] < 2:
+            continue
+        sums_true = [np.abs(t.sum(axis=axis)) for t in true]
+        sums_claimed = [np.abs(c.sum(axis=axis)) for c in claimed]
+        sizes = [np.abs(t).sum(axis=axis) for t in true]
+        if all(np.all(st <= SAME * np.maximum(sz, 1e-300)) for st, sz in zip(sums_true, sizes)) and \
+                any(np.any(sc > 100 * SAME * np.maximum(sz, 1e-300)) for sc, sz in zip(sums_claimed, sizes)):
+            return (f"the true gradient sums to 0 over axis {axis} of {name} (f does not change when the same "
+                    f"amount is added along that axis, as after subtracting a mean over it), and the claim does not: "
+                    "the path through that mean (or variance) is missing, as if it were a constant")
+    return None
+
+
 def _paths(name: str, true: list, claimed: list, outputs: int, count: int, tol: Tolerance) -> str | None:
     """With several outputs: which output's path to this input is wrong (the douts that feed one output)."""
     if outputs < 2:
@@ -187,3 +213,42 @@ def _shape(shape: tuple) -> str:
     from .array_ops import format_shape
 
     return format_shape(shape)
+
+
+def one_hot_probe(name: str, x: np.ndarray, outputs, claim, eps: float) -> str | None:
+    """Where the gradient of ONE output entry goes: the true gradient of out[k] (central differences of that
+    entry alone) against the claim for a dout that is 1 at k and 0 elsewhere. For layers that move values
+    around (convolutions, pooling, indexing), a claim that reaches other entries names an index error.
+
+    outputs(point_value) -> f's outputs with `name` set to point_value; claim(dout) -> the claimed gradient."""
+    base = outputs(x)
+    first = base[0]
+    k = tuple(s // 2 for s in first.shape)
+    dout = tuple(np.zeros(o.shape, dtype=o.dtype if o.dtype.kind == "f" else np.float64) for o in base)
+    dout[0][k] = 1
+    claimed = claim(dout)
+    if claimed is None:
+        return None
+    true = np.zeros(x.shape)
+    for idx in np.ndindex(x.shape):
+        h = eps ** (1 / 3) * max(1.0, abs(float(x[idx])))
+        up, down = x.copy(), x.copy()
+        up[idx] += h
+        down[idx] -= h
+        true[idx] = (float(outputs(up)[0][k]) - float(outputs(down)[0][k])) / (2 * h)
+    scale = max(float(np.max(np.abs(true))), float(np.max(np.abs(claimed))), 1e-300)
+    # Differences of one entry carry ~cbrt(eps)^2 relative error: far below this share of the largest entry.
+    floor = 1e-3 * scale
+    where_true, where_claimed = np.abs(true) > floor, np.abs(claimed) > floor
+    at = f"output[{','.join(map(str, k))}]"
+    if np.array_equal(where_true, where_claimed):
+        return None
+    both = int(np.sum(where_true & where_claimed))
+    return (f"for a dout that is 1 at {at} only, the true gradient reaches {int(where_true.sum())} entries of {name} "
+            f"(e.g. {_list(name, where_true)}) and the claim {int(where_claimed.sum())} (e.g. "
+            f"{_list(name, where_claimed & ~where_true) or _list(name, where_claimed)}), {both} in common: the "
+            "backward sends the gradient to the wrong entries (an index, stride or padding error)")
+
+
+def _list(name: str, mask: np.ndarray) -> str:
+    return ", ".join(f"{name}[{','.join(map(str, w))}]" for w in np.argwhere(mask)[:EXAMPLES])
