@@ -351,3 +351,113 @@ def test_errors_in_the_users_functions_are_typed():
         gradcheck.check_layer(lambda x: x, lambda dout, cache: dout, [randn(2)])
     with pytest.raises(SpecError, match="3 gradients, but 2 inputs"):
         gradcheck.check_vjp(lambda x, y: x * y, lambda d, x, y: (d, d, d), [randn(2), randn(2)])
+
+
+# ----- the command line and the pytest fixture -----------------------------------------------------------
+LAYERS_FILE = '''
+import numpy as np
+
+def affine_forward(x, w, b):
+    return x.reshape(len(x), -1) @ w + b, (x, w, b)
+
+def affine_backward(dout, cache):
+    x, w, b = cache
+    return (dout @ w.T).reshape(x.shape), x.reshape(len(x), -1).T @ dout, dout.sum(0)
+
+def no_sum_backward(dout, cache):
+    x, w, b = cache
+    return (dout @ w.T).reshape(x.shape), x.reshape(len(x), -1).T @ dout, dout
+
+def embed_forward(idx, W, options):
+    assert idx.dtype.kind == "i" and options == {"scale": 2}
+    return W[idx] * options["scale"], (idx, W.shape, options["scale"])
+
+def embed_backward(dout, cache):
+    idx, shape, scale = cache
+    dW = np.zeros(shape)
+    np.add.at(dW, idx, dout * scale)
+    return dW
+
+def square(x):
+    return x * x
+
+def square_vjp(dout, x):
+    return 2 * dout * x
+'''
+
+
+def console_script() -> str:
+    import shutil
+
+    found = shutil.which("gradcheck", path=str(Path(sys.executable).parent)) or shutil.which("gradcheck")
+    if found is None:
+        pytest.fail("the gradcheck console script is not installed (pip install -e .)")
+    return found
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    return subprocess.run([console_script(), *args], capture_output=True, text=True, timeout=300, cwd=cwd,
+                          env=env, check=False)
+
+
+def test_gradcheck_layer_and_vjp_commands(tmp_path):
+    (tmp_path / "mylayers.py").write_text(LAYERS_FILE)
+    at = ["--at", "x=randn(4,3,5)", "--at", "w=randn(15,2)", "--at", "b=randn(2)"]
+    right = run_cli("layer", "mylayers.py:affine_forward", "mylayers.py:affine_backward", *at, cwd=tmp_path)
+    assert right.returncode == 0 and "✓ all 3 gradients agree" in right.stdout, right.stdout + right.stderr
+    wrong = run_cli("layer", "mylayers.py:affine_forward", "mylayers.py:no_sum_backward", *at, cwd=tmp_path)
+    assert wrong.returncode == 1 and "batch axis is not summed" in wrong.stdout
+    data = run_cli("layer", "mylayers.py:embed_forward", "mylayers.py:embed_backward", "--at",
+                   "idx=randint(0,4,(3,2))", "--at", "W=randn(4,3)", "--at", 'options={"scale": 2}', cwd=tmp_path)
+    assert data.returncode == 0, data.stdout + data.stderr
+    vjp = run_cli("vjp", "mylayers.py:square", "mylayers.py:square_vjp", "--at", "x=randn(3)", "--format", "json",
+                  cwd=tmp_path)
+    import json
+
+    assert vjp.returncode == 0 and json.loads(vjp.stdout)["cases"][0]["status"] == "pass"
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["layer", "mylayers.py:nope", "mylayers.py:affine_backward", "--at", "x=randn(2)"], "no function 'nope'"),
+    (["layer", "missing.py:f", "missing.py:g", "--at", "x=randn(2)"], "no such file missing.py"),
+    (["layer", "broken.py:f", "broken.py:g", "--at", "x=randn(2)"], "importing broken.py raised NameError"),
+    (["layer", "mylayers.py:affine_forward", "mylayers.py:affine_backward", "--at", "x=randn(2,2)"],
+     "the --at values do not fit"),
+    (["vjp", "mylayers.py:square", "mylayers.py:square_vjp", "--at", "x={{{"], "x"),
+    (["vjp", "mylayers.py", "mylayers.py:square_vjp", "--at", "x=randn(2)"], "FILE.py:NAME"),
+])
+def test_bad_modules_names_and_values_are_exit_2_in_one_line(tmp_path, args, words):
+    (tmp_path / "mylayers.py").write_text(LAYERS_FILE)
+    (tmp_path / "broken.py").write_text("x = undefined_name\n")
+    done = run_cli(*args, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and words in done.stderr, done.stderr
+
+
+def test_the_layer_command_in_process(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from gradcheck.cli import main
+
+    (tmp_path / "inproc_layers.py").write_text(LAYERS_FILE)
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(main, ["vjp", "inproc_layers.py:square", "inproc_layers.py:square_vjp", "--at",
+                                     "x=[1.5, -2.0]"])
+    assert done.exit_code == 0 and "the gradient agrees" in done.output
+
+
+def test_the_pytest_fixture_checks_layers(tmp_path):
+    (tmp_path / "mylayers.py").write_text(LAYERS_FILE)
+    (tmp_path / "test_mine.py").write_text(
+        "import numpy as np\nfrom mylayers import affine_forward, affine_backward, no_sum_backward, square, square_vjp\n"
+        "X, W, B = np.ones((2, 3)), np.arange(6.0).reshape(3, 2), np.zeros(2)\n"
+        "def test_right(gradcheck):\n    gradcheck.layer(affine_forward, affine_backward, [X, W, B])\n"
+        "def test_vjp(gradcheck):\n    gradcheck.vjp(square, square_vjp, [np.array([1.0, 2.0])])\n"
+        "def test_wrong(gradcheck):\n    gradcheck.layer(affine_forward, no_sum_backward, [X, W, B])\n")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                           str(tmp_path)], capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False)
+    assert "2 passed" in done.stdout and "1 failed" in done.stdout, done.stdout
+    assert "test_wrong" in done.stdout and "batch axis is not summed" in done.stdout
