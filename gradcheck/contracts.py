@@ -15,13 +15,14 @@ import numpy as np
 
 from .array_ops import format_shape
 from .calling import Inputs, is_differentiable
-from .errors import SpecError
+from .errors import DomainError, SpecError
 
 PRECISIONS = ("float16", "float32", "float64")
 
 
-class NotFinite(Exception):
-    """f's output has NaN or inf (or a Python number too large for a float): a wrong result, not bad input."""
+class NotFinite(DomainError):
+    """f's output has NaN or inf (or a Python number too large for a float): at the point itself a wrong
+    result, not bad input; at a step of the finite differences, a step out of f's domain."""
 
 
 def read_output(value: Any, what: str) -> tuple[np.ndarray, ...]:

@@ -211,7 +211,7 @@ def _check(target: Target, f: Callable, *, rtol: float | None = None, atol: floa
     for n in inputs.wrt:
         tol = _tolerance(rtol, atol, dtype, base, douts, point[n], measured[n])
         gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, tol, mode, method)
-        if gradients[n].status == "mismatch" and mode == "full":
+        if gradients[n].status == "mismatch" and mode == "full" and all(m.value is not None for m in measured[n]):
             gradients[n].diagnosis = diagnose(n, inputs, [m.value.value for m in measured[n]],
                                               [c[n][0] for c in claimed], [c[1].get(n) for c in claims], douts,
                                               len(base), tol)
