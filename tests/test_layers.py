@@ -461,3 +461,23 @@ def test_the_pytest_fixture_checks_layers(tmp_path):
                            str(tmp_path)], capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False)
     assert "2 passed" in done.stdout and "1 failed" in done.stdout, done.stdout
     assert "test_wrong" in done.stdout and "batch axis is not summed" in done.stdout
+
+
+def test_layer_values_from_the_command_line():
+    from gradcheck.data_values import parse_data, split_at
+    from gradcheck.errors import ValueSpecError
+
+    at = split_at(['x=randn(2,3),conv_param={"stride": 2, "pad": 1}', "y=[0, 2, 1]", "p=0.5", "m=[True, False]"])
+    assert list(at) == ["x", "conv_param", "y", "p", "m"]
+    values = {name: parse_data(name, text) for name, text in at.items()}
+    assert values["x"].dtype == np.float64 and values["x"].shape == (2, 3)
+    assert values["conv_param"] == {"stride": 2, "pad": 1}
+    assert values["y"].dtype.kind == "i" and values["y"].tolist() == [0, 2, 1]
+    assert values["p"] == 0.5 and isinstance(values["p"], float)
+    assert values["m"].dtype == bool
+    labels = parse_data("labels", "randint(0,10,(4,3))", seed=1)
+    assert labels.shape == (4, 3) and labels.dtype.kind == "i" and 0 <= labels.min() and labels.max() < 10
+    assert np.array_equal(labels, parse_data("labels", "randint(0,10,(4,3))", seed=1))  # seeded
+    for text in ("[" * 40 + "]" * 40, "{'a': __import__('os')}", "randint(5,1,(2,))"):
+        with pytest.raises(ValueSpecError):
+            parse_data("bad", text)
