@@ -67,57 +67,87 @@ def measure(f: Outputs, point: Mapping[str, Any], names: Sequence[str], douts: S
     return results
 
 
+class Douts:
+    """The douts as one matrix (a row each, over every output's entries, flattened), so that one product
+    gives ⟨dout, f⟩ for all of them."""
+
+    def __init__(self, douts: Sequence[tuple]):
+        self.matrix = np.array([np.concatenate([np.ravel(np.asarray(d, dtype=np.float64)) for d in dout])
+                                for dout in douts])
+
+    def __len__(self) -> int:
+        return len(self.matrix)
+
+
+def flat(outputs: tuple) -> np.ndarray:
+    parts = [np.ravel(np.asarray(o)) for o in outputs]
+    complex_ = any(p.dtype.kind == "c" for p in parts)
+    return np.concatenate([p.astype(np.complex128 if complex_ else np.float64) for p in parts])
+
+
 class _Line:
-    """f along x + t·v, each step evaluated once whatever the number of douts."""
+    """f along x + t·v, each step evaluated once, and contracted with every dout in one product."""
 
-    def __init__(self, f: Outputs, point: Mapping[str, Any], name: str, x: np.ndarray, v: np.ndarray, base: tuple):
-        self.f, self.point, self.name, self.x, self.v = f, point, name, x, v
-        self.memo: dict[Any, tuple] = {0.0: base}
+    def __init__(self, f: Outputs, point: Mapping[str, Any], name: str, x: np.ndarray, idx_or_v, base: tuple,
+                 douts: Douts):
+        self.f, self.point, self.name, self.x, self.step = f, point, name, x, idx_or_v
+        self.douts = douts
+        self.outputs: dict[Any, np.ndarray] = {0.0: flat(base)}
+        self.values: dict[Any, np.ndarray] = {}
+        self.sizes: dict[float, np.ndarray] = {}
 
-    def __call__(self, t) -> tuple:
-        if t not in self.memo:
-            moved = self.x + t * self.v
-            self.memo[t] = self.f({**self.point, self.name: moved})
-        return self.memo[t]
+    def flat_at(self, t) -> np.ndarray:
+        if t not in self.outputs:
+            if isinstance(self.step, tuple):  # one entry: x + t·e_idx without building e_idx
+                moved = self.x + 0 * t if isinstance(t, complex) else self.x.copy()
+                moved[self.step] += t
+            else:
+                moved = self.x + t * self.step
+            self.outputs[t] = flat(self.f({**self.point, self.name: moved}))
+        return self.outputs[t]
 
-    def along(self, dout: tuple) -> Callable[[Any], Evaluation]:
-        return lambda t: Evaluation(contract(dout, self(t))[0])
+    def value(self, t, k: int):
+        if t not in self.values:
+            self.values[t] = self.douts.matrix @ self.flat_at(t)
+        return self.values[t][k]
+
+    def along(self, k: int) -> Callable[[Any], Evaluation]:
+        return lambda t: Evaluation(self.value(t, k))
+
+    def rounding(self, k: int, h: float, eps: float) -> float:
+        """The rounding error of a one-step difference quotient of ⟨dout_k, f⟩: ROUNDING_ULPS of every output
+        entry the step changes (entries it leaves alone are computed the same way both times, so their
+        rounding cancels)."""
+        if h not in self.sizes:
+            base, up, down = (np.real(self.flat_at(t)) for t in (0.0, h, -h))
+            moved = (up != base) | (down != base)
+            self.sizes[h] = np.abs(self.douts.matrix[:, moved]) @ np.abs(base[moved])
+        return ROUNDING_ULPS * eps * float(self.sizes[h][k]) / h
 
 
-def derivative(line: _Line, dout: tuple, scale: float, method: str, eps: float):
-    """(g'(0), error estimate), a Kink, or None, for g(t) = ⟨dout, f(x + t·v)⟩."""
-    g = line.along(dout)
-    value = contract(dout, line(0.0))[0]
+def derivative(line: _Line, k: int, scale: float, method: str, eps: float):
+    """(g'(0), error estimate), a Kink, or None, for g(t) = ⟨dout_k, f(x + t·v)⟩."""
+    g = line.along(k)
+    value = line.value(0.0, k)
     base = Evaluation(value)
     got = line_derivative(g, scale, method, base, eps)
     if not isinstance(got, tuple) or method != "central":
         return got
     h = eps ** (1 / 3) * scale  # numeric._central's step: these values are already computed
     left, right = _one_sided(g, value, h)
-    noise = _rounding(line, dout, h, eps)
+    noise = line.rounding(k, h, eps)
     jump = abs(right - left)
     if jump <= max(KINK_TRIGGER * max(abs(left), abs(right)), KINK_NOISE * noise):
         return got[0], max(got[1], noise)
     small = h / KINK_STEP_RATIO
     left2, right2 = _one_sided(g, value, small)
-    if abs(right2 - left2) >= KINK_KEEPS * jump and abs(right2 - left2) > KINK_NOISE * _rounding(line, dout, small, eps):
+    if abs(right2 - left2) >= KINK_KEEPS * jump and abs(right2 - left2) > KINK_NOISE * line.rounding(k, small, eps):
         return Kink((), left2, right2)
     # Curvature, or a kink within a step of x: difference again with a step that does not reach it.
     again = line_derivative(g, scale / KINK_STEP_RATIO, method, base, eps)
     if isinstance(again, tuple):
-        return again[0], max(again[1], _rounding(line, dout, small / 2, eps))
+        return again[0], max(again[1], line.rounding(k, small / 2, eps))
     return again
-
-
-def _rounding(line: _Line, dout: tuple, h: float, eps: float) -> float:
-    """The rounding error of a one-step difference quotient of ⟨dout, f⟩: ROUNDING_ULPS of every output entry
-    the step changes (entries it leaves alone are computed the same way both times, so their rounding cancels)."""
-    size = 0.0
-    for d, o0, up, down in zip(dout, line(0.0), line(h), line(-h)):
-        o0, up, down = (np.asarray(o, dtype=np.float64) for o in (o0, np.real(up), np.real(down)))
-        moved = (up != o0) | (down != o0)
-        size += float(np.sum(np.abs(d * o0)[moved]))
-    return ROUNDING_ULPS * eps * size / h
 
 
 def _one_sided(g, value, h: float) -> tuple[float, float]:
@@ -132,10 +162,11 @@ def _full(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]
     errors = [np.empty(x.shape) for _ in douts]
     kinks: list[list[Kink]] = [[] for _ in douts]
     excluded = [0 for _ in douts]
+    matrix = Douts(douts)
     for idx in np.ndindex(x.shape):
-        line = _Line(f, point, name, x, _unit(x, idx), base)
-        for k, dout in enumerate(douts):
-            got = derivative(line, dout, max(1.0, abs(float(x[idx]))), method, eps)
+        line = _Line(f, point, name, x, idx, base, matrix)
+        for k in range(len(douts)):
+            got = derivative(line, k, max(1.0, abs(float(x[idx]))), method, eps)
             if isinstance(got, tuple):
                 values[k][idx], errors[k][idx] = got
                 continue
@@ -164,9 +195,10 @@ def _fast(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]
     flat = rng.choice(x.size, size=min(FAST_PROBES, x.size), replace=False)
     indices = [tuple(int(i) for i in np.unravel_index(position, x.shape)) for position in flat]
     scale = max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
-    lines = [(_Line(f, point, name, x, v, base), scale) for v in directions]
-    lines += [(_Line(f, point, name, x, _unit(x, idx), base), max(1.0, abs(float(x[idx])))) for idx in indices]
-    got = [[derivative(line, dout, s, method, eps) for dout in douts] for line, s in lines]
+    matrix = Douts(douts)
+    lines = [(_Line(f, point, name, x, v, base, matrix), scale) for v in directions]
+    lines += [(_Line(f, point, name, x, idx, base, matrix), max(1.0, abs(float(x[idx])))) for idx in indices]
+    got = [[derivative(line, k, s, method, eps) for k in range(len(douts))] for line, s in lines]
     results = []
     for k in range(len(douts)):
         kept = [i for i in range(len(directions)) if isinstance(got[i][k], tuple)]
@@ -183,9 +215,3 @@ def _fast(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]
                         np.array([got[len(directions) + j][k][1] for j in entries]))
         results.append(NumericResult(None, probes, note, method))
     return results
-
-
-def _unit(x: np.ndarray, idx: tuple[int, ...]) -> np.ndarray:
-    unit = np.zeros(x.shape, dtype=x.dtype)
-    unit[idx] = 1.0
-    return unit
