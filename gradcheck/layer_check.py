@@ -34,7 +34,7 @@ from .contracts import (
     read_output,
 )
 from .errors import SpecError
-from .layer_diagnosis import diagnose, one_hot_probe
+from .layer_diagnosis import diagnose, one_hot_probe, one_row_match
 from .oracles.numeric import METHODS, MODES, NumericResult, choose_mode
 from .oracles.vjp_numeric import contract, measure
 from .pipeline import _check_tolerances, check_choices, judge, numeric_column
@@ -44,6 +44,8 @@ from .result import CaseResult, GradientResult
 # agrees for one dout by chance (a cancellation) will not for the others; 3 keeps the cost at one
 # forward pass per step (the douts share them) plus 3 backward calls.
 DOUTS = 3
+# The rows of a batch tried by the one-row diagnosis (a backward that keeps one row keeps the first or the last).
+ROWS_TRIED = 8
 # Tolerances for float16 f: ~3 significant digits, and its step of cbrt(eps) ≈ 0.1 leaves ~1% truncation;
 # a wrong gradient is still off by a factor. (float32 and float64 use compare.tolerance's defaults.)
 FLOAT16_RTOL, FLOAT16_ATOL = 3e-2, 1e-3
@@ -216,7 +218,8 @@ def _check(target: Target, f: Callable, *, rtol: float | None = None, atol: floa
                                               [c[n][0] for c in claimed], [c[1].get(n) for c in claims], douts,
                                               len(base), tol)
             if gradients[n].diagnosis is None and not target.scalar:
-                gradients[n].diagnosis = _probe(target, n, point, eps)
+                gradients[n].diagnosis = _one_row(target, n, point, douts, base, claimed, seed, method, eps) \
+                    or _probe(target, n, point, eps)
     tol_first = _tolerance(rtol, atol, dtype, base, douts, None, None)
     if not target.scalar:
         problems += linearity(lambda d: read_gradients(target.vjp(d), inputs, target.what)[0], douts[0],
@@ -236,6 +239,29 @@ def _check(target: Target, f: Callable, *, rtol: float | None = None, atol: floa
                       output=", ".join(f"{format_out(o)}" for o in base),
                       notes=notes + list(dict.fromkeys(target.warnings)) + problems,
                       seconds=time.perf_counter() - started)
+
+
+def _one_row(target: Target, name: str, point: dict, douts: list[tuple], base: tuple, claimed: list[dict],
+             seed: int, method: str, eps: float) -> str | None:
+    """Is the claim the gradient of ONE row of the batch (the first output's axis 0) instead of their sum?
+    Differences of ⟨dout masked to row r, f⟩ for the first two douts (one extra pass, only for a wrong claim)."""
+    rows = base[0].shape[0] if base[0].ndim >= 2 else 0
+    if rows < 2:
+        return None
+    used = min(rows, ROWS_TRIED)
+    masked = []
+    for dout in douts[:2]:
+        for r in range(used):
+            first = np.zeros_like(dout[0])
+            first[r] = dout[0][r]
+            masked.append((first, *(np.zeros_like(d) for d in dout[1:])))
+    truths = measure(target.outputs, point, [name], masked, base, "full", seed, method, eps)[name]
+    for r in range(used):
+        pairs = [(claimed[j][name][0], truths[j * used + r].value) for j in range(2)]
+        if all(c is not None and m is not None and one_row_match(c, m.value) for c, m in pairs):
+            return (f"it is the gradient of row {r} of the batch alone (for every dout tried): the rows of axis 0 are "
+                    f"not summed — an = where += belongs, or a loop that keeps its last row")
+    return None
 
 
 def _probe(target: Target, name: str, point: dict, eps: float) -> str | None:

@@ -38,6 +38,13 @@ def diagnose(name: str, inputs: Inputs, true: Sequence[Any], claimed: Sequence[A
     return None
 
 
+def one_row_match(claimed: np.ndarray, row_truth: np.ndarray) -> bool:
+    """The claim equals the true gradient of one row alone (which is not 0)."""
+    row_truth = np.asarray(row_truth, dtype=np.float64)
+    return bool(np.all(np.isfinite(row_truth))) and float(np.max(np.abs(row_truth))) > 0 and \
+        _close(np.asarray(claimed, dtype=np.float64), row_truth)
+
+
 def _close(a: np.ndarray, b: np.ndarray) -> bool:
     scale = max(float(np.max(np.abs(b))) if b.size else 0.0, 1e-300)
     return a.shape == b.shape and bool(np.all(np.abs(a - b) <= SAME * scale))

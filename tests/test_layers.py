@@ -133,6 +133,22 @@ def test_a_batch_axis_not_summed_for_a_broadcast_bias():
     assert "batch axis is not summed" in diagnosis(result, "b") and "(4,2)" in diagnosis(result, "b")
 
 
+def test_a_bias_gradient_that_keeps_one_row_or_averages_the_batch():
+    def last_row(dout, cache):
+        dx, dw, db = L.affine_backward(dout, cache)
+        for row in dout:
+            db = row  # = where += belongs
+        return dx, dw, db
+
+    def averaged(dout, cache):
+        dx, dw, _ = L.affine_backward(dout, cache)
+        return dx, dw, dout.mean(axis=0)
+
+    inputs = [randn(4, 3), randn(3, 2), randn(2)]
+    assert "row 3 of the batch alone" in diagnosis(gradcheck.check_layer(L.affine_forward, last_row, inputs), "b")
+    assert "4 times too small" in diagnosis(gradcheck.check_layer(L.affine_forward, averaged, inputs), "b")
+
+
 def test_lstm_missing_the_path_through_next_h():
     def backward(dnext_h, dnext_c, cache):
         return L.lstm_step_backward(np.zeros_like(dnext_h), dnext_c + 0 * dnext_h, cache)
