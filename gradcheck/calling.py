@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import FunctionError, SpecError
+from .errors import CheckTimeout, FunctionError, SpecError
 
 
 @dataclass(frozen=True)
@@ -163,5 +163,7 @@ def call(what: str, function: Callable, *args: Any, **kwargs: Any) -> Any:
     with np.errstate(all="ignore"):
         try:
             return function(*args, **kwargs)
+        except CheckTimeout:  # the time budget ran out while the user's code ran: not the user's error
+            raise
         except Exception as exc:  # the user's code: reported, not propagated raw
             raise FunctionError(f"{what} raised {type(exc).__name__}: {exc}") from exc

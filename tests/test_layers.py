@@ -497,3 +497,16 @@ def test_layer_values_from_the_command_line():
     for text in ("[" * 40 + "]" * 40, "{'a': __import__('os')}", "randint(5,1,(2,))"):
         with pytest.raises(ValueSpecError):
             parse_data("bad", text)
+
+
+def test_a_time_budget_ends_a_slow_layer_check():
+    import time as clock
+
+    from gradcheck.errors import CheckTimeout
+
+    def slow_forward(x):
+        clock.sleep(0.05)
+        return x * 2, None
+
+    with pytest.raises(CheckTimeout, match="checking slow_forward took longer"):
+        gradcheck.check_layer(slow_forward, lambda dout, cache: 2 * dout, [randn(50)], timeout=0.5)
