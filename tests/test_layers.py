@@ -203,11 +203,13 @@ def test_a_float64_input_to_a_float32_computation_is_judged_in_float32():
     assert result.status == "pass" and result.dtype == "float32", str(result)
 
 
-def test_float16_is_supported():
-    x = randn(3, 4).astype(np.float16)
+@pytest.mark.parametrize("seed", range(4))
+def test_float16_is_supported(seed):
+    x = np.random.default_rng(seed).standard_normal((3, 4)).astype(np.float16)
     result = gradcheck.check_vjp(lambda x: x * x, lambda dout, x: 2 * dout * x, [x])
     assert result.status == "pass" and result.dtype == "float16", str(result)
-    assert gradcheck.check_vjp(lambda x: x * x, lambda dout, x: dout * x, [x]).status == "mismatch"
+    half = gradcheck.check_vjp(lambda x: x * x, lambda dout, x: dout * x, [x])
+    assert half.status == "mismatch", str(half)  # seed 0 passed while float16's error estimate counted every output
 
 
 def test_relu_at_exactly_zero_and_a_max_pool_tie_are_kinks():
