@@ -35,7 +35,13 @@ from .contracts import (
 )
 from .errors import SpecError
 from .layer_diagnosis import diagnose, one_hot_probe, one_row_match
-from .oracles.numeric import METHODS, MODES, NumericResult, choose_mode
+from .oracles.numeric import (
+    FULL_MODE_MAX_ENTRIES,
+    METHODS,
+    MODES,
+    NumericResult,
+    choose_mode,
+)
 from .oracles.vjp_numeric import contract, measure
 from .pipeline import _check_tolerances, check_choices, judge, numeric_column
 from .result import CaseResult, GradientResult
@@ -213,13 +219,9 @@ def _check(target: Target, f: Callable, *, rtol: float | None = None, atol: floa
     for n in inputs.wrt:
         tol = _tolerance(rtol, atol, dtype, base, douts, point[n], measured[n])
         gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, tol, mode, method)
-        if gradients[n].status == "mismatch" and mode == "full" and all(m.value is not None for m in measured[n]):
-            gradients[n].diagnosis = diagnose(n, inputs, [m.value.value for m in measured[n]],
-                                              [c[n][0] for c in claimed], [c[1].get(n) for c in claims], douts,
-                                              len(base), tol)
-            if gradients[n].diagnosis is None and not target.scalar:
-                gradients[n].diagnosis = _one_row(target, n, point, douts, base, claimed, seed, method, eps) \
-                    or _probe(target, n, point, eps)
+        if gradients[n].status == "mismatch":
+            gradients[n].diagnosis = _explain(target, n, point, measured[n], mode, douts, base, claims, tol, seed,
+                                              method, eps)
     tol_first = _tolerance(rtol, atol, dtype, base, douts, None, None)
     if not target.scalar:
         problems += linearity(lambda d: read_gradients(target.vjp(d), inputs, target.what)[0], douts[0],
@@ -239,6 +241,23 @@ def _check(target: Target, f: Callable, *, rtol: float | None = None, atol: floa
                       output=", ".join(f"{format_out(o)}" for o in base),
                       notes=notes + list(dict.fromkeys(target.warnings)) + problems,
                       seconds=time.perf_counter() - started)
+
+
+def _explain(target: Target, n: str, point: dict, measured: list[NumericResult], mode: str, douts: list[tuple],
+             base: tuple, claims: list, tol, seed: int, method: str, eps: float) -> str | None:
+    """How a wrong gradient is wrong: from the numbers at hand (layer_diagnosis.diagnose), then from one more
+    pass of differences (a single row of the batch, a one-hot dout). Needs every entry differenced: a variable
+    checked in fast mode only because of the others' size is differenced in full here (it is small)."""
+    if mode == "fast" and np.size(point[n]) <= FULL_MODE_MAX_ENTRIES:
+        measured = measure(target.outputs, point, [n], douts, base, "full", seed, method, eps)[n]
+    if not all(m.value is not None for m in measured):
+        return None
+    claimed = [c for c, _, _ in claims]
+    found = diagnose(n, target.inputs, [m.value.value for m in measured], [c[n][0] for c in claimed],
+                     [c[1].get(n) for c in claims], douts, len(base), tol)
+    if found is None and not target.scalar:
+        found = _one_row(target, n, point, douts, base, claimed, seed, method, eps) or _probe(target, n, point, eps)
+    return found
 
 
 def _one_row(target: Target, name: str, point: dict, douts: list[tuple], base: tuple, claimed: list[dict],
