@@ -253,6 +253,9 @@ def layer_options(command):
                      help="Every entry (full), random directions and entries (fast), or by size (auto)."),
         click.option("--method", type=click.Choice(["auto", "central", "richardson"]), default="auto",
                      show_default=True, help="Finite differences (auto: central)."),
+        click.option("--dtype", type=click.Choice(["float64", "float32", "float16"]), default="float64",
+                     show_default=True, help="The floating-point arrays given with --at are made this dtype "
+                                             "(a float32 layer is checked in float32)."),
         click.option("--nondeterminism", type=click.FloatRange(min=0), default=0.0, show_default=True,
                      help="Relative difference allowed between two calls of the backward."),
         strict_option, timeout_option,
@@ -309,12 +312,14 @@ def run_functions(kind: str, first: str, second: str, options: dict) -> None:
 
 
 def _check_functions(kind: str, first: str, second: str, options: dict):
-    from .data_values import parse_data, split_at
+    from .data_values import as_dtype, parse_data, split_at
     from .layer_check import check_layer, check_vjp
     from .user_code import load_function
 
     f, g = load_function(first), load_function(second)
-    inputs = {name: parse_data(name, text, seed=options["seed"]) for name, text in split_at(list(options.pop("at"))).items()}
+    dtype = options.pop("dtype")
+    inputs = {name: as_dtype(parse_data(name, text, seed=options["seed"]), dtype)
+              for name, text in split_at(list(options.pop("at"))).items()}
     _check_parameters(f, first, inputs)
     wrt = options.pop("wrt")
     check = check_layer if kind == "layer" else check_vjp

@@ -121,3 +121,14 @@ def _randint(name: str, low: int, high: int, dims_text: str, seed: int) -> np.nd
     if int(np.prod(dims, dtype=np.float64)) > MAX_ENTRIES:
         raise ValueSpecError(f"--at {name}: randint{dims} has more than {MAX_ENTRIES:,} entries")
     return _rng(name, seed).integers(low, high, dims)
+
+
+def as_dtype(value: Any, dtype: str) -> Any:
+    """A floating-point array in the dtype asked for (--dtype); data (integers, masks, numbers, dicts) as it is."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        with np.errstate(over="ignore"):
+            cast = value.astype(dtype)
+        if not np.all(np.isfinite(cast)):
+            raise ValueSpecError(f"a value does not fit {dtype} (--dtype {dtype})")
+        return cast
+    return value

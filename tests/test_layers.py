@@ -467,6 +467,12 @@ def test_the_layer_command_in_process(tmp_path, monkeypatch):
     done = CliRunner().invoke(main, ["vjp", "inproc_layers.py:square", "inproc_layers.py:square_vjp", "--at",
                                      "x=[1.5, -2.0]"])
     assert done.exit_code == 0 and "the gradient agrees" in done.output
+    single = CliRunner().invoke(main, ["vjp", "inproc_layers.py:square", "inproc_layers.py:square_vjp", "--at",
+                                       "x=randn(3,2)", "--dtype", "float32", "--format", "json"])
+    assert single.exit_code == 0, single.output
+    import json
+
+    assert json.loads(single.output)["cases"][0]["dtype"] == "float32"
 
 
 def test_the_pytest_fixture_checks_layers(tmp_path):
