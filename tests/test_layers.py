@@ -457,6 +457,21 @@ def test_bad_modules_names_and_values_are_exit_2_in_one_line(tmp_path, args, wor
     assert len(done.stderr.strip().splitlines()) == 1 and words in done.stderr, done.stderr
 
 
+def test_a_kink_passes_the_layer_command_unless_strict(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from gradcheck.cli import main
+
+    (tmp_path / "kinked_layers.py").write_text(
+        "import numpy as np\ndef relu_forward(x):\n    return np.maximum(0, x), x\n"
+        "def relu_backward(dout, x):\n    return dout * (x > 0)\n")
+    monkeypatch.chdir(tmp_path)
+    args = ["layer", "kinked_layers.py:relu_forward", "kinked_layers.py:relu_backward", "--at", "x=[0.0, 1.5, -2.0]"]
+    relaxed = CliRunner().invoke(main, args)
+    assert relaxed.exit_code == 0 and "kink" in relaxed.output and "x[0]" in relaxed.output
+    assert CliRunner().invoke(main, [*args, "--strict"]).exit_code == 1
+
+
 def test_the_layer_command_in_process(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
