@@ -63,13 +63,14 @@ class Target:
 
     label: str
     inputs: Inputs
-    outputs: Callable[[dict], tuple]  # the point (differentiated values by name) -> f's outputs
-    vjp: Callable[[tuple], Any]  # dout -> the user's raw answer
     what: str  # how the user's backward is named in messages
+    forward_name: str = "f"  # and the user's forward
     scalar: bool = False  # check_function: f is a loss and grad_f takes no dout
+    # Set once the closures that call the user's functions exist (they report into this Target):
+    outputs: Callable[[dict], tuple] = lambda point: ()  # the point (differentiated values by name) -> f's outputs
+    vjp: Callable[[tuple], Any] = lambda dout: None  # dout -> the user's raw answer
     problems: list[str] = field(default_factory=list)  # contract problems found while calling
     warnings: list[str] = field(default_factory=list)  # reported, not failing: writes to data inputs
-    forward_name: str = "f"
 
 
 def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
@@ -78,7 +79,7 @@ def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, name:
     or one array); inputs: a sequence or a mapping of names."""
     state = prepare(f, inputs, wrt)
     label = name or getattr(f, "__name__", "f")
-    target = Target(label, state, None, None, "vjp")  # type: ignore[arg-type]
+    target = Target(label, state, "vjp")
 
     def outputs(point):
         args, kwargs = state.arguments(point)
@@ -102,7 +103,7 @@ def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any 
     one array). A forward returning (out1, out2, ..., cache) has a backward(dout1, dout2, ..., cache)."""
     state = prepare(forward, inputs, wrt)
     label = name or getattr(forward, "__name__", "forward")
-    target = Target(label, state, None, None, "backward", forward_name="forward")  # type: ignore[arg-type]
+    target = Target(label, state, "backward", forward_name="forward")
 
     def run_forward(point):
         args, kwargs = state.arguments(point)
@@ -110,14 +111,14 @@ def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any 
         if not isinstance(got, tuple) or len(got) < 2:
             raise SpecError(f"forward must return (out, cache), got {type(got).__name__}"
                             + (f" of length {len(got)}" if isinstance(got, tuple) else ""))
-        return got[:-1], got[-1], (args, kwargs)
+        return got[:-1], got[-1]
 
     def outputs(point):
-        out, _, _ = run_forward(point)
+        out, _ = run_forward(point)
         return read_output(out if len(out) > 1 else out[0], "forward")
 
     def vjp(dout):
-        _, cache, _ = run_forward({})
+        _, cache = run_forward({})
         before = fresh(cache)
         given = [fresh(d) for d in dout]
         got = call("backward", backward, *given, cache)
@@ -140,7 +141,7 @@ def check_function(f: Callable, grad_f: Callable, inputs: Any, *, wrt: Any = Non
     or a mapping for mapping inputs)."""
     state = prepare(f, inputs, wrt)
     label = name or getattr(f, "__name__", "f")
-    target = Target(label, state, None, None, "grad_f", scalar=True)  # type: ignore[arg-type]
+    target = Target(label, state, "grad_f", scalar=True)
 
     def outputs(point):
         args, kwargs = state.arguments(point)
