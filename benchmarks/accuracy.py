@@ -40,7 +40,7 @@ def main() -> None:
           f"({len(specs)} in all), full mode")
     for method in ("complex", "richardson", "central"):
         differences = []
-        for spec, options in smooth:
+        for _spec, options in smooth:
             expr = options.pop("expr")
             result = gradcheck.check(expr, **options, mode="full", method=method)
             options["expr"] = expr

@@ -10,19 +10,36 @@ Importing this package is cheap: numpy and SymPy are loaded when a check first r
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 from .errors import (DomainError, FunctionError, GradcheckError, ParseError, ShapeError, SpecError,
                      ValueSpecError)
+
+if TYPE_CHECKING:
+    from .result import CaseResult
 
 __version__ = "0.1.0"
 __all__ = ["check", "check_function", "check_vjp", "check_layer", "trace", "GradcheckError", "ParseError", "ValueSpecError", "SpecError",
            "ShapeError", "DomainError", "FunctionError"]
 
 
-def check(expr, at=None, grad=None, let=None, wrt=None, **options):
-    """See gradcheck.pipeline.check; imported on first use to keep `import gradcheck` light."""
+def check(expr: str, at: Any = None, grad: Any = None, let: Any = None, wrt: Any = None, *,
+          seed: int = 0, rtol: float | None = None, atol: float | None = None, mode: str = "auto",
+          method: str = "auto", dtype: str = "float64", order: int = 1, strict: bool = False,
+          timeout: float | None = None, formulas: bool = False, name: str | None = None,
+          base: str | Path | None = None) -> CaseResult:
+    """Check every partial derivative of `expr` three ways, and against any claimed gradient.
+
+    The options after `*` are those of gradcheck.options.Options (documented there; a test keeps
+    this signature equal to it). See gradcheck.pipeline.check for at, grad, let, wrt and base.
+    Imported on first use to keep `import gradcheck` light.
+    """
     from .pipeline import check as run
 
-    return run(expr, at=at, grad=grad, let=let, wrt=wrt, **options)
+    return run(expr, at=at, grad=grad, let=let, wrt=wrt, name=name, base=base, seed=seed, rtol=rtol, atol=atol,
+               mode=mode, method=method, dtype=dtype, order=order, strict=strict, timeout=timeout,
+               formulas=formulas)
 
 
 def check_function(f, grad_f, inputs, **options):

@@ -18,7 +18,7 @@ import fnmatch
 import re
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,12 +28,15 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from .errors import GradcheckError, SpecError, suggest
+from .options import Options
 
 if TYPE_CHECKING:
     from .result import CaseResult
 
 EXPECTATIONS = ("pass", "mismatch")
 # key -> (the types TOML may give it, what the message calls them)
+# key -> (the types TOML may give it, what the message calls them). The options come from their one
+# declaration (gradcheck/options.py); the rest say what to check and what to expect.
 KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "name": ((str,), "text"),
     "expr": ((str,), "text"),
@@ -41,14 +44,8 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "let": ((dict,), "a table of name = expression"),
     "grad": ((dict,), "a table of variable = expression"),
     "wrt": ((str, list), "text like \"W1,W2\" or a list of names"),
-    "seed": ((int,), "a whole number"),
-    "rtol": ((int, float), "a number"),
-    "atol": ((int, float), "a number"),
-    "mode": ((str,), "\"auto\", \"full\" or \"fast\""),
-    "method": ((str,), "\"auto\", \"central\", \"richardson\" or \"complex\""),
-    "timeout": ((int, float), "a number of seconds"),
-    "dtype": ((str,), "\"float64\" or \"float32\""),
-    "order": ((int,), "1 or 2"),
+    **{f.name: ((int, float) if f.metadata["kind"] is float else (f.metadata["kind"],), f.metadata["toml"])
+       for f in fields(Options) if f.metadata["toml"]},
     "expect": ((str,), "\"pass\" or \"mismatch\""),
 }
 _CASE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*case[ \t]*\]\]", re.MULTILINE)
@@ -105,7 +102,7 @@ def load(path: Path) -> list[CaseSpec]:
     except (OSError, UnicodeDecodeError) as exc:
         return [CaseSpec(path.name, where, 0, error=SpecError(f"{where}: cannot read: {exc}"))]
     except tomllib.TOMLDecodeError as exc:
-        line = int(m.group(1)) if (m := re.search(r"line (\d+)", str(exc))) else 0
+        line = getattr(exc, "lineno", None) or _toml_line(str(exc))
         return [CaseSpec(path.name, where, line, error=SpecError(f"{where}:{line}: not valid TOML: {exc}"))]
     unknown = [k for k in document if k != "case"]
     if unknown or not isinstance(document.get("case"), list):
@@ -121,7 +118,7 @@ def load(path: Path) -> list[CaseSpec]:
 
 
 def _spec(table: Any, index: int, where: str, line: int, base: Path) -> CaseSpec:
-    label = table.get("name") if isinstance(table, dict) and isinstance(table.get("name"), str) else f"case {index + 1}"
+    label = str(table["name"]) if isinstance(table, dict) and isinstance(table.get("name"), str) else f"case {index + 1}"
     place = f"{where}:{line}: case '{label}'"
 
     def fail(message: str) -> CaseSpec:
@@ -143,6 +140,12 @@ def _spec(table: Any, index: int, where: str, line: int, base: Path) -> CaseSpec
     options = {key: value for key, value in table.items() if key not in ("name", "expect")}
     options.update(name=label, base=base)
     return CaseSpec(label, where, line, options, expect)
+
+
+def _toml_line(message: str) -> int:
+    """The line tomllib names in its message (Python < 3.14 gives no lineno attribute), else 0."""
+    found = re.search(r"line (\d+)", message)
+    return int(found.group(1)) if found else 0
 
 
 def _toml_type(value: Any) -> str:
@@ -172,8 +175,8 @@ def run(spec: CaseSpec) -> CaseResult:
             result = check(expr, **options)
         except GradcheckError as exc:
             result = error_result(expr, exc, name=spec.name, seed=options.get("seed", 0))
-            result.error["message"] = f"{spec.file}:{spec.line}: case '{spec.name}': {exc}"
-            result.verdict = result.error["message"]
+            result.verdict = f"{spec.file}:{spec.line}: case '{spec.name}': {exc}"
+            result.error = {"kind": exc.kind, "message": result.verdict}
     result.file, result.line, result.expect = spec.file, spec.line, spec.expect
     result.strict = bool(spec.options.get("strict", False))
     result.seconds = time.perf_counter() - started

@@ -6,18 +6,23 @@ Only click is imported at start-up; numpy, SymPy and rich load when a command ne
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from . import __version__
-from .tolerance import DEFAULT_ATOL, DEFAULT_RTOL, FLOAT32_RTOL  # plain constants: no numpy at start-up
-from .errors import GradcheckError
+from .errors import GradcheckError, RuleError
+from .status import ExitStatus
+from .options import MAX_TIMEOUT, Options  # plain Python: no numpy at start-up
+
+OPTION_FIELDS = {f.name: f for f in dataclasses.fields(Options)}
 
 CONTEXT = {"help_option_names": ["--help"], "max_content_width": 100}
 # What a mistyped option looks like, as opposed to an expression such as "-x" or "---x".
@@ -34,35 +39,62 @@ let_option = click.option("--let", "lets", multiple=True, metavar="NAME=EXPR",
 grad_option = click.option("--grad", "grads", multiple=True, metavar="VAR=EXPR",
                            help="Your hand-derived ∂f/∂VAR, checked as a fourth column (repeatable).")
 wrt_option = click.option("--wrt", metavar="VAR[,...]", help="Differentiate by these variables only.")
-seed_option = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-                           help="Seed for the random values of variables without --at.")
 format_option = click.option("--format", "output_format", type=click.Choice(["table", "json"]),
                              default="table", show_default=True,
                              help="table for people, json for programs (schema in the README).")
 
 
-method_option = click.option(
-    "--method", type=click.Choice(["auto", "central", "richardson", "complex"]), default="auto",
-    show_default=True, help="Finite differences: complex step, Richardson extrapolation or central; auto "
-                            "takes the complex step where every function on the path is analytic, else central.")
-timeout_option = click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
-                              metavar="SECONDS", help="Time budget of each check; past it, an input error (exit 2).")
-strict_option = click.option("--strict", is_flag=True,
-                             help="A kink (a point where f is not differentiable) fails like a mismatch.")
+def declared(name: str, *flags: str):
+    """The click option of one field of gradcheck.options.Options: its type, choices, default and
+    help all come from that declaration."""
+    f = OPTION_FIELDS[name]
+    meta = f.metadata
+    kind: Any
+    flags = flags or (f"--{name}",)
+    if meta["flag"]:
+        return click.option(*flags, name, is_flag=True, default=f.default, help=meta["help"])
+    if meta["choices"] and meta["kind"] is int:
+        kind = click.IntRange(min(meta["choices"]), max(meta["choices"]))
+    elif meta["choices"]:
+        kind = click.Choice(meta["choices"])
+    elif name == "seed":
+        kind = click.IntRange(min=0)
+    elif name == "timeout":
+        kind = click.FloatRange(min=0, min_open=True, max=MAX_TIMEOUT)
+    else:
+        kind = meta["kind"]
+    return click.option(*flags, name, type=kind, default=f.default, show_default=f.default is not None,
+                        metavar="SECONDS" if name == "timeout" else None, help=meta["help"])
+
+
+def options_of(**params) -> dict:
+    """The Options fields among a command's parameters, as keywords for the library."""
+    return {name: value for name, value in params.items() if name in OPTION_FIELDS}
+
+
+seed_option = declared("seed")
+method_option = declared("method")
+timeout_option = declared("timeout")
+strict_option = declared("strict")
 
 
 def tolerance_options(command):
-    command = click.option("--atol", type=float, default=None,
-                           help="Absolute tolerance: agree if |a-b| <= atol + rtol*max(|a|,|b|). Default: "
-                                f"{DEFAULT_ATOL:g} times the case's scale (|f| per unit of x, or the "
-                                "largest gradient entry).")(command)
-    command = click.option("--rtol", type=float, default=None,
-                           help=f"Relative tolerance (see --atol). Default: {DEFAULT_RTOL:g} "
-                                f"({FLOAT32_RTOL:g} with --dtype float32).")(command)
-    return command
+    return declared("rtol")(declared("atol")(command))
 
 
-@click.group(context_settings=CONTEXT)
+class Main(click.Group):
+    """The command group; it alone exits, with the code the command returned."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            code = super().invoke(ctx)
+        except RuleError as exc:
+            report_line(f"internal error (a bug in gradcheck; please report it): {exc}")
+            code = ExitStatus.INTERNAL_ERROR
+        sys.exit(int(code or ExitStatus.OK))
+
+
+@click.group(cls=Main, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="gradcheck")
 def main() -> None:
     """Is this gradient right? gradcheck computes every partial derivative of an expression
@@ -73,7 +105,7 @@ def main() -> None:
       gradcheck eval "sigmoid(w0*x0 + w1*x1 + w2)" --at w0=2,w1=-3,w2=-3,x0=-1,x1=-2
       gradcheck functions
 
-    Exit codes: 0 all gradients agree, 1 a mismatch, 2 bad input.
+    Exit codes: 0 all gradients agree, 1 a mismatch, 2 bad input, 3 an internal error.
     """
 
 
@@ -104,21 +136,15 @@ class ExpressionCommand(click.Command):
 @seed_option
 @tolerance_options
 @format_option
-@click.option("--mode", type=click.Choice(["auto", "full", "fast"]), default="auto", show_default=True,
-              help="Finite differences of every entry (full), of random directions and entries (fast), "
-                   "or full for small arrays and fast for large ones (auto; the size is in the README).")
+@declared("mode")
 @method_option
 @strict_option
 @timeout_option
-@click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
-              help="Evaluate f, backprop, claims and differences in this precision (float32: as a float32 "
-                   "model would, with tolerances scaled for it).")
-@click.option("--order", type=click.IntRange(1, 2), default=1, show_default=True,
-              help="2: also check the Hessian (SymPy's second derivatives against differences of backprop).")
+@declared("dtype")
+@declared("order")
 @click.option("--show", is_flag=True, help="Also print every gradient in full.")
-@click.option("--formulas", is_flag=True, help="Also print SymPy's simplified formula of each partial.")
-def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mode, method, strict, timeout,
-                 dtype, order, show, formulas) -> None:
+@declared("formulas")
+def eval_command(expr, at, lets, grads, wrt, output_format, show, **params) -> ExitStatus:
     """Check the gradient of EXPR at one point.
 
     EXPR uses + - * / ** (or ^), parentheses, numbers, pi, e and the functions listed by
@@ -128,13 +154,11 @@ def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mo
     from .result import Report
 
     try:
-        result = check(expr, at=list(at), grad=list(grads), let=list(lets), wrt=wrt, seed=seed,
-                       rtol=rtol, atol=atol, mode=mode, method=method, strict=strict, formulas=formulas,
-                       timeout=timeout, dtype=dtype, order=order)
+        result = check(expr, at=list(at), grad=list(grads), let=list(lets), wrt=wrt, **options_of(**params))
     except GradcheckError as exc:
         report_error(exc)
-        result = error_result(expr, exc, seed=seed)
-    finish(Report([result]), output_format, show)
+        result = error_result(expr, exc, seed=params["seed"])
+    return finish(Report([result]), output_format, show)
 
 
 @main.command("check", context_settings=CONTEXT)
@@ -149,7 +173,7 @@ def eval_command(expr, at, lets, grads, wrt, seed, rtol, atol, output_format, mo
 @strict_option
 @timeout_option
 @click.option("--show", is_flag=True, help="Print every case's table, not only those not as expected.")
-def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict, timeout, show) -> None:
+def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict, timeout, show) -> ExitStatus:
     """Check every [[case]] in TOML files (directories are searched for *.toml).
 
     Exit codes: 0 every case as expected, 1 a case not as expected, 2 an input error (first).
@@ -166,7 +190,7 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict,
     if not specs:
         click.echo(f"gradcheck: error: no cases found in {' '.join(paths)}"
                    + (f" matching -k {pattern!r}" if pattern else ""), err=True)
-        sys.exit(2)
+        return ExitStatus.INPUT_ERROR
     from .render.table import progress
 
     bar = progress(len(specs)) if output_format == "table" else None
@@ -188,8 +212,8 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict,
                 stream.write(render_junit(report))
         except OSError as exc:
             report_line(f"cannot write --junit {junit}: {exc.strerror}")
-            sys.exit(2)
-    finish(report, output_format, show, batch=True)
+            return ExitStatus.INPUT_ERROR
+    return finish(report, output_format, show, batch=True)
 
 
 @main.command("trace", cls=ExpressionCommand, context_settings={**CONTEXT, "ignore_unknown_options": True})
@@ -206,7 +230,7 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict,
               help="Render the graph to PNG (needs Graphviz's dot).")
 @format_option
 @click.option("--show", is_flag=True, help="Also print array values and gradients in full.")
-def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, output_format, show) -> None:
+def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, output_format, show) -> ExitStatus:
     """Show EXPR's computational graph: every node's value, gradient and local gradients."""
     from .graph import render, trace
 
@@ -214,7 +238,7 @@ def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, outpu
         result = trace(expr, at=list(at), let=list(lets), wrt=wrt, seed=seed)
     except GradcheckError as exc:
         report_error(exc)
-        sys.exit(2)
+        return ExitStatus.INPUT_ERROR
     for path, fmt in ((dot_file, "dot"), (svg_file, "svg"), (png_file, "png")):
         if not path:
             continue
@@ -224,12 +248,12 @@ def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, outpu
             elif not shutil.which("dot"):
                 report_line(f"--{fmt} needs Graphviz's dot, which is not installed (apt-get install graphviz, "
                             "brew install graphviz); --dot FILE writes the graph for rendering elsewhere")
-                sys.exit(2)
+                return ExitStatus.INPUT_ERROR
             else:
                 Path(path).write_bytes(render(result.dot(), fmt))
         except (OSError, RuntimeError) as exc:
             report_line(f"cannot write --{fmt} {path}: {exc}")
-            sys.exit(2)
+            return ExitStatus.INPUT_ERROR
     if output_format == "json":
         import json
 
@@ -239,6 +263,7 @@ def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, outpu
         from .render.graph import render_trace
 
         render_trace(result, console(), show)
+    return ExitStatus.OK
 
 
 def layer_options(command):
@@ -251,8 +276,7 @@ def layer_options(command):
         wrt_option, seed_option, tolerance_options, format_option,
         click.option("--mode", type=click.Choice(["auto", "full", "fast"]), default="auto", show_default=True,
                      help="Every entry (full), random directions and entries (fast), or by size (auto)."),
-        click.option("--method", type=click.Choice(["auto", "central", "richardson"]), default="auto",
-                     show_default=True, help="Finite differences (auto: central)."),
+        method_option,
         click.option("--dtype", type=click.Choice(["float64", "float32", "float16"]), default="float64",
                      show_default=True, help="The floating-point arrays given with --at are made this dtype "
                                              "(a float32 layer is checked in float32)."),
@@ -269,7 +293,7 @@ def layer_options(command):
 @click.argument("forward", metavar="FILE.py:FORWARD")
 @click.argument("backward", metavar="FILE.py:BACKWARD")
 @layer_options
-def layer_command(forward, backward, **options) -> None:
+def layer_command(forward, backward, **options) -> ExitStatus:
     """Check a layer's backward, CS231n style: FORWARD(*inputs) returns (out, cache) and
     BACKWARD(dout, cache) the gradients of the floating-point inputs, in order.
 
@@ -279,36 +303,35 @@ def layer_command(forward, backward, **options) -> None:
 
     FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input.
     """
-    run_functions("layer", forward, backward, options)
+    return run_functions("layer", forward, backward, options)
 
 
 @main.command("vjp", context_settings=CONTEXT)
 @click.argument("f", metavar="FILE.py:F")
 @click.argument("vjp", metavar="FILE.py:VJP")
 @layer_options
-def vjp_command(f, vjp, **options) -> None:
+def vjp_command(f, vjp, **options) -> ExitStatus:
     """Check a vector-Jacobian product: F(*inputs) returns an array and VJP(dout, *inputs) the gradients of
     ⟨dout, F⟩ with respect to the floating-point inputs, in order.
 
     FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input.
     """
-    run_functions("vjp", f, vjp, options)
+    return run_functions("vjp", f, vjp, options)
 
 
-def run_functions(kind: str, first: str, second: str, options: dict) -> None:
+def run_functions(kind: str, first: str, second: str, options: dict) -> ExitStatus:
     """`gradcheck layer` and `gradcheck vjp`: import the user's functions, check, print, exit."""
     from .pipeline import error_result
     from .result import Report
 
-    output_format, show, strict = options.pop("output_format"), options.pop("show"), options.pop("strict")
+    output_format, show = options.pop("output_format"), options.pop("show")
     seed = options["seed"]
     try:
         result = _check_functions(kind, first, second, options)
-        result.strict = strict
     except GradcheckError as exc:
         report_error(exc)
         result = error_result(f"{first} {second}", exc, seed=seed)
-    finish(Report([result]), output_format, show)
+    return finish(Report([result]), output_format, show)
 
 
 def _check_functions(kind: str, first: str, second: str, options: dict):
@@ -362,8 +385,8 @@ def report_line(message: str) -> None:
     click.secho(f"gradcheck: error: {message}", fg="red", err=True, color=color)
 
 
-def finish(report, output_format: str, show: bool = False, batch: bool = False) -> None:
-    """Render the report on stdout and exit with its code: the one place a check exits."""
+def finish(report, output_format: str, show: bool = False, batch: bool = False) -> ExitStatus:
+    """Render the report on stdout; its exit code is the command's."""
     if output_format == "json":
         from .render.json import render_json
 
@@ -372,4 +395,4 @@ def finish(report, output_format: str, show: bool = False, batch: bool = False) 
         from .render.table import console, render_batch, render_report
 
         (render_batch if batch else render_report)(report, console(), show)
-    sys.exit(int(report.exit_code))
+    return report.exit_code

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .agreement import Rule
 from .array_ops import format_shape
 from .calling import Inputs, is_differentiable
 from .errors import DomainError, SpecError
@@ -25,8 +26,9 @@ class NotFinite(DomainError):
     result, not bad input; at a step of the finite differences, a step out of f's domain."""
 
 
-def read_output(value: Any, what: str) -> tuple[np.ndarray, ...]:
-    """f's output as a tuple of real arrays (a tuple of outputs stays a tuple; one array is a 1-tuple)."""
+def read_output(value: Any, what: str, complex_ok: bool = False) -> tuple[np.ndarray, ...]:
+    """f's output as a tuple of real arrays (a tuple of outputs stays a tuple; one array is a 1-tuple).
+    complex_ok: under the complex step (complex inputs) complex outputs are what is expected."""
     parts = value if isinstance(value, tuple) else (value,)
     if not parts:
         raise SpecError(f"{what} returned an empty tuple; it must return an array of numbers")
@@ -40,7 +42,7 @@ def read_output(value: Any, what: str) -> tuple[np.ndarray, ...]:
             array = np.asarray(part)
         except (TypeError, ValueError, OverflowError):
             raise SpecError(f"{where} is a {type(part).__name__}, not an array of numbers") from None
-        if array.dtype.kind == "c":
+        if array.dtype.kind == "c" and not complex_ok:
             raise SpecError(f"{where} is complex ({array.dtype}); gradcheck checks real functions: "
                             "return the real loss (or check the real and imaginary parts as two functions)")
         if array.dtype == object:
@@ -50,7 +52,7 @@ def read_output(value: Any, what: str) -> tuple[np.ndarray, ...]:
                 raise NotFinite(f"{where} holds a number too large for a float") from None
             except (TypeError, ValueError):
                 raise SpecError(f"{where} is not an array of numbers ({type(part).__name__})") from None
-        if array.dtype.kind not in "fiu":
+        if array.dtype.kind not in "fiuc":
             raise SpecError(f"{where} is not an array of numbers (dtype {array.dtype})")
         if not np.all(np.isfinite(array)):
             raise NotFinite(f"{where} is not finite here (NaN or inf)")
@@ -72,7 +74,9 @@ def read_gradients(value: Any, inputs: Inputs, what: str) -> tuple[dict[str, tup
     """The gradient per differentiated input as (array or None, why not); the raw arrays (for the
     diagnosis of a wrong shape); and the contract problems (a dtype that is not the input's)."""
     parts = _by_name(value, inputs, what)
-    claimed, raw, problems = {}, {}, []
+    claimed: dict[str, tuple[Any, str | None]] = {}
+    raw: dict[str, Any] = {}
+    problems: list[str] = []
     for name in inputs.wrt:
         part, x = parts[name], inputs.values[name]
         if part is None:
@@ -132,19 +136,20 @@ def _is_one_array(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, (int, float)) for v in value)
 
 
-def linearity(vjp: Callable[[Any], dict], dout: Any, claimed: dict[str, Any], rtol: float) -> list[str]:
-    """A vector-Jacobian product is linear in dout: 2·dout gives twice the gradient, 0 gives 0."""
+def linearity(vjp: Callable[[Any], dict], dout: Any, claimed: dict[str, Any], rule: Rule) -> list[str]:
+    """A vector-Jacobian product is linear in dout: 2·dout gives twice the gradient, 0 gives 0. Scaling by 2
+    is exact in floating point, so a linear backward agrees to its rounding (agreement.Rule)."""
     problems = []
     doubled = vjp(_scaled(dout, 2.0))
     zero = vjp(_scaled(dout, 0.0))
     for name, g in claimed.items():
         if g is None:
             continue
-        scale = float(np.max(np.abs(g))) if np.size(g) else 0.0
+        rounding = rule.rounding(float(np.max(np.abs(g))) if np.size(g) else 0.0)
         twice, none = doubled.get(name, (None, None))[0], zero.get(name, (None, None))[0]
-        if twice is not None and not np.all(np.abs(twice - 2 * g) <= rtol * 2 * scale):
+        if twice is not None and not np.all(np.abs(twice - 2 * g) <= rule.allowed(twice, 2 * g, rounding, rounding)):
             problems.append(f"backward is not linear in dout: for {name}, 2·dout does not give twice the gradient")
-        if none is not None and not np.all(np.abs(none) <= rtol * scale):
+        if none is not None and not np.all(np.abs(none) <= rule.allowed(none, 0.0, rounding, rounding)):
             problems.append(f"backward is not linear in dout: for {name}, dout = 0 gives a gradient that is not 0 "
                             f"(largest entry {float(np.max(np.abs(none))):.3g}): a term that does not depend on "
                             "dout, such as a regularization gradient, belongs to the loss's backward")

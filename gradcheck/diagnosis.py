@@ -67,8 +67,8 @@ def _samples(problem: Problem, variable: str, claim: Node, seed: int) -> list[tu
     """(true gradient, claimed value, node values) at random points near the given one."""
     rng = np.random.default_rng([seed, zlib.crc32(variable.encode()), 0xD1A6])
     wrt = {v.name for v in problem.wrt}
-    samples = []
-    for attempt in range(DIAGNOSIS_TRIES):
+    samples: list[tuple[Any, Any, dict[Any, Any]]] = []
+    for _attempt in range(DIAGNOSIS_TRIES):
         if len(samples) == DIAGNOSIS_POINTS:
             break
         point = dict(problem.point)

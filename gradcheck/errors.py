@@ -40,6 +40,10 @@ class ParseError(GradcheckError):
     kind = "parse"
 
 
+class UnknownNameError(ParseError):
+    """A name the expression language does not know: an unknown variable or function."""
+
+
 class ValueSpecError(GradcheckError):
     """A value given with --at (or a TOML `at`) is not a usable number."""
 
@@ -80,3 +84,8 @@ class CheckTimeout(GradcheckError):
     """A check took longer than its time budget (--timeout)."""
 
     kind = "timeout"
+
+
+class RuleError(RuntimeError):
+    """A rule of gradcheck's own registry broke its contract (a VJP returned the wrong shape): a bug in
+    gradcheck, not bad input. The CLI reports it on one line with exit code 3."""

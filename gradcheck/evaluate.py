@@ -6,21 +6,41 @@ inputs ("log(x) is undefined at x = -1 (needs x > 0)"), so no oracle ever works 
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
+from .columns import Evaluation
 from .errors import DomainError
 from .tree import Apply, Const, Node, Var, text, topological
 
 # Floating-point events that make a value meaningless raise; underflow to 0 is ordinary rounding.
-STRICT = {"all": "raise", "under": "ignore"}
+STRICT: dict[str, Any] = {"all": "raise", "under": "ignore"}
 
 
-def forward(root: Node, point: Mapping[str, Any]) -> dict[Node, Any]:
+# A shaken forward pass perturbs every intermediate value by this many ulps, up or down (a fixed
+# pseudo-random pattern): how much a derivative moves then is how much the rounding of f's
+# intermediates can move it (the numeric oracle adds that to its error estimate).
+SHAKE_ULPS = 1.0
+# Knuth's multiplicative hash constant: spreads node positions over the sign pattern.
+_HASH = 2654435761
+
+
+def _signs(position: int, shape: tuple[int, ...]) -> Any:
+    """±1 for each entry of the node at this position of the evaluation order: a fixed pattern."""
+    if not shape:
+        return 1.0 if (position * _HASH >> 7) & 1 else -1.0
+    count = int(np.prod(shape))
+    return np.where((np.arange(position, position + count, dtype=np.uint64) * np.uint64(_HASH) >> np.uint64(7))
+                    & np.uint64(1), 1.0, -1.0).reshape(shape)
+
+
+def forward(root: Node, point: Mapping[str, Any], shake: bool = False) -> dict[Node, Any]:
     """The value of every node reachable from root, keyed by node."""
     values: dict[Node, Any] = {}
     real = working_dtype(point)
+    eps = float(np.finfo(real).eps)
     with np.errstate(**STRICT):
         for node in topological(root):
             if isinstance(node, Const):
@@ -29,6 +49,8 @@ def forward(root: Node, point: Mapping[str, Any]) -> dict[Node, Any]:
                 values[node] = point[node.name]
             else:
                 values[node] = apply(node, [values[arg] for arg in node.args])
+                if shake:
+                    values[node] = values[node] * (1 + SHAKE_ULPS * eps * _signs(len(values), np.shape(values[node])))
     return values
 
 
@@ -53,12 +75,31 @@ def apply(node: Apply, inputs: list[Any]) -> Any:
             where = describe_inputs(node, inputs, inside)
             raise DomainError(f"{shown(node)} is undefined{where} (needs {condition})", node.span)
     try:
-        out = prim.forward(*inputs, **static)
-    except FloatingPointError as exc:
-        raise DomainError(f"{shown(node)} {_failure(exc)}{describe_inputs(node, inputs)}", node.span) from None
+        out = prim.forward(*inputs, **static)  # under the caller's errstate: floating-point errors raise
+    except FloatingPointError:
+        with floating_point_events() as events:  # again, to learn which error it was
+            prim.forward(*inputs, **static)
+        raise DomainError(f"{shown(node)} {failure(events)}{describe_inputs(node, inputs)}", node.span) from None
     if not np.all(np.isfinite(out)):
         raise DomainError(f"{shown(node)} is not finite{describe_inputs(node, inputs)}", node.span)
     return out
+
+
+# numpy's floating-point error flags, as its errstate `call` handler receives them (FPE_OVERFLOW).
+OVERFLOW_FLAG = 2
+
+
+@contextmanager
+def floating_point_events() -> Iterator[list[int]]:
+    """The numpy floating-point errors raised inside (their flags), underflow to 0 excepted."""
+    flags: list[int] = []
+    with np.errstate(all="call", under="ignore", call=lambda kind, flag: flags.append(flag)):
+        yield flags
+
+
+def failure(events: list[int]) -> str:
+    """What a list of floating-point error flags means for the value."""
+    return "overflows" if any(flag & OVERFLOW_FLAG for flag in events) else "is undefined"
 
 
 # How much of a node's text a message quotes; the caret excerpt shows the place anyway.
@@ -69,10 +110,6 @@ def shown(node: Node) -> str:
     """A node's text for a one-line message: whitespace folded, long text cut."""
     written = " ".join(text(node).split()) if isinstance(node, Apply) and node.label else " ".join(node.span.text.split())
     return written if len(written) <= SHOWN_TEXT else written[: SHOWN_TEXT - 1] + "…"
-
-
-def _failure(exc: FloatingPointError) -> str:
-    return "overflows" if "overflow" in str(exc) else "is undefined"
 
 
 def describe_inputs(node: Apply, inputs: list[Any], inside: Any = None) -> str:
@@ -108,27 +145,42 @@ def format_value(v: Any) -> str:
     return " ".join(np.array2string(np.asarray(v), precision=4, threshold=6, edgeitems=2).split())
 
 
+def _kink(node: Apply) -> Any:
+    """The quantity whose sign picks the branch of a kinked primitive."""
+    assert node.prim.kink is not None
+    return node.prim.kink
+
+
 def differenced(root: Node):
     """f for the numeric oracle: the point -> Evaluation (the value, and the branch of every kink)."""
-    from .oracles.numeric import Evaluation
-
     kinked = [n for n in topological(root) if isinstance(n, Apply) and n.prim.kink is not None]
 
     def f(point: Mapping[str, Any]) -> Evaluation:
         values = forward(root, point)
         if not kinked:
             return Evaluation(values[root])
-        signs = np.concatenate([np.ravel(np.sign(np.real(n.prim.kink(*(values[a] for a in n.args)))))
+        signs = np.concatenate([np.ravel(np.sign(np.real(_kink(n)(*(values[a] for a in n.args)))))
                                 for n in kinked]).astype(np.int8)
         return Evaluation(values[root], signs.tobytes(), bool(np.any(signs == 0)))
 
+    def shaken(point: Mapping[str, Any]) -> Evaluation:
+        return Evaluation(forward(root, point, shake=True)[root])
+
+    f.shaken = shaken  # type: ignore[attr-defined]
     return f
+
+
+def non_analytic(root: Node, var: Var) -> list[str]:
+    """The names of the primitives between var and f that are not analytic (the complex step cannot
+    go through them), in the order written; [] when the whole path is analytic."""
+    from .tree import depends_on
+
+    order = topological(root)
+    needs = depends_on(order, [var])
+    names = [n.prim.name for n in order if isinstance(n, Apply) and n in needs and not n.prim.analytic]
+    return list(dict.fromkeys(names))
 
 
 def analytic_path(root: Node, wrt: list[Var]) -> bool:
     """Whether every primitive between the variables in wrt and f is analytic (complex step applies)."""
-    from .tree import depends_on
-
-    order = topological(root)
-    needs = depends_on(order, wrt)
-    return all(n.prim.analytic for n in order if isinstance(n, Apply) and n in needs)
+    return not any(non_analytic(root, v) for v in wrt)

@@ -17,7 +17,9 @@ import numpy as np
 from .errors import SpecError
 from .evaluate import differenced, forward
 from .oracles.backprop import backprop
-from .oracles.numeric import EPS, ROUNDING_ULPS, Measured
+from .agreement import ROUNDING_ULPS
+from .columns import Measured
+from .oracles.numeric import EPS
 from .oracles.sym_eval import Evaluator, as_float
 from .oracles.symbolic import _numbers, _symbols, expansion_size, to_sympy
 from .problem import Problem
@@ -77,8 +79,8 @@ def _numeric(problem: Problem, names: list[str]) -> dict[tuple[str, str], tuple[
                 d2 = (up2[a] - down2[a]) / (4 * h)
                 size = max(float(np.max(np.abs(g[a]))) for _, g in sides)
                 value, error = blocks[(a, b)]
-                value[(..., *idx)] = d
-                error[(..., *idx)] = np.abs(d - d2) / 3 + ROUNDING_ULPS * eps * size / h
+                value[(Ellipsis,) + idx] = d
+                error[(Ellipsis,) + idx] = np.abs(d - d2) / 3 + ROUNDING_ULPS * eps * size / h
     out = {}
     for key, (value, error) in blocks.items():
         scalar = value.ndim == 0
@@ -100,7 +102,7 @@ def _symbolic(problem: Problem, names: list[str]) -> dict[tuple[str, str], tuple
     evaluate = Evaluator({s: np.asarray(problem.point[n], dtype=np.float64)[idx] for n in names
                           for idx, s in np.ndenumerate(symbols[n])})
     first = {s: sp.diff(expr, s) for n in names for s in symbols[n].ravel()}
-    out = {}
+    out: dict[tuple[str, str], tuple[Any, str | None]] = {}
     for a in names:
         for b in names:
             shape = symbols[a].shape + symbols[b].shape

@@ -16,35 +16,30 @@ writes to inputs, dout or the cache) and a diagnosis of a wrong gradient come wi
 from __future__ import annotations
 
 import time
+import warnings
+from contextlib import contextmanager
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
+from .agreement import Rule, rule_for
 from .budget import time_budget
 from .calling import Inputs, call, fresh, prepare, same, written
-from .compare import case_scale, tolerance
-from .contracts import (
-    NotFinite,
-    determinism,
-    linearity,
-    precision,
-    read_gradients,
-    read_output,
-)
+from .contracts import NotFinite, determinism, linearity, precision, read_gradients, read_output
 from .errors import SpecError
 from .layer_diagnosis import diagnose, one_hot_probe, one_row_match
-from .oracles.numeric import (
-    FULL_MODE_MAX_ENTRIES,
-    METHODS,
-    MODES,
-    NumericResult,
-    choose_mode,
-)
-from .oracles.vjp_numeric import contract, measure
-from .pipeline import _check_tolerances, check_choices, judge, numeric_column
+from .options import Options, make
+from .oracles.numeric import CHECKED_COMPLEX, FULL_MODE_MAX_ENTRIES, NumericResult, choose_mode
+from .oracles.vjp_numeric import measure
+from .pipeline import numeric_column
 from .result import CaseResult, GradientResult
+from .verdict import judge
+
+# The options of gradcheck.options.Options that apply to the user's own functions (a black box has no
+# --dtype: its precision is the dtype of its output); `nondeterminism` is these checks' own.
+FUNCTION_OPTIONS = ("seed", "rtol", "atol", "mode", "method", "strict", "timeout")
 
 # Random Gaussian output gradients per check: each is a full comparison, and a wrong backward that
 # agrees for one dout by chance (a cancellation) will not for the others; 3 keeps the cost at one
@@ -52,9 +47,9 @@ from .result import CaseResult, GradientResult
 DOUTS = 3
 # The rows of a batch tried by the one-row diagnosis (a backward that keeps one row keeps the first or the last).
 ROWS_TRIED = 8
-# Tolerances for float16 f: ~3 significant digits, and its step of cbrt(eps) ≈ 0.1 leaves ~1% truncation;
-# a wrong gradient is still off by a factor. (float32 and float64 use compare.tolerance's defaults.)
-FLOAT16_RTOL, FLOAT16_ATOL = 3e-2, 1e-3
+# rtol for a float16 f: ~3 significant digits, and its step of cbrt(eps) ≈ 0.1 leaves ~1% truncation;
+# a wrong gradient is still off by a factor. (float32 and float64 take agreement.rule_for's defaults.)
+FLOAT16_RTOL = 3e-2
 
 
 @dataclass
@@ -67,23 +62,25 @@ class Target:
     forward_name: str = "f"  # and the user's forward
     scalar: bool = False  # check_function: f is a loss and grad_f takes no dout
     # Set once the closures that call the user's functions exist (they report into this Target):
-    outputs: Callable[[dict], tuple] = lambda point: ()  # the point (differentiated values by name) -> f's outputs
+    outputs: Callable[[Mapping[str, Any]], tuple] = lambda point: ()  # the point (differentiated values by name) -> f's outputs
     vjp: Callable[[tuple], Any] = lambda dout: None  # dout -> the user's raw answer
     problems: list[str] = field(default_factory=list)  # contract problems found while calling
     warnings: list[str] = field(default_factory=list)  # reported, not failing: writes to data inputs
 
 
 def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
-              **options: Any) -> CaseResult:
+              **given: Any) -> CaseResult:
     """f(*inputs) -> array(s); vjp(dout, *inputs) -> the gradients of ⟨dout, f⟩ (a tuple in input order,
     or one array); inputs: a sequence or a mapping of names."""
+    options, nondeterminism = _options(given, "check_vjp")
     state = prepare(f, inputs, wrt)
-    label = name or getattr(f, "__name__", "f")
+    label = str(name or getattr(f, "__name__", "f"))
     target = Target(label, state, "vjp")
 
     def outputs(point):
         args, kwargs = state.arguments(point)
-        return read_output(call("f", f, *args, **kwargs), "f")
+        with _stepped(point) as stepped:
+            return read_output(call("f", f, *args, **kwargs), "f", complex_ok=stepped)
 
     def backward(dout):
         args, kwargs = state.arguments()
@@ -94,15 +91,16 @@ def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, name:
         return got
 
     target.outputs, target.vjp = outputs, backward
-    return _run(target, f, options)
+    return _run(target, f, options, nondeterminism)
 
 
 def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
-                **options: Any) -> CaseResult:
+                **given: Any) -> CaseResult:
     """forward(*inputs) -> (out, cache); backward(dout, cache) -> the gradients (a tuple in input order, or
     one array). A forward returning (out1, out2, ..., cache) has a backward(dout1, dout2, ..., cache)."""
+    options, nondeterminism = _options(given, "check_layer")
     state = prepare(forward, inputs, wrt)
-    label = name or getattr(forward, "__name__", "forward")
+    label = str(name or getattr(forward, "__name__", "forward"))
     target = Target(label, state, "backward", forward_name="forward")
 
     def run_forward(point):
@@ -114,8 +112,9 @@ def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any 
         return got[:-1], got[-1]
 
     def outputs(point):
-        out, _ = run_forward(point)
-        return read_output(out if len(out) > 1 else out[0], "forward")
+        with _stepped(point) as stepped:
+            out, _ = run_forward(point)
+            return read_output(out if len(out) > 1 else out[0], "forward", complex_ok=stepped)
 
     def vjp(dout):
         _, cache = run_forward({})
@@ -132,20 +131,22 @@ def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any 
         return got
 
     target.outputs, target.vjp = outputs, vjp
-    return _run(target, forward, options)
+    return _run(target, forward, options, nondeterminism)
 
 
 def check_function(f: Callable, grad_f: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
-                   **options: Any) -> CaseResult:
+                   **given: Any) -> CaseResult:
     """f(*inputs) -> a scalar loss; grad_f(*inputs) -> its gradients (a sequence in input order, one array,
     or a mapping for mapping inputs)."""
+    options, nondeterminism = _options(given, "check_function")
     state = prepare(f, inputs, wrt)
-    label = name or getattr(f, "__name__", "f")
+    label = str(name or getattr(f, "__name__", "f"))
     target = Target(label, state, "grad_f", scalar=True)
 
     def outputs(point):
         args, kwargs = state.arguments(point)
-        out = read_output(call("f", f, *args, **kwargs), "f")
+        with _stepped(point) as stepped:
+            out = read_output(call("f", f, *args, **kwargs), "f", complex_ok=stepped)
         if len(out) != 1 or out[0].ndim != 0:
             shape = " and ".join(str(o.shape) for o in out).replace(" ", "")
             raise SpecError(f"f must return a scalar (a loss), got shape {shape}; for an array output use "
@@ -159,7 +160,7 @@ def check_function(f: Callable, grad_f: Callable, inputs: Any, *, wrt: Any = Non
         return got
 
     target.outputs, target.vjp = outputs, vjp
-    return _run(target, f, options)
+    return _run(target, f, options, nondeterminism)
 
 
 def _dout_names(count: int) -> list[str]:
@@ -179,21 +180,34 @@ def _writes(target: Target, what: str, args, kwargs, given=None, original=None) 
         target.problems.append(f"{what} writes to its argument dout: the upstream gradient must not change")
 
 
-def _run(target: Target, f: Callable, options: dict) -> CaseResult:
-    timeout = options.pop("timeout", None)
-    with time_budget(timeout, f"checking {target.label}"):
-        return _check(target, f, **options)
-
-
-def _check(target: Target, f: Callable, *, rtol: float | None = None, atol: float | None = None,
-           mode: str = "auto", method: str = "auto", seed: int = 0, nondeterminism: float = 0.0) -> CaseResult:
-    started = time.perf_counter()
-    _check_tolerances(rtol, atol)
-    check_choices(mode=(mode, MODES), method=(method, METHODS))
+def _options(given: dict[str, Any], what: str) -> tuple[Options, float]:
+    nondeterminism = given.pop("nondeterminism", 0.0)
     if isinstance(nondeterminism, bool) or not isinstance(nondeterminism, (int, float)) or not nondeterminism >= 0:
         raise SpecError(f"nondeterminism must be a number ≥ 0, got {nondeterminism!r}")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise SpecError(f"the seed must be a whole number ≥ 0, got {seed!r}")
+    return make(given, FUNCTION_OPTIONS, what), float(nondeterminism)
+
+
+@contextmanager
+def _stepped(point: dict):
+    """Under the complex step (a complex input) f may return complex values; code that casts them to real
+    warns (ComplexWarning), which is made an error so that the step is not used (numeric._checked_complex)."""
+    stepped = any(np.iscomplexobj(v) for v in point.values())
+    with warnings.catch_warnings():
+        if stepped:
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+        yield stepped
+
+
+def _run(target: Target, f: Callable, options: Options, nondeterminism: float) -> CaseResult:
+    with time_budget(options.timeout, f"checking {target.label}"):
+        result = _check(target, f, options, nondeterminism)
+    result.strict = options.strict
+    return result
+
+
+def _check(target: Target, f: Callable, options: Options, nondeterminism: float) -> CaseResult:
+    started = time.perf_counter()
+    seed = options.seed
     inputs = target.inputs
     point = {n: inputs.values[n] for n in inputs.wrt}
     first_args, first_kwargs = inputs.arguments()
@@ -213,20 +227,21 @@ def _check(target: Target, f: Callable, *, rtol: float | None = None, atol: floa
               for d in douts]
     problems = list(dict.fromkeys(target.problems + [p for _, _, found in claims for p in found]))
     claimed = [c for c, _, _ in claims]
-    mode = choose_mode(mode, point, list(inputs.wrt))
-    method = "central" if method == "auto" else method  # f is a black box: nothing says it is analytic
+    mode = choose_mode(options.mode, point, list(inputs.wrt))
+    # f is a black box: nothing says it is analytic, so auto takes the complex step only where it agrees
+    # with central differences (numeric.CHECKED_COMPLEX), and central differences find the kinks.
+    method = CHECKED_COMPLEX if options.method == "auto" else options.method
     measured = measure(target.outputs, point, inputs.wrt, douts, base, mode, seed, method, eps)
+    rule = _rule(options, dtype)
     gradients = {}
     for n in inputs.wrt:
-        tol = _tolerance(rtol, atol, dtype, base, douts, point[n], measured[n])
-        gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, tol, mode, method)
+        gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, rule, mode, method)
         if gradients[n].status == "mismatch":
-            gradients[n].diagnosis = _explain(target, n, point, measured[n], mode, douts, base, claims, tol, seed,
+            gradients[n].diagnosis = _explain(target, n, point, measured[n], mode, douts, base, claims, rule, seed,
                                               method, eps)
-    tol_first = _tolerance(rtol, atol, dtype, base, douts, None, None)
     if not target.scalar:
         problems += linearity(lambda d: read_gradients(target.vjp(d), inputs, target.what)[0], douts[0],
-                              {n: claimed[0][n][0] for n in inputs.wrt}, max(tol_first.rtol, 1e-12))
+                              {n: claimed[0][n][0] for n in inputs.wrt}, rule)
     again = read_gradients(target.vjp(douts[0] if not target.scalar else (np.float64(1.0),)), inputs, target.what)[0]
     problems += determinism(again, {n: claims[0][0][n][0] for n in inputs.wrt}, nondeterminism)
     problems = list(dict.fromkeys(problems + target.problems))
@@ -245,17 +260,18 @@ def _check(target: Target, f: Callable, *, rtol: float | None = None, atol: floa
 
 
 def _explain(target: Target, n: str, point: dict, measured: list[NumericResult], mode: str, douts: list[tuple],
-             base: tuple, claims: list, tol, seed: int, method: str, eps: float) -> str | None:
+             base: tuple, claims: list, rule: Rule, seed: int, method: str, eps: float) -> str | None:
     """How a wrong gradient is wrong: from the numbers at hand (layer_diagnosis.diagnose), then from one more
     pass of differences (a single row of the batch, a one-hot dout). Needs every entry differenced: a variable
     checked in fast mode only because of the others' size is differenced in full here (it is small)."""
     if mode == "fast" and np.size(point[n]) <= FULL_MODE_MAX_ENTRIES:
         measured = measure(target.outputs, point, [n], douts, base, "full", seed, method, eps)[n]
-    if not all(m.value is not None for m in measured):
+    values = [m.value for m in measured]
+    if any(v is None for v in values):
         return None
     claimed = [c for c, _, _ in claims]
-    found = diagnose(n, target.inputs, [m.value.value for m in measured], [c[n][0] for c in claimed],
-                     [c[1].get(n) for c in claims], douts, len(base), tol)
+    found = diagnose(n, target.inputs, [v.value for v in values if v], [v.error for v in values if v],
+                     [c[n][0] for c in claimed], [c[1].get(n) for c in claims], douts, len(base), rule)
     if found is None and not target.scalar:
         found = _one_row(target, n, point, douts, base, claimed, seed, method, eps) or _probe(target, n, point, eps)
     return found
@@ -317,26 +333,19 @@ def _gaussian(rng: np.random.Generator, o: np.ndarray):
     return d if o.ndim else d[()]
 
 
-def _tolerance(rtol, atol, dtype: str, base: tuple, douts: list[tuple], x, measured: list[NumericResult] | None):
-    """One variable's tolerance: its scale is |⟨dout, f⟩| per unit of x and the numeric gradient's size, never
-    the claimed gradient's nor another variable's."""
-    if x is None:
-        scale = 1.0
-    else:
-        values = [m.value.value if m.value is not None else m.probes.directional for m in measured
-                  if m.value is not None or m.probes is not None]
-        largest = max(abs(contract(d, base)[0]) for d in douts)
-        scale = case_scale(float(np.real(largest)), [x], [np.asarray(v) for v in values])
+def _rule(options: Options, dtype: str) -> Rule:
+    """The agreement rule in the precision f computes in (agreement.rule_for; float16 has its own rtol)."""
     if dtype == "float16":
-        return tolerance(FLOAT16_RTOL if rtol is None else rtol, FLOAT16_ATOL * scale if atol is None else atol,
-                         scale)
-    return tolerance(rtol, atol, scale, "float32" if dtype == "float32" else "float64")
+        return Rule(rtol=FLOAT16_RTOL if options.rtol is None else options.rtol,
+                    atol=0.0 if options.atol is None else options.atol, eps=float(np.finfo(np.float16).eps))
+    return rule_for(options.rtol, options.atol, "float32" if dtype == "float32" else "float64")
 
 
-def _judged(name: str, shape, measured: list[NumericResult], claimed: list[dict], tol, mode: str,
+def _judged(name: str, shape, measured: list[NumericResult], claimed: list[dict], rule: Rule, mode: str,
             method: str) -> GradientResult:
     """The one place a variable is judged: once per dout, the worst kept (a mismatch, else a kink)."""
-    results = [judge(name, shape, {"numeric": numeric_column(m), "claimed": c[name]}, tol, mode, method=method,
+    # no backprop here: the claim's own rounding is not known, so the numeric estimate carries the uncertainty
+    results = [judge(name, shape, {"numeric": numeric_column(m), "claimed": c[name]}, rule, 0.0, mode, method,
                      kinks=m.kinks) for m, c in zip(measured, claimed)]
     bad = [(k, r) for k, r in enumerate(results) if r.status == "mismatch"]
     if bad:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .calling import Inputs
-from .compare import Tolerance
+from .agreement import Rule
 
 # Two values are the same pattern within this relative difference (well above finite differences' 1e-8).
 SAME = 1e-4
@@ -22,9 +22,12 @@ SAME = 1e-4
 EXAMPLES = 3
 
 
-def diagnose(name: str, inputs: Inputs, true: Sequence[Any], claimed: Sequence[Any], raw: Sequence[Any],
-             douts: Sequence[tuple], outputs: int, tol: Tolerance) -> str | None:
+def diagnose(name: str, inputs: Inputs, true: Sequence[Any], errors: Sequence[Any], claimed: Sequence[Any],
+             raw: Sequence[Any], douts: Sequence[tuple], outputs: int, rule: Rule) -> str | None:
+    """true and errors: the numeric gradient and its error estimate per dout; claimed: the claim per dout (None
+    where it has the wrong shape, and then raw holds it)."""
     true = [np.asarray(t, dtype=np.float64) for t in true]
+    tol = _Allowance(rule, [np.where(np.isfinite(e), np.asarray(e, dtype=np.float64), 0.0) for e in errors])
     shape = true[0].shape
     if any(c is None for c in claimed):
         return _wrong_shape(name, shape, true, raw)
@@ -133,13 +136,22 @@ def _transpose(name: str, true: list, claimed: list) -> str | None:
     return None
 
 
-def _right(t: np.ndarray, c: np.ndarray, tol: Tolerance) -> np.ndarray:
-    return np.abs(c - t) <= tol.atol + 10 * tol.rtol * np.maximum(np.abs(c), np.abs(t))
+class _Allowance:
+    """What counts as right or as zero for one dout: the agreement rule with the numeric estimate's own error."""
+
+    def __init__(self, rule: Rule, errors: list):
+        self.rule, self.errors = rule, errors
+
+    def right(self, k: int, t: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return np.abs(c - t) <= self.rule.allowed(t, c, self.errors[k], 0.0)
+
+    def zero(self, k: int, t: np.ndarray) -> np.ndarray:
+        return np.abs(t) <= self.rule.allowed(t, 0.0, self.errors[k], 0.0)
 
 
-def _entries(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inputs, tol: Tolerance) -> str | None:
+def _entries(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inputs, tol: _Allowance) -> str | None:
     """Right on some entries only: a missing mask, repeated indices, or just which entries."""
-    right = np.all([_right(t, c, tol) for t, c in zip(true, claimed)], axis=0) | ~known
+    right = np.all([tol.right(k, t, c) for k, (t, c) in enumerate(zip(true, claimed))], axis=0) | ~known
     total = int(known.sum())
     wrong = np.argwhere(~right)
     if not len(wrong) or np.ndim(right) == 0:
@@ -147,7 +159,7 @@ def _entries(name: str, true: list, claimed: list, known: np.ndarray, inputs: In
     count = len(wrong)
     examples = ", ".join(f"{name}[{','.join(map(str, w))}]" for w in wrong[:EXAMPLES])
     share = f"{count} of {total} entries ({100 * count / max(total, 1):.0f}%)"
-    zero = np.all([np.abs(t) <= tol.atol for t in true], axis=0)
+    zero = np.all([tol.zero(k, t) for k, t in enumerate(true)], axis=0)
     masked = ~right & zero
     if np.any(masked):
         k = int(masked.sum())
@@ -201,12 +213,12 @@ def _invariance(name: str, true: list, claimed: list, known: np.ndarray) -> str 
     return None
 
 
-def _paths(name: str, true: list, claimed: list, outputs: int, count: int, tol: Tolerance) -> str | None:
+def _paths(name: str, true: list, claimed: list, outputs: int, count: int, tol: _Allowance) -> str | None:
     """With several outputs: which output's path to this input is wrong (the douts that feed one output)."""
     if outputs < 2:
         return None
     first = count - outputs
-    ok = [bool(np.all(_right(true[k], claimed[k], tol) | np.isnan(true[k]))) for k in range(first, count)]
+    ok = [bool(np.all(tol.right(k, true[k], claimed[k]) | np.isnan(true[k]))) for k in range(first, count)]
     wrong = [j + 1 for j, good in enumerate(ok) if not good]
     if not wrong or len(wrong) == outputs:
         return None

@@ -15,7 +15,7 @@ import keyword
 import re
 from dataclasses import dataclass, field
 
-from .errors import ParseError, suggest
+from .errors import ParseError, UnknownNameError, suggest
 from .primitives import BINARY_OPERATORS, BY_NAME, CONSTANTS, FUNCTIONS, PREFIX_OPERATORS, REQUIRED
 from .source import Source, Span
 from .tree import Apply, Const, Node, Var
@@ -71,7 +71,8 @@ def parse(text: str, origin: str = "the expression", scope: Scope | None = None)
 
 
 def tokenize(source: Source) -> list[Token]:
-    text, tokens, pos = source.text, [], 0
+    text, pos = source.text, 0
+    tokens: list[Token] = []
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None:
@@ -81,7 +82,7 @@ def tokenize(source: Source) -> list[Token]:
                     raise ParseError(_keyword_message(tok.text), Span(source, tok.start, tok.end))
             raise ParseError(_bad_character(text[pos]), Span(source, pos, pos + 1))
         if match.lastgroup != "space":
-            tokens.append(Token(match.lastgroup, match.group(), pos, match.end()))
+            tokens.append(Token(str(match.lastgroup), match.group(), pos, match.end()))
         pos = match.end()
     tokens.append(Token("end", "", len(text), len(text)))
     return tokens
@@ -221,7 +222,7 @@ class _Parser:
             return self.scope.variables[name]
         if self.scope.closed:
             known = sorted(self.scope.variables) + sorted(self.scope.lets)
-            raise ParseError(f"unknown variable '{name}'{suggest(name, known)}"
+            raise UnknownNameError(f"unknown variable '{name}'{suggest(name, known)}"
                              + (f"; f's variables are {', '.join(sorted(self.scope.variables))}"
                                 if self.scope.variables else ""), span)
         var = Var(name, span)
@@ -239,7 +240,7 @@ class _Parser:
         if prim is None:
             if name in self.scope.lets or name in self.scope.variables or name in CONSTANTS:
                 raise ParseError(f"'{name}' is not a function (missing '*' before '('?)", name_span)
-            raise ParseError(f"unknown function '{name}'{suggest(name, FUNCTIONS)}", name_span)
+            raise UnknownNameError(f"unknown function '{name}'{suggest(name, FUNCTIONS)}", name_span)
         opener = self.advance()
         positional: list[tuple[Node, int, int]] = []
         keywords: dict[str, tuple[Node, int, int, Token]] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import keyword
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -94,7 +94,8 @@ def _point(at: Assignments, scope: Scope, seed: int, base: Path | None) -> tuple
         if name not in scope.variables:
             raise SpecError(f"--at gives a value for '{name}', which f does not use"
                             f"{suggest(name, scope.variables)}; f's variables are {', '.join(scope.variables)}")
-    point, drawn = {}, []
+    point: dict[str, Any] = {}
+    drawn: list[str] = []
     for name in scope.variables:
         if name in given:
             point[name] = parse_value(name, given[name], seed=seed, base=base)

@@ -6,16 +6,11 @@ The result knows its exit code (as black's Report does); the CLI only passes it 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Any
 
 import numpy as np
 
-
-class ExitStatus(IntEnum):
-    OK = 0  # every gradient agrees (and every claim is right)
-    MISMATCH = 1  # some gradient disagrees: a wrong claim, or a disagreement among the oracles
-    INPUT_ERROR = 2  # bad input: syntax, unknown name, a bad value, f undefined at the point
+from .status import ExitStatus
 
 
 @dataclass
@@ -34,12 +29,13 @@ class GradientResult:
     notes: dict[str, str] = field(default_factory=dict)  # why a column has no value, what fast mode did
     formula: str | None = None  # SymPy's simplified ∂f/∂variable, when asked for
     numeric_mode: str = "full"  # "full" or "fast"
-    pairs: list = field(default_factory=list)  # compare.PairError for every pair of columns
+    pairs: list = field(default_factory=list)  # agreement.PairError for every pair of columns
     numeric_error: Any = None  # the numeric column's own error estimate (full mode)
     numeric_method: str = "central"  # complex, richardson or central
     kinks: list = field(default_factory=list)  # [index, left derivative, right derivative] per kink entry
     diagnosis: str | None = None  # how a claim is wrong, checked at several random points
     correct: str | None = None  # SymPy's formula of the right ∂f/∂variable, shown next to a wrong claim
+    odd: str | None = None  # the one column that disagrees with the others (which agree), if there is one
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: plain(v) for name, v in self.columns.items()}
@@ -49,7 +45,9 @@ class GradientResult:
                    numeric_error=plain(self.numeric_error),
                    pairs=[{"a": p.a, "b": p.b, "agree": p.agree, "max_abs_error": p.max_abs_error,
                            "max_rel_error": p.max_rel_error, "worst": p.worst,
-                           "worst_values": list(p.worst_values)} for p in self.pairs])
+                           "worst_values": list(p.worst_values), "compared": p.compared} for p in self.pairs])
+        if self.odd is not None:
+            out["odd"] = self.odd
         if self.notes:
             out["notes"] = dict(self.notes)
         if self.formula is not None:

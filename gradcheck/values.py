@@ -9,7 +9,7 @@ from typing import Any, Iterable, Mapping, Union
 
 import numpy as np
 
-from .errors import GradcheckError, ParseError, SpecError, ValueSpecError
+from .errors import GradcheckError, ParseError, SpecError, UnknownNameError, ValueSpecError
 from .evaluate import value
 from .parser import Scope, parse, tokenize
 from .primitives import CONSTANTS
@@ -112,10 +112,10 @@ def _parse_text(name: str, text: str, seed: int, base: Path | None) -> np.ndarra
         return parse_list(name, text)
     try:
         return value(parse(text, origin=f"--at {name}", scope=Scope(closed=True)), {})
-    except ParseError as exc:
-        if "unknown variable" in exc.message or "unknown function" in exc.message:
-            raise ValueSpecError(f"{text!r} is not a number, a list, randn(...)/rand(...) or a .npy path",
-                                 exc.span) from None
+    except UnknownNameError as exc:
+        raise ValueSpecError(f"{text!r} is not a number, a list, randn(...)/rand(...) or a .npy path",
+                             exc.span) from None
+    except ParseError:
         raise
     except GradcheckError as exc:
         raise ValueSpecError(exc.message if exc.span else f"--at {name}: {exc.message}", exc.span) from None

@@ -13,6 +13,8 @@ import gradcheck
 from gradcheck.errors import DomainError, ShapeError, ValueSpecError
 from gradcheck.oracles.numeric import FULL_MODE_MAX_ENTRIES
 
+from conftest import console_script, subprocess_env
+
 NET_AT = {"X": "randn(8,5)", "W1": "randn(5,4)", "W2": "randn(4,3)", "y": "[0,2,1,1,0,2,2,1]"}
 M = 8  # rows of X
 S_MINUS_Y = "(softmax(H @ W2) - onehot(y, 3))"
@@ -233,10 +235,10 @@ def test_a_wrong_backprop_rule_would_be_caught_by_the_array_oracles(monkeypatch)
 
 def test_json_gradients_are_nested_lists():
     completed = subprocess.run(
-        ["gradcheck", "eval", "softmax_ce(relu(X @ W1) @ W2, y)", "--at",
+        [console_script(), "eval", "softmax_ce(relu(X @ W1) @ W2, y)", "--at",
          "X=randn(8,5),W1=randn(5,4),W2=randn(4,3),y=[0,2,1,1,0,2,2,1]", "--wrt", "W1,W2",
          "--let", "H=relu(X @ W1)", "--grad", "W2=H.T @ (softmax(H @ W2) - onehot(y, 3)) / 8",
-         "--format", "json"], capture_output=True, text=True, timeout=120)
+         "--format", "json"], capture_output=True, text=True, timeout=120, env=subprocess_env())
     assert completed.returncode == 0, completed.stderr
     case = json.loads(completed.stdout)["cases"][0]
     w2 = case["gradients"]["W2"]
@@ -249,16 +251,17 @@ def test_json_gradients_are_nested_lists():
                                              ("H.T @ (softmax(H @ W2) - onehot(y, 3))", 1)])
 def test_the_issue_command_through_the_console_script(claim, code):
     completed = subprocess.run(
-        ["gradcheck", "eval", "softmax_ce(relu(X @ W1) @ W2, y)", "--at",
+        [console_script(), "eval", "softmax_ce(relu(X @ W1) @ W2, y)", "--at",
          "X=randn(8,5),W1=randn(5,4),W2=randn(4,3),y=[0,2,1,1,0,2,2,1]", "--wrt", "W1,W2",
-         "--let", "H=relu(X @ W1)", "--grad", f"W2={claim}"], capture_output=True, text=True, timeout=120)
+         "--let", "H=relu(X @ W1)", "--grad", f"W2={claim}"], capture_output=True, text=True, timeout=120,
+        env=subprocess_env())
     assert completed.returncode == code, completed.stderr
     assert "W2" in completed.stdout and "(4,3)" in completed.stdout
 
 
 def test_shape_error_through_the_console_script():
-    completed = subprocess.run(["gradcheck", "eval", "sum(X @ W)", "--at", "X=randn(3,2),W=randn(3,2)"],
-                               capture_output=True, text=True, timeout=120)
+    completed = subprocess.run([console_script(), "eval", "sum(X @ W)", "--at", "X=randn(3,2),W=randn(3,2)"],
+                               capture_output=True, text=True, timeout=120, env=subprocess_env())
     assert completed.returncode == 2 and "Traceback" not in completed.stderr
     first = completed.stderr.splitlines()[0]
     assert first.startswith("gradcheck: error:") and "X is (3,2), W is (3,2)" in first

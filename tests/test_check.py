@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,8 @@ import gradcheck
 from gradcheck.cli import main
 from gradcheck.errors import FunctionError, SpecError
 
+from conftest import console_script
+
 ROOT = Path(__file__).resolve().parent.parent
 EXPRESSIONS = ROOT / "expressions"
 
@@ -31,10 +32,7 @@ grad = { x = "3*x" }
 
 
 def script() -> str:
-    found = shutil.which("gradcheck", path=os.path.dirname(sys.executable)) or shutil.which("gradcheck")
-    if found is None:
-        pytest.fail("the gradcheck console script is not installed (pip install -e .)")
-    return found
+    return console_script()
 
 
 def run_script(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

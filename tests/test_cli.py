@@ -18,25 +18,22 @@ import os
 import pty
 import re
 import select
-import shutil
 import struct
 import subprocess
 import sys
 import termios
 import time
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import gradcheck
-from gradcheck.cli import main
 from gradcheck.primitives import FUNCTIONS
 
-PACKAGE_ROOT = str(Path(gradcheck.__file__).resolve().parents[1])
+from conftest import CLEAN_ENV, PACKAGE_ROOT, console_script, invoke, make_runner, subprocess_env  # noqa: F401
+
 TIMEOUT = 60  # seconds for one subprocess
 
 NEURON = "sigmoid(w0*x0 + w1*x1 + w2)"
@@ -146,48 +143,12 @@ def assert_caret_under(stderr: str, source: str, column: int | None = None) -> N
 
 
 # ----- running the CLI in-process --------------------------------------------------------------
-CLEAN_ENV = {"NO_COLOR": None, "FORCE_COLOR": None, "CLICOLOR_FORCE": None, "TTY_COMPATIBLE": None,
-             "TTY_INTERACTIVE": None, "COLUMNS": None, "TERM": "xterm"}
-
-
-def make_runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # click < 8.2
-    except TypeError:
-        return CliRunner()  # click >= 8.2 keeps stderr apart anyway
-
-
-def invoke(*args: str, env: dict | None = None):
-    """gradcheck ARGS in-process. Fails the test if anything but SystemExit escapes the CLI."""
-    result = make_runner().invoke(main, list(args), env={**CLEAN_ENV, **(env or {})}, prog_name="gradcheck")
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        pytest.fail("an exception escaped the CLI:\n" + "".join(traceback.format_exception(*result.exc_info)),
-                    pytrace=False)
-    return result
-
-
 def invoke_json(*args: str) -> tuple[int, dict, str]:
     result = invoke(*args, "--format", "json")
     return result.exit_code, json.loads(result.stdout), result.stderr
 
 
 # ----- running the real console script ---------------------------------------------------------
-def console_script() -> str:
-    script = shutil.which("gradcheck", path=os.path.dirname(sys.executable)) or shutil.which("gradcheck")
-    if script is None:
-        pytest.fail("the gradcheck console script is not on PATH (pip install -e .)")
-    return script
-
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    drop = {"NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE", "TTY_INTERACTIVE",
-            "COLUMNS", "LINES", "COLORTERM", "TERM"}
-    env = {k: v for k, v in os.environ.items() if k not in drop}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
-    env.update(extra)
-    return env
-
-
 def run_piped(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(argv, capture_output=True, encoding="utf-8", errors="replace", env=env, cwd=cwd,
                           stdin=subprocess.DEVNULL, timeout=TIMEOUT)
@@ -361,7 +322,7 @@ def check_document(document: dict) -> None:
             continue
         assert case["error"] is None
         assert isinstance(case["value"], float)
-        for var, g in case["gradients"].items():
+        for _var, g in case["gradients"].items():
             assert {"symbolic", "backprop", "numeric", "max_abs_error", "max_rel_error", "status"} <= set(g)
             assert g["status"] in ("pass", "mismatch")
             present = [g[c] for c in (*ORACLES, "claimed") if g.get(c) is not None]

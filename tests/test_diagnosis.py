@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import os
-import shutil
-import sys
 
-import pytest
 
 import gradcheck
+
+from conftest import console_script
 
 NEURON_AT = "w0=2,w1=-3,w2=-3,x0=-1,x1=-2"
 Z = {"z": "w0*x0 + w1*x1 + w2"}
@@ -73,7 +71,7 @@ def test_a_wrong_claim_without_a_simple_pattern_gets_no_invented_diagnosis():
 
 
 def test_the_diagnosis_reaches_the_console_and_json():
-    script = shutil.which("gradcheck", path=os.path.dirname(sys.executable)) or shutil.which("gradcheck")
+    script = console_script()
     done = subprocess.run([script, "eval", "sigmoid(z)", "--let", "z=w0*x0 + w1*x1 + w2", "--at", NEURON_AT,
                            "--grad", "w0=x0*sigmoid(z)"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "missing the local gradient of sigmoid(z)" in done.stdout

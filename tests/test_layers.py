@@ -15,8 +15,8 @@ from gradcheck import FunctionError, SpecError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
-import cs231n_layers as L
-import needle_ops as N
+import cs231n_layers as L  # noqa: E402
+import needle_ops as N  # noqa: E402
 
 RNG = np.random.default_rng(11)
 

@@ -4,10 +4,7 @@ scaled functions, undefined points — through the API and the console script.""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,14 +16,13 @@ from gradcheck.errors import SpecError
 from gradcheck.evaluate import analytic_path
 from gradcheck.problem import build
 
+from conftest import console_script
+
 EXPRESSIONS = Path(__file__).resolve().parent.parent / "expressions"
 
 
 def script() -> str:
-    found = shutil.which("gradcheck", path=os.path.dirname(sys.executable)) or shutil.which("gradcheck")
-    if found is None:
-        pytest.fail("the gradcheck console script is not installed (pip install -e .)")
-    return found
+    return console_script()
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

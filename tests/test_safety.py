@@ -10,7 +10,6 @@ import ast
 import builtins
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ import pytest
 
 import gradcheck
 from gradcheck import DomainError, GradcheckError, ParseError, SpecError, ValueSpecError
+
+from conftest import console_script
 
 PACKAGE = Path(gradcheck.__file__).resolve().parent
 TIMEOUT = 60  # seconds; every case here should take well under one
@@ -180,12 +181,6 @@ def test_api_bad_python_values_raise_gradcheck_errors(case):
 
 
 # ----- the console script ----------------------------------------------------------------------
-def console_script() -> str:
-    """The gradcheck script installed for this Python (else the first one on PATH)."""
-    script = shutil.which("gradcheck", path=os.path.dirname(sys.executable)) or shutil.which("gradcheck")
-    if script is None:
-        pytest.fail("the gradcheck console script is not installed (pip install -e .)")
-    return script
 
 
 MINUS_CHAIN = "-" * 5000 + "x"

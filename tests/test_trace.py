@@ -8,13 +8,14 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 
 import gradcheck
 from gradcheck.graph import summary
+
+from conftest import console_script
 
 NEURON = "sigmoid(w0*x0 + w1*x1 + w2)"
 AT = "w0=2,w1=-3,w2=-3,x0=-1,x1=-2"
@@ -23,10 +24,7 @@ DSIGMA = SIGMA * (1 - SIGMA)
 
 
 def script() -> str:
-    found = shutil.which("gradcheck", path=os.path.dirname(sys.executable)) or shutil.which("gradcheck")
-    if found is None:
-        pytest.fail("the gradcheck console script is not installed (pip install -e .)")
-    return found
+    return console_script()
 
 
 def by_text(result):

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DomainError
-from ..evaluate import STRICT, describe_inputs, shown
+from ..errors import DomainError, RuleError
+from ..evaluate import STRICT, describe_inputs, failure, floating_point_events, shown
 from ..primitives import zero_vjp
 from ..tree import Apply, Node, Var, depends_on, topological
 
@@ -67,14 +67,18 @@ def vjp(node: Apply, i: int, g, ans, inputs: list[Any]) -> Any:
     arg, rule = node.args[i], node.prim.vjps[i]
     if rule is zero_vjp:
         return np.zeros(np.shape(inputs[i]))
-    failure = "is undefined"
+    events: list[int] = []
     try:
         out = unbroadcast(rule(g, ans, *inputs, **node.kwargs), np.shape(inputs[i]))
-    except FloatingPointError as exc:
-        out, failure = None, "overflows" if "overflow" in str(exc) else failure
-    if out is None or not np.all(np.isfinite(out)):
+    except FloatingPointError:
+        with floating_point_events() as events:  # again, to learn which error it was
+            out = unbroadcast(rule(g, ans, *inputs, **node.kwargs), np.shape(inputs[i]))
+    if np.shape(out) != np.shape(inputs[i]):  # tinygrad asserts this too
+        raise RuleError(f"the VJP rule of {node.prim.name} for its input {node.prim.params[i]} returned shape "
+                        f"{np.shape(out)}, but that input has shape {np.shape(inputs[i])}")
+    if events or not np.all(np.isfinite(out)):
         raise DomainError(f"the derivative of {shown(node)} with respect to {shown(arg)} "
-                          f"{failure}{describe_inputs(node, inputs)}", node.span)
+                          f"{failure(events)}{describe_inputs(node, inputs)}", node.span)
     return out
 
 

@@ -24,7 +24,10 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..errors import DomainError
+from ..agreement import ROUNDING_ULPS, SAFETY
+from ..columns import Evaluation, Kink, Measured, Probes
+from ..errors import DomainError, GradcheckError
+from ..options import METHODS, MODES  # noqa: F401 - re-exported for callers that know them from here
 
 EPS = float(np.finfo(np.float64).eps)
 # Central differences err by O(h²) from truncation and O(eps/h) from rounding; a step of cbrt(eps)
@@ -36,8 +39,6 @@ COMPLEX_STEP = 1e-20
 SUBNORMAL_MARGIN = 2.0**20
 # A second complex step this many times larger measures the first one's O(h^2) truncation error.
 COMPLEX_CHECK = 1e3
-# Rounding in one value of f, in units of eps·|f|: the forward passes here lose a few ulps at most.
-ROUNDING_ULPS = 8
 # A difference that crosses a kink is retried with a step this many times smaller, this many times.
 KINK_SHRINK, KINK_RETRIES = 100.0, 3
 # One-sided quotients that grow this much when the step shrinks 10x mean f jumps (sign, step): no derivative.
@@ -51,53 +52,15 @@ NUMERIC_AGREE = 10.0
 # Full mode costs a few forward passes per entry; up to this many entries (all differentiated
 # variables together) it takes well under a second on the nets in tests/.
 FULL_MODE_MAX_ENTRIES = 1_000
+# The method for a black-box f: the complex step, checked against central differences entry by entry.
+CHECKED_COMPLEX = "complex, checked"
 # Fast mode: this many random directions, and this many random entries, per variable.
 FAST_PROBES = 8
-MODES = ("auto", "full", "fast")
-METHODS = ("auto", "central", "richardson", "complex")
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """What the numeric oracle needs of f at one point."""
-
-    value: Any
-    branches: bytes | None = None  # the branch taken at every kink; None if f cannot say
-    at_kink: bool = False  # some kink's quantity is exactly 0 here
 
 
 # The function being differenced: the point (every variable's value) -> Evaluation. Finite
 # differences know nothing else of f, so the same code checks an expression and a user's numpy code.
 Function = Callable[[Mapping[str, Any]], Evaluation]
-
-
-@dataclass(frozen=True)
-class Measured:
-    """A numeric gradient: its value (NaN where an entry could not be differenced) and error estimate."""
-
-    value: Any
-    error: Any
-
-
-@dataclass(frozen=True)
-class Kink:
-    """An entry where f is not differentiable: the one-sided derivatives."""
-
-    index: tuple[int, ...]
-    left: float
-    right: float
-
-
-@dataclass(frozen=True)
-class Probes:
-    """What fast mode measured for one variable."""
-
-    directions: np.ndarray  # (k, *shape), each of unit norm
-    directional: np.ndarray  # (k,): the derivative of f along each direction
-    directional_error: np.ndarray
-    entries: tuple[tuple[int, ...], ...]  # the entries differenced one at a time
-    entry_values: np.ndarray
-    entry_errors: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -117,11 +80,14 @@ def choose_mode(mode: str, point: Mapping[str, Any], names: list[str]) -> str:
 
 
 def numeric(f: Function, point: Mapping[str, Any], names: list[str], mode: str = "full",
-            seed: int = 0, method: str = "central") -> dict[str, NumericResult]:
-    """∂f/∂name for every name, by differences of f alone. f raises DomainError where it is undefined."""
+            seed: int = 0, method: str | Mapping[str, str] = "central") -> dict[str, NumericResult]:
+    """∂f/∂name for every name, by differences of f alone. f raises DomainError where it is undefined.
+    method: one for all, or one per name."""
     base = f(point)
     results = {}
+    methods = method if isinstance(method, Mapping) else dict.fromkeys(names, method)
     for name in names:
+        method = methods[name]
         try:
             results[name] = (full if mode == "full" else fast)(f, point, name, seed, method, base)
         except DomainError as exc:
@@ -142,7 +108,7 @@ def full(f: Function, point: Mapping[str, Any], name: str, seed: int, method: st
     for idx in np.ndindex(x.shape):
         got = line_derivative(_line(f, point, name, x, _unit(x, idx)), max(1.0, abs(float(x[idx]))), method, base, eps)
         if isinstance(got, Kink):
-            kinks.append(Kink(idx, got.left, got.right))
+            kinks.append(Kink(idx, got.left, got.right, got.error))
             values[idx], errors[idx] = np.nan, np.inf
         elif got is None:
             excluded += 1
@@ -170,14 +136,14 @@ def fast(f: Function, point: Mapping[str, Any], name: str, seed: int, method: st
     entries, values, errors = _probe(f, point, name, x, [_unit(x, idx) for idx in indices],
                                      [max(1.0, abs(float(x[idx]))) for idx in indices], method, base, eps)
     skipped = len(directions) - len(kept) + len(indices) - len(entries)
-    kept = [directions[i] for i in kept]
-    entries = [indices[i] for i in entries]
-    note = (f"fast mode: {len(kept)} random directions and {len(entries)} random entries checked "
+    kept_directions = [directions[i] for i in kept]
+    kept_entries = [indices[i] for i in entries]
+    note = (f"fast mode: {len(kept_directions)} random directions and {len(kept_entries)} random entries checked "
             f"(full mode up to {FULL_MODE_MAX_ENTRIES:,} entries; --mode full forces it)")
     if skipped:
         note += f"; {skipped} probes crossed a kink and were left out"
-    probes = Probes(np.array(kept).reshape(len(kept), *x.shape), np.array(directional), np.array(directional_error),
-                    tuple(entries), np.array(values), np.array(errors))
+    probes = Probes(np.array(kept_directions).reshape(len(kept_directions), *x.shape), np.array(directional),
+                    np.array(directional_error), tuple(kept_entries), np.array(values), np.array(errors))
     return NumericResult(None, probes, note, method)
 
 
@@ -205,12 +171,16 @@ def _line(f: Function, point: Mapping[str, Any], name: str, x: np.ndarray, v: np
     def g(t) -> Evaluation:
         moved = x + t * v
         return f({**point, name: moved[()] if moved.ndim == 0 else moved})
+    if hasattr(f, "shaken"):  # f evaluated with its intermediates' rounding perturbed
+        g.shaken = _line(f.shaken, point, name, x, v)  # type: ignore[attr-defined]
     return g
 
 
 def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float = EPS):
     """g'(0) and its error estimate; a Kink if 0 is on a kink; None if too near one to difference.
     eps is the working precision's (float32's under --dtype float32)."""
+    if method == CHECKED_COMPLEX:
+        return _checked_complex(g, scale, base, eps)
     if method == "complex":
         h = COMPLEX_STEP * scale
         imag = g(1j * h).value
@@ -221,7 +191,12 @@ def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float =
         # The truncation error is c*h^2: measured from a step COMPLEX_CHECK times larger, whose
         # error is COMPLEX_CHECK^2 times the size; plus rounding.
         wide = float(np.imag(g(1j * h * COMPLEX_CHECK).value)) / (h * COMPLEX_CHECK)
-        return d, ROUNDING_ULPS * eps * abs(d) + abs(wide - d) / (COMPLEX_CHECK**2 - 1)
+        error = ROUNDING_ULPS * eps * abs(d) + abs(wide - d) / (COMPLEX_CHECK**2 - 1)
+        if hasattr(g, "shaken"):
+            # The rounding of f's intermediates moves the derivative too (log(1 + x²) at small x,
+            # sin(50y)): measured by the same step through a forward pass with them perturbed.
+            error += abs(float(np.imag(g.shaken(1j * h).value)) / h - d)
+        return d, error
     if method == "richardson":
         got = _ridders(g, scale, base, eps)
         check = _central(g, scale, base, eps)
@@ -231,6 +206,25 @@ def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float =
             return got
         return check
     return _central(g, scale, base, eps)
+
+
+def _checked_complex(g, scale: float, base: Evaluation, eps: float):
+    """For a black-box f (the user's own numpy code): the complex step where f takes complex input
+    and its answer agrees with central differences within their error estimate, else central
+    differences. The complex step resolves what differences of f cannot (a gradient 1e-24 times f's
+    size); the agreement guards against code that is not analytic in complex arithmetic (np.abs,
+    .real, a cast to float)."""
+    check = _central(g, scale, base, eps)
+    if not isinstance(check, tuple):
+        return check
+    try:
+        with np.errstate(all="ignore"):
+            got = line_derivative(g, scale, "complex", base, eps)
+    except (GradcheckError, TypeError, ValueError, ArithmeticError):
+        return check
+    if isinstance(got, tuple) and np.isfinite(got[0]) and abs(got[0] - check[0]) <= SAFETY * check[1]:
+        return got
+    return check
 
 
 def _crosses(base: Evaluation, *sides: Evaluation) -> bool:
@@ -259,7 +253,10 @@ def _central(g, scale: float, base: Evaluation, eps: float):
     finer_left = float(base.value - g(-h / 10).value) / (h / 10)
     if abs(finer_right) > JUMP_GROWTH * abs(right) + 1.0 or abs(finer_left) > JUMP_GROWTH * abs(left) + 1.0:
         return Kink((), float("nan"), float("nan"))
-    return Kink((), left, right)
+    # The one-sided quotients err by O(h): their change over a 10x smaller step measures it; plus rounding.
+    error = max(abs(finer_right - right), abs(finer_left - left)) \
+        + ROUNDING_ULPS * (eps * abs(float(base.value)) + _spacing(base.value)) / (h / 10)
+    return Kink((), left, right, error)
 
 
 def _ridders(g, scale: float, base: Evaluation, eps: float):

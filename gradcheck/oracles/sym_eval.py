@@ -21,9 +21,9 @@ EVAL_DIGITS = 30
 class Evaluator:
     """Values of SymPy expressions at one point; `define` gives a symbol its value."""
 
-    def __init__(self, values: Mapping[Any, float] = ()):
+    def __init__(self, values: Mapping[Any, float] | None = None):
         self.memo: dict[Any, Any] = {}
-        for symbol, number in dict(values).items():
+        for symbol, number in dict(values or {}).items():
             self.define(symbol, number)
 
     def define(self, symbol: Any, number: Any) -> None:

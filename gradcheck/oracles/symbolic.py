@@ -73,7 +73,8 @@ def _whole(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: b
     expr = to_sympy(sp, root, inputs)[()]
     evaluate = Evaluator({s: np.asarray(point[name])[idx] for name in wrt_names
                           for idx, s in np.ndenumerate(symbols[name])})
-    gradients, formula_of = {}, {}
+    gradients: dict[str, Any] = {}
+    formula_of: dict[str, str] = {}
     for v in wrt:
         partials = [sp.diff(expr, s) for s in symbols[v.name].ravel()]
         numbers = [as_float(evaluate(d)) for d in partials]
@@ -130,6 +131,7 @@ def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas:
     for node in reversed(order):
         if node not in definitions:
             continue
+        assert isinstance(node, Apply)
         sources = {s for arg in node.args if arg in needs for s in entries[arg].ravel()}
         for idx, u in np.ndenumerate(entries[node]):
             upstream = adjoint.get(u)

@@ -17,8 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DomainError
+from ..agreement import SAFETY
+from ..errors import CheckTimeout, DomainError, GradcheckError
 from .numeric import (
+    CHECKED_COMPLEX,
     FAST_PROBES,
     FULL_MODE_MAX_ENTRIES,
     ROUNDING_ULPS,
@@ -117,16 +119,23 @@ class _Line:
     def rounding(self, k: int, h: float, eps: float) -> float:
         """The rounding error of a one-step difference quotient of ⟨dout_k, f⟩: ROUNDING_ULPS of every output
         entry the step changes (entries it leaves alone are computed the same way both times, so their
-        rounding cancels)."""
+        rounding cancels; an entry that changes below its resolution while others change visibly is
+        missed, which needs output scales 1e16 apart on one input entry)."""
         if h not in self.sizes:
             base, up, down = (np.real(self.flat_at(t)) for t in (0.0, h, -h))
             moved = (up != base) | (down != base)
+            if not np.any(moved):
+                # Nothing changed visibly: any change is below the outputs' resolution (a gradient 1e-24 of
+                # f's size), so every output entry counts; the complex step may resolve it.
+                moved = np.ones_like(moved)
             self.sizes[h] = np.abs(self.douts.matrix[:, moved]) @ np.abs(base[moved])
         return ROUNDING_ULPS * eps * float(self.sizes[h][k]) / h
 
 
 def derivative(line: _Line, k: int, scale: float, method: str, eps: float):
     """(g'(0), error estimate), a Kink, or None, for g(t) = ⟨dout_k, f(x + t·v)⟩."""
+    if method == CHECKED_COMPLEX:
+        return _checked_complex(line, k, scale, eps)
     g = line.along(k)
     value = line.value(0.0, k)
     base = Evaluation(value)
@@ -141,13 +150,34 @@ def derivative(line: _Line, k: int, scale: float, method: str, eps: float):
         return got[0], _error(g, got[0], h, noise)
     small = h / KINK_STEP_RATIO
     left2, right2 = _one_sided(g, value, small)
-    if abs(right2 - left2) >= KINK_KEEPS * jump and abs(right2 - left2) > KINK_NOISE * line.rounding(k, small, eps):
-        return Kink((), left2, right2)
+    fine_noise = line.rounding(k, small, eps)
+    if abs(right2 - left2) >= KINK_KEEPS * jump and abs(right2 - left2) > KINK_NOISE * fine_noise:
+        # The one-sided quotients err by O(h): their change over the 10x smaller step measures it.
+        return Kink((), left2, right2, max(abs(right2 - right), abs(left2 - left)) + fine_noise)
     # Curvature, or a kink within a step of x: difference again with a step that does not reach it.
     again = line_derivative(g, scale / KINK_STEP_RATIO, method, base, eps)
     if isinstance(again, tuple):
         return again[0], _error(g, again[0], small, line.rounding(k, small, eps))
     return again
+
+
+def _checked_complex(line: _Line, k: int, scale: float, eps: float):
+    """Central differences (which find kinks) and, where f takes complex input and agrees with them, the
+    complex step's sharper value, as numeric._checked_complex does for a scalar f."""
+    check = derivative(line, k, scale, "central", eps)
+    if not isinstance(check, tuple):
+        return check
+    g = line.along(k)
+    try:
+        with np.errstate(all="ignore"):
+            got = line_derivative(g, scale, "complex", Evaluation(line.value(0.0, k)), eps)
+    except CheckTimeout:  # the time budget, not f's answer to complex input
+        raise
+    except (GradcheckError, TypeError, ValueError, ArithmeticError):
+        return check
+    if isinstance(got, tuple) and np.isfinite(got[0]) and abs(got[0] - check[0]) <= SAFETY * check[1]:
+        return got
+    return check
 
 
 def _error(g, d: float, h: float, noise: float) -> float:

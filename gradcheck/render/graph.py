@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 from rich.console import Console
 from rich.table import Table
@@ -17,8 +19,10 @@ SHORT_NAME = 12
 def render_trace(result: Trace, out: Console, show: bool = False) -> None:
     names = {n.key: (n.text if len(n.text) <= SHORT_NAME else n.key) for n in result.nodes}
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for heading, justify in (("", "right"), ("node", "left"), ("op", "left"), ("value", "right"),
-                             ("∂f/∂node", "right"), ("local gradients ∂node/∂input → sent = ∂f/∂node × local", "left")):
+    columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
+        ("", "right"), ("node", "left"), ("op", "left"), ("value", "right"), ("∂f/∂node", "right"),
+        ("local gradients ∂node/∂input → sent = ∂f/∂node × local", "left"))
+    for heading, justify in columns:
         table.add_column(heading, justify=justify, overflow="fold")
     for n in result.nodes:
         locals_ = []

@@ -24,7 +24,8 @@ def render_junit(report: Report) -> str:
             attributes.update(file=case.file, line=str(case.line or 0))
         testcase = ET.SubElement(suite, "testcase", attributes)
         if case.status == "error":
-            element = ET.SubElement(testcase, "error", message=case.verdict, type=case.error["kind"])
+            element = ET.SubElement(testcase, "error", message=case.verdict,
+                                    type=case.error["kind"] if case.error else "input")
             element.text = case.verdict
         elif not case.as_expected:
             expected = "" if case.expect == "pass" else " (expected a mismatch: the wrong derivation was not caught)"

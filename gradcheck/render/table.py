@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, Literal, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -14,9 +14,11 @@ from rich.text import Text
 import numpy as np
 
 from ..array_ops import format_shape
-from ..compare import COLUMNS
+from ..columns import COLUMNS
 from ..primitives import PRIMITIVES
-from ..result import CaseResult, Report
+
+if TYPE_CHECKING:  # annotations only: result.py imports this module to print itself
+    from ..result import CaseResult, Report
 
 # Pipes get a width wide enough that a table of four columns of numbers never wraps.
 PIPE_WIDTH = 160
@@ -88,8 +90,7 @@ def gradient_table(case: CaseResult, gradients: dict | None = None, heading: str
     table.add_column("max rel. error", justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for variable, g in gradients.items():
-        odd = g.verdict.split(" disagrees with ")[0] if " disagrees with " in g.verdict else None
-        cells = [_number(g.columns.get(c), FAIL if c == odd else "") for c in shown]
+        cells = [_number(g.columns.get(c), FAIL if c == g.odd else "") for c in shown]
         if g.kinks and "numeric" in shown:
             _, left, right = g.kinks[0]
             text = "jump: no derivative" if left != left else f"left {left:.6g}, right {right:.6g}"
@@ -189,8 +190,9 @@ def _point(case: CaseResult) -> str:
 def render_batch(report: Report, out: Console, show: bool = False) -> None:
     """`gradcheck check`: a row per case, then the details of every case not as expected, then a summary."""
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for heading, justify in (("case", "left"), ("where", "left"), ("status", "left"),
-                             ("worst rel. error", "right"), ("time", "right")):
+    columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
+        ("case", "left"), ("where", "left"), ("status", "left"), ("worst rel. error", "right"), ("time", "right"))
+    for heading, justify in columns:
         table.add_column(heading, justify=justify, no_wrap=heading != "case")
     for case in report.cases:
         errors = [g.max_rel_error for g in case.gradients.values() if g.max_rel_error is not None]

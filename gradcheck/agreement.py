@@ -1,0 +1,170 @@
+"""The agreement rule: when two columns of a gradient agree. This is the one place it is written.
+
+Two columns a and b of ∂f/∂x (symbolic, backprop, numeric, claimed) agree at an entry when
+
+    |a − b|  ≤  atol + rtol · max(|a|, |b|) + SAFETY · (u_a + u_b)
+
+- rtol: 1e-5 by default (1e-3 in float32; tolerance.py says why). A wrong derivation is off by a
+  factor, rounding is not.
+- atol: 0 unless the user gives one. Nothing else is shared across entries or variables: a
+  gradient of 1e12 next to one of 1e-12 does not loosen the small one.
+- u_c is column c's own uncertainty at this entry, derived from this entry's oracles only — never
+  from another variable, never from the claimed column:
+  - `rounding` = ROUNDING_ULPS · eps · Σ|terms|, where Σ|terms| is the size of the chain-rule sum
+    backprop adds up for this entry (`oracles.backprop.magnitudes`). Any floating-point computation
+    of this derivative rounds at about that size (x + x² − x at 1e-12 sums 1 + 2e-12 − 1: the result
+    is good to 1e-16, not to 1e-28), so it is the uncertainty of backprop and of a claim; the
+    claim's own size never sets its tolerance.
+  - numeric: its own error estimate for the entry (truncation and the rounding of f; see
+    oracles/numeric.py), plus `rounding` (the complex step sums the same terms in complex arithmetic).
+  - symbolic: 0 — SymPy's derivative evaluated to 30 digits at the point.
+- SAFETY = 10: each u is an estimate of a typical error, not a proven bound; a factor 10 covers
+  their slack (tests/test_verdict.py measures the numeric estimate's coverage against exact
+  derivatives), while a wrong claim is off by far more than ten times its rounding.
+
+In fast mode the numeric column is Probes: derivatives along random unit directions v and a few
+single entries. Another column a is compared through its projections ⟨a, v⟩, whose uncertainty is
+⟨u_a, |v|⟩. Entries numeric could not difference (an infinite error estimate: a kink within reach)
+and the entries at a kink are not compared; any other NaN disagrees. A pair with no entry compared
+is reported as not compared, never as agreeing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .columns import Measured, Probes
+from .tolerance import DEFAULT_RTOL, FLOAT32_RTOL
+
+# See the module docstring: how many times its own uncertainty a column may be off.
+SAFETY = 10.0
+# Rounding of one floating-point value in units of eps·size: a forward or backward pass loses a few
+# ulps per entry at most (the same constant scales the numeric oracle's rounding of f).
+ROUNDING_ULPS = 8
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The agreement rule of one check: rtol and atol, and the working precision's eps."""
+
+    rtol: float = DEFAULT_RTOL
+    atol: float = 0.0
+    eps: float = float(np.finfo(np.float64).eps)
+
+    def allowed(self, a: Any, b: Any, u_a: Any, u_b: Any) -> Any:
+        """How far apart a and b may be, entry by entry (the formula of the module docstring)."""
+        size = np.maximum(np.abs(a), np.abs(b))
+        return self.atol + self.rtol * size + SAFETY * (u_a + u_b)
+
+    def rounding(self, terms: Any) -> Any:
+        """The rounding of a derivative whose chain-rule sum has these absolute terms."""
+        return ROUNDING_ULPS * self.eps * np.abs(np.asarray(terms, dtype=np.float64))
+
+
+def rule_for(rtol: float | None, atol: float | None, dtype: str = "float64") -> Rule:
+    """The rule of a check: rtol defaults to the working precision's, atol to 0."""
+    single = dtype == "float32"
+    return Rule(rtol=(FLOAT32_RTOL if single else DEFAULT_RTOL) if rtol is None else float(rtol),
+                atol=0.0 if atol is None else float(atol),
+                eps=float(np.finfo(np.float32 if single else np.float64).eps))
+
+
+@dataclass(frozen=True)
+class PairError:
+    """How far apart two columns are."""
+
+    a: str
+    b: str
+    agree: bool
+    max_abs_error: float
+    max_rel_error: float
+    worst: str  # where they are furthest apart relative to what is allowed: "[1,2]", "along random direction 3", ""
+    worst_values: tuple[float, float]  # a's and b's value there
+    compared: int = 1  # entries (or probes) compared; 0: nothing could be, so the pair says nothing
+
+
+def uncertainty(name: str, column: Any, rounding: Any, rule: Rule) -> Any:
+    """Column `name`'s own uncertainty at each entry (module docstring). `rounding` is the entry's
+    rounding (Rule.rounding of backprop's magnitudes), or 0 where no backprop ran."""
+    if name == "symbolic":
+        return np.zeros(np.shape(_values(column)))
+    own = np.broadcast_to(np.asarray(rounding, dtype=np.float64), np.shape(_values(column)))
+    if isinstance(column, Measured):
+        return np.asarray(column.error, dtype=np.float64) + own
+    return own
+
+
+def compare_pair(a_name: str, a: Any, b_name: str, b: Any, rule: Rule, rounding: Any = 0.0,
+                 skip: Any = None) -> PairError:
+    """Columns a and b (numbers, arrays, Measured, or fast mode's Probes), entry by entry.
+    `skip` marks entries not to compare (kinks)."""
+    if isinstance(a, Probes):
+        return _swap(compare_pair(b_name, b, a_name, a, rule, rounding, skip))
+    u_a = uncertainty(a_name, a, rounding, rule)
+    x = np.asarray(_values(a), dtype=np.float64)
+    if isinstance(b, Probes):
+        return _against_probes(a_name, x, u_a, b_name, b, rule, rounding)
+    y = np.asarray(_values(b), dtype=np.float64)
+    if x.shape != y.shape:  # never broadcast one column against another
+        return PairError(a_name, b_name, False, float("inf"), float("inf"), "shape", (float("nan"), float("nan")))
+    u_b = uncertainty(b_name, b, rounding, rule)
+    ignored = np.zeros(x.shape, dtype=bool) if skip is None else np.asarray(skip, dtype=bool)
+    for column, u in ((a, u_a), (b, u_b)):
+        if isinstance(column, Measured):
+            ignored = ignored | ~np.isfinite(u)  # numeric could not difference these entries
+    return _entrywise(a_name, x, u_a, b_name, y, u_b, rule, ~ignored, labels=None)
+
+
+def _against_probes(a_name: str, a: np.ndarray, u_a: np.ndarray, b_name: str, probes: Probes, rule: Rule,
+                    rounding: Any) -> PairError:
+    """a's projections on the random directions and a's sampled entries, against what fast mode measured."""
+    directions = np.asarray(probes.directions, dtype=np.float64)
+    axes = tuple(range(1, directions.ndim))
+    spread = np.abs(directions)
+    own = np.broadcast_to(np.asarray(rounding, dtype=np.float64), a.shape)  # numeric's share of the rounding
+    mine = np.concatenate([np.sum(a * directions, axis=axes), [a[idx] for idx in probes.entries]])
+    mine_u = np.concatenate([np.sum(u_a * spread, axis=axes), [u_a[idx] for idx in probes.entries]])
+    theirs = np.concatenate([probes.directional, probes.entry_values]).astype(np.float64)
+    theirs_u = np.concatenate([np.asarray(probes.directional_error, dtype=np.float64) + np.sum(own * spread, axis=axes),
+                               np.asarray(probes.entry_errors, dtype=np.float64)
+                               + np.array([own[idx] for idx in probes.entries], dtype=np.float64)])
+    labels = [f"along random direction {i + 1}" for i in range(len(directions))] + \
+             [index_text(idx) for idx in probes.entries]
+    return _entrywise(a_name, mine, mine_u, b_name, theirs, theirs_u, rule,
+                      np.ones(mine.shape, dtype=bool), labels=labels)
+
+
+def _entrywise(a_name: str, x: np.ndarray, u_x: np.ndarray, b_name: str, y: np.ndarray, u_y: np.ndarray,
+               rule: Rule, counted: np.ndarray, labels: list[str] | None) -> PairError:
+    if not np.any(counted):
+        return PairError(a_name, b_name, False, 0.0, 0.0, "", (float("nan"), float("nan")), compared=0)
+    with np.errstate(all="ignore"):
+        size = np.maximum(np.abs(x), np.abs(y))
+        safe = np.where(size > 0, size, 1.0)
+        diff = np.abs(x - y)  # inf for huge values of opposite sign: the relative error is then taken scaled
+        rel = np.where(np.isfinite(diff), diff / safe, np.abs(x / safe - y / safe))
+        allowed = rule.allowed(x, y, np.where(counted, u_x, 0.0), np.where(counted, u_y, 0.0))
+        excess = diff / np.maximum(allowed, np.finfo(np.float64).tiny)
+    bad = counted & ~(diff <= allowed)  # NaN in either column: not <=, so it disagrees
+    excess = np.where(bad & ~np.isfinite(excess), np.inf, excess)
+    diff, rel, excess = (np.where(counted, np.nan_to_num(v, nan=np.inf), 0.0) for v in (diff, rel, excess))
+    worst = np.unravel_index(int(np.argmax(excess)), x.shape) if x.ndim else ()
+    where = labels[int(worst[0])] if labels is not None else (index_text(worst) if x.ndim else "")
+    return PairError(a_name, b_name, not bool(np.any(bad)), float(np.max(diff)), float(np.max(rel)), where,
+                     (float(x[worst]), float(y[worst])), compared=int(np.count_nonzero(counted)))
+
+
+def _values(column: Any) -> Any:
+    return column.value if isinstance(column, Measured) else column
+
+
+def _swap(p: PairError) -> PairError:
+    return PairError(p.b, p.a, p.agree, p.max_abs_error, p.max_rel_error, p.worst,
+                     (p.worst_values[1], p.worst_values[0]), p.compared)
+
+
+def index_text(idx: tuple[Any, ...]) -> str:
+    return "[" + ",".join(str(i) for i in idx) + "]"

@@ -1,0 +1,55 @@
+"""What the oracles hand to the verdict: a measured numeric gradient, fast mode's probes, kinks;
+and what the numeric oracle needs of f at a point (Evaluation).
+
+Plain data, shared by the numeric oracle that makes them and the agreement rule that reads them
+(so that neither imports the other).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Column order everywhere: table, JSON, verdicts.
+COLUMNS = ("symbolic", "backprop", "numeric", "claimed")
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A numeric gradient: its value and its error estimate, entry by entry. An entry that could not
+    be differenced (every usable step crossed a kink) is NaN with an infinite error."""
+
+    value: Any
+    error: Any
+
+
+@dataclass(frozen=True)
+class Kink:
+    """An entry where f is not differentiable: the one-sided derivatives (NaN for a jump) and the
+    error of their one-sided differences."""
+
+    index: tuple[int, ...]
+    left: float
+    right: float
+    error: float = 0.0
+
+
+@dataclass(frozen=True)
+class Probes:
+    """What fast mode measured for one variable."""
+
+    directions: Any  # (k, *shape), each of unit norm
+    directional: Any  # (k,): the derivative of f along each direction
+    directional_error: Any
+    entries: tuple[tuple[int, ...], ...]  # the entries differenced one at a time
+    entry_values: Any
+    entry_errors: Any
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What the numeric oracle needs of f at one point."""
+
+    value: Any
+    branches: bytes | None = None  # the branch taken at every kink; None if f cannot say
+    at_kink: bool = False  # some kink's quantity is exactly 0 here

@@ -1,0 +1,194 @@
+"""Judging: one variable's columns compared by the agreement rule (agreement.py), its status, and
+the sentences that say so; then the case's status and verdict from its variables'.
+
+At a kink (an entry where f is not differentiable) any value between the left and right
+derivatives is a subgradient: there each column is checked against that interval instead of
+against the others, and the status is "kink" if nothing else disagrees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any, Mapping
+
+import numpy as np
+
+from .agreement import SAFETY, PairError, Rule, compare_pair, index_text
+from .columns import Kink, Measured, Probes
+from .result import GradientResult
+
+
+@dataclass(frozen=True)
+class Comparison:
+    agree: bool
+    max_abs_error: float | None
+    max_rel_error: float | None
+    verdict: str  # "symbolic = backprop = numeric" or "claimed disagrees with symbolic = backprop = numeric"
+    pairs: tuple[PairError, ...] = ()
+    odd: str | None = None  # the one column that disagrees with all the others (which agree), if any
+
+
+def compare(columns: Mapping[str, Any], rule: Rule, rounding: Any = 0.0, skip: Any = None) -> Comparison:
+    """Every pair of the columns that have a value (None marks a column without one)."""
+    present = {name: v for name, v in columns.items() if v is not None}
+    if skip is not None and np.all(skip) and len(present) >= 2:  # every entry is a kink: judged there
+        return Comparison(True, None, None, " = ".join(present))
+    pairs = tuple(compare_pair(a, present[a], b, present[b], rule, rounding, skip)
+                  for a, b in combinations(present, 2))
+    compared = [p for p in pairs if p.compared]
+    # A column compared with nothing (numeric could not difference a single entry) says nothing.
+    active = [n for n in present if any(n in (p.a, p.b) for p in compared)]
+    if len(active) < 2:
+        if len(present) >= 2:
+            return Comparison(False, None, None, "no entry could be compared (numeric could not difference any: "
+                                                 "see its note)", pairs)
+        only = ", ".join(present) or "no oracle"
+        return Comparison(False, None, None, f"only {only} could be computed: nothing to compare with", pairs)
+    agreeing = {(p.a, p.b) for p in compared if p.agree}
+    # A column that is missing because its oracle could not run (symbolic too large) does not fail
+    # the check; a claim that could not be evaluated does.
+    agree = all(p.agree for p in compared) and columns.get("claimed", 0.0) is not None
+    verdict, odd = _verdict(active, agreeing)
+    return Comparison(agree, max(p.max_abs_error for p in compared), max(p.max_rel_error for p in compared),
+                      verdict, pairs, odd)
+
+
+def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, str | None]], rule: Rule,
+          rounding: Any = 0.0, mode: str = "full", method: str = "central", formula: str | None = None,
+          kinks: tuple[Kink, ...] = ()) -> GradientResult:
+    """One variable's columns, each (value or None, note), compared. `rounding` is each entry's
+    rounding (agreement.Rule.rounding of backprop's magnitudes; 0 where there is no backprop)."""
+    values = {name: v for name, (v, _) in columns.items()}
+    notes = {name: note for name, (_, note) in columns.items() if note}
+    rounding = np.broadcast_to(np.asarray(rounding, dtype=np.float64), shape)
+    skip = np.zeros(shape, dtype=bool)
+    for k in kinks:
+        skip[k.index] = True
+    outside = _outside_kinks(values, kinks, rule, rounding)
+    result = compare(values, rule, rounding, skip if kinks else None)
+    measured = values.get("numeric")
+    error = measured.error if isinstance(measured, Measured) else None
+    if isinstance(measured, Measured):
+        values["numeric"] = measured.value
+    verdict = result.verdict
+    agree = result.agree and not outside
+    if "claimed" in values and values["claimed"] is None:
+        verdict = f"claimed {notes['claimed']}"
+    elif outside:
+        verdict = "; ".join(outside)
+    elif not result.agree:
+        verdict += _worst(variable, result)
+    elif kinks:
+        verdict = _kink_verdict(variable, shape, kinks)
+    status = "mismatch" if not agree else "kink" if kinks else "pass"
+    return GradientResult(variable, shape, values, result.max_abs_error, result.max_rel_error, status, verdict,
+                          notes, formula, mode, list(result.pairs), numeric_error=error, numeric_method=method,
+                          kinks=[(list(k.index), k.left, k.right) for k in kinks], odd=result.odd)
+
+
+def _outside_kinks(values: dict[str, Any], kinks: tuple[Kink, ...], rule: Rule, rounding: np.ndarray) -> list[str]:
+    """A column whose value at a kink is not between the one-sided derivatives is wrong there. The
+    interval is widened by the rule's allowance, with the one-sided differences' own error."""
+    problems = []
+    for k in kinks:
+        if np.isnan(k.left):
+            continue  # a jump: there is no derivative to be between
+        low, high = sorted((k.left, k.right))
+        slack = float(rule.allowed(low, high, k.error, rounding[k.index]))
+        for name, v in values.items():
+            if v is None or name == "numeric" or isinstance(v, (Measured, Probes)):
+                continue
+            entry = float(np.asarray(v)[k.index])
+            if not low - slack <= entry <= high + slack:
+                where = index_text(k.index) if k.index else ""
+                problems.append(f"{name} gives {entry:.6g} at a kink{f' (entry {where})' if where else ''}, "
+                                f"outside the one-sided derivatives {k.left:.6g} (left) and {k.right:.6g} (right)")
+    return problems
+
+
+def _kink_verdict(variable: str, shape: tuple[int, ...], kinks: tuple[Kink, ...]) -> str:
+    if not shape:
+        k = kinks[0]
+        if np.isnan(k.left):
+            return f"kink: f jumps (is discontinuous) in {variable} here, so it has no derivative"
+        return (f"kink: f is not differentiable in {variable} here; left derivative {k.left:.6g}, "
+                f"right derivative {k.right:.6g}")
+    where = ", ".join(f"{variable}{index_text(k.index)}" for k in kinks[:3])
+    more = f" and {len(kinks) - 3} more" if len(kinks) > 3 else ""
+    return f"kink: f is not differentiable in {where}{more}; the other entries agree"
+
+
+def _worst(variable: str, result: Comparison) -> str:
+    """'; worst at W2[1,2]: claimed 0.12, backprop 0.015' for the pair furthest apart."""
+    bad = [p for p in result.pairs if p.compared and not p.agree]
+    if not bad:
+        return ""
+    odd = result.odd
+    pair = next((p for p in bad if odd in (p.a, p.b) and "backprop" in (p.a, p.b)), None) \
+        or max(bad, key=lambda p: p.max_rel_error)
+    if not pair.worst or pair.worst == "shape":
+        return ""
+    where = f"{variable}{pair.worst}" if pair.worst.startswith("[") else pair.worst
+    a, b = pair.worst_values
+    return f"; worst at {where}: {pair.a} {a:.6g}, {pair.b} {b:.6g}"
+
+
+def _verdict(names: list[str], agreeing: set[tuple[str, str]]) -> tuple[str, str | None]:
+    """The sentence, and the odd column out if there is exactly one."""
+    def same(a: str, b: str) -> bool:
+        return (a, b) in agreeing or (b, a) in agreeing
+
+    def all_same(group: list[str]) -> bool:
+        return all(same(a, b) for a, b in combinations(group, 2))
+
+    if all_same(names):
+        return " = ".join(names), None
+    if len(names) == 2 and "claimed" in names:
+        other = next(n for n in names if n != "claimed")
+        return f"claimed disagrees with {other}", "claimed"
+    odd = [n for n in names if all_same([m for m in names if m != n])]
+    if len(odd) == 1 and len(names) >= 3:
+        rest = [m for m in names if m != odd[0]]
+        return f"{odd[0]} disagrees with {' = '.join(rest)}", odd[0]
+    # No single culprit: group the columns greedily, in column order, by agreement.
+    groups: list[list[str]] = []
+    for name in names:
+        for group in groups:
+            if all(same(name, m) for m in group):
+                group.append(name)
+                break
+        else:
+            groups.append([name])
+    return " ≠ ".join(" = ".join(g) for g in groups), None
+
+
+def case_status(gradients: Mapping[str, GradientResult]) -> str:
+    statuses = {g.status for g in gradients.values()}
+    return "mismatch" if "mismatch" in statuses else "kink" if "kink" in statuses else "pass"
+
+
+def case_verdict(gradients: Mapping[str, GradientResult], claimed: bool) -> str:
+    bad = [g for g in gradients.values() if g.status != "pass"]
+    if not bad:
+        n = len(gradients)
+        what = "partial derivative" if n == 1 else f"all {n} partial derivatives"
+        if any(g.shape for g in gradients.values()):
+            what = "gradient" if n == 1 else f"all {n} gradients"
+        warnings = "".join(f"; but the claimed ∂f/∂{g.variable}: {g.diagnosis}" for g in gradients.values()
+                           if g.diagnosis)
+        return f"{what} agree{'s' if n == 1 else ''}" + (", claims included" if claimed else "") + warnings
+    return "; ".join(f"∂f/∂{g.variable}: {g.verdict}" for g in bad)
+
+
+def hessian_verdict(verdict: str, hessian: Mapping[str, GradientResult]) -> str:
+    """The case's verdict with the Hessian's (--order 2) appended."""
+    if not hessian:
+        return verdict
+    bad = [g for g in hessian.values() if g.status == "mismatch"]
+    if bad:
+        return verdict + "; Hessian: " + "; ".join(f"∂²f/∂{g.variable.replace(',', '∂')}: {g.verdict}" for g in bad)
+    return verdict + f"; Hessian ({len(hessian)} block{'s' if len(hessian) != 1 else ''}) agrees"
+
+
+__all__ = ["SAFETY", "Comparison", "compare", "judge", "case_status", "case_verdict", "hessian_verdict"]

@@ -1,0 +1,82 @@
+"""What every test file shares: the console script under test, its environment, the CLI run
+in-process, and the worked examples of the source texts.
+
+The subprocesses get PYTHONPATH pointing at the checkout whose `gradcheck` these tests import, so the
+installed script runs the code under test even when the editable install points at another tree.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import gradcheck
+
+PACKAGE_ROOT = str(Path(gradcheck.__file__).resolve().parents[1])
+EXPRESSIONS = Path(PACKAGE_ROOT) / "expressions"
+SUBPROCESS_TIMEOUT = 120  # seconds for one run of the console script
+
+# The first source text: the CS231n sigmoid neuron and the learner's mistake.
+NEURON = "sigmoid(w0*x0 + w1*x1 + w2)"
+NEURON_AT = "w0=2,w1=-3,w2=-3,x0=-1,x1=-2"
+NEURON_VARS = ["w0", "x0", "w1", "x1", "w2"]  # the order they are written in
+LET_Z = "z=w0*x0+w1*x1+w2"
+WRONG_W0 = "w0=x0*sigmoid(z)"  # the activation where its local gradient belongs
+RIGHT_W0 = "w0=x0*sigmoid(z)*(1-sigmoid(z))"
+
+# Variables that would change how the CLI colors or lays out its output.
+DISPLAY_VARIABLES = ("NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE", "TTY_INTERACTIVE",
+                     "COLUMNS", "LINES", "COLORTERM", "TERM")
+
+
+def console_script() -> str:
+    """The gradcheck script installed for this Python (else the first one on PATH)."""
+    script = shutil.which("gradcheck", path=os.path.dirname(sys.executable)) or shutil.which("gradcheck")
+    if script is None:
+        pytest.fail("the gradcheck console script is not installed (pip install -e .)")
+    return script
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment without display settings, running the code under test."""
+    env = {k: v for k, v in os.environ.items() if k not in DISPLAY_VARIABLES}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
+    env.update(extra)
+    return env
+
+
+def run_script(*args: str, cwd: Path | str | None = None, timeout: float = SUBPROCESS_TIMEOUT,
+               **env: str) -> subprocess.CompletedProcess:
+    """gradcheck ARGS through the real console script, colors off unless env says otherwise."""
+    return subprocess.run([console_script(), *args], capture_output=True, encoding="utf-8", errors="replace",
+                          cwd=cwd, env=subprocess_env(**{"NO_COLOR": "1", **env}), stdin=subprocess.DEVNULL,
+                          timeout=timeout)
+
+
+CLEAN_ENV = {"NO_COLOR": None, "FORCE_COLOR": None, "CLICOLOR_FORCE": None, "TTY_COMPATIBLE": None,
+             "TTY_INTERACTIVE": None, "COLUMNS": None, "TERM": "xterm"}
+
+
+def make_runner() -> CliRunner:
+    try:
+        return CliRunner(mix_stderr=False)  # click < 8.2
+    except TypeError:
+        return CliRunner()  # click >= 8.2 keeps stderr apart anyway
+
+
+def invoke(*args: str, env: dict | None = None):
+    """gradcheck ARGS in-process. Fails the test if anything but SystemExit escapes the CLI."""
+    from gradcheck.cli import main
+
+    result = make_runner().invoke(main, list(args), env={**CLEAN_ENV, **(env or {})}, prog_name="gradcheck")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        pytest.fail("an exception escaped the CLI:\n" + "".join(traceback.format_exception(*result.exc_info)),
+                    pytrace=False)
+    return result
