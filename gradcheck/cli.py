@@ -42,6 +42,8 @@ wrt_option = click.option("--wrt", metavar="VAR[,...]", help="Differentiate by t
 format_option = click.option("--format", "output_format", type=click.Choice(["table", "json"]),
                              default="table", show_default=True,
                              help="table for people, json for programs (schema in the README).")
+html_option = click.option("--html", "html_file", type=click.Path(dir_okay=False), metavar="FILE",
+                           help="Also write a self-contained HTML report (tables, verdicts, diagnoses) to FILE.")
 
 
 def declared(name: str, *flags: str):
@@ -144,7 +146,8 @@ class ExpressionCommand(click.Command):
 @declared("order")
 @click.option("--show", is_flag=True, help="Also print every gradient in full.")
 @declared("formulas")
-def eval_command(expr, at, lets, grads, wrt, output_format, show, **params) -> ExitStatus:
+@html_option
+def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, **params) -> ExitStatus:
     """Check the gradient of EXPR at one point.
 
     EXPR uses + - * / ** (or ^), parentheses, numbers, pi, e and the functions listed by
@@ -158,7 +161,7 @@ def eval_command(expr, at, lets, grads, wrt, output_format, show, **params) -> E
     except GradcheckError as exc:
         report_error(exc)
         result = error_result(expr, exc, seed=params["seed"])
-    return finish(Report([result]), output_format, show)
+    return finish(Report([result]), output_format, show, html_file=html_file, command="eval")
 
 
 @main.command("check", context_settings=CONTEXT)
@@ -173,7 +176,9 @@ def eval_command(expr, at, lets, grads, wrt, output_format, show, **params) -> E
 @strict_option
 @timeout_option
 @click.option("--show", is_flag=True, help="Print every case's table, not only those not as expected.")
-def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict, timeout, show) -> ExitStatus:
+@html_option
+def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict, timeout, show,
+                  html_file) -> ExitStatus:
     """Check every [[case]] in TOML files (directories are searched for *.toml).
 
     Exit codes: 0 every case as expected, 1 a case not as expected, 2 an input error (first).
@@ -213,7 +218,7 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict,
         except OSError as exc:
             report_line(f"cannot write --junit {junit}: {exc.strerror}")
             return ExitStatus.INPUT_ERROR
-    return finish(report, output_format, show, batch=True)
+    return finish(report, output_format, show, batch=True, html_file=html_file, command="check")
 
 
 @main.command("trace", cls=ExpressionCommand, context_settings={**CONTEXT, "ignore_unknown_options": True})
@@ -225,12 +230,14 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict,
 @click.option("--dot", "dot_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the graph as Graphviz DOT (values in green, gradients in red).")
 @click.option("--svg", "svg_file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Render the graph to SVG (needs Graphviz's dot).")
+              help="Draw the graph as SVG (Graphviz's layout when its dot is installed, else gradcheck's own).")
 @click.option("--png", "png_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Render the graph to PNG (needs Graphviz's dot).")
 @format_option
 @click.option("--show", is_flag=True, help="Also print array values and gradients in full.")
-def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, output_format, show) -> ExitStatus:
+@html_option
+def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, output_format, show,
+                  html_file) -> ExitStatus:
     """Show EXPR's computational graph: every node's value, gradient and local gradients."""
     from .graph import render, trace
 
@@ -245,6 +252,8 @@ def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, outpu
         try:
             if fmt == "dot":
                 Path(path).write_text(result.dot(), encoding="utf-8")
+            elif fmt == "svg":  # Graphviz's layout when installed, else gradcheck's own
+                Path(path).write_text(result.svg(), encoding="utf-8")
             elif not shutil.which("dot"):
                 report_line(f"--{fmt} needs Graphviz's dot, which is not installed (apt-get install graphviz, "
                             "brew install graphviz); --dot FILE writes the graph for rendering elsewhere")
@@ -253,6 +262,11 @@ def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, outpu
                 Path(path).write_bytes(render(result.dot(), fmt))
         except (OSError, RuntimeError) as exc:
             report_line(f"cannot write --{fmt} {path}: {exc}")
+            return ExitStatus.INPUT_ERROR
+    if html_file:
+        from .render.html import trace_page
+
+        if not write_html(html_file, lambda: trace_page(result, show)):
             return ExitStatus.INPUT_ERROR
     if output_format == "json":
         import json
@@ -377,16 +391,38 @@ def report_error(exc: GradcheckError) -> None:
     report_line(str(exc))
     excerpt = exc.excerpt()
     if excerpt:
-        click.echo(excerpt, err=True)
+        from .render.escape import visible
+
+        click.echo(visible(excerpt, multiline=True), err=True)
 
 
 def report_line(message: str) -> None:
+    from .render.escape import visible  # no rich: control characters in case names shown, never sent raw
+
     color = False if os.environ.get("NO_COLOR") else None
-    click.secho(f"gradcheck: error: {message}", fg="red", err=True, color=color)
+    click.secho(f"gradcheck: error: {visible(message, multiline=True)}", fg="red", err=True, color=color)
 
 
-def finish(report, output_format: str, show: bool = False, batch: bool = False) -> ExitStatus:
+def write_html(path: str, page) -> bool:
+    """--html FILE: the page written atomically; False (after saying why) if it cannot be written."""
+    from .render.html import write_atomically
+
+    try:
+        write_atomically(path, page())
+    except OSError as exc:
+        report_line(f"cannot write --html {path}: {exc.strerror or exc}")
+        return False
+    return True
+
+
+def finish(report, output_format: str, show: bool = False, batch: bool = False, html_file: str | None = None,
+           command: str = "eval") -> ExitStatus:
     """Render the report on stdout; its exit code is the command's."""
+    if html_file:
+        from .render.html import report_page
+
+        if not write_html(html_file, lambda: report_page(report, command, show)):
+            return ExitStatus.INPUT_ERROR
     if output_format == "json":
         from .render.json import render_json
 

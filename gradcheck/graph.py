@@ -13,9 +13,10 @@ from __future__ import annotations
 import html
 import shutil
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from .errors import GradcheckError
 from .evaluate import STRICT, forward
 from .oracles.backprop import adjoints, vjp
 from .problem import build
+from .render.summary import GRADIENT_COLOR, VALUE_COLOR, summary  # noqa: F401 (summary: part of this module's API)
 from .tree import Apply, Const, Var, text, topological
 from .values import Assignments
 
@@ -58,9 +60,42 @@ class Trace:
     def dot(self) -> str:
         return to_dot(self)
 
-    def _repr_svg_(self) -> str | None:
-        """Jupyter shows the graph when Graphviz's dot is installed."""
-        return render(self.dot(), "svg").decode() if shutil.which("dot") else None
+    def svg(self, inline: bool = False) -> str:
+        """The graph as SVG: Graphviz's layout when its dot is installed, else gradcheck's own
+        (render/svg.py). inline: without the XML prologue, for embedding in HTML."""
+        if shutil.which("dot"):
+            try:
+                text = render(self.dot(), "svg").decode()
+            except (OSError, RuntimeError, subprocess.TimeoutExpired):
+                text = None
+            if text is not None:
+                return text[text.index("<svg"):] if inline else text
+        from .render.svg import to_svg
+
+        return to_svg(self)
+
+    def __str__(self) -> str:
+        """The table `gradcheck trace` prints, without color."""
+        import io
+
+        from .render.graph import render_trace
+        from .render.table import text_console
+
+        buffer = io.StringIO()
+        render_trace(self, text_console(buffer))
+        return buffer.getvalue()
+
+    # Jupyter: the table and the graph; IPython in a terminal: the table.
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def _repr_html_(self) -> str:
+        from .render.html import fragment, trace_html
+
+        return fragment(trace_html(self))
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(str(self))
 
 
 def trace(expr: str, at: Assignments = None, let: Assignments = None, wrt: str | Iterable[str] | None = None,
@@ -107,8 +142,6 @@ def _op(node) -> str:
 
 
 # ----- Graphviz ------------------------------------------------------------------------------------
-# The course diagrams: forward values in green above the line, gradients in red below it.
-VALUE_COLOR, GRADIENT_COLOR = "darkgreen", "firebrick"
 
 
 def to_dot(result: Trace) -> str:
@@ -135,16 +168,3 @@ def render(dot: str, fmt: str) -> bytes:
     if done.returncode != 0:
         raise RuntimeError(done.stderr.decode(errors="replace").strip())
     return done.stdout
-
-
-def summary(value: Any) -> str:
-    """A number to 4 significant digits; an array as its shape, norm and first entries."""
-    if value is None:
-        return "—"
-    if np.ndim(value) == 0:
-        return f"{float(value):.4g}"
-    array = np.asarray(value, dtype=np.float64)
-    first = ", ".join(f"{v:.3g}" for v in array.ravel()[:3])
-    more = ", …" if array.size > 3 else ""
-    shape = "×".join(map(str, array.shape))
-    return f"{shape} [{first}{more}] ‖·‖={np.linalg.norm(array):.3g}"

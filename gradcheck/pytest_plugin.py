@@ -67,14 +67,16 @@ class GradcheckItem(pytest.Item):
 
 
 def describe(result) -> str:
-    """What a failing case reports: the verdict, and the table where there is one."""
+    """What a failing case reports: the verdict once, first (pytest's summary line shows it), then the table."""
     if result.status == "error":
         return f"input error: {result.verdict}"
+    from .render.table import render_text
+
     if result.expect == "mismatch" and result.status == "pass":
         head = "expected a mismatch, but every gradient agrees: the wrong derivation this case documents was not caught"
     else:
         head = result.verdict
-    return f"{head}\n\n{result}"
+    return f"{head}\n\n{render_text(result, verdict=head != result.verdict)}"
 
 
 class Checker:

@@ -111,6 +111,20 @@ class CaseResult:
 
         return render_text(self) if self.status != "error" else f"error: {self.verdict}"
 
+    # Jupyter and IPython: the colored table, or the plain one where a front end shows no HTML.
+    def _repr_html_(self) -> str:
+        from .render.html import case_html, fragment
+
+        return fragment(case_html(self))
+
+    def _repr_markdown_(self) -> str:
+        from .render.html import markdown
+
+        return markdown(str(self))
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(str(self))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -152,3 +166,26 @@ class Report:
     @property
     def exit_code(self) -> ExitStatus:
         return max((c.exit_code for c in self.cases), default=ExitStatus.OK)
+
+    def __str__(self) -> str:
+        """The table `gradcheck check` prints, without color."""
+        import io
+
+        from .render.table import render_batch, text_console
+
+        buffer = io.StringIO()
+        render_batch(self, text_console(buffer))
+        return buffer.getvalue()
+
+    def _repr_html_(self) -> str:
+        from .render.html import fragment, report_sections
+
+        return fragment(report_sections(self))
+
+    def _repr_markdown_(self) -> str:
+        from .render.html import markdown
+
+        return markdown(str(self))
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(str(self))

@@ -129,9 +129,10 @@ def _worst(variable: str, result: Comparison) -> str:
         or max(bad, key=lambda p: p.max_rel_error)
     if not pair.worst or pair.worst == "shape":
         return ""
-    where = f"{variable}{pair.worst}" if pair.worst.startswith("[") else pair.worst
+    # "worst at W2[1,2]", or in fast mode "worst along random direction 5"
+    where = f"at {variable}{pair.worst}" if pair.worst.startswith("[") else pair.worst
     a, b = pair.worst_values
-    return f"; worst at {where}: {pair.a} {a:.6g}, {pair.b} {b:.6g}"
+    return f"; worst {where}: {pair.a} {a:.6g}, {pair.b} {b:.6g}"
 
 
 def _verdict(names: list[str], agreeing: set[tuple[str, str]]) -> tuple[str, str | None]:

@@ -159,7 +159,7 @@ def test_junit_output_is_valid_junit_xml(tmp_path):
 
 def test_table_output_has_a_row_per_case_and_a_summary():
     path = EXPRESSIONS / "cs231n_circuits.toml"
-    result = CliRunner().invoke(main, ["check", str(path)])
+    result = CliRunner().invoke(main, ["check", str(path)], env={"COLUMNS": "200"})  # wide enough for rows
     assert result.exit_code == 0
     first = path.read_text().splitlines().index("[[case]]") + 1
     assert "(x + y) * z" in result.output and f"cs231n_circuits.toml:{first} " in result.output

@@ -11,6 +11,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
+from table_text import parse_trace
 
 import gradcheck
 from gradcheck.graph import summary
@@ -61,8 +62,8 @@ def test_let_names_label_the_nodes_and_a_shared_node_adds_what_it_receives():
 def test_the_console_script_shows_the_circuit():
     done = subprocess.run([script(), "trace", NEURON, "--at", AT], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    row = next(line for line in done.stdout.splitlines() if "sigmoid(w0*x0 + w1*x1 + w2)" in line and "sigmoid " in line)
-    assert "0.7311" in row and " 1 " in row
+    output = parse_trace(done.stdout)["n10"]  # the table or one block per node, as the width allows
+    assert output == {"text": "sigmoid(w0*x0 + w1*x1 + w2)", "value": "0.7311", "gradient": "1"}
     assert "∂/∂w2 = 1 → 0.1966" in done.stdout and "∂/∂w0 = -1 → -0.1966" in done.stdout
     as_json = subprocess.run([script(), "trace", NEURON, "--at", AT, "--format", "json"], capture_output=True,
                              text=True, timeout=120)
@@ -98,14 +99,20 @@ def test_svg_and_png_render_with_graphviz(tmp_path):
     assert gradcheck.trace(NEURON, at=AT)._repr_svg_().lstrip().startswith("<?xml")
 
 
-def test_without_graphviz_rendering_says_how_to_get_it(tmp_path, monkeypatch):
+def test_without_graphviz_svg_is_drawn_by_gradcheck_and_png_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", os.path.dirname(script()))  # a PATH on which no dot can be found
     if shutil.which("dot"):
         pytest.fail("dot sits next to the gradcheck script; this test cannot hide it")
-    done = subprocess.run([script(), "trace", NEURON, "--at", AT, "--svg", str(tmp_path / "g.svg")],
+    done = subprocess.run([script(), "trace", NEURON, "--at", AT, "--png", str(tmp_path / "g.png")],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Graphviz's dot" in done.stderr and "apt-get install graphviz" in done.stderr
-    assert not (tmp_path / "g.svg").exists()
+    assert not (tmp_path / "g.png").exists()
+    done = subprocess.run([script(), "trace", NEURON, "--at", AT, "--svg", str(tmp_path / "g.svg")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    svg = ET.parse(tmp_path / "g.svg").getroot()
+    texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    assert summary(SIGMA) in texts and "sigmoid(w0*x0 + w1*x1 + w2)  (sigmoid)" in texts
 
 
 def test_arrays_are_summarised_and_shown_in_full_on_request():

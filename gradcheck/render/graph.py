@@ -1,29 +1,36 @@
-"""`gradcheck trace`: the graph as a table, one node per line in evaluation order."""
+"""`gradcheck trace`: the graph as a table, one node per line in evaluation order (one block per node
+where the table does not fit the console)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from ..graph import GRADIENT_COLOR, VALUE_COLOR, Trace, summary
-from .table import PIPE_WIDTH
+from .escape import visible
+from .layout import Grid, literal, paragraph
+from .table import console_width, emit
+from .summary import summary
 
+if TYPE_CHECKING:
+    from ..graph import Trace
+
+# Forward values in green, gradients in red, as in the graph's drawing (terminal color names).
+VALUE_COLOR, GRADIENT_COLOR = "green", "red"
 # Inputs are named by their text in the local-gradient column when it is this short, else by key.
 SHORT_NAME = 12
+LOCALS_HEADING = "local ∂node/∂input → sent"
+NOTE = ("The last column: for each input, the node's local gradient ∂node/∂input → what it sends into that "
+        "input, ∂f/∂node × local; an input used by several nodes adds what it receives (its ∂f/∂node is the sum).")
 
 
-def render_trace(result: Trace, out: Console, show: bool = False) -> None:
+def trace_lines(result: Trace, width: int) -> list[Text]:
+    """The table of nodes, or where it is wider than width, one block per node."""
     names = {n.key: (n.text if len(n.text) <= SHORT_NAME else n.key) for n in result.nodes}
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
-        ("", "right"), ("node", "left"), ("op", "left"), ("value", "right"), ("∂f/∂node", "right"),
-        ("local gradients ∂node/∂input → sent = ∂f/∂node × local", "left"))
-    for heading, justify in columns:
-        table.add_column(heading, justify=justify, overflow="fold")
+    rows: list[list] = []
+    sends: list[list[str]] = []  # per node, what it sends into each input
     for n in result.nodes:
         locals_ = []
         for source, local, sent in zip(n.inputs, n.local, n.sent):
@@ -31,18 +38,36 @@ def render_trace(result: Trace, out: Console, show: bool = False) -> None:
                 continue
             head = f"∂/∂{names[source]} = {summary(local)} → " if local is not None else f"→ {names[source]}: "
             locals_.append(head + summary(sent))
-        table.add_row(n.key, n.text, n.op, Text(summary(n.value), style=VALUE_COLOR),
-                      Text(summary(n.gradient), style=GRADIENT_COLOR), "\n".join(locals_))
-    out.print(Text(f"f = {result.expr} = {result.value:.10g}", style="bold"))
-    out.print(table)
-    out.print(Text("Each node sends ∂f/∂node × its local gradient into each input; an input used by several "
-                   "nodes adds what it receives (its ∂f/∂node is the sum).", style="dim"))
+        rows.append([n.key, literal(n.text), literal(n.op), Text(summary(n.value), style=VALUE_COLOR),
+                     Text(summary(n.gradient), style=GRADIENT_COLOR), Text("\n".join(visible(x) for x in locals_))])
+        sends.append(locals_)
+    grid = Grid(["", "node", "op", "value", "∂f/∂node", LOCALS_HEADING], rows, right=frozenset({0, 3, 4}))
+    if grid.width <= width:
+        return grid.lines()
+    out = []
+    for n, row, locals_ in zip(result.nodes, rows, sends):
+        title = paragraph(f"{n.key}  {n.text}" + (f"  ({n.op})" if n.op != n.text else ""), width,
+                          hanging="    ", style="bold")
+        out.extend(title)
+        out.append(Text("    value ") + row[3])
+        out.append(Text("    ∂f/∂node ") + row[4])
+        for local in locals_:
+            if local:
+                out.extend(paragraph(local, width, indent="    ", hanging="      "))
+    return out
+
+
+def render_trace(result: Trace, out: Console, show: bool = False) -> None:
+    width = console_width(out)
+    emit(out, paragraph(f"f = {result.expr} = {result.value:.10g}", width, hanging="    ", style="bold"))
+    emit(out, trace_lines(result, width))
+    emit(out, paragraph(NOTE, width, hanging="", style="dim"))
     if show:
         for n in result.nodes:
             if np.ndim(n.value):
-                out.print(Text(f"{n.key} {n.text}", style="bold"))
-                out.print("  value:\n    " + np.array2string(np.asarray(n.value), max_line_width=PIPE_WIDTH)
-                          .replace("\n", "\n    "), markup=False, highlight=False)
-                if n.gradient is not None:
-                    out.print("  ∂f/∂node:\n    " + np.array2string(np.asarray(n.gradient), max_line_width=PIPE_WIDTH)
-                              .replace("\n", "\n    "), markup=False, highlight=False)
+                out.print(literal(f"{n.key} {n.text}", style="bold"))
+                for label, value in (("value", n.value), ("∂f/∂node", n.gradient)):
+                    if value is None:
+                        continue
+                    body = np.array2string(np.asarray(value), max_line_width=width - 4)
+                    emit(out, [Text(f"  {label}:")] + [Text("    " + line) for line in body.split("\n")])

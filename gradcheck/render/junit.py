@@ -1,10 +1,15 @@
-"""JUnit XML for CI dashboards: one <testcase> per case; a failure or error carries the message and table."""
+"""JUnit XML for CI dashboards: one <testcase> per case; a failure or error carries the message and table.
+
+Every piece of user text goes through `visible` first: XML 1.0 cannot hold most control characters
+(a NUL or ESC in a case name would make the whole report ill-formed), so they appear as `\\x1b`.
+"""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
 from ..result import Report
+from .escape import visible
 
 
 def render_junit(report: Report) -> str:
@@ -19,18 +24,19 @@ def render_junit(report: Report) -> str:
     suite = ET.SubElement(root, "testsuite", name="gradcheck", tests=str(len(cases)), failures=str(failures),
                           errors=str(errors), skipped="0", time=seconds)
     for case in cases:
-        attributes = {"classname": _classname(case.file), "name": case.name, "time": f"{case.seconds:.3f}"}
+        attributes = {"classname": visible(_classname(case.file)), "name": visible(case.name),
+                      "time": f"{case.seconds:.3f}"}
         if case.file is not None:
-            attributes.update(file=case.file, line=str(case.line or 0))
+            attributes.update(file=visible(case.file), line=str(case.line or 0))
         testcase = ET.SubElement(suite, "testcase", attributes)
         if case.status == "error":
-            element = ET.SubElement(testcase, "error", message=case.verdict,
+            element = ET.SubElement(testcase, "error", message=visible(case.verdict),
                                     type=case.error["kind"] if case.error else "input")
-            element.text = case.verdict
+            element.text = visible(case.verdict, multiline=True)
         elif not case.as_expected:
             expected = "" if case.expect == "pass" else " (expected a mismatch: the wrong derivation was not caught)"
-            element = ET.SubElement(testcase, "failure", message=case.verdict + expected, type=case.status)
-            element.text = render_text(case)
+            element = ET.SubElement(testcase, "failure", message=visible(case.verdict + expected), type=case.status)
+            element.text = visible(render_text(case), multiline=True)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -38,5 +44,5 @@ def render_junit(report: Report) -> str:
 def _classname(file: str | None) -> str:
     if not file:
         return "gradcheck"
-    name = file[:-5] if file.endswith(".toml") else file
+    name = file.removesuffix(".toml")
     return name.replace("\\", "/").strip("./").replace("/", ".")
