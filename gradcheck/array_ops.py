@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .reduce_ops import log_softmax, softmax, sym_logsumexp
+
 # ----- shapes ------------------------------------------------------------------------------------
 # Each rule takes the inputs' shapes (and static arguments) and returns the output's shape, or
 # raises ValueError saying why the shapes do not fit.
@@ -30,45 +32,32 @@ def broadcast_shape(*shapes: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def matmul_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
-    if len(a) not in (1, 2) or len(b) not in (1, 2):
-        raise ValueError("@ multiplies vectors and matrices (1 or 2 dimensions)")
-    if a[-1] != b[0]:
-        raise ValueError(f"the shapes do not fit: the left has {a[-1]} columns, the right {b[0]} rows")
-    return a[:-1] + b[1:]
+    """numpy's @: vectors, matrices, and stacks of matrices whose batch dimensions broadcast."""
+    if not a or not b:
+        raise ValueError("@ does not take scalars (use *)")
+    inner_a, inner_b = a[-1], (b[0] if len(b) == 1 else b[-2])
+    if inner_a != inner_b:
+        raise ValueError(f"the shapes do not fit: the left has {inner_a} columns, the right {inner_b} rows")
+    try:
+        batch = np.broadcast_shapes(a[:-2], b[:-2])
+    except ValueError:
+        raise ValueError(f"the batch dimensions {a[:-2]} and {b[:-2]} do not broadcast") from None
+    return tuple(batch) + a[-2:-1] + (b[-1:] if len(b) > 1 else ())
 
 
-def transpose_shape(a: tuple[int, ...]) -> tuple[int, ...]:
-    return a[::-1]
+def matmul_cost(out: tuple[int, ...], a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    """Each output entry of a @ b is a sum of a's last dimension's products."""
+    return int(np.prod(out, dtype=np.int64)) * (a[-1] if a else 1)
 
 
-def index_shape(a: tuple[int, ...], index: tuple[int, ...]) -> tuple[int, ...]:
-    if len(index) > len(a):
-        raise ValueError(f"{len(index)} indices for {len(a)} dimensions")
-    for i, n in zip(index, a):
-        if not -n <= i < n:
-            raise ValueError(f"index {i} is out of range for a dimension of size {n}")
-    return a[len(index):]
 
 
-def reduce_shape(a: tuple[int, ...], axis: int | None = None) -> tuple[int, ...]:
-    if axis is None:
-        return ()
-    if not -len(a) <= axis < len(a):
-        raise ValueError(f"axis {axis} is out of range")
-    axis %= len(a)
-    return a[:axis] + a[axis + 1:]
 
 
-def rows_shape(a: tuple[int, ...]) -> tuple[int, ...]:
-    if not a:
-        raise ValueError("needs a vector or a matrix (it works along the last axis)")
-    if a[-1] == 0:
-        raise ValueError("needs at least one entry along the last axis")
-    return a
 
 
-def logsumexp_shape(a: tuple[int, ...]) -> tuple[int, ...]:
-    return rows_shape(a)[:-1]
+
+
 
 
 def softmax_ce_shape(z: tuple[int, ...], y: tuple[int, ...]) -> tuple[int, ...]:
@@ -96,69 +85,67 @@ def labels_fit(y: Any, k: int) -> np.ndarray:
 # VJP rules take (g, ans, *inputs, **static) like every rule in the registry.
 
 
-def matmul_vjp_a(g, ans, a, b):
+def _as_matrices(g, a, b):
+    """a and b as stacks of matrices (a vector is a 1-row or 1-column matrix), and g to match."""
+    A = a[None, :] if np.ndim(a) == 1 else a
+    B = b[:, None] if np.ndim(b) == 1 else b
+    G = g
+    if np.ndim(a) == 1:
+        G = np.expand_dims(G, -2)
     if np.ndim(b) == 1:
-        return np.multiply.outer(g, b) if np.ndim(a) == 2 else g * b
-    return g @ b.T if np.ndim(a) == 2 else b @ g
+        G = np.expand_dims(G, -1)
+    return G, A, B
+
+
+def matmul_vjp_a(g, ans, a, b):
+    if np.ndim(a) == np.ndim(b) == 1:  # a dot product
+        return g * b
+    G, _, B = _as_matrices(g, a, b)
+    out = G @ np.swapaxes(B, -1, -2)
+    return unbroadcast(out[..., 0, :] if np.ndim(a) == 1 else out, np.shape(a))
 
 
 def matmul_vjp_b(g, ans, a, b):
-    if np.ndim(a) == 1:
-        return np.multiply.outer(a, g) if np.ndim(b) == 2 else g * a
-    return a.T @ g if np.ndim(b) == 2 else g @ a
+    if np.ndim(a) == np.ndim(b) == 1:
+        return g * a
+    G, A, _ = _as_matrices(g, a, b)
+    out = np.swapaxes(A, -1, -2) @ G
+    return unbroadcast(out[..., 0] if np.ndim(b) == 1 else out, np.shape(b))
 
 
-def index(x, index):
-    return x[index]
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum g over the axes numpy broadcasting added or stretched, so it has the input's shape."""
+    g = np.asarray(g)
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    for axis, n in enumerate(shape):
+        if n == 1 and g.shape[axis] != 1:
+            g = g.sum(axis=axis, keepdims=True)
+    return g
 
 
-def index_vjp(g, ans, x, index):
-    out = np.zeros(np.shape(x))
-    out[index] = g  # a fresh array, written once: nothing shared is mutated
-    return out
 
 
-def total(x, axis=None):
-    return np.sum(x, axis=axis)
 
 
-def total_vjp(g, ans, x, axis=None):
-    return np.broadcast_to(g if axis is None else np.expand_dims(g, axis), np.shape(x))
 
 
-def mean(x, axis=None):
-    return np.mean(x, axis=axis)
 
 
-def mean_vjp(g, ans, x, axis=None):
-    count = np.size(x) if axis is None else np.shape(x)[axis]
-    return total_vjp(g, ans, x, axis) / count
 
 
-def logsumexp(x):
-    top = np.max(x, axis=-1, keepdims=True)
-    return np.squeeze(top, -1) + np.log(np.sum(np.exp(x - top), axis=-1))
 
 
-def softmax(x):
-    e = np.exp(x - np.max(x, axis=-1, keepdims=True))
-    return e / np.sum(e, axis=-1, keepdims=True)
 
 
-def log_softmax(x):
-    return x - np.expand_dims(logsumexp(x), -1)
 
 
-def softmax_vjp(g, ans, x):
-    return ans * (g - np.sum(g * ans, axis=-1, keepdims=True))
 
 
-def log_softmax_vjp(g, ans, x):
-    return g - np.exp(ans) * np.sum(g, axis=-1, keepdims=True)
 
 
-def logsumexp_vjp(g, ans, x):
-    return np.expand_dims(g, -1) * softmax(x)
+
+
 
 
 def onehot(y, k):
@@ -190,51 +177,32 @@ def scalar(expr) -> np.ndarray:
 
 
 def sym_matmul(sp, a, b):
-    left = a if a.ndim == 2 else a[None, :]
-    right = b if b.ndim == 2 else b[:, None]
-    out = np.empty((left.shape[0], right.shape[1]), dtype=object)
-    for i, j in np.ndindex(out.shape):
-        out[i, j] = sp.Add(*(left[i, k] * right[k, j] for k in range(left.shape[1])))
+    left = a[None, :] if a.ndim == 1 else a
+    right = b[:, None] if b.ndim == 1 else b
+    batch = np.broadcast_shapes(left.shape[:-2], right.shape[:-2])
+    left = np.broadcast_to(left, batch + left.shape[-2:])
+    right = np.broadcast_to(right, batch + right.shape[-2:])
+    out = np.empty(batch + (left.shape[-2], right.shape[-1]), dtype=object)
+    for idx in np.ndindex(out.shape):
+        k, i, j = idx[:-2], idx[-2], idx[-1]
+        out[idx] = sp.Add(*(left[k + (i, m)] * right[k + (m, j)] for m in range(left.shape[-1])))
     if a.ndim == 1:
-        out = out[0]
+        out = out[..., 0, :]
     if b.ndim == 1:
         out = out[..., 0]
     return np.asarray(out, dtype=object) if out.ndim else scalar(out[()])
 
 
-def _along_last(a, combine) -> np.ndarray:
-    out = np.empty(a.shape[:-1], dtype=object)
-    for idx in np.ndindex(out.shape):
-        out[idx] = combine(list(a[idx]))
-    return out
 
 
-def sym_sum(sp, a, axis=None):
-    if axis is None:
-        return scalar(sp.Add(*a.ravel()))
-    return _along_last(np.moveaxis(a, axis, -1), lambda terms: sp.Add(*terms))
 
 
-def sym_mean(sp, a, axis=None):
-    count = a.size if axis is None else a.shape[axis]
-    return sym_sum(sp, a, axis) * sp.Rational(1, count)
 
 
-def sym_logsumexp(sp, a):
-    return _along_last(a, lambda row: sp.log(sp.Add(*(sp.exp(v) for v in row))))
 
 
-def sym_softmax(sp, a):
-    out = np.empty(a.shape, dtype=object)
-    for idx in np.ndindex(a.shape[:-1]):
-        exps = [sp.exp(v) for v in a[idx]]
-        norm = sp.Add(*exps)
-        out[idx] = [e / norm for e in exps]
-    return out
 
 
-def sym_log_softmax(sp, a):
-    return a - np.expand_dims(sym_logsumexp(sp, a), -1)
 
 
 def sym_softmax_ce(sp, z, y):

@@ -139,7 +139,7 @@ def _local_gradient(problem: Problem, variable: str, samples: list) -> str | Non
         if not isinstance(node, Apply) or not node.prim.elementwise:
             continue
         for i, arg in enumerate(node.args):
-            if node.prim.vjps[i] is zero_vjp or i in node.prim.labels:
+            if node.prim.vjps[i] is zero_vjp:
                 continue
             locals_, values_ = [], []
             try:

@@ -41,17 +41,30 @@ def forward(root: Node, point: Mapping[str, Any], shake: bool = False) -> dict[N
     values: dict[Node, Any] = {}
     real = working_dtype(point)
     eps = float(np.finfo(real).eps)
+    order = topological(root)
+    data = _data_nodes(order) if shake else set()
     with np.errstate(**STRICT):
-        for node in topological(root):
+        for node in order:
             if isinstance(node, Const):
                 values[node] = real(node.value)
             elif isinstance(node, Var):
                 values[node] = point[node.name]
             else:
                 values[node] = apply(node, [values[arg] for arg in node.args])
-                if shake:
+                if shake and node not in data:
                     values[node] = values[node] * (1 + SHAKE_ULPS * eps * _signs(len(values), np.shape(values[node])))
     return values
+
+
+def _data_nodes(order: list[Node]) -> set[Node]:
+    """The nodes that compute a data input (indices, labels, a condition: arange(4) in S[arange(4), y]):
+    shaking them would make whole numbers fractional, and they are not differentiated anyway."""
+    data: set[Node] = set()
+    for node in reversed(order):
+        if isinstance(node, Apply):
+            sources = node.args if node in data else [node.args[i] for i in node.prim.labels]
+            data.update(sources)
+    return data
 
 
 def working_dtype(point: Mapping[str, Any]) -> type:
@@ -159,8 +172,8 @@ def differenced(root: Node):
         values = forward(root, point)
         if not kinked:
             return Evaluation(values[root])
-        signs = np.concatenate([np.ravel(np.sign(np.real(_kink(n)(*(values[a] for a in n.args)))))
-                                for n in kinked]).astype(np.int8)
+        quantities = [_kink(n)(*(values[a] for a in n.args), **n.kwargs) for n in kinked]
+        signs = np.concatenate([np.ravel(np.sign(np.real(q))) for q in quantities]).astype(np.int8)
         return Evaluation(values[root], signs.tobytes(), bool(np.any(signs == 0)))
 
     def shaken(point: Mapping[str, Any]) -> Evaluation:

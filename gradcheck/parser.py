@@ -14,11 +14,39 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import ParseError, UnknownNameError, suggest
-from .primitives import BINARY_OPERATORS, BY_NAME, CONSTANTS, FUNCTIONS, PREFIX_OPERATORS, REQUIRED
+from .primitives import (
+    BINARY_OPERATORS,
+    BY_NAME,
+    COMPARE,
+    CONSTANTS,
+    FUNCTIONS,
+    OVERLOADS,
+    PREFIX_OPERATORS,
+    REQUIRED,
+    UNARY,
+)
 from .source import Source, Span
 from .tree import Apply, Const, Node, Var
+
+# Words that are constants of a call's arguments (keepdims=True, axis=None), never values.
+_WORDS = {"True": True, "False": False, "None": None}
+
+
+@dataclass(frozen=True)
+class _Tuple:
+    """(a, b, ...) as written: only an argument (axis=(0, 1), concatenate((a, b))), never a value."""
+
+    items: tuple
+
+
+@dataclass(frozen=True)
+class _Word:
+    """True, False or None: only an argument (keepdims=True)."""
+
+    value: object
 
 # Longer than any hand derivation; also bounds the work the oracles do on one expression.
 MAX_TEXT_LENGTH = 10_000
@@ -27,10 +55,10 @@ MAX_TEXT_LENGTH = 10_000
 # and this parser spends two Python frames a level.
 MAX_NESTING = 100
 
-# Binding power of each infix operator (higher binds tighter).
-_SUM, _PRODUCT, _UNARY, _POWER = 10, 20, 30, 40
-_INFIX_POWER = {"+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT, "@": _PRODUCT,
-                "**": _POWER, "^": _POWER}
+# Binding power of each infix operator (higher binds tighter), as the registry declares it.
+_UNARY = UNARY
+_INFIX_POWER = {token: prim.precedence for token, prim in BINARY_OPERATORS.items()}
+_POWER = max(_INFIX_POWER.values())
 # Postfix: x.T (transpose) and x[i, j] (indexing with integer constants) bind tightest.
 _POSTFIX = {".", "["}
 
@@ -38,7 +66,7 @@ _TOKEN = re.compile(
     r"""(?P<space>\s+)
       | (?P<num>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
       | (?P<name>[A-Za-z_][A-Za-z_0-9]*)
-      | (?P<op>\*\*|[-+*/^@()\[\],.=])""",
+      | (?P<op>\*\*|>=|<=|[-+*/^@()\[\],.=<>:])""",
     re.VERBOSE | re.ASCII,
 )
 # Integer literals up to this many digits stay exact integers in SymPy; longer ones are floats.
@@ -112,8 +140,19 @@ class _Parser:
     def parse(self) -> Node:
         if self.peek().kind == "end":
             raise ParseError(f"{self.source.origin} is empty", self.span(0, len(self.source.text)))
-        node, _, _ = self.expression(0)
+        parsed = self.expression(0)
         self.expect_end_of(None)
+        return self.value(parsed)
+
+    def value(self, parsed: tuple) -> Node:
+        """An operand that must be a value: a tuple or True/False/None is refused where it stands."""
+        node, start, end = parsed
+        if isinstance(node, _Tuple):
+            raise ParseError("a tuple (a, b) is only allowed as an argument, like axis=(0, 1) or "
+                             "concatenate((a, b))", self.span(start, end))
+        if isinstance(node, _Word):
+            raise ParseError(f"{self.source.text[start:end]} is only allowed as an argument, like keepdims=True",
+                             self.span(start, end))
         return node
 
     def expression(self, right_power: int) -> tuple[Node, int, int]:
@@ -179,27 +218,45 @@ class _Parser:
         return ParseError(f"unexpected {tok.text!r}", self.span(tok.start, tok.end))
 
     # ----- operands ----------------------------------------------------------------------------
-    def prefix(self, tok: Token) -> tuple[Node, int, int]:
+    def prefix(self, tok: Token) -> tuple[Any, int, int]:  # a Node, or a _Tuple/_Word argument
         if tok.kind == "num":
             return self.number(tok), tok.start, tok.end
         if tok.kind == "name":
+            if tok.text in _WORDS:
+                return _Word(_WORDS[tok.text]), tok.start, tok.end
             if self.peek().text == "(":
                 return self.call(tok)
             return self.name(tok), tok.start, tok.end
         if tok.text == "(":
-            node, _, _ = self.nested(0, tok)
-            self.expect_end_of(tok)
-            return node, tok.start, self.tokens[self.pos - 1].end
+            return self.parenthesized(tok)
         if tok.text in PREFIX_OPERATORS:
-            operand, _, end = self.nested(_UNARY, tok)
             prim = PREFIX_OPERATORS[tok.text]
+            parsed = self.nested(prim.precedence, tok)
+            operand, end = self.value(parsed), parsed[2]
             return Apply(prim, (operand,), self.span(tok.start, end)), tok.start, end
         if tok.text == "+":  # unary plus changes nothing
-            node, _, end = self.nested(_UNARY, tok)
-            return node, tok.start, end
+            parsed = self.nested(_UNARY, tok)
+            return self.value(parsed), tok.start, parsed[2]
         if tok.text == "[":
             raise ParseError("lists are not allowed inside an expression", self.span(tok.start, tok.end))
         raise self.unexpected(tok)
+
+    def parenthesized(self, opener: Token) -> tuple:
+        """(expr), or a tuple: (), (a,), (a, b, ...)."""
+        if self.peek().text == ")":
+            return _Tuple(()), opener.start, self.advance().end
+        first = self.nested(0, opener)
+        if self.peek().text != ",":
+            self.expect_end_of(opener)
+            return first[0], opener.start, self.tokens[self.pos - 1].end
+        items = [first]
+        while self.peek().text == ",":
+            self.advance()
+            if self.peek().text == ")":
+                break
+            items.append(self.nested(0, opener))
+        self.expect_end_of(opener)
+        return _Tuple(tuple(items)), opener.start, self.tokens[self.pos - 1].end
 
     def number(self, tok: Token) -> Const:
         value = float(tok.text)  # the regex admits only plain decimal literals: float() is exact parsing
@@ -267,10 +324,15 @@ class _Parser:
                 break
         end = self.tokens[self.pos - 1].end
         call_span = self.span(name_tok.start, end)
+        candidates = OVERLOADS.get(name, (prim,))  # max(a, b) is elementwise; max(x), max(x, axis=1) reduce
+        fits = [p for p in candidates if p.arity <= len(positional) <= p.arity + len(p.static)]
+        prim = next((p for p in fits if p.arity == len(positional)), fits[0] if fits else prim)
+        arity = 1 if prim.variadic else prim.arity
         static_names = [n for n, _ in prim.static]
-        if not prim.arity <= len(positional) <= prim.arity + len(static_names):
-            raise ParseError(f"{name} takes {_describe_arguments(prim)}, got {len(positional)}", call_span)
-        static = dict(zip(static_names, positional[prim.arity:]))
+        if not arity <= len(positional) <= arity + len(static_names):
+            described = " or ".join(_describe_arguments(p) for p in sorted(candidates, key=lambda p: p.arity))
+            raise ParseError(f"{name} takes {described}, got {len(positional)}", call_span)
+        static = dict(zip(static_names, positional[arity:]))
         for key, (node, start, stop, tok) in keywords.items():
             if key not in static_names:
                 raise ParseError(f"{name} has no argument '{key}'{suggest(key, static_names)}",
@@ -281,66 +343,141 @@ class _Parser:
         values = []
         for key, default in prim.static:
             if key in static:
-                values.append((key, self.integer_constant(static[key], f"{name}'s {key}")))
+                values.append((key, self.constant(static[key], f"{name}'s {key}")))
             elif default is REQUIRED:
                 raise ParseError(f"{name} needs its argument '{key}'", call_span)
             elif default is not None:
                 values.append((key, default))
-        args = tuple(node for node, _, _ in positional[:prim.arity])
+        if prim.variadic:
+            return self.folded(prim, positional[0], call_span, tuple(values)), name_tok.start, end
+        args = tuple(self.value(parsed) for parsed in positional[:prim.arity])
         return Apply(prim, args, call_span, static=tuple(values)), name_tok.start, end
 
-    def integer_constant(self, parsed: tuple[Node, int, int], what: str) -> int:
-        """A whole number written in the text (an axis, an index, a class count), possibly negative."""
+    def folded(self, prim, parsed: tuple, span: Span, static: tuple) -> Node:
+        """concatenate((a, b, c)) as concatenate(concatenate(a, b), c); stack gives a its new axis first."""
+        items, start, end = parsed
+        if not isinstance(items, _Tuple) or not items.items:
+            raise ParseError(f"{prim.name} takes a tuple of arrays first: {prim.syntax}", self.span(start, end))
+        nodes = [self.value(item) for item in items.items]
+        if prim.variadic == "stack":
+            axis = dict(static).get("axis", 0)
+            acc: Node = Apply(BY_NAME["expand_dims"], (nodes[0],), span, static=(("axis", axis),))
+        elif len(nodes) < 2:
+            return nodes[0]
+        else:
+            acc = nodes[0]
+        for node in nodes[1:]:
+            acc = Apply(prim, (acc, node), span, static=static)
+        return acc
+
+    def constant(self, parsed: tuple, what: str):
+        """A constant argument as written: a number, a tuple of them, True, False or None."""
         node, start, end = parsed
+        if isinstance(node, _Word):
+            return node.value
+        if isinstance(node, _Tuple):
+            return tuple(self.constant(item, what) for item in node.items)
         sign = 1
         if isinstance(node, Apply) and node.prim.name == "neg":
             sign, node = -1, node.args[0]
-        if isinstance(node, Const) and node.exact is not None:
-            return sign * node.exact
-        raise ParseError(f"{what} must be a whole number written as a constant", self.span(start, end))
+        if isinstance(node, Const) and node.name is None:
+            return sign * (node.exact if node.exact is not None else node.value)
+        raise ParseError(f"{what} must be a constant: a number, a tuple like (0, 1), True, False or None",
+                         self.span(start, end))
+
+    def integer_constant(self, parsed: tuple, what: str) -> int:
+        """A whole number written in the text (an index, a slice bound), possibly negative."""
+        try:
+            value = self.constant(parsed, what)
+        except ParseError:
+            value = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ParseError(f"{what} must be a whole number written as a constant", self.span(parsed[1], parsed[2]))
 
     def index(self, node: Node, start: int, opener: Token) -> tuple[Node, int, int]:
-        """x[i] or x[i, j]: integer constants only, so every index is known before anything runs."""
-        indices = []
+        """x[1, -1], x[1:-1, ::2], x[:, None]: constants, known before anything runs. An item that is
+        an array (W[idx], S[arange(N), y]) gathers, numpy's integer-array indexing."""
+        items: list = []
+        arrays: list[Node] = []
         while True:
-            indices.append(self.integer_constant(self.nested(0, opener), "an index"))
+            items.append(self.index_item(opener, arrays))
             closer = self.advance()
             if closer.text == "]":
                 break
             if closer.text != ",":
                 if closer.kind == "end":
                     raise ParseError("'[' is never closed", self.span(opener.start, opener.end))
-                raise ParseError(f"unexpected {closer.text!r} in an index; only whole numbers are allowed",
-                                 self.span(closer.start, closer.end))
+                raise ParseError(f"unexpected {closer.text!r} in an index", self.span(closer.start, closer.end))
         span = self.span(start, closer.end)
-        return Apply(BY_NAME["index"], (node,), span, static=(("index", tuple(indices)),)), start, closer.end
+        if not arrays:
+            return Apply(BY_NAME["index"], (node,), span, static=(("index", tuple(items)),)), start, closer.end
+        if len(arrays) > 2:
+            raise ParseError("at most two integer arrays in one index", span)
+        prim = BY_NAME["gather" if len(arrays) == 1 else "gather2"]
+        return Apply(prim, (node, *arrays), span, static=(("template", tuple(items)),)), start, closer.end
+
+    def index_item(self, opener: Token, arrays: list) -> object:
+        parts: list = []
+        while True:
+            if self.peek().text in (":", ",", "]"):
+                parts.append(None)
+            else:
+                parts.append(self.nested(0, opener))
+            if self.peek().text != ":" or len(parts) == 3:
+                break
+            self.advance()
+        if len(parts) == 1:
+            parsed = parts[0]
+            if parsed is None:
+                tok = self.peek()
+                raise ParseError("an index is missing", self.span(tok.start, tok.end))
+            if isinstance(parsed[0], _Word) and parsed[0].value is None:
+                return None  # a new axis, as numpy's x[:, None]
+            if isinstance(parsed[0], Const) or (isinstance(parsed[0], Apply) and parsed[0].prim.name == "neg"
+                                                and isinstance(parsed[0].args[0], Const)):
+                return self.integer_constant(parsed, "an index")
+            arrays.append(self.value(parsed))
+            return "*"
+        bounds = [None if p is None else self.integer_constant(p, "a slice bound") for p in parts]
+        return slice(*bounds)
 
     # ----- operators ---------------------------------------------------------------------------
     def infix(self, tok: Token, left: tuple[Node, int, int]) -> tuple[Node, int, int]:
         node, start, _ = left
+        node = self.value(left)
         if tok.text == ".":
             after = self.peek()
             if after.kind == "name" and after.text == "T":
                 self.advance()
                 return Apply(BY_NAME["transpose"], (node,), self.span(start, after.end)), start, after.end
             what = f"'.{after.text}'" if after.kind == "name" else "'.'"
+            if after.kind == "name" and after.text in FUNCTIONS:  # methods stay out: one way to write each call
+                raise ParseError(f"methods are not supported: write {after.text}(x, ...) instead of "
+                                 f"x.{after.text}(...); only .T (transpose) is written after a value",
+                                 self.span(tok.start, after.end))
             raise ParseError(f"attribute access ({what}) is not allowed; only .T (transpose) is",
                              self.span(tok.start, after.end))
         if tok.text == "[":
             return self.index(node, start, tok)
-        power = _INFIX_POWER[tok.text]
+        prim = BINARY_OPERATORS[tok.text]
+        if prim.precedence == COMPARE and isinstance(node, Apply) and node.prim.precedence == COMPARE \
+                and node.prim.operator and node.span.start == start:
+            raise ParseError("comparisons cannot be chained (a < b < c); write them separately",
+                             self.span(tok.start, tok.end))
         # ** is right-associative and its right operand may carry a unary minus (2**-x), as in Python;
         # a tower of powers nests, a chain of + - * / does not.
-        if power == _POWER:
-            right, _, end = self.nested(_UNARY, tok)
+        if prim.right_associative:
+            parsed = self.nested(_UNARY, tok)
         else:
-            right, _, end = self.expression(power)
-        prim = BINARY_OPERATORS[tok.text]
+            parsed = self.expression(prim.precedence)
+        right, end = self.value(parsed), parsed[2]
         return Apply(prim, (node, right), self.span(start, end)), start, end
 
 
 def _describe_arguments(prim) -> str:
-    required = [*prim.params, *(n for n, d in prim.static if d is REQUIRED)]
+    params = ["(a, b, ...)"] if prim.variadic else list(prim.params)
+    required = [*params, *(n for n, d in prim.static if d is REQUIRED)]
     optional = [n for n, d in prim.static if d is not REQUIRED]
     text = f"{len(required)} argument{'s' if len(required) != 1 else ''} ({', '.join(required)})"
     return text + (f" and optionally {', '.join(optional)}" if optional else "")

@@ -7,18 +7,27 @@ A Primitive holds everything each part of gradcheck needs about one operation:
 - the symbolic oracle reads `sympy` (a function of the sympy module and the SymPy arguments, so that
   importing this registry does not import SymPy),
 - `gradcheck functions` and the tests read `derivatives`: the local derivative with respect to each
-  input written in gradcheck's own expression language, checked against `vjps` and SymPy in tests.
-Adding a function means adding one entry to PRIMITIVES below.
+  input written in gradcheck's own expression language, checked against `vjps` and SymPy in tests,
+- the symbolic oracle's evaluator reads `mpmath` (how to evaluate the SymPy functions its form
+  introduces) and its size limit reads `cost`,
+- the parser reads `operator`, `precedence` and `right_associative`,
+- messages about the complex step read `kink` (through NON_ANALYTIC).
+Adding a function means adding one entry to PRIMITIVES below; nothing else (tests/test_registry.py).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from . import array_ops as A
+from . import conv_ops as C
+from . import reduce_ops as R
+from . import shape_ops as S
 
 Rule = Callable[..., Any]
 
@@ -31,7 +40,7 @@ STEP_AT_ZERO = 0.5
 
 def zero_vjp(g, ans, *inputs):
     """Declares that the local derivative is 0 wherever it exists (step, sign): no work is done."""
-    return None
+    return
 
 
 def _sigmoid(x):
@@ -51,6 +60,84 @@ def _step(x):
     return np.heaviside(x, STEP_AT_ZERO)
 
 
+def _mp_heaviside(mp, x, at_zero=None):
+    at_zero = mp.mpf(STEP_AT_ZERO) if at_zero is None else at_zero
+    return mp.mpf(1) if x > 0 else mp.mpf(0) if x < 0 else at_zero
+
+
+def _mp_dirac(mp, x, *rest):
+    if x == 0:
+        raise ValueError("DiracDelta at 0")
+    return mp.mpf(0)
+
+
+# Binding powers of the operators (higher binds tighter): Python's order, with ^ as power.
+COMPARE, SUM, PRODUCT, UNARY, POWER = 5, 10, 20, 30, 40
+
+
+_real_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _erf(x):
+    """numpy has no erf; the standard library's is accurate to a few ulps. Real input only."""
+    out = _real_erf(x)
+    return out.astype(np.result_type(x, np.float32)) if np.ndim(out) else np.asarray(out, np.result_type(x, np.float32))[()]
+
+
+# GELU: x·Φ(x) with Φ the standard normal CDF, and its tanh approximation with the constant
+# 0.044715 of Hendrycks & Gimpel, "Gaussian Error Linear Units" (2016), eq. 2.
+GELU_TANH_CUBIC = 0.044715
+SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+
+
+def _gelu(x):
+    return x * (1 + _erf(x / math.sqrt(2))) / 2
+
+
+def _gelu_vjp(g, ans, x):
+    return g * ((1 + _erf(x / math.sqrt(2))) / 2 + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi))
+
+
+def _gelu_tanh(x):
+    return x * (1 + np.tanh(SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x**3))) / 2
+
+
+def _gelu_tanh_vjp(g, ans, x):
+    t = np.tanh(SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x**3))
+    return g * ((1 + t) / 2 + x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * GELU_TANH_CUBIC * x * x) / 2)
+
+
+def _sym_gelu_tanh(sp, x):
+    cubic = sp.Rational(44715, 1_000_000)  # GELU_TANH_CUBIC, exactly
+    return x * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + cubic * x**3))) / 2
+
+
+def _log_sigmoid(x):
+    if np.iscomplexobj(x):
+        return -np.log1p(np.exp(-x))
+    return -np.logaddexp(0.0, -x)
+
+
+def _elu(x):
+    below = np.real(x) <= 0
+    return np.where(below, np.expm1(np.where(below, x, 0)), x)  # the unused branch never overflows
+
+
+def _leaky_relu(x, a):
+    return np.where(np.real(x) > 0, x, a * x)
+
+
+def _compare(test):
+    def compare(a, b):
+        real_a, real_b = np.real(a), np.real(b)
+        return test(real_a, real_b).astype(np.result_type(real_a, real_b, np.float32))
+    return compare
+
+
+def _clip(x, lo, hi):
+    return np.minimum(np.maximum(x, lo), hi)
+
+
 def _pow_domain(a, b):
     whole = np.equal(np.floor(b), b)
     return (a > 0) | ((a == 0) & (b > 0)) | ((a < 0) & whole)
@@ -68,23 +155,54 @@ class Primitive:
     domain: Rule | None = None  # (*inputs, **static) -> bool: where forward is defined; None = everywhere
     domain_text: str = ""  # the domain as a condition on the inputs, e.g. "{x} > 0"
     operator: str | None = None  # "+", "-", ... when written as an operator rather than a call
+    precedence: int = 0  # the operator's binding power (SUM … POWER above)
+    right_associative: bool = False  # a ** b ** c is a ** (b ** c); its right side may start with a unary -
+    operator_aliases: tuple[str, ...] = ()  # other spellings of the operator: ^ for **
     # Elementwise primitives broadcast like numpy; `sympy` maps scalars and is applied entry by entry.
     # The others (matmul, sum, softmax, ...) have a `shape` rule and a `sympy` that maps whole arrays
     # of SymPy expressions (numpy object arrays).
     elementwise: bool = True
     shape: Rule | None = None  # (*input shapes, **static) -> output shape; raises ValueError when they do not fit
     static: tuple[tuple[str, Any], ...] = ()  # integer constants written in the call: (name, default)
-    labels: tuple[int, ...] = ()  # inputs that are integer data (class labels): never differentiated
+    # Inputs that are data (class labels, a condition): never differentiated. `vjps` and `derivatives`
+    # list only the other inputs; the registry fills in "no gradient" for these.
+    labels: tuple[int, ...] = ()
     syntax: str | None = None  # how it is written when not as a call: "x.T", "x[i, j]"
     aliases: tuple[str, ...] = ()  # function names it may also be called by: pow(a, b) for a ** b
     # Where the primitive is not differentiable: the quantity whose sign picks its branch (relu: x,
     # max: a - b). Such a primitive is not analytic, so the complex-step method cannot go through
     # it, and a finite difference whose two sides fall on different branches has crossed a kink.
     kink: Rule | None = None
+    # Whether `forward` accepts complex input, as the complex step needs (numpy has no complex erf).
+    complex_step: bool = True
+    # How mpmath evaluates the SymPy functions `sympy` introduces (its derivatives included), by the
+    # SymPy class name: (("erf", lambda mp, x: mp.erf(x)),). A function without a rule anywhere in
+    # the registry is evaluated by SymPy itself, more slowly.
+    mpmath: tuple[tuple[str, Rule], ...] = ()
+    # Written with a tuple of any length as its first argument, folded two at a time: "concatenate"
+    # folds (a, b, c) as ((a, b), c); "stack" first gives a its new axis (expand_dims).
+    variadic: str | None = None
+    # Scalar operations in the elementwise expansion: (output shape, *input shapes, **static) -> int.
+    # None: one per output entry (or per input entry, if more). The symbolic size limit reads it.
+    cost: Rule | None = None
+
+    def __post_init__(self):
+        if self.labels:  # declared once: a data input has no gradient
+            vjps, derivatives = iter(self.vjps), iter(self.derivatives)
+            object.__setattr__(self, "vjps", tuple(zero_vjp if i in self.labels else next(vjps)
+                                                   for i in range(self.arity)))
+            object.__setattr__(self, "derivatives", tuple("none: data, not differentiated" if i in self.labels
+                                                          else next(derivatives) for i in range(self.arity)))
 
     @property
     def analytic(self) -> bool:
-        return self.kink is None
+        """Whether the complex step can go through it: no kink, and a forward that takes complex input."""
+        return self.kink is None and self.complex_step
+
+    @property
+    def called(self) -> bool:
+        """Whether it is written as a call of its name (not an operator, x.T or x[i])."""
+        return self.operator is None and (self.syntax is None or self.syntax.startswith(self.name + "("))
 
     @property
     def arity(self) -> int:
@@ -112,85 +230,215 @@ def _binary(name, forward, vjps, sympy, derivatives, summary, **extra) -> Primit
 PRIMITIVES: tuple[Primitive, ...] = (
     # ----- operators -------------------------------------------------------------------------
     _binary("add", np.add, (lambda g, ans, a, b: g, lambda g, ans, a, b: g),
-            lambda sp, a, b: a + b, ("1", "1"), "sum", operator="+"),
+            lambda sp, a, b: a + b, ("1", "1"), "sum", operator="+", precedence=SUM,
+            mpmath=(("Add", lambda mp, *a: mp.fsum(a)),)),
     _binary("sub", np.subtract, (lambda g, ans, a, b: g, lambda g, ans, a, b: -g),
-            lambda sp, a, b: a - b, ("1", "-1"), "difference", operator="-"),
+            lambda sp, a, b: a - b, ("1", "-1"), "difference", operator="-", precedence=SUM),
     _binary("mul", np.multiply, (lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a),
-            lambda sp, a, b: a * b, ("b", "a"), "product", operator="*"),
+            lambda sp, a, b: a * b, ("b", "a"), "product", operator="*", precedence=PRODUCT,
+            mpmath=(("Mul", lambda mp, *a: mp.fprod(a)),)),
     _binary("div", np.divide, (lambda g, ans, a, b: g / b, lambda g, ans, a, b: -g * ans / b),
             lambda sp, a, b: a / b, ("1/b", "-a/b**2"), "quotient",
-            operator="/", domain=lambda a, b: b != 0, domain_text="{b} ≠ 0"),
+            operator="/", precedence=PRODUCT, domain=lambda a, b: b != 0, domain_text="{b} ≠ 0"),
     _binary("pow", np.power,
             (lambda g, ans, a, b: g * b * np.power(a, b - 1), lambda g, ans, a, b: g * ans * np.log(a)),
             lambda sp, a, b: a**b, ("b*a**(b - 1)", "log(a)*a**b"),
             "power; also written a ^ b",
-            operator="**", domain=_pow_domain, domain_text="{a} > 0, or a whole-number exponent {b}",
-            aliases=("pow",)),
-    _unary("neg", np.negative, lambda g, ans, x: -g, lambda sp, x: -x, "-1", "negation", operator="-"),
+            operator="**", precedence=POWER, right_associative=True, operator_aliases=("^",),
+            domain=_pow_domain, domain_text="{a} > 0, or a whole-number exponent {b}",
+            aliases=("pow",), mpmath=(("Pow", lambda mp, b, e: mp.power(b, e)),)),
+    _unary("neg", np.negative, lambda g, ans, x: -g, lambda sp, x: -x, "-1", "negation", operator="-",
+           precedence=UNARY),
     # ----- functions -------------------------------------------------------------------------
-    _unary("exp", np.exp, lambda g, ans, x: g * ans, lambda sp, x: sp.exp(x), "exp(x)", "e to the x"),
+    _unary("exp", np.exp, lambda g, ans, x: g * ans, lambda sp, x: sp.exp(x), "exp(x)", "e to the x",
+           mpmath=(("exp", lambda mp, x: mp.exp(x)),)),
     _unary("log", np.log, lambda g, ans, x: g / x, lambda sp, x: sp.log(x), "1/x",
-           "natural logarithm", domain=lambda x: x > 0, domain_text="{x} > 0"),
+           "natural logarithm", domain=lambda x: x > 0, domain_text="{x} > 0",
+           mpmath=(("log", lambda mp, x: mp.log(x) if x > 0 else None),)),
+    _unary("log1p", np.log1p, lambda g, ans, x: g / (1 + x), lambda sp, x: sp.log(1 + x), "1/(1 + x)",
+           "log(1 + x), accurate for small x", domain=lambda x: x > -1, domain_text="{x} > -1"),
+    _unary("expm1", np.expm1, lambda g, ans, x: g * (ans + 1), lambda sp, x: sp.exp(x) - 1, "exp(x)",
+           "e to the x, minus 1, accurate for small x"),
     _unary("sqrt", np.sqrt, lambda g, ans, x: g / (2 * ans), lambda sp, x: sp.sqrt(x),
            "1/(2*sqrt(x))", "square root", domain=lambda x: x >= 0, domain_text="{x} ≥ 0"),
-    _unary("sin", np.sin, lambda g, ans, x: g * np.cos(x), lambda sp, x: sp.sin(x), "cos(x)", "sine"),
-    _unary("cos", np.cos, lambda g, ans, x: -g * np.sin(x), lambda sp, x: sp.cos(x), "-sin(x)", "cosine"),
+    _unary("sin", np.sin, lambda g, ans, x: g * np.cos(x), lambda sp, x: sp.sin(x), "cos(x)", "sine",
+           mpmath=(("sin", lambda mp, x: mp.sin(x)),)),
+    _unary("cos", np.cos, lambda g, ans, x: -g * np.sin(x), lambda sp, x: sp.cos(x), "-sin(x)", "cosine",
+           mpmath=(("cos", lambda mp, x: mp.cos(x)),)),
     _unary("tan", np.tan, lambda g, ans, x: g * (1 + ans * ans), lambda sp, x: sp.tan(x),
-           "1 + tan(x)**2", "tangent"),
+           "1 + tan(x)**2", "tangent",
+           mpmath=(("tan", lambda mp, x: mp.tan(x)),)),
+    _unary("arcsin", np.arcsin, lambda g, ans, x: g / np.sqrt(1 - x * x), lambda sp, x: sp.asin(x),
+           "1/sqrt(1 - x**2)", "inverse sine", domain=lambda x: (x >= -1) & (x <= 1), domain_text="-1 ≤ {x} ≤ 1",
+           mpmath=(("asin", lambda mp, x: mp.asin(x) if -1 <= x <= 1 else None),)),
+    _unary("arccos", np.arccos, lambda g, ans, x: -g / np.sqrt(1 - x * x), lambda sp, x: sp.acos(x),
+           "-1/sqrt(1 - x**2)", "inverse cosine", domain=lambda x: (x >= -1) & (x <= 1), domain_text="-1 ≤ {x} ≤ 1",
+           mpmath=(("acos", lambda mp, x: mp.acos(x) if -1 <= x <= 1 else None),)),
+    _unary("arctan", np.arctan, lambda g, ans, x: g / (1 + x * x), lambda sp, x: sp.atan(x),
+           "1/(1 + x**2)", "inverse tangent", mpmath=(("atan", lambda mp, x: mp.atan(x)),)),
+    _unary("sinh", np.sinh, lambda g, ans, x: g * np.cosh(x), lambda sp, x: sp.sinh(x), "cosh(x)",
+           "hyperbolic sine", mpmath=(("sinh", lambda mp, x: mp.sinh(x)),)),
+    _unary("cosh", np.cosh, lambda g, ans, x: g * np.sinh(x), lambda sp, x: sp.cosh(x), "sinh(x)",
+           "hyperbolic cosine", mpmath=(("cosh", lambda mp, x: mp.cosh(x)),)),
     _unary("tanh", np.tanh, lambda g, ans, x: g * (1 - ans * ans), lambda sp, x: sp.tanh(x),
-           "1 - tanh(x)**2", "hyperbolic tangent"),
+           "1 - tanh(x)**2", "hyperbolic tangent",
+           mpmath=(("tanh", lambda mp, x: mp.tanh(x)),)),
     _unary("sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans),
            lambda sp, x: 1 / (1 + sp.exp(-x)), "sigmoid(x)*(1 - sigmoid(x))",
            "logistic function 1/(1+e^-x)"),
+    _unary("log_sigmoid", _log_sigmoid, lambda g, ans, x: g * _sigmoid(-x),
+           lambda sp, x: -sp.log(1 + sp.exp(-x)), "sigmoid(-x)", "log(sigmoid(x)), stable for large |x|"),
+    _unary("silu", lambda x: x * _sigmoid(x), lambda g, ans, x: g * _sigmoid(x) * (1 + x * (1 - _sigmoid(x))),
+           lambda sp, x: x / (1 + sp.exp(-x)), "sigmoid(x)*(1 + x*(1 - sigmoid(x)))",
+           "x·sigmoid(x) (swish)"),
+    _unary("erf", _erf, lambda g, ans, x: g * 2 / math.sqrt(math.pi) * np.exp(-x * x), lambda sp, x: sp.erf(x),
+           "2*exp(-x**2)/sqrt(pi)", "error function", complex_step=False,
+           mpmath=(("erf", lambda mp, x: mp.erf(x)),)),
+    _unary("gelu", _gelu, _gelu_vjp, lambda sp, x: x * (1 + sp.erf(x / sp.sqrt(2))) / 2,
+           "(1 + erf(x/sqrt(2)))/2 + x*exp(-x**2/2)/sqrt(2*pi)", "x·Φ(x), Φ the normal CDF (exact GELU)",
+           complex_step=False),
+    _unary("gelu_tanh", _gelu_tanh, _gelu_tanh_vjp, _sym_gelu_tanh,
+           "(1 + tanh(sqrt(2/pi)*(x + 0.044715*x**3)))/2 + "
+           "x*(1 - tanh(sqrt(2/pi)*(x + 0.044715*x**3))**2)*sqrt(2/pi)*(1 + 3*0.044715*x**2)/2",
+           "GELU's tanh approximation x/2·(1 + tanh(√(2/π)(x + 0.044715x³)))"),
     _unary("relu", lambda x: np.maximum(x, 0.0), lambda g, ans, x: g * _step(x),
            lambda sp, x: sp.Max(0, x), "step(x)", "max(x, 0)", kink=lambda x: x),
+    Primitive("leaky_relu", ("x", "a"), _leaky_relu,
+             (lambda g, ans, x, a: g * (_step(x) + a * _step(-x)), lambda g, ans, x, a: g * x * _step(-x)),
+             lambda sp, x, a: sp.Max(x, 0) + a * sp.Min(x, 0), ("step(x) + a*step(-x)", "x*step(-x)"),
+              "x for x > 0, a·x below", kink=lambda x, a: x),
+    _unary("elu", _elu, lambda g, ans, x: g * np.where(np.real(x) > 0, 1.0, ans + 1),
+           lambda sp, x: sp.Max(x, 0) + sp.Min(sp.exp(x) - 1, 0), "step(x) + step(-x)*exp(x)",
+           "x for x > 0, e^x - 1 below (α = 1)", kink=lambda x: x),
     _unary("softplus", _softplus, lambda g, ans, x: g * _sigmoid(x),
            lambda sp, x: sp.log(1 + sp.exp(x)), "sigmoid(x)", "log(1 + e^x), a smooth relu"),
     _unary("abs", np.abs, lambda g, ans, x: g * np.sign(x), lambda sp, x: sp.Abs(x), "sign(x)",
-           "absolute value", kink=lambda x: x),
+           "absolute value", kink=lambda x: x, mpmath=(("Abs", lambda mp, x: abs(x)),)),
     _unary("step", _step, zero_vjp, lambda sp, x: sp.Heaviside(x, sp.Rational(1, 2)), "0",
-           "Heaviside step: 1 for x > 0, 0 for x < 0, 1/2 at 0 (relu's derivative)", kink=lambda x: x),
+           "Heaviside step: 1 for x > 0, 0 for x < 0, 1/2 at 0 (relu's derivative)", kink=lambda x: x,
+           mpmath=(("Heaviside", _mp_heaviside), ("DiracDelta", _mp_dirac))),
     _unary("sign", np.sign, zero_vjp, lambda sp, x: sp.sign(x), "0", "-1, 0 or 1 (abs's derivative)",
-           kink=lambda x: x),
+           kink=lambda x: x, mpmath=(("sign", lambda mp, x: mp.sign(x)),)),
     _binary("max", np.maximum,
             (lambda g, ans, a, b: g * _step(a - b), lambda g, ans, a, b: g * _step(b - a)),
-            lambda sp, a, b: sp.Max(a, b), ("step(a - b)", "step(b - a)"), "larger of a and b",
-            kink=lambda a, b: a - b),
+            lambda sp, a, b: sp.Max(a, b), ("step(a - b)", "step(b - a)"),
+            "larger of a and b (elementwise; max(x) alone reduces)", aliases=("maximum",),
+            kink=lambda a, b: a - b, mpmath=(("Max", lambda mp, *a: max(a)),)),
     _binary("min", np.minimum,
             (lambda g, ans, a, b: g * _step(b - a), lambda g, ans, a, b: g * _step(a - b)),
-            lambda sp, a, b: sp.Min(a, b), ("step(b - a)", "step(a - b)"), "smaller of a and b",
-            kink=lambda a, b: a - b),
+            lambda sp, a, b: sp.Min(a, b), ("step(b - a)", "step(a - b)"),
+            "smaller of a and b (elementwise; min(x) alone reduces)", aliases=("minimum",),
+            kink=lambda a, b: a - b, mpmath=(("Min", lambda mp, *a: min(a)),)),
+    *(_binary(name, _compare(test), (zero_vjp, zero_vjp),
+              lambda sp, a, b, at=at, sign=sign: sp.Heaviside(sign * (a - b), at),
+              ("0", "0"), f"1 where a {op} b, else 0: a condition for where(...)", operator=op, precedence=COMPARE,
+              kink=lambda a, b: a - b)
+      for name, op, test, sign, at in (("greater", ">", np.greater, 1, 0), ("less", "<", np.less, -1, 0),
+                                       ("greater_equal", ">=", np.greater_equal, 1, 1),
+                                       ("less_equal", "<=", np.less_equal, -1, 1))),
+    Primitive("clip", ("x", "lo", "hi"), _clip,
+              (lambda g, ans, x, lo, hi: g * _step(hi - np.maximum(x, lo)) * _step(x - lo),
+               lambda g, ans, x, lo, hi: g * _step(hi - np.maximum(x, lo)) * _step(lo - x),
+               lambda g, ans, x, lo, hi: g * _step(np.maximum(x, lo) - hi)),
+              lambda sp, x, lo, hi: sp.Min(sp.Max(x, lo), hi),
+              ("step(hi - max(x, lo))*step(x - lo)", "step(hi - max(x, lo))*step(lo - x)", "step(max(x, lo) - hi)"),
+              "x limited to [lo, hi]: min(max(x, lo), hi)", kink=lambda x, lo, hi: (x - lo) * (hi - x)),
     # ----- arrays: `derivatives` gives the VJP, in terms of the upstream gradient g ---------------
     Primitive("matmul", ("a", "b"), np.matmul, (A.matmul_vjp_a, A.matmul_vjp_b), A.sym_matmul,
               ("g @ b.T", "a.T @ g"), "matrix product of vectors and matrices", operator="@",
-              elementwise=False, shape=A.matmul_shape),
-    Primitive("transpose", ("x",), np.transpose, (lambda g, ans, x: np.transpose(g),),
-              lambda sp, x: x.T, ("g.T",), "transpose", elementwise=False, shape=A.transpose_shape,
-              syntax="x.T"),
-    Primitive("index", ("x",), A.index, (A.index_vjp,), lambda sp, x, index: A.as_object_array(x[index]),
-              ("g at [i, j], 0 elsewhere",), "an entry (or a row) of an array; integer constants only",
-              elementwise=False, shape=A.index_shape, static=(("index", REQUIRED),), syntax="x[i, j]"),
-    Primitive("sum", ("x",), A.total, (A.total_vjp,), A.sym_sum, ("g copied to every entry",),
-              "sum of all entries, or along an axis", elementwise=False, shape=A.reduce_shape,
-              static=(("axis", None),)),
-    Primitive("mean", ("x",), A.mean, (A.mean_vjp,), A.sym_mean, ("g / n copied to every entry",),
-              "mean of all entries, or along an axis", elementwise=False, shape=A.reduce_shape,
-              static=(("axis", None),)),
-    Primitive("softmax", ("x",), A.softmax, (A.softmax_vjp,), A.sym_softmax,
-              ("softmax(x) * (g - sum(g * softmax(x), -1))",), "softmax along the last axis (row-wise)",
-              elementwise=False, shape=A.rows_shape),
-    Primitive("log_softmax", ("x",), A.log_softmax, (A.log_softmax_vjp,), A.sym_log_softmax,
-              ("g - softmax(x) * sum(g, -1)",), "log of softmax along the last axis",
-              elementwise=False, shape=A.rows_shape),
-    Primitive("logsumexp", ("x",), A.logsumexp, (A.logsumexp_vjp,), A.sym_logsumexp,
-              ("g[:, None] * softmax(x)",), "log(sum(exp(x))) along the last axis",
-              elementwise=False, shape=A.logsumexp_shape),
-    Primitive("softmax_ce", ("z", "y"), A.softmax_ce, (A.softmax_ce_vjp, zero_vjp), A.sym_softmax_ce,
-              ("g * (softmax(z) - onehot(y, k)) / m", "none: labels are data"),
+              precedence=PRODUCT, elementwise=False, shape=A.matmul_shape, cost=A.matmul_cost),
+    Primitive("transpose", ("x",), S.transpose, (S.transpose_vjp,), S.sym_transpose, ("transpose(g, argsort(axes))",),
+              "axes reordered (all reversed by default; also written x.T)", elementwise=False,
+              shape=S.transpose_shape, static=(("axes", None),)),
+    Primitive("index", ("x",), S.index, (S.index_vjp,), S.sym_index,
+              ("g at [index], 0 elsewhere",), "entries, rows or slices (a:b:c, negatives, None) picked by constants",
+              elementwise=False, shape=S.index_shape, static=(("index", REQUIRED),), syntax="x[1, -1], x[:, 1:-1:2]"),
+    Primitive("gather", ("x", "i"), S.gather, (S.gather_vjp,), S.sym_gather,
+              ("g added into the picked entries (repeats add up)",),
+              "entries picked by an integer array: W[idx], x[:, y]", elementwise=False,
+              shape=S.gather_shape, static=(("template", REQUIRED),), labels=(1,), syntax="W[idx]",
+              domain=S.gather_domain, domain_text="{i} to hold indices within the size of {x}"),
+    Primitive("gather2", ("x", "i", "j"), S.gather, (S.gather_vjp,), S.sym_gather,
+              ("g added into the picked entries (repeats add up)",),
+              "entries picked by two integer arrays: S[arange(N), y]", elementwise=False,
+              shape=S.gather_shape, static=(("template", REQUIRED),), labels=(1, 2), syntax="S[arange(N), y]",
+              domain=S.gather_domain, domain_text="{i} and {j} to hold indices within the sizes of {x}"),
+    Primitive("reshape", ("x",), S.reshape, (S.reshape_vjp,), S.sym_reshape, ("reshape(g, shape of x)",),
+              "the same entries in a new shape; one size may be -1", elementwise=False,
+              shape=S.reshape_shape, static=(("shape", REQUIRED),)),
+    Primitive("broadcast_to", ("x",), S.broadcast_to, (S.broadcast_to_vjp,), S.sym_broadcast_to,
+              ("g summed over the broadcast axes",), "x repeated along new or size-1 axes", elementwise=False,
+              shape=S.broadcast_to_shape, static=(("shape", REQUIRED),)),
+    Primitive("concatenate", ("a", "b"), S.concatenate, (S.concatenate_vjp_a, S.concatenate_vjp_b),
+              S.sym_concatenate, ("g's first part along axis", "g's second part along axis"),
+              "arrays joined along an existing axis: concatenate((a, b, ...), axis=0)", elementwise=False,
+              shape=S.concatenate_shape, static=(("axis", 0),), syntax="concatenate((a, b, ...), axis=0)",
+              variadic="concatenate"),
+    Primitive("stack", ("a", "b"), S.stack, (S.stack_vjp_a, S.stack_vjp_b), S.sym_stack,
+              ("g's first part along axis", "g's last entry along axis"),
+              "arrays of one shape stacked along a new axis: stack((a, b, ...), axis=0)", elementwise=False,
+              shape=S.stack_shape, static=(("axis", 0),), syntax="stack((a, b, ...), axis=0)", variadic="stack"),
+    Primitive("expand_dims", ("x",), S.expand_dims, (S.expand_dims_vjp,), S.sym_expand_dims,
+              ("g without the new axis",), "x with a new axis of size 1", elementwise=False,
+              shape=S.expand_dims_shape, static=(("axis", REQUIRED),)),
+    Primitive("pad", ("x",), S.pad, (S.pad_vjp,), S.sym_pad, ("g without the padding",),
+              "x surrounded by zeros: pad(x, ((0, 0), (1, 1)))", elementwise=False,
+              shape=S.pad_shape, static=(("widths", REQUIRED),)),
+    Primitive("where", ("cond", "a", "b"), S.where, (S.where_vjp_a, S.where_vjp_b), S.sym_where,
+              ("where(cond, 1, 0)", "where(cond, 0, 1)"), "a where cond is nonzero (true), else b; cond is data",
+              labels=(0,)),
+    Primitive("sum", ("x",), R.total, (R.total_vjp,), R.sym_sum, ("g copied along the summed axes",),
+              "sum of all entries, or along axis (an int or a tuple)", elementwise=False, shape=R.reduce_shape,
+              static=(("axis", None), ("keepdims", False))),
+    Primitive("mean", ("x",), R.mean, (R.mean_vjp,), R.sym_mean, ("g / n copied along the axes",),
+              "mean of all entries, or along axis (an int or a tuple)", elementwise=False,
+              shape=R.nonempty_reduce_shape, static=(("axis", None), ("keepdims", False))),
+    Primitive("amax", ("x",), R.amax, (R.amax_vjp,), R.sym_max, ("g to the largest entry (ties share it)",),
+              "largest entry, or along axis; also max(x, axis=...) with one array", elementwise=False,
+              shape=R.nonempty_reduce_shape, static=(("axis", None), ("keepdims", False)), aliases=("max",),
+              kink=R.amax_kink),
+    Primitive("amin", ("x",), R.amin, (R.amin_vjp,), R.sym_min, ("g to the smallest entry (ties share it)",),
+              "smallest entry, or along axis; also min(x, axis=...) with one array", elementwise=False,
+              shape=R.nonempty_reduce_shape, static=(("axis", None), ("keepdims", False)), aliases=("min",),
+              kink=R.amin_kink),
+    Primitive("softmax", ("x",), R.softmax, (R.softmax_vjp,), R.sym_softmax,
+              ("softmax(x) * (g - sum(g * softmax(x), axis, keepdims=True))",), "softmax along axis (default -1)",
+              elementwise=False, shape=R.same_shape, static=(("axis", -1),)),
+    Primitive("log_softmax", ("x",), R.log_softmax, (R.log_softmax_vjp,), R.sym_log_softmax,
+              ("g - softmax(x) * sum(g, axis, keepdims=True)",), "log of softmax along axis (default -1)",
+              elementwise=False, shape=R.same_shape, static=(("axis", -1),)),
+    Primitive("logsumexp", ("x",), R.logsumexp, (R.logsumexp_vjp,), R.sym_logsumexp,
+              ("g * softmax(x) along axis",), "log(sum(exp(x))) along axis (default -1; None for all)",
+              elementwise=False, shape=R.logsumexp_shape, static=(("axis", -1), ("keepdims", False))),
+    Primitive("conv2d", ("x", "w", "b"), C.conv2d, (C.conv2d_vjp_x, C.conv2d_vjp_w, C.conv2d_vjp_b), C.sym_conv2d,
+              ("full convolution of g with w", "correlation of x's windows with g", "sum(g, axis=(0, 2, 3))"),
+              "convolution, NCHW: x (N,C,H,W), w (F,C,HH,WW), b (F,)", elementwise=False,
+              shape=C.conv2d_shape, static=(("stride", 1), ("pad", 0)), cost=C.conv2d_cost),
+    Primitive("max_pool2d", ("x",), C.max_pool2d, (C.max_pool2d_vjp,), C.sym_max_pool2d,
+              ("g to each window's largest entry",), "largest entry of each size×size window, NCHW",
+              elementwise=False, shape=C.pool_shape, static=(("size", REQUIRED), ("stride", None)),
+              cost=C.pool_cost, kink=C.max_pool2d_kink),
+    Primitive("avg_pool2d", ("x",), C.avg_pool2d, (C.avg_pool2d_vjp,), C.sym_avg_pool2d,
+              ("g / size² to each window's entries",), "mean of each size×size window, NCHW",
+              elementwise=False, shape=C.pool_shape, static=(("size", REQUIRED), ("stride", None)),
+              cost=C.pool_cost),
+    # ----- constructors: constants built from whole numbers ------------------------------------------
+    Primitive("zeros", (), S.zeros, (), S.sym_constant(S.zeros), (), "an array of zeros: zeros((2, 3))",
+              elementwise=False, shape=S.zeros_shape, static=(("shape", REQUIRED),)),
+    Primitive("ones", (), S.ones, (), S.sym_constant(S.ones), (), "an array of ones: ones((2, 3))",
+              elementwise=False, shape=S.zeros_shape, static=(("shape", REQUIRED),)),
+    Primitive("full", (), S.full, (), S.sym_constant(S.full), (), "an array of one number: full((2, 3), 0.5)",
+              elementwise=False, shape=S.full_shape, static=(("shape", REQUIRED), ("value", REQUIRED))),
+    Primitive("eye", (), S.eye, (), S.sym_constant(S.eye), (), "the n×n identity", elementwise=False,
+              shape=S.eye_shape, static=(("n", REQUIRED),)),
+    Primitive("arange", (), S.arange, (), S.sym_constant(S.arange), (), "0, 1, …, n-1", elementwise=False,
+              shape=S.arange_shape, static=(("n", REQUIRED),)),
+    Primitive("softmax_ce", ("z", "y"), A.softmax_ce, (A.softmax_ce_vjp,), A.sym_softmax_ce,
+              ("g * (softmax(z) - onehot(y, k)) / m",),
               "mean over the m rows of the cross-entropy of softmax(z) with integer labels y",
               elementwise=False, shape=A.softmax_ce_shape, labels=(1,),
               domain=lambda z, y: A.labels_fit(y, np.shape(z)[-1]), domain_text="{y} to hold class numbers 0 … k-1"),
-    Primitive("onehot", ("y",), A.onehot, (zero_vjp,), A.sym_onehot, ("none: labels are data",),
+    Primitive("onehot", ("y",), A.onehot, (), A.sym_onehot, (),
               "one row of the k×k identity per label", elementwise=False, shape=A.onehot_shape,
               static=(("k", REQUIRED),), labels=(0,),
               domain=lambda y, k: A.labels_fit(y, k), domain_text="{y} to hold class numbers 0 … k-1"),
@@ -200,14 +448,32 @@ BY_NAME: dict[str, Primitive] = {p.name: p for p in PRIMITIVES}
 
 # What each operator token builds. `^` is power, as in the course notes, not Python's xor.
 BINARY_OPERATORS: dict[str, Primitive] = {
-    "+": BY_NAME["add"], "-": BY_NAME["sub"], "*": BY_NAME["mul"], "/": BY_NAME["div"],
-    "**": BY_NAME["pow"], "^": BY_NAME["pow"], "@": BY_NAME["matmul"],
-}
-PREFIX_OPERATORS: dict[str, Primitive] = {"-": BY_NAME["neg"]}
+    spelling: p for p in PRIMITIVES if p.operator and p.arity == 2
+    for spelling in (p.operator, *p.operator_aliases)}
+PREFIX_OPERATORS: dict[str, Primitive] = {p.operator: p for p in PRIMITIVES if p.operator and p.arity == 1}
+
+# The functions the complex step cannot go through, for messages: "relu, abs, step, sign, max and min".
+NON_ANALYTIC: tuple[str, ...] = tuple(p.name for p in PRIMITIVES if not p.analytic)
+
+
+def non_analytic_list(conjunction: str = "and") -> str:
+    names = list(NON_ANALYTIC)
+    return ", ".join(names[:-1]) + f" {conjunction} {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+# How mpmath evaluates each SymPy function, gathered from every primitive's `mpmath`.
+MPMATH_RULES: dict[str, Rule] = {name: rule for p in PRIMITIVES for name, rule in p.mpmath}
 
 # Functions callable by name: every primitive written as a call, and the aliases (pow(a, b)).
-FUNCTIONS: dict[str, Primitive] = {p.name: p for p in PRIMITIVES if p.operator is None and p.syntax is None}
-FUNCTIONS.update({alias: p for p in PRIMITIVES for alias in p.aliases})
+FUNCTIONS: dict[str, Primitive] = {p.name: p for p in PRIMITIVES if p.called}
+for _p in PRIMITIVES:
+    for _alias in _p.aliases:
+        FUNCTIONS.setdefault(_alias, _p)
+# Names several primitives answer to, told apart by how many arrays the call passes:
+# max(a, b) is elementwise, max(x) and max(x, axis=1) reduce.
+OVERLOADS: dict[str, tuple[Primitive, ...]] = {
+    name: tuple(p for p in PRIMITIVES if p.called and name in (p.name, *p.aliases)) for name in FUNCTIONS}
+OVERLOADS = {name: prims for name, prims in OVERLOADS.items() if len(prims) > 1}
 
 # Named constants: value and SymPy attribute name.
 CONSTANTS: dict[str, tuple[float, str]] = {"pi": (float(np.pi), "pi"), "e": (float(np.e), "E")}

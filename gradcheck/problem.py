@@ -18,6 +18,7 @@ from .errors import ShapeError, SpecError, suggest
 from .parser import Scope, parse
 from .primitives import CONSTANTS, FUNCTIONS
 from .shapes import infer_shapes
+from .source import Source, Span
 from .tree import Apply, Node, Var, differentiable_variables, variables
 from .values import Assignments, parse_value, random_value, split_assignments
 
@@ -49,12 +50,17 @@ def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
     if not used:
         raise SpecError("the expression has no variables to differentiate")
     chosen = _choose_wrt(wrt, used, variables(root))
-    point, drawn = _point(at, scope, seed, base)
+    given = split_assignments(at, "--at")
+    # A name given with --at that f does not use may still be used by a claim (a mask, a constant).
+    extra = {name: Var(name, Span(Source(name, f"--at {name}"), 0, len(name))) for name in given
+             if name not in scope.variables and name not in scope.lets and name not in CONSTANTS}
+    claims = _claims(grad, scope, chosen, extra)
+    claim_only = [name for name in extra if any(v.name == name for c in claims.values() for v in variables(c))]
+    point, drawn = _point(given, scope, seed, base, claim_only)
     shape = infer_shapes(root, {name: np.shape(v) for name, v in point.items()})[root]
     if shape != ():
         raise ShapeError(f"f has shape {format_shape(shape)}, but a gradient needs a scalar: "
                          "wrap it in sum(...) or mean(...)", root.span)
-    claims = _claims(grad, scope, chosen)
     return Problem(expr, root, chosen, point, drawn, claims, dict(scope.lets))
 
 
@@ -84,19 +90,19 @@ def _choose_wrt(wrt: str | Iterable[str] | None, used: list[Var], every: list[Va
     return [v for v in used if v.name in names]
 
 
-def _point(at: Assignments, scope: Scope, seed: int, base: Path | None) -> tuple[dict[str, np.ndarray], list[str]]:
-    given = split_assignments(at, "--at")
+def _point(given: dict, scope: Scope, seed: int, base: Path | None, claim_only: list[str]
+           ) -> tuple[dict[str, np.ndarray], list[str]]:
     for name in given:
         if name in scope.lets:
             raise SpecError(f"--at {name}: '{name}' is a --let name; its value follows from the variables")
         if name in CONSTANTS:
             raise SpecError(f"--at {name}: '{name}' is the constant {name}, not a variable")
-        if name not in scope.variables:
-            raise SpecError(f"--at gives a value for '{name}', which f does not use"
+        if name not in scope.variables and name not in claim_only:
+            raise SpecError(f"--at gives a value for '{name}', which f does not use and no claim uses"
                             f"{suggest(name, scope.variables)}; f's variables are {', '.join(scope.variables)}")
     point: dict[str, Any] = {}
     drawn: list[str] = []
-    for name in scope.variables:
+    for name in [*scope.variables, *claim_only]:
         if name in given:
             point[name] = parse_value(name, given[name], seed=seed, base=base)
         else:
@@ -105,10 +111,10 @@ def _point(at: Assignments, scope: Scope, seed: int, base: Path | None) -> tuple
     return point, drawn
 
 
-def _claims(grad: Assignments, scope: Scope, wrt: list[Var]) -> dict[str, Node]:
+def _claims(grad: Assignments, scope: Scope, wrt: list[Var], extra: dict[str, Var]) -> dict[str, Node]:
     claims = {}
     names = [v.name for v in wrt]
-    closed = Scope(lets=scope.lets, variables=scope.variables, closed=True)
+    closed = Scope(lets=scope.lets, variables={**scope.variables, **extra}, closed=True)
     for name, body in split_assignments(grad, "--grad").items():
         if name not in names:
             raise SpecError(f"--grad {name}: f is not differentiated by '{name}'{suggest(name, names)}; "

@@ -13,8 +13,10 @@ from .errors import GradcheckError, ParseError, SpecError, UnknownNameError, Val
 from .evaluate import value
 from .parser import Scope, parse, tokenize
 from .primitives import CONSTANTS
-from .values_limits import MAX_ENTRIES
+from .shapes import infer_shapes
 from .source import Source, Span
+from .tree import Var
+from .values_limits import MAX_ENTRIES
 
 # Random values are rounded to this many decimals so that the value shown is the value used:
 # `--at x=<shown>` reproduces the run exactly.
@@ -110,24 +112,54 @@ def _parse_text(name: str, text: str, seed: int, base: Path | None) -> np.ndarra
         return _draw(name, drawn.group(1), drawn.group(2), seed)
     if text.startswith("["):
         return parse_list(name, text)
+    written = text
+    text, drawn_values = _draws_as_names(name, text, seed)
     try:
-        return value(parse(text, origin=f"--at {name}", scope=Scope(closed=True)), {})
+        scope = Scope(variables={key: Var(key, Span(Source(text, f"--at {name}"), text.find(key),
+                                                    text.find(key) + len(key))) for key in drawn_values}, closed=True)
+        root = parse(text, origin=f"--at {name}", scope=scope)
+        infer_shapes(root, {key: np.shape(v) for key, v in drawn_values.items()})
+        return value(root, drawn_values)
     except UnknownNameError as exc:
-        raise ValueSpecError(f"{text!r} is not a number, a list, randn(...)/rand(...) or a .npy path",
-                             exc.span) from None
-    except ParseError:
-        raise
+        raise ValueSpecError(f"{written!r} is not a number, a list, randn(...)/rand(...) or a .npy path",
+                             _as_written(exc.span, written)) from None
+    except ParseError as exc:
+        raise ParseError(exc.message, _as_written(exc.span, written)) from None
     except GradcheckError as exc:
-        raise ValueSpecError(exc.message if exc.span else f"--at {name}: {exc.message}", exc.span) from None
+        message = exc.message if exc.span else f"--at {name}: {exc.message}"
+        for key in drawn_values:  # the stand-ins spelled back as written
+            at = text.find(key)
+            message = message.replace(key, written[at:at + len(key)])
+        raise ValueSpecError(message, _as_written(exc.span, written)) from None
 
 
-def _draw(name: str, kind: str, dims_text: str, seed: int) -> np.ndarray:
+def _as_written(span: Span | None, written: str) -> Span | None:
+    """The same columns, shown in the text as the user wrote it (with rand(...) rather than its stand-in)."""
+    return None if span is None else Span(Source(written, span.source.origin), span.start, span.end)
+
+
+def _draws_as_names(name: str, text: str, seed: int) -> tuple[str, dict[str, np.ndarray]]:
+    """rand(3,4) + 0.5: each randn(...)/rand(...) inside an expression is drawn (in the order
+    written, from the one generator of (seed, name)) and stands in the text as a name of the same
+    length, so that error columns still point at what the user typed."""
+    drawn: dict[str, np.ndarray] = {}
+    rng = _rng(name, seed)
+
+    def named(match: re.Match) -> str:
+        key = f"_{len(drawn)}".ljust(len(match.group()), "_")
+        drawn[key] = _draw(name, match.group(1), match.group(2), seed, rng)
+        return key
+
+    return RANDOM_ARRAY.sub(named, text), drawn
+
+
+def _draw(name: str, kind: str, dims_text: str, seed: int, rng: np.random.Generator | None = None) -> np.ndarray:
     dims = tuple(int(d) for d in dims_text.split(",") if d.strip())  # randn(3,) as numpy writes it
     if any(d < 1 for d in dims) or len(dims) > MAX_DIMENSIONS:
         raise ValueSpecError(f"--at {name}: {kind}{dims} needs 1 to {MAX_DIMENSIONS} sizes, each ≥ 1")
     if int(np.prod(dims, dtype=np.float64)) > MAX_ENTRIES:
         raise ValueSpecError(f"--at {name}: {kind}{dims} has more than {MAX_ENTRIES:,} entries")
-    rng = _rng(name, seed)
+    rng = rng if rng is not None else _rng(name, seed)
     return rng.standard_normal(dims) if kind == "randn" else rng.uniform(0.0, 1.0, dims)
 
 

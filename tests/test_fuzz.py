@@ -158,8 +158,12 @@ def outcome(expr, allow_timeout: bool = False, **kwargs):
 VARIABLES = ("x", "y", "z")
 # Functions of arrays only (reductions, row-wise ops, labels); every other registered function is an
 # elementwise scalar function and is generated below with its arity, so a new one is covered automatically.
-ARRAY_ONLY = {"sum", "mean", "softmax", "log_softmax", "logsumexp", "softmax_ce", "onehot"}
-SCALAR_FUNCTIONS = sorted((name, prim.arity) for name, prim in FUNCTIONS.items() if prim.elementwise)
+ARRAY_ONLY = {name for name, prim in FUNCTIONS.items() if not prim.elementwise}
+# clip(x, lo, hi) and where(cond, a, b) take three arguments (where's first is data): the tree
+# strategy builds unary and binary calls; tests/test_language_properties.py covers these two.
+THREE_ARGUMENTS = {name for name, prim in FUNCTIONS.items() if prim.elementwise and prim.arity == 3}
+SCALAR_FUNCTIONS = sorted((name, prim.arity) for name, prim in FUNCTIONS.items()
+                          if prim.elementwise and prim.arity < 3)
 UNARY = [name for name, arity in SCALAR_FUNCTIONS if arity == 1]
 BINARY = [name for name, arity in SCALAR_FUNCTIONS if arity == 2]
 
@@ -357,7 +361,8 @@ def test_the_scalar_functions_are_all_generated():
     """The tree strategy calls every function that takes scalars, with its arity; only array
     functions are left out."""
     generated = {name for name, _ in SCALAR_FUNCTIONS}
-    assert generated | ARRAY_ONLY == set(FUNCTIONS)
+    assert generated | ARRAY_ONLY | THREE_ARGUMENTS == set(FUNCTIONS)
+    assert THREE_ARGUMENTS == {"clip", "where"}
     assert generated.isdisjoint(ARRAY_ONLY)
     assert set(UNARY) | set(BINARY) == generated  # no function of three arguments goes missing
     assert {"exp", "log", "sqrt", "tan", "relu", "abs", "step", "sign", "max", "min", "pow"} <= generated
@@ -694,7 +699,7 @@ def array_value(shape: tuple[int, ...], as_text: bool, rng: np.random.Generator)
        st.integers(0, 2**32 - 1), st.sampled_from(["sum", "mean"]))
 @example((3, 2), (3, 2), False, "@", False, 0, "sum")  # the README's example
 @example((3,), (3,), False, "@", False, 0, "sum")  # vector · vector: a scalar
-@example((2, 1, 3), (3, 2), False, "@", False, 0, "sum")  # a stack of matrices: not supported
+@example((2, 1, 3), (3, 2), False, "@", False, 0, "sum")  # a stack of matrices times a matrix, as numpy
 @example((), (2,), False, "@", False, 0, "sum")
 @example((4, 1), (3,), False, "+", False, 0, "sum")  # broadcasts to (4,3)
 @example((2, 3), (3, 2), False, "*", False, 0, "sum")
@@ -706,8 +711,12 @@ def test_random_shapes(a, b, transpose, op, as_text, seed, reduce):
     rng = np.random.default_rng(seed)
     left = "X.T" if transpose else "X"
     a_used = a[::-1] if transpose else a
-    if op == "@":
-        fits = len(a_used) in (1, 2) and len(b) in (1, 2) and a_used[-1] == b[0]
+    if op == "@":  # numpy's N-d semantics: stacks of matrices, batch dimensions broadcast
+        try:
+            np.matmul(np.zeros(a_used), np.zeros(b))
+            fits = True
+        except ValueError:
+            fits = False
     else:
         try:
             np.broadcast_shapes(a_used, b)

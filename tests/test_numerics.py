@@ -42,13 +42,18 @@ def smooth_shipped_cases():
 SMOOTH = list(smooth_shipped_cases())
 
 
+CANCELLATION_FLOOR = 1e-2
+
+
 def worst_relative_difference(options: dict, method: str) -> float:
     options = dict(options)
     result = gradcheck.check(options.pop("expr"), **options, mode="full", method=method)
     worst = 0.0
     for g in result.gradients.values():
         a, b = np.asarray(g.columns["numeric"]), np.asarray(g.columns["backprop"])
-        scale = np.maximum(np.abs(a), np.abs(b))
+        # An entry far below its gradient's largest (batchnorm's dx sums to 0 per channel) is measured
+        # at 1/100 of that largest entry: its difference is rounding of the larger terms it cancels.
+        scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), CANCELLATION_FLOOR * np.max(np.abs(b)))
         worst = max(worst, float(np.max(np.where(scale > 0, np.abs(a - b) / np.where(scale > 0, scale, 1), 0))))
     return worst
 

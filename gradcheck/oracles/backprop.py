@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..array_ops import unbroadcast
 from ..errors import DomainError, RuleError
 from ..evaluate import STRICT, describe_inputs, failure, floating_point_events, shown
 from ..primitives import zero_vjp
@@ -45,7 +46,7 @@ def adjoints(root: Node, values: dict[Node, Any], wrt: list[Var], sizes: dict | 
                 continue
             inputs = [values[arg] for arg in node.args]
             for i, arg in enumerate(node.args):
-                if arg not in needs or node.prim.vjps[i] is zero_vjp or i in node.prim.labels:
+                if arg not in needs or node.prim.vjps[i] is zero_vjp:
                     continue
                 contribution = vjp(node, i, g, values[node], inputs)
                 grads[arg] = contribution if arg not in grads else grads[arg] + contribution
@@ -80,14 +81,3 @@ def vjp(node: Apply, i: int, g, ans, inputs: list[Any]) -> Any:
         raise DomainError(f"the derivative of {shown(node)} with respect to {shown(arg)} "
                           f"{failure(events)}{describe_inputs(node, inputs)}", node.span)
     return out
-
-
-def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
-    """Sum g over the axes numpy broadcasting added or stretched, so it has the input's shape."""
-    g = np.asarray(g)
-    while g.ndim > len(shape):
-        g = g.sum(axis=0)
-    for axis, n in enumerate(shape):
-        if n == 1 and g.shape[axis] != 1:
-            g = g.sum(axis=axis, keepdims=True)
-    return g

@@ -28,6 +28,7 @@ from ..agreement import ROUNDING_ULPS, SAFETY
 from ..columns import Evaluation, Kink, Measured, Probes
 from ..errors import DomainError, GradcheckError
 from ..options import METHODS, MODES  # noqa: F401 - re-exported for callers that know them from here
+from ..primitives import non_analytic_list
 
 EPS = float(np.finfo(np.float64).eps)
 # Central differences err by O(h²) from truncation and O(eps/h) from rounding; a step of cbrt(eps)
@@ -303,7 +304,7 @@ def _left_out(excluded: int) -> str | None:
     if not excluded:
         return None
     return (f"{excluded} entr{'y' if excluded == 1 else 'ies'} left out: every step small enough to "
-            "difference crossed a kink (relu, abs, max or min within ~1e-12 of its switch)")
+            f"difference crossed a kink ({non_analytic_list('or')} within ~1e-12 of its switch)")
 
 
 def _with_note(result: NumericResult, note: str) -> NumericResult:

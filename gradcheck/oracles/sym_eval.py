@@ -10,9 +10,12 @@ against.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import mpmath
+
+from ..primitives import MPMATH_RULES
 
 # Well past float64's 16 digits, so rounding in this column is negligible next to the others.
 EVAL_DIGITS = 30
@@ -71,11 +74,11 @@ def _node(expr, args: list) -> Any:
         return None  # a symbol without a value, zoo, nan: nothing to evaluate
     if any(a is None for a in args):
         return None
-    rule = _RULES.get(type(expr).__name__)
+    rule = MPMATH_RULES.get(type(expr).__name__)  # the registry says how mpmath evaluates each function
     if rule is None:
         return _by_sympy(expr, args)
     try:
-        result = rule(*args)
+        result = rule(mpmath, *args)
     except (ValueError, ZeroDivisionError, OverflowError):
         return None
     if isinstance(result, mpmath.mpc):
@@ -95,25 +98,3 @@ def _by_sympy(expr, args: list) -> Any:
     except Exception:  # noqa: BLE001 - SymPy objects that are not functions of numbers (Tuple, ...)
         pass
     return None
-
-
-def _heaviside(x, at_zero=mpmath.mpf(1) / 2):
-    return mpmath.mpf(1) if x > 0 else mpmath.mpf(0) if x < 0 else at_zero
-
-
-def _dirac(x, *rest):
-    if x == 0:
-        raise ValueError("DiracDelta at 0")
-    return mpmath.mpf(0)
-
-
-_RULES = {
-    "Add": lambda *a: mpmath.fsum(a),
-    "Mul": lambda *a: mpmath.fprod(a),
-    "Pow": lambda b, e: mpmath.power(b, e),
-    "exp": mpmath.exp, "log": lambda x: mpmath.log(x) if x > 0 else None,
-    "sin": mpmath.sin, "cos": mpmath.cos, "tan": mpmath.tan,
-    "sinh": mpmath.sinh, "cosh": mpmath.cosh, "tanh": mpmath.tanh,
-    "Abs": abs, "sign": mpmath.sign, "Heaviside": _heaviside, "DiracDelta": _dirac,
-    "Max": lambda *a: max(a), "Min": lambda *a: min(a),
-}
