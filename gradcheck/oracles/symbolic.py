@@ -21,7 +21,7 @@ from ..array_ops import as_object_array, scalar
 from ..evaluate import value
 from ..primitives import CONSTANTS
 from ..shapes import infer_shapes
-from ..tree import Apply, Const, Node, Var, depends_on, topological
+from ..tree import Apply, Const, Node, Var, topological
 from .sym_eval import Evaluator, as_float
 
 # Up to this many scalar operations in the expansion, SymPy differentiates the whole of f (and
@@ -89,70 +89,11 @@ def _whole(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: b
 
 
 def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: bool):
-    """For large expansions: SymPy differentiates every entry of every node by each of the entries
-    it is computed from (small expressions), and the local derivatives are chained numerically.
+    """For large expansions: SymPy differentiates each kind of operation once, and the local
+    derivatives are evaluated at every entry and chained numerically (sym_chain.py)."""
+    from .sym_chain import chained
 
-    No VJP rule of gradcheck's is used: what matmul, softmax or broadcasting contribute comes from
-    SymPy differentiating their entry-by-entry expansion."""
-    order = topological(root)
-    needs = depends_on(order, wrt)
-    fixed = constant_nodes(order)
-    evaluate = Evaluator()
-    entries: dict[Node, np.ndarray] = {}  # symbols for nodes that need a gradient, numbers otherwise
-    definitions: dict[Node, np.ndarray] = {}
-    for node in order:
-        if isinstance(node, Var):
-            if node in needs:
-                entries[node] = _symbols(sp, node.name, point[node.name])
-                for idx, s in np.ndenumerate(entries[node]):
-                    evaluate.define(s, np.asarray(point[node.name])[idx])
-            else:
-                entries[node] = _numbers(sp, point[node.name])
-        elif isinstance(node, Const):
-            entries[node] = scalar(_constant(sp, node))
-        elif node in fixed:
-            entries[node] = _folded(sp, node)
-        else:
-            expr = _apply(sp, node, [entries[a] for a in node.args])
-            if node not in needs:
-                entries[node] = expr
-                continue
-            definitions[node] = expr
-            named = np.empty(expr.shape, dtype=object)
-            for idx, e in np.ndenumerate(expr):
-                named[idx] = sp.Dummy()
-                number = evaluate(e)
-                if number is None:
-                    return {v.name: f"SymPy gives no finite number for {node.span.text.strip()}"
-                            for v in wrt}, {}
-                evaluate.define(named[idx], number)
-            entries[node] = named
-    adjoint: dict[Any, Any] = {entries[root][()]: 1}
-    for node in reversed(order):
-        if node not in definitions:
-            continue
-        assert isinstance(node, Apply)
-        sources = {s for arg in node.args if arg in needs for s in entries[arg].ravel()}
-        for idx, u in np.ndenumerate(entries[node]):
-            upstream = adjoint.get(u)
-            if not upstream:
-                continue
-            expr = definitions[node][idx]
-            for s in expr.free_symbols & sources:
-                local = evaluate(_partial(sp, expr, s))
-                if local is None:
-                    return {v.name: f"SymPy gives no finite derivative of {node.span.text.strip()}"
-                            for v in wrt}, {}
-                adjoint[s] = adjoint.get(s, 0) + upstream * local
-    return {v.name: [float(adjoint.get(s, 0)) for s in entries[v].ravel()] for v in wrt}, {}
-
-
-def _partial(sp, expr, s):
-    """SymPy's ∂expr/∂s; of a sum, only the terms holding s are differentiated (the others give 0),
-    which makes an entry of a convolution 27 times cheaper, and SymPy still does every derivative."""
-    if expr.is_Add:
-        return sp.Add(*(sp.diff(term, s) for term in expr.args if s in term.free_symbols))
-    return sp.diff(expr, s)
+    return chained(sp, root, point, wrt), {}
 
 
 def size_limit(root: Node, point: Mapping[str, Any], wrt: list[Var]) -> str | None:
