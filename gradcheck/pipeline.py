@@ -11,10 +11,8 @@ import numpy as np
 from .agreement import Rule, rule_for
 from .array_ops import format_shape
 from .budget import time_budget
-from .diagnosis import diagnose
 from .errors import DomainError, GradcheckError, ShapeError, SpecError, ValueSpecError
 from .evaluate import differenced, forward, non_analytic, value
-from .hessian import hessian_columns
 from .options import Options, make
 from .oracles.backprop import backprop, magnitudes
 from .oracles.numeric import NumericResult, choose_mode, numeric
@@ -116,6 +114,8 @@ def _hessian(problem: Problem, rule: Rule) -> dict[str, GradientResult]:
     """--order 2: each block of second derivatives, judged like a gradient (its numeric column is a
     difference of backprop gradients, whose estimate carries its rounding)."""
     blocks = {}
+    from .hessian import hessian_columns  # on first use: it brings mpmath (-X importtime)
+
     for (a, b), columns in hessian_columns(problem).items():
         shape = np.shape(problem.point[a]) + np.shape(problem.point[b])
         blocks[f"{a},{b}"] = judge(f"{a},{b}", shape, columns, rule, 0.0, "full", "central")
@@ -125,6 +125,8 @@ def _hessian(problem: Problem, rule: Rule) -> dict[str, GradientResult]:
 def _diagnose(problem, g: GradientResult, seed: int) -> None:
     """For a claim: how it is wrong (checked at several random points), and the right formula."""
     agreed = g.status == "pass"
+    from .diagnosis import diagnose  # only a disagreement needs it
+
     note = diagnose(problem, g.variable, agreed, seed)
     if note is None and agreed:
         return

@@ -82,7 +82,8 @@ def chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var]) -> dict[st
                 if contribution is None:
                     return _everywhere(wrt, f"SymPy gives no finite derivative of {node.span.text.strip()}")
                 arg = node.args[i]
-                adjoint[arg] = adjoint[arg] + contribution if arg in adjoint else contribution
+                adjoint[arg] = np.asarray(adjoint[arg] + contribution if arg in adjoint else contribution,
+                                          dtype=object)
         return {v.name: [float(a) for a in adjoint[v].ravel()] if v in adjoint
                 else [0.0] * int(np.size(point[v.name])) for v in wrt}
 

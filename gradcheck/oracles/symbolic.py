@@ -22,12 +22,13 @@ from ..evaluate import value
 from ..primitives import CONSTANTS
 from ..shapes import infer_shapes
 from ..tree import Apply, Const, Node, Var, topological
-from .sym_eval import Evaluator, as_float
 
-# Up to this many scalar operations in the expansion, SymPy differentiates the whole of f (and
-# can print formulas); above it, each node's entries separately, chained (whole-expression diff of
-# the 112-parameter net took 0.7 s per partial, over a minute in all; chained takes seconds).
-WHOLE_MAX_OPERATIONS = 300
+# Up to this many scalar operations in the expansion, SymPy differentiates the whole of f when
+# formulas are asked for (whole-expression diff of the 112-parameter net took 0.7 s per partial).
+FORMULA_MAX_OPERATIONS = 300
+# Without formulas, up to this many: 0, every check goes one operation at a time (sym_chain.py),
+# whose derivatives of each kind of call are kept between the cases of a batch.
+WHOLE_MAX_OPERATIONS = 0
 # Above these sizes the symbolic column is skipped, with the reason, and the verdict rests on the
 # other oracles (figures for this machine in benchmarks/symbolic.py).
 SYMBOLIC_MAX_PARTIALS = 500  # entries of the variables differentiated, all together
@@ -67,6 +68,8 @@ def symbolic(root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: boo
 
 def _whole(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: bool):
     """SymPy differentiates the whole expansion of f by each symbol: SymPy's own chain rule."""
+    from .sym_eval import Evaluator, as_float
+
     wrt_names = {v.name for v in wrt}
     symbols = {name: _symbols(sp, name, point[name]) for name in wrt_names}
     inputs = {name: symbols[name] if name in wrt_names else _numbers(sp, x) for name, x in point.items()}
@@ -199,7 +202,7 @@ def _short(expr, limit: int = 120) -> str:
 def formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[str, Node]) -> str | None:
     """SymPy's simplified ∂f/∂variable for a scalar variable, written with the --let names where
     they fit (z for w0*x0 + w1*x1 + w2); None when the expansion is too large to simplify."""
-    if np.ndim(point[variable]) or expansion_size(root, {n: np.shape(v) for n, v in point.items()}) > WHOLE_MAX_OPERATIONS:
+    if np.ndim(point[variable]) or expansion_size(root, {n: np.shape(v) for n, v in point.items()}) > FORMULA_MAX_OPERATIONS:
         return None
     import sympy as sp
 
