@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Callable
+from typing import Any, Callable
 
 from .cases import CaseSpec, run
 from .result import CaseResult
@@ -29,7 +30,7 @@ def run_all(specs: list[CaseSpec], jobs: int = 1, exitfirst: bool = False,
     size = max(1, min(CHUNK_MAX, len(specs) // (jobs * CHUNKS_PER_WORKER)))
     chunks = [list(range(i, min(i + size, len(specs)))) for i in range(0, len(specs), size)]
     done: dict[int, CaseResult] = {}
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=_preloaded_context()) as pool:
         pending = {pool.submit(_run_chunk, [specs[i] for i in chunk]): chunk for chunk in chunks}
         stop = False
         while pending and not stop:
@@ -51,3 +52,16 @@ def run_all(specs: list[CaseSpec], jobs: int = 1, exitfirst: bool = False,
 
 def _run_chunk(specs: list[CaseSpec]) -> list[CaseResult]:
     return [run(spec) for spec in specs]
+
+
+def _preloaded_context() -> Any:
+    """Workers forked after SymPy, numpy and the oracles are imported here once, so that no worker
+    imports them again (each import of SymPy costs a worker about as much as 40 scalar cases).
+    Where fork is not available (Windows, macOS's default), the platform's own start method."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    import sympy  # noqa: F401 - imported for the workers to inherit
+
+    from . import pipeline  # noqa: F401
+    from .oracles import sym_eval  # noqa: F401
+    return multiprocessing.get_context("fork")
