@@ -62,7 +62,7 @@ def declared(name: str, *flags: str):
     elif name == "seed":
         kind = click.IntRange(min=0)
     elif name == "timeout":
-        kind = click.FloatRange(min=0, min_open=True, max=MAX_TIMEOUT)
+        kind = click.FloatRange(min=0, max=MAX_TIMEOUT)  # 0: no budget
     else:
         kind = meta["kind"]
     return click.option(*flags, name, type=kind, default=f.default, show_default=f.default is not None,
@@ -84,15 +84,38 @@ def tolerance_options(command):
     return declared("rtol")(declared("atol")(command))
 
 
+class Terminated(BaseException):
+    """SIGTERM (what CI runners and `kill` send), raised in the main thread so that clean-up runs."""
+
+
 class Main(click.Group):
-    """The command group; it alone exits, with the code the command returned."""
+    """The command group; it alone exits, with the code the command returned. Ctrl-C exits 130 and
+    SIGTERM 143, each with one line, after the -j workers and any partial output file are cleaned up
+    (click's own handling prints "Aborted!" and exits 1, the code of a mismatch)."""
 
     def invoke(self, ctx: click.Context):
+        import signal
+        import threading
+
+        def terminate(signum, frame):
+            raise Terminated()
+
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, terminate) if main_thread else None
         try:
             code = super().invoke(ctx)
         except RuleError as exc:
             report_line(f"internal error (a bug in gradcheck; please report it): {exc}")
             code = ExitStatus.INTERNAL_ERROR
+        except KeyboardInterrupt:
+            report_line("interrupted (Ctrl-C)")
+            code = ExitStatus.INTERRUPTED
+        except Terminated:
+            report_line("terminated (SIGTERM)")
+            code = ExitStatus.TERMINATED
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
         code = int(code or ExitStatus.OK)
         if sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__:  # the console script, not a test runner
             _leave(code)
@@ -184,16 +207,19 @@ def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, **p
 @click.option("-k", "pattern", metavar="PATTERN", help="Only cases whose name contains PATTERN (or matches it as a glob).")
 @click.option("-x", "--exitfirst", is_flag=True, help="Stop at the first case that is not as expected.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Check cases in this many processes.")
+              help="Check cases in this many processes (at most the number of cores, unless --force-jobs).")
+@click.option("--force-jobs", is_flag=True, help="Allow -j above the number of cores.")
 @format_option
 @click.option("--junit", "junit", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also write JUnit XML (one testcase per case) to FILE.")
 @strict_option
 @timeout_option
 @click.option("--show", is_flag=True, help="Print every case's table, not only those not as expected.")
+@click.option("--root", "root", type=click.Path(exists=True, file_okay=False), default=None, metavar="DIR",
+              help=".npy paths in case files must resolve inside DIR (default: the working directory).")
 @html_option
-def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict, timeout, show,
-                  html_file) -> ExitStatus:
+def check_command(paths, pattern, exitfirst, jobs, force_jobs, output_format, junit, strict, timeout, show,
+                  root, html_file) -> ExitStatus:
     """Check every [[case]] in TOML files (directories are searched for *.toml).
 
     Exit codes: 0 every case as expected, 1 a case not as expected, 2 an input error (first).
@@ -203,14 +229,20 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict,
     from .result import Report
 
     files, missing = discover(list(paths))
-    specs = select(missing + [spec for path in files for spec in load(path)], pattern)
+    root_dir = Path(root) if root else None
+    specs = select(missing + [spec for path in files for spec in load(path, root_dir)], pattern)
     for spec in specs:
         if spec.error is None:
-            spec.options.update({"strict": True} if strict else {}, **({"timeout": timeout} if timeout else {}))
+            spec.options.update({"strict": True} if strict else {}, **({"timeout": timeout} if timeout is not None else {}))
     if not specs:
         click.echo(f"gradcheck: error: no cases found in {' '.join(paths)}"
                    + (f" matching -k {pattern!r}" if pattern else ""), err=True)
         return ExitStatus.INPUT_ERROR
+    cores = os.cpu_count() or 1
+    if jobs > cores and not force_jobs:  # each worker loads SymPy (~100 MB): -j 1000 would exhaust memory
+        click.echo(f"gradcheck: note: -j {jobs} capped at {cores}, the number of cores (--force-jobs to "
+                   "override)", err=True)
+        jobs = cores
     bar = None
     if output_format == "table":  # rich only for the table: JSON and JUnit runs never import it
         from .render.table import progress
@@ -230,8 +262,9 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict,
         from .render.junit import render_junit
 
         try:
-            with open(junit, "w", encoding="utf-8") as stream:
-                stream.write(render_junit(report))
+            from .render.html import write_atomically  # a temporary file and a rename: never half a report
+
+            write_atomically(junit, render_junit(report))
         except OSError as exc:
             report_line(f"cannot write --junit {junit}: {exc.strerror}")
             return ExitStatus.INPUT_ERROR
@@ -297,12 +330,111 @@ def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, outpu
     return ExitStatus.OK
 
 
+def layer_options(command):
+    """The options `gradcheck layer` and `gradcheck vjp` share."""
+    for decorator in reversed([
+        click.option("--at", "at", multiple=True, metavar="NAME=VALUE",
+                     help="An input of the functions, by their parameter name (repeatable): randn(4,3,5), "
+                          "[[1,2],[3,4]] or a .npy path (differentiated), randint(0,10,(4,)) or [0,2,1] "
+                          "(integer data), 0.5 (a number, passed as it is), {\"stride\": 2, \"pad\": 1} (a dict)."),
+        wrt_option, seed_option, tolerance_options, format_option,
+        click.option("--mode", type=click.Choice(["auto", "full", "fast"]), default="auto", show_default=True,
+                     help="Every entry (full), random directions and entries (fast), or by size (auto)."),
+        method_option,
+        click.option("--dtype", type=click.Choice(["float64", "float32", "float16"]), default="float64",
+                     show_default=True, help="The floating-point arrays given with --at are made this dtype "
+                                             "(a float32 layer is checked in float32)."),
+        click.option("--nondeterminism", type=click.FloatRange(min=0), default=0.0, show_default=True,
+                     help="Relative difference allowed between two calls of the backward."),
+        strict_option, timeout_option,
+        click.option("--show", is_flag=True, help="Also print every gradient in full."),
+    ]):
+        command = decorator(command)
+    return command
+
+
+@main.command("layer", context_settings=CONTEXT)
+@click.argument("forward", metavar="FILE.py:FORWARD")
+@click.argument("backward", metavar="FILE.py:BACKWARD")
+@layer_options
+def layer_command(forward, backward, **options) -> ExitStatus:
+    """Check a layer's backward, CS231n style: FORWARD(*inputs) returns (out, cache) and
+    BACKWARD(dout, cache) the gradients of the floating-point inputs, in order.
+
+    \b
+      gradcheck layer layers.py:conv_forward layers.py:conv_backward \\
+          --at x="randn(4,3,5,5)" --at w="randn(2,3,3,3)" --at b="randn(2)" --at conv_param='{"stride": 2, "pad": 1}'
+
+    FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input.
+    """
+    return run_functions("layer", forward, backward, options)
+
+
+@main.command("vjp", context_settings=CONTEXT)
+@click.argument("f", metavar="FILE.py:F")
+@click.argument("vjp", metavar="FILE.py:VJP")
+@layer_options
+def vjp_command(f, vjp, **options) -> ExitStatus:
+    """Check a vector-Jacobian product: F(*inputs) returns an array and VJP(dout, *inputs) the gradients of
+    ⟨dout, F⟩ with respect to the floating-point inputs, in order.
+
+    FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input.
+    """
+    return run_functions("vjp", f, vjp, options)
+
+
+def run_functions(kind: str, first: str, second: str, options: dict) -> ExitStatus:
+    """`gradcheck layer` and `gradcheck vjp`: import the user's functions, check, print, exit."""
+    from .pipeline import error_result
+    from .result import Report
+
+    output_format, show = options.pop("output_format"), options.pop("show")
+    seed = options["seed"]
+    try:
+        result = _check_functions(kind, first, second, options)
+    except GradcheckError as exc:
+        report_error(exc)
+        result = error_result(f"{first} {second}", exc, seed=seed)
+    return finish(Report([result]), output_format, show)
+
+
+def _check_functions(kind: str, first: str, second: str, options: dict):
+    from .data_values import as_dtype, parse_data, split_at
+    from .layer_check import check_layer, check_vjp
+    from .user_code import load_function
+
+    f, g = load_function(first), load_function(second)
+    dtype = options.pop("dtype")
+    inputs = {name: as_dtype(parse_data(name, text, seed=options["seed"]), dtype)
+              for name, text in split_at(list(options.pop("at"))).items()}
+    _check_parameters(f, first, inputs)
+    wrt = options.pop("wrt")
+    check = check_layer if kind == "layer" else check_vjp
+    return check(f, g, inputs, wrt=wrt.split(",") if wrt else None, **options)
+
+
+def _check_parameters(f, spec: str, inputs: dict) -> None:
+    """Every input --at gives is a parameter of f, and every parameter without a default has a value."""
+    import inspect
+
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(**inputs)
+    except TypeError as exc:
+        params = ", ".join(signature.parameters)
+        raise GradcheckError(f"{spec} takes ({params}); the --at values do not fit: {exc}") from None
+
+
 @main.command("functions", context_settings=CONTEXT)
 def functions_command() -> None:
     """List the functions and operators an expression may use, with their derivatives."""
     from .render.table import console, render_functions
 
     render_functions(console())
+
 
 
 def report_error(exc: GradcheckError) -> None:

@@ -91,6 +91,8 @@ class CaseResult:
     strict: bool = False  # a kink fails like a mismatch
     dtype: str = "float64"  # the precision f, backprop and the differences were evaluated in
     hessian: dict[str, GradientResult] = field(default_factory=dict)  # --order 2: "a,b" -> ∂²f/∂a∂b
+    output: str | None = None  # check_vjp/check_layer: f's outputs' dtypes and shapes (value is then None)
+    notes: list[str] = field(default_factory=list)  # lines shown under the table: precision, contract problems
 
     @property
     def as_expected(self) -> bool:
@@ -137,6 +139,8 @@ class CaseResult:
             "error": self.error,
             "dtype": self.dtype,
             **({"hessian": {k: g.to_dict() for k, g in self.hessian.items()}} if self.hessian else {}),
+            **({"output": self.output} if self.output is not None else {}),
+            **({"notes": list(self.notes)} if self.notes else {}),
             "expect": self.expect,
             "as_expected": self.as_expected,
             **({"file": self.file, "line": self.line} if self.file is not None else {}),

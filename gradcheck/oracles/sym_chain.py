@@ -19,6 +19,7 @@ import mpmath
 import numpy as np
 
 from ..array_ops import scalar
+from ..budget import checkpoint
 from ..evaluate import value
 from ..tree import Apply, Const, Node, Var, depends_on, topological
 from .sym_eval import EVAL_DIGITS, Program, _node
@@ -41,6 +42,7 @@ class Template:
     def partial(self, sp, j: int) -> Program:
         """∂expr/∂(its j-th symbol), differentiated by SymPy the first time it is asked for."""
         if j not in self._partials:
+            checkpoint()  # a look at the clock before each SymPy differentiation (budget.py)
             self._partials[j] = Program(_partial(sp, self.expr, self.symbols[j], self._free), self.symbols)
         return self._partials[j]
 
@@ -62,6 +64,7 @@ def chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var]) -> dict[st
     calls: dict[Node, list] = {}  # per entry of each Apply: (template, the registers it reads)
     with mpmath.workdps(EVAL_DIGITS):
         for node in order:
+            checkpoint()
             if isinstance(node, Var):
                 values[node] = _mpf_array(point[node.name])
             elif isinstance(node, Const):
@@ -76,6 +79,7 @@ def chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var]) -> dict[st
         for node in reversed(order):
             if node not in needs or not isinstance(node, Apply) or node not in adjoint:
                 continue
+            checkpoint()
             upstream = adjoint.pop(node)
             sources = [i for i, a in enumerate(node.args) if a in needs and i not in node.prim.labels]
             for i, contribution in _backward(sp, node, calls[node], upstream, sources, values):

@@ -82,7 +82,8 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
     if case.status == "error":
         return  # the CLI prints input errors to stderr
     width = console_width(out)
-    head = paragraph(f"f = {case.expr} = {case.value:.{DIGITS}g}", width, hanging="    ", style="bold")
+    result = f" = {case.value:.{DIGITS}g}" if case.value is not None else f" → {case.output}" if case.output else ""
+    head = paragraph(f"f = {case.expr}{result}", width, hanging="    ", style="bold")
     emit(out, head)
     emit(out, pack(_point(case), width, indent="at ", style="dim"))
     arrays = any(g.shape for g in case.gradients.values())
@@ -96,6 +97,8 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
     for variable, g in case.gradients.items():
         for column, note in g.notes.items():
             emit(out, paragraph(f"{column} ∂f/∂{variable}: {note}", width, indent="  ", style="dim"))
+    for note in case.notes:
+        emit(out, paragraph(note, width, indent="  ", style="dim"))
     for variable, g in case.gradients.items():
         if g.formula is not None:
             emit(out, paragraph(f"∂f/∂{variable} = {g.formula}", width, indent="  ", hanging="      "))
@@ -301,8 +304,8 @@ def _point(case: CaseResult) -> list[str]:
             parts.append(f"{name} {format_shape(np.shape(value))}")
     if case.random:
         parts[-1] += f"   [random values drawn with --seed {case.seed}]"
-    if case.dtype == "float32":
-        parts[-1] += "   [evaluated in float32]"
+    if case.dtype != "float64":
+        parts[-1] += f"   [evaluated in {case.dtype}]"
     return parts
 
 
