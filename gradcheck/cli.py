@@ -117,9 +117,16 @@ class Main(click.Group):
             if main_thread:
                 signal.signal(signal.SIGTERM, previous)
         code = int(code or ExitStatus.OK)
-        if sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__:  # the console script, not a test runner
+        if _own_process():
             _leave(code)
         sys.exit(code)
+
+
+def _own_process() -> bool:
+    """The console script on its own: not under a test runner (which swaps the streams), a profiler
+    or a coverage tracer (which write their results at exit)."""
+    return (sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__
+            and sys.getprofile() is None and sys.gettrace() is None)
 
 
 def _leave(code: int) -> None:
