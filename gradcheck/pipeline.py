@@ -12,10 +12,8 @@ from .agreement import Rule, rule_for
 from .array_ops import format_shape
 from .budget import budget_seconds, current_step, step, time_budget
 from .cost import check_numeric_cost
-from .diagnosis import diagnose
 from .errors import DomainError, GradcheckError, ShapeError, SpecError, ValueSpecError
 from .evaluate import complex_step_invalid, differenced, forward, non_analytic, value
-from .hessian import check_hessian_cost, hessian_columns
 from .options import Options, make
 from .oracles.backprop import backprop, magnitudes
 from .oracles.numeric import NumericResult, choose_mode, numeric
@@ -68,6 +66,8 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
     mode = choose_mode(options.mode, problem.point, variables)
     check_numeric_cost(problem.root, problem.point, variables, mode)  # refused before anything runs long
     if options.order == 2:
+        from .hessian import check_hessian_cost  # on first use: it brings mpmath (-X importtime)
+
         check_hessian_cost(problem)
     step("forward")
     values = forward(problem.root, problem.point)  # raises DomainError if f is undefined here
@@ -140,6 +140,8 @@ def numeric_methods(method: str, problem: Problem, values: dict) -> dict[str, st
 def _hessian(problem: Problem, rule: Rule) -> dict[str, GradientResult]:
     """--order 2: each block of second derivatives, judged like a gradient (its numeric column is a
     difference of backprop gradients, whose estimate carries its rounding)."""
+    from .hessian import hessian_columns
+
     blocks = {}
     for (a, b), columns in hessian_columns(problem).items():
         shape = np.shape(problem.point[a]) + np.shape(problem.point[b])
@@ -149,6 +151,8 @@ def _hessian(problem: Problem, rule: Rule) -> dict[str, GradientResult]:
 
 def _diagnose(problem, g: GradientResult, seed: int) -> None:
     """For a claim: how it is wrong (checked at several random points), and the right formula."""
+    from .diagnosis import diagnose  # on first use, like the Hessian
+
     agreed = g.status == "pass"
     note = diagnose(problem, g.variable, agreed, seed)
     if note is None and agreed:
