@@ -15,6 +15,7 @@ from .diagnosis import diagnose
 from .errors import DomainError, GradcheckError, ShapeError, SpecError, ValueSpecError
 from .evaluate import differenced, forward, non_analytic, value
 from .hessian import hessian_columns
+from .matrix_form import attach_matrix_formulas
 from .options import Options, make
 from .oracles.backprop import backprop, magnitudes
 from .oracles.numeric import NumericResult, choose_mode, numeric
@@ -75,6 +76,8 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
                                by_numeric[var].method, by_symbolic[var].formula, by_numeric[var].kinks)
         if var in problem.claims:
             _diagnose(problem, gradients[var], options.seed)
+    if options.formulas:
+        attach_matrix_formulas(problem, gradients, rule, rounding)
     hessian = _hessian(problem, rule) if options.order == 2 else {}
     return CaseResult(
         name=name or expr, expr=expr, status=case_status({**gradients, **hessian}), strict=options.strict,

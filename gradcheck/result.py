@@ -36,6 +36,8 @@ class GradientResult:
     diagnosis: str | None = None  # how a claim is wrong, checked at several random points
     correct: str | None = None  # SymPy's formula of the right ∂f/∂variable, shown next to a wrong claim
     odd: str | None = None  # the one column that disagrees with the others (which agree), if there is one
+    matrix_formula: str | None = None  # the derived gradient in matrix form, checked at the point (--formulas)
+    matrix_note: str | None = None  # why there is no matrix_formula (--formulas)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: plain(v) for name, v in self.columns.items()}
@@ -56,6 +58,10 @@ class GradientResult:
             out["diagnosis"] = self.diagnosis
         if self.correct is not None:
             out["correct_formula"] = self.correct
+        if self.matrix_formula is not None:
+            out["matrix_formula"] = self.matrix_formula
+        if self.matrix_note is not None:
+            out["matrix_note"] = self.matrix_note
         if self.kinks:
             out["kinks"] = [{"index": i, "left": left, "right": right} for i, left, right in self.kinks]
         return out

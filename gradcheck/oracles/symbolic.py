@@ -49,7 +49,9 @@ def symbolic(root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: boo
     import sympy as sp
 
     shapes = {name: np.shape(x) for name, x in point.items()}
-    whole = formulas or expansion_size(root, shapes) <= WHOLE_MAX_OPERATIONS
+    # SymPy's formulas are printed for scalar variables only: arrays alone need not pay for the whole expansion.
+    wants_formula = formulas and any(np.ndim(point[v.name]) == 0 for v in wrt)
+    whole = wants_formula or expansion_size(root, shapes) <= WHOLE_MAX_OPERATIONS
     try:
         gradients, formula_of = (_whole if whole else _chained)(sp, root, point, wrt, formulas)
     except RecursionError:

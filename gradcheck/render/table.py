@@ -99,6 +99,14 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
     for variable, g in case.gradients.items():
         if g.formula is not None:
             emit(out, paragraph(f"∂f/∂{variable} = {g.formula}", width, indent="  ", hanging="      "))
+        if g.matrix_formula is not None and g.matrix_formula != g.formula:
+            lead = "  by the chain rule: " if g.formula is not None else f"∂f/∂{variable} = "
+            emit(out, paragraph(f"{lead}{g.matrix_formula}", width, indent="  ", hanging="      "))
+        elif g.matrix_note is not None and g.formula is None:
+            emit(out, paragraph(f"∂f/∂{variable}: {g.matrix_note}", width, indent="  ", style="dim"))
+    if any(g.matrix_formula for g in case.gradients.values()):
+        emit(out, paragraph("(the matrix forms are derived by gradcheck's own rules, then evaluated at the point: "
+                            "each agrees with symbolic and backprop)", width, indent="  ", style="dim"))
     for variable, g in case.gradients.items():
         if g.diagnosis and g.status != "pass":
             emit(out, paragraph(f"how the claimed ∂f/∂{variable} is wrong: {g.diagnosis}", width, indent="  ",
