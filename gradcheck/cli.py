@@ -280,6 +280,28 @@ def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, outpu
     return ExitStatus.OK
 
 
+@main.command("explain", cls=ExpressionCommand, context_settings={**CONTEXT, "ignore_unknown_options": True})
+@click.argument("expr")
+@click.option("--wrt", required=True, metavar="VAR", help="The variable whose gradient is derived.")
+@at_option
+@let_option
+@seed_option
+def explain_command(expr, wrt, at, lets, seed) -> ExitStatus:
+    """Write out the backward pass of EXPR down to one variable, rule by rule, ending at its formula."""
+    from .explain import explain
+
+    try:
+        result = explain(expr, wrt, at=list(at), let=list(lets), seed=seed)
+    except GradcheckError as exc:
+        report_error(exc)
+        return ExitStatus.INPUT_ERROR
+    from .render.explain import render_explanation
+    from .render.table import console
+
+    render_explanation(result, console())
+    return ExitStatus.OK if result.formula is not None else ExitStatus.MISMATCH
+
+
 @main.command("functions", context_settings=CONTEXT)
 def functions_command() -> None:
     """List the functions and operators an expression may use, with their derivatives."""

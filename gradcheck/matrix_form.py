@@ -39,6 +39,7 @@ class Derivation:
     steps: list[Step] = field(default_factory=list)
     terms: dict[str, Term] = field(default_factory=dict)
     forward: dict[Node, Term] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # a --let body's text -> its name
 
 
 class NoMatrixForm(Exception):
@@ -76,7 +77,7 @@ def derive(root: Node, shapes: Mapping[Node, tuple[int, ...]], wrt: list[Var],
             contribution = unbroadcast(contribution, shapes[arg])
             out.steps.append(Step(node, i, G, contribution, rule))
             grads[arg] = contribution if arg not in grads else grads[arg] + contribution
-    names = _let_texts(lets or {}, shapes)
+    names = out.names = _let_texts(lets or {}, shapes)
     for v in wrt:
         if v in blocked:
             out.withheld[v.name] = blocked[v]
