@@ -47,10 +47,11 @@ class NoMatrixForm(Exception):
 
 
 def derive(root: Node, shapes: Mapping[Node, tuple[int, ...]], wrt: list[Var],
-           lets: Mapping[str, Node] | None = None) -> Derivation:
+           lets: Mapping[str, Node] | None = None, override: Any = None) -> Derivation:
     """The gradient of root with respect to each variable of wrt, as expressions.
 
-    shapes: every node's shape (shapes.infer_shapes)."""
+    shapes: every node's shape (shapes.infer_shapes). override: (node, input index) -> a rule used
+    in place of the registry's, or None (matrix_diagnosis.py derives a classic mistake this way)."""
     order = topological(root)
     needs = depends_on(order, wrt)
     out = Derivation()
@@ -70,7 +71,9 @@ def derive(root: Node, shapes: Mapping[Node, tuple[int, ...]], wrt: list[Var],
                 continue
             G = grads[node]
             try:
-                contribution, rule = _rule(node, i, G, fwd)
+                replaced = override(node, i) if override is not None else None
+                contribution, rule = (replaced(G, fwd[node], *[fwd[a] for a in node.args], **node.kwargs),
+                                      "replaced") if replaced else _rule(node, i, G, fwd)
             except NoMatrixForm as exc:
                 blocked.setdefault(arg, str(exc))
                 continue

@@ -15,6 +15,7 @@ from .diagnosis import diagnose
 from .errors import DomainError, GradcheckError, ShapeError, SpecError, ValueSpecError
 from .evaluate import differenced, forward, non_analytic, value
 from .hessian import hessian_columns
+from .matrix_diagnosis import diagnose_matrix
 from .matrix_form import attach_matrix_formulas
 from .options import Options, make
 from .oracles.backprop import backprop, magnitudes
@@ -129,6 +130,8 @@ def _diagnose(problem, g: GradientResult, seed: int) -> None:
     """For a claim: how it is wrong (checked at several random points), and the right formula."""
     agreed = g.status == "pass"
     note = diagnose(problem, g.variable, agreed, seed)
+    if note is None and not agreed:  # a matrix claim: against the structure of the derived formula
+        note = diagnose_matrix(problem, g.variable, seed)
     if note is None and agreed:
         return
     g.diagnosis = note
