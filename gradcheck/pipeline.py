@@ -16,6 +16,7 @@ from .errors import DomainError, GradcheckError, ShapeError, SpecError, ValueSpe
 from .evaluate import differenced, forward, non_analytic, value
 from .hessian import hessian_columns
 from .matrix_diagnosis import diagnose_matrix
+from .reading import likelier_claim, slips
 from .matrix_form import attach_matrix_formulas
 from .options import Options, make
 from .oracles.backprop import backprop, magnitudes
@@ -86,6 +87,7 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
         point={k: float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64) for k, v in problem.point.items()},
         random=problem.random, seed=options.seed,
         verdict=hessian_verdict(case_verdict(gradients, bool(problem.claims)), hessian),
+        reading=[s.sentence for s in slips(problem.root)],
         seconds=time.perf_counter() - started)
 
 
@@ -130,6 +132,8 @@ def _diagnose(problem, g: GradientResult, seed: int) -> None:
     """For a claim: how it is wrong (checked at several random points), and the right formula."""
     agreed = g.status == "pass"
     note = diagnose(problem, g.variable, agreed, seed)
+    if not agreed:  # a claim right for what f was likely meant to be: `1 / 1 + exp(-z)`
+        note = likelier_claim(problem, g.variable, g.columns.get("claimed")) or note
     if note is None and not agreed:  # a matrix claim: against the structure of the derived formula
         note = diagnose_matrix(problem, g.variable, seed)
     if note is None and agreed:

@@ -97,6 +97,7 @@ class CaseResult:
     strict: bool = False  # a kink fails like a mismatch
     dtype: str = "float64"  # the precision f, backprop and the differences were evaluated in
     hessian: dict[str, GradientResult] = field(default_factory=dict)  # --order 2: "a,b" -> ∂²f/∂a∂b
+    reading: list[str] = field(default_factory=list)  # how f was read where that is a classic slip (reading.py)
 
     @property
     def as_expected(self) -> bool:
@@ -143,6 +144,7 @@ class CaseResult:
             "error": self.error,
             "dtype": self.dtype,
             **({"hessian": {k: g.to_dict() for k, g in self.hessian.items()}} if self.hessian else {}),
+            **({"reading": list(self.reading)} if self.reading else {}),
             "expect": self.expect,
             "as_expected": self.as_expected,
             **({"file": self.file, "line": self.line} if self.file is not None else {}),

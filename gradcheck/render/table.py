@@ -85,6 +85,8 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
     head = paragraph(f"f = {case.expr} = {case.value:.{DIGITS}g}", width, hanging="    ", style="bold")
     emit(out, head)
     emit(out, pack(_point(case), width, indent="at ", style="dim"))
+    for sentence in case.reading:
+        emit(out, paragraph(f"note: {sentence}", width, indent="  ", style="yellow"))
     arrays = any(g.shape for g in case.gradients.values())
     emit(out, (array_table if arrays else gradient_table)(case, width=width))
     if case.hessian:
