@@ -147,7 +147,10 @@ class ExpressionCommand(click.Command):
 @click.option("--show", is_flag=True, help="Also print every gradient in full.")
 @declared("formulas")
 @html_option
-def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, **params) -> ExitStatus:
+@click.option("--emit", "emit", type=click.Choice(["numpy"]),
+              help="Print a self-contained numpy function computing f and its gradient (from the checked "
+                   "matrix formulas) instead of the table.")
+def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, emit, **params) -> ExitStatus:
     """Check the gradient of EXPR at one point.
 
     EXPR uses + - * / ** (or ^), parentheses, numbers, pi, e and the functions listed by
@@ -156,8 +159,17 @@ def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, **p
     from .pipeline import check, error_result
     from .result import Report
 
+    if emit:
+        params["formulas"] = True
     try:
         result = check(expr, at=list(at), grad=list(grads), let=list(lets), wrt=wrt, **options_of(**params))
+        if emit and result.status != "error":
+            from .emit_numpy import emit_for
+            from .problem import build
+
+            problem = build(expr, at=list(at), let=list(lets), wrt=wrt, seed=params["seed"])
+            click.echo(emit_for(problem, result.gradients), nl=False)
+            return result.exit_code
     except GradcheckError as exc:
         report_error(exc)
         result = error_result(expr, exc, seed=params["seed"])
