@@ -147,10 +147,11 @@ class ExpressionCommand(click.Command):
 @click.option("--show", is_flag=True, help="Also print every gradient in full.")
 @declared("formulas")
 @html_option
+@click.option("--latex", "latex", is_flag=True, help="Also print the checked gradient formulas as LaTeX.")
 @click.option("--emit", "emit", type=click.Choice(["numpy"]),
               help="Print a self-contained numpy function computing f and its gradient (from the checked "
                    "matrix formulas) instead of the table.")
-def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, emit, **params) -> ExitStatus:
+def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, emit, latex, **params) -> ExitStatus:
     """Check the gradient of EXPR at one point.
 
     EXPR uses + - * / ** (or ^), parentheses, numbers, pi, e and the functions listed by
@@ -159,7 +160,7 @@ def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, emi
     from .pipeline import check, error_result
     from .result import Report
 
-    if emit:
+    if emit or latex:
         params["formulas"] = True
     try:
         result = check(expr, at=list(at), grad=list(grads), let=list(lets), wrt=wrt, **options_of(**params))
@@ -170,6 +171,15 @@ def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, emi
             problem = build(expr, at=list(at), let=list(lets), wrt=wrt, seed=params["seed"])
             click.echo(emit_for(problem, result.gradients), nl=False)
             return result.exit_code
+        if latex and result.status != "error":
+            from .emit_numpy import formula_terms
+            from .problem import build
+            from .render.latex import equations
+
+            problem = build(expr, at=list(at), let=list(lets), wrt=wrt, seed=params["seed"])
+            code = finish(Report([result]), output_format, show, html_file=html_file, command="eval")
+            click.echo(equations(formula_terms(problem, result.gradients)), nl=False)
+            return code
     except GradcheckError as exc:
         report_error(exc)
         result = error_result(expr, exc, seed=params["seed"])

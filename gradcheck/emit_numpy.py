@@ -89,6 +89,30 @@ def _safe(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"""', "'''")
 
 
+def formula_terms(problem: Any, gradients: Mapping[str, Any]) -> dict[str, Term]:
+    """The checked matrix formulas as Terms (parsed back from their text), for --latex."""
+    import numpy as np
+
+    from .parser import Scope, parse
+    from .shapes import infer_shapes
+
+    scope = Scope(lets=dict(problem.lets), variables={v.name: v for v in variables(problem.root)}, closed=True)
+    out = {}
+    for name, g in gradients.items():
+        if g.matrix_formula is None:
+            continue
+        tree = parse(g.matrix_formula, scope=scope)
+        shapes = infer_shapes(tree, {n: np.shape(v) for n, v in problem.point.items()})
+        built: dict[Node, Term] = {}
+        for node in topological(tree):
+            if isinstance(node, Apply) and node.label:
+                built[node] = leaf(node.label, shapes[node])
+            else:
+                built[node] = _term_of(node, [built[a] for a in getattr(node, "args", ())], shapes[node])
+        out[name] = built[tree]
+    return out
+
+
 def emit_for(problem: Any, gradients: Mapping[str, Any]) -> str:
     """The code for a checked case: every gradient must have its checked matrix formula."""
     import numpy as np
