@@ -28,16 +28,18 @@ def check(expr: str, at: Any = None, grad: Any = None, let: Any = None, wrt: Any
           seed: int = 0, rtol: float | None = None, atol: float | None = None, mode: str = "auto",
           method: str = "auto", dtype: str = "float64", order: int = 1, strict: bool = False,
           timeout: float | None = None, formulas: bool = False, name: str | None = None,
-          base: str | Path | None = None) -> CaseResult:
+          base: str | Path | None = None, npy_root: str | Path | None = None) -> CaseResult:
     """Check every partial derivative of `expr` three ways, and against any claimed gradient.
 
     The options after `*` are those of gradcheck.options.Options (documented there; a test keeps
-    this signature equal to it). See gradcheck.pipeline.check for at, grad, let, wrt and base.
+    this signature equal to it). See gradcheck.pipeline.check for at, grad, let, wrt, base and npy_root
+    (a folder that .npy paths must resolve inside, as for case files; None: anywhere).
     Imported on first use to keep `import gradcheck` light.
     """
     from .pipeline import check as run
 
-    return run(expr, at=at, grad=grad, let=let, wrt=wrt, name=name, base=base, seed=seed, rtol=rtol, atol=atol,
+    return run(expr, at=at, grad=grad, let=let, wrt=wrt, name=name, base=base, npy_root=npy_root, seed=seed,
+               rtol=rtol, atol=atol,
                mode=mode, method=method, dtype=dtype, order=order, strict=strict, timeout=timeout,
                formulas=formulas)
 

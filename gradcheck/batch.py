@@ -1,7 +1,14 @@
-"""Run many cases, in this process or in N worker processes, in order, optionally stopping at the first failure."""
+"""Run many cases, in this process or in N worker processes, in order, optionally stopping at the first failure.
+
+Workers never outlive the run: they ignore SIGINT (Ctrl-C reaches the whole process group; the parent
+alone decides), on Linux they ask the kernel for SIGTERM when their parent dies (even by SIGKILL), and
+if the parent is interrupted or terminated it terminates them before it exits.
+"""
 
 from __future__ import annotations
 
+import signal
+import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Callable
 
@@ -29,7 +36,7 @@ def run_all(specs: list[CaseSpec], jobs: int = 1, exitfirst: bool = False,
     size = max(1, min(CHUNK_MAX, len(specs) // (jobs * CHUNKS_PER_WORKER)))
     chunks = [list(range(i, min(i + size, len(specs)))) for i in range(0, len(specs), size)]
     done: dict[int, CaseResult] = {}
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with _pool(min(jobs, len(chunks))) as pool:
         pending = {pool.submit(_run_chunk, [specs[i] for i in chunk]): chunk for chunk in chunks}
         stop = False
         while pending and not stop:
@@ -47,6 +54,42 @@ def run_all(specs: list[CaseSpec], jobs: int = 1, exitfirst: bool = False,
         first_bad = next((k for k, r in enumerate(results) if not r.as_expected), None)
         results = results if first_bad is None else results[: first_bad + 1]
     return results
+
+
+class _pool:
+    """A ProcessPoolExecutor whose workers are terminated, not waited for, when the parent is
+    interrupted (KeyboardInterrupt, SystemExit from a SIGTERM handler): a worker deep in SymPy would
+    otherwise finish its chunk first, or outlive the parent."""
+
+    def __init__(self, workers: int):
+        self.executor = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+
+    def __enter__(self) -> ProcessPoolExecutor:
+        return self.executor
+
+    def __exit__(self, kind, error, trace) -> None:
+        if kind is not None and not issubclass(kind, Exception):  # interrupted: stop the workers now
+            for process in list((getattr(self.executor, "_processes", None) or {}).values()):
+                process.terminate()
+            self.executor.shutdown(wait=False, cancel_futures=True)
+        else:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+# prctl(2): PR_SET_PDEATHSIG, the signal a process receives when its parent dies.
+PR_SET_PDEATHSIG = 1
+
+
+def _worker_init() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        except (OSError, AttributeError):  # not fatal: the parent still terminates its workers itself
+            pass
 
 
 def _run_chunk(specs: list[CaseSpec]) -> list[CaseResult]:

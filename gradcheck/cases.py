@@ -14,6 +14,7 @@ type, becomes a case with status "error" naming file, case and key; the other ca
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import re
 import sys
@@ -69,8 +70,8 @@ def discover(paths: list[str]) -> tuple[list[Path], list[CaseSpec]]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.toml") if p.is_file() and has_cases(p)))
-        elif path.is_file():
+            files.extend(sorted(p for p in path.rglob("*.toml") if not p.is_dir() and has_cases(p)))
+        elif path.exists() or path.is_symlink():
             files.append(path)
         else:
             missing.append(CaseSpec(raw, raw, 0, error=SpecError(f"{raw}: no such file or directory")))
@@ -83,24 +84,35 @@ def has_cases(path: Path) -> bool:
     with a mistake in it, or one that does not parse, counts, so its error is reported, not skipped;
     other TOML (pyproject.toml) is left alone."""
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return False
-    except tomllib.TOMLDecodeError:
-        return True
+        document = tomllib.loads(read_text(path))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return True  # a file that cannot be read or decoded is reported (load names it), never skipped
     if "case" in document or any(suggest(key, ["case"]) for key in document):
         return True
     return any(isinstance(v, list) and any(isinstance(t, dict) and "expr" in t for t in v) for v in document.values())
 
 
-def load(path: Path) -> list[CaseSpec]:
-    """Every case of one file, in order."""
+def read_text(path: Path) -> str:
+    """A TOML file's text: UTF-8, with a byte-order mark (as Windows editors write) allowed and dropped."""
+    if not path.is_file():  # a FIFO would block the read for ever; a broken link would vanish silently
+        raise OSError(errno.EINVAL, "not a regular file (a FIFO, a device or a broken link)")
+    return path.read_text(encoding="utf-8-sig")
+
+
+def load(path: Path, root: Path | None = None) -> list[CaseSpec]:
+    """Every case of one file, in order. The .npy files its cases name must resolve inside root
+    (default: the working directory): a case file may come from an untrusted pull request."""
     where = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
         document = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        return [CaseSpec(path.name, where, 0, error=SpecError(f"{where}: cannot read: {exc}"))]
+    except OSError as exc:
+        return [CaseSpec(path.name, where, 0, error=SpecError(f"{where}: cannot read: {exc.strerror or exc}"))]
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        return [CaseSpec(path.name, where, line, error=SpecError(
+            f"{where}:{line}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "TOML files are UTF-8"))]
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _toml_line(str(exc))
         return [CaseSpec(path.name, where, line, error=SpecError(f"{where}:{line}: not valid TOML: {exc}"))]
@@ -113,11 +125,11 @@ def load(path: Path) -> list[CaseSpec]:
     specs = []
     for index, table in enumerate(document["case"]):
         line = lines[index] if index < len(lines) else 0
-        specs.append(_spec(table, index, where, line, path.parent))
+        specs.append(_spec(table, index, where, line, path.parent, Path.cwd() if root is None else root))
     return specs
 
 
-def _spec(table: Any, index: int, where: str, line: int, base: Path) -> CaseSpec:
+def _spec(table: Any, index: int, where: str, line: int, base: Path, root: Path) -> CaseSpec:
     label = str(table["name"]) if isinstance(table, dict) and isinstance(table.get("name"), str) else f"case {index + 1}"
     place = f"{where}:{line}: case '{label}'"
 
@@ -138,7 +150,7 @@ def _spec(table: Any, index: int, where: str, line: int, base: Path) -> CaseSpec
     if expect not in EXPECTATIONS:
         return fail(f"key 'expect' must be \"pass\" or \"mismatch\", got {expect!r}")
     options = {key: value for key, value in table.items() if key not in ("name", "expect")}
-    options.update(name=label, base=base)
+    options.update(name=label, base=base, npy_root=root)  # plumbing, not TOML keys
     return CaseSpec(label, where, line, options, expect)
 
 

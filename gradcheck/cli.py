@@ -62,7 +62,7 @@ def declared(name: str, *flags: str):
     elif name == "seed":
         kind = click.IntRange(min=0)
     elif name == "timeout":
-        kind = click.FloatRange(min=0, min_open=True, max=MAX_TIMEOUT)
+        kind = click.FloatRange(min=0, max=MAX_TIMEOUT)  # 0: no budget
     else:
         kind = meta["kind"]
     return click.option(*flags, name, type=kind, default=f.default, show_default=f.default is not None,
@@ -84,15 +84,38 @@ def tolerance_options(command):
     return declared("rtol")(declared("atol")(command))
 
 
+class Terminated(BaseException):
+    """SIGTERM (what CI runners and `kill` send), raised in the main thread so that clean-up runs."""
+
+
 class Main(click.Group):
-    """The command group; it alone exits, with the code the command returned."""
+    """The command group; it alone exits, with the code the command returned. Ctrl-C exits 130 and
+    SIGTERM 143, each with one line, after the -j workers and any partial output file are cleaned up
+    (click's own handling prints "Aborted!" and exits 1, the code of a mismatch)."""
 
     def invoke(self, ctx: click.Context):
+        import signal
+        import threading
+
+        def terminate(signum, frame):
+            raise Terminated()
+
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, terminate) if main_thread else None
         try:
             code = super().invoke(ctx)
         except RuleError as exc:
             report_line(f"internal error (a bug in gradcheck; please report it): {exc}")
             code = ExitStatus.INTERNAL_ERROR
+        except KeyboardInterrupt:
+            report_line("interrupted (Ctrl-C)")
+            code = ExitStatus.INTERRUPTED
+        except Terminated:
+            report_line("terminated (SIGTERM)")
+            code = ExitStatus.TERMINATED
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
         sys.exit(int(code or ExitStatus.OK))
 
 
@@ -191,16 +214,19 @@ def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, emi
 @click.option("-k", "pattern", metavar="PATTERN", help="Only cases whose name contains PATTERN (or matches it as a glob).")
 @click.option("-x", "--exitfirst", is_flag=True, help="Stop at the first case that is not as expected.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Check cases in this many processes.")
+              help="Check cases in this many processes (at most the number of cores, unless --force-jobs).")
+@click.option("--force-jobs", is_flag=True, help="Allow -j above the number of cores.")
 @format_option
 @click.option("--junit", "junit", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also write JUnit XML (one testcase per case) to FILE.")
 @strict_option
 @timeout_option
 @click.option("--show", is_flag=True, help="Print every case's table, not only those not as expected.")
+@click.option("--root", "root", type=click.Path(exists=True, file_okay=False), default=None, metavar="DIR",
+              help=".npy paths in case files must resolve inside DIR (default: the working directory).")
 @html_option
-def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict, timeout, show,
-                  html_file) -> ExitStatus:
+def check_command(paths, pattern, exitfirst, jobs, force_jobs, output_format, junit, strict, timeout, show,
+                  root, html_file) -> ExitStatus:
     """Check every [[case]] in TOML files (directories are searched for *.toml).
 
     Exit codes: 0 every case as expected, 1 a case not as expected, 2 an input error (first).
@@ -210,14 +236,20 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict,
     from .result import Report
 
     files, missing = discover(list(paths))
-    specs = select(missing + [spec for path in files for spec in load(path)], pattern)
+    root_dir = Path(root) if root else None
+    specs = select(missing + [spec for path in files for spec in load(path, root_dir)], pattern)
     for spec in specs:
         if spec.error is None:
-            spec.options.update({"strict": True} if strict else {}, **({"timeout": timeout} if timeout else {}))
+            spec.options.update({"strict": True} if strict else {}, **({"timeout": timeout} if timeout is not None else {}))
     if not specs:
         click.echo(f"gradcheck: error: no cases found in {' '.join(paths)}"
                    + (f" matching -k {pattern!r}" if pattern else ""), err=True)
         return ExitStatus.INPUT_ERROR
+    cores = os.cpu_count() or 1
+    if jobs > cores and not force_jobs:  # each worker loads SymPy (~100 MB): -j 1000 would exhaust memory
+        click.echo(f"gradcheck: note: -j {jobs} capped at {cores}, the number of cores (--force-jobs to "
+                   "override)", err=True)
+        jobs = cores
     from .render.table import progress
 
     bar = progress(len(specs)) if output_format == "table" else None
@@ -235,8 +267,9 @@ def check_command(paths, pattern, exitfirst, jobs, output_format, junit, strict,
         from .render.junit import render_junit
 
         try:
-            with open(junit, "w", encoding="utf-8") as stream:
-                stream.write(render_junit(report))
+            from .render.html import write_atomically  # a temporary file and a rename: never half a report
+
+            write_atomically(junit, render_junit(report))
         except OSError as exc:
             report_line(f"cannot write --junit {junit}: {exc.strerror}")
             return ExitStatus.INPUT_ERROR
@@ -330,6 +363,7 @@ def functions_command() -> None:
     from .render.table import console, render_functions
 
     render_functions(console())
+
 
 
 def report_error(exc: GradcheckError) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .budget import checkpoint
 from .errors import GradcheckError
 from .evaluate import STRICT, forward, value
 from .oracles.backprop import adjoints, vjp
@@ -69,6 +70,7 @@ def _samples(problem: Problem, variable: str, claim: Node, seed: int) -> list[tu
     wrt = {v.name for v in problem.wrt}
     samples: list[tuple[Any, Any, dict[Any, Any]]] = []
     for _attempt in range(DIAGNOSIS_TRIES):
+        checkpoint()
         if len(samples) == DIAGNOSIS_POINTS:
             break
         point = dict(problem.point)
@@ -136,6 +138,7 @@ def _local_gradient(problem: Problem, variable: str, samples: list) -> str | Non
     if any(np.ndim(t) for t, _, _ in samples):
         return None
     for node in reversed(topological(problem.root)):
+        checkpoint()
         if not isinstance(node, Apply) or not node.prim.elementwise:
             continue
         for i, arg in enumerate(node.args):

@@ -36,12 +36,14 @@ def _signs(position: int, shape: tuple[int, ...]) -> Any:
                     & np.uint64(1), 1.0, -1.0).reshape(shape)
 
 
-def forward(root: Node, point: Mapping[str, Any], shake: bool = False) -> dict[Node, Any]:
-    """The value of every node reachable from root, keyed by node."""
+def forward(root: Node, point: Mapping[str, Any], shake: bool = False,
+            order: list[Node] | None = None) -> dict[Node, Any]:
+    """The value of every node reachable from root, keyed by node (order: topological(root), when
+    the caller evaluates f many times and has it already)."""
     values: dict[Node, Any] = {}
     real = working_dtype(point)
     eps = float(np.finfo(real).eps)
-    order = topological(root)
+    order = order or topological(root)
     data = _data_nodes(order) if shake else set()
     with np.errstate(**STRICT):
         for node in order:
@@ -166,10 +168,11 @@ def _kink(node: Apply) -> Any:
 
 def differenced(root: Node):
     """f for the numeric oracle: the point -> Evaluation (the value, and the branch of every kink)."""
-    kinked = [n for n in topological(root) if isinstance(n, Apply) and n.prim.kink is not None]
+    order = topological(root)
+    kinked = [n for n in order if isinstance(n, Apply) and n.prim.kink is not None]
 
     def f(point: Mapping[str, Any]) -> Evaluation:
-        values = forward(root, point)
+        values = forward(root, point, order=order)
         if not kinked:
             return Evaluation(values[root])
         quantities = [_kink(n)(*(values[a] for a in n.args), **n.kwargs) for n in kinked]
@@ -177,7 +180,7 @@ def differenced(root: Node):
         return Evaluation(values[root], signs.tobytes(), bool(np.any(signs == 0)))
 
     def shaken(point: Mapping[str, Any]) -> Evaluation:
-        return Evaluation(forward(root, point, shake=True)[root])
+        return Evaluation(forward(root, point, shake=True, order=order)[root])
 
     f.shaken = shaken  # type: ignore[attr-defined]
     return f
@@ -197,3 +200,15 @@ def non_analytic(root: Node, var: Var) -> list[str]:
 def analytic_path(root: Node, wrt: list[Var]) -> bool:
     """Whether every primitive between the variables in wrt and f is analytic (complex step applies)."""
     return not any(non_analytic(root, v) for v in wrt)
+
+
+def complex_step_invalid(root: Node, var: Var, values: Mapping[Node, Any]) -> list[str]:
+    """The primitives between var and f where the complex step is inaccurate at these values (a power
+    with a negative base: see Primitive.complex_step_valid), in the order written; [] when it is accurate."""
+    from .tree import depends_on
+
+    order = topological(root)
+    needs = depends_on(order, [var])
+    names = [n.prim.name for n in order if isinstance(n, Apply) and n in needs and n.prim.complex_step_valid is not None
+             and not n.prim.complex_step_valid(*(values[a] for a in n.args))]
+    return list(dict.fromkeys(names))

@@ -19,13 +19,14 @@ from .array_ops import format_shape
 from .errors import DomainError, FunctionError, SpecError
 from .agreement import rule_for
 from .oracles.numeric import CHECKED_COMPLEX, Evaluation, choose_mode, numeric
-from .options import make
+from .budget import budget_seconds, step, time_budget
+from .options import Options, make
 from .pipeline import numeric_column
 from .result import CaseResult
 from .verdict import case_verdict, judge
 
 # The options of gradcheck.options.Options that apply to a black-box f.
-FUNCTION_OPTIONS = ("seed", "rtol", "atol", "mode", "method")
+FUNCTION_OPTIONS = ("seed", "rtol", "atol", "mode", "method", "timeout")
 
 
 def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: Any, *,
@@ -34,14 +35,22 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: An
 
     inputs: one array (f(x), grad_f(x) returns an array), a sequence of arrays (f(*xs), grad_f
     returns a sequence as long), or a mapping of names to arrays (f(**xs), grad_f returns a mapping).
+    timeout: seconds the check may take (None: the default budget, 0: none), as for check().
     Raises FunctionError if f or grad_f raises, SpecError for inputs or results of the wrong kind.
     """
-    started = time.perf_counter()
     options = make(given, FUNCTION_OPTIONS, "check_function")
+    with time_budget(budget_seconds(options.timeout), "check_function"):
+        return _check_function(f, grad_f, inputs, name, options)
+
+
+def _check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: Any, name: str | None,
+                    options: Options) -> CaseResult:
+    started = time.perf_counter()
     seed = options.seed
     names, call = _calling_convention(f, inputs)
     point = {n: _array(n, v) for n, v in zip(names, _values(inputs))}
     label = str(name or getattr(f, "__name__", "f"))
+    step("f")
     try:
         loss = _call_f(f, call, point, names)
     except DomainError as exc:  # NaN or inf from the user's own f: a wrong result, not bad input
@@ -49,6 +58,7 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: An
                           verdict=f"{exc.message}: f must return a finite loss",
                           point={n: float(v) if np.ndim(v) == 0 else v for n, v in point.items()},
                           seconds=time.perf_counter() - started)
+    step("grad_f")
     claimed = _claimed(grad_f, call, point, names)
     # Each entry is judged by the numeric oracle's own error estimate there (f's rounding over the
     # step), never by the claim's size or another input's.
@@ -57,6 +67,7 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: An
     # f is a black box: nothing says it is analytic, so auto takes the complex step only where it
     # agrees with central differences (numeric.CHECKED_COMPLEX).
     method = CHECKED_COMPLEX if options.method == "auto" else options.method
+    step("numeric")
     by_numeric = numeric(lambda p: Evaluation(_call_f(f, call, p, names)), point, names, mode=mode, seed=seed,
                          method=method)
     gradients = {n: judge(n, np.shape(point[n]), {"numeric": numeric_column(by_numeric[n]), "claimed": claimed[n]},

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .budget import checkpoint
 from .errors import SpecError
 from .evaluate import differenced, forward
 from .oracles.backprop import backprop
@@ -21,7 +22,8 @@ from .agreement import ROUNDING_ULPS
 from .columns import Measured
 from .oracles.numeric import EPS
 from .oracles.sym_eval import Evaluator, as_float
-from .oracles.symbolic import _numbers, _symbols, expansion_size, to_sympy
+from .cost import expanded_operations
+from .oracles.symbolic import _partial, _numbers, _symbols, to_sympy
 from .problem import Problem
 
 # The Hessian has n² entries for n variable entries, each a second derivative by SymPy and a
@@ -29,18 +31,35 @@ from .problem import Problem
 HESSIAN_MAX_ENTRIES = 40
 # SymPy differentiates the whole expansion twice: up to this many scalar operations.
 HESSIAN_MAX_OPERATIONS = 2_000
+# SymPy's second derivatives (entries²) times the size of f: logsumexp(A @ x) by a 10-entry x is ~12,000
+# and took 17 s on a shared 2-core machine, 15 entries ~57,000 and 50 s; above this the check is refused
+# up front rather than cut by the time budget.
+HESSIAN_MAX_WORK = 20_000
 
 
 def hessian_columns(problem: Problem) -> dict[tuple[str, str], dict[str, tuple[Any, str | None]]]:
     """For every pair of variables (a, b): {"symbolic": (block, note), "numeric": (Measured, note)}."""
     names = [v.name for v in problem.wrt]
+    check_hessian_cost(problem)
+    symbolic = _symbolic(problem, names)
+    numeric = _numeric(problem, names)
+    return {(a, b): {"symbolic": symbolic[(a, b)], "numeric": numeric[(a, b)]} for a in names for b in names}
+
+
+def check_hessian_cost(problem: Problem) -> None:
+    """Refuse up front (before the first-order oracles run) a Hessian too large for SymPy."""
+    names = [v.name for v in problem.wrt]
     entries = sum(int(np.size(problem.point[n])) for n in names)
     if entries > HESSIAN_MAX_ENTRIES:
         raise SpecError(f"--order 2 checks at most {HESSIAN_MAX_ENTRIES} variable entries "
                         f"(the Hessian has their square); this f has {entries} (narrow it with --wrt)")
-    symbolic = _symbolic(problem, names)
-    numeric = _numeric(problem, names)
-    return {(a, b): {"symbolic": symbolic[(a, b)], "numeric": numeric[(a, b)]} for a in names for b in names}
+    operations = expanded_operations(problem.root, {n: np.shape(v) for n, v in problem.point.items()})
+    if operations > HESSIAN_MAX_OPERATIONS:
+        raise SpecError(f"--order 2 differentiates f twice with SymPy, up to {HESSIAN_MAX_OPERATIONS:,} scalar "
+                        f"operations (f written out as a tree); this f has ~{operations:,}")
+    if entries**2 * operations > HESSIAN_MAX_WORK:
+        raise SpecError(f"--order 2 would take SymPy {entries**2:,} second derivatives of an f of ~{operations:,} "
+                        f"operations; the limit is {HESSIAN_MAX_WORK:,} for their product (narrow it with --wrt)")
 
 
 def _numeric(problem: Problem, names: list[str]) -> dict[tuple[str, str], tuple[Any, str | None]]:
@@ -62,6 +81,7 @@ def _numeric(problem: Problem, names: list[str]) -> dict[tuple[str, str], tuple[
             shape_a = np.shape(problem.point[a])
             blocks[(a, b)] = (np.full(shape_a + shape_b, np.nan), np.full(shape_a + shape_b, np.inf))
         for idx in np.ndindex(shape_b):
+            checkpoint()
             h = eps ** (1 / 3) * max(1.0, abs(float(x[idx])))
             sides = []
             for step in (h, -h, 2 * h, -2 * h):
@@ -92,16 +112,12 @@ def _numeric(problem: Problem, names: list[str]) -> dict[tuple[str, str], tuple[
 def _symbolic(problem: Problem, names: list[str]) -> dict[tuple[str, str], tuple[Any, str | None]]:
     import sympy as sp
 
-    operations = expansion_size(problem.root, {n: np.shape(v) for n, v in problem.point.items()})
-    if operations > HESSIAN_MAX_OPERATIONS:
-        raise SpecError(f"--order 2 differentiates f twice with SymPy, up to {HESSIAN_MAX_OPERATIONS:,} scalar "
-                        f"operations; this f has ~{operations:,}")
     symbols = {n: _symbols(sp, n, problem.point[n]) for n in names}
     inputs = {n: symbols[n] if n in symbols else _numbers(sp, v) for n, v in problem.point.items()}
     expr = to_sympy(sp, problem.root, inputs)[()]
     evaluate = Evaluator({s: np.asarray(problem.point[n], dtype=np.float64)[idx] for n in names
                           for idx, s in np.ndenumerate(symbols[n])})
-    first = {s: sp.diff(expr, s) for n in names for s in symbols[n].ravel()}
+    first = {s: _partial(sp, expr, s) for n in names for s in symbols[n].ravel()}
     out: dict[tuple[str, str], tuple[Any, str | None]] = {}
     for a in names:
         for b in names:
@@ -110,6 +126,7 @@ def _symbolic(problem: Problem, names: list[str]) -> dict[tuple[str, str], tuple
             missing = None
             for ia, sa in np.ndenumerate(symbols[a]):
                 for ib, sb in np.ndenumerate(symbols[b]):
+                    checkpoint()
                     number = as_float(evaluate(sp.diff(first[sa], sb)))
                     if number is None:
                         missing = f"SymPy gives no finite second derivative by {sa} and {sb} here"

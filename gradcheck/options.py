@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .budget import DEFAULT_TIMEOUT  # signal and threading only: light
 from .errors import SpecError
 from .tolerance import DEFAULT_RTOL, FLOAT32_RTOL
 
@@ -57,8 +58,9 @@ class Options:
                             "backprop).", choices=ORDERS, toml="1 or 2", kind=int)
     strict: bool = _option(False, "A kink (a point where f is not differentiable) fails like a mismatch.",
                            kind=bool, flag=True)
-    timeout: float | None = _option(None, "Time budget of each check in seconds; past it, an input error "
-                                          "(exit 2).", toml="a number of seconds", kind=float)
+    timeout: float | None = _option(None, f"Time budget of each check in seconds (default {DEFAULT_TIMEOUT:g}; 0: "
+                                          "none); past it, an input error (exit 2) naming the step that ran out.",
+                                    toml="a number of seconds", kind=float)
     formulas: bool = _option(False, "Also print SymPy's simplified formula of each partial.", kind=bool, flag=True)
 
     def __post_init__(self) -> None:
@@ -88,8 +90,9 @@ def _validate(name: str, value: Any, meta: Any) -> None:
         raise SpecError(f"--seed must be a whole number ≥ 0, got {value!r}")
     if name in ("rtol", "atol") and (not math.isfinite(value) or value < 0):
         raise SpecError(f"--{name} must be a finite number ≥ 0, got {value!r}")
-    if name == "timeout" and not 0 < value <= MAX_TIMEOUT:
-        raise SpecError(f"--timeout must be a number of seconds > 0 and at most {MAX_TIMEOUT:g}, got {value!r}")
+    if name == "timeout" and not 0 <= value <= MAX_TIMEOUT:
+        raise SpecError(f"--timeout must be a number of seconds ≥ 0 (0: no budget) and at most {MAX_TIMEOUT:g}, "
+                        f"got {value!r}")
 
 
 NULLABLE = {f.name for f in fields(Options) if f.default is None}

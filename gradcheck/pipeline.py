@@ -10,14 +10,15 @@ import numpy as np
 
 from .agreement import Rule, rule_for
 from .array_ops import format_shape
-from .budget import time_budget
+from .budget import budget_seconds, current_step, step, time_budget
+from .cost import check_numeric_cost
 from .diagnosis import diagnose
 from .errors import DomainError, GradcheckError, ShapeError, SpecError, ValueSpecError
-from .evaluate import differenced, forward, non_analytic, value
-from .hessian import hessian_columns
+from .evaluate import complex_step_invalid, differenced, forward, non_analytic, value
+from .hessian import check_hessian_cost, hessian_columns
 from .matrix_diagnosis import diagnose_matrix
-from .reading import likelier_claim, slips
 from .matrix_form import attach_matrix_formulas
+from .reading import likelier_claim, slips
 from .options import Options, make
 from .oracles.backprop import backprop, magnitudes
 from .oracles.numeric import NumericResult, choose_mode, numeric
@@ -32,7 +33,7 @@ from .verdict import case_status, case_verdict, hessian_verdict, judge
 
 def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assignments = None,
           wrt: str | Iterable[str] | None = None, *, name: str | None = None, base: str | Path | None = None,
-          options: Options | None = None, **given: Any) -> CaseResult:
+          npy_root: str | Path | None = None, options: Options | None = None, **given: Any) -> CaseResult:
     """Check every partial derivative of `expr` three ways, and against any claimed gradient.
 
     at:   values, "w0=2,x0=-1" or {"w0": 2, "X": np.ones((3, 2)), "W": "randn(2,4)"}; variables
@@ -41,31 +42,47 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
     let:  named intermediates, {"z": "w0*x0+w1*x1+w2"}, usable in expr and in claims.
     wrt:  the variables to differentiate by (default: all of f's, except class labels).
     base: the folder that .npy paths in `at` are relative to.
+    npy_root: a folder .npy paths must resolve inside (case files: paths an untrusted file wrote);
+          None, the default, lets a path go anywhere (the caller's own).
     options / given: an Options, and/or its fields as keywords (seed, rtol, atol, mode, method,
           dtype, order, strict, timeout, formulas; see gradcheck/options.py).
     Raises a GradcheckError (ParseError, ValueSpecError, SpecError, ShapeError, DomainError) for bad input.
     """
     options = make(given) if options is None else options.replace(**given)
-    with time_budget(options.timeout):
-        return _check(expr, at, grad, let, wrt, options, name, base)
+    # every check has a budget: options.timeout None is budget.DEFAULT_TIMEOUT, 0 is none
+    with time_budget(budget_seconds(options.timeout)):
+        try:
+            return _check(expr, at, grad, let, wrt, options, name, base, npy_root)
+        except RecursionError:  # a backstop: the nesting limits (cost.py) should stop deep input before this
+            raise SpecError(f"f is nested too deeply for the {current_step()} step") from None
 
 
 def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt: str | Iterable[str] | None,
-           options: Options, name: str | None, base: str | Path | None) -> CaseResult:
+           options: Options, name: str | None, base: str | Path | None,
+           npy_root: str | Path | None = None) -> CaseResult:
     started = time.perf_counter()
+    step("parse")
     problem = build(expr, at=at, grad=grad, let=let, wrt=wrt, seed=options.seed,
-                    base=Path(base) if base is not None else None)
+                    base=Path(base) if base is not None else None,
+                    npy_root=Path(npy_root) if npy_root is not None else None)
     if options.dtype == "float32":
         problem.point = {k: _as_float32(k, v) for k, v in problem.point.items()}
+    variables = [v.name for v in problem.wrt]
+    mode = choose_mode(options.mode, problem.point, variables)
+    check_numeric_cost(problem.root, problem.point, variables, mode)  # refused before anything runs long
+    if options.order == 2:
+        check_hessian_cost(problem)
+    step("forward")
     values = forward(problem.root, problem.point)  # raises DomainError if f is undefined here
+    step("backprop")
     by_backprop = backprop(problem.root, values, problem.wrt)
     rule = rule_for(options.rtol, options.atol, options.dtype)
     rounding = backprop_rounding(problem, values, by_backprop, rule)
-    variables = [v.name for v in problem.wrt]
-    mode = choose_mode(options.mode, problem.point, variables)
-    methods = numeric_methods(options.method, problem)
+    methods = numeric_methods(options.method, problem, values)
+    step("numeric")
     by_numeric = numeric(differenced(problem.root), problem.point, variables, mode=mode, seed=options.seed,
                          method=methods)
+    step("symbolic")
     by_symbolic = symbolic(problem.root, problem.point, problem.wrt, formulas=options.formulas)
     gradients = {}
     for var in variables:
@@ -74,12 +91,15 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
                    "numeric": numeric_column(by_numeric[var])}
         if var in problem.claims:
             columns["claimed"] = evaluate_claim(problem.claims[var], problem.point, var, np.shape(problem.point[var]))
-        gradients[var] = judge(var, np.shape(problem.point[var]), columns, rule, rounding[var], mode,
+        var_mode = mode if by_numeric[var].probes is not None else "full"  # small variables: every entry
+        gradients[var] = judge(var, np.shape(problem.point[var]), columns, rule, rounding[var], var_mode,
                                by_numeric[var].method, by_symbolic[var].formula, by_numeric[var].kinks)
         if var in problem.claims:
+            step("diagnosis")
             _diagnose(problem, gradients[var], options.seed)
     if options.formulas:
         attach_matrix_formulas(problem, gradients, rule, rounding)
+    step("hessian")
     hessian = _hessian(problem, rule) if options.order == 2 else {}
     return CaseResult(
         name=name or expr, expr=expr, status=case_status({**gradients, **hessian}), strict=options.strict,
@@ -104,9 +124,10 @@ def backprop_rounding(problem: Problem, values: dict, by_backprop: dict[str, Any
             for name in by_backprop}
 
 
-def numeric_methods(method: str, problem: Problem) -> dict[str, str]:
+def numeric_methods(method: str, problem: Problem, values: dict) -> dict[str, str]:
     """The difference method of each variable: auto takes the complex step for a variable whose own
-    path to f is analytic, central differences otherwise; complex is refused where it does not apply."""
+    path to f is analytic and accurate under it here (no power of a negative base), central
+    differences otherwise; complex is refused where it does not apply."""
     chosen = {}
     for var in problem.wrt:
         blocking = non_analytic(problem.root, var)
@@ -114,7 +135,11 @@ def numeric_methods(method: str, problem: Problem) -> dict[str, str]:
             raise SpecError(f"--method complex needs every function between {var.name} and f to be analytic; "
                             f"{', '.join(blocking)} {'is' if len(blocking) == 1 else 'are'} not "
                             "(use central or richardson)")
-        chosen[var.name] = ("central" if blocking else "complex") if method == "auto" else method
+        inaccurate = complex_step_invalid(problem.root, var, values)
+        if method == "complex" and inaccurate:
+            raise SpecError(f"--method complex: a power between {var.name} and f has a negative base here, where "
+                            "the complex step loses its accuracy (x**101 at x = -1); use central or richardson")
+        chosen[var.name] = ("central" if blocking or inaccurate else "complex") if method == "auto" else method
     return chosen
 
 

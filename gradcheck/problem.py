@@ -14,6 +14,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .array_ops import format_shape
+from .cost import check_nesting
 from .errors import ShapeError, SpecError, suggest
 from .parser import Scope, parse
 from .primitives import CONSTANTS, FUNCTIONS
@@ -35,7 +36,8 @@ class Problem:
 
 
 def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assignments = None,
-          wrt: str | Iterable[str] | None = None, seed: int = 0, base: Path | None = None) -> Problem:
+          wrt: str | Iterable[str] | None = None, seed: int = 0, base: Path | None = None,
+          npy_root: Path | None = None) -> Problem:
     if not isinstance(expr, str):
         raise SpecError(f"the expression must be text, got {type(expr).__name__}")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
@@ -46,6 +48,7 @@ def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
         node = parse(str(body), origin=f"--let {name}", scope=scope)
         scope.lets[name] = replace(node, label=name) if isinstance(node, Apply) and not node.label else node
     root = parse(expr, scope=scope)
+    check_nesting(root)
     used = differentiable_variables(root)
     if not used:
         raise SpecError("the expression has no variables to differentiate")
@@ -56,7 +59,7 @@ def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
              if name not in scope.variables and name not in scope.lets and name not in CONSTANTS}
     claims = _claims(grad, scope, chosen, extra)
     claim_only = [name for name in extra if any(v.name == name for c in claims.values() for v in variables(c))]
-    point, drawn = _point(given, scope, seed, base, claim_only)
+    point, drawn = _point(given, scope, seed, base, claim_only, npy_root)
     shape = infer_shapes(root, {name: np.shape(v) for name, v in point.items()})[root]
     if shape != ():
         raise ShapeError(f"f has shape {format_shape(shape)}, but a gradient needs a scalar: "
@@ -90,8 +93,8 @@ def _choose_wrt(wrt: str | Iterable[str] | None, used: list[Var], every: list[Va
     return [v for v in used if v.name in names]
 
 
-def _point(given: dict, scope: Scope, seed: int, base: Path | None, claim_only: list[str]
-           ) -> tuple[dict[str, np.ndarray], list[str]]:
+def _point(given: dict, scope: Scope, seed: int, base: Path | None, claim_only: list[str],
+           npy_root: Path | None = None) -> tuple[dict[str, np.ndarray], list[str]]:
     for name in given:
         if name in scope.lets:
             raise SpecError(f"--at {name}: '{name}' is a --let name; its value follows from the variables")
@@ -104,7 +107,7 @@ def _point(given: dict, scope: Scope, seed: int, base: Path | None, claim_only: 
     drawn: list[str] = []
     for name in [*scope.variables, *claim_only]:
         if name in given:
-            point[name] = parse_value(name, given[name], seed=seed, base=base)
+            point[name] = parse_value(name, given[name], seed=seed, base=base, npy_root=npy_root)
         else:
             point[name] = random_value(name, seed)
             drawn.append(name)
@@ -120,4 +123,5 @@ def _claims(grad: Assignments, scope: Scope, wrt: list[Var], extra: dict[str, Va
             raise SpecError(f"--grad {name}: f is not differentiated by '{name}'{suggest(name, names)}; "
                             f"the gradient has {', '.join(names)}")
         claims[name] = parse(str(body), origin=f"--grad {name}", scope=closed)
+        check_nesting(claims[name], f"--grad {name}")
     return claims

@@ -29,7 +29,7 @@ class GradcheckFile(pytest.File):
         from .cases import load
 
         seen: set[str] = set()
-        for spec in load(self.path):
+        for spec in load(self.path, root=self.config.rootpath):  # .npy paths stay inside the rootdir
             name = spec.name if spec.name not in seen else f"{spec.name} (line {spec.line})"
             seen.add(name)
             yield GradcheckItem.from_parent(self, name=name, spec=spec)

@@ -15,3 +15,4 @@ class ExitStatus(IntEnum):
     INPUT_ERROR = 2  # bad input: syntax, unknown name, a bad value, f undefined at the point
     INTERNAL_ERROR = 3  # a rule of gradcheck's own broke its contract (errors.RuleError): a bug to report
     INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report it
+    TERMINATED = 143  # SIGTERM (CI runners, kill), as shells report it: 128 + 15

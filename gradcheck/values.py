@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import numbers
 import re
 import zlib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Union
+from typing import Any, Union
 
 import numpy as np
 
 from .errors import GradcheckError, ParseError, SpecError, UnknownNameError, ValueSpecError
 from .evaluate import value
+from .npy import load_npy, resolve_npy
 from .parser import Scope, parse, tokenize
 from .primitives import CONSTANTS
 from .shapes import infer_shapes
@@ -77,21 +80,17 @@ def _top_level_split(text: str) -> list[str]:
     return [item for item in items if item.strip()]
 
 
-def parse_value(name: str, given: Any, seed: int = 0, base: Path | None = None) -> np.ndarray:
+def parse_value(name: str, given: Any, seed: int = 0, base: Path | None = None,
+                npy_root: Path | None = None) -> np.ndarray:
     """One variable's value: a number, a constant expression (-pi/4), a nested list [[1,2],[3,4]],
-    randn(m,n) / rand(m,n) drawn with the seed, or a path to a .npy file (relative to `base`)."""
+    randn(m,n) / rand(m,n) drawn with the seed, or a path to a .npy file (relative to `base`; with a
+    `npy_root`, as for case files, it must resolve inside it)."""
     if isinstance(given, (bool, np.bool_)):
         raise ValueSpecError(f"--at {name}: {given!r} is not a number")
     if isinstance(given, str):
-        number = _parse_text(name, given.strip(), seed, base)
+        number = _parse_text(name, given.strip(), seed, base, npy_root)
     else:
-        try:
-            raw = np.asarray(given)
-            if np.iscomplexobj(raw):
-                raise ValueSpecError(f"--at {name}: complex values are not supported")
-            number = raw.astype(np.float64)
-        except (TypeError, ValueError, OverflowError):
-            raise ValueSpecError(f"--at {name}: {given!r:.80} is not a number or an array of numbers") from None
+        number = _python_value(name, given)
     if np.size(number) == 0:
         raise ValueSpecError(f"--at {name}: the array is empty")
     if np.size(number) > MAX_ENTRIES:
@@ -101,12 +100,43 @@ def parse_value(name: str, given: Any, seed: int = 0, base: Path | None = None) 
     return np.float64(number) if np.ndim(number) == 0 else number
 
 
-def _parse_text(name: str, text: str, seed: int, base: Path | None) -> np.ndarray:
+def _python_value(name: str, given: Any) -> np.ndarray:
+    """A number or array passed through the API: real numbers only. numpy would turn "1.5", True,
+    a datetime or a masked array (dropping its mask) into floats without a word."""
+    shown = " ".join(repr(given).split())  # one line, whatever the object's repr
+    what = f"--at {name}: {type(given).__name__} {shown[:80]}{'…' if len(shown) > 80 else ''}"
+    if isinstance(given, np.ma.MaskedArray):
+        raise ValueSpecError(f"{what} is a masked array; pass plain numbers (fill the masked entries first)")
+    try:
+        raw = np.asarray(given)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueSpecError(f"{what} is not a number or an array of numbers") from None
+    if raw.dtype == object and raw.size <= MAX_ENTRIES and all(  # Fractions, Decimals, big ints: real numbers
+            isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in raw.flat):
+        raw = _as_float64(what, raw)
+    if np.iscomplexobj(raw):
+        raise ValueSpecError(f"{what}: complex values are not supported")
+    if raw.dtype.kind not in "iuf":
+        raise ValueSpecError(f"{what} is not a number or an array of numbers (its dtype is {raw.dtype})")
+    return _as_float64(what, raw)
+
+
+def _as_float64(what: str, raw: np.ndarray) -> np.ndarray:
+    try:
+        with np.errstate(over="raise"):
+            return raw.astype(np.float64)
+    except (OverflowError, FloatingPointError):
+        raise ValueSpecError(f"{what} does not fit a float64") from None
+    except (TypeError, ValueError):
+        raise ValueSpecError(f"{what} is not a number or an array of numbers") from None
+
+
+def _parse_text(name: str, text: str, seed: int, base: Path | None, npy_root: Path | None) -> np.ndarray:
     if len(text) > MAX_VALUE_TEXT:
         raise ValueSpecError(f"--at {name} is {len(text):,} characters long; the limit is {MAX_VALUE_TEXT:,} "
                              "(save a large array as .npy)")
     if text.endswith(".npy"):
-        return _load_npy(name, text, base)
+        return load_npy(name, text, resolve_npy(name, text, base, npy_root))
     drawn = RANDOM_ARRAY.fullmatch(text)
     if drawn:
         return _draw(name, drawn.group(1), drawn.group(2), seed)
@@ -161,20 +191,6 @@ def _draw(name: str, kind: str, dims_text: str, seed: int, rng: np.random.Genera
         raise ValueSpecError(f"--at {name}: {kind}{dims} has more than {MAX_ENTRIES:,} entries")
     rng = rng if rng is not None else _rng(name, seed)
     return rng.standard_normal(dims) if kind == "randn" else rng.uniform(0.0, 1.0, dims)
-
-
-def _load_npy(name: str, text: str, base: Path | None) -> np.ndarray:
-    path = Path(text) if base is None or Path(text).is_absolute() else base / text
-    try:
-        loaded = np.load(path, allow_pickle=False)  # never unpickle: a .npy from a pull request is data only
-    except MemoryError:
-        raise ValueSpecError(f"--at {name}: {text} claims an array too large to load") from None
-    except Exception as exc:  # noqa: BLE001 - a corrupt file fails in many ways (zip, header, EOF)
-        raise ValueSpecError(f"--at {name}: cannot read {text}: {type(exc).__name__}: {exc}") from None
-    if not isinstance(loaded, np.ndarray) or not np.issubdtype(loaded.dtype, np.number) \
-            or np.iscomplexobj(loaded):
-        raise ValueSpecError(f"--at {name}: {text} does not hold a real numeric array")
-    return loaded.astype(np.float64)
 
 
 def parse_list(name: str, text: str) -> np.ndarray:

@@ -904,7 +904,7 @@ def test_expression_files_cannot_run_code(tmp_path):
     got = {case["name"]: case["status"] for case in document["cases"]}
     assert got == expected
     errors = {case["name"]: case["error"]["message"] for case in document["cases"] if case["error"]}
-    assert "allow_pickle" in errors["pickled .npy"] or "pickle" in errors["pickled .npy"].lower()
+    assert "holds object, not real numbers" in errors["pickled .npy"]  # refused from its header, never unpickled
 
 
 def test_the_injection_payloads_do_run_when_executed(tmp_path):
@@ -1074,10 +1074,11 @@ def test_bug_complex_array_value_is_truncated():
 
 
 def test_bug_fast_mode_table():
-    result = gradcheck.check("x * y", at="x=1,y=2", mode="fast")
+    # arrays above 2 * FAST_PROBES entries: smaller variables are differenced entry by entry even in fast mode
+    result = gradcheck.check("sum(X * Y)", at="X=randn(20),Y=randn(20)", mode="fast")
     table = str(result)
     assert result.status == "pass" and "fast mode" in table
-    assert all(re.search(rf"^{name}\b.*✓ pass", table, re.MULTILINE) for name in ("x", "y")), table
+    assert all(re.search(rf"^{name}\b.*✓ pass", table, re.MULTILINE) for name in ("X", "Y")), table
 
 
 @pytest.mark.parametrize("expr, at, options", [

@@ -25,6 +25,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ..agreement import ROUNDING_ULPS, SAFETY
+from ..budget import checkpoint
 from ..columns import Evaluation, Kink, Measured, Probes
 from ..errors import DomainError, GradcheckError
 from ..options import METHODS, MODES  # noqa: F401 - re-exported for callers that know them from here
@@ -36,6 +37,10 @@ EPS = float(np.finfo(np.float64).eps)
 # by the variable's magnitude (see _central).
 # The complex step has no subtractive cancellation, so h can be tiny and its O(h²) error vanishes.
 COMPLEX_STEP = 1e-20
+# The largest phase imag/real of f(x + ih) for which the step is linear: the complex step's relative
+# truncation error is about phase²/6 (from sin(φ) ≈ φ − φ³/6), 1.7e-17 here, below float64's eps,
+# and the wider check step (COMPLEX_CHECK times larger) still has a phase of 1e-5.
+COMPLEX_MAX_PHASE = 1e-8
 # An imaginary part f'·h within this factor of the smallest normal number has lost its precision.
 SUBNORMAL_MARGIN = 2.0**20
 # A second complex step this many times larger measures the first one's O(h^2) truncation error.
@@ -89,11 +94,15 @@ def numeric(f: Function, point: Mapping[str, Any], names: list[str], mode: str =
     methods = method if isinstance(method, Mapping) else dict.fromkeys(names, method)
     for name in names:
         method = methods[name]
+        # Fast mode probes 2 * FAST_PROBES lines per variable; a variable with no more entries than
+        # that is differenced entry by entry, which costs no more and checks every entry. So fast
+        # mode's cost is bounded per array, and a scalar costs one derivative, not sixteen.
+        run = full if mode == "full" or np.size(point[name]) <= 2 * FAST_PROBES else fast
         try:
-            results[name] = (full if mode == "full" else fast)(f, point, name, seed, method, base)
+            results[name] = run(f, point, name, seed, method, base)
         except DomainError as exc:
             if method == "complex":  # an overflow in complex arithmetic: fall back, saying so
-                results[name] = (full if mode == "full" else fast)(f, point, name, seed, "central", base)
+                results[name] = run(f, point, name, seed, "central", base)
                 results[name] = _with_note(results[name], f"complex step failed ({exc.message}); central differences used")
             else:
                 results[name] = NumericResult(note=f"a step leaves the domain: {exc.message}", method=method)
@@ -170,6 +179,7 @@ def _unit(x: np.ndarray, idx: tuple[int, ...]) -> np.ndarray:
 def _line(f: Function, point: Mapping[str, Any], name: str, x: np.ndarray, v: np.ndarray):
     """g(t) = f(x + t·v), the function whose derivative at 0 is wanted."""
     def g(t) -> Evaluation:
+        checkpoint()  # every evaluation of f: the numeric oracle's loops all pass here
         moved = x + t * v
         return f({**point, name: moved[()] if moved.ndim == 0 else moved})
     if hasattr(f, "shaken"):  # f evaluated with its intermediates' rounding perturbed
@@ -185,6 +195,12 @@ def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float =
     if method == "complex":
         h = COMPLEX_STEP * scale
         imag = g(1j * h).value
+        real_part, imag_part = abs(float(np.real(imag))), abs(float(np.imag(imag)))
+        if real_part and imag_part > COMPLEX_MAX_PHASE * real_part:
+            # f' / f is so large (x**(2**60) at 1) that h·f' is no longer small beside f: the step is
+            # outside the linear range. A step that brings the phase back to COMPLEX_MAX_PHASE is.
+            h *= COMPLEX_MAX_PHASE * real_part / imag_part
+            imag = g(1j * h).value
         if abs(float(np.imag(imag))) < np.finfo(np.asarray(imag).real.dtype).tiny * SUBNORMAL_MARGIN:
             # f'·h fell among the subnormal numbers (or to 0): too few bits left; difference instead
             return _central(g, scale, base, eps)

@@ -18,9 +18,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..array_ops import as_object_array, scalar
+from ..budget import checkpoint
+from ..cost import expanded_operations, node_costs
 from ..evaluate import value
 from ..primitives import CONSTANTS
-from ..shapes import infer_shapes
 from ..tree import Apply, Const, Node, Var, depends_on, topological
 from .sym_eval import Evaluator, as_float
 
@@ -28,6 +29,9 @@ from .sym_eval import Evaluator, as_float
 # can print formulas); above it, each node's entries separately, chained (whole-expression diff of
 # the 112-parameter net took 0.7 s per partial, over a minute in all; chained takes seconds).
 WHOLE_MAX_OPERATIONS = 300
+# --formulas writes each partial as one formula, so SymPy differentiates the whole of f as long as
+# its tree expansion stays below this (above it, the values are chained and no formula is shown).
+FORMULA_MAX_OPERATIONS = 2_000
 # Above these sizes the symbolic column is skipped, with the reason, and the verdict rests on the
 # other oracles (figures for this machine in benchmarks/symbolic.py).
 SYMBOLIC_MAX_PARTIALS = 500  # entries of the variables differentiated, all together
@@ -49,9 +53,10 @@ def symbolic(root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: boo
     import sympy as sp
 
     shapes = {name: np.shape(x) for name, x in point.items()}
+    # Whole only while f written out as a tree stays small: SymPy walks a DAG of --let names as a tree.
     # SymPy's formulas are printed for scalar variables only: arrays alone need not pay for the whole expansion.
     wants_formula = formulas and any(np.ndim(point[v.name]) == 0 for v in wrt)
-    whole = wants_formula or expansion_size(root, shapes) <= WHOLE_MAX_OPERATIONS
+    whole = expanded_operations(root, shapes) <= (FORMULA_MAX_OPERATIONS if wants_formula else WHOLE_MAX_OPERATIONS)
     try:
         gradients, formula_of = (_whole if whole else _chained)(sp, root, point, wrt, formulas)
     except RecursionError:
@@ -78,7 +83,7 @@ def _whole(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: b
     gradients: dict[str, Any] = {}
     formula_of: dict[str, str] = {}
     for v in wrt:
-        partials = [sp.diff(expr, s) for s in symbols[v.name].ravel()]
+        partials = [_partial(sp, expr, s) for s in symbols[v.name].ravel()]
         numbers = [as_float(evaluate(d)) for d in partials]
         if any(n is None for n in numbers):
             bad = next(d for d, n in zip(partials, numbers) if n is None)
@@ -86,7 +91,7 @@ def _whole(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: b
             continue
         gradients[v.name] = numbers
         if formulas and np.ndim(point[v.name]) == 0:
-            formula_of[v.name] = str(sp.simplify(partials[0]))
+            formula_of[v.name] = readable(sp, partials[0])
     return gradients, formula_of
 
 
@@ -103,6 +108,7 @@ def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas:
     entries: dict[Node, np.ndarray] = {}  # symbols for nodes that need a gradient, numbers otherwise
     definitions: dict[Node, np.ndarray] = {}
     for node in order:
+        checkpoint()
         if isinstance(node, Var):
             if node in needs:
                 entries[node] = _symbols(sp, node.name, point[node.name])
@@ -151,7 +157,9 @@ def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas:
 
 def _partial(sp, expr, s):
     """SymPy's ∂expr/∂s; of a sum, only the terms holding s are differentiated (the others give 0),
-    which makes an entry of a convolution 27 times cheaper, and SymPy still does every derivative."""
+    which makes an entry of a convolution 27 times cheaper, and SymPy still does every derivative.
+    Each one starts with a look at the clock (budget.py): on a large f one may take a while."""
+    checkpoint()
     if expr.is_Add:
         return sp.Add(*(sp.diff(term, s) for term in expr.args if s in term.free_symbols))
     return sp.diff(expr, s)
@@ -170,19 +178,9 @@ def size_limit(root: Node, point: Mapping[str, Any], wrt: list[Var]) -> str | No
 
 def expansion_size(root: Node, shapes: Mapping[str, tuple[int, ...]]) -> int:
     """Scalar operations in the elementwise expansion, each primitive's as its registry entry counts
-    them (an entry of A @ B costs its inner dimension)."""
-    found = infer_shapes(root, shapes)
-    total = 0
-    for node in topological(root):
-        if isinstance(node, Apply):
-            total += operations(node.prim, found[node], [found[a] for a in node.args], node.kwargs)
-    return total
+    them (an entry of A @ B costs its inner dimension): cost.node_costs."""
+    return sum(cost for _, cost in node_costs(root, shapes))
 
-
-def operations(prim, out: tuple[int, ...], ins: list[tuple[int, ...]], static: Mapping[str, Any]) -> int:
-    if prim.cost is not None:
-        return int(prim.cost(out, *ins, **static))
-    return max(int(np.prod(s, dtype=np.int64)) for s in (out, *ins))
 
 
 def to_sympy(sp, root: Node, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -191,6 +189,7 @@ def to_sympy(sp, root: Node, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
     order = topological(root)
     fixed = constant_nodes(order)
     for node in order:
+        checkpoint()
         if isinstance(node, Var):
             built[node] = inputs[node.name]
         elif isinstance(node, Const):
@@ -260,7 +259,7 @@ def _short(expr, limit: int = 120) -> str:
 def formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[str, Node]) -> str | None:
     """SymPy's simplified ∂f/∂variable for a scalar variable, written with the --let names where
     they fit (z for w0*x0 + w1*x1 + w2); None when the expansion is too large to simplify."""
-    if np.ndim(point[variable]) or expansion_size(root, {n: np.shape(v) for n, v in point.items()}) > WHOLE_MAX_OPERATIONS:
+    if np.ndim(point[variable]) or expanded_operations(root, {n: np.shape(v) for n, v in point.items()}) > WHOLE_MAX_OPERATIONS:
         return None
     import sympy as sp
 
@@ -274,6 +273,10 @@ def formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[s
         except KeyError:
             continue
         derivative = derivative.subs(body, sp.Symbol(name, real=True)).subs(-body, -sp.Symbol(name, real=True))
-    # factor_terms, not simplify: this formula is printed unasked beside every wrong claim, and
-    # simplify() can run without end on 15 operations (sin(1 + (exp(z) + z + 1)**3), found by fuzzing).
+    return readable(sp, derivative)
+
+
+def readable(sp, derivative) -> str:
+    """A derivative tidied for reading: factor_terms, not simplify, which can run without end on 15
+    operations (sin(1 + (exp(z) + z + 1)**3), found by fuzzing) and has no loop of ours to stop it."""
     return str(sp.factor_terms(derivative))
