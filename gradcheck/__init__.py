@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .result import CaseResult
 
 __version__ = "0.1.0"
-__all__ = ["check", "check_function", "trace", "GradcheckError", "ParseError", "ValueSpecError", "SpecError",
+__all__ = ["check", "check_function", "check_vjp", "check_layer", "trace", "GradcheckError", "ParseError", "ValueSpecError", "SpecError",
            "ShapeError", "DomainError", "FunctionError"]
 
 
@@ -49,6 +49,20 @@ def check_function(f, grad_f, inputs, **options):
     from .function_check import check_function as run
 
     return run(f, grad_f, inputs, **options)
+
+
+def check_vjp(f, vjp, inputs, *, wrt=None, **options):
+    """See gradcheck.layer_check.check_vjp: f returns arrays, vjp(dout, *inputs) its gradients."""
+    from .layer_check import check_vjp as run
+
+    return run(f, vjp, inputs, wrt=wrt, **options)
+
+
+def check_layer(forward, backward, inputs, *, wrt=None, **options):
+    """See gradcheck.layer_check.check_layer: forward(*inputs) -> (out, cache), backward(dout, cache)."""
+    from .layer_check import check_layer as run
+
+    return run(forward, backward, inputs, wrt=wrt, **options)
 
 
 def trace(expr, at=None, let=None, wrt=None, **options):

@@ -144,7 +144,8 @@ class ExpressionCommand(click.Command):
                 break
             name = arg.split("=", 1)[0]
             if OPTION_LIKE.match(name) and name not in known:
-                if difflib.get_close_matches(name, known, cutoff=0.6):
+                # 0.65, not difflib's 0.6: --x would otherwise be taken for a typo of --latex
+                if difflib.get_close_matches(name, known, cutoff=0.65):
                     raise click.NoSuchOption(name, possibilities=sorted(known), ctx=ctx)
                 raise click.NoSuchOption(name, ctx=ctx, message=(
                     f"No such option: {name} (an expression that starts with '--' goes after a lone "
@@ -355,6 +356,104 @@ def explain_command(expr, wrt, at, lets, seed) -> ExitStatus:
 
     render_explanation(result, console())
     return ExitStatus.OK if result.formula is not None else ExitStatus.MISMATCH
+
+
+def layer_options(command):
+    """The options `gradcheck layer` and `gradcheck vjp` share."""
+    for decorator in reversed([
+        click.option("--at", "at", multiple=True, metavar="NAME=VALUE",
+                     help="An input of the functions, by their parameter name (repeatable): randn(4,3,5), "
+                          "[[1,2],[3,4]] or a .npy path (differentiated), randint(0,10,(4,)) or [0,2,1] "
+                          "(integer data), 0.5 (a number, passed as it is), {\"stride\": 2, \"pad\": 1} (a dict)."),
+        wrt_option, seed_option, tolerance_options, format_option,
+        click.option("--mode", type=click.Choice(["auto", "full", "fast"]), default="auto", show_default=True,
+                     help="Every entry (full), random directions and entries (fast), or by size (auto)."),
+        method_option,
+        click.option("--dtype", type=click.Choice(["float64", "float32", "float16"]), default="float64",
+                     show_default=True, help="The floating-point arrays given with --at are made this dtype "
+                                             "(a float32 layer is checked in float32)."),
+        click.option("--nondeterminism", type=click.FloatRange(min=0), default=0.0, show_default=True,
+                     help="Relative difference allowed between two calls of the backward."),
+        strict_option, timeout_option,
+        click.option("--show", is_flag=True, help="Also print every gradient in full."),
+    ]):
+        command = decorator(command)
+    return command
+
+
+@main.command("layer", context_settings=CONTEXT)
+@click.argument("forward", metavar="FILE.py:FORWARD")
+@click.argument("backward", metavar="FILE.py:BACKWARD")
+@layer_options
+def layer_command(forward, backward, **options) -> ExitStatus:
+    """Check a layer's backward, CS231n style: FORWARD(*inputs) returns (out, cache) and
+    BACKWARD(dout, cache) the gradients of the floating-point inputs, in order.
+
+    \b
+      gradcheck layer layers.py:conv_forward layers.py:conv_backward \\
+          --at x="randn(4,3,5,5)" --at w="randn(2,3,3,3)" --at b="randn(2)" --at conv_param='{"stride": 2, "pad": 1}'
+
+    FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input.
+    """
+    return run_functions("layer", forward, backward, options)
+
+
+@main.command("vjp", context_settings=CONTEXT)
+@click.argument("f", metavar="FILE.py:F")
+@click.argument("vjp", metavar="FILE.py:VJP")
+@layer_options
+def vjp_command(f, vjp, **options) -> ExitStatus:
+    """Check a vector-Jacobian product: F(*inputs) returns an array and VJP(dout, *inputs) the gradients of
+    ⟨dout, F⟩ with respect to the floating-point inputs, in order.
+
+    FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input.
+    """
+    return run_functions("vjp", f, vjp, options)
+
+
+def run_functions(kind: str, first: str, second: str, options: dict) -> ExitStatus:
+    """`gradcheck layer` and `gradcheck vjp`: import the user's functions, check, print, exit."""
+    from .pipeline import error_result
+    from .result import Report
+
+    output_format, show = options.pop("output_format"), options.pop("show")
+    seed = options["seed"]
+    try:
+        result = _check_functions(kind, first, second, options)
+    except GradcheckError as exc:
+        report_error(exc)
+        result = error_result(f"{first} {second}", exc, seed=seed)
+    return finish(Report([result]), output_format, show)
+
+
+def _check_functions(kind: str, first: str, second: str, options: dict):
+    from .data_values import as_dtype, parse_data, split_at
+    from .layer_check import check_layer, check_vjp
+    from .user_code import load_function
+
+    f, g = load_function(first), load_function(second)
+    dtype = options.pop("dtype")
+    inputs = {name: as_dtype(parse_data(name, text, seed=options["seed"]), dtype)
+              for name, text in split_at(list(options.pop("at"))).items()}
+    _check_parameters(f, first, inputs)
+    wrt = options.pop("wrt")
+    check = check_layer if kind == "layer" else check_vjp
+    return check(f, g, inputs, wrt=wrt.split(",") if wrt else None, **options)
+
+
+def _check_parameters(f, spec: str, inputs: dict) -> None:
+    """Every input --at gives is a parameter of f, and every parameter without a default has a value."""
+    import inspect
+
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(**inputs)
+    except TypeError as exc:
+        params = ", ".join(signature.parameters)
+        raise GradcheckError(f"{spec} takes ({params}); the --at values do not fit: {exc}") from None
 
 
 @main.command("functions", context_settings=CONTEXT)

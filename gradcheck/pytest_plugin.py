@@ -6,6 +6,8 @@
 - The `gradcheck` fixture asserts inside ordinary tests:
       def test_my_layer(gradcheck):
           gradcheck.check_function(loss, backward, [W, b])
+          gradcheck.layer(affine_forward, affine_backward, [x, w, b])   # forward -> (out, cache)
+          gradcheck.vjp(f, f_vjp, [x])                                  # vjp(dout, *inputs)
 
 Loaded by every pytest run where gradcheck is installed, so it imports nothing heavy until a
 gradcheck file or the fixture is actually used.
@@ -90,8 +92,22 @@ class Checker:
 
         return self._passed(check_function(f, grad_f, inputs, **options))
 
+    def layer(self, forward, backward, inputs, **options):
+        """check_layer: fails the test with the table unless every gradient agrees (a kink passes)."""
+        from . import check_layer
+
+        return self._passed(check_layer(forward, backward, inputs, **options), kinks=True)
+
+    def vjp(self, f, vjp, inputs, **options):
+        """check_vjp: fails the test with the table unless every gradient agrees (a kink passes)."""
+        from . import check_vjp
+
+        return self._passed(check_vjp(f, vjp, inputs, **options), kinks=True)
+
     @staticmethod
-    def _passed(result):
+    def _passed(result, kinks: bool = False):
+        if kinks and result.status == "kink":
+            return result
         if result.status != "pass":
             pytest.fail(describe(result), pytrace=False)
         return result

@@ -98,6 +98,8 @@ class CaseResult:
     dtype: str = "float64"  # the precision f, backprop and the differences were evaluated in
     hessian: dict[str, GradientResult] = field(default_factory=dict)  # --order 2: "a,b" -> ∂²f/∂a∂b
     reading: list[str] = field(default_factory=list)  # how f was read where that is a classic slip (reading.py)
+    output: str | None = None  # check_vjp/check_layer: f's outputs' dtypes and shapes (value is then None)
+    notes: list[str] = field(default_factory=list)  # lines shown under the table: precision, contract problems
 
     @property
     def as_expected(self) -> bool:
@@ -145,6 +147,8 @@ class CaseResult:
             "dtype": self.dtype,
             **({"hessian": {k: g.to_dict() for k, g in self.hessian.items()}} if self.hessian else {}),
             **({"reading": list(self.reading)} if self.reading else {}),
+            **({"output": self.output} if self.output is not None else {}),
+            **({"notes": list(self.notes)} if self.notes else {}),
             "expect": self.expect,
             "as_expected": self.as_expected,
             **({"file": self.file, "line": self.line} if self.file is not None else {}),

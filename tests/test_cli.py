@@ -473,7 +473,8 @@ def test_script_functions_lists_the_functions(script):
     proc = script["functions"]
     assert proc.returncode == 0, proc.stderr
     header = proc.stdout.splitlines()[0].split()
-    assert header == ["function", "derivative", "meaning"]
+    # a wide terminal gets the table with its header; a narrow one a block per function
+    assert header == ["function", "derivative", "meaning"] or proc.stdout.startswith("a + b\n"), proc.stdout[:300]
     listed = listed_as_calls(proc.stdout)
     missing = set(FUNCTIONS) - listed
     assert not missing, proc.stdout

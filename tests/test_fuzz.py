@@ -78,7 +78,7 @@ EXAMPLES = {
     "cli_batches": 4,  # console-script batches ...
 }
 CLI_BATCH = 5  # ... of this many inputs each, run two at a time: 20 subprocesses in all
-PER_EXAMPLE_SECONDS = 20.0  # generous: every example so far takes well under 2 s
+PER_EXAMPLE_SECONDS = 60.0  # a hang guard, not a speed target: an example takes 2-15 s on this 2-core machine, more under load
 DIAGNOSIS_SECONDS = 5.0  # for a check with a wrong claim (see test_hand_derivations_of_smooth_trees)
 SUBPROCESS_TIMEOUT = 60
 

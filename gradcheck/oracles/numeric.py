@@ -27,7 +27,7 @@ import numpy as np
 from ..agreement import ROUNDING_ULPS, SAFETY
 from ..budget import checkpoint
 from ..columns import Evaluation, Kink, Measured, Probes
-from ..errors import DomainError, GradcheckError
+from ..errors import CheckTimeout, DomainError, GradcheckError
 from ..options import METHODS, MODES  # noqa: F401 - re-exported for callers that know them from here
 from ..primitives import non_analytic_list
 
@@ -237,6 +237,8 @@ def _checked_complex(g, scale: float, base: Evaluation, eps: float):
     try:
         with np.errstate(all="ignore"):
             got = line_derivative(g, scale, "complex", base, eps)
+    except CheckTimeout:
+        raise  # the time budget ran out: not a sign that f is not analytic
     except (GradcheckError, TypeError, ValueError, ArithmeticError):
         return check
     if isinstance(got, tuple) and np.isfinite(got[0]) and abs(got[0] - check[0]) <= SAFETY * check[1]:

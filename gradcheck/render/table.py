@@ -82,7 +82,8 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
     if case.status == "error":
         return  # the CLI prints input errors to stderr
     width = console_width(out)
-    head = paragraph(f"f = {case.expr} = {case.value:.{DIGITS}g}", width, hanging="    ", style="bold")
+    result = f" = {case.value:.{DIGITS}g}" if case.value is not None else f" → {case.output}" if case.output else ""
+    head = paragraph(f"f = {case.expr}{result}", width, hanging="    ", style="bold")
     emit(out, head)
     emit(out, pack(_point(case), width, indent="at ", style="dim"))
     for sentence in case.reading:
@@ -98,6 +99,8 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
     for variable, g in case.gradients.items():
         for column, note in g.notes.items():
             emit(out, paragraph(f"{column} ∂f/∂{variable}: {note}", width, indent="  ", style="dim"))
+    for note in case.notes:
+        emit(out, paragraph(note, width, indent="  ", style="dim"))
     for variable, g in case.gradients.items():
         if g.formula is not None:
             emit(out, paragraph(f"∂f/∂{variable} = {g.formula}", width, indent="  ", hanging="      "))
@@ -311,8 +314,8 @@ def _point(case: CaseResult) -> list[str]:
             parts.append(f"{name} {format_shape(np.shape(value))}")
     if case.random:
         parts[-1] += f"   [random values drawn with --seed {case.seed}]"
-    if case.dtype == "float32":
-        parts[-1] += "   [evaluated in float32]"
+    if case.dtype != "float64":
+        parts[-1] += f"   [evaluated in {case.dtype}]"
     return parts
 
 
@@ -466,7 +469,8 @@ def render_functions(out: Console) -> None:
         else:
             for a, b, c in rows:
                 out.print(literal(a, style="bold"))
-                emit(out, [Text("  " + line) for line in b.split("\n")])
+                for line in b.split("\n"):  # a long derivative wraps at its spaces, under itself
+                    emit(out, paragraph(line, width, indent="  ", hanging="      "))
                 emit(out, paragraph(c, width, indent="  ", hanging="  ", style="dim"))
     emit(out, paragraph("constants: pi, e.  Operators + - * / ** follow Python's precedence; ^ is power like **.",
                          width, style="dim"))

@@ -1,0 +1,256 @@
+"""Finite differences of ⟨dout, f(x)⟩ for an f with array outputs, several douts at once.
+
+For each dout the scalar g(x) = ⟨dout, f(x)⟩ is differenced by numeric.py's own line_derivative, entry
+by entry (full mode) or along random directions plus sampled entries (fast mode), so its gradient is
+exactly vjp(dout) and the result is an ordinary NumericResult. A line x + t·v is evaluated once per
+step and its output is shared by every dout: K douts cost one forward pass per step, not K.
+
+f is a black box, so it cannot say which branch of a kink it took. A kink is found from the one-sided
+slopes instead: they differ by a jump that does not shrink with the step (a smooth f's differ by f''·h).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..agreement import SAFETY
+from ..errors import CheckTimeout, DomainError, GradcheckError
+from .numeric import (
+    CHECKED_COMPLEX,
+    FAST_PROBES,
+    FULL_MODE_MAX_ENTRIES,
+    ROUNDING_ULPS,
+    Evaluation,
+    Kink,
+    Measured,
+    NumericResult,
+    Probes,
+    line_derivative,
+)
+
+# One-sided slopes that differ by more than this fraction of the larger one (or of the rounding noise
+# times KINK_NOISE) may be a kink; a smooth f's differ by f''·h, ~1e-5 of f' at numeric.py's step.
+KINK_TRIGGER = 1e-3
+KINK_NOISE = 100.0
+# The step is cut this many times to tell a kink (the jump stays) from curvature (it shrinks as much).
+KINK_STEP_RATIO = 10.0
+# At the smaller step a kink's jump is at least this fraction of the first one; curvature's is 1/KINK_STEP_RATIO.
+KINK_KEEPS = 0.5
+
+# The function differenced: the point -> f's outputs (a tuple of arrays).
+Outputs = Callable[[Mapping[str, Any]], tuple]
+
+
+def contract(dout: tuple, outputs: tuple) -> tuple[Any, float]:
+    """⟨dout, outputs⟩ summed over every output, and Σ|dout·output| (the size its rounding scales with)."""
+    total, size = 0.0, 0.0
+    for d, o in zip(dout, outputs):
+        o = np.asarray(o)
+        wide = o.astype(np.complex128 if o.dtype.kind == "c" else np.float64)
+        total = total + np.sum(d * wide)
+        size += float(np.sum(np.abs(d * wide)))
+    return total, size
+
+
+def measure(f: Outputs, point: Mapping[str, Any], names: Sequence[str], douts: Sequence[tuple], base: tuple,
+            mode: str, seed: int, method: str, eps: float) -> dict[str, list[NumericResult]]:
+    """For every name, one NumericResult per dout (the gradient of ⟨dout, f⟩)."""
+    results = {}
+    for name in names:
+        try:
+            results[name] = (_full if mode == "full" else _fast)(f, point, name, douts, base, seed, method, eps)
+        except DomainError as exc:
+            results[name] = [NumericResult(note=f"a step leaves the domain: {exc.message}", method=method)
+                             for _ in douts]
+    return results
+
+
+class Douts:
+    """The douts as one matrix (a row each, over every output's entries, flattened), so that one product
+    gives ⟨dout, f⟩ for all of them."""
+
+    def __init__(self, douts: Sequence[tuple]):
+        self.matrix = np.array([np.concatenate([np.ravel(np.asarray(d, dtype=np.float64)) for d in dout])
+                                for dout in douts])
+
+    def __len__(self) -> int:
+        return len(self.matrix)
+
+
+def flat(outputs: tuple) -> np.ndarray:
+    parts = [np.ravel(np.asarray(o)) for o in outputs]
+    complex_ = any(p.dtype.kind == "c" for p in parts)
+    return np.concatenate([p.astype(np.complex128 if complex_ else np.float64) for p in parts])
+
+
+class _Line:
+    """f along x + t·v, each step evaluated once, and contracted with every dout in one product."""
+
+    def __init__(self, f: Outputs, point: Mapping[str, Any], name: str, x: np.ndarray, idx_or_v, base: tuple,
+                 douts: Douts):
+        self.f, self.point, self.name, self.x, self.step = f, point, name, x, idx_or_v
+        self.douts = douts
+        self.outputs: dict[Any, np.ndarray] = {0.0: flat(base)}
+        self.values: dict[Any, np.ndarray] = {}
+        self.sizes: dict[float, np.ndarray] = {}
+
+    def flat_at(self, t) -> np.ndarray:
+        if t not in self.outputs:
+            if isinstance(self.step, tuple):  # one entry: x + t·e_idx without building e_idx
+                moved = self.x + 0 * t if isinstance(t, complex) else self.x.copy()
+                moved[self.step] += t
+            else:
+                moved = self.x + t * self.step
+            self.outputs[t] = flat(self.f({**self.point, self.name: moved}))
+        return self.outputs[t]
+
+    def value(self, t, k: int):
+        if t not in self.values:
+            self.values[t] = self.douts.matrix @ self.flat_at(t)
+        return self.values[t][k]
+
+    def along(self, k: int) -> Callable[[Any], Evaluation]:
+        return lambda t: Evaluation(self.value(t, k))
+
+    def rounding(self, k: int, h: float, eps: float) -> float:
+        """The rounding error of a one-step difference quotient of ⟨dout_k, f⟩: ROUNDING_ULPS of every output
+        entry the step changes (entries it leaves alone are computed the same way both times, so their
+        rounding cancels; an entry that changes below its resolution while others change visibly is
+        missed, which needs output scales 1e16 apart on one input entry)."""
+        if h not in self.sizes:
+            base, up, down = (np.real(self.flat_at(t)) for t in (0.0, h, -h))
+            moved = (up != base) | (down != base)
+            if not np.any(moved):
+                # Nothing changed visibly: any change is below the outputs' resolution (a gradient 1e-24 of
+                # f's size), so every output entry counts; the complex step may resolve it.
+                moved = np.ones_like(moved)
+            self.sizes[h] = np.abs(self.douts.matrix[:, moved]) @ np.abs(base[moved])
+        return ROUNDING_ULPS * eps * float(self.sizes[h][k]) / h
+
+
+def derivative(line: _Line, k: int, scale: float, method: str, eps: float):
+    """(g'(0), error estimate), a Kink, or None, for g(t) = ⟨dout_k, f(x + t·v)⟩."""
+    if method == CHECKED_COMPLEX:
+        return _checked_complex(line, k, scale, eps)
+    g = line.along(k)
+    value = line.value(0.0, k)
+    base = Evaluation(value)
+    got = line_derivative(g, scale, method, base, eps)
+    if not isinstance(got, tuple) or method != "central":
+        return got
+    h = eps ** (1 / 3) * scale  # numeric._central's step: these values are already computed
+    left, right = _one_sided(g, value, h)
+    noise = line.rounding(k, h, eps)
+    jump = abs(right - left)
+    if jump <= max(KINK_TRIGGER * max(abs(left), abs(right)), KINK_NOISE * noise):
+        return got[0], _error(g, got[0], h, noise)
+    small = h / KINK_STEP_RATIO
+    left2, right2 = _one_sided(g, value, small)
+    fine_noise = line.rounding(k, small, eps)
+    if abs(right2 - left2) >= KINK_KEEPS * jump and abs(right2 - left2) > KINK_NOISE * fine_noise:
+        # The one-sided quotients err by O(h): their change over the 10x smaller step measures it.
+        return Kink((), left2, right2, max(abs(right2 - right), abs(left2 - left)) + fine_noise)
+    # Curvature, or a kink within a step of x: difference again with a step that does not reach it.
+    again = line_derivative(g, scale / KINK_STEP_RATIO, method, base, eps)
+    if isinstance(again, tuple):
+        return again[0], _error(g, again[0], small, line.rounding(k, small, eps))
+    return again
+
+
+def _checked_complex(line: _Line, k: int, scale: float, eps: float):
+    """Central differences (which find kinks) and, where f takes complex input and agrees with them, the
+    complex step's sharper value, as numeric._checked_complex does for a scalar f."""
+    check = derivative(line, k, scale, "central", eps)
+    if not isinstance(check, tuple):
+        return check
+    g = line.along(k)
+    try:
+        with np.errstate(all="ignore"):
+            got = line_derivative(g, scale, "complex", Evaluation(line.value(0.0, k)), eps)
+    except CheckTimeout:  # the time budget, not f's answer to complex input
+        raise
+    except (GradcheckError, TypeError, ValueError, ArithmeticError):
+        return check
+    if isinstance(got, tuple) and np.isfinite(got[0]) and abs(got[0] - check[0]) <= SAFETY * check[1]:
+        return got
+    return check
+
+
+def _error(g, d: float, h: float, noise: float) -> float:
+    """Central differences' error: the truncation measured against the step 2h, as numeric._central does, plus
+    the rounding of the output entries the step changed. numeric._central's own rounding term is ε·max|g|/h,
+    right for a scalar f but far too large for ⟨dout, f⟩ over many outputs that one entry leaves unchanged
+    (in float16 it hid a factor 2)."""
+    wide = float(np.real(g(2 * h).value - g(-2 * h).value)) / (4 * h)
+    return abs(d - wide) / 3 + noise
+
+
+def _one_sided(g, value, h: float) -> tuple[float, float]:
+    right = float(np.real(g(h).value - value)) / h
+    left = float(np.real(value - g(-h).value)) / h
+    return left, right
+
+
+def _full(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]:
+    x = np.asarray(point[name])
+    values = [np.empty(x.shape) for _ in douts]
+    errors = [np.empty(x.shape) for _ in douts]
+    kinks: list[list[Kink]] = [[] for _ in douts]
+    excluded = [0 for _ in douts]
+    matrix = Douts(douts)
+    for idx in np.ndindex(x.shape):
+        line = _Line(f, point, name, x, idx, base, matrix)
+        for k in range(len(douts)):
+            got = derivative(line, k, max(1.0, abs(float(x[idx]))), method, eps)
+            if isinstance(got, tuple):
+                values[k][idx], errors[k][idx] = got
+                continue
+            values[k][idx], errors[k][idx] = np.nan, np.inf
+            if isinstance(got, Kink):
+                kinks[k].append(Kink(idx, got.left, got.right))
+            else:
+                excluded[k] += 1
+    results = []
+    for k in range(len(douts)):
+        scalar = x.ndim == 0
+        measured = Measured(np.float64(values[k][()]) if scalar else values[k],
+                            np.float64(errors[k][()]) if scalar else errors[k])
+        note = (f"{excluded[k]} entries left out: every step small enough to difference crossed a kink"
+                if excluded[k] else None)
+        results.append(NumericResult(measured, note=note, method=method, kinks=tuple(kinks[k])))
+    return results
+
+
+def _fast(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]:
+    x = np.asarray(point[name])
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode()), 0xFA57])
+    directions = rng.standard_normal((FAST_PROBES, *x.shape))
+    directions /= np.sqrt(np.sum(directions**2, axis=tuple(range(1, directions.ndim)), keepdims=True))
+    directions = directions.astype(x.dtype)
+    flat = rng.choice(x.size, size=min(FAST_PROBES, x.size), replace=False)
+    indices = [tuple(int(i) for i in np.unravel_index(position, x.shape)) for position in flat]
+    scale = max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
+    matrix = Douts(douts)
+    lines = [(_Line(f, point, name, x, v, base, matrix), scale) for v in directions]
+    lines += [(_Line(f, point, name, x, idx, base, matrix), max(1.0, abs(float(x[idx])))) for idx in indices]
+    got = [[derivative(line, k, s, method, eps) for k in range(len(douts))] for line, s in lines]
+    results = []
+    for k in range(len(douts)):
+        kept = [i for i in range(len(directions)) if isinstance(got[i][k], tuple)]
+        entries = [j for j in range(len(indices)) if isinstance(got[len(directions) + j][k], tuple)]
+        skipped = len(directions) - len(kept) + len(indices) - len(entries)
+        note = (f"fast mode: {len(kept)} random directions and {len(entries)} random entries checked "
+                f"(full mode up to {FULL_MODE_MAX_ENTRIES:,} entries; mode='full' forces it)")
+        if skipped:
+            note += f"; {skipped} probes crossed a kink and were left out"
+        probes = Probes(directions[kept].reshape(len(kept), *x.shape),
+                        np.array([got[i][k][0] for i in kept]), np.array([got[i][k][1] for i in kept]),
+                        tuple(indices[j] for j in entries),
+                        np.array([got[len(directions) + j][k][0] for j in entries]),
+                        np.array([got[len(directions) + j][k][1] for j in entries]))
+        results.append(NumericResult(None, probes, note, method))
+    return results
