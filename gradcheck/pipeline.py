@@ -94,6 +94,10 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
         if var in problem.claims:
             step("diagnosis")
             _diagnose(problem, gradients[var], options.seed)
+    if options.formulas:
+        from .matrix_form import attach_matrix_formulas
+
+        attach_matrix_formulas(problem, gradients, rule, rounding)
     step("hessian")
     hessian = _hessian(problem, rule) if options.order == 2 else {}
     return CaseResult(
@@ -102,6 +106,7 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
         point={k: float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64) for k, v in problem.point.items()},
         random=problem.random, seed=options.seed,
         verdict=hessian_verdict(case_verdict(gradients, bool(problem.claims)), hessian),
+        reading=reading_slips(problem.root),
         seconds=time.perf_counter() - started)
 
 
@@ -152,9 +157,15 @@ def _hessian(problem: Problem, rule: Rule) -> dict[str, GradientResult]:
 def _diagnose(problem, g: GradientResult, seed: int) -> None:
     """For a claim: how it is wrong (checked at several random points), and the right formula."""
     from .diagnosis import diagnose  # on first use, like the Hessian
+    from .matrix_diagnosis import diagnose_matrix
+    from .reading import likelier_claim
 
     agreed = g.status == "pass"
     note = diagnose(problem, g.variable, agreed, seed)
+    if not agreed:  # a claim right for what f was likely meant to be: `1 / 1 + exp(-z)`
+        note = likelier_claim(problem, g.variable, g.columns.get("claimed")) or note
+    if note is None and not agreed:  # a matrix claim: against the structure of the derived formula
+        note = diagnose_matrix(problem, g.variable, seed)
     if note is None and agreed:
         return
     g.diagnosis = note
@@ -197,3 +208,10 @@ def _as_float32(name: str, x: Any) -> Any:
     return single if single.ndim else np.float32(single)
 
 
+
+
+def reading_slips(root: Node) -> list[str]:
+    """How f was read, where that is a classic slip (reading.py)."""
+    from .reading import slips
+
+    return [s.sentence for s in slips(root)]

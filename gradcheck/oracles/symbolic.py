@@ -55,7 +55,9 @@ def symbolic(root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: boo
 
     shapes = {name: np.shape(x) for name, x in point.items()}
     # Whole only while f written out as a tree stays small: SymPy walks a DAG of --let names as a tree.
-    whole = expanded_operations(root, shapes) <= (FORMULA_MAX_OPERATIONS if formulas else WHOLE_MAX_OPERATIONS)
+    # SymPy's formulas are printed for scalar variables only: arrays alone need not pay for the whole expansion.
+    wants_formula = formulas and any(np.ndim(point[v.name]) == 0 for v in wrt)
+    whole = expanded_operations(root, shapes) <= (FORMULA_MAX_OPERATIONS if wants_formula else WHOLE_MAX_OPERATIONS)
     try:
         gradients, formula_of = (_whole if whole else _chained)(sp, root, point, wrt, formulas)
     except RecursionError:
