@@ -11,7 +11,8 @@ from typing import Any, Mapping
 
 from .errors import SpecError
 from .matrix_form import _term_of, forward_term
-from .matrix_terms import Term, leaf, show
+from .matrix_terms import Term, leaf
+from .matrix_print import show
 from .tree import Apply, Node, topological, variables
 
 # Each function a formula may call, in numpy; names are gradcheck's (sum and abs shadow the builtins

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .matrix_form import Derivation, derive
-from .matrix_terms import Term, leaf, replace_named, show
+from .matrix_terms import Term, leaf
+from .matrix_print import replace_named, show
 from .tree import Apply, Node, Var, depends_on, topological
 
 

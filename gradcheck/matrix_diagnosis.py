@@ -16,7 +16,8 @@ import numpy as np
 from .errors import GradcheckError
 from .evaluate import value
 from .matrix_form import _local, derive
-from .matrix_terms import call, show
+from .matrix_terms import call
+from .matrix_print import show
 from .parser import Scope, parse
 from .shapes import infer_shapes
 from .tree import Apply, depends_on, topological, variables

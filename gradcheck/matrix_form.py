@@ -17,7 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .matrix_terms import Term, call, leaf, num, replace_named, show
+from .matrix_terms import Term, call, leaf, num
+
+from .matrix_print import replace_named, show
 from .tree import Apply, Const, Node, Var, depends_on, text, topological
 
 
@@ -239,7 +241,7 @@ def checked(derivation: Derivation, problem: Any, gradients: Mapping[str, Any], 
         except GradcheckError as exc:
             out[name] = (None, f"withheld: the derived formula does not compute ({exc})")
             continue
-        columns = {"matrix formula": evaluated}
+        columns: dict[str, Any] = {"matrix formula": evaluated}
         for column in ("symbolic", "backprop"):
             v = gradients[name].columns.get(column)
             if isinstance(v, (float, np.ndarray, np.generic)):

@@ -83,8 +83,12 @@ def _known_form(node: Apply) -> str | None:
     return None
 
 
-def sigmoid_argument(node: Apply) -> str:
-    return text(node.args[1].args[1].args[0].args[0])
+def sigmoid_argument(node: Node) -> str:
+    """The z of a node known to be 1/(1 + exp(-z)) (see _known_form)."""
+    inner: Any = node
+    for position in (1, 1, 0, 0):
+        inner = inner.args[position]
+    return text(inner)
 
 
 def rebuilt(root: Node, slip: Slip) -> Node:
@@ -117,6 +121,7 @@ def likelier_claim(problem: Any, variable: str, claimed: Any) -> str | None:
         except GradcheckError:
             continue
         if np.allclose(np.asarray(claimed, dtype=np.float64), want, rtol=1e-9, atol=1e-12):
+            assert isinstance(slip.likelier, Apply)
             name = _known_form(slip.likelier)
             right_for = f"sigmoid({sigmoid_argument(slip.likelier)})" if name == "sigmoid" else parenthesized(slip.likelier)
             left, right = slip.node.args

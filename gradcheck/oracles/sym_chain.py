@@ -22,6 +22,8 @@ from ..array_ops import scalar
 from ..budget import checkpoint
 from ..evaluate import value
 from ..tree import Apply, Const, Node, Var, depends_on, topological
+from .sym_constants import _constant
+from .sym_constants import constant_nodes as _constant_nodes
 from .sym_eval import EVAL_DIGITS, Program, _node
 from .sym_record import NotRecordable, Recorded, RecordingSympy, replay, structure
 
@@ -114,6 +116,7 @@ def _forward(sp, node: Apply, args: list[np.ndarray]):
             entry = [s[idx] for s in spread]
             if labelled:  # data (where's condition) enters as the number it is at this entry
                 template = _elementwise_template(sp, node, fixed_args, tuple(_label(sp, entry[i]) for i in labelled))
+            assert template is not None
             out[idx] = template.value([entry[i] for i in free])
             calls.append((template, [(i, idx) for i in free]))
         return out, calls
@@ -174,7 +177,7 @@ def _array_form(sp, node: Apply, args: list[np.ndarray]):
     """An array primitive's form on symbols, with each entry's template and the (input, flat index)
     of each of its symbols; built once per kind of call."""
     prim = node.prim
-    kinds = []
+    kinds: list[tuple[Any, ...]] = []
     for i, (arg, a) in enumerate(zip(node.args, args)):
         if isinstance(arg, Const):
             kinds.append(("const", _key(_exact(sp, arg, a))))
@@ -309,13 +312,3 @@ def _mpf_array(x: Any) -> np.ndarray:
     return out
 
 
-def _constant_nodes(order):
-    from .symbolic import constant_nodes
-
-    return constant_nodes(order)
-
-
-def _constant(sp, node: Const):
-    from .symbolic import _constant
-
-    return _constant(sp, node)

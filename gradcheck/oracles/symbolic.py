@@ -21,8 +21,8 @@ from ..array_ops import as_object_array, scalar
 from ..budget import checkpoint
 from ..cost import expanded_operations, node_costs
 from ..evaluate import value
-from ..primitives import CONSTANTS
 from ..tree import Apply, Const, Node, Var, topological
+from .sym_constants import _constant, constant_nodes
 
 # Without --formulas, f is differentiated whole up to this many scalar operations: 0, every check
 # goes one operation at a time (sym_chain.py), whose derivatives of each kind of call are kept
@@ -152,15 +152,6 @@ def to_sympy(sp, root: Node, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
     return built[root]
 
 
-def constant_nodes(order: list[Node]) -> set[Node]:
-    """The operations without a variable below them, found in one pass over a topological order."""
-    fixed: set[Node] = set()
-    for node in order:
-        if isinstance(node, Apply) and all(isinstance(a, Const) or a in fixed for a in node.args):
-            fixed.add(node)
-    return fixed
-
-
 def _folded(sp, node: Node):
     """A subtree without variables, as the number the forward pass computes. SymPy's exact arithmetic
     would work 10**-2**99 out digit by digit (and call 0/sin(pi) nan); f is a float64 program."""
@@ -192,14 +183,6 @@ def _numbers(sp, x: Any) -> np.ndarray:
     for idx, v in np.ndenumerate(np.asarray(x, dtype=np.float64)):
         out[idx] = sp.Integer(int(v)) if float(v).is_integer() and abs(v) < 2**53 else sp.Float(float(v))
     return out
-
-
-def _constant(sp, node: Const):
-    if node.name is not None:
-        return getattr(sp, CONSTANTS[node.name][1])
-    if node.exact is not None:
-        return sp.Integer(node.exact)
-    return sp.Float(node.value)
 
 
 def _short(expr, limit: int = 120) -> str:
