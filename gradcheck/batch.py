@@ -7,10 +7,11 @@ if the parent is interrupted or terminated it terminates them before it exits.
 
 from __future__ import annotations
 
+import multiprocessing
 import signal
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Callable
+from typing import Any, Callable
 
 from .cases import CaseSpec, run
 from .result import CaseResult
@@ -62,7 +63,8 @@ class _pool:
     otherwise finish its chunk first, or outlive the parent."""
 
     def __init__(self, workers: int):
-        self.executor = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+        self.executor = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                                            mp_context=_preloaded_context())
 
     def __enter__(self) -> ProcessPoolExecutor:
         return self.executor
@@ -94,3 +96,16 @@ def _worker_init() -> None:
 
 def _run_chunk(specs: list[CaseSpec]) -> list[CaseResult]:
     return [run(spec) for spec in specs]
+
+
+def _preloaded_context() -> Any:
+    """Workers forked after SymPy, numpy and the oracles are imported here once, so that no worker
+    imports them again (each import of SymPy costs a worker about as much as 40 scalar cases).
+    Where fork is not available (Windows, macOS's default), the platform's own start method."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    import sympy  # noqa: F401 - imported for the workers to inherit
+
+    from . import pipeline  # noqa: F401
+    from .oracles import sym_eval  # noqa: F401
+    return multiprocessing.get_context("fork")

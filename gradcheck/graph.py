@@ -47,11 +47,13 @@ class Trace:
     value: float
     nodes: list[TraceNode]
     point: dict[str, Any]
+    reading: str = ""  # f with every operation in parentheses, as it was parsed
+    slips: list[str] = field(default_factory=list)  # where that reading is a classic slip (reading.py)
 
     def to_dict(self) -> dict[str, Any]:
         from .result import plain
 
-        return {"expr": self.expr, "value": self.value,
+        return {"expr": self.expr, "value": self.value, "reading": self.reading, "slips": list(self.slips),
                 "nodes": [{"key": n.key, "text": n.text, "op": n.op, "value": plain(n.value),
                            "gradient": plain(n.gradient), "inputs": n.inputs,
                            "local": [plain(v) for v in n.local], "sent": [plain(v) for v in n.sent]}
@@ -120,8 +122,11 @@ def trace(expr: str, at: Assignments = None, let: Assignments = None, wrt: str |
                 entry.sent.append(_vjp(node, i, upstream, values[node], inputs) if wanted and upstream is not None
                                   else None)
         nodes.append(entry)
+    from .reading import parenthesized, slips
+
     return Trace(expr, float(values[problem.root]), nodes,
-                 {k: float(v) if np.ndim(v) == 0 else v for k, v in problem.point.items()})
+                 {k: float(v) if np.ndim(v) == 0 else v for k, v in problem.point.items()},
+                 parenthesized(problem.root), [s.sentence for s in slips(problem.root)])
 
 
 def _vjp(node, i, g, ans, inputs):

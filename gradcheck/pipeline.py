@@ -12,10 +12,8 @@ from .agreement import Rule, rule_for
 from .array_ops import format_shape
 from .budget import budget_seconds, current_step, step, time_budget
 from .cost import check_numeric_cost
-from .diagnosis import diagnose
 from .errors import DomainError, GradcheckError, ShapeError, SpecError, ValueSpecError
 from .evaluate import complex_step_invalid, differenced, forward, jumps_at, value, without_complex_form
-from .hessian import check_hessian_cost, hessian_columns
 from .options import Options, make
 from .oracles.backprop import backprop, magnitudes
 from .oracles.numeric import NumericResult, choose_mode, numeric
@@ -68,6 +66,8 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
     mode = choose_mode(options.mode, problem.point, variables)
     check_numeric_cost(problem.root, problem.point, variables, mode)  # refused before anything runs long
     if options.order == 2:
+        from .hessian import check_hessian_cost  # on first use: it brings mpmath (-X importtime)
+
         check_hessian_cost(problem)
     step("forward")
     values = forward(problem.root, problem.point)  # raises DomainError if f is undefined here
@@ -94,6 +94,10 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
         if var in problem.claims:
             step("diagnosis")
             _diagnose(problem, gradients[var], options.seed)
+    if options.formulas:
+        from .matrix_form import attach_matrix_formulas
+
+        attach_matrix_formulas(problem, gradients, rule, rounding)
     step("hessian")
     hessian = _hessian(problem, rule) if options.order == 2 else {}
     return CaseResult(
@@ -102,6 +106,7 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
         point={k: float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64) for k, v in problem.point.items()},
         random=problem.random, seed=options.seed,
         verdict=hessian_verdict(case_verdict(gradients, bool(problem.claims)), hessian),
+        reading=reading_slips(problem.root),
         seconds=time.perf_counter() - started)
 
 
@@ -146,6 +151,8 @@ def numeric_methods(method: str, problem: Problem, values: dict) -> dict[str, st
 def _hessian(problem: Problem, rule: Rule) -> dict[str, GradientResult]:
     """--order 2: each block of second derivatives, judged like a gradient (its numeric column is a
     difference of backprop gradients, whose estimate carries its rounding)."""
+    from .hessian import hessian_columns
+
     blocks = {}
     for (a, b), columns in hessian_columns(problem).items():
         shape = np.shape(problem.point[a]) + np.shape(problem.point[b])
@@ -155,8 +162,16 @@ def _hessian(problem: Problem, rule: Rule) -> dict[str, GradientResult]:
 
 def _diagnose(problem, g: GradientResult, seed: int) -> None:
     """For a claim: how it is wrong (checked at several random points), and the right formula."""
+    from .diagnosis import diagnose  # on first use, like the Hessian
+    from .matrix_diagnosis import diagnose_matrix
+    from .reading import likelier_claim
+
     agreed = g.status == "pass"
     note = diagnose(problem, g.variable, agreed, seed)
+    if not agreed:  # a claim right for what f was likely meant to be: `1 / 1 + exp(-z)`
+        note = likelier_claim(problem, g.variable, g.columns.get("claimed")) or note
+    if note is None and not agreed:  # a matrix claim: against the structure of the derived formula
+        note = diagnose_matrix(problem, g.variable, seed)
     if note is None and agreed:
         return
     g.diagnosis = note
@@ -199,3 +214,10 @@ def _as_float32(name: str, x: Any) -> Any:
     return single if single.ndim else np.float32(single)
 
 
+
+
+def reading_slips(root: Node) -> list[str]:
+    """How f was read, where that is a classic slip (reading.py)."""
+    from .reading import slips
+
+    return [s.sentence for s in slips(root)]

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import array_ops as A
 from . import conv_ops as C
+from . import matrix_rules as M
 from . import reduce_ops as R
 from . import shape_ops as S
 
@@ -224,6 +225,10 @@ class Primitive:
     # Scalar operations in the elementwise expansion: (output shape, *input shapes, **static) -> int.
     # None: one per output entry (or per input entry, if more). The symbolic size limit reads it.
     cost: Rule | None = None
+    # The VJP as an expression (matrix_rules.py): one rule per input, (G, ans, *inputs, **static) on
+    # Terms -> the input's gradient expression, `G @ b.T`. None: no matrix form; elementwise
+    # primitives without one use G * `derivatives` (matrix_form.py).
+    matrix: tuple[Rule | None, ...] | None = None
     # (*inputs) -> bool: whether the complex step is accurate at these (real) inputs; None: wherever it
     # applies. pow's complex form goes through the log of its base: at a negative base the step's 1e-20
     # drowns in the rounding of the angle (x**101 at -1 measured 881,622 for 101).
@@ -236,6 +241,10 @@ class Primitive:
                                                    for i in range(self.arity)))
             object.__setattr__(self, "derivatives", tuple("none: data, not differentiated" if i in self.labels
                                                           else next(derivatives) for i in range(self.arity)))
+            if self.matrix is not None:
+                rules = iter(self.matrix)
+                object.__setattr__(self, "matrix", tuple(None if i in self.labels else next(rules)
+                                                         for i in range(self.arity)))
 
     @property
     def complex_forward(self) -> Rule | None:
@@ -284,16 +293,19 @@ def _binary(name, forward, vjps, sympy, derivatives, summary, **extra) -> Primit
 PRIMITIVES: tuple[Primitive, ...] = (
     # ----- operators -------------------------------------------------------------------------
     _binary("add", np.add, (lambda g, ans, a, b: g, lambda g, ans, a, b: g),
-            lambda sp, a, b: a + b, ("1", "1"), "sum", operator="+", precedence=SUM,
+            lambda sp, a, b: a + b, ("1", "1"), "sum", operator="+", precedence=SUM, matrix=(M.add_a, M.add_a),
             mpmath=(("Add", lambda mp, *a: mp.fsum(a)),)),
     _binary("sub", np.subtract, (lambda g, ans, a, b: g, lambda g, ans, a, b: -g),
-            lambda sp, a, b: a - b, ("1", "-1"), "difference", operator="-", precedence=SUM),
+            lambda sp, a, b: a - b, ("1", "-1"), "difference", operator="-", precedence=SUM,
+            matrix=(M.add_a, M.sub_b)),
     _binary("mul", np.multiply, (lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a),
             lambda sp, a, b: a * b, ("b", "a"), "product", operator="*", precedence=PRODUCT,
+            matrix=(M.mul_a, M.mul_b),
             mpmath=(("Mul", lambda mp, *a: mp.fprod(a)),)),
     _binary("div", np.divide, (lambda g, ans, a, b: g / b, lambda g, ans, a, b: -g * ans / b),
             lambda sp, a, b: a / b, ("1/b", "-a/b**2"), "quotient",
-            operator="/", precedence=PRODUCT, domain=lambda a, b: b != 0, domain_text="{b} ≠ 0"),
+            operator="/", precedence=PRODUCT, domain=lambda a, b: b != 0, domain_text="{b} ≠ 0",
+            matrix=(M.div_a, M.div_b)),
     _binary("pow", np.power,
             (lambda g, ans, a, b: g * b * np.power(a, b - 1), lambda g, ans, a, b: g * ans * np.log(a)),
             lambda sp, a, b: a**b, ("b*a**(b - 1)", "log(a)*a**b"),
@@ -301,15 +313,16 @@ PRIMITIVES: tuple[Primitive, ...] = (
             operator="**", precedence=POWER, right_associative=True, operator_aliases=("^",),
             domain=_pow_domain, domain_text="{a} > 0, or a whole-number exponent {b}",
             aliases=("pow",), mpmath=(("Pow", lambda mp, b, e: mp.power(b, e)),),
-            complex_step_valid=lambda a, b: bool(np.all(np.real(a) >= 0))),
+            complex_step_valid=lambda a, b: bool(np.all(np.real(a) >= 0)),
+            matrix=(M.pow_a, M.pow_b)),
     _unary("neg", np.negative, lambda g, ans, x: -g, lambda sp, x: -x, "-1", "negation", operator="-",
-           precedence=UNARY),
+           precedence=UNARY, matrix=(M.neg_x,)),
     # ----- functions -------------------------------------------------------------------------
     _unary("exp", np.exp, lambda g, ans, x: g * ans, lambda sp, x: sp.exp(x), "exp(x)", "e to the x",
-           mpmath=(("exp", lambda mp, x: mp.exp(x)),)),
+           mpmath=(("exp", lambda mp, x: mp.exp(x)),), matrix=(M.exp_x,)),
     _unary("log", np.log, lambda g, ans, x: g / x, lambda sp, x: sp.log(x), "1/x",
            "natural logarithm", domain=lambda x: x > 0, domain_text="{x} > 0",
-           mpmath=(("log", lambda mp, x: mp.log(x) if x > 0 else None),)),
+           mpmath=(("log", lambda mp, x: mp.log(x) if x > 0 else None),), matrix=(M.log_x,)),
     _unary("log1p", np.log1p, lambda g, ans, x: g / (1 + x), lambda sp, x: sp.log(1 + x), "1/(1 + x)",
            "log(1 + x), accurate for small x", domain=lambda x: x > -1, domain_text="{x} > -1"),
     _unary("expm1", np.expm1, lambda g, ans, x: g * (ans + 1), lambda sp, x: sp.exp(x) - 1, "exp(x)",
@@ -337,10 +350,10 @@ PRIMITIVES: tuple[Primitive, ...] = (
            "hyperbolic cosine", mpmath=(("cosh", lambda mp, x: mp.cosh(x)),)),
     _unary("tanh", np.tanh, lambda g, ans, x: g * (1 - ans * ans), lambda sp, x: sp.tanh(x),
            "1 - tanh(x)**2", "hyperbolic tangent",
-           mpmath=(("tanh", lambda mp, x: mp.tanh(x)),)),
+           mpmath=(("tanh", lambda mp, x: mp.tanh(x)),), matrix=(M.tanh_x,)),
     _unary("sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans),
            lambda sp, x: 1 / (1 + sp.exp(-x)), "sigmoid(x)*(1 - sigmoid(x))",
-           "logistic function 1/(1+e^-x)"),
+           "logistic function 1/(1+e^-x)", matrix=(M.sigmoid_x,)),
     _unary("log_sigmoid", _log_sigmoid, lambda g, ans, x: g * _sigmoid(-x),
            lambda sp, x: -sp.log(1 + sp.exp(-x)), "sigmoid(-x)", "log(sigmoid(x)), stable for large |x|"),
     _unary("silu", lambda x: x * _sigmoid(x), lambda g, ans, x: g * _sigmoid(x) * (1 + x * (1 - _sigmoid(x))),
@@ -357,7 +370,7 @@ PRIMITIVES: tuple[Primitive, ...] = (
            "x*(1 - tanh(sqrt(2/pi)*(x + 0.044715*x**3))**2)*sqrt(2/pi)*(1 + 3*0.044715*x**2)/2",
            "GELU's tanh approximation x/2·(1 + tanh(√(2/π)(x + 0.044715x³)))"),
     _unary("relu", lambda x: np.maximum(x, 0.0), lambda g, ans, x: g * _step(x),
-           lambda sp, x: sp.Max(0, x), "step(x)", "max(x, 0)", kink=lambda x: x,
+           lambda sp, x: sp.Max(0, x), "step(x)", "max(x, 0)", kink=lambda x: x, matrix=(M.relu_x,),
            complex_form=_relu_complex),
     Primitive("leaky_relu", ("x", "a"), _leaky_relu,
              (lambda g, ans, x, a: g * (_step(x) + a * _step(-x)), lambda g, ans, x, a: g * x * _step(-x)),
@@ -404,10 +417,11 @@ PRIMITIVES: tuple[Primitive, ...] = (
     # ----- arrays: `derivatives` gives the VJP, in terms of the upstream gradient g ---------------
     Primitive("matmul", ("a", "b"), np.matmul, (A.matmul_vjp_a, A.matmul_vjp_b), A.sym_matmul,
               ("g @ b.T", "a.T @ g"), "matrix product of vectors and matrices", operator="@",
-              precedence=PRODUCT, elementwise=False, shape=A.matmul_shape, cost=A.matmul_cost),
+              precedence=PRODUCT, elementwise=False, shape=A.matmul_shape, cost=A.matmul_cost,
+              matrix=(M.matmul_a, M.matmul_b)),
     Primitive("transpose", ("x",), S.transpose, (S.transpose_vjp,), S.sym_transpose, ("transpose(g, argsort(axes))",),
               "axes reordered (all reversed by default; also written x.T)", elementwise=False,
-              shape=S.transpose_shape, static=(("axes", None),)),
+              shape=S.transpose_shape, static=(("axes", None),), matrix=(M.transpose_x,)),
     Primitive("index", ("x",), S.index, (S.index_vjp,), S.sym_index,
               ("g at [index], 0 elsewhere",), "entries, rows or slices (a:b:c, negatives, None) picked by constants",
               elementwise=False, shape=S.index_shape, static=(("index", REQUIRED),), syntax="x[1, -1], x[:, 1:-1:2]"),
@@ -447,10 +461,11 @@ PRIMITIVES: tuple[Primitive, ...] = (
               labels=(0,)),
     Primitive("sum", ("x",), R.total, (R.total_vjp,), R.sym_sum, ("g copied along the summed axes",),
               "sum of all entries, or along axis (an int or a tuple)", elementwise=False, shape=R.reduce_shape,
-              static=(("axis", None), ("keepdims", False))),
+              static=(("axis", None), ("keepdims", False)), matrix=(M.sum_x,)),
     Primitive("mean", ("x",), R.mean, (R.mean_vjp,), R.sym_mean, ("g / n copied along the axes",),
               "mean of all entries, or along axis (an int or a tuple)", elementwise=False,
-              shape=R.nonempty_reduce_shape, static=(("axis", None), ("keepdims", False))),
+              shape=R.nonempty_reduce_shape, static=(("axis", None), ("keepdims", False)),
+              matrix=(M.mean_x,)),
     Primitive("amax", ("x",), R.amax, (R.amax_vjp,), R.sym_max, ("g to the largest entry (ties share it)",),
               "largest entry, or along axis; also max(x, axis=...) with one array", elementwise=False,
               shape=R.nonempty_reduce_shape, static=(("axis", None), ("keepdims", False)), aliases=("max",),
@@ -461,13 +476,14 @@ PRIMITIVES: tuple[Primitive, ...] = (
               kink=R.amin_kink),
     Primitive("softmax", ("x",), R.softmax, (R.softmax_vjp,), R.sym_softmax,
               ("softmax(x) * (g - sum(g * softmax(x), axis, keepdims=True))",), "softmax along axis (default -1)",
-              elementwise=False, shape=R.same_shape, static=(("axis", -1),)),
+              elementwise=False, shape=R.same_shape, static=(("axis", -1),), matrix=(M.softmax_x,)),
     Primitive("log_softmax", ("x",), R.log_softmax, (R.log_softmax_vjp,), R.sym_log_softmax,
               ("g - softmax(x) * sum(g, axis, keepdims=True)",), "log of softmax along axis (default -1)",
-              elementwise=False, shape=R.same_shape, static=(("axis", -1),)),
+              elementwise=False, shape=R.same_shape, static=(("axis", -1),), matrix=(M.log_softmax_x,)),
     Primitive("logsumexp", ("x",), R.logsumexp, (R.logsumexp_vjp,), R.sym_logsumexp,
               ("g * softmax(x) along axis",), "log(sum(exp(x))) along axis (default -1; None for all)",
-              elementwise=False, shape=R.logsumexp_shape, static=(("axis", -1), ("keepdims", False))),
+              elementwise=False, shape=R.logsumexp_shape, static=(("axis", -1), ("keepdims", False)),
+              matrix=(M.logsumexp_x,)),
     Primitive("conv2d", ("x", "w", "b"), C.conv2d, (C.conv2d_vjp_x, C.conv2d_vjp_w, C.conv2d_vjp_b), C.sym_conv2d,
               ("full convolution of g with w", "correlation of x's windows with g", "sum(g, axis=(0, 2, 3))"),
               "convolution, NCHW: x (N,C,H,W), w (F,C,HH,WW), b (F,)", elementwise=False,
@@ -494,7 +510,7 @@ PRIMITIVES: tuple[Primitive, ...] = (
     Primitive("softmax_ce", ("z", "y"), A.softmax_ce, (A.softmax_ce_vjp,), A.sym_softmax_ce,
               ("g * (softmax(z) - onehot(y, k)) / m",),
               "mean over the m rows of the cross-entropy of softmax(z) with integer labels y",
-              elementwise=False, shape=A.softmax_ce_shape, labels=(1,),
+              elementwise=False, shape=A.softmax_ce_shape, labels=(1,), matrix=(M.softmax_ce_z,),
               domain=lambda z, y: A.labels_fit(y, np.shape(z)[-1]), domain_text="{y} to hold class numbers 0 … k-1"),
     Primitive("onehot", ("y",), A.onehot, (), A.sym_onehot, (),
               "one row of the k×k identity per label", elementwise=False, shape=A.onehot_shape,

@@ -36,6 +36,8 @@ class GradientResult:
     diagnosis: str | None = None  # how a claim is wrong, checked at several random points
     correct: str | None = None  # SymPy's formula of the right ∂f/∂variable, shown next to a wrong claim
     odd: str | None = None  # the one column that disagrees with the others (which agree), if there is one
+    matrix_formula: str | None = None  # the derived gradient in matrix form, checked at the point (--formulas)
+    matrix_note: str | None = None  # why there is no matrix_formula (--formulas)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: plain(v) for name, v in self.columns.items()}
@@ -56,6 +58,10 @@ class GradientResult:
             out["diagnosis"] = self.diagnosis
         if self.correct is not None:
             out["correct_formula"] = self.correct
+        if self.matrix_formula is not None:
+            out["matrix_formula"] = self.matrix_formula
+        if self.matrix_note is not None:
+            out["matrix_note"] = self.matrix_note
         if self.kinks:
             out["kinks"] = [{"index": i, "left": left, "right": right} for i, left, right in self.kinks]
         return out
@@ -91,6 +97,7 @@ class CaseResult:
     strict: bool = False  # a kink fails like a mismatch
     dtype: str = "float64"  # the precision f, backprop and the differences were evaluated in
     hessian: dict[str, GradientResult] = field(default_factory=dict)  # --order 2: "a,b" -> ∂²f/∂a∂b
+    reading: list[str] = field(default_factory=list)  # how f was read where that is a classic slip (reading.py)
     output: str | None = None  # check_vjp/check_layer: f's outputs' dtypes and shapes (value is then None)
     notes: list[str] = field(default_factory=list)  # lines shown under the table: precision, contract problems
 
@@ -139,6 +146,7 @@ class CaseResult:
             "error": self.error,
             "dtype": self.dtype,
             **({"hessian": {k: g.to_dict() for k, g in self.hessian.items()}} if self.hessian else {}),
+            **({"reading": list(self.reading)} if self.reading else {}),
             **({"output": self.output} if self.output is not None else {}),
             **({"notes": list(self.notes)} if self.notes else {}),
             "expect": self.expect,

@@ -352,7 +352,7 @@ def test_item_7_a_dag_of_let_names_is_not_exponential(levels):
     (["eval", "sum(A @ B @ C)", "--at", "A=randn(3000,3000),B=randn(3000,3000),C=randn(3000,3000)"],
      ["one evaluation of f", "limit is 1,000,000,000"]),
     (["eval", "sum(A @ B)", "--at", "A=randn(300,300),B=randn(300,300)", "--mode", "full"],
-     ["finite differences would take", "limit is 10,000,000,000"]),
+     ["finite differences would take", "limit is 100,000,000,000"]),
     (["eval", "logsumexp(A @ x)", "--at", "A=randn(40,40),x=randn(40)", "--wrt", "x", "--order", "2"],
      ["--order 2", "1,600 second derivatives", "--wrt"]),
 ], ids=["A@B@C 3000", "full mode on a big product", "Hessian of logsumexp(A @ x)"])

@@ -40,6 +40,56 @@ class Evaluator:
         return number if number is not None and mpmath.isfinite(number) else None
 
 
+_CONSTANT = object()  # marks a Program step that is a number
+
+
+class Program:
+    """One SymPy expression compiled to a list of mpmath steps, to be run at many points: the
+    symbolic column differentiates a primitive's form once and evaluates the derivative at every
+    entry. Call it inside `mpmath.workdps(EVAL_DIGITS)`."""
+
+    def __init__(self, expr: Any, symbols: list[Any]):
+        register = {s: i for i, s in enumerate(symbols)}  # inputs first, then each step's result
+        # A step is (a number's value, _CONSTANT, ()), or (expr, mpmath rule or None, argument registers).
+        self.steps: list[tuple[Any, Any, tuple[int, ...]]] = []
+        stack = [expr]
+        with mpmath.workdps(EVAL_DIGITS):
+            while stack:  # post-order without recursion, as in _evaluate
+                node = stack[-1]
+                if node in register:
+                    stack.pop()
+                    continue
+                pending = [] if node.is_Atom else [a for a in node.args if a not in register]
+                if pending:
+                    stack.extend(pending)
+                    continue
+                stack.pop()
+                if node.is_Atom:
+                    self.steps.append((_node(node, []), _CONSTANT, ()))
+                else:
+                    self.steps.append((node, MPMATH_RULES.get(type(node).__name__),
+                                       tuple(register[a] for a in node.args)))
+                register[node] = len(register)
+        self.result = register[expr]
+
+    def __call__(self, values: list[Any]) -> Any:
+        """The value at these values of the symbols (mpf), or None where it has no finite real value."""
+        registers = list(values)
+        for node, rule, slots in self.steps:
+            if rule is _CONSTANT:
+                registers.append(node)
+                continue
+            args = [registers[i] for i in slots]
+            if any(a is None for a in args):
+                registers.append(None)
+            elif rule is None:
+                registers.append(_by_sympy(node, args))
+            else:
+                registers.append(_apply_rule(rule, args))
+        number = registers[self.result]
+        return number if number is not None and mpmath.isfinite(number) else None
+
+
 def as_float(number: Any) -> float | None:
     return None if number is None else float(number)
 
@@ -77,6 +127,10 @@ def _node(expr, args: list) -> Any:
     rule = MPMATH_RULES.get(type(expr).__name__)  # the registry says how mpmath evaluates each function
     if rule is None:
         return _by_sympy(expr, args)
+    return _apply_rule(rule, args)
+
+
+def _apply_rule(rule, args: list) -> Any:
     try:
         result = rule(mpmath, *args)
     except (ValueError, ZeroDivisionError, OverflowError):

@@ -21,17 +21,18 @@ from ..array_ops import as_object_array, scalar
 from ..budget import checkpoint
 from ..cost import expanded_operations, node_costs
 from ..evaluate import value
-from ..primitives import CONSTANTS
-from ..tree import Apply, Const, Node, Var, depends_on, topological
-from .sym_eval import Evaluator, as_float
+from ..tree import Apply, Const, Node, Var, topological
+from .sym_constants import _constant, constant_nodes
 
-# Up to this many scalar operations in the expansion, SymPy differentiates the whole of f (and
-# can print formulas); above it, each node's entries separately, chained (whole-expression diff of
-# the 112-parameter net took 0.7 s per partial, over a minute in all; chained takes seconds).
-WHOLE_MAX_OPERATIONS = 300
+# Without --formulas, f is differentiated whole up to this many scalar operations: 0, every check
+# goes one operation at a time (sym_chain.py), whose derivatives of each kind of call are kept
+# between the cases of a batch (200 scalar cases: 7 ms a case instead of 16).
+WHOLE_MAX_OPERATIONS = 0
 # --formulas writes each partial as one formula, so SymPy differentiates the whole of f as long as
 # its tree expansion stays below this (above it, the values are chained and no formula is shown).
 FORMULA_MAX_OPERATIONS = 2_000
+# The formula shown beside a wrong claim is simplified up to this size (simplifying costs more).
+CORRECTION_MAX_OPERATIONS = 300
 # Above these sizes the symbolic column is skipped, with the reason, and the verdict rests on the
 # other oracles (figures for this machine in benchmarks/symbolic.py).
 SYMBOLIC_MAX_PARTIALS = 500  # entries of the variables differentiated, all together
@@ -54,7 +55,9 @@ def symbolic(root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: boo
 
     shapes = {name: np.shape(x) for name, x in point.items()}
     # Whole only while f written out as a tree stays small: SymPy walks a DAG of --let names as a tree.
-    whole = expanded_operations(root, shapes) <= (FORMULA_MAX_OPERATIONS if formulas else WHOLE_MAX_OPERATIONS)
+    # SymPy's formulas are printed for scalar variables only: arrays alone need not pay for the whole expansion.
+    wants_formula = formulas and any(np.ndim(point[v.name]) == 0 for v in wrt)
+    whole = expanded_operations(root, shapes) <= (FORMULA_MAX_OPERATIONS if wants_formula else WHOLE_MAX_OPERATIONS)
     try:
         gradients, formula_of = (_whole if whole else _chained)(sp, root, point, wrt, formulas)
     except RecursionError:
@@ -72,6 +75,8 @@ def symbolic(root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: boo
 
 def _whole(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: bool):
     """SymPy differentiates the whole expansion of f by each symbol: SymPy's own chain rule."""
+    from .sym_eval import Evaluator, as_float
+
     wrt_names = {v.name for v in wrt}
     symbols = {name: _symbols(sp, name, point[name]) for name in wrt_names}
     inputs = {name: symbols[name] if name in wrt_names else _numbers(sp, x) for name, x in point.items()}
@@ -94,63 +99,11 @@ def _whole(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: b
 
 
 def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: bool):
-    """For large expansions: SymPy differentiates every entry of every node by each of the entries
-    it is computed from (small expressions), and the local derivatives are chained numerically.
+    """For large expansions: SymPy differentiates each kind of operation once, and the local
+    derivatives are evaluated at every entry and chained numerically (sym_chain.py)."""
+    from .sym_chain import chained
 
-    No VJP rule of gradcheck's is used: what matmul, softmax or broadcasting contribute comes from
-    SymPy differentiating their entry-by-entry expansion."""
-    order = topological(root)
-    needs = depends_on(order, wrt)
-    fixed = constant_nodes(order)
-    evaluate = Evaluator()
-    entries: dict[Node, np.ndarray] = {}  # symbols for nodes that need a gradient, numbers otherwise
-    definitions: dict[Node, np.ndarray] = {}
-    for node in order:
-        checkpoint()
-        if isinstance(node, Var):
-            if node in needs:
-                entries[node] = _symbols(sp, node.name, point[node.name])
-                for idx, s in np.ndenumerate(entries[node]):
-                    evaluate.define(s, np.asarray(point[node.name])[idx])
-            else:
-                entries[node] = _numbers(sp, point[node.name])
-        elif isinstance(node, Const):
-            entries[node] = scalar(_constant(sp, node))
-        elif node in fixed:
-            entries[node] = _folded(sp, node)
-        else:
-            expr = _apply(sp, node, [entries[a] for a in node.args])
-            if node not in needs:
-                entries[node] = expr
-                continue
-            definitions[node] = expr
-            named = np.empty(expr.shape, dtype=object)
-            for idx, e in np.ndenumerate(expr):
-                named[idx] = sp.Dummy()
-                number = evaluate(e)
-                if number is None:
-                    return {v.name: f"SymPy gives no finite number for {node.span.text.strip()}"
-                            for v in wrt}, {}
-                evaluate.define(named[idx], number)
-            entries[node] = named
-    adjoint: dict[Any, Any] = {entries[root][()]: 1}
-    for node in reversed(order):
-        if node not in definitions:
-            continue
-        assert isinstance(node, Apply)
-        sources = {s for arg in node.args if arg in needs for s in entries[arg].ravel()}
-        for idx, u in np.ndenumerate(entries[node]):
-            upstream = adjoint.get(u)
-            if not upstream:
-                continue
-            expr = definitions[node][idx]
-            for s in expr.free_symbols & sources:
-                local = evaluate(_partial(sp, expr, s))
-                if local is None:
-                    return {v.name: f"SymPy gives no finite derivative of {node.span.text.strip()}"
-                            for v in wrt}, {}
-                adjoint[s] = adjoint.get(s, 0) + upstream * local
-    return {v.name: [float(adjoint.get(s, 0)) for s in entries[v].ravel()] for v in wrt}, {}
+    return chained(sp, root, point, wrt), {}
 
 
 def _partial(sp, expr, s):
@@ -199,15 +152,6 @@ def to_sympy(sp, root: Node, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
     return built[root]
 
 
-def constant_nodes(order: list[Node]) -> set[Node]:
-    """The operations without a variable below them, found in one pass over a topological order."""
-    fixed: set[Node] = set()
-    for node in order:
-        if isinstance(node, Apply) and all(isinstance(a, Const) or a in fixed for a in node.args):
-            fixed.add(node)
-    return fixed
-
-
 def _folded(sp, node: Node):
     """A subtree without variables, as the number the forward pass computes. SymPy's exact arithmetic
     would work 10**-2**99 out digit by digit (and call 0/sin(pi) nan); f is a float64 program."""
@@ -241,14 +185,6 @@ def _numbers(sp, x: Any) -> np.ndarray:
     return out
 
 
-def _constant(sp, node: Const):
-    if node.name is not None:
-        return getattr(sp, CONSTANTS[node.name][1])
-    if node.exact is not None:
-        return sp.Integer(node.exact)
-    return sp.Float(node.value)
-
-
 def _short(expr, limit: int = 120) -> str:
     text = str(expr)
     return text if len(text) <= limit else text[:limit] + "…"
@@ -257,7 +193,7 @@ def _short(expr, limit: int = 120) -> str:
 def formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[str, Node]) -> str | None:
     """SymPy's simplified ∂f/∂variable for a scalar variable, written with the --let names where
     they fit (z for w0*x0 + w1*x1 + w2); None when the expansion is too large to simplify."""
-    if np.ndim(point[variable]) or expanded_operations(root, {n: np.shape(v) for n, v in point.items()}) > WHOLE_MAX_OPERATIONS:
+    if np.ndim(point[variable]) or expanded_operations(root, {n: np.shape(v) for n, v in point.items()}) > CORRECTION_MAX_OPERATIONS:
         return None
     import sympy as sp
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..agreement import SAFETY
+from ..budget import checkpoint
 from ..errors import CheckTimeout, DomainError, GradcheckError
 from .numeric import (
     CHECKED_COMPLEX,
@@ -99,6 +100,7 @@ class _Line:
         self.sizes: dict[float, np.ndarray] = {}
 
     def flat_at(self, t) -> np.ndarray:
+        checkpoint()  # every evaluation of f: the time budget holds in any thread
         if t not in self.outputs:
             if isinstance(self.step, tuple):  # one entry: x + t·e_idx without building e_idx
                 moved = self.x + 0 * t if isinstance(t, complex) else self.x.copy()

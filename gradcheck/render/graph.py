@@ -60,6 +60,9 @@ def trace_lines(result: Trace, width: int) -> list[Text]:
 def render_trace(result: Trace, out: Console, show: bool = False) -> None:
     width = console_width(out)
     emit(out, paragraph(f"f = {result.expr} = {result.value:.10g}", width, hanging="    ", style="bold"))
+    emit(out, paragraph(f"read as {result.reading}", width, hanging="    ", style="dim"))
+    for sentence in result.slips:
+        emit(out, paragraph(f"note: {sentence}", width, indent="  ", style="yellow"))
     emit(out, trace_lines(result, width))
     emit(out, paragraph(NOTE, width, hanging="", style="dim"))
     if show:

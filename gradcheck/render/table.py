@@ -86,6 +86,8 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
     head = paragraph(f"f = {case.expr}{result}", width, hanging="    ", style="bold")
     emit(out, head)
     emit(out, pack(_point(case), width, indent="at ", style="dim"))
+    for sentence in case.reading:
+        emit(out, paragraph(f"note: {sentence}", width, indent="  ", style="yellow"))
     arrays = any(g.shape for g in case.gradients.values())
     emit(out, (array_table if arrays else gradient_table)(case, width=width))
     if case.hessian:
@@ -102,6 +104,14 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
     for variable, g in case.gradients.items():
         if g.formula is not None:
             emit(out, paragraph(f"∂f/∂{variable} = {g.formula}", width, indent="  ", hanging="      "))
+        if g.matrix_formula is not None and g.matrix_formula != g.formula:
+            lead = "  by the chain rule: " if g.formula is not None else f"∂f/∂{variable} = "
+            emit(out, paragraph(f"{lead}{g.matrix_formula}", width, indent="  ", hanging="      "))
+        elif g.matrix_note is not None and g.formula is None:
+            emit(out, paragraph(f"∂f/∂{variable}: {g.matrix_note}", width, indent="  ", style="dim"))
+    if any(g.matrix_formula for g in case.gradients.values()):
+        emit(out, paragraph("(the matrix forms are derived by gradcheck's own rules, then evaluated at the point: "
+                            "each agrees with symbolic and backprop)", width, indent="  ", style="dim"))
     for variable, g in case.gradients.items():
         if g.diagnosis and g.status != "pass":
             emit(out, paragraph(f"how the claimed ∂f/∂{variable} is wrong: {g.diagnosis}", width, indent="  ",

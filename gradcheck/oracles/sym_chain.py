@@ -1,0 +1,314 @@
+"""The symbolic column of large expansions, one operation at a time.
+
+Each kind of call (a primitive, its static arguments and the shapes of its inputs) has its SymPy
+form built once on symbols; SymPy differentiates each entry of that form by each symbol it holds,
+and the derivatives are evaluated with mpmath (EVAL_DIGITS digits) at every entry of the node, then
+chained over the tree in reverse. Entries of one form that differ only in which symbols they hold
+(every entry of a matmul is a sum of the same products) are one template, differentiated once:
+the 112-parameter net needs a few dozen differentiations instead of one per entry.
+
+No VJP rule of gradcheck's is used: what matmul, softmax or broadcasting contribute to the gradient
+comes from SymPy differentiating their forms, as in the whole-expression path.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import mpmath
+import numpy as np
+
+from ..array_ops import scalar
+from ..budget import checkpoint
+from ..evaluate import value
+from ..tree import Apply, Const, Node, Var, depends_on, topological
+from .sym_constants import _constant
+from .sym_constants import constant_nodes as _constant_nodes
+from .sym_eval import EVAL_DIGITS, Program, _node
+from .sym_record import NotRecordable, Recorded, RecordingSympy, replay, structure
+
+# How many forms and templates are kept between checks in one process (a batch of cases, a test
+# session): enough for the primitives of a few hundred cases, small next to SymPy's own caches.
+CACHE_SIZE = 2_000
+
+
+class Template:
+    """An expression in canonical symbols: its value and its partial derivatives as mpmath programs."""
+
+    def __init__(self, expr: Any, symbols: list[Any]):
+        self.expr, self.symbols = expr, symbols
+        self.value = Program(expr, symbols)
+        self._partials: dict[int, Program] = {}
+        self._free: dict[Any, Any] = {}  # free symbols of subexpressions, asked for by every partial
+
+    def partial(self, sp, j: int) -> Program:
+        """∂expr/∂(its j-th symbol), differentiated by SymPy the first time it is asked for."""
+        if j not in self._partials:
+            checkpoint()  # a look at the clock before each SymPy differentiation (budget.py)
+            self._partials[j] = Program(_partial(sp, self.expr, self.symbols[j], self._free), self.symbols)
+        return self._partials[j]
+
+
+_templates: dict[Any, Template] = {}  # by structure (see _structure)
+_forms: dict[Any, Any] = {}  # array primitives' forms on symbols, by kind of call
+_canonical: list[Any] = []  # c0, c1, ...: the symbols templates are written in
+
+
+def chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var]) -> dict[str, Any]:
+    """The gradient by each variable in wrt (a list of floats, in C order), or why there is none."""
+    if len(_templates) > CACHE_SIZE or len(_forms) > CACHE_SIZE:
+        _templates.clear()
+        _forms.clear()
+    order = topological(root)
+    needs = depends_on(order, wrt)
+    fixed = _constant_nodes(order)
+    values: dict[Node, np.ndarray] = {}
+    calls: dict[Node, list] = {}  # per entry of each Apply: (template, the registers it reads)
+    with mpmath.workdps(EVAL_DIGITS):
+        for node in order:
+            checkpoint()
+            if isinstance(node, Var):
+                values[node] = _mpf_array(point[node.name])
+            elif isinstance(node, Const):
+                values[node] = scalar(_node(_constant(sp, node), []))
+            elif node in fixed:
+                values[node] = _mpf_array(value(node, {}))
+            else:
+                values[node], calls[node] = _forward(sp, node, [values[a] for a in node.args])
+                if node in needs and any(v is None for v in values[node].flat):
+                    return _everywhere(wrt, f"SymPy gives no finite number for {node.span.text.strip()}")
+        adjoint: dict[Node, np.ndarray] = {root: scalar(mpmath.mpf(1))}
+        for node in reversed(order):
+            if node not in needs or not isinstance(node, Apply) or node not in adjoint:
+                continue
+            checkpoint()
+            upstream = adjoint.pop(node)
+            sources = [i for i, a in enumerate(node.args) if a in needs and i not in node.prim.labels]
+            for i, contribution in _backward(sp, node, calls[node], upstream, sources, values):
+                if contribution is None:
+                    return _everywhere(wrt, f"SymPy gives no finite derivative of {node.span.text.strip()}")
+                arg = node.args[i]
+                adjoint[arg] = np.asarray(adjoint[arg] + contribution if arg in adjoint else contribution,
+                                          dtype=object)
+        return {v.name: [float(a) for a in adjoint[v].ravel()] if v in adjoint
+                else [0.0] * int(np.size(point[v.name])) for v in wrt}
+
+
+def _everywhere(wrt: list[Var], why: str) -> dict[str, Any]:
+    return {v.name: why for v in wrt}
+
+
+def _forward(sp, node: Apply, args: list[np.ndarray]):
+    """The node's values and, per entry, the template and input registers that compute it."""
+    prim = node.prim
+    if prim.elementwise:
+        out_shape = np.broadcast_shapes(*(a.shape for a in args))
+        spread = [np.broadcast_to(a, out_shape) for a in args]
+        # Constants and data labels enter the form as exact numbers (x**2 stays 2*x); the rest as symbols.
+        fixed_args = {i: _exact(sp, node.args[i], a) for i, a in enumerate(args)
+                      if isinstance(node.args[i], Const)}
+        calls = []
+        out = np.empty(out_shape, dtype=object)
+        free = [i for i in range(len(args)) if i not in fixed_args and i not in prim.labels]
+        labelled = [i for i in prim.labels if i not in fixed_args]
+        template = None if labelled else _elementwise_template(sp, node, fixed_args, ())
+        for idx in np.ndindex(out_shape):
+            entry = [s[idx] for s in spread]
+            if labelled:  # data (where's condition) enters as the number it is at this entry
+                template = _elementwise_template(sp, node, fixed_args, tuple(_label(sp, entry[i]) for i in labelled))
+            assert template is not None
+            out[idx] = template.value([entry[i] for i in free])
+            calls.append((template, [(i, idx) for i in free]))
+        return out, calls
+    form, entries = _array_form(sp, node, args)
+    out = np.empty(form.shape, dtype=object)
+    calls = []
+    for idx, (template, registers) in zip(np.ndindex(form.shape), entries):
+        out[idx] = template.value([args[i].flat[k] for i, k in registers])
+        calls.append((template, registers))
+    return out, calls
+
+
+def _backward(sp, node: Apply, calls: list, upstream: np.ndarray, sources: list[int], values):
+    """(input position, upstream · ∂node/∂input) for each input that needs a gradient."""
+    args = [values[a] for a in node.args]
+    grads = {i: np.zeros(args[i].shape, dtype=object) for i in sources}
+    elementwise = node.prim.elementwise
+    out_shape = upstream.shape
+    for (template, registers), g in zip(calls, upstream.flat):
+        if not g:  # nothing flows back through this entry (a relu's zeros): its derivative is not needed
+            continue
+        if elementwise:
+            inputs = [np.broadcast_to(args[i], out_shape)[where] for i, where in registers]
+        else:
+            inputs = [args[i].flat[k] for i, k in registers]
+        for j, (i, where) in enumerate(registers):
+            if i not in grads:
+                continue
+            local = template.partial(sp, j)(inputs)
+            if local is None:
+                yield i, None
+                return
+            if elementwise:  # the entry of the input that was broadcast to idx
+                where = tuple(0 if n == 1 else w for n, w in zip(args[i].shape, where[len(where) - args[i].ndim:]))
+                grads[i][where] += g * local
+            else:
+                grads[i].flat[where] += g * local
+    yield from grads.items()
+
+
+def _elementwise_template(sp, node: Apply, fixed_args: dict[int, Any], labels: tuple) -> Template:
+    prim = node.prim
+    key = ("elementwise", prim.name, repr(node.static), tuple(sorted((i, _key(v)) for i, v in fixed_args.items())),
+           tuple(_key(v) for v in labels))
+    template = _templates.get(key)
+    if template is None:
+        label_of = dict(zip((i for i in prim.labels if i not in fixed_args), labels))
+        free = [i for i in range(prim.arity) if i not in fixed_args and i not in prim.labels]
+        symbols = _symbols(sp, len(free))
+        named = dict(zip(free, symbols))
+        form = prim.sympy(sp, *(fixed_args.get(i, label_of.get(i, named.get(i))) for i in range(prim.arity)),
+                          **node.kwargs)
+        template = _templates[key] = Template(form, symbols)
+    return template
+
+
+def _array_form(sp, node: Apply, args: list[np.ndarray]):
+    """An array primitive's form on symbols, with each entry's template and the (input, flat index)
+    of each of its symbols; built once per kind of call."""
+    prim = node.prim
+    kinds: list[tuple[Any, ...]] = []
+    for i, (arg, a) in enumerate(zip(node.args, args)):
+        if isinstance(arg, Const):
+            kinds.append(("const", _key(_exact(sp, arg, a))))
+        elif i in prim.labels:
+            kinds.append(("labels", a.shape, tuple(float(v) for v in a.flat)))
+        else:
+            kinds.append(("symbols", a.shape))
+    key = (prim.name, repr(node.static), tuple(kinds))
+    if key not in _forms:
+        try:
+            _forms[key] = _recorded_form(sp, node, kinds, args)
+        except NotRecordable:
+            _forms[key] = _sympy_form(sp, node, kinds, args)
+    return _forms[key]
+
+
+def _inputs(sp, node: Apply, kinds: list, args: list[np.ndarray], entry) -> list[np.ndarray]:
+    """The form's inputs: exact numbers for constants and labels, entry((i, k)) for the others."""
+    inputs = []
+    for i, (kind, a) in enumerate(zip(kinds, args)):
+        if kind[0] == "const":
+            inputs.append(scalar(_exact(sp, node.args[i], a)))
+        elif kind[0] == "labels":
+            inputs.append(np.vectorize(lambda v: _label(sp, v), otypes=[object])(a) if a.size
+                          else np.empty(a.shape, dtype=object))
+        else:
+            placeholders = np.empty(a.shape, dtype=object)
+            for k, idx in enumerate(np.ndindex(a.shape)):
+                placeholders[idx] = entry((i, k))
+            inputs.append(placeholders)
+    return inputs
+
+
+def _recorded_form(sp, node: Apply, kinds: list, args: list[np.ndarray]):
+    """The form run on placeholders (sym_record.py); one SymPy replay per structure of entry."""
+    inputs = _inputs(sp, node, kinds, args, lambda origin: Recorded(None, (origin,)))
+    form = node.prim.sympy(RecordingSympy(sp), *inputs, **node.kwargs)
+    form = form if isinstance(form, np.ndarray) else scalar(form)
+    entries = []
+    for entry in form.flat:
+        found: dict[Any, int] = {}
+        key = ("recorded", structure(entry, found))
+        template = _templates.get(key)
+        if template is None:
+            symbols = _symbols(sp, len(found))
+            expr = sp.sympify(replay(sp, entry, dict(zip(found, symbols)), {}))
+            template = _templates[key] = Template(expr, symbols)
+        entries.append((template, list(found)))
+    return form, entries
+
+
+def _sympy_form(sp, node: Apply, kinds: list, args: list[np.ndarray]):
+    """The form built with SymPy on one symbol per input entry; entries templated by structure."""
+    origin: dict[Any, tuple[int, int]] = {}
+    inputs = _inputs(sp, node, kinds, args, lambda where: _new_symbol(sp, where, origin))
+    form = node.prim.sympy(sp, *inputs, **node.kwargs)
+    form = form if isinstance(form, np.ndarray) else scalar(form)
+    return form, [_template(sp, entry, origin) for entry in form.flat]
+
+
+def _new_symbol(sp, where: tuple[int, int], origin: dict) -> Any:
+    s = sp.Dummy("x", real=True)
+    origin[s] = where
+    return s
+
+
+def _template(sp, entry: Any, origin: Mapping[Any, tuple[int, int]]):
+    """The entry's template (shared by every entry of the same structure) and where its symbols come from."""
+    found: dict[Any, int] = {}
+    key = _structure(entry, origin, found)
+    template = _templates.get(key)
+    if template is None:
+        symbols = _symbols(sp, len(found))
+        template = _templates[key] = Template(entry.xreplace(dict(zip(found, symbols))), symbols)
+    return template, [origin[s] for s in found]
+
+
+def _structure(expr: Any, origin: Mapping[Any, Any], found: dict[Any, int]) -> Any:
+    """The expression with each input symbol replaced by the order it first appears in: equal for
+    two entries exactly when one is the other with its symbols renamed."""
+    if expr in origin:
+        return found.setdefault(expr, len(found))
+    if expr.is_Atom:
+        return (type(expr), expr)
+    return (type(expr), *(_structure(a, origin, found) for a in expr.args))
+
+
+def _symbols(sp, n: int) -> list[Any]:
+    while len(_canonical) < n:
+        _canonical.append(sp.Dummy(f"c{len(_canonical)}", real=True))
+    return _canonical[:n]
+
+
+def _partial(sp, expr, s, free: dict):
+    """SymPy's ∂expr/∂s; of a sum, only the terms holding s are differentiated (the others give 0),
+    and of a product, only the factor holding s when just one does (the others are constants)."""
+    if expr.is_Add or expr.is_Mul:
+        holding = [a for a in expr.args if s in _free(a, free)]
+        if expr.is_Add:
+            return sp.Add(*(_partial(sp, term, s, free) for term in holding))
+        if len(holding) == 1:
+            rest = [f for f in expr.args if f is not holding[0]]
+            return sp.Mul(*rest, _partial(sp, holding[0], s, free))
+    return sp.diff(expr, s)
+
+
+def _free(expr, free: dict):
+    if expr not in free:
+        free[expr] = expr.free_symbols
+    return free[expr]
+
+
+def _exact(sp, node: Node, a: np.ndarray):
+    """A constant as the exact SymPy number the whole-expression path uses."""
+    return _constant(sp, node) if isinstance(node, Const) else sp.Float(float(a[()]))
+
+
+def _label(sp, v: Any):
+    number = float(v)
+    return sp.Integer(int(number)) if number.is_integer() else sp.Float(number)
+
+
+def _key(expr: Any) -> Any:
+    return (type(expr), expr)
+
+
+def _mpf_array(x: Any) -> np.ndarray:
+    numbers = np.asarray(x, dtype=np.float64)
+    out = np.empty(numbers.shape, dtype=object)
+    for idx, v in np.ndenumerate(numbers):
+        out[idx] = mpmath.mpf(float(v))
+    return out
+
+

@@ -1,0 +1,24 @@
+"""Constants in the symbolic oracle: which nodes have no variable below them, and a literal's SymPy
+form. Shared by symbolic.py (whole expressions) and sym_chain.py (per operation)."""
+
+from __future__ import annotations
+
+from ..primitives import CONSTANTS
+from ..tree import Apply, Const, Node
+
+
+def constant_nodes(order: list[Node]) -> set[Node]:
+    """The operations without a variable below them, found in one pass over a topological order."""
+    fixed: set[Node] = set()
+    for node in order:
+        if isinstance(node, Apply) and all(isinstance(a, Const) or a in fixed for a in node.args):
+            fixed.add(node)
+    return fixed
+
+
+def _constant(sp, node: Const):
+    if node.name is not None:
+        return getattr(sp, CONSTANTS[node.name][1])
+    if node.exact is not None:
+        return sp.Integer(node.exact)
+    return sp.Float(node.value)
