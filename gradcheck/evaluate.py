@@ -89,7 +89,7 @@ def apply(node: Apply, inputs: list[Any]) -> Any:
             condition = prim.domain_text.format(**{p: text(a) for p, a in zip(prim.params, node.args)})
             where = describe_inputs(node, inputs, inside)
             raise DomainError(f"{shown(node)} is undefined{where} (needs {condition})", node.span)
-    rule = prim.forward
+    rule: Any = prim.forward
     if any(np.iscomplexobj(v) for v in inputs):  # the complex step: the registry's complex form
         rule = prim.complex_forward
         if rule is None:
@@ -237,7 +237,7 @@ def jumps_at(root: Node, values: Mapping[Node, Any], var: Var) -> list[str]:
     found = []
     for node in topological(root):
         if isinstance(node, Apply) and node in needs and node.prim.jumps:
-            quantity = node.prim.kink(*(values[a] for a in node.args), **node.kwargs)
+            quantity = _kink(node)(*(values[a] for a in node.args), **node.kwargs)
             if np.any(np.asarray(quantity) == 0):
                 found.append(f"{shown(node)}{describe_inputs(node, [values[a] for a in node.args])}")
     return found

@@ -214,7 +214,7 @@ class Primitive:
     # How it evaluates on complex input, for the complex step: AS_FORWARD when `forward` is analytic
     # and takes complex input; for a piecewise primitive, a rule that evaluates the piece the real
     # part picks (relu(z) = z where Re z > 0, else 0); None when there is no complex form.
-    complex_form: Rule | None = AS_FORWARD
+    complex_form: Any = AS_FORWARD  # a Rule, AS_FORWARD or None
     # How mpmath evaluates the SymPy functions `sympy` introduces (its derivatives included), by the
     # SymPy class name: (("erf", lambda mp, x: mp.erf(x)),). A function without a rule anywhere in
     # the registry is evaluated by SymPy itself, more slowly.
