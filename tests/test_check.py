@@ -182,6 +182,7 @@ def test_pytest_collects_each_case_as_a_test(tmp_path):
 QUICK_FILES = ("cs231n_sigmoid_neuron.toml", "cs231n_circuits.toml", "classic_functions.toml", "mistakes.toml")
 
 
+@pytest.mark.slow
 def test_pytest_runs_the_shipped_expressions_on_two_processes():
     files = [str(EXPRESSIONS / name) for name in QUICK_FILES]
     done = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-n", "2", *files],

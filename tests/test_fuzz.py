@@ -57,6 +57,8 @@ from gradcheck.result import Report
 from conftest import console_script
 from conftest import subprocess_env as shared_env
 
+pytestmark = pytest.mark.slow  # ~3 minutes of generated inputs: CI runs it, a quick loop skips it
+
 # ----- budgets -----------------------------------------------------------------------------------
 # Examples per property. The file runs in ~35 s on the project's 2-core machine. For a longer local
 # hunt, scale them with GRADCHECK_FUZZ_SCALE=10, and draw new inputs each run with GRADCHECK_FUZZ_RANDOM=1.

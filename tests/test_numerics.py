@@ -60,6 +60,7 @@ def worst_relative_difference(options: dict, method: str) -> float:
     return worst
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("method", "target"), [("complex", 1e-12), ("richardson", 1e-10)])
 def test_accuracy_targets_on_the_shipped_smooth_expressions(method, target):
     assert len(SMOOTH) >= 10
