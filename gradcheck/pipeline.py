@@ -94,7 +94,7 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
         if var in problem.claims:
             step("diagnosis")
             _diagnose(problem, gradients[var], options.seed)
-    if options.formulas:
+    if options.formulas and _printable(problem):
         from .matrix_form import attach_matrix_formulas
 
         attach_matrix_formulas(problem, gradients, rule, rounding)
@@ -170,7 +170,7 @@ def _diagnose(problem, g: GradientResult, seed: int) -> None:
     note = diagnose(problem, g.variable, agreed, seed)
     if not agreed:  # a claim right for what f was likely meant to be: `1 / 1 + exp(-z)`
         note = likelier_claim(problem, g.variable, g.columns.get("claimed")) or note
-    if note is None and not agreed:  # a matrix claim: against the structure of the derived formula
+    if note is None and not agreed and _printable(problem):  # a matrix claim: against the derived formula
         note = diagnose_matrix(problem, g.variable, seed)
     if note is None and agreed:
         return
@@ -214,6 +214,16 @@ def _as_float32(name: str, x: Any) -> Any:
     return single if single.ndim else np.float32(single)
 
 
+
+
+def _printable(problem: Problem) -> bool:
+    """Whether f, written out as a tree, is small enough for matrix-form formulas: a DAG of --let
+    names (a_i = sin(a_{i-1}) + cos(a_{i-1})) doubles its written size with every level."""
+    from .cost import expanded_operations
+    from .oracles.symbolic import FORMULA_MAX_OPERATIONS
+
+    shapes = {name: np.shape(v) for name, v in problem.point.items()}
+    return expanded_operations(problem.root, shapes) <= FORMULA_MAX_OPERATIONS
 
 
 def reading_slips(root: Node) -> list[str]:

@@ -150,9 +150,12 @@ def parse_batch(text: str) -> dict[str, list[str]]:
 
 def parse_trace(text: str) -> dict[str, dict[str, str]]:
     """node key -> its text, value and gradient as shown, in either layout."""
+    # after f's line, the reading of the expression ("read as ...", possibly wrapped) may come first
     lines = text.splitlines()[1:]
+    while lines and not (cells(lines[0])[:2] == ["node", "op"] or re.match(r"^n\d+ {2}", lines[0])):
+        lines = lines[1:]
     nodes: dict[str, dict[str, str]] = {}
-    if cells(lines[0])[:2] == ["node", "op"]:
+    if lines and cells(lines[0])[:2] == ["node", "op"]:
         for line in lines[1:]:
             parts = cells(line)
             if not re.fullmatch(r"n\d+", parts[0]):

@@ -373,7 +373,7 @@ def test_item_8_fast_mode_costs_a_bounded_number_of_evaluations_per_array():
     from gradcheck.oracles.numeric import FAST_PROBES
 
     calls = []
-    scalars = {f"s{i}": 0.1 * i for i in range(40)}
+    scalars = {f"s{i}": np.array(0.1 * i) for i in range(40)}  # 0-d float arrays: differentiated by default
     inputs = {**scalars, "W": np.linspace(-1, 1, 3000)}
 
     def f(**xs):

@@ -223,7 +223,7 @@ def _recorded_form(sp, node: Apply, kinds: list, args: list[np.ndarray]):
         template = _templates.get(key)
         if template is None:
             symbols = _symbols(sp, len(found))
-            expr = sp.sympify(replay(sp, entry, dict(zip(found, symbols)), {}))
+            expr = _as_sympy(sp, replay(sp, entry, dict(zip(found, symbols)), {}))
             template = _templates[key] = Template(expr, symbols)
         entries.append((template, list(found)))
     return form, entries
@@ -312,3 +312,13 @@ def _mpf_array(x: Any) -> np.ndarray:
     return out
 
 
+
+
+def _as_sympy(sp, replayed: Any) -> Any:
+    """A replayed entry as a SymPy expression: a plain number (an entry with no symbol) becomes a
+    SymPy number directly; nothing here goes through sympify, which may eval text."""
+    if isinstance(replayed, sp.Basic):
+        return replayed
+    if isinstance(replayed, (int, np.integer)) and not isinstance(replayed, bool):
+        return sp.Integer(int(replayed))
+    return sp.Float(float(replayed))
