@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ValueSpecError
-from .values import MAX_DIMENSIONS, MAX_VALUE_TEXT, NAME, _rng, parse_value
+from .values import MAX_DIMENSIONS, MAX_VALUE_TEXT, _rng, named_items, parse_value
 from .values_limits import MAX_ENTRIES
 
 RANDINT = re.compile(r"randint\(\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*\(?\s*((?:\d+\s*,\s*)*\d*)\s*\)?\s*\)")
@@ -29,19 +29,7 @@ MAX_LITERAL = 100_000
 
 def split_at(texts: list[str]) -> dict[str, str]:
     """--at NAME=VALUE (repeatable; commas at the top level separate several, as in eval)."""
-    pairs: dict[str, str] = {}
-    for text in texts:
-        for item in _split(text):
-            name, eq, body = item.partition("=")
-            name = name.strip()
-            if not eq or not body.strip():
-                raise ValueSpecError(f"--at expects NAME=VALUE, got {item.strip()!r}")
-            if not NAME.match(name):
-                raise ValueSpecError(f"--at: {name!r} is not a name (letters, digits and _)")
-            if name in pairs:
-                raise ValueSpecError(f"--at gives {name!r} twice")
-            pairs[name] = body.strip()
-    return pairs
+    return named_items([item for text in texts for item in _split(text)], "--at", ValueSpecError)
 
 
 def _split(text: str) -> list[str]:

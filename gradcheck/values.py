@@ -51,18 +51,23 @@ def split_assignments(texts: Assignments, option: str) -> dict[str, Any]:
     if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
         raise SpecError(f"{option} takes text such as 'x=1', a list of such texts, or a mapping "
                         f"of names to values; got {type(texts).__name__}")
-    pairs: dict[str, Any] = {}
-    for text in texts:
-        for item in _top_level_split(text) if option == "--at" else [text]:
-            name, eq, body = item.partition("=")
-            name = name.strip()
-            if not eq or not body.strip():
-                raise SpecError(f"{option} expects NAME=VALUE, got {item.strip()!r}")
-            if not NAME.match(name):
-                raise SpecError(f"{option}: {name!r} is not a name (letters, digits and _)")
-            if name in pairs:
-                raise SpecError(f"{option} gives {name!r} twice")
-            pairs[name] = body.strip()
+    items = [item for text in texts for item in (_top_level_split(text) if option == "--at" else [text])]
+    return named_items(items, option, SpecError)
+
+
+def named_items(items: Iterable[str], option: str, error: type[GradcheckError]) -> dict[str, str]:
+    """['a=1', 'b=2'] -> {'a': '1', 'b': '2'}, each a NAME=VALUE, each name once (else `error`)."""
+    pairs: dict[str, str] = {}
+    for item in items:
+        name, eq, body = item.partition("=")
+        name = name.strip()
+        if not eq or not body.strip():
+            raise error(f"{option} expects NAME=VALUE, got {item.strip()!r}")
+        if not NAME.match(name):
+            raise error(f"{option}: {name!r} is not a name (letters, digits and _)")
+        if name in pairs:
+            raise error(f"{option} gives {name!r} twice")
+        pairs[name] = body.strip()
     return pairs
 
 

@@ -34,16 +34,11 @@ from gradcheck.primitives import FUNCTIONS
 
 from table_text import REL, parse_gradients
 
-from conftest import CLEAN_ENV, PACKAGE_ROOT, console_script, invoke, make_runner, subprocess_env  # noqa: F401
+from conftest import (CLEAN_ENV, LET_Z, NEURON, NEURON_AT, NEURON_VARS, PACKAGE_ROOT, RIGHT_W0,  # noqa: F401
+                      WRONG_W0, console_script, invoke, make_runner, subprocess_env)
 
 TIMEOUT = 60  # seconds for one subprocess
 
-NEURON = "sigmoid(w0*x0 + w1*x1 + w2)"
-NEURON_AT = "w0=2,w1=-3,w2=-3,x0=-1,x1=-2"
-NEURON_VARS = ["w0", "x0", "w1", "x1", "w2"]  # the order they are written in
-LET_Z = "z=w0*x0+w1*x1+w2"
-WRONG_W0 = "w0=x0*sigmoid(z)"  # the activation where its local gradient belongs
-RIGHT_W0 = "w0=x0*sigmoid(z)*(1-sigmoid(z))"
 CS231N = "(x+y)*z"
 CS231N_AT = "x=-2,y=5,z=-4"
 
