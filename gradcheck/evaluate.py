@@ -6,14 +6,16 @@ inputs ("log(x) is undefined at x = -1 (needs x > 0)"), so no oracle ever works 
 
 from __future__ import annotations
 
+import cmath
+import math
 from contextlib import contextmanager
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
 from .columns import Evaluation
 from .errors import DomainError
-from .tree import Apply, Const, Node, Var, text, topological
+from .tree import Apply, Const, Node, Paths, Var, text, topological
 
 # Floating-point events that make a value meaningless raise; underflow to 0 is ordinary rounding.
 STRICT: dict[str, Any] = {"all": "raise", "under": "ignore"}
@@ -40,22 +42,32 @@ def forward(root: Node, point: Mapping[str, Any], shake: bool = False,
             order: list[Node] | None = None) -> dict[Node, Any]:
     """The value of every node reachable from root, keyed by node (order: topological(root), when
     the caller evaluates f many times and has it already)."""
-    values: dict[Node, Any] = {}
-    real = working_dtype(point)
-    eps = float(np.finfo(real).eps)
     order = order or topological(root)
-    data = _data_nodes(order) if shake else set()
+    values: dict[Node, Any] = {}
+    # Real inputs make real values throughout, so only a complex point asks each node which form to take.
+    _evaluate(order, values, point, working_dtype(point), _is_complex(point.values()), shake,
+              _data_nodes(order) if shake else set())
+    return values
+
+
+def _evaluate(nodes: list[Node], values: dict[Node, Any], point: Mapping[str, Any], real: type,
+              complex_pass: bool, shake: bool, data: set[Node], positions: Mapping[Node, int] | None = None) -> None:
+    """Fill in values for nodes (a topological order; the inputs not among them already in values).
+    positions: each node's index in the whole order, which picks its shake pattern (by default its
+    index in nodes: a whole pass)."""
+    eps = float(np.finfo(real).eps)
     with np.errstate(**STRICT):
-        for node in order:
+        for position, node in enumerate(nodes):
             if isinstance(node, Const):
                 values[node] = real(node.value)
             elif isinstance(node, Var):
                 values[node] = point[node.name]
             else:
-                values[node] = apply(node, [values[arg] for arg in node.args])
+                out = apply(node, [values[arg] for arg in node.args], complex_pass)
                 if shake and node not in data:
-                    values[node] = values[node] * (1 + SHAKE_ULPS * eps * _signs(len(values), np.shape(values[node])))
-    return values
+                    place = positions[node] if positions is not None else position
+                    out = out * (1 + SHAKE_ULPS * eps * _signs(place + 1, np.shape(out)))
+                values[node] = out
 
 
 def _data_nodes(order: list[Node]) -> set[Node]:
@@ -80,17 +92,20 @@ def value(root: Node, point: Mapping[str, Any]) -> Any:
     return forward(root, point)[root]
 
 
-def apply(node: Apply, inputs: list[Any]) -> Any:
-    prim, static = node.prim, node.kwargs
+def apply(node: Apply, inputs: list[Any], complex_inputs: bool = True) -> Any:
+    """The node's value from its inputs' values. complex_inputs=False: the caller knows that no input
+    is complex (a real forward pass), which spares the per-input test."""
+    prim = node.prim
+    static = dict(node.static) if node.static else _NO_STATIC
     if prim.domain is not None:
         # Under the complex step the inputs carry a tiny imaginary part; the domain is the real one.
-        inside = np.asarray(prim.domain(*(np.real(v) for v in inputs), **static))
-        if not np.all(inside):
+        inside = np.asarray(prim.domain(*((np.real(v) for v in inputs) if complex_inputs else inputs), **static))
+        if not inside.all():
             condition = prim.domain_text.format(**{p: text(a) for p, a in zip(prim.params, node.args)})
             where = describe_inputs(node, inputs, inside)
             raise DomainError(f"{shown(node)} is undefined{where} (needs {condition})", node.span)
     rule: Any = prim.forward
-    if any(np.iscomplexobj(v) for v in inputs):  # the complex step: the registry's complex form
+    if complex_inputs and _is_complex(inputs):  # the complex step: the registry's complex form
         rule = prim.complex_forward
         if rule is None:
             raise DomainError(f"{shown(node)} has no complex form: the complex step cannot go through "
@@ -101,9 +116,21 @@ def apply(node: Apply, inputs: list[Any]) -> Any:
         with floating_point_events() as events:  # again, to learn which error it was
             rule(*inputs, **static)
         raise DomainError(f"{shown(node)} {failure(events)}{describe_inputs(node, inputs)}", node.span) from None
-    if not np.all(np.isfinite(out)):
+    if not _finite(out):
         raise DomainError(f"{shown(node)} is not finite{describe_inputs(node, inputs)}", node.span)
     return out
+
+
+_NO_STATIC: dict[str, Any] = {}
+
+
+def _finite(x: Any) -> bool:
+    """Every entry finite; a real scalar (float, np.float64) without numpy's reduction machinery."""
+    if isinstance(x, float):
+        return math.isfinite(x)
+    if isinstance(x, complex):  # np.complex128 too
+        return cmath.isfinite(x)
+    return bool(np.isfinite(x).all())
 
 
 # numpy's floating-point error flags, as its errstate `call` handler receives them (FPE_OVERFLOW).
@@ -178,78 +205,154 @@ def differenced(root: Node):
     At a complex point (the complex step x + ih) `at_kink` says whether the step moves a kink
     quantity whose real part is exactly 0 (its imaginary part is not 0): that entry is on the kink,
     and the complex form's piece is not the derivative there. A kink quantity the step does not move
-    (a tie of two relu outputs that are both 0) leaves the complex step exact."""
-    order = topological(root)
-    kinked = [n for n in order if isinstance(n, Apply) and n.prim.kink is not None]
+    (a tie of two relu outputs that are both 0) leaves the complex step exact.
+
+    The numeric oracle moves one variable at a time: each pass recomputes only the nodes that
+    variable moves, the others' values kept from the first point f was called at (the same numbers
+    a whole pass would compute, since the same operations run on the same inputs)."""
+    paths = Paths(root)
+    kinked = paths.select(_kinked)
+    plain, shaken_pass = _Reevaluation(paths, shake=False), _Reevaluation(paths, shake=True)
 
     def f(point: Mapping[str, Any]) -> Evaluation:
-        values = forward(root, point, order=order)
+        values, complex_pass = plain(point, plain)
         if not kinked:
             return Evaluation(values[root])
         quantities = [np.ravel(_kink(n)(*(values[a] for a in n.args), **n.kwargs)) for n in kinked]
         signs = np.concatenate([np.sign(np.real(q)) for q in quantities]).astype(np.int8)
-        if any(np.iscomplexobj(v) for v in point.values()):  # a real quantity is one the step does not move
+        if complex_pass:  # a real quantity is one the step does not move
             on = [(np.real(q) == 0) & (np.imag(q) != 0) for q in quantities]
         else:
             on = [q == 0 for q in quantities]
         return Evaluation(values[root], signs.tobytes(), bool(any(np.any(o) for o in on)))
 
     def shaken(point: Mapping[str, Any]) -> Evaluation:
-        return Evaluation(forward(root, point, shake=True, order=order)[root])
+        return Evaluation(shaken_pass(point, plain)[0][root])
 
     f.shaken = shaken  # type: ignore[attr-defined]
     return f
 
 
-def _on_path(root: Node, var: Var, test) -> list[str]:
-    """The names of the primitives between var and f for which test(prim) holds, in the order written."""
-    from .tree import depends_on
-
-    order = topological(root)
-    needs = depends_on(order, [var])
-    names = [n.prim.name for n in order if isinstance(n, Apply) and n in needs and test(n.prim)]
-    return list(dict.fromkeys(names))
+def _kinked(node: Apply) -> bool:
+    return node.prim.kink is not None
 
 
-def without_complex_form(root: Node, var: Var) -> list[str]:
+_MISSING = object()
+
+
+class _Reevaluation:
+    """Forward passes that reuse a reference pass: at a point that differs from the reference point
+    in a few variables (compared by identity: the numeric oracle builds each point from the reference
+    with one variable replaced), only the operations those variables move are computed again."""
+
+    def __init__(self, paths: Paths, shake: bool) -> None:
+        self.paths, self.shake = paths, shake
+        self.data = _data_nodes(paths.order) if shake else set()
+        self.variables = {n.name: n for n in paths.order if isinstance(n, Var)}
+        self.point: Mapping[str, Any] | None = None  # the reference point, and its pass:
+        self.values: dict[Node, Any] = {}
+        self.single: set[str] = set()  # the reference's float32 values, and its complex ones
+        self.complex: set[str] = set()
+
+    def __call__(self, point: Mapping[str, Any], anchor: _Reevaluation) -> tuple[dict[Node, Any], bool]:
+        """The values at point, and whether the pass was complex. The reference point is the first
+        point anchor (the plain passes) saw, so that shaken passes share it."""
+        if self.point is None:
+            reference = anchor.point if anchor.point is not None else point
+            try:
+                self.values = self._whole(reference)
+            except DomainError:
+                if reference is point:
+                    raise
+                return self._whole(point), _is_complex(point.values())
+            self.point = reference
+            self.single = {k for k, v in reference.items() if _is_single(v)}
+            self.complex = {k for k, v in reference.items() if np.iscomplexobj(v)}
+        changed = [k for k, v in point.items() if self.point.get(k, _MISSING) is not v]
+        if len(point) != len(self.point) or any(_is_single(point[k]) != (k in self.single) for k in changed):
+            return self._whole(point), _is_complex(point.values())  # other variables, or another precision
+        key = frozenset(changed)
+        complex_pass = bool(self.complex - key) or _is_complex(point[k] for k in changed)
+        if not changed:
+            return self.values, complex_pass
+        moved = self.paths.moved_by(self.variables[k] for k in changed if k in self.variables)
+        values = dict(self.values)
+        for k in changed:
+            if k in self.variables:
+                values[self.variables[k]] = point[k]
+        _evaluate(moved, values, point, np.float32 if self.single else np.float64, complex_pass,
+                  self.shake, self.data, self.paths.position)
+        return values, complex_pass
+
+    def _whole(self, point: Mapping[str, Any]) -> dict[Node, Any]:
+        return forward(self.paths.root, point, shake=self.shake, order=self.paths.order)
+
+
+def _is_single(v: Any) -> bool:
+    return np.asarray(v).dtype in (np.float32, np.complex64)
+
+
+def _is_complex(values: Iterable[Any]) -> bool:
+    """Whether any of values is complex (a Python or numpy scalar answered without np.iscomplexobj)."""
+    return any(isinstance(v, complex) or (not isinstance(v, float) and np.iscomplexobj(v)) for v in values)
+
+
+def _on_path(root: Node, var: Var, test: Callable[[Apply], bool], paths: Paths | None) -> list[str]:
+    """The names of the primitives between var and f for which test(node) holds, in the order written."""
+    paths = paths or Paths(root)
+    return list(dict.fromkeys(n.prim.name for n in paths.on_path(var, paths.select(test))))
+
+
+def _no_complex_form(node: Apply) -> bool:
+    return node.prim.complex_forward is None
+
+
+def _not_analytic(node: Apply) -> bool:
+    return not node.prim.analytic
+
+
+def _jumps(node: Apply) -> bool:
+    return node.prim.jumps
+
+
+def _complex_step_checked(node: Apply) -> bool:
+    return node.prim.complex_step_valid is not None
+
+
+def without_complex_form(root: Node, var: Var, paths: Paths | None = None) -> list[str]:
     """The primitives between var and f that have no complex form (the complex step cannot go
-    through them: erf, gelu); [] when it can."""
-    return _on_path(root, var, lambda prim: prim.complex_forward is None)
+    through them: erf, gelu); [] when it can. paths: the tree's, when the caller asks for many variables."""
+    return _on_path(root, var, _no_complex_form, paths)
 
 
-def non_analytic(root: Node, var: Var) -> list[str]:
+def non_analytic(root: Node, var: Var, paths: Paths | None = None) -> list[str]:
     """The primitives between var and f that are not analytic (a kink, or no complex form)."""
-    return _on_path(root, var, lambda prim: not prim.analytic)
+    return _on_path(root, var, _not_analytic, paths)
 
 
 def analytic_path(root: Node, wrt: list[Var]) -> bool:
     """Whether every primitive between the variables in wrt and f is smooth (no kink anywhere, so
     every method applies everywhere: the complex step, Richardson)."""
-    return not any(non_analytic(root, v) for v in wrt)
+    paths = Paths(root)
+    return not any(non_analytic(root, v, paths) for v in wrt)
 
 
-def jumps_at(root: Node, values: Mapping[Node, Any], var: Var) -> list[str]:
+def jumps_at(root: Node, values: Mapping[Node, Any], var: Var, paths: Paths | None = None) -> list[str]:
     """The jumps between var and f at this point: a piecewise-constant primitive (step, sign, a
     comparison) exactly on its switch, as "step(x) at x = 0"; f has no derivative there in var."""
-    from .tree import depends_on
-
-    needs = depends_on(topological(root), [var])
+    paths = paths or Paths(root)
     found = []
-    for node in topological(root):
-        if isinstance(node, Apply) and node in needs and node.prim.jumps:
-            quantity = _kink(node)(*(values[a] for a in node.args), **node.kwargs)
-            if np.any(np.asarray(quantity) == 0):
-                found.append(f"{shown(node)}{describe_inputs(node, [values[a] for a in node.args])}")
+    for node in paths.on_path(var, paths.select(_jumps)):
+        quantity = _kink(node)(*(values[a] for a in node.args), **node.kwargs)
+        if np.any(np.asarray(quantity) == 0):
+            found.append(f"{shown(node)}{describe_inputs(node, [values[a] for a in node.args])}")
     return found
 
 
-def complex_step_invalid(root: Node, var: Var, values: Mapping[Node, Any]) -> list[str]:
+def complex_step_invalid(root: Node, var: Var, values: Mapping[Node, Any], paths: Paths | None = None) -> list[str]:
     """The primitives between var and f where the complex step is inaccurate at these values (a power
     with a negative base: see Primitive.complex_step_valid), in the order written; [] when it is accurate."""
-    from .tree import depends_on
-
-    order = topological(root)
-    needs = depends_on(order, [var])
-    names = [n.prim.name for n in order if isinstance(n, Apply) and n in needs and n.prim.complex_step_valid is not None
-             and not n.prim.complex_step_valid(*(values[a] for a in n.args))]
+    paths = paths or Paths(root)
+    names = [n.prim.name for n in paths.on_path(var, paths.select(_complex_step_checked))
+             if not n.prim.complex_step_valid(*(values[a] for a in n.args))]
     return list(dict.fromkeys(names))
