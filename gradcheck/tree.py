@@ -8,6 +8,7 @@ and a subexpression used twice is one node whose gradient accumulates twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Union
 
 from .source import Span
@@ -55,11 +56,24 @@ def text(node: Node) -> str:
     return node.span.text.strip()
 
 
-def topological(root: Node) -> list[Node]:
-    """Every node reachable from root, each once, inputs before users, in the order written.
+# Each tree's order, remembered: a case asks for it dozens of times (forward passes, backprop, shapes,
+# costs), and nodes are immutable. Keyed weakly, and without the root itself among the remembered
+# nodes, so that a tree nobody holds is freed with its entry.
+_ORDERS: WeakKeyDictionary[Node, tuple[Node, ...]] = WeakKeyDictionary()
 
-    Iterative post-order, so a deep tree cannot hit Python's recursion limit.
-    """
+
+def topological(root: Node) -> list[Node]:
+    """Every node reachable from root, each once, inputs before users, in the order written."""
+    below = _ORDERS.get(root)
+    if below is None:
+        order = _walk(root)
+        _ORDERS[root] = tuple(order[:-1])
+        return order
+    return [*below, root]
+
+
+def _walk(root: Node) -> list[Node]:
+    """topological's walk: an iterative post-order, so a deep tree cannot hit Python's recursion limit."""
     order: list[Node] = []
     seen: set[int] = set()
     stack: list[tuple[Node, Iterator[Node]]] = [(root, iter(_inputs(root)))]
