@@ -70,6 +70,29 @@ def _evaluate(nodes: list[Node], values: dict[Node, Any], point: Mapping[str, An
                 values[node] = out
 
 
+def forward_batch(root: Node, point: Mapping[str, Any], count: int) -> tuple[dict[Node, Any], Any]:
+    """Every node's values at count points at once (a variable's value: a vector of count values, or
+    one scalar for all; every operation elementwise), and at which points f is defined: every input
+    inside its domain and every value finite. Where forward would raise, this marks the point instead."""
+    order = topological(root)
+    values: dict[Node, Any] = {}
+    defined = np.ones(count, dtype=bool)
+    real = working_dtype(point)
+    with np.errstate(all="ignore"):
+        for node in order:
+            if isinstance(node, Const):
+                values[node] = real(node.value)
+            elif isinstance(node, Var):
+                values[node] = point[node.name]
+            else:
+                inputs, static = [values[arg] for arg in node.args], node.kwargs
+                if node.prim.domain is not None:
+                    defined &= np.asarray(node.prim.domain(*inputs, **static), dtype=bool)
+                values[node] = node.prim.forward(*inputs, **static)
+                defined &= np.isfinite(values[node])
+    return values, defined
+
+
 def _data_nodes(order: list[Node]) -> set[Node]:
     """The nodes that compute a data input (indices, labels, a condition: arange(4) in S[arange(4), y]):
     shaking them would make whole numbers fractional, and they are not differentiated anyway."""
