@@ -287,7 +287,7 @@ def test_script_right_claim_exits_0(script):
 def check_document(document: dict) -> None:
     """The documented schema of --format json, for any document."""
     assert set(document) == {"version", "cases", "summary"}
-    assert document["version"] == 1
+    assert document["version"] == 2  # 2: a scalar's pairs leave out worst and worst_values (they repeat a and b)
     summary = document["summary"]
     assert set(summary) == {"total"} | STATUSES
     assert all(isinstance(n, int) and n >= 0 for n in summary.values())
@@ -308,6 +308,10 @@ def check_document(document: dict) -> None:
         for _var, g in case["gradients"].items():
             assert {"symbolic", "backprop", "numeric", "max_abs_error", "max_rel_error", "status"} <= set(g)
             assert g["status"] in ("pass", "mismatch")
+            for pair in g["pairs"]:  # compact for a scalar: the worst entry is the only entry
+                named = {"worst", "worst_values"} if g["shape"] or pair.get("worst") else set()
+                assert set(pair) == {"a", "b", "agree", "max_abs_error", "max_rel_error", "compared"} | named
+                assert pair["a"] in (*ORACLES, "claimed") and pair["b"] in (*ORACLES, "claimed")
             present = [g[c] for c in (*ORACLES, "claimed") if g.get(c) is not None]
             if len(present) >= 2:  # the error measures are the largest over every pair of columns
                 assert g["max_abs_error"] == pytest.approx(max(abs(a - b) for a, b in combinations(present, 2)),

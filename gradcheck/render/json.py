@@ -10,7 +10,8 @@ from typing import Any
 
 from ..result import Report
 
-SCHEMA_VERSION = 1
+# 2: a scalar gradient's pairs leave out `worst` and `worst_values`, which only repeated a and b (issue 15).
+SCHEMA_VERSION = 2
 
 
 def render_json(report: Report) -> str:
