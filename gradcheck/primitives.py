@@ -418,7 +418,7 @@ PRIMITIVES: tuple[Primitive, ...] = (
     Primitive("matmul", ("a", "b"), np.matmul, (A.matmul_vjp_a, A.matmul_vjp_b), A.sym_matmul,
               ("g @ b.T", "a.T @ g"), "matrix product of vectors and matrices", operator="@",
               precedence=PRODUCT, elementwise=False, shape=A.matmul_shape, cost=A.matmul_cost,
-              matrix=(M.matmul_a, M.matmul_b)),
+              matrix=(M.matmul_a, M.matmul_b), complex_form=A.matmul_complex),
     Primitive("transpose", ("x",), S.transpose, (S.transpose_vjp,), S.sym_transpose, ("transpose(g, argsort(axes))",),
               "axes reordered (all reversed by default; also written x.T)", elementwise=False,
               shape=S.transpose_shape, static=(("axes", None),), matrix=(M.transpose_x,)),
