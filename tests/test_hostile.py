@@ -433,16 +433,16 @@ def test_item_8_the_pool_traces_a_wrong_vjp_rule_to_its_variable(monkeypatch):
     assert result.gradients["s8"].numeric_mode == "fast" and "small variables" in result.gradients["s8"].notes["numeric"]
 
 
-def test_item_8_console_script_with_300_scalar_variables_in_fast_mode():
-    expr = " + ".join(f"sin(s{i})" for i in range(300))
-    at = ",".join(f"s{i}={0.01 * i:g}" for i in range(300))
+def test_item_8_console_script_with_60_scalar_variables_in_fast_mode():
+    expr = " + ".join(f"sin(s{i})" for i in range(60))
+    at = ",".join(f"s{i}={0.01 * i:g}" for i in range(60))
     proc = gradcheck_run(["eval", expr, "--at", at, "--mode", "fast", "--format", "json"])
     assert_exit(proc, 0)
     gradients = json.loads(proc.stdout)["cases"][0]["gradients"]
     assert {g["numeric_mode"] for g in gradients.values()} == {"fast"}
     table = gradcheck_run(["eval", expr, "--at", at, "--mode", "fast"])
     assert_exit(table, 0)
-    assert "and 297 more: fast mode: probed with the other small variables" in " ".join(table.stdout.split())
+    assert "and 57 more: fast mode: probed with the other small variables" in " ".join(table.stdout.split())
 
 
 # ----- item 11 (the expression part): the complex step only where it is valid -----------------------
