@@ -27,16 +27,20 @@ single entries. Another column a is compared through its projections ⟨a, v⟩,
 ⟨u_a, |v|⟩. Entries numeric could not difference (an infinite error estimate: a kink within reach)
 and the entries at a kink are not compared; any other NaN disagrees. A pair with no entry compared
 is reported as not compared, never as agreeing.
+
+Fast mode's small variables are probed together (pool.py): a pooled variable's numeric column is a
+PoolShare, and another column is compared over the whole pool — its values concatenated over every
+pooled variable, projected on the pool's directions — by the same rule.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from .columns import Measured, Probes
+from .columns import Measured, PoolShare, Probes
 from .tolerance import DEFAULT_RTOL, FLOAT32_RTOL
 
 # See the module docstring: how many times its own uncertainty a column may be off.
@@ -101,8 +105,10 @@ def compare_pair(a_name: str, a: Any, b_name: str, b: Any, rule: Rule, rounding:
                  skip: Any = None) -> PairError:
     """Columns a and b (numbers, arrays, Measured, or fast mode's Probes), entry by entry.
     `skip` marks entries not to compare (kinks)."""
-    if isinstance(a, Probes):
+    if isinstance(a, (Probes, PoolShare)):
         return _swap(compare_pair(b_name, b, a_name, a, rule, rounding, skip))
+    if isinstance(b, PoolShare):
+        return _against_share(a_name, a, b_name, b, rule)
     u_a = uncertainty(a_name, a, rounding, rule)
     x = np.asarray(_values(a), dtype=np.float64)
     if isinstance(b, Probes):
@@ -121,20 +127,65 @@ def compare_pair(a_name: str, a: Any, b_name: str, b: Any, rule: Rule, rounding:
 def _against_probes(a_name: str, a: np.ndarray, u_a: np.ndarray, b_name: str, probes: Probes, rule: Rule,
                     rounding: Any) -> PairError:
     """a's projections on the random directions and a's sampled entries, against what fast mode measured."""
+    mine, mine_u, theirs, theirs_u, labels = _probe_sides(a, u_a, probes, rounding)
+    return _entrywise(a_name, mine, mine_u, b_name, theirs, theirs_u, rule,
+                      np.ones(mine.shape, dtype=bool), labels=labels)
+
+
+def _against_share(a_name: str, a: Any, b_name: str, share: PoolShare, rule: Rule) -> PairError:
+    """A pooled variable's column a against the pool's probes: the column over the whole pool (a in
+    this variable's place). A column that some pooled variable lacks (a claim for only some of them)
+    is compared at this variable's sampled entries alone."""
+    whole = share.columns.get(a_name)
+    probes = share.probes
+    x = np.ravel(np.asarray(_values(a), dtype=np.float64))
+    if whole is None:
+        start, stop = share.span.start, share.span.stop
+        mine = [j for j, idx in enumerate(probes.entries) if start <= idx[0] < stop]
+        whole = np.zeros(np.shape(probes.directions)[1:])
+        probes = Probes(np.zeros((0, *whole.shape)), np.zeros(0), np.zeros(0), tuple(probes.entries[j] for j in mine),
+                        np.asarray(probes.entry_values)[mine], np.asarray(probes.entry_errors)[mine],
+                        None if probes.labels is None else tuple(probes.labels[j] for j in mine))
+    whole = np.array(whole, dtype=np.float64)
+    whole[share.span] = x
+    u = uncertainty(a_name, whole, share.rounding, rule)
+    pair = _against_probes(a_name, whole, u, b_name, probes, rule, share.rounding)
+    if pair.worst.startswith("along random direction"):
+        return replace(pair, worst=f"{pair.worst} over the {share.members:,} pooled variables")
+    return pair
+
+
+def disagreeing_probes(a_name: str, a: Any, probes: Probes, rule: Rule, rounding: Any,
+                       excess: bool = False) -> Any:
+    """The probes (directions first, then entries) at which column a disagrees with what fast mode
+    measured, as a list of their positions; with excess, each probe's |difference| / allowed instead."""
+    x = np.asarray(a, dtype=np.float64)
+    mine, mine_u, theirs, theirs_u, _ = _probe_sides(x, uncertainty(a_name, x, rounding, rule), probes, rounding)
+    with np.errstate(all="ignore"):
+        diff = np.abs(mine - theirs)
+        allowed = rule.allowed(mine, theirs, mine_u, theirs_u)
+        ratio = np.nan_to_num(diff / np.maximum(allowed, np.finfo(np.float64).tiny), nan=np.inf)
+    return ratio if excess else [int(i) for i in np.flatnonzero(~(diff <= allowed))]
+
+
+def _probe_sides(a: np.ndarray, u_a: np.ndarray, probes: Probes, rounding: Any):
+    """Both sides of a comparison with probes: a's projections and sampled entries with their
+    uncertainty, fast mode's measurements with theirs, and each probe's label."""
     directions = np.asarray(probes.directions, dtype=np.float64)
     axes = tuple(range(1, directions.ndim))
     spread = np.abs(directions)
     own = np.broadcast_to(np.asarray(rounding, dtype=np.float64), a.shape)  # numeric's share of the rounding
-    mine = np.concatenate([np.sum(a * directions, axis=axes), [a[idx] for idx in probes.entries]])
-    mine_u = np.concatenate([np.sum(u_a * spread, axis=axes), [u_a[idx] for idx in probes.entries]])
-    theirs = np.concatenate([probes.directional, probes.entry_values]).astype(np.float64)
-    theirs_u = np.concatenate([np.asarray(probes.directional_error, dtype=np.float64) + np.sum(own * spread, axis=axes),
-                               np.asarray(probes.entry_errors, dtype=np.float64)
-                               + np.array([own[idx] for idx in probes.entries], dtype=np.float64)])
-    labels = [f"along random direction {i + 1}" for i in range(len(directions))] + \
-             [index_text(idx) for idx in probes.entries]
-    return _entrywise(a_name, mine, mine_u, b_name, theirs, theirs_u, rule,
-                      np.ones(mine.shape, dtype=bool), labels=labels)
+    with np.errstate(all="ignore"):
+        mine = np.concatenate([np.sum(a * directions, axis=axes), [a[idx] for idx in probes.entries]])
+        mine_u = np.concatenate([np.sum(u_a * spread, axis=axes), [u_a[idx] for idx in probes.entries]])
+        theirs = np.concatenate([probes.directional, probes.entry_values]).astype(np.float64)
+        theirs_u = np.concatenate([np.asarray(probes.directional_error, dtype=np.float64)
+                                   + np.sum(own * spread, axis=axes),
+                                   np.asarray(probes.entry_errors, dtype=np.float64)
+                                   + np.array([own[idx] for idx in probes.entries], dtype=np.float64)])
+    entry_labels = probes.labels if probes.labels is not None else [index_text(idx) for idx in probes.entries]
+    labels = [f"along random direction {i + 1}" for i in range(len(directions))] + list(entry_labels)
+    return mine, mine_u, theirs, theirs_u, labels
 
 
 def _entrywise(a_name: str, x: np.ndarray, u_x: np.ndarray, b_name: str, y: np.ndarray, u_y: np.ndarray,

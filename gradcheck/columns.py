@@ -44,6 +44,20 @@ class Probes:
     entries: tuple[tuple[int, ...], ...]  # the entries differenced one at a time
     entry_values: Any
     entry_errors: Any
+    labels: tuple[str, ...] | None = None  # how the entries are named, if not as indices (a pool's: `s7`, `b[1]`)
+
+
+@dataclass(frozen=True)
+class PoolShare:
+    """Fast mode's numeric column for a variable probed with the other small variables (pool.py): the
+    pool's probes, over the concatenation of their entries, and every other column concatenated the
+    same way, so that a column is compared over the whole pool."""
+
+    probes: Probes
+    columns: dict[str, Any]  # column name -> its values over the pool (None: some variable lacks it)
+    rounding: Any  # each pool entry's rounding
+    span: slice  # this variable's entries in the concatenation
+    members: int  # how many variables the pool has
 
 
 @dataclass(frozen=True)

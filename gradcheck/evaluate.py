@@ -94,14 +94,19 @@ def forward_batch(root: Node, point: Mapping[str, Any], count: int) -> tuple[dic
 
 
 def _data_nodes(order: list[Node]) -> set[Node]:
-    """The nodes that compute a data input (indices, labels, a condition: arange(4) in S[arange(4), y]):
-    shaking them would make whole numbers fractional, and they are not differentiated anyway."""
+    """The nodes the shaken pass leaves alone: those that compute a data input (indices, labels, a
+    condition: arange(4) in S[arange(4), y]), and those of constants alone (the exponent -101 in
+    x**-101). Shaking them would make whole numbers fractional, and they are not differentiated."""
     data: set[Node] = set()
     for node in reversed(order):
         if isinstance(node, Apply):
             sources = node.args if node in data else [node.args[i] for i in node.prim.labels]
             data.update(sources)
-    return data
+    constant: set[Node] = set()
+    for node in order:  # children first
+        if isinstance(node, Apply) and all(isinstance(a, Const) or a in constant for a in node.args):
+            constant.add(node)
+    return data | constant
 
 
 def working_dtype(point: Mapping[str, Any]) -> type:

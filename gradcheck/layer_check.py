@@ -31,6 +31,7 @@ from .contracts import NotFinite, determinism, linearity, precision, read_gradie
 from .errors import SpecError
 from .layer_diagnosis import diagnose, one_hot_probe, one_row_match
 from .options import Options, make
+from .pool import Pool, pooled_vjp
 from .oracles.numeric import CHECKED_COMPLEX, FULL_MODE_MAX_ENTRIES, NumericResult, choose_mode
 from .oracles.vjp_numeric import measure
 from .pipeline import numeric_column
@@ -231,11 +232,16 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     # f is a black box: nothing says it is analytic, so auto takes the complex step only where it agrees
     # with central differences (numeric.CHECKED_COMPLEX), and central differences find the kinks.
     method = CHECKED_COMPLEX if options.method == "auto" else options.method
-    measured = measure(target.outputs, point, inputs.wrt, douts, base, mode, seed, method, eps)
     rule = _rule(options, dtype)
+    pool = Pool.of(list(inputs.wrt), point, mode)  # fast mode's small inputs, probed as one array
+    measured = measure(target.outputs, point, [n for n in inputs.wrt if pool is None or n not in pool], douts, base,
+                       mode, seed, method, eps)
+    if pool is not None:
+        measured.update(pooled_vjp(pool, target.outputs, point, douts, base, claimed, rule, seed, method, eps))
     gradients = {}
     for n in inputs.wrt:
-        gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, rule, mode, method)
+        var_mode = mode if measured[n][0].probes is not None else "full"  # small inputs: every entry
+        gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, rule, var_mode, method)
         if gradients[n].status == "mismatch":
             gradients[n].diagnosis = _explain(target, n, point, measured[n], mode, douts, base, claims, rule, seed,
                                               method, eps)

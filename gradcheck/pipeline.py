@@ -15,6 +15,7 @@ from .cost import check_numeric_cost
 from .errors import DomainError, GradcheckError, ShapeError, SpecError, ValueSpecError
 from .evaluate import complex_step_invalid, differenced, forward, jumps_at, value, without_complex_form
 from .options import Options, make
+from .pool import Pool, pooled_numeric
 from .oracles.backprop import backprop, magnitudes
 from .oracles.numeric import NumericResult, choose_mode, numeric
 from .oracles.symbolic import formula, symbolic
@@ -77,17 +78,27 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
     rounding = backprop_rounding(problem, values, by_backprop, rule)
     methods = numeric_methods(options.method, problem, values)
     step("numeric")
-    by_numeric = numeric(differenced(problem.root), problem.point, variables, mode=mode, seed=options.seed,
-                         method=methods)
+    f = differenced(problem.root)
+    pool = Pool.of(variables, problem.point, mode)  # fast mode's small variables, probed as one array
+    by_numeric = numeric(f, problem.point, [v for v in variables if pool is None or v not in pool], mode=mode,
+                         seed=options.seed, method=methods)
     step("symbolic")
     by_symbolic = symbolic(problem.root, problem.point, problem.wrt, formulas=options.formulas)
+    others = {}  # every column but numeric, (value, note) by variable
+    for var in variables:
+        others[var] = {"symbolic": (by_symbolic[var].value, by_symbolic[var].note),
+                       "backprop": (by_backprop[var], None)}
+        if var in problem.claims:
+            others[var]["claimed"] = evaluate_claim(problem.claims[var], problem.point, var,
+                                                    np.shape(problem.point[var]))
+    if pool is not None:
+        step("numeric")
+        by_numeric.update(pooled_numeric(pool, f, problem.point,
+                                         {v: {c: value for c, (value, _) in others[v].items()} for v in pool.names},
+                                         rounding, rule, methods, options.seed))
     gradients = {}
     for var in variables:
-        columns = {"symbolic": (by_symbolic[var].value, by_symbolic[var].note),
-                   "backprop": (by_backprop[var], None),
-                   "numeric": numeric_column(by_numeric[var])}
-        if var in problem.claims:
-            columns["claimed"] = evaluate_claim(problem.claims[var], problem.point, var, np.shape(problem.point[var]))
+        columns = {**others[var], "numeric": numeric_column(by_numeric[var])}
         var_mode = mode if by_numeric[var].probes is not None else "full"  # small variables: every entry
         gradients[var] = judge(var, np.shape(problem.point[var]), columns, rule, rounding[var], var_mode,
                                by_numeric[var].method, by_symbolic[var].formula, by_numeric[var].kinks)

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..agreement import ROUNDING_ULPS, SAFETY
 from ..budget import checkpoint
-from ..columns import Evaluation, Kink, Measured, Probes
+from ..columns import Evaluation, Kink, Measured, PoolShare, Probes
 from ..errors import CheckTimeout, DomainError, GradcheckError
 from ..options import METHODS, MODES  # noqa: F401 - re-exported for callers that know them from here
 from ..primitives import KINKED, listed
@@ -75,7 +75,7 @@ Function = Callable[[Mapping[str, Any]], Evaluation]
 @dataclass(frozen=True)
 class NumericResult:
     value: Measured | None = None  # full mode; None in fast mode or when undefined
-    probes: Probes | None = None  # fast mode
+    probes: Probes | PoolShare | None = None  # fast mode (a pooled variable's share of the pool's probes)
     note: str | None = None  # why value is None, what fast mode checked, what was left out
     method: str = "central"
     kinks: tuple[Kink, ...] = field(default=())
@@ -158,6 +158,15 @@ def fast(f: Function, point: Mapping[str, Any], name: str, seed: int, method: st
     probes = Probes(np.array(kept_directions).reshape(len(kept_directions), *x.shape), np.array(directional),
                     np.array(directional_error), tuple(kept_entries), np.array(values), np.array(errors))
     return NumericResult(None, probes, note, method)
+
+
+def along(f: Function, point: Mapping[str, Any], name: str, vector: np.ndarray, method: str, base: Evaluation):
+    """The derivative of f along one vector of variable `name`'s space: (value, error), or a Kink or None
+    near a kink (pool.py traces a disagreeing direction with these)."""
+    x = _as_working(point[name])
+    scale = max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
+    return line_derivative(_line(f, point, name, x, np.asarray(vector, dtype=x.dtype)), scale, method, base,
+                           float(np.finfo(x.dtype).eps))
 
 
 def _probe(f: Function, point, name: str, x: np.ndarray, vectors: list, scales: list, method: str,

@@ -62,8 +62,12 @@ def measure(f: Outputs, point: Mapping[str, Any], names: Sequence[str], douts: S
     """For every name, one NumericResult per dout (the gradient of ⟨dout, f⟩)."""
     results = {}
     for name in names:
+        # As numeric.numeric does: a variable with no more entries than fast mode would probe is
+        # differenced entry by entry, which costs no more and checks every entry.
+        small = np.size(point[name]) <= 2 * FAST_PROBES
+        run = _full if mode == "full" or small else _fast
         try:
-            results[name] = (_full if mode == "full" else _fast)(f, point, name, douts, base, seed, method, eps)
+            results[name] = run(f, point, name, douts, base, seed, method, eps)
         except DomainError as exc:
             results[name] = [NumericResult(note=f"a step leaves the domain: {exc.message}", method=method)
                              for _ in douts]
@@ -195,6 +199,22 @@ def _one_sided(g, value, h: float) -> tuple[float, float]:
     right = float(np.real(g(h).value - value)) / h
     left = float(np.real(value - g(-h).value)) / h
     return left, right
+
+
+def along(f: Outputs, point: Mapping[str, Any], name: str, vector: np.ndarray, douts: Sequence[tuple],
+          base: tuple, method: str, eps: float) -> list:
+    """The derivative of ⟨dout, f⟩ along one vector of variable `name`'s space, for every dout:
+    (value, error), or a Kink or None near a kink (pool.py traces a disagreeing direction with these)."""
+    x = np.asarray(point[name])
+    scale = max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
+    line = _Line(f, point, name, x, np.asarray(vector, dtype=x.dtype), base, Douts(douts))
+    return [derivative(line, k, scale, method, eps) for k in range(len(douts))]
+
+
+def full(f: Outputs, point: Mapping[str, Any], name: str, douts: Sequence[tuple], base: tuple, seed: int,
+         method: str, eps: float) -> list[NumericResult]:
+    """Every entry of one variable, for every dout (what measure does in full mode)."""
+    return measure(f, point, [name], douts, base, "full", seed, method, eps)[name]
 
 
 def _full(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]:

@@ -77,6 +77,25 @@ def render_report(report: Report, out: Console, show: bool = False) -> None:
         render_case(case, out, show)
 
 
+# A note shared by more variables than this names the first few and counts the rest.
+NOTE_NAMES = 3
+
+
+def _shared_notes(case: CaseResult) -> dict[tuple[str, str], list[str]]:
+    """Each column's note, with the variables it is said of (fast mode's pool gives many the same one)."""
+    shared: dict[tuple[str, str], list[str]] = {}
+    for variable, g in case.gradients.items():
+        for column, note in g.notes.items():
+            shared.setdefault((column, note), []).append(variable)
+    return shared
+
+
+def _some(variables: list[str]) -> str:
+    named = ", ".join(f"∂f/∂{v}" for v in variables[:NOTE_NAMES])
+    rest = len(variables) - NOTE_NAMES
+    return f"{named} and {rest:,} more" if rest > 0 else named
+
+
 def render_case(case: CaseResult, out: Console, show: bool = False, verdict: bool = True) -> None:
     """The case's table and notes, ending with its verdict (left out where the caller shows it itself)."""
     if case.status == "error":
@@ -96,9 +115,8 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
     if show:
         for variable, g in case.gradients.items():
             render_gradient(variable, g, out)
-    for variable, g in case.gradients.items():
-        for column, note in g.notes.items():
-            emit(out, paragraph(f"{column} ∂f/∂{variable}: {note}", width, indent="  ", style="dim"))
+    for (column, note), variables in _shared_notes(case).items():
+        emit(out, paragraph(f"{column} {_some(variables)}: {note}", width, indent="  ", style="dim"))
     for note in case.notes:
         emit(out, paragraph(note, width, indent="  ", style="dim"))
     for variable, g in case.gradients.items():
