@@ -36,8 +36,8 @@ def render_json(report: Report) -> str:
     return re.sub(f'"{token}:(\\d+)"', lambda m: texts[int(m.group(1))], text)
 
 
-# What json writes for the numbers JSON has no way to write (allow_nan=True).
-_NOT_JSON = re.compile(r"NaN|Infinity")
+# What json writes for the numbers JSON has no way to write (allow_nan=True): -Infinity holds Infinity.
+_NOT_JSON = ("NaN", "Infinity")
 
 
 def _prepared(value: Any, one_line: Callable[[str], str]) -> Any:
@@ -59,7 +59,9 @@ def _prepared(value: Any, one_line: Callable[[str], str]) -> Any:
 def _dumped(value: Any) -> str:
     """value on one line, by the C encoder; the slow walk over its numbers only if one is inf or NaN."""
     text = json.dumps(value, ensure_ascii=False)
-    return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False) if _NOT_JSON.search(text) else text
+    if any(word in text for word in _NOT_JSON):  # str's search: a regex took 0.3 s over a 47 MB document
+        return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False)
+    return text
 
 
 def _finite(value: Any) -> Any:
