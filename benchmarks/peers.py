@@ -13,9 +13,8 @@ Cases:
 - the two-layer relu net with 112 parameters (X 16x10, W1 10x8, W2 8x4), whole process, gradcheck's
   symbolic column included, against scipy's check_grad on the flattened parameters;
 - batch throughput: 1,000 scalar cases with `check -j 1` and `-j 2`;
-- a 1,000,000-parameter two-layer net in the default mode, table and JSON output: whole-process time and the
-  process's own peak memory
-  against the size of its arrays.
+- a 1,000,000-parameter two-layer net in the default mode, with the table and with --format json:
+  whole-process time and the process's own peak memory against the size of its arrays.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cmath
 import math
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -50,7 +50,7 @@ def forward(root: Node, point: Mapping[str, Any], shake: bool = False,
     return values
 
 
-def _evaluate(nodes: list[Node], values: dict[Node, Any], point: Mapping[str, Any], real: type,
+def _evaluate(nodes: Sequence[Node], values: dict[Node, Any], point: Mapping[str, Any], real: type,
               complex_pass: bool, shake: bool, data: set[Node], positions: Mapping[Node, int] | None = None) -> None:
     """Fill in values for nodes (a topological order; the inputs not among them already in values).
     positions: each node's index in the whole order, which picks its shake pattern (by default its
@@ -381,6 +381,9 @@ def complex_step_invalid(root: Node, var: Var, values: Mapping[Node, Any], paths
     """The primitives between var and f where the complex step is inaccurate at these values (a power
     with a negative base: see Primitive.complex_step_valid), in the order written; [] when it is accurate."""
     paths = paths or Paths(root)
-    names = [n.prim.name for n in paths.on_path(var, paths.select(_complex_step_checked))
-             if not n.prim.complex_step_valid(*(values[a] for a in n.args))]
+    names = []
+    for node in paths.on_path(var, paths.select(_complex_step_checked)):
+        valid = node.prim.complex_step_valid
+        if valid is not None and not valid(*(values[a] for a in node.args)):
+            names.append(node.prim.name)
     return list(dict.fromkeys(names))
