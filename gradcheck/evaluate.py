@@ -216,6 +216,8 @@ def is_constant(node: Node) -> bool:
 
 
 def format_value(v: Any) -> str:
+    """A value in a message; under the complex step, its real part (the point the user gave)."""
+    v = np.real(v)
     if np.ndim(v) == 0:
         return f"{float(v):.6g}"
     return " ".join(np.array2string(np.asarray(v), precision=4, threshold=6, edgeitems=2).split())

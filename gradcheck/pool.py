@@ -59,6 +59,15 @@ class Pool:
             return None
         return cls(tuple(small), tuple(np.shape(point[n]) for n in small), tuple(np.cumsum([0, *sizes]).tolist()))
 
+    def without(self, names: Sequence[str]) -> Pool | None:
+        """The pool less some members, or None if the rest are too few to pool."""
+        kept = [(n, shape) for n, shape in zip(self.names, self.shapes) if n not in names]
+        sizes = [int(np.prod(shape, dtype=np.int64)) for _, shape in kept]
+        if sum(sizes) <= POOL_MIN_ENTRIES:
+            return None
+        return Pool(tuple(n for n, _ in kept), tuple(shape for _, shape in kept),
+                    tuple(np.cumsum([0, *sizes]).tolist()))
+
     def __contains__(self, name: object) -> bool:
         return name in self.names
 
@@ -178,7 +187,8 @@ def _without(values: np.ndarray, pool: Pool, traced: Mapping[str, Any]) -> np.nd
     """A column over the pool with the traced variables' entries zeroed (their share is out of the probes)."""
     out = np.array(values, dtype=np.float64)
     for name in traced:
-        out[pool.span(name)] = 0.0
+        if name in pool:
+            out[pool.span(name)] = 0.0
     return out
 
 
@@ -206,6 +216,44 @@ def _take_out(pool: Pool, probes: Probes, name: str, measured: Measured) -> Prob
                    labels=None if probes.labels is None else tuple(probes.labels[j] for j in keep))
 
 
+def around_kinks(pool: Pool, probe: Callable[[Pool], list], along: Callable[[Pool, np.ndarray], list],
+                 seed: int) -> tuple[Pool | None, list, list[str]]:
+    """The pool's probes (one NumericResult per dout, from probe(pool)), after the variables at a kink are
+    found and taken out of the pool. A direction through a kink is left out of fast mode's probes, and
+    every pool direction passes through every member, so one scalar at its kink would cost the pool all
+    its directions (and hide the kink). Such variables are found by bisection of a direction (a half
+    that differences cleanly has none), up to MAX_TRACED of them, and the pool probed again without
+    them. Returns the pool left (None if too few are left to pool), its probes, and the variables taken
+    out, which the caller differences in full."""
+    probed = probe(pool)
+    if all(r.probes is not None and len(r.probes.directions) == FAST_PROBES for r in probed):
+        return pool, probed, []
+    direction = np.random.default_rng([seed, pool.size, 0xC1A5]).standard_normal(pool.size)
+    found: list[str] = []
+
+    def search(names: list[str]) -> None:
+        if len(found) >= MAX_TRACED:
+            return
+        v = np.zeros(pool.size)
+        for n in names:
+            v[pool.span(n)] = direction[pool.span(n)]
+        if all(isinstance(got, tuple) for got in along(pool, v)):
+            return
+        if len(names) == 1:
+            found.append(names[0])
+            return
+        search(names[: len(names) // 2])
+        search(names[len(names) // 2:])
+
+    search(list(pool.names))
+    if not found:
+        return pool, probed, []
+    rest = pool.without(found)
+    if rest is None:
+        return None, [], list(pool.names)
+    return rest, probe(rest), found
+
+
 def _method(methods: Mapping[str, str], names: Sequence[str]) -> str:
     """The pool's difference method: its members' common one, central differences if they differ."""
     chosen = {methods[n] for n in names}
@@ -227,14 +275,24 @@ def pooled_numeric(pool: Pool, f: Callable, point: Mapping[str, Any], columns: M
     member's other columns by name (symbolic, backprop, claimed: values or None)."""
     from .oracles.numeric import NumericResult, along, numeric
 
-    method = _method(methods, pool.names)
-    pooled_f, pooled_point = pool.wrap(f), pool.point(point)
-    probed = numeric(pooled_f, pooled_point, [POOL], mode="fast", seed=seed, method=method)[POOL]
-    if probed.probes is None:  # a step left the domain: the members are differenced one by one
-        return numeric(f, point, list(pool.names), mode="full", seed=seed, method=methods)
-    method = probed.method
     base = f(point)
-    full = {}
+
+    def probe(p: Pool) -> list:
+        return [numeric(p.wrap(f), p.point(point), [POOL], mode="fast", seed=seed, method=_method(methods, p.names))[POOL]]
+
+    def along_pool(p: Pool, v: np.ndarray) -> list:
+        return [along(p.wrap(f), p.point(point), POOL, v, _method(methods, p.names), base)]
+
+    whole = pool
+    rest, results, kinked = around_kinks(pool, probe, along_pool, seed)
+    full = numeric(f, point, kinked, mode="full", seed=seed, method=methods) if kinked else {}
+    if rest is None:
+        return full
+    pool, probed = rest, results[0]
+    if probed.probes is None:  # a step left the domain: the members are differenced one by one
+        return {**full, **numeric(f, point, list(pool.names), mode="full", seed=seed, method=methods)}
+    method = probed.method
+    pooled_f, pooled_point = pool.wrap(f), pool.point(point)
 
     def measure(name: str) -> Measured | None:
         full[name] = numeric(f, point, [name], mode="full", seed=seed, method=methods)[name]
@@ -248,8 +306,8 @@ def pooled_numeric(pool: Pool, f: Callable, point: Mapping[str, Any], columns: M
     probes, traced = settle(pool, pool.labelled(probed.probes), flat, pool_rounding, rule,
                             lambda v: along(pooled_f, pooled_point, POOL, v, method, base), measure)
     out = {}
-    for name in pool.names:
-        if name in traced:
+    for name in whole.names:
+        if name in full:
             out[name] = full[name]
         else:
             shared = share(pool, name, probes, {c: _without(v, pool, traced) if v is not None else None
@@ -266,11 +324,21 @@ def pooled_vjp(pool: Pool, outputs: Callable, point: Mapping[str, Any], douts: S
     from .oracles.numeric import NumericResult
     from .oracles.vjp_numeric import along, full, measure
 
-    pooled_f, pooled_point = pool.wrap(outputs), pool.point(point)
-    probed = measure(pooled_f, pooled_point, [POOL], douts, base, "fast", seed, method, eps)[POOL]
+    def probe(p: Pool) -> list:
+        return measure(p.wrap(outputs), p.point(point), [POOL], douts, base, "fast", seed, method, eps)[POOL]
+
+    def along_pool(p: Pool, v: np.ndarray) -> list:
+        return along(p.wrap(outputs), p.point(point), POOL, v, douts, base, method, eps)
+
+    rest, probed, kinked = around_kinks(pool, probe, along_pool, seed)
+    # the traced variables' full measurements, every dout: those at a kink first
+    measured: dict[str, list] = measure(outputs, point, kinked, douts, base, "full", seed, method, eps)
+    if rest is None:
+        return measured
+    pool = rest
     if any(p.probes is None for p in probed):  # a step left the domain: the members one by one
-        return measure(outputs, point, list(pool.names), douts, base, "full", seed, method, eps)
-    measured: dict[str, list] = {}  # the traced variables' full measurements, every dout
+        return {**measured, **measure(outputs, point, list(pool.names), douts, base, "full", seed, method, eps)}
+    pooled_f, pooled_point = pool.wrap(outputs), pool.point(point)
 
     def probes_at(k: int) -> Probes:
         """dout k's probes without the variables traced so far (at any dout)."""
@@ -278,7 +346,7 @@ def pooled_vjp(pool: Pool, outputs: Callable, point: Mapping[str, Any], douts: S
         assert isinstance(first, Probes)
         probes = pool.labelled(first)
         for name, results in measured.items():
-            if results[k].value is not None:
+            if name in pool and results[k].value is not None:
                 probes = _take_out(pool, probes, name, results[k].value)
         return probes
 

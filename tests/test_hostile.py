@@ -433,6 +433,31 @@ def test_item_8_the_pool_traces_a_wrong_vjp_rule_to_its_variable(monkeypatch):
     assert result.gradients["s8"].numeric_mode == "fast" and "small variables" in result.gradients["s8"].notes["numeric"]
 
 
+def test_item_8_a_pooled_variable_at_its_kink_is_found_and_reported_as_a_kink():
+    """One of 40 scalar inputs sits on relu's kink: every pool direction goes through it, so the pool
+    finds it by bisection, differences it alone (left and right derivatives), and probes the rest."""
+    scalars = {f"s{i}": np.array(0.1 * i - 2) for i in range(40)}  # s20 is exactly 0
+    inputs = {**scalars, "W": np.linspace(-1, 1, 3000)}
+
+    def f(**xs):
+        return float(sum(np.maximum(v, 0).sum() for v in xs.values()))
+
+    def subgradient(**xs):
+        return {k: (v > 0).astype(float) for k, v in xs.items()}
+
+    result = gradcheck.check_function(f, subgradient, inputs, mode="fast")
+    assert result.status == "kink" and result.gradients["s20"].status == "kink", result.verdict
+    (_, left, right), = result.gradients["s20"].kinks
+    assert left == pytest.approx(0.0, abs=1e-6) and right == pytest.approx(1.0, rel=1e-6)
+    assert "8 random directions" in result.gradients["s3"].notes["numeric"]  # none lost to the kink
+
+    def outside(**xs):
+        return {**subgradient(**xs), "s20": np.array(3.0)}
+
+    wrong = gradcheck.check_function(f, outside, inputs, mode="fast")
+    assert wrong.status == "mismatch" and "outside the one-sided derivatives" in wrong.gradients["s20"].verdict
+
+
 def test_item_8_console_script_with_60_scalar_variables_in_fast_mode():
     expr = " + ".join(f"sin(s{i})" for i in range(60))
     at = ",".join(f"s{i}={0.01 * i:g}" for i in range(60))
