@@ -75,3 +75,32 @@ def test_paths_answer_what_a_walk_of_the_tree_answers(expr, at):
         moved = set(paths.moved_by([var]))
         # every operation with var anywhere below it (data inputs included) moves, and no other
         assert moved == {n for n in order if isinstance(n, Apply) and var in topological(n)}
+
+
+def test_a_linear_operation_reuses_the_reference_value_under_the_complex_step():
+    """matmul is linear in each input (Primitive.linear): under the complex step X @ (W + iV) is the
+    reference's X @ W plus i X @ V, one real product (evaluate._linear_step). With matmul's complex
+    form made to fail, the numeric oracle's pass still goes through, to the same value."""
+    from gradcheck.primitives import BY_NAME
+
+    problem = build("sum(tanh(X @ W))", at="X=randn(3,4),W=randn(4,2)")
+    f = differenced(problem.root)
+    f(problem.point)  # the reference pass
+    moved = {**problem.point, "W": problem.point["W"] + 1e-20j * np.arange(8.0).reshape(4, 2)}
+    expected = forward(problem.root, moved)[problem.root]  # through matmul's complex form
+    matmul = BY_NAME["matmul"]
+    form = matmul.complex_form
+
+    def refused(a, b):
+        raise AssertionError("the complex form ran: the linear step was not taken")
+
+    object.__setattr__(matmul, "complex_form", refused)
+    try:
+        got = f(moved).value
+        with pytest.raises(AssertionError):
+            differenced(problem.root)(moved)  # no reference pass: the complex form it is
+    finally:
+        object.__setattr__(matmul, "complex_form", form)
+    assert np.iscomplexobj(got) and np.imag(got) != 0
+    assert np.allclose(np.real(got), np.real(expected), rtol=1e-14, atol=0)
+    assert np.allclose(np.imag(got), np.imag(expected), rtol=1e-14, atol=0)
