@@ -311,7 +311,9 @@ _MISSING = object()
 class _Reevaluation:
     """Forward passes that reuse a reference pass: at a point that differs from the reference point
     in a few variables (compared by identity: the numeric oracle builds each point from the reference
-    with one variable replaced), only the operations those variables move are computed again."""
+    with one variable replaced), only the operations those variables move are computed again. A value
+    changed in place, in the same array object, would go unnoticed: callers pass new arrays (numeric.py's
+    x + t·v, pool.py's unpacking, hessian.py's copies)."""
 
     def __init__(self, paths: Paths, shake: bool) -> None:
         self.paths, self.shake = paths, shake
