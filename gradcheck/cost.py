@@ -13,8 +13,10 @@ Three measures, each with its limit:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -42,17 +44,25 @@ def operations(prim, out: tuple[int, ...], ins: list[tuple[int, ...]], static: M
     output entry, or per input entry if more, unless it says otherwise (matmul: the inner dimension)."""
     if prim.cost is not None:
         return int(prim.cost(out, *ins, **static))
-    return max(int(np.prod(s, dtype=np.int64)) for s in (out, *ins))
+    return max(math.prod(s) for s in (out, *ins))
+
+
+# Each tree's costs at the shapes last asked for: a check asks three times (the numeric cost limit,
+# the symbolic size limit, the expansion), and trees are immutable. Keyed weakly, like tree._ORDERS,
+# and holding numbers only, so that the entry does not keep its tree alive.
+_COSTS: WeakKeyDictionary[Node, tuple[frozenset, list[int]]] = WeakKeyDictionary()
 
 
 def node_costs(root: Node, shapes: Mapping[str, tuple[int, ...]]) -> list[tuple[Node, int]]:
     """Each node of the DAG with its scalar operations: an entry of A @ B costs its inner dimension."""
-    found = infer_shapes(root, shapes)
-    costs: list[tuple[Node, int]] = []
-    for node in topological(root):
-        if isinstance(node, Apply):
-            costs.append((node, operations(node.prim, found[node], [found[a] for a in node.args], node.kwargs)))
-    return costs
+    key = frozenset(shapes.items())
+    applied = [node for node in topological(root) if isinstance(node, Apply)]
+    known = _COSTS.get(root)
+    if known is None or known[0] != key:
+        found = infer_shapes(root, shapes)
+        known = _COSTS[root] = (key, [operations(node.prim, found[node], [found[a] for a in node.args], node.kwargs)
+                                      for node in applied])
+    return list(zip(applied, known[1]))
 
 
 def tree_expansion(root: Node) -> dict[int, int]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from .budget import checkpoint
 from .errors import GradcheckError
-from .evaluate import STRICT, forward, value
+from .evaluate import STRICT, forward, forward_batch, value
 from .oracles.backprop import adjoints, vjp
 from .primitives import zero_vjp
 from .problem import Problem
@@ -65,9 +65,65 @@ def diagnose(problem: Problem, variable: str, agreed: bool, seed: int = 0) -> st
 
 
 def _samples(problem: Problem, variable: str, claim: Node, seed: int) -> list[tuple[Any, Any, dict]]:
-    """(true gradient, claimed value, node values) at random points near the given one."""
-    rng = np.random.default_rng([seed, zlib.crc32(variable.encode()), 0xD1A6])
-    wrt = {v.name for v in problem.wrt}
+    """(true gradient, claimed value, node values) at random points near the given one: the first
+    DIAGNOSIS_POINTS of DIAGNOSIS_TRIES random points where f, its gradient and the claim are defined."""
+    if _batchable(problem, claim):
+        try:
+            return _batched_samples(problem, variable, claim, seed)
+        except (GradcheckError, FloatingPointError):
+            pass  # a chosen point's backward pass failed: one point at a time, which skips it
+    return _one_by_one(problem, variable, claim, seed)
+
+
+def _rng(variable: str, seed: int) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(variable.encode()), 0xD1A6])
+
+
+def _moved(x: Any, noise: Any) -> Any:
+    """A random point near x: x moved by half a standard normal times max(1, |x|)."""
+    return x + 0.5 * noise * np.maximum(1.0, np.abs(x))
+
+
+def _batchable(problem: Problem, claim: Node) -> bool:
+    """Whether every random point fits in one pass: every value a scalar and every operation of f and
+    the claim elementwise (a leading axis of points then runs through them unchanged)."""
+    return all(np.ndim(v) == 0 for v in problem.point.values()) and all(
+        not isinstance(n, Apply) or (n.prim.elementwise and not n.static and not n.prim.labels)
+        for tree in (problem.root, claim) for n in topological(tree))
+
+
+def _batched_samples(problem: Problem, variable: str, claim: Node, seed: int) -> list[tuple[Any, Any, dict]]:
+    """_one_by_one's samples, every try in one vectorized pass: the same random numbers, the same
+    points kept (those where f and the claim are defined and finite)."""
+    names = [v.name for v in problem.wrt]
+    noise = _rng(variable, seed).standard_normal((DIAGNOSIS_TRIES, len(names)))  # the order _one_by_one draws
+    point = dict(problem.point)
+    for j, name in enumerate(names):
+        point[name] = _moved(np.float64(point[name]), noise[:, j])
+    try:
+        infer_shapes(claim, {k: np.shape(v) for k, v in problem.point.items()})
+    except GradcheckError:
+        return []  # the claim does not compute anywhere
+    values, defined = forward_batch(problem.root, point, DIAGNOSIS_TRIES)
+    claimed, claim_defined = forward_batch(claim, point, DIAGNOSIS_TRIES)
+    kept = np.flatnonzero(defined & claim_defined)[:DIAGNOSIS_POINTS]
+    checkpoint()
+    if not kept.size:
+        return []
+    chosen = {node: v[kept] if np.ndim(v) else v for node, v in values.items()}
+    true = adjoints(problem.root, chosen, problem.wrt).get(_var(problem, variable))
+    if true is None:
+        return []
+    true = np.broadcast_to(np.asarray(true, dtype=np.float64), kept.shape)
+    claim_values = np.broadcast_to(np.asarray(claimed[claim], dtype=np.float64), (DIAGNOSIS_TRIES,))[kept]
+    return [(np.asarray(true[k]), np.asarray(claim_values[k]),
+             {node: v[k] if np.ndim(v) else v for node, v in chosen.items()}) for k in range(kept.size)]
+
+
+def _one_by_one(problem: Problem, variable: str, claim: Node, seed: int) -> list[tuple[Any, Any, dict]]:
+    """_samples at one random point at a time (arrays, or operations that are not elementwise)."""
+    rng = _rng(variable, seed)
+    wrt = [v.name for v in problem.wrt]  # in written order: the random numbers go to the same variables every run
     samples: list[tuple[Any, Any, dict[Any, Any]]] = []
     for _attempt in range(DIAGNOSIS_TRIES):
         checkpoint()
@@ -76,7 +132,7 @@ def _samples(problem: Problem, variable: str, claim: Node, seed: int) -> list[tu
         point = dict(problem.point)
         for name in wrt:
             x = np.asarray(point[name], dtype=np.float64)
-            moved = x + 0.5 * rng.standard_normal(x.shape) * np.maximum(1.0, np.abs(x))
+            moved = _moved(x, rng.standard_normal(x.shape))
             point[name] = moved[()] if moved.ndim == 0 else moved
         try:
             values = forward(problem.root, point)

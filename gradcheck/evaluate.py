@@ -6,14 +6,17 @@ inputs ("log(x) is undefined at x = -1 (needs x > 0)"), so no oracle ever works 
 
 from __future__ import annotations
 
+import cmath
+import math
 from contextlib import contextmanager
-from typing import Any, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from .columns import Evaluation
 from .errors import DomainError
-from .tree import Apply, Const, Node, Var, text, topological
+from .tree import Apply, Const, Node, Paths, Var, text, topological
 
 # Floating-point events that make a value meaningless raise; underflow to 0 is ordinary rounding.
 STRICT: dict[str, Any] = {"all": "raise", "under": "ignore"}
@@ -40,22 +43,92 @@ def forward(root: Node, point: Mapping[str, Any], shake: bool = False,
             order: list[Node] | None = None) -> dict[Node, Any]:
     """The value of every node reachable from root, keyed by node (order: topological(root), when
     the caller evaluates f many times and has it already)."""
-    values: dict[Node, Any] = {}
-    real = working_dtype(point)
-    eps = float(np.finfo(real).eps)
     order = order or topological(root)
-    data = _data_nodes(order) if shake else set()
+    values: dict[Node, Any] = {}
+    # Real inputs make real values throughout, so only a complex point asks each node which form to take.
+    _evaluate(order, values, point, working_dtype(point), _is_complex(point.values()), shake,
+              _data_nodes(order) if shake else set())
+    return values
+
+
+@dataclass
+class _Reference:
+    """A pass at the reference point: every node's value, and each operation's value before it was
+    shaken (the same dict for a plain pass)."""
+
+    values: dict[Node, Any]
+    unshaken: dict[Node, Any]
+
+
+def _evaluate(nodes: Sequence[Node], values: dict[Node, Any], point: Mapping[str, Any], real: type,
+              complex_pass: bool, shake: bool, data: set[Node], positions: Mapping[Node, int] | None = None,
+              reference: _Reference | None = None, unshaken: dict[Node, Any] | None = None) -> None:
+    """Fill in values for nodes (a topological order; the inputs not among them already in values).
+    positions: each node's index in the whole order, which picks its shake pattern (by default its
+    index in nodes: a whole pass). reference: the pass this one reuses (see _linear_step); unshaken:
+    filled with each operation's value before shaking."""
+    eps = float(np.finfo(real).eps)
     with np.errstate(**STRICT):
+        for position, node in enumerate(nodes):
+            if isinstance(node, Const):
+                values[node] = real(node.value)
+            elif isinstance(node, Var):
+                values[node] = point[node.name]
+            else:
+                inputs = [values[arg] for arg in node.args]
+                out = None
+                if complex_pass and reference is not None and node.prim.linear:
+                    out = _linear_step(node, inputs, reference)
+                if out is None:
+                    out = apply(node, inputs, complex_pass)
+                if unshaken is not None:
+                    unshaken[node] = out
+                if shake and node not in data:
+                    place = positions[node] if positions is not None else position
+                    out = out * (1 + SHAKE_ULPS * eps * _signs(place + 1, np.shape(out)))
+                values[node] = out
+
+
+def forward_batch(root: Node, point: Mapping[str, Any], count: int) -> tuple[dict[Node, Any], Any]:
+    """Every node's values at count points at once (a variable's value: a vector of count values, or
+    one scalar for all; every operation elementwise), and at which points f is defined: every input
+    inside its domain and every value finite. Where forward would raise, this marks the point instead."""
+    order = topological(root)
+    values: dict[Node, Any] = {}
+    defined = np.ones(count, dtype=bool)
+    real = working_dtype(point)
+    with np.errstate(all="ignore"):
         for node in order:
             if isinstance(node, Const):
                 values[node] = real(node.value)
             elif isinstance(node, Var):
                 values[node] = point[node.name]
             else:
-                values[node] = apply(node, [values[arg] for arg in node.args])
-                if shake and node not in data:
-                    values[node] = values[node] * (1 + SHAKE_ULPS * eps * _signs(len(values), np.shape(values[node])))
-    return values
+                inputs, static = [values[arg] for arg in node.args], node.kwargs
+                if node.prim.domain is not None:
+                    defined &= np.asarray(node.prim.domain(*inputs, **static), dtype=bool)
+                values[node] = node.prim.forward(*inputs, **static)
+                defined &= np.isfinite(values[node])
+    return values, defined
+
+
+def _linear_step(node: Apply, inputs: list[Any], reference: _Reference) -> Any:
+    """Under the complex step, an operation linear in its one moved input x + iy (x: that input's
+    value at the reference; the other inputs real and unmoved) is f(x) + i f(y), and f(x) is the
+    reference's: one real evaluation instead of a complex one (X @ W1 of the 1M-parameter net).
+    None where that does not hold, or where the value is not finite (apply then says why)."""
+    moved = [i for i, (arg, v) in enumerate(zip(node.args, inputs)) if v is not reference.values.get(arg)]
+    if len(moved) != 1 or moved[0] not in node.prim.linear:
+        return None
+    i = moved[0]
+    x = inputs[i]
+    if not np.iscomplexobj(x) or _is_complex(v for j, v in enumerate(inputs) if j != i):
+        return None
+    if not np.array_equal(np.real(x), reference.values[node.args[i]]):
+        return None
+    imaginary = node.prim.forward(*inputs[:i], np.imag(x), *inputs[i + 1:], **node.kwargs)
+    out = reference.unshaken[node] + 1j * imaginary
+    return out if _finite(out) else None
 
 
 def _data_nodes(order: list[Node]) -> set[Node]:
@@ -85,17 +158,20 @@ def value(root: Node, point: Mapping[str, Any]) -> Any:
     return forward(root, point)[root]
 
 
-def apply(node: Apply, inputs: list[Any]) -> Any:
-    prim, static = node.prim, node.kwargs
+def apply(node: Apply, inputs: list[Any], complex_inputs: bool = True) -> Any:
+    """The node's value from its inputs' values. complex_inputs=False: the caller knows that no input
+    is complex (a real forward pass), which spares the per-input test."""
+    prim = node.prim
+    static = dict(node.static) if node.static else _NO_STATIC
     if prim.domain is not None:
         # Under the complex step the inputs carry a tiny imaginary part; the domain is the real one.
-        inside = np.asarray(prim.domain(*(np.real(v) for v in inputs), **static))
-        if not np.all(inside):
+        inside = np.asarray(prim.domain(*((np.real(v) for v in inputs) if complex_inputs else inputs), **static))
+        if not inside.all():
             condition = prim.domain_text.format(**{p: text(a) for p, a in zip(prim.params, node.args)})
             where = describe_inputs(node, inputs, inside)
             raise DomainError(f"{shown(node)} is undefined{where} (needs {condition})", node.span)
     rule: Any = prim.forward
-    if any(np.iscomplexobj(v) for v in inputs):  # the complex step: the registry's complex form
+    if complex_inputs and _is_complex(inputs):  # the complex step: the registry's complex form
         rule = prim.complex_forward
         if rule is None:
             raise DomainError(f"{shown(node)} has no complex form: the complex step cannot go through "
@@ -106,9 +182,21 @@ def apply(node: Apply, inputs: list[Any]) -> Any:
         with floating_point_events() as events:  # again, to learn which error it was
             rule(*inputs, **static)
         raise DomainError(f"{shown(node)} {failure(events)}{describe_inputs(node, inputs)}", node.span) from None
-    if not np.all(np.isfinite(out)):
+    if not _finite(out):
         raise DomainError(f"{shown(node)} is not finite{describe_inputs(node, inputs)}", node.span)
     return out
+
+
+_NO_STATIC: dict[str, Any] = {}
+
+
+def _finite(x: Any) -> bool:
+    """Every entry finite; a real scalar (float, np.float64) without numpy's reduction machinery."""
+    if isinstance(x, float):
+        return math.isfinite(x)
+    if isinstance(x, complex):  # np.complex128 too
+        return cmath.isfinite(x)
+    return bool(np.isfinite(x).all())
 
 
 # numpy's floating-point error flags, as its errstate `call` handler receives them (FPE_OVERFLOW).
@@ -185,78 +273,167 @@ def differenced(root: Node):
     At a complex point (the complex step x + ih) `at_kink` says whether the step moves a kink
     quantity whose real part is exactly 0 (its imaginary part is not 0): that entry is on the kink,
     and the complex form's piece is not the derivative there. A kink quantity the step does not move
-    (a tie of two relu outputs that are both 0) leaves the complex step exact."""
-    order = topological(root)
-    kinked = [n for n in order if isinstance(n, Apply) and n.prim.kink is not None]
+    (a tie of two relu outputs that are both 0) leaves the complex step exact.
+
+    The numeric oracle moves one variable at a time: each pass recomputes only the nodes that
+    variable moves, the others' values kept from the first point f was called at (the same numbers
+    a whole pass would compute, since the same operations run on the same inputs)."""
+    paths = Paths(root)
+    kinked = paths.select(_kinked)
+    plain, shaken_pass = _Reevaluation(paths, shake=False), _Reevaluation(paths, shake=True)
 
     def f(point: Mapping[str, Any]) -> Evaluation:
-        values = forward(root, point, order=order)
+        values, complex_pass = plain(point, plain)
         if not kinked:
             return Evaluation(values[root])
         quantities = [np.ravel(_kink(n)(*(values[a] for a in n.args), **n.kwargs)) for n in kinked]
         signs = np.concatenate([np.sign(np.real(q)) for q in quantities]).astype(np.int8)
-        if any(np.iscomplexobj(v) for v in point.values()):  # a real quantity is one the step does not move
+        if complex_pass:  # a real quantity is one the step does not move
             on = [(np.real(q) == 0) & (np.imag(q) != 0) for q in quantities]
         else:
             on = [q == 0 for q in quantities]
         return Evaluation(values[root], signs.tobytes(), bool(any(np.any(o) for o in on)))
 
     def shaken(point: Mapping[str, Any]) -> Evaluation:
-        return Evaluation(forward(root, point, shake=True, order=order)[root])
+        return Evaluation(shaken_pass(point, plain)[0][root])
 
     f.shaken = shaken  # type: ignore[attr-defined]
     return f
 
 
-def _on_path(root: Node, var: Var, test) -> list[str]:
-    """The names of the primitives between var and f for which test(prim) holds, in the order written."""
-    from .tree import depends_on
-
-    order = topological(root)
-    needs = depends_on(order, [var])
-    names = [n.prim.name for n in order if isinstance(n, Apply) and n in needs and test(n.prim)]
-    return list(dict.fromkeys(names))
+def _kinked(node: Apply) -> bool:
+    return node.prim.kink is not None
 
 
-def without_complex_form(root: Node, var: Var) -> list[str]:
+_MISSING = object()
+
+
+class _Reevaluation:
+    """Forward passes that reuse a reference pass: at a point that differs from the reference point
+    in a few variables (compared by identity: the numeric oracle builds each point from the reference
+    with one variable replaced), only the operations those variables move are computed again. A value
+    changed in place, in the same array object, would go unnoticed: callers pass new arrays (numeric.py's
+    x + t·v, pool.py's unpacking, hessian.py's copies)."""
+
+    def __init__(self, paths: Paths, shake: bool) -> None:
+        self.paths, self.shake = paths, shake
+        self.data = _data_nodes(paths.order) if shake else set()
+        self.variables = {n.name: n for n in paths.order if isinstance(n, Var)}
+        self.point: Mapping[str, Any] | None = None  # the reference point, and its pass:
+        self.values: dict[Node, Any] = {}
+        self.single: set[str] = set()  # the reference's float32 values, and its complex ones
+        self.complex: set[str] = set()
+        self.reference: _Reference | None = None
+
+    def __call__(self, point: Mapping[str, Any], anchor: _Reevaluation) -> tuple[dict[Node, Any], bool]:
+        """The values at point, and whether the pass was complex. The reference point is the first
+        point anchor (the plain passes) saw, so that shaken passes share it."""
+        if self.point is None:
+            reference = anchor.point if anchor.point is not None else point
+            values: dict[Node, Any] = {}
+            unshaken: dict[Node, Any] = {}
+            try:
+                self.values = values
+                _evaluate(self.paths.order, values, reference, working_dtype(reference),
+                          _is_complex(reference.values()), self.shake, self.data,
+                          unshaken=unshaken if self.shake else None)
+            except DomainError:
+                if reference is point:
+                    raise
+                return self._whole(point), _is_complex(point.values())
+            self.point = reference
+            self.single = {k for k, v in reference.items() if _is_single(v)}
+            self.complex = {k for k, v in reference.items() if np.iscomplexobj(v)}
+            # a real reference pass is what linear operations reuse under the complex step
+            self.reference = None if self.complex else _Reference(values, unshaken if self.shake else values)
+        changed = [k for k, v in point.items() if self.point.get(k, _MISSING) is not v]
+        if len(point) != len(self.point) or any(_is_single(point[k]) != (k in self.single) for k in changed):
+            return self._whole(point), _is_complex(point.values())  # other variables, or another precision
+        key = frozenset(changed)
+        complex_pass = bool(self.complex - key) or _is_complex(point[k] for k in changed)
+        if not changed:
+            return self.values, complex_pass
+        moved = self.paths.moved_by(self.variables[k] for k in changed if k in self.variables)
+        values = dict(self.values)
+        for k in changed:
+            if k in self.variables:
+                values[self.variables[k]] = point[k]
+        _evaluate(moved, values, point, np.float32 if self.single else np.float64, complex_pass,
+                  self.shake, self.data, self.paths.position, self.reference)
+        return values, complex_pass
+
+    def _whole(self, point: Mapping[str, Any]) -> dict[Node, Any]:
+        return forward(self.paths.root, point, shake=self.shake, order=self.paths.order)
+
+
+def _is_single(v: Any) -> bool:
+    return np.asarray(v).dtype in (np.float32, np.complex64)
+
+
+def _is_complex(values: Iterable[Any]) -> bool:
+    """Whether any of values is complex (a Python or numpy scalar answered without np.iscomplexobj)."""
+    return any(isinstance(v, complex) or (not isinstance(v, float) and np.iscomplexobj(v)) for v in values)
+
+
+def _on_path(root: Node, var: Var, test: Callable[[Apply], bool], paths: Paths | None) -> list[str]:
+    """The names of the primitives between var and f for which test(node) holds, in the order written."""
+    paths = paths or Paths(root)
+    return list(dict.fromkeys(n.prim.name for n in paths.on_path(var, paths.select(test))))
+
+
+def _no_complex_form(node: Apply) -> bool:
+    return node.prim.complex_forward is None
+
+
+def _not_analytic(node: Apply) -> bool:
+    return not node.prim.analytic
+
+
+def _jumps(node: Apply) -> bool:
+    return node.prim.jumps
+
+
+def _complex_step_checked(node: Apply) -> bool:
+    return node.prim.complex_step_valid is not None
+
+
+def without_complex_form(root: Node, var: Var, paths: Paths | None = None) -> list[str]:
     """The primitives between var and f that have no complex form (the complex step cannot go
-    through them: erf, gelu); [] when it can."""
-    return _on_path(root, var, lambda prim: prim.complex_forward is None)
+    through them: erf, gelu); [] when it can. paths: the tree's, when the caller asks for many variables."""
+    return _on_path(root, var, _no_complex_form, paths)
 
 
-def non_analytic(root: Node, var: Var) -> list[str]:
+def non_analytic(root: Node, var: Var, paths: Paths | None = None) -> list[str]:
     """The primitives between var and f that are not analytic (a kink, or no complex form)."""
-    return _on_path(root, var, lambda prim: not prim.analytic)
+    return _on_path(root, var, _not_analytic, paths)
 
 
 def analytic_path(root: Node, wrt: list[Var]) -> bool:
     """Whether every primitive between the variables in wrt and f is smooth (no kink anywhere, so
     every method applies everywhere: the complex step, Richardson)."""
-    return not any(non_analytic(root, v) for v in wrt)
+    paths = Paths(root)
+    return not any(non_analytic(root, v, paths) for v in wrt)
 
 
-def jumps_at(root: Node, values: Mapping[Node, Any], var: Var) -> list[str]:
+def jumps_at(root: Node, values: Mapping[Node, Any], var: Var, paths: Paths | None = None) -> list[str]:
     """The jumps between var and f at this point: a piecewise-constant primitive (step, sign, a
     comparison) exactly on its switch, as "step(x) at x = 0"; f has no derivative there in var."""
-    from .tree import depends_on
-
-    needs = depends_on(topological(root), [var])
+    paths = paths or Paths(root)
     found = []
-    for node in topological(root):
-        if isinstance(node, Apply) and node in needs and node.prim.jumps:
-            quantity = _kink(node)(*(values[a] for a in node.args), **node.kwargs)
-            if np.any(np.asarray(quantity) == 0):
-                found.append(f"{shown(node)}{describe_inputs(node, [values[a] for a in node.args])}")
+    for node in paths.on_path(var, paths.select(_jumps)):
+        quantity = _kink(node)(*(values[a] for a in node.args), **node.kwargs)
+        if np.any(np.asarray(quantity) == 0):
+            found.append(f"{shown(node)}{describe_inputs(node, [values[a] for a in node.args])}")
     return found
 
 
-def complex_step_invalid(root: Node, var: Var, values: Mapping[Node, Any]) -> list[str]:
+def complex_step_invalid(root: Node, var: Var, values: Mapping[Node, Any], paths: Paths | None = None) -> list[str]:
     """The primitives between var and f where the complex step is inaccurate at these values (a power
     with a negative base: see Primitive.complex_step_valid), in the order written; [] when it is accurate."""
-    from .tree import depends_on
-
-    order = topological(root)
-    needs = depends_on(order, [var])
-    names = [n.prim.name for n in order if isinstance(n, Apply) and n in needs and n.prim.complex_step_valid is not None
-             and not n.prim.complex_step_valid(*(values[a] for a in n.args))]
+    paths = paths or Paths(root)
+    names = []
+    for node in paths.on_path(var, paths.select(_complex_step_checked)):
+        valid = node.prim.complex_step_valid
+        if valid is not None and not valid(*(values[a] for a in node.args)):
+            names.append(node.prim.name)
     return list(dict.fromkeys(names))

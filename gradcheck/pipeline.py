@@ -22,7 +22,7 @@ from .oracles.symbolic import formula, symbolic
 from .problem import Problem, build
 from .result import CaseResult, GradientResult
 from .shapes import infer_shapes
-from .tree import Node
+from .tree import Node, Paths
 from .values import Assignments
 from .verdict import case_status, case_verdict, hessian_verdict, judge
 
@@ -141,17 +141,18 @@ def numeric_methods(method: str, problem: Problem, values: dict) -> dict[str, st
     otherwise. complex is refused where f truly has none: a function without a complex form on the
     path, a jump (step, sign, a comparison) exactly at the point, or a negative base of a power."""
     chosen = {}
+    paths = Paths(problem.root)  # once for every variable: a thousand of them must not walk f a thousand times
     for var in problem.wrt:
-        blocking = without_complex_form(problem.root, var)
+        blocking = without_complex_form(problem.root, var, paths)
         if method == "complex" and blocking:
             raise SpecError(f"--method complex needs a complex form of every function between {var.name} and f; "
                             f"{', '.join(blocking)} {'has' if len(blocking) == 1 else 'have'} none "
                             "(use central or richardson)")
-        jumps = jumps_at(problem.root, values, var) if method == "complex" else []
+        jumps = jumps_at(problem.root, values, var, paths) if method == "complex" else []
         if jumps:
             raise SpecError(f"--method complex: f jumps in {var.name} at this point ({'; '.join(jumps)}), "
                             "so it has no derivative there (use central, which reports the jump)")
-        inaccurate = complex_step_invalid(problem.root, var, values)
+        inaccurate = complex_step_invalid(problem.root, var, values, paths)
         if method == "complex" and inaccurate:
             raise SpecError(f"--method complex: a power between {var.name} and f has a negative base here, where "
                             "the complex step loses its accuracy (x**101 at x = -1); use central or richardson")

@@ -258,6 +258,9 @@ class Primitive:
     # applies. pow's complex form goes through the log of its base: at a negative base the step's 1e-20
     # drowns in the rounding of the angle (x**101 at -1 measured 881,622 for 101).
     complex_step_valid: Rule | None = None
+    # The inputs in which it is linear, the others held fixed (matmul: both): f(x + iy) = f(x) + i f(y)
+    # for real x, y, which lets the complex step reuse f(x) and evaluate f(y) in real arithmetic.
+    linear: tuple[int, ...] = ()
 
     def __post_init__(self):
         if self.labels:  # declared once: a data input has no gradient
@@ -442,7 +445,7 @@ PRIMITIVES: tuple[Primitive, ...] = (
     Primitive("matmul", ("a", "b"), np.matmul, (A.matmul_vjp_a, A.matmul_vjp_b), A.sym_matmul,
               ("g @ b.T", "a.T @ g"), "matrix product of vectors and matrices", operator="@",
               precedence=PRODUCT, elementwise=False, shape=A.matmul_shape, cost=A.matmul_cost,
-              matrix=(M.matmul_a, M.matmul_b)),
+              matrix=(M.matmul_a, M.matmul_b), complex_form=A.matmul_complex, linear=(0, 1)),
     Primitive("transpose", ("x",), S.transpose, (S.transpose_vjp,), S.sym_transpose, ("transpose(g, argsort(axes))",),
               "axes reordered (all reversed by default; also written x.T)", elementwise=False,
               shape=S.transpose_shape, static=(("axes", None),), matrix=(M.transpose_x,)),

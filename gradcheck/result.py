@@ -39,15 +39,23 @@ class GradientResult:
     matrix_formula: str | None = None  # the derived gradient in matrix form, checked at the point (--formulas)
     matrix_note: str | None = None  # why there is no matrix_formula (--formulas)
 
+    def _pair(self, p: Any) -> dict[str, Any]:
+        """One pair of columns. Where the entry furthest apart is worth naming (an array, fast mode's
+        probes, a shape that differs), `worst` and `worst_values` name it; for a scalar they would only
+        repeat the two columns, most of a batch's JSON."""
+        pair = {"a": p.a, "b": p.b, "agree": p.agree, "max_abs_error": p.max_abs_error,
+                "max_rel_error": p.max_rel_error, "compared": p.compared}
+        if self.shape or p.worst:
+            pair.update(worst=p.worst, worst_values=list(p.worst_values))
+        return pair
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: plain(v) for name, v in self.columns.items()}
         out.update(max_abs_error=self.max_abs_error, max_rel_error=self.max_rel_error,
                    status=self.status, verdict=self.verdict, shape=list(self.shape),
                    numeric_mode=self.numeric_mode, numeric_method=self.numeric_method,
                    numeric_error=plain(self.numeric_error),
-                   pairs=[{"a": p.a, "b": p.b, "agree": p.agree, "max_abs_error": p.max_abs_error,
-                           "max_rel_error": p.max_rel_error, "worst": p.worst,
-                           "worst_values": list(p.worst_values), "compared": p.compared} for p in self.pairs])
+                   pairs=[self._pair(p) for p in self.pairs])
         if self.odd is not None:
             out["odd"] = self.odd
         if self.notes:

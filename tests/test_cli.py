@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import gradcheck
@@ -287,7 +288,7 @@ def test_script_right_claim_exits_0(script):
 def check_document(document: dict) -> None:
     """The documented schema of --format json, for any document."""
     assert set(document) == {"version", "cases", "summary"}
-    assert document["version"] == 1
+    assert document["version"] == 2  # 2: a scalar's pairs leave out worst and worst_values (they repeat a and b)
     summary = document["summary"]
     assert set(summary) == {"total"} | STATUSES
     assert all(isinstance(n, int) and n >= 0 for n in summary.values())
@@ -308,6 +309,10 @@ def check_document(document: dict) -> None:
         for _var, g in case["gradients"].items():
             assert {"symbolic", "backprop", "numeric", "max_abs_error", "max_rel_error", "status"} <= set(g)
             assert g["status"] in ("pass", "mismatch")
+            for pair in g["pairs"]:  # compact for a scalar: the worst entry is the only entry
+                named = {"worst", "worst_values"} if g["shape"] or pair.get("worst") else set()
+                assert set(pair) == {"a", "b", "agree", "max_abs_error", "max_rel_error", "compared"} | named
+                assert pair["a"] in (*ORACLES, "claimed") and pair["b"] in (*ORACLES, "claimed")
             present = [g[c] for c in (*ORACLES, "claimed") if g.get(c) is not None]
             if len(present) >= 2:  # the error measures are the largest over every pair of columns
                 assert g["max_abs_error"] == pytest.approx(max(abs(a - b) for a, b in combinations(present, 2)),
@@ -315,6 +320,27 @@ def check_document(document: dict) -> None:
                 assert g["max_rel_error"] == pytest.approx(max(rel(a, b) if max(abs(a), abs(b)) else 0.0
                                                                for a, b in combinations(present, 2)),
                                                            rel=1e-9, abs=1e-300)
+
+
+def test_json_writes_arrays_and_pairs_on_one_line_and_no_inf_or_nan_anywhere():
+    """render/json.py writes each array and each pair on one line (the C encoder: a million-entry
+    gradient took 11 s one number per line); a non-finite number, in an array too, is still null."""
+    from gradcheck.render.json import render_json
+    from gradcheck.result import Report
+
+    result = gradcheck.check("sum(W * X)", at={"W": "randn(3,4)", "X": "randn(3,4)"})
+    result.gradients["W"].columns["numeric"] = np.array([[np.inf] * 4, [1.0] * 4, [np.nan] * 4])
+    result.notes.append("NaN and Infinity in a note are text")  # strings keep their words
+    text = render_json(Report([result, gradcheck.check("x*y", at="x=1,y=2")]))
+    document = json.loads(text)  # strict JSON: json.loads would accept NaN, so look at the text too
+    assert "Infinity" not in text.replace("NaN and Infinity in a note", "") and "NaN," not in text
+    w = document["cases"][0]["gradients"]["W"]
+    assert w["numeric"] == [[None] * 4, [1.0] * 4, [None] * 4]
+    assert document["cases"][0]["notes"][-1] == "NaN and Infinity in a note are text"
+    lines = text.splitlines()
+    assert any(line.strip().startswith('"W": [[') and line.rstrip().endswith("]],") for line in lines)
+    pair_lines = [line for line in lines if line.strip().startswith('{"a": ')]
+    assert len(pair_lines) == sum(len(g["pairs"]) for c in document["cases"] for g in c["gradients"].values())
 
 
 def test_script_json_is_one_document_with_the_exact_neuron_numbers(script):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
+import numpy as np
+import pytest
 
 import gradcheck
 
@@ -83,3 +85,26 @@ def test_the_diagnosis_reaches_the_console_and_json():
 
     g = json.loads(chance.stdout)["cases"][0]["gradients"]["x"]
     assert chance.returncode == 0 and g["diagnosis"].startswith("it agrees at the given point only by chance")
+
+
+@pytest.mark.parametrize(("expr", "at", "grad", "let", "points"), [
+    ("sigmoid(z)", NEURON_AT, {"w0": "x0*sigmoid(z)"}, Z, 5),
+    ("log(x) + sqrt(y) * x", "x=0.3,y=0.2", {"x": "1/x + y"}, None, 5),  # some random points leave the domain
+    ("(1 - x)^2 + 100*(y - x^2)^2", "x=1,y=1", {"x": "-2*(1 - x) - 400*x*(y - x^2)"}, None, 5),
+    ("exp(a*b) + a", "a=1,b=2", {"a": "b*exp(a*b) + log(-1 - a*a)"}, None, 0),  # the claim is nowhere defined
+])
+def test_the_random_points_of_one_vectorized_pass_are_those_of_one_point_at_a_time(expr, at, grad, let, points):
+    """A scalar f's diagnosis points come from one pass over every try (diagnosis._batched_samples):
+    the same points kept, the same gradients and claimed values as trying one point at a time."""
+    from gradcheck.diagnosis import _batchable, _batched_samples, _one_by_one
+    from gradcheck.problem import build
+
+    problem = build(expr, at=at, grad=grad, let=let)
+    (variable,) = grad
+    claim = problem.claims[variable]
+    assert _batchable(problem, claim)
+    batched, single = _batched_samples(problem, variable, claim, 0), _one_by_one(problem, variable, claim, 0)
+    assert len(batched) == len(single) == points
+    for (t1, c1, v1), (t2, c2, v2) in zip(batched, single):
+        assert np.allclose(t1, t2, rtol=1e-14, atol=0) and np.allclose(c1, c2, rtol=1e-14, atol=0)
+        assert np.allclose(v1[problem.root], v2[problem.root], rtol=1e-14, atol=0)

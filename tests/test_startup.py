@@ -21,3 +21,19 @@ def test_help_loads_no_heavy_dependency():
             f"print('LOADED', ','.join(m for m in {HEAVY!r} if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip().splitlines()[-1] == "LOADED"
+
+
+def test_a_json_check_loads_only_what_it_uses():
+    """`eval --format json` with every value given: no rich (the table's), no numpy.random (nothing is
+    drawn), no Hessian, diagnosis or matrix-form modules (no --order 2, no claim, no --formulas)."""
+    deferred = ("rich", "numpy.random", "gradcheck.hessian", "gradcheck.diagnosis", "gradcheck.matrix_form",
+                "gradcheck.render.table")
+    # stdout swapped for a buffer: the console script's os._exit teardown is then left out (cli._own_process)
+    code = ("import io, sys\nfrom gradcheck.cli import main\nsys.stdout = out = io.StringIO()\ntry:\n"
+            "    main(['eval', 'sigmoid(w0*x0 + w1*x1 + w2)', '--at', 'w0=2,w1=-3,w2=-3,x0=-1,x1=-2',"
+            " '--format', 'json'])\nexcept SystemExit:\n    pass\n"
+            "sys.__stdout__.write(out.getvalue())\n"
+            f"print('LOADED', ','.join(m for m in {deferred!r} if m in sys.modules), file=sys.__stdout__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert '"status": "pass"' in done.stdout, done.stdout + done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "LOADED"

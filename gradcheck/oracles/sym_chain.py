@@ -52,13 +52,15 @@ class Template:
 _templates: dict[Any, Template] = {}  # by structure (see _structure)
 _forms: dict[Any, Any] = {}  # array primitives' forms on symbols, by kind of call
 _canonical: list[Any] = []  # c0, c1, ...: the symbols templates are written in
+_derivatives: dict[Any, Any] = {}  # by structure of a term and its symbol: the derivative in canonical symbols
 
 
 def chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var]) -> dict[str, Any]:
     """The gradient by each variable in wrt (a list of floats, in C order), or why there is none."""
-    if len(_templates) > CACHE_SIZE or len(_forms) > CACHE_SIZE:
+    if len(_templates) > CACHE_SIZE or len(_forms) > CACHE_SIZE or len(_derivatives) > CACHE_SIZE:
         _templates.clear()
         _forms.clear()
+        _derivatives.clear()
     order = topological(root)
     needs = depends_on(order, wrt)
     fixed = _constant_nodes(order)
@@ -281,7 +283,23 @@ def _partial(sp, expr, s, free: dict):
         if len(holding) == 1:
             rest = [f for f in expr.args if f is not holding[0]]
             return sp.Mul(*rest, _partial(sp, holding[0], s, free))
-    return sp.diff(expr, s)
+    return _renamed_diff(sp, expr, s, free)
+
+
+def _renamed_diff(sp, expr, s, free: dict):
+    """sp.diff(expr, s), differentiated once per structure: the terms of a mean loss over rows
+    (softmax_ce's log-sum-exp of each row) are one term with its symbols renamed, so SymPy
+    differentiates the first row's term by each of its symbols and the others are renamings of
+    those derivatives (a renaming of the symbols commutes with differentiation)."""
+    symbols = _free(expr, free)
+    if s not in symbols:
+        return sp.Integer(0)
+    found: dict[Any, int] = {}
+    key = ("derivative", _structure(expr, symbols, found), found[s])
+    canonical = _symbols(sp, len(found))
+    if key not in _derivatives:
+        _derivatives[key] = sp.diff(expr.xreplace(dict(zip(found, canonical))), canonical[found[s]])
+    return _derivatives[key].xreplace(dict(zip(canonical, found)))
 
 
 def _free(expr, free: dict):

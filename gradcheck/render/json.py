@@ -6,11 +6,12 @@ import json
 import math
 import re
 import secrets
-from typing import Any
+from typing import Any, Callable
 
 from ..result import Report
 
-SCHEMA_VERSION = 1
+# 2: a scalar gradient's pairs leave out `worst` and `worst_values`, which only repeated a and b (issue 15).
+SCHEMA_VERSION = 2
 
 
 def render_json(report: Report) -> str:
@@ -19,24 +20,48 @@ def render_json(report: Report) -> str:
         "cases": [case.to_dict() for case in report.cases],
         "summary": report.summary,
     }
-    # JSON has no inf or NaN: such a number (an absolute error past float64's range) becomes null,
-    # and allow_nan=False guarantees no invalid JSON reaches a consumer.
-    document = _finite(document)
-    # Each pairwise comparison on one line: they are most of a case's text, and json's C encoder
-    # writes them (the indented rest goes through its slower Python encoder). Each stands in the
-    # document as a marker with a fresh random token, so no user text can pose as one.
+    # The document is indented, but each array (a point's value, a gradient column) and each pairwise
+    # comparison is written on one line by json's C encoder: the indented rest goes through its
+    # slower Python encoder, which took 11 s to put a million-entry gradient one number per line.
+    # Each one-line text stands in the document as a marker with a fresh random token, so no user
+    # text can pose as one.
     token = secrets.token_hex(8)
-    pairs: list[str] = []
-    for case in document["cases"]:
-        for gradient in case.get("gradients", {}).values():
-            if isinstance(gradient, dict) and isinstance(gradient.get("pairs"), list):
-                markers = []
-                for pair in gradient["pairs"]:
-                    markers.append(f"{token}:{len(pairs)}")
-                    pairs.append(json.dumps(pair, ensure_ascii=False, allow_nan=False))
-                gradient["pairs"] = markers
-    text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
-    return re.sub(f'"{token}:(\\d+)"', lambda m: pairs[int(m.group(1))], text)
+    texts: list[str] = []
+
+    def one_line(text: str) -> str:
+        texts.append(text)
+        return f"{token}:{len(texts) - 1}"
+
+    text = json.dumps(_prepared(document, one_line), indent=2, ensure_ascii=False, allow_nan=False)
+    return re.sub(f'"{token}:(\\d+)"', lambda m: texts[int(m.group(1))], text)
+
+
+# What json writes for the numbers JSON has no way to write (allow_nan=True): -Infinity holds Infinity.
+_NOT_JSON = ("NaN", "Infinity")
+
+
+def _prepared(value: Any, one_line: Callable[[str], str]) -> Any:
+    """The document with every float finite or null (JSON has no inf or NaN: an absolute error past
+    float64's range becomes null, and allow_nan=False guarantees no invalid JSON reaches a consumer),
+    and every list without objects in it, and every pair, replaced by a one-line marker."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: [one_line(_dumped(pair)) for pair in v] if k == "pairs" and isinstance(v, list)
+                else _prepared(v, one_line) for k, v in value.items()}
+    if isinstance(value, list):
+        if any(isinstance(v, dict) for v in value):
+            return [_prepared(v, one_line) for v in value]
+        return one_line(_dumped(value))
+    return value
+
+
+def _dumped(value: Any) -> str:
+    """value on one line, by the C encoder; the slow walk over its numbers only if one is inf or NaN."""
+    text = json.dumps(value, ensure_ascii=False)
+    if any(word in text for word in _NOT_JSON):  # str's search: a regex took 0.3 s over a 47 MB document
+        return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False)
+    return text
 
 
 def _finite(value: Any) -> Any:
