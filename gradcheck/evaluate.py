@@ -393,10 +393,6 @@ def _jumps(node: Apply) -> bool:
     return node.prim.jumps
 
 
-def _complex_step_checked(node: Apply) -> bool:
-    return node.prim.complex_step_valid is not None
-
-
 def without_complex_form(root: Node, var: Var, paths: Paths | None = None) -> list[str]:
     """The primitives between var and f that have no complex form (the complex step cannot go
     through them: erf, gelu); [] when it can. paths: the tree's, when the caller asks for many variables."""
@@ -427,13 +423,4 @@ def jumps_at(root: Node, values: Mapping[Node, Any], var: Var, paths: Paths | No
     return found
 
 
-def complex_step_invalid(root: Node, var: Var, values: Mapping[Node, Any], paths: Paths | None = None) -> list[str]:
-    """The primitives between var and f where the complex step is inaccurate at these values (a power
-    with a negative base: see Primitive.complex_step_valid), in the order written; [] when it is accurate."""
-    paths = paths or Paths(root)
-    names = []
-    for node in paths.on_path(var, paths.select(_complex_step_checked)):
-        valid = node.prim.complex_step_valid
-        if valid is not None and not valid(*(values[a] for a in node.args)):
-            names.append(node.prim.name)
-    return list(dict.fromkeys(names))
+

@@ -13,7 +13,7 @@ from .array_ops import format_shape
 from .budget import budget_seconds, current_step, step, time_budget
 from .cost import check_numeric_cost
 from .errors import DomainError, GradcheckError, ShapeError, SpecError, ValueSpecError
-from .evaluate import complex_step_invalid, differenced, forward, jumps_at, value, without_complex_form
+from .evaluate import differenced, forward, jumps_at, value, without_complex_form
 from .options import Options, make
 from .pool import Pool, pooled_numeric
 from .oracles.backprop import backprop, magnitudes
@@ -137,9 +137,9 @@ def backprop_rounding(problem: Problem, values: dict, by_backprop: dict[str, Any
 def numeric_methods(method: str, problem: Problem, values: dict) -> dict[str, str]:
     """The difference method of each variable: auto takes the complex step for a variable whose own
     path to f has a complex form throughout (relu, abs, max included: their kinks are handled entry
-    by entry) and is accurate under it here (no power of a negative base), central differences
-    otherwise. complex is refused where f truly has none: a function without a complex form on the
-    path, a jump (step, sign, a comparison) exactly at the point, or a negative base of a power."""
+    by entry; pow at a negative base too, its whole exponent raised by repeated squaring), central
+    differences otherwise. complex is refused only where f truly has none: a function without a
+    complex form on the path, or a jump (step, sign, a comparison) exactly at the point."""
     chosen = {}
     paths = Paths(problem.root)  # once for every variable: a thousand of them must not walk f a thousand times
     for var in problem.wrt:
@@ -152,11 +152,7 @@ def numeric_methods(method: str, problem: Problem, values: dict) -> dict[str, st
         if jumps:
             raise SpecError(f"--method complex: f jumps in {var.name} at this point ({'; '.join(jumps)}), "
                             "so it has no derivative there (use central, which reports the jump)")
-        inaccurate = complex_step_invalid(problem.root, var, values, paths)
-        if method == "complex" and inaccurate:
-            raise SpecError(f"--method complex: a power between {var.name} and f has a negative base here, where "
-                            "the complex step loses its accuracy (x**101 at x = -1); use central or richardson")
-        chosen[var.name] = ("central" if blocking or inaccurate else "complex") if method == "auto" else method
+        chosen[var.name] = ("central" if blocking else "complex") if method == "auto" else method
     return chosen
 
 

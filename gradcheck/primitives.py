@@ -254,10 +254,6 @@ class Primitive:
     # Terms -> the input's gradient expression, `G @ b.T`. None: no matrix form; elementwise
     # primitives without one use G * `derivatives` (matrix_form.py).
     matrix: tuple[Rule | None, ...] | None = None
-    # (*inputs) -> bool: whether the complex step is accurate at these (real) inputs; None: wherever it
-    # applies. pow's complex form goes through the log of its base: at a negative base the step's 1e-20
-    # drowns in the rounding of the angle (x**101 at -1 measured 881,622 for 101).
-    complex_step_valid: Rule | None = None
     # The inputs in which it is linear, the others held fixed (matmul: both): f(x + iy) = f(x) + i f(y)
     # for real x, y, which lets the complex step reuse f(x) and evaluate f(y) in real arithmetic.
     linear: tuple[int, ...] = ()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradcheck.evaluate import (complex_step_invalid, differenced, forward, jumps_at, non_analytic,
+from gradcheck.evaluate import (differenced, forward, jumps_at, non_analytic,
                                 without_complex_form)
 from gradcheck.columns import Evaluation
 from gradcheck.errors import DomainError
@@ -70,7 +70,6 @@ def test_paths_answer_what_a_walk_of_the_tree_answers(expr, at):
         assert [n for n in paths.order if isinstance(n, Apply) and var in paths.below(n)] == on_path
         for ask in (without_complex_form, non_analytic):
             assert ask(problem.root, var, paths) == ask(problem.root, var)
-        assert complex_step_invalid(problem.root, var, values, paths) == complex_step_invalid(problem.root, var, values)
         assert jumps_at(problem.root, values, var, paths) == jumps_at(problem.root, values, var)
         moved = set(paths.moved_by([var]))
         # every operation with var anywhere below it (data inputs included) moves, and no other
