@@ -7,6 +7,7 @@ installed script runs the code under test even when the editable install points 
 
 from __future__ import annotations
 
+import compileall
 import os
 import shutil
 import subprocess
@@ -22,6 +23,16 @@ import gradcheck
 PACKAGE_ROOT = str(Path(gradcheck.__file__).resolve().parents[1])
 EXPRESSIONS = Path(PACKAGE_ROOT) / "expressions"
 SUBPROCESS_TIMEOUT = 120  # seconds for one run of the console script
+
+
+def pytest_configure(config) -> None:
+    """Byte-compile gradcheck once, before the tests start a few hundred console-script processes.
+    Where PYTHONDONTWRITEBYTECODE is set (it is on this project's machines) no process writes the
+    cache, so each one compiled the whole package from source again (~0.1 s a process); pip compiled
+    the dependencies at install time, but an editable install leaves the package itself uncompiled."""
+    if not hasattr(config, "workerinput"):  # the controller only, not every xdist worker
+        compileall.compile_dir(str(Path(gradcheck.__file__).parent), quiet=1)
+
 
 # The first source text: the CS231n sigmoid neuron and the learner's mistake.
 NEURON = "sigmoid(w0*x0 + w1*x1 + w2)"
