@@ -57,6 +57,20 @@ def test_the_shipped_expressions_all_check_green(shipped):
     assert document["summary"]["total"] == len(cases) and document["summary"]["error"] == 0
 
 
+def test_the_shipped_layers_and_ops_are_green_and_their_mistakes_caught(shipped):
+    """Issue 12's files, from the same run of every shipped file."""
+    assert shipped.returncode == 0, shipped.stdout[-2000:] + shipped.stderr
+    cases = json.loads(shipped.stdout)["cases"]
+    new = [c for c in cases if Path(c["file"]).name in ("cs231n_layers.toml", "needle_ops.toml")]
+    assert len(new) == 15 + 16
+    for case in new:  # every layer and op green, every gradient claimed and agreeing
+        assert case["status"] == "pass", case["name"]
+        assert all(g["status"] == "pass" and g["claimed"] is not None for g in case["gradients"].values()), case["name"]
+    for case in cases:
+        if case["expect"] == "mismatch":
+            assert case["status"] == "mismatch", case["name"]
+
+
 def test_every_mistake_is_commented():
     lines = (EXPRESSIONS / "mistakes.toml").read_text().splitlines()
     headers = [i for i, line in enumerate(lines) if line.strip() == "[[case]]"]
