@@ -521,7 +521,11 @@ def alive(pid: int) -> bool:
 def test_item_9_a_signal_ends_the_workers_and_leaves_no_partial_junit(tmp_path, signum, code, words):
     (tmp_path / "slow.toml").write_text("".join(  # 40 cases of about a second each
         toml_case(f"slow {i}", "sum(sin(X) * cos(X))", at='{ X = "randn(900)" }', mode='"full"') for i in range(40)))
-    proc = subprocess.Popen([console_script(), "check", "slow.toml", "-j", "2", "--junit", "report.xml"],
+    # As from a terminal: SIGINT at its default even when this run inherited it ignored (a background
+    # job), so that Python turns it into KeyboardInterrupt; exec keeps the pid, and the disposition.
+    interactive = [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                   "os.execv(sys.argv[1], sys.argv[1:])"]
+    proc = subprocess.Popen([*interactive, console_script(), "check", "slow.toml", "-j", "2", "--junit", "report.xml"],
                             cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     workers: list[int] = []
     deadline = time.monotonic() + 30
