@@ -191,22 +191,21 @@ def test_pytest_collects_each_case_as_a_test(tmp_path):
     assert "∂f/∂" in done.stdout  # the table is in the failure report
 
 
-# The shipped files whose cases are quick: enough to show the cases spread over two processes
-# (every shipped case is checked by test_the_shipped_expressions_all_check_green, in one process).
-# Enough cases for two processes to share (9); every shipped file is checked in-process above.
-QUICK_FILES = ("cs231n_sigmoid_neuron.toml", "cs231n_circuits.toml", "classic_functions.toml")
+# Cases enough for two processes to share; every shipped file is checked in one process above.
+SHARED_CASES = 6
 
 
 @pytest.mark.slow
-def test_pytest_runs_the_shipped_expressions_on_two_processes():
-    files = [str(EXPRESSIONS / name) for name in QUICK_FILES]
-    done = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-n", "2", *files],
-                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+def test_pytest_runs_case_files_on_two_processes(tmp_path):
+    (tmp_path / "cases.toml").write_text("".join(
+        f'[[case]]\nname = "product {i}"\nexpr = "x*y + {i}"\nat = {{ x = {i}, y = 2 }}\ngrad = {{ x = "y" }}\n'
+        for i in range(SHARED_CASES)))
+    done = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-n", "2", "cases.toml"],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:]
     passed = [line for line in done.stdout.splitlines() if "PASSED" in line]
     assert any("[gw0]" in line for line in passed) and any("[gw1]" in line for line in passed)
-    count = len(json.loads(run_script("check", *files, "--format", "json").stdout)["cases"])
-    assert f"{count} passed" in done.stdout
+    assert f"{SHARED_CASES} passed" in done.stdout
 
 
 def test_the_fixture_fails_a_test_with_the_table(tmp_path):
