@@ -161,11 +161,8 @@ def disagreeing_probes(a_name: str, a: Any, probes: Probes, rule: Rule, rounding
     measured, as a list of their positions; with excess, each probe's |difference| / allowed instead."""
     x = np.asarray(a, dtype=np.float64)
     mine, mine_u, theirs, theirs_u, _ = _probe_sides(x, uncertainty(a_name, x, rounding, rule), probes, rounding)
-    with np.errstate(all="ignore"):
-        diff = np.abs(mine - theirs)
-        allowed = rule.allowed(mine, theirs, mine_u, theirs_u)
-        ratio = np.nan_to_num(diff / np.maximum(allowed, np.finfo(np.float64).tiny), nan=np.inf)
-    return ratio if excess else [int(i) for i in np.flatnonzero(~(diff <= allowed))]
+    _, bad, ratio = _judged(mine, mine_u, theirs, theirs_u, rule)
+    return ratio if excess else [int(i) for i in np.flatnonzero(bad)]
 
 
 def _probe_sides(a: np.ndarray, u_a: np.ndarray, probes: Probes, rounding: Any):
@@ -192,20 +189,29 @@ def _entrywise(a_name: str, x: np.ndarray, u_x: np.ndarray, b_name: str, y: np.n
                rule: Rule, counted: np.ndarray, labels: list[str] | None) -> PairError:
     if not np.any(counted):
         return PairError(a_name, b_name, False, 0.0, 0.0, "", (float("nan"), float("nan")), compared=0)
+    diff, bad, excess = _judged(x, np.where(counted, u_x, 0.0), y, np.where(counted, u_y, 0.0), rule)
+    bad = counted & bad
     with np.errstate(all="ignore"):
         size = np.maximum(np.abs(x), np.abs(y))
         safe = np.where(size > 0, size, 1.0)
-        diff = np.abs(x - y)  # inf for huge values of opposite sign: the relative error is then taken scaled
+        # diff is inf for huge values of opposite sign: the relative error is then taken scaled
         rel = np.where(np.isfinite(diff), diff / safe, np.abs(x / safe - y / safe))
-        allowed = rule.allowed(x, y, np.where(counted, u_x, 0.0), np.where(counted, u_y, 0.0))
-        excess = diff / np.maximum(allowed, np.finfo(np.float64).tiny)
-    bad = counted & ~(diff <= allowed)  # NaN in either column: not <=, so it disagrees
-    excess = np.where(bad & ~np.isfinite(excess), np.inf, excess)
     diff, rel, excess = (np.where(counted, np.nan_to_num(v, nan=np.inf), 0.0) for v in (diff, rel, excess))
     worst = np.unravel_index(int(np.argmax(excess)), x.shape) if x.ndim else ()
     where = labels[int(worst[0])] if labels is not None else (index_text(worst) if x.ndim else "")
     return PairError(a_name, b_name, not bool(np.any(bad)), float(np.max(diff)), float(np.max(rel)), where,
                      (float(x[worst]), float(y[worst])), compared=int(np.count_nonzero(counted)))
+
+
+def _judged(x: np.ndarray, u_x: Any, y: np.ndarray, u_y: Any, rule: Rule):
+    """The rule applied entry by entry: |x − y|, where it is broken, and |x − y| / allowed (inf where
+    a NaN in either column breaks it: NaN is never <= anything, so it disagrees)."""
+    with np.errstate(all="ignore"):
+        diff = np.abs(x - y)
+        allowed = rule.allowed(x, y, u_x, u_y)
+        excess = diff / np.maximum(allowed, np.finfo(np.float64).tiny)
+    bad = ~(diff <= allowed)
+    return diff, bad, np.where(bad & ~np.isfinite(excess), np.inf, excess)
 
 
 def _values(column: Any) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ValueSpecError
-from .values import MAX_DIMENSIONS, MAX_VALUE_TEXT, _rng, named_items, parse_value
+from .values import MAX_DIMENSIONS, MAX_VALUE_TEXT, _rng, named_items, parse_value, top_level_split
 from .values_limits import MAX_ENTRIES
 
 RANDINT = re.compile(r"randint\(\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*\(?\s*((?:\d+\s*,\s*)*\d*)\s*\)?\s*\)")
@@ -29,25 +29,7 @@ MAX_LITERAL = 100_000
 
 def split_at(texts: list[str]) -> dict[str, str]:
     """--at NAME=VALUE (repeatable; commas at the top level separate several, as in eval)."""
-    return named_items([item for text in texts for item in _split(text)], "--at", ValueSpecError)
-
-
-def _split(text: str) -> list[str]:
-    items, depth, start, quote = [], 0, 0, ""
-    for i, char in enumerate(text):
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char == "," and depth == 0:
-            items.append(text[start:i])
-            start = i + 1
-    items.append(text[start:])
-    return [item for item in items if item.strip()]
+    return named_items([item for text in texts for item in top_level_split(text, literals=True)], "--at", ValueSpecError)
 
 
 def parse_data(name: str, text: str, seed: int = 0, base: Path | None = None) -> Any:

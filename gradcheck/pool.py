@@ -18,6 +18,7 @@ a passing check stays that of one more array.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Sequence
 
@@ -54,19 +55,20 @@ class Pool:
         if mode != "fast":
             return None
         small = [n for n in names if np.size(point[n]) <= SMALL_ENTRIES]
-        sizes = [int(np.size(point[n])) for n in small]
+        return cls.made(small, [np.shape(point[n]) for n in small])
+
+    @classmethod
+    def made(cls, names: Sequence[str], shapes: Sequence[tuple[int, ...]]) -> Pool | None:
+        """The pool of these variables, or None if their entries are too few to pool."""
+        sizes = [math.prod(shape) for shape in shapes]
         if sum(sizes) <= POOL_MIN_ENTRIES:
             return None
-        return cls(tuple(small), tuple(np.shape(point[n]) for n in small), tuple(np.cumsum([0, *sizes]).tolist()))
+        return cls(tuple(names), tuple(shapes), tuple(np.cumsum([0, *sizes]).tolist()))
 
     def without(self, names: Sequence[str]) -> Pool | None:
         """The pool less some members, or None if the rest are too few to pool."""
         kept = [(n, shape) for n, shape in zip(self.names, self.shapes) if n not in names]
-        sizes = [int(np.prod(shape, dtype=np.int64)) for _, shape in kept]
-        if sum(sizes) <= POOL_MIN_ENTRIES:
-            return None
-        return Pool(tuple(n for n, _ in kept), tuple(shape for _, shape in kept),
-                    tuple(np.cumsum([0, *sizes]).tolist()))
+        return Pool.made([n for n, _ in kept], [shape for _, shape in kept])
 
     def __contains__(self, name: object) -> bool:
         return name in self.names
@@ -363,7 +365,7 @@ def pooled_vjp(pool: Pool, outputs: Callable, point: Mapping[str, Any], douts: S
 
         settle(pool, probes_at(k), {c: _without(v, pool, measured) if v is not None else None
                                     for c, v in flats[k].items()}, np.zeros(pool.size), rule, along_k, measure_one)
-    out: dict[str, list] = {name: results for name, results in measured.items()}
+    out: dict[str, list] = dict(measured)
     final = [probes_at(k) for k in range(len(douts))]
     for name in pool.names:
         if name in measured:

@@ -51,7 +51,7 @@ def split_assignments(texts: Assignments, option: str) -> dict[str, Any]:
     if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
         raise SpecError(f"{option} takes text such as 'x=1', a list of such texts, or a mapping "
                         f"of names to values; got {type(texts).__name__}")
-    items = [item for text in texts for item in (_top_level_split(text) if option == "--at" else [text])]
+    items = [item for text in texts for item in (top_level_split(text) if option == "--at" else [text])]
     return named_items(items, option, SpecError)
 
 
@@ -71,12 +71,19 @@ def named_items(items: Iterable[str], option: str, error: type[GradcheckError]) 
     return pairs
 
 
-def _top_level_split(text: str) -> list[str]:
-    items, depth, start = [], 0, 0
+def top_level_split(text: str, literals: bool = False) -> list[str]:
+    """The items of a comma-separated text, split only at commas outside brackets; with literals, also
+    outside braces and quotes (the layer commands' dict and string values)."""
+    opening, closing = ("([{", ")]}") if literals else ("([", ")]")
+    items, depth, start, quote = [], 0, 0, ""
     for i, char in enumerate(text):
-        if char in "([":
+        if quote:
+            quote = "" if char == quote else quote
+        elif literals and char in "'\"":
+            quote = char
+        elif char in opening:
             depth += 1
-        elif char in ")]":
+        elif char in closing:
             depth -= 1
         elif char == "," and depth == 0:
             items.append(text[start:i])

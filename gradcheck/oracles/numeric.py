@@ -141,7 +141,7 @@ def fast(f: Function, point: Mapping[str, Any], name: str, seed: int, method: st
     directions = rng.standard_normal((FAST_PROBES, *x.shape))
     directions /= np.sqrt(np.sum(directions**2, axis=tuple(range(1, directions.ndim)), keepdims=True))
     directions = directions.astype(x.dtype)
-    scale = max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
+    scale = array_scale(x)
     flat = rng.choice(x.size, size=min(FAST_PROBES, x.size), replace=False)
     indices = [tuple(int(i) for i in np.unravel_index(position, x.shape)) for position in flat]
     kept, directional, directional_error = _probe(f, point, name, x, list(directions), [scale] * len(directions),
@@ -164,9 +164,14 @@ def along(f: Function, point: Mapping[str, Any], name: str, vector: np.ndarray, 
     """The derivative of f along one vector of variable `name`'s space: (value, error), or a Kink or None
     near a kink (pool.py traces a disagreeing direction with these)."""
     x = _as_working(point[name])
-    scale = max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
+    scale = array_scale(x)
     return line_derivative(_line(f, point, name, x, np.asarray(vector, dtype=x.dtype)), scale, method, base,
                            float(np.finfo(x.dtype).eps))
+
+
+def array_scale(x: np.ndarray) -> float:
+    """The step scale of a direction through a whole array: its largest entry's size, at least 1."""
+    return max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
 
 
 def _probe(f: Function, point, name: str, x: np.ndarray, vectors: list, scales: list, method: str,

@@ -30,6 +30,7 @@ from .numeric import (
     Measured,
     NumericResult,
     Probes,
+    array_scale,
     line_derivative,
 )
 
@@ -206,7 +207,7 @@ def along(f: Outputs, point: Mapping[str, Any], name: str, vector: np.ndarray, d
     """The derivative of ⟨dout, f⟩ along one vector of variable `name`'s space, for every dout:
     (value, error), or a Kink or None near a kink (pool.py traces a disagreeing direction with these)."""
     x = np.asarray(point[name])
-    scale = max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
+    scale = array_scale(x)
     line = _Line(f, point, name, x, np.asarray(vector, dtype=x.dtype), base, Douts(douts))
     return [derivative(line, k, scale, method, eps) for k in range(len(douts))]
 
@@ -255,7 +256,7 @@ def _fast(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]
     directions = directions.astype(x.dtype)
     flat = rng.choice(x.size, size=min(FAST_PROBES, x.size), replace=False)
     indices = [tuple(int(i) for i in np.unravel_index(position, x.shape)) for position in flat]
-    scale = max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
+    scale = array_scale(x)
     matrix = Douts(douts)
     lines = [(_Line(f, point, name, x, v, base, matrix), scale) for v in directions]
     lines += [(_Line(f, point, name, x, idx, base, matrix), max(1.0, abs(float(x[idx])))) for idx in indices]
