@@ -6,7 +6,8 @@ numbers first, so the expressions stay small. All partial derivatives are then e
 pass over their shared subexpressions (see sym_eval.py) instead of one lambdify each.
 
 SymPy is imported here and only here, when this oracle runs, so that `gradcheck --help` and the
-other oracles do not pay its start-up. The tree is mapped node by node (no text is ever handed to
+other oracles do not pay its start-up; one operation at a time (sym_chain.py), not even then when
+every kind of call was differentiated before (sym_store.py). The tree is mapped node by node (no text is ever handed to
 sympify), so SymPy sees the same expression the other oracles do.
 """
 
@@ -51,15 +52,13 @@ def symbolic(root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: boo
     too_large = size_limit(root, point, wrt)
     if too_large:
         return {v.name: SymbolicResult(None, note=f"skipped (too large): {too_large}") for v in wrt}
-    import sympy as sp
-
     shapes = {name: np.shape(x) for name, x in point.items()}
     # Whole only while f written out as a tree stays small: SymPy walks a DAG of --let names as a tree.
     # SymPy's formulas are printed for scalar variables only: arrays alone need not pay for the whole expansion.
     wants_formula = formulas and any(np.ndim(point[v.name]) == 0 for v in wrt)
     whole = expanded_operations(root, shapes) <= (FORMULA_MAX_OPERATIONS if wants_formula else WHOLE_MAX_OPERATIONS)
     try:
-        gradients, formula_of = (_whole if whole else _chained)(sp, root, point, wrt, formulas)
+        gradients, formula_of = _whole(root, point, wrt, formulas) if whole else _chained(root, point, wrt)
     except RecursionError:
         return {v.name: SymbolicResult(None, note="skipped: expression too deep for SymPy") for v in wrt}
     results = {}
@@ -73,8 +72,10 @@ def symbolic(root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: boo
     return results
 
 
-def _whole(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: bool):
+def _whole(root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: bool):
     """SymPy differentiates the whole expansion of f by each symbol: SymPy's own chain rule."""
+    import sympy as sp
+
     from .sym_eval import Evaluator, as_float
 
     wrt_names = {v.name for v in wrt}
@@ -98,12 +99,13 @@ def _whole(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: b
     return gradients, formula_of
 
 
-def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: bool):
+def _chained(root: Node, point: Mapping[str, Any], wrt: list[Var]):
     """For large expansions: SymPy differentiates each kind of operation once, and the local
-    derivatives are evaluated at every entry and chained numerically (sym_chain.py)."""
+    derivatives are evaluated at every entry and chained numerically (sym_chain.py). SymPy is
+    imported there only if a kind of call was not differentiated before (sym_store.py)."""
     from .sym_chain import chained
 
-    return chained(sp, root, point, wrt), {}
+    return chained(root, point, wrt), {}
 
 
 def _partial(sp, expr, s):
