@@ -259,3 +259,33 @@ def test_console_script_a_second_check_does_not_import_sympy(tmp_path):
                 for run in (cold, warm)]
     assert symbolic[0] == symbolic[1]
     assert len(symbolic[0]) == 5
+
+
+def test_the_right_formula_beside_a_wrong_claim_is_stored_per_tree_variable_and_let_names(store, monkeypatch):
+    """The formula shown next to a wrong claim is SymPy's for the tree, the variable and the --let
+    names, whatever the point: stored once, then read; another let name or variable is another entry."""
+    claim = "w0=x0*sigmoid(z)"
+    first = gradcheck.check(NEURON, at=NEURON_AT, grad=claim, let="z=w0*x0+w1*x1+w2")
+    assert "z" in first.gradients["w0"].correct
+    stored = [e for key, e in _entries(store).items() if key.startswith("('formula'")]
+    assert len(stored) == 1 and stored[0]["data"]["formula"] == first.gradients["w0"].correct
+
+    def no_sympy(*args, **kwargs):
+        raise AssertionError("SymPy asked for a formula that is stored")
+    monkeypatch.setattr(S, "_formula", no_sympy)
+    again = gradcheck.check(NEURON, at="w0=1,w1=2,w2=3,x0=4,x1=5", grad=claim, let="z=w0*x0+w1*x1+w2")
+    assert again.gradients["w0"].correct == first.gradients["w0"].correct
+    monkeypatch.undo()
+    monkeypatch.setenv(sym_store.ENVIRONMENT, str(store))
+    renamed = gradcheck.check(NEURON, at=NEURON_AT, grad="w0=x0*sigmoid(u)", let="u=w0*x0+w1*x1+w2")
+    assert "u" in renamed.gradients["w0"].correct and "z" not in renamed.gradients["w0"].correct
+
+
+def test_a_stored_formula_that_is_not_text_is_ignored(store):
+    claim = "w0=x0*sigmoid(w0*x0+w1*x1+w2)"
+    first = gradcheck.check(NEURON, at=NEURON_AT, grad=claim).gradients["w0"].correct
+    for key, entry in _entries(store).items():
+        if key.startswith("('formula'"):
+            entry["data"]["formula"] = ["import os"]
+            entry["path"].write_text(json.dumps(entry["data"]))
+    assert gradcheck.check(NEURON, at=NEURON_AT, grad=claim).gradients["w0"].correct == first

@@ -99,6 +99,13 @@ def _name(key: str) -> str:
 
 
 def _choose() -> Path | None:
+    try:
+        return _where()
+    except (OSError, RuntimeError, KeyError):  # no home folder, an unreadable installation: no store
+        return None
+
+
+def _where() -> Path | None:
     configured = os.environ.get(ENVIRONMENT)
     if configured is not None:
         if not configured.strip():

@@ -23,7 +23,8 @@ from ..budget import checkpoint
 from ..cost import expanded_operations, node_costs
 from ..evaluate import value
 from ..tree import Apply, Const, Node, Var, topological
-from .sym_constants import _constant, constant_nodes
+from . import sym_store
+from .sym_constants import _constant, constant_key, constant_nodes
 
 # Without --formulas, f is differentiated whole up to this many scalar operations: 0, every check
 # goes one operation at a time (sym_chain.py), whose derivatives of each kind of call are kept
@@ -34,6 +35,8 @@ WHOLE_MAX_OPERATIONS = 0
 FORMULA_MAX_OPERATIONS = 2_000
 # The formula shown beside a wrong claim is simplified up to this size (simplifying costs more).
 CORRECTION_MAX_OPERATIONS = 300
+# A formula read from the store longer than this is not one SymPy wrote for so small an f.
+FORMULA_MAX_CHARACTERS = 20_000
 # Above these sizes the symbolic column is skipped, with the reason, and the verdict rests on the
 # other oracles (figures for this machine in benchmarks/symbolic.py).
 SYMBOLIC_MAX_PARTIALS = 500  # entries of the variables differentiated, all together
@@ -197,6 +200,21 @@ def formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[s
     they fit (z for w0*x0 + w1*x1 + w2); None when the expansion is too large to simplify."""
     if np.ndim(point[variable]) or expanded_operations(root, {n: np.shape(v) for n, v in point.items()}) > CORRECTION_MAX_OPERATIONS:
         return None
+    if any(np.ndim(v) for v in point.values()):
+        return None
+    # SymPy's formula depends on the tree, the variable and the --let names, not on the point: it is
+    # kept in the store (sym_store.py) like the symbolic column's derivatives.
+    key = repr(("formula", tree_key(root), variable, sorted(point), [(name, tree_key(node)) for name, node in lets.items()]))
+    stored = sym_store.load(key)
+    if stored is not None and isinstance(stored.get("formula"), str) and len(stored["formula"]) <= FORMULA_MAX_CHARACTERS:
+        return stored["formula"]
+    text = _formula(root, point, variable, lets)
+    if text is not None:
+        sym_store.save(key, {"formula": text})
+    return text
+
+
+def _formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[str, Node]) -> str | None:
     import sympy as sp
 
     scalars = {n: scalar(sp.Symbol(n, real=True)) for n, v in point.items() if np.ndim(v) == 0}
@@ -210,6 +228,22 @@ def formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[s
             continue
         derivative = derivative.subs(body, sp.Symbol(name, real=True)).subs(-body, -sp.Symbol(name, real=True))
     return readable(sp, derivative)
+
+
+def tree_key(root: Node) -> list:
+    """The tree as plain data, node by node in topological order (a shared node once, arguments by
+    position in the list): equal for two trees exactly when SymPy builds the same expression from them."""
+    position: dict[Node, int] = {}
+    listing: list = []
+    for node in topological(root):
+        if isinstance(node, Var):
+            listing.append(("var", node.name))
+        elif isinstance(node, Const):
+            listing.append(constant_key(node))
+        else:
+            listing.append((node.prim.name, node.static, tuple(position[a] for a in node.args)))
+        position[node] = len(position)
+    return listing
 
 
 def readable(sp, derivative) -> str:
