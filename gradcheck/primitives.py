@@ -575,5 +575,5 @@ OVERLOADS: dict[str, tuple[Primitive, ...]] = {
     name: tuple(p for p in PRIMITIVES if p.called and name in (p.name, *p.aliases)) for name in FUNCTIONS}
 OVERLOADS = {name: prims for name, prims in OVERLOADS.items() if len(prims) > 1}
 
-# Named constants: value and SymPy attribute name.
-CONSTANTS: dict[str, tuple[float, str]] = {"pi": (float(np.pi), "pi"), "e": (float(np.e), "E")}
+# Named constants: value, SymPy attribute name and mpmath attribute name.
+CONSTANTS: dict[str, tuple[float, str, str]] = {"pi": (float(np.pi), "pi", "pi"), "e": (float(np.e), "E", "e")}

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -32,6 +33,19 @@ def pytest_configure(config) -> None:
     the dependencies at install time, but an editable install leaves the package itself uncompiled."""
     if not hasattr(config, "workerinput"):  # the controller only, not every xdist worker
         compileall.compile_dir(str(Path(gradcheck.__file__).parent), quiet=1)
+        _own_symbolic_store(config)
+
+
+def _own_symbolic_store(config) -> None:
+    """SymPy's derivatives stored for this session alone (oracles/sym_store.py), shared by the xdist
+    workers and every console script they start (they inherit the environment): the tests never
+    read or write the user's ~/.cache, and start from an empty store each time. A run that sets
+    GRADCHECK_CACHE_DIR itself keeps it."""
+    if "GRADCHECK_CACHE_DIR" in os.environ:
+        return
+    folder = tempfile.mkdtemp(prefix="gradcheck-store-")
+    os.environ["GRADCHECK_CACHE_DIR"] = folder
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 # The first source text: the CS231n sigmoid neuron and the learner's mistake.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradcheck.oracles import sym_chain
+from gradcheck.oracles import sym_chain, sym_store
 from gradcheck.oracles import symbolic as S
 from gradcheck.parser import parse
 from gradcheck.tree import variables
@@ -25,12 +25,21 @@ CASES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _sympy_itself(monkeypatch):
+    """These tests are about what SymPy gives: nothing is read from (or written to) the store."""
+    monkeypatch.setenv(sym_store.ENVIRONMENT, "")
+    sym_store.forget_folder()
+    yield
+    sym_store.forget_folder()
+
+
 def _both(expr, point):
     root = parse(expr)
     wrt = [v for v in variables(root) if v.name not in ("y", "C")]
     whole = S.symbolic(root, point, wrt)
     sym_chain._templates.clear()
-    sym_chain._forms.clear()
+    sym_chain._calls.clear()
     saved = S.WHOLE_MAX_OPERATIONS
     S.WHOLE_MAX_OPERATIONS = -1
     try:
@@ -60,7 +69,7 @@ def test_no_finite_derivative_is_reported():
 
 def test_matmul_is_differentiated_once_per_structure_not_per_entry():
     sym_chain._templates.clear()
-    sym_chain._forms.clear()
+    sym_chain._calls.clear()
     point = {"A": RNG.standard_normal((6, 5)), "B": RNG.standard_normal((5, 4))}
     root = parse("sum(A @ B)")
     saved = S.WHOLE_MAX_OPERATIONS

@@ -9,11 +9,19 @@ the 112-parameter net needs a few dozen differentiations instead of one per entr
 
 No VJP rule of gradcheck's is used: what matmul, softmax or broadcasting contribute to the gradient
 comes from SymPy differentiating their forms, as in the whole-expression path.
+
+Each kind of call is found by a key that needs no SymPy (the primitive, its static arguments, the
+shapes of its inputs, its exact constants and labels), first among the calls of this process, then
+on disk (sym_store.py), and only then built with SymPy, which is imported at that moment: a check
+whose kinds of call were all differentiated before, with every partial it needs, runs without
+importing SymPy. A stored template that must be differentiated by a new symbol (a relu's zeros
+moved) is built again with SymPy and checked to be the one stored.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
 import mpmath
 import numpy as np
@@ -22,9 +30,10 @@ from ..array_ops import scalar
 from ..budget import checkpoint
 from ..evaluate import value
 from ..tree import Apply, Const, Node, Var, depends_on, topological
-from .sym_constants import _constant
+from . import sym_store
+from .sym_constants import _constant, constant_key, constant_value
 from .sym_constants import constant_nodes as _constant_nodes
-from .sym_eval import EVAL_DIGITS, Program, _node
+from .sym_eval import EVAL_DIGITS, Program
 from .sym_record import NotRecordable, Recorded, RecordingSympy, replay, structure
 
 # How many forms and templates are kept between checks in one process (a batch of cases, a test
@@ -40,27 +49,150 @@ class Template:
         self.value = Program(expr, symbols)
         self._partials: dict[int, Program] = {}
         self._free: dict[Any, Any] = {}  # free symbols of subexpressions, asked for by every partial
+        self._source: Callable[[], tuple[Any, list[Any]]] | None = None
+
+    @classmethod
+    def stored(cls, value: Program, partials: dict[int, Program],
+               source: Callable[[], tuple[Any, list[Any]]]) -> Template:
+        """A template read from the store: its programs, and how to build its SymPy expression
+        should another partial be asked for."""
+        template = cls.__new__(cls)
+        template.expr, template.symbols, template.value = None, [], value
+        template._partials, template._free, template._source = partials, {}, source
+        return template
 
     def partial(self, sp, j: int) -> Program:
         """∂expr/∂(its j-th symbol), differentiated by SymPy the first time it is asked for."""
         if j not in self._partials:
+            if self.expr is None and self._source is not None:
+                self.expr, self.symbols = self._source()
             checkpoint()  # a look at the clock before each SymPy differentiation (budget.py)
             self._partials[j] = Program(_partial(sp, self.expr, self.symbols[j], self._free), self.symbols)
         return self._partials[j]
 
+    def differentiated(self) -> int:
+        return len(self._partials)
 
-_templates: dict[Any, Template] = {}  # by structure (see _structure)
-_forms: dict[Any, Any] = {}  # array primitives' forms on symbols, by kind of call
+    def dump(self) -> dict[str, Any] | None:
+        programs = {str(j): p.dump() for j, p in self._partials.items()}
+        value = self.value.dump()
+        if value is None or any(p is None for p in programs.values()):
+            return None  # a step SymPy evaluates itself: kept in this process only
+        return {"value": value, "partials": programs}
+
+
+class StaleEntry(Exception):
+    """A stored kind of call is not what SymPy builds for its key now."""
+
+
+class Call:
+    """One kind of call: the shape of its output (None: elementwise, one template for each entry),
+    and for each output entry its template and the (input, flat index) each symbol stands for."""
+
+    def __init__(self, shape: tuple[int, ...] | None, entries: list[tuple[Template, Any]]):
+        self.shape, self.entries = shape, entries
+        self.templates = list({id(t): t for t, _ in entries}.values())
+        self.saved: tuple[int, ...] | None = None  # partials per template as last written or read
+        self.read = False  # from the store
+
+    def layout(self) -> list[tuple[int, Any]]:
+        index = {id(t): k for k, t in enumerate(self.templates)}
+        return [(index[id(t)], registers) for t, registers in self.entries]
+
+    def changed(self) -> bool:
+        return self.saved != tuple(t.differentiated() for t in self.templates)
+
+    def dump(self) -> dict[str, Any] | None:
+        templates = [t.dump() for t in self.templates]
+        if any(t is None for t in templates):
+            return None
+        return {"shape": None if self.shape is None else list(self.shape), "templates": templates,
+                "entries": [[k, registers] for k, registers in self.layout()]}
+
+    @classmethod
+    def load(cls, data: dict[str, Any], build: Callable[[], Call]) -> Call:
+        """A stored call; ValueError (or KeyError, TypeError) when the data is not one."""
+        built: list[Call] = []
+
+        def source(k: int) -> Callable[[], tuple[Any, list[Any]]]:
+            def rebuild() -> tuple[Any, list[Any]]:
+                if not built:
+                    built.append(build())
+                fresh = built[0]
+                if (fresh.shape != call.shape or fresh.layout() != call.layout()
+                        or fresh.templates[k].value.dump() != data["templates"][k]["value"]):
+                    raise StaleEntry
+                return fresh.templates[k].expr, fresh.templates[k].symbols
+            return rebuild
+
+        templates = [Template.stored(Program.load(t["value"]),
+                                     {int(j): Program.load(p) for j, p in t["partials"].items()}, source(k))
+                     for k, t in enumerate(data["templates"])]
+        shape = None if data["shape"] is None else tuple(_index(n) for n in data["shape"])
+        entries = [(templates[_index(k)], None if registers is None
+                    else [(_index(i), _index(n)) for i, n in registers]) for k, registers in data["entries"]]
+        if shape is None and len(entries) != 1 or shape is not None and len(entries) != int(np.prod(shape)):
+            raise ValueError("entries")
+        call = cls(shape, entries)
+        if len(call.templates) != len(templates):
+            raise ValueError("templates")
+        call.saved, call.read = tuple(t.differentiated() for t in templates), True
+        return call
+
+
+def _index(x: Any) -> int:
+    if not isinstance(x, int) or isinstance(x, bool) or x < 0:
+        raise ValueError("index")
+    return x
+
+
+class _SympyOnDemand:
+    """The sympy module, imported the first time anything is looked up on it."""
+
+    def __getattr__(self, name: str) -> Any:
+        import sympy
+
+        return getattr(sympy, name)
+
+
+@dataclass
+class _Run:
+    reading: bool  # stored calls may be read
+    used: dict[str, Call] = field(default_factory=dict)
+
+
+_templates: dict[Any, Template] = {}  # array forms' entries, by structure (see _structure)
+_calls: dict[str, Call] = {}  # kinds of call, by key (see _elementwise_template, _array_form)
 _canonical: list[Any] = []  # c0, c1, ...: the symbols templates are written in
 _derivatives: dict[Any, Any] = {}  # by structure of a term and its symbol: the derivative in canonical symbols
 
 
-def chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var]) -> dict[str, Any]:
+def chained(root: Node, point: Mapping[str, Any], wrt: list[Var]) -> dict[str, Any]:
     """The gradient by each variable in wrt (a list of floats, in C order), or why there is none."""
-    if len(_templates) > CACHE_SIZE or len(_forms) > CACHE_SIZE or len(_derivatives) > CACHE_SIZE:
+    if len(_templates) > CACHE_SIZE or len(_calls) > CACHE_SIZE or len(_derivatives) > CACHE_SIZE:
         _templates.clear()
-        _forms.clear()
+        _calls.clear()
         _derivatives.clear()
+    try:
+        return _chained(_SympyOnDemand(), root, point, wrt, _Run(reading=True))
+    except StaleEntry:  # the store disagrees with SymPy: once more, from SymPy alone
+        for key in [key for key, call in _calls.items() if call.read]:
+            del _calls[key]
+        return _chained(_SympyOnDemand(), root, point, wrt, _Run(reading=False))
+
+
+def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], run: _Run) -> dict[str, Any]:
+    result = _chain(sp, root, point, wrt, run)
+    for key, call in run.used.items():
+        if call.changed():
+            data = call.dump()
+            if data is not None:
+                sym_store.save(key, data)
+            call.saved = tuple(t.differentiated() for t in call.templates)
+    return result
+
+
+def _chain(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], run: _Run) -> dict[str, Any]:
     order = topological(root)
     needs = depends_on(order, wrt)
     fixed = _constant_nodes(order)
@@ -72,11 +204,11 @@ def chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var]) -> dict[st
             if isinstance(node, Var):
                 values[node] = _mpf_array(point[node.name])
             elif isinstance(node, Const):
-                values[node] = scalar(_node(_constant(sp, node), []))
+                values[node] = scalar(constant_value(node))
             elif node in fixed:
                 values[node] = _mpf_array(value(node, {}))
             else:
-                values[node], calls[node] = _forward(sp, node, [values[a] for a in node.args])
+                values[node], calls[node] = _forward(sp, node, [values[a] for a in node.args], run)
                 if node in needs and any(v is None for v in values[node].flat):
                     return _everywhere(wrt, f"SymPy gives no finite number for {node.span.text.strip()}")
         adjoint: dict[Node, np.ndarray] = {root: scalar(mpmath.mpf(1))}
@@ -96,39 +228,52 @@ def chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var]) -> dict[st
                 else [0.0] * int(np.size(point[v.name])) for v in wrt}
 
 
+def _call(key: str, run: _Run, build: Callable[[], Call]) -> Call:
+    """The kind of call for this key: from this process, else the store, else built with SymPy."""
+    call = _calls.get(key)
+    if call is None:
+        data = sym_store.load(key) if run.reading else None
+        if data is not None:
+            try:
+                call = Call.load(data, build)
+            except (ValueError, KeyError, TypeError, IndexError):
+                call = None
+        _calls[key] = call = call or build()
+    run.used[key] = call
+    return call
+
+
 def _everywhere(wrt: list[Var], why: str) -> dict[str, Any]:
     return {v.name: why for v in wrt}
 
 
-def _forward(sp, node: Apply, args: list[np.ndarray]):
+def _forward(sp, node: Apply, args: list[np.ndarray], run: _Run):
     """The node's values and, per entry, the template and input registers that compute it."""
     prim = node.prim
     if prim.elementwise:
         out_shape = np.broadcast_shapes(*(a.shape for a in args))
         spread = [np.broadcast_to(a, out_shape) for a in args]
         # Constants and data labels enter the form as exact numbers (x**2 stays 2*x); the rest as symbols.
-        fixed_args = {i: _exact(sp, node.args[i], a) for i, a in enumerate(args)
-                      if isinstance(node.args[i], Const)}
+        fixed = {i: a for i, a in enumerate(node.args) if isinstance(a, Const)}
         calls = []
         out = np.empty(out_shape, dtype=object)
-        free = [i for i in range(len(args)) if i not in fixed_args and i not in prim.labels]
-        labelled = [i for i in prim.labels if i not in fixed_args]
-        template = None if labelled else _elementwise_template(sp, node, fixed_args, ())
+        free = [i for i in range(len(args)) if i not in fixed and i not in prim.labels]
+        labelled = [i for i in prim.labels if i not in fixed]
+        template = None if labelled else _elementwise_template(sp, node, fixed, (), run)
         for idx in np.ndindex(out_shape):
             entry = [s[idx] for s in spread]
             if labelled:  # data (where's condition) enters as the number it is at this entry
-                template = _elementwise_template(sp, node, fixed_args, tuple(_label(sp, entry[i]) for i in labelled))
+                template = _elementwise_template(sp, node, fixed, tuple(float(entry[i]) for i in labelled), run)
             assert template is not None
             out[idx] = template.value([entry[i] for i in free])
             calls.append((template, [(i, idx) for i in free]))
         return out, calls
-    form, entries = _array_form(sp, node, args)
-    out = np.empty(form.shape, dtype=object)
-    calls = []
-    for idx, (template, registers) in zip(np.ndindex(form.shape), entries):
+    call = _array_form(sp, node, args, run)
+    assert call.shape is not None
+    out = np.empty(call.shape, dtype=object)
+    for idx, (template, registers) in zip(np.ndindex(call.shape), call.entries):
         out[idx] = template.value([args[i].flat[k] for i, k in registers])
-        calls.append((template, registers))
-    return out, calls
+    return out, call.entries
 
 
 def _backward(sp, node: Apply, calls: list, upstream: np.ndarray, sources: list[int], values):
@@ -159,41 +304,46 @@ def _backward(sp, node: Apply, calls: list, upstream: np.ndarray, sources: list[
     yield from grads.items()
 
 
-def _elementwise_template(sp, node: Apply, fixed_args: dict[int, Any], labels: tuple) -> Template:
+def _elementwise_template(sp, node: Apply, fixed: dict[int, Const], labels: tuple[float, ...],
+                          run: _Run) -> Template:
     prim = node.prim
-    key = ("elementwise", prim.name, repr(node.static), tuple(sorted((i, _key(v)) for i, v in fixed_args.items())),
-           tuple(_key(v) for v in labels))
-    template = _templates.get(key)
-    if template is None:
-        label_of = dict(zip((i for i in prim.labels if i not in fixed_args), labels))
-        free = [i for i in range(prim.arity) if i not in fixed_args and i not in prim.labels]
-        symbols = _symbols(sp, len(free))
-        named = dict(zip(free, symbols))
-        form = prim.sympy(sp, *(fixed_args.get(i, label_of.get(i, named.get(i))) for i in range(prim.arity)),
-                          **node.kwargs)
-        template = _templates[key] = Template(form, symbols)
-    return template
+    key = repr(("elementwise", prim.name, node.static, tuple((i, constant_key(c)) for i, c in fixed.items()),
+                labels))
+    return _call(key, run, lambda: Call(None, [(_elementwise_form(sp, node, fixed, labels), None)])).entries[0][0]
 
 
-def _array_form(sp, node: Apply, args: list[np.ndarray]):
+def _elementwise_form(sp, node: Apply, fixed: dict[int, Const], labels: tuple[float, ...]) -> Template:
+    prim = node.prim
+    exact = {i: _constant(sp, c) for i, c in fixed.items()}
+    label_of = dict(zip((i for i in prim.labels if i not in exact), (_label(sp, v) for v in labels)))
+    free = [i for i in range(prim.arity) if i not in exact and i not in prim.labels]
+    symbols = _symbols(sp, len(free))
+    named = dict(zip(free, symbols))
+    form = prim.sympy(sp, *(exact.get(i, label_of.get(i, named.get(i))) for i in range(prim.arity)),
+                      **node.kwargs)
+    return Template(form, symbols)
+
+
+def _array_form(sp, node: Apply, args: list[np.ndarray], run: _Run) -> Call:
     """An array primitive's form on symbols, with each entry's template and the (input, flat index)
     of each of its symbols; built once per kind of call."""
     prim = node.prim
     kinds: list[tuple[Any, ...]] = []
     for i, (arg, a) in enumerate(zip(node.args, args)):
         if isinstance(arg, Const):
-            kinds.append(("const", _key(_exact(sp, arg, a))))
+            kinds.append(constant_key(arg))
         elif i in prim.labels:
             kinds.append(("labels", a.shape, tuple(float(v) for v in a.flat)))
         else:
             kinds.append(("symbols", a.shape))
-    key = (prim.name, repr(node.static), tuple(kinds))
-    if key not in _forms:
+    key = repr((prim.name, node.static, tuple(kinds)))
+
+    def build() -> Call:
         try:
-            _forms[key] = _recorded_form(sp, node, kinds, args)
+            return _recorded_form(sp, node, kinds, args)
         except NotRecordable:
-            _forms[key] = _sympy_form(sp, node, kinds, args)
-    return _forms[key]
+            return _sympy_form(sp, node, kinds, args)
+    return _call(key, run, build)
 
 
 def _inputs(sp, node: Apply, kinds: list, args: list[np.ndarray], entry) -> list[np.ndarray]:
@@ -201,7 +351,9 @@ def _inputs(sp, node: Apply, kinds: list, args: list[np.ndarray], entry) -> list
     inputs = []
     for i, (kind, a) in enumerate(zip(kinds, args)):
         if kind[0] == "const":
-            inputs.append(scalar(_exact(sp, node.args[i], a)))
+            constant = node.args[i]
+            assert isinstance(constant, Const)
+            inputs.append(scalar(_constant(sp, constant)))
         elif kind[0] == "labels":
             inputs.append(np.vectorize(lambda v: _label(sp, v), otypes=[object])(a) if a.size
                           else np.empty(a.shape, dtype=object))
@@ -228,7 +380,7 @@ def _recorded_form(sp, node: Apply, kinds: list, args: list[np.ndarray]):
             expr = _as_sympy(sp, replay(sp, entry, dict(zip(found, symbols)), {}))
             template = _templates[key] = Template(expr, symbols)
         entries.append((template, list(found)))
-    return form, entries
+    return Call(form.shape, entries)
 
 
 def _sympy_form(sp, node: Apply, kinds: list, args: list[np.ndarray]):
@@ -237,7 +389,7 @@ def _sympy_form(sp, node: Apply, kinds: list, args: list[np.ndarray]):
     inputs = _inputs(sp, node, kinds, args, lambda where: _new_symbol(sp, where, origin))
     form = node.prim.sympy(sp, *inputs, **node.kwargs)
     form = form if isinstance(form, np.ndarray) else scalar(form)
-    return form, [_template(sp, entry, origin) for entry in form.flat]
+    return Call(form.shape, [_template(sp, entry, origin) for entry in form.flat])
 
 
 def _new_symbol(sp, where: tuple[int, int], origin: dict) -> Any:
@@ -308,18 +460,9 @@ def _free(expr, free: dict):
     return free[expr]
 
 
-def _exact(sp, node: Node, a: np.ndarray):
-    """A constant as the exact SymPy number the whole-expression path uses."""
-    return _constant(sp, node) if isinstance(node, Const) else sp.Float(float(a[()]))
-
-
 def _label(sp, v: Any):
     number = float(v)
     return sp.Integer(int(number)) if number.is_integer() else sp.Float(number)
-
-
-def _key(expr: Any) -> Any:
-    return (type(expr), expr)
 
 
 def _mpf_array(x: Any) -> np.ndarray:

@@ -16,6 +16,22 @@ def constant_nodes(order: list[Node]) -> set[Node]:
     return fixed
 
 
+def constant_value(node: Const):
+    """A literal's value as an mpf at the working precision, as SymPy's form of it evaluates, without SymPy."""
+    import mpmath
+
+    if node.name is not None:
+        return +getattr(mpmath, CONSTANTS[node.name][2])
+    if node.exact is not None:
+        return mpmath.mpf(node.exact)
+    return mpmath.mpf(node.value)
+
+
+def constant_key(node: Const) -> tuple:
+    """What determines a literal's SymPy form (_constant), for keys that must not need SymPy."""
+    return ("const", node.name, node.exact, node.value)
+
+
 def _constant(sp, node: Const):
     if node.name is not None:
         return getattr(sp, CONSTANTS[node.name][1])

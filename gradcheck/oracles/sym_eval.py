@@ -11,7 +11,7 @@ against.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import mpmath
 
@@ -52,6 +52,7 @@ class Program:
         register = {s: i for i, s in enumerate(symbols)}  # inputs first, then each step's result
         # A step is (a number's value, _CONSTANT, ()), or (expr, mpmath rule or None, argument registers).
         self.steps: list[tuple[Any, Any, tuple[int, ...]]] = []
+        self.inputs = len(symbols)
         stack = [expr]
         with mpmath.workdps(EVAL_DIGITS):
             while stack:  # post-order without recursion, as in _evaluate
@@ -88,6 +89,70 @@ class Program:
                 registers.append(_apply_rule(rule, args))
         number = registers[self.result]
         return number if number is not None and mpmath.isfinite(number) else None
+
+    def dump(self) -> dict[str, Any] | None:
+        """The program as plain data for the store (sym_store.py): a step is ["n", number] or
+        [the mpmath rule's name, argument registers...]. None when a step needs SymPy itself."""
+        steps: list[list[Any]] = []
+        for node, rule, slots in self.steps:
+            if rule is _CONSTANT:
+                if node is not None and not mpmath.isfinite(node):
+                    return None
+                steps.append(["n", _dump_number(node)])
+            elif rule is None:
+                return None
+            else:
+                steps.append([node if isinstance(node, str) else type(node).__name__, *slots])
+        return {"inputs": self.inputs, "steps": steps, "result": self.result}
+
+    @classmethod
+    def load(cls, data: Any) -> Program:
+        """A dumped program, checked step by step: only numbers and the registry's rule names, each
+        reading registers already written. ValueError for anything else."""
+        if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
+            raise ValueError("not a program")
+        inputs, result = data.get("inputs"), data.get("result")
+        if not _whole(inputs) or inputs < 0:
+            raise ValueError("inputs")
+        program = cls.__new__(cls)
+        program.inputs, program.steps = inputs, []
+        for step in data["steps"]:
+            written = program.inputs + len(program.steps)
+            if not isinstance(step, list) or not step or not isinstance(step[0], str):
+                raise ValueError("step")
+            if step[0] == "n" and len(step) == 2:
+                program.steps.append((_load_number(step[1]), _CONSTANT, ()))
+            elif step[0] in MPMATH_RULES and all(_whole(i) and 0 <= i < written for i in step[1:]):
+                program.steps.append((step[0], MPMATH_RULES[step[0]], tuple(step[1:])))
+            else:
+                raise ValueError("step")
+        if not _whole(result) or not 0 <= result < program.inputs + len(program.steps):
+            raise ValueError("result")
+        program.result = result
+        return program
+
+
+def _whole(x: Any) -> TypeGuard[int]:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _dump_number(number: Any) -> list[int] | None:
+    """A finite mpf exactly, as [sign, mantissa, exponent]; None stays None (no value)."""
+    if number is None:
+        return None
+    sign, mantissa, exponent, _ = number._mpf_
+    return [sign, int(mantissa), exponent]
+
+
+def _load_number(data: Any) -> Any:
+    if data is None:
+        return None
+    if (not isinstance(data, list) or len(data) != 3 or data[0] not in (0, 1)
+            or not all(_whole(x) for x in data[1:]) or data[1] < 0):
+        raise ValueError("number")
+    sign, mantissa, exponent = data
+    with mpmath.workprec(max(mantissa.bit_length(), 1)):  # every bit, whatever precision is in use
+        return mpmath.mpf((-mantissa if sign else mantissa, exponent))
 
 
 def as_float(number: Any) -> float | None:

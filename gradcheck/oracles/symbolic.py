@@ -6,7 +6,8 @@ numbers first, so the expressions stay small. All partial derivatives are then e
 pass over their shared subexpressions (see sym_eval.py) instead of one lambdify each.
 
 SymPy is imported here and only here, when this oracle runs, so that `gradcheck --help` and the
-other oracles do not pay its start-up. The tree is mapped node by node (no text is ever handed to
+other oracles do not pay its start-up; one operation at a time (sym_chain.py), not even then when
+every kind of call was differentiated before (sym_store.py). The tree is mapped node by node (no text is ever handed to
 sympify), so SymPy sees the same expression the other oracles do.
 """
 
@@ -22,7 +23,8 @@ from ..budget import checkpoint
 from ..cost import expanded_operations, node_costs
 from ..evaluate import value
 from ..tree import Apply, Const, Node, Var, topological
-from .sym_constants import _constant, constant_nodes
+from . import sym_store
+from .sym_constants import _constant, constant_key, constant_nodes
 
 # Without --formulas, f is differentiated whole up to this many scalar operations: 0, every check
 # goes one operation at a time (sym_chain.py), whose derivatives of each kind of call are kept
@@ -33,6 +35,8 @@ WHOLE_MAX_OPERATIONS = 0
 FORMULA_MAX_OPERATIONS = 2_000
 # The formula shown beside a wrong claim is simplified up to this size (simplifying costs more).
 CORRECTION_MAX_OPERATIONS = 300
+# A formula read from the store longer than this is not one SymPy wrote for so small an f.
+FORMULA_MAX_CHARACTERS = 20_000
 # Above these sizes the symbolic column is skipped, with the reason, and the verdict rests on the
 # other oracles (figures for this machine in benchmarks/symbolic.py).
 SYMBOLIC_MAX_PARTIALS = 500  # entries of the variables differentiated, all together
@@ -51,15 +55,13 @@ def symbolic(root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: boo
     too_large = size_limit(root, point, wrt)
     if too_large:
         return {v.name: SymbolicResult(None, note=f"skipped (too large): {too_large}") for v in wrt}
-    import sympy as sp
-
     shapes = {name: np.shape(x) for name, x in point.items()}
     # Whole only while f written out as a tree stays small: SymPy walks a DAG of --let names as a tree.
     # SymPy's formulas are printed for scalar variables only: arrays alone need not pay for the whole expansion.
     wants_formula = formulas and any(np.ndim(point[v.name]) == 0 for v in wrt)
     whole = expanded_operations(root, shapes) <= (FORMULA_MAX_OPERATIONS if wants_formula else WHOLE_MAX_OPERATIONS)
     try:
-        gradients, formula_of = (_whole if whole else _chained)(sp, root, point, wrt, formulas)
+        gradients, formula_of = _whole(root, point, wrt, formulas) if whole else _chained(root, point, wrt)
     except RecursionError:
         return {v.name: SymbolicResult(None, note="skipped: expression too deep for SymPy") for v in wrt}
     results = {}
@@ -73,8 +75,10 @@ def symbolic(root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: boo
     return results
 
 
-def _whole(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: bool):
+def _whole(root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: bool):
     """SymPy differentiates the whole expansion of f by each symbol: SymPy's own chain rule."""
+    import sympy as sp
+
     from .sym_eval import Evaluator, as_float
 
     wrt_names = {v.name for v in wrt}
@@ -98,12 +102,13 @@ def _whole(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: b
     return gradients, formula_of
 
 
-def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: bool):
+def _chained(root: Node, point: Mapping[str, Any], wrt: list[Var]):
     """For large expansions: SymPy differentiates each kind of operation once, and the local
-    derivatives are evaluated at every entry and chained numerically (sym_chain.py)."""
+    derivatives are evaluated at every entry and chained numerically (sym_chain.py). SymPy is
+    imported there only if a kind of call was not differentiated before (sym_store.py)."""
     from .sym_chain import chained
 
-    return chained(sp, root, point, wrt), {}
+    return chained(root, point, wrt), {}
 
 
 def _partial(sp, expr, s):
@@ -195,6 +200,21 @@ def formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[s
     they fit (z for w0*x0 + w1*x1 + w2); None when the expansion is too large to simplify."""
     if np.ndim(point[variable]) or expanded_operations(root, {n: np.shape(v) for n, v in point.items()}) > CORRECTION_MAX_OPERATIONS:
         return None
+    if any(np.ndim(v) for v in point.values()):
+        return None
+    # SymPy's formula depends on the tree, the variable and the --let names, not on the point: it is
+    # kept in the store (sym_store.py) like the symbolic column's derivatives.
+    key = repr(("formula", tree_key(root), variable, sorted(point), [(name, tree_key(node)) for name, node in lets.items()]))
+    stored = sym_store.load(key)
+    if stored is not None and isinstance(stored.get("formula"), str) and len(stored["formula"]) <= FORMULA_MAX_CHARACTERS:
+        return stored["formula"]
+    text = _formula(root, point, variable, lets)
+    if text is not None:
+        sym_store.save(key, {"formula": text})
+    return text
+
+
+def _formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[str, Node]) -> str | None:
     import sympy as sp
 
     scalars = {n: scalar(sp.Symbol(n, real=True)) for n, v in point.items() if np.ndim(v) == 0}
@@ -208,6 +228,22 @@ def formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[s
             continue
         derivative = derivative.subs(body, sp.Symbol(name, real=True)).subs(-body, -sp.Symbol(name, real=True))
     return readable(sp, derivative)
+
+
+def tree_key(root: Node) -> list:
+    """The tree as plain data, node by node in topological order (a shared node once, arguments by
+    position in the list): equal for two trees exactly when SymPy builds the same expression from them."""
+    position: dict[Node, int] = {}
+    listing: list = []
+    for node in topological(root):
+        if isinstance(node, Var):
+            listing.append(("var", node.name))
+        elif isinstance(node, Const):
+            listing.append(constant_key(node))
+        else:
+            listing.append((node.prim.name, node.static, tuple(position[a] for a in node.args)))
+        position[node] = len(position)
+    return listing
 
 
 def readable(sp, derivative) -> str:
