@@ -196,14 +196,22 @@ def _unit(x: np.ndarray, idx: tuple[int, ...]) -> np.ndarray:
     return unit
 
 
-def _line(f: Function, point: Mapping[str, Any], name: str, x: np.ndarray, v: np.ndarray):
-    """g(t) = f(x + t·v), the function whose derivative at 0 is wanted."""
+def _line(f: Function, point: Mapping[str, Any], name: str, x: np.ndarray, v: np.ndarray,
+          last: dict | None = None):
+    """g(t) = f(x + t·v), the function whose derivative at 0 is wanted. g and g.shaken share the
+    last step's array x + t·v: the shaken pass of a step then receives the very array the plain pass
+    did, and evaluate.py reuses the plain pass's linear products for it."""
+    last = {} if last is None else last
+
     def g(t) -> Evaluation:
         checkpoint()  # every evaluation of f: the numeric oracle's loops all pass here
-        moved = _moved(x, t, v)
+        moved = last.get(t)
+        if moved is None:
+            last.clear()  # the previous step's array goes before this one is made
+            moved = last[t] = _moved(x, t, v)
         return f({**point, name: moved[()] if moved.ndim == 0 else moved})
     if hasattr(f, "shaken"):  # f evaluated with its intermediates' rounding perturbed
-        g.shaken = _line(f.shaken, point, name, x, v)  # type: ignore[attr-defined]
+        g.shaken = _line(f.shaken, point, name, x, v, last)  # type: ignore[attr-defined]
     return g
 
 
@@ -242,14 +250,16 @@ def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float =
             # f'·h fell among the subnormal numbers (or to 0): too few bits left; difference instead
             return _central(g, scale, base, eps)
         d = float(np.imag(imag)) / h
+        # The rounding of f's intermediates moves the derivative too (log(1 + x²) at small x,
+        # sin(50y)): measured by the same step through a forward pass with them perturbed (right
+        # after the plain one, which it shares the step's array with: _line).
+        shaken = abs(float(np.imag(g.shaken(1j * h).value)) / h - d) if hasattr(g, "shaken") else None
         # The truncation error is c*h^2: measured from a step COMPLEX_CHECK times larger, whose
         # error is COMPLEX_CHECK^2 times the size; plus rounding.
         wide = float(np.imag(g(1j * h * COMPLEX_CHECK).value)) / (h * COMPLEX_CHECK)
         error = ROUNDING_ULPS * eps * abs(d) + abs(wide - d) / (COMPLEX_CHECK**2 - 1)
-        if hasattr(g, "shaken"):
-            # The rounding of f's intermediates moves the derivative too (log(1 + x²) at small x,
-            # sin(50y)): measured by the same step through a forward pass with them perturbed.
-            error += abs(float(np.imag(g.shaken(1j * h).value)) / h - d)
+        if shaken is not None:
+            error += shaken
         return d, error
     if method == "richardson":
         got = _ridders(g, scale, base, eps)
