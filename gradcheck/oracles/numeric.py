@@ -120,7 +120,7 @@ def full(f: Function, point: Mapping[str, Any], name: str, seed: int, method: st
     values, errors = np.empty(x.shape), np.empty(x.shape)
     kinks, excluded = [], 0
     for idx in np.ndindex(x.shape):
-        got = line_derivative(_line(f, point, name, x, _unit(x, idx)), max(1.0, abs(float(x[idx]))), method, base, eps)
+        got = line_derivative(_line(f, point, name, x, idx), max(1.0, abs(float(x[idx]))), method, base, eps)
         if isinstance(got, Kink):
             kinks.append(Kink(idx, got.left, got.right, got.error))
             values[idx], errors[idx] = np.nan, np.inf
@@ -147,7 +147,7 @@ def fast(f: Function, point: Mapping[str, Any], name: str, seed: int, method: st
                                                   method, base, eps)
     flat = rng.choice(x.size, size=min(FAST_PROBES, x.size), replace=False)
     indices = [tuple(int(i) for i in np.unravel_index(position, x.shape)) for position in flat]
-    entries, values, errors = _probe(f, point, name, x, (_unit(x, idx) for idx in indices),
+    entries, values, errors = _probe(f, point, name, x, indices,
                                      [max(1.0, abs(float(x[idx]))) for idx in indices], method, base, eps)
     skipped = FAST_PROBES - len(kept) + len(indices) - len(entries)
     kept_entries = [indices[i] for i in entries]
@@ -174,7 +174,7 @@ def array_scale(x: np.ndarray) -> float:
     return max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
 
 
-def _probe(f: Function, point, name: str, x: np.ndarray, vectors: Iterable[np.ndarray], scales: list, method: str,
+def _probe(f: Function, point, name: str, x: np.ndarray, vectors: Iterable[np.ndarray | tuple[int, ...]], scales: list, method: str,
            base: Evaluation, eps: float) -> tuple[list[int], list[float], list[float]]:
     """The derivative along each vector; those that cross a kink are left out (their positions are not kept)."""
     kept, values, errors = [], [], []
@@ -196,7 +196,7 @@ def _unit(x: np.ndarray, idx: tuple[int, ...]) -> np.ndarray:
     return unit
 
 
-def _line(f: Function, point: Mapping[str, Any], name: str, x: np.ndarray, v: np.ndarray,
+def _line(f: Function, point: Mapping[str, Any], name: str, x: np.ndarray, v: np.ndarray | tuple[int, ...],
           last: dict | None = None):
     """g(t) = f(x + t·v), the function whose derivative at 0 is wanted. g and g.shaken share the
     last step's array x + t·v: the shaken pass of a step then receives the very array the plain pass
@@ -215,11 +215,24 @@ def _line(f: Function, point: Mapping[str, Any], name: str, x: np.ndarray, v: np
     return g
 
 
-def _moved(x: np.ndarray, t: Any, v: np.ndarray) -> np.ndarray:
-    """x + t·v. For the complex step (t = ih) written straight into one complex array, real part x and
-    imaginary part h·v: the same numbers x + t·v gives, without its two temporary complex arrays (48 MB
-    for a million entries, on every step)."""
-    if isinstance(t, complex) and t.real == 0 and x.ndim:
+def _moved(x: np.ndarray, t: Any, v: np.ndarray | tuple[int, ...]) -> np.ndarray:
+    """x + t·v, v a direction or the index of one entry (its unit vector, never made: 8 MB for a
+    million entries). For the complex step (t = ih) written straight into one complex array, real part
+    x and imaginary part h·v: the same numbers x + t·v gives, without its two temporary complex arrays
+    (48 MB for a million entries, on every step)."""
+    if isinstance(v, tuple) and not x.ndim:
+        v = _unit(x, v)
+    complex_step = isinstance(t, complex) and t.real == 0
+    if isinstance(v, tuple):
+        if complex_step:
+            moved = np.zeros(x.shape, dtype=np.result_type(x.dtype, np.complex64))
+            moved.real = x
+            moved.imag[v] = t.imag
+        else:
+            moved = x.copy()
+            moved[v] = x[v] + t
+        return moved
+    if complex_step and x.ndim:
         moved = np.empty(x.shape, dtype=np.result_type(x.dtype, np.complex64))
         moved.real = x
         np.multiply(v, t.imag, out=moved.imag)
