@@ -53,3 +53,28 @@ def test_script_writes_a_large_gradient_packed_and_exact(tmp_path):
     g = unpacked(case["gradients"]["W"]["backprop"])  # d/dW sum(X @ W) = X.T @ ones
     np.testing.assert_allclose(g, np.repeat(X.sum(axis=0)[:, None], 120, axis=1), rtol=1e-13)
     assert case["gradients"]["W"]["status"] == "pass"
+
+
+def test_the_indented_part_is_what_json_dumps_writes():
+    """render_json writes the indented part itself (faster than json's Python encoder): for a document
+    without arrays or pairs it must be, byte for byte, json.dumps(indent=2, ensure_ascii=False)."""
+    from gradcheck.errors import ParseError
+    from gradcheck.pipeline import error_result
+
+    nasty = 'log(x) "quoted" \\ back\\slash é \x1b[31m\n tab\t'
+    report = Report([error_result(nasty, ParseError(nasty), name=nasty), error_result("y", ParseError("?"))])
+    text = render_json(report)
+    expected = {"version": SCHEMA_VERSION, "cases": [c.to_dict() for c in report.cases], "summary": report.summary}
+    assert text == json.dumps(expected, indent=2, ensure_ascii=False)
+
+
+def test_a_batch_document_reads_back_as_its_results():
+    cases = [gradcheck.check("x*y + sin(x)", at=f"x={i / 3},y=2", grad={"y": "x"}) for i in range(5)]
+    cases.append(gradcheck.check("relu(x)", at="x=0"))
+    document = json.loads(render_json(Report(cases)))
+    assert [c["status"] for c in document["cases"]] == [c.status for c in cases]
+    for got, case in zip(document["cases"], cases):
+        assert got["value"] == case.value and got["verdict"] == case.verdict
+        for name, g in case.gradients.items():
+            assert got["gradients"][name]["backprop"] == float(g.columns["backprop"])
+            assert [p["agree"] for p in got["gradients"][name]["pairs"]] == [p.agree for p in g.pairs]
