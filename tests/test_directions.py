@@ -71,3 +71,16 @@ def test_projections_of_a_plain_array_and_of_directions_agree():
         assert np.array_equal(x, y)
     np.testing.assert_allclose(lazy[0][0], [np.sum(a * v) for v in d], rtol=1e-15)
     np.testing.assert_allclose(lazy[1][0], [np.sum(b * np.abs(v)) for v in d], rtol=1e-15)
+
+
+def test_check_function_in_fast_mode_keeps_its_directions_as_a_seed_too():
+    """oracles/vjp_numeric.py draws the same way: a wrong gradient of a 2,400-entry input is still
+    caught along the directions drawn again for the comparison."""
+    import gradcheck
+
+    x = np.random.default_rng(3).standard_normal((40, 60))
+    right = gradcheck.check_function(lambda x: np.sum(np.sin(x)), lambda x: np.cos(x), [x])
+    numeric = right.gradients["x"].columns["numeric"]
+    assert right.status == "pass" and isinstance(numeric.directions, Directions) and len(numeric.directions) == 8
+    wrong = gradcheck.check_function(lambda x: np.sum(np.sin(x)), lambda x: np.cos(x) * (1 + 1e-3 * (x > 2)), [x])
+    assert wrong.status == "mismatch"
