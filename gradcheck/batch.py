@@ -7,6 +7,7 @@ if the parent is interrupted or terminated it terminates them before it exits.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 import sys
@@ -32,24 +33,42 @@ def run_all(specs: list[CaseSpec], jobs: int = 1, exitfirst: bool = False,
             if exitfirst and not results[-1].as_expected:
                 break
         return results
+    # The first case runs here before the workers start, so that what a check imports and builds on
+    # first use (the oracles' modules, numpy's first calls, SymPy and mpmath when the symbolic store
+    # lacks a kind of call: ~80 ms with the store, ~0.8 s without) is inherited by every forked worker
+    # instead of paid by each.
+    first = run(specs[0])
+    advance()
+    if exitfirst and not first.as_expected:
+        return [first]
+    done: dict[int, CaseResult] = {0: first}
     # Cases go to the workers in chunks: a scalar case takes a few milliseconds, about what sending
     # one to another process costs. Small enough chunks still keep both workers busy to the end.
-    size = max(1, min(CHUNK_MAX, len(specs) // (jobs * CHUNKS_PER_WORKER)))
-    chunks = [list(range(i, min(i + size, len(specs)))) for i in range(0, len(specs), size)]
-    done: dict[int, CaseResult] = {}
-    with _pool(min(jobs, len(chunks))) as pool:
-        pending = {pool.submit(_run_chunk, [specs[i] for i in chunk]): chunk for chunk in chunks}
-        stop = False
-        while pending and not stop:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                for i, result in zip(pending.pop(future), future.result()):
-                    done[i] = result
-                    advance()
-                    stop = stop or (exitfirst and not result.as_expected)
-        for future, chunk in pending.items():  # after a stop: cancel what has not started, keep what has
-            if not future.cancel():
-                done.update(zip(chunk, future.result()))
+    size = max(1, min(CHUNK_MAX, (len(specs) - 1) // (jobs * CHUNKS_PER_WORKER)))
+    chunks = [range(i, min(i + size, len(specs))) for i in range(1, len(specs), size)]
+    context = _fork_context()
+    if context is not None:  # forked workers inherit the specs: a chunk is sent as two numbers
+        _inherited[:] = specs
+        gc.freeze()  # a worker's collections then leave the inherited heap alone (no copy of its pages)
+    try:
+        with _pool(min(jobs, len(chunks)), context) as pool:
+            pending = {(pool.submit(_run_inherited, chunk.start, chunk.stop) if context is not None
+                        else pool.submit(_run_chunk, [specs[i] for i in chunk])): chunk for chunk in chunks}
+            stop = False
+            while pending and not stop:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    for i, result in zip(pending.pop(future), future.result()):
+                        done[i] = result
+                        advance()
+                        stop = stop or (exitfirst and not result.as_expected)
+            for future, chunk in pending.items():  # after a stop: cancel what has not started, keep what has
+                if not future.cancel():
+                    done.update(zip(chunk, future.result()))
+    finally:
+        if context is not None:
+            gc.unfreeze()
+            _inherited.clear()
     results = [done[i] for i in sorted(done)]
     if exitfirst:  # report up to and including the first failure in file order
         first_bad = next((k for k, r in enumerate(results) if not r.as_expected), None)
@@ -62,9 +81,8 @@ class _pool:
     interrupted (KeyboardInterrupt, SystemExit from a SIGTERM handler): a worker deep in SymPy would
     otherwise finish its chunk first, or outlive the parent."""
 
-    def __init__(self, workers: int):
-        self.executor = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
-                                            mp_context=_preloaded_context())
+    def __init__(self, workers: int, context: Any):
+        self.executor = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, mp_context=context)
 
     def __enter__(self) -> ProcessPoolExecutor:
         return self.executor
@@ -98,14 +116,18 @@ def _run_chunk(specs: list[CaseSpec]) -> list[CaseResult]:
     return [run(spec) for spec in specs]
 
 
-def _preloaded_context() -> Any:
-    """Workers forked after SymPy, numpy and the oracles are imported here once, so that no worker
-    imports them again (each import of SymPy costs a worker about as much as 40 scalar cases).
-    Where fork is not available (Windows, macOS's default), the platform's own start method."""
+# The specs of the run in progress, for forked workers to read (set before they are forked).
+_inherited: list[CaseSpec] = []
+
+
+def _run_inherited(start: int, stop: int) -> list[CaseResult]:
+    return [run(spec) for spec in _inherited[start:stop]]
+
+
+def _fork_context() -> Any:
+    """fork, so that workers start with all the parent has imported and warmed, and its specs.
+    Where fork is not available (Windows, macOS's default), None: the platform's own start method,
+    whose workers import what they need and receive their cases pickled."""
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
-    import sympy  # noqa: F401 - imported for the workers to inherit
-
-    from . import pipeline  # noqa: F401
-    from .oracles import sym_eval  # noqa: F401
     return multiprocessing.get_context("fork")

@@ -5,6 +5,7 @@ The result knows its exit code (as black's Report does); the CLI only passes it 
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,11 +76,36 @@ class GradientResult:
         return out
 
 
+# An array of more entries than this is written packed (JSON schema 3, docs/json.md): its float64
+# bytes in base64, exact and about 100 times faster to write than 2.26 million numbers one by one
+# (2.4 s of the 1M-parameter net's JSON). Up to here an array is nested lists, which a person or jq
+# reads; 10,000 numbers take about 10 ms to write.
+LIST_MAX_ENTRIES = 10_000
+PACKED_KEYS = frozenset({"shape", "dtype", "base64"})
+
+
 def plain(v: Any) -> Any:
-    """A column or value as JSON: a number, nested lists, or null (fast-mode probes have no array)."""
+    """A column or value as JSON: a number, nested lists (a large array packed), or null (fast-mode
+    probes have no array)."""
     if v is None or not isinstance(v, (int, float, np.ndarray, np.generic)):
         return None
-    return np.asarray(v, dtype=np.float64).tolist()
+    array = np.asarray(v, dtype=np.float64)
+    return packed(array) if array.size > LIST_MAX_ENTRIES else array.tolist()
+
+
+def packed(array: np.ndarray) -> dict[str, Any]:
+    """A float64 array as {"shape", "dtype", "base64"}: its little-endian bytes in C order, which
+    np.frombuffer(base64.b64decode(base64), dtype).reshape(shape) reads back bit for bit."""
+    data = np.ascontiguousarray(array, dtype="<f8").tobytes()
+    return {"shape": list(array.shape), "dtype": "<f8", "base64": base64.b64encode(data).decode("ascii")}
+
+
+def unpacked(value: Any) -> Any:
+    """A value of the JSON document as numpy: nested lists or a packed array (the inverse of plain)."""
+    if isinstance(value, dict) and set(value) == PACKED_KEYS:
+        data = np.frombuffer(base64.b64decode(value["base64"]), dtype=value["dtype"])
+        return data.reshape(value["shape"])
+    return value if value is None else np.asarray(value, dtype=np.float64)
 
 
 @dataclass

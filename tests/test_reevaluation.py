@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import gradcheck
 from gradcheck.evaluate import (differenced, forward, jumps_at, non_analytic,
                                 without_complex_form)
 from gradcheck.columns import Evaluation
@@ -103,3 +104,28 @@ def test_a_linear_operation_reuses_the_reference_value_under_the_complex_step():
     assert np.iscomplexobj(got) and np.imag(got) != 0
     assert np.allclose(np.real(got), np.real(expected), rtol=1e-14, atol=0)
     assert np.allclose(np.imag(got), np.imag(expected), rtol=1e-14, atol=0)
+
+
+def test_the_shaken_pass_of_a_complex_step_reuses_the_plain_passs_linear_product(monkeypatch):
+    """evaluate._Products: the shaken pass of a step gets the very array the plain pass did, and its
+    product X @ imag(W + ih·v) is looked up instead of computed again: the same numbers either way."""
+    import gradcheck.evaluate as evaluate
+
+    at = {"X": "randn(6,5)", "W": "randn(5,4)"}
+    looked_up = []
+    get = evaluate._Products.get
+
+    def counted(self, *args):
+        found = get(self, *args)
+        looked_up.append(found is not None)
+        return found
+
+    monkeypatch.setattr(evaluate._Products, "get", counted)
+    reused = gradcheck.check("sum(tanh(X @ W))", at=at, method="complex")
+    assert sum(looked_up) >= 20 + 30  # every entry of W and of X: one shaken step each
+    monkeypatch.setattr(evaluate._Products, "get", lambda self, *args: None)
+    computed = gradcheck.check("sum(tanh(X @ W))", at=at, method="complex")
+    for name in ("X", "W"):
+        ours, theirs = reused.gradients[name], computed.gradients[name]
+        assert np.array_equal(ours.columns["numeric"], theirs.columns["numeric"])
+        assert np.array_equal(ours.numeric_error, theirs.numeric_error)

@@ -234,3 +234,12 @@ def test_the_numeric_estimate_covers_exact_derivatives():
                         misses.append((expr, at, method, name, float(got.value), truth, allowed))
     assert total == len(COVERAGE_EXPRESSIONS) * 40 * 3 * 2
     assert not misses, f"{len(misses)} of {total} estimates exceeded: {misses[:5]}"
+
+
+def test_nan_as_inf_is_numpys_nan_to_num_with_nan_as_inf():
+    from gradcheck.agreement import _nan_as_inf
+
+    x = np.array([np.nan, np.inf, -np.inf, 1.5, -2.0, 0.0, 1e308, 5e-324])
+    assert np.array_equal(_nan_as_inf(x), np.nan_to_num(x, nan=np.inf))
+    for v in x:
+        assert np.array_equal(_nan_as_inf(np.asarray(v)), np.nan_to_num(np.asarray(v), nan=np.inf))

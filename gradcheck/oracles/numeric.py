@@ -22,14 +22,15 @@ exactly on a kink the left and right derivatives are reported instead of a numbe
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
 from ..agreement import ROUNDING_ULPS, SAFETY
 from ..budget import checkpoint
 from ..columns import Evaluation, Kink, Measured, PoolShare, Probes
+from ..directions import Directions
 from ..errors import CheckTimeout, DomainError, GradcheckError
 from ..options import METHODS, MODES  # noqa: F401 - re-exported for callers that know them from here
 from ..primitives import KINKED, listed
@@ -119,7 +120,7 @@ def full(f: Function, point: Mapping[str, Any], name: str, seed: int, method: st
     values, errors = np.empty(x.shape), np.empty(x.shape)
     kinks, excluded = [], 0
     for idx in np.ndindex(x.shape):
-        got = line_derivative(_line(f, point, name, x, _unit(x, idx)), max(1.0, abs(float(x[idx]))), method, base, eps)
+        got = line_derivative(_line(f, point, name, x, idx), max(1.0, abs(float(x[idx]))), method, base, eps)
         if isinstance(got, Kink):
             kinks.append(Kink(idx, got.left, got.right, got.error))
             values[idx], errors[idx] = np.nan, np.inf
@@ -137,26 +138,25 @@ def fast(f: Function, point: Mapping[str, Any], name: str, seed: int, method: st
          base: Evaluation) -> NumericResult:
     x = _as_working(point[name])
     eps = float(np.finfo(x.dtype).eps)
-    rng = np.random.default_rng([seed, zlib.crc32(name.encode()), 0xFA57])
-    directions = rng.standard_normal((FAST_PROBES, *x.shape))
-    directions /= np.sqrt(np.sum(directions**2, axis=tuple(range(1, directions.ndim)), keepdims=True))
-    directions = directions.astype(x.dtype)
+    key = (seed, zlib.crc32(name.encode()), 0xFA57)
+    rng = np.random.default_rng(list(key))
     scale = array_scale(x)
+    drawn = Directions(key, x.shape, x.dtype.str, FAST_PROBES, ())
+    # one direction at a time, drawn from rng (which then picks the entries); none is kept (directions.py)
+    kept, directional, directional_error = _probe(f, point, name, x, drawn.drawn(rng), [scale] * FAST_PROBES,
+                                                  method, base, eps)
     flat = rng.choice(x.size, size=min(FAST_PROBES, x.size), replace=False)
     indices = [tuple(int(i) for i in np.unravel_index(position, x.shape)) for position in flat]
-    kept, directional, directional_error = _probe(f, point, name, x, list(directions), [scale] * len(directions),
-                                                  method, base, eps)
-    entries, values, errors = _probe(f, point, name, x, [_unit(x, idx) for idx in indices],
+    entries, values, errors = _probe(f, point, name, x, indices,
                                      [max(1.0, abs(float(x[idx]))) for idx in indices], method, base, eps)
-    skipped = len(directions) - len(kept) + len(indices) - len(entries)
-    kept_directions = [directions[i] for i in kept]
+    skipped = FAST_PROBES - len(kept) + len(indices) - len(entries)
     kept_entries = [indices[i] for i in entries]
-    note = (f"fast mode: {len(kept_directions)} random directions and {len(kept_entries)} random entries checked "
+    note = (f"fast mode: {len(kept)} random directions and {len(kept_entries)} random entries checked "
             f"(full mode up to {FULL_MODE_MAX_ENTRIES:,} entries; --mode full forces it)")
     if skipped:
         note += f"; {skipped} probes crossed a kink and were left out"
-    probes = Probes(np.array(kept_directions).reshape(len(kept_directions), *x.shape), np.array(directional),
-                    np.array(directional_error), tuple(kept_entries), np.array(values), np.array(errors))
+    probes = Probes(replace(drawn, kept=tuple(kept)), np.array(directional), np.array(directional_error),
+                    tuple(kept_entries), np.array(values), np.array(errors))
     return NumericResult(None, probes, note, method)
 
 
@@ -174,12 +174,15 @@ def array_scale(x: np.ndarray) -> float:
     return max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
 
 
-def _probe(f: Function, point, name: str, x: np.ndarray, vectors: list, scales: list, method: str,
+def _probe(f: Function, point, name: str, x: np.ndarray, vectors: Iterable[np.ndarray | tuple[int, ...]], scales: list, method: str,
            base: Evaluation, eps: float) -> tuple[list[int], list[float], list[float]]:
     """The derivative along each vector; those that cross a kink are left out (their positions are not kept)."""
     kept, values, errors = [], [], []
-    for i, (v, scale) in enumerate(zip(vectors, scales)):
+    vectors = iter(vectors)
+    for i, scale in enumerate(scales):
+        v = next(vectors)
         got = line_derivative(_line(f, point, name, x, v), scale, method, base, eps)
+        del v  # before the next vector is made: one at a time in memory
         if isinstance(got, tuple):
             kept.append(i)
             values.append(got[0])
@@ -193,15 +196,48 @@ def _unit(x: np.ndarray, idx: tuple[int, ...]) -> np.ndarray:
     return unit
 
 
-def _line(f: Function, point: Mapping[str, Any], name: str, x: np.ndarray, v: np.ndarray):
-    """g(t) = f(x + t·v), the function whose derivative at 0 is wanted."""
+def _line(f: Function, point: Mapping[str, Any], name: str, x: np.ndarray, v: np.ndarray | tuple[int, ...],
+          last: dict | None = None):
+    """g(t) = f(x + t·v), the function whose derivative at 0 is wanted. g and g.shaken share the
+    last step's array x + t·v: the shaken pass of a step then receives the very array the plain pass
+    did, and evaluate.py reuses the plain pass's linear products for it."""
+    last = {} if last is None else last
+
     def g(t) -> Evaluation:
         checkpoint()  # every evaluation of f: the numeric oracle's loops all pass here
-        moved = x + t * v
+        moved = last.get(t)
+        if moved is None:
+            last.clear()  # the previous step's array goes before this one is made
+            moved = last[t] = _moved(x, t, v)
         return f({**point, name: moved[()] if moved.ndim == 0 else moved})
     if hasattr(f, "shaken"):  # f evaluated with its intermediates' rounding perturbed
-        g.shaken = _line(f.shaken, point, name, x, v)  # type: ignore[attr-defined]
+        g.shaken = _line(f.shaken, point, name, x, v, last)  # type: ignore[attr-defined]
     return g
+
+
+def _moved(x: np.ndarray, t: Any, v: np.ndarray | tuple[int, ...]) -> np.ndarray:
+    """x + t·v, v a direction or the index of one entry (its unit vector, never made: 8 MB for a
+    million entries). For the complex step (t = ih) written straight into one complex array, real part
+    x and imaginary part h·v: the same numbers x + t·v gives, without its two temporary complex arrays
+    (48 MB for a million entries, on every step)."""
+    if isinstance(v, tuple) and not x.ndim:
+        v = _unit(x, v)
+    complex_step = isinstance(t, complex) and t.real == 0
+    if isinstance(v, tuple):
+        if complex_step:
+            moved = np.zeros(x.shape, dtype=np.result_type(x.dtype, np.complex64))
+            moved.real = x
+            moved.imag[v] = t.imag
+        else:
+            moved = x.copy()
+            moved[v] = x[v] + t
+        return moved
+    if complex_step and x.ndim:
+        moved = np.empty(x.shape, dtype=np.result_type(x.dtype, np.complex64))
+        moved.real = x
+        np.multiply(v, t.imag, out=moved.imag)
+        return moved
+    return x + t * v
 
 
 def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float = EPS):
@@ -227,14 +263,16 @@ def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float =
             # f'·h fell among the subnormal numbers (or to 0): too few bits left; difference instead
             return _central(g, scale, base, eps)
         d = float(np.imag(imag)) / h
+        # The rounding of f's intermediates moves the derivative too (log(1 + x²) at small x,
+        # sin(50y)): measured by the same step through a forward pass with them perturbed (right
+        # after the plain one, which it shares the step's array with: _line).
+        shaken = abs(float(np.imag(g.shaken(1j * h).value)) / h - d) if hasattr(g, "shaken") else None
         # The truncation error is c*h^2: measured from a step COMPLEX_CHECK times larger, whose
         # error is COMPLEX_CHECK^2 times the size; plus rounding.
         wide = float(np.imag(g(1j * h * COMPLEX_CHECK).value)) / (h * COMPLEX_CHECK)
         error = ROUNDING_ULPS * eps * abs(d) + abs(wide - d) / (COMPLEX_CHECK**2 - 1)
-        if hasattr(g, "shaken"):
-            # The rounding of f's intermediates moves the derivative too (log(1 + x²) at small x,
-            # sin(50y)): measured by the same step through a forward pass with them perturbed.
-            error += abs(float(np.imag(g.shaken(1j * h).value)) / h - d)
+        if shaken is not None:
+            error += shaken
         return d, error
     if method == "richardson":
         got = _ridders(g, scale, base, eps)
@@ -337,7 +375,8 @@ def _spacing(value: Any) -> float:
 def _as_working(value: Any) -> np.ndarray:
     """The variable's value in its working precision: float32 stays float32, anything else float64."""
     array = np.asarray(value)
-    return array.astype(np.float32 if array.dtype == np.float32 else np.float64)
+    # no copy of a float64 array: x is only read (every step makes a new array, _moved)
+    return array.astype(np.float32 if array.dtype == np.float32 else np.float64, copy=False)
 
 
 def _left_out(excluded: int) -> str | None:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ..agreement import SAFETY
 from ..budget import checkpoint
+from ..directions import Directions
 from ..errors import CheckTimeout, DomainError, GradcheckError
 from .numeric import (
     CHECKED_COMPLEX,
@@ -250,30 +252,31 @@ def _full(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]
 
 def _fast(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]:
     x = np.asarray(point[name])
-    rng = np.random.default_rng([seed, zlib.crc32(name.encode()), 0xFA57])
-    directions = rng.standard_normal((FAST_PROBES, *x.shape))
-    directions /= np.sqrt(np.sum(directions**2, axis=tuple(range(1, directions.ndim)), keepdims=True))
-    directions = directions.astype(x.dtype)
-    flat = rng.choice(x.size, size=min(FAST_PROBES, x.size), replace=False)
-    indices = [tuple(int(i) for i in np.unravel_index(position, x.shape)) for position in flat]
+    key = (seed, zlib.crc32(name.encode()), 0xFA57)
+    rng = np.random.default_rng(list(key))
+    drawn = Directions(key, x.shape, x.dtype.str, FAST_PROBES, ())
     scale = array_scale(x)
     matrix = Douts(douts)
-    lines = [(_Line(f, point, name, x, v, base, matrix), scale) for v in directions]
-    lines += [(_Line(f, point, name, x, idx, base, matrix), max(1.0, abs(float(x[idx])))) for idx in indices]
-    got = [[derivative(line, k, s, method, eps) for k in range(len(douts))] for line, s in lines]
+    # one direction in memory at a time, drawn from rng (which then picks the entries); none is kept
+    got = [[derivative(_Line(f, point, name, x, v, base, matrix), k, scale, method, eps) for k in range(len(douts))]
+           for v in drawn.drawn(rng)]
+    flat = rng.choice(x.size, size=min(FAST_PROBES, x.size), replace=False)
+    indices = [tuple(int(i) for i in np.unravel_index(position, x.shape)) for position in flat]
+    got += [[derivative(_Line(f, point, name, x, idx, base, matrix), k, max(1.0, abs(float(x[idx]))), method, eps)
+             for k in range(len(douts))] for idx in indices]
     results = []
     for k in range(len(douts)):
-        kept = [i for i in range(len(directions)) if isinstance(got[i][k], tuple)]
-        entries = [j for j in range(len(indices)) if isinstance(got[len(directions) + j][k], tuple)]
-        skipped = len(directions) - len(kept) + len(indices) - len(entries)
+        kept = [i for i in range(FAST_PROBES) if isinstance(got[i][k], tuple)]
+        entries = [j for j in range(len(indices)) if isinstance(got[FAST_PROBES + j][k], tuple)]
+        skipped = FAST_PROBES - len(kept) + len(indices) - len(entries)
         note = (f"fast mode: {len(kept)} random directions and {len(entries)} random entries checked "
                 f"(full mode up to {FULL_MODE_MAX_ENTRIES:,} entries; mode='full' forces it)")
         if skipped:
             note += f"; {skipped} probes crossed a kink and were left out"
-        probes = Probes(directions[kept].reshape(len(kept), *x.shape),
+        probes = Probes(replace(drawn, kept=tuple(kept)),
                         np.array([got[i][k][0] for i in kept]), np.array([got[i][k][1] for i in kept]),
                         tuple(indices[j] for j in entries),
-                        np.array([got[len(directions) + j][k][0] for j in entries]),
-                        np.array([got[len(directions) + j][k][1] for j in entries]))
+                        np.array([got[FAST_PROBES + j][k][0] for j in entries]),
+                        np.array([got[FAST_PROBES + j][k][1] for j in entries]))
         results.append(NumericResult(None, probes, note, method))
     return results
