@@ -37,17 +37,26 @@ def _sympy_itself(monkeypatch):
 def _both(expr, point):
     root = parse(expr)
     wrt = [v for v in variables(root) if v.name not in ("y", "C")]
-    whole = S.symbolic(root, point, wrt)
+    whole = _whole(root, point, wrt)
     sym_chain._templates.clear()
     sym_chain._calls.clear()
-    saved = S.WHOLE_MAX_OPERATIONS
-    S.WHOLE_MAX_OPERATIONS = -1
-    try:
-        chained = S.symbolic(root, point, wrt)
-        again = S.symbolic(root, point, wrt)  # the kinds of call cached by the first run
-    finally:
-        S.WHOLE_MAX_OPERATIONS = saved
+    chained = S.symbolic(root, point, wrt)  # one operation at a time: the default (WHOLE_MAX_OPERATIONS)
+    again = S.symbolic(root, point, wrt)  # the kinds of call cached by the first run
     return wrt, whole, chained, again
+
+
+def _whole(root, point, wrt):
+    """SymPy differentiating the whole expansion of f (as --formulas does), and only that."""
+    saved, chained = S.WHOLE_MAX_OPERATIONS, sym_chain.chained
+    S.WHOLE_MAX_OPERATIONS = S.FORMULA_MAX_OPERATIONS
+
+    def not_here(*args):
+        raise AssertionError("the whole-expression path went one operation at a time")
+    sym_chain.chained = not_here
+    try:
+        return S.symbolic(root, point, wrt)
+    finally:
+        S.WHOLE_MAX_OPERATIONS, sym_chain.chained = saved, chained
 
 
 @pytest.mark.parametrize("expr,point", CASES, ids=[c[0] for c in CASES])
@@ -72,11 +81,6 @@ def test_matmul_is_differentiated_once_per_structure_not_per_entry():
     sym_chain._calls.clear()
     point = {"A": RNG.standard_normal((6, 5)), "B": RNG.standard_normal((5, 4))}
     root = parse("sum(A @ B)")
-    saved = S.WHOLE_MAX_OPERATIONS
-    S.WHOLE_MAX_OPERATIONS = -1
-    try:
-        S.symbolic(root, point, variables(root))
-    finally:
-        S.WHOLE_MAX_OPERATIONS = saved
+    S.symbolic(root, point, variables(root))
     differentiated = sum(len(t._partials) for t in sym_chain._templates.values())
     assert differentiated < 6 * 4 * 5  # one per entry and symbol would be 240 (A's side alone: 120)

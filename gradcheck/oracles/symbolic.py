@@ -26,10 +26,11 @@ from ..tree import Apply, Const, Node, Var, topological
 from . import sym_store
 from .sym_constants import _constant, constant_key, constant_nodes
 
-# Without --formulas, f is differentiated whole up to this many scalar operations: 0, every check
-# goes one operation at a time (sym_chain.py), whose derivatives of each kind of call are kept
-# between the cases of a batch (200 scalar cases: 7 ms a case instead of 16).
-WHOLE_MAX_OPERATIONS = 0
+# Without --formulas, f is differentiated whole up to this many scalar operations: -1, every check
+# goes one operation at a time (sym_chain.py), even f = x, whose derivatives of each kind of call
+# are kept between the cases of a batch (200 scalar cases: 7 ms a case instead of 16) and on disk
+# (sym_store.py: a check of kinds of call seen before does not import SymPy).
+WHOLE_MAX_OPERATIONS = -1
 # --formulas writes each partial as one formula, so SymPy differentiates the whole of f as long as
 # its tree expansion stays below this (above it, the values are chained and no formula is shown).
 FORMULA_MAX_OPERATIONS = 2_000
