@@ -30,3 +30,17 @@ def test_ruff_is_clean():
 def test_mypy_is_clean():
     done = subprocess.run([*_tool("mypy")], cwd=PACKAGE_ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_how_it_works_names_every_module():
+    """README's "How it works" names each module of the package (by its path below gradcheck/, or
+    its file name): a new module comes with the line saying what it owns."""
+    from pathlib import Path
+
+    readme = (Path(PACKAGE_ROOT) / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## How it works"):readme.index("## Speed")]
+    package = Path(PACKAGE_ROOT) / "gradcheck"
+    modules = sorted(p.relative_to(package).as_posix() for p in package.rglob("*.py") if "__pycache__" not in p.parts)
+    assert len(modules) > 60
+    missing = [m for m in modules if f"`{m}`" not in section and f"`{m.rsplit('/', 1)[-1]}`" not in section]
+    assert missing == []
