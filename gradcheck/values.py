@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import re
+import sys
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -117,7 +118,8 @@ def _python_value(name: str, given: Any) -> np.ndarray:
     a datetime or a masked array (dropping its mask) into floats without a word."""
     shown = " ".join(repr(given).split())  # one line, whatever the object's repr
     what = f"--at {name}: {type(given).__name__} {shown[:80]}{'…' if len(shown) > 80 else ''}"
-    if isinstance(given, np.ma.MaskedArray):
+    masked = sys.modules.get("numpy.ma")  # np.ma loads on first touch (17 ms); without it there is no masked array
+    if masked is not None and isinstance(given, masked.MaskedArray):
         raise ValueSpecError(f"{what} is a masked array; pass plain numbers (fill the masked entries first)")
     try:
         raw = np.asarray(given)
