@@ -29,6 +29,7 @@ NEURON_POINT = {"w0": 2.0, "w1": -3.0, "w2": -3.0, "x0": -1.0, "x1": -2.0}
 def store(tmp_path, monkeypatch):
     """A store of this test's own, and no kinds of call remembered in this process."""
     monkeypatch.setenv(sym_store.ENVIRONMENT, str(tmp_path))
+    monkeypatch.setattr(sym_store, "_written", [])
     sym_store.forget_folder()
     _forget_calls()
     yield tmp_path
@@ -224,9 +225,15 @@ def test_the_default_folder_follows_xdg_cache_home(tmp_path, monkeypatch):
 
 def test_the_store_is_bounded(store, monkeypatch):
     monkeypatch.setattr(sym_store, "MAX_ENTRIES", 4)
+    monkeypatch.setattr(sym_store, "RESCAN_BYTES", 0)  # measure the folder at every write
     for k in range(12):  # twelve kinds of call: x * k for twelve constants
         _column(f"x * {k + 2} + 1", {"x": 0.5})
         assert len(list(store.glob("symbolic-*/*.json"))) <= 4
+    monkeypatch.setattr(sym_store, "MAX_ENTRIES", 1000)
+    monkeypatch.setattr(sym_store, "MAX_STORE_BYTES", 3000)
+    for k in range(12):
+        _column(f"exp(x) * {k + 2} - 1", {"x": 0.5})
+        assert sum(p.stat().st_size for p in store.glob("symbolic-*/*.json")) <= 3000
     monkeypatch.setattr(sym_store, "MAX_ENTRY_BYTES", 10)
     _forget_calls()
     before = set(store.glob("symbolic-*/*.json"))

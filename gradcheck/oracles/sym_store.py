@@ -10,7 +10,7 @@ at every check, to EVAL_DIGITS digits, from what SymPy differentiated.
 Where: $GRADCHECK_CACHE_DIR, else $XDG_CACHE_HOME/gradcheck, else ~/.cache/gradcheck;
 GRADCHECK_CACHE_DIR set to an empty string turns the store off. Entries live in a folder named by
 a fingerprint of gradcheck's own source and the installed SymPy and mpmath, so an upgrade or an
-edit starts afresh. The store is bounded (MAX_ENTRY_BYTES, MAX_ENTRIES, MAX_FOLDERS) and best
+edit starts afresh. The store is bounded (MAX_ENTRY_BYTES, MAX_ENTRIES, MAX_STORE_BYTES, MAX_FOLDERS) and best
 effort: a file that cannot be read or written is skipped and SymPy differentiates as before.
 
 A file is read with `json` and interpreted by Program.load, which accepts only numbers and the
@@ -33,14 +33,20 @@ FORMAT = 1
 # An entry larger than this is not written (the forms of the largest kinds of call the symbolic
 # limits admit are a few hundred kB).
 MAX_ENTRY_BYTES = 4_000_000
-# Entries per folder: above it, the oldest quarter is removed (a kind of call is one entry; a few
-# hundred cases of a course use a few hundred).
+# Entries and bytes per folder: above either, the oldest entries are removed until both are under
+# three quarters of it (a kind of call is one entry of about a kilobyte; a few hundred cases of a
+# course use a few hundred).
 MAX_ENTRIES = 20_000
+MAX_STORE_BYTES = 200_000_000
+# A process looks at its folder's size when it first writes, then after writing this much more, so
+# that the bound costs one listing per process, not one per entry written.
+RESCAN_BYTES = 10_000_000
 # Folders of other fingerprints kept (other versions of gradcheck or SymPy installed side by side).
 MAX_FOLDERS = 4
 ENVIRONMENT = "GRADCHECK_CACHE_DIR"
 
 _folder: list[Path | None] = []  # worked out once per process
+_written: list[int] = []  # bytes this process wrote since it last measured the folder (none yet: empty)
 
 
 def folder() -> Path | None:
@@ -89,7 +95,11 @@ def save(key: str, entry: dict[str, Any]) -> None:
         with os.fdopen(handle, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(temporary, where / _name(key))
-        _prune_entries(where)
+        if not _written or _written[0] + len(text) > RESCAN_BYTES:
+            _written[:] = [0]
+            _prune_entries(where)
+        else:
+            _written[0] += len(text)
     except OSError:
         return
 
@@ -148,12 +158,24 @@ def _installed(name: str) -> str:
 
 
 def _prune_entries(where: Path) -> None:
-    entries = [p for p in where.iterdir() if p.suffix == ".json"]
-    if len(entries) <= MAX_ENTRIES:
+    entries = []
+    for path in where.iterdir():
+        if path.suffix == ".json":
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            entries.append((stat.st_mtime, stat.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    if len(entries) <= MAX_ENTRIES and total <= MAX_STORE_BYTES:
         return
-    entries.sort(key=_modified)
-    for path in entries[: len(entries) // 4]:
+    entries.sort()  # oldest first
+    count, keep_entries, keep_bytes = len(entries), MAX_ENTRIES * 3 // 4, MAX_STORE_BYTES * 3 // 4
+    for _, size, path in entries:
+        if count <= keep_entries and total <= keep_bytes:
+            break
         path.unlink(missing_ok=True)
+        count, total = count - 1, total - size
 
 
 def _prune_folders(where: Path) -> None:
