@@ -252,7 +252,7 @@ def _forward(sp, node: Apply, args: list[np.ndarray], run: _Run):
     prim = node.prim
     if prim.elementwise:
         out_shape = np.broadcast_shapes(*(a.shape for a in args))
-        spread = [np.broadcast_to(a, out_shape) for a in args]
+        spread = [a if a.shape == out_shape else np.broadcast_to(a, out_shape) for a in args]
         # Constants and data labels enter the form as exact numbers (x**2 stays 2*x); the rest as symbols.
         fixed = {i: a for i, a in enumerate(node.args) if isinstance(a, Const)}
         calls = []
@@ -286,7 +286,8 @@ def _backward(sp, node: Apply, calls: list, upstream: np.ndarray, sources: list[
         if not g:  # nothing flows back through this entry (a relu's zeros): its derivative is not needed
             continue
         if elementwise:
-            inputs = [np.broadcast_to(args[i], out_shape)[where] for i, where in registers]
+            inputs = [args[i][where] if args[i].shape == out_shape else np.broadcast_to(args[i], out_shape)[where]
+                      for i, where in registers]
         else:
             inputs = [args[i].flat[k] for i, k in registers]
         for j, (i, where) in enumerate(registers):
