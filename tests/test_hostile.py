@@ -84,12 +84,24 @@ def npy_header(path: Path, descr: str, shape: tuple[int, ...], payload: bytes = 
 def project(tmp_path):
     """tmp/secret/secret.npy outside the project; tmp/proj with data/ok.npy and a symlink pointing out."""
     (tmp_path / "secret").mkdir()
-    np.save(tmp_path / "secret" / "secret.npy", np.array([31.0, 41.0, 59.0]))
+    np.save(tmp_path / "secret" / "secret.npy", np.array(SECRET))
     proj = tmp_path / "proj"
     (proj / "data").mkdir(parents=True)
     np.save(proj / "data" / "ok.npy", np.array([1.0, 2.0, 3.0]))
     (proj / "data" / "link.npy").symlink_to(tmp_path / "secret" / "secret.npy")
     return proj
+
+
+# Values no output would hold by chance (the first test used 41 and 59, which a temporary folder's
+# name, pytest-341, held one day).
+SECRET = [31415.926, 27182.818, 14142.135]
+
+
+def _assert_secret_not_shown(proc, project) -> None:
+    """Not one of the secret's values in either stream, the temporary folders' names left out."""
+    for stream in (proc.stdout, proc.stderr):
+        shown = stream.replace(str(project.parent), "<tmp>")
+        assert not any(str(v) in shown or f"{v:g}" in shown or str(int(v)) in shown for v in SECRET), shown[-500:]
 
 
 @pytest.mark.parametrize("path, words", [
@@ -104,7 +116,7 @@ def test_item_1_case_files_cannot_read_npy_outside_the_root(project, path, words
     for fmt in ("table", "json"):
         proc = gradcheck_run(["check", "cases.toml", "--format", fmt, "--show"], cwd=project)
         assert_exit(proc, 2, "cases.toml:1", "case 'leak'", "at X", *words)
-        assert "59" not in proc.stdout and "41" not in proc.stdout  # the secret's values are never shown
+        _assert_secret_not_shown(proc, project)
 
 
 def test_item_1_inside_the_root_and_with_root_option(project):
