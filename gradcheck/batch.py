@@ -121,7 +121,7 @@ _inherited: list[CaseSpec] = []
 
 
 def _run_inherited(start: int, stop: int) -> list[CaseResult]:
-    return [run(spec) for spec in _inherited[start:stop]]
+    return _run_chunk(_inherited[start:stop])
 
 
 def _fork_context() -> Any:

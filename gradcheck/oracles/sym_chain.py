@@ -33,7 +33,7 @@ from ..tree import Apply, Const, Node, Var, depends_on, topological
 from . import sym_store
 from .sym_constants import _constant, constant_key, constant_value
 from .sym_constants import constant_nodes as _constant_nodes
-from .sym_eval import EVAL_DIGITS, Program
+from .sym_eval import EVAL_DIGITS, Program, whole_number
 from .sym_record import NotRecordable, Recorded, RecordingSympy, replay, structure
 
 # How many forms and templates are kept between checks in one process (a batch of cases, a test
@@ -141,7 +141,7 @@ class Call:
 
 
 def _index(x: Any) -> int:
-    if not isinstance(x, int) or isinstance(x, bool) or x < 0:
+    if not whole_number(x) or x < 0:
         raise ValueError("index")
     return x
 

@@ -112,7 +112,7 @@ class Program:
         if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
             raise ValueError("not a program")
         inputs, result = data.get("inputs"), data.get("result")
-        if not _whole(inputs) or inputs < 0:
+        if not whole_number(inputs) or inputs < 0:
             raise ValueError("inputs")
         program = cls.__new__(cls)
         program.inputs, program.steps = inputs, []
@@ -122,17 +122,18 @@ class Program:
                 raise ValueError("step")
             if step[0] == "n" and len(step) == 2:
                 program.steps.append((_load_number(step[1]), _CONSTANT, ()))
-            elif step[0] in MPMATH_RULES and all(_whole(i) and 0 <= i < written for i in step[1:]):
+            elif step[0] in MPMATH_RULES and all(whole_number(i) and 0 <= i < written for i in step[1:]):
                 program.steps.append((step[0], MPMATH_RULES[step[0]], tuple(step[1:])))
             else:
                 raise ValueError("step")
-        if not _whole(result) or not 0 <= result < program.inputs + len(program.steps):
+        if not whole_number(result) or not 0 <= result < program.inputs + len(program.steps):
             raise ValueError("result")
         program.result = result
         return program
 
 
-def _whole(x: Any) -> TypeGuard[int]:
+def whole_number(x: Any) -> TypeGuard[int]:
+    """An int that is not a bool: a register, a count or an exponent read from the store."""
     return isinstance(x, int) and not isinstance(x, bool)
 
 
@@ -148,7 +149,7 @@ def _load_number(data: Any) -> Any:
     if data is None:
         return None
     if (not isinstance(data, list) or len(data) != 3 or data[0] not in (0, 1)
-            or not all(_whole(x) for x in data[1:]) or data[1] < 0):
+            or not all(whole_number(x) for x in data[1:]) or data[1] < 0):
         raise ValueError("number")
     sign, mantissa, exponent = data
     with mpmath.workprec(max(mantissa.bit_length(), 1)):  # every bit, whatever precision is in use

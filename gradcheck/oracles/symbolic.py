@@ -199,9 +199,9 @@ def _short(expr, limit: int = 120) -> str:
 def formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[str, Node]) -> str | None:
     """SymPy's simplified ∂f/∂variable for a scalar variable, written with the --let names where
     they fit (z for w0*x0 + w1*x1 + w2); None when the expansion is too large to simplify."""
-    if np.ndim(point[variable]) or expanded_operations(root, {n: np.shape(v) for n, v in point.items()}) > CORRECTION_MAX_OPERATIONS:
+    if any(np.ndim(v) for v in point.values()):  # a formula in scalar symbols only
         return None
-    if any(np.ndim(v) for v in point.values()):
+    if expanded_operations(root, {n: np.shape(v) for n, v in point.items()}) > CORRECTION_MAX_OPERATIONS:
         return None
     # SymPy's formula depends on the tree, the variable and the --let names, not on the point: it is
     # kept in the store (sym_store.py) like the symbolic column's derivatives.
@@ -218,9 +218,7 @@ def formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[s
 def _formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[str, Node]) -> str | None:
     import sympy as sp
 
-    scalars = {n: scalar(sp.Symbol(n, real=True)) for n, v in point.items() if np.ndim(v) == 0}
-    if len(scalars) != len(point):
-        return None
+    scalars = {n: scalar(sp.Symbol(n, real=True)) for n in point}  # every value is a scalar (formula)
     derivative = sp.diff(to_sympy(sp, root, scalars)[()], scalars[variable][()])
     for name, node in reversed(list(lets.items())):  # later names are built from earlier ones
         try:
