@@ -62,6 +62,9 @@ def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, s
     values = {name: v for name, (v, _) in columns.items()}
     notes = {name: note for name, (_, note) in columns.items() if note}
     rounding = np.broadcast_to(np.asarray(rounding, dtype=np.float64), shape)
+    kinks, values["numeric"] = _smooth_kinks(kinks, values.get("numeric"), rule, rounding)
+    if values["numeric"] is None and "numeric" not in columns:
+        del values["numeric"]
     skip = np.zeros(shape, dtype=bool)
     for k in kinks:
         skip[k.index] = True
@@ -85,6 +88,26 @@ def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, s
     return GradientResult(variable, shape, values, result.max_abs_error, result.max_rel_error, status, verdict,
                           notes, formula, mode, list(result.pairs), numeric_error=error, numeric_method=method,
                           kinks=[(list(k.index), k.left, k.right) for k in kinks], odd=result.odd)
+
+
+def _smooth_kinks(kinks: tuple[Kink, ...], measured: Any, rule: Rule,
+                  rounding: np.ndarray) -> tuple[tuple[Kink, ...], Any]:
+    """The kinks where f is differentiable after all, taken out: a registry kink on the path need not
+    make f kinked (relu(x)**2 and elu at 0, x*abs(x)); where the one-sided derivatives agree by the
+    rule, the entry is measured as their midpoint, with their difference added to its error."""
+    if not isinstance(measured, Measured):
+        return kinks, measured
+    smooth = [k for k in kinks if not np.isnan(k.left)
+              and abs(k.right - k.left) <= rule.allowed(k.left, k.right, k.error, rounding[k.index])]
+    if not smooth:
+        return kinks, measured
+    value, error = np.array(measured.value, dtype=np.float64), np.array(measured.error, dtype=np.float64)
+    for k in smooth:
+        value[k.index] = (k.left + k.right) / 2
+        error[k.index] = k.error + abs(k.right - k.left) / 2
+    if value.ndim == 0:
+        value, error = np.float64(value), np.float64(error)
+    return tuple(k for k in kinks if k not in smooth), Measured(value, error)
 
 
 def _outside_kinks(values: dict[str, Any], kinks: tuple[Kink, ...], rule: Rule, rounding: np.ndarray) -> list[str]:
