@@ -41,3 +41,29 @@ def test_a_smooth_point_on_a_registry_kink_through_the_console_script():
     assert case["status"] == "pass" and "kinks" not in case["gradients"]["x"]
     table = run_script("eval", "relu(x)**2", "--at", "x=0", "--strict", COLUMNS="80")
     assert table.returncode == 0 and "kink" not in table.stdout and "✓ partial derivative agrees" in table.stdout
+
+
+# ----- the complex step at a point far smaller than its step -------------------------------------
+@pytest.mark.parametrize("x", ["1e-30", "1e-300"])
+@pytest.mark.parametrize(("expr", "derivative"), [("log(x)", "1/x"), ("sqrt(x)", "1/(2*sqrt(x))")])
+def test_log_and_sqrt_at_a_tiny_point_do_not_fail_falsely(expr, derivative, x):
+    """x + 1e-20i is no small step from x = 1e-30: the complex step measured 5e26 for log's 1e30, with
+    an error estimate of 5e20, and failed symbolic = backprop. Now it shrinks its step until f is
+    linear over it, and where no step is (1e-300), the numeric column says why it is missing."""
+    result = gradcheck.check(expr, at=f"x={x}", grad={"x": derivative})
+    g = result.gradients["x"]
+    assert result.status == "pass", g.verdict
+    numeric = g.columns["numeric"]
+    if numeric is not None:
+        assert float(numeric) == pytest.approx(float(g.columns["symbolic"]), rel=1e-8)
+    else:
+        assert "a step leaves the domain" in g.notes["numeric"]
+    wrong = gradcheck.check(expr, at=f"x={x}", grad={"x": f"2*{derivative}"})
+    assert wrong.status == "mismatch"
+
+
+def test_central_differences_that_leave_the_domain_after_the_complex_step_failed_are_a_note():
+    done = run_script("eval", "log(x)", "--at", "x=1e-300", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    g = json.loads(done.stdout)["cases"][0]["gradients"]["x"]
+    assert g["numeric"] is None and "leaves the domain" in g["notes"]["numeric"]
