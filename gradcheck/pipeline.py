@@ -106,7 +106,7 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
                                by_numeric[var].method, by_symbolic[var].formula, by_numeric[var].kinks)
         if var in problem.claims:
             step("diagnosis")
-            _diagnose(problem, gradients[var], options.seed)
+            _diagnose(problem, gradients[var], options.seed, rule)
     if options.formulas and _printable(problem):
         from .matrix_form import attach_matrix_formulas
 
@@ -170,14 +170,14 @@ def _hessian(problem: Problem, rule: Rule) -> dict[str, GradientResult]:
     return blocks
 
 
-def _diagnose(problem, g: GradientResult, seed: int) -> None:
+def _diagnose(problem, g: GradientResult, seed: int, rule) -> None:
     """For a claim: how it is wrong (checked at several random points), and the right formula."""
     from .diagnosis import diagnose  # on first use, like the Hessian
     from .matrix_diagnosis import diagnose_matrix
     from .reading import likelier_claim
 
     agreed = g.status == "pass"
-    note = diagnose(problem, g.variable, agreed, seed)
+    note = diagnose(problem, g.variable, agreed, seed, rule.rtol, rule.atol)
     if not agreed:  # a claim right for what f was likely meant to be: `1 / 1 + exp(-z)`
         note = likelier_claim(problem, g.variable, g.columns.get("claimed")) or note
     if note is None and not agreed and _printable(problem):  # a matrix claim: against the derived formula

@@ -67,3 +67,23 @@ def test_central_differences_that_leave_the_domain_after_the_complex_step_failed
     assert done.returncode == 0, done.stderr
     g = json.loads(done.stdout)["cases"][0]["gradients"]["x"]
     assert g["numeric"] is None and "leaves the domain" in g["notes"]["numeric"]
+
+
+# ----- "agrees only by chance" is judged with the check's own tolerance ----------------------------
+@pytest.mark.parametrize(("claim", "options"), [
+    ("cos(x)*y*1.000001", {}),  # 1e-6 off: within the default rtol of 1e-5, everywhere
+    ("cos(x)*y*1.0001", {"dtype": "float32"}),  # 1e-4 off: within float32's rtol of 1e-3
+    ("cos(x)*y + 1e-4", {"atol": 1e-3}),
+])
+def test_a_claim_within_tolerance_everywhere_is_not_called_right_by_chance(claim, options):
+    result = gradcheck.check("sin(x)*y", at="x=1,y=2", grad={"x": claim}, **options)
+    g = result.gradients["x"]
+    assert result.status == g.status == "pass" and g.diagnosis is None, g.diagnosis
+
+
+def test_a_claim_right_only_at_the_point_is_still_flagged_under_a_loose_tolerance():
+    result = gradcheck.check("x**2", at="x=1", grad={"x": "2"}, rtol=0.01)
+    assert result.status == "pass" and "only by chance" in result.gradients["x"].diagnosis
+    done = run_script("eval", "sin(x)*y", "--at", "x=1,y=2", "--dtype", "float32", "--grad", "x=cos(x)*y*1.0001",
+                      COLUMNS="80")
+    assert done.returncode == 0 and "by chance" not in done.stdout and "⚠" not in done.stdout, done.stdout
