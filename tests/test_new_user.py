@@ -87,3 +87,15 @@ def test_a_claim_right_only_at_the_point_is_still_flagged_under_a_loose_toleranc
     done = run_script("eval", "sin(x)*y", "--at", "x=1,y=2", "--dtype", "float32", "--grad", "x=cos(x)*y*1.0001",
                       COLUMNS="80")
     assert done.returncode == 0 and "by chance" not in done.stdout and "⚠" not in done.stdout, done.stdout
+
+
+# ----- a power's domain, said as it is -------------------------------------------------------------
+@pytest.mark.parametrize(("expr", "at", "needs"), [
+    ("x**y", "x=0,y=0", "x = 0 with y > 0"),  # 0 is a whole number: 'or a whole-number exponent y' was wrong
+    ("x**0", "x=0", "x = 0 with 0 > 0"),
+    ("x**y", "x=-1,y=0.5", "x < 0 with a whole-number exponent y"),
+])
+def test_an_undefined_power_says_which_condition_it_needs(expr, at, needs):
+    done = run_script("eval", expr, "--at", at)
+    assert done.returncode == 2 and needs in done.stderr, done.stderr
+    assert len(done.stderr.splitlines()[0]) < 200 and "Traceback" not in done.stderr
