@@ -99,3 +99,19 @@ def test_an_undefined_power_says_which_condition_it_needs(expr, at, needs):
     done = run_script("eval", expr, "--at", at)
     assert done.returncode == 2 and needs in done.stderr, done.stderr
     assert len(done.stderr.splitlines()[0]) < 200 and "Traceback" not in done.stderr
+
+
+# ----- check's "worst rel. error" of a claim of the wrong shape -----------------------------------
+def test_a_wrong_shape_claim_does_not_read_as_a_near_miss_in_the_check_table(tmp_path):
+    """The transposed ∇W2 of mistakes.toml showed 'worst rel. error 2.1e-14': the agreeing oracles'
+    error, since a claim of the wrong shape has no relative error."""
+    (tmp_path / "t.toml").write_text('[[case]]\nname = "transposed"\nexpr = "sum(W @ x)"\n'
+                                     'at = { W = "randn(3,4)", x = "randn(4)" }\ngrad = { W = "x" }\n'
+                                     '[[case]]\nname = "twice"\nexpr = "sum(W @ x) + y**2"\n'
+                                     'at = { W = "randn(3,4)", x = "randn(4)", y = 1 }\ngrad = { y = "4*y" }\n')
+    done = run_script("check", "t.toml", cwd=tmp_path, COLUMNS="100")
+    assert done.returncode == 1
+    rows = {line.split()[0]: line for line in done.stdout.splitlines()
+            if line.startswith(("transposed ", "twice ")) and " t.toml:" in line and "(" not in line}
+    assert rows["transposed"].split()[4] == "—", rows["transposed"]
+    assert float(rows["twice"].split()[4]) == pytest.approx(0.5, rel=0.01), rows["twice"]

@@ -389,7 +389,14 @@ def batch_table(report: Report, width: int) -> list[Text]:
 
 
 def worst_error(case: CaseResult) -> str:
-    errors = [g.max_rel_error for g in case.gradients.values() if g.max_rel_error is not None]
+    """The largest relative error among the gradients that decided the status (the mismatched ones,
+    if any). A claim that could not be compared (a wrong shape) has none: "—", never the agreeing
+    oracles' 1e-16, which would read as a near miss."""
+    gradients = list(case.gradients.values())
+    wrong = [g for g in gradients if g.status == "mismatch"] or gradients
+    if any("claimed" in g.columns and g.columns["claimed"] is None for g in wrong):
+        return "—"
+    errors = [g.max_rel_error for g in wrong if g.max_rel_error is not None]
     return f"{max(errors):.1e}" if errors else "—"
 
 
