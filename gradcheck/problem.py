@@ -45,7 +45,7 @@ def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
     scope = Scope()
     for name, body in split_assignments(let, "--let").items():
         _check_let_name(name, scope)
-        node = parse(str(body), origin=f"--let {name}", scope=scope)
+        node = parse(_expression_text(body, f"--let {name}"), origin=f"--let {name}", scope=scope)
         scope.lets[name] = replace(node, label=name) if isinstance(node, Apply) and not node.label else node
     root = parse(expr, scope=scope)
     check_nesting(root)
@@ -114,6 +114,21 @@ def _point(given: dict, scope: Scope, seed: int, base: Path | None, claim_only: 
     return point, drawn
 
 
+def _expression_text(body: Any, where: str) -> str:
+    """A --let or --grad body given through the API or TOML: text, or a plain number. Anything else
+    (a numpy array, a list, a function) would reach the parser as its repr ('[[2. 4.] ...' read as
+    'lists are not allowed'), so it is refused here, saying what an expression is."""
+    if isinstance(body, str):
+        return body
+    if isinstance(body, (int, np.integer)) and not isinstance(body, bool):
+        return str(int(body))
+    if isinstance(body, (float, np.floating)):
+        return repr(float(body))
+    hint = "; for a gradient computed with numpy, use gradcheck.check_function" if where.startswith("--grad") else ""
+    raise SpecError(f"{where}: an expression written as text is needed, such as '2*x', got {type(body).__name__}"
+                    f"{hint}")
+
+
 def _claims(grad: Assignments, scope: Scope, wrt: list[Var], extra: dict[str, Var]) -> dict[str, Node]:
     claims = {}
     names = [v.name for v in wrt]
@@ -122,6 +137,6 @@ def _claims(grad: Assignments, scope: Scope, wrt: list[Var], extra: dict[str, Va
         if name not in names:
             raise SpecError(f"--grad {name}: f is not differentiated by '{name}'{suggest(name, names)}; "
                             f"the gradient has {', '.join(names)}")
-        claims[name] = parse(str(body), origin=f"--grad {name}", scope=closed)
+        claims[name] = parse(_expression_text(body, f"--grad {name}"), origin=f"--grad {name}", scope=closed)
         check_nesting(claims[name], f"--grad {name}")
     return claims

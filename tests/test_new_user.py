@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 import gradcheck
@@ -115,3 +116,25 @@ def test_a_wrong_shape_claim_does_not_read_as_a_near_miss_in_the_check_table(tmp
             if line.startswith(("transposed ", "twice ")) and " t.toml:" in line and "(" not in line}
     assert rows["transposed"].split()[4] == "—", rows["transposed"]
     assert float(rows["twice"].split()[4]) == pytest.approx(0.5, rel=0.01), rows["twice"]
+
+
+# ----- a claim that is not text --------------------------------------------------------------------
+@pytest.mark.parametrize("claim", [np.full((2, 2), 2.0), [[2.0, 2.0], [2.0, 2.0]], lambda W: 2 * W, True])
+def test_a_claim_that_is_not_an_expression_says_what_a_claim_is(claim):
+    """A numpy user passes the gradient they computed: its repr reached the parser ('lists are not
+    allowed inside an expression', 'unexpected <' for a function)."""
+    with pytest.raises(gradcheck.SpecError, match=r"--grad W: an expression written as text is needed.*check_function"):
+        gradcheck.check("sum(W**2)", at={"W": np.ones((2, 2))}, grad={"W": claim})
+
+
+@pytest.mark.parametrize("claim", [2, 2.0, np.float64(2.0), np.int64(2)])
+def test_a_number_is_still_a_claim(claim):
+    assert gradcheck.check("x**2", at={"x": 1}, grad={"x": claim}).status == "pass"
+
+
+def test_a_toml_claim_that_is_a_list_names_file_case_and_key(tmp_path):
+    (tmp_path / "c.toml").write_text('[[case]]\nname = "listy"\nexpr = "sum(W**2)"\nat = { W = [1.0, 2.0] }\n'
+                                     'grad = { W = [2.0, 4.0] }\n')
+    done = run_script("check", "c.toml", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "c.toml:1: case 'listy': --grad W: an expression written as text is needed" in done.stderr, done.stderr
