@@ -138,3 +138,18 @@ def test_a_toml_claim_that_is_a_list_names_file_case_and_key(tmp_path):
     done = run_script("check", "c.toml", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "c.toml:1: case 'listy': --grad W: an expression written as text is needed" in done.stderr, done.stderr
+
+
+# ----- randn(...) with sizes that are not whole numbers --------------------------------------------
+@pytest.mark.parametrize(("value", "kind"), [("randn(3,-1)", "randn"), ("randn(2.5)", "randn"), ("rand(n)", "rand")])
+def test_a_random_draw_with_bad_sizes_says_so(value, kind):
+    """It said ''randn(3,-1)' is not a number, a list, randn(...)/rand(...) or a .npy path'."""
+    done = run_script("eval", "sum(x)", "--at", f"x={value}")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"--at x, column 1: {kind}(...) takes sizes that are whole numbers ≥ 1" in done.stderr, done.stderr
+
+
+def test_a_random_draw_may_have_a_space_before_its_parenthesis():
+    spaced = gradcheck.check("sum(x)", at={"x": "randn (3)"})
+    plain = gradcheck.check("sum(x)", at={"x": "randn(3)"})
+    assert spaced.status == "pass" and np.array_equal(spaced.point["x"], plain.point["x"])
