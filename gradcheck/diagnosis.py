@@ -24,7 +24,7 @@ from .oracles.backprop import adjoints, vjp
 from .primitives import zero_vjp
 from .problem import Problem
 from .shapes import infer_shapes
-from .tree import Apply, Node, text, topological
+from .tree import Apply, Const, Node, text, topological
 
 DIAGNOSIS_POINTS = 5
 # Tries to find each random point inside f's domain.
@@ -180,16 +180,42 @@ def _constant_ratio(claimed: list, true: list) -> float | None:
 def _factor_sentence(factor: float, problem: Problem) -> str:
     if abs(factor + 1) <= SAME:
         return "it has the wrong sign"
-    rows = {int(np.shape(v)[0]) for v in problem.point.values() if np.ndim(v) >= 1}
-    for m in sorted(rows):
+    for m, what in sorted(_averages(problem).items()):
         if m > 1 and abs(factor - m) <= SAME * m:
-            return f"it is {m} times too large: the loss is a mean over {m} rows, so it needs 1/{m} (1/m)"
+            if what == "rows":
+                return f"it is {m} times too large: the loss is a mean over {m} rows, so it needs 1/{m} (1/m)"
+            return f"it is {m} times too large: f is a mean over {m} {what}, so it needs 1/{m}"
         if m > 1 and abs(factor * m - 1) <= SAME:
             return f"it is {m} times too small: it divides by m = {m} once too often"
     for k, words in ((2, "twice"), (0.5, "half")):
         if abs(factor - k) <= SAME * k:
             return f"it is {words} the true gradient (a factor {k:g})"
     return f"it is off by a constant factor of {factor:.6g}"
+
+
+def _averages(problem: Problem) -> dict[int, str]:
+    """How many things f averages over, from its tree: a mean's entries (rows when it reduces a
+    matrix along axis 0), softmax_ce's rows, a division by a whole-number constant. A factor equal to
+    the batch size is blamed on a missing 1/m only where f has such a mean: sum(W**2) has none."""
+    try:
+        shapes = infer_shapes(problem.root, {k: np.shape(v) for k, v in problem.point.items()})
+    except GradcheckError:
+        return {}
+    found: dict[int, str] = {}
+    for node in topological(problem.root):
+        if not isinstance(node, Apply):
+            continue
+        name, inner = node.prim.name, shapes[node.args[0]] if node.args else ()
+        if name == "softmax_ce" and len(inner) == 2:
+            found.setdefault(int(inner[0]), "rows")
+        elif name == "mean":
+            count = int(np.prod(inner, dtype=np.int64)) // max(int(np.prod(shapes[node], dtype=np.int64)), 1)
+            rows = len(inner) >= 1 and count == inner[0] and dict(node.static).get("axis") in (0, (0,))
+            found.setdefault(count, "rows" if rows else "entries")
+        elif name == "div" and isinstance(node.args[1], Const) and float(node.args[1].value).is_integer():
+            found.setdefault(int(node.args[1].value), "rows" if int(node.args[1].value) in
+                             {np.shape(v)[0] for v in problem.point.values() if np.ndim(v)} else "entries")
+    return found
 
 
 def _local_gradient(problem: Problem, variable: str, samples: list) -> str | None:

@@ -108,7 +108,10 @@ def _factor(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inp
     batches = sorted({int(np.shape(v)[0]) for v in inputs.values.values() if np.ndim(v) >= 1} - {0, 1})
     for m in batches:
         if abs(r - m) <= SAME * m:
-            return f"it is {m} times too large: the loss or output averages over {m} rows, so it needs 1/{m}"
+            # f is a black box: that it averages over its m rows is a guess, said as one (a @ b's dW
+            # twice too large, with a of 2 rows, is not a missing mean)
+            return (f"it is {m} times too large ({m} is the number of rows: if the loss or output averages "
+                    f"over them, it needs 1/{m})")
         if abs(r * m - 1) <= SAME:
             return f"it is {m} times too small: it divides by N = {m} where the forward pass does not (or twice)"
     for k, words in ((2, "twice"), (0.5, "half")):

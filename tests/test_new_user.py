@@ -153,3 +153,25 @@ def test_a_random_draw_may_have_a_space_before_its_parenthesis():
     spaced = gradcheck.check("sum(x)", at={"x": "randn (3)"})
     plain = gradcheck.check("sum(x)", at={"x": "randn(3)"})
     assert spaced.status == "pass" and np.array_equal(spaced.point["x"], plain.point["x"])
+
+
+# ----- a factor equal to the batch size is not blamed on a mean f does not have ---------------------
+@pytest.mark.parametrize(("expr", "value", "claim", "said", "not_said"), [
+    ("sum(W**2)", "randn(3,2)", "6*W", "a constant factor of 3", "mean"),  # no mean anywhere in f
+    ("sum(W**2)", "randn(2,3)", "4*W", "twice the true gradient", "mean"),
+    ("mean(W**2)", "randn(2,3)", "2*W/3", "twice the true gradient", "rows"),  # it averages 6 entries, not 2 rows
+    ("mean(W**2)", "randn(2,3)", "2*W", "6 times too large: f is a mean over 6 entries, so it needs 1/6", "rows"),
+    ("sum(mean(W**2, axis=0))", "randn(4,2)", "2*W", "the loss is a mean over 4 rows, so it needs 1/4", "entries"),
+])
+def test_a_factor_is_called_a_missing_mean_only_where_f_takes_one(expr, value, claim, said, not_said):
+    g = gradcheck.check(expr, at={"W": value}, grad={"W": claim}).gradients["W"]
+    assert g.status == "mismatch" and said in g.diagnosis and not_said not in g.diagnosis, g.diagnosis
+
+
+def test_a_black_box_factor_equal_to_the_batch_size_is_said_as_a_guess():
+    """check_vjp of a @ b, with a of 2 rows and dW twice too large, was told 'the loss or output averages
+    over 2 rows': a matrix product averages nothing."""
+    a, b = np.random.default_rng(0).standard_normal((2, 3)), np.random.default_rng(1).standard_normal((3, 4))
+    result = gradcheck.check_vjp(lambda a, b: a @ b, lambda g, a, b: (g @ b.T, 2 * (a.T @ g)), [a, b])
+    diagnosis = result.gradients["b"].diagnosis
+    assert result.status == "mismatch" and "2 is the number of rows: if the loss or output averages" in diagnosis
