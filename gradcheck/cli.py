@@ -461,8 +461,26 @@ def _check_functions(kind: str, first: str, second: str, options: dict):
               for name, text in split_at(list(options.pop("at"))).items()}
     _check_parameters(f, first, inputs)
     wrt = options.pop("wrt")
-    check = check_layer if kind == "layer" else check_vjp
-    return check(f, g, inputs, wrt=wrt.split(",") if wrt else None, **options)
+    if kind == "layer":
+        return check_layer(f, g, inputs, wrt=wrt.split(",") if wrt else None, **options)
+    return check_vjp(f, g, _in_parameter_order(f, inputs), wrt=wrt.split(",") if wrt else None, **options)
+
+
+def _in_parameter_order(f, inputs: dict):
+    """The --at values as a list in F's parameter order when they are exactly F's leading positional
+    parameters, so that VJP is called as VJP(dout, *inputs), as documented, whatever VJP names its own
+    parameters (`def matmul_vjp(g, a, b)` for `def f(x, w)`); otherwise by name, as given."""
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(f).parameters.values())[:len(inputs)]
+    except (TypeError, ValueError):
+        return inputs
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = [p.name for p in parameters if p.kind in positional]
+    if len(names) != len(inputs) or set(names) != set(inputs):
+        return inputs
+    return [inputs[name] for name in names]
 
 
 def _check_parameters(f, spec: str, inputs: dict) -> None:

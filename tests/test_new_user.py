@@ -175,3 +175,20 @@ def test_a_black_box_factor_equal_to_the_batch_size_is_said_as_a_guess():
     result = gradcheck.check_vjp(lambda a, b: a @ b, lambda g, a, b: (g @ b.T, 2 * (a.T @ g)), [a, b])
     diagnosis = result.gradients["b"].diagnosis
     assert result.status == "mismatch" and "2 is the number of rows: if the loss or output averages" in diagnosis
+
+
+# ----- gradcheck vjp calls VJP(dout, *inputs), as its help says ------------------------------------
+def test_the_vjp_command_passes_the_inputs_by_position(tmp_path):
+    """The --at values went to VJP by F's parameter names: a vjp naming its own parameters
+    (def matmul_vjp(g, x, y) for def f(a, b)) raised 'unexpected keyword argument'."""
+    (tmp_path / "ops.py").write_text(
+        "def f(a, b):\n    return a @ b\n"
+        "def f_vjp(g, x, y):\n    return g @ y.T, x.T @ g\n"
+        "def f_vjp_bad(g, x, y):\n    return g @ y.T, g.T @ x\n")
+    right = run_script("vjp", "ops.py:f", "ops.py:f_vjp", "--at", "b=randn(3,4)", "--at", "a=randn(2,3)", cwd=tmp_path)
+    assert right.returncode == 0, right.stdout + right.stderr
+    wrong = run_script("vjp", "ops.py:f", "ops.py:f_vjp_bad", "--at", "a=randn(3,3)", "--at", "b=randn(3,3)",
+                       "--format", "json", cwd=tmp_path)
+    assert wrong.returncode == 1, wrong.stdout + wrong.stderr
+    gradients = json.loads(wrong.stdout)["cases"][0]["gradients"]
+    assert gradients["a"]["status"] == "pass" and gradients["b"]["status"] == "mismatch"
