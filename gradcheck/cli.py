@@ -455,7 +455,12 @@ def _check_functions(kind: str, first: str, second: str, options: dict):
     from .layer_check import check_layer, check_vjp
     from .user_code import load_function
 
-    f, g = load_function(first), load_function(second)
+    from .budget import budget_seconds, step, time_budget
+
+    # importing runs the user's module: bounded by the same budget as the check (a loop at import)
+    with time_budget(budget_seconds(options.get("timeout")), f"importing {first.rpartition(':')[0]}"):
+        step("import")
+        f, g = load_function(first), load_function(second)
     dtype = options.pop("dtype")
     inputs = {name: as_dtype(parse_data(name, text, seed=options["seed"]), dtype)
               for name, text in split_at(list(options.pop("at"))).items()}

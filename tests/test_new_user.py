@@ -192,3 +192,11 @@ def test_the_vjp_command_passes_the_inputs_by_position(tmp_path):
     assert wrong.returncode == 1, wrong.stdout + wrong.stderr
     gradients = json.loads(wrong.stdout)["cases"][0]["gradients"]
     assert gradients["a"]["status"] == "pass" and gradients["b"]["status"] == "mismatch"
+
+
+# ----- the user's module is imported under the time budget -----------------------------------------
+def test_a_module_that_loops_at_import_ends_at_the_budget(tmp_path):
+    (tmp_path / "hangs.py").write_text("while True:\n    pass\n")
+    done = run_script("layer", "hangs.py:f", "hangs.py:g", "--at", "x=randn(3)", "--timeout", "1", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "importing hangs.py took longer than its time budget of 1 s: it ran out in the import step" in done.stderr
