@@ -200,3 +200,22 @@ def test_a_module_that_loops_at_import_ends_at_the_budget(tmp_path):
     done = run_script("layer", "hangs.py:f", "hangs.py:g", "--at", "x=randn(3)", "--timeout", "1", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "importing hangs.py took longer than its time budget of 1 s: it ran out in the import step" in done.stderr
+
+
+# ----- --emit numpy at another batch size ---------------------------------------------------------
+def test_the_emitted_function_refuses_shapes_it_was_not_derived_at(tmp_path):
+    """Its formulas hold the batch size as a number ('/ 4'): called at a batch of 8 it returned a
+    gradient twice too large, silently."""
+    done = run_script("eval", "softmax_ce(relu(X @ value) @ W2, y)", "--wrt", "value,W2", "--emit", "numpy",
+                      "--at", "X=randn(4,3),value=randn(3,2),W2=randn(2,3),y=[0,1,2,0]")
+    assert done.returncode == 0, done.stderr
+    namespace: dict = {}
+    exec(compile(done.stdout, "emitted.py", "exec"), namespace)  # noqa: S102 - our own output, in a test
+    rng = np.random.default_rng(0)
+    W1, W2 = rng.standard_normal((3, 2)), rng.standard_normal((2, 3))
+    f, grads = namespace["f_and_gradient"](rng.standard_normal((4, 3)), W1, W2, np.array([0, 1, 2, 0]))
+    assert np.shape(grads["value"]) == (3, 2) and np.isfinite(f)  # a variable called value is not rebound
+    with pytest.raises(ValueError, match=r"derived for X of shape \(4, 3\), got \(8, 3\)"):
+        namespace["f_and_gradient"](rng.standard_normal((8, 3)), W1, W2, np.zeros(8, dtype=int))
+    scalar = run_script("eval", "sin(x)*y", "--at", "x=1,y=2", "--emit", "numpy")
+    assert scalar.returncode == 0 and "derived and checked at these shapes" not in scalar.stdout
