@@ -341,7 +341,7 @@ def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, outpu
             else:
                 Path(path).write_bytes(render(result.dot(), fmt))
         except (OSError, RuntimeError) as exc:
-            report_line(f"cannot write --{fmt} {path}: {exc}")
+            report_line(f"cannot write --{fmt} {path}: {getattr(exc, 'strerror', None) or exc}")
             return ExitStatus.INPUT_ERROR
     if html_file:
         from .render.html import trace_page

@@ -219,3 +219,11 @@ def test_the_emitted_function_refuses_shapes_it_was_not_derived_at(tmp_path):
         namespace["f_and_gradient"](rng.standard_normal((8, 3)), W1, W2, np.zeros(8, dtype=int))
     scalar = run_script("eval", "sin(x)*y", "--at", "x=1,y=2", "--emit", "numpy")
     assert scalar.returncode == 0 and "derived and checked at these shapes" not in scalar.stdout
+
+
+def test_an_unwritable_graph_file_is_one_line_like_an_unwritable_html_file(tmp_path):
+    """--svg said "[Errno 2] No such file or directory: '/x/g.svg'" where --html says "No such file or directory"."""
+    missing = tmp_path / "no" / "g.svg"
+    done = run_script("trace", "x*y", "--at", "x=1,y=2", "--svg", str(missing))
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"gradcheck: error: cannot write --svg {missing}: No such file or directory"
