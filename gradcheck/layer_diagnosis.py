@@ -266,10 +266,17 @@ def one_hot_probe(name: str, x: np.ndarray, outputs, claim, eps: float) -> str |
     if np.array_equal(where_true, where_claimed):
         return None
     both = int(np.sum(where_true & where_claimed))
-    return (f"for a dout that is 1 at {at} only, the true gradient reaches {int(where_true.sum())} entries of {name} "
-            f"(e.g. {_list(name, where_true)}) and the claim {int(where_claimed.sum())} (e.g. "
-            f"{_list(name, where_claimed & ~where_true) or _list(name, where_claimed)}), {both} in common: the "
-            "backward sends the gradient to the wrong entries (an index, stride or padding error)")
+    reaches = (f"for a dout that is 1 at {at} only, the true gradient reaches {_how_many(where_true)} of {name} "
+               f"(e.g. {_list(name, where_true)}) and the claim ")
+    if not where_claimed.any():  # nothing to list: '(e.g. )' read as a broken sentence
+        return reaches + "none: the backward sends this output's gradient nowhere"
+    return (reaches + f"{_how_many(where_claimed)} (e.g. {_list(name, where_claimed & ~where_true) or _list(name, where_claimed)}), "
+            f"{both} in common: the backward sends the gradient to the wrong entries (an index, stride or padding error)")
+
+
+def _how_many(mask: np.ndarray) -> str:
+    count = int(mask.sum())
+    return f"{count} entr{'y' if count == 1 else 'ies'}"
 
 
 def _list(name: str, mask: np.ndarray) -> str:

@@ -227,3 +227,42 @@ def test_an_unwritable_graph_file_is_one_line_like_an_unwritable_html_file(tmp_p
     done = run_script("trace", "x*y", "--at", "x=1,y=2", "--svg", str(missing))
     assert done.returncode == 2
     assert done.stderr.strip() == f"gradcheck: error: cannot write --svg {missing}: No such file or directory"
+
+
+# ----- a forward that draws its randomness at each call ---------------------------------------------
+DROPOUT = ("import numpy as np\n"
+           "def dropout_forward(x, p):\n"
+           "    mask = (np.random.rand(*x.shape) < p) / p\n"
+           "    return x * mask, mask\n"
+           "def dropout_backward(dout, mask):\n"
+           "    return dout * mask\n")
+
+
+def test_a_forward_that_is_not_deterministic_is_named_as_the_problem(tmp_path):
+    """CS231n's dropout without its seed: the check read the fresh mask of every call as kinks with
+    one-sided slopes of 1e6 and blamed the backward (not linear, not deterministic)."""
+    (tmp_path / "drop.py").write_text(DROPOUT)
+    done = run_script("layer", "drop.py:dropout_forward", "drop.py:dropout_backward", "--at", "x=randn(3,4)",
+                      "--at", "p=0.5", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and done.stdout == ""
+    assert done.stderr.startswith("gradcheck: error: forward is not deterministic: two calls with the same inputs")
+    assert "kink" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    with pytest.raises(gradcheck.SpecError, match="f is not deterministic"):
+        gradcheck.check_function(lambda x: np.sum(x * np.random.rand(*x.shape)), lambda x: x, [x])
+
+
+def test_a_nondeterministic_forward_within_the_allowance_is_checked():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    noisy = gradcheck.check_vjp(lambda x: 2 * x + 1e-13 * np.random.rand(*x.shape), lambda d, x: 2 * d, [x],
+                                nondeterminism=1e-9)
+    assert noisy.status == "pass", noisy.verdict
+
+
+def test_a_backward_that_sends_nothing_says_so():
+    """'the claim 0 (e.g. ), 0 in common: ... sends the gradient to the wrong entries'."""
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    result = gradcheck.check_vjp(lambda x: x[:, ::2] + x[:, 1::2], lambda d, x: np.repeat(d, 2, axis=1) * 0, [x])
+    diagnosis = result.gradients["x"].diagnosis
+    assert result.status == "mismatch" and "(e.g. )" not in diagnosis
+    assert "reaches 2 entries of x" in diagnosis and "the claim none: the backward sends this output's gradient nowhere" in diagnosis
