@@ -199,8 +199,9 @@ def case_verdict(gradients: Mapping[str, GradientResult], claimed: bool) -> str:
         what = "partial derivative" if n == 1 else f"all {n} partial derivatives"
         if any(g.shape for g in gradients.values()):
             what = "gradient" if n == 1 else f"all {n} gradients"
-        warnings = "".join(f"; but the claimed ∂f/∂{g.variable}: {g.diagnosis}" for g in gradients.values()
-                           if g.diagnosis)
+        # a diagnosis is a sentence about the claim ("it agrees at the given point only by chance: ...")
+        warnings = "".join(f"; but the claimed ∂f/∂{g.variable} {g.diagnosis.removeprefix('it ')}"
+                           for g in gradients.values() if g.diagnosis)
         return f"{what} agree{'s' if n == 1 else ''}" + (", claims included" if claimed else "") + warnings
     return "; ".join(f"∂f/∂{g.variable}: {g.verdict}" for g in bad)
 

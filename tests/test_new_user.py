@@ -266,3 +266,10 @@ def test_a_backward_that_sends_nothing_says_so():
     diagnosis = result.gradients["x"].diagnosis
     assert result.status == "mismatch" and "(e.g. )" not in diagnosis
     assert "reaches 2 entries of x" in diagnosis and "the claim none: the backward sends this output's gradient nowhere" in diagnosis
+
+
+def test_a_claim_right_by_chance_reads_as_a_sentence():
+    """'...; but the claimed ∂f/∂x: it agrees at the given point only by chance'."""
+    verdict = gradcheck.check("x**2", at="x=1", grad={"x": "2"}).verdict
+    assert verdict == ("partial derivative agrees, claims included; but the claimed ∂f/∂x agrees at the given point "
+                       "only by chance: at other points it does not (a check at one point is not enough)")
