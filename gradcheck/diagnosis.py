@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .agreement import Rule
 from .budget import checkpoint
 from .errors import GradcheckError
 from .evaluate import STRICT, forward, forward_batch, value
@@ -34,11 +35,10 @@ DIAGNOSIS_TRIES = 20
 SAME = 1e-6
 
 
-def diagnose(problem: Problem, variable: str, agreed: bool, seed: int = 0, rtol: float = 0.0,
-             atol: float = 0.0) -> str | None:
+def diagnose(problem: Problem, variable: str, agreed: bool, seed: int = 0, rule: Rule | None = None) -> str | None:
     """A sentence on how the claim for `variable` is wrong, or None if nothing can be established.
-    rtol and atol: the check's tolerances; a claim that agreed within them, and is within them at the
-    other points too, did not agree by chance (a claim 1e-4 off under float32's rtol of 1e-3)."""
+    rule: the check's agreement rule; a claim that agreed by it, and agrees by it (or to SAME, if
+    tighter) at the other points too, did not agree by chance (1e-4 off under float32's rtol of 1e-3)."""
     claim = problem.claims.get(variable)
     if claim is None:
         return None
@@ -49,7 +49,8 @@ def diagnose(problem: Problem, variable: str, agreed: bool, seed: int = 0, rtol:
     true, claimed = [s[0] for s in samples], [s[1] for s in samples]
     shapes_match = all(np.shape(c) == np.shape(t) for c, t in zip(claimed, true))
     if agreed:
-        if shapes_match and all(_same(c, t, max(SAME, rtol), atol) for c, t in zip(claimed, true)):
+        loose = rule if rule is not None and (rule.rtol > SAME or rule.atol > 0) else None
+        if shapes_match and all(_same(c, t, loose) for c, t in zip(claimed, true)):
             return None
         return ("it agrees at the given point only by chance: at other points it does not "
                 "(a check at one point is not enough)")
@@ -155,12 +156,14 @@ def _var(problem: Problem, name: str):
     return next(v for v in problem.wrt if v.name == name)
 
 
-def _same(a: Any, b: Any, rtol: float = SAME, atol: float = 0.0) -> bool:
+def _same(a: Any, b: Any, rule: Rule | None = None) -> bool:
+    """a and b agree to SAME relative to b's largest entry, or by `rule` at that size (its rtol and atol)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         return False
     scale = max(float(np.max(np.abs(b))) if b.size else 0.0, 1e-300)
-    return bool(np.all(np.abs(a - b) <= atol + rtol * scale))
+    allowed = SAME * scale if rule is None else rule.allowed(scale, scale, 0.0, 0.0)
+    return bool(np.all(np.abs(a - b) <= allowed))
 
 
 def _constant_ratio(claimed: list, true: list) -> float | None:

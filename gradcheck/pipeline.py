@@ -177,7 +177,7 @@ def _diagnose(problem, g: GradientResult, seed: int, rule) -> None:
     from .reading import likelier_claim
 
     agreed = g.status == "pass"
-    note = diagnose(problem, g.variable, agreed, seed, rule.rtol, rule.atol)
+    note = diagnose(problem, g.variable, agreed, seed, rule)
     if not agreed:  # a claim right for what f was likely meant to be: `1 / 1 + exp(-z)`
         note = likelier_claim(problem, g.variable, g.columns.get("claimed")) or note
     if note is None and not agreed and _printable(problem):  # a matrix claim: against the derived formula
