@@ -7,6 +7,7 @@ input error is found up front and reported with where it is.
 from __future__ import annotations
 
 import keyword
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
@@ -21,7 +22,7 @@ from .primitives import CONSTANTS, FUNCTIONS
 from .shapes import infer_shapes
 from .source import Source, Span
 from .tree import Apply, Node, Var, differentiable_variables, variables
-from .values import Assignments, parse_value, random_value, split_assignments
+from .values import Assignments, parse_value, random_value, split_assignments, top_level_split
 
 
 @dataclass
@@ -114,11 +115,21 @@ def _point(given: dict, scope: Scope, seed: int, base: Path | None, claim_only: 
     return point, drawn
 
 
+# "y=x" after a comma: the next of several NAME=EXPR items crammed into one --grad or --let
+NAME_EQUALS = re.compile(r"\s*[A-Za-z_][A-Za-z_0-9]*\s*=(?!=)")
+
+
 def _expression_text(body: Any, where: str) -> str:
     """A --let or --grad body given through the API or TOML: text, or a plain number. Anything else
     (a numpy array, a list, a function) would reach the parser as its repr ('[[2. 4.] ...' read as
     'lists are not allowed'), so it is refused here, saying what an expression is."""
     if isinstance(body, str):
+        items = top_level_split(body)
+        if len(items) > 1 and all(NAME_EQUALS.match(item) for item in items[1:]):
+            option, name = where.split(" ", 1)
+            others = " ".join(f"{option} {item.strip()}" for item in items[1:])
+            raise SpecError(f"{where}: one {option} gives one name (its value may hold commas, so they do not "
+                            f"separate names): write {option} {name}={items[0].strip()} {others}")
         return body
     if isinstance(body, (int, np.integer)) and not isinstance(body, bool):
         return str(int(body))

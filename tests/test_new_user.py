@@ -273,3 +273,19 @@ def test_a_claim_right_by_chance_reads_as_a_sentence():
     verdict = gradcheck.check("x**2", at="x=1", grad={"x": "2"}).verdict
     assert verdict == ("partial derivative agrees, claims included; but the claimed ∂f/∂x agrees at the given point "
                        "only by chance: at other points it does not (a check at one point is not enough)")
+
+
+# ----- two claims in one --grad ---------------------------------------------------------------------
+@pytest.mark.parametrize(("args", "said"), [
+    (["x*y", "--grad", "x=y,y=x"], "--grad x: one --grad gives one name (its value may hold commas, so they do not "
+                                   "separate names): write --grad x=y --grad y=x"),
+    (["z*y", "--let", "z=x, w=2"], "write --let z=x --let w=2"),
+])
+def test_several_names_in_one_grad_or_let_say_how_to_write_them(args, said):
+    """--at splits at commas, --grad and --let do not (a claim holds calls): 'x=y,y=x' was 'unexpected ','' at column 2."""
+    done = run_script("eval", *args)
+    assert done.returncode == 2 and said in done.stderr, done.stderr
+
+
+def test_a_claim_with_commas_of_its_own_is_still_one_claim():
+    assert gradcheck.check("max(x, y)", at="x=1,y=2", grad={"x": "max(0, 0)", "y": "step(y - x)"}).status == "pass"
