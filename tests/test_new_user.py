@@ -289,3 +289,9 @@ def test_several_names_in_one_grad_or_let_say_how_to_write_them(args, said):
 
 def test_a_claim_with_commas_of_its_own_is_still_one_claim():
     assert gradcheck.check("max(x, y)", at="x=1,y=2", grad={"x": "max(0, 0)", "y": "step(y - x)"}).status == "pass"
+
+
+@pytest.mark.parametrize(("expr", "meant"), [("SIN(x)", "sin"), ("Relu(x)", "relu"), ("SOFTMAX(x)", "softmax")])
+def test_a_function_in_the_wrong_case_gets_a_did_you_mean(expr, meant):
+    done = run_script("eval", expr, "--at", "x=1")
+    assert done.returncode == 2 and f"(did you mean '{meant}'?)" in done.stderr, done.stderr
