@@ -295,3 +295,20 @@ def test_a_claim_with_commas_of_its_own_is_still_one_claim():
 def test_a_function_in_the_wrong_case_gets_a_did_you_mean(expr, meant):
     done = run_script("eval", expr, "--at", "x=1")
     assert done.returncode == 2 and f"(did you mean '{meant}'?)" in done.stderr, done.stderr
+
+
+# ----- the 'at' line's notes fit the terminal ---------------------------------------------------------
+@pytest.mark.parametrize("columns", [60, 80])
+def test_the_point_line_and_its_notes_fit_a_narrow_terminal(columns):
+    """'[random values drawn with --seed 0]' was glued to the last value, 91 columns on a 60-column terminal."""
+    done = run_script("eval", "sin(a_long_variable_name_one)*another_long_variable_name", "--dtype", "float32",
+                      COLUMNS=str(columns))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("at "))
+    end = next(i for i, line in enumerate(lines) if line.startswith("∂f/∂"))
+    point = lines[start:end]
+    assert all(len(line) <= columns for line in point), point
+    text = " ".join(point)
+    assert "[random values drawn with --seed 0]" in text and "[evaluated in float32]" in text
+    assert "a_long_variable_name_one = " in text and "another_long_variable_name = " in text

@@ -104,7 +104,7 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
     result = f" = {case.value:.{DIGITS}g}" if case.value is not None else f" → {case.output}" if case.output else ""
     head = paragraph(f"f = {case.expr}{result}", width, hanging="    ", style="bold")
     emit(out, head)
-    emit(out, pack(_point(case), width, indent="at ", style="dim"))
+    emit(out, _point_lines(case, width))
     for sentence in case.reading:
         emit(out, paragraph(f"note: {sentence}", width, indent="  ", style="yellow"))
     arrays = any(g.shape for g in case.gradients.values())
@@ -321,6 +321,23 @@ def array_text(value, precision: int = 4, width: int = PIPE_WIDTH) -> str:
     return np.array2string(array, precision=precision, max_line_width=width)
 
 
+def _point_lines(case: CaseResult, width: int) -> list[Text]:
+    """'at x = 1, y = 2', packed to the width, then its bracketed notes: after the last value where
+    they fit, else on a line of their own (they went past a 60-column terminal after a long name)."""
+    lines = pack(_point(case), width, indent="at ", style="dim")
+    for note in _point_notes(case):
+        if len(lines[-1].plain) + 3 + len(note) <= width:
+            lines[-1] = Text(f"{lines[-1].plain}   {note}", style="dim")
+        else:
+            lines.append(Text(f"    {note}", style="dim"))
+    return lines
+
+
+def _point_notes(case: CaseResult) -> list[str]:
+    notes = [f"[random values drawn with --seed {case.seed}]"] if case.random else []
+    return notes + ([f"[evaluated in {case.dtype}]"] if case.dtype != "float64" else [])
+
+
 def _point(case: CaseResult) -> list[str]:
     parts = []
     for name, value in case.point.items():
@@ -330,10 +347,6 @@ def _point(case: CaseResult) -> list[str]:
             parts.append(f"{name} = {' '.join(array_text(value).split())}")
         else:
             parts.append(f"{name} {format_shape(np.shape(value))}")
-    if case.random:
-        parts[-1] += f"   [random values drawn with --seed {case.seed}]"
-    if case.dtype != "float64":
-        parts[-1] += f"   [evaluated in {case.dtype}]"
     return parts
 
 
