@@ -312,3 +312,18 @@ def test_the_point_line_and_its_notes_fit_a_narrow_terminal(columns):
     text = " ".join(point)
     assert "[random values drawn with --seed 0]" in text and "[evaluated in float32]" in text
     assert "a_long_variable_name_one = " in text and "another_long_variable_name = " in text
+
+
+# ----- check --strict: a kink's row ---------------------------------------------------------------
+def test_a_kink_failed_by_strict_is_not_labelled_a_pass(tmp_path):
+    """Its row read '✗ pass (expected a mismatch)' for a case that expects a pass and is a kink."""
+    (tmp_path / "k.toml").write_text('[[case]]\nname = "relu at 0"\nexpr = "relu(x)"\nat = { x = 0 }\n'
+                                     '[[case]]\nname = "abs at 0"\nexpr = "abs(x)"\nat = { x = 0 }\n'
+                                     'expect = "mismatch"\n')
+    strict = run_script("check", "k.toml", "--strict", cwd=tmp_path, COLUMNS="100")
+    assert strict.returncode == 1
+    row = next(line for line in strict.stdout.splitlines() if line.startswith("relu at 0 "))
+    assert "✗ kink (strict)" in row and "pass" not in row, row
+    plain = run_script("check", "k.toml", cwd=tmp_path, COLUMNS="100")
+    rows = {line.split("  ")[0]: line for line in plain.stdout.splitlines() if " k.toml:" in line}
+    assert "⚠ kink" in rows["relu at 0"] and "✗ kink (expected a mismatch)" in rows["abs at 0"], rows

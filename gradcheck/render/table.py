@@ -423,6 +423,8 @@ def case_status(case: CaseResult) -> Text:
     if case.as_expected:
         label = {"pass": "✓ pass", "kink": "⚠ kink"}.get(case.status, "✓ mismatch (expected)")
         return Text(label, style=KINK if case.status == "kink" else PASS)
+    if case.status == "kink":  # not as expected: failed by --strict, or a mismatch was expected
+        return Text("✗ kink (strict)" if case.strict else "✗ kink (expected a mismatch)", style=FAIL)
     return Text("✗ mismatch" if case.status == "mismatch" else "✗ pass (expected a mismatch)", style=FAIL)
 
 
