@@ -24,7 +24,7 @@ from .result import CaseResult, GradientResult
 from .shapes import infer_shapes
 from .tree import Node, Paths
 from .values import Assignments
-from .verdict import case_status, case_verdict, hessian_verdict, judge
+from .verdict import case_status, case_verdict, hessian_verdict, judge, unchecked_at_kink
 
 
 def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assignments = None,
@@ -161,12 +161,15 @@ def numeric_methods(method: str, problem: Problem, values: dict) -> dict[str, st
 def _hessian(problem: Problem, rule: Rule) -> dict[str, GradientResult]:
     """--order 2: each block of second derivatives, judged like a gradient (its numeric column is a
     difference of backprop gradients, whose estimate carries its rounding)."""
-    from .hessian import hessian_columns
+    from .hessian import hessian_columns, on_kink
 
     blocks = {}
+    kinked = on_kink(problem)
     for (a, b), columns in hessian_columns(problem).items():
         shape = np.shape(problem.point[a]) + np.shape(problem.point[b])
         blocks[f"{a},{b}"] = judge(f"{a},{b}", shape, columns, rule, 0.0, "full", "central")
+        if kinked:
+            unchecked_at_kink(blocks[f"{a},{b}"])
     return blocks
 
 

@@ -206,11 +206,21 @@ def case_verdict(gradients: Mapping[str, GradientResult], claimed: bool) -> str:
     return "; ".join(f"∂f/∂{g.variable}: {g.verdict}" for g in bad)
 
 
+def unchecked_at_kink(block: GradientResult) -> None:
+    """A Hessian block at a point on a kink in which no entry could be compared (every difference
+    crossed the kink, SymPy's second derivative is not finite): not a mismatch, nothing was found
+    wrong; a kink, like a first derivative there (relu(x)**3 at 0 failed with 'only numeric could be
+    computed' while numeric had no value either)."""
+    if block.status == "mismatch" and not any(p.compared for p in block.pairs):
+        block.status = "kink"
+        block.verdict = "not checked: the point is on a kink, where no difference avoids crossing it"
+
+
 def hessian_verdict(verdict: str, hessian: Mapping[str, GradientResult]) -> str:
     """The case's verdict with the Hessian's (--order 2) appended."""
     if not hessian:
         return verdict
-    bad = [g for g in hessian.values() if g.status == "mismatch"]
+    bad = [g for g in hessian.values() if g.status == "mismatch"] or [g for g in hessian.values() if g.status == "kink"]
     if bad:
         return verdict + "; Hessian: " + "; ".join(f"∂²f/∂{g.variable.replace(',', '∂')}: {g.verdict}" for g in bad)
     return verdict + f"; Hessian ({len(hessian)} block{'s' if len(hessian) != 1 else ''}) agrees"
