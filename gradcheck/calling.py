@@ -81,7 +81,9 @@ def _choose(names: list[str], values: list[Any], wrt: Any) -> set[str]:
         if not chosen:
             kinds = ", ".join(f"{n} is {_kind(v)}" for n, v in zip(names, values))
             raise SpecError(f"inputs: nothing to differentiate, no input is an array of floating-point numbers "
-                            f"({kinds}); pass float arrays, or name the inputs with wrt=")
+                            f"({kinds}); integer and boolean arrays are data (labels, indices, masks): give the "
+                            "input to differentiate as floats ([1.0, 2, 3], randn(3), a float64 array), or name a "
+                            "number input with wrt")
         return chosen
     items = wrt.split(",") if isinstance(wrt, str) else [wrt] if isinstance(wrt, int) else wrt
     if not isinstance(items, (list, tuple)) or not items:

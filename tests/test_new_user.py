@@ -346,3 +346,22 @@ def test_off_a_kink_the_hessian_is_compared_as_before():
     """Only a point exactly on a kink, with no entry compared, is left unchecked."""
     away = gradcheck.check("relu(x)**3 + sin(y)", at="x=0.5,y=1", order=2)
     assert away.status == "pass" and all(g.status == "pass" for g in away.hessian.values())
+
+
+# ----- gradcheck layer: --at values as a new user writes them -----------------------------------------
+def test_a_malformed_list_for_a_layer_names_its_column(tmp_path):
+    """eval showed the column and a caret; layer said only that '[1,2' was not a list."""
+    (tmp_path / "relu.py").write_text("import numpy as np\ndef f(x):\n    return np.maximum(x, 0), x\n"
+                                      "def b(dout, x):\n    return dout * (x > 0)\n")
+    done = run_script("layer", "relu.py:f", "relu.py:b", "--at", "x=[1,2", cwd=tmp_path)
+    assert done.returncode == 2 and "--at x, column 5: expected ',' or ']' in a list\n  [1,2\n" in done.stderr
+
+
+def test_a_list_of_whole_numbers_says_how_to_write_floats(tmp_path):
+    """[0,2,1] is integer data; the message said 'name the inputs with wrt=', which cannot differentiate it."""
+    (tmp_path / "relu.py").write_text("import numpy as np\ndef f(x):\n    return np.maximum(x, 0), x\n"
+                                      "def b(dout, x):\n    return dout * (x > 0)\n")
+    done = run_script("layer", "relu.py:f", "relu.py:b", "--at", "x=[0,2,1]", cwd=tmp_path)
+    assert done.returncode == 2 and "give the input to differentiate as floats ([1.0, 2, 3]" in done.stderr
+    floats = run_script("layer", "relu.py:f", "relu.py:b", "--at", "x=[0.5,2,-1]", cwd=tmp_path)
+    assert floats.returncode == 0, floats.stdout + floats.stderr
