@@ -365,3 +365,35 @@ def test_a_list_of_whole_numbers_says_how_to_write_floats(tmp_path):
     assert done.returncode == 2 and "give the input to differentiate as floats ([1.0, 2, 3]" in done.stderr
     floats = run_script("layer", "relu.py:f", "relu.py:b", "--at", "x=[0.5,2,-1]", cwd=tmp_path)
     assert floats.returncode == 0, floats.stdout + floats.stderr
+
+
+# ----- a float32 batch norm ----------------------------------------------------------------------
+def _bn_forward(x, gamma, beta):
+    mu, var = x.mean(0), x.var(0)  # np.var of a complex array is real: not analytic under the complex step
+    xh = (x - mu) / np.sqrt(var + 1e-5)
+    return gamma * xh + beta, (xh, gamma, var)
+
+
+def _bn_backward(dout, cache):
+    xh, gamma, var = cache
+    n, dxh = dout.shape[0], dout * gamma
+    dx = (n * dxh - dxh.sum(0) - xh * (dxh * xh).sum(0)) / (n * np.sqrt(var + 1e-5))
+    return dx, (dout * xh).sum(0), dout.sum(0)
+
+
+def _bn_backward_without_the_mean(dout, cache):
+    xh, gamma, var = cache
+    return dout * gamma / np.sqrt(var + 1e-5), (dout * xh).sum(0), dout.sum(0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.float64])
+def test_a_right_float32_batchnorm_passes_and_a_wrong_one_fails(dtype):
+    """In float32 the checked complex step was let through by central differences' 1e-3 error while
+    np.var had made it wrong by 4e-3 on an entry of 3e-3: the right backward failed."""
+    rng = np.random.default_rng(0)
+    inputs = [rng.standard_normal((6, 4)).astype(dtype), np.array([0.1926, 0.0164, -0.9904, 0.2264], dtype=dtype),
+              rng.standard_normal(4).astype(dtype)]
+    right = gradcheck.check_layer(_bn_forward, _bn_backward, inputs)
+    assert right.status == "pass", right.verdict
+    wrong = gradcheck.check_layer(_bn_forward, _bn_backward_without_the_mean, inputs)
+    assert wrong.status == "mismatch" and wrong.gradients["x"].status == "mismatch"
