@@ -397,3 +397,10 @@ def test_a_right_float32_batchnorm_passes_and_a_wrong_one_fails(dtype):
     assert right.status == "pass", right.verdict
     wrong = gradcheck.check_layer(_bn_forward, _bn_backward_without_the_mean, inputs)
     assert wrong.status == "mismatch" and wrong.gradients["x"].status == "mismatch"
+
+
+def test_a_claim_of_the_wrong_shape_is_said_once():
+    """The note 'claimed ∂f/∂W: has shape (4,), but ...' stood above the verdict saying the same."""
+    done = run_script("eval", "sum(W @ x)", "--at", "W=randn(3,4),x=randn(4)", "--grad", "W=x", COLUMNS="80")
+    assert done.returncode == 1
+    assert done.stdout.count("has shape (4,), but ∂f/∂W has shape (3,4)") == 1, done.stdout

@@ -86,6 +86,8 @@ def _shared_notes(case: CaseResult) -> dict[tuple[str, str], list[str]]:
     shared: dict[tuple[str, str], list[str]] = {}
     for variable, g in case.gradients.items():
         for column, note in g.notes.items():
+            if column == "claimed" and g.columns.get("claimed", 0) is None:
+                continue  # a claim with no value: the verdict is this note ("claimed has shape (4,), but ...")
             shared.setdefault((column, note), []).append(variable)
     return shared
 
