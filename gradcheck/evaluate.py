@@ -154,7 +154,12 @@ def _linear_step(node: Apply, inputs: list[Any], reference: _Reference) -> Any:
         imaginary = node.prim.forward(*inputs[:i], np.imag(x), *inputs[i + 1:], **node.kwargs)
         if products is not None and isinstance(x, np.ndarray):
             products.put(node, x, others, imaginary)
-    out = reference.unshaken[node] + 1j * imaginary
+    real = reference.unshaken[node]
+    if np.ndim(real) == 0:
+        out = real + 1j * imaginary
+    else:  # written into one complex array: real + 1j * imaginary makes a second, temporary one
+        out = np.empty(np.shape(real), dtype=np.result_type(real, imaginary, np.complex64))
+        out.real, out.imag = real, imaginary
     return out if _finite(out) else None
 
 
