@@ -28,14 +28,14 @@ from .agreement import Rule, rule_for
 from .budget import budget_seconds, time_budget
 from .calling import Inputs, call, fresh, prepare, same, written
 from .black_box_rounding import MOVE, measured_rounding
-from .columns import Measured
+from .columns import Measured, Probes
 from .contracts import NotFinite, determinism, linearity, precision, read_gradients, read_output
 from .errors import GradcheckError, SpecError
 from .layer_diagnosis import diagnose, one_hot_probe, one_row_match
 from .options import Options, make
 from .pool import Pool, pooled_vjp
 from .oracles.numeric import CHECKED_COMPLEX, FULL_MODE_MAX_ENTRIES, NumericResult, choose_mode
-from .oracles.vjp_numeric import entry, measure
+from .oracles.vjp_numeric import along, entry, measure
 from .pipeline import numeric_column
 from .result import CaseResult, GradientResult
 from .verdict import judge
@@ -274,10 +274,11 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
 def _within_rounding(target: Target, point: dict, douts: list[tuple], claimed: list[dict],
                      measured: dict[str, list[NumericResult]], gradients: dict[str, GradientResult],
                      modes: dict[str, str], rule: Rule, method: str, eps: float) -> None:
-    """The variables that disagree (each measured entry by entry), judged again with the rounding of
-    their disagreeing entries measured (black_box_rounding.py): a right gradient that is rounding
-    beside the terms it sums (batch norm's bias before it) passes; a wrong one is still wrong."""
-    wrong = [n for n, g in gradients.items() if g.status == "mismatch" and isinstance(measured[n][0].value, Measured)]
+    """The variables that disagree, judged again with the rounding of their disagreeing probes
+    measured (black_box_rounding.py): a right gradient that is rounding beside the terms it sums
+    (batch norm's bias before it) passes; a wrong one is still wrong."""
+    wrong = [n for n, g in gradients.items() if g.status == "mismatch"
+             and (isinstance(measured[n][0].value, Measured) or isinstance(measured[n][0].probes, Probes))]
     if not wrong:
         return
     bases: dict[int, tuple] = {}  # f's outputs at each moved point, computed once
@@ -286,24 +287,25 @@ def _within_rounding(target: Target, point: dict, douts: list[tuple], claimed: l
         return [read_gradients(target.vjp(d if not target.scalar else (np.float64(1.0),), there), target.inputs,
                                target.what)[0] for d in douts]
 
-    def entry_at(there: Mapping[str, Any], name: str, index: tuple[int, ...]) -> list:
+    def probe_at(there: Mapping[str, Any], name: str, at: Any) -> list:
         if id(there) not in bases:
             bases[id(there)] = target.outputs(there)
-        return entry(target.outputs, there, name, index, douts, bases[id(there)], method, eps)
+        if isinstance(at, tuple):
+            return entry(target.outputs, there, name, at, douts, bases[id(there)], method, eps)
+        return along(target.outputs, there, name, at, douts, bases[id(there)], method, eps)
 
     try:
-        roundings = measured_rounding(wrong, point, claimed, measured, rule, claims_at, entry_at)
+        widened = measured_rounding(wrong, point, claimed, measured, rule, claims_at, probe_at)
     except GradcheckError:  # f or the backward refuses a moved point: judged as it was
         return
-    if roundings is None:
+    if widened is None:
         return
     for n in wrong:
-        again = _judged(n, np.shape(point[n]), measured[n], claimed, rule, modes[n], method, roundings[n])
+        again = _judged(n, np.shape(point[n]), widened[n], claimed, rule, modes[n], method)
         if again.status != "mismatch":
-            largest = max(float(np.max(r)) for r in roundings[n])
-            again.notes["claimed"] = (f"agrees within its rounding ({largest:.2g} an entry at most): its difference "
-                                      f"from numeric changes by as much when the inputs move by {MOVE:g} of "
-                                      "themselves, as rounding does and an error does not")
+            again.notes["claimed"] = (f"agrees within its rounding: its difference from numeric changes by as much "
+                                      f"when the inputs move by {MOVE:g} of themselves, as rounding does and an "
+                                      "error does not")
             gradients[n] = again
 
 
@@ -390,14 +392,12 @@ def _rule(options: Options, dtype: str) -> Rule:
 
 
 def _judged(name: str, shape, measured: list[NumericResult], claimed: list[dict], rule: Rule, mode: str,
-            method: str, roundings: list[Any] | None = None) -> GradientResult:
-    """The one place a variable is judged: once per dout, the worst kept (a mismatch, else a kink).
-    roundings: the claim's rounding per dout, where it was measured (_within_rounding); else 0: there
-    is no backprop here, so the claim's own rounding is not known and the numeric estimate carries the
-    uncertainty."""
-    roundings = roundings or [0.0] * len(claimed)
-    results = [judge(name, shape, {"numeric": numeric_column(m), "claimed": c[name]}, rule, r, mode, method,
-                     kinks=m.kinks) for m, c, r in zip(measured, claimed, roundings)]
+            method: str) -> GradientResult:
+    """The one place a variable is judged: once per dout, the worst kept (a mismatch, else a kink)."""
+    # no backprop here: the claim's own rounding is not known, so the numeric estimate carries the
+    # uncertainty (with the rounding measured where the claim disagreed: _within_rounding)
+    results = [judge(name, shape, {"numeric": numeric_column(m), "claimed": c[name]}, rule, 0.0, mode, method,
+                     kinks=m.kinks) for m, c in zip(measured, claimed)]
     bad = [(k, r) for k, r in enumerate(results) if r.status == "mismatch"]
     if bad:
         k, worst = max(bad, key=lambda kr: kr[1].max_rel_error or 0.0)

@@ -570,6 +570,13 @@ def test_a_bias_before_batch_norm_whose_gradient_is_0_passes():
     result = gradcheck.check_layer(affine_bn_forward, wrong, [randn(5, 4), randn(4, 3), randn(3), randn(3), randn(3)])
     assert result.status == "mismatch" and result.gradients["b"].status == "mismatch", str(result)
     assert all(result.gradients[n].status == "pass" for n in ("x", "w", "gamma", "beta")), str(result)
+    # a layer large enough for fast mode: b is probed along random directions, where it failed too
+    for _ in range(3):
+        inputs = [rng.standard_normal(s) for s in ((16, 40), (40, 64), (64,), (64,), (64,))]
+        result = gradcheck.check_layer(affine_bn_forward, affine_bn_backward, inputs)
+        assert result.status == "pass" and result.gradients["b"].numeric_mode == "fast", str(result)
+    result = gradcheck.check_layer(affine_bn_forward, wrong, inputs)
+    assert result.status == "mismatch" and result.gradients["b"].status == "mismatch", str(result)
 
 
 def cancelling(rng, shape):
