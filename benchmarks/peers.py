@@ -152,13 +152,23 @@ def batch(script: str, cases: int, rounds: int) -> None:
         path = Path(folder) / "cases.toml"
         path.write_text("".join(f'[[case]]\nname = "c{i}"\nexpr = "sin(x*{i % 7 + 1}) * exp(y) + x*y"\n'
                                 f'at = {{ x = {0.1 + i % 13 / 10}, y = {0.2 - i % 5 / 10} }}\n' for i in range(cases)))
+        single = Path(folder) / "one.toml"
+        single.write_text(path.read_text().split("[[case]]")[1].join(["[[case]]", ""]))
         run([script, "check", str(path), "--format", "json"])  # untimed: the symbolic store warm for these kinds
         per_job: dict[int, list[float]] = {1: [], 2: []}
+        fixed: list[float] = []
         for r in range(rounds):
             for jobs in ((1, 2) if r % 2 == 0 else (2, 1)):
                 per_job[jobs].append(cases / run([script, "check", str(path), "-j", str(jobs), "--format", "json"]))
+            fixed.append(run([script, "check", str(single), "--format", "json"]))
         one, two = (statistics.median(per_job[j]) for j in (1, 2))
-        print(f"  {cases} scalar cases: -j 1 {one:.0f} cases/s, -j 2 {two:.0f} cases/s ({two / one:.2f}x)")
+        # Amdahl: what a process of one case costs (interpreter, imports, reading, rendering) cannot be
+        # split across workers; with S that and P the rest of -j 1's time, -j 2 takes at least S + P/2.
+        serial = statistics.median(fixed)
+        work = cases / one - serial
+        print(f"  {cases} scalar cases: -j 1 {one:.0f} cases/s, -j 2 {two:.0f} cases/s ({two / one:.2f}x); "
+              f"a one-case process takes {serial:.2f} s, so -j 2 can reach at most "
+              f"{(serial + work) / (serial + work / 2):.2f}x")
 
 
 def million(script: str, rounds: int) -> None:

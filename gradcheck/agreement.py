@@ -66,7 +66,9 @@ class Rule:
 
     def rounding(self, terms: Any) -> Any:
         """The rounding of a derivative whose chain-rule sum has these absolute terms."""
-        return ROUNDING_ULPS * self.eps * np.abs(np.asarray(terms, dtype=np.float64))
+        rounding = np.abs(np.asarray(terms, dtype=np.float64))  # a new array: scaled in place
+        rounding *= ROUNDING_ULPS * self.eps
+        return rounding
 
 
 def rule_for(rtol: float | None, atol: float | None, dtype: str = "float64") -> Rule:

@@ -31,7 +31,7 @@ SHAKE_ULPS = 1.0
 _HASH = 2654435761
 
 
-def _signs(position: int, shape: tuple[int, ...]) -> Any:
+def sign_pattern(position: int, shape: tuple[int, ...]) -> Any:
     """±1 for each entry of the node at this position of the evaluation order: a fixed pattern."""
     if not shape:
         return 1.0 if (position * _HASH >> 7) & 1 else -1.0
@@ -106,7 +106,7 @@ def _evaluate(nodes: Sequence[Node], values: dict[Node, Any], point: Mapping[str
                     unshaken[node] = out
                 if shake and node not in data:
                     place = positions[node] if positions is not None else position
-                    out = out * (1 + SHAKE_ULPS * eps * _signs(place + 1, np.shape(out)))
+                    out = out * (1 + SHAKE_ULPS * eps * sign_pattern(place + 1, np.shape(out)))
                 values[node] = out
 
 
@@ -154,7 +154,12 @@ def _linear_step(node: Apply, inputs: list[Any], reference: _Reference) -> Any:
         imaginary = node.prim.forward(*inputs[:i], np.imag(x), *inputs[i + 1:], **node.kwargs)
         if products is not None and isinstance(x, np.ndarray):
             products.put(node, x, others, imaginary)
-    out = reference.unshaken[node] + 1j * imaginary
+    real = reference.unshaken[node]
+    if np.ndim(real) == 0:
+        out = real + 1j * imaginary
+    else:  # written into one complex array: real + 1j * imaginary makes a second, temporary one
+        out = np.empty(np.shape(real), dtype=np.result_type(real, imaginary, np.complex64))
+        out.real, out.imag = real, imaginary
     return out if _finite(out) else None
 
 

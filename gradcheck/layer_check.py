@@ -27,13 +27,15 @@ import numpy as np
 from .agreement import Rule, rule_for
 from .budget import budget_seconds, time_budget
 from .calling import Inputs, call, fresh, prepare, same, written
+from .black_box_rounding import MOVE, measured_rounding
+from .columns import Measured, Probes
 from .contracts import NotFinite, determinism, linearity, precision, read_gradients, read_output, same_outputs
-from .errors import SpecError
+from .errors import GradcheckError, SpecError
 from .layer_diagnosis import diagnose, one_hot_probe, one_row_match
 from .options import Options, make
 from .pool import Pool, pooled_vjp
 from .oracles.numeric import CHECKED_COMPLEX, FULL_MODE_MAX_ENTRIES, NumericResult, choose_mode
-from .oracles.vjp_numeric import measure
+from .oracles.vjp_numeric import along, entry, measure
 from .pipeline import numeric_column
 from .result import CaseResult, GradientResult
 from .verdict import judge
@@ -64,7 +66,7 @@ class Target:
     scalar: bool = False  # check_function: f is a loss and grad_f takes no dout
     # Set once the closures that call the user's functions exist (they report into this Target):
     outputs: Callable[[Mapping[str, Any]], tuple] = lambda point: ()  # the point (differentiated values by name) -> f's outputs
-    vjp: Callable[[tuple], Any] = lambda dout: None  # dout -> the user's raw answer
+    vjp: Callable[..., Any] = lambda dout, point=None: None  # dout (and the point, by default the inputs) -> the user's raw answer
     problems: list[str] = field(default_factory=list)  # contract problems found while calling
     warnings: list[str] = field(default_factory=list)  # reported, not failing: writes to data inputs
 
@@ -83,12 +85,13 @@ def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, name:
         with _stepped(point) as stepped:
             return read_output(call("f", f, *args, **kwargs), "f", complex_ok=stepped)
 
-    def backward(dout):
-        args, kwargs = state.arguments()
+    def backward(dout, point=None):
+        args, kwargs = state.arguments(point)
         douts = dout if len(dout) > 1 else dout[0]
         given = fresh(douts)
         got = call("vjp", vjp, given, *args, **kwargs)
-        _writes(target, "vjp", args, kwargs, given, douts)
+        if point is None:  # at another point the inputs differ from the user's by design
+            _writes(target, "vjp", args, kwargs, given, douts)
         return got
 
     target.outputs, target.vjp = outputs, backward
@@ -117,8 +120,8 @@ def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any 
             out, _ = run_forward(point)
             return read_output(out if len(out) > 1 else out[0], "forward", complex_ok=stepped)
 
-    def vjp(dout):
-        _, cache = run_forward({})
+    def vjp(dout, point=None):
+        _, cache = run_forward(point or {})
         before = fresh(cache)
         given = [fresh(d) for d in dout]
         got = call("backward", backward, *given, cache)
@@ -154,10 +157,11 @@ def check_function(f: Callable, grad_f: Callable, inputs: Any, *, wrt: Any = Non
                             "gradcheck.check_vjp or check_layer")
         return out
 
-    def vjp(dout):
-        args, kwargs = state.arguments()
+    def vjp(dout, point=None):
+        args, kwargs = state.arguments(point)
         got = call("grad_f", grad_f, *args, **kwargs)
-        _writes(target, "grad_f", args, kwargs)
+        if point is None:  # at another point the inputs differ from the user's by design
+            _writes(target, "grad_f", args, kwargs)
         return got
 
     target.outputs, target.vjp = outputs, vjp
@@ -240,9 +244,11 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     if pool is not None:
         measured.update(pooled_vjp(pool, target.outputs, point, douts, base, claimed, rule, seed, method, eps))
     gradients = {}
+    modes = {n: mode if measured[n][0].probes is not None else "full" for n in inputs.wrt}  # small inputs: every entry
     for n in inputs.wrt:
-        var_mode = mode if measured[n][0].probes is not None else "full"  # small inputs: every entry
-        gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, rule, var_mode, method)
+        gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, rule, modes[n], method)
+    _within_rounding(target, point, douts, claimed, measured, gradients, modes, rule, method, eps)
+    for n in inputs.wrt:
         if gradients[n].status == "mismatch":
             gradients[n].diagnosis = _explain(target, n, point, measured[n], mode, douts, base, claims, rule, seed,
                                               method, eps)
@@ -264,6 +270,44 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
                       output=", ".join(f"{format_out(o)}" for o in base),
                       notes=notes + list(dict.fromkeys(target.warnings)) + problems,
                       seconds=time.perf_counter() - started)
+
+
+def _within_rounding(target: Target, point: dict, douts: list[tuple], claimed: list[dict],
+                     measured: dict[str, list[NumericResult]], gradients: dict[str, GradientResult],
+                     modes: dict[str, str], rule: Rule, method: str, eps: float) -> None:
+    """The variables that disagree, judged again with the rounding of their disagreeing probes
+    measured (black_box_rounding.py): a right gradient that is rounding beside the terms it sums
+    (batch norm's bias before it) passes; a wrong one is still wrong."""
+    wrong = [n for n, g in gradients.items() if g.status == "mismatch"
+             and (isinstance(measured[n][0].value, Measured) or isinstance(measured[n][0].probes, Probes))]
+    if not wrong:
+        return
+    bases: dict[int, tuple] = {}  # f's outputs at each moved point, computed once
+
+    def claims_at(there: Mapping[str, Any]) -> list[Mapping[str, tuple]]:
+        return [read_gradients(target.vjp(d if not target.scalar else (np.float64(1.0),), there), target.inputs,
+                               target.what)[0] for d in douts]
+
+    def probe_at(there: Mapping[str, Any], name: str, at: Any) -> list:
+        if id(there) not in bases:
+            bases[id(there)] = target.outputs(there)
+        if isinstance(at, tuple):
+            return entry(target.outputs, there, name, at, douts, bases[id(there)], method, eps)
+        return along(target.outputs, there, name, at, douts, bases[id(there)], method, eps)
+
+    try:
+        widened = measured_rounding(wrong, point, claimed, measured, rule, claims_at, probe_at)
+    except GradcheckError:  # f or the backward refuses a moved point: judged as it was
+        return
+    if widened is None:
+        return
+    for n in wrong:
+        again = _judged(n, np.shape(point[n]), widened[n], claimed, rule, modes[n], method)
+        if again.status != "mismatch":
+            again.notes["claimed"] = (f"agrees within its rounding: its difference from numeric changes by as much "
+                                      f"when the inputs move by {MOVE:g} of themselves, as rounding does and an "
+                                      "error does not")
+            gradients[n] = again
 
 
 def _explain(target: Target, n: str, point: dict, measured: list[NumericResult], mode: str, douts: list[tuple],
@@ -351,7 +395,8 @@ def _rule(options: Options, dtype: str) -> Rule:
 def _judged(name: str, shape, measured: list[NumericResult], claimed: list[dict], rule: Rule, mode: str,
             method: str) -> GradientResult:
     """The one place a variable is judged: once per dout, the worst kept (a mismatch, else a kink)."""
-    # no backprop here: the claim's own rounding is not known, so the numeric estimate carries the uncertainty
+    # no backprop here: the claim's own rounding is not known, so the numeric estimate carries the
+    # uncertainty (with the rounding measured where the claim disagreed: _within_rounding)
     results = [judge(name, shape, {"numeric": numeric_column(m), "claimed": c[name]}, rule, 0.0, mode, method,
                      kinks=m.kinks) for m, c in zip(measured, claimed)]
     bad = [(k, r) for k, r in enumerate(results) if r.status == "mismatch"]

@@ -16,7 +16,7 @@ from .errors import DomainError, GradcheckError, ShapeError, SpecError, ValueSpe
 from .evaluate import differenced, forward, jumps_at, value, without_complex_form
 from .options import Options, make
 from .pool import Pool, pooled_numeric
-from .oracles.backprop import backprop, magnitudes
+from .oracles.backprop import backprop, backprop_magnitudes
 from .oracles.numeric import NumericResult, choose_mode, numeric
 from .oracles.symbolic import formula, symbolic
 from .problem import Problem, build
@@ -73,9 +73,10 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
     step("forward")
     values = forward(problem.root, problem.point)  # raises DomainError if f is undefined here
     step("backprop")
-    by_backprop = backprop(problem.root, values, problem.wrt)
+    by_backprop, terms = backprop_magnitudes(problem.root, values, problem.wrt)
     rule = rule_for(options.rtol, options.atol, options.dtype)
-    rounding = backprop_rounding(problem, values, by_backprop, rule)
+    rounding = backprop_rounding(problem, terms, by_backprop, rule)
+    del terms
     methods = numeric_methods(options.method, problem, values)
     f_value = float(values[problem.root])
     del values  # every node's value: the numeric oracle keeps passes of its own (4 MB of the 1M net's peak)
@@ -123,17 +124,22 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
         seconds=time.perf_counter() - started)
 
 
-def backprop_rounding(problem: Problem, values: dict, by_backprop: dict[str, Any], rule: Rule) -> dict[str, Any]:
-    """Each gradient entry's rounding: eps times the terms backprop summed into it, plus how far the
-    gradient moves when every intermediate value is moved by an ulp (1 - tanh(x)**2 at x = 20 is 0 in
-    floating point, 1.4e-17 in truth: the rounding of tanh(x), not of the sum, decides)."""
-    terms = magnitudes(problem.root, values, problem.wrt)
+def backprop_rounding(problem: Problem, terms: dict[str, Any], by_backprop: dict[str, Any], rule: Rule) -> dict[str, Any]:
+    """Each gradient entry's rounding: eps times the terms backprop summed into it (`terms`, from
+    backprop_magnitudes), plus how far the gradient moves when every intermediate value is moved by an
+    ulp (1 - tanh(x)**2 at x = 20 is 0 in floating point, 1.4e-17 in truth: the rounding of tanh(x),
+    not of the sum, decides). One array of the variable's size at a time beside the result."""
     try:
         shaken = backprop(problem.root, forward(problem.root, problem.point, shake=True), problem.wrt)
     except DomainError:  # an ulp pushed a value out of a domain: the terms alone, then
-        shaken = by_backprop
-    return {name: rule.rounding(terms[name]) + np.abs(np.asarray(shaken[name]) - np.asarray(by_backprop[name]))
-            for name in by_backprop}
+        shaken = dict(by_backprop)
+    rounding = {}
+    for name in by_backprop:
+        moved = np.subtract(shaken.pop(name), by_backprop[name])
+        rounding[name] = rule.rounding(terms[name])
+        rounding[name] += np.abs(moved, out=moved) if isinstance(moved, np.ndarray) else abs(moved)
+        del moved
+    return rounding
 
 
 def numeric_methods(method: str, problem: Problem, values: dict) -> dict[str, str]:

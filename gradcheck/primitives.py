@@ -46,6 +46,17 @@ def zero_vjp(g, ans, *inputs):
     return
 
 
+def with_absolute_inputs(rule: Rule) -> Rule:
+    """A VJP rule on |inputs|: for a rule linear in each input apart (a matrix product, a
+    convolution), whose Jacobian is built of the other inputs' entries, this is |J|^T s
+    (Primitive.sizes): a_ik b_kj summed as |a_ik| |b_kj|."""
+
+    def sizes(s, ans, *inputs, **static):
+        return rule(s, ans, *(np.abs(x) for x in inputs), **static)
+
+    return sizes
+
+
 def _sigmoid(x):
     if np.iscomplexobj(x):  # complex step: the analytic formula (logaddexp has no complex loop)
         return 1 / (1 + np.exp(-x))
@@ -257,6 +268,13 @@ class Primitive:
     # The inputs in which it is linear, the others held fixed (matmul: both): f(x + iy) = f(x) + i f(y)
     # for real x, y, which lets the complex step reuse f(x) and evaluate f(y) in real arithmetic.
     linear: tuple[int, ...] = ()
+    # How big the terms are that a VJP adds up, for backprop's rounding (oracles/backprop.py): one rule
+    # per input, (s, ans, *inputs, **static) with s >= 0 -> |J|^T s, the VJP with every term made
+    # positive. None (or a None entry): the VJP rule's own result, made positive entry by entry before
+    # broadcasting is undone, which is |J|^T s wherever the rule sums nothing. A rule that sums terms
+    # of both signs needs its own: a matrix product sums a_ik b_kj (with_absolute_inputs), softmax
+    # subtracts a sum. Without one, 0.1 + 0.2 - 0.3 summed by X.T @ G rounds as if it were 5.6e-17.
+    sizes: tuple[Rule | None, ...] | None = None
 
     def __post_init__(self):
         if self.labels:  # declared once: a data input has no gradient
@@ -441,7 +459,8 @@ PRIMITIVES: tuple[Primitive, ...] = (
     Primitive("matmul", ("a", "b"), np.matmul, (A.matmul_vjp_a, A.matmul_vjp_b), A.sym_matmul,
               ("g @ b.T", "a.T @ g"), "matrix product of vectors and matrices", operator="@",
               precedence=PRODUCT, elementwise=False, shape=A.matmul_shape, cost=A.matmul_cost,
-              matrix=(M.matmul_a, M.matmul_b), complex_form=A.matmul_complex, linear=(0, 1)),
+              matrix=(M.matmul_a, M.matmul_b), complex_form=A.matmul_complex, linear=(0, 1),
+              sizes=(with_absolute_inputs(A.matmul_vjp_a), with_absolute_inputs(A.matmul_vjp_b))),
     Primitive("transpose", ("x",), S.transpose, (S.transpose_vjp,), S.sym_transpose, ("transpose(g, argsort(axes))",),
               "axes reordered (all reversed by default; also written x.T)", elementwise=False,
               shape=S.transpose_shape, static=(("axes", None),), matrix=(M.transpose_x,)),
@@ -499,10 +518,12 @@ PRIMITIVES: tuple[Primitive, ...] = (
               kink=R.amin_kink),
     Primitive("softmax", ("x",), R.softmax, (R.softmax_vjp,), R.sym_softmax,
               ("softmax(x) * (g - sum(g * softmax(x), axis, keepdims=True))",), "softmax along axis (default -1)",
-              elementwise=False, shape=R.same_shape, static=(("axis", -1),), matrix=(M.softmax_x,)),
+              elementwise=False, shape=R.same_shape, static=(("axis", -1),), matrix=(M.softmax_x,),
+              sizes=(R.softmax_sizes,)),
     Primitive("log_softmax", ("x",), R.log_softmax, (R.log_softmax_vjp,), R.sym_log_softmax,
               ("g - softmax(x) * sum(g, axis, keepdims=True)",), "log of softmax along axis (default -1)",
-              elementwise=False, shape=R.same_shape, static=(("axis", -1),), matrix=(M.log_softmax_x,)),
+              elementwise=False, shape=R.same_shape, static=(("axis", -1),), matrix=(M.log_softmax_x,),
+              sizes=(R.log_softmax_sizes,)),
     Primitive("logsumexp", ("x",), R.logsumexp, (R.logsumexp_vjp,), R.sym_logsumexp,
               ("g * softmax(x) along axis",), "log(sum(exp(x))) along axis (default -1; None for all)",
               elementwise=False, shape=R.logsumexp_shape, static=(("axis", -1), ("keepdims", False)),
@@ -510,7 +531,8 @@ PRIMITIVES: tuple[Primitive, ...] = (
     Primitive("conv2d", ("x", "w", "b"), C.conv2d, (C.conv2d_vjp_x, C.conv2d_vjp_w, C.conv2d_vjp_b), C.sym_conv2d,
               ("full convolution of g with w", "correlation of x's windows with g", "sum(g, axis=(0, 2, 3))"),
               "convolution, NCHW: x (N,C,H,W), w (F,C,HH,WW), b (F,)", elementwise=False,
-              shape=C.conv2d_shape, static=(("stride", 1), ("pad", 0)), cost=C.conv2d_cost),
+              shape=C.conv2d_shape, static=(("stride", 1), ("pad", 0)), cost=C.conv2d_cost,
+              sizes=(with_absolute_inputs(C.conv2d_vjp_x), with_absolute_inputs(C.conv2d_vjp_w), None)),
     Primitive("max_pool2d", ("x",), C.max_pool2d, (C.max_pool2d_vjp,), C.sym_max_pool2d,
               ("g to each window's largest entry",), "largest entry of each size×size window, NCHW",
               elementwise=False, shape=C.pool_shape, static=(("size", REQUIRED), ("stride", None)),

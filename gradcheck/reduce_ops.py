@@ -163,12 +163,22 @@ def softmax_vjp(g, ans, x, axis=-1):
     return ans * (g - np.sum(g * ans, axis=axes_of(axis, np.ndim(x)), keepdims=True))
 
 
+def softmax_sizes(s, ans, x, axis=-1):
+    """|J|^T s of softmax_vjp for s >= 0: its two terms added, not subtracted (Primitive.sizes)."""
+    return ans * (s + np.sum(s * ans, axis=axes_of(axis, np.ndim(x)), keepdims=True))
+
+
 def log_softmax(x, axis=-1):
     return x - logsumexp(x, axis, keepdims=True)
 
 
 def log_softmax_vjp(g, ans, x, axis=-1):
     return g - np.exp(ans) * np.sum(g, axis=axes_of(axis, np.ndim(x)), keepdims=True)
+
+
+def log_softmax_sizes(s, ans, x, axis=-1):
+    """|J|^T s of log_softmax_vjp for s >= 0: its two terms added (Primitive.sizes)."""
+    return s + np.exp(ans) * np.sum(s, axis=axes_of(axis, np.ndim(x)), keepdims=True)
 
 
 # ----- SymPy on object arrays ------------------------------------------------------------------------

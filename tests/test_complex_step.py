@@ -215,3 +215,28 @@ def test_the_console_script_refuses_method_complex_at_a_jump_with_the_reason():
     done = run("eval", "sign(x) * y + relu(y)", "--at", "x=0,y=1", "--method", "complex")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "f jumps in x at this point (sign(x) at x = 0)" in done.stderr
+
+
+def test_the_complex_step_is_a_power_of_two_so_a_batch_mean_takes_it_out_exactly():
+    """x + b minus its mean over the batch does not depend on b: the complex step must say exactly 0.
+    With a step of 1e-20, N·h / N is not h, and the ulp left read as a derivative of ~1e-17 with an
+    error estimate of ~1e-24 (a batch norm layer's right bias gradient failed against it). A power
+    of two leaves nothing: the complex step finds 0, and an exact 0 is taken from central differences."""
+    from gradcheck.oracles.numeric import COMPLEX_STEP, binary_step
+
+    for h in (COMPLEX_STEP, 3.7e-19, 1e-20 * 123.4):
+        step = binary_step(h)
+        assert step <= h < 2 * step and np.log2(step) == int(np.log2(step))
+    rng = np.random.default_rng(3)
+    for n in (3, 5, 6, 7, 11):
+        x, dout = rng.standard_normal((n, 4)), rng.standard_normal((n, 4))
+
+        def f(b, x=x, dout=dout):
+            a = x + b
+            return np.sum(dout * (a - a.mean(axis=0)))
+
+        result = gradcheck.check_function(f, lambda b: np.zeros(4), [rng.standard_normal(4)])
+        assert result.status == "pass", str(result)
+        # exactly 0 (where the complex step's 0 sends it to central differences, 0 within their error)
+        g = result.gradients["b"]
+        assert np.all(np.abs(g.columns["numeric"]) <= g.numeric_error), (g.columns["numeric"], g.numeric_error)

@@ -535,3 +535,92 @@ def test_a_time_budget_ends_a_slow_layer_check():
 
     with pytest.raises(CheckTimeout, match="checking slow_forward took longer"):
         gradcheck.check_layer(slow_forward, lambda dout, cache: 2 * dout, [randn(50)], timeout=0.5)
+
+
+# ----- gradients that are rounding beside their terms: no false alarm, and wrong ones still caught -----
+def affine_bn_forward(x, w, b, gamma, beta):
+    """CS231n's affine then batch norm: the affine bias's gradient is exactly 0 (the mean takes it out),
+    and a right backward returns rounding there, da.sum(0) of terms of size 1."""
+    a, fc_cache = L.affine_forward(x, w, b)
+    out, bn_cache = L.batchnorm_forward(a, gamma, beta, {})
+    return out, (fc_cache, bn_cache)
+
+
+def affine_bn_backward(dout, cache):
+    fc_cache, bn_cache = cache
+    da, dgamma, dbeta = L.batchnorm_backward(dout, bn_cache)
+    dx, dw, db = L.affine_backward(da, fc_cache)
+    return dx, dw, db, dgamma, dbeta
+
+
+def test_a_bias_before_batch_norm_whose_gradient_is_0_passes():
+    """Each right check passes (every one of them failed ∂f/∂b: the complex step's 1e-20 left an ulp in
+    the batch mean that read as a derivative of 3e-17 ± 1e-24); one that takes dout for da is caught."""
+    rng = np.random.default_rng(20261202)
+    for _ in range(12):
+        n, d, m = (int(k) for k in rng.integers(2, 7, size=3))
+        inputs = [rng.standard_normal(s) for s in ((n, d), (d, m), (m,), (m,), (m,))]
+        result = gradcheck.check_layer(affine_bn_forward, affine_bn_backward, inputs)
+        assert result.status == "pass", str(result)
+
+    def wrong(dout, cache):
+        dx, dw, _, dgamma, dbeta = affine_bn_backward(dout, cache)
+        return dx, dw, dout.sum(axis=0), dgamma, dbeta  # dout where da belongs
+
+    result = gradcheck.check_layer(affine_bn_forward, wrong, [randn(5, 4), randn(4, 3), randn(3), randn(3), randn(3)])
+    assert result.status == "mismatch" and result.gradients["b"].status == "mismatch", str(result)
+    assert all(result.gradients[n].status == "pass" for n in ("x", "w", "gamma", "beta")), str(result)
+    # a layer large enough for fast mode: b is probed along random directions, where it failed too
+    for _ in range(3):
+        inputs = [rng.standard_normal(s) for s in ((16, 40), (40, 64), (64,), (64,), (64,))]
+        result = gradcheck.check_layer(affine_bn_forward, affine_bn_backward, inputs)
+        assert result.status == "pass" and result.gradients["b"].numeric_mode == "fast", str(result)
+    result = gradcheck.check_layer(affine_bn_forward, wrong, inputs)
+    assert result.status == "mismatch" and result.gradients["b"].status == "mismatch", str(result)
+
+
+def cancelling(rng, shape):
+    """Data of a few values of both signs, whose sums and products cancel to rounding."""
+    return rng.choice([0.1, 0.2, 0.3, 0.7, 1.1, 1e-3, 3.3], size=shape) * rng.choice([-1, 1], size=shape)
+
+
+def test_a_backward_whose_answer_is_rounding_passes_and_a_wrong_one_does_not():
+    """The gradient of sum(softmax(x @ w)) is exactly 0; a right grad_f returns x.T @ (s * (1 - sum(s))),
+    with 1 - sum(s) an ulp or 0 at every point near this one (systematic rounding, which a move of an
+    ulp does not change): 30 of 120 such checks failed. Its disagreement with numeric changes by its own
+    size when the inputs move by 1e-6 of themselves (black_box_rounding.py), so it passes; forgetting
+    the subtracted sum gives x.T @ s, a smooth error that stays, and is caught."""
+    rng = np.random.default_rng(7)
+
+    def softmax(z):
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    for _ in range(20):
+        m, k, j = (int(v) for v in rng.integers(1, 5, size=3))
+        x, w = cancelling(rng, (m, k)), cancelling(rng, (k, j))
+
+        def f(w, x=x):
+            return softmax(x @ w).sum()
+
+        def right(w, x=x):
+            s = softmax(x @ w)
+            return x.T @ (s * (1 - s.sum(axis=1, keepdims=True)))
+
+        def forgot_the_sum(w, x=x):
+            return x.T @ softmax(x @ w)
+
+        result = gradcheck.check_function(f, right, [w])
+        assert result.status == "pass", str(result)
+        forgot = gradcheck.check_function(f, forgot_the_sum, [w])
+        assert forgot.status == "mismatch", str(forgot)
+
+
+def test_a_tiny_entry_claimed_wrong_is_still_caught():
+    """An entry of 1e-17 claimed as 2e-17 beside one of 1: its disagreement is the same at every point
+    near this one, so measuring the rounding does not let it pass (issue 9: each entry on its own)."""
+    c = np.array([1e-17, 1.0])
+    result = gradcheck.check_function(lambda w: np.sum(w * c), lambda w: np.array([2e-17, 1.0]), [np.ones(2)])
+    assert result.status == "mismatch" and "w[0]" in result.verdict, str(result)
+    right = gradcheck.check_function(lambda w: np.sum(w * c), lambda w: c.copy(), [np.ones(2)])
+    assert right.status == "pass", str(right)

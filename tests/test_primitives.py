@@ -229,3 +229,54 @@ def test_array_sympy_form_matches_forward_and_vjp(prim, shapes, static):
         vjp = np.broadcast_to(prim.vjps[i](g, ans, *inputs, **static), np.shape(x))
         for idx, s in np.ndenumerate(symbolic_inputs[i]):
             assert as_float(evaluate(sp.diff(inner, s))) == pytest.approx(float(vjp[idx]), rel=1e-10, abs=1e-12)
+
+
+# ----- the sizes of the terms a VJP adds up (backprop's rounding) ------------------------------------
+
+def _size_cases():
+    cases = [(prim, shapes, static) for prim, shapes, static in ARRAY_CASES]
+    for prim in PRIMITIVES:  # elementwise: every input but the first broadcast along a new axis
+        if prim.elementwise and prim.arity >= 2:
+            cases.append((prim, [(3, 4)] + [(4,)] * (prim.arity - 1), {}))
+            cases.append((prim, [(4,)] + [(3, 4)] * (prim.arity - 1), {}))
+    return [(prim, shapes, static, i) for prim, shapes, static in cases for i in range(prim.arity)
+            if i not in prim.labels and prim.vjps[i] is not zero_vjp]
+
+
+SIZE_CASES = _size_cases()
+
+
+@pytest.mark.parametrize(("prim", "shapes", "static", "i"), SIZE_CASES,
+                         ids=[f"{p.name}-{'x'.join(map(str, s))}-{st}-{i}" for p, s, st, i in SIZE_CASES])
+def test_term_sizes_bound_every_term_of_the_vjp(prim, shapes, static, i):
+    """What backprop's rounding is measured by (oracles/backprop.term_sizes) is at least |J|^T s, the
+    sum of every term's size, built here one output entry at a time (a unit vector's VJP holds one
+    term per entry), and at most twice it. The VJP of s itself cancels where terms of both signs meet:
+    X.T @ S, a broadcast w in x * w, softmax's subtracted sum."""
+    from gradcheck.array_ops import unbroadcast
+    from gradcheck.oracles.backprop import sizes_rule
+
+    rng = np.random.default_rng(11)
+    if prim.elementwise:  # inside every domain (log, sqrt, a power's base), away from 0
+        inputs = [rng.uniform(0.5, 2.0, size=shape) for shape in shapes]
+        inputs = [np.round(x) % 2 if k in prim.labels else x for k, x in enumerate(inputs)]
+    else:
+        inputs = array_inputs(prim, shapes, static, rng)
+    ans = prim.forward(*inputs, **static)
+    s = rng.uniform(0.5, 1.5, size=np.shape(ans))
+    shape = np.shape(inputs[i])
+    brute = np.zeros(shape)
+    for o in np.ndindex(np.shape(ans)):
+        unit = np.zeros(np.shape(ans))
+        unit[o] = 1.0
+        brute += s[o] * np.abs(unbroadcast(prim.vjps[i](unit, ans, *inputs, **static), shape))
+    rule, positive = sizes_rule(prim, i)
+    raw = rule(s, ans, *inputs, **static)
+    got = unbroadcast(np.abs(raw) if positive else raw, shape)
+    assert np.shape(got) == shape
+    assert np.all(got >= brute * (1 - 1e-12)), (got, brute)
+    if prim.name in ("softmax", "log_softmax"):
+        # their VJP subtracts within one entry too, s_o (1 - s_o): the terms it rounds are s_o and s_o²,
+        # so the sizes are the terms as written (softmax_sizes), above |J|
+        return
+    assert np.all(got <= 2 * brute + 1e-300), (got, brute)

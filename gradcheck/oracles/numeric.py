@@ -21,6 +21,7 @@ exactly on a kink the left and right derivatives are reported instead of a numbe
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping
@@ -40,6 +41,7 @@ EPS = float(np.finfo(np.float64).eps)
 # balances the two (Numerical Recipes §5.7): about 6.1e-6 in float64 (4.9e-3 in float32), scaled
 # by the variable's magnitude (see _central).
 # The complex step has no subtractive cancellation, so h can be tiny and its O(h²) error vanishes.
+# Through a user's own code (binary_step) the step is the power of two at or below this size.
 COMPLEX_STEP = 1e-20
 # The largest phase imag/real of f(x + ih) for which the step is linear: the complex step's relative
 # truncation error is about phase²/6 (from sin(φ) ≈ φ − φ³/6), 1.7e-17 here, below float64's eps,
@@ -247,13 +249,14 @@ def _moved(x: np.ndarray, t: Any, v: np.ndarray | tuple[int, ...]) -> np.ndarray
     return x + t * v
 
 
-def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float = EPS):
+def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float = EPS, binary: bool = False):
     """g'(0) and its error estimate; a Kink if 0 is on a kink; None if too near one to difference.
-    eps is the working precision's (float32's under --dtype float32)."""
+    eps is the working precision's (float32's under --dtype float32); binary: complex steps that are
+    powers of two (binary_step), for a black box."""
     if method == CHECKED_COMPLEX:
         return _checked_complex(g, scale, base, eps)
     if method == "complex":
-        h = COMPLEX_STEP * scale
+        h = binary_step(COMPLEX_STEP * scale) if binary else COMPLEX_STEP * scale
         stepped = g(1j * h)
         if stepped.at_kink or _crosses(base, stepped):
             # the step moves a kink quantity that is exactly 0 here (or rounding took a real part
@@ -267,6 +270,7 @@ def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float =
             # f' / f is so large (x**(2**60) at 1) that h·f' is no longer small beside f: the step is
             # outside the linear range. A step that brings the phase back to COMPLEX_MAX_PHASE is.
             h *= COMPLEX_MAX_PHASE * real_part / imag_part
+            h = binary_step(h) if binary else h
             imag = g(1j * h).value
             real_part, imag_part = abs(float(np.real(imag))), abs(float(np.imag(imag)))
         else:
@@ -299,6 +303,17 @@ def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float =
     return _central(g, scale, base, eps)
 
 
+def binary_step(h: float) -> float:
+    """The largest power of two not above h: the complex step through a user's own code (a black box,
+    oracles/vjp_numeric.py). Its imaginary part ih and its products with real values are then exact,
+    and so are sums of equal terms: a batch norm's mean of N equal steps is the step itself, where
+    1e-20 left an ulp that came out as a derivative of 3e-17 with an error estimate of 1e-24, and a
+    right gradient of exactly 0 failed against it. An expression's column needs no such care: its
+    rounding is known from backprop's terms (oracles/backprop.term_sizes), and 1e-20 keeps
+    benchmarks/accuracy.py's figures."""
+    return math.ldexp(1.0, math.frexp(h)[1] - 1)
+
+
 def _checked_complex(g, scale: float, base: Evaluation, eps: float):
     """For a black-box f (the user's own numpy code): the complex step where f takes complex input
     and its answer agrees with central differences within their error estimate, else central
@@ -310,7 +325,7 @@ def _checked_complex(g, scale: float, base: Evaluation, eps: float):
         return check
     try:
         with np.errstate(all="ignore"):
-            got = line_derivative(g, scale, "complex", base, eps)
+            got = line_derivative(g, scale, "complex", base, eps, binary=True)
     except CheckTimeout:
         raise  # the time budget ran out: not a sign that f is not analytic
     except (GradcheckError, TypeError, ValueError, ArithmeticError):

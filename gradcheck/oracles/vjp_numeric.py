@@ -148,7 +148,7 @@ def derivative(line: _Line, k: int, scale: float, method: str, eps: float):
     g = line.along(k)
     value = line.value(0.0, k)
     base = Evaluation(value)
-    got = line_derivative(g, scale, method, base, eps)
+    got = line_derivative(g, scale, method, base, eps, binary=True)
     if not isinstance(got, tuple) or method != "central":
         return got
     h = eps ** (1 / 3) * scale  # numeric._central's step: these values are already computed
@@ -164,7 +164,7 @@ def derivative(line: _Line, k: int, scale: float, method: str, eps: float):
         # The one-sided quotients err by O(h): their change over the 10x smaller step measures it.
         return Kink((), left2, right2, max(abs(right2 - right), abs(left2 - left)) + fine_noise)
     # Curvature, or a kink within a step of x: difference again with a step that does not reach it.
-    again = line_derivative(g, scale / KINK_STEP_RATIO, method, base, eps)
+    again = line_derivative(g, scale / KINK_STEP_RATIO, method, base, eps, binary=True)
     if isinstance(again, tuple):
         return again[0], _error(g, again[0], small, line.rounding(k, small, eps))
     return again
@@ -179,7 +179,7 @@ def _checked_complex(line: _Line, k: int, scale: float, eps: float):
     g = line.along(k)
     try:
         with np.errstate(all="ignore"):
-            got = line_derivative(g, scale, "complex", Evaluation(line.value(0.0, k)), eps)
+            got = line_derivative(g, scale, "complex", Evaluation(line.value(0.0, k)), eps, binary=True)
     except CheckTimeout:  # the time budget, not f's answer to complex input
         raise
     except (GradcheckError, TypeError, ValueError, ArithmeticError):
@@ -210,6 +210,14 @@ def along(f: Outputs, point: Mapping[str, Any], name: str, vector: np.ndarray, d
     scale = array_scale(x)
     line = _Line(f, point, name, x, np.asarray(vector, dtype=x.dtype), base, Douts(douts))
     return [derivative(line, k, scale, method, eps) for k in range(len(douts))]
+
+
+def entry(f: Outputs, point: Mapping[str, Any], name: str, index: tuple[int, ...], douts: Sequence[tuple],
+          base: tuple, method: str, eps: float) -> list:
+    """One entry of one variable, for every dout, as full mode measures it: (value, error), or a Kink or None."""
+    x = np.asarray(point[name])
+    line = _Line(f, point, name, x, index, base, Douts(douts))
+    return [derivative(line, k, max(1.0, abs(float(x[index]))), method, eps) for k in range(len(douts))]
 
 
 def full(f: Outputs, point: Mapping[str, Any], name: str, douts: Sequence[tuple], base: tuple, seed: int,
