@@ -404,3 +404,19 @@ def test_a_claim_of_the_wrong_shape_is_said_once():
     done = run_script("eval", "sum(W @ x)", "--at", "W=randn(3,4),x=randn(4)", "--grad", "W=x", COLUMNS="80")
     assert done.returncode == 1
     assert done.stdout.count("has shape (4,), but ∂f/∂W has shape (3,4)") == 1, done.stdout
+
+
+# ----- a claim on one scalar of a fast-mode pool --------------------------------------------------
+POOLED = "+".join(f"sin(s{i})*W{i % 3}[0]" for i in range(60))  # 60 scalars beside 1,200 entries: fast mode
+POOLED_AT = ",".join(f"W{i}=randn(400)" for i in range(3))
+
+
+def test_a_claim_on_one_pooled_scalar_is_judged_not_a_traceback():
+    """The pool's directions are kept as a seed (a Directions, whose np.shape is ()), so a claim for
+    only some pooled variables built a 0-d array and raised IndexError through the console script."""
+    wrong = run_script("eval", POOLED, "--at", POOLED_AT, "--grad", "s7=cos(s7)*W1[0]*1.001", "--format", "json")
+    assert wrong.returncode == 1 and "Traceback" not in wrong.stderr, wrong.stderr
+    g = json.loads(wrong.stdout)["cases"][0]["gradients"]["s7"]
+    assert g["status"] == "mismatch" and g["numeric_mode"] == "fast"
+    right = gradcheck.check(POOLED, at=POOLED_AT, grad={"s7": "cos(s7)*W1[0]"})
+    assert right.status == "pass", right.verdict
