@@ -34,7 +34,8 @@ def diagnose(name: str, inputs: Inputs, true: Sequence[Any], errors: Sequence[An
     claimed = [np.asarray(c, dtype=np.float64) for c in claimed]
     known = ~np.any([np.isnan(t) for t in true], axis=0)  # kinks and left-out entries are no evidence
     paths = _paths(name, true, claimed, outputs, len(douts), tol)
-    for found in (_factor(name, true, claimed, known, inputs), _transpose(name, true, claimed), paths,
+    every = ", for every dout" if len(douts) > 1 else ""  # check_function's one 'dout' is f's own 1
+    for found in (_factor(name, true, claimed, known, inputs, every), _transpose(name, true, claimed), paths,
                   _entries(name, true, claimed, known, inputs, tol), _invariance(name, true, claimed, known)):
         if found:
             return found
@@ -82,7 +83,8 @@ def _summed_axes(got: tuple, shape: tuple) -> tuple[int, ...] | None:
     return tuple(axes) if axes else None
 
 
-def _factor(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inputs) -> str | None:
+def _factor(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inputs,
+            every: str = ", for every dout") -> str | None:
     ratios = []
     for t, c in zip(true, claimed):
         t, c = t[known], c[known]
@@ -96,7 +98,7 @@ def _factor(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inp
     if r == 0 or abs(r - 1) <= SAME or not all(abs(q - r) <= SAME * abs(r) for q in ratios):
         return None
     if abs(r + 1) <= SAME:
-        return "it has the wrong sign (a factor -1, for every dout)"
+        return f"it has the wrong sign (a factor -1{every})"
     for n, value in _numbers(inputs):
         if value in (0, 1):
             continue
@@ -116,8 +118,8 @@ def _factor(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inp
             return f"it is {m} times too small: it divides by N = {m} where the forward pass does not (or twice)"
     for k, words in ((2, "twice"), (0.5, "half")):
         if abs(r - k) <= SAME * k:
-            return f"it is {words} the true gradient (a factor {k:g}, for every dout)"
-    return f"it is off by a constant factor of {r:.6g} (for every dout)"
+            return f"it is {words} the true gradient (a factor {k:g}{every})"
+    return f"it is off by a constant factor of {r:.6g}" + (f" ({every.removeprefix(', ')})" if every else "")
 
 
 def _numbers(inputs: Inputs) -> list[tuple[str, float]]:

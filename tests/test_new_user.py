@@ -420,3 +420,14 @@ def test_a_claim_on_one_pooled_scalar_is_judged_not_a_traceback():
     assert g["status"] == "mismatch" and g["numeric_mode"] == "fast"
     right = gradcheck.check(POOLED, at=POOLED_AT, grad={"s7": "cos(s7)*W1[0]"})
     assert right.status == "pass", right.verdict
+
+
+def test_check_function_speaks_of_no_dout():
+    """A loss has no dout: 'it is off by a constant factor of 1.01 (for every dout)' for check_function."""
+    x = np.array([0.3, -1.2, 2.0])
+    loss = gradcheck.check_function(lambda x: np.sum(x**3), lambda x: 3.03 * x**2, [x])
+    assert loss.gradients["x"].diagnosis == "it is off by a constant factor of 1.01"
+    twice = gradcheck.check_function(lambda x: np.sum(x**3), lambda x: 6 * x**2, [x])
+    assert twice.gradients["x"].diagnosis == "it is twice the true gradient (a factor 2)"
+    layer = gradcheck.check_vjp(lambda x: x**3, lambda d, x: 3.03 * d * x**2, [x])
+    assert layer.gradients["x"].diagnosis == "it is off by a constant factor of 1.01 (for every dout)"
