@@ -431,3 +431,15 @@ def test_check_function_speaks_of_no_dout():
     assert twice.gradients["x"].diagnosis == "it is twice the true gradient (a factor 2)"
     layer = gradcheck.check_vjp(lambda x: x**3, lambda d, x: 3.03 * d * x**2, [x])
     assert layer.gradients["x"].diagnosis == "it is off by a constant factor of 1.01 (for every dout)"
+
+
+def test_a_small_array_too_wide_for_the_terminal_is_shown_by_its_shape():
+    """'w = [[ 0.3111 0.8951] [-0.5823 -2.2261] [ 1.7466 1.7233]],' ran 62 columns on a 60-column terminal."""
+    done = run_script("eval", "sum(x @ w @ b)", "--at", "x=randn(2,3),w=randn(3,2),b=randn(2)", COLUMNS="60")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    point = lines[1:next(i for i, line in enumerate(lines) if line.startswith("∂f/∂"))]
+    assert all(len(line) <= 60 for line in point), point
+    assert "w (3,2)" in " ".join(point) and "b = [" in " ".join(point)
+    wide = run_script("eval", "sum(x @ w @ b)", "--at", "x=randn(2,3),w=randn(3,2),b=randn(2)", COLUMNS="100")
+    assert "w = [[" in wide.stdout

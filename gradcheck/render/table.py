@@ -326,7 +326,7 @@ def array_text(value, precision: int = 4, width: int = PIPE_WIDTH) -> str:
 def _point_lines(case: CaseResult, width: int) -> list[Text]:
     """'at x = 1, y = 2', packed to the width, then its bracketed notes: after the last value where
     they fit, else on a line of their own (they went past a 60-column terminal after a long name)."""
-    lines = pack(_point(case), width, indent="at ", style="dim")
+    lines = pack(_point(case, width), width, indent="at ", style="dim")
     for note in _point_notes(case):
         if len(lines[-1].plain) + 3 + len(note) <= width:
             lines[-1] = Text(f"{lines[-1].plain}   {note}", style="dim")
@@ -340,13 +340,14 @@ def _point_notes(case: CaseResult) -> list[str]:
     return notes + ([f"[evaluated in {case.dtype}]"] if case.dtype != "float64" else [])
 
 
-def _point(case: CaseResult) -> list[str]:
+def _point(case: CaseResult, width: int = PIPE_WIDTH) -> list[str]:
     parts = []
     for name, value in case.point.items():
+        shown = f"{name} = {' '.join(array_text(value).split())}" if np.ndim(value) else ""
         if np.ndim(value) == 0:
             parts.append(f"{name} = {value:g}" + (" (random)" if name in case.random else ""))
-        elif np.size(value) <= SHOWN_ENTRIES:
-            parts.append(f"{name} = {' '.join(array_text(value).split())}")
+        elif np.size(value) <= SHOWN_ENTRIES and len(shown) + 5 <= width:  # on a line of its own, with ", "
+            parts.append(shown)
         else:
             parts.append(f"{name} {format_shape(np.shape(value))}")
     return parts
