@@ -443,3 +443,9 @@ def test_a_small_array_too_wide_for_the_terminal_is_shown_by_its_shape():
     assert "w (3,2)" in " ".join(point) and "b = [" in " ".join(point)
     wide = run_script("eval", "sum(x @ w @ b)", "--at", "x=randn(2,3),w=randn(3,2),b=randn(2)", COLUMNS="100")
     assert "w = [[" in wide.stdout
+
+
+@pytest.mark.parametrize("expr", ["2x", "2(x + 1)", "x y"])
+def test_implicit_multiplication_says_how_to_write_a_product(expr):
+    done = run_script("eval", expr, "--at", "x=1,y=2" if "y" in expr else "x=1")
+    assert done.returncode == 2 and "a product is written with *: 2*x" in done.stderr, done.stderr
