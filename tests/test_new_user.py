@@ -449,3 +449,10 @@ def test_a_small_array_too_wide_for_the_terminal_is_shown_by_its_shape():
 def test_implicit_multiplication_says_how_to_write_a_product(expr):
     done = run_script("eval", expr, "--at", "x=1,y=2" if "y" in expr else "x=1")
     assert done.returncode == 2 and "a product is written with *: 2*x" in done.stderr, done.stderr
+
+
+def test_gradcheck_functions_says_each_domain_as_a_sentence():
+    """'(defined where i to hold indices within the size of x)' did not read."""
+    done = run_script("functions", COLUMNS="200")
+    assert done.returncode == 0 and "defined where" not in done.stdout
+    assert "(needs x > 0)" in done.stdout and "(needs i to hold indices within the size of x)" in done.stdout

@@ -486,7 +486,7 @@ def render_functions(out: Console) -> None:
         derivative = "\n".join(visible(f"∂/∂{p} = {d}") for p, d in zip(prim.params, prim.derivatives))
         meaning = prim.summary
         if prim.domain_text:
-            meaning += " (defined where " + prim.domain_text.format(**{p: p for p in prim.params}) + ")"
+            meaning += " (needs " + prim.domain_text.format(**{p: p for p in prim.params}) + ")"
         rows.append((prim.signature(), derivative, meaning))
         for alias in prim.aliases:
             rows.append((f"{alias}({', '.join(prim.params)})", derivative, f"the same as {prim.signature()}"))
