@@ -512,8 +512,8 @@ def render_functions(out: Console) -> None:
         else:
             for a, b, c in rows:
                 out.print(literal(a, style="bold"))
-                for line in b.split("\n"):  # a long derivative wraps at its spaces, under itself
-                    emit(out, paragraph(line, width, indent="  ", hanging="      "))
+                for line in filter(None, b.split("\n")):  # a long derivative wraps at its spaces, under itself
+                    emit(out, paragraph(line, width, indent="  ", hanging="      "))  # (constructors have none)
                 emit(out, paragraph(c, width, indent="  ", hanging="  ", style="dim"))
     emit(out, paragraph("constants: pi, e.  Operators + - * / ** follow Python's precedence; ^ is power like **.",
                          width, style="dim"))
