@@ -206,6 +206,10 @@ def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, emi
     from .pipeline import check, error_result
     from .result import Report
 
+    clash = _output_clash(output_format, html_file, emit, latex)
+    if clash:
+        report_line(clash)
+        return ExitStatus.INPUT_ERROR
     if emit or latex:
         params["formulas"] = True
     try:
@@ -220,16 +224,31 @@ def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, emi
         if latex and result.status != "error":
             from .emit_numpy import formula_terms
             from .problem import build
+            from .render.escape import visible
             from .render.latex import equations
 
             problem = build(expr, at=list(at), let=list(lets), wrt=wrt, seed=params["seed"])
             code = finish(Report([result]), output_format, show, html_file=html_file, command="eval")
-            click.echo(equations(formula_terms(problem, result.gradients)), nl=False)
+            withheld = {n: g.matrix_note or "no formula" for n, g in result.gradients.items() if g.matrix_formula is None}
+            click.echo(visible(equations(formula_terms(problem, result.gradients), withheld), multiline=True), nl=False)
             return code
     except GradcheckError as exc:
         report_error(exc)
         result = error_result(expr, exc, seed=params["seed"])
     return finish(Report([result]), output_format, show, html_file=html_file, command="eval")
+
+
+def _output_clash(output_format: str, html_file: str | None, emit: str | None, latex: bool) -> str | None:
+    """Outputs of eval that cannot go together: --emit numpy prints code instead of the table (a JSON
+    document or an HTML report asked for as well was silently not made), and --latex appends LaTeX to
+    stdout (after a JSON document, which it made invalid)."""
+    if emit and (output_format == "json" or html_file or latex):
+        other = "--format json" if output_format == "json" else "--html" if html_file else "--latex"
+        return f"--emit numpy prints a numpy function instead of the table, so it cannot go with {other}"
+    if latex and output_format == "json":
+        return ("--latex prints LaTeX after the table, so it cannot go with --format json "
+                "(the JSON holds each formula as matrix_formula)")
+    return None
 
 
 @main.command("check", context_settings=CONTEXT)

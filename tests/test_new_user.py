@@ -462,3 +462,27 @@ def test_gradcheck_functions_prints_no_blank_derivative_for_a_constructor():
     lines = run_script("functions", COLUMNS="80").stdout.splitlines()
     after = lines[lines.index("zeros(shape)") + 1]
     assert after.strip() == "an array of zeros: zeros((2, 3))", after
+
+
+# ----- eval's outputs that cannot go together ------------------------------------------------------
+@pytest.mark.parametrize(("extra", "said"), [
+    (["--latex", "--format", "json"], "--latex prints LaTeX after the table, so it cannot go with --format json"),
+    (["--emit", "numpy", "--format", "json"], "--emit numpy prints a numpy function instead of the table, so it "
+                                              "cannot go with --format json"),
+    (["--emit", "numpy", "--html", "report.html"], "cannot go with --html"),
+])
+def test_outputs_that_cannot_go_together_are_refused(tmp_path, extra, said):
+    """--latex after --format json made the JSON invalid; --emit numpy silently ignored --format json and --html."""
+    done = run_script("eval", "x**2", "--at", "x=1", *extra, cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == "" and said in done.stderr, done.stderr
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_latex_says_which_gradient_has_no_formula():
+    """sum(W[idx]) printed an empty align* block and nothing else."""
+    done = run_script("eval", "sum(W[idx]) + sum(V**2)", "--at", "W=randn(4),idx=[0,1],V=randn(2)", "--latex")
+    assert done.returncode == 0, done.stderr
+    assert "% no formula for ∂f/∂W: no matrix form (primitive gather)" in done.stdout
+    assert r"\frac{\partial f}{\partial V} &= 2 \cdot V" in done.stdout
+    alone = run_script("eval", "sum(W[idx])", "--at", "W=randn(4),idx=[0,1]", "--latex")
+    assert r"\begin{align*}" not in alone.stdout and "% no formula for ∂f/∂W" in alone.stdout
