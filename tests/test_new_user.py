@@ -486,3 +486,10 @@ def test_latex_says_which_gradient_has_no_formula():
     assert r"\frac{\partial f}{\partial V} &= 2 \cdot V" in done.stdout
     alone = run_script("eval", "sum(W[idx])", "--at", "W=randn(4),idx=[0,1]", "--latex")
     assert r"\begin{align*}" not in alone.stdout and "% no formula for ∂f/∂W" in alone.stdout
+
+
+def test_the_trace_note_fits_the_block_layout_too():
+    """At 60 columns each node is a block with '→' lines; the note spoke of 'The last column'."""
+    done = run_script("trace", "sigmoid(w0*x0 + w1*x1 + w2)", "--at", "w0=2,w1=-3,w2=-3,x0=-1,x1=-2", COLUMNS="60")
+    assert done.returncode == 0 and "local ∂node/∂input → sent" not in done.stdout  # the block layout
+    assert "For each input (the last column, or the → lines)" in " ".join(done.stdout.split())
