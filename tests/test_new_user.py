@@ -493,3 +493,13 @@ def test_the_trace_note_fits_the_block_layout_too():
     done = run_script("trace", "sigmoid(w0*x0 + w1*x1 + w2)", "--at", "w0=2,w1=-3,w2=-3,x0=-1,x1=-2", COLUMNS="60")
     assert done.returncode == 0 and "local ∂node/∂input → sent" not in done.stdout  # the block layout
     assert "For each input (the last column, or the → lines)" in " ".join(done.stdout.split())
+
+
+def test_an_exception_in_the_users_layer_names_its_file_and_line(tmp_path):
+    """'forward raised ValueError: matmul: ...' said what, not where."""
+    (tmp_path / "layers.py").write_text("import numpy as np\ndef f(x):\n    return np.maximum(x, 0), x\n"
+                                        "def b(dout, x):\n    return dout * (x > 0) + undefined_name\n")
+    done = run_script("layer", "layers.py:f", "layers.py:b", "--at", "x=randn(3)", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("gradcheck: error: backward raised NameError at layers.py:5: "
+                                   "name 'undefined_name' is not defined")
