@@ -10,7 +10,7 @@ import keyword
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -53,7 +53,7 @@ def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
     used = differentiable_variables(root)
     if not used:
         raise SpecError("the expression has no variables to differentiate")
-    chosen = _choose_wrt(wrt, used, variables(root))
+    chosen = _choose_wrt(wrt, used, variables(root), scope.lets)
     given = split_assignments(at, "--at")
     # A name given with --at that f does not use may still be used by a claim (a mask, a constant).
     extra = {name: Var(name, Span(Source(name, f"--at {name}"), 0, len(name))) for name in given
@@ -75,7 +75,17 @@ def _check_let_name(name: str, scope: Scope) -> None:
         raise SpecError(f"--let {name}: '{name}' is already a variable in an earlier --let")
 
 
-def _choose_wrt(wrt: str | Iterable[str] | None, used: list[Var], every: list[Var]) -> list[Var]:
+def _intermediate(name: str, option: str, lets: Mapping[str, Node], variables: Iterable[str]) -> None:
+    """A --let name given to --wrt or --grad: f does use it, as an intermediate, so 'f does not use'
+    would be wrong; say what is differentiated instead and where ∂f/∂name is shown."""
+    if name in lets:
+        raise SpecError(f"{option} names '{name}', a --let name (an intermediate, computed from the variables): "
+                        f"f is differentiated by its variables, {', '.join(variables)}; gradcheck trace shows "
+                        f"∂f/∂{name} on its node")
+
+
+def _choose_wrt(wrt: str | Iterable[str] | None, used: list[Var], every: list[Var],
+                lets: Mapping[str, Node] | None = None) -> list[Var]:
     if wrt is None:
         return used
     if not isinstance(wrt, str) and not (isinstance(wrt, (list, tuple, set)) and all(isinstance(n, str) for n in wrt)):
@@ -86,6 +96,7 @@ def _choose_wrt(wrt: str | Iterable[str] | None, used: list[Var], every: list[Va
         if name in {v.name for v in every} and name not in by_name:
             raise SpecError(f"--wrt names '{name}', which f uses only as class labels (data): "
                             "labels cannot be differentiated")
+        _intermediate(name, "--wrt", lets or {}, by_name)
         if name not in by_name:
             raise SpecError(f"--wrt names '{name}', which f does not use{suggest(name, by_name)}; "
                             f"f's variables are {', '.join(by_name)}")
@@ -145,6 +156,7 @@ def _claims(grad: Assignments, scope: Scope, wrt: list[Var], extra: dict[str, Va
     names = [v.name for v in wrt]
     closed = Scope(lets=scope.lets, variables={**scope.variables, **extra}, closed=True)
     for name, body in split_assignments(grad, "--grad").items():
+        _intermediate(name, "--grad", scope.lets, names)
         if name not in names:
             raise SpecError(f"--grad {name}: f is not differentiated by '{name}'{suggest(name, names)}; "
                             f"the gradient has {', '.join(names)}")

@@ -503,3 +503,11 @@ def test_an_exception_in_the_users_layer_names_its_file_and_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip() == ("gradcheck: error: backward raised NameError at layers.py:5: "
                                    "name 'undefined_name' is not defined")
+
+
+@pytest.mark.parametrize("option", [["--wrt", "z"], ["--grad", "z=1"]])
+def test_a_let_name_given_to_wrt_or_grad_is_not_called_unused(option):
+    """'--wrt names 'z', which f does not use' for f = sigmoid(z) with --let z=w*x: it does use it."""
+    done = run_script("eval", "sigmoid(z)", "--let", "z=w*x", "--at", "w=1,x=2", *option)
+    assert done.returncode == 2 and "does not use" not in done.stderr
+    assert f"{option[0]} names 'z', a --let name (an intermediate" in done.stderr and "w, x" in done.stderr
