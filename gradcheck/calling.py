@@ -13,6 +13,7 @@ import inspect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -81,7 +82,9 @@ def _choose(names: list[str], values: list[Any], wrt: Any) -> set[str]:
         if not chosen:
             kinds = ", ".join(f"{n} is {_kind(v)}" for n, v in zip(names, values))
             raise SpecError(f"inputs: nothing to differentiate, no input is an array of floating-point numbers "
-                            f"({kinds}); pass float arrays, or name the inputs with wrt=")
+                            f"({kinds}); integer and boolean arrays are data (labels, indices, masks): give the "
+                            "input to differentiate as floats ([1.0, 2, 3], randn(3), a float64 array), or name a "
+                            "number input with wrt")
         return chosen
     items = wrt.split(",") if isinstance(wrt, str) else [wrt] if isinstance(wrt, int) else wrt
     if not isinstance(items, (list, tuple)) or not items:
@@ -166,4 +169,21 @@ def call(what: str, function: Callable, *args: Any, **kwargs: Any) -> Any:
         except CheckTimeout:  # the time budget ran out while the user's code ran: not the user's error
             raise
         except Exception as exc:  # the user's code: reported, not propagated raw
-            raise FunctionError(f"{what} raised {type(exc).__name__}: {exc}") from exc
+            raise FunctionError(f"{what} raised {type(exc).__name__}{_where(exc)}: {exc}") from exc
+
+
+def _where(exc: BaseException) -> str:
+    """' at layers.py:12': the innermost line of the user's own files the exception came through (not
+    gradcheck's, numpy's or Python's), so that one line says where to look; '' if there is none."""
+    import sysconfig
+
+    skipped = [Path(__file__).resolve().parent] + [Path(p).resolve() for p in {sysconfig.get_paths()["stdlib"],
+                                                                            sysconfig.get_paths()["purelib"],
+                                                                            sysconfig.get_paths()["platlib"]}]
+    found, tb = "", exc.__traceback__
+    while tb is not None:
+        path = Path(tb.tb_frame.f_code.co_filename)
+        if path.is_file() and not any(root == path.resolve() or root in path.resolve().parents for root in skipped):
+            found = f" at {path.name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found

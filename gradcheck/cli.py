@@ -206,6 +206,10 @@ def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, emi
     from .pipeline import check, error_result
     from .result import Report
 
+    clash = _output_clash(output_format, html_file, emit, latex)
+    if clash:
+        report_line(clash)
+        return ExitStatus.INPUT_ERROR
     if emit or latex:
         params["formulas"] = True
     try:
@@ -220,16 +224,31 @@ def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, emi
         if latex and result.status != "error":
             from .emit_numpy import formula_terms
             from .problem import build
+            from .render.escape import visible
             from .render.latex import equations
 
             problem = build(expr, at=list(at), let=list(lets), wrt=wrt, seed=params["seed"])
             code = finish(Report([result]), output_format, show, html_file=html_file, command="eval")
-            click.echo(equations(formula_terms(problem, result.gradients)), nl=False)
+            withheld = {n: g.matrix_note or "no formula" for n, g in result.gradients.items() if g.matrix_formula is None}
+            click.echo(visible(equations(formula_terms(problem, result.gradients), withheld), multiline=True), nl=False)
             return code
     except GradcheckError as exc:
         report_error(exc)
         result = error_result(expr, exc, seed=params["seed"])
     return finish(Report([result]), output_format, show, html_file=html_file, command="eval")
+
+
+def _output_clash(output_format: str, html_file: str | None, emit: str | None, latex: bool) -> str | None:
+    """Outputs of eval that cannot go together: --emit numpy prints code instead of the table (a JSON
+    document or an HTML report asked for as well was silently not made), and --latex appends LaTeX to
+    stdout (after a JSON document, which it made invalid)."""
+    if emit and (output_format == "json" or html_file or latex):
+        other = "--format json" if output_format == "json" else "--html" if html_file else "--latex"
+        return f"--emit numpy prints a numpy function instead of the table, so it cannot go with {other}"
+    if latex and output_format == "json":
+        return ("--latex prints LaTeX after the table, so it cannot go with --format json "
+                "(the JSON holds each formula as matrix_formula)")
+    return None
 
 
 @main.command("check", context_settings=CONTEXT)
@@ -341,7 +360,7 @@ def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, outpu
             else:
                 Path(path).write_bytes(render(result.dot(), fmt))
         except (OSError, RuntimeError) as exc:
-            report_line(f"cannot write --{fmt} {path}: {exc}")
+            report_line(f"cannot write --{fmt} {path}: {getattr(exc, 'strerror', None) or exc}")
             return ExitStatus.INPUT_ERROR
     if html_file:
         from .render.html import trace_page
@@ -455,14 +474,37 @@ def _check_functions(kind: str, first: str, second: str, options: dict):
     from .layer_check import check_layer, check_vjp
     from .user_code import load_function
 
-    f, g = load_function(first), load_function(second)
+    from .budget import budget_seconds, step, time_budget
+
+    # importing runs the user's module: bounded by the same budget as the check (a loop at import)
+    with time_budget(budget_seconds(options.get("timeout")), f"importing {first.rpartition(':')[0]}"):
+        step("import")
+        f, g = load_function(first), load_function(second)
     dtype = options.pop("dtype")
     inputs = {name: as_dtype(parse_data(name, text, seed=options["seed"]), dtype)
               for name, text in split_at(list(options.pop("at"))).items()}
     _check_parameters(f, first, inputs)
     wrt = options.pop("wrt")
-    check = check_layer if kind == "layer" else check_vjp
-    return check(f, g, inputs, wrt=wrt.split(",") if wrt else None, **options)
+    if kind == "layer":
+        return check_layer(f, g, inputs, wrt=wrt.split(",") if wrt else None, **options)
+    return check_vjp(f, g, _in_parameter_order(f, inputs), wrt=wrt.split(",") if wrt else None, **options)
+
+
+def _in_parameter_order(f, inputs: dict):
+    """The --at values as a list in F's parameter order when they are exactly F's leading positional
+    parameters, so that VJP is called as VJP(dout, *inputs), as documented, whatever VJP names its own
+    parameters (`def matmul_vjp(g, a, b)` for `def f(x, w)`); otherwise by name, as given."""
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(f).parameters.values())[:len(inputs)]
+    except (TypeError, ValueError):
+        return inputs
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = [p.name for p in parameters if p.kind in positional]
+    if len(names) != len(inputs) or set(names) != set(inputs):
+        return inputs
+    return [inputs[name] for name in names]
 
 
 def _check_parameters(f, spec: str, inputs: dict) -> None:

@@ -156,6 +156,19 @@ def linearity(vjp: Callable[[Any], dict], dout: Any, claimed: dict[str, Any], ru
     return problems
 
 
+def same_outputs(first: tuple, second: tuple, what: str, tolerance: float) -> None:
+    """f called twice at the same inputs gives the same outputs (within `tolerance`, relative); else
+    its gradient cannot be checked at all: every difference would measure its randomness (a dropout
+    mask drawn at each call read as kinks of slope 1e6, and the backward blamed for it)."""
+    for k, (a, b) in enumerate(zip(first, second)):
+        difference = float(np.max(np.abs(b - a))) if np.size(a) else 0.0
+        if not difference <= tolerance * (float(np.max(np.abs(a))) if np.size(a) else 0.0):
+            which = f"output {k + 1} " if len(first) > 1 else ""
+            raise SpecError(f"{what} is not deterministic: two calls with the same inputs gave {which}values "
+                            f"{difference:.3g} apart, so no difference of it measures a derivative; fix its "
+                            "randomness (a seed, or the mask passed in as an input, as CS231n's dropout_param['seed'])")
+
+
 def determinism(again: dict[str, tuple[Any, str | None]], claimed: dict[str, Any], tolerance: float) -> list[str]:
     """The same call twice gives the same gradients (within `tolerance`, relative to the largest entry)."""
     problems = []

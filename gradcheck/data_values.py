@@ -66,6 +66,8 @@ def _literal(name: str, text: str) -> Any:
     try:
         return ast.literal_eval(text)  # literals only: no names, calls or attributes are evaluated
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        if text.startswith("["):
+            parse_value(name, text)  # a malformed list: eval's list reader names the column, with a caret
         raise ValueSpecError(f"--at {name}: {text[:60]!r} is not a number, a list, a dict of numbers, "
                              "randn(...)/rand(...)/randint(...) or a .npy path") from None
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .agreement import Rule
 from .budget import checkpoint
 from .errors import GradcheckError
 from .evaluate import STRICT, forward, forward_batch, value
@@ -24,7 +25,7 @@ from .oracles.backprop import adjoints, vjp
 from .primitives import zero_vjp
 from .problem import Problem
 from .shapes import infer_shapes
-from .tree import Apply, Node, text, topological
+from .tree import Apply, Const, Node, text, topological
 
 DIAGNOSIS_POINTS = 5
 # Tries to find each random point inside f's domain.
@@ -34,8 +35,10 @@ DIAGNOSIS_TRIES = 20
 SAME = 1e-6
 
 
-def diagnose(problem: Problem, variable: str, agreed: bool, seed: int = 0) -> str | None:
-    """A sentence on how the claim for `variable` is wrong, or None if nothing can be established."""
+def diagnose(problem: Problem, variable: str, agreed: bool, seed: int = 0, rule: Rule | None = None) -> str | None:
+    """A sentence on how the claim for `variable` is wrong, or None if nothing can be established.
+    rule: the check's agreement rule; a claim that agreed by it, and agrees by it (or to SAME, if
+    tighter) at the other points too, did not agree by chance (1e-4 off under float32's rtol of 1e-3)."""
     claim = problem.claims.get(variable)
     if claim is None:
         return None
@@ -46,7 +49,8 @@ def diagnose(problem: Problem, variable: str, agreed: bool, seed: int = 0) -> st
     true, claimed = [s[0] for s in samples], [s[1] for s in samples]
     shapes_match = all(np.shape(c) == np.shape(t) for c, t in zip(claimed, true))
     if agreed:
-        if shapes_match and all(_same(c, t) for c, t in zip(claimed, true)):
+        loose = rule if rule is not None and (rule.rtol > SAME or rule.atol > 0) else None
+        if shapes_match and all(_same(c, t, loose) for c, t in zip(claimed, true)):
             return None
         return ("it agrees at the given point only by chance: at other points it does not "
                 "(a check at one point is not enough)")
@@ -152,12 +156,14 @@ def _var(problem: Problem, name: str):
     return next(v for v in problem.wrt if v.name == name)
 
 
-def _same(a: Any, b: Any) -> bool:
+def _same(a: Any, b: Any, rule: Rule | None = None) -> bool:
+    """a and b agree to SAME relative to b's largest entry, or by `rule` at that size (its rtol and atol)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         return False
     scale = max(float(np.max(np.abs(b))) if b.size else 0.0, 1e-300)
-    return bool(np.all(np.abs(a - b) <= SAME * scale))
+    allowed = SAME * scale if rule is None else rule.allowed(scale, scale, 0.0, 0.0)
+    return bool(np.all(np.abs(a - b) <= allowed))
 
 
 def _constant_ratio(claimed: list, true: list) -> float | None:
@@ -177,16 +183,42 @@ def _constant_ratio(claimed: list, true: list) -> float | None:
 def _factor_sentence(factor: float, problem: Problem) -> str:
     if abs(factor + 1) <= SAME:
         return "it has the wrong sign"
-    rows = {int(np.shape(v)[0]) for v in problem.point.values() if np.ndim(v) >= 1}
-    for m in sorted(rows):
+    for m, what in sorted(_averages(problem).items()):
         if m > 1 and abs(factor - m) <= SAME * m:
-            return f"it is {m} times too large: the loss is a mean over {m} rows, so it needs 1/{m} (1/m)"
+            if what == "rows":
+                return f"it is {m} times too large: the loss is a mean over {m} rows, so it needs 1/{m} (1/m)"
+            return f"it is {m} times too large: f is a mean over {m} {what}, so it needs 1/{m}"
         if m > 1 and abs(factor * m - 1) <= SAME:
             return f"it is {m} times too small: it divides by m = {m} once too often"
     for k, words in ((2, "twice"), (0.5, "half")):
         if abs(factor - k) <= SAME * k:
             return f"it is {words} the true gradient (a factor {k:g})"
     return f"it is off by a constant factor of {factor:.6g}"
+
+
+def _averages(problem: Problem) -> dict[int, str]:
+    """How many things f averages over, from its tree: a mean's entries (rows when it reduces a
+    matrix along axis 0), softmax_ce's rows, a division by a whole-number constant. A factor equal to
+    the batch size is blamed on a missing 1/m only where f has such a mean: sum(W**2) has none."""
+    try:
+        shapes = infer_shapes(problem.root, {k: np.shape(v) for k, v in problem.point.items()})
+    except GradcheckError:
+        return {}
+    found: dict[int, str] = {}
+    for node in topological(problem.root):
+        if not isinstance(node, Apply):
+            continue
+        name, inner = node.prim.name, shapes[node.args[0]] if node.args else ()
+        if name == "softmax_ce" and len(inner) == 2:
+            found.setdefault(int(inner[0]), "rows")
+        elif name == "mean":
+            count = int(np.prod(inner, dtype=np.int64)) // max(int(np.prod(shapes[node], dtype=np.int64)), 1)
+            rows = len(inner) >= 1 and count == inner[0] and dict(node.static).get("axis") in (0, (0,))
+            found.setdefault(count, "rows" if rows else "entries")
+        elif name == "div" and isinstance(node.args[1], Const) and float(node.args[1].value).is_integer():
+            found.setdefault(int(node.args[1].value), "rows" if int(node.args[1].value) in
+                             {np.shape(v)[0] for v in problem.point.values() if np.ndim(v)} else "entries")
+    return found
 
 
 def _local_gradient(problem: Problem, variable: str, samples: list) -> str | None:

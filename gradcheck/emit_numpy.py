@@ -76,7 +76,7 @@ def emit(root: Node, lets: Mapping[str, Node], shapes: Mapping[Node, tuple[int, 
         used.update(NEEDS.get(name, ()))
     params = [v.name for v in variables(root)]
     preamble = "\n\n".join(HELPERS[n] for n in HELPERS if n in used)
-    body = "\n".join(lines_of_lets)
+    body = "\n".join(_shape_guard(root, shapes) + lines_of_lets)
     grads = "".join(f"        {name!r}: {text},\n" for name, text in formulas.items())
     return (f'"""f = {_safe(show(fwd[root]))} and its gradient, derived and checked by gradcheck."""\n\n'
             "import numpy as np\n\n" + (preamble + "\n\n" if preamble else "") +
@@ -84,6 +84,22 @@ def emit(root: Node, lets: Mapping[str, Node], shapes: Mapping[Node, tuple[int, 
             f'    """f and {{variable: ∂f/∂variable}}; every array is a numpy float64 array."""\n'
             + (body + "\n" if body else "") +
             f"    f = {f_text}\n    return f, {{\n{grads}    }}\n")
+
+
+def _shape_guard(root: Node, shapes: Mapping[Node, tuple[int, ...]]) -> list[str]:
+    """Lines that refuse arrays of other shapes than the ones the formulas were derived at: a mean
+    loss's 1/m is written as the number (`/ 8`), so the same function at another batch size would
+    return a wrong gradient without a word. (Its loop names start with _gc_ so as not to rebind a
+    variable of f called name, value or shape.)"""
+    given = [(v.name, tuple(shapes.get(v, ()))) for v in variables(root)]
+    if not any(shape for _, shape in given):
+        return []
+    table = ", ".join(f"({name!r}, {name}, {shape!r})" for name, shape in given)
+    return ["    # derived and checked at these shapes: numbers in the formulas (a batch size) hold for them only",
+            f"    for _gc_name, _gc_value, _gc_shape in ({table},):",
+            "        if np.shape(_gc_value) != _gc_shape:",
+            "            raise ValueError(f'f_and_gradient was derived for {_gc_name} of shape {_gc_shape}, "
+            "got {np.shape(_gc_value)}: run gradcheck --emit numpy at that shape')"]
 
 
 def _safe(text: str) -> str:

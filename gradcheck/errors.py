@@ -76,7 +76,9 @@ class FunctionError(GradcheckError):
 
 def suggest(name: str, known: Iterable[str]) -> str:
     """" (did you mean 'sigmoid'?)" when a known name is close to `name`, else ""."""
-    close = difflib.get_close_matches(name, [k for k in known if isinstance(k, str)], n=1, cutoff=0.6)
+    names = [k for k in known if isinstance(k, str)]
+    by_case = [k for k in names if k.lower() == name.lower()]  # SIN, Relu: difflib's ratio misses them
+    close = by_case or difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

@@ -46,6 +46,12 @@ def hessian_columns(problem: Problem) -> dict[tuple[str, str], dict[str, tuple[A
     return {(a, b): {"symbolic": symbolic[(a, b)], "numeric": numeric[(a, b)]} for a in names for b in names}
 
 
+def on_kink(problem: Problem) -> bool:
+    """Whether the point itself is on a kink of f (some kink quantity exactly 0): there a block whose
+    differences all crossed it, and whose SymPy second derivative is not finite, cannot be checked."""
+    return bool(differenced(problem.root)(problem.point).at_kink)
+
+
 def check_hessian_cost(problem: Problem) -> None:
     """Refuse up front (before the first-order oracles run) a Hessian too large for SymPy."""
     names = [v.name for v in problem.wrt]

@@ -29,7 +29,7 @@ from .budget import budget_seconds, time_budget
 from .calling import Inputs, call, fresh, prepare, same, written
 from .black_box_rounding import MOVE, measured_rounding
 from .columns import Measured, Probes
-from .contracts import NotFinite, determinism, linearity, precision, read_gradients, read_output
+from .contracts import NotFinite, determinism, linearity, precision, read_gradients, read_output, same_outputs
 from .errors import GradcheckError, SpecError
 from .layer_diagnosis import diagnose, one_hot_probe, one_row_match
 from .options import Options, make
@@ -222,6 +222,7 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
         return CaseResult(name=target.label, expr=_expr(target), status="mismatch", seed=seed,
                           verdict=f"{exc}: f must return finite values", point=_shown(inputs),
                           value=float("nan"), seconds=time.perf_counter() - started)
+    same_outputs(base, target.outputs({}), target.forward_name, nondeterminism)
     call(target.forward_name, f, *first_args, **first_kwargs)  # on fresh copies: does f write to its inputs?
     _writes(target, target.forward_name, first_args, first_kwargs)
     dtype = precision(base)

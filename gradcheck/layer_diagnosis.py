@@ -34,7 +34,8 @@ def diagnose(name: str, inputs: Inputs, true: Sequence[Any], errors: Sequence[An
     claimed = [np.asarray(c, dtype=np.float64) for c in claimed]
     known = ~np.any([np.isnan(t) for t in true], axis=0)  # kinks and left-out entries are no evidence
     paths = _paths(name, true, claimed, outputs, len(douts), tol)
-    for found in (_factor(name, true, claimed, known, inputs), _transpose(name, true, claimed), paths,
+    every = ", for every dout" if len(douts) > 1 else ""  # check_function's one 'dout' is f's own 1
+    for found in (_factor(name, true, claimed, known, inputs, every), _transpose(name, true, claimed), paths,
                   _entries(name, true, claimed, known, inputs, tol), _invariance(name, true, claimed, known)):
         if found:
             return found
@@ -82,7 +83,8 @@ def _summed_axes(got: tuple, shape: tuple) -> tuple[int, ...] | None:
     return tuple(axes) if axes else None
 
 
-def _factor(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inputs) -> str | None:
+def _factor(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inputs,
+            every: str = ", for every dout") -> str | None:
     ratios = []
     for t, c in zip(true, claimed):
         t, c = t[known], c[known]
@@ -96,7 +98,7 @@ def _factor(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inp
     if r == 0 or abs(r - 1) <= SAME or not all(abs(q - r) <= SAME * abs(r) for q in ratios):
         return None
     if abs(r + 1) <= SAME:
-        return "it has the wrong sign (a factor -1, for every dout)"
+        return f"it has the wrong sign (a factor -1{every})"
     for n, value in _numbers(inputs):
         if value in (0, 1):
             continue
@@ -108,13 +110,16 @@ def _factor(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inp
     batches = sorted({int(np.shape(v)[0]) for v in inputs.values.values() if np.ndim(v) >= 1} - {0, 1})
     for m in batches:
         if abs(r - m) <= SAME * m:
-            return f"it is {m} times too large: the loss or output averages over {m} rows, so it needs 1/{m}"
+            # f is a black box: that it averages over its m rows is a guess, said as one (a @ b's dW
+            # twice too large, with a of 2 rows, is not a missing mean)
+            return (f"it is {m} times too large ({m} is the number of rows: if the loss or output averages "
+                    f"over them, it needs 1/{m})")
         if abs(r * m - 1) <= SAME:
             return f"it is {m} times too small: it divides by N = {m} where the forward pass does not (or twice)"
     for k, words in ((2, "twice"), (0.5, "half")):
         if abs(r - k) <= SAME * k:
-            return f"it is {words} the true gradient (a factor {k:g}, for every dout)"
-    return f"it is off by a constant factor of {r:.6g} (for every dout)"
+            return f"it is {words} the true gradient (a factor {k:g}{every})"
+    return f"it is off by a constant factor of {r:.6g}" + (f" ({every.removeprefix(', ')})" if every else "")
 
 
 def _numbers(inputs: Inputs) -> list[tuple[str, float]]:
@@ -263,10 +268,17 @@ def one_hot_probe(name: str, x: np.ndarray, outputs, claim, eps: float) -> str |
     if np.array_equal(where_true, where_claimed):
         return None
     both = int(np.sum(where_true & where_claimed))
-    return (f"for a dout that is 1 at {at} only, the true gradient reaches {int(where_true.sum())} entries of {name} "
-            f"(e.g. {_list(name, where_true)}) and the claim {int(where_claimed.sum())} (e.g. "
-            f"{_list(name, where_claimed & ~where_true) or _list(name, where_claimed)}), {both} in common: the "
-            "backward sends the gradient to the wrong entries (an index, stride or padding error)")
+    reaches = (f"for a dout that is 1 at {at} only, the true gradient reaches {_how_many(where_true)} of {name} "
+               f"(e.g. {_list(name, where_true)}) and the claim ")
+    if not where_claimed.any():  # nothing to list: '(e.g. )' read as a broken sentence
+        return reaches + "none: the backward sends this output's gradient nowhere"
+    return (reaches + f"{_how_many(where_claimed)} (e.g. {_list(name, where_claimed & ~where_true) or _list(name, where_claimed)}), "
+            f"{both} in common: the backward sends the gradient to the wrong entries (an index, stride or padding error)")
+
+
+def _how_many(mask: np.ndarray) -> str:
+    count = int(mask.sum())
+    return f"{count} entr{'y' if count == 1 else 'ies'}"
 
 
 def _list(name: str, mask: np.ndarray) -> str:

@@ -204,7 +204,8 @@ class _Parser:
         if tok.kind == "name" and keyword.iskeyword(tok.text):
             raise ParseError(_keyword_message(tok.text), self.span(tok.start, tok.end))
         if tok.kind in ("num", "name") or tok.text == "(":
-            raise ParseError(f"missing operator before {tok.text!r}", self.span(tok.start, tok.end))
+            hint = " (a product is written with *: 2*x, x*(y + 1))" if tok.kind != "num" else ""
+            raise ParseError(f"missing operator before {tok.text!r}{hint}", self.span(tok.start, tok.end))
         if opener is not None and tok.kind == "end":
             raise ParseError("'(' is never closed", self.span(opener.start, opener.end))
         raise self.unexpected(tok)

@@ -24,7 +24,7 @@ from .result import CaseResult, GradientResult
 from .shapes import infer_shapes
 from .tree import Node, Paths
 from .values import Assignments
-from .verdict import case_status, case_verdict, hessian_verdict, judge
+from .verdict import case_status, case_verdict, hessian_verdict, judge, unchecked_at_kink
 
 
 def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assignments = None,
@@ -107,7 +107,7 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
                                by_numeric[var].method, by_symbolic[var].formula, by_numeric[var].kinks)
         if var in problem.claims:
             step("diagnosis")
-            _diagnose(problem, gradients[var], options.seed)
+            _diagnose(problem, gradients[var], options.seed, rule)
     if options.formulas and _printable(problem):
         from .matrix_form import attach_matrix_formulas
 
@@ -167,23 +167,26 @@ def numeric_methods(method: str, problem: Problem, values: dict) -> dict[str, st
 def _hessian(problem: Problem, rule: Rule) -> dict[str, GradientResult]:
     """--order 2: each block of second derivatives, judged like a gradient (its numeric column is a
     difference of backprop gradients, whose estimate carries its rounding)."""
-    from .hessian import hessian_columns
+    from .hessian import hessian_columns, on_kink
 
     blocks = {}
+    kinked = on_kink(problem)
     for (a, b), columns in hessian_columns(problem).items():
         shape = np.shape(problem.point[a]) + np.shape(problem.point[b])
         blocks[f"{a},{b}"] = judge(f"{a},{b}", shape, columns, rule, 0.0, "full", "central")
+        if kinked:
+            unchecked_at_kink(blocks[f"{a},{b}"])
     return blocks
 
 
-def _diagnose(problem, g: GradientResult, seed: int) -> None:
+def _diagnose(problem, g: GradientResult, seed: int, rule) -> None:
     """For a claim: how it is wrong (checked at several random points), and the right formula."""
     from .diagnosis import diagnose  # on first use, like the Hessian
     from .matrix_diagnosis import diagnose_matrix
     from .reading import likelier_claim
 
     agreed = g.status == "pass"
-    note = diagnose(problem, g.variable, agreed, seed)
+    note = diagnose(problem, g.variable, agreed, seed, rule)
     if not agreed:  # a claim right for what f was likely meant to be: `1 / 1 + exp(-z)`
         note = likelier_claim(problem, g.variable, g.columns.get("claimed")) or note
     if note is None and not agreed and _printable(problem):  # a matrix claim: against the derived formula

@@ -353,7 +353,7 @@ PRIMITIVES: tuple[Primitive, ...] = (
             lambda sp, a, b: a**b, ("b*a**(b - 1)", "log(a)*a**b"),
             "power; also written a ^ b",
             operator="**", precedence=POWER, right_associative=True, operator_aliases=("^",),
-            domain=_pow_domain, domain_text="{a} > 0, or a whole-number exponent {b}",
+            domain=_pow_domain, domain_text="{a} > 0, {a} = 0 with {b} > 0, or {a} < 0 with a whole-number exponent {b}",
             aliases=("pow",), mpmath=(("Pow", lambda mp, b, e: mp.power(b, e)),),
             complex_form=_pow_complex, matrix=(M.pow_a, M.pow_b)),
     _unary("neg", np.negative, lambda g, ans, x: -g, lambda sp, x: -x, "-1", "negation", operator="-",

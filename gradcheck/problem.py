@@ -7,9 +7,10 @@ input error is found up front and reported with where it is.
 from __future__ import annotations
 
 import keyword
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from .primitives import CONSTANTS, FUNCTIONS
 from .shapes import infer_shapes
 from .source import Source, Span
 from .tree import Apply, Node, Var, differentiable_variables, variables
-from .values import Assignments, parse_value, random_value, split_assignments
+from .values import Assignments, parse_value, random_value, split_assignments, top_level_split
 
 
 @dataclass
@@ -45,14 +46,14 @@ def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
     scope = Scope()
     for name, body in split_assignments(let, "--let").items():
         _check_let_name(name, scope)
-        node = parse(str(body), origin=f"--let {name}", scope=scope)
+        node = parse(_expression_text(body, f"--let {name}"), origin=f"--let {name}", scope=scope)
         scope.lets[name] = replace(node, label=name) if isinstance(node, Apply) and not node.label else node
     root = parse(expr, scope=scope)
     check_nesting(root)
     used = differentiable_variables(root)
     if not used:
         raise SpecError("the expression has no variables to differentiate")
-    chosen = _choose_wrt(wrt, used, variables(root))
+    chosen = _choose_wrt(wrt, used, variables(root), scope.lets)
     given = split_assignments(at, "--at")
     # A name given with --at that f does not use may still be used by a claim (a mask, a constant).
     extra = {name: Var(name, Span(Source(name, f"--at {name}"), 0, len(name))) for name in given
@@ -74,7 +75,17 @@ def _check_let_name(name: str, scope: Scope) -> None:
         raise SpecError(f"--let {name}: '{name}' is already a variable in an earlier --let")
 
 
-def _choose_wrt(wrt: str | Iterable[str] | None, used: list[Var], every: list[Var]) -> list[Var]:
+def _intermediate(name: str, option: str, lets: Mapping[str, Node], variables: Iterable[str]) -> None:
+    """A --let name given to --wrt or --grad: f does use it, as an intermediate, so 'f does not use'
+    would be wrong; say what is differentiated instead and where ∂f/∂name is shown."""
+    if name in lets:
+        raise SpecError(f"{option} names '{name}', a --let name (an intermediate, computed from the variables): "
+                        f"f is differentiated by its variables, {', '.join(variables)}; gradcheck trace shows "
+                        f"∂f/∂{name} on its node")
+
+
+def _choose_wrt(wrt: str | Iterable[str] | None, used: list[Var], every: list[Var],
+                lets: Mapping[str, Node] | None = None) -> list[Var]:
     if wrt is None:
         return used
     if not isinstance(wrt, str) and not (isinstance(wrt, (list, tuple, set)) and all(isinstance(n, str) for n in wrt)):
@@ -85,6 +96,7 @@ def _choose_wrt(wrt: str | Iterable[str] | None, used: list[Var], every: list[Va
         if name in {v.name for v in every} and name not in by_name:
             raise SpecError(f"--wrt names '{name}', which f uses only as class labels (data): "
                             "labels cannot be differentiated")
+        _intermediate(name, "--wrt", lets or {}, by_name)
         if name not in by_name:
             raise SpecError(f"--wrt names '{name}', which f does not use{suggest(name, by_name)}; "
                             f"f's variables are {', '.join(by_name)}")
@@ -114,14 +126,40 @@ def _point(given: dict, scope: Scope, seed: int, base: Path | None, claim_only: 
     return point, drawn
 
 
+# "y=x" after a comma: the next of several NAME=EXPR items crammed into one --grad or --let
+NAME_EQUALS = re.compile(r"\s*[A-Za-z_][A-Za-z_0-9]*\s*=(?!=)")
+
+
+def _expression_text(body: Any, where: str) -> str:
+    """A --let or --grad body given through the API or TOML: text, or a plain number. Anything else
+    (a numpy array, a list, a function) would reach the parser as its repr ('[[2. 4.] ...' read as
+    'lists are not allowed'), so it is refused here, saying what an expression is."""
+    if isinstance(body, str):
+        items = top_level_split(body)
+        if len(items) > 1 and all(NAME_EQUALS.match(item) for item in items[1:]):
+            option, name = where.split(" ", 1)
+            others = " ".join(f"{option} {item.strip()}" for item in items[1:])
+            raise SpecError(f"{where}: one {option} gives one name (its value may hold commas, so they do not "
+                            f"separate names): write {option} {name}={items[0].strip()} {others}")
+        return body
+    if isinstance(body, (int, np.integer)) and not isinstance(body, bool):
+        return str(int(body))
+    if isinstance(body, (float, np.floating)):
+        return repr(float(body))
+    hint = "; for a gradient computed with numpy, use gradcheck.check_function" if where.startswith("--grad") else ""
+    raise SpecError(f"{where}: an expression written as text is needed, such as '2*x', got {type(body).__name__}"
+                    f"{hint}")
+
+
 def _claims(grad: Assignments, scope: Scope, wrt: list[Var], extra: dict[str, Var]) -> dict[str, Node]:
     claims = {}
     names = [v.name for v in wrt]
     closed = Scope(lets=scope.lets, variables={**scope.variables, **extra}, closed=True)
     for name, body in split_assignments(grad, "--grad").items():
+        _intermediate(name, "--grad", scope.lets, names)
         if name not in names:
             raise SpecError(f"--grad {name}: f is not differentiated by '{name}'{suggest(name, names)}; "
                             f"the gradient has {', '.join(names)}")
-        claims[name] = parse(str(body), origin=f"--grad {name}", scope=closed)
+        claims[name] = parse(_expression_text(body, f"--grad {name}"), origin=f"--grad {name}", scope=closed)
         check_nesting(claims[name], f"--grad {name}")
     return claims

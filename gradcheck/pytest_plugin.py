@@ -80,35 +80,46 @@ def describe(result) -> str:
 
 
 class Checker:
-    """The `gradcheck` fixture: checks that fail the test, with the table, when a gradient is wrong."""
+    """The `gradcheck` fixture: checks that fail the test, with the table, when a gradient is wrong.
+    It fails exactly when the command line would exit non-zero: a kink passes unless strict=True.
+    Bad input (an expression that does not parse, a value of the wrong shape) fails the test with
+    gradcheck's one-line message and caret, not a traceback through gradcheck's parser; an exception
+    raised by the user's own f or backward keeps its traceback (FunctionError, chained)."""
 
     def check(self, expr: str, **options):
         from . import check
 
-        return self._passed(check(expr, **options))
+        return self._run(check, expr, **options)
 
     def check_function(self, f, grad_f, inputs, **options):
         from . import check_function
 
-        return self._passed(check_function(f, grad_f, inputs, **options))
+        return self._run(check_function, f, grad_f, inputs, **options)
 
     def layer(self, forward, backward, inputs, **options):
         """check_layer: fails the test with the table unless every gradient agrees (a kink passes)."""
         from . import check_layer
 
-        return self._passed(check_layer(forward, backward, inputs, **options), kinks=True)
+        return self._run(check_layer, forward, backward, inputs, **options)
 
     def vjp(self, f, vjp, inputs, **options):
         """check_vjp: fails the test with the table unless every gradient agrees (a kink passes)."""
         from . import check_vjp
 
-        return self._passed(check_vjp(f, vjp, inputs, **options), kinks=True)
+        return self._run(check_vjp, f, vjp, inputs, **options)
 
     @staticmethod
-    def _passed(result, kinks: bool = False):
-        if kinks and result.status == "kink":
-            return result
-        if result.status != "pass":
+    def _run(checker, *args, **options):
+        from .errors import FunctionError, GradcheckError
+
+        try:
+            result = checker(*args, **options)
+        except FunctionError:
+            raise
+        except GradcheckError as exc:
+            excerpt = exc.excerpt()
+            pytest.fail(f"input error: {exc}" + (f"\n{excerpt}" if excerpt else ""), pytrace=False)
+        if result.exit_code != 0:
             pytest.fail(describe(result), pytrace=False)
         return result
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-from .errors import SpecError
+from .errors import CheckTimeout, SpecError
 
 _loaded: dict[Path, ModuleType] = {}  # forward and backward from one file share one module
 
@@ -58,7 +58,7 @@ def _import(path: Path) -> ModuleType:
         raise SpecError(f"importing {path.name} called sys.exit({exc.code}): guard the script part with "
                         "if __name__ == '__main__':") from None
     except BaseException as exc:  # the user's module: any failure is one line, not a traceback
-        if isinstance(exc, KeyboardInterrupt):
+        if isinstance(exc, (KeyboardInterrupt, CheckTimeout)):
             raise
         line = _line(exc, path)
         raise SpecError(f"importing {path.name} raised {type(exc).__name__}: {exc}{line}") from None

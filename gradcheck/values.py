@@ -27,7 +27,7 @@ from .values_limits import MAX_ENTRIES
 RANDOM_DECIMALS = 4
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
-RANDOM_ARRAY = re.compile(r"(randn|rand)\(\s*((?:[0-9]+\s*,\s*)*[0-9]*)\s*\)")
+RANDOM_ARRAY = re.compile(r"(randn|rand)\s*\(\s*((?:[0-9]+\s*,\s*)*[0-9]*)\s*\)")
 # An array value may be long (a list literal); larger data belongs in a .npy file.
 MAX_VALUE_TEXT = 1_000_000
 MAX_DIMENSIONS = 8
@@ -165,6 +165,10 @@ def _parse_text(name: str, text: str, seed: int, base: Path | None, npy_root: Pa
         infer_shapes(root, {key: np.shape(v) for key, v in drawn_values.items()})
         return value(root, drawn_values)
     except UnknownNameError as exc:
+        unknown = written[exc.span.start:exc.span.end] if exc.span else ""
+        if unknown in ("randn", "rand"):  # the pattern above did not match: its sizes are not whole numbers
+            raise ValueSpecError(f"{unknown}(...) takes sizes that are whole numbers ≥ 1, such as {unknown}(3,4)",
+                                 _as_written(exc.span, written)) from None
         raise ValueSpecError(f"{written!r} is not a number, a list, randn(...)/rand(...) or a .npy path",
                              _as_written(exc.span, written)) from None
     except ParseError as exc:

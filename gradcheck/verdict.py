@@ -62,6 +62,9 @@ def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, s
     values = {name: v for name, (v, _) in columns.items()}
     notes = {name: note for name, (_, note) in columns.items() if note}
     rounding = np.broadcast_to(np.asarray(rounding, dtype=np.float64), shape)
+    kinks, values["numeric"] = _smooth_kinks(kinks, values.get("numeric"), rule, rounding)
+    if values["numeric"] is None and "numeric" not in columns:
+        del values["numeric"]
     skip = np.zeros(shape, dtype=bool)
     for k in kinks:
         skip[k.index] = True
@@ -85,6 +88,26 @@ def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, s
     return GradientResult(variable, shape, values, result.max_abs_error, result.max_rel_error, status, verdict,
                           notes, formula, mode, list(result.pairs), numeric_error=error, numeric_method=method,
                           kinks=[(list(k.index), k.left, k.right) for k in kinks], odd=result.odd)
+
+
+def _smooth_kinks(kinks: tuple[Kink, ...], measured: Any, rule: Rule,
+                  rounding: np.ndarray) -> tuple[tuple[Kink, ...], Any]:
+    """The kinks where f is differentiable after all, taken out: a registry kink on the path need not
+    make f kinked (relu(x)**2 and elu at 0, x*abs(x)); where the one-sided derivatives agree by the
+    rule, the entry is measured as their midpoint, with their difference added to its error."""
+    if not isinstance(measured, Measured):
+        return kinks, measured
+    smooth = [k for k in kinks if not np.isnan(k.left)
+              and abs(k.right - k.left) <= rule.allowed(k.left, k.right, k.error, rounding[k.index])]
+    if not smooth:
+        return kinks, measured
+    value, error = np.array(measured.value, dtype=np.float64), np.array(measured.error, dtype=np.float64)
+    for k in smooth:
+        value[k.index] = (k.left + k.right) / 2
+        error[k.index] = k.error + abs(k.right - k.left) / 2
+    if value.ndim == 0:
+        value, error = np.float64(value), np.float64(error)
+    return tuple(k for k in kinks if k not in smooth), Measured(value, error)
 
 
 def _outside_kinks(values: dict[str, Any], kinks: tuple[Kink, ...], rule: Rule, rounding: np.ndarray) -> list[str]:
@@ -176,17 +199,28 @@ def case_verdict(gradients: Mapping[str, GradientResult], claimed: bool) -> str:
         what = "partial derivative" if n == 1 else f"all {n} partial derivatives"
         if any(g.shape for g in gradients.values()):
             what = "gradient" if n == 1 else f"all {n} gradients"
-        warnings = "".join(f"; but the claimed ∂f/∂{g.variable}: {g.diagnosis}" for g in gradients.values()
-                           if g.diagnosis)
+        # a diagnosis is a sentence about the claim ("it agrees at the given point only by chance: ...")
+        warnings = "".join(f"; but the claimed ∂f/∂{g.variable} {g.diagnosis.removeprefix('it ')}"
+                           for g in gradients.values() if g.diagnosis)
         return f"{what} agree{'s' if n == 1 else ''}" + (", claims included" if claimed else "") + warnings
     return "; ".join(f"∂f/∂{g.variable}: {g.verdict}" for g in bad)
+
+
+def unchecked_at_kink(block: GradientResult) -> None:
+    """A Hessian block at a point on a kink in which no entry could be compared (every difference
+    crossed the kink, SymPy's second derivative is not finite): not a mismatch, nothing was found
+    wrong; a kink, like a first derivative there (relu(x)**3 at 0 failed with 'only numeric could be
+    computed' while numeric had no value either)."""
+    if block.status == "mismatch" and not any(p.compared for p in block.pairs):
+        block.status = "kink"
+        block.verdict = "not checked: the point is on a kink, where no difference avoids crossing it"
 
 
 def hessian_verdict(verdict: str, hessian: Mapping[str, GradientResult]) -> str:
     """The case's verdict with the Hessian's (--order 2) appended."""
     if not hessian:
         return verdict
-    bad = [g for g in hessian.values() if g.status == "mismatch"]
+    bad = [g for g in hessian.values() if g.status == "mismatch"] or [g for g in hessian.values() if g.status == "kink"]
     if bad:
         return verdict + "; Hessian: " + "; ".join(f"∂²f/∂{g.variable.replace(',', '∂')}: {g.verdict}" for g in bad)
     return verdict + f"; Hessian ({len(hessian)} block{'s' if len(hessian) != 1 else ''}) agrees"

@@ -51,3 +51,31 @@ def test_the_fixture_shows_its_verdict_once(tmp_path):
     assert failure_section(stdout).count(verdict) == 1, stdout
     summary = stdout[stdout.index("short test summary info"):]
     assert "Failed: ∂f/∂x: claimed" in summary  # the verdict heads the message: pytest's summary line shows it
+
+
+FIXTURE_EDGES = (
+    "import numpy as np\n"
+    "def test_bad_expression(gradcheck):\n"
+    "    gradcheck.check('x**', at={'x': 1.0})\n"
+    "def test_kink(gradcheck):\n"
+    "    gradcheck.check('relu(x)', at={'x': 0.0})\n"
+    "def test_kink_strict(gradcheck):\n"
+    "    gradcheck.check('relu(x)', at={'x': 0.0}, strict=True)\n"
+    "def test_own_code_raises(gradcheck):\n"
+    "    gradcheck.check_function(lambda x: np.sum(x) / undefined_name, lambda x: x, [np.ones(2)])\n")
+
+
+def test_the_fixture_fails_as_the_command_line_exits(tmp_path):
+    """Bad input fails the test with the one-line message and caret, not a traceback through gradcheck's
+    parser; a kink passes unless strict (exit 0 on the command line: the fixture failed it); the user's
+    own code that raises keeps its traceback."""
+    (tmp_path / "test_edges.py").write_text(FIXTURE_EDGES)
+    stdout = run_pytest(tmp_path)
+    section = failure_section(stdout)
+    bad = section[section.index("test_bad_expression"):section.index("test_kink_strict")]
+    assert "input error: the expression, column 4: expression ends too early" in bad and "  x**\n" in bad, bad
+    assert "parser.py" not in bad and "Traceback" not in bad, bad
+    summary = stdout[stdout.index("short test summary info"):]
+    failed = {line.split("::")[1].split()[0] for line in summary.splitlines() if line.startswith("FAILED")}
+    assert failed == {"test_bad_expression", "test_kink_strict", "test_own_code_raises"}, summary
+    assert "undefined_name" in section[section.index("test_own_code_raises"):]

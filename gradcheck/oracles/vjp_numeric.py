@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from ..agreement import SAFETY
 from ..budget import checkpoint
 from ..directions import Directions
 from ..errors import CheckTimeout, DomainError, GradcheckError
@@ -32,6 +31,7 @@ from .numeric import (
     Measured,
     NumericResult,
     Probes,
+    checked,
     array_scale,
     line_derivative,
 )
@@ -184,9 +184,7 @@ def _checked_complex(line: _Line, k: int, scale: float, eps: float):
         raise
     except (GradcheckError, TypeError, ValueError, ArithmeticError):
         return check
-    if isinstance(got, tuple) and np.isfinite(got[0]) and abs(got[0] - check[0]) <= SAFETY * check[1]:
-        return got
-    return check
+    return checked(got, check, eps)
 
 
 def _error(g, d: float, h: float, noise: float) -> float:

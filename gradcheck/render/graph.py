@@ -22,8 +22,8 @@ VALUE_COLOR, GRADIENT_COLOR = "green", "red"
 # Inputs are named by their text in the local-gradient column when it is this short, else by key.
 SHORT_NAME = 12
 LOCALS_HEADING = "local ∂node/∂input → sent"
-NOTE = ("The last column: for each input, the node's local gradient ∂node/∂input → what it sends into that "
-        "input, ∂f/∂node × local; an input used by several nodes adds what it receives (its ∂f/∂node is the sum).")
+NOTE = ("For each input (the last column, or the → lines): the node's local gradient ∂node/∂input → what it "
+        "sends into that input, ∂f/∂node × local; an input used by several nodes adds what it receives (its ∂f/∂node is the sum).")
 
 
 def trace_lines(result: Trace, width: int) -> list[Text]:

@@ -64,9 +64,13 @@ def _paren(t: Term, needed: bool) -> str:
     return rf"\left({tex(t)}\right)" if needed else tex(t)
 
 
-def equations(terms: Mapping[str, Term]) -> str:
-    """One equation per variable, as a LaTeX fragment."""
-    lines = [r"\begin{align*}"]
+def equations(terms: Mapping[str, Term], withheld: Mapping[str, str] | None = None) -> str:
+    """One equation per variable, as a LaTeX fragment; a variable without a checked formula is a LaTeX
+    comment saying why (an empty align* said nothing)."""
+    lines = [f"% no formula for ∂f/∂{variable}: {' '.join(why.split())}" for variable, why in (withheld or {}).items()]
+    if not terms:
+        return "\n".join(lines) + "\n"
+    lines.append(r"\begin{align*}")
     for variable, term in terms.items():
         lines.append(rf"  \frac{{\partial f}}{{\partial {name(variable)}}} &= {tex(term)} \\")
     lines.append(r"\end{align*}")

@@ -86,6 +86,8 @@ def _shared_notes(case: CaseResult) -> dict[tuple[str, str], list[str]]:
     shared: dict[tuple[str, str], list[str]] = {}
     for variable, g in case.gradients.items():
         for column, note in g.notes.items():
+            if column == "claimed" and g.columns.get("claimed", 0) is None:
+                continue  # a claim with no value: the verdict is this note ("claimed has shape (4,), but ...")
             shared.setdefault((column, note), []).append(variable)
     return shared
 
@@ -104,7 +106,7 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
     result = f" = {case.value:.{DIGITS}g}" if case.value is not None else f" → {case.output}" if case.output else ""
     head = paragraph(f"f = {case.expr}{result}", width, hanging="    ", style="bold")
     emit(out, head)
-    emit(out, pack(_point(case), width, indent="at ", style="dim"))
+    emit(out, _point_lines(case, width))
     for sentence in case.reading:
         emit(out, paragraph(f"note: {sentence}", width, indent="  ", style="yellow"))
     arrays = any(g.shape for g in case.gradients.values())
@@ -321,19 +323,33 @@ def array_text(value, precision: int = 4, width: int = PIPE_WIDTH) -> str:
     return np.array2string(array, precision=precision, max_line_width=width)
 
 
-def _point(case: CaseResult) -> list[str]:
+def _point_lines(case: CaseResult, width: int) -> list[Text]:
+    """'at x = 1, y = 2', packed to the width, then its bracketed notes: after the last value where
+    they fit, else on a line of their own (they went past a 60-column terminal after a long name)."""
+    lines = pack(_point(case, width), width, indent="at ", style="dim")
+    for note in _point_notes(case):
+        if len(lines[-1].plain) + 3 + len(note) <= width:
+            lines[-1] = Text(f"{lines[-1].plain}   {note}", style="dim")
+        else:
+            lines.append(Text(f"    {note}", style="dim"))
+    return lines
+
+
+def _point_notes(case: CaseResult) -> list[str]:
+    notes = [f"[random values drawn with --seed {case.seed}]"] if case.random else []
+    return notes + ([f"[evaluated in {case.dtype}]"] if case.dtype != "float64" else [])
+
+
+def _point(case: CaseResult, width: int = PIPE_WIDTH) -> list[str]:
     parts = []
     for name, value in case.point.items():
+        shown = f"{name} = {' '.join(array_text(value).split())}" if np.ndim(value) else ""
         if np.ndim(value) == 0:
             parts.append(f"{name} = {value:g}" + (" (random)" if name in case.random else ""))
-        elif np.size(value) <= SHOWN_ENTRIES:
-            parts.append(f"{name} = {' '.join(array_text(value).split())}")
+        elif np.size(value) <= SHOWN_ENTRIES and len(shown) + 5 <= width:  # on a line of its own, with ", "
+            parts.append(shown)
         else:
             parts.append(f"{name} {format_shape(np.shape(value))}")
-    if case.random:
-        parts[-1] += f"   [random values drawn with --seed {case.seed}]"
-    if case.dtype != "float64":
-        parts[-1] += f"   [evaluated in {case.dtype}]"
     return parts
 
 
@@ -389,7 +405,14 @@ def batch_table(report: Report, width: int) -> list[Text]:
 
 
 def worst_error(case: CaseResult) -> str:
-    errors = [g.max_rel_error for g in case.gradients.values() if g.max_rel_error is not None]
+    """The largest relative error among the gradients that decided the status (the mismatched ones,
+    if any). A claim that could not be compared (a wrong shape) has none: "—", never the agreeing
+    oracles' 1e-16, which would read as a near miss."""
+    gradients = list(case.gradients.values())
+    wrong = [g for g in gradients if g.status == "mismatch"] or gradients
+    if any("claimed" in g.columns and g.columns["claimed"] is None for g in wrong):
+        return "—"
+    errors = [g.max_rel_error for g in wrong if g.max_rel_error is not None]
     return f"{max(errors):.1e}" if errors else "—"
 
 
@@ -403,6 +426,8 @@ def case_status(case: CaseResult) -> Text:
     if case.as_expected:
         label = {"pass": "✓ pass", "kink": "⚠ kink"}.get(case.status, "✓ mismatch (expected)")
         return Text(label, style=KINK if case.status == "kink" else PASS)
+    if case.status == "kink":  # not as expected: failed by --strict, or a mismatch was expected
+        return Text("✗ kink (strict)" if case.strict else "✗ kink (expected a mismatch)", style=FAIL)
     return Text("✗ mismatch" if case.status == "mismatch" else "✗ pass (expected a mismatch)", style=FAIL)
 
 
@@ -461,7 +486,7 @@ def render_functions(out: Console) -> None:
         derivative = "\n".join(visible(f"∂/∂{p} = {d}") for p, d in zip(prim.params, prim.derivatives))
         meaning = prim.summary
         if prim.domain_text:
-            meaning += " (defined where " + prim.domain_text.format(**{p: p for p in prim.params}) + ")"
+            meaning += " (needs " + prim.domain_text.format(**{p: p for p in prim.params}) + ")"
         rows.append((prim.signature(), derivative, meaning))
         for alias in prim.aliases:
             rows.append((f"{alias}({', '.join(prim.params)})", derivative, f"the same as {prim.signature()}"))
@@ -487,8 +512,8 @@ def render_functions(out: Console) -> None:
         else:
             for a, b, c in rows:
                 out.print(literal(a, style="bold"))
-                for line in b.split("\n"):  # a long derivative wraps at its spaces, under itself
-                    emit(out, paragraph(line, width, indent="  ", hanging="      "))
+                for line in filter(None, b.split("\n")):  # a long derivative wraps at its spaces, under itself
+                    emit(out, paragraph(line, width, indent="  ", hanging="      "))  # (constructors have none)
                 emit(out, paragraph(c, width, indent="  ", hanging="  ", style="dim"))
     emit(out, paragraph("constants: pi, e.  Operators + - * / ** follow Python's precedence; ^ is power like **.",
                          width, style="dim"))
