@@ -55,3 +55,16 @@ def test_user_text_is_shown_literally():
     runner = invoke(*["explain", "sum(W[b])", "--wrt", "W", "--at", "b=[0,1]", "--at", "W=randn(3)"])
     assert runner.exit_code == 1  # gather has no matrix rule
     assert "f = sum(W[b])" in runner.output
+
+
+def test_explain_fits_an_80_column_terminal():
+    """Long formulas continue on the next line, indented, instead of running past the edge (they ran to
+    140 columns); joined again, the final formula is whole."""
+    done = run_script("explain", NET, "--wrt", "W1", *NET_AT, COLUMNS="80")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, [line for line in lines if len(line) > 80]
+    start = next(i for i, line in enumerate(lines) if line.startswith("∂f/∂W1 = "))
+    formula = " ".join(line.strip() for line in lines[start:-1])
+    assert formula == "∂f/∂W1 = X.T @ (((softmax(relu(X @ W1) @ W2) - onehot(y, 3)) @ W2.T) * step(X @ W1)) / 8"
+    assert lines[start + 1].startswith("  ")  # a continuation, indented
