@@ -153,6 +153,8 @@ def test_a_relu_net_with_pre_activations_near_zero_passes():
 def test_kinks_and_strict_through_the_console_script():
     done = run("eval", "relu(x)*y", "--at", "x=0,y=2")
     assert done.returncode == 0 and "⚠ kink" in done.stdout and "left 0, right 2" in done.stdout
+    # x on the kink was measured one-sidedly, not by the complex step: no method is named for it
+    assert "numeric ± —" in done.stdout and "— (complex)" not in done.stdout, done.stdout
     strict = run("eval", "relu(x)*y", "--at", "x=0,y=2", "--strict", "--format", "json")
     assert strict.returncode == 1
     case = json.loads(strict.stdout)["cases"][0]

@@ -298,7 +298,8 @@ def _estimate(error, method: str) -> str:
     if error is None:
         return "—"
     finite = np.asarray(error)[np.isfinite(error)]
-    return f"{float(np.max(finite)):.1e} ({method})" if finite.size else f"— ({method})"
+    # no entry measured by the method (each on a kink, measured one-sidedly): no method to name
+    return f"{float(np.max(finite)):.1e} ({method})" if finite.size else "—"
 
 
 def _status(status: str) -> Text:
