@@ -104,8 +104,8 @@ def parse_array_gradients(stdout: str, heading: str = "∂f/∂") -> dict[str, d
         if match:
             current = match.group(1)
             rows[current] = {"shape": match.group(2), "status": match.group(3)}
-        elif current is not None and line.startswith("  ") and not line.startswith("   ") and \
-                (" vs " in line or "error est." in line):
+        elif current is not None and not line.startswith("   ") and (" vs " in line or "error est." in line):
+            # a block's lines sit two spaces under their title, or flush at the narrowest widths
             label, value = cells(line)
             rows[current][label] = value
         else:

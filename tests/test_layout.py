@@ -213,3 +213,16 @@ def test_the_functions_listing_shows_every_signature_and_derivative_whole(width)
         for param, derivative in zip(prim.params, prim.derivatives):
             # a derivative longer than the width wraps at its spaces: joined back, it reads whole
             assert f"∂/∂{param} = {derivative}" in " ".join(lines), (derivative, text)
+
+
+@pytest.mark.parametrize("kind", ["arrays", "arrays with a claim"])
+def test_array_blocks_fit_the_narrowest_layout(results, kind):
+    """At 40 columns (render/table.MIN_WIDTH) a variable's block drops its indent rather than run one
+    column past the edge ('  numeric's error est.  1.6e-15 (complex)' is 41), and still reads whole."""
+    case = results[kind]
+    text = rendered(lambda out: render_case(case, out), 40)
+    blocks = [line for line in text.splitlines() if " vs " in line or "error est." in line]
+    assert blocks and max(len(line) for line in blocks) <= 40, "\n" + text
+    rows = parse_array_gradients(text)
+    assert list(rows) == list(case.gradients)
+    assert all("numeric's error est." in row for row in rows.values())

@@ -33,6 +33,8 @@ PIPE_WIDTH = 100
 DIGITS, FEW_DIGITS = 10, 6
 # The narrowest console we lay out for; narrower ones get this width (and the terminal wraps).
 MIN_WIDTH = 40
+# How far a variable's block (the layout of the narrowest terminals) is indented under its title.
+BLOCK_INDENT = 2
 
 PASS, FAIL, KINK = "green", "red", "yellow"
 # Arrays with at most this many entries are shown in full in the "at ..." line; larger ones by shape.
@@ -216,8 +218,16 @@ def _gradient_blocks(gradients, shown, estimates, heading, width) -> list[Text]:
         rows.append(["max rel. error", _rel_error(g)])
         if estimates:
             rows.append(["error est.", Text(_estimate(g.numeric_error, g.numeric_method), style="dim")])
-        out.extend(Grid(["", ""], rows, indent=2).lines()[1:])
+        out.extend(_block(rows, width))
     return out
+
+
+def _block(rows: list, width: int) -> list[Text]:
+    """A variable's block of label and value lines, indented under its title where that fits the width."""
+    grid = Grid(["", ""], rows, indent=BLOCK_INDENT)
+    if grid.width > width:
+        grid = Grid(["", ""], rows)
+    return grid.lines()[1:]
 
 
 # ----- array gradients ----------------------------------------------------------------------------
@@ -260,8 +270,7 @@ def array_table(case: CaseResult, gradients: dict | None = None, heading: str = 
         details = [[f"{c} vs {reference}", cell] for c, cell in zip(others, row[2:])]
         if estimates:
             details.append(["numeric's error est.", row[2 + len(others)]])
-        lines = Grid(["", ""], details, indent=2).lines()[1:]
-        out.extend(lines)
+        out.extend(_block(details, width))
     return out
 
 
