@@ -146,7 +146,10 @@ def _probes(name: str, claimed: Sequence[Mapping[str, tuple]], results: Sequence
 
 
 def _widened(result: NumericResult, probes: list[_Probe], k: int) -> NumericResult:
-    """Dout k's numeric result with each probe's measured rounding added to its error."""
+    """Dout k's numeric result with each probe's measured rounding added to its error (unchanged
+    where no probe disagreed, or the result has none of its own: a pool's share)."""
+    if not probes:
+        return result
     if isinstance(result.value, Measured):
         error = np.array(np.broadcast_to(np.asarray(result.value.error, dtype=np.float64), np.shape(result.value.value)))
         for p in probes:

@@ -21,8 +21,7 @@ from ..tree import Apply, Node, Var, depends_on, topological
 
 def backprop(root: Node, values: dict[Node, Any], wrt: list[Var]) -> dict[str, Any]:
     """∂root/∂v for every v in wrt, given the forward values of every node."""
-    grads = adjoints(root, values, wrt, keep=wrt)
-    return {v.name: _plain(grads.get(v, np.zeros_like(values[v]))) for v in wrt}
+    return _by_name(adjoints(root, values, wrt, keep=wrt), values, wrt)
 
 
 def backprop_magnitudes(root: Node, values: dict[Node, Any], wrt: list[Var]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -31,8 +30,7 @@ def backprop_magnitudes(root: Node, values: dict[Node, Any], wrt: list[Var]) -> 
     1 + 2e-12 - 1; the result is only good to ~1e-16, not to 1e-28)."""
     sizes: dict[Node, Any] = {}
     grads = adjoints(root, values, wrt, sizes, keep=wrt)
-    return ({v.name: _plain(grads.get(v, np.zeros_like(values[v]))) for v in wrt},
-            {v.name: sizes.get(v, 0.0) for v in wrt})
+    return _by_name(grads, values, wrt), {v.name: sizes.get(v, 0.0) for v in wrt}
 
 
 def adjoints(root: Node, values: dict[Node, Any], wrt: list[Var], sizes: dict | None = None,
@@ -57,7 +55,6 @@ def adjoints(root: Node, values: dict[Node, Any], wrt: list[Var], sizes: dict | 
                 contribution = vjp(node, i, g, values[node], inputs)
                 grads[arg] = contribution if arg not in grads else grads[arg] + contribution
                 if sizes is not None:
-                    # |g| carried down the graph bounds the terms: upstream sizes times |local|
                     # the terms' sizes carried down the graph: upstream sizes through |J| (term_sizes)
                     size = term_sizes(node, i, sizes.get(node, np.abs(g)), values[node], inputs)
                     if arg in sizes:
@@ -68,6 +65,11 @@ def adjoints(root: Node, values: dict[Node, Any], wrt: list[Var], sizes: dict | 
                 if sizes is not None:
                     sizes.pop(node, None)
     return grads
+
+
+def _by_name(grads: dict[Node, Any], values: dict[Node, Any], wrt: list[Var]) -> dict[str, Any]:
+    """Each wrt variable's gradient by name (zeros where f does not depend on it)."""
+    return {v.name: _plain(grads.get(v, np.zeros_like(values[v]))) for v in wrt}
 
 
 def _plain(g: Any) -> Any:

@@ -215,9 +215,14 @@ def along(f: Outputs, point: Mapping[str, Any], name: str, vector: np.ndarray, d
 def entry(f: Outputs, point: Mapping[str, Any], name: str, index: tuple[int, ...], douts: Sequence[tuple],
           base: tuple, method: str, eps: float) -> list:
     """One entry of one variable, for every dout, as full mode measures it: (value, error), or a Kink or None."""
-    x = np.asarray(point[name])
-    line = _Line(f, point, name, x, index, base, Douts(douts))
-    return [derivative(line, k, max(1.0, abs(float(x[index]))), method, eps) for k in range(len(douts))]
+    return _at_entry(f, point, name, np.asarray(point[name]), index, base, Douts(douts), method, eps)
+
+
+def _at_entry(f, point, name, x: np.ndarray, index: tuple[int, ...], base: tuple, matrix: Douts, method: str,
+              eps: float) -> list:
+    """The derivative along one entry of x for every dout, stepped at that entry's scale."""
+    line = _Line(f, point, name, x, index, base, matrix)
+    return [derivative(line, k, max(1.0, abs(float(x[index]))), method, eps) for k in range(len(matrix))]
 
 
 def full(f: Outputs, point: Mapping[str, Any], name: str, douts: Sequence[tuple], base: tuple, seed: int,
@@ -234,9 +239,7 @@ def _full(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]
     excluded = [0 for _ in douts]
     matrix = Douts(douts)
     for idx in np.ndindex(x.shape):
-        line = _Line(f, point, name, x, idx, base, matrix)
-        for k in range(len(douts)):
-            got = derivative(line, k, max(1.0, abs(float(x[idx]))), method, eps)
+        for k, got in enumerate(_at_entry(f, point, name, x, idx, base, matrix, method, eps)):
             if isinstance(got, tuple):
                 values[k][idx], errors[k][idx] = got
                 continue
@@ -268,8 +271,7 @@ def _fast(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]
            for v in drawn.drawn(rng)]
     flat = rng.choice(x.size, size=min(FAST_PROBES, x.size), replace=False)
     indices = [tuple(int(i) for i in np.unravel_index(position, x.shape)) for position in flat]
-    got += [[derivative(_Line(f, point, name, x, idx, base, matrix), k, max(1.0, abs(float(x[idx]))), method, eps)
-             for k in range(len(douts))] for idx in indices]
+    got += [_at_entry(f, point, name, x, idx, base, matrix, method, eps) for idx in indices]
     results = []
     for k in range(len(douts)):
         kept = [i for i in range(FAST_PROBES) if isinstance(got[i][k], tuple)]
