@@ -1,0 +1,217 @@
+"""Hostile input, round three: a course autograder or a CI job that runs `gradcheck check` on case files
+and .npy data from untrusted people, on runners whose cache folder may be shared.
+
+Each finding of the round has tests named test_finding_N_...; the CLI paths run the real console script
+(some under an address-space limit, to prove a memory bound). Store tests run in-process against a
+store folder of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck.oracles import sym_chain, sym_store
+
+from conftest import NEURON, NEURON_AT, console_script, subprocess_env
+
+TIMEOUT = 60  # seconds for one console-script run; each takes a few
+MEMORY_LIMIT = 1 << 30  # bytes of address space for a run that must stay small
+
+
+def run(*args: str, cwd: Path | str | None = None, memory: int | None = None, timeout: float = TIMEOUT,
+        **env: str) -> subprocess.CompletedProcess:
+    """gradcheck ARGS through the console script, optionally under an address-space limit."""
+    def limit() -> None:
+        if memory:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    return subprocess.run([console_script(), *args], capture_output=True, encoding="utf-8", errors="replace",
+                          cwd=cwd, env=subprocess_env(**{"NO_COLOR": "1", "COLUMNS": "200", **env}),
+                          stdin=subprocess.DEVNULL, timeout=timeout, preexec_fn=limit)
+
+
+def assert_exit(proc: subprocess.CompletedProcess, code: int, *words: str) -> str:
+    """The exit code, no traceback anywhere, and every word in stderr."""
+    assert proc.returncode == code, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+    for stream in (proc.stdout, proc.stderr):
+        assert "Traceback" not in stream, stream[-3000:]
+    for word in words:
+        assert word in proc.stderr, (word, proc.stderr[-2000:])
+    return proc.stderr
+
+
+def case(name: str, expr: str, **keys: str) -> str:
+    """One [[case]] table; keys are written as given (TOML values)."""
+    lines = ["[[case]]", f"name = {json.dumps(name)}", f"expr = {json.dumps(expr)}"]
+    return "\n".join(lines + [f"{key} = {value}" for key, value in keys.items()]) + "\n"
+
+
+# ----- the symbolic store: a folder of this test's own --------------------------------------------------
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """GRADCHECK_CACHE_DIR at a fresh folder of this test's, nothing remembered in this process."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(sym_store.ENVIRONMENT, str(cache))
+    monkeypatch.setattr(sym_store, "_written", [])
+    _forget()
+    yield cache
+    _forget()
+
+
+def _forget() -> None:
+    sym_store.forget_folder()
+    sym_chain._calls.clear()
+    sym_chain._templates.clear()
+    sym_chain._derivatives.clear()
+
+
+def _entries(cache: Path) -> dict[str, tuple[Path, dict]]:
+    found = {}
+    for path in cache.glob("symbolic-*/*.json"):
+        data = json.loads(path.read_text())
+        found[data["key"]] = (path, data)
+    return found
+
+
+def _sigmoid_entry(cache: Path) -> tuple[Path, dict]:
+    (key,) = [key for key in _entries(cache) if "'sigmoid'" in key]
+    return _entries(cache)[key]
+
+
+# What a tampered sigmoid entry says: its derivative is the constant 1/2 (the right one is 0.105 at z = 1).
+HALF = {"inputs": 1, "steps": [["n", [0, 1, -1]]], "result": 1}
+
+
+def _tamper_sigmoid(cache: Path) -> Path:
+    """Replace sigmoid's stored derivative by 1/2; the entry's path."""
+    path, data = _sigmoid_entry(cache)
+    data["templates"][0]["partials"] = {"0": HALF}
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _old_folders(cache: Path, count: int) -> None:
+    for k in range(count):
+        old = cache / f"symbolic-old{k}"
+        old.mkdir(parents=True, mode=0o700)
+        (old / "x.json").write_text("{}")
+
+
+def test_finding_1_a_link_in_the_cache_folder_is_never_followed_when_pruning(store, tmp_path):
+    """Someone sharing the cache plants symbolic-0000 -> the victim's thesis, made to look oldest: the
+    victim's next run with a new store folder prunes old folders, and must leave the thesis alone."""
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "chapter1.tex").write_text("years of work")
+    (thesis / "x.json").write_text("{}")
+    os.utime(thesis, (1, 1))  # older than any store folder: first in line to be pruned
+    _old_folders(store, sym_store.MAX_FOLDERS + 2)
+    (store / "symbolic-0000").symlink_to(thesis, target_is_directory=True)
+    assert gradcheck.check("x*y", at="x=1,y=2").status == "pass"
+    assert sorted(p.name for p in thesis.iterdir()) == ["chapter1.tex", "x.json"]
+    assert (store / "symbolic-0000").is_symlink()  # left as it was
+    assert len([p for p in store.glob("symbolic-*") if not p.is_symlink()]) == sym_store.MAX_FOLDERS
+
+
+def test_finding_1_only_the_users_own_private_folders_are_pruned(store):
+    """A folder of old installations that others may write to is not the user's to empty."""
+    _old_folders(store, sym_store.MAX_FOLDERS + 2)
+    shared = store / "symbolic-old0"
+    shared.chmod(0o777)
+    os.utime(shared, (1, 1))
+    gradcheck.check("x*y", at="x=1,y=2")
+    assert (shared / "x.json").exists()
+
+
+@pytest.mark.parametrize("how", ["world-writable", "group-writable", "a link", "another user's"])
+def test_finding_1_a_store_folder_that_is_not_the_users_own_is_not_used(store, tmp_path, how):
+    """A store folder made by someone else (its name is predictable) is neither read nor written: the
+    store is off for the run, and the check is still right."""
+    folder = sym_store.folder()
+    _forget()
+    store.mkdir()
+    if how == "a link":
+        target = tmp_path / "elsewhere"
+        target.mkdir(mode=0o700)
+        folder.symlink_to(target, target_is_directory=True)
+        inside = target
+    else:
+        folder.mkdir(mode=0o700)
+        inside = folder
+        if how == "another user's":
+            if os.geteuid() != 0:
+                pytest.skip("making a folder of another user's needs root")
+            os.chown(folder, 65534, -1)
+        else:
+            folder.chmod(0o777 if how == "world-writable" else 0o770)
+    result = gradcheck.check(NEURON, at=NEURON_AT)
+    assert result.status == "pass"
+    assert list(inside.iterdir()) == []  # nothing written there
+
+
+def test_finding_1_an_entry_planted_in_an_unsafe_folder_is_not_read(store):
+    """The same folder name made world-writable, with a tampered entry in it: not read."""
+    gradcheck.check(NEURON, at=NEURON_AT)
+    _tamper_sigmoid(store)
+    sym_store.folder().chmod(0o777)
+    _forget()
+    result = gradcheck.check(NEURON, at=NEURON_AT, grad="w0=-0.5")
+    assert result.gradients["w0"].columns["symbolic"] != pytest.approx(-0.5)
+
+
+def _script_with_store(cache: Path, *args: str, memory: int | None = None, timeout: float = TIMEOUT):
+    return run(*args, memory=memory, timeout=timeout, GRADCHECK_CACHE_DIR=str(cache))
+
+
+@pytest.mark.parametrize("plant", ["fifo", "/dev/zero", "a link to a file elsewhere"])
+def test_finding_4_an_entry_that_is_not_a_regular_file_is_skipped_not_read(tmp_path, plant):
+    """Each stored entry replaced by a FIFO (which would block every case for its whole budget), a link
+    to /dev/zero (read until memory is gone) or a link to a file elsewhere: skipped, the check is right."""
+    cache = tmp_path / "cache"
+    args = ("eval", NEURON, "--at", NEURON_AT, "--format", "json")
+    assert_exit(_script_with_store(cache, *args), 0)
+    outside = tmp_path / "outside.json"
+    outside.write_text("{}")
+    for path in cache.glob("symbolic-*/*.json"):
+        path.unlink()
+        if plant == "fifo":
+            os.mkfifo(path)
+        else:
+            path.symlink_to("/dev/zero" if plant == "/dev/zero" else outside)
+    done = _script_with_store(cache, *args, memory=MEMORY_LIMIT, timeout=TIMEOUT)
+    assert_exit(done, 0)
+    assert json.loads(done.stdout)["cases"][0]["status"] == "pass"
+
+
+def test_finding_4_an_entry_larger_than_the_cap_is_not_read(store, monkeypatch):
+    """A tampered entry padded past MAX_ENTRY_BYTES is not read (its size is checked before reading)."""
+    gradcheck.check(NEURON, at=NEURON_AT)
+    path = _tamper_sigmoid(store)
+    monkeypatch.setattr(sym_store, "MAX_ENTRY_BYTES", 10_000)
+    path.write_text(path.read_text() + " " * 20_000)
+    _forget()
+    result = gradcheck.check(NEURON, at=NEURON_AT)
+    assert result.gradients["w0"].columns["symbolic"] == pytest.approx(result.gradients["w0"].columns["backprop"])
+
+
+def test_finding_9_a_relative_xdg_cache_home_is_ignored(tmp_path, monkeypatch):
+    """The XDG rules: a relative XDG_CACHE_HOME is invalid and ignored (it put the store in the working
+    directory, perhaps a repository others write to)."""
+    monkeypatch.delenv(sym_store.ENVIRONMENT, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    sym_store.forget_folder()
+    try:
+        assert sym_store.folder().parent == tmp_path / ".cache" / "gradcheck"
+    finally:
+        sym_store.forget_folder()
