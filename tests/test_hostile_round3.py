@@ -204,6 +204,108 @@ def test_finding_4_an_entry_larger_than_the_cap_is_not_read(store, monkeypatch):
     assert result.gradients["w0"].columns["symbolic"] == pytest.approx(result.gradients["w0"].columns["backprop"])
 
 
+def test_finding_4_registers_outside_the_call_are_ignored_not_a_crash(store):
+    """A matmul entry whose registers name entries its inputs do not have (an IndexError that ended the
+    whole batch), or an input that is a constant: the stored call does not fit the node, SymPy builds it."""
+    first = gradcheck.check("sum(A @ B)", at={"A": np.ones((2, 3)), "B": np.ones((3, 2))})
+    for path, data in _entries(store).values():
+        if "'matmul'" in data["key"]:
+            data["entries"][0][1][0] = [1, 999]
+            path.write_text(json.dumps(data))
+    _forget()
+    again = gradcheck.check("sum(A @ B)", at={"A": np.ones((2, 3)), "B": np.ones((3, 2))})
+    assert again.status == first.status == "pass"
+    np.testing.assert_array_equal(again.gradients["A"].columns["symbolic"], first.gradients["A"].columns["symbolic"])
+
+
+@pytest.mark.parametrize("number", [[0, 1, 10**9], [0, 1, -(10**9)], [0, 2**5000 + 1, 0]])
+def test_finding_4_a_huge_stored_number_is_refused_when_read(number):
+    """A stored constant with a huge exponent or mantissa (mpmath would work on it until the budget) is
+    not a number SymPy wrote for a float64 f: the program is refused as it is read."""
+    from gradcheck.oracles.sym_eval import Program
+
+    with pytest.raises(ValueError):
+        Program.load({"inputs": 1, "steps": [["n", number], ["exp", 1]], "result": 2})
+
+
+def test_finding_4_a_program_that_squares_its_way_to_a_huge_number_ends_at_once():
+    """Forty squarings of 2 then sin: mpmath would reduce sin's argument to 2**40 bits. Values beyond
+    2**8192 have no finite value here, so the program is done in microseconds."""
+    import mpmath
+
+    from gradcheck.oracles.sym_eval import EVAL_DIGITS, Program
+
+    steps = [["n", [0, 1, 1]]] + [["Mul", 1 + k, 1 + k] for k in range(40)] + [["sin", 41]]
+    program = Program.load({"inputs": 1, "steps": steps, "result": 42})
+    with mpmath.workdps(EVAL_DIGITS):
+        assert program([mpmath.mpf(0)]) is None
+        power = Program.load({"inputs": 1, "steps": [["n", [0, 1, 8000]], ["Pow", 0, 1]], "result": 2})
+        assert power([mpmath.mpf("1.0000001")]) is None  # 1.0000001 ** 2**8000: refused before mpmath runs it
+
+
+def test_finding_4_a_program_longer_than_sympy_writes_for_its_call_is_ignored(store, monkeypatch):
+    """sigmoid's stored value padded to a million steps: longer than any program SymPy writes for one
+    elementwise operation, so the entry is ignored and SymPy differentiates again."""
+    gradcheck.check(NEURON, at=NEURON_AT)
+    path, data = _sigmoid_entry(store)
+    value = data["templates"][0]["value"]
+    pad = [["n", [0, 1, 0]]] * 1000
+    value["steps"] = value["steps"] + pad
+    path.write_text(json.dumps(data))
+    _forget()
+    read = []
+    monkeypatch.setattr(sym_chain.Call, "load", _recording(sym_chain.Call.load, read))
+    result = gradcheck.check(NEURON, at=NEURON_AT)
+    assert result.status == "pass"
+    assert any(len(t.value.steps) > 1000 for call in read for t in call.templates)  # it was read as a program,
+    assert all(call not in sym_chain._calls.values() for call in read if len(call.templates[0].value.steps) > 1000)
+
+
+def _recording(load, read: list):
+    def recorded(data, build):
+        call = load(data, build)
+        read.append(call)
+        return call
+    return staticmethod(recorded)
+
+
+def test_finding_4_mutated_store_entries_never_crash_or_pass_a_wrong_claim(store):
+    """Every leaf of every stored entry replaced, one at a time, by odd values: no exception, no wrong
+    claim passing (the symbolic column may be wrong: the verdict then fails)."""
+    at = {"X": np.array([[0.5, -1.0], [2.0, 0.25]]), "w": np.array([0.3, -0.7])}
+    expr, wrong = "sum(tanh(X @ w))", {"w": "X.T @ tanh(X @ w)"}
+    gradcheck.check(expr, at=at)
+    originals = {path: path.read_text() for path, _ in _entries(store).values()}
+    odd = [None, -1, 10**30, 2**63, 1.5, True, "exp", [], {}, [0, 1, 10**9], [[1, 99]]]
+    for path, text in originals.items():
+        leaves = list(_leaves(json.loads(text)))
+        for k, (where, _) in enumerate(leaves):
+            data = json.loads(text)
+            _set(data, where, odd[k % len(odd)])
+            path.write_text(json.dumps(data))
+            _forget()
+            assert gradcheck.check(expr, at=at, grad=wrong).status == "mismatch"
+        path.write_text(text)
+
+
+def _leaves(data, where=()):
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key not in ("key", "format"):
+                yield from _leaves(value, (*where, key))
+    elif isinstance(data, list) and data:
+        for i, value in enumerate(data):
+            yield from _leaves(value, (*where, i))
+    else:
+        yield where, data
+
+
+def _set(data, where, value) -> None:
+    for key in where[:-1]:
+        data = data[key]
+    data[where[-1]] = value
+
+
 def test_finding_9_a_relative_xdg_cache_home_is_ignored(tmp_path, monkeypatch):
     """The XDG rules: a relative XDG_CACHE_HOME is invalid and ignored (it put the store in the working
     directory, perhaps a repository others write to)."""
