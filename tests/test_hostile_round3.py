@@ -306,6 +306,29 @@ def _set(data, where, value) -> None:
     data[where[-1]] = value
 
 
+def test_finding_4_an_expected_mismatch_is_met_only_by_the_claim(store):
+    """expect = "mismatch" for a claim since corrected: with sigmoid's stored derivative tampered, the
+    symbolic column is the odd one out, which is not the wrong derivation the case documents."""
+    gradcheck.check(NEURON, at=NEURON_AT)
+    _tamper_sigmoid(store)
+    _forget()
+    from gradcheck.cases import CaseSpec, run as run_case
+
+    right = "x0*sigmoid(w0*x0+w1*x1+w2)*(1-sigmoid(w0*x0+w1*x1+w2))"
+    spec = CaseSpec("corrected", "cases.toml", 1, {"expr": NEURON, "at": NEURON_AT, "grad": {"w0": right}},
+                    expect="mismatch")
+    result = run_case(spec)
+    assert result.status == "mismatch" and result.gradients["w0"].odd == "symbolic"
+    assert not result.as_expected and result.exit_code == 1
+    # the wrong claim the case documents is still caught as expected
+    for path, _ in _entries(store).values():
+        path.unlink()
+    _forget()
+    spec.options["grad"] = {"w0": "x0*sigmoid(w0*x0+w1*x1+w2)"}
+    caught = run_case(spec)
+    assert caught.as_expected and caught.exit_code == 0
+
+
 def test_finding_9_a_relative_xdg_cache_home_is_ignored(tmp_path, monkeypatch):
     """The XDG rules: a relative XDG_CACHE_HOME is invalid and ignored (it put the store in the working
     directory, perhaps a repository others write to)."""
