@@ -18,10 +18,11 @@ from .options import Options, make
 from .pool import Pool, pooled_numeric
 from .oracles.backprop import backprop, backprop_magnitudes
 from .oracles.numeric import NumericResult, choose_mode, numeric
-from .oracles.symbolic import formula, symbolic
+from .oracles.symbolic import symbolic
 from .problem import Problem, build
 from .result import CaseResult, GradientResult
 from .shapes import infer_shapes
+from .shown_formula import right_formula
 from .tree import Node, Paths
 from .values import Assignments
 from .verdict import case_status, case_verdict, hessian_verdict, judge, unchecked_at_kink
@@ -195,7 +196,7 @@ def _diagnose(problem, g: GradientResult, seed: int, rule) -> None:
         return
     g.diagnosis = note
     if not agreed:
-        g.correct = formula(problem.root, problem.point, g.variable, problem.lets)
+        g.correct = right_formula(problem, g, seed, rule)  # checked before it is shown (shown_formula.py)
 
 
 def numeric_column(result: NumericResult) -> tuple[Any, str | None]:

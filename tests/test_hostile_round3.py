@@ -329,6 +329,21 @@ def test_finding_4_an_expected_mismatch_is_met_only_by_the_claim(store):
     assert caught.as_expected and caught.exit_code == 0
 
 
+def test_finding_4_the_right_formula_shown_is_checked_not_read_from_the_store_unchecked(store):
+    """The formula beside a wrong claim, tampered in the store: what is shown is SymPy's right one."""
+    claim = "w0=x0*sigmoid(z)"
+    first = gradcheck.check(NEURON, at=NEURON_AT, grad=claim, let="z=w0*x0+w1*x1+w2").gradients["w0"].correct
+    assert first is not None
+    for path, data in _entries(store).values():
+        if data["key"].startswith("('formula'"):
+            for lie in ("x0*sigmoid(z)", "x0*exp(-z)/(1 + exp(-z))**2 + (w0 - 2)/7"):  # wrong; right at the point only
+                data["formula"] = lie
+                path.write_text(json.dumps(data))
+                _forget()
+                shown = gradcheck.check(NEURON, at=NEURON_AT, grad=claim, let="z=w0*x0+w1*x1+w2").gradients["w0"]
+                assert shown.correct == first, lie
+
+
 def test_finding_9_a_relative_xdg_cache_home_is_ignored(tmp_path, monkeypatch):
     """The XDG rules: a relative XDG_CACHE_HOME is invalid and ignored (it put the store in the working
     directory, perhaps a repository others write to)."""
