@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import GradcheckError, RuleError
+from .errors import GradcheckError, RuleError, Terminated
 from .status import ExitStatus
 from .options import MAX_TIMEOUT, Options  # plain Python: no numpy at start-up
 
@@ -82,10 +82,6 @@ strict_option = declared("strict")
 
 def tolerance_options(command):
     return declared("rtol")(declared("atol")(command))
-
-
-class Terminated(BaseException):
-    """SIGTERM (what CI runners and `kill` send), raised in the main thread so that clean-up runs."""
 
 
 class Main(click.Group):

@@ -355,3 +355,73 @@ def test_finding_9_a_relative_xdg_cache_home_is_ignored(tmp_path, monkeypatch):
         assert sym_store.folder().parent == tmp_path / ".cache" / "gradcheck"
     finally:
         sym_store.forget_folder()
+
+
+# ----- finding 6: the user's code ending the program ---------------------------------------------------------
+
+LAYERS = '''\
+import sys
+import numpy as np
+
+
+def forward(x):
+    return 2 * x, x
+
+
+def exits(dout, cache):
+    sys.exit(0)
+
+
+def exits_with_text(dout, cache):
+    raise SystemExit("done")
+
+
+def calls_exit(dout, cache):
+    exit()
+
+
+def calls_quit(dout, cache):
+    quit()
+
+
+def base_exception(dout, cache):
+    raise BaseException("boom")
+
+
+def forward_exits(x):
+    sys.exit(0)
+
+
+def backward(dout, cache):
+    return 2 * dout
+
+
+def huge(x):
+    return np.zeros(10_000_001), x
+'''
+
+
+@pytest.mark.parametrize("forward, backward, line", [
+    ("forward", "exits", 10), ("forward", "exits_with_text", 14), ("forward", "calls_exit", 18),
+    ("forward", "calls_quit", 22), ("forward", "base_exception", 26), ("forward_exits", "backward", 30),
+])
+def test_finding_6_sys_exit_or_a_base_exception_in_the_users_code_is_exit_2_naming_file_and_line(
+        tmp_path, forward, backward, line):
+    """A wrong backward that calls sys.exit(0) ended `gradcheck layer` with exit 0 and no output: CI read a pass."""
+    (tmp_path / "layers.py").write_text(LAYERS)
+    proc = run("layer", f"layers.py:{forward}", f"layers.py:{backward}", "--at", "x=randn(3)", cwd=tmp_path)
+    assert_exit(proc, 2, f"layers.py:{line}")
+    assert proc.stderr.startswith("gradcheck: error:") and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_finding_6_through_the_api_a_sys_exit_is_a_function_error():
+    import sys as system
+
+    def loss(x):
+        return float(np.sum(x * x))
+
+    def leaves(x):
+        system.exit(0)
+
+    with pytest.raises(gradcheck.FunctionError, match="sys.exit"):
+        gradcheck.check_function(loss, leaves, [np.array([1.0, 2.0])])
