@@ -103,6 +103,14 @@ class Main(click.Group):
         except RuleError as exc:
             report_line(f"internal error (a bug in gradcheck; please report it): {exc}")
             code = ExitStatus.INTERNAL_ERROR
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click's own: usage errors (exit 2) and --help, printed by click
+        except GradcheckError as exc:  # bad input a command did not catch itself: still one line and exit 2
+            report_error(exc)
+            code = ExitStatus.INPUT_ERROR
+        except Exception as exc:  # noqa: BLE001 - anything unexpected is a bug: one line and exit 3, never a traceback
+            report_line(f"internal error (a bug in gradcheck; please report it): {type(exc).__name__}: {exc}")
+            code = ExitStatus.INTERNAL_ERROR
         except KeyboardInterrupt:
             report_line("interrupted (Ctrl-C)")
             code = ExitStatus.INTERRUPTED
@@ -261,20 +269,21 @@ def _output_clash(output_format: str, html_file: str | None, emit: str | None, l
 @timeout_option
 @click.option("--show", is_flag=True, help="Print every case's table, not only those not as expected.")
 @click.option("--root", "root", type=click.Path(exists=True, file_okay=False), default=None, metavar="DIR",
-              help=".npy paths in case files must resolve inside DIR (default: the working directory).")
+              help="Case files found through links, and .npy paths in case files, must resolve inside DIR "
+                   "(default: the working directory).")
 @html_option
 def check_command(paths, pattern, exitfirst, jobs, force_jobs, output_format, junit, strict, timeout, show,
                   root, html_file) -> ExitStatus:
     """Check every [[case]] in TOML files (directories are searched for *.toml).
 
-    Exit codes: 0 every case as expected, 1 a case not as expected, 2 an input error (first).
+    Exit codes: 0 every case as expected, 1 a case not as expected, 2 an input error, 3 an internal error.
     """
     from .batch import run_all
     from .cases import discover, load, select
     from .result import Report
 
-    files, missing = discover(list(paths))
     root_dir = Path(root) if root else None
+    files, missing = discover(list(paths), root_dir)
     specs = select(missing + [spec for path in files for spec in load(path, root_dir)], pattern)
     for spec in specs:
         if spec.error is None:

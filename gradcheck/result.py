@@ -157,7 +157,8 @@ class CaseResult:
     @property
     def exit_code(self) -> ExitStatus:
         if self.status == "error":
-            return ExitStatus.INPUT_ERROR
+            internal = self.error is not None and self.error.get("kind") == "internal"
+            return ExitStatus.INTERNAL_ERROR if internal else ExitStatus.INPUT_ERROR
         return ExitStatus.OK if self.as_expected else ExitStatus.MISMATCH
 
     def __str__(self) -> str:

@@ -357,6 +357,59 @@ def test_finding_9_a_relative_xdg_cache_home_is_ignored(tmp_path, monkeypatch):
         sym_store.forget_folder()
 
 
+# ----- finding 2: case files read from outside the root ---------------------------------------------------
+
+SECRET_NAME, SECRET_EXPR = "marks of student 4711", "x*31415 + y*27182"
+
+
+@pytest.fixture
+def linked(tmp_path):
+    """tmp/secret/marks.toml outside the project; tmp/proj/cases/ with good.toml, link.toml pointing at the
+    secret file, and alias.toml pointing at good.toml in the same folder (harmless)."""
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "marks.toml").write_text(case(SECRET_NAME, SECRET_EXPR, at="{ x = 1, y = 2 }"))
+    cases = tmp_path / "proj" / "cases"
+    cases.mkdir(parents=True)
+    (cases / "good.toml").write_text(case("good", "x*x"))
+    (cases / "link.toml").symlink_to(tmp_path / "secret" / "marks.toml")
+    return tmp_path / "proj"
+
+
+def _secret_not_shown(proc, *files: Path) -> None:
+    for text in (proc.stdout, proc.stderr, *(f.read_text() for f in files if f.exists())):
+        assert SECRET_NAME not in text and "31415" not in text and "27182" not in text, text[-2000:]
+
+
+@pytest.mark.parametrize("named", ["cases", "cases/link.toml"])
+def test_finding_2_a_linked_case_file_outside_the_root_is_not_read(linked, named):
+    """A .toml that is a link out of the project (found in a folder, or named itself) is refused with exit 2,
+    before its names, expressions or values are read; the other cases are still checked."""
+    for fmt in ("table", "json"):
+        proc = run("check", named, "cases/good.toml", "--format", fmt, "--show", "--junit", "out.xml",
+                   "--html", "out.html", cwd=linked)
+        assert_exit(proc, 2, "link.toml", "resolves outside")
+        _secret_not_shown(proc, linked / "out.xml", linked / "out.html")
+        assert "good" in proc.stdout
+
+
+def test_finding_2_a_link_that_stays_inside_is_read(linked):
+    (linked / "cases" / "alias.toml").symlink_to("good.toml")
+    (linked / "cases" / "link.toml").unlink()
+    assert_exit(run("check", "cases", "cases/alias.toml", cwd=linked), 0)
+    # the root widened to hold the secret folder lets a link to it in: the root is the grader's choice
+    (linked / "cases" / "link.toml").symlink_to(linked.parent / "secret" / "marks.toml")
+    assert_exit(run("check", "cases", "--root", "..", cwd=linked), 0)
+
+
+def test_finding_2_the_pytest_plugin_does_not_follow_a_link_out_of_its_rootdir(linked):
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+                           "--rootdir", str(linked), "cases"], cwd=linked, capture_output=True, encoding="utf-8",
+                          timeout=TIMEOUT, env=subprocess_env(NO_COLOR="1"), check=False)
+    assert "1 failed, 1 passed" in proc.stdout, proc.stdout[-3000:]
+    assert "resolves outside" in proc.stdout
+    _secret_not_shown(proc)
+
+
 # ----- finding 6: the user's code ending the program ---------------------------------------------------------
 
 LAYERS = '''\
@@ -425,3 +478,72 @@ def test_finding_6_through_the_api_a_sys_exit_is_a_function_error():
 
     with pytest.raises(gradcheck.FunctionError, match="sys.exit"):
         gradcheck.check_function(loss, leaves, [np.array([1.0, 2.0])])
+
+
+def test_finding_7_a_case_file_larger_than_the_cap_is_refused_before_it_is_parsed(tmp_path):
+    from gradcheck.cases import MAX_CASE_FILE_BYTES
+
+    (tmp_path / "big.toml").write_text(case("big", "x*y") + "# padding\n" * (MAX_CASE_FILE_BYTES // 10 + 1))
+    (tmp_path / "good.toml").write_text(case("good", "x*x"))
+    proc = run("check", ".", cwd=tmp_path, memory=MEMORY_LIMIT)
+    assert_exit(proc, 2, "big.toml", f"{MAX_CASE_FILE_BYTES:,}")
+    assert "good" in proc.stdout
+
+
+def test_finding_8_an_unexpected_exception_is_exit_3_naming_the_case_and_the_others_still_run(tmp_path,
+                                                                                            monkeypatch):
+    """A bug in gradcheck (here: a check that raises a RuntimeError for one case) ends that case as an
+    internal error, exit 3, one line naming it; the others are checked and reported, JUnit written."""
+    from conftest import invoke
+    from gradcheck import pipeline
+
+    original = pipeline.check
+
+    def buggy(expr, **options):
+        if "sin" in expr:
+            raise RuntimeError("a rule broke")
+        return original(expr, **options)
+    monkeypatch.setattr(pipeline, "check", buggy)
+    (tmp_path / "cases.toml").write_text(case("fine", "x*x") + case("buggy", "sin(x)") + case("also fine", "x*y"))
+    junit = tmp_path / "out.xml"
+    done = invoke("check", str(tmp_path / "cases.toml"), "--junit", str(junit), "--format", "json")
+    assert done.exit_code == 3, done.output
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "case 'buggy'" in lines[0] and "internal error" in lines[0], done.stderr
+    cases = {c["name"]: c for c in json.loads(done.stdout)["cases"]}
+    assert cases["fine"]["status"] == cases["also fine"]["status"] == "pass"
+    assert cases["buggy"]["error"]["kind"] == "internal"
+    assert 'errors="1"' in junit.read_text()
+
+
+def test_finding_8_a_worker_process_that_dies_ends_its_cases_as_internal_errors(monkeypatch):
+    """check -j 2 with a worker killed (for memory, by a crash in a library): its cases are internal errors
+    naming them, the other cases are reported."""
+    from gradcheck import batch
+    from gradcheck.cases import CaseSpec
+
+    parent = os.getpid()
+    original = batch.run
+
+    def dies(spec):
+        if spec.name == "dies" and os.getpid() != parent:
+            os._exit(9)
+        return original(spec)
+    monkeypatch.setattr(batch, "run", dies)
+    specs = [CaseSpec(name, "cases.toml", k + 1, {"expr": "x*x", "name": name})
+             for k, name in enumerate(["first", "dies", "third"])]
+    results = batch.run_all(specs, jobs=2)
+    assert [r.name for r in results] == ["first", "dies", "third"]
+    assert results[0].status == "pass"
+    assert results[1].exit_code == 3 and "case 'dies'" in results[1].verdict
+
+
+def test_finding_8_the_command_line_never_shows_a_traceback_for_an_unexpected_exception(monkeypatch):
+    from conftest import invoke
+    from gradcheck import pipeline
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+    monkeypatch.setattr(pipeline, "check", broken)
+    done = invoke("eval", "x*y")
+    assert done.exit_code == 3 and "internal error" in done.stderr and "ZeroDivisionError: a bug" in done.stderr
