@@ -35,7 +35,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from .errors import GradcheckError, SpecError, suggest
+from .errors import CheckTimeout, GradcheckError, SpecError, suggest
 from .options import Options
 
 if TYPE_CHECKING:
@@ -74,6 +74,8 @@ class CaseSpec:
     options: dict[str, Any] = field(default_factory=dict)  # the keyword arguments of gradcheck.check
     expect: str = "pass"
     error: GradcheckError | None = None
+    deadline: float | None = None  # time.monotonic() when the run's budget runs out (grading.py), if it has one
+    run_timeout: float | None = None  # that budget, in seconds
 
 
 def discover(paths: list[str], root: Path | None = None) -> tuple[list[Path], list[CaseSpec]]:
@@ -238,17 +240,26 @@ def run(spec: CaseSpec) -> CaseResult:
     still checked and reported."""
     from .pipeline import check, error_result
 
+    from .grading import case_budget, run_out, timed_out_by_run
+
     started = time.perf_counter()
+    stopped = run_out(spec) if spec.error is None else None
     if spec.error is not None:
         result = error_result(spec.name, spec.error, name=spec.name)
+    elif stopped is not None:
+        result = error_result(spec.name, CheckTimeout(f"{spec.file}:{spec.line}: case '{spec.name}': {stopped}"),
+                              name=spec.name)
     else:
         options = dict(spec.options)
         expr = options.pop("expr")
+        budget = case_budget(spec)  # cut to what the run has left
+        if budget is not None:
+            options["timeout"] = budget
         try:
             result = check(expr, **options)
         except GradcheckError as exc:
             result = error_result(expr, exc, name=spec.name, seed=options.get("seed", 0))
-            result.verdict = f"{spec.file}:{spec.line}: case '{spec.name}': {exc}"
+            result.verdict = f"{spec.file}:{spec.line}: case '{spec.name}': {timed_out_by_run(spec, exc) or exc}"
             result.error = {"kind": exc.kind, "message": result.verdict}
         except Exception as exc:  # noqa: BLE001 - a bug of gradcheck's: this case ends, the run goes on
             result = internal_error(spec, f"{type(exc).__name__}: {exc}")
