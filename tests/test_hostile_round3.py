@@ -485,6 +485,36 @@ def test_finding_3_a_case_the_run_budget_ends_says_so(monkeypatch):
     assert "ran out before" in C.run(spec).verdict  # the next case is not started
 
 
+# ----- finding 5: --emit numpy with names the emitted code uses itself ------------------------------------
+
+@pytest.mark.parametrize("names", [("f", "W"), ("np", "W"), ("_gc_value", "_gc_shape"), ("_gc_name", "ValueError"),
+                                   ("f_and_gradient", "_gc_shapes")])
+def test_finding_5_emitted_code_is_right_whatever_the_variables_are_called(tmp_path, names):
+    a, b = names
+    expr = f"sum(tanh({a} @ {b}) * {a}[0, 0]) + mean({b})"
+    at = {a: "[[0.5, -1.0], [2.0, 0.25]]", b: "[[0.3, -0.7], [1.1, 0.2]]"}
+    args = [x for name, value in at.items() for x in ("--at", f"{name}={value}")]
+    done = run("eval", expr, *args, "--let", "f_=tanh(" + a + " @ " + b + ")", "--emit", "numpy")
+    if done.returncode == 2 and "no matrix form" in done.stderr:  # x[0, 0] has none: without it
+        expr = f"sum(tanh({a} @ {b}) * {a}) + mean({b})"
+        done = run("eval", expr, *args, "--emit", "numpy")
+    assert_exit(done, 0)
+    (tmp_path / "emitted.py").write_text(done.stdout, encoding="utf-8")
+    result = gradcheck.check(expr, at=at)
+    driver = ("import json, sys, numpy as np\nsys.path.insert(0, sys.argv[1])\nimport emitted\n"
+              "values = {k: np.array(v) for k, v in json.loads(sys.argv[2]).items()}\n"
+              "f, grads = emitted.f_and_gradient(**values)\n"
+              "print(json.dumps({'f': float(f), 'grads': {k: np.asarray(v).tolist() for k, v in grads.items()}}))\n")
+    point = {k: np.asarray(v).tolist() for k, v in result.point.items()}
+    ran = subprocess.run([sys.executable, "-c", driver, str(tmp_path), json.dumps(point)], capture_output=True,
+                         text=True, timeout=TIMEOUT)
+    assert ran.returncode == 0, ran.stderr
+    out = json.loads(ran.stdout)
+    assert out["f"] == pytest.approx(result.value, rel=1e-12)
+    for name, g in result.gradients.items():
+        np.testing.assert_allclose(out["grads"][name], g.columns["backprop"], rtol=1e-12, atol=1e-15)
+
+
 # ----- finding 6: the user's code ending the program ---------------------------------------------------------
 
 LAYERS = '''\
