@@ -10,7 +10,9 @@ build --help without importing numpy.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from .budget import DEFAULT_TIMEOUT  # signal and threading only: light
@@ -88,6 +90,8 @@ def _validate(name: str, value: Any, meta: Any) -> None:
         raise SpecError(f"--{name} must be one of {', '.join(map(str, choices))}, got {value!r}")
     if name == "seed" and value < 0:
         raise SpecError(f"--seed must be a whole number ≥ 0, got {value!r}")
+    if kind is float and isinstance(value, int) and abs(value) > 2 ** 1023:  # float() would raise OverflowError
+        raise SpecError(f"--{name} must be {meta['toml']}, got a whole number of {len(str(abs(value)))} digits")
     if name in ("rtol", "atol") and (not math.isfinite(value) or value < 0):
         raise SpecError(f"--{name} must be a finite number ≥ 0, got {value!r}")
     if name == "timeout" and not 0 <= value <= MAX_TIMEOUT:
@@ -110,3 +114,22 @@ def make(given: dict[str, Any], allowed: tuple[str, ...] = OPTION_NAMES, what: s
             raise SpecError(f"{what}() has no option '{name}'{suggest(name, allowed)}; "
                             f"its options are {', '.join(allowed)}")
     return Options(**given)
+
+
+def folder_option(name: str, value: Any) -> Path | None:
+    """A folder given through the API (check's base and npy_root): a path as text or os.PathLike, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
+        raise SpecError(f"{name} must be a folder (text or a pathlib.Path), got {type(value).__name__}")
+    try:
+        return Path(value)
+    except TypeError:  # an os.PathLike whose path is bytes
+        raise SpecError(f"{name} must be a folder given as text, got {value!r}") from None
+
+
+def name_option(value: Any) -> str | None:
+    """A case's name through the API: text or None (a numpy array's truth value raised a ValueError)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise SpecError(f"name must be text, got {type(value).__name__}")

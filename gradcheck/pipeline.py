@@ -14,7 +14,7 @@ from .budget import budget_seconds, current_step, step, time_budget
 from .cost import check_numeric_cost
 from .errors import DomainError, GradcheckError, ShapeError, SpecError, ValueSpecError
 from .evaluate import differenced, forward, jumps_at, value, without_complex_form
-from .options import Options, make
+from .options import Options, folder_option, make, name_option
 from .pool import Pool, pooled_numeric
 from .oracles.backprop import backprop, backprop_magnitudes
 from .oracles.numeric import NumericResult, choose_mode, numeric
@@ -59,9 +59,9 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
            npy_root: str | Path | None = None) -> CaseResult:
     started = time.perf_counter()
     step("parse")
-    problem = build(expr, at=at, grad=grad, let=let, wrt=wrt, seed=options.seed,
-                    base=Path(base) if base is not None else None,
-                    npy_root=Path(npy_root) if npy_root is not None else None)
+    name = name_option(name)
+    problem = build(expr, at=at, grad=grad, let=let, wrt=wrt, seed=options.seed, base=folder_option("base", base),
+                    npy_root=folder_option("npy_root", npy_root))
     if options.dtype == "float32":
         problem.point = {k: _as_float32(k, v) for k, v in problem.point.items()}
     variables = [v.name for v in problem.wrt]

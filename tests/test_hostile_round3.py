@@ -674,6 +674,81 @@ def test_finding_7_a_layer_whose_output_is_beyond_the_cap_is_refused(tmp_path):
     assert_exit(proc, 2, "10,000,001 entries", "the limit is 10,000,000")
 
 
+# ----- finding 8: tracebacks that ended the whole run --------------------------------------------------------
+
+BROKEN_CASES = {
+    "nested": "[[case]]\nname = 'nested'\nexpr = 'x'\nat = { x = " + "[" * 500 + "1" + "]" * 500 + " }\n",
+    "rtol": case("rtol", "x*y", rtol="9" * 400),
+    "listed dims": case("listed dims", "sum(x)", at="{ x = " + "[" * 33 + "1.0" + "]" * 33 + " }"),
+    "reshaped dims": case("reshaped dims", "sum(reshape(x, (" + ",".join(["1"] * 33) + ")))", at="{ x = [1.0] }"),
+    "built dims": case("built dims", "sum(x * ones((" + ",".join(["1"] * 33) + ")))", at="{ x = 1.0 }"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BROKEN_CASES))
+def test_finding_8_a_broken_case_file_ends_that_case_or_file_with_exit_2_not_the_run(tmp_path, kind):
+    (tmp_path / "broken.toml").write_text(BROKEN_CASES[kind])
+    (tmp_path / "good.toml").write_text(case("good", "x*x"))
+    proc = run("check", "broken.toml", "good.toml", "--junit", "out.xml", cwd=tmp_path)
+    assert_exit(proc, 2, "broken.toml")
+    assert "good" in proc.stdout and 'errors="1"' in (tmp_path / "out.xml").read_text()
+
+
+@pytest.mark.parametrize("value, words", [
+    ("randint(0,99999999999999999999999,(3,))", ["randint", "64-bit"]),
+    ("randint(0,10,(" + "9" * 5000 + ",))", ["too large"]),
+    ("randn(" + "9" * 5000 + ")", ["too large"]),
+])
+def test_finding_8_odd_layer_values_are_exit_2(tmp_path, value, words):
+    (tmp_path / "layers.py").write_text(LAYERS)
+    proc = run("layer", "layers.py:forward", "layers.py:backward", "--at", "x=randn(3)", "--at", f"y={value}",
+               cwd=tmp_path)
+    assert_exit(proc, 2, *words)
+
+
+ODD = [None, True, 0, -1, 5, 10**400, -10**400, 1e308, float("nan"), float("inf"), "", "x", "5", [], [1], ["x"],
+       {}, {"x": 1}, {1: 2}, object(), b"x", 1j, np.float64("nan"), np.array([1, 2]), Path("/nonexistent"),
+       (lambda: 0), 2**63, 1e-320]
+CHECK_PARAMETERS = ["expr", "at", "grad", "let", "wrt", "seed", "rtol", "atol", "mode", "method", "dtype", "order",
+                    "strict", "timeout", "formulas", "name", "base", "npy_root"]
+FUNCTION_PARAMETERS = ["inputs", "wrt", "seed", "rtol", "atol", "mode", "method", "strict", "timeout", "name",
+                       "nondeterminism"]
+
+
+def _only_gradcheck_errors(call) -> None:
+    try:
+        call()
+    except gradcheck.GradcheckError:
+        pass
+
+
+def test_finding_8_the_api_raises_only_gradcheck_errors_for_odd_arguments():
+    """check(base=5), check(npy_root=5), rtol=10**400, name=an array ...: a GradcheckError or a result, never
+    a bare TypeError, ValueError or OverflowError (63 of 1,881 odd calls were)."""
+    def loss(x):
+        return float(np.sum(x * x))
+
+    def grad(x):
+        return 2 * x
+
+    for value in ODD:
+        for parameter in CHECK_PARAMETERS:
+            given = {"at": "x=1,y=2"}
+            if parameter == "expr":
+                _only_gradcheck_errors(lambda: gradcheck.check(value, **given))  # noqa: B023
+                continue
+            given[parameter] = value
+            _only_gradcheck_errors(lambda: gradcheck.check("x*y", **given))  # noqa: B023
+        for parameter in FUNCTION_PARAMETERS:
+            if parameter == "inputs":
+                _only_gradcheck_errors(lambda: gradcheck.check_function(loss, grad, value))  # noqa: B023
+            else:
+                _only_gradcheck_errors(lambda: gradcheck.check_function(  # noqa: B023
+                    loss, grad, [np.array([1.0, 2.0])], **{parameter: value}))  # noqa: B023
+        for parameter in ("at", "let", "wrt", "seed"):
+            _only_gradcheck_errors(lambda: gradcheck.trace("x*y", **{parameter: value}))  # noqa: B023
+
+
 def test_finding_8_an_unexpected_exception_is_exit_3_naming_the_case_and_the_others_still_run(tmp_path,
                                                                                             monkeypatch):
     """A bug in gradcheck (here: a check that raises a RuntimeError for one case) ends that case as an
