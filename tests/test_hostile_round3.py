@@ -806,3 +806,27 @@ def test_finding_8_the_command_line_never_shows_a_traceback_for_an_unexpected_ex
     monkeypatch.setattr(pipeline, "check", broken)
     done = invoke("eval", "x*y")
     assert done.exit_code == 3 and "internal error" in done.stderr and "ZeroDivisionError: a bug" in done.stderr
+
+
+# ----- finding 9: unclear output ---------------------------------------------------------------------------
+
+def test_finding_9_a_right_layer_at_1e308_says_why_nothing_was_compared_without_warnings(tmp_path):
+    (tmp_path / "scaled.py").write_text("def forward(x, p):\n    return x * p, p\n\n\n"
+                                        "def backward(dout, p):\n    return dout * p\n")
+    proc = run("layer", "scaled.py:forward", "scaled.py:backward", "--at", "x=randn(3)", "--at", "p=1e308",
+               cwd=tmp_path)
+    assert "Warning" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "overflows float64" in proc.stdout
+
+
+def test_finding_9_the_documented_limit_of_finite_differences_is_the_codes():
+    import re
+
+    from gradcheck.cost import MAX_NUMERIC_OPERATIONS
+
+    root = Path(gradcheck.__file__).resolve().parents[1]
+    texts = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    superscript = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+    found = [int(m.group(1).translate(superscript)) for path in texts if path.exists()
+             for m in re.finditer(r"finite differences at 10([⁰¹²³⁴⁵⁶⁷⁸⁹]+)", path.read_text(encoding="utf-8"))]
+    assert all(10 ** power == MAX_NUMERIC_OPERATIONS for power in found), found
