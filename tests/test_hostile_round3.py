@@ -176,18 +176,23 @@ def _script_with_store(cache: Path, *args: str, memory: int | None = None, timeo
 @pytest.mark.parametrize("plant", ["fifo", "/dev/zero", "a link to a file elsewhere"])
 def test_finding_4_an_entry_that_is_not_a_regular_file_is_skipped_not_read(tmp_path, plant):
     """Each stored entry replaced by a FIFO (which would block every case for its whole budget), a link
-    to /dev/zero (read until memory is gone) or a link to a file elsewhere: skipped, the check is right."""
+    to /dev/zero (read until memory is gone) or a link to a tampered entry elsewhere: skipped, the check
+    is right."""
     cache = tmp_path / "cache"
     args = ("eval", NEURON, "--at", NEURON_AT, "--format", "json")
     assert_exit(_script_with_store(cache, *args), 0)
-    outside = tmp_path / "outside.json"
-    outside.write_text("{}")
-    for path in cache.glob("symbolic-*/*.json"):
-        path.unlink()
+    _tamper_sigmoid(cache)
+    for k, path in enumerate(cache.glob("symbolic-*/*.json")):
         if plant == "fifo":
+            path.unlink()
             os.mkfifo(path)
+        elif plant == "/dev/zero":
+            path.unlink()
+            path.symlink_to("/dev/zero")
         else:
-            path.symlink_to("/dev/zero" if plant == "/dev/zero" else outside)
+            outside = tmp_path / f"outside{k}.json"
+            path.rename(outside)
+            path.symlink_to(outside)
     done = _script_with_store(cache, *args, memory=MEMORY_LIMIT, timeout=TIMEOUT)
     assert_exit(done, 0)
     assert json.loads(done.stdout)["cases"][0]["status"] == "pass"
