@@ -24,6 +24,13 @@ import gradcheck
 PACKAGE_ROOT = str(Path(gradcheck.__file__).resolve().parents[1])
 EXPRESSIONS = Path(PACKAGE_ROOT) / "expressions"
 SUBPROCESS_TIMEOUT = 120  # seconds for one run of the console script
+# A hang guard only, never a speed target: far beyond any single check here (the slowest takes seconds),
+# so that a hang fails its test instead of stalling the run. No test asserts how long something takes.
+HANG_GUARD = 120.0
+# The test clock (gradcheck/budget.py): each look at it advances it by TICK seconds, so a budget of B seconds
+# runs out at the first checkpoint after B / TICK looks, whatever the machine's speed or load.
+TICK = 0.01
+TEST_CLOCK = {"GRADCHECK_TEST_CLOCK_TICK": str(TICK)}  # for a console script, through run_script(**TEST_CLOCK)
 
 
 def pytest_configure(config) -> None:
@@ -46,6 +53,16 @@ def _own_symbolic_store(config) -> None:
     folder = tempfile.mkdtemp(prefix="gradcheck-store-")
     os.environ["GRADCHECK_CACHE_DIR"] = folder
     config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+@pytest.fixture
+def ticking_clock(monkeypatch):
+    """The budget's clock replaced in this process (every thread) by a TickingClock of TICK seconds a look."""
+    from gradcheck import budget
+
+    clock = budget.TickingClock(TICK)
+    monkeypatch.setattr(budget, "clock", clock)
+    return clock
 
 
 # The first source text: the CS231n sigmoid neuron and the learner's mistake.

@@ -16,7 +16,7 @@ from gradcheck.errors import SpecError
 from gradcheck.evaluate import analytic_path
 from gradcheck.problem import build
 
-from conftest import console_script
+from conftest import TEST_CLOCK, TICK, console_script, run_script
 
 EXPRESSIONS = Path(__file__).resolve().parent.parent / "expressions"
 
@@ -189,11 +189,41 @@ def test_check_function_can_use_richardson():
 
 
 def test_a_time_budget_ends_a_slow_check_with_an_input_error():
-    # 1,000 entries differenced one by one take seconds
-    done = run("eval", "sum(sin(X) * cos(X))", "--at", "X=randn(1000)", "--mode", "full", "--timeout", "0.5")
+    """Under the test clock a budget is a count of looks at the clock: 0.5 s is 50 looks, and 1,000 entries
+    differenced one by one take more than 1,000 (one a difference), so the budget ends the check in its
+    numeric step on any machine; 30 s (3,000 looks) is far more than x*y takes."""
+    assert 0.5 / TICK < 1000 < 30 / TICK
+    done = run_script("eval", "sum(sin(X) * cos(X))", "--at", "X=randn(1000)", "--mode", "full", "--timeout", "0.5",
+                      **TEST_CLOCK)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "longer than its time budget of 0.5 s" in done.stderr.splitlines()[0]
-    assert run("eval", "x*y", "--at", "x=1,y=2", "--timeout", "30").returncode == 0
+    assert "numeric step" in done.stderr
+    assert run_script("eval", "x*y", "--at", "x=1,y=2", "--timeout", "30", **TEST_CLOCK).returncode == 0
+
+
+@pytest.mark.parametrize("value", ["", "abc", "0", "-1", "nan", "inf"])
+def test_the_test_clock_hook_ignores_what_is_not_a_positive_tick(monkeypatch, value):
+    import time
+
+    from gradcheck import budget
+
+    monkeypatch.setenv(budget.TEST_CLOCK_VARIABLE, value)
+    assert budget._clock_from_environment() is time.monotonic
+    monkeypatch.setenv(budget.TEST_CLOCK_VARIABLE, "0.25")
+    clock = budget._clock_from_environment()
+    assert isinstance(clock, budget.TickingClock) and (clock(), clock()) == (0.25, 0.5)
+
+
+def test_the_sigalrm_backstop_stays_off_under_the_test_clock(monkeypatch):
+    import signal
+
+    from gradcheck import budget
+
+    with budget.time_budget(5.0):  # the real clock, in the main thread: the backstop is armed
+        assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 5.0
+    monkeypatch.setattr(budget, "clock", budget.TickingClock(TICK))
+    with budget.time_budget(5.0):  # a test clock's seconds are not real ones: no alarm
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
 
 def test_nan_from_a_users_own_function_is_a_mismatch_that_says_so():
