@@ -55,6 +55,28 @@ def _own_symbolic_store(config) -> None:
     config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
+def messages(stderr: str) -> list[str]:
+    """The lines of stderr with each message's wrapped lines joined: an error line is wrapped at the
+    terminal's width (or COLUMNS, or 100) and continued on lines indented by two spaces. An excerpt under
+    it (the text, and the caret line below) stays two lines of its own. So `len(messages(err)) == 1`
+    says: one message, nothing else."""
+    lines = stderr.splitlines()
+    joined: list[str] = []
+    excerpt = {i + offset for i, line in enumerate(lines[1:], 1) if set(line.strip()) == {"^"} for offset in (-1, 0)}
+    for i, line in enumerate(lines):
+        if i in excerpt or not (line.startswith(" ") and joined):
+            joined.append(line)
+        else:
+            joined[-1] += " " + line.strip()
+    return [line for line in joined if line.strip()]
+
+
+def joined(stderr: str) -> str:
+    """stderr with each message's wrapped lines joined (messages()), one message a line: what a phrase is
+    looked for in."""
+    return "\n".join(messages(stderr))
+
+
 @pytest.fixture
 def ticking_clock(monkeypatch):
     """The budget's clock replaced in this process (every thread) by a TickingClock of TICK seconds a look."""

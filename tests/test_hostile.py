@@ -24,7 +24,7 @@ import pytest
 import gradcheck
 from gradcheck import GradcheckError, ValueSpecError
 
-from conftest import HANG_GUARD, TEST_CLOCK, TICK
+from conftest import HANG_GUARD, TEST_CLOCK, TICK, joined
 
 PACKAGE_ROOT = str(Path(gradcheck.__file__).resolve().parents[1])
 TIMEOUT = HANG_GUARD  # seconds for one subprocess: a hang guard, not a speed target
@@ -63,7 +63,7 @@ def assert_exit(proc: subprocess.CompletedProcess, code: int, *words: str) -> st
         first = proc.stderr.split("\n", 1)[0]
         assert first.startswith("gradcheck: error:"), proc.stderr[:2000]
         for word in words:
-            assert word in proc.stderr, (word, proc.stderr[:2000])
+            assert word in joined(proc.stderr), (word, proc.stderr[:2000])
     return proc.stderr
 
 
@@ -319,7 +319,7 @@ def test_item_10_console_script_timeout_zero_and_nonsense(tmp_path):
     assert_exit(gradcheck_run(["eval", "x*y", "--at", "x=1,y=2", "--timeout", "0"]), 0)
     for bad in ("-1", "abc", "nan"):
         proc = gradcheck_run(["eval", "x*y", "--timeout", bad])
-        assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--timeout" in proc.stderr, proc.stderr
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--timeout" in joined(proc.stderr), proc.stderr
     (tmp_path / "c.toml").write_text(toml_case("slow", SLOW[0], at='{ X = "randn(1000)" }', mode='"full"',
                                                timeout="0.5"))
     assert_exit(gradcheck_run(["check", "c.toml"], cwd=tmp_path, clock=True), 2, "time budget of 0.5 s",
@@ -575,13 +575,13 @@ def test_item_9_jobs_capped_at_the_cores_unless_forced(tmp_path):
     (tmp_path / "c.toml").write_text("".join(toml_case(f"c{i}", "x*y") for i in range(4)))
     proc = gradcheck_run(["check", "c.toml", "-j", "1000"], cwd=tmp_path)
     assert_exit(proc, 0)
-    assert f"-j 1000 capped at {os.cpu_count()}" in proc.stderr
+    assert f"-j 1000 capped at {os.cpu_count()}" in joined(proc.stderr)
     forced = gradcheck_run(["check", "c.toml", "-j", "3", "--force-jobs"], cwd=tmp_path)
     assert_exit(forced, 0)
     assert "capped" not in forced.stderr
     for bad in ("0", "-1", "many"):
         nonsense = gradcheck_run(["check", "c.toml", "-j", bad], cwd=tmp_path)
-        assert nonsense.returncode == 2 and "Traceback" not in nonsense.stderr and "-j" in nonsense.stderr
+        assert nonsense.returncode == 2 and "Traceback" not in nonsense.stderr and "-j" in joined(nonsense.stderr)
 
 
 def test_item_9_junit_written_whole(tmp_path):

@@ -20,7 +20,7 @@ import pytest
 import gradcheck
 from gradcheck import DomainError, GradcheckError, ParseError, SpecError, ValueSpecError
 
-from conftest import HANG_GUARD, console_script
+from conftest import HANG_GUARD, console_script, joined
 
 PACKAGE = Path(gradcheck.__file__).resolve().parent
 TIMEOUT = HANG_GUARD  # seconds: a hang guard for one subprocess, not a speed target
@@ -327,7 +327,7 @@ def test_cli_expression_starting_with_two_minus_signs(cli_runs, case):
     if case == "double minus as is":
         # `--x` looks like an option; the error says how to pass such an expression.
         assert proc.returncode == 2 and "Traceback" not in proc.stderr
-        assert "No such option: --x" in proc.stderr and "gradcheck eval -- '--x'" in proc.stderr
+        assert "No such option: --x" in joined(proc.stderr) and "gradcheck eval -- '--x'" in joined(proc.stderr)
     else:
         assert "nested more than" in assert_clean_rejection(proc)
 
