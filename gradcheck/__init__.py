@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .graph import Trace, TraceNode
     from .result import CaseResult, GradientResult, Report
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 __all__ = ["check", "check_function", "check_vjp", "check_layer", "trace", "CaseResult", "GradientResult", "Report",
            "Trace", "TraceNode", "GradcheckError", "ParseError", "ValueSpecError", "SpecError", "ShapeError",
            "DomainError", "FunctionError"]

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from .errors import CheckTimeout
 
-# The default budget of one check, in seconds. The slowest check among the README's examples and
+# The default budget of one check, in seconds. The slowest check among the documentation's examples and
 # benchmarks/ (the 112-parameter two-layer net, symbolic chained entry by entry) takes a few seconds on
 # a shared 2-core runner; two minutes is far beyond any honest check and short enough for CI.
 DEFAULT_TIMEOUT = 120.0

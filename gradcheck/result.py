@@ -100,7 +100,7 @@ class GradientResult:
         return out
 
 
-# An array of more entries than this is written packed (JSON schema 3, docs/json.md): its float64
+# An array of more entries than this is written packed (JSON schema 3, docs/reference/json.md): its float64
 # bytes in base64, exact and about 100 times faster to write than 2.26 million numbers one by one
 # (2.4 s of the 1M-parameter net's JSON). Up to here an array is nested lists, which a person or jq
 # reads; 10,000 numbers take about 10 ms to write.
