@@ -140,10 +140,10 @@ def run_piped(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Com
                           stdin=subprocess.DEVNULL, timeout=TIMEOUT)
 
 
-def run_in_pty(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+def run_in_pty(argv: list[str], env: dict[str, str], cwd: Path, columns: int = 200) -> subprocess.CompletedProcess:
     """Run with stdout and stderr on one pseudo-terminal (200 columns); returns what it showed."""
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env, cwd=cwd)
     finally:
@@ -848,6 +848,13 @@ def test_a_long_error_wraps_at_the_width_the_tables_use(width):
     assert all(len(line) <= width for line in lines), lines
     assert all(line.startswith("  ") and not line.startswith("   ") for line in lines[1:]), lines
     assert "the limit is 100,000,000,000" in " ".join(line.strip() for line in lines)
+
+
+def test_a_long_error_wraps_at_the_terminals_own_width(tmp_path):
+    shown = run_in_pty([console_script(), *COSTLY], subprocess_env(NO_COLOR="1"), tmp_path, columns=64)
+    lines = shown.stdout.replace("\r\n", "\n").strip().splitlines()
+    assert shown.returncode == 2 and len(lines) >= 3, shown.stdout
+    assert all(len(line) <= 64 for line in lines), lines
 
 
 def test_an_error_on_a_wide_terminal_stays_one_line():

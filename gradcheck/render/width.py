@@ -16,16 +16,21 @@ PIPE_WIDTH = 100
 MIN_WIDTH = 40
 
 
+def _columns() -> int | None:
+    """COLUMNS when it is set to a positive whole number."""
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else None
+
+
 def pipe_width() -> int:
     """COLUMNS when it is set to a number, else PIPE_WIDTH."""
-    columns = os.environ.get("COLUMNS", "")
-    return max(int(columns), MIN_WIDTH) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
+    columns = _columns()
+    return PIPE_WIDTH if columns is None else max(columns, MIN_WIDTH)
 
 
 def stream_width(stream: TextIO) -> int:
     """The width to lay text out for on stream: COLUMNS when set, else the terminal's, else PIPE_WIDTH."""
-    columns = os.environ.get("COLUMNS", "")
-    if not (columns.isdigit() and int(columns) > 0):
+    if _columns() is None:
         try:
             if stream.isatty():
                 return max(os.get_terminal_size(stream.fileno()).columns, MIN_WIDTH)
