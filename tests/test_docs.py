@@ -39,14 +39,22 @@ def test_the_documentation_builds_strictly(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_broken_link_fails_the_build(tmp_path):
+@pytest.mark.parametrize("text, words", [
+    ("See [a page that is not there](nowhere.md).", "nowhere"),
+    ("See {py:func}`gradcheck.no_such_function`.", "no_such_function"),
+])
+def test_a_broken_link_or_reference_fails_the_build(tmp_path, text, words):
+    """The documentation's own configuration, on one page holding one broken link or reference."""
     source = tmp_path / "docs"
-    shutil.copytree(ROOT / "docs", source, ignore=shutil.ignore_patterns("_build"))
-    with (source / "conventions.md").open("a", encoding="utf-8") as page:
-        page.write("\nSee [a page that is not there](nowhere.md).\n")
+    source.mkdir()
+    shutil.copy(ROOT / "docs" / "conf.py", source)
+    shutil.copytree(ROOT / "docs" / "_ext", source / "_ext")
+    (source / "index.md").write_text("# A page\n\nSee [the page itself](index.md).\n", encoding="utf-8")
+    assert build(source, tmp_path / "good").returncode == 0  # the page builds without the broken text
+    (source / "index.md").write_text(f"# A page\n\n{text}\n", encoding="utf-8")
     done = build(source, tmp_path / "out")
     assert done.returncode != 0
-    assert "nowhere" in done.stderr, done.stderr
+    assert words in done.stderr, done.stderr
 
 
 DOCUMENTS = [d for d in docs_commands.DOCUMENTS if docs_commands.shown_commands(d)]
