@@ -51,5 +51,5 @@ nitpick_ignore_regex = [
 
 html_theme = "alabaster"  # Sphinx's own: no theme package to install
 html_static_path: list[str] = []
-html_theme_options = {"description": "Is this gradient right?", "page_width": "1100px", "fixed_sidebar": True}
+html_theme_options = {"description": "Is this gradient right?", "page_width": "1280px", "fixed_sidebar": True}
 html_show_sourcelink = False
