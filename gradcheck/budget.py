@@ -29,9 +29,9 @@ import os
 import signal
 import threading
 import time
-from typing import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Callable
 
 from .errors import CheckTimeout
 
