@@ -16,7 +16,31 @@ from .status import ExitStatus
 
 @dataclass
 class GradientResult:
-    """∂f/∂variable by every oracle, and whether they agree."""
+    """∂f/∂variable by every oracle, and whether they agree.
+
+    Attributes:
+        variable: the variable's name.
+        shape: its shape, () for a scalar.
+        columns: "symbolic", "backprop", "numeric" and, when claimed, "claimed": each a number, an
+            array, or None where that oracle gave no value (notes says why); in fast mode the numeric
+            column holds the probes it measured instead of a gradient.
+        max_abs_error: the largest absolute difference between any two columns.
+        max_rel_error: the largest relative difference between any two columns.
+        status: "pass", "mismatch" or "kink".
+        verdict: the sentence the table ends with ("claimed disagrees with symbolic = backprop = numeric").
+        notes: why a column has no value, what fast mode did.
+        formula: SymPy's simplified ∂f/∂variable (formulas=True, scalar variables).
+        numeric_mode: "full" or "fast".
+        numeric_method: "complex", "richardson" or "central".
+        numeric_error: the numeric column's own error estimate, entry by entry.
+        pairs: every pair of columns compared (agree, errors, the worst entry).
+        kinks: [index, left derivative, right derivative] for each entry on a kink.
+        diagnosis: how a claim is wrong, where that could be established at several random points.
+        correct: SymPy's formula of the right gradient, shown beside a wrong claim.
+        odd: the one column that disagrees with the others, if there is one.
+        matrix_formula: the gradient derived in matrix form and checked at the point (formulas=True).
+        matrix_note: why there is no matrix_formula.
+    """
 
     variable: str
     shape: tuple[int, ...]  # () for a scalar variable
@@ -30,10 +54,10 @@ class GradientResult:
     notes: dict[str, str] = field(default_factory=dict)  # why a column has no value, what fast mode did
     formula: str | None = None  # SymPy's simplified ∂f/∂variable, when asked for
     numeric_mode: str = "full"  # "full" or "fast"
-    pairs: list = field(default_factory=list)  # agreement.PairError for every pair of columns
+    pairs: list[Any] = field(default_factory=list)  # agreement.PairError for every pair of columns
     numeric_error: Any = None  # the numeric column's own error estimate (full mode)
     numeric_method: str = "central"  # complex, richardson or central
-    kinks: list = field(default_factory=list)  # [index, left derivative, right derivative] per kink entry
+    kinks: list[Any] = field(default_factory=list)  # [index, left derivative, right derivative] per kink entry
     diagnosis: str | None = None  # how a claim is wrong, checked at several random points
     correct: str | None = None  # SymPy's formula of the right ∂f/∂variable, shown next to a wrong claim
     odd: str | None = None  # the one column that disagrees with the others (which agree), if there is one
@@ -76,7 +100,7 @@ class GradientResult:
         return out
 
 
-# An array of more entries than this is written packed (JSON schema 3, docs/json.md): its float64
+# An array of more entries than this is written packed (JSON schema 3, docs/reference/json.md): its float64
 # bytes in base64, exact and about 100 times faster to write than 2.26 million numbers one by one
 # (2.4 s of the 1M-parameter net's JSON). Up to here an array is nested lists, which a person or jq
 # reads; 10,000 numbers take about 10 ms to write.
@@ -110,7 +134,33 @@ def unpacked(value: Any) -> Any:
 
 @dataclass
 class CaseResult:
-    """One expression checked at one point."""
+    """One check's result: an expression (or your own functions) checked at one point.
+
+    print(result) shows the table gradcheck eval prints; in a notebook it draws itself.
+
+    Attributes:
+        name: the case's name.
+        expr: the expression (or the functions checked).
+        status: "pass", "mismatch", "kink" (f is not differentiable at the point) or "error".
+        exit_code: what the command line exits with: 0 as expected, 1 not, 2 an input error.
+        value: f at the point (None for check_vjp and check_layer, whose output says what f returned).
+        gradients: one GradientResult per variable, in the order they are written.
+        point: every variable's value.
+        random: the variables whose value was drawn with `seed`.
+        verdict: the summary line ("all 5 partial derivatives agree").
+        error: {"kind", "message"} when status is "error".
+        seconds: how long the check took.
+        file: the case file that holds the case (None outside case files).
+        line: the line of its [[case]] header.
+        expect: what the case expects: "pass", or "mismatch" for a documented wrong derivation
+            (as_expected says whether it was).
+        strict: whether a kink fails.
+        dtype: the precision f was evaluated in.
+        hessian: with order=2, the blocks ∂²f/∂a∂b keyed "a,b".
+        reading: where f as written likely differs from what was meant (`1 / 1 + exp(-z)`).
+        output: check_vjp and check_layer: the outputs' dtypes and shapes.
+        notes: the lines shown under the table (precision, douts, contract problems).
+    """
 
     name: str
     expr: str
@@ -137,11 +187,13 @@ class CaseResult:
 
     @property
     def as_expected(self) -> bool:
+        """Whether the outcome is what the case expects (a kink passes unless strict)."""
         outcome = {"kink": "mismatch" if self.strict else "pass"}.get(self.status, self.status)
         return outcome == self.expect
 
     @property
     def exit_code(self) -> ExitStatus:
+        """0 as expected, 1 not (a mismatch, or a kink under strict), 2 an input error."""
         if self.status == "error":
             return ExitStatus.INPUT_ERROR
         return ExitStatus.OK if self.as_expected else ExitStatus.MISMATCH
@@ -163,10 +215,11 @@ class CaseResult:
 
         return markdown(str(self))
 
-    def _repr_pretty_(self, printer, cycle: bool) -> None:
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
 
     def to_dict(self) -> dict[str, Any]:
+        """The case as the JSON document writes it (--format json)."""
         return {
             "name": self.name,
             "expr": self.expr,
@@ -194,12 +247,19 @@ STATUSES = ("pass", "mismatch", "kink", "error")
 
 @dataclass
 class Report:
-    """Several cases, as `gradcheck eval` (one) or `gradcheck check` (many) produce them."""
+    """Several cases, as `gradcheck eval` (one) or `gradcheck check` (many) produce them.
+
+    Attributes:
+        cases: the CaseResults, in order.
+        summary: how many cases there are, and how many have each status.
+        exit_code: the worst of the cases' exit codes.
+    """
 
     cases: list[CaseResult]
 
     @property
     def summary(self) -> dict[str, int]:
+        """How many cases there are and how many have each status, keyed total, pass, mismatch, kink and error."""
         counts = {status: 0 for status in STATUSES}
         for case in self.cases:
             counts[case.status] = counts.get(case.status, 0) + 1
@@ -207,6 +267,7 @@ class Report:
 
     @property
     def exit_code(self) -> ExitStatus:
+        """The worst of the cases' exit codes (0 for no case)."""
         return max((c.exit_code for c in self.cases), default=ExitStatus.OK)
 
     def __str__(self) -> str:
@@ -229,5 +290,5 @@ class Report:
 
         return markdown(str(self))
 
-    def _repr_pretty_(self, printer, cycle: bool) -> None:
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))

@@ -21,18 +21,14 @@ from ..columns import COLUMNS
 from ..primitives import PRIMITIVES
 from .escape import visible
 from .layout import Grid, literal, pack, paragraph
+from .width import MIN_WIDTH, PIPE_WIDTH, pipe_width  # noqa: F401 - PIPE_WIDTH: where the width comes from
 
 if TYPE_CHECKING:  # annotations only: result.py imports this module to print itself
     from ..result import CaseResult, Report
 
-# Output to a pipe or a file, without COLUMNS: the width of a wide editor window or a CI log
-# viewer; wide enough for the sigmoid neuron's table with a claim, its error columns folded.
-PIPE_WIDTH = 100
 # Significant digits shown for a gradient: enough to see agreement to ~1e-10; where that does not
 # fit, enough to see agreement to ~1e-6 (the default rtol is 1e-5).
 DIGITS, FEW_DIGITS = 10, 6
-# The narrowest console we lay out for; narrower ones get this width (and the terminal wraps).
-MIN_WIDTH = 40
 # How far a variable's block (the layout of the narrowest terminals) is indented under its title.
 BLOCK_INDENT = 2
 
@@ -41,12 +37,6 @@ PASS, FAIL, KINK = "green", "red", "yellow"
 SHOWN_ENTRIES = 6
 # A progress bar is worth drawing from this many cases on.
 PROGRESS_MIN_CASES = 10
-
-
-def pipe_width() -> int:
-    """COLUMNS when it is set to a number, else PIPE_WIDTH."""
-    columns = os.environ.get("COLUMNS", "")
-    return max(int(columns), MIN_WIDTH) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
 
 
 def console(file: TextIO | None = None) -> Console:
