@@ -8,16 +8,18 @@ Two columns a and b of ∂f/∂x (symbolic, backprop, numeric, claimed) agree at
   factor, rounding is not.
 - atol: 0 unless the user gives one. Nothing else is shared across entries or variables: a
   gradient of 1e12 next to one of 1e-12 does not loosen the small one.
-- u_c is column c's own uncertainty at this entry, derived from this entry's oracles only — never
-  from another variable, never from the claimed column:
+- u_c is column c's own uncertainty at this entry, derived from column c's own computation only —
+  never from another variable, and never lent from one column to another:
   - `rounding` = ROUNDING_ULPS · eps · Σ|terms|, where Σ|terms| is the size of the chain-rule sum
-    backprop adds up for this entry (`oracles.backprop.magnitudes`). Any floating-point computation
-    of this derivative rounds at about that size (x + x² − x at 1e-12 sums 1 + 2e-12 − 1: the result
-    is good to 1e-16, not to 1e-28), so it is the uncertainty of backprop and of a claim; the
-    claim's own size never sets its tolerance.
+    backprop adds up for this entry (`oracles.backprop.magnitudes`), plus how far backprop's answer
+    moves when f's intermediate values are shaken by an ulp. That is backprop's uncertainty.
   - numeric: its own error estimate for the entry (truncation and the rounding of f; see
     oracles/numeric.py), plus `rounding` (the complex step sums the same terms in complex arithmetic).
-  - symbolic: 0 — SymPy's derivative evaluated to 30 digits at the point.
+  - symbolic: its own evaluation error (SymPy's derivative evaluated to 30 digits at the point).
+  - claimed: its own error: 0 for a number the user wrote, the evaluation error of the claim's own
+    expression otherwise (exact to 30 digits where the symbolic column can be computed, else its own
+    float rounding, measured like f's). A claim is never granted backprop's or numeric's rounding:
+    where f cancels or is ill-conditioned those are large, and a wrong claim would hide inside them.
 - SAFETY = 10: each u is an estimate of a typical error, not a proven bound; a factor 10 covers
   their slack (tests/test_verdict.py measures the numeric estimate's coverage against exact
   derivatives), while a wrong claim is off by far more than ten times its rounding.
@@ -36,7 +38,7 @@ pooled variable, projected on the pool's directions — by the same rule.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -93,33 +95,40 @@ class PairError:
     compared: int = 1  # entries (or probes) compared; 0: nothing could be, so the pair says nothing
 
 
-def uncertainty(name: str, column: Any, rounding: Any, rule: Rule) -> Any:
+# The columns whose uncertainty is their own evaluation error alone (given as `own`), not the rounding
+# of backprop's chain-rule sum: SymPy's exact derivative, and the user's claim.
+SELF_CONTAINED = ("symbolic", "claimed")
+
+
+def uncertainty(name: str, column: Any, rounding: Any, rule: Rule, own: Mapping[str, Any] | None = None) -> Any:
     """Column `name`'s own uncertainty at each entry (module docstring). `rounding` is the entry's
-    rounding (Rule.rounding of backprop's magnitudes), or 0 where no backprop ran."""
-    if name == "symbolic":
-        return np.zeros(np.shape(_values(column)))
-    own = np.broadcast_to(np.asarray(rounding, dtype=np.float64), np.shape(_values(column)))
+    rounding (Rule.rounding of backprop's magnitudes, with its shaken pass), or 0 where no backprop
+    ran; `own` holds the symbolic and claimed columns' own evaluation errors (0 where absent)."""
+    shape = np.shape(_values(column))
+    if name in SELF_CONTAINED:
+        return np.broadcast_to(np.asarray((own or {}).get(name, 0.0), dtype=np.float64), shape)
+    rounded = np.broadcast_to(np.asarray(rounding, dtype=np.float64), shape)
     if isinstance(column, Measured):
-        return np.asarray(column.error, dtype=np.float64) + own
-    return own
+        return np.asarray(column.error, dtype=np.float64) + rounded
+    return rounded
 
 
 def compare_pair(a_name: str, a: Any, b_name: str, b: Any, rule: Rule, rounding: Any = 0.0,
-                 skip: Any = None) -> PairError:
+                 skip: Any = None, own: Mapping[str, Any] | None = None) -> PairError:
     """Columns a and b (numbers, arrays, Measured, or fast mode's Probes), entry by entry.
-    `skip` marks entries not to compare (kinks)."""
+    `skip` marks entries not to compare (kinks); `own`: the self-contained columns' errors (uncertainty)."""
     if isinstance(a, (Probes, PoolShare)):
-        return _swap(compare_pair(b_name, b, a_name, a, rule, rounding, skip))
+        return _swap(compare_pair(b_name, b, a_name, a, rule, rounding, skip, own))
     if isinstance(b, PoolShare):
         return _against_share(a_name, a, b_name, b, rule)
-    u_a = uncertainty(a_name, a, rounding, rule)
+    u_a = uncertainty(a_name, a, rounding, rule, own)
     x = np.asarray(_values(a), dtype=np.float64)
     if isinstance(b, Probes):
         return _against_probes(a_name, x, u_a, b_name, b, rule, rounding)
     y = np.asarray(_values(b), dtype=np.float64)
     if x.shape != y.shape:  # never broadcast one column against another
         return PairError(a_name, b_name, False, float("inf"), float("inf"), "shape", (float("nan"), float("nan")))
-    u_b = uncertainty(b_name, b, rounding, rule)
+    u_b = uncertainty(b_name, b, rounding, rule, own)
     ignored = np.zeros(x.shape, dtype=bool) if skip is None else np.asarray(skip, dtype=bool)
     for column, u in ((a, u_a), (b, u_b)):
         if isinstance(column, Measured):
@@ -154,7 +163,7 @@ def _against_share(a_name: str, a: Any, b_name: str, share: PoolShare, rule: Rul
                         None if probes.labels is None else tuple(probes.labels[j] for j in mine))
     whole = np.array(whole, dtype=np.float64)
     whole[share.span] = x
-    u = uncertainty(a_name, whole, share.rounding, rule)
+    u = uncertainty(a_name, whole, share.rounding, rule, share.own)
     pair = _against_probes(a_name, whole, u, b_name, probes, rule, share.rounding)
     if pair.worst.startswith("along random direction"):
         return replace(pair, worst=f"{pair.worst} over the {share.members:,} pooled variables")
@@ -162,11 +171,11 @@ def _against_share(a_name: str, a: Any, b_name: str, share: PoolShare, rule: Rul
 
 
 def disagreeing_probes(a_name: str, a: Any, probes: Probes, rule: Rule, rounding: Any,
-                       excess: bool = False) -> Any:
+                       excess: bool = False, own: Mapping[str, Any] | None = None) -> Any:
     """The probes (directions first, then entries) at which column a disagrees with what fast mode
     measured, as a list of their positions; with excess, each probe's |difference| / allowed instead."""
     x = np.asarray(a, dtype=np.float64)
-    mine, mine_u, theirs, theirs_u, _ = _probe_sides(x, uncertainty(a_name, x, rounding, rule), probes, rounding)
+    mine, mine_u, theirs, theirs_u, _ = _probe_sides(x, uncertainty(a_name, x, rounding, rule, own), probes, rounding)
     _, bad, ratio = _judged(mine, mine_u, theirs, theirs_u, rule)
     return ratio if excess else [int(i) for i in np.flatnonzero(bad)]
 

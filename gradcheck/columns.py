@@ -7,7 +7,7 @@ Plain data, shared by the numeric oracle that makes them and the agreement rule 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # Column order everywhere: table, JSON, verdicts.
@@ -58,6 +58,7 @@ class PoolShare:
     rounding: Any  # each pool entry's rounding
     span: slice  # this variable's entries in the concatenation
     members: int  # how many variables the pool has
+    own: dict[str, Any] = field(default_factory=dict)  # the self-contained columns' own errors over the pool
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -22,7 +23,7 @@ from .oracles.symbolic import formula, symbolic
 from .problem import Problem, build
 from .result import CaseResult, GradientResult
 from .shapes import infer_shapes
-from .tree import Node, Paths
+from .tree import Const, Node, Paths, Var
 from .values import Assignments
 from .verdict import case_status, case_verdict, hessian_verdict, judge, unchecked_at_kink
 
@@ -88,23 +89,25 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
     step("symbolic")
     by_symbolic = symbolic(problem.root, problem.point, problem.wrt, formulas=options.formulas)
     others = {}  # every column but numeric, (value, note) by variable
+    own: dict[str, dict[str, Any]] = {var: {} for var in variables}  # the claims' own evaluation errors
     for var in variables:
         others[var] = {"symbolic": (by_symbolic[var].value, by_symbolic[var].note),
                        "backprop": (by_backprop[var], None)}
         if var in problem.claims:
-            others[var]["claimed"] = evaluate_claim(problem.claims[var], problem.point, var,
-                                                    np.shape(problem.point[var]))
+            claim = evaluate_claim(problem.claims[var], problem.point, var, np.shape(problem.point[var]), rule)
+            others[var]["claimed"] = (claim.value, claim.note)
+            own[var]["claimed"] = claim.error
     if pool is not None:
         step("numeric")
         by_numeric.update(pooled_numeric(pool, f, problem.point,
                                          {v: {c: value for c, (value, _) in others[v].items()} for v in pool.names},
-                                         rounding, rule, methods, options.seed))
+                                         rounding, rule, methods, options.seed, own))
     gradients = {}
     for var in variables:
         columns = {**others[var], "numeric": numeric_column(by_numeric[var])}
         var_mode = mode if by_numeric[var].probes is not None else "full"  # small variables: every entry
         gradients[var] = judge(var, np.shape(problem.point[var]), columns, rule, rounding[var], var_mode,
-                               by_numeric[var].method, by_symbolic[var].formula, by_numeric[var].kinks)
+                               by_numeric[var].method, by_symbolic[var].formula, by_numeric[var].kinks, own[var])
         if var in problem.claims:
             step("diagnosis")
             _diagnose(problem, gradients[var], options.seed, rule)
@@ -203,19 +206,45 @@ def numeric_column(result: NumericResult) -> tuple[Any, str | None]:
     return (result.probes if result.probes is not None else result.value), result.note
 
 
-def evaluate_claim(claim: Node, point: Mapping[str, Any], variable: str, shape: tuple[int, ...]
-                   ) -> tuple[Any, str | None]:
-    """The claimed gradient's value, or None and why: a claim that does not compute is a wrong claim."""
+@dataclass(frozen=True)
+class Claim:
+    """A claimed gradient at the point: its value and its own evaluation error (0 for numbers the
+    user wrote), or None and why (a claim that does not compute is a wrong claim)."""
+
+    value: Any
+    note: str | None = None
+    error: Any = 0.0
+
+
+def evaluate_claim(claim: Node, point: Mapping[str, Any], variable: str, shape: tuple[int, ...],
+                   rule: Rule | None = None) -> Claim:
+    """The claimed gradient's value and its own rounding: how far the value moves when the claim's
+    own intermediate values are shaken by an ulp (evaluate.SHAKE_ULPS), as f's rounding is measured,
+    plus ROUNDING_ULPS ulps of the value itself. Numbers and data the user wrote are not shaken:
+    a claim that is a number has no rounding."""
     try:
         got = infer_shapes(claim, {n: np.shape(v) for n, v in point.items()})[claim]
         if got != shape:
-            return None, (f"has shape {format_shape(got)}, but ∂f/∂{variable} has shape "
-                          f"{format_shape(shape)}")
-        return value(claim, point), None
+            return Claim(None, f"has shape {format_shape(got)}, but ∂f/∂{variable} has shape {format_shape(shape)}")
+        claimed = value(claim, point)
     except ShapeError as exc:
-        return None, f"does not compute: {exc}"
+        return Claim(None, f"does not compute: {exc}")
     except DomainError as exc:
-        return None, f"is undefined here: {exc}"
+        return Claim(None, f"is undefined here: {exc}")
+    return Claim(claimed, None, claim_rounding(claim, point, claimed, rule or Rule()))
+
+
+def claim_rounding(claim: Node, point: Mapping[str, Any], claimed: Any, rule: Rule) -> Any:
+    """The claim's own rounding at each entry (evaluate_claim)."""
+    if isinstance(claim, (Const, Var)):
+        return 0.0
+    try:
+        shaken = forward(claim, point, shake=True)[claim]
+    except DomainError:  # an ulp pushed a value out of its domain: the value's own ulps, then
+        shaken = claimed
+    with np.errstate(all="ignore"):
+        moved = np.abs(np.subtract(shaken, claimed, dtype=np.float64))
+    return moved + rule.rounding(claimed)
 
 
 def error_result(expr: str, exc: GradcheckError, name: str | None = None, seed: int = 0) -> CaseResult:

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .agreement import SAFETY, PairError, Rule, compare_pair, index_text
+from .agreement import SAFETY, PairError, Rule, compare_pair, index_text, uncertainty
 from .columns import Kink, Measured, Probes
 from .result import GradientResult
 
@@ -29,12 +29,14 @@ class Comparison:
     odd: str | None = None  # the one column that disagrees with all the others (which agree), if any
 
 
-def compare(columns: Mapping[str, Any], rule: Rule, rounding: Any = 0.0, skip: Any = None) -> Comparison:
-    """Every pair of the columns that have a value (None marks a column without one)."""
+def compare(columns: Mapping[str, Any], rule: Rule, rounding: Any = 0.0, skip: Any = None,
+            own: Mapping[str, Any] | None = None) -> Comparison:
+    """Every pair of the columns that have a value (None marks a column without one). `rounding` is
+    backprop's rounding at each entry, `own` the symbolic and claimed columns' own errors."""
     present = {name: v for name, v in columns.items() if v is not None}
     if skip is not None and np.all(skip) and len(present) >= 2:  # every entry is a kink: judged there
         return Comparison(True, None, None, " = ".join(present))
-    pairs = tuple(compare_pair(a, present[a], b, present[b], rule, rounding, skip)
+    pairs = tuple(compare_pair(a, present[a], b, present[b], rule, rounding, skip, own)
                   for a, b in combinations(present, 2))
     compared = [p for p in pairs if p.compared]
     # A column compared with nothing (numeric could not difference a single entry) says nothing.
@@ -56,20 +58,22 @@ def compare(columns: Mapping[str, Any], rule: Rule, rounding: Any = 0.0, skip: A
 
 def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, str | None]], rule: Rule,
           rounding: Any = 0.0, mode: str = "full", method: str = "central", formula: str | None = None,
-          kinks: tuple[Kink, ...] = ()) -> GradientResult:
+          kinks: tuple[Kink, ...] = (), own: Mapping[str, Any] | None = None) -> GradientResult:
     """One variable's columns, each (value or None, note), compared. `rounding` is each entry's
-    rounding (agreement.Rule.rounding of backprop's magnitudes; 0 where there is no backprop)."""
+    rounding (agreement.Rule.rounding of backprop's magnitudes; 0 where there is no backprop); `own`
+    the symbolic and claimed columns' own evaluation errors (agreement.uncertainty)."""
     values = {name: v for name, (v, _) in columns.items()}
     notes = {name: note for name, (_, note) in columns.items() if note}
     rounding = np.broadcast_to(np.asarray(rounding, dtype=np.float64), shape)
-    kinks, values["numeric"] = _smooth_kinks(kinks, values.get("numeric"), rule, rounding)
+    own = dict(own or {})
+    kinks, values["numeric"] = _smooth_kinks(kinks, values.get("numeric"), rule)
     if values["numeric"] is None and "numeric" not in columns:
         del values["numeric"]
     skip = np.zeros(shape, dtype=bool)
     for k in kinks:
         skip[k.index] = True
-    outside = _outside_kinks(values, kinks, rule, rounding)
-    result = compare(values, rule, rounding, skip if kinks else None)
+    outside = _outside_kinks(values, kinks, rule, rounding, own)
+    result = compare(values, rule, rounding, skip if kinks else None, own)
     measured = values.get("numeric")
     error = measured.error if isinstance(measured, Measured) else None
     if isinstance(measured, Measured):
@@ -90,15 +94,16 @@ def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, s
                           kinks=[(list(k.index), k.left, k.right) for k in kinks], odd=result.odd)
 
 
-def _smooth_kinks(kinks: tuple[Kink, ...], measured: Any, rule: Rule,
-                  rounding: np.ndarray) -> tuple[tuple[Kink, ...], Any]:
+def _smooth_kinks(kinks: tuple[Kink, ...], measured: Any, rule: Rule) -> tuple[tuple[Kink, ...], Any]:
     """The kinks where f is differentiable after all, taken out: a registry kink on the path need not
     make f kinked (relu(x)**2 and elu at 0, x*abs(x)); where the one-sided derivatives agree by the
-    rule, the entry is measured as their midpoint, with their difference added to its error."""
+    rule, the entry is measured as their midpoint, with their difference added to its error. That is
+    decided from the one-sided derivatives and their own error alone: backprop's rounding there holds
+    the jump of a branch that rounding flips, which would make every kink look removable."""
     if not isinstance(measured, Measured):
         return kinks, measured
     smooth = [k for k in kinks if not np.isnan(k.left)
-              and abs(k.right - k.left) <= rule.allowed(k.left, k.right, k.error, rounding[k.index])]
+              and abs(k.right - k.left) <= rule.allowed(k.left, k.right, k.error, 0.0)]
     if not smooth:
         return kinks, measured
     value, error = np.array(measured.value, dtype=np.float64), np.array(measured.error, dtype=np.float64)
@@ -110,18 +115,21 @@ def _smooth_kinks(kinks: tuple[Kink, ...], measured: Any, rule: Rule,
     return tuple(k for k in kinks if k not in smooth), Measured(value, error)
 
 
-def _outside_kinks(values: dict[str, Any], kinks: tuple[Kink, ...], rule: Rule, rounding: np.ndarray) -> list[str]:
+def _outside_kinks(values: dict[str, Any], kinks: tuple[Kink, ...], rule: Rule, rounding: np.ndarray,
+                   own: Mapping[str, Any]) -> list[str]:
     """A column whose value at a kink is not between the one-sided derivatives is wrong there. The
-    interval is widened by the rule's allowance, with the one-sided differences' own error."""
+    interval is widened by the rule's allowance, with the one-sided differences' own error and the
+    column's own uncertainty (agreement.uncertainty: a claim's is its own, never backprop's)."""
     problems = []
     for k in kinks:
         if np.isnan(k.left):
             continue  # a jump: there is no derivative to be between
         low, high = sorted((k.left, k.right))
-        slack = float(rule.allowed(low, high, k.error, rounding[k.index]))
         for name, v in values.items():
             if v is None or name == "numeric" or isinstance(v, (Measured, Probes)):
                 continue
+            u = float(np.asarray(uncertainty(name, v, rounding, rule, own))[k.index])
+            slack = float(rule.allowed(low, high, k.error, u))
             entry = float(np.asarray(v)[k.index])
             if not low - slack <= entry <= high + slack:
                 where = index_text(k.index) if k.index else ""
