@@ -113,6 +113,57 @@ def uncertainty(name: str, column: Any, rounding: Any, rule: Rule, own: Mapping[
     return rounded
 
 
+# A column witnesses agreement only where its uncertainty, times SAFETY, is small beside the gradient:
+# at most this share of the gradient's size (its largest entry by any oracle, or a one-sided derivative
+# at a kink), or thirty times rtol where the check's precision is coarser (float32, float16: central
+# differences of a float32 layer err by ~1e-3 of the gradient beside rtol's 1e-3). There it
+# tells a right claim from one off by a percent, a factor or a sign. A column whose uncertainty is not
+# small against the gradient (backprop and numeric of (1 - cos(x))/x**2 at x = 1e-4: ±4e-4 beside
+# -8e-6) agrees with anything near it: it can contradict a claim, never confirm one.
+CONCLUSIVE_SHARE = 5e-3
+
+
+# How many rtols a witness's SAFETY·u may reach beside the gradient where that is more than CONCLUSIVE_SHARE.
+CONCLUSIVE_RTOLS = 30
+
+
+def conclusive_share(rule: Rule) -> float:
+    """The share of the gradient's size that SAFETY·u of a witness may reach (CONCLUSIVE_SHARE)."""
+    return max(CONCLUSIVE_SHARE, CONCLUSIVE_RTOLS * rule.rtol)
+
+
+def conclusive(name: str, column: Any, rounding: Any, rule: Rule, own: Mapping[str, Any] | None = None,
+               scale: float = 0.0) -> Any:
+    """Where column `name` can witness agreement (CONCLUSIVE_SHARE of `scale`, the gradient's size), entry
+    by entry: a boolean array of the gradient's shape. The symbolic column is exact wherever it has a
+    value. Fast mode's probes witness every entry or none: a random direction mixes them."""
+    if isinstance(column, PoolShare):
+        column = column.probes
+    if isinstance(column, Probes):
+        values = np.concatenate([np.ravel(column.directional), np.ravel(column.entry_values)]).astype(np.float64)
+        errors = np.concatenate([np.ravel(column.directional_error), np.ravel(column.entry_errors)]).astype(np.float64)
+        return bool(np.all(_small(values, errors, max(scale, float(np.max(np.abs(values), initial=0.0))), rule)))
+    values = np.asarray(_values(column), dtype=np.float64)
+    if name == "symbolic":
+        return np.isfinite(values)
+    return _small(values, uncertainty(name, column, rounding, rule, own), scale, rule)
+
+
+def _small(values: np.ndarray, u: np.ndarray, scale: float, rule: Rule) -> np.ndarray:
+    """SAFETY·u against CONCLUSIVE_SHARE (or thirty rtols) of the gradient's size, entry by entry."""
+    with np.errstate(all="ignore"):
+        share = conclusive_share(rule)
+        return np.isfinite(values) & np.isfinite(u) & (SAFETY * u <= share * scale)
+
+
+def exact_needed(value: Any, rounding: Any, rule: Rule) -> bool:
+    """Whether a float64 value with this rounding needs evaluating to more digits before it is judged:
+    where its rounding, times SAFETY, is more than a tenth of rtol beside it. Elsewhere float64
+    already tells a right value from one off by rtol."""
+    with np.errstate(all="ignore"):
+        return bool(np.any(SAFETY * np.asarray(rounding) > 0.1 * rule.rtol * np.abs(value)))
+
+
 def compare_pair(a_name: str, a: Any, b_name: str, b: Any, rule: Rule, rounding: Any = 0.0,
                  skip: Any = None, own: Mapping[str, Any] | None = None) -> PairError:
     """Columns a and b (numbers, arrays, Measured, or fast mode's Probes), entry by entry.

@@ -9,7 +9,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from .agreement import Rule, rule_for
+from .agreement import Rule, exact_needed, rule_for
 from .array_ops import format_shape
 from .budget import budget_seconds, current_step, step, time_budget
 from .cost import check_numeric_cost
@@ -19,7 +19,7 @@ from .options import Options, make
 from .pool import Pool, pooled_numeric
 from .oracles.backprop import backprop, backprop_magnitudes
 from .oracles.numeric import NumericResult, choose_mode, numeric
-from .oracles.symbolic import formula, symbolic
+from .oracles.symbolic import formula, size_limit, symbolic
 from .problem import Problem, build
 from .result import CaseResult, GradientResult
 from .shapes import infer_shapes
@@ -93,8 +93,11 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
     for var in variables:
         others[var] = {"symbolic": (by_symbolic[var].value, by_symbolic[var].note),
                        "backprop": (by_backprop[var], None)}
+        if by_symbolic[var].value is not None:
+            own[var]["symbolic"] = exact_error(rounding[var], rule)
         if var in problem.claims:
-            claim = evaluate_claim(problem.claims[var], problem.point, var, np.shape(problem.point[var]), rule)
+            claim = evaluate_claim(problem.claims[var], problem.point, var, np.shape(problem.point[var]), rule,
+                                   exact=by_symbolic[var].value is not None)
             others[var]["claimed"] = (claim.value, claim.note)
             own[var]["claimed"] = claim.error
     if pool is not None:
@@ -188,8 +191,10 @@ def _diagnose(problem, g: GradientResult, seed: int, rule) -> None:
     from .matrix_diagnosis import diagnose_matrix
     from .reading import likelier_claim
 
-    agreed = g.status == "pass"
+    agreed = g.status in ("pass", "kink", "inconclusive")
     note = diagnose(problem, g.variable, agreed, seed, rule)
+    if note is not None and agreed:  # a formula wrong elsewhere is wrong
+        g.status, g.verdict, agreed = "mismatch", f"claimed {note.removeprefix('it ')}", False
     if not agreed:  # a claim right for what f was likely meant to be: `1 / 1 + exp(-z)`
         note = likelier_claim(problem, g.variable, g.columns.get("claimed")) or note
     if note is None and not agreed and _printable(problem):  # a matrix claim: against the derived formula
@@ -217,11 +222,15 @@ class Claim:
 
 
 def evaluate_claim(claim: Node, point: Mapping[str, Any], variable: str, shape: tuple[int, ...],
-                   rule: Rule | None = None) -> Claim:
-    """The claimed gradient's value and its own rounding: how far the value moves when the claim's
-    own intermediate values are shaken by an ulp (evaluate.SHAKE_ULPS), as f's rounding is measured,
-    plus ROUNDING_ULPS ulps of the value itself. Numbers and data the user wrote are not shaken:
-    a claim that is a number has no rounding."""
+                   rule: Rule | None = None, exact: bool = False) -> Claim:
+    """The claimed gradient's value and its own error. A claim is a formula, judged as one: with
+    `exact` (the symbolic column could be computed, so the claim's expansion is small enough too) it
+    is evaluated to 30 digits like the symbolic column, where float64 may have no digit right
+    ((1 - cos(x))/x**3 at x = 1e-4). Otherwise its float64 value, whose rounding is how far it moves
+    when the claim's own intermediate values are shaken by an ulp (evaluate.SHAKE_ULPS), as f's is,
+    plus ROUNDING_ULPS ulps of the value itself. Numbers and data the user wrote are not shaken: a
+    claim that is a number has no rounding."""
+    rule = rule or Rule()
     try:
         got = infer_shapes(claim, {n: np.shape(v) for n, v in point.items()})[claim]
         if got != shape:
@@ -231,7 +240,23 @@ def evaluate_claim(claim: Node, point: Mapping[str, Any], variable: str, shape: 
         return Claim(None, f"does not compute: {exc}")
     except DomainError as exc:
         return Claim(None, f"is undefined here: {exc}")
-    return Claim(claimed, None, claim_rounding(claim, point, claimed, rule or Rule()))
+    rounding = claim_rounding(claim, point, claimed, rule)
+    if exact and exact_needed(claimed, rounding, rule) and size_limit(claim, point, []) is None:
+        from .oracles.sym_chain import exact_value
+
+        digits = exact_value(claim, point)
+        if digits is not None:
+            accurate = np.array([float(d) for d in digits.flat], dtype=np.float64).reshape(np.shape(claimed))
+            return Claim(accurate[()] if not shape else accurate, None, exact_error(rounding, rule))
+    return Claim(claimed, None, rounding)
+
+
+def exact_error(rounding: Any, rule: Rule) -> Any:
+    """The error of a value evaluated to EVAL_DIGITS digits whose float64 rounding (in the working
+    precision) is `rounding`: the same conditioning, at the higher precision."""
+    from .oracles.sym_eval import EVAL_DIGITS
+
+    return np.asarray(rounding, dtype=np.float64) * (10.0**-EVAL_DIGITS / rule.eps)
 
 
 def claim_rounding(claim: Node, point: Mapping[str, Any], claimed: Any, rule: Rule) -> Any:

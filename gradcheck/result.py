@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .status import ExitStatus
+from .status import ExitStatus, worst
 
 
 @dataclass
@@ -25,7 +25,7 @@ class GradientResult:
     #                          oracle's Probes in fast mode
     max_abs_error: float | None
     max_rel_error: float | None
-    status: str  # "pass" or "mismatch"
+    status: str  # "pass", "kink", "inconclusive" or "mismatch"
     verdict: str
     notes: dict[str, str] = field(default_factory=dict)  # why a column has no value, what fast mode did
     formula: str | None = None  # SymPy's simplified ∂f/∂variable, when asked for
@@ -114,7 +114,7 @@ class CaseResult:
 
     name: str
     expr: str
-    status: str  # "pass", "mismatch", "kink" or "error"
+    status: str  # "pass", "mismatch", "kink", "inconclusive" or "error"
     value: float | None = None
     gradients: dict[str, GradientResult] = field(default_factory=dict)
     point: dict[str, Any] = field(default_factory=dict)  # scalars and arrays
@@ -144,6 +144,8 @@ class CaseResult:
     def exit_code(self) -> ExitStatus:
         if self.status == "error":
             return ExitStatus.INPUT_ERROR
+        if self.status == "inconclusive":
+            return ExitStatus.INCONCLUSIVE
         return ExitStatus.OK if self.as_expected else ExitStatus.MISMATCH
 
     def __str__(self) -> str:
@@ -189,7 +191,7 @@ class CaseResult:
         }
 
 
-STATUSES = ("pass", "mismatch", "kink", "error")
+STATUSES = ("pass", "mismatch", "kink", "inconclusive", "error")
 
 
 @dataclass
@@ -207,7 +209,7 @@ class Report:
 
     @property
     def exit_code(self) -> ExitStatus:
-        return max((c.exit_code for c in self.cases), default=ExitStatus.OK)
+        return worst(c.exit_code for c in self.cases)
 
     def __str__(self) -> str:
         """The table `gradcheck check` prints, without color."""

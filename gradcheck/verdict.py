@@ -14,8 +14,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .agreement import SAFETY, PairError, Rule, compare_pair, index_text, uncertainty
-from .columns import Kink, Measured, Probes
+from .agreement import SAFETY, PairError, Rule, compare_pair, conclusive, conclusive_share, index_text, uncertainty
+from .columns import Kink, Measured, PoolShare, Probes
 from .result import GradientResult
 
 
@@ -58,10 +58,11 @@ def compare(columns: Mapping[str, Any], rule: Rule, rounding: Any = 0.0, skip: A
 
 def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, str | None]], rule: Rule,
           rounding: Any = 0.0, mode: str = "full", method: str = "central", formula: str | None = None,
-          kinks: tuple[Kink, ...] = (), own: Mapping[str, Any] | None = None) -> GradientResult:
+          kinks: tuple[Kink, ...] = (), own: Mapping[str, Any] | None = None, scale: float = 0.0) -> GradientResult:
     """One variable's columns, each (value or None, note), compared. `rounding` is each entry's
     rounding (agreement.Rule.rounding of backprop's magnitudes; 0 where there is no backprop); `own`
-    the symbolic and claimed columns' own evaluation errors (agreement.uncertainty)."""
+    the symbolic and claimed columns' own evaluation errors (agreement.uncertainty); `scale` a size
+    the gradient is at least judged at (agreement.conclusive): a black box's, its whole layer's."""
     values = {name: v for name, (v, _) in columns.items()}
     notes = {name: note for name, (_, note) in columns.items() if note}
     rounding = np.broadcast_to(np.asarray(rounding, dtype=np.float64), shape)
@@ -74,24 +75,84 @@ def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, s
         skip[k.index] = True
     outside = _outside_kinks(values, kinks, rule, rounding, own)
     result = compare(values, rule, rounding, skip if kinks else None, own)
+    witnessed, vague = _witnesses(values, shape, kinks, rule, rounding, own, skip, scale)
+    for name in vague:
+        notes.setdefault(name, _vague_note(values[name], values.get("symbolic") is not None))
     measured = values.get("numeric")
     error = measured.error if isinstance(measured, Measured) else None
     if isinstance(measured, Measured):
         values["numeric"] = measured.value
     verdict = result.verdict
     agree = result.agree and not outside
+    unconfirmed = agree and values.get("claimed") is not None and not bool(np.all(witnessed))
     if "claimed" in values and values["claimed"] is None:
         verdict = f"claimed {notes['claimed']}"
     elif outside:
         verdict = "; ".join(outside)
     elif not result.agree:
         verdict += _worst(variable, result)
+    elif unconfirmed:
+        verdict = _unconfirmed_verdict(variable, shape, witnessed, vague)
     elif kinks:
         verdict = _kink_verdict(variable, shape, kinks)
-    status = "mismatch" if not agree else "kink" if kinks else "pass"
+    status = "mismatch" if not agree else "inconclusive" if unconfirmed else "kink" if kinks else "pass"
     return GradientResult(variable, shape, values, result.max_abs_error, result.max_rel_error, status, verdict,
                           notes, formula, mode, list(result.pairs), numeric_error=error, numeric_method=method,
                           kinks=[(list(k.index), k.left, k.right) for k in kinks], odd=result.odd)
+
+
+def _witnesses(values: Mapping[str, Any], shape: tuple[int, ...], kinks: tuple[Kink, ...], rule: Rule,
+               rounding: np.ndarray, own: Mapping[str, Any], skip: np.ndarray,
+               scale: float = 0.0) -> tuple[np.ndarray, list[str]]:
+    """Where some column (not the claim) can witness agreement (agreement.conclusive), and the columns
+    that cannot everywhere they have a value. At a kink the witness is the interval of one-sided
+    derivatives, where their own error is small beside them."""
+    witnessed = np.zeros(shape, dtype=bool)
+    vague = []
+    scale = max(_scale(values, kinks), scale)
+    for name, v in values.items():
+        if v is None or name == "claimed":
+            continue
+        mask = np.broadcast_to(conclusive(name, v, rounding, rule, own, scale), shape)
+        witnessed |= mask & ~skip
+        measured = np.isfinite(np.asarray(v.value if isinstance(v, Measured) else v, dtype=np.float64)) \
+            if not isinstance(v, (Probes, PoolShare)) else np.ones(shape, dtype=bool)
+        if np.any(measured & ~mask & ~skip):
+            vague.append(name)
+    for k in kinks:
+        if not np.isnan(k.left):
+            witnessed[k.index] = bool(SAFETY * k.error <= conclusive_share(rule) * scale)
+    return witnessed, vague
+
+
+def _scale(values: Mapping[str, Any], kinks: tuple[Kink, ...]) -> float:
+    """The gradient's size: its largest entry by any oracle (not the claim), or a one-sided derivative."""
+    sizes = [abs(k.left) for k in kinks] + [abs(k.right) for k in kinks]
+    for name, v in values.items():
+        if v is None or name == "claimed" or isinstance(v, (Probes, PoolShare)):
+            continue
+        entries = np.abs(np.asarray(v.value if isinstance(v, Measured) else v, dtype=np.float64))
+        finite = entries[np.isfinite(entries)]
+        if finite.size:
+            sizes.append(float(np.max(finite)))
+    return max((x for x in sizes if np.isfinite(x)), default=0.0)
+
+
+def _vague_note(column: Any, exact: bool) -> str:
+    """Why a column cannot witness agreement."""
+    if isinstance(column, (Probes, PoolShare)):
+        return "its error estimate is not small beside the derivatives it measured: it cannot confirm a claim"
+    return ("not accurate here (its rounding or error estimate is not small beside the gradient): f cannot be "
+            "evaluated accurately enough at this point, so this column cannot confirm a claim"
+            + ("; the symbolic column is exact" if exact else ""))
+
+
+def _unconfirmed_verdict(variable: str, shape: tuple[int, ...], witnessed: np.ndarray, vague: list[str]) -> str:
+    """Why a claim that nothing contradicts is not a pass."""
+    where = "" if not shape else f" at {variable}{index_text(tuple(int(i) for i in np.argwhere(~witnessed)[0]))}"
+    why = f" ({', '.join(vague)}: dominated by rounding)" if vague else ""
+    return (f"inconclusive: no column is accurate enough{where} to confirm the claim{why}; "
+            "nothing contradicts it either (check at another point, or give a smaller expression for an exact column)")
 
 
 def _smooth_kinks(kinks: tuple[Kink, ...], measured: Any, rule: Rule) -> tuple[tuple[Kink, ...], Any]:
@@ -197,7 +258,10 @@ def _verdict(names: list[str], agreeing: set[tuple[str, str]]) -> tuple[str, str
 
 def case_status(gradients: Mapping[str, GradientResult]) -> str:
     statuses = {g.status for g in gradients.values()}
-    return "mismatch" if "mismatch" in statuses else "kink" if "kink" in statuses else "pass"
+    for status in ("mismatch", "inconclusive", "kink"):
+        if status in statuses:
+            return status
+    return "pass"
 
 
 def case_verdict(gradients: Mapping[str, GradientResult], claimed: bool) -> str:
