@@ -68,3 +68,4 @@ class Evaluation:
     value: Any
     branches: bytes | None = None  # the branch taken at every kink; None if f cannot say
     at_kink: bool = False  # some kink's quantity is exactly 0 here
+    ambiguous: bool = False  # the complex step moves a quantity float64 rounded to 0 that is not 0 (switches.py)

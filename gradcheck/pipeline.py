@@ -19,6 +19,7 @@ from .options import Options, make
 from .pool import Pool, pooled_numeric
 from .oracles.backprop import backprop, backprop_magnitudes
 from .oracles.numeric import NumericResult, choose_mode, numeric
+from .oracles.switches import Switches, decide, kinked
 from .oracles.symbolic import formula, size_limit, symbolic
 from .problem import Problem, build
 from .result import CaseResult, GradientResult
@@ -73,16 +74,19 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
         check_hessian_cost(problem)
     step("forward")
     values = forward(problem.root, problem.point)  # raises DomainError if f is undefined here
+    shaken = shaken_pass(problem)
+    step("switches")
+    switches = exact_switches(problem, values, shaken)
     step("backprop")
     by_backprop, terms = backprop_magnitudes(problem.root, values, problem.wrt)
     rule = rule_for(options.rtol, options.atol, options.dtype)
-    rounding = backprop_rounding(problem, terms, by_backprop, rule)
-    del terms
+    rounding = backprop_rounding(problem, terms, by_backprop, rule, shaken)
+    del terms, shaken
     methods = numeric_methods(options.method, problem, values)
     f_value = float(values[problem.root])
     del values  # every node's value: the numeric oracle keeps passes of its own (4 MB of the 1M net's peak)
     step("numeric")
-    f = differenced(problem.root)
+    f = differenced(problem.root, switches.on if switches else None)
     pool = Pool.of(variables, problem.point, mode)  # fast mode's small variables, probed as one array
     by_numeric = numeric(f, problem.point, [v for v in variables if pool is None or v not in pool], mode=mode,
                          seed=options.seed, method=methods)
@@ -130,14 +134,41 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
         seconds=time.perf_counter() - started)
 
 
-def backprop_rounding(problem: Problem, terms: dict[str, Any], by_backprop: dict[str, Any], rule: Rule) -> dict[str, Any]:
-    """Each gradient entry's rounding: eps times the terms backprop summed into it (`terms`, from
-    backprop_magnitudes), plus how far the gradient moves when every intermediate value is moved by an
-    ulp (1 - tanh(x)**2 at x = 20 is 0 in floating point, 1.4e-17 in truth: the rounding of tanh(x),
-    not of the sum, decides). One array of the variable's size at a time beside the result."""
+def shaken_pass(problem: Problem) -> dict | None:
+    """f's forward pass with every intermediate value moved by an ulp (evaluate.SHAKE_ULPS); None where
+    an ulp pushes a value out of a domain."""
     try:
-        shaken = backprop(problem.root, forward(problem.root, problem.point, shake=True), problem.wrt)
-    except DomainError:  # an ulp pushed a value out of a domain: the terms alone, then
+        return forward(problem.root, problem.point, shake=True)
+    except DomainError:
+        return None
+
+
+def exact_switches(problem: Problem, values: dict, shaken: dict | None) -> Switches | None:
+    """The kinks float64 cannot place for sure, decided exactly (oracles/switches.py): those whose
+    quantity is 0 here, or changes sign under the shaken pass or the one with its signs reversed."""
+    if not kinked(problem.root):
+        return None
+    passes = [shaken] if shaken is not None else []
+    try:
+        passes.append(forward(problem.root, problem.point, shake=-1))
+    except DomainError:
+        pass
+    return decide(problem.root, problem.point, values, passes)
+
+
+def backprop_rounding(problem: Problem, terms: dict[str, Any], by_backprop: dict[str, Any], rule: Rule,
+                      shaken_values: dict | None) -> dict[str, Any]:
+    """Each gradient entry's rounding: eps times the terms backprop summed into it (`terms`, from
+    backprop_magnitudes), plus how far the gradient moves in the shaken pass (every intermediate value
+    moved by an ulp: 1 - tanh(x)**2 at x = 20 is 0 in floating point, 1.4e-17 in truth: the rounding
+    of tanh(x), not of the sum, decides). Within rounding of a switch that movement holds the jump of
+    the branch rounding may flip: backprop cannot confirm a claim there, only the exact columns can.
+    One array of the variable's size at a time beside the result."""
+    try:
+        if shaken_values is None:
+            raise DomainError("an ulp pushed a value out of a domain")
+        shaken = backprop(problem.root, shaken_values, problem.wrt)
+    except DomainError:  # the terms alone, then
         shaken = dict(by_backprop)
     rounding = {}
     for name in by_backprop:

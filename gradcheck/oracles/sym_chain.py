@@ -187,20 +187,20 @@ def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], run: _Run
     return result
 
 
-def exact_value(root: Node, point: Mapping[str, Any]) -> np.ndarray | None:
-    """root's value at the point to EVAL_DIGITS digits (an object array of mpf), computed operation by
+def exact_value(root: Node, point: Mapping[str, Any], digits: int = EVAL_DIGITS) -> np.ndarray | None:
+    """root's value at the point to `digits` digits (an object array of mpf), computed operation by
     operation from the registry's SymPy forms, as the symbolic column computes f's; None where some
     operation has no finite value there. The kinds of call come from the same caches and store."""
     if len(_calls) > CACHE_SIZE:
         _calls.clear()
     run = _Run(reading=True)
     try:
-        with mpmath.workdps(EVAL_DIGITS):
+        with mpmath.workdps(digits):
             values, _, bad = _forward_pass(_SympyOnDemand(), topological(root), point, run, None)
     except StaleEntry:
         for key in [key for key, call in _calls.items() if call.read]:
             del _calls[key]
-        return exact_value(root, point)
+        return exact_value(root, point, digits)
     _save(run)
     return None if bad is not None or any(v is None for v in values[root].flat) else values[root]
 
