@@ -35,6 +35,18 @@ class Kink:
 
 
 @dataclass(frozen=True)
+class Along:
+    """f's derivative along a direction in which it is differentiable though each entry on it is a kink:
+    every kinked entry of a variable moved together (a tie of maxima stays a tie). A claim must give it
+    too: giving each tied maximum the whole gradient lies between each entry's one-sided derivatives,
+    and is twice the slope of the pair moved together."""
+
+    direction: Any  # the variable's shape: 1 at each kinked entry, 0 elsewhere
+    value: float
+    error: float
+
+
+@dataclass(frozen=True)
 class Probes:
     """What fast mode measured for one variable."""
 

@@ -35,7 +35,8 @@ from .options import Options, make
 from .pool import Pool, pooled_vjp
 from .oracles.numeric import CHECKED_COMPLEX, FULL_MODE_MAX_ENTRIES, NumericResult, choose_mode
 from .oracles.vjp_numeric import along, entry, measure
-from .pipeline import numeric_column
+from .columns import Along
+from .pipeline import numeric_column, tied_slope
 from .result import CaseResult, GradientResult
 from .verdict import case_status, judge
 
@@ -246,7 +247,8 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     modes = {n: mode if measured[n][0].probes is not None else "full" for n in inputs.wrt}  # small inputs: every entry
     scale = layer_scale(measured)
     for n in inputs.wrt:
-        gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, rule, modes[n], method, scale)
+        tied = _tied(target.outputs, point, n, measured[n], douts, base, method, eps)
+        gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, rule, modes[n], method, scale, tied)
     _within_rounding(target, point, douts, claimed, measured, gradients, modes, rule, method, eps, scale)
     for n in inputs.wrt:
         if gradients[n].status == "mismatch":
@@ -406,13 +408,31 @@ def layer_scale(measured: Mapping[str, list[NumericResult]]) -> float:
     return max(sizes)
 
 
+def _tied(outputs: Callable, point: dict, name: str, measured: list[NumericResult], douts: list[tuple], base: tuple,
+          method: str, eps: float) -> list[Along | None]:
+    """For each dout, f's slope with the input's kinked entries moved together (pipeline.tied_slope); the
+    line is differenced once, for every dout."""
+    slopes: dict[bytes, list] = {}
+
+    def at(k: int) -> Callable[[np.ndarray], Any]:
+        def along_one(v: np.ndarray) -> Any:
+            key = v.tobytes()
+            if key not in slopes:
+                slopes[key] = along(outputs, point, name, v, douts, base, method, eps)
+            return slopes[key][k]
+        return along_one
+
+    return [tied_slope(m.kinks, np.shape(point[name]), at(k)) for k, m in enumerate(measured)]
+
+
 def _judged(name: str, shape, measured: list[NumericResult], claimed: list[dict], rule: Rule, mode: str,
-            method: str, scale: float = 0.0) -> GradientResult:
+            method: str, scale: float = 0.0, tied: list[Along | None] | None = None) -> GradientResult:
     """The one place a variable is judged: once per dout, the worst kept (a mismatch, else a kink)."""
     # no backprop here: the claim's own rounding is not known, so the numeric estimate carries the
     # uncertainty (with the rounding measured where the claim disagreed: _within_rounding)
+    tied = tied or [None] * len(measured)
     results = [judge(name, shape, {"numeric": numeric_column(m), "claimed": c[name]}, rule, 0.0, mode, method,
-                     kinks=m.kinks, scale=scale) for m, c in zip(measured, claimed)]
+                     kinks=m.kinks, scale=scale, tied=t) for m, c, t in zip(measured, claimed, tied)]
     bad = [(k, r) for k, r in enumerate(results) if r.status == "mismatch"]
     if bad:
         k, worst = max(bad, key=lambda kr: kr[1].max_rel_error or 0.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -18,10 +18,11 @@ from .evaluate import differenced, forward, jumps_at, value, without_complex_for
 from .options import Options, make
 from .pool import Pool, pooled_numeric
 from .oracles.backprop import backprop, backprop_magnitudes
-from .oracles.numeric import NumericResult, choose_mode, numeric
+from .oracles.numeric import NumericResult, along, choose_mode, numeric
 from .oracles.switches import Switches, decide, kinked
 from .oracles.symbolic import formula, size_limit, symbolic
 from .problem import Problem, build
+from .columns import Along, Kink
 from .result import CaseResult, GradientResult
 from .shapes import infer_shapes
 from .tree import Const, Node, Paths, Var
@@ -110,11 +111,18 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
                                          {v: {c: value for c, (value, _) in others[v].items()} for v in pool.names},
                                          rounding, rule, methods, options.seed, own))
     gradients = {}
+    base = f(problem.point)
+
+    def slope(var: str) -> Callable[[np.ndarray], Any]:
+        return lambda v: along(f, problem.point, var, v, methods[var], base)
+
     for var in variables:
         columns = {**others[var], "numeric": numeric_column(by_numeric[var])}
         var_mode = mode if by_numeric[var].probes is not None else "full"  # small variables: every entry
+        tied = tied_slope(by_numeric[var].kinks, np.shape(problem.point[var]), slope(var))
         gradients[var] = judge(var, np.shape(problem.point[var]), columns, rule, rounding[var], var_mode,
-                               by_numeric[var].method, by_symbolic[var].formula, by_numeric[var].kinks, own[var])
+                               by_numeric[var].method, by_symbolic[var].formula, by_numeric[var].kinks, own[var],
+                               tied=tied)
         if var in problem.claims:
             step("diagnosis")
             _diagnose(problem, gradients[var], options.seed, rule)
@@ -177,6 +185,19 @@ def backprop_rounding(problem: Problem, terms: dict[str, Any], by_backprop: dict
         rounding[name] += np.abs(moved, out=moved) if isinstance(moved, np.ndarray) else abs(moved)
         del moved
     return rounding
+
+
+def tied_slope(kinks: tuple[Kink, ...], shape: tuple[int, ...], along: Callable[[np.ndarray], Any]) -> Along | None:
+    """f's slope with a variable's kinked entries moved together (columns.Along), where it has one: at
+    two or more kinks that are not jumps, and where that line crosses no kink (a tie stays a tie)."""
+    entries = [k.index for k in kinks if not np.isnan(k.left)]
+    if len(entries) < 2:
+        return None
+    direction = np.zeros(shape)
+    for idx in entries:
+        direction[idx] = 1.0
+    got = along(direction)
+    return Along(direction, float(got[0]), float(got[1])) if isinstance(got, tuple) else None
 
 
 def numeric_methods(method: str, problem: Problem, values: dict) -> dict[str, str]:

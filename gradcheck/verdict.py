@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .agreement import SAFETY, PairError, Rule, compare_pair, conclusive, conclusive_share, index_text, uncertainty
-from .columns import Kink, Measured, PoolShare, Probes
+from .columns import Along, Kink, Measured, PoolShare, Probes
 from .result import GradientResult
 
 
@@ -58,11 +58,13 @@ def compare(columns: Mapping[str, Any], rule: Rule, rounding: Any = 0.0, skip: A
 
 def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, str | None]], rule: Rule,
           rounding: Any = 0.0, mode: str = "full", method: str = "central", formula: str | None = None,
-          kinks: tuple[Kink, ...] = (), own: Mapping[str, Any] | None = None, scale: float = 0.0) -> GradientResult:
+          kinks: tuple[Kink, ...] = (), own: Mapping[str, Any] | None = None, scale: float = 0.0,
+          tied: Along | None = None) -> GradientResult:
     """One variable's columns, each (value or None, note), compared. `rounding` is each entry's
     rounding (agreement.Rule.rounding of backprop's magnitudes; 0 where there is no backprop); `own`
     the symbolic and claimed columns' own evaluation errors (agreement.uncertainty); `scale` a size
-    the gradient is at least judged at (agreement.conclusive): a black box's, its whole layer's."""
+    the gradient is at least judged at (agreement.conclusive): a black box's, its whole layer's; `tied`
+    f's slope with its kinked entries moved together, which every column must give too."""
     values = {name: v for name, (v, _) in columns.items()}
     notes = {name: note for name, (_, note) in columns.items() if note}
     rounding = np.broadcast_to(np.asarray(rounding, dtype=np.float64), shape)
@@ -73,7 +75,7 @@ def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, s
     skip = np.zeros(shape, dtype=bool)
     for k in kinks:
         skip[k.index] = True
-    outside = _outside_kinks(values, kinks, rule, rounding, own)
+    outside = _outside_kinks(values, kinks, rule, rounding, own) + _off_the_tie(values, tied, rule, rounding, own)
     result = compare(values, rule, rounding, skip if kinks else None, own)
     witnessed, vague = _witnesses(values, shape, kinks, rule, rounding, own, skip, scale)
     for name in vague:
@@ -196,6 +198,26 @@ def _outside_kinks(values: dict[str, Any], kinks: tuple[Kink, ...], rule: Rule, 
                 where = index_text(k.index) if k.index else ""
                 problems.append(f"{name} gives {entry:.6g} at a kink{f' (entry {where})' if where else ''}, "
                                 f"outside the one-sided derivatives {k.left:.6g} (left) and {k.right:.6g} (right)")
+    return problems
+
+
+def _off_the_tie(values: dict[str, Any], tied: Along | None, rule: Rule, rounding: np.ndarray,
+                 own: Mapping[str, Any]) -> list[str]:
+    """A column whose sum over the kinked entries is not f's slope with them moved together is wrong
+    there, even where each entry lies between its one-sided derivatives (columns.Along)."""
+    if tied is None:
+        return []
+    problems = []
+    v = np.asarray(tied.direction, dtype=np.float64)
+    for name, column in values.items():
+        if column is None or name == "numeric" or isinstance(column, (Measured, Probes, PoolShare)):
+            continue
+        u = float(np.sum(v * np.asarray(uncertainty(name, column, rounding, rule, own))))
+        got = float(np.sum(v * np.asarray(column, dtype=np.float64)))
+        if not abs(got - tied.value) <= float(rule.allowed(got, tied.value, u, tied.error)):
+            problems.append(f"{name} gives {got:.6g} in all, summed over the kinked entries, where f's slope with "
+                            f"them moved together is {tied.value:.6g} (a tie shares the gradient; it does not "
+                            "give each tied entry the whole of it)")
     return problems
 
 
