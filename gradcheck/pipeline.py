@@ -111,10 +111,10 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
                                          {v: {c: value for c, (value, _) in others[v].items()} for v in pool.names},
                                          rounding, rule, methods, options.seed, own))
     gradients = {}
-    base = f(problem.point)
+    at_point = f(problem.point)
 
     def slope(var: str) -> Callable[[np.ndarray], Any]:
-        return lambda v: along(f, problem.point, var, v, methods[var], base)
+        return lambda v: along(f, problem.point, var, v, methods[var], at_point)
 
     for var in variables:
         columns = {**others[var], "numeric": numeric_column(by_numeric[var])}
