@@ -150,10 +150,11 @@ def conclusive(name: str, column: Any, rounding: Any, rule: Rule, own: Mapping[s
 
 
 def _small(values: np.ndarray, u: np.ndarray, scale: float, rule: Rule) -> np.ndarray:
-    """SAFETY·u against CONCLUSIVE_SHARE (or thirty rtols) of the gradient's size, entry by entry."""
+    """SAFETY·u against CONCLUSIVE_SHARE (or thirty rtols) of the gradient's size, entry by entry, or
+    against atol where the user gave one: differences below it are ones they said do not matter."""
     with np.errstate(all="ignore"):
         share = conclusive_share(rule)
-        return np.isfinite(values) & np.isfinite(u) & (SAFETY * u <= share * scale)
+        return np.isfinite(values) & np.isfinite(u) & (SAFETY * u <= max(share * scale, rule.atol))
 
 
 def exact_needed(value: Any, rounding: Any, rule: Rule) -> bool:

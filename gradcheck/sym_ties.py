@@ -21,11 +21,10 @@ _classes: dict[str, Any] = {}
 
 
 def tie_max(sp: Any, *terms: Any) -> Any:
-    """The largest of terms, as a SymPy expression (TieMax), or the record of the call."""
-    from .oracles.sym_record import Recorded
-
-    if any(isinstance(t, Recorded) for t in terms):
-        return Recorded("gc.tie_max", terms)
+    """The largest of terms, as a SymPy expression (TieMax), or, where `sp` records the forms' calls
+    (sym_record.RecordingSympy), the record of this one."""
+    if hasattr(type(sp), "recorded"):
+        return sp.recorded("gc.tie_max", terms)
     if len(terms) == 1:
         return terms[0]
     return _made(sp)[0](*terms)
