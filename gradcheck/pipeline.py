@@ -125,7 +125,7 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
                                tied=tied)
         if var in problem.claims:
             step("diagnosis")
-            _diagnose(problem, gradients[var], options.seed, rule)
+            _diagnose(problem, gradients[var], options.seed, rule, switches.signs if switches else None)
     if options.formulas and _printable(problem):
         from .matrix_form import attach_matrix_formulas
 
@@ -237,14 +237,15 @@ def _hessian(problem: Problem, rule: Rule) -> dict[str, GradientResult]:
     return blocks
 
 
-def _diagnose(problem, g: GradientResult, seed: int, rule) -> None:
-    """For a claim: how it is wrong (checked at several random points), and the right formula."""
+def _diagnose(problem, g: GradientResult, seed: int, rule, signs: Mapping[Node, Any] | None = None) -> None:
+    """For a claim: how it is wrong (checked at several random points), and the right formula. `signs`:
+    the exact signs of the kink quantities float64 could not tell (oracles/switches.py)."""
     from .diagnosis import diagnose  # on first use, like the Hessian
     from .matrix_diagnosis import diagnose_matrix
     from .reading import likelier_claim
 
     agreed = g.status in ("pass", "kink", "inconclusive")
-    note = diagnose(problem, g.variable, agreed, seed, rule)
+    note = diagnose(problem, g.variable, agreed, seed, rule, signs)
     if note is not None and agreed:  # a formula wrong elsewhere is wrong
         g.status, g.verdict, agreed = "mismatch", f"claimed {note.removeprefix('it ')}", False
     if not agreed:  # a claim right for what f was likely meant to be: `1 / 1 + exp(-z)`
