@@ -93,6 +93,8 @@ def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, s
         verdict = "; ".join(outside)
     elif not result.agree:
         verdict += _worst(variable, result)
+        if vague:
+            verdict += f" ({' and '.join(vague)} too inaccurate here to tell)"
     elif unconfirmed:
         verdict = _unconfirmed_verdict(variable, shape, witnessed, vague)
     elif kinks:
@@ -144,8 +146,7 @@ def _vague_note(column: Any, exact: bool) -> str:
     """Why a column cannot witness agreement."""
     if isinstance(column, (Probes, PoolShare)):
         return "its error estimate is not small beside the derivatives it measured: it cannot confirm a claim"
-    return ("not accurate here (its rounding or error estimate is not small beside the gradient): f cannot be "
-            "evaluated accurately enough at this point, so this column cannot confirm a claim"
+    return ("too inaccurate here to confirm a claim: f cannot be evaluated accurately enough at this point"
             + ("; the symbolic column is exact" if exact else ""))
 
 
