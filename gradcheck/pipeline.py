@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -110,6 +110,9 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
         by_numeric.update(pooled_numeric(pool, f, problem.point,
                                          {v: {c: value for c, (value, _) in others[v].items()} for v in pool.names},
                                          rounding, rule, methods, options.seed, own))
+    if options.dtype == "float32":
+        by_numeric = {var: _kinks_in_float64(f, problem.point, var, result, methods[var])
+                      for var, result in by_numeric.items()}
     gradients = {}
     at_point = f(problem.point)
 
@@ -125,7 +128,7 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
                                tied=tied)
         if var in problem.claims:
             step("diagnosis")
-            _diagnose(problem, gradients[var], options.seed, rule, switches.signs if switches else None)
+            _diagnose(problem, gradients[var], options.seed, rule)
     if options.formulas and _printable(problem):
         from .matrix_form import attach_matrix_formulas
 
@@ -187,6 +190,25 @@ def backprop_rounding(problem: Problem, terms: dict[str, Any], by_backprop: dict
     return rounding
 
 
+def _kinks_in_float64(f: Callable, point: Mapping[str, Any], var: str, result: NumericResult,
+                      method: str) -> NumericResult:
+    """Under --dtype float32, a kink's one-sided derivatives measured again at the same point in
+    float64: they say where a claim may lie, and float32's one-sided differences err by ~1e-3 (their
+    step is ~sqrt(eps)), too loose to tell a claim 1% outside them. f is the same function of the same
+    numbers; only the differences are taken in the finer precision."""
+    if not result.kinks:
+        return result
+    wide = {name: np.asarray(v, dtype=np.float64)[()] for name, v in point.items()}
+    at = f(wide)
+    kinks = []
+    for k in result.kinks:
+        unit = np.zeros(np.shape(wide[var]))
+        unit[k.index] = 1.0
+        got = along(f, wide, var, unit, method, at)
+        kinks.append(replace(got, index=k.index) if isinstance(got, Kink) and not np.isnan(got.left) else k)
+    return replace(result, kinks=tuple(kinks))
+
+
 def tied_slope(kinks: tuple[Kink, ...], shape: tuple[int, ...], along: Callable[[np.ndarray], Any]) -> Along | None:
     """f's slope with a variable's kinked entries moved together (columns.Along), where it has one: at
     two or more kinks that are not jumps, and where that line crosses no kink (a tie stays a tie)."""
@@ -237,15 +259,14 @@ def _hessian(problem: Problem, rule: Rule) -> dict[str, GradientResult]:
     return blocks
 
 
-def _diagnose(problem, g: GradientResult, seed: int, rule, signs: Mapping[Node, Any] | None = None) -> None:
-    """For a claim: how it is wrong (checked at several random points), and the right formula. `signs`:
-    the exact signs of the kink quantities float64 could not tell (oracles/switches.py)."""
+def _diagnose(problem, g: GradientResult, seed: int, rule) -> None:
+    """For a claim: how it is wrong (checked at several random points), and the right formula."""
     from .diagnosis import diagnose  # on first use, like the Hessian
     from .matrix_diagnosis import diagnose_matrix
     from .reading import likelier_claim
 
     agreed = g.status in ("pass", "kink", "inconclusive")
-    note = diagnose(problem, g.variable, agreed, seed, rule, signs)
+    note = diagnose(problem, g.variable, agreed, seed, rule)
     if note is not None and agreed:  # a formula wrong elsewhere is wrong
         g.status, g.verdict, agreed = "mismatch", f"claimed {note.removeprefix('it ')}", False
     if not agreed:  # a claim right for what f was likely meant to be: `1 / 1 + exp(-z)`

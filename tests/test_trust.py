@@ -89,7 +89,7 @@ def test_a_claim_at_a_kink_must_lie_between_the_one_sided_derivatives(claim, sta
 def test_a_point_an_ulp_off_a_switch_is_smooth_and_its_derivative_is_the_truth():
     at = {"x": 1 + 2.0**-52, "y": 1 - 2.0**-53}  # x*y - 1 is 2**-53 - 2**-105 > 0; float64 rounds it to 0
     assert gradcheck.check("relu(x*y - 1) + x", at=at).status == "pass"
-    for right in ("y + 1", "y*step(x*y - 1) + 1", "2"):
+    for right in ("y*step(x*y - 1) + 1", "2"):
         assert gradcheck.check("relu(x*y - 1) + x", at=at, grad={"x": right}).status == "pass", right
     for wrong in ("1", "1.5"):  # the other side's derivative, the kink's average
         assert gradcheck.check("relu(x*y - 1) + x", at=at, grad={"x": wrong}).status == "mismatch", wrong
@@ -140,10 +140,14 @@ def test_a_black_box_max_pool_that_doubles_a_tie_fails_and_the_right_one_does_no
 
 
 def test_a_formula_right_only_at_the_point_fails_even_at_a_kink():
-    """relu's right-side formula x for ∂/∂y is right at the kink's right side only by chance."""
-    result = gradcheck.check("relu(x*y - 1) + x", at="x=2,y=0.5", grad={"y": "x + y - 0.5"})  # 2 here
-    assert result.gradients["y"].status == "mismatch"
-    assert "only by chance" in (result.gradients["y"].diagnosis or ""), str(result)
+    """x + y - 0.5 is 2 at the kink, the right-side derivative by y, and wrong everywhere else; x itself
+    is right on one side only, which is a wrong formula too."""
+    for formula in ("x + y - 0.5", "x"):
+        result = gradcheck.check("relu(x*y - 1) + x", at="x=2,y=0.5", grad={"y": formula})
+        assert result.gradients["y"].status == "mismatch", formula
+        assert "only by chance" in (result.gradients["y"].diagnosis or ""), str(result)
+    right = gradcheck.check("relu(x*y - 1) + x", at="x=2,y=0.5", grad={"y": "x*step(x*y - 1)"})
+    assert right.status == "kink", str(right)
 
 
 def test_inconclusive_is_exit_4_and_is_reported_as_such():

@@ -38,11 +38,9 @@ AGREED_DIGITS = 10
 
 @dataclass(frozen=True)
 class Switches:
-    """Each decided kinked node's entries that are exactly on its switch (its kink quantity is 0), and
-    the exact sign of its quantity at every entry (0 on the switch)."""
+    """Each decided kinked node's entries that are exactly on its switch (its kink quantity is 0)."""
 
     on: dict[Node, np.ndarray]
-    signs: dict[Node, np.ndarray]
 
     def __bool__(self) -> bool:
         return bool(self.on)
@@ -78,7 +76,6 @@ def decide(root: Node, point: Mapping[str, Any], plain: Mapping[Node, Any],
     from .symbolic import size_limit
 
     on: dict[Node, np.ndarray] = {}
-    signs: dict[Node, np.ndarray] = {}
     for node in uncertain(root, plain, shaken):
         checkpoint()
         if any(size_limit(arg, point, []) is not None for arg in node.args):
@@ -89,8 +86,7 @@ def decide(root: Node, point: Mapping[str, Any], plain: Mapping[Node, Any],
         with np.errstate(all="ignore"):
             agreed = np.abs(low - high) <= 10.0 ** (AGREED_DIGITS - PRECISIONS[0] * EVAL_DIGITS) * np.abs(high)
         on[node] = ~(agreed & (high != 0))
-        signs[node] = np.where(on[node], 0.0, np.sign(high))
-    return Switches(on, signs)
+    return Switches(on)
 
 
 def _exact_quantity(node: Apply, point: Mapping[str, Any], digits: int) -> np.ndarray | None:
