@@ -308,10 +308,14 @@ def _symbolic_missing(result, names) -> bool:
 # says f is not differentiable there, which is false (it exits 0 all the same). Set this to True if a
 # "kink" that close to a switch is to be accepted as a hedge.
 NEAR_SWITCH_MAY_SAY_KINK = False
+# A black box's differences step far further than a few ulps (its only eyes are f's values), so a near
+# tie cannot be told from a tie: there "kink" (exit 0) is the honest label, and the claim is still held
+# to the one-sided derivatives and to the slope of the tied entries moved together.
+BLACK_BOX_NEAR_SWITCH_MAY_SAY_KINK = True
 
 
 def verdict_problem(expect: str, status: str, code: int, *, near: bool = False,
-                    inconclusive_ok: bool = False) -> tuple[str, str] | None:
+                    inconclusive_ok: bool = False, black_box: bool = False) -> tuple[str, str] | None:
     """(kind, message) when gradcheck's verdict breaks the guarantee for what the truth expects, else None.
     The kinds are the failure counts of the report: the first two are unsound exits, the rest labels."""
     got = f"got status {status!r}, exit {code}"
@@ -331,7 +335,8 @@ def verdict_problem(expect: str, status: str, code: int, *, near: bool = False,
     if code != 0:
         return "right claim fails", f"a right claim (or none) must be {expect!r} with exit 0; {got}"
     if status != expect:
-        if expect == "pass" and status == "kink" and near and NEAR_SWITCH_MAY_SAY_KINK:
+        if expect == "pass" and status == "kink" and near and (
+                NEAR_SWITCH_MAY_SAY_KINK or black_box and BLACK_BOX_NEAR_SWITCH_MAY_SAY_KINK):
             return None
         kind = "kink called pass" if expect == "kink" else "smooth point called a kink"
         return kind, f"a right claim (or none) must be {expect!r} with exit 0; {got}"
@@ -1046,7 +1051,7 @@ def _box_example(backward: str, api: str = "check_layer") -> BlackBox:
 def test_black_box_max_pooling(box):
     result = box.run()
     status, code = result.status, int(result.exit_code)
-    problem = verdict_problem(box.expect, status, code, near=box.near)
+    problem = verdict_problem(box.expect, status, code, near=box.near, black_box=True)
     if TALLY:
         _tally("black_box", "black_box", problem, status, code, box.expect, box.backward, box)
         return
