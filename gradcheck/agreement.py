@@ -37,6 +37,7 @@ pooled variable, projected on the pool's directions — by the same rule.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
@@ -155,6 +156,24 @@ def _small(values: np.ndarray, u: np.ndarray, scale: float, rule: Rule) -> np.nd
     with np.errstate(all="ignore"):
         share = conclusive_share(rule)
         return np.isfinite(values) & np.isfinite(u) & (SAFETY * u <= max(share * scale, rule.atol))
+
+
+# Digits added beyond what the estimate asks for, and the most the symbolic column is evaluated to.
+EXTRA_DIGITS, MAX_DIGITS = 10, 300
+
+
+def digits_for(value: Any, rounding: Any, rule: Rule, digits: int) -> int:
+    """The digits that make an exact column's error small beside its value: evaluated to `digits`,
+    its error is its float64 rounding scaled by 10**-digits / eps (the same conditioning, more digits);
+    that, times SAFETY, must be within CONCLUSIVE_SHARE of the gradient's size. A gradient that is 0
+    throughout needs no more."""
+    with np.errstate(all="ignore"):
+        size = float(np.max(np.abs(value), initial=0.0))
+        worst = float(np.max(np.asarray(rounding, dtype=np.float64), initial=0.0))
+    if not (size > 0 and np.isfinite(size) and np.isfinite(worst)) or worst == 0:
+        return digits
+    needed = math.log10(SAFETY * worst / (rule.eps * conclusive_share(rule) * size))
+    return digits if needed <= 0 else min(MAX_DIGITS, max(digits, math.ceil(needed) + EXTRA_DIGITS))
 
 
 def exact_needed(value: Any, rounding: Any, rule: Rule) -> bool:

@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from .agreement import Rule, exact_needed, rule_for
+from .agreement import Rule, digits_for, exact_needed, rule_for
 from .array_ops import format_shape
 from .budget import budget_seconds, current_step, step, time_budget
 from .cost import check_numeric_cost
@@ -20,6 +20,7 @@ from .pool import Pool, pooled_numeric
 from .oracles.backprop import backprop, backprop_magnitudes
 from .oracles.numeric import NumericResult, along, choose_mode, numeric
 from .oracles.switches import Switches, decide, kinked
+from .oracles.sym_eval import EVAL_DIGITS, evaluated_to, working_digits
 from .oracles.symbolic import formula, size_limit, symbolic
 from .problem import Problem, build
 from .columns import Along, Kink
@@ -92,19 +93,9 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
     by_numeric = numeric(f, problem.point, [v for v in variables if pool is None or v not in pool], mode=mode,
                          seed=options.seed, method=methods)
     step("symbolic")
-    by_symbolic = symbolic(problem.root, problem.point, problem.wrt, formulas=options.formulas)
-    others = {}  # every column but numeric, (value, note) by variable
-    own: dict[str, dict[str, Any]] = {var: {} for var in variables}  # the claims' own evaluation errors
-    for var in variables:
-        others[var] = {"symbolic": (by_symbolic[var].value, by_symbolic[var].note),
-                       "backprop": (by_backprop[var], None)}
-        if by_symbolic[var].value is not None:
-            own[var]["symbolic"] = exact_error(rounding[var], rule)
-        if var in problem.claims:
-            claim = evaluate_claim(problem.claims[var], problem.point, var, np.shape(problem.point[var]), rule,
-                                   exact=by_symbolic[var].value is not None)
-            others[var]["claimed"] = (claim.value, claim.note)
-            own[var]["claimed"] = claim.error
+    by_symbolic, digits = exact_symbolic(problem, rounding, rule, options.formulas)
+    with evaluated_to(digits):
+        others, own = _exact_columns(problem, variables, by_symbolic, by_backprop, rounding, rule)
     if pool is not None:
         step("numeric")
         by_numeric.update(pooled_numeric(pool, f, problem.point,
@@ -207,6 +198,47 @@ def _kinks_in_float64(f: Callable, point: Mapping[str, Any], var: str, result: N
         got = along(f, wide, var, unit, method, at)
         kinks.append(replace(got, index=k.index) if isinstance(got, Kink) and not np.isnan(got.left) else k)
     return replace(result, kinks=tuple(kinks))
+
+
+# How many times the symbolic column may be evaluated again with more digits (agreement.digits_for):
+# the second estimate starts from a value the first made accurate, so two are enough.
+DIGIT_ROUNDS = 2
+
+
+def exact_symbolic(problem: Problem, rounding: Mapping[str, Any], rule: Rule, formulas: bool):
+    """The symbolic column, and the digits it was evaluated to: EVAL_DIGITS, or more where f cancels so
+    much that 30 digits leave too few right ((1 - cos(x))/x**2 at x = 1e-8 needs 40)."""
+    digits = EVAL_DIGITS
+    by_symbolic = symbolic(problem.root, problem.point, problem.wrt, formulas=formulas)
+    for _ in range(DIGIT_ROUNDS):
+        needed = max((digits_for(r.value, rounding[name], rule, digits) for name, r in by_symbolic.items()
+                      if r.value is not None), default=digits)
+        if needed <= digits:
+            break
+        digits = needed
+        with evaluated_to(digits):
+            by_symbolic = symbolic(problem.root, problem.point, problem.wrt, formulas=formulas)
+    return by_symbolic, digits
+
+
+def _exact_columns(problem: Problem, variables: list[str], by_symbolic: Mapping[str, Any],
+                   by_backprop: Mapping[str, Any], rounding: Mapping[str, Any], rule: Rule):
+    """Every column but numeric, (value, note) by variable, and the exact columns' own errors (the
+    symbolic column's, a claim's): inside sym_eval.evaluated_to, at the symbolic column's digits."""
+    digits = working_digits()
+    others: dict[str, dict[str, Any]] = {}
+    own: dict[str, dict[str, Any]] = {var: {} for var in variables}
+    for var in variables:
+        others[var] = {"symbolic": (by_symbolic[var].value, by_symbolic[var].note),
+                       "backprop": (by_backprop[var], None)}
+        if by_symbolic[var].value is not None:
+            own[var]["symbolic"] = exact_error(rounding[var], rule, digits)
+        if var in problem.claims:
+            claim = evaluate_claim(problem.claims[var], problem.point, var, np.shape(problem.point[var]), rule,
+                                   exact=by_symbolic[var].value is not None)
+            others[var]["claimed"] = (claim.value, claim.note)
+            own[var]["claimed"] = claim.error
+    return others, own
 
 
 def tied_slope(kinks: tuple[Kink, ...], shape: tuple[int, ...], along: Callable[[np.ndarray], Any]) -> Along | None:
@@ -321,16 +353,14 @@ def evaluate_claim(claim: Node, point: Mapping[str, Any], variable: str, shape: 
         digits = exact_value(claim, point)
         if digits is not None:
             accurate = np.array([float(d) for d in digits.flat], dtype=np.float64).reshape(np.shape(claimed))
-            return Claim(accurate[()] if not shape else accurate, None, exact_error(rounding, rule))
+            return Claim(accurate[()] if not shape else accurate, None, exact_error(rounding, rule, working_digits()))
     return Claim(claimed, None, rounding)
 
 
-def exact_error(rounding: Any, rule: Rule) -> Any:
-    """The error of a value evaluated to EVAL_DIGITS digits whose float64 rounding (in the working
-    precision) is `rounding`: the same conditioning, at the higher precision."""
-    from .oracles.sym_eval import EVAL_DIGITS
-
-    return np.asarray(rounding, dtype=np.float64) * (10.0**-EVAL_DIGITS / rule.eps)
+def exact_error(rounding: Any, rule: Rule, digits: int) -> Any:
+    """The error of a value evaluated to `digits` digits whose rounding in the working precision is
+    `rounding`: the same conditioning, at the higher precision."""
+    return np.asarray(rounding, dtype=np.float64) * (10.0**-digits / rule.eps)
 
 
 def claim_rounding(claim: Node, point: Mapping[str, Any], claimed: Any, rule: Rule) -> Any:

@@ -33,7 +33,7 @@ from ..tree import Apply, Const, Node, Var, depends_on, topological
 from . import sym_store
 from .sym_constants import _constant, constant_key, constant_value
 from .sym_constants import constant_nodes as _constant_nodes
-from .sym_eval import EVAL_DIGITS, Program, whole_number
+from .sym_eval import Program, whole_number, working_digits
 from .sym_record import NotRecordable, Recorded, RecordingSympy, replay, structure
 
 # How many forms and templates are kept between checks in one process (a batch of cases, a test
@@ -187,12 +187,14 @@ def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], run: _Run
     return result
 
 
-def exact_value(root: Node, point: Mapping[str, Any], digits: int = EVAL_DIGITS) -> np.ndarray | None:
+def exact_value(root: Node, point: Mapping[str, Any], digits: int | None = None) -> np.ndarray | None:
     """root's value at the point to `digits` digits (an object array of mpf), computed operation by
     operation from the registry's SymPy forms, as the symbolic column computes f's; None where some
-    operation has no finite value there. The kinds of call come from the same caches and store."""
+    operation has no finite value there. The kinds of call come from the same caches and store.
+    digits: the symbolic column's working digits by default (sym_eval.working_digits)."""
     if len(_calls) > CACHE_SIZE:
         _calls.clear()
+    digits = digits or working_digits()
     run = _Run(reading=True)
     try:
         with mpmath.workdps(digits):
@@ -239,7 +241,7 @@ def _save(run: _Run) -> None:
 def _chain(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], run: _Run) -> dict[str, Any]:
     order = topological(root)
     needs = depends_on(order, wrt)
-    with mpmath.workdps(EVAL_DIGITS):
+    with mpmath.workdps(working_digits()):
         values, calls, bad = _forward_pass(sp, order, point, run, needs)
         if bad is not None:
             return _everywhere(wrt, f"SymPy gives no finite number for {bad.span.text.strip()}")
