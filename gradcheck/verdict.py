@@ -153,9 +153,9 @@ def _vague_note(column: Any, exact: bool) -> str:
 def _unconfirmed_verdict(variable: str, shape: tuple[int, ...], witnessed: np.ndarray, vague: list[str]) -> str:
     """Why a claim that nothing contradicts is not a pass."""
     where = "" if not shape else f" at {variable}{index_text(tuple(int(i) for i in np.argwhere(~witnessed)[0]))}"
-    why = f" ({', '.join(vague)}: dominated by rounding)" if vague else ""
-    return (f"inconclusive: no column is accurate enough{where} to confirm the claim{why}; "
-            "nothing contradicts it either (check at another point, or give a smaller expression for an exact column)")
+    why = f" ({' and '.join(vague)} too inaccurate here)" if vague else ""
+    return (f"inconclusive: no column is accurate enough{where} to confirm the claim{why}, and nothing "
+            "contradicts it: check at another point, or give an atol for the size that does not matter")
 
 
 def _smooth_kinks(kinks: tuple[Kink, ...], measured: Any, rule: Rule) -> tuple[tuple[Kink, ...], Any]:
