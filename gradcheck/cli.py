@@ -155,7 +155,7 @@ def main() -> None:
       gradcheck COMMAND --help
 
     Exit codes: 0 all gradients agree, 1 a mismatch, 2 bad input, 3 an internal error,
-    130 and 143 interrupted (Ctrl-C, SIGTERM).
+    4 inconclusive (nothing accurate enough to confirm a claim), 130 and 143 interrupted.
     """
 
 

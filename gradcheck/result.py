@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .status import ExitStatus
+from .status import ExitStatus, worst
 
 
 @dataclass
@@ -26,7 +26,7 @@ class GradientResult:
             column holds the probes it measured instead of a gradient.
         max_abs_error: the largest absolute difference between any two columns.
         max_rel_error: the largest relative difference between any two columns.
-        status: "pass", "mismatch" or "kink".
+        status: "pass", "mismatch", "kink" or "inconclusive".
         verdict: the sentence the table ends with ("claimed disagrees with symbolic = backprop = numeric").
         notes: why a column has no value, what fast mode did.
         formula: SymPy's simplified ∂f/∂variable (formulas=True, scalar variables).
@@ -49,7 +49,7 @@ class GradientResult:
     #                          oracle's Probes in fast mode
     max_abs_error: float | None
     max_rel_error: float | None
-    status: str  # "pass" or "mismatch"
+    status: str  # "pass", "kink", "inconclusive" or "mismatch"
     verdict: str
     notes: dict[str, str] = field(default_factory=dict)  # why a column has no value, what fast mode did
     formula: str | None = None  # SymPy's simplified ∂f/∂variable, when asked for
@@ -141,8 +141,9 @@ class CaseResult:
     Attributes:
         name: the case's name.
         expr: the expression (or the functions checked).
-        status: "pass", "mismatch", "kink" (f is not differentiable at the point) or "error".
-        exit_code: what the command line exits with: 0 as expected, 1 not, 2 an input error.
+        status: "pass", "mismatch", "kink" (f is not differentiable at the point), "inconclusive" (nothing
+            contradicts a claim, nothing accurate enough confirms it) or "error".
+        exit_code: what the command line exits with: 0 as expected, 1 not, 2 an input error, 4 inconclusive.
         value: f at the point (None for check_vjp and check_layer, whose output says what f returned).
         gradients: one GradientResult per variable, in the order they are written.
         point: every variable's value.
@@ -164,7 +165,7 @@ class CaseResult:
 
     name: str
     expr: str
-    status: str  # "pass", "mismatch", "kink" or "error"
+    status: str  # "pass", "mismatch", "kink", "inconclusive" or "error"
     value: float | None = None
     gradients: dict[str, GradientResult] = field(default_factory=dict)
     point: dict[str, Any] = field(default_factory=dict)  # scalars and arrays
@@ -193,9 +194,11 @@ class CaseResult:
 
     @property
     def exit_code(self) -> ExitStatus:
-        """0 as expected, 1 not (a mismatch, or a kink under strict), 2 an input error."""
+        """0 as expected, 1 not (a mismatch, or a kink under strict), 2 an input error, 4 inconclusive."""
         if self.status == "error":
             return ExitStatus.INPUT_ERROR
+        if self.status == "inconclusive":
+            return ExitStatus.INCONCLUSIVE
         return ExitStatus.OK if self.as_expected else ExitStatus.MISMATCH
 
     def __str__(self) -> str:
@@ -242,7 +245,7 @@ class CaseResult:
         }
 
 
-STATUSES = ("pass", "mismatch", "kink", "error")
+STATUSES = ("pass", "mismatch", "kink", "inconclusive", "error")
 
 
 @dataclass
@@ -267,8 +270,8 @@ class Report:
 
     @property
     def exit_code(self) -> ExitStatus:
-        """The worst of the cases' exit codes (0 for no case)."""
-        return max((c.exit_code for c in self.cases), default=ExitStatus.OK)
+        """The most serious of the cases' exit codes (status.worst; 0 for no case)."""
+        return worst(c.exit_code for c in self.cases)
 
     def __str__(self) -> str:
         """The table `gradcheck check` prints, without color."""

@@ -31,9 +31,25 @@ HANG_GUARD = 120.0
 # runs out at the first checkpoint after B / TICK looks, whatever the machine's speed or load.
 TICK = 0.01
 TEST_CLOCK = {"GRADCHECK_TEST_CLOCK_TICK": str(TICK)}  # for a console script, through run_script(**TEST_CLOCK)
+# `pytest --slow` runs the property tests of tests/test_soundness.py with this many times their examples
+# (a few thousand instead of a few hundred): a longer hunt before a release, not CI.
+SLOW_FACTOR = 10
+_example_scale = [1.0]
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption("--slow", action="store_true", default=False,
+                     help=f"run the soundness properties with {SLOW_FACTOR}x their examples (thousands)")
+
+
+def soundness_scale() -> float:
+    """How many times its default examples a soundness property runs (SLOW_FACTOR under --slow)."""
+    return _example_scale[0]
 
 
 def pytest_configure(config) -> None:
+    if config.getoption("--slow", default=False):  # every process, xdist workers too: they import the tests
+        _example_scale[0] = float(SLOW_FACTOR)
     """Byte-compile gradcheck once, before the tests start a few hundred console-script processes.
     Where PYTHONDONTWRITEBYTECODE is set (it is on this project's machines) no process writes the
     cache, so each one compiled the whole package from source again (~0.1 s a process); pip compiled

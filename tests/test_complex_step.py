@@ -235,8 +235,12 @@ def test_the_complex_step_is_a_power_of_two_so_a_batch_mean_takes_it_out_exactly
             a = x + b
             return np.sum(dout * (a - a.mean(axis=0)))
 
-        result = gradcheck.check_function(f, lambda b: np.zeros(4), [rng.standard_normal(4)])
-        assert result.status == "pass", str(result)
+        b = rng.standard_normal(4)
+        result = gradcheck.check_function(f, lambda b: np.zeros(4), [b])
         # exactly 0 (where the complex step's 0 sends it to central differences, 0 within their error)
         g = result.gradients["b"]
         assert np.all(np.abs(g.columns["numeric"]) <= g.numeric_error), (g.columns["numeric"], g.numeric_error)
+        # a gradient that is 0 throughout, beside an error estimate of 1e-9, cannot be confirmed; nothing
+        # contradicts it; an atol says the size that does not matter, and then it passes
+        assert result.status in ("pass", "inconclusive") and g.status != "mismatch", str(result)
+        assert gradcheck.check_function(f, lambda b: np.zeros(4), [b], atol=1e-7).status == "pass"

@@ -613,7 +613,9 @@ def test_a_backward_whose_answer_is_rounding_passes_and_a_wrong_one_does_not():
             return x.T @ softmax(x @ w)
 
         result = gradcheck.check_function(f, right, [w])
-        assert result.status == "pass", str(result)
+        # never a mismatch; where the whole gradient is below numeric's resolution (every entry 0 beside
+        # an error estimate of 1e-9) nothing can confirm it either: inconclusive, not a pass
+        assert result.status in ("pass", "inconclusive"), str(result)
         forgot = gradcheck.check_function(f, forgot_the_sum, [w])
         assert forgot.status == "mismatch", str(forgot)
 

@@ -82,9 +82,9 @@ def test_a_claim_within_tolerance_everywhere_is_not_called_right_by_chance(claim
     assert result.status == g.status == "pass" and g.diagnosis is None, g.diagnosis
 
 
-def test_a_claim_right_only_at_the_point_is_still_flagged_under_a_loose_tolerance():
-    result = gradcheck.check("x**2", at="x=1", grad={"x": "2"}, rtol=0.01)
-    assert result.status == "pass" and "only by chance" in result.gradients["x"].diagnosis
+def test_a_claim_right_only_at_the_point_is_still_caught_under_a_loose_tolerance():
+    result = gradcheck.check("x**2", at="x=1", grad={"x": "x + 1"}, rtol=0.01)
+    assert result.status == "mismatch" and "only by chance" in result.gradients["x"].diagnosis
     done = run_script("eval", "sin(x)*y", "--at", "x=1,y=2", "--dtype", "float32", "--grad", "x=cos(x)*y*1.0001",
                       COLUMNS="80")
     assert done.returncode == 0 and "by chance" not in done.stdout and "⚠" not in done.stdout, done.stdout
@@ -270,10 +270,10 @@ def test_a_backward_that_sends_nothing_says_so():
 
 
 def test_a_claim_right_by_chance_reads_as_a_sentence():
-    """'...; but the claimed ∂f/∂x: it agrees at the given point only by chance'."""
-    verdict = gradcheck.check("x**2", at="x=1", grad={"x": "2"}).verdict
-    assert verdict == ("partial derivative agrees, claims included; but the claimed ∂f/∂x agrees at the given point "
-                       "only by chance: at other points it does not (a check at one point is not enough)")
+    """'∂f/∂x: claimed agrees at the given point only by chance: ...'."""
+    verdict = gradcheck.check("x**2", at="x=1", grad={"x": "x + 1"}).verdict
+    assert verdict == ("∂f/∂x: claimed agrees at the given point only by chance: at other points it does not "
+                       "(a check at one point is not enough)")
 
 
 # ----- two claims in one --grad ---------------------------------------------------------------------
@@ -395,7 +395,11 @@ def test_a_right_float32_batchnorm_passes_and_a_wrong_one_fails(dtype):
     inputs = [rng.standard_normal((6, 4)).astype(dtype), np.array([0.1926, 0.0164, -0.9904, 0.2264], dtype=dtype),
               rng.standard_normal(4).astype(dtype)]
     right = gradcheck.check_layer(_bn_forward, _bn_backward, inputs)
-    assert right.status == "pass", right.verdict
+    if dtype == np.float16:  # differences in float16 err by half of dx itself here: nothing can confirm it
+        assert right.status == "inconclusive" and right.gradients["x"].status == "inconclusive", right.verdict
+        assert right.exit_code == 4 and right.gradients["gamma"].status == "pass"
+    else:
+        assert right.status == "pass", right.verdict
     wrong = gradcheck.check_layer(_bn_forward, _bn_backward_without_the_mean, inputs)
     assert wrong.status == "mismatch" and wrong.gradients["x"].status == "mismatch"
 

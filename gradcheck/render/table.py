@@ -139,7 +139,8 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
 def verdict_mark(case: CaseResult) -> tuple[str, str]:
     """✓, ⚠ or ✗ and its color: a pass with a diagnosis (agreement by chance) is a warning."""
     warned = case.status == "pass" and any(g.diagnosis for g in case.gradients.values())
-    return {"pass": ("⚠", KINK) if warned else ("✓", PASS), "kink": ("⚠", KINK)}.get(case.status, ("✗", FAIL))
+    return {"pass": ("⚠", KINK) if warned else ("✓", PASS), "kink": ("⚠", KINK),
+            "inconclusive": ("?", KINK)}.get(case.status, ("✗", FAIL))
 
 
 # ----- scalar gradients ---------------------------------------------------------------------------
@@ -302,8 +303,8 @@ def _estimate(error, method: str) -> str:
 
 
 def _status(status: str) -> Text:
-    return {"pass": Text("✓ pass", style=PASS), "kink": Text("⚠ kink", style=KINK)}.get(
-        status, Text("✗ mismatch", style=FAIL))
+    return {"pass": Text("✓ pass", style=PASS), "kink": Text("⚠ kink", style=KINK),
+            "inconclusive": Text("? inconclusive", style=KINK)}.get(status, Text("✗ mismatch", style=FAIL))
 
 
 def _number(value, style: str, digits: int = DIGITS) -> Text:
@@ -428,6 +429,8 @@ def case_status(case: CaseResult) -> Text:
         return Text(label, style=KINK if case.status == "kink" else PASS)
     if case.status == "kink":  # not as expected: failed by --strict, or a mismatch was expected
         return Text("✗ kink (strict)" if case.strict else "✗ kink (expected a mismatch)", style=FAIL)
+    if case.status == "inconclusive":
+        return Text("? inconclusive", style=KINK)
     return Text("✗ mismatch" if case.status == "mismatch" else "✗ pass (expected a mismatch)", style=FAIL)
 
 
@@ -440,16 +443,19 @@ def summary_text(report: Report) -> str:
     good = [c for c in cases if c.as_expected]
     caught = sum(1 for c in good if c.status == "mismatch")
     errors = sum(1 for c in cases if c.status == "error")
-    failed = len(cases) - len(good) - errors
+    unsure = sum(1 for c in cases if c.status == "inconclusive")
+    failed = len(cases) - len(good) - errors - unsure
     seconds = sum(c.seconds for c in cases)
     parts = [f"{len(good) - caught} passed"]
     if caught:
         parts.append(f"{caught} mismatch{'es' if caught != 1 else ''} caught as expected")
     if failed:
         parts.append(f"{failed} failed")
+    if unsure:
+        parts.append(f"{unsure} inconclusive")
     if errors:
         parts.append(f"{errors} error{'s' if errors != 1 else ''}")
-    ok = not failed and not errors
+    ok = not failed and not errors and not unsure
     return f"{'✓' if ok else '✗'} {len(cases)} case{'s' if len(cases) != 1 else ''}: {', '.join(parts)} " \
            f"(checking took {seconds:.2f} s)"
 
