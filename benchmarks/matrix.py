@@ -1,4 +1,4 @@
-"""Time the matrix checks the README quotes (in-process, so SymPy's import is counted once, first).
+"""Time the matrix checks the documentation quotes (docs/guides/models.md) (in-process, so SymPy's import is counted once, first).
 
     python benchmarks/matrix.py
 

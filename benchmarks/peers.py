@@ -178,7 +178,7 @@ def million(script: str, rounds: int) -> None:
     # The process's own memory before any array: the same command on a 4-entry net (interpreter,
     # numpy and gradcheck loaded), so that what the 1M net adds can be set against its arrays.
     # The default output (the table) and --format json, which writes the point and the backprop column
-    # (schema 3: packed as base64, docs/json.md; 25 MB of text).
+    # (schema 3: packed as base64, docs/reference/json.md; 25 MB of text).
     for label, extra in (("table (default)", []), ("--format json", ["--format", "json"])):
         tiny = [script, *net_args(2, 2, 2, 2), *extra]
         run_alone(tiny)  # untimed: the symbolic store warm for it, as for the 1M net (whose column is skipped)

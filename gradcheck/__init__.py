@@ -5,69 +5,226 @@
     >>> result.status
     'pass'
 
+The public API: check (an expression), check_function (your numpy loss and its gradient), check_vjp
+(your function with an array output and its vector-Jacobian product), check_layer (a CS231n-style
+forward and backward with a cache) and trace (the computational graph, node by node). Each check
+returns a CaseResult; bad input raises a GradcheckError.
+
 Importing this package is cheap: numpy and SymPy are loaded when a check first runs.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Union
 
 from .errors import (DomainError, FunctionError, GradcheckError, ParseError, ShapeError, SpecError,
                      ValueSpecError)
 
 if TYPE_CHECKING:
-    from .result import CaseResult
+    from .graph import Trace, TraceNode
+    from .result import CaseResult, GradientResult, Report
 
-__version__ = "0.1.0"
-__all__ = ["check", "check_function", "check_vjp", "check_layer", "trace", "GradcheckError", "ParseError", "ValueSpecError", "SpecError",
-           "ShapeError", "DomainError", "FunctionError"]
+__version__ = "0.3.0"
+__all__ = ["check", "check_function", "check_vjp", "check_layer", "trace", "CaseResult", "GradientResult", "Report",
+           "Trace", "TraceNode", "GradcheckError", "ParseError", "ValueSpecError", "SpecError", "ShapeError",
+           "DomainError", "FunctionError"]
+
+# Values of variables: "w0=2,x0=-1", several such strings, or a mapping of names to numbers, nested
+# lists, numpy arrays, "randn(8,5)" or a .npy path.
+Values = Union[str, Iterable[str], Mapping[str, Any], None]
+# The variables to differentiate by: "W1,W2" or a list of names (None: all of f's but class labels).
+Variables = Union[str, Iterable[str], None]
+# The inputs of your own functions: one array, a list of them (f(*inputs)) or a mapping (f(**inputs)).
+Inputs = Any
+# Which of those inputs to differentiate: a name, a position, or a list of them (None: every
+# floating-point input).
+Chosen = Union[str, int, Iterable[Union[str, int]], None]
+
+# The result classes, imported on first use (they bring numpy): gradcheck.CaseResult and so on.
+_LAZY = {"CaseResult": "result", "GradientResult": "result", "Report": "result", "Trace": "graph",
+         "TraceNode": "graph"}
 
 
-def check(expr: str, at: Any = None, grad: Any = None, let: Any = None, wrt: Any = None, *,
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'gradcheck' has no attribute {name!r}")
+
+
+def check(expr: str, at: Values = None, grad: Values = None, let: Values = None, wrt: Variables = None, *,
           seed: int = 0, rtol: float | None = None, atol: float | None = None, mode: str = "auto",
           method: str = "auto", dtype: str = "float64", order: int = 1, strict: bool = False,
           timeout: float | None = None, formulas: bool = False, name: str | None = None,
           base: str | Path | None = None, npy_root: str | Path | None = None) -> CaseResult:
-    """Check every partial derivative of `expr` three ways, and against any claimed gradient.
+    """Check every partial derivative of the expression `expr` three ways, and against any claimed gradient.
 
-    The options after `*` are those of gradcheck.options.Options (documented there; a test keeps
-    this signature equal to it). See gradcheck.pipeline.check for at, grad, let, wrt, base and npy_root
-    (a folder that .npy paths must resolve inside, as for case files; None: anywhere).
-    Imported on first use to keep `import gradcheck` light.
+    Symbolic (SymPy, 30 digits), backprop (gradcheck's own reverse mode) and numeric (the complex step
+    or central differences) are computed at one point and compared entry by entry; a claim is a fourth
+    column. f must be a scalar; its variables may be scalars or arrays.
+
+    Args:
+        expr: f in gradcheck's expression language, e.g. "softmax_ce(relu(X @ W1) @ W2, y)".
+        at: the point: "w0=2,x0=-1", or a mapping of names to numbers, nested lists, numpy arrays,
+            "randn(8,5)" / "rand(8,5)" (drawn from `seed` and the name) or a .npy path. Variables
+            without a value get a random scalar drawn from `seed`.
+        grad: claimed gradients, {"w0": "x0*sigmoid(z)*(1-sigmoid(z))"} (or "w0=..." strings), written
+            in the same language; they may use the names of `let` and of `at`.
+        let: named intermediates, {"z": "w0*x0 + w1*x1 + w2"}, usable in expr and in claims; a later
+            one may use earlier ones. They are not variables.
+        wrt: the variables to differentiate by ("W1,W2" or a list); default: every variable of f
+            except data (class labels and index arrays, which are never differentiated).
+        seed: seeds the values drawn for variables without one, and fast mode's random probes.
+        rtol: relative tolerance (default 1e-5; 1e-3 with dtype="float32").
+        atol: absolute tolerance added to the agreement rule (default 0).
+        mode: "full" differences every entry, "fast" random directions and sampled entries, "auto"
+            full up to 1,000 entries in all and fast above.
+        method: "complex" (the complex step), "central", "richardson", or "auto": the complex step for
+            each variable whose path to f has complex forms, else central differences.
+        dtype: "float64", or "float32" to evaluate f, backprop, claims and differences as a float32
+            model would (symbolic stays exact).
+        order: 2 also checks the Hessian (SymPy's second derivatives against differences of backprop).
+        strict: a kink (f not differentiable at the point) is a failure, not status "kink".
+        timeout: the time budget in seconds (default 120; 0 for none); past it a CheckTimeout (an
+            input error) names the step that ran out.
+        formulas: also derive each gradient's formula (the result's GradientResult.formula and
+            .matrix_formula).
+        name: the case's name in reports (default: expr).
+        base: the folder that .npy paths in `at` are relative to (default: the working directory).
+        npy_root: a folder that .npy paths must resolve inside, as for case files from an untrusted
+            source (default: anywhere).
+
+    Returns:
+        CaseResult: .status ("pass", "mismatch" or "kink"), .exit_code, .gradients (one
+        GradientResult per variable), .to_dict() (the JSON document's case); print() shows the table.
+
+    Raises:
+        GradcheckError: bad input, as one of its subclasses: ParseError (the text, with its column),
+            ValueSpecError (a value), SpecError (an option or name), ShapeError (shapes that do not
+            fit), DomainError (f or its derivative undefined at the point), CheckTimeout.
     """
     from .pipeline import check as run
 
     return run(expr, at=at, grad=grad, let=let, wrt=wrt, name=name, base=base, npy_root=npy_root, seed=seed,
-               rtol=rtol, atol=atol,
-               mode=mode, method=method, dtype=dtype, order=order, strict=strict, timeout=timeout,
-               formulas=formulas)
+               rtol=rtol, atol=atol, mode=mode, method=method, dtype=dtype, order=order, strict=strict,
+               timeout=timeout, formulas=formulas)
 
 
-def check_function(f, grad_f, inputs, **options):
-    """See gradcheck.function_check.check_function: your numpy f and backward grad_f, against finite differences."""
+def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: Inputs, *, wrt: Chosen = None,
+                   name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
+                   mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
+                   nondeterminism: float = 0.0, **unknown: Any) -> CaseResult:
+    """Check your own numpy loss and its hand-written gradient against finite differences.
+
+    Args:
+        f: the loss, `f(*inputs)` (or `f(**inputs)` for a mapping) returning a scalar.
+        grad_f: its gradient, called like f, returning the gradients of the differentiated inputs: one
+            array, a sequence in input order, or a mapping for mapping inputs. It is the `claimed` column.
+        inputs: one array, a list of them (`f(*inputs)`) or a mapping of names (`f(**inputs)`). Floating-point arrays and numbers are
+            differentiated; everything else (integer labels, boolean masks, dicts) is passed through
+            untouched. Your arrays are copied, never modified.
+        wrt: which inputs to differentiate, by name or position (default: every floating-point one).
+        name: the case's name in reports (default: f's name).
+        seed, rtol, atol, mode, method, strict, timeout: as for check(). The precision is that of f's
+            output (a float32 loss is judged with float32's tolerances).
+        nondeterminism: the relative difference allowed between two calls of grad_f (default 0).
+        unknown: an option that does not apply here (check's dtype, say) or is mistyped is refused
+            with a SpecError that names it.
+
+    Returns:
+        CaseResult: its gradients' columns are `numeric` and `claimed`; print() shows the table.
+
+    Raises:
+        FunctionError: f or grad_f raised (naming the file and line in your code); chained to it.
+        GradcheckError: bad input or options.
+    """
     from .function_check import check_function as run
 
-    return run(f, grad_f, inputs, **options)
+    return run(f, grad_f, inputs, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
+               strict=strict, timeout=timeout, nondeterminism=nondeterminism, **unknown)
 
 
-def check_vjp(f, vjp, inputs, *, wrt=None, **options):
-    """See gradcheck.layer_check.check_vjp: f returns arrays, vjp(dout, *inputs) its gradients."""
+def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *, wrt: Chosen = None,
+              name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
+              mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
+              nondeterminism: float = 0.0, **unknown: Any) -> CaseResult:
+    """Check a vector-Jacobian product: f returns arrays, `vjp(dout, *inputs)` the gradients of ⟨dout, f⟩.
+
+    For three random Gaussian douts (sharing each forward pass), every entry of every gradient is
+    compared with finite differences of ⟨dout, f(x)⟩ (full mode), or random directions with sampled
+    entries (fast mode), by the agreement rule of check(). The backward's contracts are checked too:
+    each gradient has its input's shape and dtype, it is linear in dout, two calls agree, and it
+    writes to neither dout nor the inputs.
+
+    Args:
+        f: `f(*inputs)` (or `f(**inputs)`) returning an array, or a tuple of arrays.
+        vjp: `vjp(dout, *inputs)` (one dout per output) returning the gradients of the differentiated
+            inputs: one array, or a tuple in input order.
+        inputs, wrt, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, unknown:
+            as for check_function().
+
+    Returns:
+        CaseResult: its value is None; .output gives the outputs' dtypes and shapes, .notes the lines
+        shown under the table.
+
+    Raises:
+        FunctionError: f or vjp raised; chained to it.
+        GradcheckError: bad input (a forward that is not deterministic, too).
+    """
     from .layer_check import check_vjp as run
 
-    return run(f, vjp, inputs, wrt=wrt, **options)
+    return run(f, vjp, inputs, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
+               strict=strict, timeout=timeout, nondeterminism=nondeterminism, **unknown)
 
 
-def check_layer(forward, backward, inputs, *, wrt=None, **options):
-    """See gradcheck.layer_check.check_layer: forward(*inputs) -> (out, cache), backward(dout, cache)."""
+def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], inputs: Inputs, *, wrt: Chosen = None,
+                name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
+                mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
+                nondeterminism: float = 0.0, **unknown: Any) -> CaseResult:
+    """Check a layer written CS231n style: `forward(*inputs) -> (out, cache)`, `backward(dout, cache) -> grads`.
+
+    A forward returning (out1, out2, ..., cache), as an LSTM step does, has a backward(dout1, dout2,
+    ..., cache). Compared and contract-checked as in check_vjp(); a backward that writes to dout or
+    the cache fails too.
+
+    Args:
+        forward: `forward(*inputs)` (or `forward(**inputs)`) returning (out, cache).
+        backward: backward(dout, cache) returning the gradients of the differentiated inputs: one
+            array, or a tuple in input order (a tuple over all floating-point inputs is accepted too,
+            so `wrt` does not change your backward).
+        inputs, wrt, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, unknown:
+            as for check_function().
+
+    Returns:
+        CaseResult: as check_vjp() returns it.
+
+    Raises:
+        FunctionError: forward or backward raised; chained to it.
+        GradcheckError: bad input.
+    """
     from .layer_check import check_layer as run
 
-    return run(forward, backward, inputs, wrt=wrt, **options)
+    return run(forward, backward, inputs, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode,
+               method=method, strict=strict, timeout=timeout, nondeterminism=nondeterminism, **unknown)
 
 
-def trace(expr, at=None, let=None, wrt=None, **options):
-    """See gradcheck.graph.trace: the computational graph with every node's value and gradient
-    (in a notebook, it draws itself when Graphviz is installed)."""
+def trace(expr: str, at: Values = None, let: Values = None, wrt: Variables = None, *, seed: int = 0,
+          base: str | Path | None = None) -> Trace:
+    """The computational graph of `expr` at a point: every node's value, gradient and local gradients.
+
+    Args:
+        expr, at, let, wrt, seed, base: as for check().
+
+    Returns:
+        Trace: .nodes in evaluation order (each a TraceNode with its value, ∂f/∂node, and what it
+        sends back to each input), .dot() (Graphviz), .svg(), .to_dict(); print() shows the table and
+        in a notebook it draws the graph.
+
+    Raises:
+        GradcheckError: bad input, as for check().
+    """
     from .graph import trace as run
 
-    return run(expr, at=at, let=let, wrt=wrt, **options)
+    return run(expr, at=at, let=let, wrt=wrt, seed=seed, base=base)

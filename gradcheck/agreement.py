@@ -8,16 +8,18 @@ Two columns a and b of ∂f/∂x (symbolic, backprop, numeric, claimed) agree at
   factor, rounding is not.
 - atol: 0 unless the user gives one. Nothing else is shared across entries or variables: a
   gradient of 1e12 next to one of 1e-12 does not loosen the small one.
-- u_c is column c's own uncertainty at this entry, derived from this entry's oracles only — never
-  from another variable, never from the claimed column:
+- u_c is column c's own uncertainty at this entry, derived from column c's own computation only —
+  never from another variable, and never lent from one column to another:
   - `rounding` = ROUNDING_ULPS · eps · Σ|terms|, where Σ|terms| is the size of the chain-rule sum
-    backprop adds up for this entry (`oracles.backprop.magnitudes`). Any floating-point computation
-    of this derivative rounds at about that size (x + x² − x at 1e-12 sums 1 + 2e-12 − 1: the result
-    is good to 1e-16, not to 1e-28), so it is the uncertainty of backprop and of a claim; the
-    claim's own size never sets its tolerance.
+    backprop adds up for this entry (`oracles.backprop.magnitudes`), plus how far backprop's answer
+    moves when f's intermediate values are shaken by an ulp. That is backprop's uncertainty.
   - numeric: its own error estimate for the entry (truncation and the rounding of f; see
     oracles/numeric.py), plus `rounding` (the complex step sums the same terms in complex arithmetic).
-  - symbolic: 0 — SymPy's derivative evaluated to 30 digits at the point.
+  - symbolic: its own evaluation error (SymPy's derivative evaluated to 30 digits at the point).
+  - claimed: its own error: 0 for a number the user wrote, the evaluation error of the claim's own
+    expression otherwise (exact to 30 digits where the symbolic column can be computed, else its own
+    float rounding, measured like f's). A claim is never granted backprop's or numeric's rounding:
+    where f cancels or is ill-conditioned those are large, and a wrong claim would hide inside them.
 - SAFETY = 10: each u is an estimate of a typical error, not a proven bound; a factor 10 covers
   their slack (tests/test_verdict.py measures the numeric estimate's coverage against exact
   derivatives), while a wrong claim is off by far more than ten times its rounding.
@@ -35,8 +37,9 @@ pooled variable, projected on the pool's directions — by the same rule.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -93,33 +96,113 @@ class PairError:
     compared: int = 1  # entries (or probes) compared; 0: nothing could be, so the pair says nothing
 
 
-def uncertainty(name: str, column: Any, rounding: Any, rule: Rule) -> Any:
+# The columns whose uncertainty is their own evaluation error alone (given as `own`), not the rounding
+# of backprop's chain-rule sum: SymPy's exact derivative, and the user's claim.
+SELF_CONTAINED = ("symbolic", "claimed")
+
+
+def uncertainty(name: str, column: Any, rounding: Any, rule: Rule, own: Mapping[str, Any] | None = None) -> Any:
     """Column `name`'s own uncertainty at each entry (module docstring). `rounding` is the entry's
-    rounding (Rule.rounding of backprop's magnitudes), or 0 where no backprop ran."""
-    if name == "symbolic":
-        return np.zeros(np.shape(_values(column)))
-    own = np.broadcast_to(np.asarray(rounding, dtype=np.float64), np.shape(_values(column)))
+    rounding (Rule.rounding of backprop's magnitudes, with its shaken pass), or 0 where no backprop
+    ran; `own` holds the symbolic and claimed columns' own evaluation errors (0 where absent)."""
+    shape = np.shape(_values(column))
+    if name in SELF_CONTAINED:
+        return np.broadcast_to(np.asarray((own or {}).get(name, 0.0), dtype=np.float64), shape)
+    rounded = np.broadcast_to(np.asarray(rounding, dtype=np.float64), shape)
     if isinstance(column, Measured):
-        return np.asarray(column.error, dtype=np.float64) + own
-    return own
+        return np.asarray(column.error, dtype=np.float64) + rounded
+    return rounded
+
+
+# A column witnesses agreement only where its uncertainty, times SAFETY, is small beside the gradient:
+# at most this share of the gradient's size (its largest entry by any oracle, or a one-sided derivative
+# at a kink), or thirty times rtol where the check's precision is coarser (float32, float16: central
+# differences of a float32 layer err by ~1e-3 of the gradient beside rtol's 1e-3). There it
+# tells a right claim from one off by a percent, a factor or a sign. A column whose uncertainty is not
+# small against the gradient (backprop and numeric of (1 - cos(x))/x**2 at x = 1e-4: ±4e-4 beside
+# -8e-6) agrees with anything near it: it can contradict a claim, never confirm one.
+CONCLUSIVE_SHARE = 5e-3
+
+
+# How many rtols a witness's SAFETY·u may reach beside the gradient where that is more than CONCLUSIVE_SHARE.
+CONCLUSIVE_RTOLS = 30
+
+
+def conclusive_share(rule: Rule) -> float:
+    """The share of the gradient's size that SAFETY·u of a witness may reach (CONCLUSIVE_SHARE)."""
+    return max(CONCLUSIVE_SHARE, CONCLUSIVE_RTOLS * rule.rtol)
+
+
+def conclusive(name: str, column: Any, rounding: Any, rule: Rule, own: Mapping[str, Any] | None = None,
+               scale: float = 0.0) -> Any:
+    """Where column `name` can witness agreement (CONCLUSIVE_SHARE of `scale`, the gradient's size), entry
+    by entry: a boolean array of the gradient's shape. The symbolic column is exact wherever it has a
+    value. Fast mode's probes witness every entry or none: a random direction mixes them."""
+    if isinstance(column, PoolShare):
+        column = column.probes
+    if isinstance(column, Probes):
+        values = np.concatenate([np.ravel(column.directional), np.ravel(column.entry_values)]).astype(np.float64)
+        errors = np.concatenate([np.ravel(column.directional_error), np.ravel(column.entry_errors)]).astype(np.float64)
+        return bool(np.all(_small(values, errors, max(scale, float(np.max(np.abs(values), initial=0.0))), rule)))
+    values = np.asarray(_values(column), dtype=np.float64)
+    if name == "symbolic":
+        return np.isfinite(values)
+    return _small(values, uncertainty(name, column, rounding, rule, own), scale, rule)
+
+
+def _small(values: np.ndarray, u: np.ndarray, scale: float, rule: Rule) -> np.ndarray:
+    """SAFETY·u against CONCLUSIVE_SHARE (or thirty rtols) of the gradient's size, entry by entry, or
+    against atol where the user gave one: differences below it are ones they said do not matter."""
+    with np.errstate(all="ignore"):
+        share = conclusive_share(rule)
+        finite = np.isfinite(values) & np.isfinite(u)
+        if scale == 0:  # every oracle says exactly 0 everywhere: there is no size to be small beside
+            return finite & (values == 0)
+        return finite & (SAFETY * u <= max(share * scale, rule.atol))
+
+
+# Digits added beyond what the estimate asks for, and the most the symbolic column is evaluated to.
+EXTRA_DIGITS, MAX_DIGITS = 10, 300
+
+
+def digits_for(value: Any, rounding: Any, rule: Rule, digits: int) -> int:
+    """The digits that make an exact column's error small beside its value: evaluated to `digits`,
+    its error is its float64 rounding scaled by 10**-digits / eps (the same conditioning, more digits);
+    that, times SAFETY, must be within CONCLUSIVE_SHARE of the gradient's size. A gradient that is 0
+    throughout needs no more."""
+    with np.errstate(all="ignore"):
+        size = float(np.max(np.abs(value), initial=0.0))
+        worst = float(np.max(np.asarray(rounding, dtype=np.float64), initial=0.0))
+    if not (size > 0 and np.isfinite(size) and np.isfinite(worst)) or worst == 0:
+        return digits
+    needed = math.log10(SAFETY * worst / (rule.eps * conclusive_share(rule) * size))
+    return digits if needed <= 0 else min(MAX_DIGITS, max(digits, math.ceil(needed) + EXTRA_DIGITS))
+
+
+def exact_needed(value: Any, rounding: Any, rule: Rule) -> bool:
+    """Whether a float64 value with this rounding needs evaluating to more digits before it is judged:
+    where its rounding, times SAFETY, is more than a tenth of rtol beside it. Elsewhere float64
+    already tells a right value from one off by rtol."""
+    with np.errstate(all="ignore"):
+        return bool(np.any(SAFETY * np.asarray(rounding) > 0.1 * rule.rtol * np.abs(value)))
 
 
 def compare_pair(a_name: str, a: Any, b_name: str, b: Any, rule: Rule, rounding: Any = 0.0,
-                 skip: Any = None) -> PairError:
+                 skip: Any = None, own: Mapping[str, Any] | None = None) -> PairError:
     """Columns a and b (numbers, arrays, Measured, or fast mode's Probes), entry by entry.
-    `skip` marks entries not to compare (kinks)."""
+    `skip` marks entries not to compare (kinks); `own`: the self-contained columns' errors (uncertainty)."""
     if isinstance(a, (Probes, PoolShare)):
-        return _swap(compare_pair(b_name, b, a_name, a, rule, rounding, skip))
+        return _swap(compare_pair(b_name, b, a_name, a, rule, rounding, skip, own))
     if isinstance(b, PoolShare):
         return _against_share(a_name, a, b_name, b, rule)
-    u_a = uncertainty(a_name, a, rounding, rule)
+    u_a = uncertainty(a_name, a, rounding, rule, own)
     x = np.asarray(_values(a), dtype=np.float64)
     if isinstance(b, Probes):
         return _against_probes(a_name, x, u_a, b_name, b, rule, rounding)
     y = np.asarray(_values(b), dtype=np.float64)
     if x.shape != y.shape:  # never broadcast one column against another
         return PairError(a_name, b_name, False, float("inf"), float("inf"), "shape", (float("nan"), float("nan")))
-    u_b = uncertainty(b_name, b, rounding, rule)
+    u_b = uncertainty(b_name, b, rounding, rule, own)
     ignored = np.zeros(x.shape, dtype=bool) if skip is None else np.asarray(skip, dtype=bool)
     for column, u in ((a, u_a), (b, u_b)):
         if isinstance(column, Measured):
@@ -154,7 +237,7 @@ def _against_share(a_name: str, a: Any, b_name: str, share: PoolShare, rule: Rul
                         None if probes.labels is None else tuple(probes.labels[j] for j in mine))
     whole = np.array(whole, dtype=np.float64)
     whole[share.span] = x
-    u = uncertainty(a_name, whole, share.rounding, rule)
+    u = uncertainty(a_name, whole, share.rounding, rule, share.own)
     pair = _against_probes(a_name, whole, u, b_name, probes, rule, share.rounding)
     if pair.worst.startswith("along random direction"):
         return replace(pair, worst=f"{pair.worst} over the {share.members:,} pooled variables")
@@ -162,11 +245,11 @@ def _against_share(a_name: str, a: Any, b_name: str, share: PoolShare, rule: Rul
 
 
 def disagreeing_probes(a_name: str, a: Any, probes: Probes, rule: Rule, rounding: Any,
-                       excess: bool = False) -> Any:
+                       excess: bool = False, own: Mapping[str, Any] | None = None) -> Any:
     """The probes (directions first, then entries) at which column a disagrees with what fast mode
     measured, as a list of their positions; with excess, each probe's |difference| / allowed instead."""
     x = np.asarray(a, dtype=np.float64)
-    mine, mine_u, theirs, theirs_u, _ = _probe_sides(x, uncertainty(a_name, x, rounding, rule), probes, rounding)
+    mine, mine_u, theirs, theirs_u, _ = _probe_sides(x, uncertainty(a_name, x, rounding, rule, own), probes, rounding)
     _, bad, ratio = _judged(mine, mine_u, theirs, theirs_u, rule)
     return ratio if excess else [int(i) for i in np.flatnonzero(bad)]
 

@@ -14,28 +14,68 @@ the size limits of the symbolic oracle (symbolic.py) keep every such call small.
 
 The pipeline marks the step it is in (parse, forward, backprop, numeric, symbolic, ...) so the
 message says which one ran out.
+
+Every budget reads the time through one function, `clock`. Tests replace it with a TickingClock, which
+advances a fixed amount at each look, so that a budget runs out after a known number of checkpoints
+whatever the machine's speed or load: in-process by monkeypatching `gradcheck.budget.clock`, in a
+console script through the environment variable GRADCHECK_TEST_CLOCK_TICK (a testing hook: seconds per
+look). Under such a clock the SIGALRM backstop stays off, since it measures real time.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import signal
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Callable
 
 from .errors import CheckTimeout
 
-# The default budget of one check, in seconds. The slowest check among the README's examples and
+# The default budget of one check, in seconds. The slowest check among the documentation's examples and
 # benchmarks/ (the 112-parameter two-layer net, symbolic chained entry by entry) takes a few seconds on
 # a shared 2-core runner; two minutes is far beyond any honest check and short enough for CI.
 DEFAULT_TIMEOUT = 120.0
+
+# The testing hook: when set to a positive number of seconds, the budget's clock is a TickingClock
+# advancing that much at each look instead of the real one. Users never need it.
+TEST_CLOCK_VARIABLE = "GRADCHECK_TEST_CLOCK_TICK"
+
+
+class TickingClock:
+    """A clock for tests: each call advances it by `tick` seconds (a budget of B seconds then runs out
+    at the first checkpoint after B / tick looks), and `looks` counts the calls."""
+
+    def __init__(self, tick: float) -> None:
+        self.tick = tick
+        self.looks = 0
+
+    def __call__(self) -> float:
+        self.looks += 1
+        return self.looks * self.tick
+
+
+def _clock_from_environment() -> Callable[[], float]:
+    """time.monotonic, or the TickingClock that GRADCHECK_TEST_CLOCK_TICK asks for (a value that is not a
+    positive number is ignored: the hook is for tests, and a user's check keeps the real clock)."""
+    try:
+        tick = float(os.environ.get(TEST_CLOCK_VARIABLE, ""))
+    except ValueError:
+        return time.monotonic
+    return TickingClock(tick) if math.isfinite(tick) and tick > 0 else time.monotonic
+
+
+# The one function every budget reads the time through (seconds; only differences matter).
+clock: Callable[[], float] = _clock_from_environment()
 
 
 @dataclass
 class _Budget:
     seconds: float
-    deadline: float  # time.monotonic() at which the budget runs out
+    deadline: float  # clock() at which the budget runs out
     what: str
     step: str = "first"
 
@@ -59,7 +99,7 @@ def current_step() -> str | None:
 def checkpoint() -> None:
     """Raise CheckTimeout if the current check's budget has run out (cheap: call it in loops)."""
     budget = getattr(_local, "budget", None)
-    if budget is not None and time.monotonic() > budget.deadline:
+    if budget is not None and clock() > budget.deadline:
         raise _timeout(budget)
 
 
@@ -76,7 +116,9 @@ def budget_seconds(timeout: float | None) -> float | None:
 
 
 def _alarm_usable() -> bool:
-    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    """SIGALRM as a backstop: POSIX, the main thread, and the real clock (a test's clock is not real time)."""
+    return (clock is time.monotonic and hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread())
 
 
 @contextmanager
@@ -87,7 +129,7 @@ def time_budget(seconds: float | None, what: str = "the check"):
     if not seconds:
         yield
         return
-    budget = _Budget(seconds, time.monotonic() + seconds, what)
+    budget = _Budget(seconds, clock() + seconds, what)
     if outer is not None and outer.deadline < budget.deadline:
         budget = _Budget(outer.seconds, outer.deadline, outer.what, outer.step)
     _local.budget = budget
@@ -105,7 +147,7 @@ def _arm(budget: _Budget):
         return None
     previous = signal.getsignal(signal.SIGALRM)
     remaining, interval = signal.getitimer(signal.ITIMER_REAL)
-    seconds = budget.deadline - time.monotonic()
+    seconds = budget.deadline - clock()  # the real clock here (_alarm_usable)
     if previous is None or (remaining and remaining <= seconds) or seconds <= 0:
         return None  # a handler we could not restore, or the caller's timer comes first: cooperative only
 
@@ -114,7 +156,7 @@ def _arm(budget: _Budget):
 
     signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
-    return previous, remaining, interval, time.monotonic()
+    return previous, remaining, interval, time.monotonic()  # real time: the caller's timer runs on it
 
 
 def _disarm(alarm) -> None:

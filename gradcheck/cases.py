@@ -126,6 +126,27 @@ def has_cases(path: Path) -> bool:
     return any(isinstance(v, list) and any(isinstance(t, dict) and "expr" in t for t in v) for v in document.values())
 
 
+# How much of a file's start declares_cases reads: a case file's first [[case]] comes after at most a
+# comment block; a large foreign file is not read whole.
+DECLARATION_BYTES = 64 * 1024
+_EXPR_KEY = re.compile(r"^[ \t]*expr[ \t]*=", re.MULTILINE)
+
+
+def declares_cases(path: Path) -> bool:
+    """Whether a file declares itself a gradcheck case file: within its first DECLARATION_BYTES, a
+    `[[case]]` header and an `expr = ` key at the start of lines. Read as text, never parsed, so that
+    TOML of other tools (settings.toml's [base], a deeply nested or a binary .toml) is never claimed;
+    a file that cannot be read declares nothing."""
+    try:
+        if not path.is_file():  # a FIFO would block the read
+            return False
+        with path.open("rb") as handle:
+            head = handle.read(DECLARATION_BYTES).decode("utf-8-sig", errors="replace")  # load reports bad UTF-8
+    except OSError:
+        return False
+    return bool(_CASE_HEADER.search(head)) and bool(_EXPR_KEY.search(head))
+
+
 def read_text(path: Path) -> str:
     """A TOML file's text: UTF-8, with a byte-order mark (as Windows editors write) allowed and dropped.
     Opened without blocking, and read only if it is a regular file of at most MAX_CASE_FILE_BYTES."""

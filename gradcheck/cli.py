@@ -41,7 +41,7 @@ grad_option = click.option("--grad", "grads", multiple=True, metavar="VAR=EXPR",
 wrt_option = click.option("--wrt", metavar="VAR[,...]", help="Differentiate by these variables only.")
 format_option = click.option("--format", "output_format", type=click.Choice(["table", "json"]),
                              default="table", show_default=True,
-                             help="table for people, json for programs (schema in the README).")
+                             help="table for people, json for programs (its schema: the documentation's JSON page).")
 html_option = click.option("--html", "html_file", type=click.Path(dir_okay=False), metavar="FILE",
                            help="Also write a self-contained HTML report (tables, verdicts, diagnoses) to FILE.")
 
@@ -154,9 +154,12 @@ def main() -> None:
 
     \b
       gradcheck eval "sigmoid(w0*x0 + w1*x1 + w2)" --at w0=2,w1=-3,w2=-3,x0=-1,x1=-2
-      gradcheck functions
+      gradcheck check expressions/
+      gradcheck layer layers.py:affine_forward layers.py:affine_backward --at x="randn(4,5)" ...
+      gradcheck COMMAND --help
 
-    Exit codes: 0 all gradients agree, 1 a mismatch, 2 bad input, 3 an internal error.
+    Exit codes: 0 all gradients agree, 1 a mismatch, 2 bad input, 3 an internal error,
+    4 inconclusive (nothing accurate enough to confirm a claim), 130 and 143 interrupted.
     """
 
 
@@ -179,7 +182,8 @@ class ExpressionCommand(click.Command):
         return super().parse_args(ctx, args)
 
 
-@main.command("eval", cls=ExpressionCommand, context_settings={**CONTEXT, "ignore_unknown_options": True})
+@main.command("eval", cls=ExpressionCommand, short_help="Check the gradient of an expression at one point.",
+              context_settings={**CONTEXT, "ignore_unknown_options": True})
 @click.argument("expr")
 @at_option
 @let_option
@@ -255,7 +259,7 @@ def _output_clash(output_format: str, html_file: str | None, emit: str | None, l
     return None
 
 
-@main.command("check", context_settings=CONTEXT)
+@main.command("check", context_settings=CONTEXT, short_help="Check every [[case]] of TOML case files.")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("-k", "pattern", metavar="PATTERN", help="Only cases whose name contains PATTERN (or matches it as a glob).")
 @click.option("-x", "--exitfirst", is_flag=True, help="Stop at the first case that is not as expected.")
@@ -283,7 +287,8 @@ def check_command(paths, pattern, exitfirst, jobs, force_jobs, output_format, ju
                   locked, run_timeout, show, root, html_file) -> ExitStatus:
     """Check every [[case]] in TOML files (directories are searched for *.toml).
 
-    Exit codes: 0 every case as expected, 1 a case not as expected, 2 an input error, 3 an internal error.
+    Exit codes: 0 every case as expected, 1 a case not as expected, 2 an input error, 3 an internal error,
+    4 inconclusive (the most serious outcome of any case).
     """
     from .batch import run_all
     from .cases import discover, load, select
@@ -296,8 +301,7 @@ def check_command(paths, pattern, exitfirst, jobs, force_jobs, output_format, ju
     apply(specs, RunOptions(strict=strict, timeout=timeout, rtol=rtol, atol=atol, locked=locked,
                             run_timeout=run_timeout))
     if not specs:
-        click.echo(f"gradcheck: error: no cases found in {' '.join(paths)}"
-                   + (f" matching -k {pattern!r}" if pattern else ""), err=True)
+        report_line(f"no cases found in {' '.join(paths)}" + (f" matching -k {pattern!r}" if pattern else ""))
         return ExitStatus.INPUT_ERROR
     cores = os.cpu_count() or 1
     if jobs > cores and not force_jobs:  # each worker loads SymPy (~100 MB): -j 1000 would exhaust memory
@@ -332,7 +336,8 @@ def check_command(paths, pattern, exitfirst, jobs, force_jobs, output_format, ju
     return finish(report, output_format, show, batch=True, html_file=html_file, command="check")
 
 
-@main.command("trace", cls=ExpressionCommand, context_settings={**CONTEXT, "ignore_unknown_options": True})
+@main.command("trace", cls=ExpressionCommand, short_help="Show the computational graph, node by node.",
+              context_settings={**CONTEXT, "ignore_unknown_options": True})
 @click.argument("expr")
 @at_option
 @let_option
@@ -391,7 +396,8 @@ def trace_command(expr, at, lets, wrt, seed, dot_file, svg_file, png_file, outpu
     return ExitStatus.OK
 
 
-@main.command("explain", cls=ExpressionCommand, context_settings={**CONTEXT, "ignore_unknown_options": True})
+@main.command("explain", cls=ExpressionCommand, short_help="Write out the backward pass down to one variable.",
+              context_settings={**CONTEXT, "ignore_unknown_options": True})
 @click.argument("expr")
 @click.option("--wrt", required=True, metavar="VAR", help="The variable whose gradient is derived.")
 @at_option
@@ -436,7 +442,7 @@ def layer_options(command):
     return command
 
 
-@main.command("layer", context_settings=CONTEXT)
+@main.command("layer", context_settings=CONTEXT, short_help="Check a layer's forward and backward in your Python file.")
 @click.argument("forward", metavar="FILE.py:FORWARD")
 @click.argument("backward", metavar="FILE.py:BACKWARD")
 @layer_options
@@ -453,7 +459,7 @@ def layer_command(forward, backward, **options) -> ExitStatus:
     return run_functions("layer", forward, backward, options)
 
 
-@main.command("vjp", context_settings=CONTEXT)
+@main.command("vjp", context_settings=CONTEXT, short_help="Check a vector-Jacobian product in your Python file.")
 @click.argument("f", metavar="FILE.py:F")
 @click.argument("vjp", metavar="FILE.py:VJP")
 @layer_options
@@ -534,7 +540,7 @@ def _check_parameters(f, spec: str, inputs: dict) -> None:
         raise GradcheckError(f"{spec} takes ({params}); the --at values do not fit: {exc}") from None
 
 
-@main.command("functions", context_settings=CONTEXT)
+@main.command("functions", context_settings=CONTEXT, short_help="List the functions an expression may use.")
 def functions_command() -> None:
     """List the functions and operators an expression may use, with their derivatives."""
     from .render.table import console, render_functions
@@ -554,10 +560,14 @@ def report_error(exc: GradcheckError) -> None:
 
 
 def report_line(message: str) -> None:
+    """`gradcheck: error: MESSAGE` on stderr, wrapped at the width the tables use (the terminal's, else
+    COLUMNS or 100), continued lines indented."""
     from .render.escape import visible  # no rich: control characters in case names shown, never sent raw
+    from .render.width import stream_width, wrapped
 
     color = False if os.environ.get("NO_COLOR") else None
-    click.secho(f"gradcheck: error: {visible(message, multiline=True)}", fg="red", err=True, color=color)
+    text = wrapped(visible(message, multiline=True), stream_width(sys.stderr), first="gradcheck: error: ")
+    click.secho(text, fg="red", err=True, color=color)
 
 
 def write_html(path: str, page) -> bool:

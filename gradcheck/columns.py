@@ -7,7 +7,7 @@ Plain data, shared by the numeric oracle that makes them and the agreement rule 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # Column order everywhere: table, JSON, verdicts.
@@ -35,6 +35,18 @@ class Kink:
 
 
 @dataclass(frozen=True)
+class Along:
+    """f's derivative along a direction in which it is differentiable though each entry on it is a kink:
+    every kinked entry of a variable moved together (a tie of maxima stays a tie). A claim must give it
+    too: giving each tied maximum the whole gradient lies between each entry's one-sided derivatives,
+    and is twice the slope of the pair moved together."""
+
+    direction: Any  # the variable's shape: 1 at each kinked entry, 0 elsewhere
+    value: float
+    error: float
+
+
+@dataclass(frozen=True)
 class Probes:
     """What fast mode measured for one variable."""
 
@@ -58,6 +70,7 @@ class PoolShare:
     rounding: Any  # each pool entry's rounding
     span: slice  # this variable's entries in the concatenation
     members: int  # how many variables the pool has
+    own: dict[str, Any] = field(default_factory=dict)  # the self-contained columns' own errors over the pool
 
 
 @dataclass(frozen=True)
@@ -67,3 +80,4 @@ class Evaluation:
     value: Any
     branches: bytes | None = None  # the branch taken at every kink; None if f cannot say
     at_kink: bool = False  # some kink's quantity is exactly 0 here
+    ambiguous: bool = False  # the complex step moves a quantity float64 rounded to 0 that is not 0 (switches.py)

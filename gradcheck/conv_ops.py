@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .sym_ties import tie_max
+
 
 def _whole(name: str, value) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
@@ -221,7 +223,7 @@ def _sym_pool(x, size, stride, combine):
 
 
 def sym_max_pool2d(sp, x, size, stride=None):
-    return _sym_pool(x, size, stride, lambda terms: sp.Max(*terms))
+    return _sym_pool(x, size, stride, lambda terms: tie_max(sp, *terms))
 
 
 def sym_avg_pool2d(sp, x, size, stride=None):

@@ -25,7 +25,7 @@ from .shapes import infer_shapes
 from .tree import Apply, Node, topological
 
 # The parser's limit on nesting within one text, applied to the whole DAG across --let names: SymPy's
-# differentiation recurses, and fails past ~200 nested functions (README, "Limits").
+# differentiation recurses, and fails past ~200 nested functions (docs/safety.md).
 MAX_DAG_NESTING = 100
 # Scalar operations in one evaluation of f: about a second of numpy on one core (matmul at ~1e9
 # multiply-adds per second); the numeric oracle needs dozens of evaluations at least.

@@ -40,10 +40,11 @@ def sign_pattern(position: int, shape: tuple[int, ...]) -> Any:
                     & np.uint64(1), 1.0, -1.0).reshape(shape)
 
 
-def forward(root: Node, point: Mapping[str, Any], shake: bool = False,
+def forward(root: Node, point: Mapping[str, Any], shake: bool | int = False,
             order: list[Node] | None = None) -> dict[Node, Any]:
     """The value of every node reachable from root, keyed by node (order: topological(root), when
-    the caller evaluates f many times and has it already)."""
+    the caller evaluates f many times and has it already). shake: the shaken pass (SHAKE_ULPS), -1
+    for its pattern of signs reversed."""
     order = order or topological(root)
     values: dict[Node, Any] = {}
     # Real inputs make real values throughout, so only a complex point asks each node which form to take.
@@ -82,7 +83,7 @@ class _Reference:
 
 
 def _evaluate(nodes: Sequence[Node], values: dict[Node, Any], point: Mapping[str, Any], real: type,
-              complex_pass: bool, shake: bool, data: set[Node], positions: Mapping[Node, int] | None = None,
+              complex_pass: bool, shake: bool | int, data: set[Node], positions: Mapping[Node, int] | None = None,
               reference: _Reference | None = None, unshaken: dict[Node, Any] | None = None) -> None:
     """Fill in values for nodes (a topological order; the inputs not among them already in values).
     positions: each node's index in the whole order, which picks its shake pattern (by default its
@@ -106,7 +107,7 @@ def _evaluate(nodes: Sequence[Node], values: dict[Node, Any], point: Mapping[str
                     unshaken[node] = out
                 if shake and node not in data:
                     place = positions[node] if positions is not None else position
-                    out = out * (1 + SHAKE_ULPS * eps * sign_pattern(place + 1, np.shape(out)))
+                    out = out * (1 + int(shake) * SHAKE_ULPS * eps * sign_pattern(place + 1, np.shape(out)))
                 values[node] = out
 
 
@@ -299,13 +300,18 @@ def _kink(node: Apply) -> Any:
     return node.prim.kink
 
 
-def differenced(root: Node):
+def differenced(root: Node, switches: Mapping[Node, Any] | None = None):
     """f for the numeric oracle: the point -> Evaluation (the value, and the branch of every kink).
 
     At a complex point (the complex step x + ih) `at_kink` says whether the step moves a kink
     quantity whose real part is exactly 0 (its imaginary part is not 0): that entry is on the kink,
     and the complex form's piece is not the derivative there. A kink quantity the step does not move
     (a tie of two relu outputs that are both 0) leaves the complex step exact.
+
+    `switches` (oracles/switches.py) overrides float64 where it decided a kinked node's switch exactly:
+    its entries exactly on the switch are on the kink whatever float64 computes there, and a step that
+    moves an entry float64 rounded to 0 but that is not exactly 0 is `ambiguous` (the complex form's
+    piece may be the wrong side): no derivative is taken along it.
 
     The numeric oracle moves one variable at a time: each pass recomputes only the nodes that
     variable moves, the others' values kept from the first point f was called at (the same numbers
@@ -315,17 +321,25 @@ def differenced(root: Node):
     products = _Products()  # shared by the plain and the shaken passes
     plain, shaken_pass = _Reevaluation(paths, False, products), _Reevaluation(paths, True, products)
 
+    decided = {n: np.ravel(switches[n]) for n in kinked if switches is not None and n in switches}
+
     def f(point: Mapping[str, Any]) -> Evaluation:
         values, complex_pass = plain(point, plain)
         if not kinked:
             return Evaluation(values[root])
         quantities = [np.ravel(_kink(n)(*(values[a] for a in n.args), **n.kwargs)) for n in kinked]
         signs = np.concatenate([np.sign(np.real(q)) for q in quantities]).astype(np.int8)
+        ambiguous = False
         if complex_pass:  # a real quantity is one the step does not move
             on = [(np.real(q) == 0) & (np.imag(q) != 0) for q in quantities]
+            for i, n in enumerate(kinked):
+                if n in decided:
+                    moved = np.imag(quantities[i]) != 0
+                    ambiguous = ambiguous or bool(np.any(on[i] & ~decided[n]))
+                    on[i] = moved & decided[n]
         else:
-            on = [q == 0 for q in quantities]
-        return Evaluation(values[root], signs.tobytes(), bool(any(np.any(o) for o in on)))
+            on = [decided[n] if n in decided else q == 0 for n, q in zip(kinked, quantities)]
+        return Evaluation(values[root], signs.tobytes(), bool(any(np.any(o) for o in on)), ambiguous)
 
     def shaken(point: Mapping[str, Any]) -> Evaluation:
         return Evaluation(shaken_pass(point, plain)[0][root])

@@ -25,12 +25,25 @@ from .evaluate import STRICT, forward
 from .oracles.backprop import adjoints, vjp
 from .problem import build
 from .render.summary import GRADIENT_COLOR, VALUE_COLOR, summary  # noqa: F401 (summary: part of this module's API)
-from .tree import Apply, Const, Var, text, topological
+from .tree import Apply, Const, Node, Var, text, topological
 from .values import Assignments
 
 
 @dataclass
 class TraceNode:
+    """One node of a Trace: its value, its gradient, and what it sends back to each of its inputs.
+
+    Attributes:
+        key: "n1", "n2", ... in evaluation order.
+        text: the node as written, or its --let name.
+        op: "input", "constant", an operator (`+`, `*`, `@`) or a function name.
+        value: its forward value.
+        gradient: ∂f/∂node (None where f does not depend on it).
+        inputs: the keys of its input nodes.
+        local: ∂node/∂input for each input, for scalars (None for arrays).
+        sent: the gradient sent to each input, upstream × local.
+    """
+
     key: str  # "n1", "n2", ... in evaluation order
     text: str  # as written, or its --let name
     op: str  # "input", "constant", an operator (+, *, @) or a function name
@@ -43,6 +56,19 @@ class TraceNode:
 
 @dataclass
 class Trace:
+    """The computational graph of an expression at a point, as gradcheck.trace returns it.
+
+    print(trace) shows the table gradcheck trace prints; in a notebook the table and the graph.
+
+    Attributes:
+        expr: the expression.
+        value: f at the point.
+        nodes: every TraceNode in evaluation order (the inputs first, f last).
+        point: every variable's value.
+        reading: f with every operation in parentheses, as it was parsed.
+        slips: where that reading is a classic slip (`1 / 1 + exp(-z)`).
+    """
+
     expr: str
     value: float
     nodes: list[TraceNode]
@@ -51,6 +77,7 @@ class Trace:
     slips: list[str] = field(default_factory=list)  # where that reading is a classic slip (reading.py)
 
     def to_dict(self) -> dict[str, Any]:
+        """The graph as gradcheck trace --format json writes it."""
         from .result import plain
 
         return {"expr": self.expr, "value": self.value, "reading": self.reading, "slips": list(self.slips),
@@ -60,6 +87,7 @@ class Trace:
                           for n in self.nodes]}
 
     def dot(self) -> str:
+        """The graph as Graphviz DOT: values in green, gradients in red, each edge labelled with what it carries back."""
         return to_dot(self)
 
     def svg(self, inline: bool = False) -> str:
@@ -96,13 +124,14 @@ class Trace:
 
         return fragment(trace_html(self))
 
-    def _repr_pretty_(self, printer, cycle: bool) -> None:
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
 
 
 def trace(expr: str, at: Assignments = None, let: Assignments = None, wrt: str | Iterable[str] | None = None,
           *, seed: int = 0, base: str | Path | None = None) -> Trace:
-    """Every node of expr with its value and gradient at the point (variables as in gradcheck.check)."""
+    """Every node of expr with its value and gradient at the point (variables as in gradcheck.check);
+    gradcheck.trace documents it."""
     problem = build(expr, at=at, let=let, wrt=wrt, seed=seed, base=Path(base) if base is not None else None)
     values = forward(problem.root, problem.point)
     grads = adjoints(problem.root, values, problem.wrt)
@@ -129,7 +158,7 @@ def trace(expr: str, at: Assignments = None, let: Assignments = None, wrt: str |
                  parenthesized(problem.root), [s.sentence for s in slips(problem.root)])
 
 
-def _vjp(node, i, g, ans, inputs):
+def _vjp(node: Apply, i: int, g: Any, ans: Any, inputs: list[Any]) -> Any:
     """A local gradient or contribution, or None where it is undefined (the table shows —)."""
     try:
         with np.errstate(**STRICT):
@@ -138,7 +167,7 @@ def _vjp(node, i, g, ans, inputs):
         return None
 
 
-def _op(node) -> str:
+def _op(node: Node) -> str:
     if isinstance(node, Var):
         return "input"
     if isinstance(node, Const):

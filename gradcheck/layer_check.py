@@ -35,9 +35,10 @@ from .options import Options, make, name_option
 from .pool import Pool, pooled_vjp
 from .oracles.numeric import CHECKED_COMPLEX, FULL_MODE_MAX_ENTRIES, NumericResult, choose_mode
 from .oracles.vjp_numeric import along, entry, measure
-from .pipeline import numeric_column
+from .columns import Along
+from .pipeline import numeric_column, tied_slope
 from .result import CaseResult, GradientResult
-from .verdict import judge
+from .verdict import case_status, judge
 
 # The options of gradcheck.options.Options that apply to the user's own functions (a black box has no
 # --dtype: its precision is the dtype of its output); `nondeterminism` is these checks' own.
@@ -245,9 +246,11 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
         measured.update(pooled_vjp(pool, target.outputs, point, douts, base, claimed, rule, seed, method, eps))
     gradients = {}
     modes = {n: mode if measured[n][0].probes is not None else "full" for n in inputs.wrt}  # small inputs: every entry
+    scale = layer_scale(measured)
     for n in inputs.wrt:
-        gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, rule, modes[n], method)
-    _within_rounding(target, point, douts, claimed, measured, gradients, modes, rule, method, eps)
+        tied = _tied(target.outputs, point, n, measured[n], douts, base, method, eps)
+        gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, rule, modes[n], method, scale, tied)
+    _within_rounding(target, point, douts, claimed, measured, gradients, modes, rule, method, eps, scale)
     for n in inputs.wrt:
         if gradients[n].status == "mismatch":
             gradients[n].diagnosis = _explain(target, n, point, measured[n], mode, douts, base, claims, rule, seed,
@@ -274,7 +277,7 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
 
 def _within_rounding(target: Target, point: dict, douts: list[tuple], claimed: list[dict],
                      measured: dict[str, list[NumericResult]], gradients: dict[str, GradientResult],
-                     modes: dict[str, str], rule: Rule, method: str, eps: float) -> None:
+                     modes: dict[str, str], rule: Rule, method: str, eps: float, scale: float = 0.0) -> None:
     """The variables that disagree, judged again with the rounding of their disagreeing probes
     measured (black_box_rounding.py): a right gradient that is rounding beside the terms it sums
     (batch norm's bias before it) passes; a wrong one is still wrong."""
@@ -301,8 +304,10 @@ def _within_rounding(target: Target, point: dict, douts: list[tuple], claimed: l
     if widened is None:
         return
     for n in wrong:
-        again = _judged(n, np.shape(point[n]), widened[n], claimed, rule, modes[n], method)
+        again = _judged(n, np.shape(point[n]), widened[n], claimed, rule, modes[n], method, scale)
         if again.status != "mismatch":
+            if again.status == "inconclusive":  # measured to be rounding: as right as numeric can tell
+                again.status, again.verdict = "pass", "claimed = numeric, within its measured rounding"
             again.notes["claimed"] = (f"agrees within its rounding: its difference from numeric changes by as much "
                                       f"when the inputs move by {MOVE:g} of themselves, as rounding does and an "
                                       "error does not")
@@ -391,27 +396,55 @@ def _rule(options: Options, dtype: str) -> Rule:
     return rule_for(options.rtol, options.atol, "float32" if dtype == "float32" else "float64")
 
 
+def layer_scale(measured: Mapping[str, list[NumericResult]]) -> float:
+    """The size a black box's gradients are judged at (agreement.conclusive): the largest entry numeric
+    measured for any input and dout. A black box has no terms to tell its scale, and a bias whose
+    gradient is 0 before a batch norm is 0 at the size of the layer's other gradients."""
+    sizes = [0.0]
+    for results in measured.values():
+        for r in results:
+            if r.value is not None:
+                v = np.abs(np.asarray(r.value.value, dtype=np.float64))
+                sizes.append(float(np.max(v[np.isfinite(v)], initial=0.0)))
+    return max(sizes)
+
+
+def _tied(outputs: Callable, point: dict, name: str, measured: list[NumericResult], douts: list[tuple], base: tuple,
+          method: str, eps: float) -> list[Along | None]:
+    """For each dout, f's slope with the input's kinked entries moved together (pipeline.tied_slope); the
+    line is differenced once, for every dout."""
+    slopes: dict[bytes, list] = {}
+
+    def at(k: int) -> Callable[[np.ndarray], Any]:
+        def along_one(v: np.ndarray) -> Any:
+            key = v.tobytes()
+            if key not in slopes:
+                slopes[key] = along(outputs, point, name, v, douts, base, method, eps)
+            return slopes[key][k]
+        return along_one
+
+    return [tied_slope(m.kinks, np.shape(point[name]), at(k)) for k, m in enumerate(measured)]
+
+
 def _judged(name: str, shape, measured: list[NumericResult], claimed: list[dict], rule: Rule, mode: str,
-            method: str) -> GradientResult:
+            method: str, scale: float = 0.0, tied: list[Along | None] | None = None) -> GradientResult:
     """The one place a variable is judged: once per dout, the worst kept (a mismatch, else a kink)."""
     # no backprop here: the claim's own rounding is not known, so the numeric estimate carries the
     # uncertainty (with the rounding measured where the claim disagreed: _within_rounding)
+    tied = tied or [None] * len(measured)
     results = [judge(name, shape, {"numeric": numeric_column(m), "claimed": c[name]}, rule, 0.0, mode, method,
-                     kinks=m.kinks) for m, c in zip(measured, claimed)]
+                     kinks=m.kinks, scale=scale, tied=t) for m, c, t in zip(measured, claimed, tied)]
     bad = [(k, r) for k, r in enumerate(results) if r.status == "mismatch"]
     if bad:
         k, worst = max(bad, key=lambda kr: kr[1].max_rel_error or 0.0)
         if len(results) > 1:
             worst.verdict += f" (dout {k + 1} of {len(results)}; {len(bad)} of them disagree)"
         return worst
-    return next((r for r in results if r.status == "kink"), results[0])
+    return next((r for status in ("inconclusive", "kink") for r in results if r.status == status), results[0])
 
 
 def _status(gradients: dict[str, GradientResult], problems: list[str]) -> str:
-    statuses = {g.status for g in gradients.values()}
-    if problems or "mismatch" in statuses:
-        return "mismatch"
-    return "kink" if "kink" in statuses else "pass"
+    return "mismatch" if problems else case_status(gradients)
 
 
 def _verdict(gradients: dict[str, GradientResult], problems: list[str]) -> str:

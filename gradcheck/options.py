@@ -63,7 +63,9 @@ class Options:
     timeout: float | None = _option(None, f"Time budget of each check in seconds (default {DEFAULT_TIMEOUT:g}; 0: "
                                           "none); past it, an input error (exit 2) naming the step that ran out.",
                                     toml="a number of seconds", kind=float)
-    formulas: bool = _option(False, "Also print SymPy's simplified formula of each partial.", kind=bool, flag=True)
+    formulas: bool = _option(False, "Also print each gradient's formula: gradcheck's own matrix-form derivation "
+                                    "(checked at the point against symbolic and backprop), and SymPy's simplified "
+                                    "formula where every value is a scalar.", kind=bool, flag=True)
 
     def __post_init__(self) -> None:
         for f in fields(self):

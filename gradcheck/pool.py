@@ -131,13 +131,13 @@ class Pool:
 
 
 def share(pool: Pool, name: str, probes: Probes, columns: Mapping[str, np.ndarray | None],
-          rounding: np.ndarray) -> PoolShare:
-    return PoolShare(probes, dict(columns), rounding, pool.span(name), len(pool.names))
+          rounding: np.ndarray, own: Mapping[str, np.ndarray] | None = None) -> PoolShare:
+    return PoolShare(probes, dict(columns), rounding, pool.span(name), len(pool.names), dict(own or {}))
 
 
 def settle(pool: Pool, probes: Probes, columns: Mapping[str, np.ndarray | None], rounding: np.ndarray,
-           rule: Rule, along: Along, measure: Callable[[str], Measured | None]
-           ) -> tuple[Probes, dict[str, Measured]]:
+           rule: Rule, along: Along, measure: Callable[[str], Measured | None],
+           own: Mapping[str, np.ndarray] | None = None) -> tuple[Probes, dict[str, Measured]]:
     """Trace every disagreeing probe to its variable and difference that variable in full (module
     docstring). Returns the pool's probes without the traced variables' shares, and their measurements."""
     traced: dict[str, Measured] = {}
@@ -145,7 +145,7 @@ def settle(pool: Pool, probes: Probes, columns: Mapping[str, np.ndarray | None],
         if values is None:
             continue
         while len(traced) < MAX_TRACED:
-            bad = disagreeing_probes(column, _without(values, pool, traced), probes, rule, rounding)
+            bad = disagreeing_probes(column, _without(values, pool, traced), probes, rule, rounding, own=own)
             if not bad:
                 break
             i = bad[0]
@@ -154,7 +154,7 @@ def settle(pool: Pool, probes: Probes, columns: Mapping[str, np.ndarray | None],
                 name = pool.member(probes.entries[i - k][0])
             else:
                 name = _bisect(pool, [n for n in pool.names if n not in traced], probes.directions[i],
-                               _without(values, pool, traced), rounding, rule, along, column)
+                               _without(values, pool, traced), rounding, rule, along, column, own)
             measured = measure(name)
             if measured is None or name in traced:
                 break
@@ -164,7 +164,7 @@ def settle(pool: Pool, probes: Probes, columns: Mapping[str, np.ndarray | None],
 
 
 def _bisect(pool: Pool, names: list[str], direction: np.ndarray, values: np.ndarray, rounding: np.ndarray,
-            rule: Rule, along: Along, column: str) -> str:
+            rule: Rule, along: Along, column: str, own: Mapping[str, np.ndarray] | None = None) -> str:
     """The variable a disagreeing direction's disagreement comes from: the direction is cut into two
     halves by variable, each differenced; the half that disagrees more is kept."""
     while len(names) > 1:
@@ -178,7 +178,7 @@ def _bisect(pool: Pool, names: list[str], direction: np.ndarray, values: np.ndar
             if not isinstance(got, tuple):
                 continue  # near a kink: the other half is looked at
             one = Probes(v[None, :], np.array([got[0]]), np.array([got[1]]), (), np.zeros(0), np.zeros(0))
-            excess = float(disagreeing_probes(column, values, one, rule, rounding, excess=True)[0])
+            excess = float(disagreeing_probes(column, values, one, rule, rounding, excess=True, own=own)[0])
             if excess > worst:
                 worst, kept = excess, half
         names = kept
@@ -271,10 +271,12 @@ def _concatenated(pool: Pool, columns: Mapping[str, Mapping[str, Any]], column: 
 
 
 def pooled_numeric(pool: Pool, f: Callable, point: Mapping[str, Any], columns: Mapping[str, Mapping[str, Any]],
-                   rounding: Mapping[str, Any], rule: Rule, methods: Mapping[str, str], seed: int) -> dict:
+                   rounding: Mapping[str, Any], rule: Rule, methods: Mapping[str, str], seed: int,
+                   own: Mapping[str, Mapping[str, Any]] | None = None) -> dict:
     """An expression's pooled variables: each one's NumericResult (oracles/numeric.py), whose probes are
     its PoolShare, or its full measurement if a disagreement was traced to it. `columns` holds every
-    member's other columns by name (symbolic, backprop, claimed: values or None)."""
+    member's other columns by name (symbolic, backprop, claimed: values or None), `own` each member's
+    self-contained columns' own errors (agreement.uncertainty)."""
     from .oracles.numeric import NumericResult, along, numeric
 
     base = f(point)
@@ -304,16 +306,19 @@ def pooled_numeric(pool: Pool, f: Callable, point: Mapping[str, Any], columns: M
     flat = {c: _concatenated(pool, columns, c) for c in names}
     pool_rounding = pool.pack({n: np.broadcast_to(rounding[n], pool.shapes[pool.names.index(n)])
                                for n in pool.names})
+    own = own or {}
+    pool_own = {c: pool.pack({n: np.broadcast_to(own.get(n, {}).get(c, 0.0), pool.shapes[pool.names.index(n)])
+                              for n in pool.names}) for c in {c for errors in own.values() for c in errors}}
     assert isinstance(probed.probes, Probes)
     probes, traced = settle(pool, pool.labelled(probed.probes), flat, pool_rounding, rule,
-                            lambda v: along(pooled_f, pooled_point, POOL, v, method, base), measure)
+                            lambda v: along(pooled_f, pooled_point, POOL, v, method, base), measure, pool_own)
     out = {}
     for name in whole.names:
         if name in full:
             out[name] = full[name]
         else:
             shared = share(pool, name, probes, {c: _without(v, pool, traced) if v is not None else None
-                                                for c, v in flat.items()}, pool_rounding)
+                                                for c, v in flat.items()}, pool_rounding, pool_own)
             out[name] = NumericResult(None, shared, pool.note(probes), method)  # type: ignore[arg-type]
     return out
 

@@ -30,6 +30,7 @@ from . import conv_ops as C
 from . import matrix_rules as M
 from . import reduce_ops as R
 from . import shape_ops as S
+from . import sym_ties as T
 
 Rule = Callable[..., Any]
 
@@ -511,7 +512,7 @@ PRIMITIVES: tuple[Primitive, ...] = (
     Primitive("amax", ("x",), R.amax, (R.amax_vjp,), R.sym_max, ("g to the largest entry (ties share it)",),
               "largest entry, or along axis; also max(x, axis=...) with one array", elementwise=False,
               shape=R.nonempty_reduce_shape, static=(("axis", None), ("keepdims", False)), aliases=("max",),
-              kink=R.amax_kink),
+              kink=R.amax_kink, mpmath=T.MPMATH),
     Primitive("amin", ("x",), R.amin, (R.amin_vjp,), R.sym_min, ("g to the smallest entry (ties share it)",),
               "smallest entry, or along axis; also min(x, axis=...) with one array", elementwise=False,
               shape=R.nonempty_reduce_shape, static=(("axis", None), ("keepdims", False)), aliases=("min",),

@@ -1,8 +1,13 @@
 """pytest plugin (registered through the `pytest11` entry point).
 
-- `pytest expressions/` collects every [[case]] of a gradcheck TOML file as a test item; a case
+- `pytest expressions/` collects every [[case]] of a gradcheck case file as a test item; a case
   that is not as expected fails with gradcheck's table as the report. Being ordinary items, cases
   spread over processes with pytest-xdist (`pytest -n 2 expressions/`).
+- Which .toml files are gradcheck's: those that declare themselves (a `[[case]]` header and an
+  `expr =` key near the top, cases.declares_cases) and those the project names with the ini option
+  `gradcheck_files` (glob patterns, e.g. `expressions/*.toml`). Any other TOML is left to pytest,
+  unread beyond its first 64 KB and never parsed, whatever it holds: installing gradcheck must not
+  change another project's test run.
 - The `gradcheck` fixture asserts inside ordinary tests:
       def test_my_layer(gradcheck):
           gradcheck.check_function(loss, backward, [W, b])
@@ -18,12 +23,38 @@ from __future__ import annotations
 import pytest
 
 
+FILES_OPTION = "gradcheck_files"
+
+
+def pytest_addoption(parser) -> None:
+    parser.addini(FILES_OPTION, type="linelist", default=[],
+                  help="glob patterns of gradcheck case files beyond those that declare themselves with a "
+                       "[[case]] table (matched against the path's end: '*.toml', 'expressions/*.toml')")
+
+
 def pytest_collect_file(parent, file_path):
     if file_path.suffix != ".toml":
         return None
-    from .cases import has_cases
+    if opted_in(file_path, parent.config.getini(FILES_OPTION)):
+        return GradcheckFile.from_parent(parent, path=file_path)
+    from .cases import declares_cases
 
-    return GradcheckFile.from_parent(parent, path=file_path) if has_cases(file_path) else None
+    return GradcheckFile.from_parent(parent, path=file_path) if declares_cases(file_path) else None
+
+
+def opted_in(path, patterns: list[str]) -> bool:
+    """Whether the project names this file with gradcheck_files (each pattern matched from the path's end)."""
+    from pathlib import PurePath
+
+    return any(PurePath(path).match(pattern) for pattern in patterns)
+
+
+def item_name(text: str) -> str:
+    """A case's name as a pytest item name: shown literally (control characters as their escapes, as in
+    the table), and without '::', which pytest reads as a separator of node ids (-k, --deselect)."""
+    from .render.escape import visible
+
+    return visible(text).replace("::", ":\\x3a")
 
 
 class GradcheckFile(pytest.File):
@@ -32,7 +63,8 @@ class GradcheckFile(pytest.File):
 
         seen: set[str] = set()
         for spec in load(self.path, root=self.config.rootpath):  # .npy paths stay inside the rootdir
-            name = spec.name if spec.name not in seen else f"{spec.name} (line {spec.line})"
+            name = item_name(spec.name)
+            name = name if name not in seen else f"{name} (line {spec.line})"
             seen.add(name)
             yield GradcheckItem.from_parent(self, name=name, spec=spec)
 
@@ -63,7 +95,7 @@ class GradcheckItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self):
-        return self.path, max(self.spec.line - 1, 0), f"gradcheck case: {self.spec.name}"
+        return self.path, max(self.spec.line - 1, 0), f"gradcheck case: {self.name}"
 
 
 def describe(result) -> str:

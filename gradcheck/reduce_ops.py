@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .sym_ties import tie_max, tie_min
+
 Axis = Any  # None, an int or a tuple of ints, as written
 
 
@@ -210,11 +212,11 @@ def sym_mean(sp, a, axis=None, keepdims=False):
 
 
 def sym_max(sp, a, axis=None, keepdims=False):
-    return _reduce(a, axis, keepdims, lambda terms: sp.Max(*terms))
+    return _reduce(a, axis, keepdims, lambda terms: tie_max(sp, *terms))
 
 
 def sym_min(sp, a, axis=None, keepdims=False):
-    return _reduce(a, axis, keepdims, lambda terms: sp.Min(*terms))
+    return _reduce(a, axis, keepdims, lambda terms: tie_min(sp, *terms))
 
 
 def sym_logsumexp(sp, a, axis=-1, keepdims=False):

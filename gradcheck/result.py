@@ -11,12 +11,36 @@ from typing import Any
 
 import numpy as np
 
-from .status import ExitStatus
+from .status import ExitStatus, worst
 
 
 @dataclass
 class GradientResult:
-    """∂f/∂variable by every oracle, and whether they agree."""
+    """∂f/∂variable by every oracle, and whether they agree.
+
+    Attributes:
+        variable: the variable's name.
+        shape: its shape, () for a scalar.
+        columns: "symbolic", "backprop", "numeric" and, when claimed, "claimed": each a number, an
+            array, or None where that oracle gave no value (notes says why); in fast mode the numeric
+            column holds the probes it measured instead of a gradient.
+        max_abs_error: the largest absolute difference between any two columns.
+        max_rel_error: the largest relative difference between any two columns.
+        status: "pass", "mismatch", "kink" or "inconclusive".
+        verdict: the sentence the table ends with ("claimed disagrees with symbolic = backprop = numeric").
+        notes: why a column has no value, what fast mode did.
+        formula: SymPy's simplified ∂f/∂variable (formulas=True, scalar variables).
+        numeric_mode: "full" or "fast".
+        numeric_method: "complex", "richardson" or "central".
+        numeric_error: the numeric column's own error estimate, entry by entry.
+        pairs: every pair of columns compared (agree, errors, the worst entry).
+        kinks: [index, left derivative, right derivative] for each entry on a kink.
+        diagnosis: how a claim is wrong, where that could be established at several random points.
+        correct: SymPy's formula of the right gradient, shown beside a wrong claim.
+        odd: the one column that disagrees with the others, if there is one.
+        matrix_formula: the gradient derived in matrix form and checked at the point (formulas=True).
+        matrix_note: why there is no matrix_formula.
+    """
 
     variable: str
     shape: tuple[int, ...]  # () for a scalar variable
@@ -25,15 +49,15 @@ class GradientResult:
     #                          oracle's Probes in fast mode
     max_abs_error: float | None
     max_rel_error: float | None
-    status: str  # "pass" or "mismatch"
+    status: str  # "pass", "kink", "inconclusive" or "mismatch"
     verdict: str
     notes: dict[str, str] = field(default_factory=dict)  # why a column has no value, what fast mode did
     formula: str | None = None  # SymPy's simplified ∂f/∂variable, when asked for
     numeric_mode: str = "full"  # "full" or "fast"
-    pairs: list = field(default_factory=list)  # agreement.PairError for every pair of columns
+    pairs: list[Any] = field(default_factory=list)  # agreement.PairError for every pair of columns
     numeric_error: Any = None  # the numeric column's own error estimate (full mode)
     numeric_method: str = "central"  # complex, richardson or central
-    kinks: list = field(default_factory=list)  # [index, left derivative, right derivative] per kink entry
+    kinks: list[Any] = field(default_factory=list)  # [index, left derivative, right derivative] per kink entry
     diagnosis: str | None = None  # how a claim is wrong, checked at several random points
     correct: str | None = None  # SymPy's formula of the right ∂f/∂variable, shown next to a wrong claim
     odd: str | None = None  # the one column that disagrees with the others (which agree), if there is one
@@ -76,7 +100,7 @@ class GradientResult:
         return out
 
 
-# An array of more entries than this is written packed (JSON schema 3, docs/json.md): its float64
+# An array of more entries than this is written packed (JSON schema 3, docs/reference/json.md): its float64
 # bytes in base64, exact and about 100 times faster to write than 2.26 million numbers one by one
 # (2.4 s of the 1M-parameter net's JSON). Up to here an array is nested lists, which a person or jq
 # reads; 10,000 numbers take about 10 ms to write.
@@ -110,11 +134,38 @@ def unpacked(value: Any) -> Any:
 
 @dataclass
 class CaseResult:
-    """One expression checked at one point."""
+    """One check's result: an expression (or your own functions) checked at one point.
+
+    print(result) shows the table gradcheck eval prints; in a notebook it draws itself.
+
+    Attributes:
+        name: the case's name.
+        expr: the expression (or the functions checked).
+        status: "pass", "mismatch", "kink" (f is not differentiable at the point), "inconclusive" (nothing
+            contradicts a claim, nothing accurate enough confirms it) or "error".
+        exit_code: what the command line exits with: 0 as expected, 1 not, 2 an input error, 4 inconclusive.
+        value: f at the point (None for check_vjp and check_layer, whose output says what f returned).
+        gradients: one GradientResult per variable, in the order they are written.
+        point: every variable's value.
+        random: the variables whose value was drawn with `seed`.
+        verdict: the summary line ("all 5 partial derivatives agree").
+        error: {"kind", "message"} when status is "error".
+        seconds: how long the check took.
+        file: the case file that holds the case (None outside case files).
+        line: the line of its [[case]] header.
+        expect: what the case expects: "pass", or "mismatch" for a documented wrong derivation
+            (as_expected says whether it was).
+        strict: whether a kink fails.
+        dtype: the precision f was evaluated in.
+        hessian: with order=2, the blocks ∂²f/∂a∂b keyed "a,b".
+        reading: where f as written likely differs from what was meant (`1 / 1 + exp(-z)`).
+        output: check_vjp and check_layer: the outputs' dtypes and shapes.
+        notes: the lines shown under the table (precision, douts, contract problems).
+    """
 
     name: str
     expr: str
-    status: str  # "pass", "mismatch", "kink" or "error"
+    status: str  # "pass", "mismatch", "kink", "inconclusive" or "error"
     value: float | None = None
     gradients: dict[str, GradientResult] = field(default_factory=dict)
     point: dict[str, Any] = field(default_factory=dict)  # scalars and arrays
@@ -137,6 +188,8 @@ class CaseResult:
 
     @property
     def as_expected(self) -> bool:
+        """Whether the outcome is what the case expects (a kink passes unless strict; an expected mismatch
+        is met only by a wrong claim, claim_caught)."""
         if self.expect == "mismatch":
             return self.status == "mismatch" and self.claim_caught
         outcome = {"kink": "mismatch" if self.strict else "pass"}.get(self.status, self.status)
@@ -156,9 +209,13 @@ class CaseResult:
 
     @property
     def exit_code(self) -> ExitStatus:
+        """0 as expected, 1 not (a mismatch, or a kink under strict), 2 an input error, 3 an internal error (a
+        bug of gradcheck's: error kind "internal"), 4 inconclusive."""
         if self.status == "error":
             internal = self.error is not None and self.error.get("kind") == "internal"
             return ExitStatus.INTERNAL_ERROR if internal else ExitStatus.INPUT_ERROR
+        if self.status == "inconclusive":
+            return ExitStatus.INCONCLUSIVE
         return ExitStatus.OK if self.as_expected else ExitStatus.MISMATCH
 
     def __str__(self) -> str:
@@ -178,10 +235,11 @@ class CaseResult:
 
         return markdown(str(self))
 
-    def _repr_pretty_(self, printer, cycle: bool) -> None:
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
 
     def to_dict(self) -> dict[str, Any]:
+        """The case as the JSON document writes it (--format json)."""
         return {
             "name": self.name,
             "expr": self.expr,
@@ -204,17 +262,24 @@ class CaseResult:
         }
 
 
-STATUSES = ("pass", "mismatch", "kink", "error")
+STATUSES = ("pass", "mismatch", "kink", "inconclusive", "error")
 
 
 @dataclass
 class Report:
-    """Several cases, as `gradcheck eval` (one) or `gradcheck check` (many) produce them."""
+    """Several cases, as `gradcheck eval` (one) or `gradcheck check` (many) produce them.
+
+    Attributes:
+        cases: the CaseResults, in order.
+        summary: how many cases there are, and how many have each status.
+        exit_code: the worst of the cases' exit codes.
+    """
 
     cases: list[CaseResult]
 
     @property
     def summary(self) -> dict[str, int]:
+        """How many cases there are and how many have each status, keyed total, pass, mismatch, kink and error."""
         counts = {status: 0 for status in STATUSES}
         for case in self.cases:
             counts[case.status] = counts.get(case.status, 0) + 1
@@ -222,7 +287,8 @@ class Report:
 
     @property
     def exit_code(self) -> ExitStatus:
-        return max((c.exit_code for c in self.cases), default=ExitStatus.OK)
+        """The most serious of the cases' exit codes (status.worst; 0 for no case)."""
+        return worst(c.exit_code for c in self.cases)
 
     def __str__(self) -> str:
         """The table `gradcheck check` prints, without color."""
@@ -244,5 +310,5 @@ class Report:
 
         return markdown(str(self))
 
-    def _repr_pretty_(self, printer, cycle: bool) -> None:
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))

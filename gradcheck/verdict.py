@@ -14,8 +14,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .agreement import SAFETY, PairError, Rule, compare_pair, index_text
-from .columns import Kink, Measured, Probes
+from .agreement import SAFETY, PairError, Rule, compare_pair, conclusive, conclusive_share, index_text, uncertainty
+from .columns import Along, Kink, Measured, PoolShare, Probes
 from .result import GradientResult
 
 
@@ -29,12 +29,14 @@ class Comparison:
     odd: str | None = None  # the one column that disagrees with all the others (which agree), if any
 
 
-def compare(columns: Mapping[str, Any], rule: Rule, rounding: Any = 0.0, skip: Any = None) -> Comparison:
-    """Every pair of the columns that have a value (None marks a column without one)."""
+def compare(columns: Mapping[str, Any], rule: Rule, rounding: Any = 0.0, skip: Any = None,
+            own: Mapping[str, Any] | None = None) -> Comparison:
+    """Every pair of the columns that have a value (None marks a column without one). `rounding` is
+    backprop's rounding at each entry, `own` the symbolic and claimed columns' own errors."""
     present = {name: v for name, v in columns.items() if v is not None}
     if skip is not None and np.all(skip) and len(present) >= 2:  # every entry is a kink: judged there
         return Comparison(True, None, None, " = ".join(present))
-    pairs = tuple(compare_pair(a, present[a], b, present[b], rule, rounding, skip)
+    pairs = tuple(compare_pair(a, present[a], b, present[b], rule, rounding, skip, own)
                   for a, b in combinations(present, 2))
     compared = [p for p in pairs if p.compared]
     # A column compared with nothing (numeric could not difference a single entry) says nothing.
@@ -56,49 +58,116 @@ def compare(columns: Mapping[str, Any], rule: Rule, rounding: Any = 0.0, skip: A
 
 def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, str | None]], rule: Rule,
           rounding: Any = 0.0, mode: str = "full", method: str = "central", formula: str | None = None,
-          kinks: tuple[Kink, ...] = ()) -> GradientResult:
+          kinks: tuple[Kink, ...] = (), own: Mapping[str, Any] | None = None, scale: float = 0.0,
+          tied: Along | None = None) -> GradientResult:
     """One variable's columns, each (value or None, note), compared. `rounding` is each entry's
-    rounding (agreement.Rule.rounding of backprop's magnitudes; 0 where there is no backprop)."""
+    rounding (agreement.Rule.rounding of backprop's magnitudes; 0 where there is no backprop); `own`
+    the symbolic and claimed columns' own evaluation errors (agreement.uncertainty); `scale` a size
+    the gradient is at least judged at (agreement.conclusive): a black box's, its whole layer's; `tied`
+    f's slope with its kinked entries moved together, which every column must give too."""
     values = {name: v for name, (v, _) in columns.items()}
     notes = {name: note for name, (_, note) in columns.items() if note}
     rounding = np.broadcast_to(np.asarray(rounding, dtype=np.float64), shape)
-    kinks, values["numeric"] = _smooth_kinks(kinks, values.get("numeric"), rule, rounding)
+    own = dict(own or {})
+    kinks, values["numeric"] = _smooth_kinks(kinks, values.get("numeric"), rule)
     if values["numeric"] is None and "numeric" not in columns:
         del values["numeric"]
     skip = np.zeros(shape, dtype=bool)
     for k in kinks:
         skip[k.index] = True
-    outside = _outside_kinks(values, kinks, rule, rounding)
-    result = compare(values, rule, rounding, skip if kinks else None)
+    outside = _outside_kinks(values, kinks, rule, rounding, own) + _off_the_tie(values, tied, rule, rounding, own)
+    result = compare(values, rule, rounding, skip if kinks else None, own)
+    witnessed, vague = _witnesses(values, shape, kinks, rule, rounding, own, skip, scale)
+    for name in vague:
+        notes.setdefault(name, _vague_note(values[name], values.get("symbolic") is not None))
     measured = values.get("numeric")
     error = measured.error if isinstance(measured, Measured) else None
     if isinstance(measured, Measured):
         values["numeric"] = measured.value
     verdict = result.verdict
     agree = result.agree and not outside
+    unconfirmed = agree and values.get("claimed") is not None and not bool(np.all(witnessed))
     if "claimed" in values and values["claimed"] is None:
         verdict = f"claimed {notes['claimed']}"
     elif outside:
         verdict = "; ".join(outside)
     elif not result.agree:
         verdict += _worst(variable, result)
+        if vague:
+            verdict += f" ({' and '.join(vague)} too inaccurate here to tell)"
+    elif unconfirmed:
+        verdict = _unconfirmed_verdict(variable, shape, witnessed, vague)
     elif kinks:
         verdict = _kink_verdict(variable, shape, kinks)
-    status = "mismatch" if not agree else "kink" if kinks else "pass"
+    status = "mismatch" if not agree else "inconclusive" if unconfirmed else "kink" if kinks else "pass"
     return GradientResult(variable, shape, values, result.max_abs_error, result.max_rel_error, status, verdict,
                           notes, formula, mode, list(result.pairs), numeric_error=error, numeric_method=method,
                           kinks=[(list(k.index), k.left, k.right) for k in kinks], odd=result.odd)
 
 
-def _smooth_kinks(kinks: tuple[Kink, ...], measured: Any, rule: Rule,
-                  rounding: np.ndarray) -> tuple[tuple[Kink, ...], Any]:
+def _witnesses(values: Mapping[str, Any], shape: tuple[int, ...], kinks: tuple[Kink, ...], rule: Rule,
+               rounding: np.ndarray, own: Mapping[str, Any], skip: np.ndarray,
+               scale: float = 0.0) -> tuple[np.ndarray, list[str]]:
+    """Where some column (not the claim) can witness agreement (agreement.conclusive), and the columns
+    that cannot everywhere they have a value. At a kink the witness is the interval of one-sided
+    derivatives, where their own error is small beside them."""
+    witnessed = np.zeros(shape, dtype=bool)
+    vague = []
+    scale = max(_scale(values, kinks), scale)
+    for name, v in values.items():
+        if v is None or name == "claimed":
+            continue
+        mask = np.broadcast_to(conclusive(name, v, rounding, rule, own, scale), shape)
+        witnessed |= mask & ~skip
+        measured = np.isfinite(np.asarray(v.value if isinstance(v, Measured) else v, dtype=np.float64)) \
+            if not isinstance(v, (Probes, PoolShare)) else np.ones(shape, dtype=bool)
+        if np.any(measured & ~mask & ~skip):
+            vague.append(name)
+    for k in kinks:
+        if not np.isnan(k.left):
+            witnessed[k.index] = bool(SAFETY * k.error <= conclusive_share(rule) * scale)
+    return witnessed, vague
+
+
+def _scale(values: Mapping[str, Any], kinks: tuple[Kink, ...]) -> float:
+    """The gradient's size: its largest entry by any oracle (not the claim), or a one-sided derivative."""
+    sizes = [abs(k.left) for k in kinks] + [abs(k.right) for k in kinks]
+    for name, v in values.items():
+        if v is None or name == "claimed" or isinstance(v, (Probes, PoolShare)):
+            continue
+        entries = np.abs(np.asarray(v.value if isinstance(v, Measured) else v, dtype=np.float64))
+        finite = entries[np.isfinite(entries)]
+        if finite.size:
+            sizes.append(float(np.max(finite)))
+    return max((x for x in sizes if np.isfinite(x)), default=0.0)
+
+
+def _vague_note(column: Any, exact: bool) -> str:
+    """Why a column cannot witness agreement."""
+    if isinstance(column, (Probes, PoolShare)):
+        return "its error estimate is not small beside the derivatives it measured: it cannot confirm a claim"
+    return ("too inaccurate here to confirm a claim: f cannot be evaluated accurately enough at this point"
+            + ("; the symbolic column is exact" if exact else ""))
+
+
+def _unconfirmed_verdict(variable: str, shape: tuple[int, ...], witnessed: np.ndarray, vague: list[str]) -> str:
+    """Why a claim that nothing contradicts is not a pass."""
+    where = "" if not shape else f" at {variable}{index_text(tuple(int(i) for i in np.argwhere(~witnessed)[0]))}"
+    why = f" ({' and '.join(vague)} too inaccurate here)" if vague else ""
+    return (f"inconclusive: no column is accurate enough{where} to confirm the claim{why}, and nothing "
+            "contradicts it: check at another point, or give an atol for the size that does not matter")
+
+
+def _smooth_kinks(kinks: tuple[Kink, ...], measured: Any, rule: Rule) -> tuple[tuple[Kink, ...], Any]:
     """The kinks where f is differentiable after all, taken out: a registry kink on the path need not
     make f kinked (relu(x)**2 and elu at 0, x*abs(x)); where the one-sided derivatives agree by the
-    rule, the entry is measured as their midpoint, with their difference added to its error."""
+    rule, the entry is measured as their midpoint, with their difference added to its error. That is
+    decided from the one-sided derivatives and their own error alone: backprop's rounding there holds
+    the jump of a branch that rounding flips, which would make every kink look removable."""
     if not isinstance(measured, Measured):
         return kinks, measured
     smooth = [k for k in kinks if not np.isnan(k.left)
-              and abs(k.right - k.left) <= rule.allowed(k.left, k.right, k.error, rounding[k.index])]
+              and abs(k.right - k.left) <= rule.allowed(k.left, k.right, k.error, 0.0)]
     if not smooth:
         return kinks, measured
     value, error = np.array(measured.value, dtype=np.float64), np.array(measured.error, dtype=np.float64)
@@ -110,23 +179,46 @@ def _smooth_kinks(kinks: tuple[Kink, ...], measured: Any, rule: Rule,
     return tuple(k for k in kinks if k not in smooth), Measured(value, error)
 
 
-def _outside_kinks(values: dict[str, Any], kinks: tuple[Kink, ...], rule: Rule, rounding: np.ndarray) -> list[str]:
+def _outside_kinks(values: dict[str, Any], kinks: tuple[Kink, ...], rule: Rule, rounding: np.ndarray,
+                   own: Mapping[str, Any]) -> list[str]:
     """A column whose value at a kink is not between the one-sided derivatives is wrong there. The
-    interval is widened by the rule's allowance, with the one-sided differences' own error."""
+    interval is widened by the rule's allowance, with the one-sided differences' own error and the
+    column's own uncertainty (agreement.uncertainty: a claim's is its own, never backprop's)."""
     problems = []
     for k in kinks:
         if np.isnan(k.left):
             continue  # a jump: there is no derivative to be between
         low, high = sorted((k.left, k.right))
-        slack = float(rule.allowed(low, high, k.error, rounding[k.index]))
         for name, v in values.items():
             if v is None or name == "numeric" or isinstance(v, (Measured, Probes)):
                 continue
+            u = float(np.asarray(uncertainty(name, v, rounding, rule, own))[k.index])
+            slack = float(rule.allowed(low, high, k.error, u))
             entry = float(np.asarray(v)[k.index])
             if not low - slack <= entry <= high + slack:
                 where = index_text(k.index) if k.index else ""
                 problems.append(f"{name} gives {entry:.6g} at a kink{f' (entry {where})' if where else ''}, "
                                 f"outside the one-sided derivatives {k.left:.6g} (left) and {k.right:.6g} (right)")
+    return problems
+
+
+def _off_the_tie(values: dict[str, Any], tied: Along | None, rule: Rule, rounding: np.ndarray,
+                 own: Mapping[str, Any]) -> list[str]:
+    """A column whose sum over the kinked entries is not f's slope with them moved together is wrong
+    there, even where each entry lies between its one-sided derivatives (columns.Along)."""
+    if tied is None:
+        return []
+    problems = []
+    v = np.asarray(tied.direction, dtype=np.float64)
+    for name, column in values.items():
+        if column is None or name == "numeric" or isinstance(column, (Measured, Probes, PoolShare)):
+            continue
+        u = float(np.sum(v * np.asarray(uncertainty(name, column, rounding, rule, own))))
+        got = float(np.sum(v * np.asarray(column, dtype=np.float64)))
+        if not abs(got - tied.value) <= float(rule.allowed(got, tied.value, u, tied.error)):
+            problems.append(f"{name} gives {got:.6g} in all, summed over the kinked entries, where f's slope with "
+                            f"them moved together is {tied.value:.6g} (a tie shares the gradient; it does not "
+                            "give each tied entry the whole of it)")
     return problems
 
 
@@ -189,7 +281,10 @@ def _verdict(names: list[str], agreeing: set[tuple[str, str]]) -> tuple[str, str
 
 def case_status(gradients: Mapping[str, GradientResult]) -> str:
     statuses = {g.status for g in gradients.values()}
-    return "mismatch" if "mismatch" in statuses else "kink" if "kink" in statuses else "pass"
+    for status in ("mismatch", "inconclusive", "kink"):
+        if status in statuses:
+            return status
+    return "pass"
 
 
 def case_verdict(gradients: Mapping[str, GradientResult], claimed: bool) -> str:

@@ -24,9 +24,32 @@ import gradcheck
 PACKAGE_ROOT = str(Path(gradcheck.__file__).resolve().parents[1])
 EXPRESSIONS = Path(PACKAGE_ROOT) / "expressions"
 SUBPROCESS_TIMEOUT = 120  # seconds for one run of the console script
+# A hang guard only, never a speed target: far beyond any single check here (the slowest takes seconds),
+# so that a hang fails its test instead of stalling the run. No test asserts how long something takes.
+HANG_GUARD = 120.0
+# The test clock (gradcheck/budget.py): each look at it advances it by TICK seconds, so a budget of B seconds
+# runs out at the first checkpoint after B / TICK looks, whatever the machine's speed or load.
+TICK = 0.01
+TEST_CLOCK = {"GRADCHECK_TEST_CLOCK_TICK": str(TICK)}  # for a console script, through run_script(**TEST_CLOCK)
+# `pytest --slow` runs the property tests of tests/test_soundness.py with this many times their examples
+# (a few thousand instead of a few hundred): a longer hunt before a release, not CI.
+SLOW_FACTOR = 10
+_example_scale = [1.0]
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption("--slow", action="store_true", default=False,
+                     help=f"run the soundness properties with {SLOW_FACTOR}x their examples (thousands)")
+
+
+def soundness_scale() -> float:
+    """How many times its default examples a soundness property runs (SLOW_FACTOR under --slow)."""
+    return _example_scale[0]
 
 
 def pytest_configure(config) -> None:
+    if config.getoption("--slow", default=False):  # every process, xdist workers too: they import the tests
+        _example_scale[0] = float(SLOW_FACTOR)
     """Byte-compile gradcheck once, before the tests start a few hundred console-script processes.
     Where PYTHONDONTWRITEBYTECODE is set (it is on this project's machines) no process writes the
     cache, so each one compiled the whole package from source again (~0.1 s a process); pip compiled
@@ -46,6 +69,38 @@ def _own_symbolic_store(config) -> None:
     folder = tempfile.mkdtemp(prefix="gradcheck-store-")
     os.environ["GRADCHECK_CACHE_DIR"] = folder
     config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def messages(stderr: str) -> list[str]:
+    """The lines of stderr with each message's wrapped lines joined: an error line is wrapped at the
+    terminal's width (or COLUMNS, or 100) and continued on lines indented by two spaces. An excerpt under
+    it (the text, and the caret line below) stays two lines of its own. So `len(messages(err)) == 1`
+    says: one message, nothing else."""
+    lines = stderr.splitlines()
+    joined: list[str] = []
+    excerpt = {i + offset for i, line in enumerate(lines[1:], 1) if set(line.strip()) == {"^"} for offset in (-1, 0)}
+    for i, line in enumerate(lines):
+        if i in excerpt or not (line.startswith(" ") and joined):
+            joined.append(line)
+        else:
+            joined[-1] += " " + line.strip()
+    return [line for line in joined if line.strip()]
+
+
+def joined(stderr: str) -> str:
+    """stderr with each message's wrapped lines joined (messages()), one message a line: what a phrase is
+    looked for in."""
+    return "\n".join(messages(stderr))
+
+
+@pytest.fixture
+def ticking_clock(monkeypatch):
+    """The budget's clock replaced in this process (every thread) by a TickingClock of TICK seconds a look."""
+    from gradcheck import budget
+
+    clock = budget.TickingClock(TICK)
+    monkeypatch.setattr(budget, "clock", clock)
+    return clock
 
 
 # The first source text: the CS231n sigmoid neuron and the learner's mistake.

@@ -13,7 +13,7 @@ import gradcheck
 from gradcheck.errors import DomainError, ShapeError, ValueSpecError
 from gradcheck.oracles.numeric import FULL_MODE_MAX_ENTRIES
 
-from conftest import console_script, subprocess_env
+from conftest import console_script, messages, subprocess_env
 
 NET_AT = {"X": "randn(8,5)", "W1": "randn(5,4)", "W2": "randn(4,3)", "y": "[0,2,1,1,0,2,2,1]"}
 M = 8  # rows of X
@@ -263,5 +263,5 @@ def test_shape_error_through_the_console_script():
     completed = subprocess.run([console_script(), "eval", "sum(X @ W)", "--at", "X=randn(3,2),W=randn(3,2)"],
                                capture_output=True, text=True, timeout=120, env=subprocess_env())
     assert completed.returncode == 2 and "Traceback" not in completed.stderr
-    first = completed.stderr.splitlines()[0]
+    first = messages(completed.stderr)[0]
     assert first.startswith("gradcheck: error:") and "X is (3,2), W is (3,2)" in first

@@ -17,7 +17,7 @@ import gradcheck
 from gradcheck.cli import main
 from gradcheck.errors import FunctionError, SpecError
 
-from conftest import console_script
+from conftest import console_script, joined
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPRESSIONS = ROOT / "expressions"
@@ -110,7 +110,7 @@ def test_a_broken_file_exits_2_naming_file_case_and_key_while_other_files_still_
     error = next(c for c in document["cases"] if c["status"] == "error")
     for word in words + ["b_broken.toml"]:
         assert word in error["error"]["message"], error["error"]["message"]
-    assert error["error"]["message"] in done.stderr
+    assert error["error"]["message"] in joined(done.stderr)
 
 
 def test_an_input_error_outranks_a_mismatch(tmp_path):

@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
 from pathlib import Path
 
+import click
 import numpy as np
 import pytest
 
@@ -36,9 +37,10 @@ from gradcheck.primitives import FUNCTIONS
 from table_text import REL, parse_gradients
 
 from conftest import (CLEAN_ENV, LET_Z, NEURON, NEURON_AT, NEURON_VARS, PACKAGE_ROOT, RIGHT_W0,  # noqa: F401
-                      WRONG_W0, console_script, invoke, make_runner, subprocess_env)
+                      HANG_GUARD, WRONG_W0, console_script, invoke, joined, make_runner, messages, run_script,
+                      subprocess_env)
 
-TIMEOUT = 60  # seconds for one subprocess
+TIMEOUT = HANG_GUARD  # seconds for one subprocess: a hang guard, not a speed target
 
 CS231N = "(x+y)*z"
 CS231N_AT = "x=-2,y=5,z=-4"
@@ -50,7 +52,7 @@ WRONG_VERDICT = "✗ ∂f/∂w0: claimed disagrees with symbolic = backprop = nu
 EXACT_REL = 1e-12  # symbolic and backprop
 NUMERIC_REL = 1e-8  # finite differences
 ORACLES = ("symbolic", "backprop", "numeric")
-STATUSES = {"pass", "mismatch", "kink", "error"}
+STATUSES = {"pass", "mismatch", "kink", "inconclusive", "error"}
 ERROR_KINDS = {"parse", "value", "spec", "domain"}
 
 
@@ -110,7 +112,7 @@ def verdict_line(stdout: str) -> str:
 
 def assert_caret_under(stderr: str, source: str, column: int | None = None) -> None:
     """Line 1 names the column; line 2 shows the text, line 3 a caret under the offending character."""
-    lines = stderr.splitlines()
+    lines = messages(stderr)  # the message (wrapped at the width) joined into one line
     match = re.search(r", column (\d+):", lines[0])
     assert match, lines[0]
     col = int(match.group(1))
@@ -138,10 +140,10 @@ def run_piped(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Com
                           stdin=subprocess.DEVNULL, timeout=TIMEOUT)
 
 
-def run_in_pty(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+def run_in_pty(argv: list[str], env: dict[str, str], cwd: Path, columns: int = 200) -> subprocess.CompletedProcess:
     """Run with stdout and stderr on one pseudo-terminal (200 columns); returns what it showed."""
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env, cwd=cwd)
     finally:
@@ -289,7 +291,7 @@ def check_document(document: dict) -> None:
     """The documented schema of --format json, for any document."""
     assert set(document) == {"version", "cases", "summary"}
     # 2: a scalar's pairs leave out worst and worst_values (they repeat a and b); 3: large arrays packed
-    assert document["version"] == 3
+    assert document["version"] == 4
     summary = document["summary"]
     assert set(summary) == {"total"} | STATUSES
     assert all(isinstance(n, int) and n >= 0 for n in summary.values())
@@ -350,7 +352,7 @@ def test_script_json_is_one_document_with_the_exact_neuron_numbers(script):
     assert proc.stderr == ""
     document = json.loads(proc.stdout)  # the whole of stdout is one JSON document
     check_document(document)
-    assert document["summary"] == {"total": 1, "pass": 1, "mismatch": 0, "kink": 0, "error": 0}
+    assert document["summary"] == {"total": 1, "pass": 1, "mismatch": 0, "kink": 0, "inconclusive": 0, "error": 0}
     (case,) = document["cases"]
     assert case["name"] == case["expr"] == NEURON
     assert case["status"] == "pass"
@@ -375,7 +377,7 @@ def test_script_error_still_writes_json_and_the_message_goes_to_stderr(script):
     assert_no_traceback(proc)
     document = json.loads(proc.stdout)
     check_document(document)
-    assert document["summary"] == {"total": 1, "pass": 0, "mismatch": 0, "kink": 0, "error": 1}
+    assert document["summary"] == {"total": 1, "pass": 0, "mismatch": 0, "kink": 0, "inconclusive": 0, "error": 1}
     (case,) = document["cases"]
     assert case["status"] == "error"
     assert case["error"]["kind"] == "domain"
@@ -420,7 +422,7 @@ def test_script_usage_errors_exit_2(script, name, words):
     assert proc.stdout == ""
     assert proc.stderr.startswith("Usage: gradcheck eval")
     for word in words:
-        assert word in proc.stderr
+        assert word in joined(proc.stderr)
 
 
 def test_script_expression_may_start_with_a_minus(script):
@@ -597,7 +599,7 @@ def test_bad_input_exits_2_with_json_and_one_line_on_stderr(args, kind, start, s
     case = document["cases"][0]
     assert case["status"] == "error" and case["expr"] == args[0]
     assert case["error"]["kind"] in (kind if isinstance(kind, tuple) else (kind,))
-    lines = stderr.splitlines()
+    lines = messages(stderr)
     assert lines[0] == f"gradcheck: error: {case['error']['message']}"
     assert lines[0].startswith(f"gradcheck: error: {start}"), lines[0]
     assert "Traceback" not in stderr
@@ -623,14 +625,14 @@ def test_caret_is_under_the_column_in_a_long_cut_expression():
 def test_unknown_function_suggests_sigmoid_in_process():
     result = invoke("eval", "sigmoi(x)")
     assert result.exit_code == 2
-    assert "unknown function 'sigmoi' (did you mean 'sigmoid'?)" in result.stderr.splitlines()[0]
+    assert "unknown function 'sigmoi' (did you mean 'sigmoid'?)" in joined(result.stderr).splitlines()[0]
 
 
 def test_unknown_variable_in_a_claim_is_suggested_and_pointed_at():
     result = invoke("eval", "sigmoid(z)", "--let", LET_Z, "--at", NEURON_AT, "--grad", "w0=x0*sigmoid(zz)")
     assert result.exit_code == 2
     assert result.stderr.startswith("gradcheck: error: --grad w0, column 12: unknown variable 'zz'")
-    assert "did you mean 'z'" in result.stderr
+    assert "did you mean 'z'" in joined(result.stderr)
     assert_caret_under(result.stderr, "x0*sigmoid(zz)", column=12)
 
 
@@ -720,7 +722,7 @@ def test_wrt_unknown_name_exits_2():
     result = invoke("eval", "x*y", "--wrt", "x,q")
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith("gradcheck: error: --wrt names 'q'")
-    assert "x, y" in result.stderr  # f's variables
+    assert "x, y" in joined(result.stderr)  # f's variables
     claim_outside = invoke("eval", "x*y", "--at", "x=1,y=2", "--wrt", "x", "--grad", "y=x")
     assert claim_outside.exit_code == 2
     assert claim_outside.stderr.startswith("gradcheck: error: --grad y:")
@@ -763,7 +765,7 @@ def test_expression_starting_with_minus_needs_no_double_dash():
 def test_double_minus_expression_after_a_lone_double_dash():
     hint = invoke("eval", "--x", "--at", "x=2")
     assert hint.exit_code == 2
-    assert "No such option: --x" in hint.stderr and "'--'" in hint.stderr
+    assert "No such option: --x" in joined(hint.stderr) and "'--'" in joined(hint.stderr)
     after = invoke("eval", "--at", "x=2", "--", "--x")
     assert after.exit_code == 0, after.stderr
     assert after.stdout.splitlines()[0] == "f = --x = 2"
@@ -772,7 +774,7 @@ def test_double_minus_expression_after_a_lone_double_dash():
 def test_mistyped_option_is_an_error_not_an_expression():
     result = invoke("eval", "x*y", "--att", "x=1")
     assert result.exit_code == 2
-    assert "--att" in result.stderr and "--at" in result.stderr.replace("--att", "")
+    assert "--att" in joined(result.stderr) and "--at" in joined(result.stderr).replace("--att", "")
 
 
 # ----- help, version, functions, formulas -----------------------------------------------------------
@@ -831,3 +833,60 @@ def test_domain_error_does_not_list_a_negative_literal_as_an_input():
     result = invoke("eval", "log(-1)*x", "--at", "x=1")
     assert result.exit_code == 2
     assert "-1 = -1" not in result.stderr, result.stderr
+
+
+# ----- error lines fit the terminal, like the tables ----------------------------------------------------
+COSTLY = ["eval", "sum(A @ B)", "--at", "A=randn(300,300),B=randn(300,300)", "--mode", "full"]
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_a_long_error_wraps_at_the_width_the_tables_use(width):
+    done = run_script(*COSTLY, COLUMNS=str(width))
+    lines = done.stderr.splitlines()
+    assert done.returncode == 2 and len(lines) >= 3, done.stderr
+    assert lines[0].startswith("gradcheck: error: the finite differences would take")
+    assert all(len(line) <= width for line in lines), lines
+    assert all(line.startswith("  ") and not line.startswith("   ") for line in lines[1:]), lines
+    assert "the limit is 100,000,000,000" in " ".join(line.strip() for line in lines)
+
+
+def test_a_long_error_wraps_at_the_terminals_own_width(tmp_path):
+    shown = run_in_pty([console_script(), *COSTLY], subprocess_env(NO_COLOR="1"), tmp_path, columns=64)
+    lines = shown.stdout.replace("\r\n", "\n").strip().splitlines()
+    assert shown.returncode == 2 and len(lines) >= 3, shown.stdout
+    assert all(len(line) <= 64 for line in lines), lines
+
+
+def test_an_error_on_a_wide_terminal_stays_one_line():
+    lines = run_script(*COSTLY, COLUMNS="300").stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gradcheck: error: ") and "limit is" in lines[0], lines
+
+
+def test_an_errors_caret_excerpt_is_never_wrapped():
+    done = invoke("eval", "sigmoi(x)" + " + x" * 40, env={"COLUMNS": "60"})
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("gradcheck: error: the expression, column 1: unknown function")
+    assert "unknown function 'sigmoi'" in " ".join(line.strip() for line in lines[:2])
+    caret = next(i for i, line in enumerate(lines) if line.strip().startswith("^"))
+    assert lines[caret].index("^") == lines[caret - 1].index("sigmoi")  # under the name, as before
+
+
+# ----- --help is true: every command and option listed, --formulas said as what it prints ---------------
+def test_help_lists_every_command_and_every_option():
+    from gradcheck.cli import main
+
+    top = run_script("--help", COLUMNS="100")
+    assert top.returncode == 0
+    for name, command in main.commands.items():
+        assert f"\n  {name} " in top.stdout, name
+        for runner in (lambda *a: run_script(*a, COLUMNS="100").stdout, lambda *a: invoke(*a).stdout):
+            shown = runner(name, "--help")
+            for param in command.params:
+                for flag in (param.opts if isinstance(param, click.Option) else []):
+                    assert flag in shown, (name, flag)
+
+
+def test_help_says_what_formulas_prints():
+    shown = " ".join(invoke("eval", "--help").stdout.split())
+    entry = shown[shown.index("--formulas"):shown.index("--html")]
+    assert "matrix-form derivation" in entry and "SymPy's simplified formula where every value is a scalar" in entry

@@ -18,7 +18,7 @@ from gradcheck.cases import load
 from gradcheck.errors import SpecError
 from gradcheck.primitives import KINKED, PRIMITIVES, WITHOUT_COMPLEX_FORM, zero_vjp
 
-from conftest import console_script, subprocess_env
+from conftest import console_script, joined, subprocess_env
 from test_primitives import ARRAY_CASES, ARRAY_IDS, CASES, IDS, array_inputs, sample_points
 
 EXPRESSIONS = Path(__file__).resolve().parent.parent / "expressions"
@@ -214,7 +214,7 @@ def test_no_relu_net_false_alarm_with_pre_activations_1e_9_from_their_kinks():
 def test_the_console_script_refuses_method_complex_at_a_jump_with_the_reason():
     done = run("eval", "sign(x) * y + relu(y)", "--at", "x=0,y=1", "--method", "complex")
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "f jumps in x at this point (sign(x) at x = 0)" in done.stderr
+    assert "f jumps in x at this point (sign(x) at x = 0)" in joined(done.stderr)
 
 
 def test_the_complex_step_is_a_power_of_two_so_a_batch_mean_takes_it_out_exactly():
@@ -235,8 +235,12 @@ def test_the_complex_step_is_a_power_of_two_so_a_batch_mean_takes_it_out_exactly
             a = x + b
             return np.sum(dout * (a - a.mean(axis=0)))
 
-        result = gradcheck.check_function(f, lambda b: np.zeros(4), [rng.standard_normal(4)])
-        assert result.status == "pass", str(result)
+        b = rng.standard_normal(4)
+        result = gradcheck.check_function(f, lambda b: np.zeros(4), [b])
         # exactly 0 (where the complex step's 0 sends it to central differences, 0 within their error)
         g = result.gradients["b"]
         assert np.all(np.abs(g.columns["numeric"]) <= g.numeric_error), (g.columns["numeric"], g.numeric_error)
+        # a gradient that is 0 throughout, beside an error estimate of 1e-9, cannot be confirmed; nothing
+        # contradicts it; an atol says the size that does not matter, and then it passes
+        assert result.status in ("pass", "inconclusive") and g.status != "mismatch", str(result)
+        assert gradcheck.check_function(f, lambda b: np.zeros(4), [b], atol=1e-7).status == "pass"

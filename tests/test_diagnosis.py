@@ -58,13 +58,15 @@ def test_a_transposed_matrix_claim():
     assert square.gradients["A"].diagnosis == "it is transposed: write its transpose (.T)"
 
 
-def test_a_claim_right_only_at_the_given_point_is_flagged():
-    result, g = claim("x^2", "x=1", {"x": "2"})
-    assert result.status == "pass"  # at x = 1 it is right...
-    assert g.diagnosis.startswith("it agrees at the given point only by chance")  # ...but not as a formula
+def test_a_formula_right_only_at_the_given_point_fails():
+    result, g = claim("x^2", "x=1", {"x": "x + 1"})  # 2 at x = 1, as 2*x is: right here, wrong as a formula
+    assert result.status == g.status == "mismatch" and result.exit_code == 1
+    assert g.diagnosis.startswith("it agrees at the given point only by chance")
     assert "only by chance" in result.verdict
     right, good = claim("x^2", "x=1", {"x": "2*x"})
-    assert good.diagnosis is None and "chance" not in right.verdict
+    assert right.status == "pass" and good.diagnosis is None and "chance" not in right.verdict
+    number, said = claim("x^2", "x=1", {"x": "2"})  # a number is a claim about this point only
+    assert number.status == "pass" and said.diagnosis is None
 
 
 def test_a_wrong_claim_without_a_simple_pattern_gets_no_invented_diagnosis():
@@ -79,12 +81,13 @@ def test_the_diagnosis_reaches_the_console_and_json():
     shown = " ".join(done.stdout.split())  # the diagnosis wraps at word boundaries to the width
     assert done.returncode == 1 and "missing the local gradient of sigmoid(z)" in shown
     assert "the right one: ∂f/∂w0 = x0*exp(-z)/(1 + exp(-z))**2" in done.stdout
-    chance = subprocess.run([script, "eval", "x^2", "--at", "x=1", "--grad", "x=2", "--format", "json"],
+    chance = subprocess.run([script, "eval", "x^2", "--at", "x=1", "--grad", "x=x+1", "--format", "json"],
                             capture_output=True, text=True, timeout=120)
     import json
 
     g = json.loads(chance.stdout)["cases"][0]["gradients"]["x"]
-    assert chance.returncode == 0 and g["diagnosis"].startswith("it agrees at the given point only by chance")
+    assert chance.returncode == 1 and g["status"] == "mismatch"
+    assert g["diagnosis"].startswith("it agrees at the given point only by chance")
 
 
 @pytest.mark.parametrize(("expr", "at", "grad", "let", "points"), [

@@ -11,7 +11,7 @@ import pytest
 
 from gradcheck import check
 
-from conftest import run_script
+from conftest import joined, run_script
 
 REPRODUCED = 1e-12  # relative, as the issue asks: the same formulas in the same float64 arithmetic
 NET_AT = ["X=randn(8,4)", "W1=randn(4,5)", "W2=randn(5,3)", "b=randn(5)", "y=[0,1,2,0,1,2,0,1]"]
@@ -48,5 +48,5 @@ def test_emitted_code_reproduces_the_gradient(expr, at, lets, tmp_path):
 def test_emit_refuses_what_it_cannot_write():
     done = run_script("eval", "sum(x[0] * W)", "--at", "x=randn(3)", "--at", "W=randn(2,2)", "--emit", "numpy")
     assert done.returncode == 2
-    assert "--emit numpy needs every gradient's formula; ∂f/∂x: no matrix form (primitive index)" in done.stderr
+    assert "--emit numpy needs every gradient's formula; ∂f/∂x: no matrix form (primitive index)" in joined(done.stderr)
     assert "Traceback" not in done.stderr

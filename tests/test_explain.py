@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import LET_Z, NEURON, NEURON_AT, invoke, run_script
+from conftest import LET_Z, NEURON, NEURON_AT, invoke, joined, run_script
 
 NET = "softmax_ce(relu(X @ W1) @ W2, y)"
 NET_AT = ["--at", "X=randn(8,4)", "--at", "W1=randn(4,5)", "--at", "W2=randn(5,3)", "--at", "y=[0,1,2,0,1,2,0,1]"]
@@ -41,7 +41,7 @@ def test_explain_needs_one_variable_and_reports_bad_input():
     assert "explain takes one variable" in runner.output
     done = run_script("explain", "x*[1", "--wrt", "x")
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "column 3" in done.stderr
+    assert "column 3" in joined(done.stderr)
 
 
 def test_no_matrix_form_is_said_and_exits_1():

@@ -30,7 +30,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import traceback
 import warnings
 from collections import Counter
@@ -54,7 +53,7 @@ from gradcheck.primitives import FUNCTIONS
 from gradcheck.render.json import render_json
 from gradcheck.result import Report
 
-from conftest import console_script
+from conftest import HANG_GUARD, console_script
 from conftest import subprocess_env as shared_env
 
 pytestmark = pytest.mark.slow  # ~3 minutes of generated inputs: CI runs it, a quick loop skips it
@@ -80,8 +79,7 @@ EXAMPLES = {
     "cli_batches": 4,  # console-script batches ...
 }
 CLI_BATCH = 5  # ... of this many inputs each, run two at a time: 20 subprocesses in all
-PER_EXAMPLE_SECONDS = 60.0  # a hang guard, not a speed target: an example takes 2-15 s on this 2-core machine, more under load
-DIAGNOSIS_SECONDS = 5.0  # for a check with a wrong claim (see test_hand_derivations_of_smooth_trees)
+PER_EXAMPLE_SECONDS = HANG_GUARD  # a hang guard, not a speed target: an example takes seconds; no test times one
 SUBPROCESS_TIMEOUT = 60
 
 OK_STATUSES = {"pass", "mismatch", "kink"}
@@ -124,11 +122,10 @@ def outcome(expr, allow_timeout: bool = False, **kwargs):
     """gradcheck.check(expr, **kwargs): a result with a known status, or the GradcheckError raised
     (or None after a known bug).
 
-    Fails the test if any other exception escapes, if the check takes PER_EXAMPLE_SECONDS or more,
-    or if the result does not render as JSON and as the table."""
+    Fails the test if any other exception escapes, if the check hangs (its budget, PER_EXAMPLE_SECONDS,
+    runs out), or if the result does not render as JSON and as the table."""
     if SUPPORTS_TIMEOUT:
         kwargs.setdefault("timeout", PER_EXAMPLE_SECONDS)
-    started = time.perf_counter()
     try:
         result = gradcheck.check(expr, **kwargs)
     except GradcheckError as exc:
@@ -141,8 +138,6 @@ def outcome(expr, allow_timeout: bool = False, **kwargs):
             return None
         raise AssertionError(f"{type(exc).__module__}.{type(exc).__qualname__} escaped "
                              f"gradcheck.check({expr!r:.300}, **{kwargs!r:.300}): {exc!s:.300}") from exc
-    seconds = time.perf_counter() - started
-    assert seconds < PER_EXAMPLE_SECONDS, f"took {seconds:.1f} s: {expr!r:.200}"
     if not isinstance(result, GradcheckError):
         assert result.status in OK_STATUSES, result.status
         assert math.isfinite(result.value)
@@ -591,9 +586,8 @@ def test_hand_derivations_of_smooth_trees(tree, data):
     if not data.draw(st.integers(0, 3), label="also a wrong claim (1 in 4: diagnosing one costs ~1 s)") == 0:
         return
     wrong = data.draw(st.sampled_from(names), label="wrong claim")
-    # The diagnosis of a wrong claim once ran SymPy's simplify without end (test_bug_diagnosis_hangs):
-    # it must now finish within a short budget.
-    result = outcome(text, at=point, grad={**claims, wrong: f"{claims[wrong]} + 1"}, timeout=DIAGNOSIS_SECONDS)
+    # The diagnosis of a wrong claim once ran SymPy's simplify without end: test_bug_diagnosis_hangs pins it.
+    result = outcome(text, at=point, grad={**claims, wrong: f"{claims[wrong]} + 1"})
     assert result is not None and not isinstance(result, GradcheckError), result
     assert result.status == "mismatch", f"{text!r} at {point}, claims {claims}:\n{result}"
     assert [v for v, g in result.gradients.items() if g.status == "mismatch"] == [wrong]
@@ -1010,14 +1004,12 @@ def test_random_expression_files(tmp_path_factory, document):
             given_timeout = spec.options.get("timeout")
             if not isinstance(given_timeout, (int, float)) or not 0 < given_timeout <= PER_EXAMPLE_SECONDS:
                 spec.options["timeout"] = PER_EXAMPLE_SECONDS
-        started = time.perf_counter()
         try:
             result = run(spec)
         except Exception as exc:  # noqa: BLE001
             if known_bug(exc):
                 continue
             raise
-        assert time.perf_counter() - started < PER_EXAMPLE_SECONDS + 5
         assert result.status in OK_STATUSES | {"error"}, result.status
         if result.status == "error":
             assert str(path) in result.error["message"] or path.name in result.error["message"], result.error
@@ -1096,10 +1088,22 @@ def test_bug_complex_step_underflow(expr, at, options):
     assert result.status == "pass", str(result)
 
 
-def test_bug_diagnosis_hangs():
-    result = no_foreign_exception("sin(1 + (exp(z) + z + 1)**3)", at="z=0", grad={"z": "1"}, timeout=3)
-    assert not (isinstance(result, GradcheckError) and result.kind == "timeout"), "over 3 s"
+def test_bug_diagnosis_hangs(monkeypatch):
+    """SymPy's simplify ran without end on this formula; the diagnosis's right formula now uses
+    factor_terms. Pinned by what is called, not by a time: simplify would fail the test."""
+    import sys
+
+    import sympy
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("sympy's simplify was called")
+
+    monkeypatch.setattr(sympy, "simplify", forbidden)
+    monkeypatch.setattr(sys.modules["sympy.simplify.simplify"], "simplify", forbidden)
+    result = no_foreign_exception("sin(1 + (exp(z) + z + 1)**3)", at="z=0", grad={"z": "1"}, timeout=HANG_GUARD)
+    assert not isinstance(result, GradcheckError), result
     assert result.status == "mismatch", result
+    assert result.gradients["z"].correct, result  # the right formula was still built
 
 
 @pytest.mark.parametrize("value", [[[1], [1, 2]], [[], [0]], [1, [2]]])

@@ -24,8 +24,10 @@ import pytest
 import gradcheck
 from gradcheck import GradcheckError, ValueSpecError
 
+from conftest import HANG_GUARD, TEST_CLOCK, TICK, joined
+
 PACKAGE_ROOT = str(Path(gradcheck.__file__).resolve().parents[1])
-TIMEOUT = 60  # seconds for one subprocess; every run here should take a few
+TIMEOUT = HANG_GUARD  # seconds for one subprocess: a hang guard, not a speed target
 MEMORY_LIMIT = 1 << 30  # bytes of address space a hostile run may use (issue 10: "more than 1 GB")
 
 
@@ -36,9 +38,9 @@ def console_script() -> str:
     return script
 
 
-def env() -> dict[str, str]:
-    """The checkout under test first on the path, no colors, a wide terminal."""
-    return {**os.environ, "PYTHONPATH": PACKAGE_ROOT, "NO_COLOR": "1", "COLUMNS": "200"}
+def env(clock: bool = False) -> dict[str, str]:
+    """The checkout under test first on the path, no colors, a wide terminal; the test clock if asked."""
+    return {**os.environ, "PYTHONPATH": PACKAGE_ROOT, "NO_COLOR": "1", "COLUMNS": "200", **(TEST_CLOCK if clock else {})}
 
 
 def limit_memory() -> None:  # runs in the child, before exec
@@ -46,9 +48,9 @@ def limit_memory() -> None:  # runs in the child, before exec
 
 
 def gradcheck_run(args: list[str], cwd: Path | str | None = None, memory: bool = False,
-                  timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+                  timeout: float = TIMEOUT, clock: bool = False) -> subprocess.CompletedProcess:
     return subprocess.run([console_script(), *args], cwd=cwd, capture_output=True, encoding="utf-8",
-                          errors="replace", timeout=timeout, env=env(), check=False,
+                          errors="replace", timeout=timeout, env=env(clock), check=False,
                           preexec_fn=limit_memory if memory else None)
 
 
@@ -61,7 +63,7 @@ def assert_exit(proc: subprocess.CompletedProcess, code: int, *words: str) -> st
         first = proc.stderr.split("\n", 1)[0]
         assert first.startswith("gradcheck: error:"), proc.stderr[:2000]
         for word in words:
-            assert word in proc.stderr, (word, proc.stderr[:2000])
+            assert word in joined(proc.stderr), (word, proc.stderr[:2000])
     return proc.stderr
 
 
@@ -199,11 +201,10 @@ def test_item_5_npy_header_checked_before_data(tmp_path, kind, words):
         os.mkfifo(path)
     elif kind == "directory":
         path.mkdir()
-    started = time.perf_counter()
-    for cwd_args in (["eval", "sum(w)", "--at", "w=w.npy", "--timeout", "5"],):
-        stderr = assert_exit(gradcheck_run(cwd_args, cwd=tmp_path, memory=True), 2, "w.npy", *words)
-        assert "allow_pickle" not in stderr and "ast." not in stderr and "object at 0x" not in stderr
-    assert time.perf_counter() - started < 20  # refused from the header (and the FIFO never blocks)
+    # refused from the header; the FIFO never blocks (a blocked read would end past the hang guard, a failure)
+    stderr = assert_exit(gradcheck_run(["eval", "sum(w)", "--at", "w=w.npy"], cwd=tmp_path, memory=True), 2, "w.npy",
+                         *words)
+    assert "allow_pickle" not in stderr and "ast." not in stderr and "object at 0x" not in stderr
     with pytest.raises(ValueSpecError):
         gradcheck.check("sum(w)", at={"w": "w.npy"}, base=tmp_path)
 
@@ -234,7 +235,7 @@ def test_item_4_unreadable_case_file_in_a_folder_is_exit_2(tmp_path, kind, words
         bad.symlink_to(tmp_path / "nowhere.toml")
     else:
         os.mkfifo(bad)
-    proc = gradcheck_run(["check", "cases", "--timeout", "10"], cwd=tmp_path, timeout=30)
+    proc = gradcheck_run(["check", "cases"], cwd=tmp_path)
     assert_exit(proc, 2, *words)
     assert "good" in proc.stdout  # the other files still ran
 
@@ -247,38 +248,41 @@ def test_item_12_utf8_byte_order_mark_is_accepted(tmp_path):
 
 
 # ----- item 10 (and 7's budget): every check has a budget, from any thread, without touching others' timers ----
-SLOW = ("sum(sin(X) * cos(X))", {"X": "randn(1000)"})  # 1,000 entries differenced one by one: seconds
+# Budgets run on the test clock (tests/conftest.py's TICK seconds a look, gradcheck/budget.py) or on work whose
+# cost is certain (a sleep), never on how fast the machine happens to be.
+SLOW = ("sum(sin(X) * cos(X))", {"X": "randn(1000)"})  # 1,000 entries differenced one by one: > 1,000 looks
 
 
-def test_item_10_timeout_names_the_step_and_works_in_a_thread():
+def test_item_10_timeout_names_the_step_and_works_in_a_thread(ticking_clock):
     from concurrent.futures import ThreadPoolExecutor
 
     def slow_check():
-        started = time.perf_counter()
         with pytest.raises(gradcheck.GradcheckError) as caught:
             gradcheck.check(SLOW[0], at=SLOW[1], mode="full", timeout=0.3)
-        return caught.value, time.perf_counter() - started
+        return caught.value
 
     with ThreadPoolExecutor(1) as pool:  # not the main thread: no SIGALRM there, the deadline is cooperative
-        error, seconds = pool.submit(slow_check).result()
+        error = pool.submit(slow_check).result(timeout=HANG_GUARD)
     assert error.kind == "timeout" and "in the numeric step" in str(error), error
-    assert seconds < 5
+    # it ended at the first look past the deadline (0.3 s is 30 looks after the one that set it), long
+    # before the 1,000 entries' looks
+    assert abs(ticking_clock.looks - (0.3 / TICK + 2)) <= 1, ticking_clock.looks
 
 
 def test_item_10_check_function_has_a_timeout_in_a_thread():
     from concurrent.futures import ThreadPoolExecutor
 
-    def f(v):
+    def f(v):  # work of certain cost on the real clock: every call sleeps, so 800 calls take 8 s or more
         time.sleep(0.01)
         return float(np.sum(v**2))
 
     with ThreadPoolExecutor(1) as pool:
         future = pool.submit(lambda: gradcheck.check_function(f, lambda v: 2 * v, np.ones(200), timeout=0.3))
         with pytest.raises(gradcheck.GradcheckError, match="time budget of 0.3 s"):
-            future.result(timeout=30)
+            future.result(timeout=HANG_GUARD)
 
 
-def test_item_10_the_default_budget_applies_when_none_is_given(monkeypatch):
+def test_item_10_the_default_budget_applies_when_none_is_given(monkeypatch, ticking_clock):
     import gradcheck.budget
 
     monkeypatch.setattr(gradcheck.budget, "DEFAULT_TIMEOUT", 0.3)
@@ -295,13 +299,16 @@ def test_item_10_a_callers_itimer_survives_a_check():
 
     previous = signal.signal(signal.SIGALRM, handler)
     try:
+        started = time.monotonic()
         signal.setitimer(signal.ITIMER_REAL, 1000)  # a watchdog due long after the check's budget
         gradcheck.check("x*y", at="x=1,y=2", timeout=5)
         left, _ = signal.getitimer(signal.ITIMER_REAL)
-        assert 990 < left <= 1000 and signal.getsignal(signal.SIGALRM) is handler
+        elapsed = time.monotonic() - started
+        # re-armed with what it had left: the time gone by is taken off, however long the check took
+        assert 1000 - elapsed - 1e-3 <= left <= 1000 and signal.getsignal(signal.SIGALRM) is handler
         signal.setitimer(signal.ITIMER_REAL, 0.5)  # one due before the budget: left alone, and it fires
         gradcheck.check("x*y", at="x=1,y=2", timeout=5)
-        time.sleep(1.0)
+        time.sleep(1.0)  # a sleep lasts at least its time, so the timer is due before it ends
         assert fired == [signal.SIGALRM]
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -312,10 +319,11 @@ def test_item_10_console_script_timeout_zero_and_nonsense(tmp_path):
     assert_exit(gradcheck_run(["eval", "x*y", "--at", "x=1,y=2", "--timeout", "0"]), 0)
     for bad in ("-1", "abc", "nan"):
         proc = gradcheck_run(["eval", "x*y", "--timeout", bad])
-        assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--timeout" in proc.stderr, proc.stderr
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--timeout" in joined(proc.stderr), proc.stderr
     (tmp_path / "c.toml").write_text(toml_case("slow", SLOW[0], at='{ X = "randn(1000)" }', mode='"full"',
                                                timeout="0.5"))
-    assert_exit(gradcheck_run(["check", "c.toml"], cwd=tmp_path), 2, "time budget of 0.5 s", "numeric step")
+    assert_exit(gradcheck_run(["check", "c.toml"], cwd=tmp_path, clock=True), 2, "time budget of 0.5 s",
+                "numeric step")
 
 
 # ----- items 6 and 7: recursion and exponential work are bounded across --let names -----------------
@@ -341,7 +349,7 @@ def test_item_6_recursion_never_escapes_through_the_api(monkeypatch):
     let = {"a1": "sin(x)", **{f"a{i}": f"sin(a{i - 1})" for i in range(2, 3001)}}
     for options in ({"grad": {"x": "1"}}, {"formulas": True}, {"order": 2}):
         try:
-            result = gradcheck.check("a3000", at="x=0.5", let=let, timeout=60, **options)
+            result = gradcheck.check("a3000", at="x=0.5", let=let, timeout=HANG_GUARD, **options)
         except GradcheckError as exc:  # refused as input: fine; a RecursionError would fail the test
             assert "nested too deeply" in str(exc) or "--order 2" in str(exc), exc
         else:
@@ -351,13 +359,13 @@ def test_item_6_recursion_never_escapes_through_the_api(monkeypatch):
 @pytest.mark.parametrize("levels", [16, 60])
 def test_item_7_a_dag_of_let_names_is_not_exponential(levels):
     dag = lets("sin({prev}) + cos({prev})", levels, "sin(x) + cos(x)")
-    started = time.perf_counter()
+    # On the test clock, 30 s is 3,000 looks at the clock (every SymPy derivative, every difference takes one):
+    # the work is counted, not timed, and 2**60 paths would take more.
     proc = gradcheck_run(["eval", f"a{levels}", *dag, "--at", "x=0.5", "--grad", "x=1", "--formulas",
-                          "--format", "json", "--timeout", "30"])
+                          "--format", "json", "--timeout", "30"], clock=True)
     assert_exit(proc, 1)  # the claim is wrong; every oracle still ran
     gradient = json.loads(proc.stdout)["cases"][0]["gradients"]["x"]
     assert gradient["symbolic"] == pytest.approx(gradient["backprop"], rel=1e-9)
-    assert time.perf_counter() - started < 20
 
 
 @pytest.mark.parametrize("args, words", [
@@ -369,13 +377,12 @@ def test_item_7_a_dag_of_let_names_is_not_exponential(levels):
      ["--order 2", "1,600 second derivatives", "--wrt"]),
 ], ids=["A@B@C 3000", "full mode on a big product", "Hessian of logsumexp(A @ x)"])
 def test_item_7_and_12_costly_checks_are_refused_up_front(args, words):
-    started = time.perf_counter()
-    assert_exit(gradcheck_run(args, memory=True), 2, *words)
-    assert time.perf_counter() - started < 15
+    # up front: on the test clock with a budget of 0.05 s (5 looks), any step past the estimate would run out
+    assert_exit(gradcheck_run([*args, "--timeout", "0.05"], memory=True, clock=True), 2, *words)
 
 
 def test_item_7_formulas_are_bounded():
-    proc = gradcheck_run(["eval", "sin(1 + (exp(z) + z + 1)**3)", "--formulas", "--timeout", "20"])
+    proc = gradcheck_run(["eval", "sin(1 + (exp(z) + z + 1)**3)", "--formulas", "--timeout", "20"], clock=True)
     assert_exit(proc, 0)
     assert "∂f/∂z = " in proc.stdout
 
@@ -519,6 +526,16 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def wait_for(look, done, guard: float = HANG_GUARD):
+    """look() again every 0.1 s until done(what it saw), or until the hang guard; returns what it saw last."""
+    deadline = time.monotonic() + guard
+    seen = look()
+    while not done(seen) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        seen = look()
+    return seen
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -531,28 +548,26 @@ def alive(pid: int) -> bool:
 @pytest.mark.parametrize("signum, code, words", [(signal.SIGTERM, 143, "terminated"),
                                                  (signal.SIGINT, 130, "interrupted")])
 def test_item_9_a_signal_ends_the_workers_and_leaves_no_partial_junit(tmp_path, signum, code, words):
-    (tmp_path / "slow.toml").write_text("".join(  # 40 cases of about a second each
-        toml_case(f"slow {i}", "sum(sin(X) * cos(X))", at='{ X = "randn(900)" }', mode='"full"') for i in range(40)))
+    # A quick first case (run in the parent before it forks), then work no machine ends soon: each case
+    # differences 20,000 entries one by one, 80,000 evaluations of f, at least a second even for Python's
+    # overhead alone, and the workers are stopped as soon as both have started.
+    (tmp_path / "slow.toml").write_text(toml_case("quick", "x*y") + "".join(
+        toml_case(f"slow {i}", "sum(sin(X) * cos(X))", at='{ X = "randn(20000)" }', mode='"full"', timeout="0")
+        for i in range(40)))
     # As from a terminal: SIGINT at its default even when this run inherited it ignored (a background
     # job), so that Python turns it into KeyboardInterrupt; exec keeps the pid, and the disposition.
     interactive = [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
                    "os.execv(sys.argv[1], sys.argv[1:])"]
     proc = subprocess.Popen([*interactive, console_script(), "check", "slow.toml", "-j", "2", "--junit", "report.xml"],
                             cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    workers: list[int] = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(workers) < 2:  # both workers started
-        time.sleep(0.2)
-        workers = [p for p in children(proc.pid) if alive(p)]
-    assert len(workers) == 2, workers
-    time.sleep(1.0)
+    workers = wait_for(lambda: [p for p in children(proc.pid) if alive(p)], lambda found: len(found) == 2)
+    assert len(workers) == 2, workers  # both workers started
     proc.send_signal(signum)
-    _, stderr = proc.communicate(timeout=30)
+    _, stderr = proc.communicate(timeout=HANG_GUARD)
     assert proc.returncode == code, stderr
     assert stderr.strip().splitlines()[-1] == f"gradcheck: error: {words} ({'SIGTERM' if code == 143 else 'Ctrl-C'})"
     assert "Traceback" not in stderr and "Aborted!" not in stderr
-    time.sleep(1.0)
-    assert [p for p in workers if alive(p)] == []  # no orphans
+    assert wait_for(lambda: [p for p in workers if alive(p)], lambda left: left == []) == []  # no orphans
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slow.toml"]  # no report.xml, no temp file
 
 
@@ -560,13 +575,13 @@ def test_item_9_jobs_capped_at_the_cores_unless_forced(tmp_path):
     (tmp_path / "c.toml").write_text("".join(toml_case(f"c{i}", "x*y") for i in range(4)))
     proc = gradcheck_run(["check", "c.toml", "-j", "1000"], cwd=tmp_path)
     assert_exit(proc, 0)
-    assert f"-j 1000 capped at {os.cpu_count()}" in proc.stderr
+    assert f"-j 1000 capped at {os.cpu_count()}" in joined(proc.stderr)
     forced = gradcheck_run(["check", "c.toml", "-j", "3", "--force-jobs"], cwd=tmp_path)
     assert_exit(forced, 0)
     assert "capped" not in forced.stderr
     for bad in ("0", "-1", "many"):
         nonsense = gradcheck_run(["check", "c.toml", "-j", bad], cwd=tmp_path)
-        assert nonsense.returncode == 2 and "Traceback" not in nonsense.stderr and "-j" in nonsense.stderr
+        assert nonsense.returncode == 2 and "Traceback" not in nonsense.stderr and "-j" in joined(nonsense.stderr)
 
 
 def test_item_9_junit_written_whole(tmp_path):
@@ -626,9 +641,7 @@ def test_every_channel_of_a_hostile_case_file(tmp_path):
     project.mkdir()
     np.save(tmp_path / "outside.npy", np.array([1.0, 2.0]))
     (project / "pr.toml").write_text(hostile_case_file(HOSTILE_CASES))
-    started = time.perf_counter()
     proc = gradcheck_run(["check", "pr.toml", "--format", "json"], cwd=project, memory=True)  # the default budget
-    assert time.perf_counter() - started < TIMEOUT
     assert_exit(proc, 2)
     got = {case["name"]: case["status"] for case in json.loads(proc.stdout)["cases"]}
     assert got == {name: status for name, (_, status) in HOSTILE_CASES.items()}
@@ -661,7 +674,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402 - the property
 from hypothesis import strategies as st  # noqa: E402
 
 PROPERTY_EXAMPLES = 25  # each writes and runs one case file; ~15 s in all on a shared 2-core machine
-PROPERTY_BUDGET = 5.0  # seconds per case (--timeout), and the slack a run may take beyond it
+PROPERTY_BUDGET = 5.0  # seconds per case (--timeout): a case that runs out is an error result, as due
 HOSTILE_TEXT = st.sampled_from([
     "x*y", "sin(x)", "sum(X)", "x**10**10**10", "((((((x))))))", "[/]", "\u001b[2J", "\u0000", "../x.npy",
     "/etc/passwd.npy", "randn(100000,100000)", "x=1,y=2", "open('f')", "a" * 300, "σ(x)", "", " ", "1e400",
@@ -702,9 +715,7 @@ def test_property_hostile_case_files_end_cleanly(tmp_path_factory, content):
     path = folder / "case.toml"
     path.write_bytes(content)
     for spec in load(path, root=folder):
-        started = time.perf_counter()
-        result = run(spec)  # input errors become results; anything else raised fails the property
-        assert time.perf_counter() - started < 2 * PROPERTY_BUDGET + 5, spec.options
+        result = run(spec)  # input errors become results (a timeout too); anything else raised fails the property
         assert result.status in {"pass", "mismatch", "kink", "error"}
         if result.status == "error":
             assert result.error["kind"] in {"parse", "value", "spec", "domain", "shape", "timeout", "input"}

@@ -12,6 +12,8 @@ import test_cli as cli
 import gradcheck
 from gradcheck.render.escape import visible
 
+from conftest import joined
+
 CASES = '''
 [[case]]
 name = "right <b>cube</b> & friends"
@@ -139,7 +141,7 @@ def test_html_is_written_atomically_and_a_bad_path_is_exit_2(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["eval.html"]  # no temporary file left behind
     proc = run(tmp_path, "eval", "x*y", "--at", "x=1,y=2", "--html", str(tmp_path / "missing" / "r.html"))
     cli.assert_no_traceback(proc)
-    assert proc.returncode == 2 and "cannot write --html" in proc.stderr and "missing" in proc.stderr
+    assert proc.returncode == 2 and "cannot write --html" in joined(proc.stderr) and "missing" in joined(proc.stderr)
 
 
 def test_notebook_representations_show_the_same_table():

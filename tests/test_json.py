@@ -14,8 +14,8 @@ from gradcheck.result import LIST_MAX_ENTRIES, Report, packed, unpacked
 from conftest import run_script
 
 
-def test_schema_version_is_3():
-    assert SCHEMA_VERSION == 3
+def test_schema_version_is_4():
+    assert SCHEMA_VERSION == 4  # 4: the status "inconclusive" and its count in the summary
 
 
 def test_packed_array_reads_back_bit_for_bit_nan_and_inf_included():
@@ -46,7 +46,7 @@ def test_script_writes_a_large_gradient_packed_and_exact(tmp_path):
                       cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     document = json.loads(proc.stdout)
-    assert document["version"] == 3
+    assert document["version"] == 4
     case = document["cases"][0]
     X, W = unpacked(case["point"]["X"]), unpacked(case["point"]["W"])
     assert X.shape == (3, 100) and W.shape == (100, 120)

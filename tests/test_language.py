@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import SUBPROCESS_TIMEOUT as TIMEOUT
-from conftest import console_script, invoke, subprocess_env
+from conftest import console_script, invoke, messages, subprocess_env
 
 import gradcheck
 from gradcheck.errors import ParseError
@@ -74,7 +74,7 @@ def test_bad_input_in_the_new_syntax_is_exit_2_one_line_and_a_caret(bad_runs, wh
     proc = bad_runs[what]
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
-    first = proc.stderr.splitlines()[0]
+    first = messages(proc.stderr)[0]
     assert first.startswith("gradcheck: error: ") and words in first
     assert _caret_marks(proc.stderr, underlined), proc.stderr
 
@@ -83,7 +83,7 @@ def test_bad_input_in_the_new_syntax_is_exit_2_one_line_and_a_caret(bad_runs, wh
 def test_bad_input_in_process_too(what, argv, words, underlined):
     result = invoke(*argv)
     assert result.exit_code == 2 and "Traceback" not in result.stderr and result.stdout == ""
-    first = result.stderr.splitlines()[0]
+    first = messages(result.stderr)[0]
     assert first.startswith("gradcheck: error: ") and words in first
     assert _caret_marks(result.stderr, underlined), result.stderr
 

@@ -13,6 +13,8 @@ import pytest
 import gradcheck
 from gradcheck import FunctionError, SpecError
 
+from conftest import messages
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
 import cs231n_layers as L  # noqa: E402
@@ -454,7 +456,7 @@ def test_bad_modules_names_and_values_are_exit_2_in_one_line(tmp_path, args, wor
     (tmp_path / "broken.py").write_text("x = undefined_name\n")
     done = run_cli(*args, cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1 and words in done.stderr, done.stderr
+    assert len(messages(done.stderr)) == 1 and words in messages(done.stderr)[0], done.stderr
 
 
 def test_a_kink_passes_the_layer_command_unless_strict(tmp_path, monkeypatch):
@@ -611,7 +613,9 @@ def test_a_backward_whose_answer_is_rounding_passes_and_a_wrong_one_does_not():
             return x.T @ softmax(x @ w)
 
         result = gradcheck.check_function(f, right, [w])
-        assert result.status == "pass", str(result)
+        # never a mismatch; where the whole gradient is below numeric's resolution (every entry 0 beside
+        # an error estimate of 1e-9) nothing can confirm it either: inconclusive, not a pass
+        assert result.status in ("pass", "inconclusive"), str(result)
         forgot = gradcheck.check_function(f, forgot_the_sum, [w])
         assert forgot.status == "mismatch", str(forgot)
 

@@ -10,7 +10,7 @@ import pytest
 
 import gradcheck
 
-from conftest import run_script
+from conftest import joined, messages, run_script
 
 
 # ----- a registry kink on the path need not make f kinked ----------------------------------------
@@ -82,9 +82,9 @@ def test_a_claim_within_tolerance_everywhere_is_not_called_right_by_chance(claim
     assert result.status == g.status == "pass" and g.diagnosis is None, g.diagnosis
 
 
-def test_a_claim_right_only_at_the_point_is_still_flagged_under_a_loose_tolerance():
-    result = gradcheck.check("x**2", at="x=1", grad={"x": "2"}, rtol=0.01)
-    assert result.status == "pass" and "only by chance" in result.gradients["x"].diagnosis
+def test_a_claim_right_only_at_the_point_is_still_caught_under_a_loose_tolerance():
+    result = gradcheck.check("x**2", at="x=1", grad={"x": "x + 1"}, rtol=0.01)
+    assert result.status == "mismatch" and "only by chance" in result.gradients["x"].diagnosis
     done = run_script("eval", "sin(x)*y", "--at", "x=1,y=2", "--dtype", "float32", "--grad", "x=cos(x)*y*1.0001",
                       COLUMNS="80")
     assert done.returncode == 0 and "by chance" not in done.stdout and "⚠" not in done.stdout, done.stdout
@@ -98,8 +98,8 @@ def test_a_claim_right_only_at_the_point_is_still_flagged_under_a_loose_toleranc
 ])
 def test_an_undefined_power_says_which_condition_it_needs(expr, at, needs):
     done = run_script("eval", expr, "--at", at)
-    assert done.returncode == 2 and needs in done.stderr, done.stderr
-    assert len(done.stderr.splitlines()[0]) < 200 and "Traceback" not in done.stderr
+    assert done.returncode == 2 and needs in messages(done.stderr)[0], done.stderr
+    assert len(messages(done.stderr)[0]) < 200 and "Traceback" not in done.stderr
 
 
 # ----- check's "worst rel. error" of a claim of the wrong shape -----------------------------------
@@ -137,7 +137,7 @@ def test_a_toml_claim_that_is_a_list_names_file_case_and_key(tmp_path):
                                      'grad = { W = [2.0, 4.0] }\n')
     done = run_script("check", "c.toml", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "c.toml:1: case 'listy': --grad W: an expression written as text is needed" in done.stderr, done.stderr
+    assert "c.toml:1: case 'listy': --grad W: an expression written as text is needed" in joined(done.stderr), done.stderr
 
 
 # ----- randn(...) with sizes that are not whole numbers --------------------------------------------
@@ -146,7 +146,7 @@ def test_a_random_draw_with_bad_sizes_says_so(value, kind):
     """It said ''randn(3,-1)' is not a number, a list, randn(...)/rand(...) or a .npy path'."""
     done = run_script("eval", "sum(x)", "--at", f"x={value}")
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert f"--at x, column 1: {kind}(...) takes sizes that are whole numbers ≥ 1" in done.stderr, done.stderr
+    assert f"--at x, column 1: {kind}(...) takes sizes that are whole numbers ≥ 1" in joined(done.stderr), done.stderr
 
 
 def test_a_random_draw_may_have_a_space_before_its_parenthesis():
@@ -199,7 +199,8 @@ def test_a_module_that_loops_at_import_ends_at_the_budget(tmp_path):
     (tmp_path / "hangs.py").write_text("while True:\n    pass\n")
     done = run_script("layer", "hangs.py:f", "hangs.py:g", "--at", "x=randn(3)", "--timeout", "1", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "importing hangs.py took longer than its time budget of 1 s: it ran out in the import step" in done.stderr
+    assert "importing hangs.py took longer than its time budget of 1 s: it ran out in the import step" in \
+        messages(done.stderr)[0]
 
 
 # ----- --emit numpy at another batch size ---------------------------------------------------------
@@ -226,7 +227,7 @@ def test_an_unwritable_graph_file_is_one_line_like_an_unwritable_html_file(tmp_p
     missing = tmp_path / "no" / "g.svg"
     done = run_script("trace", "x*y", "--at", "x=1,y=2", "--svg", str(missing))
     assert done.returncode == 2
-    assert done.stderr.strip() == f"gradcheck: error: cannot write --svg {missing}: No such file or directory"
+    assert messages(done.stderr) == [f"gradcheck: error: cannot write --svg {missing}: No such file or directory"]
 
 
 # ----- a forward that draws its randomness at each call ---------------------------------------------
@@ -246,7 +247,7 @@ def test_a_forward_that_is_not_deterministic_is_named_as_the_problem(tmp_path):
                       "--at", "p=0.5", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr and done.stdout == ""
     assert done.stderr.startswith("gradcheck: error: forward is not deterministic: two calls with the same inputs")
-    assert "kink" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "kink" not in done.stderr and len(messages(done.stderr)) == 1
     x = np.random.default_rng(0).standard_normal((3, 4))
     with pytest.raises(gradcheck.SpecError, match="f is not deterministic"):
         gradcheck.check_function(lambda x: np.sum(x * np.random.rand(*x.shape)), lambda x: x, [x])
@@ -269,10 +270,10 @@ def test_a_backward_that_sends_nothing_says_so():
 
 
 def test_a_claim_right_by_chance_reads_as_a_sentence():
-    """'...; but the claimed ∂f/∂x: it agrees at the given point only by chance'."""
-    verdict = gradcheck.check("x**2", at="x=1", grad={"x": "2"}).verdict
-    assert verdict == ("partial derivative agrees, claims included; but the claimed ∂f/∂x agrees at the given point "
-                       "only by chance: at other points it does not (a check at one point is not enough)")
+    """'∂f/∂x: claimed agrees at the given point only by chance: ...'."""
+    verdict = gradcheck.check("x**2", at="x=1", grad={"x": "x + 1"}).verdict
+    assert verdict == ("∂f/∂x: claimed agrees at the given point only by chance: at other points it does not "
+                       "(a check at one point is not enough)")
 
 
 # ----- two claims in one --grad ---------------------------------------------------------------------
@@ -284,7 +285,7 @@ def test_a_claim_right_by_chance_reads_as_a_sentence():
 def test_several_names_in_one_grad_or_let_say_how_to_write_them(args, said):
     """--at splits at commas, --grad and --let do not (a claim holds calls): 'x=y,y=x' was 'unexpected ','' at column 2."""
     done = run_script("eval", *args)
-    assert done.returncode == 2 and said in done.stderr, done.stderr
+    assert done.returncode == 2 and said in messages(done.stderr)[0], done.stderr
 
 
 def test_a_claim_with_commas_of_its_own_is_still_one_claim():
@@ -294,7 +295,7 @@ def test_a_claim_with_commas_of_its_own_is_still_one_claim():
 @pytest.mark.parametrize(("expr", "meant"), [("SIN(x)", "sin"), ("Relu(x)", "relu"), ("SOFTMAX(x)", "softmax")])
 def test_a_function_in_the_wrong_case_gets_a_did_you_mean(expr, meant):
     done = run_script("eval", expr, "--at", "x=1")
-    assert done.returncode == 2 and f"(did you mean '{meant}'?)" in done.stderr, done.stderr
+    assert done.returncode == 2 and f"(did you mean '{meant}'?)" in joined(done.stderr), done.stderr
 
 
 # ----- the 'at' line's notes fit the terminal ---------------------------------------------------------
@@ -362,7 +363,7 @@ def test_a_list_of_whole_numbers_says_how_to_write_floats(tmp_path):
     (tmp_path / "relu.py").write_text("import numpy as np\ndef f(x):\n    return np.maximum(x, 0), x\n"
                                       "def b(dout, x):\n    return dout * (x > 0)\n")
     done = run_script("layer", "relu.py:f", "relu.py:b", "--at", "x=[0,2,1]", cwd=tmp_path)
-    assert done.returncode == 2 and "give the input to differentiate as floats ([1.0, 2, 3]" in done.stderr
+    assert done.returncode == 2 and "give the input to differentiate as floats ([1.0, 2, 3]" in joined(done.stderr)
     floats = run_script("layer", "relu.py:f", "relu.py:b", "--at", "x=[0.5,2,-1]", cwd=tmp_path)
     assert floats.returncode == 0, floats.stdout + floats.stderr
 
@@ -394,7 +395,11 @@ def test_a_right_float32_batchnorm_passes_and_a_wrong_one_fails(dtype):
     inputs = [rng.standard_normal((6, 4)).astype(dtype), np.array([0.1926, 0.0164, -0.9904, 0.2264], dtype=dtype),
               rng.standard_normal(4).astype(dtype)]
     right = gradcheck.check_layer(_bn_forward, _bn_backward, inputs)
-    assert right.status == "pass", right.verdict
+    if dtype == np.float16:  # differences in float16 err by half of dx itself here: nothing can confirm it
+        assert right.status == "inconclusive" and right.gradients["x"].status == "inconclusive", right.verdict
+        assert right.exit_code == 4 and right.gradients["gamma"].status == "pass"
+    else:
+        assert right.status == "pass", right.verdict
     wrong = gradcheck.check_layer(_bn_forward, _bn_backward_without_the_mean, inputs)
     assert wrong.status == "mismatch" and wrong.gradients["x"].status == "mismatch"
 
@@ -448,7 +453,7 @@ def test_a_small_array_too_wide_for_the_terminal_is_shown_by_its_shape():
 @pytest.mark.parametrize("expr", ["2x", "2(x + 1)", "x y"])
 def test_implicit_multiplication_says_how_to_write_a_product(expr):
     done = run_script("eval", expr, "--at", "x=1,y=2" if "y" in expr else "x=1")
-    assert done.returncode == 2 and "a product is written with *: 2*x" in done.stderr, done.stderr
+    assert done.returncode == 2 and "a product is written with *: 2*x" in joined(done.stderr), done.stderr
 
 
 def test_gradcheck_functions_says_each_domain_as_a_sentence():
@@ -474,7 +479,7 @@ def test_gradcheck_functions_prints_no_blank_derivative_for_a_constructor():
 def test_outputs_that_cannot_go_together_are_refused(tmp_path, extra, said):
     """--latex after --format json made the JSON invalid; --emit numpy silently ignored --format json and --html."""
     done = run_script("eval", "x**2", "--at", "x=1", *extra, cwd=tmp_path)
-    assert done.returncode == 2 and done.stdout == "" and said in done.stderr, done.stderr
+    assert done.returncode == 2 and done.stdout == "" and said in joined(done.stderr), done.stderr
     assert not (tmp_path / "report.html").exists()
 
 
@@ -510,4 +515,4 @@ def test_a_let_name_given_to_wrt_or_grad_is_not_called_unused(option):
     """'--wrt names 'z', which f does not use' for f = sigmoid(z) with --let z=w*x: it does use it."""
     done = run_script("eval", "sigmoid(z)", "--let", "z=w*x", "--at", "w=1,x=2", *option)
     assert done.returncode == 2 and "does not use" not in done.stderr
-    assert f"{option[0]} names 'z', a --let name (an intermediate" in done.stderr and "w, x" in done.stderr
+    assert f"{option[0]} names 'z', a --let name (an intermediate" in joined(done.stderr) and "w, x" in joined(done.stderr)

@@ -16,7 +16,7 @@ from gradcheck.errors import SpecError
 from gradcheck.evaluate import analytic_path
 from gradcheck.problem import build
 
-from conftest import console_script
+from conftest import TEST_CLOCK, TICK, console_script, joined, messages, run_script
 
 EXPRESSIONS = Path(__file__).resolve().parent.parent / "expressions"
 
@@ -171,7 +171,7 @@ def test_kinks_and_strict_through_the_console_script():
 def test_undefined_points_through_the_console_script(expr, at, words):
     done = run("eval", expr, "--at", at)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert words in done.stderr.splitlines()[0]
+    assert words in messages(done.stderr)[0]
 
 
 def test_method_through_the_console_script_and_json():
@@ -189,11 +189,41 @@ def test_check_function_can_use_richardson():
 
 
 def test_a_time_budget_ends_a_slow_check_with_an_input_error():
-    # 1,000 entries differenced one by one take seconds
-    done = run("eval", "sum(sin(X) * cos(X))", "--at", "X=randn(1000)", "--mode", "full", "--timeout", "0.5")
+    """Under the test clock a budget is a count of looks at the clock: 0.5 s is 50 looks, and 1,000 entries
+    differenced one by one take more than 1,000 (one a difference), so the budget ends the check in its
+    numeric step on any machine; 30 s (3,000 looks) is far more than x*y takes."""
+    assert 0.5 / TICK < 1000 < 30 / TICK
+    done = run_script("eval", "sum(sin(X) * cos(X))", "--at", "X=randn(1000)", "--mode", "full", "--timeout", "0.5",
+                      **TEST_CLOCK)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "longer than its time budget of 0.5 s" in done.stderr.splitlines()[0]
-    assert run("eval", "x*y", "--at", "x=1,y=2", "--timeout", "30").returncode == 0
+    assert "longer than its time budget of 0.5 s" in messages(done.stderr)[0]
+    assert "numeric step" in joined(done.stderr)
+    assert run_script("eval", "x*y", "--at", "x=1,y=2", "--timeout", "30", **TEST_CLOCK).returncode == 0
+
+
+@pytest.mark.parametrize("value", ["", "abc", "0", "-1", "nan", "inf"])
+def test_the_test_clock_hook_ignores_what_is_not_a_positive_tick(monkeypatch, value):
+    import time
+
+    from gradcheck import budget
+
+    monkeypatch.setenv(budget.TEST_CLOCK_VARIABLE, value)
+    assert budget._clock_from_environment() is time.monotonic
+    monkeypatch.setenv(budget.TEST_CLOCK_VARIABLE, "0.25")
+    clock = budget._clock_from_environment()
+    assert isinstance(clock, budget.TickingClock) and (clock(), clock()) == (0.25, 0.5)
+
+
+def test_the_sigalrm_backstop_stays_off_under_the_test_clock(monkeypatch):
+    import signal
+
+    from gradcheck import budget
+
+    with budget.time_budget(5.0):  # the real clock, in the main thread: the backstop is armed
+        assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 5.0
+    monkeypatch.setattr(budget, "clock", budget.TickingClock(TICK))
+    with budget.time_budget(5.0):  # a test clock's seconds are not real ones: no alarm
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
 
 def test_nan_from_a_users_own_function_is_a_mismatch_that_says_so():
@@ -234,7 +264,7 @@ def test_float32_through_the_console_script():
                 "--grad", "w0=x0*sigmoid(z)", "--dtype", "float32")
     assert wrong.returncode == 1 and "claimed disagrees" in wrong.stdout
     overflow = run("eval", "exp(x)", "--at", "x=100", "--dtype", "float32")  # fine in float64, not in float32
-    assert overflow.returncode == 2 and "exp(x) overflows at x = 100" in overflow.stderr
+    assert overflow.returncode == 2 and "exp(x) overflows at x = 100" in joined(overflow.stderr)
 
 
 def test_float32_two_layer_net_passes_and_a_missing_1_over_m_is_still_caught():

@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,10 +20,10 @@ import pytest
 import gradcheck
 from gradcheck import DomainError, GradcheckError, ParseError, SpecError, ValueSpecError
 
-from conftest import console_script
+from conftest import HANG_GUARD, console_script, joined
 
 PACKAGE = Path(gradcheck.__file__).resolve().parent
-TIMEOUT = 60  # seconds; every case here should take well under one
+TIMEOUT = HANG_GUARD  # seconds: a hang guard for one subprocess, not a speed target
 ARGV_EXPRESSION = 100_000  # characters; Linux refuses a single argv string over 128 KiB
 
 
@@ -105,10 +104,8 @@ def test_api_raises_only_gradcheck_errors(case, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     marker = tmp_path / "MARKER"
     make_kwargs, expected = API_CASES[case]
-    started = time.perf_counter()
     with pytest.raises(expected) as info:
         gradcheck.check(**make_kwargs(marker))
-    assert time.perf_counter() - started < 10
     assert "\n" not in str(info.value)  # the CLI shows it as one line
     assert not marker.exists()
     assert list(tmp_path.iterdir()) == []  # nothing at all was written
@@ -236,7 +233,7 @@ HOSTILE = [("script", c) for c in cli_cases(Path("MARKER"))] + [("module", c) fo
 def cli_runs(tmp_path_factory):
     """Run every launch concurrently (the suite stays fast), each in an empty directory of its own.
 
-    Returns (launcher, case) -> (the finished process or None on timeout, seconds, its directory).
+    Returns (launcher, case) -> (the finished process, or None past the hang guard TIMEOUT, and its directory).
     """
     launchers = {"script": [console_script()], "module": [sys.executable, "-m", "gradcheck"]}
     launches = HOSTILE + [("script", c) for c in OTHER_CASES]
@@ -246,13 +243,12 @@ def cli_runs(tmp_path_factory):
         launcher, case = launch
         home = homes[launch]
         args = {**cli_cases(home / "MARKER"), **OTHER_CASES}[case]
-        started = time.perf_counter()
         try:
             proc = subprocess.run(launchers[launcher] + args, cwd=home, capture_output=True,
                                   encoding="utf-8", errors="replace", timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
             proc = None
-        return launch, (proc, time.perf_counter() - started, home)
+        return launch, (proc, home)
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         return dict(pool.map(run, launches))
@@ -278,7 +274,7 @@ def assert_clean_rejection(proc) -> str:
 
 @pytest.mark.parametrize("launch", HOSTILE, ids=[f"{launcher}:{case}" for launcher, case in HOSTILE])
 def test_cli_rejects_hostile_input(cli_runs, launch):
-    proc, _, home = cli_runs[launch]
+    proc, home = cli_runs[launch]
     assert_clean_rejection(proc)
     assert list(home.iterdir()) == [], "a file was created: the payload ran"
 
@@ -306,32 +302,32 @@ def test_cli_rejects_hostile_input(cli_runs, launch):
     ("non-ASCII", ["'σ'"]),
 ])
 def test_cli_error_names_the_problem(cli_runs, case, words):
-    proc, _, _ = cli_runs[("script", case)]
+    proc, _ = cli_runs[("script", case)]
     first_line = proc.stderr.split("\n", 1)[0]
     for word in words:
         assert word in first_line, first_line
 
 
-def test_cli_overflow_is_quick(cli_runs):
-    proc, seconds, _ = cli_runs[("script", "power tower overflow")]
+def test_cli_overflow_ends(cli_runs):
+    proc, _ = cli_runs[("script", "power tower overflow")]
+    # one float overflow, exit 2; computing 10**10**10 exactly would never end (None: past the hang guard)
     assert proc is not None and proc.returncode == 2
-    assert seconds < 20  # start-up plus one float overflow; computing 10**10**10 exactly would never end
 
 
 def test_cli_accepts_good_input(cli_runs):
     """Control for the exit-2 checks: a correct claim exits 0 and prints no error."""
-    proc, _, _ = cli_runs[("script", "good input")]
+    proc, _ = cli_runs[("script", "good input")]
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "" and "pass" in proc.stdout
 
 
 @pytest.mark.parametrize("case", ["double minus as is", "5000 unary minus as is"])
 def test_cli_expression_starting_with_two_minus_signs(cli_runs, case):
-    proc, _, _ = cli_runs[("script", case)]
+    proc, _ = cli_runs[("script", case)]
     if case == "double minus as is":
         # `--x` looks like an option; the error says how to pass such an expression.
         assert proc.returncode == 2 and "Traceback" not in proc.stderr
-        assert "No such option: --x" in proc.stderr and "gradcheck eval -- '--x'" in proc.stderr
+        assert "No such option: --x" in joined(proc.stderr) and "gradcheck eval -- '--x'" in joined(proc.stderr)
     else:
         assert "nested more than" in assert_clean_rejection(proc)
 

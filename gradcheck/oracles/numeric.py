@@ -258,6 +258,8 @@ def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float =
     if method == "complex":
         h = binary_step(COMPLEX_STEP * scale) if binary else COMPLEX_STEP * scale
         stepped = g(1j * h)
+        if stepped.ambiguous:
+            return None  # float64 took a side of a switch the point is not on: no honest difference
         if stepped.at_kink or _crosses(base, stepped):
             # the step moves a kink quantity that is exactly 0 here (or rounding took a real part
             # across a switch): this entry is on a kink, where the differences below tell left from right

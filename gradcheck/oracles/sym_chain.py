@@ -34,7 +34,7 @@ from ..tree import Apply, Const, Node, Var, depends_on, topological
 from . import sym_store
 from .sym_constants import _constant, constant_key, constant_value
 from .sym_constants import constant_nodes as _constant_nodes
-from .sym_eval import EVAL_DIGITS, Program, whole_number
+from .sym_eval import Program, whole_number, working_digits
 from .sym_record import NotRecordable, Recorded, RecordingSympy, replay, structure
 
 # How many forms and templates are kept between checks in one process (a batch of cases, a test
@@ -229,34 +229,68 @@ def chained(root: Node, point: Mapping[str, Any], wrt: list[Var]) -> dict[str, A
 
 def _chained(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], run: _Run) -> dict[str, Any]:
     result = _chain(sp, root, point, wrt, run)
+    _save(run)
+    return result
+
+
+def exact_value(root: Node, point: Mapping[str, Any], digits: int | None = None) -> np.ndarray | None:
+    """root's value at the point to `digits` digits (an object array of mpf), computed operation by
+    operation from the registry's SymPy forms, as the symbolic column computes f's; None where some
+    operation has no finite value there. The kinds of call come from the same caches and store.
+    digits: the symbolic column's working digits by default (sym_eval.working_digits)."""
+    if len(_calls) > CACHE_SIZE:
+        _calls.clear()
+    digits = digits or working_digits()
+    run = _Run(reading=True)
+    try:
+        with mpmath.workdps(digits):
+            values, _, bad = _forward_pass(_SympyOnDemand(), topological(root), point, run, None)
+    except StaleEntry:
+        for key in [key for key, call in _calls.items() if call.read]:
+            del _calls[key]
+        return exact_value(root, point, digits)
+    _save(run)
+    return None if bad is not None or any(v is None for v in values[root].flat) else values[root]
+
+
+def _forward_pass(sp, order: list[Node], point: Mapping[str, Any], run: _Run, needs: set[Node] | None):
+    """Every node's values (object arrays of mpf), each Apply's per-entry calls, and the first node of
+    `needs` (every node, for None) that has no finite value, or None."""
+    fixed = _constant_nodes(order)
+    values: dict[Node, np.ndarray] = {}
+    calls: dict[Node, list] = {}  # per entry of each Apply: (template, the registers it reads)
+    for node in order:
+        checkpoint()
+        if isinstance(node, Var):
+            values[node] = _mpf_array(point[node.name])
+        elif isinstance(node, Const):
+            values[node] = scalar(constant_value(node))
+        elif node in fixed:
+            values[node] = _mpf_array(value(node, {}))
+        else:
+            values[node], calls[node] = _forward(sp, node, [values[a] for a in node.args], run)
+            if (needs is None or node in needs) and any(v is None for v in values[node].flat):
+                return values, calls, node
+    return values, calls, None
+
+
+def _save(run: _Run) -> None:
+    """The kinds of call this run differentiated further, written to the store."""
     for key, call in run.used.items():
         if call.changed():
             data = call.dump()
             if data is not None:
                 sym_store.save(key, data)
             call.saved = tuple(t.differentiated() for t in call.templates)
-    return result
 
 
 def _chain(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], run: _Run) -> dict[str, Any]:
     order = topological(root)
     needs = depends_on(order, wrt)
-    fixed = _constant_nodes(order)
-    values: dict[Node, np.ndarray] = {}
-    calls: dict[Node, list] = {}  # per entry of each Apply: (template, the registers it reads)
-    with mpmath.workdps(EVAL_DIGITS):
-        for node in order:
-            checkpoint()
-            if isinstance(node, Var):
-                values[node] = _mpf_array(point[node.name])
-            elif isinstance(node, Const):
-                values[node] = scalar(constant_value(node))
-            elif node in fixed:
-                values[node] = _mpf_array(value(node, {}))
-            else:
-                values[node], calls[node] = _forward(sp, node, [values[a] for a in node.args], run)
-                if node in needs and any(v is None for v in values[node].flat):
-                    return _everywhere(wrt, f"SymPy gives no finite number for {node.span.text.strip()}")
+    with mpmath.workdps(working_digits()):
+        values, calls, bad = _forward_pass(sp, order, point, run, needs)
+        if bad is not None:
+            return _everywhere(wrt, f"SymPy gives no finite number for {bad.span.text.strip()}")
         adjoint: dict[Node, np.ndarray] = {root: scalar(mpmath.mpf(1))}
         for node in reversed(order):
             if node not in needs or not isinstance(node, Apply) or node not in adjoint:

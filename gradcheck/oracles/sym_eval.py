@@ -10,14 +10,18 @@ against.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeGuard
 
 import mpmath
 
 from ..primitives import MPMATH_RULES
 
-# Well past float64's 16 digits, so rounding in this column is negligible next to the others.
+# Well past float64's 16 digits, so rounding in this column is negligible next to the others. Where f
+# cancels so much that 30 digits are not enough (the pipeline measures that from backprop's rounding),
+# the column is evaluated again with more (evaluated_to).
 EVAL_DIGITS = 30
 # Every value computed here lies within 2**±MAX_MAGNITUDE_BITS; beyond it a value has no finite real
 # value (too large) or is 0 (too small). float64 spans 2**±1075, and SymPy's forms of a float64 f
@@ -27,8 +31,25 @@ EVAL_DIGITS = 30
 # tampered store could ask for.
 MAX_MAGNITUDE_BITS = 8192
 # A number read from the store has at most this many bits of mantissa: SymPy's numbers here are
-# float64 constants (53 bits) and constants evaluated to EVAL_DIGITS + 5 digits (about 117 bits).
-MAX_STORED_MANTISSA_BITS = 256
+# float64 constants (53 bits) and constants evaluated to EVAL_DIGITS + 5 digits (about 117 bits; a
+# column evaluated again with more digits, evaluated_to, stays far below it).
+MAX_STORED_MANTISSA_BITS = 1024
+_digits: ContextVar[int] = ContextVar("gradcheck_eval_digits", default=EVAL_DIGITS)
+
+
+def working_digits() -> int:
+    """The digits the symbolic column evaluates to now: EVAL_DIGITS, or more inside evaluated_to."""
+    return _digits.get()
+
+
+@contextmanager
+def evaluated_to(digits: int) -> Iterator[None]:
+    """Evaluate the symbolic column (and exact claims) to `digits` digits inside."""
+    token = _digits.set(digits)
+    try:
+        yield
+    finally:
+        _digits.reset(token)
 
 
 class Evaluator:
@@ -40,12 +61,12 @@ class Evaluator:
             self.define(symbol, number)
 
     def define(self, symbol: Any, number: Any) -> None:
-        with mpmath.workdps(EVAL_DIGITS):
+        with mpmath.workdps(working_digits()):
             self.memo[symbol] = number if isinstance(number, mpmath.mpf) else mpmath.mpf(float(number))
 
     def __call__(self, expr: Any) -> Any:
         """The value as an mpf, or None where expr has no finite real value."""
-        with mpmath.workdps(EVAL_DIGITS):
+        with mpmath.workdps(working_digits()):
             number = _evaluate(expr, self.memo)
         return number if number is not None and mpmath.isfinite(number) else None
 

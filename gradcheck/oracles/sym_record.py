@@ -17,6 +17,16 @@ from __future__ import annotations
 from typing import Any
 
 
+def _tie_max(sp, *terms):
+    from ..sym_ties import tie_max
+
+    return tie_max(sp, *terms)
+
+
+# The SymPy forms of gradcheck's own that registry forms call (recorded as "gc.<name>").
+GRADCHECK_FUNCTIONS = {"gc.tie_max": _tie_max}
+
+
 class NotRecordable(Exception):
     """The form does something with its entries that is not recorded."""
 
@@ -60,6 +70,13 @@ class RecordingSympy:
     def __init__(self, sp):
         self._sp = sp
 
+    def recorded(self, op: str, args: tuple):
+        """A form of gradcheck's own (GRADCHECK_FUNCTIONS) called: written down if it has a Recorded
+        argument, else built on SymPy at once."""
+        if any(isinstance(a, Recorded) for a in args):
+            return Recorded(op, args)
+        return GRADCHECK_FUNCTIONS[op](self._sp, *args)
+
     def __getattr__(self, name: str):
         real = getattr(self._sp, name)
         if not callable(real):
@@ -100,6 +117,8 @@ def replay(sp, entry: Any, symbol_of: dict[Any, Any], memo: dict[int, Any]) -> A
         kwargs = {k: replay(sp, v, symbol_of, memo) for k, v in entry.kwargs}
         if entry.op.startswith("sp."):
             out = getattr(sp, entry.op[3:])(*args, **kwargs)
+        elif entry.op in GRADCHECK_FUNCTIONS:  # a form of gradcheck's own (sym_ties.py), built on sp
+            out = GRADCHECK_FUNCTIONS[entry.op](sp, *args)
         else:
             out = getattr(args[0], entry.op)(*args[1:])
             if out is NotImplemented:  # e.g. Integer.__rpow__ of a plain float: do it the other way round

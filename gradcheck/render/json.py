@@ -1,4 +1,4 @@
-"""The JSON document of `--format json`: stable, versioned, documented in the README (and docs/json.md)."""
+"""The JSON document of `--format json`: stable, versioned, documented in docs/reference/json.md."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from ..result import PACKED_KEYS, Report
 
 # 2: a scalar gradient's pairs leave out `worst` and `worst_values`, which only repeated a and b (issue 15).
 # 3: an array of more than result.LIST_MAX_ENTRIES entries is packed, {"shape", "dtype", "base64"}
-#    (docs/json.md), instead of nested lists (issue 15: the 1M-parameter net's JSON took 2.4 s of numbers).
-SCHEMA_VERSION = 3
+#    (docs/reference/json.md), instead of nested lists (issue 15: the 1M-parameter net's JSON took 2.4 s of numbers).
+# 4: the status "inconclusive" (exit 4) and its count in the summary.
+SCHEMA_VERSION = 4
 # The indentation of each level, as json.dumps(indent=2) writes it.
 INDENT = "  "
 

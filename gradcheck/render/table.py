@@ -21,18 +21,14 @@ from ..columns import COLUMNS
 from ..primitives import PRIMITIVES
 from .escape import visible
 from .layout import Grid, literal, pack, paragraph
+from .width import MIN_WIDTH, PIPE_WIDTH, pipe_width  # noqa: F401 - PIPE_WIDTH: where the width comes from
 
 if TYPE_CHECKING:  # annotations only: result.py imports this module to print itself
     from ..result import CaseResult, Report
 
-# Output to a pipe or a file, without COLUMNS: the width of a wide editor window or a CI log
-# viewer; wide enough for the sigmoid neuron's table with a claim, its error columns folded.
-PIPE_WIDTH = 100
 # Significant digits shown for a gradient: enough to see agreement to ~1e-10; where that does not
 # fit, enough to see agreement to ~1e-6 (the default rtol is 1e-5).
 DIGITS, FEW_DIGITS = 10, 6
-# The narrowest console we lay out for; narrower ones get this width (and the terminal wraps).
-MIN_WIDTH = 40
 # How far a variable's block (the layout of the narrowest terminals) is indented under its title.
 BLOCK_INDENT = 2
 
@@ -41,12 +37,6 @@ PASS, FAIL, KINK = "green", "red", "yellow"
 SHOWN_ENTRIES = 6
 # A progress bar is worth drawing from this many cases on.
 PROGRESS_MIN_CASES = 10
-
-
-def pipe_width() -> int:
-    """COLUMNS when it is set to a number, else PIPE_WIDTH."""
-    columns = os.environ.get("COLUMNS", "")
-    return max(int(columns), MIN_WIDTH) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
 
 
 def console(file: TextIO | None = None) -> Console:
@@ -149,7 +139,8 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
 def verdict_mark(case: CaseResult) -> tuple[str, str]:
     """✓, ⚠ or ✗ and its color: a pass with a diagnosis (agreement by chance) is a warning."""
     warned = case.status == "pass" and any(g.diagnosis for g in case.gradients.values())
-    return {"pass": ("⚠", KINK) if warned else ("✓", PASS), "kink": ("⚠", KINK)}.get(case.status, ("✗", FAIL))
+    return {"pass": ("⚠", KINK) if warned else ("✓", PASS), "kink": ("⚠", KINK),
+            "inconclusive": ("?", KINK)}.get(case.status, ("✗", FAIL))
 
 
 # ----- scalar gradients ---------------------------------------------------------------------------
@@ -312,8 +303,8 @@ def _estimate(error, method: str) -> str:
 
 
 def _status(status: str) -> Text:
-    return {"pass": Text("✓ pass", style=PASS), "kink": Text("⚠ kink", style=KINK)}.get(
-        status, Text("✗ mismatch", style=FAIL))
+    return {"pass": Text("✓ pass", style=PASS), "kink": Text("⚠ kink", style=KINK),
+            "inconclusive": Text("? inconclusive", style=KINK)}.get(status, Text("✗ mismatch", style=FAIL))
 
 
 def _number(value, style: str, digits: int = DIGITS) -> Text:
@@ -438,6 +429,8 @@ def case_status(case: CaseResult) -> Text:
         return Text(label, style=KINK if case.status == "kink" else PASS)
     if case.status == "kink":  # not as expected: failed by --strict, or a mismatch was expected
         return Text("✗ kink (strict)" if case.strict else "✗ kink (expected a mismatch)", style=FAIL)
+    if case.status == "inconclusive":
+        return Text("? inconclusive", style=KINK)
     if case.status == "mismatch" and case.expect == "mismatch":  # expected the claim's, found the oracles'
         return Text("✗ mismatch (not the claim's)", style=FAIL)
     return Text("✗ mismatch" if case.status == "mismatch" else "✗ pass (expected a mismatch)", style=FAIL)
@@ -452,16 +445,19 @@ def summary_text(report: Report) -> str:
     good = [c for c in cases if c.as_expected]
     caught = sum(1 for c in good if c.status == "mismatch")
     errors = sum(1 for c in cases if c.status == "error")
-    failed = len(cases) - len(good) - errors
+    unsure = sum(1 for c in cases if c.status == "inconclusive")
+    failed = len(cases) - len(good) - errors - unsure
     seconds = sum(c.seconds for c in cases)
     parts = [f"{len(good) - caught} passed"]
     if caught:
         parts.append(f"{caught} mismatch{'es' if caught != 1 else ''} caught as expected")
     if failed:
         parts.append(f"{failed} failed")
+    if unsure:
+        parts.append(f"{unsure} inconclusive")
     if errors:
         parts.append(f"{errors} error{'s' if errors != 1 else ''}")
-    ok = not failed and not errors
+    ok = not failed and not errors and not unsure
     return f"{'✓' if ok else '✗'} {len(cases)} case{'s' if len(cases) != 1 else ''}: {', '.join(parts)} " \
            f"(checking took {seconds:.2f} s)"
 

@@ -1,0 +1,167 @@
+"""No wrong claim passes: the reproducers of the kink and cancellation corpus, each a named case.
+
+Each of these exited 0 before kinks were decided exactly and a claim was judged with its own
+uncertainty (never backprop's or numeric's): through the library and through the console script.
+tests/test_soundness.py is the property-based form of the same guarantee.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradcheck
+from conftest import run_script
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+import cs231n_layers as L  # noqa: E402
+
+NET = "softmax_ce(relu(X @ W + b), y)"
+NET_AT = "X=[[1,2],[0.5,-1]],W=[[0.5,1],[0.25,-0.5]],b=[-1,0.25],y=[0,1]"  # X[0] @ W[:, 0] + b[0] is exactly 0
+
+# (expression, point, claims): each claim is wrong, and each exited 0 before.
+WRONG = [
+    ("max(x*x, 2*x)", "x=2", {"x": "10"}),  # a tie: one-sided 2 and 4
+    ("abs(x*y - 1) + x", "x=2,y=0.5", {"x": "0"}),  # one-sided 0.5 and 1.5
+    ("relu(x*y - 1) + x", "x=2,y=0.5", {"y": "7"}),  # one-sided 0 and 2
+    ("relu(x*y - 1) + x", "x=2.0000000000000004,y=0.5", {"x": "3"}),  # an ulp off the switch: smooth, 1.5
+    ("x*1e14 - x*1e14 + x", "x=0.5", {"x": "-1"}),  # cancels: backprop's rounding is 0.36
+    ("sqrt(x*y - 1)", "x=2.000000000000002,y=0.5", {"x": "2*y/(2*sqrt(x*y - 1))"}),  # twice the truth
+    (NET, NET_AT + ",C=[1,0.16973818103024457]", {"b": "C"}),
+]
+
+
+@pytest.mark.parametrize(("expr", "at", "grad"), WRONG)
+def test_a_wrong_claim_fails(expr, at, grad):
+    result = gradcheck.check(expr, at=at, grad=grad, wrt=list(grad) if expr == NET else None)
+    assert result.status == "mismatch" and result.exit_code == 1, str(result)
+    assert all(result.gradients[v].status == "mismatch" for v in grad)
+
+
+@pytest.mark.parametrize(("expr", "at", "grad"), WRONG)
+def test_a_wrong_claim_fails_through_the_console_script(expr, at, grad):
+    args = ["eval", expr, "--at", at, *[a for v, c in grad.items() for a in ("--grad", f"{v}={c}")]]
+    done = run_script(*args, *(["--wrt", "b"] if expr == NET else []), "--format", "json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert json.loads(done.stdout)["cases"][0]["status"] == "mismatch"
+
+
+def test_a_sign_flipped_claim_where_float64_cannot_evaluate_f_fails_and_says_why():
+    """At x = 1e-4, float64 gives (1 - cos(x))/x**2's derivative as 4.4e-5 by backprop and by numeric;
+    the truth is -8.3e-6. Both float columns agree with each other and with any claim near them: only
+    the symbolic column, and the claim evaluated to 30 digits, decide."""
+    wrong = "-(sin(x)/x**2 - 2*(1 - cos(x))/x**3)"
+    result = gradcheck.check("(1 - cos(x))/x**2", at="x=0.0001", grad={"x": wrong})
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and g.status == "mismatch"
+    assert g.columns["claimed"] == pytest.approx(8.3333333e-6, rel=1e-6)  # the claim's exact value
+    assert {"backprop", "numeric"} <= set(g.notes) and all("too inaccurate" in g.notes[c] for c in ("backprop", "numeric"))
+    done = run_script("eval", "(1 - cos(x))/x**2", "--at", "x=0.0001", "--grad", f"x={wrong}", COLUMNS="80")
+    assert done.returncode == 1 and "the symbolic column is exact" in " ".join(done.stdout.split())
+    right = gradcheck.check("(1 - cos(x))/x**2", at="x=0.0001", grad={"x": wrong[2:-1]})
+    assert right.status == "pass", str(right)
+
+
+@pytest.mark.parametrize(("expr", "at", "wrt"), [
+    ("relu(x*y - 1) + x", "x=2,y=0.5", None),
+    (NET, NET_AT, "b"),
+    ("max(x*x, 2*x)", "x=2", None),
+    ("relu(a + b - c - d)", "a=1,b=1e-18,c=1,d=1e-18", None),  # exactly 0; float64 makes it -1e-18
+])
+def test_a_kink_reached_through_arithmetic_is_a_kink(expr, at, wrt):
+    result = gradcheck.check(expr, at=at, wrt=wrt)
+    assert result.status == "kink" and result.exit_code == 0, str(result)
+    done = run_script("eval", expr, "--at", at, *(["--wrt", wrt] if wrt else []), "--format", "json")
+    assert done.returncode == 0 and json.loads(done.stdout)["cases"][0]["status"] == "kink"
+
+
+@pytest.mark.parametrize(("claim", "status"), [("1", "kink"), ("1.5", "kink"), ("1.25", "kink"), ("1.6", "mismatch"),
+                                               ("0.9", "mismatch")])
+def test_a_claim_at_a_kink_must_lie_between_the_one_sided_derivatives(claim, status):
+    result = gradcheck.check("relu(x*y - 1) + x", at="x=2,y=0.5", grad={"x": claim})
+    assert result.gradients["x"].status == status, str(result)
+
+
+def test_a_point_an_ulp_off_a_switch_is_smooth_and_its_derivative_is_the_truth():
+    at = {"x": 1 + 2.0**-52, "y": 1 - 2.0**-53}  # x*y - 1 is 2**-53 - 2**-105 > 0; float64 rounds it to 0
+    assert gradcheck.check("relu(x*y - 1) + x", at=at).status == "pass"
+    for right in ("y*step(x*y - 1) + 1", "2"):
+        assert gradcheck.check("relu(x*y - 1) + x", at=at, grad={"x": right}).status == "pass", right
+    for wrong in ("1", "1.5"):  # the other side's derivative, the kink's average
+        assert gradcheck.check("relu(x*y - 1) + x", at=at, grad={"x": wrong}).status == "mismatch", wrong
+
+
+def test_a_three_way_tie_shares_the_derivative():
+    result = gradcheck.check("amax(x + b)", at="x=[1,1,1],b=0.25", wrt="b")
+    assert result.status == "pass" and result.gradients["b"].columns["symbolic"] == pytest.approx(1.0)
+    done = run_script("eval", "amax(x + b)", "--at", "x=[1,1,1],b=0.25", "--wrt", "b")
+    assert done.returncode == 0, done.stdout
+
+
+def test_the_minimum_of_112_entries_is_differentiated_entry_by_entry_not_as_nested_mins():
+    result = gradcheck.check("amin(X)", at={"X": "randn(4,7,4)"})
+    assert result.status == "pass" and result.gradients["X"].columns["symbolic"] is not None, str(result)
+
+
+def test_every_tied_maximum_given_the_whole_gradient_fails():
+    """Each entry of a tie lies between its one-sided derivatives (0 and 3), but moving the tied
+    entries together f rises 3, and the claim says 9."""
+    at = "x=[[[[1,1],[1,0]]]]"
+    for claim, status in (("[[[[3,3],[3,0]]]]", "mismatch"), ("[[[[1,1],[1,0]]]]", "kink"), ("[[[[3,0],[0,0]]]]", "kink")):
+        result = gradcheck.check("sum(max_pool2d(x, 2)*3)", at=f"{at},C={claim}", wrt="x", grad={"x": "C"})
+        assert result.status == status, (claim, str(result))
+
+
+def _doubling_backward(dout, cache):
+    """Max pooling's backward that gives every tied maximum of a window the whole gradient."""
+    x, param = cache
+    size, stride = param["pool_height"], param["stride"]
+    dx = np.zeros_like(x)
+    for i in range(0, x.shape[2] - size + 1, stride):
+        for j in range(0, x.shape[3] - size + 1, stride):
+            window = x[:, :, i:i + size, j:j + size]
+            top = window.max(axis=(2, 3), keepdims=True)
+            dx[:, :, i:i + size, j:j + size] += (window == top) * dout[:, :, i // stride, j // stride][:, :, None, None]
+    return dx
+
+
+def test_a_black_box_max_pool_that_doubles_a_tie_fails_and_the_right_one_does_not():
+    x = np.random.default_rng(5).standard_normal((2, 1, 4, 4))
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.max(x) + 1  # a tie in one window
+    param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    right = gradcheck.check_layer(L.max_pool_forward_naive, L.max_pool_backward_naive, [x, param])
+    assert right.status == "kink" and right.exit_code == 0, str(right)
+    doubled = gradcheck.check_layer(L.max_pool_forward_naive, _doubling_backward, [x, param])
+    assert doubled.status == "mismatch" and "moved together" in doubled.gradients["x"].verdict, str(doubled)
+
+
+def test_a_formula_right_only_at_the_point_fails_even_at_a_kink():
+    """x + y - 0.5 is 2 at the kink, the right-side derivative by y, and wrong everywhere else; x itself
+    is right on one side only, which is a wrong formula too."""
+    for formula in ("x + y - 0.5", "x"):
+        result = gradcheck.check("relu(x*y - 1) + x", at="x=2,y=0.5", grad={"y": formula})
+        assert result.gradients["y"].status == "mismatch", formula
+        assert "only by chance" in (result.gradients["y"].diagnosis or ""), str(result)
+    right = gradcheck.check("relu(x*y - 1) + x", at="x=2,y=0.5", grad={"y": "x*step(x*y - 1)"})
+    assert right.status == "kink", str(right)
+
+
+def test_inconclusive_is_exit_4_and_is_reported_as_such():
+    """A black box whose gradient is 0 throughout beside numeric's error of 1e-9: nothing contradicts
+    a claim of 0, nothing can confirm it."""
+    x = np.random.default_rng(3).standard_normal((4, 4))
+
+    def f(b):
+        a = x + b
+        return float(np.sum(a - a.mean(axis=0)))
+
+    result = gradcheck.check_function(f, lambda b: np.zeros(4), [np.ones(4)], method="central")
+    assert result.status == "inconclusive" and result.exit_code == 4, str(result)
+    assert "inconclusive" in result.verdict and "? inconclusive" in str(result)
+    report = gradcheck.result.Report([result, gradcheck.check("x*y", at="x=1,y=2", grad={"x": "1"})])
+    assert report.exit_code == 1  # a wrong gradient found outranks one that could not be confirmed
+    assert report.summary["inconclusive"] == 1
