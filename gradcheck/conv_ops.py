@@ -177,28 +177,36 @@ def max_pool2d_vjp(g, ans, x, size, stride=None):
 
 
 def max_pool2d_kink(x, size, stride=None):
-    """Per window: its largest entry minus the largest of the others (0 at a tie), then which entry is
-    the largest, one sign per bit of its offset. The signs say which branch each window is on, as each
-    entry minus the largest of the others would (only the maximum positive), with a number per bit
-    instead of one per entry of every window. Ordered by real parts; on complex input the imaginary
-    parts are kept (a tie that the step moves apart)."""
+    """Per window: its largest entry minus the next (0 at a tie), then which entry is the largest, one
+    sign per bit of its offset. The signs say which branch each window is on, as each entry minus the
+    largest of the others would (only the maximum positive, a tie 0), in 1 + log2(size²) numbers per
+    window instead of size². Ordered by real parts. On complex input (the complex step) a tie's gap
+    carries the spread of the imaginary parts of every tied entry: not 0 exactly when the step moves the
+    tied entries apart (a step on any of three tied entries, not only on the two largest)."""
     out_shape = pool_shape(np.shape(x), size, size if stride is None else stride)
     if size * size == 1:
         return np.ones((1, *out_shape))
-    kind = np.result_type(x, np.float64)
-    # the two largest so far (by real part) and which offset the largest is at
-    best = np.full((2, *out_shape), -np.inf, dtype=kind)
-    which = np.full((2, *out_shape), -1, dtype=np.int64)
+    stepped = np.iscomplexobj(x)
+    top = np.full(out_shape, -np.inf)
+    for _, block in _pool_blocks(x, size, stride):
+        top = np.maximum(top, np.max(np.real(block), axis=0))
+    second, count = np.full(out_shape, -np.inf), np.zeros(out_shape, dtype=np.int64)
+    low, high = np.full(out_shape, np.inf), np.full(out_shape, -np.inf)  # imaginary parts of the tied entries
+    which = np.full(out_shape, -1, dtype=np.int64)
     for first, block in _pool_blocks(x, size, stride):
-        two = min(2, len(block))
-        picked = np.argpartition(np.real(block), len(block) - two, axis=0)[len(block) - two:]
-        candidates = np.concatenate([best, np.take_along_axis(block, picked, axis=0)])
-        positions = np.concatenate([which, picked + first])
-        order = np.argsort(-np.real(candidates), axis=0, kind="stable")[:2]  # earlier offsets first among ties
-        best = np.take_along_axis(candidates, order, axis=0)
-        which = np.take_along_axis(positions, order, axis=0)
-    bits = [np.where((which[0] >> k) & 1, 1.0, -1.0) for k in range((size * size - 1).bit_length())]
-    return np.stack([best[0] - best[1], *bits])
+        real = np.real(block)
+        tied = real == top
+        count += np.sum(tied, axis=0)
+        second = np.maximum(second, np.max(np.where(tied, -np.inf, real), axis=0))
+        which = np.where((which < 0) & np.any(tied, axis=0), first + np.argmax(tied, axis=0), which)
+        if stepped:
+            low = np.minimum(low, np.min(np.where(tied, np.imag(block), np.inf), axis=0))
+            high = np.maximum(high, np.max(np.where(tied, np.imag(block), -np.inf), axis=0))
+    gap = np.where(count > 1, 0.0, top - second)
+    if stepped:
+        gap = gap + 1j * np.where(count > 1, high - low, 0.0)
+    bits = [np.where((which >> k) & 1, 1.0, -1.0) for k in range((size * size - 1).bit_length())]
+    return np.stack([gap, *bits])
 
 
 def avg_pool2d(x, size, stride=None):

@@ -651,6 +651,13 @@ def test_finding_7_the_rules_over_offsets_agree_with_every_window_at_once():
         ordered = np.sort(flat, axis=-1)
         gap = ordered[..., -1] - (ordered[..., -2] if size > 1 else ordered[..., -1] - 1)
         np.testing.assert_allclose(kink[0], gap)  # the largest minus the next: 0 exactly at a tie
+    # the complex step on the third of three tied entries still moves the tie apart: on the kink
+    tied = np.zeros((1, 1, 2, 2))
+    tied[0, 0, 1, 1] = -1.0
+    step = np.zeros((1, 1, 2, 2), dtype=complex)
+    step[0, 0, 1, 0] = 1e-20j
+    gap = C.max_pool2d_kink(tied + step, 2)[0].ravel()[0]
+    assert gap.real == 0 and gap.imag != 0
     w = rng.standard_normal((4, 3, 3, 3))
     out = C.conv2d(x, w, np.zeros(4), 2, 1)
     g = rng.standard_normal(out.shape)
