@@ -25,6 +25,9 @@ DTYPES = ("float64", "float32")
 ORDERS = (1, 2)
 # A day: longer than any check should take, and well inside what the platform's timer accepts.
 MAX_TIMEOUT = 86_400.0
+# rtol is a fraction of the larger of two values; above 1 it says nothing more (and 1e308 overflowed
+# the verdict's own arithmetic).
+MAX_RTOL = 1.0
 
 
 def _option(default: Any, help: str, *, choices: tuple = (), toml: str | None = None, kind: type | None = None,
@@ -96,6 +99,9 @@ def _validate(name: str, value: Any, meta: Any) -> None:
         raise SpecError(f"--{name} must be {meta['toml']}, got a whole number of {len(str(abs(value)))} digits")
     if name in ("rtol", "atol") and (not math.isfinite(value) or value < 0):
         raise SpecError(f"--{name} must be a finite number ≥ 0, got {value!r}")
+    if name == "rtol" and value > MAX_RTOL:
+        raise SpecError(f"--rtol must be at most {MAX_RTOL:g} (a fraction of the larger value: at 1 any two numbers of "
+                        f"one sign agree), got {value!r}")
     if name == "timeout" and not 0 <= value <= MAX_TIMEOUT:
         raise SpecError(f"--timeout must be a number of seconds ≥ 0 (0: no budget) and at most {MAX_TIMEOUT:g}, "
                         f"got {value!r}")
