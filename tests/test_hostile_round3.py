@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -243,10 +245,28 @@ def test_finding_4_a_program_that_squares_its_way_to_a_huge_number_ends_at_once(
 
     steps = [["n", [0, 1, 1]]] + [["Mul", 1 + k, 1 + k] for k in range(40)] + [["sin", 41]]
     program = Program.load({"inputs": 1, "steps": steps, "result": 42})
-    with mpmath.workdps(EVAL_DIGITS):
+    with mpmath.workdps(EVAL_DIGITS), _hang_guard(HANG_SECONDS):
         assert program([mpmath.mpf(0)]) is None
         power = Program.load({"inputs": 1, "steps": [["n", [0, 1, 8000]], ["Pow", 0, 1]], "result": 2})
         assert power([mpmath.mpf("1.0000001")]) is None  # 1.0000001 ** 2**8000: refused before mpmath runs it
+
+
+# Far beyond the microseconds these take; before the bound, they ran for minutes.
+HANG_SECONDS = 20
+
+
+@contextmanager
+def _hang_guard(seconds: float):
+    """Fail instead of hanging (SIGALRM: mpmath is Python, so the handler runs between its steps)."""
+    def expire(signum, frame):
+        raise AssertionError(f"still running after {seconds} s")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_finding_4_a_program_longer_than_sympy_writes_for_its_call_is_ignored(store, monkeypatch):
