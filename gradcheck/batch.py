@@ -14,7 +14,7 @@ import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable
 
-from .cases import CaseSpec, run
+from .cases import CaseSpec, internal_error, run
 from .result import CaseResult
 
 CHUNK_MAX = 50
@@ -58,13 +58,14 @@ def run_all(specs: list[CaseSpec], jobs: int = 1, exitfirst: bool = False,
             while pending and not stop:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    for i, result in zip(pending.pop(future), future.result()):
+                    chunk = pending.pop(future)
+                    for i, result in zip(chunk, _results(future, [specs[i] for i in chunk])):
                         done[i] = result
                         advance()
                         stop = stop or (exitfirst and not result.as_expected)
             for future, chunk in pending.items():  # after a stop: cancel what has not started, keep what has
                 if not future.cancel():
-                    done.update(zip(chunk, future.result()))
+                    done.update(zip(chunk, _results(future, [specs[i] for i in chunk])))
     finally:
         if context is not None:
             gc.unfreeze()
@@ -74,6 +75,16 @@ def run_all(specs: list[CaseSpec], jobs: int = 1, exitfirst: bool = False,
         first_bad = next((k for k, r in enumerate(results) if not r.as_expected), None)
         results = results if first_bad is None else results[: first_bad + 1]
     return results
+
+
+def _results(future: Any, specs: list[CaseSpec]) -> list[CaseResult]:
+    """A chunk's results; if its worker process died (killed for memory, a crash in a library), each of
+    its cases is an internal error naming it, and the others are still reported."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - BrokenProcessPool, or a result that could not be sent back
+        return [internal_error(spec, f"the worker process checking it failed ({type(exc).__name__}: {exc})")
+                for spec in specs]
 
 
 class _pool:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CheckTimeout, FunctionError, SpecError
+from .errors import STOPS, CheckTimeout, FunctionError, SpecError
 
 
 @dataclass(frozen=True)
@@ -162,13 +162,20 @@ def written(args: list[Any], kwargs: dict[str, Any], originals: list[Any], names
 
 
 def call(what: str, function: Callable, *args: Any, **kwargs: Any) -> Any:
-    """The user's code, with any exception it raises reported as a FunctionError naming `what`."""
+    """The user's code, with any exception it raises reported as a FunctionError naming `what`: a
+    sys.exit(), exit() or quit() too (it ended `gradcheck layer` with exit 0 and no output, a wrong
+    backward included), and a bare BaseException. Only the time budget, Ctrl-C and SIGTERM pass."""
     with np.errstate(all="ignore"):
         try:
             return function(*args, **kwargs)
         except CheckTimeout:  # the time budget ran out while the user's code ran: not the user's error
             raise
-        except Exception as exc:  # the user's code: reported, not propagated raw
+        except STOPS:
+            raise
+        except SystemExit as exc:
+            raise FunctionError(f"{what} called sys.exit({exc.code!r}){_where(exc)}: a function checked by "
+                                "gradcheck must return its result, not end the program") from exc
+        except BaseException as exc:  # the user's code: reported, not propagated raw
             raise FunctionError(f"{what} raised {type(exc).__name__}{_where(exc)}: {exc}") from exc
 
 

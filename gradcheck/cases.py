@@ -10,13 +10,20 @@
 
 A file that cannot be read, or a case with an unknown key, a missing expr or a value of the wrong
 type, becomes a case with status "error" naming file, case and key; the other cases still run.
+
+Case files may come from untrusted people (a course's students, a pull request): a file is read only
+if it is a regular file of at most MAX_CASE_FILE_BYTES, and a link (or a file found through a linked
+folder) only if it resolves inside the folder it was found in or the root (--root, default the working
+directory). A case that raises anything unexpected ends as an internal error naming it (exit 3).
 """
 
 from __future__ import annotations
 
 import errno
 import fnmatch
+import os
 import re
+import stat
 import sys
 import time
 from dataclasses import dataclass, field, fields
@@ -28,13 +35,18 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from .errors import GradcheckError, SpecError, suggest
+from .errors import CheckTimeout, GradcheckError, SpecError, suggest
 from .options import Options
 
 if TYPE_CHECKING:
     from .result import CaseResult
 
 EXPECTATIONS = ("pass", "mismatch")
+# The error kind of a case gradcheck itself failed on (result.CaseResult.exit_code: 3).
+INTERNAL = "internal"
+# A case file larger than this is refused before it is read or parsed (tomllib took 34 s and 1.1 GB for
+# a 96 MB file); a course's case files are a few kilobytes, and large data belongs in .npy files.
+MAX_CASE_FILE_BYTES = 5_000_000
 # key -> (the types TOML may give it, what the message calls them)
 # key -> (the types TOML may give it, what the message calls them). The options come from their one
 # declaration (gradcheck/options.py); the rest say what to check and what to expect.
@@ -62,20 +74,42 @@ class CaseSpec:
     options: dict[str, Any] = field(default_factory=dict)  # the keyword arguments of gradcheck.check
     expect: str = "pass"
     error: GradcheckError | None = None
+    deadline: float | None = None  # time.monotonic() when the run's budget runs out (grading.py), if it has one
+    run_timeout: float | None = None  # that budget, in seconds
 
 
-def discover(paths: list[str]) -> tuple[list[Path], list[CaseSpec]]:
-    """The TOML files under paths (directories recursively, sorted), and errors for paths that are not there."""
+def discover(paths: list[str], root: Path | None = None) -> tuple[list[Path], list[CaseSpec]]:
+    """The TOML files under paths (directories recursively, sorted), and errors for paths that are not
+    there or that a link leads out of the folder searched and the root."""
     files, missing = [], []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.toml") if not p.is_dir() and has_cases(p)))
+            for found in sorted(p for p in path.rglob("*.toml") if not p.is_dir()):
+                escape = outside(found, path, root)
+                if escape is not None:
+                    missing.append(CaseSpec(found.name, str(found), 0, error=escape))
+                elif has_cases(found):
+                    files.append(found)
         elif path.exists() or path.is_symlink():
             files.append(path)
         else:
             missing.append(CaseSpec(raw, raw, 0, error=SpecError(f"{raw}: no such file or directory")))
     return files, missing
+
+
+def outside(path: Path, folder: Path, root: Path | None = None) -> SpecError | None:
+    """Why a case file may not be read, or None: it resolves (links followed) outside both the folder
+    it was found in and the root. A file the user named that is not a link is theirs, wherever it is;
+    a link, planted by whoever wrote the folder, could point at anyone's files."""
+    real = Path(os.path.realpath(path))
+    for allowed in (folder, Path.cwd() if root is None else root):
+        inside = Path(os.path.realpath(allowed))
+        if real == inside or inside in real.parents:
+            return None
+    where = Path(os.path.realpath(Path.cwd() if root is None else root))
+    return SpecError(f"{path}: resolves outside {folder} and the root {where} (links are followed first); a case "
+                     "file found through a link is read only inside them (gradcheck check --root DIR)")
 
 
 def has_cases(path: Path) -> bool:
@@ -85,7 +119,7 @@ def has_cases(path: Path) -> bool:
     other TOML (pyproject.toml) is left alone."""
     try:
         document = tomllib.loads(read_text(path))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         return True  # a file that cannot be read or decoded is reported (load names it), never skipped
     if "case" in document or any(suggest(key, ["case"]) for key in document):
         return True
@@ -114,29 +148,56 @@ def declares_cases(path: Path) -> bool:
 
 
 def read_text(path: Path) -> str:
-    """A TOML file's text: UTF-8, with a byte-order mark (as Windows editors write) allowed and dropped."""
-    if not path.is_file():  # a FIFO would block the read for ever; a broken link would vanish silently
-        raise OSError(errno.EINVAL, "not a regular file (a FIFO, a device or a broken link)")
-    return path.read_text(encoding="utf-8-sig")
+    """A TOML file's text: UTF-8, with a byte-order mark (as Windows editors write) allowed and dropped.
+    Opened without blocking, and read only if it is a regular file of at most MAX_CASE_FILE_BYTES."""
+    return read_bytes(path).decode("utf-8-sig")
+
+
+def read_bytes(path: Path) -> bytes:
+    """A case file's bytes: a FIFO would block the read for ever, a device never end, a broken link vanish
+    silently; a huge file would be parsed whole before anything else runs."""
+    try:
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO, a device or a broken link)") from None
+        raise
+    with os.fdopen(handle, "rb") as f:
+        found = os.fstat(f.fileno())
+        if not stat.S_ISREG(found.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO, a device or a broken link)")
+        if found.st_size > MAX_CASE_FILE_BYTES:
+            raise OSError(errno.EFBIG, f"{found.st_size:,} bytes; a case file may have at most "
+                                       f"{MAX_CASE_FILE_BYTES:,} (large data belongs in .npy files)")
+        data = f.read(MAX_CASE_FILE_BYTES + 1)
+    if len(data) > MAX_CASE_FILE_BYTES:  # it grew while being read
+        raise OSError(errno.EFBIG, f"more than {MAX_CASE_FILE_BYTES:,} bytes")
+    return data
 
 
 def load(path: Path, root: Path | None = None) -> list[CaseSpec]:
     """Every case of one file, in order. The .npy files its cases name must resolve inside root
     (default: the working directory): a case file may come from an untrusted pull request."""
     where = str(path)
+    if path.is_symlink():
+        escape = outside(path, path.parent, root)
+        if escape is not None:
+            return [CaseSpec(path.name, where, 0, error=escape)]
     try:
         text = read_text(path)
         document = tomllib.loads(text)
     except OSError as exc:
         return [CaseSpec(path.name, where, 0, error=SpecError(f"{where}: cannot read: {exc.strerror or exc}"))]
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        line = exc.object[: exc.start].count(b"\n") + 1
         return [CaseSpec(path.name, where, line, error=SpecError(
             f"{where}:{line}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
             "TOML files are UTF-8"))]
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _toml_line(str(exc))
         return [CaseSpec(path.name, where, line, error=SpecError(f"{where}:{line}: not valid TOML: {exc}"))]
+    except RecursionError:  # tomllib recurses into nested arrays and tables
+        return [CaseSpec(path.name, where, 0, error=SpecError(f"{where}: arrays or tables nested too deeply to read"))]
     unknown = [k for k in document if k != "case"]
     if unknown or not isinstance(document.get("case"), list):
         what = (f"unknown top-level key '{unknown[0]}'{suggest(unknown[0], ['case'])}" if unknown
@@ -195,22 +256,46 @@ def select(specs: list[CaseSpec], pattern: str | None) -> list[CaseSpec]:
 
 
 def run(spec: CaseSpec) -> CaseResult:
-    """Check one case; input errors become a result with status "error" (nothing is raised)."""
+    """Check one case; input errors become a result with status "error" (nothing is raised), and so does
+    anything unexpected (an internal error: a bug in gradcheck, exit 3), so that the other cases are
+    still checked and reported."""
     from .pipeline import check, error_result
 
+    from .grading import case_budget, run_out, timed_out_by_run
+
     started = time.perf_counter()
+    stopped = run_out(spec) if spec.error is None else None
     if spec.error is not None:
         result = error_result(spec.name, spec.error, name=spec.name)
+    elif stopped is not None:
+        result = error_result(spec.name, CheckTimeout(f"{spec.file}:{spec.line}: case '{spec.name}': {stopped}"),
+                              name=spec.name)
     else:
         options = dict(spec.options)
         expr = options.pop("expr")
+        budget = case_budget(spec)  # cut to what the run has left
+        if budget is not None:
+            options["timeout"] = budget
         try:
             result = check(expr, **options)
         except GradcheckError as exc:
             result = error_result(expr, exc, name=spec.name, seed=options.get("seed", 0))
-            result.verdict = f"{spec.file}:{spec.line}: case '{spec.name}': {exc}"
+            result.verdict = f"{spec.file}:{spec.line}: case '{spec.name}': {timed_out_by_run(spec, exc) or exc}"
             result.error = {"kind": exc.kind, "message": result.verdict}
+        except Exception as exc:  # noqa: BLE001 - a bug of gradcheck's: this case ends, the run goes on
+            result = internal_error(spec, f"{type(exc).__name__}: {exc}")
     result.file, result.line, result.expect = spec.file, spec.line, spec.expect
     result.strict = bool(spec.options.get("strict", False))
     result.seconds = time.perf_counter() - started
     return result
+
+
+def internal_error(spec: CaseSpec, what: str) -> CaseResult:
+    """A case that gradcheck itself failed on (a bug, or a worker process that died): status "error",
+    error kind "internal", exit code 3, one line naming the case."""
+    from .result import CaseResult
+
+    message = (f"{spec.file}:{spec.line}: case '{spec.name}': internal error (a bug in gradcheck; please report "
+               f"it): {what}")
+    return CaseResult(name=spec.name, expr=str(spec.options.get("expr", spec.name)), status="error", verdict=message,
+                      error={"kind": INTERNAL, "message": message}, file=spec.file, line=spec.line, expect=spec.expect)

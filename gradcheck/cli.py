@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import GradcheckError, RuleError
+from .errors import GradcheckError, RuleError, Terminated
 from .status import ExitStatus
 from .options import MAX_TIMEOUT, Options  # plain Python: no numpy at start-up
 
@@ -84,10 +84,6 @@ def tolerance_options(command):
     return declared("rtol")(declared("atol")(command))
 
 
-class Terminated(BaseException):
-    """SIGTERM (what CI runners and `kill` send), raised in the main thread so that clean-up runs."""
-
-
 class Main(click.Group):
     """The command group; it alone exits, with the code the command returned. Ctrl-C exits 130 and
     SIGTERM 143, each with one line, after the -j workers and any partial output file are cleaned up
@@ -106,6 +102,14 @@ class Main(click.Group):
             code = super().invoke(ctx)
         except RuleError as exc:
             report_line(f"internal error (a bug in gradcheck; please report it): {exc}")
+            code = ExitStatus.INTERNAL_ERROR
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click's own: usage errors (exit 2) and --help, printed by click
+        except GradcheckError as exc:  # bad input a command did not catch itself: still one line and exit 2
+            report_error(exc)
+            code = ExitStatus.INPUT_ERROR
+        except Exception as exc:  # noqa: BLE001 - anything unexpected is a bug: one line and exit 3, never a traceback
+            report_line(f"internal error (a bug in gradcheck; please report it): {type(exc).__name__}: {exc}")
             code = ExitStatus.INTERNAL_ERROR
         except KeyboardInterrupt:
             report_line("interrupted (Ctrl-C)")
@@ -267,26 +271,35 @@ def _output_clash(output_format: str, html_file: str | None, emit: str | None, l
               help="Also write JUnit XML (one testcase per case) to FILE.")
 @strict_option
 @timeout_option
+@tolerance_options
+@click.option("--locked", is_flag=True,
+              help="For graders: case files may only tighten the run's rtol, atol and --timeout (no timeout 0, "
+                   "no float32), and may not set expect; a case that tries is an input error.")
+@click.option("--run-timeout", "run_timeout", type=click.FloatRange(min=0, max=MAX_TIMEOUT, min_open=True),
+              default=None, metavar="SECONDS",
+              help="Time budget of the whole run; cases it leaves unfinished end as timeout errors (exit 2).")
 @click.option("--show", is_flag=True, help="Print every case's table, not only those not as expected.")
 @click.option("--root", "root", type=click.Path(exists=True, file_okay=False), default=None, metavar="DIR",
-              help=".npy paths in case files must resolve inside DIR (default: the working directory).")
+              help="Case files found through links, and .npy paths in case files, must resolve inside DIR "
+                   "(default: the working directory).")
 @html_option
-def check_command(paths, pattern, exitfirst, jobs, force_jobs, output_format, junit, strict, timeout, show,
-                  root, html_file) -> ExitStatus:
+def check_command(paths, pattern, exitfirst, jobs, force_jobs, output_format, junit, strict, timeout, rtol, atol,
+                  locked, run_timeout, show, root, html_file) -> ExitStatus:
     """Check every [[case]] in TOML files (directories are searched for *.toml).
 
-    Exit codes: 0 every case as expected, 1 a case not as expected, 2 an input error (first).
+    Exit codes: 0 every case as expected, 1 a case not as expected, 2 an input error, 3 an internal error,
+    4 inconclusive (the most serious outcome of any case).
     """
     from .batch import run_all
     from .cases import discover, load, select
+    from .grading import RunOptions, apply
     from .result import Report
 
-    files, missing = discover(list(paths))
     root_dir = Path(root) if root else None
+    files, missing = discover(list(paths), root_dir)
     specs = select(missing + [spec for path in files for spec in load(path, root_dir)], pattern)
-    for spec in specs:
-        if spec.error is None:
-            spec.options.update({"strict": True} if strict else {}, **({"timeout": timeout} if timeout is not None else {}))
+    apply(specs, RunOptions(strict=strict, timeout=timeout, rtol=rtol, atol=atol, locked=locked,
+                            run_timeout=run_timeout))
     if not specs:
         report_line(f"no cases found in {' '.join(paths)}" + (f" matching -k {pattern!r}" if pattern else ""))
         return ExitStatus.INPUT_ERROR

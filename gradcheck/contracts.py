@@ -17,6 +17,7 @@ from .agreement import Rule
 from .array_ops import format_shape
 from .calling import Inputs, is_differentiable
 from .errors import DomainError, SpecError
+from .values_limits import MAX_ENTRIES
 
 PRECISIONS = ("float16", "float32", "float64")
 
@@ -54,9 +55,15 @@ def read_output(value: Any, what: str, complex_ok: bool = False) -> tuple[np.nda
                 raise SpecError(f"{where} is not an array of numbers ({type(part).__name__})") from None
         if array.dtype.kind not in "fiuc":
             raise SpecError(f"{where} is not an array of numbers (dtype {array.dtype})")
-        if not np.all(np.isfinite(array)):
-            raise NotFinite(f"{where} is not finite here (NaN or inf)")
         out.append(array)
+    entries = sum(int(a.size) for a in out)
+    if entries > MAX_ENTRIES:  # each dout, and every evaluation kept by the differences, would be as large
+        raise SpecError(f"{what}'s output has {entries:,} entries; the limit is {MAX_ENTRIES:,} (check the layer "
+                        "on a smaller batch)")
+    for i, array in enumerate(out):
+        if not np.all(np.isfinite(array)):
+            raise NotFinite(f"{what}'s output {i + 1} is not finite here (NaN or inf)" if len(out) > 1
+                            else f"{what}'s output is not finite here (NaN or inf)")
     return tuple(out)
 
 

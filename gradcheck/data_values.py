@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ValueSpecError
-from .values import MAX_DIMENSIONS, MAX_VALUE_TEXT, _rng, named_items, parse_value, top_level_split
+from .values import MAX_DIMENSIONS, MAX_VALUE_TEXT, _rng, named_items, parse_value, top_level_split, whole
 from .values_limits import MAX_ENTRIES
 
 RANDINT = re.compile(r"randint\(\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*\(?\s*((?:\d+\s*,\s*)*\d*)\s*\)?\s*\)")
@@ -36,7 +36,7 @@ def parse_data(name: str, text: str, seed: int = 0, base: Path | None = None) ->
     text = text.strip()
     drawn = RANDINT.fullmatch(text)
     if drawn:
-        return _randint(name, int(drawn.group(1)), int(drawn.group(2)), drawn.group(3), seed)
+        return _randint(name, whole(name, drawn.group(1)), whole(name, drawn.group(2)), drawn.group(3), seed)
     if text.startswith(("{", "[")) or text in ("True", "False") or _is_number(text):
         literal = _literal(name, text)
         if isinstance(literal, dict):
@@ -84,10 +84,17 @@ def _list_array(name: str, text: str, literal: Any) -> np.ndarray:
     return array if array.dtype.kind in "bi" else parse_value(name, text)
 
 
+# randint draws 64-bit integers: its bounds must fit one (numpy raised a bare ValueError past them).
+INT64 = np.iinfo(np.int64)
+
+
 def _randint(name: str, low: int, high: int, dims_text: str, seed: int) -> np.ndarray:
-    dims = tuple(int(d) for d in dims_text.split(",") if d.strip())
+    dims = tuple(whole(name, d) for d in dims_text.split(",") if d.strip())
     if high <= low:
         raise ValueSpecError(f"--at {name}: randint({low}, {high}, ...) needs low < high")
+    if low < INT64.min or high > INT64.max:
+        raise ValueSpecError(f"--at {name}: randint's bounds must lie between {INT64.min:,} and {INT64.max:,} "
+                             "(64-bit integers)")
     if not dims or any(d < 1 for d in dims) or len(dims) > MAX_DIMENSIONS:
         raise ValueSpecError(f"--at {name}: randint needs 1 to {MAX_DIMENSIONS} sizes, each ≥ 1")
     if int(np.prod(dims, dtype=np.float64)) > MAX_ENTRIES:

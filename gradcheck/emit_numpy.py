@@ -75,31 +75,50 @@ def emit(root: Node, lets: Mapping[str, Node], shapes: Mapping[Node, tuple[int, 
     for name in list(used):
         used.update(NEEDS.get(name, ()))
     params = [v.name for v in variables(root)]
-    preamble = "\n\n".join(HELPERS[n] for n in HELPERS if n in used)
-    body = "\n".join(_shape_guard(root, shapes) + lines_of_lets)
+    # The names the function's body uses besides the formulas' must not be f's variables or --let names
+    # (a variable called f, np or ValueError rebound them: wrong code, or code that raises).
+    taken = set(params) | set(lets)
+    value_name, guard_name = _fresh("f", taken), _fresh("_gc_shapes", taken)
+    preamble = "\n\n".join([*(HELPERS[n] for n in HELPERS if n in used), *_shape_helper(root, shapes, guard_name)])
+    body = "\n".join(_shape_guard(root, shapes, guard_name) + lines_of_lets)
     grads = "".join(f"        {name!r}: {text},\n" for name, text in formulas.items())
     return (f'"""f = {_safe(show(fwd[root]))} and its gradient, derived and checked by gradcheck."""\n\n'
             "import numpy as np\n\n" + (preamble + "\n\n" if preamble else "") +
             f"\ndef f_and_gradient({', '.join(params)}):\n"
             f'    """f and {{variable: ∂f/∂variable}}; every array is a numpy float64 array."""\n'
             + (body + "\n" if body else "") +
-            f"    f = {f_text}\n    return f, {{\n{grads}    }}\n")
+            f"    {value_name} = {f_text}\n    return {value_name}, {{\n{grads}    }}\n")
 
 
-def _shape_guard(root: Node, shapes: Mapping[Node, tuple[int, ...]]) -> list[str]:
-    """Lines that refuse arrays of other shapes than the ones the formulas were derived at: a mean
+def _fresh(name: str, taken: set[str]) -> str:
+    """name, or name_, name__, ...: the first that is not taken."""
+    while name in taken:
+        name += "_"
+    return name
+
+
+def _shape_helper(root: Node, shapes: Mapping[Node, tuple[int, ...]], guard: str) -> list[str]:
+    """The module-level function that refuses arrays of other shapes than the formulas were derived at
+    (module level: its own names, np and ValueError, cannot be rebound by f's parameters)."""
+    if not any(shapes.get(v, ()) for v in variables(root)):
+        return []
+    return [f"def {guard}(*given):\n"
+            "    for name, value, shape in given:\n"
+            "        if np.shape(value) != shape:\n"
+            "            raise ValueError(f'f_and_gradient was derived for {name} of shape {shape}, "
+            "got {np.shape(value)}: run gradcheck --emit numpy at that shape')"]
+
+
+def _shape_guard(root: Node, shapes: Mapping[Node, tuple[int, ...]], guard: str) -> list[str]:
+    """The call that refuses arrays of other shapes than the ones the formulas were derived at: a mean
     loss's 1/m is written as the number (`/ 8`), so the same function at another batch size would
-    return a wrong gradient without a word. (Its loop names start with _gc_ so as not to rebind a
-    variable of f called name, value or shape.)"""
+    return a wrong gradient without a word."""
     given = [(v.name, tuple(shapes.get(v, ()))) for v in variables(root)]
     if not any(shape for _, shape in given):
         return []
     table = ", ".join(f"({name!r}, {name}, {shape!r})" for name, shape in given)
     return ["    # derived and checked at these shapes: numbers in the formulas (a batch size) hold for them only",
-            f"    for _gc_name, _gc_value, _gc_shape in ({table},):",
-            "        if np.shape(_gc_value) != _gc_shape:",
-            "            raise ValueError(f'f_and_gradient was derived for {_gc_name} of shape {_gc_shape}, "
-            "got {np.shape(_gc_value)}: run gradcheck --emit numpy at that shape')"]
+            f"    {guard}({table})"]
 
 
 def _safe(text: str) -> str:

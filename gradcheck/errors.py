@@ -91,3 +91,13 @@ class CheckTimeout(GradcheckError):
 class RuleError(RuntimeError):
     """A rule of gradcheck's own registry broke its contract (a VJP returned the wrong shape): a bug in
     gradcheck, not bad input. The CLI reports it on one line with exit code 3."""
+
+
+class Terminated(BaseException):
+    """SIGTERM (what CI runners and `kill` send), raised in the main thread so that clean-up runs. A
+    BaseException, like KeyboardInterrupt: what catches the user's own exceptions lets it through."""
+
+
+# What ends a run from outside, never the user's code's doing: passed through wherever the user's
+# functions are called, as the command line turns them into exit codes 130 and 143.
+STOPS = (KeyboardInterrupt, Terminated)

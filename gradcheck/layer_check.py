@@ -31,7 +31,7 @@ from .black_box_rounding import MOVE, measured_rounding
 from .contracts import NotFinite, determinism, linearity, precision, read_gradients, read_output, same_outputs
 from .errors import GradcheckError, SpecError
 from .layer_diagnosis import diagnose, one_hot_probe, one_row_match
-from .options import Options, make
+from .options import Options, make, name_option
 from .pool import Pool, pooled_vjp
 from .oracles.numeric import CHECKED_COMPLEX, FULL_MODE_MAX_ENTRIES, NumericResult, choose_mode
 from .oracles.vjp_numeric import along, entry, measure
@@ -77,7 +77,7 @@ def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, name:
     or one array); inputs: a sequence or a mapping of names."""
     options, nondeterminism = _options(given, "check_vjp")
     state = prepare(f, inputs, wrt)
-    label = str(name or getattr(f, "__name__", "f"))
+    label = str(name_option(name) or getattr(f, "__name__", "f"))
     target = Target(label, state, "vjp")
 
     def outputs(point):
@@ -104,7 +104,7 @@ def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any 
     one array). A forward returning (out1, out2, ..., cache) has a backward(dout1, dout2, ..., cache)."""
     options, nondeterminism = _options(given, "check_layer")
     state = prepare(forward, inputs, wrt)
-    label = str(name or getattr(forward, "__name__", "forward"))
+    label = str(name_option(name) or getattr(forward, "__name__", "forward"))
     target = Target(label, state, "backward", forward_name="forward")
 
     def run_forward(point):
@@ -144,7 +144,7 @@ def check_function(f: Callable, grad_f: Callable, inputs: Any, *, wrt: Any = Non
     or a mapping for mapping inputs)."""
     options, nondeterminism = _options(given, "check_function")
     state = prepare(f, inputs, wrt)
-    label = str(name or getattr(f, "__name__", "f"))
+    label = str(name_option(name) or getattr(f, "__name__", "f"))
     target = Target(label, state, "grad_f", scalar=True)
 
     def outputs(point):
@@ -187,8 +187,9 @@ def _writes(target: Target, what: str, args, kwargs, given=None, original=None) 
 
 def _options(given: dict[str, Any], what: str) -> tuple[Options, float]:
     nondeterminism = given.pop("nondeterminism", 0.0)
-    if isinstance(nondeterminism, bool) or not isinstance(nondeterminism, (int, float)) or not nondeterminism >= 0:
-        raise SpecError(f"nondeterminism must be a number ≥ 0, got {nondeterminism!r}")
+    if isinstance(nondeterminism, bool) or not isinstance(nondeterminism, (int, float)) or not nondeterminism >= 0 \
+            or nondeterminism > 2 ** 1023:  # NaN, inf, and a whole number float() cannot take
+        raise SpecError(f"nondeterminism must be a finite number ≥ 0, got {str(nondeterminism)[:40]}")
     return make(given, FUNCTION_OPTIONS, what), float(nondeterminism)
 
 

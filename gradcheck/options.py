@@ -10,7 +10,9 @@ build --help without importing numpy.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from .budget import DEFAULT_TIMEOUT  # signal and threading only: light
@@ -23,6 +25,9 @@ DTYPES = ("float64", "float32")
 ORDERS = (1, 2)
 # A day: longer than any check should take, and well inside what the platform's timer accepts.
 MAX_TIMEOUT = 86_400.0
+# rtol is a fraction of the larger of two values; above 1 it says nothing more (and 1e308 overflowed
+# the verdict's own arithmetic).
+MAX_RTOL = 1.0
 
 
 def _option(default: Any, help: str, *, choices: tuple = (), toml: str | None = None, kind: type | None = None,
@@ -90,8 +95,13 @@ def _validate(name: str, value: Any, meta: Any) -> None:
         raise SpecError(f"--{name} must be one of {', '.join(map(str, choices))}, got {value!r}")
     if name == "seed" and value < 0:
         raise SpecError(f"--seed must be a whole number ≥ 0, got {value!r}")
+    if kind is float and isinstance(value, int) and abs(value) > 2 ** 1023:  # float() would raise OverflowError
+        raise SpecError(f"--{name} must be {meta['toml']}, got a whole number of {len(str(abs(value)))} digits")
     if name in ("rtol", "atol") and (not math.isfinite(value) or value < 0):
         raise SpecError(f"--{name} must be a finite number ≥ 0, got {value!r}")
+    if name == "rtol" and value > MAX_RTOL:
+        raise SpecError(f"--rtol must be at most {MAX_RTOL:g} (a fraction of the larger value: at 1 any two numbers of "
+                        f"one sign agree), got {value!r}")
     if name == "timeout" and not 0 <= value <= MAX_TIMEOUT:
         raise SpecError(f"--timeout must be a number of seconds ≥ 0 (0: no budget) and at most {MAX_TIMEOUT:g}, "
                         f"got {value!r}")
@@ -112,3 +122,22 @@ def make(given: dict[str, Any], allowed: tuple[str, ...] = OPTION_NAMES, what: s
             raise SpecError(f"{what}() has no option '{name}'{suggest(name, allowed)}; "
                             f"its options are {', '.join(allowed)}")
     return Options(**given)
+
+
+def folder_option(name: str, value: Any) -> Path | None:
+    """A folder given through the API (check's base and npy_root): a path as text or os.PathLike, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
+        raise SpecError(f"{name} must be a folder (text or a pathlib.Path), got {type(value).__name__}")
+    try:
+        return Path(value)
+    except TypeError:  # an os.PathLike whose path is bytes
+        raise SpecError(f"{name} must be a folder given as text, got {value!r}") from None
+
+
+def name_option(value: Any) -> str | None:
+    """A case's name through the API: text or None (a numpy array's truth value raised a ValueError)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise SpecError(f"name must be text, got {type(value).__name__}")

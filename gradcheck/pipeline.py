@@ -15,17 +15,18 @@ from .budget import budget_seconds, current_step, step, time_budget
 from .cost import check_numeric_cost
 from .errors import DomainError, GradcheckError, ShapeError, SpecError, ValueSpecError
 from .evaluate import differenced, forward, jumps_at, value, without_complex_form
-from .options import Options, make
+from .options import Options, folder_option, make, name_option
 from .pool import Pool, pooled_numeric
 from .oracles.backprop import backprop, backprop_magnitudes
 from .oracles.numeric import NumericResult, along, choose_mode, numeric
 from .oracles.switches import Switches, decide, kinked
 from .oracles.sym_eval import EVAL_DIGITS, evaluated_to, working_digits
-from .oracles.symbolic import formula, size_limit, symbolic
+from .oracles.symbolic import size_limit, symbolic
 from .problem import Problem, build
 from .columns import Along, Kink
 from .result import CaseResult, GradientResult
 from .shapes import infer_shapes
+from .shown_formula import right_formula
 from .tree import Const, Node, Paths, Var
 from .values import Assignments
 from .verdict import case_status, case_verdict, hessian_verdict, judge, unchecked_at_kink
@@ -62,9 +63,9 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
            npy_root: str | Path | None = None) -> CaseResult:
     started = time.perf_counter()
     step("parse")
-    problem = build(expr, at=at, grad=grad, let=let, wrt=wrt, seed=options.seed,
-                    base=Path(base) if base is not None else None,
-                    npy_root=Path(npy_root) if npy_root is not None else None)
+    name = name_option(name)
+    problem = build(expr, at=at, grad=grad, let=let, wrt=wrt, seed=options.seed, base=folder_option("base", base),
+                    npy_root=folder_option("npy_root", npy_root))
     if options.dtype == "float32":
         problem.point = {k: _as_float32(k, v) for k, v in problem.point.items()}
     variables = [v.name for v in problem.wrt]
@@ -309,7 +310,7 @@ def _diagnose(problem, g: GradientResult, seed: int, rule) -> None:
         return
     g.diagnosis = note
     if not agreed:
-        g.correct = formula(problem.root, problem.point, g.variable, problem.lets)
+        g.correct = right_formula(problem, g, seed, rule)  # checked before it is shown (shown_formula.py)
 
 
 def numeric_column(result: NumericResult) -> tuple[Any, str | None]:

@@ -188,15 +188,32 @@ class CaseResult:
 
     @property
     def as_expected(self) -> bool:
-        """Whether the outcome is what the case expects (a kink passes unless strict)."""
+        """Whether the outcome is what the case expects (a kink passes unless strict; an expected mismatch
+        is met only by a wrong claim, claim_caught)."""
+        if self.expect == "mismatch":
+            return self.status == "mismatch" and self.claim_caught
         outcome = {"kink": "mismatch" if self.strict else "pass"}.get(self.status, self.status)
         return outcome == self.expect
 
     @property
+    def claim_caught(self) -> bool:
+        """A wrong claim caught, and nothing else: some claimed column is the odd one out (or does not
+        compute) while the oracles agree with each other everywhere. `expect = "mismatch"` is met only
+        so: a mismatch among the oracles (a tampered symbolic store, numeric that cannot difference) is
+        not the wrong derivation a case documents, and a claim since corrected must not pass as caught."""
+        blocks = [*self.gradients.values(), *self.hessian.values()]
+        if any(p.compared and not p.agree and "claimed" not in (p.a, p.b) for g in blocks for p in g.pairs):
+            return False
+        return any(g.status == "mismatch" and (g.odd == "claimed" or ("claimed" in g.columns and g.columns["claimed"] is None))
+                   for g in self.gradients.values())
+
+    @property
     def exit_code(self) -> ExitStatus:
-        """0 as expected, 1 not (a mismatch, or a kink under strict), 2 an input error, 4 inconclusive."""
+        """0 as expected, 1 not (a mismatch, or a kink under strict), 2 an input error, 3 an internal error (a
+        bug of gradcheck's: error kind "internal"), 4 inconclusive."""
         if self.status == "error":
-            return ExitStatus.INPUT_ERROR
+            internal = self.error is not None and self.error.get("kind") == "internal"
+            return ExitStatus.INTERNAL_ERROR if internal else ExitStatus.INPUT_ERROR
         if self.status == "inconclusive":
             return ExitStatus.INCONCLUSIVE
         return ExitStatus.OK if self.as_expected else ExitStatus.MISMATCH

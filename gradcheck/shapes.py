@@ -12,7 +12,7 @@ from .array_ops import broadcast_shape, format_shape
 import numpy as np
 
 from .errors import ShapeError
-from .values_limits import MAX_ENTRIES
+from .values_limits import MAX_ENTRIES, MAX_NODE_DIMENSIONS
 from .tree import Apply, Const, Node, Var, text, topological
 
 Shape = tuple[int, ...]
@@ -28,6 +28,9 @@ def infer_shapes(root: Node, shapes: Mapping[str, Shape]) -> dict[Node, Shape]:
             found[node] = tuple(shapes[node.name])
         else:
             found[node] = _apply(node, [found[arg] for arg in node.args])
+            if len(found[node]) > MAX_NODE_DIMENSIONS:
+                raise ShapeError(f"{node.span.text.strip()[:60]} would have {len(found[node])} dimensions; "
+                                 f"the limit is {MAX_NODE_DIMENSIONS}", node.span)
             entries = int(np.prod(found[node], dtype=np.float64))
             if entries > MAX_ENTRIES:
                 raise ShapeError(f"{node.span.text.strip()[:60]} would have {entries:,} entries; "

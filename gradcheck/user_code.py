@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-from .errors import CheckTimeout, SpecError
+from .errors import STOPS, CheckTimeout, SpecError
 
 _loaded: dict[Path, ModuleType] = {}  # forward and backward from one file share one module
 
@@ -55,10 +55,10 @@ def _import(path: Path) -> ModuleType:
     try:
         spec.loader.exec_module(module)
     except SystemExit as exc:
-        raise SpecError(f"importing {path.name} called sys.exit({exc.code}): guard the script part with "
-                        "if __name__ == '__main__':") from None
+        raise SpecError(f"importing {path.name} called sys.exit({exc.code}){_line(exc, path)}: guard the script "
+                        "part with if __name__ == '__main__':") from None
     except BaseException as exc:  # the user's module: any failure is one line, not a traceback
-        if isinstance(exc, (KeyboardInterrupt, CheckTimeout)):
+        if isinstance(exc, (*STOPS, CheckTimeout)):  # Ctrl-C, SIGTERM and the budget are not the module's
             raise
         line = _line(exc, path)
         raise SpecError(f"importing {path.name} raised {type(exc).__name__}: {exc}{line}") from None

@@ -31,6 +31,9 @@ RANDOM_ARRAY = re.compile(r"(randn|rand)\s*\(\s*((?:[0-9]+\s*,\s*)*[0-9]*)\s*\)"
 # An array value may be long (a list literal); larger data belongs in a .npy file.
 MAX_VALUE_TEXT = 1_000_000
 MAX_DIMENSIONS = 8
+# Digits of a whole number in a value's text (randn's sizes, randint's bounds): far more than any size or
+# 64-bit bound (19 digits) needs, far fewer than Python's int() refuses (4,300).
+MAX_WHOLE_DIGITS = 100
 
 Assignments = Union[str, Iterable[str], Mapping[str, Any], None]
 
@@ -104,6 +107,8 @@ def parse_value(name: str, given: Any, seed: int = 0, base: Path | None = None,
         number = _parse_text(name, given.strip(), seed, base, npy_root)
     else:
         number = _python_value(name, given)
+    if np.ndim(number) > MAX_DIMENSIONS:
+        raise ValueSpecError(f"--at {name}: an array of {np.ndim(number)} dimensions; the limit is {MAX_DIMENSIONS}")
     if np.size(number) == 0:
         raise ValueSpecError(f"--at {name}: the array is empty")
     if np.size(number) > MAX_ENTRIES:
@@ -203,8 +208,16 @@ def _draws_as_names(name: str, text: str, seed: int) -> tuple[str, dict[str, np.
     return RANDOM_ARRAY.sub(named, text), drawn
 
 
+def whole(name: str, digits: str) -> int:
+    """A whole number written in a value (a size, a bound), refused when longer than any size or 64-bit
+    bound (Python's int() refuses 4,300 digits with a bare ValueError)."""
+    if len(digits.strip().lstrip("-")) > MAX_WHOLE_DIGITS:
+        raise ValueSpecError(f"--at {name}: {digits.strip()[:20]}… is too large a number here")
+    return int(digits)
+
+
 def _draw(name: str, kind: str, dims_text: str, seed: int, rng: np.random.Generator | None = None) -> np.ndarray:
-    dims = tuple(int(d) for d in dims_text.split(",") if d.strip())  # randn(3,) as numpy writes it
+    dims = tuple(whole(name, d) for d in dims_text.split(",") if d.strip())  # randn(3,) as numpy writes it
     if any(d < 1 for d in dims) or len(dims) > MAX_DIMENSIONS:
         raise ValueSpecError(f"--at {name}: {kind}{dims} needs 1 to {MAX_DIMENSIONS} sizes, each ≥ 1")
     if int(np.prod(dims, dtype=np.float64)) > MAX_ENTRIES:

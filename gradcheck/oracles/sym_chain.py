@@ -28,6 +28,7 @@ import numpy as np
 
 from ..array_ops import scalar
 from ..budget import checkpoint
+from ..cost import operations
 from ..evaluate import value
 from ..tree import Apply, Const, Node, Var, depends_on, topological
 from . import sym_store
@@ -39,6 +40,13 @@ from .sym_record import NotRecordable, Recorded, RecordingSympy, replay, structu
 # How many forms and templates are kept between checks in one process (a batch of cases, a test
 # session): enough for the primitives of a few hundred cases, small next to SymPy's own caches.
 CACHE_SIZE = 2_000
+# The longest program (a template's value or one of its partials) read from the store for a kind of
+# call: STEPS_PER_OPERATION steps per scalar operation of one of its output entries (cost.operations),
+# plus STEPS_SLACK. The longest SymPy writes for the registry's primitives is measured by
+# tests/test_hostile_round3.py; a longer one was not written by SymPy for this call and is ignored,
+# so that a tampered entry cannot make every check run its programs until the time budget.
+STEPS_PER_OPERATION = 16
+STEPS_SLACK = 64
 
 
 class Template:
@@ -73,12 +81,31 @@ class Template:
     def differentiated(self) -> int:
         return len(self._partials)
 
+    def fits(self, max_steps: int) -> bool:
+        """Every program reads the template's inputs, is at most max_steps long, and every partial is by
+        one of its symbols."""
+        inputs = self.value.inputs
+        return all(p.inputs == inputs and len(p.steps) <= max_steps for p in (self.value, *self._partials.values())) \
+            and all(0 <= j < inputs for j in self._partials)
+
     def dump(self) -> dict[str, Any] | None:
         programs = {str(j): p.dump() for j, p in self._partials.items()}
         value = self.value.dump()
         if value is None or any(p is None for p in programs.values()):
             return None  # a step SymPy evaluates itself: kept in this process only
         return {"value": value, "partials": programs}
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a stored kind of call must be to be used for one node: its output shape (None: elementwise,
+    one template of `symbols` symbols), the number of entries of each input whose entries are symbols
+    (None for a constant or labels, which no register may read), and the longest program accepted."""
+
+    shape: tuple[int, ...] | None
+    symbols: int
+    sizes: tuple[int | None, ...]
+    max_steps: int
 
 
 class StaleEntry(Exception):
@@ -101,6 +128,25 @@ class Call:
 
     def changed(self) -> bool:
         return self.saved != tuple(t.differentiated() for t in self.templates)
+
+    def fits(self, expected: Expected) -> bool:
+        """Whether a call read from the store can be run for this node: its shape, every register of
+        every entry inside the inputs it names, and programs no longer than SymPy writes for it."""
+        if self.shape != expected.shape:
+            return False
+        if self.shape is None and (len(self.entries) != 1 or self.entries[0][1] is not None
+                                   or self.entries[0][0].value.inputs != expected.symbols):
+            return False
+        for template, registers in self.entries:
+            if registers is None:
+                if self.shape is not None:
+                    return False
+                continue
+            if len(registers) != template.value.inputs or not all(
+                    i < len(expected.sizes) and expected.sizes[i] is not None and k < expected.sizes[i]
+                    for i, k in registers):
+                return False
+        return all(t.fits(expected.max_steps) for t in self.templates)
 
     def dump(self) -> dict[str, Any] | None:
         templates = [t.dump() for t in self.templates]
@@ -262,15 +308,18 @@ def _chain(sp, root: Node, point: Mapping[str, Any], wrt: list[Var], run: _Run) 
                 else [0.0] * int(np.size(point[v.name])) for v in wrt}
 
 
-def _call(key: str, run: _Run, build: Callable[[], Call]) -> Call:
-    """The kind of call for this key: from this process, else the store, else built with SymPy."""
+def _call(key: str, run: _Run, build: Callable[[], Call], expected: Expected) -> Call:
+    """The kind of call for this key: from this process, else the store (if it fits the node), else
+    built with SymPy."""
     call = _calls.get(key)
     if call is None:
         data = sym_store.load(key) if run.reading else None
         if data is not None:
             try:
                 call = Call.load(data, build)
-            except (ValueError, KeyError, TypeError, IndexError):
+            except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+                call = None
+            if call is not None and not call.fits(expected):
                 call = None
         _calls[key] = call = call or build()
     run.used[key] = call
@@ -344,7 +393,14 @@ def _elementwise_template(sp, node: Apply, fixed: dict[int, Const], labels: tupl
     prim = node.prim
     key = repr(("elementwise", prim.name, node.static, tuple((i, constant_key(c)) for i, c in fixed.items()),
                 labels))
-    return _call(key, run, lambda: Call(None, [(_elementwise_form(sp, node, fixed, labels), None)])).entries[0][0]
+    symbols = sum(1 for i in range(prim.arity) if i not in fixed and i not in prim.labels)
+    expected = Expected(None, symbols, (), _max_steps(1))
+    return _call(key, run, lambda: Call(None, [(_elementwise_form(sp, node, fixed, labels), None)]),
+                 expected).entries[0][0]
+
+
+def _max_steps(operations_per_entry: int) -> int:
+    return STEPS_PER_OPERATION * max(1, operations_per_entry) + STEPS_SLACK
 
 
 def _elementwise_form(sp, node: Apply, fixed: dict[int, Const], labels: tuple[float, ...]) -> Template:
@@ -378,7 +434,18 @@ def _array_form(sp, node: Apply, args: list[np.ndarray], run: _Run) -> Call:
             return _recorded_form(sp, node, kinds, args)
         except NotRecordable:
             return _sympy_form(sp, node, kinds, args)
-    return _call(key, run, build)
+    return _call(key, run, build, _expected(node, kinds, args))
+
+
+def _expected(node: Apply, kinds: list, args: list[np.ndarray]) -> Expected:
+    """What a stored call for this array node must be (Call.fits): the node's output shape as the shape
+    pass gives it, the inputs whose entries are symbols, and programs as long as the node's cost allows."""
+    shapes = [a.shape for a in args]
+    shape = tuple(node.prim.shape(*shapes, **node.kwargs)) if node.prim.shape else np.broadcast_shapes(*shapes)
+    entries = max(1, int(np.prod(shape, dtype=np.int64)))
+    per_entry = -(-operations(node.prim, shape, shapes, node.kwargs) // entries)
+    sizes = tuple(a.size if kind[0] == "symbols" else None for kind, a in zip(kinds, args))
+    return Expected(shape, 0, sizes, _max_steps(per_entry))
 
 
 def _inputs(sp, node: Apply, kinds: list, args: list[np.ndarray], entry) -> list[np.ndarray]:

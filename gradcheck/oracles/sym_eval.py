@@ -23,6 +23,17 @@ from ..primitives import MPMATH_RULES
 # cancels so much that 30 digits are not enough (the pipeline measures that from backprop's rounding),
 # the column is evaluated again with more (evaluated_to).
 EVAL_DIGITS = 30
+# Every value computed here lies within 2**±MAX_MAGNITUDE_BITS; beyond it a value has no finite real
+# value (too large) or is 0 (too small). float64 spans 2**±1075, and SymPy's forms of a float64 f
+# square such values at most (sigmoid's derivative at -700 holds exp(700)**2, 2**2020), so this bound
+# changes no column of a check; it keeps mpmath from working on numbers whose exponent alone has
+# thousands of digits (sin of 2**(2**20) reduces its argument to a million bits), which only a
+# tampered store could ask for.
+MAX_MAGNITUDE_BITS = 8192
+# A number read from the store has at most this many bits of mantissa: SymPy's numbers here are
+# float64 constants (53 bits) and constants evaluated to EVAL_DIGITS + 5 digits (about 117 bits; a
+# column evaluated again with more digits, evaluated_to, stays far below it).
+MAX_STORED_MANTISSA_BITS = 1024
 _digits: ContextVar[int] = ContextVar("gradcheck_eval_digits", default=EVAL_DIGITS)
 
 
@@ -88,7 +99,7 @@ class Program:
                 if node.is_Atom:
                     self.steps.append((_node(node, []), _CONSTANT, ()))
                 else:
-                    self.steps.append((node, MPMATH_RULES.get(type(node).__name__),
+                    self.steps.append((node, RULES.get(type(node).__name__),
                                        tuple(register[a] for a in node.args)))
                 register[node] = len(register)
         self.result = register[expr]
@@ -143,7 +154,7 @@ class Program:
             if step[0] == "n" and len(step) == 2:
                 program.steps.append((_load_number(step[1]), _CONSTANT, ()))
             elif step[0] in MPMATH_RULES and all(whole_number(i) and 0 <= i < written for i in step[1:]):
-                program.steps.append((step[0], MPMATH_RULES[step[0]], tuple(step[1:])))
+                program.steps.append((step[0], RULES[step[0]], tuple(step[1:])))
             else:
                 raise ValueError("step")
         if not whole_number(result) or not 0 <= result < program.inputs + len(program.steps):
@@ -172,6 +183,9 @@ def _load_number(data: Any) -> Any:
             or not all(whole_number(x) for x in data[1:]) or data[1] < 0):
         raise ValueError("number")
     sign, mantissa, exponent = data
+    bits = mantissa.bit_length()
+    if bits > MAX_STORED_MANTISSA_BITS or mantissa and abs(exponent + bits) > MAX_MAGNITUDE_BITS:
+        raise ValueError("number")  # not a number SymPy gave for a float64 f: a tampered entry
     with mpmath.workprec(max(mantissa.bit_length(), 1)):  # every bit, whatever precision is in use
         return mpmath.mpf((-mantissa if sign else mantissa, exponent))
 
@@ -210,7 +224,7 @@ def _node(expr, args: list) -> Any:
         return None  # a symbol without a value, zoo, nan: nothing to evaluate
     if any(a is None for a in args):
         return None
-    rule = MPMATH_RULES.get(type(expr).__name__)  # the registry says how mpmath evaluates each function
+    rule = RULES.get(type(expr).__name__)  # the registry says how mpmath evaluates each function
     if rule is None:
         return _by_sympy(expr, args)
     return _apply_rule(rule, args)
@@ -222,8 +236,52 @@ def _apply_rule(rule, args: list) -> Any:
     except (ValueError, ZeroDivisionError, OverflowError):
         return None
     if isinstance(result, mpmath.mpc):
-        return result.real if result.imag == 0 else None
-    return result
+        result = result.real if result.imag == 0 else None
+    return bounded(result)
+
+
+def bounded(number: Any) -> Any:
+    """The number if it lies within 2**±MAX_MAGNITUDE_BITS; None beyond (no finite real value), 0 below."""
+    if number is None or not number or not mpmath.isfinite(number):
+        return number
+    size = mpmath.mag(number)
+    if size > MAX_MAGNITUDE_BITS:
+        return None
+    return mpmath.mpf(0) if size < -MAX_MAGNITUDE_BITS else number
+
+
+def _growth_bits(name: str, args: list) -> Any:
+    """log2 of the size of the result of exp, sinh, cosh or a power, worked out at 53 bits before the
+    rule runs (a power of a number near 1 by 2**8000 would take mpmath seconds); None for other rules."""
+    with mpmath.workprec(53):
+        if name in ("exp", "sinh", "cosh"):
+            x = args[0] if name == "exp" else abs(args[0])
+            return x / mpmath.ln2
+        if name == "Pow":
+            base, exponent = args
+            if not base or not exponent:
+                return None
+            return exponent * mpmath.log(abs(base), 2)
+    return None
+
+
+def _guarded(name: str, rule: Any) -> Any:
+    """The rule, refusing a result beyond 2**±MAX_MAGNITUDE_BITS before computing it."""
+    if name not in ("exp", "sinh", "cosh", "Pow"):
+        return rule
+
+    def guarded(mp, *args):
+        size = _growth_bits(name, list(args))
+        if size is not None and size > MAX_MAGNITUDE_BITS:
+            raise OverflowError(name)
+        if size is not None and size < -MAX_MAGNITUDE_BITS:
+            return mp.mpf(0)
+        return rule(mp, *args)
+    return guarded
+
+
+# The registry's rules, each refusing a result too large to compute (_guarded).
+RULES: dict[str, Any] = {name: _guarded(name, rule) for name, rule in MPMATH_RULES.items()}
 
 
 def _by_sympy(expr, args: list) -> Any:

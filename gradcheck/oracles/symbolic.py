@@ -14,7 +14,7 @@ sympify), so SymPy sees the same expression the other oracles do.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -196,9 +196,12 @@ def _short(expr, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[str, Node]) -> str | None:
+def formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[str, Node],
+            accept: Callable[[str], bool] = lambda text: True) -> str | None:
     """SymPy's simplified ∂f/∂variable for a scalar variable, written with the --let names where
-    they fit (z for w0*x0 + w1*x1 + w2); None when the expansion is too large to simplify."""
+    they fit (z for w0*x0 + w1*x1 + w2); None when the expansion is too large to simplify, or the
+    formula is not accepted (shown_formula.agrees: text read from the store is checked before it is
+    shown; one that fails is worked out again by SymPy, and checked again)."""
     if any(np.ndim(v) for v in point.values()):  # a formula in scalar symbols only
         return None
     if expanded_operations(root, {n: np.shape(v) for n, v in point.items()}) > CORRECTION_MAX_OPERATIONS:
@@ -207,11 +210,13 @@ def formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[s
     # kept in the store (sym_store.py) like the symbolic column's derivatives.
     key = repr(("formula", tree_key(root), variable, sorted(point), [(name, tree_key(node)) for name, node in lets.items()]))
     stored = sym_store.load(key)
-    if stored is not None and isinstance(stored.get("formula"), str) and len(stored["formula"]) <= FORMULA_MAX_CHARACTERS:
+    if stored is not None and isinstance(stored.get("formula"), str) and len(stored["formula"]) <= FORMULA_MAX_CHARACTERS \
+            and accept(stored["formula"]):
         return stored["formula"]
     text = _formula(root, point, variable, lets)
-    if text is not None:
-        sym_store.save(key, {"formula": text})
+    if text is None or not accept(text):
+        return None
+    sym_store.save(key, {"formula": text})
     return text
 
 

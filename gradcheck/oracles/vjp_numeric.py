@@ -62,19 +62,38 @@ def contract(dout: tuple, outputs: tuple) -> tuple[Any, float]:
 
 def measure(f: Outputs, point: Mapping[str, Any], names: Sequence[str], douts: Sequence[tuple], base: tuple,
             mode: str, seed: int, method: str, eps: float) -> dict[str, list[NumericResult]]:
-    """For every name, one NumericResult per dout (the gradient of ⟨dout, f⟩)."""
+    """For every name, one NumericResult per dout (the gradient of ⟨dout, f⟩). Where ⟨dout, f⟩ itself
+    overflows float64 (outputs near 1e308), nothing can be differenced: every result says so in its note.
+    Overflow at a step (an inf, an inf - inf) is an entry not differenced, not a warning on stderr."""
+    too_large = _overflows(douts, base)
     results = {}
     for name in names:
+        if too_large:
+            results[name] = [NumericResult(note=too_large, method=method) for _ in douts]
+            continue
         # As numeric.numeric does: a variable with no more entries than fast mode would probe is
         # differenced entry by entry, which costs no more and checks every entry.
         small = np.size(point[name]) <= 2 * FAST_PROBES
         run = _full if mode == "full" or small else _fast
         try:
-            results[name] = run(f, point, name, douts, base, seed, method, eps)
+            with np.errstate(all="ignore"):
+                results[name] = run(f, point, name, douts, base, seed, method, eps)
         except DomainError as exc:
             results[name] = [NumericResult(note=f"a step leaves the domain: {exc.message}", method=method)
                              for _ in douts]
     return results
+
+
+def _overflows(douts: Sequence[tuple], base: tuple) -> str | None:
+    """Why ⟨dout, f⟩ cannot be differenced at all here, or None: it is not finite in float64."""
+    outputs = flat(base)
+    with np.errstate(all="ignore"):
+        sums = Douts(douts).matrix @ outputs
+    if np.all(np.isfinite(sums)):
+        return None
+    largest = float(np.max(np.abs(outputs)))
+    return (f"not differenced: ⟨dout, f⟩ overflows float64 here (f's outputs reach {largest:.3g}); "
+            "check the function at a smaller scale")
 
 
 class Douts:

@@ -34,7 +34,9 @@ def render_junit(report: Report) -> str:
                                     type=case.error["kind"] if case.error else "input")
             element.text = visible(case.verdict, multiline=True)
         elif not case.as_expected:
-            expected = "" if case.expect == "pass" else " (expected a mismatch: the wrong derivation was not caught)"
+            expected = ("" if case.expect == "pass" else
+                        " (expected a wrong claim, but the oracles disagree with each other)" if case.status == "mismatch"
+                        else " (expected a mismatch: the wrong derivation was not caught)")
             element = ET.SubElement(testcase, "failure", message=visible(case.verdict + expected), type=case.status)
             element.text = visible(render_text(case), multiline=True)
     ET.indent(root)

@@ -431,6 +431,8 @@ def case_status(case: CaseResult) -> Text:
         return Text("✗ kink (strict)" if case.strict else "✗ kink (expected a mismatch)", style=FAIL)
     if case.status == "inconclusive":
         return Text("? inconclusive", style=KINK)
+    if case.status == "mismatch" and case.expect == "mismatch":  # expected the claim's, found the oracles'
+        return Text("✗ mismatch (not the claim's)", style=FAIL)
     return Text("✗ mismatch" if case.status == "mismatch" else "✗ pass (expected a mismatch)", style=FAIL)
 
 
