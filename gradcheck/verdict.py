@@ -27,6 +27,7 @@ class Comparison:
     verdict: str  # "symbolic = backprop = numeric" or "claimed disagrees with symbolic = backprop = numeric"
     pairs: tuple[PairError, ...] = ()
     odd: str | None = None  # the one column that disagrees with all the others (which agree), if any
+    nothing: bool = False  # fewer than two columns could be compared: nothing was judged
 
 
 def compare(columns: Mapping[str, Any], rule: Rule, rounding: Any = 0.0, skip: Any = None,
@@ -44,9 +45,10 @@ def compare(columns: Mapping[str, Any], rule: Rule, rounding: Any = 0.0, skip: A
     if len(active) < 2:
         if len(present) >= 2:
             return Comparison(False, None, None, "no entry could be compared (numeric could not difference any: "
-                                                 "see its note)", pairs)
+                                                 "see its note)", pairs, nothing=True)
         only = ", ".join(present) or "no oracle"
-        return Comparison(False, None, None, f"only {only} could be computed: nothing to compare with", pairs)
+        return Comparison(False, None, None, f"only {only} could be computed: nothing to compare with", pairs,
+                          nothing=True)
     agreeing = {(p.a, p.b) for p in compared if p.agree}
     # A column that is missing because its oracle could not run (symbolic too large) does not fail
     # the check; a claim that could not be evaluated does.
@@ -85,8 +87,11 @@ def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, s
     if isinstance(measured, Measured):
         values["numeric"] = measured.value
     verdict = result.verdict
-    agree = result.agree and not outside
-    unconfirmed = agree and values.get("claimed") is not None and not bool(np.all(witnessed))
+    # nothing could be compared: nothing contradicts a claim and nothing confirms it (a claim that
+    # does not compute is still wrong)
+    unjudged = result.nothing and not outside and not ("claimed" in values and values["claimed"] is None)
+    agree = (result.agree or unjudged) and not outside
+    unconfirmed = unjudged or agree and values.get("claimed") is not None and not bool(np.all(witnessed))
     if "claimed" in values and values["claimed"] is None:
         verdict = f"claimed {notes['claimed']}"
     elif outside:
@@ -95,7 +100,7 @@ def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, s
         verdict += _worst(variable, result)
         if vague:
             verdict += f" ({' and '.join(vague)} too inaccurate here to tell)"
-    elif unconfirmed:
+    elif unconfirmed and not unjudged:
         verdict = _unconfirmed_verdict(variable, shape, witnessed, vague)
     elif kinks:
         verdict = _kink_verdict(variable, shape, kinks)
@@ -306,7 +311,7 @@ def unchecked_at_kink(block: GradientResult) -> None:
     crossed the kink, SymPy's second derivative is not finite): not a mismatch, nothing was found
     wrong; a kink, like a first derivative there (relu(x)**3 at 0 failed with 'only numeric could be
     computed' while numeric had no value either)."""
-    if block.status == "mismatch" and not any(p.compared for p in block.pairs):
+    if block.status in ("mismatch", "inconclusive") and not any(p.compared for p in block.pairs):
         block.status = "kink"
         block.verdict = "not checked: the point is on a kink, where no difference avoids crossing it"
 

@@ -165,3 +165,21 @@ def test_inconclusive_is_exit_4_and_is_reported_as_such():
     report = gradcheck.result.Report([result, gradcheck.check("x*y", at="x=1,y=2", grad={"x": "1"})])
     assert report.exit_code == 1  # a wrong gradient found outranks one that could not be confirmed
     assert report.summary["inconclusive"] == 1
+
+
+def test_nothing_to_compare_with_is_inconclusive_not_a_mismatch():
+    """A right layer at p = 1e308: ⟨dout, f⟩ overflows at every step, so numeric has no value and the
+    claim has nothing to be compared with. That is no evidence against it (exit 1 said there was)."""
+
+    def forward(x, p):
+        return x * p, p
+
+    def backward(dout, p):
+        return dout * p
+
+    result = gradcheck.check_layer(forward, backward, [np.array([1.5, 1.6, 1.7]), 1e308])
+    g = result.gradients["x"]
+    assert g.status == "inconclusive" and result.exit_code == 4, str(result)
+    assert "nothing to compare with" in g.verdict
+    wrong = gradcheck.check_layer(forward, lambda dout, p: dout * 0 + np.nan, [np.array([1.5, 1.6, 1.7]), 1e308])
+    assert wrong.exit_code == 1, str(wrong)  # a claim that does not compute is still wrong
