@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from gradcheck.evaluate import value
-from gradcheck.parser import Scope, parse
-from gradcheck.primitives import BY_NAME, FUNCTIONS, PRIMITIVES, zero_vjp
-from gradcheck.tree import Var
+from gradcheck.language.evaluate import value
+from gradcheck.language.parser import Scope, parse
+from gradcheck.language.tree import Var
+from gradcheck.ops.registry import BY_NAME, FUNCTIONS, PRIMITIVES, zero_vjp
 
 # Points per primitive; each is drawn until it is in the domain and away from kinks.
 POINTS = 6
@@ -204,7 +204,7 @@ def test_array_sympy_form_matches_forward_and_vjp(prim, shapes, static):
     """The SymPy form on object arrays gives the forward's numbers, and SymPy's derivative of
     <g, f(x)> by each entry gives the VJP."""
     from gradcheck.oracles.sym_eval import Evaluator, as_float
-    from gradcheck.oracles.symbolic import _numbers, _symbols
+    from gradcheck.oracles.symbolic import sympy_numbers, sympy_symbols
 
     rng = np.random.default_rng(6)
     inputs = array_inputs(prim, shapes, static, rng)
@@ -213,9 +213,9 @@ def test_array_sympy_form_matches_forward_and_vjp(prim, shapes, static):
     symbolic_inputs, values = [], {}
     for i, x in enumerate(inputs):
         if i in prim.labels:
-            symbolic_inputs.append(_numbers(sp, x))
+            symbolic_inputs.append(sympy_numbers(sp, x))
         else:
-            symbols = _symbols(sp, f"a{i}", x)
+            symbols = sympy_symbols(sp, f"a{i}", x)
             symbolic_inputs.append(symbols)
             values.update({s: np.asarray(x)[idx] for idx, s in np.ndenumerate(symbols)})
     form = np.asarray(prim.sympy(sp, *symbolic_inputs, **static), dtype=object)
@@ -253,7 +253,7 @@ def test_term_sizes_bound_every_term_of_the_vjp(prim, shapes, static, i):
     sum of every term's size, built here one output entry at a time (a unit vector's VJP holds one
     term per entry), and at most twice it. The VJP of s itself cancels where terms of both signs meet:
     X.T @ S, a broadcast w in x * w, softmax's subtracted sum."""
-    from gradcheck.array_ops import unbroadcast
+    from gradcheck.ops.arrays import unbroadcast
     from gradcheck.oracles.backprop import sizes_rule
 
     rng = np.random.default_rng(11)

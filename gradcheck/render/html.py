@@ -21,8 +21,8 @@ from rich.console import Console
 from .escape import visible
 
 if TYPE_CHECKING:  # annotations only: the result classes import this module to show themselves
-    from ..graph import Trace
-    from ..result import CaseResult, Report
+    from ..teach.trace import Trace
+    from ..verdict.result import CaseResult, Report
 
 # The width the tables are laid out for in HTML: the sigmoid neuron's table with a claim on one line
 # per variable (120 columns), about 940 px of 13 px monospace, inside the report's 72em page and a
@@ -56,6 +56,7 @@ def terminal_html(draw: Callable[[Console], None], width: int = HTML_WIDTH) -> s
 
 
 def case_html(case: CaseResult, show: bool = False) -> str:
+    # deferred: numpy on first use only (start-up)
     from .table import render_case
 
     if case.status == "error":
@@ -65,14 +66,8 @@ def case_html(case: CaseResult, show: bool = False) -> str:
 
 def report_sections(report: Report, show: bool = False) -> str:
     """The `check` table, then one section per case, failures first."""
-    from .table import (
-        case_status,
-        where_text,
-        worst_error,
-        failures_first,
-        summary_ok,
-        summary_text,
-    )
+    # deferred: numpy on first use only (start-up)
+    from .table import case_status, failures_first, summary_ok, summary_text, where_text, worst_error
 
     ok = summary_ok(report)
     parts = [f'<p class="summary {"ok" if ok else "bad"}">{escape(summary_text(report))}</p>']
@@ -98,6 +93,7 @@ def report_sections(report: Report, show: bool = False) -> str:
 
 
 def trace_html(result: Trace, show: bool = False) -> str:
+    # deferred: numpy on first use only (start-up)
     from .graph import render_trace
 
     table = terminal_html(lambda out: render_trace(result, out, show))

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ..result import Report
+from ..verdict.result import Report
 from .escape import visible
 
 
 def render_junit(report: Report) -> str:
+    # deferred: rich on first use only (start-up)
     from .table import render_text
 
     cases = report.cases

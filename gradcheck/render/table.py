@@ -16,15 +16,15 @@ import numpy as np
 from rich.console import Console
 from rich.text import Text
 
-from ..array_ops import format_shape
-from ..columns import COLUMNS
-from ..primitives import PRIMITIVES
+from ..base.columns import COLUMNS
+from ..ops.arrays import format_shape
+from ..ops.registry import PRIMITIVES
 from .escape import visible
 from .layout import Grid, literal, pack, paragraph
 from .width import MIN_WIDTH, PIPE_WIDTH, pipe_width  # noqa: F401 - PIPE_WIDTH: where the width comes from
 
 if TYPE_CHECKING:  # annotations only: result.py imports this module to print itself
-    from ..result import CaseResult, Report
+    from ..verdict.result import CaseResult, Report
 
 # Significant digits shown for a gradient: enough to see agreement to ~1e-10; where that does not
 # fit, enough to see agreement to ~1e-6 (the default rtol is 1e-5).
