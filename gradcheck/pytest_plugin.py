@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import pytest
 
+from .base.status import Status
+
 FILES_OPTION = "gradcheck_files"
 
 
@@ -103,12 +105,12 @@ class GradcheckItem(pytest.Item):
 
 def describe(result) -> str:
     """What a failing case reports: the verdict once, first (pytest's summary line shows it), then the table."""
-    if result.status == "error":
+    if result.status == Status.ERROR:
         return f"input error: {result.verdict}"
     # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
     from .render.table import render_text
 
-    if result.expect == "mismatch" and result.status == "pass":
+    if result.expect == Status.MISMATCH and result.status == Status.PASS:
         head = "expected a mismatch, but every gradient agrees: the wrong derivation this case documents was not caught"
     else:
         head = result.verdict

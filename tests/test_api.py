@@ -71,3 +71,15 @@ def test_the_version_is_the_packages():
     from importlib.metadata import version
 
     assert gradcheck.__version__ == version("gradcheck")
+
+
+def test_statuses_are_one_enum_and_still_read_as_words():
+    import json
+
+    from gradcheck.base.status import Status
+
+    result = gradcheck.check("x*y", at="x=1,y=2", grad={"x": "x"})
+    assert result.status is Status.MISMATCH and result.gradients["y"].status is Status.PASS
+    assert result.status == "mismatch" and f"{result.status}" == "mismatch"
+    document = json.loads(json.dumps(result.to_dict()))
+    assert document["status"] == "mismatch" and document["gradients"]["y"]["status"] == "pass"

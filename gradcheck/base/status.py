@@ -7,7 +7,21 @@ code (Report.exit_code); the click layer only passes it on, in one place.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import IntEnum
+from enum import Enum, IntEnum
+
+
+class Status(str, Enum):
+    """What a check concluded, of one gradient or a whole case. A str, so JSON and comparisons with the
+    plain words keep working ("pass" == Status.PASS)."""
+
+    PASS = "pass"  # every column agrees, claims included
+    MISMATCH = "mismatch"  # a column disagrees: a wrong claim, or oracles that disagree
+    KINK = "kink"  # f is not differentiable at the point; every claim lies between the one-sided derivatives
+    INCONCLUSIVE = "inconclusive"  # nothing contradicts a claim, and nothing accurate enough confirms it
+    ERROR = "error"  # bad input: the case could not be checked
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class ExitStatus(IntEnum):

@@ -37,12 +37,13 @@ else:  # pragma: no cover - Python 3.10
 
 from ..base.errors import CheckTimeout, GradcheckError, SpecError, suggest
 from ..base.options import Options
+from ..base.status import Status
 from .grading import case_budget, run_out, timed_out_by_run
 
 if TYPE_CHECKING:
     from ..verdict.result import CaseResult
 
-EXPECTATIONS = ("pass", "mismatch")
+EXPECTATIONS = (Status.PASS, Status.MISMATCH)
 # The error kind of a case gradcheck itself failed on (result.CaseResult.exit_code: 3).
 INTERNAL = "internal"
 # A case file larger than this is refused before it is read or parsed (tomllib took 34 s and 1.1 GB for
@@ -73,7 +74,7 @@ class CaseSpec:
     file: str
     line: int  # 1-based line of its [[case]] header (of the file, for a file-level error)
     options: dict[str, Any] = field(default_factory=dict)  # the keyword arguments of gradcheck.check
-    expect: str = "pass"
+    expect: Status = Status.PASS
     error: GradcheckError | None = None
     deadline: float | None = None  # time.monotonic() when the run's budget runs out (grading.py), if it has one
     run_timeout: float | None = None  # that budget, in seconds
@@ -229,12 +230,12 @@ def _spec(table: Any, index: int, where: str, line: int, base: Path, root: Path)
             return fail(f"key '{key}' must be {wanted}, got {_toml_type(value)}")
     if "expr" not in table:
         return fail("has no 'expr'")
-    expect = table.get("expect", "pass")
+    expect = table.get("expect", Status.PASS)
     if expect not in EXPECTATIONS:
         return fail(f"key 'expect' must be \"pass\" or \"mismatch\", got {expect!r}")
     options = {key: value for key, value in table.items() if key not in ("name", "expect")}
     options.update(name=label, base=base, npy_root=root)  # plumbing, not TOML keys
-    return CaseSpec(label, where, line, options, expect)
+    return CaseSpec(label, where, line, options, Status(expect))
 
 
 def _toml_line(message: str) -> int:
@@ -298,5 +299,5 @@ def internal_error(spec: CaseSpec, what: str) -> CaseResult:
 
     message = (f"{spec.file}:{spec.line}: case '{spec.name}': internal error (a bug in gradcheck; please report "
                f"it): {what}")
-    return CaseResult(name=spec.name, expr=str(spec.options.get("expr", spec.name)), status="error", verdict=message,
+    return CaseResult(name=spec.name, expr=str(spec.options.get("expr", spec.name)), status=Status.ERROR, verdict=message,
                       error={"kind": INTERNAL, "message": message}, file=spec.file, line=spec.line, expect=spec.expect)

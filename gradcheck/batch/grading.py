@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from ..base.budget import DEFAULT_TIMEOUT
 from ..base.errors import CheckTimeout, SpecError
+from ..base.status import Status
 from ..base.tolerance import DEFAULT_RTOL
 
 if TYPE_CHECKING:  # cases.run asks this module about the run's budget
@@ -66,7 +67,7 @@ def loosened(spec: CaseSpec, run: RunOptions) -> str | None:
     """Why a case may not run as written in a locked run, or None when it only tightens."""
     options = spec.options
     why = "(--locked: a case file may only tighten what the run allows)"
-    if spec.expect != "pass":
+    if spec.expect != Status.PASS:
         return f"key 'expect' is not allowed in a locked run {why}; the run decides what passes"
     if options.get("dtype", "float64") != "float64":
         return f"key 'dtype' = {options['dtype']!r} loosens the tolerance {why}"

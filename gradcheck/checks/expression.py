@@ -13,6 +13,7 @@ from ..base.budget import budget_seconds, current_step, step, time_budget
 from ..base.columns import Along, Kink
 from ..base.errors import DomainError, GradcheckError, ShapeError, SpecError, ValueSpecError
 from ..base.options import Options, folder_option, make, name_option
+from ..base.status import Status
 from ..diagnose.reading import likelier_claim, slips
 from ..diagnose.shown_formula import right_formula
 from ..inputs.problem import Problem, build
@@ -303,10 +304,10 @@ def _diagnose(problem, g: GradientResult, seed: int, rule) -> None:
     # deferred: only checks that need it load it (tests/test_startup.py)
     from ..teach.matrix_diagnosis import diagnose_matrix
 
-    agreed = g.status in ("pass", "kink", "inconclusive")
+    agreed = g.status in (Status.PASS, Status.KINK, Status.INCONCLUSIVE)
     note = diagnose(problem, g.variable, agreed, seed, rule)
     if note is not None and agreed:  # a formula wrong elsewhere is wrong
-        g.status, g.verdict, agreed = "mismatch", f"claimed {note.removeprefix('it ')}", False
+        g.status, g.verdict, agreed = Status.MISMATCH, f"claimed {note.removeprefix('it ')}", False
     if not agreed:  # a claim right for what f was likely meant to be: `1 / 1 + exp(-z)`
         note = likelier_claim(problem, g.variable, g.columns.get("claimed")) or note
     if note is None and not agreed and _printable(problem):  # a matrix claim: against the derived formula
@@ -383,7 +384,7 @@ def claim_rounding(claim: Node, point: Mapping[str, Any], claimed: Any, rule: Ru
 
 def error_result(expr: str, exc: GradcheckError, name: str | None = None, seed: int = 0) -> CaseResult:
     """The result of a case whose input is bad, for reports that go on past it."""
-    return CaseResult(name=name or expr, expr=expr, status="error", seed=seed, verdict=str(exc),
+    return CaseResult(name=name or expr, expr=expr, status=Status.ERROR, seed=seed, verdict=str(exc),
                       error={"kind": exc.kind, "message": str(exc)})
 
 

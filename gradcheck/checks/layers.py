@@ -30,6 +30,7 @@ from ..base.columns import Along
 from ..base.errors import GradcheckError, SpecError
 from ..base.limits import FULL_MODE_MAX_ENTRIES
 from ..base.options import Options, make, name_option
+from ..base.status import Status
 from ..diagnose.layers import diagnose, one_hot_probe, one_row_match
 from ..inputs.calling import Inputs, call, fresh, prepare, same, written
 from ..ops.arrays import format_shape
@@ -223,7 +224,7 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     try:
         base = target.outputs({})
     except NotFinite as exc:  # NaN or inf from the user's own f: a wrong result, not bad input
-        return CaseResult(name=target.label, expr=_expr(target), status="mismatch", seed=seed,
+        return CaseResult(name=target.label, expr=_expr(target), status=Status.MISMATCH, seed=seed,
                           verdict=f"{exc}: f must return finite values", point=_shown(inputs),
                           value=float("nan"), seconds=time.perf_counter() - started)
     same_outputs(base, target.outputs({}), target.forward_name, nondeterminism)
@@ -255,7 +256,7 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
         gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, rule, modes[n], method, scale, tied)
     _within_rounding(target, point, douts, claimed, measured, gradients, modes, rule, method, eps, scale)
     for n in inputs.wrt:
-        if gradients[n].status == "mismatch":
+        if gradients[n].status == Status.MISMATCH:
             gradients[n].diagnosis = _explain(target, n, point, measured[n], mode, douts, base, claims, rule, seed,
                                               method, eps)
     if not target.scalar:
@@ -284,7 +285,7 @@ def _within_rounding(target: Target, point: dict, douts: list[tuple], claimed: l
     """The variables that disagree, judged again with the rounding of their disagreeing probes
     measured (black_box_rounding.py): a right gradient that is rounding beside the terms it sums
     (batch norm's bias before it) passes; a wrong one is still wrong."""
-    wrong = [n for n, g in gradients.items() if g.status == "mismatch"]
+    wrong = [n for n, g in gradients.items() if g.status == Status.MISMATCH]
     if not wrong:
         return
     bases: dict[int, tuple] = {}  # f's outputs at each moved point, computed once
@@ -308,9 +309,9 @@ def _within_rounding(target: Target, point: dict, douts: list[tuple], claimed: l
         return
     for n in wrong:
         again = _judged(n, np.shape(point[n]), widened[n], claimed, rule, modes[n], method, scale)
-        if again.status != "mismatch":
-            if again.status == "inconclusive":  # measured to be rounding: as right as numeric can tell
-                again.status, again.verdict = "pass", "claimed = numeric, within its measured rounding"
+        if again.status != Status.MISMATCH:
+            if again.status == Status.INCONCLUSIVE:  # measured to be rounding: as right as numeric can tell
+                again.status, again.verdict = Status.PASS, "claimed = numeric, within its measured rounding"
             again.notes["claimed"] = (f"agrees within its rounding: its difference from numeric changes by as much "
                                       f"when the inputs move by {MOVE:g} of themselves, as rounding does and an "
                                       "error does not")
@@ -437,21 +438,21 @@ def _judged(name: str, shape, measured: list[NumericResult], claimed: list[dict]
     tied = tied or [None] * len(measured)
     results = [judge(name, shape, {"numeric": numeric_column(m), "claimed": c[name]}, rule, 0.0, mode, method,
                      kinks=m.kinks, scale=scale, tied=t) for m, c, t in zip(measured, claimed, tied)]
-    bad = [(k, r) for k, r in enumerate(results) if r.status == "mismatch"]
+    bad = [(k, r) for k, r in enumerate(results) if r.status == Status.MISMATCH]
     if bad:
         k, worst = max(bad, key=lambda kr: kr[1].max_rel_error or 0.0)
         if len(results) > 1:
             worst.verdict += f" (dout {k + 1} of {len(results)}; {len(bad)} of them disagree)"
         return worst
-    return next((r for status in ("inconclusive", "kink") for r in results if r.status == status), results[0])
+    return next((r for status in (Status.INCONCLUSIVE, Status.KINK) for r in results if r.status == status), results[0])
 
 
-def _status(gradients: dict[str, GradientResult], problems: list[str]) -> str:
-    return "mismatch" if problems else case_status(gradients)
+def _status(gradients: dict[str, GradientResult], problems: list[str]) -> Status:
+    return Status.MISMATCH if problems else case_status(gradients)
 
 
 def _verdict(gradients: dict[str, GradientResult], problems: list[str]) -> str:
-    bad = [g for g in gradients.values() if g.status != "pass"]
+    bad = [g for g in gradients.values() if g.status != Status.PASS]
     parts = [f"∂f/∂{g.variable}: {g.verdict}" for g in bad]
     parts += problems
     if not parts:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..base.options import MAX_TIMEOUT  # plain Python: no numpy at start-up
-from ..base.status import ExitStatus
+from ..base.status import ExitStatus, Status
 from .common import CONTEXT, finish, format_option, html_option, report_line, strict_option, timeout_option, tolerance_options
 
 
@@ -81,7 +81,7 @@ def check_command(paths, pattern, exitfirst, jobs, force_jobs, output_format, ju
             task = bar.add_task("checking", total=len(specs))
             results = run_all(specs, jobs=jobs, exitfirst=exitfirst, advance=lambda: bar.advance(task))
     for result in results:
-        if result.status == "error":
+        if result.status == Status.ERROR:
             report_line(result.verdict)
     report = Report(results)
     if junit:

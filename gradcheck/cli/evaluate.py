@@ -5,11 +5,27 @@ from __future__ import annotations
 import click
 
 from ..base.errors import GradcheckError
-from ..base.status import ExitStatus
-from .common import (     CONTEXT,     ExpressionCommand,     at_option,     declared,     finish,     format_option,
-                    grad_option,     html_option,     let_option,     method_option,     options_of,     report_error,
-                    report_line,     seed_option,     strict_option,     timeout_option,     tolerance_options,
-                    wrt_option, )
+from ..base.status import ExitStatus, Status
+from .common import (
+    CONTEXT,
+    ExpressionCommand,
+    at_option,
+    declared,
+    finish,
+    format_option,
+    grad_option,
+    html_option,
+    let_option,
+    method_option,
+    options_of,
+    report_error,
+    report_line,
+    seed_option,
+    strict_option,
+    timeout_option,
+    tolerance_options,
+    wrt_option,
+)
 
 
 @click.command("eval", cls=ExpressionCommand, short_help="Check the gradient of an expression at one point.",
@@ -55,7 +71,7 @@ def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, emi
         params["formulas"] = True
     try:
         result = check(expr, at=list(at), grad=list(grads), let=list(lets), wrt=wrt, **options_of(**params))
-        if emit and result.status != "error":
+        if emit and result.status != Status.ERROR:
             # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
             from ..inputs.problem import build
 
@@ -65,7 +81,7 @@ def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, emi
             problem = build(expr, at=list(at), let=list(lets), wrt=wrt, seed=params["seed"])
             click.echo(emit_for(problem, result.gradients), nl=False)
             return result.exit_code
-        if latex and result.status != "error":
+        if latex and result.status != Status.ERROR:
             # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
             from ..inputs.problem import build
 

@@ -6,8 +6,18 @@ import click
 
 from ..base.errors import GradcheckError
 from ..base.status import ExitStatus
-from .common import (     CONTEXT,     finish,     format_option,     method_option,     report_error,
-                    seed_option,     strict_option,     timeout_option,     tolerance_options,     wrt_option, )
+from .common import (
+    CONTEXT,
+    finish,
+    format_option,
+    method_option,
+    report_error,
+    seed_option,
+    strict_option,
+    timeout_option,
+    tolerance_options,
+    wrt_option,
+)
 
 
 def layer_options(command):

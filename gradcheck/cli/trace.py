@@ -9,8 +9,19 @@ import click
 
 from ..base.errors import GradcheckError
 from ..base.status import ExitStatus
-from .common import (     CONTEXT,     ExpressionCommand,     at_option,     format_option,     html_option,
-                    let_option,     report_error,     report_line,     seed_option,     write_html,     wrt_option, )
+from .common import (
+    CONTEXT,
+    ExpressionCommand,
+    at_option,
+    format_option,
+    html_option,
+    let_option,
+    report_error,
+    report_line,
+    seed_option,
+    write_html,
+    wrt_option,
+)
 
 
 @click.command("trace", cls=ExpressionCommand, short_help="Show the computational graph, node by node.",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from ..base.status import Status
 from .escape import visible
 
 if TYPE_CHECKING:  # annotations only: the result classes import this module to show themselves
@@ -59,7 +60,7 @@ def case_html(case: CaseResult, show: bool = False) -> str:
     # deferred: numpy on first use only (start-up)
     from .table import render_case
 
-    if case.status == "error":
+    if case.status == Status.ERROR:
         return f'<pre class="gradcheck">{escape(visible(f"error: {case.verdict}", multiline=True))}</pre>'
     return terminal_html(lambda out: render_case(case, out, show))
 
@@ -85,7 +86,7 @@ def report_sections(report: Report, show: bool = False) -> str:
     for case in ordered:
         parts.append(f'<section id="{anchors[id(case)]}"><h2>{escape(visible(case.name))} '
                      f'<span class="where">{escape(visible(where_text(case)))}</span></h2>')
-        if case.expect == "mismatch" and case.status == "pass":
+        if case.expect == Status.MISMATCH and case.status == Status.PASS:
             parts.append('<p class="bad">expected a mismatch: the wrong derivation this case documents was not '
                          "caught</p>")
         parts.append(case_html(case, show) + "</section>")

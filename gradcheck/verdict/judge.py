@@ -15,6 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..base.columns import Along, Kink, Measured, PoolShare, Probes
+from ..base.status import Status
 from .agreement import SAFETY, PairError, Rule, compare_pair, conclusive, conclusive_share, index_text, uncertainty
 from .result import GradientResult
 
@@ -104,7 +105,7 @@ def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, s
         verdict = _unconfirmed_verdict(variable, shape, witnessed, vague)
     elif kinks:
         verdict = _kink_verdict(variable, shape, kinks)
-    status = "mismatch" if not agree else "inconclusive" if unconfirmed else "kink" if kinks else "pass"
+    status = Status.MISMATCH if not agree else Status.INCONCLUSIVE if unconfirmed else Status.KINK if kinks else Status.PASS
     return GradientResult(variable, shape, values, result.max_abs_error, result.max_rel_error, status, verdict,
                           notes, formula, mode, list(result.pairs), numeric_error=error, numeric_method=method,
                           kinks=[(list(k.index), k.left, k.right) for k in kinks], odd=result.odd)
@@ -284,16 +285,16 @@ def _verdict(names: list[str], agreeing: set[tuple[str, str]]) -> tuple[str, str
     return " ≠ ".join(" = ".join(g) for g in groups), None
 
 
-def case_status(gradients: Mapping[str, GradientResult]) -> str:
+def case_status(gradients: Mapping[str, GradientResult]) -> Status:
     statuses = {g.status for g in gradients.values()}
-    for status in ("mismatch", "inconclusive", "kink"):
+    for status in (Status.MISMATCH, Status.INCONCLUSIVE, Status.KINK):
         if status in statuses:
             return status
-    return "pass"
+    return Status.PASS
 
 
 def case_verdict(gradients: Mapping[str, GradientResult], claimed: bool) -> str:
-    bad = [g for g in gradients.values() if g.status != "pass"]
+    bad = [g for g in gradients.values() if g.status != Status.PASS]
     if not bad:
         n = len(gradients)
         what = "partial derivative" if n == 1 else f"all {n} partial derivatives"
@@ -311,8 +312,8 @@ def unchecked_at_kink(block: GradientResult) -> None:
     crossed the kink, SymPy's second derivative is not finite): not a mismatch, nothing was found
     wrong; a kink, like a first derivative there (relu(x)**3 at 0 failed with 'only numeric could be
     computed' while numeric had no value either)."""
-    if block.status in ("mismatch", "inconclusive") and not any(p.compared for p in block.pairs):
-        block.status = "kink"
+    if block.status in (Status.MISMATCH, Status.INCONCLUSIVE) and not any(p.compared for p in block.pairs):
+        block.status = Status.KINK
         block.verdict = "not checked: the point is on a kink, where no difference avoids crossing it"
 
 
@@ -320,7 +321,7 @@ def hessian_verdict(verdict: str, hessian: Mapping[str, GradientResult]) -> str:
     """The case's verdict with the Hessian's (--order 2) appended."""
     if not hessian:
         return verdict
-    bad = [g for g in hessian.values() if g.status == "mismatch"] or [g for g in hessian.values() if g.status == "kink"]
+    bad = [g for g in hessian.values() if g.status == Status.MISMATCH] or [g for g in hessian.values() if g.status == Status.KINK]
     if bad:
         return verdict + "; Hessian: " + "; ".join(f"∂²f/∂{g.variable.replace(',', '∂')}: {g.verdict}" for g in bad)
     return verdict + f"; Hessian ({len(hessian)} block{'s' if len(hessian) != 1 else ''}) agrees"

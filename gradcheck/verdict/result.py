@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..base.presentation import view
-from ..base.status import ExitStatus, worst
+from ..base.status import ExitStatus, Status, worst
 
 
 @dataclass
@@ -50,7 +50,7 @@ class GradientResult:
     #                          oracle's Probes in fast mode
     max_abs_error: float | None
     max_rel_error: float | None
-    status: str  # "pass", "kink", "inconclusive" or "mismatch"
+    status: Status  # pass, kink, inconclusive or mismatch
     verdict: str
     notes: dict[str, str] = field(default_factory=dict)  # why a column has no value, what fast mode did
     formula: str | None = None  # SymPy's simplified ∂f/∂variable, when asked for
@@ -166,7 +166,7 @@ class CaseResult:
 
     name: str
     expr: str
-    status: str  # "pass", "mismatch", "kink", "inconclusive" or "error"
+    status: Status  # pass, mismatch, kink, inconclusive or error
     value: float | None = None
     gradients: dict[str, GradientResult] = field(default_factory=dict)
     point: dict[str, Any] = field(default_factory=dict)  # scalars and arrays
@@ -179,7 +179,7 @@ class CaseResult:
     # derivation: the case is as expected when the mismatch is caught, like a strict xfail).
     file: str | None = None
     line: int | None = None
-    expect: str = "pass"
+    expect: Status = Status.PASS
     strict: bool = False  # a kink fails like a mismatch
     dtype: str = "float64"  # the precision f, backprop and the differences were evaluated in
     hessian: dict[str, GradientResult] = field(default_factory=dict)  # --order 2: "a,b" -> ∂²f/∂a∂b
@@ -191,9 +191,9 @@ class CaseResult:
     def as_expected(self) -> bool:
         """Whether the outcome is what the case expects (a kink passes unless strict; an expected mismatch
         is met only by a wrong claim, claim_caught)."""
-        if self.expect == "mismatch":
-            return self.status == "mismatch" and self.claim_caught
-        outcome = {"kink": "mismatch" if self.strict else "pass"}.get(self.status, self.status)
+        if self.expect == Status.MISMATCH:
+            return self.status == Status.MISMATCH and self.claim_caught
+        outcome = {Status.KINK: Status.MISMATCH if self.strict else Status.PASS}.get(self.status, self.status)
         return outcome == self.expect
 
     @property
@@ -205,23 +205,23 @@ class CaseResult:
         blocks = [*self.gradients.values(), *self.hessian.values()]
         if any(p.compared and not p.agree and "claimed" not in (p.a, p.b) for g in blocks for p in g.pairs):
             return False
-        return any(g.status == "mismatch" and (g.odd == "claimed" or ("claimed" in g.columns and g.columns["claimed"] is None))
+        return any(g.status == Status.MISMATCH and (g.odd == "claimed" or ("claimed" in g.columns and g.columns["claimed"] is None))
                    for g in self.gradients.values())
 
     @property
     def exit_code(self) -> ExitStatus:
         """0 as expected, 1 not (a mismatch, or a kink under strict), 2 an input error, 3 an internal error (a
         bug of gradcheck's: error kind "internal"), 4 inconclusive."""
-        if self.status == "error":
+        if self.status == Status.ERROR:
             internal = self.error is not None and self.error.get("kind") == "internal"
             return ExitStatus.INTERNAL_ERROR if internal else ExitStatus.INPUT_ERROR
-        if self.status == "inconclusive":
+        if self.status == Status.INCONCLUSIVE:
             return ExitStatus.INCONCLUSIVE
         return ExitStatus.OK if self.as_expected else ExitStatus.MISMATCH
 
     def __str__(self) -> str:
         """The same table `gradcheck eval` prints (imports rich on first use)."""
-        return view("case_text", self) if self.status != "error" else f"error: {self.verdict}"
+        return view("case_text", self) if self.status != Status.ERROR else f"error: {self.verdict}"
 
     # Jupyter and IPython: the colored table, or the plain one where a front end shows no HTML.
     def _repr_html_(self) -> str:
@@ -257,7 +257,7 @@ class CaseResult:
         }
 
 
-STATUSES = ("pass", "mismatch", "kink", "inconclusive", "error")
+STATUSES = tuple(Status)
 
 
 @dataclass
@@ -274,10 +274,11 @@ class Report:
 
     @property
     def summary(self) -> dict[str, int]:
-        """How many cases there are and how many have each status, keyed total, pass, mismatch, kink and error."""
-        counts = {status: 0 for status in STATUSES}
+        """How many cases there are and how many have each status, keyed total, pass, mismatch, kink,
+        inconclusive and error."""
+        counts = {status.value: 0 for status in STATUSES}
         for case in self.cases:
-            counts[case.status] = counts.get(case.status, 0) + 1
+            counts[Status(case.status).value] += 1
         return {"total": len(self.cases), **counts}
 
     @property
