@@ -26,13 +26,12 @@ from ..language.tree import Apply, Const, Node, Var, text, topological
 from ..ops.registry import zero_vjp
 from ..oracles.backprop import adjoints, vjp
 from ..verdict.agreement import Rule
+from .patterns import SAME_COMPUTED, constant_ratio
 
 DIAGNOSIS_POINTS = 5
 # Tries to find each random point inside f's domain.
 DIAGNOSIS_TRIES = 20
-# Two numbers are "the same" here when they agree to this relative precision: far looser than
-# rounding, far tighter than a coincidence across several random points.
-SAME = 1e-6
+SAME = SAME_COMPUTED  # patterns.py says why
 
 
 def diagnose(problem: Problem, variable: str, agreed: bool, seed: int = 0, rule: Rule | None = None) -> str | None:
@@ -57,7 +56,7 @@ def diagnose(problem: Problem, variable: str, agreed: bool, seed: int = 0, rule:
     if all(np.ndim(t) == 2 and np.shape(t)[0] == np.shape(t)[1] and _same(np.transpose(c), t)
            for c, t in zip(claimed, true)):
         return "it is transposed: write its transpose (.T)"
-    factor = _constant_ratio(claimed, true)
+    factor = constant_ratio(claimed, true)
     if factor is not None:
         return _factor_sentence(factor, problem)
     with np.errstate(**STRICT):
@@ -184,20 +183,6 @@ def _same(a: Any, b: Any, rule: Rule | None = None) -> bool:
         scale = max(scale, float(np.max(np.abs(a))) if a.size else 0.0)
     allowed = SAME * scale if rule is None else rule.allowed(scale, scale, 0.0, 0.0)
     return bool(np.all(np.abs(a - b) <= allowed))
-
-
-def _constant_ratio(claimed: list, true: list) -> float | None:
-    ratios = []
-    for c, t in zip(claimed, true):
-        c, t = np.ravel(c), np.ravel(t)
-        big = np.abs(t) > 1e-12 * max(float(np.max(np.abs(t))), 1e-300)
-        if not np.any(big):
-            return None
-        ratios.extend((c[big] / t[big]).tolist())
-    r = ratios[0]
-    if r == 0 or abs(r - 1) <= SAME or not all(abs(q - r) <= SAME * abs(r) for q in ratios):
-        return None
-    return r
 
 
 def _factor_sentence(factor: float, problem: Problem) -> str:

@@ -16,9 +16,9 @@ import numpy as np
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
 from ..verdict.agreement import Rule
+from .patterns import SAME_MEASURED, constant_ratio, same
 
-# Two values are the same pattern within this relative difference (well above finite differences' 1e-8).
-SAME = 1e-4
+SAME = SAME_MEASURED  # the truth here is measured by differences (patterns.py)
 # Entries named as examples.
 EXAMPLES = 3
 
@@ -51,8 +51,7 @@ def one_row_match(claimed: np.ndarray, row_truth: np.ndarray) -> bool:
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> bool:
-    scale = max(float(np.max(np.abs(b))) if b.size else 0.0, 1e-300)
-    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= SAME * scale))
+    return same(a, b, SAME)
 
 
 def _wrong_shape(name: str, shape: tuple, true: list, raw: Sequence[Any]) -> str | None:
@@ -86,17 +85,8 @@ def _summed_axes(got: tuple, shape: tuple) -> tuple[int, ...] | None:
 
 def _factor(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inputs,
             every: str = ", for every dout") -> str | None:
-    ratios = []
-    for t, c in zip(true, claimed):
-        t, c = t[known], c[known]
-        big = np.abs(t) > 1e-6 * max(float(np.max(np.abs(t))) if t.size else 0.0, 1e-300)
-        if not np.any(big):
-            return None
-        if np.any(np.abs(c[~big]) > SAME * float(np.max(np.abs(c)))):
-            return None  # not 0 where the truth is: a pattern, not a factor
-        ratios.extend((c[big] / t[big]).tolist())
-    r = ratios[0]
-    if r == 0 or abs(r - 1) <= SAME or not all(abs(q - r) <= SAME * abs(r) for q in ratios):
+    r = constant_ratio(claimed, true, SAME, known=known, zeros=True)
+    if r is None:
         return None
     if abs(r + 1) <= SAME:
         return f"it has the wrong sign (a factor -1{every})"

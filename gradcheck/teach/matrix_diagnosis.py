@@ -14,6 +14,7 @@ import numpy as np
 
 from ..base import randomness
 from ..base.errors import GradcheckError
+from ..diagnose.patterns import SAME_COMPUTED, same
 from ..language.evaluate import value
 from ..language.parser import Scope, parse
 from ..language.shapes import infer_shapes
@@ -23,8 +24,6 @@ from .matrix_form import derive, local_term
 from .matrix_print import show
 
 DIAGNOSIS_POINTS = 4  # random points the claim and each mistake are compared at
-# As diagnosis.SAME: far looser than rounding, far tighter than a coincidence across several points.
-SAME = 1e-6
 
 
 def mistakes(node: Apply, i: int, fwd: dict) -> list[tuple[Callable[..., Any], str]]:
@@ -118,10 +117,7 @@ def _value(tree, point) -> Any:
 
 
 def _same(a: Any, b: Any) -> bool:
-    if a.shape != b.shape:
-        return False
-    scale = max(float(np.max(np.abs(b))) if b.size else 0.0, 1e-300)
-    return bool(np.all(np.abs(a - b) <= SAME * scale))
+    return same(a, b, SAME_COMPUTED)
 
 
 __all__ = ["diagnose_matrix", "mistakes"]
