@@ -21,9 +21,17 @@ from pathlib import Path
 import numpy as np
 
 import gradcheck
-from gradcheck.cases import load
-from gradcheck.evaluate import analytic_path, without_complex_form
-from gradcheck.problem import build
+from gradcheck.batch.cases import load
+from gradcheck.language.evaluate import non_analytic, without_complex_form
+from gradcheck.language.tree import Paths
+from gradcheck.inputs.problem import build
+
+
+def smooth_path(root, wrt) -> bool:
+    """Whether every primitive between the variables and f is smooth (every method applies everywhere)."""
+    paths = Paths(root)
+    return not any(non_analytic(root, v, paths) for v in wrt)
+
 
 EXPRESSIONS = Path(__file__).resolve().parent.parent / "expressions"
 # The measure's floor for entries that cancel, as a fraction of the gradient's largest entry.
@@ -49,7 +57,7 @@ def main() -> None:
         options = {k: v for k, v in spec.options.items() if k not in ("name", "grad", "expect")}
         problem = build(options["expr"], at=options.get("at"), let=options.get("let"), wrt=options.get("wrt"),
                         seed=options.get("seed", 0), base=options.get("base"))
-        if analytic_path(problem.root, problem.wrt):
+        if smooth_path(problem.root, problem.wrt):
             smooth.append((spec, options))
         elif not any(without_complex_form(problem.root, v) for v in problem.wrt):
             piecewise.append((spec, options))

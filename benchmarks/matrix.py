@@ -14,7 +14,7 @@ import time
 
 import gradcheck
 from gradcheck.oracles.symbolic import symbolic
-from gradcheck.problem import build
+from gradcheck.inputs.problem import build
 
 EXPR = "softmax_ce(relu(X @ W1) @ W2, y)"
 W2_CLAIM = "relu(X @ W1).T @ (softmax(relu(X @ W1) @ W2) - onehot(y, {k})) / {m}"

@@ -45,7 +45,7 @@ default_role = "code"  # `text` in docstrings is code, as help() readers take it
 nitpick_ignore_regex = [
     ("py:class", r"(numpy|np|pathlib|typing|collections\.abc|click)\..*"),
     ("py:class", r"(Path|Any|Callable|Iterable|Mapping|ExitStatus|Values|Variables|Inputs|Chosen|Node|Apply)"),
-    ("py:class", r"(CaseResult|Trace|TraceNode|GradientResult|Span|gradcheck\.status\.ExitStatus)"),
+    ("py:class", r"(CaseResult|Trace|TraceNode|GradientResult|Span|gradcheck\.base\.status\.ExitStatus)"),
     ("py:class", r".*\[.*|None|\.\.\."),
 ]
 

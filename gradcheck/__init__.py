@@ -18,12 +18,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Union
 
-from .errors import (DomainError, FunctionError, GradcheckError, ParseError, ShapeError, SpecError,
-                     ValueSpecError)
+from .base.errors import DomainError, FunctionError, GradcheckError, ParseError, ShapeError, SpecError, ValueSpecError
+from .base.presentation import install
 
 if TYPE_CHECKING:
-    from .graph import Trace, TraceNode
-    from .result import CaseResult, GradientResult, Report
+    from .teach.trace import Trace, TraceNode
+    from .verdict.result import CaseResult, GradientResult, Report
 
 __version__ = "0.3.0"
 __all__ = ["check", "check_function", "check_vjp", "check_layer", "trace", "CaseResult", "GradientResult", "Report",
@@ -42,8 +42,78 @@ Inputs = Any
 Chosen = Union[str, int, Iterable[Union[str, int]], None]
 
 # The result classes, imported on first use (they bring numpy): gradcheck.CaseResult and so on.
-_LAZY = {"CaseResult": "result", "GradientResult": "result", "Report": "result", "Trace": "graph",
-         "TraceNode": "graph"}
+_LAZY = {"CaseResult": "verdict.result", "GradientResult": "verdict.result", "Report": "verdict.result", "Trace": "teach.trace",
+         "TraceNode": "teach.trace"}
+
+
+def _case_text(case: Any) -> str:
+    from .render.table import render_text  # deferred: rich, when a result is first shown
+
+    return render_text(case)
+
+
+def _case_html(case: Any) -> str:
+    from .render.html import case_html, fragment  # deferred: rich, when a result is first shown
+
+    return fragment(case_html(case))
+
+
+def _markdown(text: str) -> str:
+    from .render.html import markdown  # deferred: rich, when a result is first shown
+
+    return markdown(text)
+
+
+def _report_text(report: Any) -> str:
+    import io
+
+    from .render.table import render_batch, text_console  # deferred: rich, when a result is first shown
+
+    buffer = io.StringIO()
+    render_batch(report, text_console(buffer))
+    return buffer.getvalue()
+
+
+def _report_html(report: Any) -> str:
+    from .render.html import fragment, report_sections  # deferred: rich, when a result is first shown
+
+    return fragment(report_sections(report))
+
+
+def _trace_text(trace: Any) -> str:
+    import io
+
+    from .render.graph import render_trace  # deferred: rich, when a trace is first shown
+    from .render.table import text_console  # deferred: rich, when a trace is first shown
+
+    buffer = io.StringIO()
+    render_trace(trace, text_console(buffer))
+    return buffer.getvalue()
+
+
+def _trace_html(trace: Any) -> str:
+    from .render.html import fragment, trace_html  # deferred: rich, when a trace is first shown
+
+    return fragment(trace_html(trace))
+
+
+def _trace_dot(trace: Any) -> str:
+    from .render.dot import to_dot  # deferred: numpy, when a trace is first drawn
+
+    return to_dot(trace)
+
+
+def _trace_svg(trace: Any, inline: bool = False) -> str:
+    from .render.dot import trace_svg  # deferred: numpy, when a trace is first drawn
+
+    return trace_svg(trace, inline)
+
+
+# Results print themselves through the renderers, which sit above them (docs/architecture.md): the
+# views are handed in here, at the top, and import rich only when first used.
+install(case_text=_case_text, case_html=_case_html, markdown=_markdown, report_text=_report_text,
+        report_html=_report_html, trace_text=_trace_text, trace_html=_trace_html, trace_dot=_trace_dot,
+        trace_svg=_trace_svg)
 
 
 def __getattr__(name: str) -> Any:
@@ -105,7 +175,8 @@ def check(expr: str, at: Values = None, grad: Values = None, let: Values = None,
             ValueSpecError (a value), SpecError (an option or name), ShapeError (shapes that do not
             fit), DomainError (f or its derivative undefined at the point), CheckTimeout.
     """
-    from .pipeline import check as run
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from .checks.expression import check as run
 
     return run(expr, at=at, grad=grad, let=let, wrt=wrt, name=name, base=base, npy_root=npy_root, seed=seed,
                rtol=rtol, atol=atol, mode=mode, method=method, dtype=dtype, order=order, strict=strict,
@@ -140,7 +211,8 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: In
         FunctionError: f or grad_f raised (naming the file and line in your code); chained to it.
         GradcheckError: bad input or options.
     """
-    from .function_check import check_function as run
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from .checks.layers import check_function as run  # deferred: start-up (numpy loads with the first check)
 
     return run(f, grad_f, inputs, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
                strict=strict, timeout=timeout, nondeterminism=nondeterminism, **unknown)
@@ -173,7 +245,8 @@ def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *,
         FunctionError: f or vjp raised; chained to it.
         GradcheckError: bad input (a forward that is not deterministic, too).
     """
-    from .layer_check import check_vjp as run
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from .checks.layers import check_vjp as run
 
     return run(f, vjp, inputs, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
                strict=strict, timeout=timeout, nondeterminism=nondeterminism, **unknown)
@@ -204,7 +277,8 @@ def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], input
         FunctionError: forward or backward raised; chained to it.
         GradcheckError: bad input.
     """
-    from .layer_check import check_layer as run
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from .checks.layers import check_layer as run
 
     return run(forward, backward, inputs, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode,
                method=method, strict=strict, timeout=timeout, nondeterminism=nondeterminism, **unknown)
@@ -225,6 +299,7 @@ def trace(expr: str, at: Values = None, let: Values = None, wrt: Variables = Non
     Raises:
         GradcheckError: bad input, as for check().
     """
-    from .graph import trace as run
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from .teach.trace import trace as run
 
     return run(expr, at=at, let=let, wrt=wrt, seed=seed, base=base)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import pytest
 
+from .base.status import Status
 
 FILES_OPTION = "gradcheck_files"
 
@@ -37,7 +38,8 @@ def pytest_collect_file(parent, file_path):
         return None
     if opted_in(file_path, parent.config.getini(FILES_OPTION)):
         return GradcheckFile.from_parent(parent, path=file_path)
-    from .cases import declares_cases
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from .batch.cases import declares_cases
 
     return GradcheckFile.from_parent(parent, path=file_path) if declares_cases(file_path) else None
 
@@ -52,6 +54,7 @@ def opted_in(path, patterns: list[str]) -> bool:
 def item_name(text: str) -> str:
     """A case's name as a pytest item name: shown literally (control characters as their escapes, as in
     the table), and without '::', which pytest reads as a separator of node ids (-k, --deselect)."""
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
     from .render.escape import visible
 
     return visible(text).replace("::", ":\\x3a")
@@ -59,7 +62,8 @@ def item_name(text: str) -> str:
 
 class GradcheckFile(pytest.File):
     def collect(self):
-        from .cases import load
+        # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+        from .batch.cases import load
 
         seen: set[str] = set()
         for spec in load(self.path, root=self.config.rootpath):  # .npy paths stay inside the rootdir
@@ -83,7 +87,8 @@ class GradcheckItem(pytest.Item):
         self.spec = spec
 
     def runtest(self) -> None:
-        from .cases import run
+        # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+        from .batch.cases import run
 
         result = run(self.spec)
         if not result.as_expected:
@@ -100,11 +105,12 @@ class GradcheckItem(pytest.Item):
 
 def describe(result) -> str:
     """What a failing case reports: the verdict once, first (pytest's summary line shows it), then the table."""
-    if result.status == "error":
+    if result.status == Status.ERROR:
         return f"input error: {result.verdict}"
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
     from .render.table import render_text
 
-    if result.expect == "mismatch" and result.status == "pass":
+    if result.expect == Status.MISMATCH and result.status == Status.PASS:
         head = "expected a mismatch, but every gradient agrees: the wrong derivation this case documents was not caught"
     else:
         head = result.verdict
@@ -119,30 +125,35 @@ class Checker:
     raised by the user's own f or backward keeps its traceback (FunctionError, chained)."""
 
     def check(self, expr: str, **options):
+        # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
         from . import check
 
         return self._run(check, expr, **options)
 
     def check_function(self, f, grad_f, inputs, **options):
+        # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
         from . import check_function
 
         return self._run(check_function, f, grad_f, inputs, **options)
 
     def layer(self, forward, backward, inputs, **options):
         """check_layer: fails the test with the table unless every gradient agrees (a kink passes)."""
+        # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
         from . import check_layer
 
         return self._run(check_layer, forward, backward, inputs, **options)
 
     def vjp(self, f, vjp, inputs, **options):
         """check_vjp: fails the test with the table unless every gradient agrees (a kink passes)."""
+        # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
         from . import check_vjp
 
         return self._run(check_vjp, f, vjp, inputs, **options)
 
     @staticmethod
     def _run(checker, *args, **options):
-        from .errors import FunctionError, GradcheckError
+        # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+        from .base.errors import FunctionError, GradcheckError
 
         try:
             result = checker(*args, **options)

@@ -96,7 +96,7 @@ def joined(stderr: str) -> str:
 @pytest.fixture
 def ticking_clock(monkeypatch):
     """The budget's clock replaced in this process (every thread) by a TickingClock of TICK seconds a look."""
-    from gradcheck import budget
+    from gradcheck.base import budget
 
     clock = budget.TickingClock(TICK)
     monkeypatch.setattr(budget, "clock", clock)

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 import gradcheck
-from gradcheck.layer_check import FUNCTION_OPTIONS
-from gradcheck.options import Options
+from gradcheck.base.options import Options
+from gradcheck.checks.layers import FUNCTION_OPTIONS
 
 FUNCTIONS = [gradcheck.check, gradcheck.check_function, gradcheck.check_vjp, gradcheck.check_layer, gradcheck.trace]
 RESULTS = ["CaseResult", "GradientResult", "Report", "Trace", "TraceNode"]
@@ -33,7 +33,7 @@ def test_every_parameter_is_typed_and_documented(function):
 @pytest.mark.parametrize("function", [gradcheck.check_function, gradcheck.check_vjp, gradcheck.check_layer],
                          ids=lambda f: f.__name__)
 def test_the_function_checks_take_the_declared_options_by_name(function):
-    """Their options are those of gradcheck.options.Options that apply to your own code, with the declared
+    """Their options are those of gradcheck.base.options.Options that apply to your own code, with the declared
     defaults, and no longer hide behind **options."""
     keyword_only = {n: p.default for n, p in inspect.signature(function).parameters.items()
                     if p.kind is p.KEYWORD_ONLY}
@@ -46,7 +46,7 @@ def test_help_shows_the_signature_and_the_docstring():
     text = pydoc.render_doc(gradcheck.check_layer, renderer=pydoc.plaintext)
     assert "check_layer(forward: 'Callable[..., Any]', backward: 'Callable[..., Any]'" in text
     assert "`forward(*inputs) -> (out, cache)`, `backward(dout, cache) -> grads`" in text
-    assert "See gradcheck" not in text  # it once said only "See gradcheck.layer_check.check_layer"
+    assert "See gradcheck" not in text  # it once said only "See gradcheck.checks.layers.check_layer"
 
 
 @pytest.mark.parametrize("name", RESULTS)
@@ -71,3 +71,15 @@ def test_the_version_is_the_packages():
     from importlib.metadata import version
 
     assert gradcheck.__version__ == version("gradcheck")
+
+
+def test_statuses_are_one_enum_and_still_read_as_words():
+    import json
+
+    from gradcheck.base.status import Status
+
+    result = gradcheck.check("x*y", at="x=1,y=2", grad={"x": "x"})
+    assert result.status is Status.MISMATCH and result.gradients["y"].status is Status.PASS
+    assert result.status == "mismatch" and f"{result.status}" == "mismatch"
+    document = json.loads(json.dumps(result.to_dict()))
+    assert document["status"] == "mismatch" and document["gradients"]["y"]["status"] == "pass"

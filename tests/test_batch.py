@@ -7,8 +7,8 @@ import gc
 
 import pytest
 
-from gradcheck import batch
-from gradcheck.cases import CaseSpec
+from gradcheck.batch import runner as batch
+from gradcheck.batch.cases import CaseSpec
 
 
 def specs(n: int, wrong: set[int] = frozenset()) -> list[CaseSpec]:

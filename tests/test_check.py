@@ -12,12 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import console_script, joined
 
 import gradcheck
+from gradcheck.base.errors import FunctionError, SpecError
 from gradcheck.cli import main
-from gradcheck.errors import FunctionError, SpecError
-
-from conftest import console_script, joined
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPRESSIONS = ROOT / "expressions"
@@ -121,7 +120,7 @@ def test_an_input_error_outranks_a_mismatch(tmp_path):
 def test_an_expected_mismatch_that_agrees_is_a_failure():
     result = CliRunner().invoke(main, ["check", "-"], catch_exceptions=False)  # no such path
     assert result.exit_code == 2
-    from gradcheck.cases import CaseSpec, run
+    from gradcheck.batch.cases import CaseSpec, run
 
     spec = CaseSpec("right after all", "f.toml", 3, {"expr": "x^2", "at": "x=3", "grad": {"x": "2*x"}}, "mismatch")
     outcome = run(spec)

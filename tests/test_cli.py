@@ -30,15 +30,28 @@ from pathlib import Path
 import click
 import numpy as np
 import pytest
-
-import gradcheck
-from gradcheck.primitives import FUNCTIONS
-
+from conftest import (  # noqa: F401
+    CLEAN_ENV,
+    HANG_GUARD,
+    LET_Z,
+    NEURON,
+    NEURON_AT,
+    NEURON_VARS,
+    PACKAGE_ROOT,
+    RIGHT_W0,
+    WRONG_W0,
+    console_script,
+    invoke,
+    joined,
+    make_runner,
+    messages,
+    run_script,
+    subprocess_env,
+)
 from table_text import REL, parse_gradients
 
-from conftest import (CLEAN_ENV, LET_Z, NEURON, NEURON_AT, NEURON_VARS, PACKAGE_ROOT, RIGHT_W0,  # noqa: F401
-                      HANG_GUARD, WRONG_W0, console_script, invoke, joined, make_runner, messages, run_script,
-                      subprocess_env)
+import gradcheck
+from gradcheck.ops.registry import FUNCTIONS
 
 TIMEOUT = HANG_GUARD  # seconds for one subprocess: a hang guard, not a speed target
 
@@ -329,7 +342,7 @@ def test_json_writes_arrays_and_pairs_on_one_line_and_no_inf_or_nan_anywhere():
     """render/json.py writes each array and each pair on one line (the C encoder: a million-entry
     gradient took 11 s one number per line); a non-finite number, in an array too, is still null."""
     from gradcheck.render.json import render_json
-    from gradcheck.result import Report
+    from gradcheck.verdict.result import Report
 
     result = gradcheck.check("sum(W * X)", at={"W": "randn(3,4)", "X": "randn(3,4)"})
     result.gradients["W"].columns["numeric"] = np.array([[np.inf] * 4, [1.0] * 4, [np.nan] * 4])

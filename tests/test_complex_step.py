@@ -12,14 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy as sp
-
-import gradcheck
-from gradcheck.cases import load
-from gradcheck.errors import SpecError
-from gradcheck.primitives import KINKED, PRIMITIVES, WITHOUT_COMPLEX_FORM, zero_vjp
-
 from conftest import console_script, joined, subprocess_env
 from test_primitives import ARRAY_CASES, ARRAY_IDS, CASES, IDS, array_inputs, sample_points
+
+import gradcheck
+from gradcheck.base.errors import SpecError
+from gradcheck.batch.cases import load
+from gradcheck.ops.registry import KINKED, PRIMITIVES, WITHOUT_COMPLEX_FORM, zero_vjp
 
 EXPRESSIONS = Path(__file__).resolve().parent.parent / "expressions"
 STEP = 1e-20  # the numeric oracle's COMPLEX_STEP: its O(h²) error is far below an ulp

@@ -6,10 +6,9 @@ import subprocess
 
 import numpy as np
 import pytest
+from conftest import console_script
 
 import gradcheck
-
-from conftest import console_script
 
 NEURON_AT = "w0=2,w1=-3,w2=-3,x0=-1,x1=-2"
 Z = {"z": "w0*x0 + w1*x1 + w2"}
@@ -99,8 +98,8 @@ def test_the_diagnosis_reaches_the_console_and_json():
 def test_the_random_points_of_one_vectorized_pass_are_those_of_one_point_at_a_time(expr, at, grad, let, points):
     """A scalar f's diagnosis points come from one pass over every try (diagnosis._batched_samples):
     the same points kept, the same gradients and claimed values as trying one point at a time."""
-    from gradcheck.diagnosis import _batchable, _batched_samples, _one_by_one
-    from gradcheck.problem import build
+    from gradcheck.diagnose.claims import _batchable, _batched_samples, _one_by_one
+    from gradcheck.inputs.problem import build
 
     problem = build(expr, at=at, grad=grad, let=let)
     (variable,) = grad

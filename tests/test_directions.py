@@ -6,9 +6,10 @@ import pickle
 
 import numpy as np
 
-from gradcheck.columns import Evaluation, Probes
-from gradcheck.directions import Directions, projections
-from gradcheck.oracles.numeric import FAST_PROBES, fast
+from gradcheck.base.columns import Evaluation, Probes
+from gradcheck.base.limits import FAST_PROBES
+from gradcheck.oracles.directions import Directions, projections
+from gradcheck.oracles.numeric import fast
 
 
 def test_directions_are_the_same_every_time_they_are_drawn():

@@ -11,9 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import docs_commands
+import pytest
 from conftest import HANG_GUARD, PACKAGE_ROOT
 
 ROOT = Path(PACKAGE_ROOT)

@@ -8,10 +8,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import joined, run_script
 
 from gradcheck import check
-
-from conftest import joined, run_script
 
 REPRODUCED = 1e-12  # relative, as the issue asks: the same formulas in the same float64 arithmetic
 NET_AT = ["X=randn(8,4)", "W1=randn(4,5)", "W2=randn(5,3)", "b=randn(5)", "y=[0,1,2,0,1,2,0,1]"]

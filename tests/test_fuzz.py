@@ -38,23 +38,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from conftest import HANG_GUARD, console_script
+from conftest import subprocess_env as shared_env
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import gradcheck
-import gradcheck.pipeline as gradcheck_pipeline
+import gradcheck.checks.expression as gradcheck_pipeline
 from gradcheck import DomainError, GradcheckError, ShapeError
-from gradcheck.primitives import FUNCTIONS
+from gradcheck.ops.registry import FUNCTIONS
 from gradcheck.render.json import render_json
-from gradcheck.result import Report
-
-from conftest import HANG_GUARD, console_script
-from conftest import subprocess_env as shared_env
+from gradcheck.verdict.result import Report
 
 pytestmark = pytest.mark.slow  # ~3 minutes of generated inputs: CI runs it, a quick loop skips it
 
@@ -993,7 +993,7 @@ toml_documents = st.one_of(
 def test_random_expression_files(tmp_path_factory, document):
     """Any file `gradcheck check` may be given: every case ends as a result (errors included, naming
     the file), nothing raises, and the report renders as JSON."""
-    from gradcheck.cases import load, run
+    from gradcheck.batch.cases import load, run
 
     folder = tmp_path_factory.mktemp("toml")
     path = folder / "cases.toml"

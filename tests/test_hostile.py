@@ -20,11 +20,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import HANG_GUARD, TEST_CLOCK, TICK, joined
 
 import gradcheck
 from gradcheck import GradcheckError, ValueSpecError
-
-from conftest import HANG_GUARD, TEST_CLOCK, TICK, joined
 
 PACKAGE_ROOT = str(Path(gradcheck.__file__).resolve().parents[1])
 TIMEOUT = HANG_GUARD  # seconds for one subprocess: a hang guard, not a speed target
@@ -283,9 +282,9 @@ def test_item_10_check_function_has_a_timeout_in_a_thread():
 
 
 def test_item_10_the_default_budget_applies_when_none_is_given(monkeypatch, ticking_clock):
-    import gradcheck.budget
+    import gradcheck.base.budget
 
-    monkeypatch.setattr(gradcheck.budget, "DEFAULT_TIMEOUT", 0.3)
+    monkeypatch.setattr(gradcheck.base.budget, "DEFAULT_TIMEOUT", 0.3)
     with pytest.raises(gradcheck.GradcheckError, match="time budget of 0.3 s"):
         gradcheck.check(SLOW[0], at=SLOW[1], mode="full")
 
@@ -343,9 +342,9 @@ def test_item_6_a_chain_of_300_let_names_is_refused_not_a_traceback():
 
 
 def test_item_6_recursion_never_escapes_through_the_api(monkeypatch):
-    import gradcheck.cost
+    import gradcheck.language.cost
 
-    monkeypatch.setattr(gradcheck.cost, "MAX_DAG_NESTING", 10**6)  # past the guard: the backstop must hold
+    monkeypatch.setattr(gradcheck.language.cost, "MAX_DAG_NESTING", 10**6)  # past the guard: the backstop must hold
     let = {"a1": "sin(x)", **{f"a{i}": f"sin(a{i - 1})" for i in range(2, 3001)}}
     for options in ({"grad": {"x": "1"}}, {"formulas": True}, {"order": 2}):
         try:
@@ -408,8 +407,8 @@ def _sines(count: int, wrong: tuple[str, ...] = ()):
 
 
 def test_item_8_fast_mode_costs_the_same_for_40_or_400_scalar_variables():
-    from gradcheck.oracles.numeric import FAST_PROBES
-    from gradcheck.pool import PoolShare
+    from gradcheck.base.limits import FAST_PROBES
+    from gradcheck.verdict.pool import PoolShare
 
     counts = []
     for count in (40, 400):
@@ -437,7 +436,7 @@ def test_item_8_the_pool_traces_a_wrong_vjp_rule_to_its_variable(monkeypatch):
     probes disagree, bisection finds the variable, and only it is reported."""
     from dataclasses import replace
 
-    from gradcheck import primitives
+    from gradcheck.ops import registry as primitives
 
     tanh = primitives.FUNCTIONS["tanh"]
     monkeypatch.setitem(primitives.FUNCTIONS, "tanh", replace(tanh, vjps=(lambda g, ans, x: 2 * g * (1 - ans**2),)))
@@ -709,7 +708,7 @@ def hostile_case_files(draw) -> bytes:
                                  HealthCheck.data_too_large])
 @given(content=hostile_case_files())
 def test_property_hostile_case_files_end_cleanly(tmp_path_factory, content):
-    from gradcheck.cases import load, run
+    from gradcheck.batch.cases import load, run
 
     folder = tmp_path_factory.mktemp("pr")
     path = folder / "case.toml"

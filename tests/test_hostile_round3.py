@@ -19,11 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import NEURON, NEURON_AT, console_script, joined, messages, subprocess_env
 
 import gradcheck
 from gradcheck.oracles import sym_chain, sym_store
-
-from conftest import NEURON, NEURON_AT, console_script, joined, messages, subprocess_env
 
 TIMEOUT = 60  # seconds for one console-script run; each takes a few
 MEMORY_LIMIT = 1 << 30  # bytes of address space for a run that must stay small
@@ -338,7 +337,8 @@ def test_finding_4_an_expected_mismatch_is_met_only_by_the_claim(store):
     gradcheck.check(NEURON, at=NEURON_AT)
     _tamper_sigmoid(store)
     _forget()
-    from gradcheck.cases import CaseSpec, run as run_case
+    from gradcheck.batch.cases import CaseSpec
+    from gradcheck.batch.cases import run as run_case
 
     right = "x0*sigmoid(w0*x0+w1*x1+w2)*(1-sigmoid(w0*x0+w1*x1+w2))"
     spec = CaseSpec("corrected", "cases.toml", 1, {"expr": NEURON, "at": NEURON_AT, "grad": {"w0": right}},
@@ -490,9 +490,9 @@ def test_finding_3_a_budget_for_the_whole_run(tmp_path):
 def test_finding_3_a_case_the_run_budget_ends_says_so(monkeypatch):
     """The run's budget running out inside a case: the case's budget was cut to what the run had left, and
     its message names the run's budget, not the case's."""
-    from gradcheck import cases as C
-    from gradcheck import grading
-    from gradcheck.errors import CheckTimeout
+    from gradcheck.base.errors import CheckTimeout
+    from gradcheck.batch import cases as C
+    from gradcheck.batch import grading
 
     clock = [100.0]
     monkeypatch.setattr(grading.time, "monotonic", lambda: clock[0])
@@ -502,7 +502,7 @@ def test_finding_3_a_case_the_run_budget_ends_says_so(monkeypatch):
         seen.update(options)
         clock[0] += 10  # the case used up the run's budget
         raise CheckTimeout("the check took longer than its time budget of 5 s: it ran out in the numeric step")
-    monkeypatch.setattr("gradcheck.pipeline.check", slow)
+    monkeypatch.setattr("gradcheck.checks.expression.check", slow)
     spec = C.CaseSpec("slow", "cases.toml", 3, {"expr": "x*y", "timeout": 60.0})
     grading.apply([spec], grading.RunOptions(run_timeout=5.0))
     result = C.run(spec)
@@ -623,7 +623,7 @@ def test_finding_7_pool_and_conv_backward_go_over_offsets_not_every_window_at_on
     test and the complex step stay within a few tens of MB (tracemalloc), and agree with every window at once."""
     import tracemalloc
 
-    from gradcheck import conv_ops as C
+    from gradcheck.ops import convolution as C
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, 1, 120, 120))
@@ -651,7 +651,7 @@ def test_finding_7_pool_and_conv_backward_go_over_offsets_not_every_window_at_on
 def test_finding_7_the_rules_over_offsets_agree_with_every_window_at_once():
     from numpy.lib.stride_tricks import sliding_window_view
 
-    from gradcheck import conv_ops as C
+    from gradcheck.ops import convolution as C
 
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 3, 7, 7))
@@ -691,7 +691,7 @@ def test_finding_7_the_rules_over_offsets_agree_with_every_window_at_once():
 
 
 def test_finding_7_a_case_file_larger_than_the_cap_is_refused_before_it_is_parsed(tmp_path):
-    from gradcheck.cases import MAX_CASE_FILE_BYTES
+    from gradcheck.batch.cases import MAX_CASE_FILE_BYTES
 
     (tmp_path / "big.toml").write_text(case("big", "x*y") + "# padding\n" * (MAX_CASE_FILE_BYTES // 10 + 1))
     (tmp_path / "good.toml").write_text(case("good", "x*x"))
@@ -787,7 +787,8 @@ def test_finding_8_an_unexpected_exception_is_exit_3_naming_the_case_and_the_oth
     """A bug in gradcheck (here: a check that raises a RuntimeError for one case) ends that case as an
     internal error, exit 3, one line naming it; the others are checked and reported, JUnit written."""
     from conftest import invoke
-    from gradcheck import pipeline
+
+    from gradcheck.checks import expression as pipeline
 
     original = pipeline.check
 
@@ -811,8 +812,8 @@ def test_finding_8_an_unexpected_exception_is_exit_3_naming_the_case_and_the_oth
 def test_finding_8_a_worker_process_that_dies_ends_its_cases_as_internal_errors(monkeypatch):
     """check -j 2 with a worker killed (for memory, by a crash in a library): its cases are internal errors
     naming them, the other cases are reported."""
-    from gradcheck import batch
-    from gradcheck.cases import CaseSpec
+    from gradcheck.batch import runner as batch
+    from gradcheck.batch.cases import CaseSpec
 
     parent = os.getpid()
     original = batch.run
@@ -832,7 +833,8 @@ def test_finding_8_a_worker_process_that_dies_ends_its_cases_as_internal_errors(
 
 def test_finding_8_the_command_line_never_shows_a_traceback_for_an_unexpected_exception(monkeypatch):
     from conftest import invoke
-    from gradcheck import pipeline
+
+    from gradcheck.checks import expression as pipeline
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug")
@@ -855,7 +857,7 @@ def test_finding_9_a_right_layer_at_1e308_says_why_nothing_was_compared_without_
 def test_finding_9_the_documented_limit_of_finite_differences_is_the_codes():
     import re
 
-    from gradcheck.cost import MAX_NUMERIC_OPERATIONS
+    from gradcheck.language.cost import MAX_NUMERIC_OPERATIONS
 
     root = Path(gradcheck.__file__).resolve().parents[1]
     texts = [root / "README.md", *sorted((root / "docs").glob("*.md"))]

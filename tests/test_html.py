@@ -8,11 +8,10 @@ import re
 from html.parser import HTMLParser
 
 import test_cli as cli
+from conftest import joined
 
 import gradcheck
 from gradcheck.render.escape import visible
-
-from conftest import joined
 
 CASES = '''
 [[case]]
@@ -151,7 +150,7 @@ def test_notebook_representations_show_the_same_table():
     markdown = result._repr_markdown_()
     assert markdown.startswith("```text\n") and markdown.rstrip().endswith("```")
     assert str(result).strip() in markdown
-    report = gradcheck.result.Report([result])
+    report = gradcheck.verdict.result.Report([result])
     assert "1 case" in report._repr_html_() and "1 case" in str(report)
     assert "[/] &lt;b&gt;" in report._repr_html_() and "<b>" not in report._repr_html_()  # the name, literally
     trace = gradcheck.trace("sigmoid(w*x)", at="w=2,x=-1")

@@ -6,12 +6,11 @@ import base64
 import json
 
 import numpy as np
+from conftest import run_script
 
 import gradcheck
 from gradcheck.render.json import SCHEMA_VERSION, render_json
-from gradcheck.result import LIST_MAX_ENTRIES, Report, packed, unpacked
-
-from conftest import run_script
+from gradcheck.verdict.result import LIST_MAX_ENTRIES, Report, packed, unpacked
 
 
 def test_schema_version_is_4():
@@ -58,8 +57,8 @@ def test_script_writes_a_large_gradient_packed_and_exact(tmp_path):
 def test_the_indented_part_is_what_json_dumps_writes():
     """render_json writes the indented part itself (faster than json's Python encoder): for a document
     without arrays or pairs it must be, byte for byte, json.dumps(indent=2, ensure_ascii=False)."""
-    from gradcheck.errors import ParseError
-    from gradcheck.pipeline import error_result
+    from gradcheck.base.errors import ParseError
+    from gradcheck.checks.expression import error_result
 
     nasty = 'log(x) "quoted" \\ back\\slash é \x1b[31m\n tab\t'
     report = Report([error_result(nasty, ParseError(nasty), name=nasty), error_result("y", ParseError("?"))])

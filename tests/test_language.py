@@ -16,9 +16,9 @@ from conftest import SUBPROCESS_TIMEOUT as TIMEOUT
 from conftest import console_script, invoke, messages, subprocess_env
 
 import gradcheck
-from gradcheck.errors import ParseError
-from gradcheck.parser import parse
-from gradcheck.primitives import BY_NAME
+from gradcheck.base.errors import ParseError
+from gradcheck.language.parser import parse
+from gradcheck.ops.registry import BY_NAME
 
 EXPRESSIONS = Path(__file__).resolve().parents[1] / "expressions"
 

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gradcheck.evaluate import forward, value
+from gradcheck.language.evaluate import forward, value
+from gradcheck.language.parser import parse
+from gradcheck.language.tree import differentiable_variables
 from gradcheck.oracles.backprop import backprop
-from gradcheck.parser import parse
-from gradcheck.tree import differentiable_variables
 
 EXAMPLES = 12  # per property; each runs in milliseconds
 STEP = 1e-6  # central differences of O(1) functions: ~1e-10 truncation and rounding
@@ -233,7 +233,7 @@ def test_conv_and_pools(n, c, f, k, stride, pad, reps, seed):
 
 @pytest.mark.parametrize("name", ["amax", "amin", "max_pool2d"])
 def test_the_kink_quantity_is_positive_only_at_the_maximum(name):
-    from gradcheck.primitives import BY_NAME
+    from gradcheck.ops.registry import BY_NAME
 
     x = np.array([[[[3.0, 1.0], [2.0, 0.5]]]])
     kink = BY_NAME[name].kink

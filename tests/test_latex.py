@@ -6,7 +6,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from conftest import run_script
 
 NET = ["eval", "softmax_ce(relu(X @ W1) @ W2, y)", "--at", "X=randn(8,4)", "--at", "W1=randn(4,5)",

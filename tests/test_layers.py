@@ -9,11 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import messages
 
 import gradcheck
 from gradcheck import FunctionError, SpecError
-
-from conftest import messages
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
@@ -507,8 +506,8 @@ def test_the_pytest_fixture_checks_layers(tmp_path):
 
 
 def test_layer_values_from_the_command_line():
-    from gradcheck.data_values import parse_data, split_at
-    from gradcheck.errors import ValueSpecError
+    from gradcheck.base.errors import ValueSpecError
+    from gradcheck.inputs.data import parse_data, split_at
 
     at = split_at(['x=randn(2,3),conv_param={"stride": 2, "pad": 1}', "y=[0, 2, 1]", "p=0.5", "m=[True, False]"])
     assert list(at) == ["x", "conv_param", "y", "p", "m"]
@@ -529,7 +528,7 @@ def test_layer_values_from_the_command_line():
 def test_a_time_budget_ends_a_slow_layer_check():
     import time as clock
 
-    from gradcheck.errors import CheckTimeout
+    from gradcheck.base.errors import CheckTimeout
 
     def slow_forward(x):
         clock.sleep(0.05)

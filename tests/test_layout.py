@@ -23,10 +23,10 @@ from table_text import (
 )
 
 import gradcheck
-from gradcheck.graph import summary
 from gradcheck.render.graph import render_trace
 from gradcheck.render.table import FEW_DIGITS, render_batch, render_case, text_console
-from gradcheck.result import Report
+from gradcheck.teach.summary import summary
+from gradcheck.verdict.result import Report
 
 WIDTHS = [60, 80, 100, 160]
 NEURON, NEURON_AT = cli.NEURON, cli.NEURON_AT
@@ -202,7 +202,7 @@ def test_a_terminal_narrower_than_the_table_gets_another_layout_not_an_ellipsis(
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_functions_listing_shows_every_signature_and_derivative_whole(width):
-    from gradcheck.primitives import PRIMITIVES
+    from gradcheck.ops.registry import PRIMITIVES
     from gradcheck.render.table import render_functions
 
     text = rendered(render_functions, width)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import invoke, run_script
 
 SQUARE = ["--at", "X=randn(4,4)", "--at", "W1=randn(4,4)", "--at", "W2=randn(4,4)", "--at", "y=[0,1,2,3]",

@@ -9,13 +9,12 @@ import json
 
 import numpy as np
 import pytest
-
-from gradcheck.evaluate import value
-from gradcheck.parser import Scope, parse
-from gradcheck.primitives import BY_NAME
-from gradcheck.tree import Var
-
 from conftest import run_script
+
+from gradcheck.language.evaluate import value
+from gradcheck.language.parser import Scope, parse
+from gradcheck.language.tree import Var
+from gradcheck.ops.registry import BY_NAME
 
 M, N, D, K = 8, 4, 5, 3  # batch, inputs, hidden units, classes
 LABELS = "y=[0,1,2,0,1,2,0,1]"
@@ -148,7 +147,7 @@ def test_a_primitive_without_a_matrix_rule_is_named():
 def test_a_wrong_rule_is_withheld_with_the_reason():
     """A derived formula is never shown unchecked: a broken matrix rule yields no formula."""
     from gradcheck import check
-    from gradcheck.matrix_terms import call
+    from gradcheck.ops.terms import call
 
     relu = BY_NAME["relu"]
     saved = relu.matrix

@@ -7,10 +7,9 @@ import json
 
 import numpy as np
 import pytest
+from conftest import joined, messages, run_script
 
 import gradcheck
-
-from conftest import joined, messages, run_script
 
 
 # ----- a registry kink on the path need not make f kinked ----------------------------------------

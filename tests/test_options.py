@@ -6,12 +6,11 @@ import dataclasses
 import inspect
 
 import pytest
+from conftest import invoke, joined
 
 import gradcheck
-from gradcheck.options import OPTION_NAMES, Options
-from gradcheck.errors import SpecError
-
-from conftest import invoke, joined
+from gradcheck.base.errors import SpecError
+from gradcheck.base.options import OPTION_NAMES, Options
 
 
 def test_the_public_check_signature_is_the_declared_options():
@@ -23,7 +22,7 @@ def test_the_public_check_signature_is_the_declared_options():
 
 
 def test_every_option_is_a_cli_option_of_eval_with_the_declared_default():
-    from gradcheck.cli import eval_command
+    from gradcheck.cli.evaluate import eval_command
 
     by_name = {p.name: p for p in eval_command.params}
     for f in dataclasses.fields(Options):
@@ -33,7 +32,7 @@ def test_every_option_is_a_cli_option_of_eval_with_the_declared_default():
 
 
 def test_case_file_keys_come_from_the_declaration():
-    from gradcheck.cases import KEYS
+    from gradcheck.batch.cases import KEYS
 
     for f in dataclasses.fields(Options):
         assert (f.name in KEYS) == bool(f.metadata["toml"]), f.name

@@ -125,7 +125,7 @@ def test_check_function_dict_keys_are_refused_and_shown_literally():
 def test_functions_listing_keeps_brackets():
     proc = cli.run_piped([cli.console_script(), "functions"], cli.subprocess_env(), cli.Path.cwd())
     assert proc.returncode == 0, proc.stderr
-    from gradcheck.primitives import PRIMITIVES
+    from gradcheck.ops.registry import PRIMITIVES
 
     bracketed = [p for p in PRIMITIVES if "[" in p.signature()]
     assert bracketed  # the registry has indexing, written with brackets

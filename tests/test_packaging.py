@@ -7,9 +7,9 @@ import re
 import sys
 from pathlib import Path
 
-import gradcheck
-
 from conftest import PACKAGE_ROOT
+
+import gradcheck
 
 if sys.version_info >= (3, 11):
     import tomllib

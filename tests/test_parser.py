@@ -15,12 +15,12 @@ import random
 import numpy as np
 import pytest
 
-from gradcheck.errors import GradcheckError, ParseError
-from gradcheck.evaluate import value
-from gradcheck.parser import MAX_NESTING, MAX_TEXT_LENGTH, Scope, parse
-from gradcheck.primitives import REQUIRED, BINARY_OPERATORS, BY_NAME, FUNCTIONS, OVERLOADS
-from gradcheck.source import EXCERPT_WIDTH
-from gradcheck.tree import Apply, Const, Var, text, topological, variables
+from gradcheck.base.errors import GradcheckError, ParseError
+from gradcheck.base.source import EXCERPT_WIDTH
+from gradcheck.language.evaluate import value
+from gradcheck.language.parser import MAX_NESTING, MAX_TEXT_LENGTH, Scope, parse
+from gradcheck.language.tree import Apply, Const, Var, text, topological, variables
+from gradcheck.ops.registry import BINARY_OPERATORS, BY_NAME, FUNCTIONS, OVERLOADS, REQUIRED
 
 
 # ----- helpers -----------------------------------------------------------------------------------

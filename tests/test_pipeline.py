@@ -8,7 +8,7 @@ import math
 import pytest
 
 import gradcheck
-from gradcheck.errors import DomainError, SpecError
+from gradcheck.base.errors import DomainError, SpecError
 
 NEURON = "sigmoid(w0*x0 + w1*x1 + w2)"
 NEURON_AT = "w0=2,w1=-3,w2=-3,x0=-1,x1=-2"
@@ -69,8 +69,8 @@ def test_expression_using_every_function():
     }
     result = gradcheck.check(FIFTEEN, at={"x": x, "y": y, "z": z})
     assert_columns(result, expected)
-    from gradcheck.parser import parse
-    from gradcheck.tree import topological
+    from gradcheck.language.parser import parse
+    from gradcheck.language.tree import topological
 
     assert len(topological(parse(FIFTEEN))) >= 15
 

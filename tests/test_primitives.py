@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from gradcheck.evaluate import value
-from gradcheck.parser import Scope, parse
-from gradcheck.primitives import BY_NAME, FUNCTIONS, PRIMITIVES, zero_vjp
-from gradcheck.tree import Var
+from gradcheck.language.evaluate import value
+from gradcheck.language.parser import Scope, parse
+from gradcheck.language.tree import Var
+from gradcheck.ops.registry import BY_NAME, FUNCTIONS, PRIMITIVES, zero_vjp
 
 # Points per primitive; each is drawn until it is in the domain and away from kinks.
 POINTS = 6
@@ -204,7 +204,7 @@ def test_array_sympy_form_matches_forward_and_vjp(prim, shapes, static):
     """The SymPy form on object arrays gives the forward's numbers, and SymPy's derivative of
     <g, f(x)> by each entry gives the VJP."""
     from gradcheck.oracles.sym_eval import Evaluator, as_float
-    from gradcheck.oracles.symbolic import _numbers, _symbols
+    from gradcheck.oracles.symbolic import sympy_numbers, sympy_symbols
 
     rng = np.random.default_rng(6)
     inputs = array_inputs(prim, shapes, static, rng)
@@ -213,9 +213,9 @@ def test_array_sympy_form_matches_forward_and_vjp(prim, shapes, static):
     symbolic_inputs, values = [], {}
     for i, x in enumerate(inputs):
         if i in prim.labels:
-            symbolic_inputs.append(_numbers(sp, x))
+            symbolic_inputs.append(sympy_numbers(sp, x))
         else:
-            symbols = _symbols(sp, f"a{i}", x)
+            symbols = sympy_symbols(sp, f"a{i}", x)
             symbolic_inputs.append(symbols)
             values.update({s: np.asarray(x)[idx] for idx, s in np.ndenumerate(symbols)})
     form = np.asarray(prim.sympy(sp, *symbolic_inputs, **static), dtype=object)
@@ -253,7 +253,7 @@ def test_term_sizes_bound_every_term_of_the_vjp(prim, shapes, static, i):
     sum of every term's size, built here one output entry at a time (a unit vector's VJP holds one
     term per entry), and at most twice it. The VJP of s itself cancels where terms of both signs meet:
     X.T @ S, a broadcast w in x * w, softmax's subtracted sum."""
-    from gradcheck.array_ops import unbroadcast
+    from gradcheck.ops.arrays import unbroadcast
     from gradcheck.oracles.backprop import sizes_rule
 
     rng = np.random.default_rng(11)
@@ -280,3 +280,66 @@ def test_term_sizes_bound_every_term_of_the_vjp(prim, shapes, static, i):
         # so the sizes are the terms as written (softmax_sizes), above |J|
         return
     assert np.all(got <= 2 * brute + 1e-300), (got, brute)
+
+
+# ----- the registry's risky defaults, walked entry by entry -----------------------------------------
+# complex_form defaults to the forward itself and `linear` to nothing: a wrong complex form would make
+# the complex step's derivative silently wrong, a wrong `linear` would reuse f(x) where it does not hold.
+STEP = 1e-20
+
+
+@pytest.mark.parametrize(("prim", "i"), CASES, ids=IDS)
+def test_every_complex_form_gives_the_vjp_of_its_piece(prim, i):
+    """Under the complex step x + ih, every elementwise primitive's complex form (its forward where that
+    is analytic, the piece the real part picks where it is not) has imaginary part h times the VJP."""
+    if prim.complex_forward is None or prim.vjps[i] is zero_vjp:
+        return
+    for inputs in sample_points(prim, np.random.default_rng(11), i)[:5]:
+        stepped = [complex(v) for v in inputs]
+        stepped[i] += STEP * 1j
+        slope = np.imag(prim.complex_forward(*stepped)) / STEP
+        assert slope == pytest.approx(vjp_at(prim, inputs, i), rel=1e-9, abs=1e-12), (prim.name, inputs)
+
+
+@pytest.mark.parametrize(("prim", "shapes", "static"), ARRAY_CASES, ids=ARRAY_IDS)
+def test_every_array_complex_form_gives_the_vjp_along_a_direction(prim, shapes, static):
+    """The same for arrays, along a random direction v of each input: Im f(x + ihv) / h = <VJP(g), v>
+    contracted with g. Inputs are drawn where no kink is within reach (ties of max_pool2d and amax are
+    broken by the random draw)."""
+    if prim.complex_forward is None:
+        return
+    rng = np.random.default_rng(13)
+    inputs = array_inputs(prim, shapes, static, rng)
+    ans = prim.forward(*inputs, **static)
+    g = rng.standard_normal(np.shape(ans))
+    for i, x in enumerate(inputs):
+        if i in prim.labels or prim.vjps[i] is zero_vjp:
+            continue
+        v = rng.standard_normal(np.shape(x))
+        stepped = list(inputs)  # labels stay the whole numbers they are
+        stepped[i] = np.asarray(x, dtype=np.complex128) + STEP * 1j * v
+        along = np.sum(g * np.imag(prim.complex_forward(*stepped, **static))) / STEP
+        expected = np.sum(np.broadcast_to(prim.vjps[i](g, ans, *inputs, **static), np.shape(x)) * v)
+        assert along == pytest.approx(expected, rel=1e-9, abs=1e-12), (prim.name, i)
+
+
+LINEAR = [(prim, shapes, static) for prim, shapes, static in ARRAY_CASES if prim.linear] + \
+         [(prim, [(), ()], {}) for prim in ELEMENTWISE if prim.linear]
+
+
+@pytest.mark.parametrize(("prim", "shapes", "static"), LINEAR, ids=[p.name for p, _, _ in LINEAR])
+def test_every_linear_input_is_linear(prim, shapes, static):
+    """`linear` lets the complex step reuse f(x): f(x + iy) = f(x) + i f(y) in each input it names, the
+    others held real."""
+    assert prim.linear
+    rng = np.random.default_rng(17)
+    inputs = array_inputs(prim, shapes, static, rng)
+    for i in prim.linear:
+        y = rng.standard_normal(np.shape(inputs[i]))
+        moved = list(inputs)
+        moved[i] = inputs[i] + 1j * y
+        imaginary = list(inputs)
+        imaginary[i] = y
+        np.testing.assert_allclose(prim.complex_forward(*moved, **static),
+                                   prim.forward(*inputs, **static) + 1j * prim.forward(*imaginary, **static),
+                                   rtol=1e-12, atol=1e-12)

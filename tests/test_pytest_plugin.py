@@ -10,11 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from gradcheck.cases import DECLARATION_BYTES, declares_cases
-from gradcheck.pytest_plugin import item_name, opted_in
-
 from conftest import HANG_GUARD, subprocess_env
+
+from gradcheck.batch.cases import DECLARATION_BYTES, declares_cases
+from gradcheck.pytest_plugin import item_name, opted_in
 
 CASE = '[[case]]\nname = "{name}"\nexpr = "x*x"\nat = {{ x = 1 }}\ngrad = {{ x = "{claim}" }}\n'
 OWN_TEST = "def test_arithmetic():\n    assert 1 + 1 == 2\n"

@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 
 import gradcheck
-from gradcheck.evaluate import (differenced, forward, jumps_at, non_analytic,
-                                without_complex_form)
-from gradcheck.columns import Evaluation
-from gradcheck.errors import DomainError
-from gradcheck.problem import build
-from gradcheck.tree import Apply, Paths, depends_on, topological
+from gradcheck.base.columns import Evaluation
+from gradcheck.base.errors import DomainError
+from gradcheck.inputs.problem import build
+from gradcheck.language.evaluate import differenced, forward, jumps_at, non_analytic, without_complex_form
+from gradcheck.language.tree import Apply, Paths, depends_on, topological
 
 CASES = [
     ("sigmoid(w0*x0 + w1*x1 + w2)", "w0=2,w1=-3,w2=-3,x0=-1,x1=-2"),
@@ -81,7 +80,7 @@ def test_a_linear_operation_reuses_the_reference_value_under_the_complex_step():
     """matmul is linear in each input (Primitive.linear): under the complex step X @ (W + iV) is the
     reference's X @ W plus i X @ V, one real product (evaluate._linear_step). With matmul's complex
     form made to fail, the numeric oracle's pass still goes through, to the same value."""
-    from gradcheck.primitives import BY_NAME
+    from gradcheck.ops.registry import BY_NAME
 
     problem = build("sum(tanh(X @ W))", at="X=randn(3,4),W=randn(4,2)")
     f = differenced(problem.root)
@@ -109,7 +108,7 @@ def test_a_linear_operation_reuses_the_reference_value_under_the_complex_step():
 def test_the_shaken_pass_of_a_complex_step_reuses_the_plain_passs_linear_product(monkeypatch):
     """evaluate._Products: the shaken pass of a step gets the very array the plain pass did, and its
     product X @ imag(W + ih·v) is looked up instead of computed again: the same numbers either way."""
-    import gradcheck.evaluate as evaluate
+    import gradcheck.language.evaluate as evaluate
 
     at = {"X": "randn(6,5)", "W": "randn(5,4)"}
     looked_up = []

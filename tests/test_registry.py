@@ -16,18 +16,18 @@ from conftest import SUBPROCESS_TIMEOUT as TIMEOUT
 from conftest import console_script, joined, subprocess_env
 from test_primitives import ARRAY_EXAMPLES, array_inputs
 
-from gradcheck import primitives
-from gradcheck.parser import Scope, parse
-from gradcheck.primitives import (
+from gradcheck.language.parser import Scope, parse
+from gradcheck.language.tree import Var
+from gradcheck.ops import registry as primitives
+from gradcheck.ops.registry import (
     BINARY_OPERATORS,
     FUNCTIONS,
-    MPMATH_RULES,
     KINKED,
+    MPMATH_RULES,
     PRIMITIVES,
     WITHOUT_COMPLEX_FORM,
     zero_vjp,
 )
-from gradcheck.tree import Var
 
 # SymPy heads that are not functions of numbers: containers and the like, never evaluated.
 NOT_EVALUATED = {"Tuple", "Symbol", "Dummy"}
@@ -43,12 +43,12 @@ def _forms(prim) -> list:
         symbols = [sp.Symbol(p, real=True) for p in prim.params]
         form = prim.sympy(sp, *symbols)
         return [form, *(sp.diff(form, s) for i, s in enumerate(symbols) if i not in prim.labels)]
-    from gradcheck.oracles.symbolic import _numbers, _symbols
+    from gradcheck.oracles.symbolic import sympy_numbers, sympy_symbols
 
     exprs = []
     for shapes, static in ARRAY_EXAMPLES[prim.name]:
         inputs = array_inputs(prim, shapes, static, np.random.default_rng(0))
-        args = [_numbers(sp, x) if i in prim.labels else _symbols(sp, f"a{i}", x) for i, x in enumerate(inputs)]
+        args = [sympy_numbers(sp, x) if i in prim.labels else sympy_symbols(sp, f"a{i}", x) for i, x in enumerate(inputs)]
         form = np.asarray(prim.sympy(sp, *args, **static), dtype=object)
         for e in form.ravel():
             e = sp.sympify(e)

@@ -47,16 +47,40 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import run_script, soundness_scale
 from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
+from soundness_truth import (
+    CLAIM_ROUNDING,
+    E,
+    VarTruth,
+    at_precision,
+    call,
+    clearly_outside,
+    close,
+    derivative,
+    difference_quotient,
+    directional,
+    exact,
+    formula_right_elsewhere,
+    formula_wrong_elsewhere,
+    judge_numbers,
+    let,
+    lets_of,
+    mp,
+    one_sided,
+    same,
+    switches_at,
+    text,
+    to_float,
+    truth,
+    value_at,
+    var,
+    variables_of,
+    within,
+)
 
 import gradcheck
-from conftest import run_script, soundness_scale
-from soundness_truth import (
-    CLAIM_ROUNDING, E, VarTruth, at_precision, call, clearly_outside, close, derivative, difference_quotient,
-    directional, exact, formula_right_elsewhere, formula_wrong_elsewhere, judge_numbers, let, lets_of, mp,
-    one_sided, same, switches_at, text, to_float, truth, value_at, var, variables_of, within,
-)
 
 pytestmark = pytest.mark.slow  # ~25 s of generated checks: CI runs it, a quick loop (-m 'not slow') skips it
 

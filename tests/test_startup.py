@@ -26,7 +26,7 @@ def test_help_loads_no_heavy_dependency():
 def test_a_json_check_loads_only_what_it_uses():
     """`eval --format json` with every value given: no rich (the table's), no numpy.random (nothing is
     drawn), no Hessian, diagnosis or matrix-form modules (no --order 2, no claim, no --formulas)."""
-    deferred = ("rich", "numpy.random", "gradcheck.hessian", "gradcheck.diagnosis", "gradcheck.matrix_form",
+    deferred = ("rich", "numpy.random", "gradcheck.checks.hessian", "gradcheck.diagnose.claims", "gradcheck.teach.matrix_form",
                 "gradcheck.render.table")
     # stdout swapped for a buffer: the console script's os._exit teardown is then left out (cli._own_process)
     code = ("import io, sys\nfrom gradcheck.cli import main\nsys.stdout = out = io.StringIO()\ntry:\n"

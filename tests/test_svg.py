@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import gradcheck
-from gradcheck.graph import summary
 from gradcheck.render.svg import to_svg
+from gradcheck.teach.summary import summary
 
 SVG = "{http://www.w3.org/2000/svg}"
 GRAPHS = [

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gradcheck.language.parser import parse
+from gradcheck.language.tree import variables
 from gradcheck.oracles import sym_chain, sym_store
 from gradcheck.oracles import symbolic as S
-from gradcheck.parser import parse
-from gradcheck.tree import variables
 
 RNG = np.random.default_rng(7)
 CASES = [

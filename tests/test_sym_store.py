@@ -11,16 +11,15 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import NEURON, NEURON_AT, console_script, subprocess_env
+from test_sym_chain import CASES
 
 import gradcheck
+from gradcheck.language.parser import parse
+from gradcheck.language.tree import variables
 from gradcheck.oracles import sym_chain, sym_store
 from gradcheck.oracles import symbolic as S
 from gradcheck.oracles.sym_eval import Program
-from gradcheck.parser import parse
-from gradcheck.tree import variables
-
-from conftest import NEURON, NEURON_AT, console_script, subprocess_env
-from test_sym_chain import CASES
 
 NEURON_POINT = {"w0": 2.0, "w1": -3.0, "w2": -3.0, "x0": -1.0, "x1": -2.0}
 

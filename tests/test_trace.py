@@ -11,12 +11,11 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
+from conftest import console_script, joined
 from table_text import parse_trace
 
 import gradcheck
-from gradcheck.graph import summary
-
-from conftest import console_script, joined
+from gradcheck.teach.summary import summary
 
 NEURON = "sigmoid(w0*x0 + w1*x1 + w2)"
 AT = "w0=2,w1=-3,w2=-3,x0=-1,x1=-2"

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_script
 
 import gradcheck
-from conftest import run_script
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 import cs231n_layers as L  # noqa: E402
@@ -162,7 +162,7 @@ def test_inconclusive_is_exit_4_and_is_reported_as_such():
     result = gradcheck.check_function(f, lambda b: np.zeros(4), [np.ones(4)], method="central")
     assert result.status == "inconclusive" and result.exit_code == 4, str(result)
     assert "inconclusive" in result.verdict and "? inconclusive" in str(result)
-    report = gradcheck.result.Report([result, gradcheck.check("x*y", at="x=1,y=2", grad={"x": "1"})])
+    report = gradcheck.verdict.result.Report([result, gradcheck.check("x*y", at="x=1,y=2", grad={"x": "1"})])
     assert report.exit_code == 1  # a wrong gradient found outranks one that could not be confirmed
     assert report.summary["inconclusive"] == 1
 

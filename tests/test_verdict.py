@@ -16,16 +16,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import gradcheck
-from gradcheck.agreement import SAFETY, Rule, compare_pair
-from gradcheck.columns import Measured
-from gradcheck.errors import RuleError
-from gradcheck.verdict import compare
-
 from conftest import console_script, subprocess_env
 
-AGREEMENT_MODULE = Path(gradcheck.__file__).parent / "agreement.py"
+import gradcheck
+from gradcheck.base.columns import Measured
+from gradcheck.base.errors import RuleError
+from gradcheck.verdict.agreement import SAFETY, Rule, compare_pair
+from gradcheck.verdict.judge import compare
+
+AGREEMENT_MODULE = Path(gradcheck.__file__).parent / "verdict" / "agreement.py"
 
 
 # ----- the rule, written once ---------------------------------------------------------------------
@@ -44,7 +43,7 @@ def _multiplies_rtol(path: Path) -> bool:
 def test_the_agreement_formula_is_written_in_one_module():
     package = Path(gradcheck.__file__).parent
     holders = sorted(str(p.relative_to(package)) for p in package.rglob("*.py") if _multiplies_rtol(p))
-    assert holders == ["agreement.py"]
+    assert holders == ["verdict/agreement.py"]
 
 
 def test_rule_is_the_documented_one():
@@ -99,9 +98,9 @@ def test_entries_numeric_could_not_difference_are_not_compared_and_do_not_agree(
 def test_a_vjp_of_the_wrong_shape_is_an_internal_error_naming_the_primitive():
     from dataclasses import replace
 
-    from gradcheck.evaluate import forward
+    from gradcheck.inputs.problem import build
+    from gradcheck.language.evaluate import forward
     from gradcheck.oracles.backprop import backprop
-    from gradcheck.problem import build
 
     problem = build("sum(A.T @ B)", at={"A": np.ones((2, 3)), "B": np.ones((2, 4))})
     node = next(n for n in _nodes(problem.root) if getattr(n, "prim", None) and n.prim.name == "transpose")
@@ -111,7 +110,7 @@ def test_a_vjp_of_the_wrong_shape_is_an_internal_error_naming_the_primitive():
 
 
 def _nodes(root):
-    from gradcheck.tree import topological
+    from gradcheck.language.tree import topological
 
     return topological(root)
 
@@ -260,12 +259,12 @@ def test_the_numeric_estimate_covers_exact_derivatives():
     """Against SymPy's derivatives evaluated to 30 digits, at 40 points per expression, every
     method's numeric value is within SAFETY times the uncertainty the verdict gives it (its own
     estimate plus the entry's rounding) — including entries whose true value is essentially 0."""
-    from gradcheck.agreement import rule_for
-    from gradcheck.evaluate import differenced, forward
+    from gradcheck.inputs.problem import build
+    from gradcheck.language.evaluate import differenced, forward
     from gradcheck.oracles.backprop import backprop_magnitudes
     from gradcheck.oracles.numeric import numeric
     from gradcheck.oracles.symbolic import symbolic
-    from gradcheck.problem import build
+    from gradcheck.verdict.agreement import rule_for
 
     rng = np.random.default_rng(20261201)
     rule = rule_for(None, None)
@@ -291,7 +290,7 @@ def test_the_numeric_estimate_covers_exact_derivatives():
 
 
 def test_nan_as_inf_is_numpys_nan_to_num_with_nan_as_inf():
-    from gradcheck.agreement import _nan_as_inf
+    from gradcheck.verdict.agreement import _nan_as_inf
 
     x = np.array([np.nan, np.inf, -np.inf, 1.5, -2.0, 0.0, 1e308, 5e-324])
     assert np.array_equal(_nan_as_inf(x), np.nan_to_num(x, nan=np.inf))
@@ -302,9 +301,9 @@ def test_nan_as_inf_is_numpys_nan_to_num_with_nan_as_inf():
 def test_one_backward_pass_gives_backprop_and_its_terms():
     """backprop_magnitudes is backprop's own gradient, bit for bit, with the sizes of the terms it
     summed; only the wanted adjoints are kept (keep), every node's without it (the trace shows them all)."""
-    from gradcheck.evaluate import forward
+    from gradcheck.inputs.problem import build
+    from gradcheck.language.evaluate import forward
     from gradcheck.oracles.backprop import adjoints, backprop, backprop_magnitudes
-    from gradcheck.problem import build
 
     problem = build("sum(tanh(X @ W) * (X @ W)) + sum(W * W)", at={"X": "randn(5,3)", "W": "randn(3,4)"}, seed=3)
     values = forward(problem.root, problem.point)

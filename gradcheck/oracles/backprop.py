@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from ..array_ops import unbroadcast
-from ..errors import DomainError, RuleError
-from ..evaluate import STRICT, describe_inputs, failure, floating_point_events, shown
-from ..primitives import Primitive, zero_vjp
-from ..tree import Apply, Node, Var, depends_on, topological
+from ..base.errors import DomainError, RuleError
+from ..language.evaluate import STRICT, describe_inputs, failure, floating_point_events, shown
+from ..language.tree import Apply, Node, Var, depends_on, topological
+from ..ops.arrays import unbroadcast
+from ..ops.registry import Primitive, zero_vjp
 
 
 def backprop(root: Node, values: dict[Node, Any], wrt: list[Var]) -> dict[str, Any]:

@@ -22,19 +22,20 @@ exactly on a kink the left and right derivatives are reported instead of a numbe
 from __future__ import annotations
 
 import math
-import zlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from ..agreement import ROUNDING_ULPS, SAFETY
-from ..budget import checkpoint
-from ..columns import Evaluation, Kink, Measured, PoolShare, Probes
-from ..directions import Directions
-from ..errors import CheckTimeout, DomainError, GradcheckError
-from ..options import METHODS, MODES  # noqa: F401 - re-exported for callers that know them from here
-from ..primitives import KINKED, listed
+from ..base import randomness
+from ..base.budget import checkpoint
+from ..base.columns import Evaluation, Kink, Measured, PoolShare, Probes
+from ..base.errors import DomainError
+from ..base.limits import FAST_PROBES, FULL_MODE_MAX_ENTRIES
+from ..base.options import METHODS, MODES  # noqa: F401 - re-exported for callers that know them from here
+from ..base.tolerance import ROUNDING_ULPS, SAFETY
+from ..ops.registry import KINKED, listed
+from .directions import Directions
 
 EPS = float(np.finfo(np.float64).eps)
 # Central differences err by O(h²) from truncation and O(eps/h) from rounding; a step of cbrt(eps)
@@ -65,13 +66,8 @@ JUMP_GROWTH = 5.0
 RIDDERS_FIRST_STEP, RIDDERS_RATIO, RIDDERS_TABLE, RIDDERS_SAFE = 0.02, 1.4, 10, 2.0
 # Richardson's value stands only if it is within this many of central differences' own error estimates.
 NUMERIC_AGREE = 10.0
-# Full mode costs a few forward passes per entry; up to this many entries (all differentiated
-# variables together) it takes well under a second on the nets in tests/.
-FULL_MODE_MAX_ENTRIES = 1_000
 # The method for a black-box f: the complex step, checked against central differences entry by entry.
 CHECKED_COMPLEX = "complex, checked"
-# Fast mode: this many random directions, and this many random entries, per variable.
-FAST_PROBES = 8
 
 
 # The function being differenced: the point (every variable's value) -> Evaluation. Finite
@@ -147,8 +143,8 @@ def fast(f: Function, point: Mapping[str, Any], name: str, seed: int, method: st
          base: Evaluation) -> NumericResult:
     x = _as_working(point[name])
     eps = float(np.finfo(x.dtype).eps)
-    key = (seed, zlib.crc32(name.encode()), 0xFA57)
-    rng = np.random.default_rng(list(key))
+    key = randomness.key(seed, name, *randomness.FAST)
+    rng = randomness.stream(seed, name, *randomness.FAST)
     scale = array_scale(x)
     drawn = Directions(key, x.shape, x.dtype.str, FAST_PROBES, ())
     # one direction at a time, drawn from rng (which then picks the entries); none is kept (directions.py)
@@ -253,8 +249,6 @@ def line_derivative(g, scale: float, method: str, base: Evaluation, eps: float =
     """g'(0) and its error estimate; a Kink if 0 is on a kink; None if too near one to difference.
     eps is the working precision's (float32's under --dtype float32); binary: complex steps that are
     powers of two (binary_step), for a black box."""
-    if method == CHECKED_COMPLEX:
-        return _checked_complex(g, scale, base, eps)
     if method == "complex":
         h = binary_step(COMPLEX_STEP * scale) if binary else COMPLEX_STEP * scale
         stepped = g(1j * h)
@@ -314,25 +308,6 @@ def binary_step(h: float) -> float:
     rounding is known from backprop's terms (oracles/backprop.term_sizes), and 1e-20 keeps
     benchmarks/accuracy.py's figures."""
     return math.ldexp(1.0, math.frexp(h)[1] - 1)
-
-
-def _checked_complex(g, scale: float, base: Evaluation, eps: float):
-    """For a black-box f (the user's own numpy code): the complex step where f takes complex input
-    and its answer agrees with central differences within their error estimate, else central
-    differences. The complex step resolves what differences of f cannot (a gradient 1e-24 times f's
-    size); the agreement guards against code that is not analytic in complex arithmetic (np.abs,
-    .real, a cast to float)."""
-    check = _central(g, scale, base, eps)
-    if not isinstance(check, tuple):
-        return check
-    try:
-        with np.errstate(all="ignore"):
-            got = line_derivative(g, scale, "complex", base, eps, binary=True)
-    except CheckTimeout:
-        raise  # the time budget ran out: not a sign that f is not analytic
-    except (GradcheckError, TypeError, ValueError, ArithmeticError):
-        return check
-    return checked(got, check, eps)
 
 
 def checked(got, check: tuple[float, float], eps: float):

@@ -25,8 +25,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..budget import checkpoint
-from ..tree import Apply, Node, topological
+from ..base.budget import checkpoint
+from ..language.tree import Apply, Node, topological
+from .symbolic import size_limit
 
 # The two precisions, in units of the symbolic column's EVAL_DIGITS: a product of two float64 values
 # needs 106 bits (32 digits) to be exact, a sum of such products a few more.
@@ -72,8 +73,8 @@ def decide(root: Node, point: Mapping[str, Any], plain: Mapping[Node, Any],
            shaken: Sequence[Mapping[Node, Any]]) -> Switches:
     """The switches of the uncertain kinked nodes, decided exactly (module docstring); a node whose
     quantity cannot be evaluated so is left out (float64 decides it)."""
+    # deferred: mpmath on first use only (start-up)
     from .sym_eval import EVAL_DIGITS
-    from .symbolic import size_limit
 
     on: dict[Node, np.ndarray] = {}
     for node in uncertain(root, plain, shaken):
@@ -94,6 +95,7 @@ def _exact_quantity(node: Apply, point: Mapping[str, Any], digits: int) -> np.nd
     sign and size (an mpf far below float64's range is kept at its sign)."""
     import mpmath
 
+    # deferred: mpmath on first use only (start-up)
     from .sym_chain import exact_value
 
     args = []

@@ -26,13 +26,13 @@ from typing import Any, Callable, Mapping
 import mpmath
 import numpy as np
 
-from ..array_ops import scalar
-from ..budget import checkpoint
-from ..cost import operations
-from ..evaluate import value
-from ..tree import Apply, Const, Node, Var, depends_on, topological
+from ..base.budget import checkpoint
+from ..language.cost import operations
+from ..language.evaluate import value
+from ..language.tree import Apply, Const, Node, Var, depends_on, topological
+from ..ops.arrays import scalar
 from . import sym_store
-from .sym_constants import _constant, constant_key, constant_value
+from .sym_constants import constant_key, constant_value, sympy_constant
 from .sym_constants import constant_nodes as _constant_nodes
 from .sym_eval import Program, whole_number, working_digits
 from .sym_record import NotRecordable, Recorded, RecordingSympy, replay, structure
@@ -405,7 +405,7 @@ def _max_steps(operations_per_entry: int) -> int:
 
 def _elementwise_form(sp, node: Apply, fixed: dict[int, Const], labels: tuple[float, ...]) -> Template:
     prim = node.prim
-    exact = {i: _constant(sp, c) for i, c in fixed.items()}
+    exact = {i: sympy_constant(sp, c) for i, c in fixed.items()}
     label_of = dict(zip((i for i in prim.labels if i not in exact), (_label(sp, v) for v in labels)))
     free = [i for i in range(prim.arity) if i not in exact and i not in prim.labels]
     symbols = _symbols(sp, len(free))
@@ -455,7 +455,7 @@ def _inputs(sp, node: Apply, kinds: list, args: list[np.ndarray], entry) -> list
         if kind[0] == "const":
             constant = node.args[i]
             assert isinstance(constant, Const)
-            inputs.append(scalar(_constant(sp, constant)))
+            inputs.append(scalar(sympy_constant(sp, constant)))
         elif kind[0] == "labels":
             inputs.append(np.vectorize(lambda v: _label(sp, v), otypes=[object])(a) if a.size
                           else np.empty(a.shape, dtype=object))

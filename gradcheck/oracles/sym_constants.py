@@ -3,8 +3,8 @@ form. Shared by symbolic.py (whole expressions) and sym_chain.py (per operation)
 
 from __future__ import annotations
 
-from ..primitives import CONSTANTS
-from ..tree import Apply, Const, Node
+from ..language.tree import Apply, Const, Node
+from ..ops.registry import CONSTANTS
 
 
 def constant_nodes(order: list[Node]) -> set[Node]:
@@ -28,11 +28,11 @@ def constant_value(node: Const):
 
 
 def constant_key(node: Const) -> tuple:
-    """What determines a literal's SymPy form (_constant), for keys that must not need SymPy."""
+    """What determines a literal's SymPy form (sympy_constant), for keys that must not need SymPy."""
     return ("const", node.name, node.exact, node.value)
 
 
-def _constant(sp, node: Const):
+def sympy_constant(sp, node: Const):
     if node.name is not None:
         return getattr(sp, CONSTANTS[node.name][1])
     if node.exact is not None:

@@ -17,7 +17,7 @@ from typing import Any, TypeGuard
 
 import mpmath
 
-from ..primitives import MPMATH_RULES
+from ..ops.registry import MPMATH_RULES
 
 # Well past float64's 16 digits, so rounding in this column is negligible next to the others. Where f
 # cancels so much that 30 digits are not enough (the pipeline measures that from backprop's rounding),

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..ops.ties import tie_max
+
 
 def _tie_max(sp, *terms):
-    from ..sym_ties import tie_max
 
     return tie_max(sp, *terms)
 

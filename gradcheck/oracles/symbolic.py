@@ -18,13 +18,13 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..array_ops import as_object_array, scalar
-from ..budget import checkpoint
-from ..cost import expanded_operations, node_costs
-from ..evaluate import value
-from ..tree import Apply, Const, Node, Var, topological
+from ..base.budget import checkpoint
+from ..language.cost import expanded_operations, node_costs
+from ..language.evaluate import value
+from ..language.tree import Apply, Const, Node, Var, topological
+from ..ops.arrays import as_object_array, scalar
 from . import sym_store
-from .sym_constants import _constant, constant_key, constant_nodes
+from .sym_constants import constant_key, constant_nodes, sympy_constant
 
 # Without --formulas, f is differentiated whole up to this many scalar operations: -1, every check
 # goes one operation at a time (sym_chain.py), even f = x, whose derivatives of each kind of call
@@ -80,18 +80,19 @@ def _whole(root: Node, point: Mapping[str, Any], wrt: list[Var], formulas: bool)
     """SymPy differentiates the whole expansion of f by each symbol: SymPy's own chain rule."""
     import sympy as sp
 
+    # deferred: mpmath on first use only (start-up)
     from .sym_eval import Evaluator, as_float
 
     wrt_names = {v.name for v in wrt}
-    symbols = {name: _symbols(sp, name, point[name]) for name in wrt_names}
-    inputs = {name: symbols[name] if name in wrt_names else _numbers(sp, x) for name, x in point.items()}
+    symbols = {name: sympy_symbols(sp, name, point[name]) for name in wrt_names}
+    inputs = {name: symbols[name] if name in wrt_names else sympy_numbers(sp, x) for name, x in point.items()}
     expr = to_sympy(sp, root, inputs)[()]
     evaluate = Evaluator({s: np.asarray(point[name])[idx] for name in wrt_names
                           for idx, s in np.ndenumerate(symbols[name])})
     gradients: dict[str, Any] = {}
     formula_of: dict[str, str] = {}
     for v in wrt:
-        partials = [_partial(sp, expr, s) for s in symbols[v.name].ravel()]
+        partials = [sympy_partial(sp, expr, s) for s in symbols[v.name].ravel()]
         numbers = [as_float(evaluate(d)) for d in partials]
         if any(n is None for n in numbers):
             bad = next(d for d, n in zip(partials, numbers) if n is None)
@@ -107,12 +108,13 @@ def _chained(root: Node, point: Mapping[str, Any], wrt: list[Var]):
     """For large expansions: SymPy differentiates each kind of operation once, and the local
     derivatives are evaluated at every entry and chained numerically (sym_chain.py). SymPy is
     imported there only if a kind of call was not differentiated before (sym_store.py)."""
+    # deferred: mpmath on first use only (start-up)
     from .sym_chain import chained
 
     return chained(root, point, wrt), {}
 
 
-def _partial(sp, expr, s):
+def sympy_partial(sp, expr, s):
     """SymPy's ∂expr/∂s; of a sum, only the terms holding s are differentiated (the others give 0),
     which makes an entry of a convolution 27 times cheaper, and SymPy still does every derivative.
     Each one starts with a look at the clock (budget.py): on a large f one may take a while."""
@@ -150,7 +152,7 @@ def to_sympy(sp, root: Node, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
         if isinstance(node, Var):
             built[node] = inputs[node.name]
         elif isinstance(node, Const):
-            built[node] = scalar(_constant(sp, node))
+            built[node] = scalar(sympy_constant(sp, node))
         elif node in fixed:
             built[node] = _folded(sp, node)
         else:
@@ -163,7 +165,7 @@ def _folded(sp, node: Node):
     would work 10**-2**99 out digit by digit (and call 0/sin(pi) nan); f is a float64 program."""
     number = value(node, {})
     if np.ndim(number):  # a constructor (eye(3), arange(4)) or an array built from them
-        return _numbers(sp, number)
+        return sympy_numbers(sp, number)
     return scalar(sp.Float(float(number)))
 
 
@@ -175,7 +177,7 @@ def _apply(sp, node: Apply, args: list[np.ndarray]) -> np.ndarray:
     return as_object_array(node.prim.sympy(sp, *args, **node.kwargs))
 
 
-def _symbols(sp, name: str, x: Any) -> np.ndarray:
+def sympy_symbols(sp, name: str, x: Any) -> np.ndarray:
     if np.ndim(x) == 0:
         return scalar(sp.Symbol(name, real=True))
     out = np.empty(np.shape(x), dtype=object)
@@ -184,7 +186,7 @@ def _symbols(sp, name: str, x: Any) -> np.ndarray:
     return out
 
 
-def _numbers(sp, x: Any) -> np.ndarray:
+def sympy_numbers(sp, x: Any) -> np.ndarray:
     out = np.empty(np.shape(x), dtype=object)
     for idx, v in np.ndenumerate(np.asarray(x, dtype=np.float64)):
         out[idx] = sp.Integer(int(v)) if float(v).is_integer() and abs(v) < 2**53 else sp.Float(float(v))

@@ -11,16 +11,16 @@ slopes instead: they differ by a jump that does not shrink with the step (a smoo
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from ..budget import checkpoint
-from ..directions import Directions
-from ..errors import CheckTimeout, DomainError, GradcheckError
+from ..base import randomness
+from ..base.budget import checkpoint
+from ..base.errors import CheckTimeout, DomainError, GradcheckError
+from .directions import Directions
 from .numeric import (
     CHECKED_COMPLEX,
     FAST_PROBES,
@@ -31,8 +31,8 @@ from .numeric import (
     Measured,
     NumericResult,
     Probes,
-    checked,
     array_scale,
+    checked,
     line_derivative,
 )
 
@@ -191,7 +191,7 @@ def derivative(line: _Line, k: int, scale: float, method: str, eps: float):
 
 def _checked_complex(line: _Line, k: int, scale: float, eps: float):
     """Central differences (which find kinks) and, where f takes complex input and agrees with them, the
-    complex step's sharper value, as numeric._checked_complex does for a scalar f."""
+    complex step's sharper value (numeric.checked)."""
     check = derivative(line, k, scale, "central", eps)
     if not isinstance(check, tuple):
         return check
@@ -280,8 +280,8 @@ def _full(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]
 
 def _fast(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]:
     x = np.asarray(point[name])
-    key = (seed, zlib.crc32(name.encode()), 0xFA57)
-    rng = np.random.default_rng(list(key))
+    key = randomness.key(seed, name, *randomness.FAST)
+    rng = randomness.stream(seed, name, *randomness.FAST)
     drawn = Directions(key, x.shape, x.dtype.str, FAST_PROBES, ())
     scale = array_scale(x)
     matrix = Douts(douts)

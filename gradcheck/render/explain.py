@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from ..array_ops import format_shape
-from ..explain import Explanation
+from ..ops.arrays import format_shape
+from ..teach.explain import Explanation
 from .layout import paragraph
 from .table import console_width, emit
 

@@ -9,13 +9,13 @@ import numpy as np
 from rich.console import Console
 from rich.text import Text
 
+from ..teach.summary import summary
 from .escape import visible
 from .layout import Grid, literal, paragraph
 from .table import console_width, emit
-from .summary import summary
 
 if TYPE_CHECKING:
-    from ..graph import Trace
+    from ..teach.trace import Trace
 
 # Forward values in green, gradients in red, as in the graph's drawing (terminal color names).
 VALUE_COLOR, GRADIENT_COLOR = "green", "red"

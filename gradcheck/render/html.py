@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from ..base.status import Status
 from .escape import visible
 
 if TYPE_CHECKING:  # annotations only: the result classes import this module to show themselves
-    from ..graph import Trace
-    from ..result import CaseResult, Report
+    from ..teach.trace import Trace
+    from ..verdict.result import CaseResult, Report
 
 # The width the tables are laid out for in HTML: the sigmoid neuron's table with a claim on one line
 # per variable (120 columns), about 940 px of 13 px monospace, inside the report's 72em page and a
@@ -56,23 +57,18 @@ def terminal_html(draw: Callable[[Console], None], width: int = HTML_WIDTH) -> s
 
 
 def case_html(case: CaseResult, show: bool = False) -> str:
+    # deferred: numpy on first use only (start-up)
     from .table import render_case
 
-    if case.status == "error":
+    if case.status == Status.ERROR:
         return f'<pre class="gradcheck">{escape(visible(f"error: {case.verdict}", multiline=True))}</pre>'
     return terminal_html(lambda out: render_case(case, out, show))
 
 
 def report_sections(report: Report, show: bool = False) -> str:
     """The `check` table, then one section per case, failures first."""
-    from .table import (
-        case_status,
-        where_text,
-        worst_error,
-        failures_first,
-        summary_ok,
-        summary_text,
-    )
+    # deferred: numpy on first use only (start-up)
+    from .table import case_status, failures_first, summary_ok, summary_text, where_text, worst_error
 
     ok = summary_ok(report)
     parts = [f'<p class="summary {"ok" if ok else "bad"}">{escape(summary_text(report))}</p>']
@@ -90,7 +86,7 @@ def report_sections(report: Report, show: bool = False) -> str:
     for case in ordered:
         parts.append(f'<section id="{anchors[id(case)]}"><h2>{escape(visible(case.name))} '
                      f'<span class="where">{escape(visible(where_text(case)))}</span></h2>')
-        if case.expect == "mismatch" and case.status == "pass":
+        if case.expect == Status.MISMATCH and case.status == Status.PASS:
             parts.append('<p class="bad">expected a mismatch: the wrong derivation this case documents was not '
                          "caught</p>")
         parts.append(case_html(case, show) + "</section>")
@@ -98,6 +94,7 @@ def report_sections(report: Report, show: bool = False) -> str:
 
 
 def trace_html(result: Trace, show: bool = False) -> str:
+    # deferred: numpy on first use only (start-up)
     from .graph import render_trace
 
     table = terminal_html(lambda out: render_trace(result, out, show))

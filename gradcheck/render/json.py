@@ -7,7 +7,7 @@ import math
 from json.encoder import encode_basestring
 from typing import Any
 
-from ..result import PACKED_KEYS, Report
+from ..verdict.result import PACKED_KEYS, Report
 
 # 2: a scalar gradient's pairs leave out `worst` and `worst_values`, which only repeated a and b (issue 15).
 # 3: an array of more than result.LIST_MAX_ENTRIES entries is packed, {"shape", "dtype", "base64"}

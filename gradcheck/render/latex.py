@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from ..matrix_terms import Term
-
-from ..matrix_print import level, show
+from ..ops.terms import Term
+from ..teach.matrix_print import level, show
 
 _TEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\^{}", "&": r"\&",
                 "%": r"\%", "$": r"\$", "#": r"\#", "~": r"\~{}"}

@@ -10,14 +10,13 @@ Forward values are green, gradients red, as in the course diagrams. No rich, no 
 from __future__ import annotations
 
 from html import escape
-
 from typing import TYPE_CHECKING
 
+from ..teach.summary import GRADIENT_COLOR, VALUE_COLOR, summary
 from .escape import visible
-from .summary import GRADIENT_COLOR, VALUE_COLOR, summary
 
 if TYPE_CHECKING:
-    from ..graph import Trace
+    from ..teach.trace import Trace
 
 FONT = 12  # px
 CHAR = 7.4  # px per character of a 12 px sans-serif, on average (so boxes fit their widest line)

@@ -16,15 +16,16 @@ import numpy as np
 from rich.console import Console
 from rich.text import Text
 
-from ..array_ops import format_shape
-from ..columns import COLUMNS
-from ..primitives import PRIMITIVES
+from ..base.columns import COLUMNS
+from ..base.status import Status
+from ..ops.arrays import format_shape
+from ..ops.registry import PRIMITIVES
 from .escape import visible
 from .layout import Grid, literal, pack, paragraph
 from .width import MIN_WIDTH, PIPE_WIDTH, pipe_width  # noqa: F401 - PIPE_WIDTH: where the width comes from
 
 if TYPE_CHECKING:  # annotations only: result.py imports this module to print itself
-    from ..result import CaseResult, Report
+    from ..verdict.result import CaseResult, Report
 
 # Significant digits shown for a gradient: enough to see agreement to ~1e-10; where that does not
 # fit, enough to see agreement to ~1e-6 (the default rtol is 1e-5).
@@ -92,7 +93,7 @@ def _some(variables: list[str]) -> str:
 
 def render_case(case: CaseResult, out: Console, show: bool = False, verdict: bool = True) -> None:
     """The case's table and notes, ending with its verdict (left out where the caller shows it itself)."""
-    if case.status == "error":
+    if case.status == Status.ERROR:
         return  # the CLI prints input errors to stderr
     width = console_width(out)
     result = f" = {case.value:.{DIGITS}g}" if case.value is not None else f" → {case.output}" if case.output else ""
@@ -125,7 +126,7 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
         emit(out, paragraph("(the matrix forms are derived by gradcheck's own rules, then evaluated at the point: "
                             "each agrees with symbolic and backprop)", width, indent="  ", style="dim"))
     for variable, g in case.gradients.items():
-        if g.diagnosis and g.status != "pass":
+        if g.diagnosis and g.status != Status.PASS:
             emit(out, paragraph(f"how the claimed ∂f/∂{variable} is wrong: {g.diagnosis}", width, indent="  ",
                                  style=FAIL))
         if g.correct:
@@ -138,9 +139,9 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
 
 def verdict_mark(case: CaseResult) -> tuple[str, str]:
     """✓, ⚠ or ✗ and its color: a pass with a diagnosis (agreement by chance) is a warning."""
-    warned = case.status == "pass" and any(g.diagnosis for g in case.gradients.values())
-    return {"pass": ("⚠", KINK) if warned else ("✓", PASS), "kink": ("⚠", KINK),
-            "inconclusive": ("?", KINK)}.get(case.status, ("✗", FAIL))
+    warned = case.status == Status.PASS and any(g.diagnosis for g in case.gradients.values())
+    return {Status.PASS: ("⚠", KINK) if warned else ("✓", PASS), Status.KINK: ("⚠", KINK),
+            Status.INCONCLUSIVE: ("?", KINK)}.get(case.status, ("✗", FAIL))
 
 
 # ----- scalar gradients ---------------------------------------------------------------------------
@@ -302,9 +303,9 @@ def _estimate(error, method: str) -> str:
     return f"{float(np.max(finite)):.1e} ({method})" if finite.size else "—"
 
 
-def _status(status: str) -> Text:
-    return {"pass": Text("✓ pass", style=PASS), "kink": Text("⚠ kink", style=KINK),
-            "inconclusive": Text("? inconclusive", style=KINK)}.get(status, Text("✗ mismatch", style=FAIL))
+def _status(status: Status) -> Text:
+    return {Status.PASS: Text("✓ pass", style=PASS), Status.KINK: Text("⚠ kink", style=KINK),
+            Status.INCONCLUSIVE: Text("? inconclusive", style=KINK)}.get(status, Text("✗ mismatch", style=FAIL))
 
 
 def _number(value, style: str, digits: int = DIGITS) -> Text:
@@ -361,10 +362,10 @@ def render_batch(report: Report, out: Console, show: bool = False) -> None:
     width = console_width(out)
     emit(out, batch_table(report, width))
     for case in failures_first(report.cases):
-        if case.status != "error" and (show or not case.as_expected):
+        if case.status != Status.ERROR and (show or not case.as_expected):
             out.print()
             emit(out, paragraph(f"{case.name} ({where_text(case)})", width, style="bold"))
-            if case.expect == "mismatch" and case.status == "pass":
+            if case.expect == Status.MISMATCH and case.status == Status.PASS:
                 emit(out, paragraph("expected a mismatch: the wrong derivation this case documents was not caught",
                                      width, style=FAIL))
             render_case(case, out, show)
@@ -374,7 +375,7 @@ def render_batch(report: Report, out: Console, show: bool = False) -> None:
 
 def failures_first(cases: list[CaseResult]) -> list[CaseResult]:
     """Errors, then cases not as expected, then the rest, each group in file order."""
-    return sorted(cases, key=lambda c: 0 if c.status == "error" else 1 if not c.as_expected else 2)
+    return sorted(cases, key=lambda c: 0 if c.status == Status.ERROR else 1 if not c.as_expected else 2)
 
 
 def batch_table(report: Report, width: int) -> list[Text]:
@@ -410,7 +411,7 @@ def worst_error(case: CaseResult) -> str:
     if any). A claim that could not be compared (a wrong shape) has none: "—", never the agreeing
     oracles' 1e-16, which would read as a near miss."""
     gradients = list(case.gradients.values())
-    wrong = [g for g in gradients if g.status == "mismatch"] or gradients
+    wrong = [g for g in gradients if g.status == Status.MISMATCH] or gradients
     if any("claimed" in g.columns and g.columns["claimed"] is None for g in wrong):
         return "—"
     errors = [g.max_rel_error for g in wrong if g.max_rel_error is not None]
@@ -422,18 +423,18 @@ def where_text(case: CaseResult) -> str:
 
 
 def case_status(case: CaseResult) -> Text:
-    if case.status == "error":
+    if case.status == Status.ERROR:
         return Text("✗ error", style=FAIL)
     if case.as_expected:
-        label = {"pass": "✓ pass", "kink": "⚠ kink"}.get(case.status, "✓ mismatch (expected)")
-        return Text(label, style=KINK if case.status == "kink" else PASS)
-    if case.status == "kink":  # not as expected: failed by --strict, or a mismatch was expected
+        label = {Status.PASS: "✓ pass", Status.KINK: "⚠ kink"}.get(case.status, "✓ mismatch (expected)")
+        return Text(label, style=KINK if case.status == Status.KINK else PASS)
+    if case.status == Status.KINK:  # not as expected: failed by --strict, or a mismatch was expected
         return Text("✗ kink (strict)" if case.strict else "✗ kink (expected a mismatch)", style=FAIL)
-    if case.status == "inconclusive":
+    if case.status == Status.INCONCLUSIVE:
         return Text("? inconclusive", style=KINK)
-    if case.status == "mismatch" and case.expect == "mismatch":  # expected the claim's, found the oracles'
+    if case.status == Status.MISMATCH and case.expect == Status.MISMATCH:  # expected the claim's, found the oracles'
         return Text("✗ mismatch (not the claim's)", style=FAIL)
-    return Text("✗ mismatch" if case.status == "mismatch" else "✗ pass (expected a mismatch)", style=FAIL)
+    return Text("✗ mismatch" if case.status == Status.MISMATCH else "✗ pass (expected a mismatch)", style=FAIL)
 
 
 def summary_ok(report: Report) -> bool:
@@ -443,9 +444,9 @@ def summary_ok(report: Report) -> bool:
 def summary_text(report: Report) -> str:
     cases = report.cases
     good = [c for c in cases if c.as_expected]
-    caught = sum(1 for c in good if c.status == "mismatch")
-    errors = sum(1 for c in cases if c.status == "error")
-    unsure = sum(1 for c in cases if c.status == "inconclusive")
+    caught = sum(1 for c in good if c.status == Status.MISMATCH)
+    errors = sum(1 for c in cases if c.status == Status.ERROR)
+    unsure = sum(1 for c in cases if c.status == Status.INCONCLUSIVE)
     failed = len(cases) - len(good) - errors - unsure
     seconds = sum(c.seconds for c in cases)
     parts = [f"{len(good) - caught} passed"]

@@ -1,0 +1,477 @@
+"""Is the backward of your numpy code right? check_vjp, check_layer and check_function.
+
+- check_vjp(f, vjp, inputs): f(*inputs) returns an array (or a tuple of arrays), vjp(dout, *inputs) the
+  gradients of ⟨dout, f⟩ with respect to the differentiated inputs.
+- check_layer(forward, backward, inputs): the CS231n convention, forward(*inputs) -> (out, cache) (or
+  (out1, out2, ..., cache)) and backward(dout, cache) (or backward(dout1, dout2, ..., cache)).
+- check_function(f, grad_f, inputs): f returns a scalar loss, grad_f(*inputs) its gradients.
+
+All three become one thing: an f with outputs and a vjp(dout). Random Gaussian douts (DOUTS of them;
+not all ones, which lets cancellations hide bugs such as batch norm's) are each checked against finite
+differences of ⟨dout, f(x)⟩, entry by entry (full mode) or along random directions plus sampled entries
+(fast mode); the worst dout is reported. Contract checks (shapes, dtypes, linearity in dout, determinism,
+writes to inputs, dout or the cache) and a diagnosis of a wrong gradient come with it.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..base import randomness
+from ..base.budget import budget_seconds, time_budget
+from ..base.columns import Along
+from ..base.errors import GradcheckError, SpecError
+from ..base.limits import FULL_MODE_MAX_ENTRIES
+from ..base.options import Options, make, name_option
+from ..base.status import Status
+from ..diagnose.layers import diagnose, one_hot_probe, one_row_match
+from ..inputs.calling import Inputs, call, fresh, prepare, same, written
+from ..ops.arrays import format_shape
+from ..oracles.numeric import CHECKED_COMPLEX, NumericResult, choose_mode
+from ..oracles.vjp_numeric import along, entry, measure
+from ..verdict.agreement import Rule, rule_for
+from ..verdict.black_box_rounding import MOVE, measured_rounding
+from ..verdict.judge import case_status, judge
+from ..verdict.pool import Pool, pooled_vjp
+from ..verdict.result import CaseResult, GradientResult
+from .contracts import NotFinite, determinism, linearity, precision, read_gradients, read_output, same_outputs
+from .expression import numeric_column, tied_slope
+
+# The options of gradcheck.base.options.Options that apply to the user's own functions (a black box has no
+# --dtype: its precision is the dtype of its output); `nondeterminism` is these checks' own.
+FUNCTION_OPTIONS = ("seed", "rtol", "atol", "mode", "method", "strict", "timeout")
+
+# Random Gaussian output gradients per check: each is a full comparison, and a wrong backward that
+# agrees for one dout by chance (a cancellation) will not for the others; 3 keeps the cost at one
+# forward pass per step (the douts share them) plus 3 backward calls.
+DOUTS = 3
+# The rows of a batch tried by the one-row diagnosis (a backward that keeps one row keeps the first or the last).
+ROWS_TRIED = 8
+# rtol for a float16 f: ~3 significant digits, and its step of cbrt(eps) ≈ 0.1 leaves ~1% truncation;
+# a wrong gradient is still off by a factor. (float32 and float64 take agreement.rule_for's defaults.)
+FLOAT16_RTOL = 3e-2
+
+
+@dataclass
+class Target:
+    """What is checked: f's outputs at a point, and the claimed gradients for a dout."""
+
+    label: str
+    inputs: Inputs
+    what: str  # how the user's backward is named in messages
+    forward_name: str = "f"  # and the user's forward
+    scalar: bool = False  # check_function: f is a loss and grad_f takes no dout
+    # Set once the closures that call the user's functions exist (they report into this Target):
+    outputs: Callable[[Mapping[str, Any]], tuple] = lambda point: ()  # the point (differentiated values by name) -> f's outputs
+    vjp: Callable[..., Any] = lambda dout, point=None: None  # dout (and the point, by default the inputs) -> the user's raw answer
+    problems: list[str] = field(default_factory=list)  # contract problems found while calling
+    warnings: list[str] = field(default_factory=list)  # reported, not failing: writes to data inputs
+
+
+def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
+              **given: Any) -> CaseResult:
+    """f(*inputs) -> array(s); vjp(dout, *inputs) -> the gradients of ⟨dout, f⟩ (a tuple in input order,
+    or one array); inputs: a sequence or a mapping of names."""
+    options, nondeterminism = _options(given, "check_vjp")
+    state = prepare(f, inputs, wrt)
+    label = str(name_option(name) or getattr(f, "__name__", "f"))
+    target = Target(label, state, "vjp")
+
+    def outputs(point):
+        args, kwargs = state.arguments(point)
+        with _stepped(point) as stepped:
+            return read_output(call("f", f, *args, **kwargs), "f", complex_ok=stepped)
+
+    def backward(dout, point=None):
+        args, kwargs = state.arguments(point)
+        douts = dout if len(dout) > 1 else dout[0]
+        given = fresh(douts)
+        got = call("vjp", vjp, given, *args, **kwargs)
+        if point is None:  # at another point the inputs differ from the user's by design
+            _writes(target, "vjp", args, kwargs, given, douts)
+        return got
+
+    target.outputs, target.vjp = outputs, backward
+    return _run(target, f, options, nondeterminism)
+
+
+def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
+                **given: Any) -> CaseResult:
+    """forward(*inputs) -> (out, cache); backward(dout, cache) -> the gradients (a tuple in input order, or
+    one array). A forward returning (out1, out2, ..., cache) has a backward(dout1, dout2, ..., cache)."""
+    options, nondeterminism = _options(given, "check_layer")
+    state = prepare(forward, inputs, wrt)
+    label = str(name_option(name) or getattr(forward, "__name__", "forward"))
+    target = Target(label, state, "backward", forward_name="forward")
+
+    def run_forward(point):
+        args, kwargs = state.arguments(point)
+        got = call("forward", forward, *args, **kwargs)
+        if not isinstance(got, tuple) or len(got) < 2:
+            raise SpecError(f"forward must return (out, cache), got {type(got).__name__}"
+                            + (f" of length {len(got)}" if isinstance(got, tuple) else ""))
+        return got[:-1], got[-1]
+
+    def outputs(point):
+        with _stepped(point) as stepped:
+            out, _ = run_forward(point)
+            return read_output(out if len(out) > 1 else out[0], "forward", complex_ok=stepped)
+
+    def vjp(dout, point=None):
+        _, cache = run_forward(point or {})
+        before = fresh(cache)
+        given = [fresh(d) for d in dout]
+        got = call("backward", backward, *given, cache)
+        for d, original, label_ in zip(given, dout, _dout_names(len(dout))):
+            if not same(d, original):
+                target.problems.append(f"backward writes to its argument {label_}: a layer's backward must not "
+                                       "change the upstream gradient (another branch of the network reads it)")
+        if not same(cache, before):
+            target.problems.append("backward writes to the cache: calling it twice (or a second branch) gives "
+                                   "different gradients")
+        return got
+
+    target.outputs, target.vjp = outputs, vjp
+    return _run(target, forward, options, nondeterminism)
+
+
+def check_function(f: Callable, grad_f: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
+                   **given: Any) -> CaseResult:
+    """f(*inputs) -> a scalar loss; grad_f(*inputs) -> its gradients (a sequence in input order, one array,
+    or a mapping for mapping inputs)."""
+    options, nondeterminism = _options(given, "check_function")
+    state = prepare(f, inputs, wrt)
+    label = str(name_option(name) or getattr(f, "__name__", "f"))
+    target = Target(label, state, "grad_f", scalar=True)
+
+    def outputs(point):
+        args, kwargs = state.arguments(point)
+        with _stepped(point) as stepped:
+            out = read_output(call("f", f, *args, **kwargs), "f", complex_ok=stepped)
+        if len(out) != 1 or out[0].ndim != 0:
+            shape = " and ".join(str(o.shape) for o in out).replace(" ", "")
+            raise SpecError(f"f must return a scalar (a loss), got shape {shape}; for an array output use "
+                            "gradcheck.check_vjp or check_layer")
+        return out
+
+    def vjp(dout, point=None):
+        args, kwargs = state.arguments(point)
+        got = call("grad_f", grad_f, *args, **kwargs)
+        if point is None:  # at another point the inputs differ from the user's by design
+            _writes(target, "grad_f", args, kwargs)
+        return got
+
+    target.outputs, target.vjp = outputs, vjp
+    return _run(target, f, options, nondeterminism)
+
+
+def _dout_names(count: int) -> list[str]:
+    return ["dout"] if count == 1 else [f"dout{i + 1}" for i in range(count)]
+
+
+def _writes(target: Target, what: str, args, kwargs, given=None, original=None) -> None:
+    """Writes to a differentiated input fail the check (they corrupt the network's values and the check's own);
+    writes to a data input (CS231n's batchnorm keeps running averages in bn_param) are reported only."""
+    inputs = target.inputs
+    for n in written(args, kwargs, [inputs.values[n] for n in inputs.names], inputs.names):
+        if n in inputs.wrt:
+            target.problems.append(f"{what} writes to its input {n}")
+        else:
+            target.warnings.append(f"note: {what} writes to its data input {n} (reported, not a failure)")
+    if given is not None and not same(given, original):
+        target.problems.append(f"{what} writes to its argument dout: the upstream gradient must not change")
+
+
+def _options(given: dict[str, Any], what: str) -> tuple[Options, float]:
+    nondeterminism = given.pop("nondeterminism", 0.0)
+    if isinstance(nondeterminism, bool) or not isinstance(nondeterminism, (int, float)) or not nondeterminism >= 0 \
+            or nondeterminism > 2 ** 1023:  # NaN, inf, and a whole number float() cannot take
+        raise SpecError(f"nondeterminism must be a finite number ≥ 0, got {str(nondeterminism)[:40]}")
+    return make(given, FUNCTION_OPTIONS, what), float(nondeterminism)
+
+
+@contextmanager
+def _stepped(point: dict):
+    """Under the complex step (a complex input) f may return complex values; code that casts them to real
+    warns (ComplexWarning), which is made an error so that the step is not used (vjp_numeric._checked_complex)."""
+    stepped = any(np.iscomplexobj(v) for v in point.values())
+    with warnings.catch_warnings():
+        if stepped:
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+        yield stepped
+
+
+def _run(target: Target, f: Callable, options: Options, nondeterminism: float) -> CaseResult:
+    with time_budget(budget_seconds(options.timeout), f"checking {target.label}"):
+        result = _check(target, f, options, nondeterminism)
+    result.strict = options.strict
+    return result
+
+
+def _check(target: Target, f: Callable, options: Options, nondeterminism: float) -> CaseResult:
+    started = time.perf_counter()
+    seed = options.seed
+    inputs = target.inputs
+    point = {n: inputs.values[n] for n in inputs.wrt}
+    first_args, first_kwargs = inputs.arguments()
+    try:
+        base = target.outputs({})
+    except NotFinite as exc:  # NaN or inf from the user's own f: a wrong result, not bad input
+        return CaseResult(name=target.label, expr=_expr(target), status=Status.MISMATCH, seed=seed,
+                          verdict=f"{exc}: f must return finite values", point=_shown(inputs),
+                          value=float("nan"), seconds=time.perf_counter() - started)
+    same_outputs(base, target.outputs({}), target.forward_name, nondeterminism)
+    call(target.forward_name, f, *first_args, **first_kwargs)  # on fresh copies: does f write to its inputs?
+    _writes(target, target.forward_name, first_args, first_kwargs)
+    dtype = precision(base)
+    eps = float(np.finfo(dtype).eps)
+    rng = randomness.stream(seed, *randomness.DOUTS)
+    douts = _douts(base, target.scalar, rng)
+    claims = [read_gradients(target.vjp(d if not target.scalar else (np.float64(1.0),)), inputs, target.what)
+              for d in douts]
+    problems = list(dict.fromkeys(target.problems + [p for _, _, found in claims for p in found]))
+    claimed = [c for c, _, _ in claims]
+    mode = choose_mode(options.mode, point, list(inputs.wrt))
+    # f is a black box: nothing says it is analytic, so auto takes the complex step only where it agrees
+    # with central differences (numeric.CHECKED_COMPLEX), and central differences find the kinks.
+    method = CHECKED_COMPLEX if options.method == "auto" else options.method
+    rule = _rule(options, dtype)
+    pool = Pool.of(list(inputs.wrt), point, mode)  # fast mode's small inputs, probed as one array
+    measured = measure(target.outputs, point, [n for n in inputs.wrt if pool is None or n not in pool], douts, base,
+                       mode, seed, method, eps)
+    if pool is not None:
+        measured.update(pooled_vjp(pool, target.outputs, point, douts, base, claimed, rule, seed, method, eps))
+    gradients = {}
+    modes = {n: mode if measured[n][0].probes is not None else "full" for n in inputs.wrt}  # small inputs: every entry
+    scale = layer_scale(measured)
+    for n in inputs.wrt:
+        tied = _tied(target.outputs, point, n, measured[n], douts, base, method, eps)
+        gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, rule, modes[n], method, scale, tied)
+    _within_rounding(target, point, douts, claimed, measured, gradients, modes, rule, method, eps, scale)
+    for n in inputs.wrt:
+        if gradients[n].status == Status.MISMATCH:
+            gradients[n].diagnosis = _explain(target, n, point, measured[n], mode, douts, base, claims, rule, seed,
+                                              method, eps)
+    if not target.scalar:
+        problems += linearity(lambda d: read_gradients(target.vjp(d), inputs, target.what)[0], douts[0],
+                              {n: claimed[0][n][0] for n in inputs.wrt}, rule)
+    again = read_gradients(target.vjp(douts[0] if not target.scalar else (np.float64(1.0),)), inputs, target.what)[0]
+    problems += determinism(again, {n: claims[0][0][n][0] for n in inputs.wrt}, nondeterminism)
+    problems = list(dict.fromkeys(problems + target.problems))
+    status = _status(gradients, problems)
+    notes = [f"precision assumed: {dtype} (the dtype of {target.forward_name}'s output)"]
+    if not target.scalar:
+        notes.append(f"compared for {DOUTS} random Gaussian douts" +
+                     (f" and one per output ({len(base)} outputs)" if len(base) > 1 else "") +
+                     "; the worst is shown")
+    return CaseResult(name=target.label, expr=_expr(target), status=status,
+                      value=float(base[0]) if target.scalar else None, gradients=gradients, point=_shown(inputs),
+                      seed=seed, verdict=_verdict(gradients, problems), dtype=dtype,
+                      output=", ".join(f"{format_out(o)}" for o in base),
+                      notes=notes + list(dict.fromkeys(target.warnings)) + problems,
+                      seconds=time.perf_counter() - started)
+
+
+def _within_rounding(target: Target, point: dict, douts: list[tuple], claimed: list[dict],
+                     measured: dict[str, list[NumericResult]], gradients: dict[str, GradientResult],
+                     modes: dict[str, str], rule: Rule, method: str, eps: float, scale: float = 0.0) -> None:
+    """The variables that disagree, judged again with the rounding of their disagreeing probes
+    measured (black_box_rounding.py): a right gradient that is rounding beside the terms it sums
+    (batch norm's bias before it) passes; a wrong one is still wrong."""
+    wrong = [n for n, g in gradients.items() if g.status == Status.MISMATCH]
+    if not wrong:
+        return
+    bases: dict[int, tuple] = {}  # f's outputs at each moved point, computed once
+
+    def claims_at(there: Mapping[str, Any]) -> list[Mapping[str, tuple]]:
+        return [read_gradients(target.vjp(d if not target.scalar else (np.float64(1.0),), there), target.inputs,
+                               target.what)[0] for d in douts]
+
+    def probe_at(there: Mapping[str, Any], name: str, at: Any) -> list:
+        if id(there) not in bases:
+            bases[id(there)] = target.outputs(there)
+        if isinstance(at, tuple):
+            return entry(target.outputs, there, name, at, douts, bases[id(there)], method, eps)
+        return along(target.outputs, there, name, at, douts, bases[id(there)], method, eps)
+
+    try:
+        widened = measured_rounding(wrong, point, claimed, measured, rule, claims_at, probe_at)
+    except GradcheckError:  # f or the backward refuses a moved point: judged as it was
+        return
+    if widened is None:
+        return
+    for n in wrong:
+        again = _judged(n, np.shape(point[n]), widened[n], claimed, rule, modes[n], method, scale)
+        if again.status != Status.MISMATCH:
+            if again.status == Status.INCONCLUSIVE:  # measured to be rounding: as right as numeric can tell
+                again.status, again.verdict = Status.PASS, "claimed = numeric, within its measured rounding"
+            again.notes["claimed"] = (f"agrees within its rounding: its difference from numeric changes by as much "
+                                      f"when the inputs move by {MOVE:g} of themselves, as rounding does and an "
+                                      "error does not")
+            gradients[n] = again
+
+
+def _explain(target: Target, n: str, point: dict, measured: list[NumericResult], mode: str, douts: list[tuple],
+             base: tuple, claims: list, rule: Rule, seed: int, method: str, eps: float) -> str | None:
+    """How a wrong gradient is wrong: from the numbers at hand (layer_diagnosis.diagnose), then from one more
+    pass of differences (a single row of the batch, a one-hot dout). Needs every entry differenced: a variable
+    checked in fast mode only because of the others' size is differenced in full here (it is small)."""
+    if mode == "fast" and np.size(point[n]) <= FULL_MODE_MAX_ENTRIES:
+        measured = measure(target.outputs, point, [n], douts, base, "full", seed, method, eps)[n]
+    values = [m.value for m in measured]
+    if any(v is None for v in values):
+        return None
+    claimed = [c for c, _, _ in claims]
+    found = diagnose(n, target.inputs, [v.value for v in values if v], [v.error for v in values if v],
+                     [c[n][0] for c in claimed], [c[1].get(n) for c in claims], douts, len(base), rule)
+    if found is None and not target.scalar:
+        found = _one_row(target, n, point, douts, base, claimed, seed, method, eps) or _probe(target, n, point, eps)
+    return found
+
+
+def _one_row(target: Target, name: str, point: dict, douts: list[tuple], base: tuple, claimed: list[dict],
+             seed: int, method: str, eps: float) -> str | None:
+    """Is the claim the gradient of ONE row of the batch (the first output's axis 0) instead of their sum?
+    Differences of ⟨dout masked to row r, f⟩ for the first two douts (one extra pass, only for a wrong claim)."""
+    rows = base[0].shape[0] if base[0].ndim >= 2 else 0
+    if rows < 2:
+        return None
+    used = min(rows, ROWS_TRIED)
+    masked = []
+    for dout in douts[:2]:
+        for r in range(used):
+            first = np.zeros_like(dout[0])
+            first[r] = dout[0][r]
+            masked.append((first, *(np.zeros_like(d) for d in dout[1:])))
+    truths = measure(target.outputs, point, [name], masked, base, "full", seed, method, eps)[name]
+    for r in range(used):
+        pairs = [(claimed[j][name][0], truths[j * used + r].value) for j in range(2)]
+        if all(c is not None and m is not None and one_row_match(c, m.value) for c, m in pairs):
+            return (f"it is the gradient of row {r} of the batch alone (for every dout tried): the rows of axis 0 are "
+                    f"not summed — an = where += belongs, or a loop that keeps its last row")
+    return None
+
+
+def _probe(target: Target, name: str, point: dict, eps: float) -> str | None:
+    """The one-hot-dout diagnosis (layer_diagnosis.one_hot_probe) with the user's functions."""
+    def outputs(value):
+        return target.outputs({**point, name: value})
+
+    def claim(dout):
+        return read_gradients(target.vjp(dout), target.inputs, target.what)[0][name][0]
+
+    return one_hot_probe(name, np.asarray(point[name]), outputs, claim, eps)
+
+
+def _douts(base: tuple, scalar: bool, rng: np.random.Generator) -> list[tuple]:
+    """DOUTS random Gaussian douts in the outputs' dtype; with several outputs, also one per output alone
+    (the others zero), which tells which output's path a wrong backward gets wrong."""
+    if scalar:
+        return [(np.float64(1.0),)]
+    douts = [tuple(_gaussian(rng, o) for o in base) for _ in range(DOUTS)]
+    if len(base) > 1:
+        for j in range(len(base)):
+            douts.append(tuple(_gaussian(rng, o) if i == j else np.zeros_like(o, dtype=_float(o))
+                               for i, o in enumerate(base)))
+    return douts
+
+
+def _float(o: np.ndarray):
+    return o.dtype if o.dtype.kind == "f" else np.float64
+
+
+def _gaussian(rng: np.random.Generator, o: np.ndarray):
+    d = rng.standard_normal(o.shape).astype(_float(o))
+    return d if o.ndim else d[()]
+
+
+def _rule(options: Options, dtype: str) -> Rule:
+    """The agreement rule in the precision f computes in (agreement.rule_for; float16 has its own rtol)."""
+    if dtype == "float16":
+        return Rule(rtol=FLOAT16_RTOL if options.rtol is None else options.rtol,
+                    atol=0.0 if options.atol is None else options.atol, eps=float(np.finfo(np.float16).eps))
+    return rule_for(options.rtol, options.atol, "float32" if dtype == "float32" else "float64")
+
+
+def layer_scale(measured: Mapping[str, list[NumericResult]]) -> float:
+    """The size a black box's gradients are judged at (agreement.conclusive): the largest entry numeric
+    measured for any input and dout. A black box has no terms to tell its scale, and a bias whose
+    gradient is 0 before a batch norm is 0 at the size of the layer's other gradients."""
+    sizes = [0.0]
+    for results in measured.values():
+        for r in results:
+            if r.value is not None:
+                v = np.abs(np.asarray(r.value.value, dtype=np.float64))
+                sizes.append(float(np.max(v[np.isfinite(v)], initial=0.0)))
+    return max(sizes)
+
+
+def _tied(outputs: Callable, point: dict, name: str, measured: list[NumericResult], douts: list[tuple], base: tuple,
+          method: str, eps: float) -> list[Along | None]:
+    """For each dout, f's slope with the input's kinked entries moved together (pipeline.tied_slope); the
+    line is differenced once, for every dout."""
+    slopes: dict[bytes, list] = {}
+
+    def at(k: int) -> Callable[[np.ndarray], Any]:
+        def along_one(v: np.ndarray) -> Any:
+            key = v.tobytes()
+            if key not in slopes:
+                slopes[key] = along(outputs, point, name, v, douts, base, method, eps)
+            return slopes[key][k]
+        return along_one
+
+    return [tied_slope(m.kinks, np.shape(point[name]), at(k)) for k, m in enumerate(measured)]
+
+
+def _judged(name: str, shape, measured: list[NumericResult], claimed: list[dict], rule: Rule, mode: str,
+            method: str, scale: float = 0.0, tied: list[Along | None] | None = None) -> GradientResult:
+    """The one place a variable is judged: once per dout, the worst kept (a mismatch, else a kink)."""
+    # no backprop here: the claim's own rounding is not known, so the numeric estimate carries the
+    # uncertainty (with the rounding measured where the claim disagreed: _within_rounding)
+    tied = tied or [None] * len(measured)
+    results = [judge(name, shape, {"numeric": numeric_column(m), "claimed": c[name]}, rule, 0.0, mode, method,
+                     kinks=m.kinks, scale=scale, tied=t) for m, c, t in zip(measured, claimed, tied)]
+    bad = [(k, r) for k, r in enumerate(results) if r.status == Status.MISMATCH]
+    if bad:
+        k, worst = max(bad, key=lambda kr: kr[1].max_rel_error or 0.0)
+        if len(results) > 1:
+            worst.verdict += f" (dout {k + 1} of {len(results)}; {len(bad)} of them disagree)"
+        return worst
+    return next((r for status in (Status.INCONCLUSIVE, Status.KINK) for r in results if r.status == status), results[0])
+
+
+def _status(gradients: dict[str, GradientResult], problems: list[str]) -> Status:
+    return Status.MISMATCH if problems else case_status(gradients)
+
+
+def _verdict(gradients: dict[str, GradientResult], problems: list[str]) -> str:
+    bad = [g for g in gradients.values() if g.status != Status.PASS]
+    parts = [f"∂f/∂{g.variable}: {g.verdict}" for g in bad]
+    parts += problems
+    if not parts:
+        count = len(gradients)
+        return "the gradient agrees" if count == 1 else "both gradients agree" if count == 2 else \
+            f"all {count} gradients agree"
+    return "; ".join(parts)
+
+
+def _expr(target: Target) -> str:
+    return f"{target.label}({', '.join(target.inputs.names)})"
+
+
+def format_out(o: np.ndarray) -> str:
+
+    return f"{o.dtype} {format_shape(o.shape)}" if o.ndim else f"{o.dtype} scalar"
+
+
+def _shown(inputs: Inputs) -> dict[str, Any]:
+    """The point as results show it: the differentiated inputs (data inputs are not numbers to show)."""
+    return {n: float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64)
+            for n, v in inputs.values.items() if n in inputs.wrt}

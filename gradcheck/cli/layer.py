@@ -1,0 +1,150 @@
+"""`gradcheck layer` and `gradcheck vjp`: a user's own forward and backward, from their Python file."""
+
+from __future__ import annotations
+
+import click
+
+from ..base.errors import GradcheckError
+from ..base.status import ExitStatus
+from .common import (
+    CONTEXT,
+    finish,
+    format_option,
+    method_option,
+    report_error,
+    seed_option,
+    strict_option,
+    timeout_option,
+    tolerance_options,
+    wrt_option,
+)
+
+
+def layer_options(command):
+    """The options `gradcheck layer` and `gradcheck vjp` share."""
+    for decorator in reversed([
+        click.option("--at", "at", multiple=True, metavar="NAME=VALUE",
+                     help="An input of the functions, by their parameter name (repeatable): randn(4,3,5), "
+                          "[[1,2],[3,4]] or a .npy path (differentiated), randint(0,10,(4,)) or [0,2,1] "
+                          "(integer data), 0.5 (a number, passed as it is), {\"stride\": 2, \"pad\": 1} (a dict)."),
+        wrt_option, seed_option, tolerance_options, format_option,
+        click.option("--mode", type=click.Choice(["auto", "full", "fast"]), default="auto", show_default=True,
+                     help="Every entry (full), random directions and entries (fast), or by size (auto)."),
+        method_option,
+        click.option("--dtype", type=click.Choice(["float64", "float32", "float16"]), default="float64",
+                     show_default=True, help="The floating-point arrays given with --at are made this dtype "
+                                             "(a float32 layer is checked in float32)."),
+        click.option("--nondeterminism", type=click.FloatRange(min=0), default=0.0, show_default=True,
+                     help="Relative difference allowed between two calls of the backward."),
+        strict_option, timeout_option,
+        click.option("--show", is_flag=True, help="Also print every gradient in full."),
+    ]):
+        command = decorator(command)
+    return command
+
+
+@click.command("layer", context_settings=CONTEXT, short_help="Check a layer's forward and backward in your Python file.")
+@click.argument("forward", metavar="FILE.py:FORWARD")
+@click.argument("backward", metavar="FILE.py:BACKWARD")
+@layer_options
+def layer_command(forward, backward, **options) -> ExitStatus:
+    """Check a layer's backward, CS231n style: FORWARD(*inputs) returns (out, cache) and
+    BACKWARD(dout, cache) the gradients of the floating-point inputs, in order.
+
+    \b
+      gradcheck layer layers.py:conv_forward layers.py:conv_backward \\
+          --at x="randn(4,3,5,5)" --at w="randn(2,3,3,3)" --at b="randn(2)" --at conv_param='{"stride": 2, "pad": 1}'
+
+    FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input.
+    """
+    return run_functions("layer", forward, backward, options)
+
+
+@click.command("vjp", context_settings=CONTEXT, short_help="Check a vector-Jacobian product in your Python file.")
+@click.argument("f", metavar="FILE.py:F")
+@click.argument("vjp", metavar="FILE.py:VJP")
+@layer_options
+def vjp_command(f, vjp, **options) -> ExitStatus:
+    """Check a vector-Jacobian product: F(*inputs) returns an array and VJP(dout, *inputs) the gradients of
+    ⟨dout, F⟩ with respect to the floating-point inputs, in order.
+
+    FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input.
+    """
+    return run_functions("vjp", f, vjp, options)
+
+
+def run_functions(kind: str, first: str, second: str, options: dict) -> ExitStatus:
+    """`gradcheck layer` and `gradcheck vjp`: import the user's functions, check, print, exit."""
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from ..checks.expression import error_result
+
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from ..verdict.result import Report
+
+    output_format, show = options.pop("output_format"), options.pop("show")
+    seed = options["seed"]
+    try:
+        result = _check_functions(kind, first, second, options)
+    except GradcheckError as exc:
+        report_error(exc)
+        result = error_result(f"{first} {second}", exc, seed=seed)
+    return finish(Report([result]), output_format, show)
+
+
+def _check_functions(kind: str, first: str, second: str, options: dict):
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from ..base.budget import budget_seconds, step, time_budget
+
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from ..checks.layers import check_layer, check_vjp
+
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from ..inputs.data import as_dtype, parse_data, split_at
+
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from ..inputs.user_code import load_function
+
+    # importing runs the user's module: bounded by the same budget as the check (a loop at import)
+    with time_budget(budget_seconds(options.get("timeout")), f"importing {first.rpartition(':')[0]}"):
+        step("import")
+        f, g = load_function(first), load_function(second)
+    dtype = options.pop("dtype")
+    inputs = {name: as_dtype(parse_data(name, text, seed=options["seed"]), dtype)
+              for name, text in split_at(list(options.pop("at"))).items()}
+    _check_parameters(f, first, inputs)
+    wrt = options.pop("wrt")
+    if kind == "layer":
+        return check_layer(f, g, inputs, wrt=wrt.split(",") if wrt else None, **options)
+    return check_vjp(f, g, _in_parameter_order(f, inputs), wrt=wrt.split(",") if wrt else None, **options)
+
+
+def _in_parameter_order(f, inputs: dict):
+    """The --at values as a list in F's parameter order when they are exactly F's leading positional
+    parameters, so that VJP is called as VJP(dout, *inputs), as documented, whatever VJP names its own
+    parameters (`def matmul_vjp(g, a, b)` for `def f(x, w)`); otherwise by name, as given."""
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(f).parameters.values())[:len(inputs)]
+    except (TypeError, ValueError):
+        return inputs
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = [p.name for p in parameters if p.kind in positional]
+    if len(names) != len(inputs) or set(names) != set(inputs):
+        return inputs
+    return [inputs[name] for name in names]
+
+
+def _check_parameters(f, spec: str, inputs: dict) -> None:
+    """Every input --at gives is a parameter of f, and every parameter without a default has a value."""
+    import inspect
+
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(**inputs)
+    except TypeError as exc:
+        params = ", ".join(signature.parameters)
+        raise GradcheckError(f"{spec} takes ({params}); the --at values do not fit: {exc}") from None
