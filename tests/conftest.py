@@ -133,11 +133,21 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 
 
 def run_script(*args: str, cwd: Path | str | None = None, timeout: float = SUBPROCESS_TIMEOUT,
-               **env: str) -> subprocess.CompletedProcess:
-    """gradcheck ARGS through the real console script, colors off unless env says otherwise."""
-    return subprocess.run([console_script(), *args], capture_output=True, encoding="utf-8", errors="replace",
+               memory: int | None = None, interpreter: tuple[str, ...] = (), **env: str) -> subprocess.CompletedProcess:
+    """gradcheck ARGS through the real console script, running this checkout's code (subprocess_env),
+    colors off unless env says otherwise: the one way the tests start gradcheck in a process.
+    memory: an address-space limit in bytes (RLIMIT_AS); interpreter: flags for Python itself
+    (("-X", "importtime")), which then runs the script."""
+    def limit() -> None:  # runs in the child, before exec
+        if memory:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    command = [sys.executable, *interpreter, console_script()] if interpreter else [console_script()]
+    return subprocess.run([*command, *args], capture_output=True, encoding="utf-8", errors="replace",
                           cwd=cwd, env=subprocess_env(**{"NO_COLOR": "1", **env}), stdin=subprocess.DEVNULL,
-                          timeout=timeout)
+                          timeout=timeout, preexec_fn=limit if memory else None)
 
 
 CLEAN_ENV = {"NO_COLOR": None, "FORCE_COLOR": None, "CLICOLOR_FORCE": None, "TTY_COMPATIBLE": None,

@@ -8,6 +8,7 @@ from ..base.errors import GradcheckError
 from ..base.status import ExitStatus
 from .common import (
     CONTEXT,
+    declared,
     finish,
     format_option,
     method_option,
@@ -28,9 +29,9 @@ def layer_options(command):
                           "[[1,2],[3,4]] or a .npy path (differentiated), randint(0,10,(4,)) or [0,2,1] "
                           "(integer data), 0.5 (a number, passed as it is), {\"stride\": 2, \"pad\": 1} (a dict)."),
         wrt_option, seed_option, tolerance_options, format_option,
-        click.option("--mode", type=click.Choice(["auto", "full", "fast"]), default="auto", show_default=True,
-                     help="Every entry (full), random directions and entries (fast), or by size (auto)."),
-        method_option,
+        declared("mode"), method_option,
+        # not Options' --dtype: a layer's dtype is the arrays it is given (float16 too), not a precision
+        # gradcheck evaluates an expression in
         click.option("--dtype", type=click.Choice(["float64", "float32", "float16"]), default="float64",
                      show_default=True, help="The floating-point arrays given with --at are made this dtype "
                                              "(a float32 layer is checked in float32)."),

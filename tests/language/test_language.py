@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 from itertools import pairwise
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +19,6 @@ from gradcheck.base.errors import ParseError
 from gradcheck.language.parser import parse
 from gradcheck.ops.registry import BY_NAME
 
-EXPRESSIONS = Path(__file__).resolve().parents[1] / "expressions"
 
 # (what is wrong, argv after `gradcheck`, words of the message, the text the caret must underline)
 BAD_INPUT = [

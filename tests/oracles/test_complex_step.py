@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 import sympy as sp
-from conftest import console_script, joined, subprocess_env
+from conftest import EXPRESSIONS, joined, run_script
 from test_primitives import ARRAY_CASES, ARRAY_IDS, CASES, IDS, array_inputs, sample_points
 
 import gradcheck
@@ -20,7 +19,6 @@ from gradcheck.base.errors import SpecError
 from gradcheck.batch.cases import load
 from gradcheck.ops.registry import KINKED, PRIMITIVES, WITHOUT_COMPLEX_FORM, zero_vjp
 
-EXPRESSIONS = Path(__file__).resolve().parent.parent / "expressions"
 STEP = 1e-20  # the numeric oracle's COMPLEX_STEP: its O(h²) error is far below an ulp
 # The complex step is exact but for the rounding of the forward pass itself: a few ulps.
 ULPS = 1e-14
@@ -191,8 +189,7 @@ def test_method_complex_is_refused_only_without_a_complex_form_or_at_a_jump():
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([console_script(), *args], capture_output=True, encoding="utf-8", env=subprocess_env(),
-                          timeout=300)
+    return run_script(*args)
 
 
 def test_no_relu_net_false_alarm_with_pre_activations_1e_9_from_their_kinks():

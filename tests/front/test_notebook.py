@@ -18,8 +18,9 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from conftest import PACKAGE_ROOT
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(PACKAGE_ROOT) / "examples"
 NOTEBOOK = EXAMPLES / "gradcheck_tour.ipynb"
 
 

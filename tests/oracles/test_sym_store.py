@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import NEURON, NEURON_AT, console_script, subprocess_env
+from conftest import NEURON, NEURON_AT, run_script
 from test_sym_chain import CASES
 
 import gradcheck
@@ -250,9 +249,7 @@ def test_folders_of_other_installations_are_pruned(store):
 
 def _script_run(folder, *args) -> subprocess.CompletedProcess:
     """The console script under `python -X importtime`, which lists on stderr what it imports."""
-    return subprocess.run([sys.executable, "-X", "importtime", console_script(), *args], capture_output=True,
-                          text=True, env=subprocess_env(NO_COLOR="1", GRADCHECK_CACHE_DIR=str(folder)),
-                          timeout=120)
+    return run_script(*args, interpreter=("-X", "importtime"), GRADCHECK_CACHE_DIR=str(folder))
 
 
 def test_console_script_a_second_check_does_not_import_sympy(tmp_path):

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_script
+from conftest import PACKAGE_ROOT, run_script
 
 import gradcheck
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+sys.path.insert(0, str(Path(PACKAGE_ROOT) / "examples"))
 import cs231n_layers as L  # noqa: E402
 
 NET = "softmax_ce(relu(X @ W + b), y)"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import NEURON, NEURON_AT, console_script, joined, messages, subprocess_env
+from conftest import NEURON, NEURON_AT, joined, messages, run_script, subprocess_env
 
 import gradcheck
 from gradcheck.oracles import sym_chain, sym_store
@@ -31,12 +30,7 @@ MEMORY_LIMIT = 1 << 30  # bytes of address space for a run that must stay small
 def run(*args: str, cwd: Path | str | None = None, memory: int | None = None, timeout: float = TIMEOUT,
         **env: str) -> subprocess.CompletedProcess:
     """gradcheck ARGS through the console script, optionally under an address-space limit."""
-    def limit() -> None:
-        if memory:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    return subprocess.run([console_script(), *args], capture_output=True, encoding="utf-8", errors="replace",
-                          cwd=cwd, env=subprocess_env(**{"NO_COLOR": "1", "COLUMNS": "200", **env}),
-                          stdin=subprocess.DEVNULL, timeout=timeout, preexec_fn=limit)
+    return run_script(*args, cwd=cwd, timeout=timeout, memory=memory, **{"COLUMNS": "200", **env})
 
 
 def assert_exit(proc: subprocess.CompletedProcess, code: int, *words: str) -> str:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import messages
+from conftest import PACKAGE_ROOT, messages, run_script
 
 import gradcheck
 from gradcheck import FunctionError, SpecError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(PACKAGE_ROOT)
 sys.path.insert(0, str(ROOT / "examples"))
 import cs231n_layers as L  # noqa: E402
 import needle_ops as N  # noqa: E402
@@ -407,21 +407,8 @@ def square_vjp(dout, x):
 '''
 
 
-def console_script() -> str:
-    import shutil
-
-    found = shutil.which("gradcheck", path=str(Path(sys.executable).parent)) or shutil.which("gradcheck")
-    if found is None:
-        pytest.fail("the gradcheck console script is not installed (pip install -e .)")
-    return found
-
-
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    import os
-
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
-    return subprocess.run([console_script(), *args], capture_output=True, text=True, timeout=300, cwd=cwd,
-                          env=env, check=False)
+    return run_script(*args, cwd=cwd)
 
 
 def test_gradcheck_layer_and_vjp_commands(tmp_path):

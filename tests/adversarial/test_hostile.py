@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import HANG_GUARD, TEST_CLOCK, TICK, joined
+from conftest import HANG_GUARD, TEST_CLOCK, TICK, console_script, joined, run_script, subprocess_env
 
 import gradcheck
 from gradcheck import GradcheckError, ValueSpecError
@@ -30,27 +28,16 @@ TIMEOUT = HANG_GUARD  # seconds for one subprocess: a hang guard, not a speed ta
 MEMORY_LIMIT = 1 << 30  # bytes of address space a hostile run may use (issue 10: "more than 1 GB")
 
 
-def console_script() -> str:
-    script = shutil.which("gradcheck", path=os.path.dirname(sys.executable)) or shutil.which("gradcheck")
-    if script is None:
-        pytest.fail("the gradcheck console script is not installed (pip install -e .)")
-    return script
-
-
 def env(clock: bool = False) -> dict[str, str]:
-    """The checkout under test first on the path, no colors, a wide terminal; the test clock if asked."""
-    return {**os.environ, "PYTHONPATH": PACKAGE_ROOT, "NO_COLOR": "1", "COLUMNS": "200", **(TEST_CLOCK if clock else {})}
-
-
-def limit_memory() -> None:  # runs in the child, before exec
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    """For the processes run_script cannot start (Popen, a shell): this checkout's code, no colors, a wide
+    terminal; the test clock if asked."""
+    return subprocess_env(NO_COLOR="1", COLUMNS="200", **(TEST_CLOCK if clock else {}))
 
 
 def gradcheck_run(args: list[str], cwd: Path | str | None = None, memory: bool = False,
                   timeout: float = TIMEOUT, clock: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run([console_script(), *args], cwd=cwd, capture_output=True, encoding="utf-8",
-                          errors="replace", timeout=timeout, env=env(clock), check=False,
-                          preexec_fn=limit_memory if memory else None)
+    return run_script(*args, cwd=cwd, timeout=timeout, memory=MEMORY_LIMIT if memory else None, COLUMNS="200",
+                      **(TEST_CLOCK if clock else {}))
 
 
 def assert_exit(proc: subprocess.CompletedProcess, code: int, *words: str) -> str:

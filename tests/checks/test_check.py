@@ -12,13 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import console_script, joined
+from conftest import PACKAGE_ROOT, console_script, joined
 
+import conftest
 import gradcheck
 from gradcheck.base.errors import FunctionError, SpecError
 from gradcheck.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(PACKAGE_ROOT)
 EXPRESSIONS = ROOT / "expressions"
 
 WRONG_CASE = '''
@@ -35,7 +36,7 @@ def script() -> str:
 
 
 def run_script(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([script(), *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+    return conftest.run_script(*args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

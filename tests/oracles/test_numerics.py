@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TEST_CLOCK, TICK, console_script, joined, messages, run_script
+from conftest import EXPRESSIONS, TEST_CLOCK, TICK, console_script, joined, messages, run_script
 
 import gradcheck
 from gradcheck.base.errors import SpecError
@@ -25,7 +24,6 @@ def smooth_path(root, wrt) -> bool:
     return not any(non_analytic(root, v, paths) for v in wrt)
 
 
-EXPRESSIONS = Path(__file__).resolve().parent.parent / "expressions"
 
 
 def script() -> str:
@@ -33,7 +31,7 @@ def script() -> str:
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([script(), *args], capture_output=True, text=True, timeout=300)
+    return run_script(*args)
 
 
 def smooth_shipped_cases():
@@ -158,7 +156,7 @@ def test_a_relu_net_with_pre_activations_near_zero_passes():
 
 
 def test_kinks_and_strict_through_the_console_script():
-    done = run("eval", "relu(x)*y", "--at", "x=0,y=2")
+    done = run_script("eval", "relu(x)*y", "--at", "x=0,y=2", COLUMNS="80")  # the layout with the estimate folded
     assert done.returncode == 0 and "⚠ kink" in done.stdout and "left 0, right 2" in done.stdout
     # x on the kink was measured one-sidedly, not by the complex step: no method is named for it
     assert "numeric ± —" in done.stdout and "— (complex)" not in done.stdout, done.stdout

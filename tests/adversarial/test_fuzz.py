@@ -44,11 +44,12 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from conftest import HANG_GUARD, console_script
+from conftest import HANG_GUARD
 from conftest import subprocess_env as shared_env
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+import conftest
 import gradcheck
 import gradcheck.checks.expression as gradcheck_pipeline
 from gradcheck import DomainError, GradcheckError, ShapeError
@@ -737,8 +738,7 @@ def subprocess_env() -> dict[str, str]:
 
 
 def run_script(args: list[str], cwd: Path | str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([console_script(), *args], cwd=cwd, capture_output=True, encoding="utf-8",
-                          errors="replace", timeout=SUBPROCESS_TIMEOUT, env=subprocess_env())
+    return conftest.run_script(*args, cwd=cwd)
 
 
 def assert_clean_exit(proc: subprocess.CompletedProcess, what: str) -> None:
