@@ -31,6 +31,7 @@ from ..base.errors import GradcheckError, SpecError
 from ..base.limits import FULL_MODE_MAX_ENTRIES
 from ..base.options import Options, make, name_option
 from ..base.status import Status
+from ..base.tolerance import FLOAT16_RTOL
 from ..diagnose.layers import diagnose, one_hot_probe, one_row_match
 from ..inputs.calling import Inputs, call, fresh, prepare, same, written
 from ..ops.arrays import format_shape
@@ -54,9 +55,6 @@ FUNCTION_OPTIONS = ("seed", "rtol", "atol", "mode", "method", "strict", "timeout
 DOUTS = 3
 # The rows of a batch tried by the one-row diagnosis (a backward that keeps one row keeps the first or the last).
 ROWS_TRIED = 8
-# rtol for a float16 f: ~3 significant digits, and its step of cbrt(eps) ≈ 0.1 leaves ~1% truncation;
-# a wrong gradient is still off by a factor. (float32 and float64 take agreement.rule_for's defaults.)
-FLOAT16_RTOL = 3e-2
 
 
 @dataclass
