@@ -38,7 +38,7 @@ REQUIRED = object()  # a static argument with no default
 AS_FORWARD = object()  # complex_form: `forward` itself is analytic and takes complex input
 
 # The value of step(x) and relu'(x) at x = 0. 1/2 is SymPy's Heaviside(0) and also what a central
-# difference measures across the kink, so the three oracles agree there (issue 5 reports kinks).
+# difference measures across the kink, so the three oracles agree there (the verdict reports kinks).
 STEP_AT_ZERO = 0.5
 
 
