@@ -11,6 +11,9 @@ DEFAULT_RTOL = 1e-5
 # --dtype float32: float32 keeps ~7 digits and a forward pass loses a few of them, while a wrong
 # derivation is still off by a factor: rtol 1e-3 sits between.
 FLOAT32_RTOL = 1e-3
+# rtol for a float16 f: ~3 significant digits, and its step of cbrt(eps) ≈ 0.1 leaves ~1% truncation;
+# a wrong gradient is still off by a factor. (float32 and float64 take the defaults above.)
+FLOAT16_RTOL = 3e-2
 # How many times its own uncertainty a column may be off (verdict/agreement.py's docstring): each
 # uncertainty is an estimate of a typical error, not a proven bound; a wrong claim is off by far more.
 SAFETY = 10.0

@@ -36,6 +36,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from ..base.errors import CheckTimeout, GradcheckError, SpecError, suggest
+from ..base.limits import MAX_CASE_FILE_BYTES
 from ..base.options import Options
 from ..base.status import Status
 from .grading import case_budget, run_out, timed_out_by_run
@@ -46,9 +47,6 @@ if TYPE_CHECKING:
 EXPECTATIONS = (Status.PASS, Status.MISMATCH)
 # The error kind of a case gradcheck itself failed on (result.CaseResult.exit_code: 3).
 INTERNAL = "internal"
-# A case file larger than this is refused before it is read or parsed (tomllib took 34 s and 1.1 GB for
-# a 96 MB file); a course's case files are a few kilobytes, and large data belongs in .npy files.
-MAX_CASE_FILE_BYTES = 5_000_000
 # key -> (the types TOML may give it, what the message calls them)
 # key -> (the types TOML may give it, what the message calls them). The options come from their one
 # declaration (gradcheck/options.py); the rest say what to check and what to expect.

@@ -17,6 +17,7 @@ import numpy as np
 from ..base.budget import checkpoint
 from ..base.columns import Measured
 from ..base.errors import SpecError
+from ..base.limits import HESSIAN_MAX_ENTRIES, HESSIAN_MAX_OPERATIONS, HESSIAN_MAX_WORK
 from ..base.tolerance import ROUNDING_ULPS
 from ..inputs.problem import Problem
 from ..language.cost import expanded_operations
@@ -25,16 +26,6 @@ from ..oracles.backprop import backprop
 from ..oracles.numeric import EPS
 from ..oracles.sym_eval import Evaluator, as_float
 from ..oracles.symbolic import sympy_numbers, sympy_partial, sympy_symbols, to_sympy
-
-# The Hessian has n² entries for n variable entries, each a second derivative by SymPy and a
-# difference of two backprop passes: n is kept small.
-HESSIAN_MAX_ENTRIES = 40
-# SymPy differentiates the whole expansion twice: up to this many scalar operations.
-HESSIAN_MAX_OPERATIONS = 2_000
-# SymPy's second derivatives (entries²) times the size of f: logsumexp(A @ x) by a 10-entry x is ~12,000
-# and took 17 s on a shared 2-core machine, 15 entries ~57,000 and 50 s; above this the check is refused
-# up front rather than cut by the time budget.
-HESSIAN_MAX_WORK = 20_000
 
 
 def hessian_columns(problem: Problem) -> dict[tuple[str, str], dict[str, tuple[Any, str | None]]]:

@@ -31,11 +31,12 @@ from ..base.errors import GradcheckError, SpecError
 from ..base.limits import FULL_MODE_MAX_ENTRIES
 from ..base.options import Options, make, name_option
 from ..base.status import Status
+from ..base.tolerance import FLOAT16_RTOL
 from ..diagnose.layers import diagnose, one_hot_probe, one_row_match
 from ..inputs.calling import Inputs, call, fresh, prepare, same, written
 from ..ops.arrays import format_shape
 from ..oracles.numeric import CHECKED_COMPLEX, NumericResult, choose_mode
-from ..oracles.vjp_numeric import along, entry, measure
+from ..oracles.vjp_numeric import BlackBox, along, entry, measure
 from ..verdict.agreement import Rule, rule_for
 from ..verdict.black_box_rounding import MOVE, measured_rounding
 from ..verdict.judge import case_status, judge
@@ -54,9 +55,6 @@ FUNCTION_OPTIONS = ("seed", "rtol", "atol", "mode", "method", "strict", "timeout
 DOUTS = 3
 # The rows of a batch tried by the one-row diagnosis (a backward that keeps one row keeps the first or the last).
 ROWS_TRIED = 8
-# rtol for a float16 f: ~3 significant digits, and its step of cbrt(eps) ≈ 0.1 leaves ~1% truncation;
-# a wrong gradient is still off by a factor. (float32 and float64 take agreement.rule_for's defaults.)
-FLOAT16_RTOL = 3e-2
 
 
 @dataclass
@@ -244,21 +242,20 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     method = CHECKED_COMPLEX if options.method == "auto" else options.method
     rule = _rule(options, dtype)
     pool = Pool.of(list(inputs.wrt), point, mode)  # fast mode's small inputs, probed as one array
-    measured = measure(target.outputs, point, [n for n in inputs.wrt if pool is None or n not in pool], douts, base,
-                       mode, seed, method, eps)
+    box = BlackBox(target.outputs, point, douts, base, method, eps, seed)
+    measured = measure(box, [n for n in inputs.wrt if pool is None or n not in pool], mode)
     if pool is not None:
-        measured.update(pooled_vjp(pool, target.outputs, point, douts, base, claimed, rule, seed, method, eps))
+        measured.update(pooled_vjp(pool, box, claimed, rule))
     gradients = {}
     modes = {n: mode if measured[n][0].probes is not None else "full" for n in inputs.wrt}  # small inputs: every entry
     scale = layer_scale(measured)
     for n in inputs.wrt:
-        tied = _tied(target.outputs, point, n, measured[n], douts, base, method, eps)
+        tied = _tied(box, n, measured[n])
         gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, rule, modes[n], method, scale, tied)
-    _within_rounding(target, point, douts, claimed, measured, gradients, modes, rule, method, eps, scale)
+    _within_rounding(target, box, claimed, measured, gradients, modes, rule, scale)
     for n in inputs.wrt:
         if gradients[n].status == Status.MISMATCH:
-            gradients[n].diagnosis = _explain(target, n, point, measured[n], mode, douts, base, claims, rule, seed,
-                                              method, eps)
+            gradients[n].diagnosis = _explain(target, box, n, measured[n], mode, claims, rule)
     if not target.scalar:
         problems += linearity(lambda d: read_gradients(target.vjp(d), inputs, target.what)[0], douts[0],
                               {n: claimed[0][n][0] for n in inputs.wrt}, rule)
@@ -279,15 +276,15 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
                       seconds=time.perf_counter() - started)
 
 
-def _within_rounding(target: Target, point: dict, douts: list[tuple], claimed: list[dict],
-                     measured: dict[str, list[NumericResult]], gradients: dict[str, GradientResult],
-                     modes: dict[str, str], rule: Rule, method: str, eps: float, scale: float = 0.0) -> None:
+def _within_rounding(target: Target, box: BlackBox, claimed: list[dict], measured: dict[str, list[NumericResult]],
+                     gradients: dict[str, GradientResult], modes: dict[str, str], rule: Rule, scale: float = 0.0) -> None:
     """The variables that disagree, judged again with the rounding of their disagreeing probes
     measured (black_box_rounding.py): a right gradient that is rounding beside the terms it sums
     (batch norm's bias before it) passes; a wrong one is still wrong."""
     wrong = [n for n, g in gradients.items() if g.status == Status.MISMATCH]
     if not wrong:
         return
+    point, douts, method = box.point, box.douts, box.method
     bases: dict[int, tuple] = {}  # f's outputs at each moved point, computed once
 
     def claims_at(there: Mapping[str, Any]) -> list[Mapping[str, tuple]]:
@@ -297,9 +294,8 @@ def _within_rounding(target: Target, point: dict, douts: list[tuple], claimed: l
     def probe_at(there: Mapping[str, Any], name: str, at: Any) -> list:
         if id(there) not in bases:
             bases[id(there)] = target.outputs(there)
-        if isinstance(at, tuple):
-            return entry(target.outputs, there, name, at, douts, bases[id(there)], method, eps)
-        return along(target.outputs, there, name, at, douts, bases[id(there)], method, eps)
+        moved = box.moved(point=there, base=bases[id(there)])
+        return entry(moved, name, at) if isinstance(at, tuple) else along(moved, name, at)
 
     try:
         widened = measured_rounding(wrong, point, claimed, measured, rule, claims_at, probe_at)
@@ -318,13 +314,14 @@ def _within_rounding(target: Target, point: dict, douts: list[tuple], claimed: l
             gradients[n] = again
 
 
-def _explain(target: Target, n: str, point: dict, measured: list[NumericResult], mode: str, douts: list[tuple],
-             base: tuple, claims: list, rule: Rule, seed: int, method: str, eps: float) -> str | None:
+def _explain(target: Target, box: BlackBox, n: str, measured: list[NumericResult], mode: str, claims: list,
+             rule: Rule) -> str | None:
     """How a wrong gradient is wrong: from the numbers at hand (layer_diagnosis.diagnose), then from one more
     pass of differences (a single row of the batch, a one-hot dout). Needs every entry differenced: a variable
     checked in fast mode only because of the others' size is differenced in full here (it is small)."""
+    point, douts, base = box.point, box.douts, box.base
     if mode == "fast" and np.size(point[n]) <= FULL_MODE_MAX_ENTRIES:
-        measured = measure(target.outputs, point, [n], douts, base, "full", seed, method, eps)[n]
+        measured = measure(box, [n], "full")[n]
     values = [m.value for m in measured]
     if any(v is None for v in values):
         return None
@@ -332,14 +329,14 @@ def _explain(target: Target, n: str, point: dict, measured: list[NumericResult],
     found = diagnose(n, target.inputs, [v.value for v in values if v], [v.error for v in values if v],
                      [c[n][0] for c in claimed], [c[1].get(n) for c in claims], douts, len(base), rule)
     if found is None and not target.scalar:
-        found = _one_row(target, n, point, douts, base, claimed, seed, method, eps) or _probe(target, n, point, eps)
+        found = _one_row(box, n, claimed) or _probe(target, n, point, box.eps)
     return found
 
 
-def _one_row(target: Target, name: str, point: dict, douts: list[tuple], base: tuple, claimed: list[dict],
-             seed: int, method: str, eps: float) -> str | None:
+def _one_row(box: BlackBox, name: str, claimed: list[dict]) -> str | None:
     """Is the claim the gradient of ONE row of the batch (the first output's axis 0) instead of their sum?
     Differences of ⟨dout masked to row r, f⟩ for the first two douts (one extra pass, only for a wrong claim)."""
+    douts, base = box.douts, box.base
     rows = base[0].shape[0] if base[0].ndim >= 2 else 0
     if rows < 2:
         return None
@@ -350,7 +347,7 @@ def _one_row(target: Target, name: str, point: dict, douts: list[tuple], base: t
             first = np.zeros_like(dout[0])
             first[r] = dout[0][r]
             masked.append((first, *(np.zeros_like(d) for d in dout[1:])))
-    truths = measure(target.outputs, point, [name], masked, base, "full", seed, method, eps)[name]
+    truths = measure(box.moved(douts=masked), [name], "full")[name]
     for r in range(used):
         pairs = [(claimed[j][name][0], truths[j * used + r].value) for j in range(2)]
         if all(c is not None and m is not None and one_row_match(c, m.value) for c, m in pairs):
@@ -359,7 +356,7 @@ def _one_row(target: Target, name: str, point: dict, douts: list[tuple], base: t
     return None
 
 
-def _probe(target: Target, name: str, point: dict, eps: float) -> str | None:
+def _probe(target: Target, name: str, point: Mapping[str, Any], eps: float) -> str | None:
     """The one-hot-dout diagnosis (layer_diagnosis.one_hot_probe) with the user's functions."""
     def outputs(value):
         return target.outputs({**point, name: value})
@@ -413,8 +410,7 @@ def layer_scale(measured: Mapping[str, list[NumericResult]]) -> float:
     return max(sizes)
 
 
-def _tied(outputs: Callable, point: dict, name: str, measured: list[NumericResult], douts: list[tuple], base: tuple,
-          method: str, eps: float) -> list[Along | None]:
+def _tied(box: BlackBox, name: str, measured: list[NumericResult]) -> list[Along | None]:
     """For each dout, f's slope with the input's kinked entries moved together (pipeline.tied_slope); the
     line is differenced once, for every dout."""
     slopes: dict[bytes, list] = {}
@@ -423,11 +419,11 @@ def _tied(outputs: Callable, point: dict, name: str, measured: list[NumericResul
         def along_one(v: np.ndarray) -> Any:
             key = v.tobytes()
             if key not in slopes:
-                slopes[key] = along(outputs, point, name, v, douts, base, method, eps)
+                slopes[key] = along(box, name, v)
             return slopes[key][k]
         return along_one
 
-    return [tied_slope(m.kinks, np.shape(point[name]), at(k)) for k, m in enumerate(measured)]
+    return [tied_slope(m.kinks, np.shape(box.point[name]), at(k)) for k, m in enumerate(measured)]
 
 
 def _judged(name: str, shape, measured: list[NumericResult], claimed: list[dict], rule: Rule, mode: str,

@@ -17,14 +17,11 @@ from typing import Any
 import numpy as np
 
 from ..base.errors import ValueSpecError
-from ..base.limits import MAX_ENTRIES
+from ..base.limits import LITERAL_MAX_NESTING as MAX_NESTING
+from ..base.limits import MAX_ENTRIES, MAX_LITERAL
 from .values import MAX_DIMENSIONS, MAX_VALUE_TEXT, named_items, parse_value, top_level_split, value_rng, whole
 
 RANDINT = re.compile(r"randint\(\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*\(?\s*((?:\d+\s*,\s*)*\d*)\s*\)?\s*\)")
-# Brackets nested deeper than this are refused before ast sees them (its parser recurses).
-MAX_NESTING = 16
-# A literal (dict or list) is at most this long; bigger data belongs in a .npy file.
-MAX_LITERAL = 100_000
 
 
 def split_at(texts: list[str]) -> dict[str, str]:

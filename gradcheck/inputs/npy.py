@@ -19,13 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from ..base.errors import ValueSpecError
-from ..base.limits import MAX_ENTRIES
+from ..base.limits import MAX_ENTRIES, MAX_HEADER_BYTES
 
 # dtype kinds read as numbers: signed and unsigned integers, and floats (complex and bool are not real
 # numbers here; objects would need pickle; structured and string dtypes are not numbers at all).
 NUMERIC_KINDS = "iuf"
-# The largest header numpy writes (format 2.0/3.0 allow up to 4 GiB, never needed for a dict of three keys).
-MAX_HEADER_BYTES = 65_535
 
 
 def resolve_npy(name: str, text: str, base: Path | None, root: Path | None) -> Path:

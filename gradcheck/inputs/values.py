@@ -13,7 +13,7 @@ import numpy as np
 
 from ..base import randomness
 from ..base.errors import GradcheckError, ParseError, SpecError, UnknownNameError, ValueSpecError
-from ..base.limits import MAX_ENTRIES
+from ..base.limits import MAX_DIMENSIONS, MAX_ENTRIES, MAX_VALUE_TEXT, MAX_WHOLE_DIGITS
 from ..base.source import Source, Span
 from ..language.evaluate import value
 from ..language.parser import Scope, parse, tokenize
@@ -28,12 +28,6 @@ RANDOM_DECIMALS = 4
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
 RANDOM_ARRAY = re.compile(r"(randn|rand)\s*\(\s*((?:[0-9]+\s*,\s*)*[0-9]*)\s*\)")
-# An array value may be long (a list literal); larger data belongs in a .npy file.
-MAX_VALUE_TEXT = 1_000_000
-MAX_DIMENSIONS = 8
-# Digits of a whole number in a value's text (randn's sizes, randint's bounds): far more than any size or
-# 64-bit bound (19 digits) needs, far fewer than Python's int() refuses (4,300).
-MAX_WHOLE_DIGITS = 100
 
 Assignments = Union[str, Iterable[str], Mapping[str, Any], None]
 

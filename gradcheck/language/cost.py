@@ -21,20 +21,10 @@ from weakref import WeakKeyDictionary
 import numpy as np
 
 from ..base.errors import SpecError
-from ..base.limits import FAST_PROBES
+from ..base.limits import FAST_PROBES, MAX_DAG_NESTING, MAX_EVALUATION_OPERATIONS, MAX_NUMERIC_OPERATIONS
 from .shapes import infer_shapes
 from .tree import Apply, Node, topological
 
-# The parser's limit on nesting within one text, applied to the whole DAG across --let names: SymPy's
-# differentiation recurses, and fails past ~200 nested functions (docs/safety.md).
-MAX_DAG_NESTING = 100
-# Scalar operations in one evaluation of f: about a second of numpy on one core (matmul at ~1e9
-# multiply-adds per second); the numeric oracle needs dozens of evaluations at least.
-MAX_EVALUATION_OPERATIONS = 1_000_000_000
-# Scalar operations of all the numeric oracle's evaluations together. Measured: a 999,900-parameter
-# two-layer net in fast mode is estimated at 3.3e10 and took 19 s on this 2-core machine under load
-# (matmul runs in BLAS); 10^11 stays inside the default time budget (budget.DEFAULT_TIMEOUT).
-MAX_NUMERIC_OPERATIONS = 100_000_000_000
 # Evaluations per differenced entry or probe: central differences take 4 (±h, ±2h), Richardson up to
 # 2 × its table of 10 plus central's check; 4 is the usual case, and the bound is a guard, not a timer.
 EVALUATIONS_PER_DERIVATIVE = 4

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..base.errors import ParseError, UnknownNameError, suggest
+from ..base.limits import MAX_NESTING, MAX_TEXT_LENGTH
 from ..base.source import Source, Span
 from ..ops.registry import BINARY_OPERATORS, BY_NAME, COMPARE, CONSTANTS, FUNCTIONS, OVERLOADS, PREFIX_OPERATORS, REQUIRED, UNARY
 from .tree import Apply, Const, Node, Var
@@ -38,12 +39,6 @@ class _Word:
 
     value: object
 
-# Longer than any hand derivation; also bounds the work the oracles do on one expression.
-MAX_TEXT_LENGTH = 10_000
-# Parentheses, calls, unary minus and powers nested deeper than this are refused. SymPy's
-# differentiation hit Python's recursion limit at ~200 nested functions (measured, SymPy 1.14),
-# and this parser spends two Python frames a level.
-MAX_NESTING = 100
 
 # Binding power of each infix operator (higher binds tighter), as the registry declares it.
 _UNARY = UNARY

@@ -38,7 +38,7 @@ REQUIRED = object()  # a static argument with no default
 AS_FORWARD = object()  # complex_form: `forward` itself is analytic and takes complex input
 
 # The value of step(x) and relu'(x) at x = 0. 1/2 is SymPy's Heaviside(0) and also what a central
-# difference measures across the kink, so the three oracles agree there (issue 5 reports kinks).
+# difference measures across the kink, so the three oracles agree there (the verdict reports kinks).
 STEP_AT_ZERO = 0.5
 
 
@@ -276,6 +276,10 @@ class Primitive:
     # of both signs needs its own: a matrix product sums a_ik b_kj (with_absolute_inputs), softmax
     # subtracts a sum. Without one, 0.1 + 0.2 - 0.3 summed by X.T @ G rounds as if it were 5.6e-17.
     sizes: tuple[Rule | None, ...] | None = None
+    # `--emit numpy`: the function in numpy under its gradcheck name, as the emitted module defines it
+    # ("exp = np.exp", or a def), and the other primitives' definitions it calls. None: not emitted yet.
+    numpy_source: str | None = None
+    numpy_needs: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.labels:  # declared once: a data input has no gradient
@@ -364,21 +368,28 @@ PRIMITIVES: tuple[Primitive, ...] = (
            precedence=UNARY, matrix=(M.neg_x,)),
     # ----- functions -------------------------------------------------------------------------
     _unary(name="exp", forward=np.exp, vjp=lambda g, ans, x: g * ans, sympy=lambda sp, x: sp.exp(x), derivative="exp(x)",
+           numpy_source='exp = np.exp',
            summary="e to the x",
            mpmath=(("exp", lambda mp, x: mp.exp(x)),), matrix=(M.exp_x,)),
     _unary(name="log", forward=np.log, vjp=lambda g, ans, x: g / x, sympy=lambda sp, x: sp.log(x), derivative="1/x",
+           numpy_source='log = np.log',
            summary="natural logarithm", domain=lambda x: x > 0, domain_text="{x} > 0",
            mpmath=(("log", lambda mp, x: mp.log(x) if x > 0 else None),), matrix=(M.log_x,)),
     _unary(name="log1p", forward=np.log1p, vjp=lambda g, ans, x: g / (1 + x), sympy=lambda sp, x: sp.log(1 + x), derivative="1/(1 + x)",
+           numpy_source='log1p = np.log1p',
            summary="log(1 + x), accurate for small x", domain=lambda x: x > -1, domain_text="{x} > -1"),
     _unary(name="expm1", forward=np.expm1, vjp=lambda g, ans, x: g * (ans + 1), sympy=lambda sp, x: sp.exp(x) - 1, derivative="exp(x)",
+           numpy_source='expm1 = np.expm1',
            summary="e to the x, minus 1, accurate for small x"),
     _unary(name="sqrt", forward=np.sqrt, vjp=lambda g, ans, x: g / (2 * ans), sympy=lambda sp, x: sp.sqrt(x),
+           numpy_source='sqrt = np.sqrt',
            derivative="1/(2*sqrt(x))", summary="square root", domain=lambda x: x >= 0, domain_text="{x} ≥ 0"),
     _unary(name="sin", forward=np.sin, vjp=lambda g, ans, x: g * np.cos(x), sympy=lambda sp, x: sp.sin(x), derivative="cos(x)",
+           numpy_source='sin = np.sin',
            summary="sine",
            mpmath=(("sin", lambda mp, x: mp.sin(x)),)),
     _unary(name="cos", forward=np.cos, vjp=lambda g, ans, x: -g * np.sin(x), sympy=lambda sp, x: sp.cos(x), derivative="-sin(x)",
+           numpy_source='cos = np.cos',
            summary="cosine",
            mpmath=(("cos", lambda mp, x: mp.cos(x)),)),
     _unary(name="tan", forward=np.tan, vjp=lambda g, ans, x: g * (1 + ans * ans), sympy=lambda sp, x: sp.tan(x),
@@ -391,15 +402,20 @@ PRIMITIVES: tuple[Primitive, ...] = (
            derivative="-1/sqrt(1 - x**2)", summary="inverse cosine", domain=lambda x: (x >= -1) & (x <= 1), domain_text="-1 ≤ {x} ≤ 1",
            mpmath=(("acos", lambda mp, x: mp.acos(x) if -1 <= x <= 1 else None),)),
     _unary(name="arctan", forward=np.arctan, vjp=lambda g, ans, x: g / (1 + x * x), sympy=lambda sp, x: sp.atan(x),
+           numpy_source='arctan = np.arctan',
            derivative="1/(1 + x**2)", summary="inverse tangent", mpmath=(("atan", lambda mp, x: mp.atan(x)),)),
     _unary(name="sinh", forward=np.sinh, vjp=lambda g, ans, x: g * np.cosh(x), sympy=lambda sp, x: sp.sinh(x), derivative="cosh(x)",
+           numpy_source='sinh = np.sinh',
            summary="hyperbolic sine", mpmath=(("sinh", lambda mp, x: mp.sinh(x)),)),
     _unary(name="cosh", forward=np.cosh, vjp=lambda g, ans, x: g * np.sinh(x), sympy=lambda sp, x: sp.cosh(x), derivative="sinh(x)",
+           numpy_source='cosh = np.cosh',
            summary="hyperbolic cosine", mpmath=(("cosh", lambda mp, x: mp.cosh(x)),)),
     _unary(name="tanh", forward=np.tanh, vjp=lambda g, ans, x: g * (1 - ans * ans), sympy=lambda sp, x: sp.tanh(x),
+           numpy_source='tanh = np.tanh',
            derivative="1 - tanh(x)**2", summary="hyperbolic tangent",
            mpmath=(("tanh", lambda mp, x: mp.tanh(x)),), matrix=(M.tanh_x,)),
     _unary(name="sigmoid", forward=_sigmoid, vjp=lambda g, ans, x: g * ans * (1 - ans),
+           numpy_source='def sigmoid(x):\n    return np.exp(-np.logaddexp(0.0, -x))',
            sympy=lambda sp, x: 1 / (1 + sp.exp(-x)), derivative="sigmoid(x)*(1 - sigmoid(x))",
            summary="logistic function 1/(1+e^-x)", matrix=(M.sigmoid_x,)),
     _unary(name="log_sigmoid", forward=_log_sigmoid, vjp=lambda g, ans, x: g * _sigmoid(-x),
@@ -418,6 +434,7 @@ PRIMITIVES: tuple[Primitive, ...] = (
            "x*(1 - tanh(sqrt(2/pi)*(x + 0.044715*x**3))**2)*sqrt(2/pi)*(1 + 3*0.044715*x**2)/2",
            summary="GELU's tanh approximation x/2·(1 + tanh(√(2/π)(x + 0.044715x³)))"),
     _unary(name="relu", forward=lambda x: np.maximum(x, 0.0), vjp=lambda g, ans, x: g * _step(x),
+           numpy_source='def relu(x):\n    return np.maximum(x, 0.0)',
            sympy=lambda sp, x: sp.Max(0, x), derivative="step(x)", summary="max(x, 0)", kink=lambda x: x, matrix=(M.relu_x,),
            complex_form=_relu_complex),
     Primitive(name="leaky_relu", params=("x", "a"), forward=_leaky_relu,
@@ -430,12 +447,15 @@ PRIMITIVES: tuple[Primitive, ...] = (
     _unary(name="softplus", forward=_softplus, vjp=lambda g, ans, x: g * _sigmoid(x),
            sympy=lambda sp, x: sp.log(1 + sp.exp(x)), derivative="sigmoid(x)", summary="log(1 + e^x), a smooth relu"),
     _unary(name="abs", forward=np.abs, vjp=lambda g, ans, x: g * np.sign(x), sympy=lambda sp, x: sp.Abs(x), derivative="sign(x)",
+           numpy_source='abs = np.abs',
            summary="absolute value", kink=lambda x: x, complex_form=_abs_complex, mpmath=(("Abs", lambda mp, x: abs(x)),)),
     _unary(name="step", forward=_step, vjp=zero_vjp, sympy=lambda sp, x: sp.Heaviside(x, sp.Rational(1, 2)), derivative="0",
+           numpy_source="def step(x):\n    return np.heaviside(x, 0.5)  # relu's derivative; 1/2 at 0, as gradcheck's",
            summary="Heaviside step: 1 for x > 0, 0 for x < 0, 1/2 at 0 (relu's derivative)", kink=lambda x: x,
            complex_form=_real_part(_step),
            mpmath=(("Heaviside", _mp_heaviside), ("DiracDelta", _mp_dirac))),
     _unary(name="sign", forward=np.sign, vjp=zero_vjp, sympy=lambda sp, x: sp.sign(x), derivative="0",
+           numpy_source='sign = np.sign',
            summary="-1, 0 or 1 (abs's derivative)",
            kink=lambda x: x, complex_form=_real_part(np.sign), mpmath=(("sign", lambda mp, x: mp.sign(x)),)),
     _binary(name="max", forward=np.maximum,
@@ -487,6 +507,7 @@ PRIMITIVES: tuple[Primitive, ...] = (
               shape=S.gather_shape, static=(("template", REQUIRED),), labels=(1, 2), syntax="S[arange(N), y]",
               domain=S.gather_domain, domain_text="{i} and {j} to hold indices within the sizes of {x}"),
     Primitive(name="reshape", params=("x",), forward=S.reshape, vjps=(S.reshape_vjp,), sympy=S.sym_reshape,
+              numpy_source='reshape = np.reshape',
               derivatives=("reshape(g, shape of x)",),
               summary="the same entries in a new shape; one size may be -1", elementwise=False,
               shape=S.reshape_shape, static=(("shape", REQUIRED),)),
@@ -503,6 +524,7 @@ PRIMITIVES: tuple[Primitive, ...] = (
               summary="arrays of one shape stacked along a new axis: stack((a, b, ...), axis=0)", elementwise=False,
               shape=S.stack_shape, static=(("axis", 0),), syntax="stack((a, b, ...), axis=0)", variadic="stack"),
     Primitive(name="expand_dims", params=("x",), forward=S.expand_dims, vjps=(S.expand_dims_vjp,), sympy=S.sym_expand_dims,
+              numpy_source='expand_dims = np.expand_dims',
               derivatives=("g without the new axis",), summary="x with a new axis of size 1", elementwise=False,
               shape=S.expand_dims_shape, static=(("axis", REQUIRED),)),
     Primitive(name="pad", params=("x",), forward=S.pad, vjps=(S.pad_vjp,), sympy=S.sym_pad, derivatives=("g without the padding",),
@@ -512,10 +534,12 @@ PRIMITIVES: tuple[Primitive, ...] = (
               derivatives=("where(cond, 1, 0)", "where(cond, 0, 1)"), summary="a where cond is nonzero (true), else b; cond is data",
               labels=(0,)),
     Primitive(name="sum", params=("x",), forward=R.total, vjps=(R.total_vjp,), sympy=R.sym_sum,
+              numpy_source='def sum(x, axis=None, keepdims=False):\n    return np.sum(x, axis=axis, keepdims=keepdims)',
               derivatives=("g copied along the summed axes",),
               summary="sum of all entries, or along axis (an int or a tuple)", elementwise=False, shape=R.reduce_shape,
               static=(("axis", None), ("keepdims", False)), matrix=(M.sum_x,)),
     Primitive(name="mean", params=("x",), forward=R.mean, vjps=(R.mean_vjp,), sympy=R.sym_mean,
+              numpy_source='def mean(x, axis=None, keepdims=False):\n    return np.mean(x, axis=axis, keepdims=keepdims)',
               derivatives=("g / n copied along the axes",),
               summary="mean of all entries, or along axis (an int or a tuple)", elementwise=False,
               shape=R.nonempty_reduce_shape, static=(("axis", None), ("keepdims", False)),
@@ -531,14 +555,24 @@ PRIMITIVES: tuple[Primitive, ...] = (
               shape=R.nonempty_reduce_shape, static=(("axis", None), ("keepdims", False)), aliases=("min",),
               kink=R.amin_kink),
     Primitive(name="softmax", params=("x",), forward=R.softmax, vjps=(R.softmax_vjp,), sympy=R.sym_softmax,
+              numpy_source=('def softmax(x, axis=-1):\n'
+                            '    e = np.exp(x - np.max(x, axis=axis, keepdims=True))\n'
+                            '    return e / np.sum(e, axis=axis, keepdims=True)'),
               derivatives=("softmax(x) * (g - sum(g * softmax(x), axis, keepdims=True))",), summary="softmax along axis (default -1)",
               elementwise=False, shape=R.same_shape, static=(("axis", -1),), matrix=(M.softmax_x,),
               sizes=(R.softmax_sizes,)),
     Primitive(name="log_softmax", params=("x",), forward=R.log_softmax, vjps=(R.log_softmax_vjp,), sympy=R.sym_log_softmax,
+              numpy_source=('def log_softmax(x, axis=-1):\n'
+                            '    return x - logsumexp(x, axis=axis, keepdims=True)'),
+              numpy_needs=('logsumexp',),
               derivatives=("g - softmax(x) * sum(g, axis, keepdims=True)",), summary="log of softmax along axis (default -1)",
               elementwise=False, shape=R.same_shape, static=(("axis", -1),), matrix=(M.log_softmax_x,),
               sizes=(R.log_softmax_sizes,)),
     Primitive(name="logsumexp", params=("x",), forward=R.logsumexp, vjps=(R.logsumexp_vjp,), sympy=R.sym_logsumexp,
+              numpy_source=('def logsumexp(x, axis=-1, keepdims=False):\n'
+                            '    top = np.max(x, axis=axis, keepdims=True)\n'
+                            '    out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top\n'
+                            '    return out if keepdims else np.squeeze(out, axis=axis)'),
               derivatives=("g * softmax(x) along axis",), summary="log(sum(exp(x))) along axis (default -1; None for all)",
               elementwise=False, shape=R.logsumexp_shape, static=(("axis", -1), ("keepdims", False)),
               matrix=(M.logsumexp_x,)),
@@ -561,6 +595,7 @@ PRIMITIVES: tuple[Primitive, ...] = (
               summary="an array of zeros: zeros((2, 3))",
               elementwise=False, shape=S.zeros_shape, static=(("shape", REQUIRED),)),
     Primitive(name="ones", params=(), forward=S.ones, vjps=(), sympy=S.sym_constant(S.ones), derivatives=(),
+              numpy_source='ones = np.ones',
               summary="an array of ones: ones((2, 3))",
               elementwise=False, shape=S.zeros_shape, static=(("shape", REQUIRED),)),
     Primitive(name="full", params=(), forward=S.full, vjps=(), sympy=S.sym_constant(S.full), derivatives=(),
@@ -573,11 +608,20 @@ PRIMITIVES: tuple[Primitive, ...] = (
               summary="0, 1, …, n-1", elementwise=False,
               shape=S.arange_shape, static=(("n", REQUIRED),)),
     Primitive(name="softmax_ce", params=("z", "y"), forward=A.softmax_ce, vjps=(A.softmax_ce_vjp,), sympy=A.sym_softmax_ce,
+              numpy_source=('def softmax_ce(z, y):\n'
+                            '    picked = np.take_along_axis(log_softmax(z), np.asarray(y).astype(int)[..., None], -1)\n'
+                            '    return -np.mean(picked)'),
+              numpy_needs=('log_softmax', 'logsumexp'),
               derivatives=("g * (softmax(z) - onehot(y, k)) / m",),
               summary="mean over the m rows of the cross-entropy of softmax(z) with integer labels y",
               elementwise=False, shape=A.softmax_ce_shape, labels=(1,), matrix=(M.softmax_ce_z,),
               domain=lambda z, y: A.labels_fit(y, np.shape(z)[-1]), domain_text="{y} to hold class numbers 0 … k-1"),
     Primitive(name="onehot", params=("y",), forward=A.onehot, vjps=(), sympy=A.sym_onehot, derivatives=(),
+              numpy_source=('def onehot(y, k):\n'
+                            '    y = np.asarray(y).astype(int)\n'
+                            '    out = np.zeros(y.shape + (k,))\n'
+                            '    np.put_along_axis(out, y[..., None], 1.0, axis=-1)\n'
+                            '    return out'),
               summary="one row of the k×k identity per label", elementwise=False, shape=A.onehot_shape,
               static=(("k", REQUIRED),), labels=(0,),
               domain=lambda y, k: A.labels_fit(y, k), domain_text="{y} to hold class numbers 0 … k-1"),

@@ -1,8 +1,8 @@
 """Fast mode's random directions, drawn again from their seed wherever they are needed instead of kept.
 
-Eight unit directions through a million-entry variable are 64 MB, six times the variable itself;
-kept in the result for the comparisons after the probing, they (and the copies made of them) were
-most of a check's memory (issue 15). numpy draws a million normals in about 25 ms, so Directions
+Eight unit directions through a million-entry variable are 64 MB, six times the variable itself:
+kept for the comparisons after the probing, they would be most of a check's memory. numpy draws a
+million normals in about 25 ms, so Directions
 keeps only the seed, the shape and which of the drawn directions the probes kept, and draws them
 one at a time where they are used: the probing, and each comparison (another column projected on
 them). The same draws in the same order give the same numbers, bit for bit, every time.

@@ -39,21 +39,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..base.limits import MAX_ENTRY_BYTES, MAX_STORE_BYTES
+from ..base.limits import STORE_MAX_ENTRIES as MAX_ENTRIES
+from ..base.limits import STORE_MAX_FOLDERS as MAX_FOLDERS
+
 # The layout of an entry; a change starts a new folder.
 FORMAT = 1
-# An entry larger than this is neither written nor read (the forms of the largest kinds of call the
-# symbolic limits admit are a few hundred kB).
-MAX_ENTRY_BYTES = 4_000_000
-# Entries and bytes per folder: above either, the oldest entries are removed until both are under
-# three quarters of it (a kind of call is one entry of about a kilobyte; a few hundred cases of a
-# course use a few hundred).
-MAX_ENTRIES = 20_000
-MAX_STORE_BYTES = 200_000_000
 # A process looks at its folder's size when it first writes, then after writing this much more, so
 # that the bound costs one listing per process, not one per entry written.
 RESCAN_BYTES = 10_000_000
-# Folders of other fingerprints kept (other versions of gradcheck or SymPy installed side by side).
-MAX_FOLDERS = 4
 ENVIRONMENT = "GRADCHECK_CACHE_DIR"
 # Permission bits that let someone else change a folder's contents: group and others' write.
 SHARED_WRITE = stat.S_IWGRP | stat.S_IWOTH

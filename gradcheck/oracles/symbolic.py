@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ..base.budget import checkpoint
+from ..base.limits import SYMBOLIC_MAX_OPERATIONS, SYMBOLIC_MAX_PARTIALS
 from ..language.cost import expanded_operations, node_costs
 from ..language.evaluate import value
 from ..language.tree import Apply, Const, Node, Var, topological
@@ -38,10 +39,6 @@ FORMULA_MAX_OPERATIONS = 2_000
 CORRECTION_MAX_OPERATIONS = 300
 # A formula read from the store longer than this is not one SymPy wrote for so small an f.
 FORMULA_MAX_CHARACTERS = 20_000
-# Above these sizes the symbolic column is skipped, with the reason, and the verdict rests on the
-# other oracles (figures for this machine in benchmarks/symbolic.py).
-SYMBOLIC_MAX_PARTIALS = 500  # entries of the variables differentiated, all together
-SYMBOLIC_MAX_OPERATIONS = 10_000  # scalar operations in the elementwise expansion of f
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ slopes instead: they differ by a jump that does not shrink with the step (a smoo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -60,11 +60,30 @@ def contract(dout: tuple, outputs: tuple) -> tuple[Any, float]:
     return total, size
 
 
-def measure(f: Outputs, point: Mapping[str, Any], names: Sequence[str], douts: Sequence[tuple], base: tuple,
-            mode: str, seed: int, method: str, eps: float) -> dict[str, list[NumericResult]]:
+@dataclass(frozen=True)
+class BlackBox:
+    """What differences of ⟨dout, f⟩ need, travelling as one: f (a point -> its outputs), the point, the
+    douts, f's outputs at the point (base), the difference method, the precision's eps, and the seed of
+    fast mode's probes."""
+
+    f: Outputs
+    point: Mapping[str, Any]
+    douts: Sequence[tuple]
+    base: tuple
+    method: str
+    eps: float
+    seed: int = 0
+
+    def moved(self, **changes: Any) -> BlackBox:
+        """The same black box with some of its parts replaced (another point and its outputs, a pool's f)."""
+        return replace(self, **changes)
+
+
+def measure(box: BlackBox, names: Sequence[str], mode: str) -> dict[str, list[NumericResult]]:
     """For every name, one NumericResult per dout (the gradient of ⟨dout, f⟩). Where ⟨dout, f⟩ itself
     overflows float64 (outputs near 1e308), nothing can be differenced: every result says so in its note.
     Overflow at a step (an inf, an inf - inf) is an entry not differenced, not a warning on stderr."""
+    point, douts, base, method = box.point, box.douts, box.base, box.method
     too_large = _overflows(douts, base)
     results = {}
     for name in names:
@@ -77,7 +96,7 @@ def measure(f: Outputs, point: Mapping[str, Any], names: Sequence[str], douts: S
         run = _full if mode == "full" or small else _fast
         try:
             with np.errstate(all="ignore"):
-                results[name] = run(f, point, name, douts, base, seed, method, eps)
+                results[name] = run(box, name)
         except DomainError as exc:
             results[name] = [NumericResult(note=f"a step leaves the domain: {exc.message}", method=method)
                              for _ in douts]
@@ -221,44 +240,41 @@ def _one_sided(g, value, h: float) -> tuple[float, float]:
     return left, right
 
 
-def along(f: Outputs, point: Mapping[str, Any], name: str, vector: np.ndarray, douts: Sequence[tuple],
-          base: tuple, method: str, eps: float) -> list:
+def along(box: BlackBox, name: str, vector: np.ndarray) -> list:
     """The derivative of ⟨dout, f⟩ along one vector of variable `name`'s space, for every dout:
     (value, error), or a Kink or None near a kink (pool.py traces a disagreeing direction with these)."""
-    x = np.asarray(point[name])
+    x = np.asarray(box.point[name])
     scale = array_scale(x)
-    line = _Line(f, point, name, x, np.asarray(vector, dtype=x.dtype), base, Douts(douts))
-    return [derivative(line, k, scale, method, eps) for k in range(len(douts))]
+    line = _Line(box.f, box.point, name, x, np.asarray(vector, dtype=x.dtype), box.base, Douts(box.douts))
+    return [derivative(line, k, scale, box.method, box.eps) for k in range(len(box.douts))]
 
 
-def entry(f: Outputs, point: Mapping[str, Any], name: str, index: tuple[int, ...], douts: Sequence[tuple],
-          base: tuple, method: str, eps: float) -> list:
+def entry(box: BlackBox, name: str, index: tuple[int, ...]) -> list:
     """One entry of one variable, for every dout, as full mode measures it: (value, error), or a Kink or None."""
-    return _at_entry(f, point, name, np.asarray(point[name]), index, base, Douts(douts), method, eps)
+    return _at_entry(box, name, np.asarray(box.point[name]), index, Douts(box.douts))
 
 
-def _at_entry(f, point, name, x: np.ndarray, index: tuple[int, ...], base: tuple, matrix: Douts, method: str,
-              eps: float) -> list:
+def _at_entry(box: BlackBox, name: str, x: np.ndarray, index: tuple[int, ...], matrix: Douts) -> list:
     """The derivative along one entry of x for every dout, stepped at that entry's scale."""
-    line = _Line(f, point, name, x, index, base, matrix)
-    return [derivative(line, k, max(1.0, abs(float(x[index]))), method, eps) for k in range(len(matrix))]
+    line = _Line(box.f, box.point, name, x, index, box.base, matrix)
+    return [derivative(line, k, max(1.0, abs(float(x[index]))), box.method, box.eps) for k in range(len(matrix))]
 
 
-def full(f: Outputs, point: Mapping[str, Any], name: str, douts: Sequence[tuple], base: tuple, seed: int,
-         method: str, eps: float) -> list[NumericResult]:
+def full(box: BlackBox, name: str) -> list[NumericResult]:
     """Every entry of one variable, for every dout (what measure does in full mode)."""
-    return measure(f, point, [name], douts, base, "full", seed, method, eps)[name]
+    return measure(box, [name], "full")[name]
 
 
-def _full(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]:
-    x = np.asarray(point[name])
+def _full(box: BlackBox, name: str) -> list[NumericResult]:
+    douts, method = box.douts, box.method
+    x = np.asarray(box.point[name])
     values = [np.empty(x.shape) for _ in douts]
     errors = [np.empty(x.shape) for _ in douts]
     kinks: list[list[Kink]] = [[] for _ in douts]
     excluded = [0 for _ in douts]
     matrix = Douts(douts)
     for idx in np.ndindex(x.shape):
-        for k, got in enumerate(_at_entry(f, point, name, x, idx, base, matrix, method, eps)):
+        for k, got in enumerate(_at_entry(box, name, x, idx, matrix)):
             if isinstance(got, tuple):
                 values[k][idx], errors[k][idx] = got
                 continue
@@ -278,7 +294,8 @@ def _full(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]
     return results
 
 
-def _fast(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]:
+def _fast(box: BlackBox, name: str) -> list[NumericResult]:
+    f, point, douts, base, seed, method, eps = box.f, box.point, box.douts, box.base, box.seed, box.method, box.eps
     x = np.asarray(point[name])
     key = randomness.key(seed, name, *randomness.FAST)
     rng = randomness.stream(seed, name, *randomness.FAST)
@@ -290,7 +307,7 @@ def _fast(f, point, name, douts, base, seed, method, eps) -> list[NumericResult]
            for v in drawn.drawn(rng)]
     flat = rng.choice(x.size, size=min(FAST_PROBES, x.size), replace=False)
     indices = [tuple(int(i) for i in np.unravel_index(position, x.shape)) for position in flat]
-    got += [_at_entry(f, point, name, x, idx, base, matrix, method, eps) for idx in indices]
+    got += [_at_entry(box, name, x, idx, matrix) for idx in indices]
     results = []
     for k in range(len(douts)):
         kept = [i for i in range(FAST_PROBES) if isinstance(got[i][k], tuple)]

@@ -9,9 +9,9 @@ from typing import Any
 
 from ..verdict.result import PACKED_KEYS, Report
 
-# 2: a scalar gradient's pairs leave out `worst` and `worst_values`, which only repeated a and b (issue 15).
+# 2: a scalar gradient's pairs leave out `worst` and `worst_values`, which only repeated a and b.
 # 3: an array of more than result.LIST_MAX_ENTRIES entries is packed, {"shape", "dtype", "base64"}
-#    (docs/reference/json.md), instead of nested lists (issue 15: the 1M-parameter net's JSON took 2.4 s of numbers).
+#    (docs/reference/json.md), instead of nested lists (the 1M-parameter net's numbers took 2.4 s as text).
 # 4: the status "inconclusive" (exit 4) and its count in the summary.
 SCHEMA_VERSION = 4
 # The indentation of each level, as json.dumps(indent=2) writes it.

@@ -2,7 +2,7 @@
 
 The code is the derived matrix formulas printed as they are (gradcheck's language is numpy's for
 + - * / ** @ and .T), after a preamble that defines the functions they call under gradcheck's names
-(only those used). Only formulas that were checked at the point are emitted.
+(only those used), each from its registry entry's `numpy_source`. Only formulas that were checked at the point are emitted.
 """
 
 from __future__ import annotations
@@ -13,36 +13,10 @@ from ..base.errors import SpecError
 from ..language.parser import Scope, parse
 from ..language.shapes import infer_shapes
 from ..language.tree import Apply, Node, topological, variables
+from ..ops.registry import BY_NAME, PRIMITIVES
 from ..ops.terms import Term, leaf
 from .matrix_form import forward_term, term_of
 from .matrix_print import show
-
-# Each function a formula may call, in numpy; names are gradcheck's (sum and abs shadow the builtins
-# inside the emitted code, on purpose: the formulas read as gradcheck prints them).
-HELPERS: dict[str, str] = {
-    "exp": "exp = np.exp", "log": "log = np.log", "tanh": "tanh = np.tanh", "sin": "sin = np.sin",
-    "cos": "cos = np.cos", "sqrt": "sqrt = np.sqrt", "abs": "abs = np.abs", "log1p": "log1p = np.log1p",
-    "expm1": "expm1 = np.expm1", "sign": "sign = np.sign", "arctan": "arctan = np.arctan",
-    "sinh": "sinh = np.sinh", "cosh": "cosh = np.cosh", "ones": "ones = np.ones",
-    "expand_dims": "expand_dims = np.expand_dims", "reshape": "reshape = np.reshape",
-    "sum": "def sum(x, axis=None, keepdims=False):\n    return np.sum(x, axis=axis, keepdims=keepdims)",
-    "mean": "def mean(x, axis=None, keepdims=False):\n    return np.mean(x, axis=axis, keepdims=keepdims)",
-    "step": "def step(x):\n    return np.heaviside(x, 0.5)  # relu's derivative; 1/2 at 0, as gradcheck's",
-    "relu": "def relu(x):\n    return np.maximum(x, 0.0)",
-    "sigmoid": "def sigmoid(x):\n    return np.exp(-np.logaddexp(0.0, -x))",
-    "logsumexp": ("def logsumexp(x, axis=-1, keepdims=False):\n    top = np.max(x, axis=axis, keepdims=True)\n"
-                  "    out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top\n"
-                  "    return out if keepdims else np.squeeze(out, axis=axis)"),
-    "softmax": ("def softmax(x, axis=-1):\n    e = np.exp(x - np.max(x, axis=axis, keepdims=True))\n"
-                "    return e / np.sum(e, axis=axis, keepdims=True)"),
-    "log_softmax": ("def log_softmax(x, axis=-1):\n"
-                    "    return x - logsumexp(x, axis=axis, keepdims=True)"),
-    "onehot": ("def onehot(y, k):\n    y = np.asarray(y).astype(int)\n    out = np.zeros(y.shape + (k,))\n"
-               "    np.put_along_axis(out, y[..., None], 1.0, axis=-1)\n    return out"),
-    "softmax_ce": ("def softmax_ce(z, y):\n    picked = np.take_along_axis(log_softmax(z), "
-                   "np.asarray(y).astype(int)[..., None], -1)\n    return -np.mean(picked)"),
-}
-NEEDS = {"log_softmax": ("logsumexp",), "softmax_ce": ("log_softmax", "logsumexp")}
 
 
 def emit(root: Node, lets: Mapping[str, Node], shapes: Mapping[Node, tuple[int, ...]],
@@ -71,17 +45,20 @@ def emit(root: Node, lets: Mapping[str, Node], shapes: Mapping[Node, tuple[int, 
                         or node.prim.name == "transpose"):
                     raise SpecError(f"--emit numpy: {node.prim.name} ({node.span.text.strip()}) is not emitted yet")
                 if node.prim.called and node.prim.name != "transpose":
-                    if node.prim.name not in HELPERS:
+                    if node.prim.numpy_source is None:
                         raise SpecError(f"--emit numpy: no numpy helper for {node.prim.name} yet")
                     used.add(node.prim.name)
     for name in list(used):
-        used.update(NEEDS.get(name, ()))
+        used.update(BY_NAME[name].numpy_needs)
     params = [v.name for v in variables(root)]
     # The names the function's body uses besides the formulas' must not be f's variables or --let names
     # (a variable called f, np or ValueError rebound them: wrong code, or code that raises).
     taken = set(params) | set(lets)
     value_name, guard_name = _fresh("f", taken), _fresh("_gc_shapes", taken)
-    preamble = "\n\n".join([*(HELPERS[n] for n in HELPERS if n in used), *_shape_helper(root, shapes, guard_name)])
+    # each function a formula calls, defined under gradcheck's name (sum and abs shadow the builtins inside
+    # the emitted code, on purpose: the formulas read as gradcheck prints them), in the registry's order
+    helpers = [p.numpy_source for p in PRIMITIVES if p.name in used and p.numpy_source is not None]
+    preamble = "\n\n".join([*helpers, *_shape_helper(root, shapes, guard_name)])
     body = "\n".join(_shape_guard(root, shapes, guard_name) + lines_of_lets)
     grads = "".join(f"        {name!r}: {text},\n" for name, text in formulas.items())
     return (f'"""f = {_safe(show(fwd[root]))} and its gradient, derived and checked by gradcheck."""\n\n'

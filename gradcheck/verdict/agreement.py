@@ -222,9 +222,8 @@ def _against_share(a_name: str, a: Any, b_name: str, share: PoolShare, rule: Rul
     if whole is None:
         start, stop = share.span.start, share.span.stop
         mine = [j for j, idx in enumerate(probes.entries) if start <= idx[0] < stop]
-        # the pool's shape: its directions are a Directions (a seed and a shape), not an array, since
-        # fast mode draws them again when needed; np.shape of one is () (a claim on one pooled scalar
-        # of many failed with an IndexError)
+        # the pool's shape: its directions are a Directions (a seed and a shape, drawn again when
+        # needed), whose np.shape is (), so the shape is read from it
         whole = np.zeros(getattr(probes.directions, "shape", None) or np.shape(probes.directions)[1:])
         probes = Probes(np.zeros((0, *whole.shape)), np.zeros(0), np.zeros(0), tuple(probes.entries[j] for j in mine),
                         np.asarray(probes.entry_values)[mine], np.asarray(probes.entry_errors)[mine],

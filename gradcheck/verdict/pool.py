@@ -30,7 +30,9 @@ from ..base.columns import Measured, PoolShare, Probes
 # A variable with no more entries than this is differenced entry by entry in fast mode; fast mode's
 # probes of one array cost that many derivatives (numeric.FAST_PROBES directions and as many entries).
 from ..base.limits import FAST_PROBES
+from ..oracles import vjp_numeric
 from ..oracles.numeric import NumericResult
+from ..oracles.vjp_numeric import BlackBox
 from .agreement import Rule, disagreeing_probes
 
 SMALL_ENTRIES = 2 * FAST_PROBES
@@ -326,29 +328,30 @@ def pooled_numeric(pool: Pool, f: Callable, point: Mapping[str, Any], columns: M
     return out
 
 
-def pooled_vjp(pool: Pool, outputs: Callable, point: Mapping[str, Any], douts: Sequence[tuple], base: tuple,
-               claimed: Sequence[Mapping[str, tuple]], rule: Rule, seed: int, method: str, eps: float) -> dict:
+def pooled_vjp(pool: Pool, box: BlackBox, claimed: Sequence[Mapping[str, tuple]], rule: Rule) -> dict:
     """check_function's and check_layer's pooled inputs: for each, one NumericResult per dout (as
     oracles/vjp_numeric.measure gives), whose probes are its PoolShare, or its full measurement if a
     disagreement was traced to it. claimed[k][name] is (value, note) for dout k."""
-    # deferred: a name of this module's own means something else at module level
-    from ..oracles.vjp_numeric import along, full, measure
+    douts, method = box.douts, box.method
+
+    def pooled(p: Pool) -> BlackBox:
+        return box.moved(f=p.wrap(box.f), point=p.point(box.point))
 
     def probe(p: Pool) -> list:
-        return measure(p.wrap(outputs), p.point(point), [POOL], douts, base, "fast", seed, method, eps)[POOL]
+        return vjp_numeric.measure(pooled(p), [POOL], "fast")[POOL]
 
     def along_pool(p: Pool, v: np.ndarray) -> list:
-        return along(p.wrap(outputs), p.point(point), POOL, v, douts, base, method, eps)
+        return vjp_numeric.along(pooled(p), POOL, v)
 
-    rest, probed, kinked = around_kinks(pool, probe, along_pool, seed)
+    rest, probed, kinked = around_kinks(pool, probe, along_pool, box.seed)
     # the traced variables' full measurements, every dout: those at a kink first
-    measured: dict[str, list] = measure(outputs, point, kinked, douts, base, "full", seed, method, eps)
+    measured: dict[str, list] = vjp_numeric.measure(box, kinked, "full")
     if rest is None:
         return measured
     pool = rest
     if any(p.probes is None for p in probed):  # a step left the domain: the members one by one
-        return {**measured, **measure(outputs, point, list(pool.names), douts, base, "full", seed, method, eps)}
-    pooled_f, pooled_point = pool.wrap(outputs), pool.point(point)
+        return {**measured, **vjp_numeric.measure(box, list(pool.names), "full")}
+    pooled_box = pooled(pool)
 
     def probes_at(k: int) -> Probes:
         """dout k's probes without the variables traced so far (at any dout)."""
@@ -365,11 +368,11 @@ def pooled_vjp(pool: Pool, outputs: Callable, point: Mapping[str, Any], douts: S
     for k in range(len(douts)):
         def measure_one(name: str, k: int = k) -> Measured | None:
             if name not in measured:
-                measured[name] = full(outputs, point, name, douts, base, seed, method, eps)
+                measured[name] = vjp_numeric.full(box, name)
             return measured[name][k].value
 
         def along_k(v: np.ndarray, k: int = k) -> Any:
-            return along(pooled_f, pooled_point, POOL, v, douts, base, method, eps)[k]
+            return vjp_numeric.along(pooled_box, POOL, v)[k]
 
         settle(pool, probes_at(k), {c: _without(v, pool, measured) if v is not None else None
                                     for c, v in flats[k].items()}, np.zeros(pool.size), rule, along_k, measure_one)

@@ -12,36 +12,7 @@ from gradcheck.language.evaluate import value
 from gradcheck.language.parser import Scope, parse
 from gradcheck.language.tree import Var
 from gradcheck.ops.registry import BY_NAME, FUNCTIONS, PRIMITIVES, zero_vjp
-
-# Points per primitive; each is drawn until it is in the domain and away from kinks.
-POINTS = 6
-# Keep samples this far from 0 and from ties, where relu/abs/step/max/min have kinks.
-KINK_MARGIN = 0.1
-H = 1e-6
-
-
-def sample_points(prim, rng, i=0):
-    points = []
-    while len(points) < POINTS:
-        inputs = [np.float64(v) for v in rng.uniform(-3, 3, size=prim.arity)]
-        for k in prim.labels:  # a condition is data: 0 or 1
-            inputs[k] = np.float64(rng.integers(0, 2))
-        if prim.name == "pow":
-            # ∂(a**b)/∂b = log(a)·a**b needs a > 0; ∂/∂a is also checked at a negative base, whole exponent.
-            if i == 1:
-                inputs[0] = abs(inputs[0])
-            elif inputs[0] < 0:
-                inputs[1] = np.float64(rng.integers(-3, 4))
-        if prim.domain is not None and not prim.domain(*inputs):
-            continue
-        if any(abs(v) < KINK_MARGIN for k, v in enumerate(inputs) if k not in prim.labels) \
-                or (prim.arity == 2 and abs(inputs[0] - inputs[1]) < KINK_MARGIN):
-            continue
-        if prim.kink is not None and abs(prim.kink(*inputs)) < KINK_MARGIN:
-            continue
-        points.append(inputs)
-    return points
-
+from registry_cases import (ARRAY_CASES, ARRAY_EXAMPLES, ARRAY_IDS, CASES, ELEMENTWISE, H, IDS, array_inputs, sample_points)
 
 def central(prim, inputs, i):
     up, down = list(inputs), list(inputs)
@@ -55,11 +26,6 @@ def vjp_at(prim, inputs, i):
     if rule is zero_vjp:
         return 0.0
     return float(rule(np.float64(1.0), prim.forward(*inputs), *inputs))
-
-
-ELEMENTWISE = [p for p in PRIMITIVES if p.elementwise]
-CASES = [(prim, i) for prim in ELEMENTWISE for i in range(prim.arity) if i not in prim.labels]
-IDS = [f"{prim.name}-d{prim.params[i]}" for prim, i in CASES]
 
 
 @pytest.mark.parametrize(("prim", "i"), CASES, ids=IDS)
@@ -124,60 +90,6 @@ def test_kinks_use_the_midpoint_convention_all_oracles_share():
 
 
 # ----- array primitives ----------------------------------------------------------------------------
-# name -> examples: (input shapes, static arguments). Label inputs get valid class numbers.
-ARRAY_EXAMPLES = {
-    "matmul": [([(3, 4), (4, 2)], {}), ([(4,), (4, 2)], {}), ([(3, 4), (4,)], {}), ([(4,), (4,)], {}),
-               ([(2, 3, 4), (4, 2)], {}), ([(2, 1, 3, 4), (3, 4, 2)], {}), ([(4,), (2, 4, 3)], {}),
-               ([(2, 3, 4), (4,)], {})],
-    "transpose": [([(3, 4)], {}), ([(5,)], {}), ([(2, 3, 4)], {"axes": (0, 2, 1)}), ([(2, 3, 4)], {"axes": (-1, 0, 1)})],
-    "index": [([(3, 4)], {"index": (1, 2)}), ([(3, 4)], {"index": (2,)}), ([(5,)], {"index": (-1,)}),
-              ([(4, 5)], {"index": (slice(1, -1), slice(None, None, 2))}), ([(3, 4)], {"index": (slice(None), None)}),
-              ([(5,)], {"index": (slice(None, None, -2),)})],
-    "gather": [([(5, 3), (4,)], {"template": ("*",)}), ([(3, 4), (3,)], {"template": (slice(None), "*")})],
-    "gather2": [([(3, 4), (3,), (3,)], {"template": ("*", "*")})],
-    "reshape": [([(2, 3)], {"shape": (3, 2)}), ([(2, 3, 2)], {"shape": (2, -1)}), ([(4,)], {"shape": (2, 1, 2)})],
-    "broadcast_to": [([(3,)], {"shape": (2, 3)}), ([(2, 1)], {"shape": (2, 3)})],
-    "concatenate": [([(2, 3), (2, 2)], {"axis": 1}), ([(1, 3), (2, 3)], {"axis": 0})],
-    "stack": [([(2, 2, 3), (2, 3)], {"axis": 1}), ([(1, 3), (3,)], {})],
-    "expand_dims": [([(2, 3)], {"axis": 1}), ([(3,)], {"axis": -1})],
-    "pad": [([(2, 3)], {"widths": ((0, 0), (1, 2))}), ([(2, 2)], {"widths": 1})],
-    "sum": [([(3, 4)], {}), ([(3, 4)], {"axis": 0}), ([(3, 4)], {"axis": -1}), ([(5,)], {}),
-            ([(2, 3, 2)], {"axis": (0, 2)}), ([(2, 3)], {"axis": 1, "keepdims": True})],
-    "mean": [([(3, 4)], {}), ([(3, 4)], {"axis": 1}), ([(2, 3, 2)], {"axis": 1}),
-             ([(2, 3, 2)], {"axis": (0, -1), "keepdims": True})],
-    "amax": [([(3, 4)], {}), ([(3, 4)], {"axis": 1}), ([(2, 3, 2)], {"axis": (0, 2), "keepdims": True})],
-    "amin": [([(3, 4)], {"axis": 0}), ([(2, 3, 2)], {"axis": (1, 2)})],
-    "softmax": [([(3, 4)], {}), ([(5,)], {}), ([(2, 3)], {"axis": 0}), ([(2, 2, 3)], {"axis": (1, 2)})],
-    "log_softmax": [([(3, 4)], {}), ([(5,)], {}), ([(2, 3)], {"axis": 0})],
-    "logsumexp": [([(3, 4)], {}), ([(5,)], {}), ([(2, 3)], {"axis": None}),
-                  ([(2, 3, 2)], {"axis": (0, 2), "keepdims": True})],
-    "conv2d": [([(1, 2, 5, 5), (2, 2, 3, 3), (2,)], {"stride": 2, "pad": 1}), ([(1, 1, 4, 4), (1, 1, 2, 2), (1,)], {})],
-    "max_pool2d": [([(1, 2, 4, 4)], {"size": 2, "stride": 2}), ([(1, 1, 3, 3)], {"size": 2, "stride": 1})],
-    "avg_pool2d": [([(1, 2, 4, 4)], {"size": 2}), ([(1, 1, 3, 3)], {"size": 2, "stride": 1})],
-    "zeros": [([], {"shape": (2, 3)})],
-    "ones": [([], {"shape": (3,)})],
-    "full": [([], {"shape": (2, 2), "value": 0.5})],
-    "eye": [([], {"n": 3})],
-    "arange": [([], {"n": 4})],
-    "softmax_ce": [([(4, 3), (4,)], {}), ([(3,), ()], {})],
-    "onehot": [([(4,)], {"k": 3})],
-}
-ARRAY_CASES = [(BY_NAME[name], shapes, static) for name, examples in ARRAY_EXAMPLES.items()
-               for shapes, static in examples]
-ARRAY_IDS = [f"{p.name}-{'x'.join(map(str, shapes))}-{static}" for p, shapes, static in ARRAY_CASES]
-
-
-def array_inputs(prim, shapes, static, rng):
-    inputs = []
-    for i, shape in enumerate(shapes):
-        if i in prim.labels:
-            classes = static.get("k") or min(shapes[0])  # class numbers, or indices into every axis
-            inputs.append(rng.integers(0, classes, size=shape).astype(np.float64))
-        else:
-            inputs.append(rng.standard_normal(shape))
-    return inputs
-
-
 @pytest.mark.parametrize(("prim", "shapes", "static"), ARRAY_CASES, ids=ARRAY_IDS)
 def test_array_vjp_matches_finite_differences(prim, shapes, static):
     """VJP(g) against the central difference of <g, f(x)> entry by entry, for every input but labels."""
@@ -343,3 +255,27 @@ def test_every_linear_input_is_linear(prim, shapes, static):
         np.testing.assert_allclose(prim.complex_forward(*moved, **static),
                                    prim.forward(*inputs, **static) + 1j * prim.forward(*imaginary, **static),
                                    rtol=1e-12, atol=1e-12)
+
+
+EMITTED = [p for p in PRIMITIVES if p.numpy_source is not None]
+
+
+@pytest.mark.parametrize("prim", EMITTED, ids=[p.name for p in EMITTED])
+def test_every_numpy_source_computes_the_forward(prim):
+    """--emit numpy defines each function from its entry's numpy_source (and those it needs): run here,
+    it must compute what the entry's forward computes."""
+    namespace: dict = {"np": np}
+    for name in (*prim.numpy_needs, prim.name):
+        exec(BY_NAME[name].numpy_source, namespace)  # noqa: S102 - the registry's own text, not user input
+    emitted = namespace[prim.name]
+    rng = np.random.default_rng(19)
+    if prim.elementwise:
+        cases = [([(3, 2)] * prim.arity, {})]
+    else:
+        cases = [(shapes, static) for shapes, static in ARRAY_EXAMPLES.get(prim.name, [])][:2]
+    assert cases, prim.name
+    for shapes, static in cases:
+        inputs = array_inputs(prim, shapes, static, rng)
+        if prim.domain is not None:
+            inputs = [np.abs(x) + 0.5 if i not in prim.labels else x for i, x in enumerate(inputs)]
+        np.testing.assert_allclose(emitted(*inputs, **static), prim.forward(*inputs, **static), rtol=1e-12)

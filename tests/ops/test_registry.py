@@ -14,7 +14,7 @@ import pytest
 import sympy as sp
 from conftest import SUBPROCESS_TIMEOUT as TIMEOUT
 from conftest import console_script, joined, subprocess_env
-from test_primitives import ARRAY_EXAMPLES, array_inputs
+from registry_cases import ARRAY_EXAMPLES, array_inputs
 
 from gradcheck.language.parser import Scope, parse
 from gradcheck.language.tree import Var

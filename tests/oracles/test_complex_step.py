@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from conftest import EXPRESSIONS, joined, run_script
-from test_primitives import ARRAY_CASES, ARRAY_IDS, CASES, IDS, array_inputs, sample_points
+from registry_cases import ARRAY_CASES, ARRAY_IDS, CASES, IDS, array_inputs, sample_points
 
 import gradcheck
 from gradcheck.base.errors import SpecError
