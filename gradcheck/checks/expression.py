@@ -1,4 +1,5 @@
-"""The pipeline, top to bottom: parse -> point -> oracles -> compare -> result."""
+"""An expression's check, top to bottom: parse -> evaluate -> measure (every oracle) -> judge -> diagnose.
+Each step is one function below, in that order; rendering is the caller's (render/)."""
 
 from __future__ import annotations
 
@@ -64,35 +65,91 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
 def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt: str | Iterable[str] | None,
            options: Options, name: str | None, base: str | Path | None,
            npy_root: str | Path | None = None) -> CaseResult:
+    """The pipeline, each step once: parse, evaluate, measure (every oracle), judge, diagnose."""
     started = time.perf_counter()
+    problem, mode = _parse(expr, at, grad, let, wrt, options, base, npy_root)
+    point = _evaluate(problem)
+    rule = rule_for(options.rtol, options.atol, options.dtype)
+    columns = _measure(problem, point, mode, rule, options)
+    gradients = _judge(problem, columns, mode, rule)
+    _diagnose_claims(problem, gradients, columns.rounding, rule, options)
+    step("hessian")
+    hessian = _hessian(problem, rule) if options.order == 2 else {}
+    return CaseResult(
+        name=name_option(name) or expr, expr=expr, status=case_status({**gradients, **hessian}),
+        strict=options.strict, dtype=options.dtype, hessian=hessian, value=point.value, gradients=gradients,
+        point={k: float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64) for k, v in problem.point.items()},
+        random=problem.random, seed=options.seed,
+        verdict=hessian_verdict(case_verdict(gradients, bool(problem.claims)), hessian),
+        reading=reading_slips(problem.root),
+        seconds=time.perf_counter() - started)
+
+
+def _parse(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt: str | Iterable[str] | None,
+           options: Options, base: str | Path | None, npy_root: str | Path | None) -> tuple[Problem, str]:
+    """The text and values as a Problem, in the check's precision, and fast or full mode; a check whose
+    cost is too large is refused here, before anything runs long."""
     step("parse")
-    name = name_option(name)
     problem = build(expr, at=at, grad=grad, let=let, wrt=wrt, seed=options.seed, base=folder_option("base", base),
                     npy_root=folder_option("npy_root", npy_root))
     if options.dtype == "float32":
         problem.point = {k: _as_float32(k, v) for k, v in problem.point.items()}
     variables = [v.name for v in problem.wrt]
     mode = choose_mode(options.mode, problem.point, variables)
-    check_numeric_cost(problem.root, problem.point, variables, mode)  # refused before anything runs long
+    check_numeric_cost(problem.root, problem.point, variables, mode)
     if options.order == 2:
-        from .hessian import check_hessian_cost  # on first use: it brings mpmath (-X importtime)
+        from .hessian import check_hessian_cost  # deferred: it brings mpmath (-X importtime)
 
         check_hessian_cost(problem)
+    return problem, mode
+
+
+@dataclass
+class Evaluated:
+    """f at the point: every node's value, the shaken pass's (None where an ulp leaves a domain), the
+    kinks float64 could not place, decided exactly, and f's value."""
+
+    values: dict
+    shaken: dict | None
+    switches: Switches | None
+    value: float
+
+
+def _evaluate(problem: Problem) -> Evaluated:
     step("forward")
     values = forward(problem.root, problem.point)  # raises DomainError if f is undefined here
     shaken = shaken_pass(problem)
     step("switches")
-    switches = exact_switches(problem, values, shaken)
+    return Evaluated(values, shaken, exact_switches(problem, values, shaken), float(values[problem.root]))
+
+
+@dataclass
+class Columns:
+    """What the oracles measured for every variable: the columns other than numeric ((value, note) by
+    name), the numeric oracle's results, symbolic's (for its formulas), backprop's rounding, the exact
+    columns' own errors, the difference methods, and f as the numeric oracle evaluates it."""
+
+    others: dict[str, dict[str, Any]]
+    numeric: dict[str, NumericResult]
+    symbolic: dict[str, Any]
+    rounding: dict[str, Any]
+    own: dict[str, dict[str, Any]]
+    methods: dict[str, str]
+    f: Callable
+
+
+def _measure(problem: Problem, point: Evaluated, mode: str, rule: Rule, options: Options) -> Columns:
+    """Every oracle: backprop (with its rounding), numeric, symbolic (with as many digits as f needs), the
+    claims; fast mode's pooled variables are probed once the columns they are compared with exist."""
+    variables = [v.name for v in problem.wrt]
     step("backprop")
-    by_backprop, terms = backprop_magnitudes(problem.root, values, problem.wrt)
-    rule = rule_for(options.rtol, options.atol, options.dtype)
-    rounding = backprop_rounding(problem, terms, by_backprop, rule, shaken)
-    del terms, shaken
-    methods = numeric_methods(options.method, problem, values)
-    f_value = float(values[problem.root])
-    del values  # every node's value: the numeric oracle keeps passes of its own (4 MB of the 1M net's peak)
+    by_backprop, terms = backprop_magnitudes(problem.root, point.values, problem.wrt)
+    rounding = backprop_rounding(problem, terms, by_backprop, rule, point.shaken)
+    del terms
+    methods = numeric_methods(options.method, problem, point.values)
+    point.values, point.shaken = {}, None  # every node's value: the numeric oracle keeps passes of its own
     step("numeric")
-    f = differenced(problem.root, switches.on if switches else None)
+    f = differenced(problem.root, point.switches.on if point.switches else None)
     pool = Pool.of(variables, problem.point, mode)  # fast mode's small variables, probed as one array
     by_numeric = numeric(f, problem.point, [v for v in variables if pool is None or v not in pool], mode=mode,
                          seed=options.seed, method=methods)
@@ -108,20 +165,34 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
     if options.dtype == "float32":
         by_numeric = {var: _kinks_in_float64(f, problem.point, var, result, methods[var])
                       for var, result in by_numeric.items()}
-    gradients = {}
-    at_point = f(problem.point)
+    return Columns(others, by_numeric, by_symbolic, rounding, own, methods, f)
+
+
+def _judge(problem: Problem, columns: Columns, mode: str, rule: Rule) -> dict[str, GradientResult]:
+    """Each variable's columns judged by the agreement rule (verdict/judge.py), with f's slope where its
+    kinked entries move together."""
+    at_point = columns.f(problem.point)
 
     def slope(var: str) -> Callable[[np.ndarray], Any]:
-        return lambda v: along(f, problem.point, var, v, methods[var], at_point)
+        return lambda v: along(columns.f, problem.point, var, v, columns.methods[var], at_point)
 
-    for var in variables:
-        columns = {**others[var], "numeric": numeric_column(by_numeric[var])}
-        var_mode = mode if by_numeric[var].probes is not None else "full"  # small variables: every entry
-        tied = tied_slope(by_numeric[var].kinks, np.shape(problem.point[var]), slope(var))
-        gradients[var] = judge(var, np.shape(problem.point[var]), columns, rule, rounding[var], var_mode,
-                               by_numeric[var].method, by_symbolic[var].formula, by_numeric[var].kinks, own[var],
+    gradients = {}
+    for v in problem.wrt:
+        var, measured = v.name, columns.numeric[v.name]
+        tied = tied_slope(measured.kinks, np.shape(problem.point[var]), slope(var))
+        gradients[var] = judge(var, np.shape(problem.point[var]), {**columns.others[var], "numeric": numeric_column(measured)},
+                               rule, columns.rounding[var], mode if measured.probes is not None else "full",
+                               measured.method, columns.symbolic[var].formula, measured.kinks, columns.own[var],
                                tied=tied)
-        if var in problem.claims:
+    return gradients
+
+
+def _diagnose_claims(problem: Problem, gradients: dict[str, GradientResult], rounding: Mapping[str, Any], rule: Rule,
+                     options: Options) -> None:
+    """How each claim is wrong (or that a formula is right only at the point), and, with --formulas, the
+    gradients derived in matrix form."""
+    for var in problem.claims:
+        if var in gradients:
             step("diagnosis")
             _diagnose(problem, gradients[var], options.seed, rule)
     if options.formulas and _printable(problem):
@@ -129,16 +200,6 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
         from ..teach.matrix_form import attach_matrix_formulas
 
         attach_matrix_formulas(problem, gradients, rule, rounding)
-    step("hessian")
-    hessian = _hessian(problem, rule) if options.order == 2 else {}
-    return CaseResult(
-        name=name or expr, expr=expr, status=case_status({**gradients, **hessian}), strict=options.strict,
-        dtype=options.dtype, hessian=hessian, value=f_value, gradients=gradients,
-        point={k: float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64) for k, v in problem.point.items()},
-        random=problem.random, seed=options.seed,
-        verdict=hessian_verdict(case_verdict(gradients, bool(problem.claims)), hessian),
-        reading=reading_slips(problem.root),
-        seconds=time.perf_counter() - started)
 
 
 def shaken_pass(problem: Problem) -> dict | None:
