@@ -186,6 +186,13 @@ class CaseResult:
     reading: list[str] = field(default_factory=list)  # how f was read where that is a classic slip (reading.py)
     output: str | None = None  # check_vjp/check_layer: f's outputs' dtypes and shapes (value is then None)
     notes: list[str] = field(default_factory=list)  # lines shown under the table: precision, contract problems
+    # The Problem an expression check worked on (its tree, point and claims), for the front ends that
+    # draw more from it (--emit numpy, --latex); not part of the report (to_dict leaves it out).
+    problem: Any = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (a -j worker's result) without its Problem: the tree holds the registry's functions."""
+        return {**self.__dict__, "problem": None}
 
     @property
     def as_expected(self) -> bool:
