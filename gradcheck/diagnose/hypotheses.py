@@ -471,8 +471,9 @@ def _permuted(ev: Evidence) -> dict[str, Any] | None:
     named = _axes_named(ev)
     if named:
         return {"what": named}
-    return {"what": "it holds the true gradient's entries in another order (the same values, moved): a reshape "
-                    "where a transpose belongs, or indices exchanged"}
+    return {"what": "it holds the true gradient's values at other entries (the same values, moved, for every "
+                    "dout): the backward writes each gradient to the wrong index (a reshape where a transpose "
+                    "belongs, a flipped kernel, an index off by one)"}
 
 
 def _axes_named(ev: Evidence) -> str | None:
@@ -763,9 +764,33 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
     for axis in range(len(ev.shape)):
         if ev.shape[axis] < 2:
             continue
-        if _zero_sum(ev.true, (axis,)) and not any(_zero_sum([c], (axis,)) for c in ev.claimed):
+        if _zero_sum(ev.true, (axis,)) and not any(_zero_sum([c], (axis,)) for c in ev.claimed) \
+                and _affine_along(ev, axis):
             return {"axis": axis}
     return None
+
+
+def _affine_along(ev: Evidence, axis: int) -> bool:
+    """claim − truth, along each line of `axis`, is a + b·u + c·o for an input u and an output o of the
+    gradient's shape: what treating a mean and a variance over that axis (or a softmax's sum) as
+    constants leaves out (the normalised x is affine in x along the line; softmax's term is its output
+    times a number). Lines are fitted separately: a, b and c differ from line to line."""
+    bases = [v for _, v in _same_shape(ev)]
+    line = ev.shape[axis]
+    if line < len(bases) + 2:
+        return False
+    for t, c in zip(ev.true, ev.claimed):
+        difference = np.moveaxis(c - t, axis, -1).reshape(-1, line)
+        columns = [np.moveaxis(b, axis, -1).reshape(-1, line) for b in bases]
+        fitted = np.empty_like(difference)
+        for i in range(len(difference)):
+            basis = np.stack([np.ones(line)] + [col[i] for col in columns], axis=1)
+            coef = np.linalg.lstsq(basis, difference[i], rcond=None)[0]
+            fitted[i] = basis @ coef
+        predicted = t + np.moveaxis(fitted.reshape(np.moveaxis(c, axis, -1).shape), -1, axis)
+        if not explains(ev, [predicted], claimed=[c]):
+            return False
+    return True
 
 
 # ----- several outputs ------------------------------------------------------------------------------

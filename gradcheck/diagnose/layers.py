@@ -270,14 +270,55 @@ def _probe(box: BlackBox, ev: Evidence, claims: Claims) -> Diagnosis | None:
     if np.array_equal(where_true, where_claimed) or where_true.sum() > PROBE_SPARSE * where_true.size:
         return None
     at = f"output[{','.join(map(str, k))}]"
+    reduced = _reduction(ev.name, at, where_true, where_claimed)
+    if reduced is not None:
+        return reduced
     reaches = (f"for a dout that is 1 at {at} only, the true gradient reaches {_how_many(where_true)} of {ev.name} "
                f"(e.g. {_examples(ev.name, where_true)}) and the claim ")
     if not where_claimed.any():  # nothing to list: '(e.g. )' read as a broken sentence
         return Diagnosis("probe", reaches + "none: the backward sends this output's gradient nowhere")
     both = int(np.sum(where_true & where_claimed))
+    if not np.any(where_claimed & ~where_true):  # a part of the right entries: nothing is sent astray
+        return Diagnosis("probe", reaches + f"only {both} of them: the backward leaves out part of what this output "
+                                            "depends on (a sum or a mean over too few entries, a path missing)")
     shown = _examples(ev.name, where_claimed & ~where_true) or _examples(ev.name, where_claimed)
     return Diagnosis("probe", reaches + f"{_how_many(where_claimed)} (e.g. {shown}), {both} in common: the backward "
                                         "sends the gradient to the wrong entries (an index, stride or padding error)")
+
+
+def _box(mask: np.ndarray) -> list[np.ndarray] | None:
+    """The indices the mask reaches along each axis, if the mask is every combination of them (a box)."""
+    hit = [np.flatnonzero(mask.any(axis=tuple(b for b in range(mask.ndim) if b != a))) for a in range(mask.ndim)]
+    return hit if mask.sum() == int(np.prod([len(h) for h in hit])) else None
+
+
+def _reduction(name: str, at: str, where_true: np.ndarray, where_claimed: np.ndarray) -> Diagnosis | None:
+    """One output entry's true gradient reaches every entry along some axes (it sums or averages over
+    them: a normalisation, a softmax) and the claim's reaches along others: a reduction over the wrong
+    axes, or over part of them (a group's channels: a box part of an axis wide)."""
+    true_box, claimed_box = _box(where_true), _box(where_claimed)
+    if true_box is None or claimed_box is None or not where_claimed.any():
+        return None
+    shape = where_true.shape
+
+    def spans(box: list[np.ndarray]) -> list[int]:
+        return [a for a, h in enumerate(box) if len(h) > 1]
+
+    wanted, got = spans(true_box), spans(claimed_box)
+    if not wanted or wanted == got and all(len(t) == len(c) for t, c in zip(true_box, claimed_box)):
+        return None
+
+    def said(box: list[np.ndarray], axes: list[int]) -> str:
+        parts = [f"all of axis {a}" if len(box[a]) == shape[a] else f"{len(box[a])} of axis {a}'s {shape[a]}"
+                 for a in axes]
+        return ", ".join(parts) if parts else "one entry"
+
+    fewer = sum(len(h) for h in claimed_box) < sum(len(h) for h in true_box) and \
+        all(set(c) <= set(t) for c, t in zip(claimed_box, true_box))
+    return Diagnosis("reduction axes", f"for a dout that is 1 at {at} only, the true gradient reaches {said(true_box, wanted)} "
+                                       f"of {name} (the forward sums or averages over them) and the claim "
+                                       f"{said(claimed_box, got)}: the backward's sum or mean is over "
+                                       f"{'too few entries' if fewer else 'other axes'}")
 
 
 def _how_many(mask: np.ndarray) -> str:

@@ -327,3 +327,39 @@ def test_the_trigger_is_named_and_the_near_miss_is_not(name):
     g = near.gradients[variable]
     assert near.status == "mismatch" and g.status == "mismatch", str(near)  # the near miss is still wrong
     assert g.cause != name, g.diagnosis
+
+
+# ----- near misses beyond the table's walk ----------------------------------------------------------
+def test_a_normalisation_over_the_wrong_axis_is_not_called_a_missing_mean_path():
+    """The truth sums to 0 along each row; the claim subtracts the columns' means instead: the path
+    through the mean is there, over the wrong axis, so claim − truth is not affine along a row."""
+    result = gradcheck.check_layer(lambda x: (x - x.mean(axis=1, keepdims=True), None),
+                                   lambda d, c: d - d.mean(axis=0, keepdims=True), [randn(4, 5)])
+    g = result.gradients["x"]
+    assert g.status == "mismatch" and g.cause != "mean path", g.diagnosis
+
+
+def test_a_backward_that_sums_part_of_a_window_is_a_reduction_over_too_few_entries_not_an_index_error():
+    def forward(x):  # a circular window of three
+        return x + np.roll(x, -1) + np.roll(x, -2), None
+
+    def backward(d, cache):
+        return d + np.roll(d, 1)  # the third term's path is missing
+
+    g = gradcheck.check_layer(forward, backward, [randn(12)]).gradients["x"]
+    assert g.cause == "reduction axes" and "too few entries" in g.diagnosis and "index" not in g.diagnosis, g.diagnosis
+
+
+# ----- fast mode keeps diagnosing -------------------------------------------------------------------
+def test_fast_mode_diagnoses_from_a_block_differenced_in_full():
+    """Above 1,000 entries fast mode checks directions; on a mismatch a block around the worst sampled
+    entry (and its mirror image, for a transpose) is differenced in full and the same table walked."""
+    x, w = randn(6, 40), randn(40, 40)
+    result = gradcheck.check_layer(affine, lambda d, c: (d @ c[1].T, (c[0].T @ d).T, d.sum(0)), [x, w, randn(40)])
+    g = result.gradients["w"]
+    assert g.numeric_mode == "fast" and g.cause == "transpose", g.diagnosis
+    big = gradcheck.check_layer(sigmoid_layer, lambda d, out: d * out, [randn(30, 40)])
+    g = big.gradients["x"]
+    assert g.numeric_mode == "fast" and g.cause == "activation for its derivative", g.diagnosis
+    masked = gradcheck.check_layer(relu, lambda d, x: d, [randn(30, 40)]).gradients["x"]
+    assert masked.cause == "mask" and "of the entries differenced in full" not in masked.diagnosis, masked.diagnosis
