@@ -73,7 +73,7 @@ class GradientResult:
         probes, a shape that differs), `worst` and `worst_values` name it; for a scalar they would only
         repeat the two columns, most of a batch's JSON."""
         pair = {"a": p.a, "b": p.b, "agree": p.agree, "max_abs_error": p.max_abs_error,
-                "max_rel_error": p.max_rel_error, "compared": p.compared}
+                "max_rel_error": None if np.isnan(p.max_rel_error) else p.max_rel_error, "compared": p.compared}
         if self.shape or p.worst:
             pair.update(worst=p.worst, worst_values=list(p.worst_values))
         return pair

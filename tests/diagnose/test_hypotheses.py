@@ -363,3 +363,18 @@ def test_fast_mode_diagnoses_from_a_block_differenced_in_full():
     assert g.numeric_mode == "fast" and g.cause == "activation for its derivative", g.diagnosis
     masked = gradcheck.check_layer(relu, lambda d, x: d, [randn(30, 40)]).gradients["x"]
     assert masked.cause == "mask" and "of the entries differenced in full" not in masked.diagnosis, masked.diagnosis
+
+
+# ----- one diagnosis per cause ------------------------------------------------------------------------
+def test_one_cause_over_several_inputs_is_said_once_with_the_inputs_listed():
+    def forward(x, y):
+        return x * y, x + y, (x, y)
+
+    def backward(d_prod, d_sum, cache):
+        x, y = cache
+        return d_prod * y, d_prod * x  # the path from the second output is missing for both
+
+    result = gradcheck.check_layer(forward, backward, [randn(3, 4), randn(3, 4)])
+    assert {g.cause for g in result.gradients.values()} == {"output path"}
+    lines = [line for line in str(result).splitlines() if "how the claimed" in line]
+    assert len(lines) == 1 and "∂f/∂x, ∂f/∂y are wrong" in lines[0], lines
