@@ -33,6 +33,8 @@ from ..base.options import Options, make, name_option
 from ..base.status import Status
 from ..base.tolerance import FLOAT16_RTOL
 from ..diagnose.layers import Claims, Diagnosis, diagnose
+from ..diagnose.precision import lower_precision
+from ..diagnose.precision import said as precision_said
 from ..inputs.calling import Inputs, call, fresh, prepare, same, written
 from ..ops.arrays import format_shape
 from ..oracles.numeric import CHECKED_COMPLEX, NumericResult, choose_mode
@@ -255,6 +257,16 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     if wrong:
         for n, found in _explain(target, box, wrong, measured, mode, claims, rule).items():
             gradients[n].diagnosis, gradients[n].cause = found.sentence, found.cause
+    for n in inputs.wrt:
+        distance = lower_precision(measured[n], [c[n][0] for c in claimed], dtype) \
+            if gradients[n].status == Status.PASS else None
+        if distance is not None:  # right within rtol, wrong for f's precision: a note, a failure under --strict
+            note = precision_said(distance, options.strict)
+            gradients[n].notes["claimed"] = "; ".join(filter(None, [gradients[n].notes.get("claimed"), note]))
+            gradients[n].cause = "lower precision"
+            if options.strict:
+                gradients[n].status = Status.MISMATCH
+                gradients[n].verdict = "claimed is computed in lower precision than f (--strict)"
     if not target.scalar:
         problems += linearity(lambda d: read_gradients(target.vjp(d), inputs, target.what)[0], douts[0],
                               {n: claimed[0][n][0] for n in inputs.wrt}, rule)
