@@ -378,3 +378,21 @@ def test_one_cause_over_several_inputs_is_said_once_with_the_inputs_listed():
     assert {g.cause for g in result.gradients.values()} == {"output path"}
     lines = [line for line in str(result).splitlines() if "how the claimed" in line]
     assert len(lines) == 1 and "∂f/∂x, ∂f/∂y are wrong" in lines[0], lines
+
+
+# ----- the founding problem, in numpy ---------------------------------------------------------------------
+def test_the_founding_neuron_in_numpy_is_told_it_uses_the_activation_for_its_derivative():
+    """CS231n's sigmoid neuron with the learner's gradients built from `activation` (σ) where the
+    upstream gradient σ(1 − σ) belongs: 'a constant factor of 3.71828' before."""
+    def f(w, x):
+        return sigmoid(w[0] * x[0] + w[1] * x[1] + w[2])
+
+    def grad_f(w, x):
+        activation = f(w, x)
+        return np.array([x[0] * activation, x[1] * activation, activation]), np.array([w[0], w[1]]) * activation
+
+    result = gradcheck.check_function(f, grad_f, {"w": np.array([2.0, -3.0, -3.0]), "x": np.array([-1.0, -2.0])})
+    assert result.status == "mismatch"
+    for g in result.gradients.values():
+        assert g.cause == "activation for its derivative" and "σ·(1 − σ)" in g.diagnosis, g.diagnosis
+    assert sum("how the claimed" in line for line in str(result).splitlines()) == 1
