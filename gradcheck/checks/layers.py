@@ -35,6 +35,9 @@ from ..base.tolerance import FLOAT16_RTOL
 from ..diagnose.layers import Claims, Diagnosis, diagnose
 from ..diagnose.precision import lower_precision
 from ..diagnose.precision import said as precision_said
+from ..diagnose.ties import moved as moved_off_ties
+from ..diagnose.ties import note as tie_note
+from ..diagnose.ties import tied as ties_at
 from ..inputs.calling import Inputs, call, fresh, prepare, same, written
 from ..ops.arrays import format_shape
 from ..oracles.numeric import CHECKED_COMPLEX, NumericResult, choose_mode
@@ -77,7 +80,7 @@ def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, name:
               **given: Any) -> CaseResult:
     """f(*inputs) -> array(s); vjp(dout, *inputs) -> the gradients of ⟨dout, f⟩ (a tuple in input order,
     or one array); inputs: a sequence or a mapping of names."""
-    options, nondeterminism = _options(given, "check_vjp")
+    options, nondeterminism, retry = _options(given, "check_vjp")
     state = prepare(f, inputs, wrt)
     label = str(name_option(name) or getattr(f, "__name__", "f"))
     target = Target(label, state, "vjp")
@@ -97,14 +100,14 @@ def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, name:
         return got
 
     target.outputs, target.vjp = outputs, backward
-    return _run(target, f, options, nondeterminism)
+    return _run(target, f, options, nondeterminism, retry)
 
 
 def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
                 **given: Any) -> CaseResult:
     """forward(*inputs) -> (out, cache); backward(dout, cache) -> the gradients (a tuple in input order, or
     one array). A forward returning (out1, out2, ..., cache) has a backward(dout1, dout2, ..., cache)."""
-    options, nondeterminism = _options(given, "check_layer")
+    options, nondeterminism, retry = _options(given, "check_layer")
     state = prepare(forward, inputs, wrt)
     label = str(name_option(name) or getattr(forward, "__name__", "forward"))
     target = Target(label, state, "backward", forward_name="forward")
@@ -137,14 +140,14 @@ def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any 
         return got
 
     target.outputs, target.vjp = outputs, vjp
-    return _run(target, forward, options, nondeterminism)
+    return _run(target, forward, options, nondeterminism, retry)
 
 
 def check_function(f: Callable, grad_f: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
                    **given: Any) -> CaseResult:
     """f(*inputs) -> a scalar loss; grad_f(*inputs) -> its gradients (a sequence in input order, one array,
     or a mapping for mapping inputs)."""
-    options, nondeterminism = _options(given, "check_function")
+    options, nondeterminism, retry = _options(given, "check_function")
     state = prepare(f, inputs, wrt)
     label = str(name_option(name) or getattr(f, "__name__", "f"))
     target = Target(label, state, "grad_f", scalar=True)
@@ -167,7 +170,7 @@ def check_function(f: Callable, grad_f: Callable, inputs: Any, *, wrt: Any = Non
         return got
 
     target.outputs, target.vjp = outputs, vjp
-    return _run(target, f, options, nondeterminism)
+    return _run(target, f, options, nondeterminism, retry)
 
 
 def _dout_names(count: int) -> list[str]:
@@ -187,12 +190,15 @@ def _writes(target: Target, what: str, args, kwargs, given=None, original=None) 
         target.problems.append(f"{what} writes to its argument dout: the upstream gradient must not change")
 
 
-def _options(given: dict[str, Any], what: str) -> tuple[Options, float]:
+def _options(given: dict[str, Any], what: str) -> tuple[Options, float, bool]:
+    retry = given.pop("retry_at_random", False)
+    if not isinstance(retry, bool):
+        raise SpecError(f"retry_at_random must be True or False, got {str(retry)[:40]}")
     nondeterminism = given.pop("nondeterminism", 0.0)
     if isinstance(nondeterminism, bool) or not isinstance(nondeterminism, (int, float)) or not nondeterminism >= 0 \
             or nondeterminism > 2 ** 1023:  # NaN, inf, and a whole number float() cannot take
         raise SpecError(f"nondeterminism must be a finite number ≥ 0, got {str(nondeterminism)[:40]}")
-    return make(given, FUNCTION_OPTIONS, what), float(nondeterminism)
+    return make(given, FUNCTION_OPTIONS, what), float(nondeterminism), retry
 
 
 @contextmanager
@@ -206,9 +212,23 @@ def _stepped(point: dict):
         yield stepped
 
 
-def _run(target: Target, f: Callable, options: Options, nondeterminism: float) -> CaseResult:
+def _run(target: Target, f: Callable, options: Options, nondeterminism: float, retry: bool = False) -> CaseResult:
     with time_budget(budget_seconds(options.timeout), f"checking {target.label}"):
         result = _check(target, f, options, nondeterminism)
+        ties = {n: ties_at(target.inputs.values[n], g.kinks) for n, g in result.gradients.items()}
+        ties = {n: entries for n, entries in ties.items() if entries}
+        if result.status == Status.KINK and ties and retry:  # check again where nothing is tied
+            rng = randomness.stream(options.seed, *randomness.RETRY)
+            for n in target.inputs.wrt:
+                target.inputs.values[n] = moved_off_ties(np.asarray(target.inputs.values[n]), rng)
+            target.problems.clear()
+            target.warnings.clear()
+            given = ", ".join(f"{n}[{','.join(map(str, e[0]))}]" for n, e in ties.items())
+            result = _check(target, f, options, nondeterminism)
+            result.notes.insert(0, f"checked again at a random point near the given one (--retry-at-random): at the "
+                                   f"given point the kinks were ties ({given}, …)")
+        elif ties:
+            result.notes.extend(tie_note(n, entries) for n, entries in ties.items())
     result.strict = options.strict
     return result
 

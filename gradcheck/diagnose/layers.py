@@ -89,7 +89,11 @@ def _walk(ev: Evidence, measured_only: bool) -> Diagnosis | None:
             continue
         if not measured_only and h.douts is None:
             continue
-        fields = h.test(ev)
+        try:
+            with np.errstate(all="ignore"):  # 1/u, log(u) of an input with zeros: that test just fails
+                fields = h.test(ev)
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError):  # a shape the test cannot take
+            continue
         if fields is not None:
             return Diagnosis(h.name, h.said({"name": ev.name, **fields}))
     return None
