@@ -347,12 +347,13 @@ def _within_rounding(target: Target, box: BlackBox, claimed: list[dict], measure
 
 def _explain(target: Target, box: BlackBox, wrong: list[str], measured: Mapping[str, list[NumericResult]], mode: str,
              claims: list, rule: Rule) -> dict[str, Diagnosis]:
-    """How the wrong gradients are wrong (diagnose.layers.diagnose): every input's evidence, since a mistake
-    may span inputs (gradients returned in another order). An input checked in fast mode only because of
-    the others' size is differenced in full here (it is small); a large one, in a block (diagnose.layers)."""
+    """How the wrong gradients are wrong (diagnose.layers.diagnose), from every input's evidence at hand,
+    since a mistake may span inputs (gradients returned in another order). A wrong input checked in fast
+    mode only because of the others' size is differenced in full here (it is small); a large one, in a
+    block (diagnose.layers)."""
     point = box.point
     if mode == "fast":
-        small = [n for n in target.inputs.wrt if np.size(point[n]) <= FULL_MODE_MAX_ENTRIES]
+        small = [n for n in wrong if np.size(point[n]) <= FULL_MODE_MAX_ENTRIES]
         measured = {**measured, **measure(box, small, "full")}
 
     def claim_for(dout: tuple) -> Mapping[str, Any]:
