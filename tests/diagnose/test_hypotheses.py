@@ -415,3 +415,10 @@ def test_the_founding_neuron_in_numpy_is_told_it_uses_the_activation_for_its_der
     for g in result.gradients.values():
         assert g.cause == "activation for its derivative" and "σ·(1 − σ)" in g.diagnosis, g.diagnosis
     assert sum("how the claimed" in line for line in str(result).splitlines()) == 1
+
+
+def test_the_documentation_lists_every_hypothesis():
+    from conftest import PACKAGE_ROOT
+
+    page = open(f"{PACKAGE_ROOT}/docs/diagnoses.md", encoding="utf-8").read()
+    assert [h.name for h in HYPOTHESES if f"| `{h.name}` |" not in page] == []
