@@ -115,9 +115,15 @@ def _enough(ev: Evidence, parameters: int) -> bool:
     """More measured entries of weight than a fitted pattern has parameters (a scalar fits any factor)."""
     count = 0
     for t in ev.true:
-        big = np.abs(np.nan_to_num(t)) > 1e-6 * max(float(np.nanmax(np.abs(t), initial=0.0)), 1e-300)
+        big = np.abs(np.nan_to_num(t)) > 1e-6 * max(_largest(t), 1e-300)
         count += int(big.sum())
     return count > parameters + 1
+
+
+def _largest(t: np.ndarray) -> float:
+    """The largest |entry| measured (0 where none was: NaN marks an entry not differenced)."""
+    finite = np.abs(t[np.isfinite(t)])
+    return float(finite.max()) if finite.size else 0.0
 
 
 def _fit(ev: Evidence, basis: Sequence[Any], where: Any = True, claimed: Sequence[Any] | None = None) -> float | None:
@@ -218,7 +224,7 @@ def _rounding(ev: Evidence) -> dict[str, Any] | None:
     if dtype not in (np.float32, np.float64):
         return None
     eps = float(np.finfo(dtype).eps)
-    scale = max(float(np.nanmax(np.abs(t), initial=0.0)) for e in ev.everyone.values() or [ev] for t in e.true)
+    scale = max(_largest(t) for e in ev.everyone.values() or [ev] for t in e.true)
     bound = ROUNDING_ULPS * eps * scale
     gap = 0.0
     for c, t, e in zip(ev.claimed, ev.true, ev.errors):
@@ -609,7 +615,7 @@ def _sign_regions(ev: Evidence) -> dict[str, Any] | None:
 def zero_where_true_is(ev: Evidence) -> np.ndarray:
     zero = np.ones(ev.shape, dtype=bool)
     for t, e in zip(ev.true, ev.errors):
-        scale = max(float(np.nanmax(np.abs(t), initial=0.0)), 1e-300)
+        scale = max(_largest(t), 1e-300)
         zero &= np.abs(np.nan_to_num(t)) <= SAME * scale + ERROR_SPREAD * np.nan_to_num(e, posinf=0.0)
     return zero & ev.known
 
@@ -661,7 +667,7 @@ def _complement(region: str | None) -> str:
 def wrong_entries(ev: Evidence) -> np.ndarray:
     wrong = np.zeros(ev.shape, dtype=bool)
     for c, t, e in zip(ev.claimed, ev.true, ev.errors):
-        scale = max(float(np.nanmax(np.abs(t), initial=0.0)), 1e-300)
+        scale = max(_largest(t), 1e-300)
         wrong |= np.abs(c - np.nan_to_num(t)) > SAME * scale + ERROR_SPREAD * np.nan_to_num(e, posinf=0.0)
     return wrong & ev.known
 

@@ -66,7 +66,7 @@ def diagnose(box: BlackBox, wrong: Sequence[str], measured: Mapping[str, list[Nu
     found: dict[str, Diagnosis] = {}
     for n in wrong:
         ev = everyone.get(n)
-        if ev is None:
+        if ev is None or not ev.known.any():  # no entry differenced (every one a kink): no evidence
             continue
         if all(c is not None for c in ev.claimed) and explains(ev, ev.true):
             said = _walk(ev, measured_only=True, only=("rounding",))  # else nothing differences can tell apart
