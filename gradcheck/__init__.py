@@ -186,7 +186,7 @@ def check(expr: str, at: Values = None, grad: Values = None, let: Values = None,
 def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: Inputs, *, wrt: Chosen = None,
                    name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
                    mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
-                   nondeterminism: float = 0.0, **unknown: Any) -> CaseResult:
+                   nondeterminism: float = 0.0, retry_at_random: bool = False, **unknown: Any) -> CaseResult:
     """Check your own numpy loss and its hand-written gradient against finite differences.
 
     Args:
@@ -201,6 +201,8 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: In
         seed, rtol, atol, mode, method, strict, timeout: as for check(). The precision is that of f's
             output (a float32 loss is judged with float32's tolerances).
         nondeterminism: the relative difference allowed between two calls of grad_f (default 0).
+        retry_at_random: at a kink from ties (a maximum over equal entries), check again at a random
+            point near the given one (about 1e-3 of the inputs away), where nothing is tied.
         unknown: an option that does not apply here (check's dtype, say) or is mistyped is refused
             with a SpecError that names it.
 
@@ -215,13 +217,14 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: In
     from .checks.layers import check_function as run  # deferred: start-up (numpy loads with the first check)
 
     return run(f, grad_f, inputs, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
-               strict=strict, timeout=timeout, nondeterminism=nondeterminism, **unknown)
+               strict=strict, timeout=timeout, nondeterminism=nondeterminism, retry_at_random=retry_at_random,
+               **unknown)
 
 
 def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *, wrt: Chosen = None,
               name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
               mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
-              nondeterminism: float = 0.0, **unknown: Any) -> CaseResult:
+              nondeterminism: float = 0.0, retry_at_random: bool = False, **unknown: Any) -> CaseResult:
     """Check a vector-Jacobian product: f returns arrays, `vjp(dout, *inputs)` the gradients of ⟨dout, f⟩.
 
     For three random Gaussian douts (sharing each forward pass), every entry of every gradient is
@@ -234,7 +237,7 @@ def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *,
         f: `f(*inputs)` (or `f(**inputs)`) returning an array, or a tuple of arrays.
         vjp: `vjp(dout, *inputs)` (one dout per output) returning the gradients of the differentiated
             inputs: one array, or a tuple in input order.
-        inputs, wrt, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, unknown:
+        inputs, wrt, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, retry_at_random, unknown:
             as for check_function().
 
     Returns:
@@ -249,13 +252,14 @@ def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *,
     from .checks.layers import check_vjp as run
 
     return run(f, vjp, inputs, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
-               strict=strict, timeout=timeout, nondeterminism=nondeterminism, **unknown)
+               strict=strict, timeout=timeout, nondeterminism=nondeterminism, retry_at_random=retry_at_random,
+               **unknown)
 
 
 def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], inputs: Inputs, *, wrt: Chosen = None,
                 name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
                 mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
-                nondeterminism: float = 0.0, **unknown: Any) -> CaseResult:
+                nondeterminism: float = 0.0, retry_at_random: bool = False, **unknown: Any) -> CaseResult:
     """Check a layer written CS231n style: `forward(*inputs) -> (out, cache)`, `backward(dout, cache) -> grads`.
 
     A forward returning (out1, out2, ..., cache), as an LSTM step does, has a backward(dout1, dout2,
@@ -267,7 +271,7 @@ def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], input
         backward: backward(dout, cache) returning the gradients of the differentiated inputs: one
             array, or a tuple in input order (a tuple over all floating-point inputs is accepted too,
             so `wrt` does not change your backward).
-        inputs, wrt, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, unknown:
+        inputs, wrt, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, retry_at_random, unknown:
             as for check_function().
 
     Returns:
@@ -281,7 +285,8 @@ def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], input
     from .checks.layers import check_layer as run
 
     return run(forward, backward, inputs, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode,
-               method=method, strict=strict, timeout=timeout, nondeterminism=nondeterminism, **unknown)
+               method=method, strict=strict, timeout=timeout, nondeterminism=nondeterminism, retry_at_random=retry_at_random,
+               **unknown)
 
 
 def trace(expr: str, at: Values = None, let: Values = None, wrt: Variables = None, *, seed: int = 0,

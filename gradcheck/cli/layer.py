@@ -38,6 +38,9 @@ def layer_options(command):
         click.option("--nondeterminism", type=click.FloatRange(min=0), default=0.0, show_default=True,
                      help="Relative difference allowed between two calls of the backward."),
         strict_option, timeout_option,
+        click.option("--retry-at-random", "retry_at_random", is_flag=True,
+                     help="At a kink from ties (a maximum over equal entries), check again at a random point "
+                          "about 1e-3 of the inputs away, where nothing is tied."),
         click.option("--show", is_flag=True, help="Also print every gradient in full."),
     ]):
         command = decorator(command)
