@@ -42,7 +42,7 @@ from ..inputs.calling import Inputs, call, fresh, prepare, same, written
 from ..ops.arrays import format_shape
 from ..oracles.numeric import CHECKED_COMPLEX, NumericResult, choose_mode
 from ..oracles.vjp_numeric import BlackBox, along, entry, measure
-from ..verdict.agreement import Rule, rule_for
+from ..verdict.agreement import Rule, black_box_claim_rounding, rule_for
 from ..verdict.black_box_rounding import MOVE, measured_rounding
 from ..verdict.judge import case_status, judge
 from ..verdict.pool import Pool, pooled_vjp
@@ -427,10 +427,12 @@ def _judged(name: str, shape, measured: list[NumericResult], claimed: list[dict]
             method: str, scale: float = 0.0, tied: list[Along | None] | None = None) -> GradientResult:
     """The one place a variable is judged: once per dout, the worst kept (a mismatch, else a kink)."""
     # no backprop here: the claim's own rounding is not known, so the numeric estimate carries the
-    # uncertainty (with the rounding measured where the claim disagreed: _within_rounding)
+    # uncertainty (with the rounding measured where the claim disagreed: _within_rounding), and below
+    # float64 the claim's precision at the layer's scale (agreement.black_box_claim_rounding)
     tied = tied or [None] * len(measured)
+    own = {"claimed": black_box_claim_rounding(rule, scale)}
     results = [judge(name, shape, {"numeric": numeric_column(m), "claimed": c[name]}, rule, 0.0, mode, method,
-                     kinks=m.kinks, scale=scale, tied=t) for m, c, t in zip(measured, claimed, tied)]
+                     kinks=m.kinks, own=own, scale=scale, tied=t) for m, c, t in zip(measured, claimed, tied)]
     bad = [(k, r) for k, r in enumerate(results) if r.status == Status.MISMATCH]
     if bad:
         k, worst = max(bad, key=lambda kr: kr[1].max_rel_error or 0.0)

@@ -173,6 +173,16 @@ def digits_for(value: Any, rounding: Any, rule: Rule, digits: int) -> int:
     return digits if needed <= 0 else min(MAX_DIGITS, max(digits, math.ceil(needed) + EXTRA_DIGITS))
 
 
+def black_box_claim_rounding(rule: Rule, scale: float) -> float:
+    """A black box's claim's own rounding where nothing measures it: in float32 or float16 a gradient
+    entry is computed from terms the size of the layer's gradient (`scale`), so it is off by about an
+    ulp of that size even where it is far smaller: a right float32 softmax backward is 1e-7 of its
+    largest entry off at entries 1e-8 of it. One ulp, not ROUNDING_ULPS: the comparison grants SAFETY
+    times it, and in float16 more would let a claim off by a tenth of the gradient through. In float64
+    nothing is assumed: a claim of 2e-17 for an exact 1e-17 beside entries of 1 is wrong, and is caught."""
+    return rule.eps * scale if rule.eps > float(np.finfo(np.float64).eps) else 0.0
+
+
 def exact_needed(value: Any, rounding: Any, rule: Rule) -> bool:
     """Whether a float64 value with this rounding needs evaluating to more digits before it is judged:
     where its rounding, times SAFETY, is more than a tenth of rtol beside it. Elsewhere float64

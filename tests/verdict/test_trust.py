@@ -183,3 +183,24 @@ def test_nothing_to_compare_with_is_inconclusive_not_a_mismatch():
     assert "nothing to compare with" in g.verdict
     wrong = gradcheck.check_layer(forward, lambda dout, p: dout * 0 + np.nan, [np.array([1.5, 1.6, 1.7]), 1e308])
     assert wrong.exit_code == 1, str(wrong)  # a claim that does not compute is still wrong
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _softmax_vjp(dout, x):
+    s = _softmax(x)
+    return s * (dout - (dout * s).sum(axis=1, keepdims=True))
+
+
+@pytest.mark.parametrize("seed", [0, 2, 4, 6])
+def test_a_right_float32_softmax_passes_and_wrong_ones_do_not(seed):
+    """A float32 backward rounds at float32's precision times the layer's gradient size, also at entries
+    far smaller than that (probabilities of 1e-7): those were failed at their own size. A claim 1% off,
+    or with a mask, is still a mismatch."""
+    x = (np.random.default_rng(seed).standard_normal((4, 6)) * 4).astype(np.float32)
+    assert gradcheck.check_vjp(_softmax, _softmax_vjp, [x]).exit_code == 0
+    for wrong in (lambda d, x: 1.01 * _softmax_vjp(d, x), lambda d, x: _softmax_vjp(d, x) * (x > 0)):
+        assert gradcheck.check_vjp(_softmax, lambda d, x, w=wrong: w(d, x).astype(np.float32), [x]).exit_code == 1
