@@ -186,7 +186,7 @@ def check(expr: str, at: Values = None, grad: Values = None, let: Values = None,
 def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: Inputs, *, wrt: Chosen = None,
                    name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
                    mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
-                   nondeterminism: float = 0.0, **unknown: Any) -> CaseResult:
+                   nondeterminism: float = 0.0, allow_writes: bool = False, **unknown: Any) -> CaseResult:
     """Check your own numpy loss and its hand-written gradient against finite differences.
 
     Args:
@@ -201,6 +201,8 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: In
         seed, rtol, atol, mode, method, strict, timeout: as for check(). The precision is that of f's
             output (a float32 loss is judged with float32's tolerances).
         nondeterminism: the relative difference allowed between two calls of grad_f (default 0).
+        allow_writes: writes into a differentiated input (or dout, or the cache) are noted instead of
+            making the status "contract" (exit 5); a wrong gradient is a mismatch either way.
         unknown: an option that does not apply here (check's dtype, say) or is mistyped is refused
             with a SpecError that names it.
 
@@ -215,27 +217,29 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: In
     from .checks.layers import check_function as run  # deferred: start-up (numpy loads with the first check)
 
     return run(f, grad_f, inputs, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
-               strict=strict, timeout=timeout, nondeterminism=nondeterminism, **unknown)
+               strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes,
+               **unknown)
 
 
 def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *, wrt: Chosen = None,
               name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
               mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
-              nondeterminism: float = 0.0, **unknown: Any) -> CaseResult:
+              nondeterminism: float = 0.0, allow_writes: bool = False, **unknown: Any) -> CaseResult:
     """Check a vector-Jacobian product: f returns arrays, `vjp(dout, *inputs)` the gradients of ⟨dout, f⟩.
 
     For three random Gaussian douts (sharing each forward pass), every entry of every gradient is
     compared with finite differences of ⟨dout, f(x)⟩ (full mode), or random directions with sampled
     entries (fast mode), by the agreement rule of check(). The backward's contracts are checked too:
     each gradient has its input's shape and dtype, it is linear in dout, two calls agree, and it
-    writes to neither dout nor the inputs.
+    writes to neither dout nor the inputs. Right gradients from a vjp that breaks the first or the last
+    of these promises have status "contract" (exit 5), not "mismatch".
 
     Args:
         f: `f(*inputs)` (or `f(**inputs)`) returning an array, or a tuple of arrays.
         vjp: `vjp(dout, *inputs)` (one dout per output) returning the gradients of the differentiated
             inputs: one array, or a tuple in input order.
-        inputs, wrt, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, unknown:
-            as for check_function().
+        inputs, wrt, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes,
+            unknown: as for check_function().
 
     Returns:
         CaseResult: its value is None; .output gives the outputs' dtypes and shapes, .notes the lines
@@ -249,13 +253,14 @@ def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *,
     from .checks.layers import check_vjp as run
 
     return run(f, vjp, inputs, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
-               strict=strict, timeout=timeout, nondeterminism=nondeterminism, **unknown)
+               strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes,
+               **unknown)
 
 
 def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], inputs: Inputs, *, wrt: Chosen = None,
                 name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
                 mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
-                nondeterminism: float = 0.0, **unknown: Any) -> CaseResult:
+                nondeterminism: float = 0.0, allow_writes: bool = False, **unknown: Any) -> CaseResult:
     """Check a layer written CS231n style: `forward(*inputs) -> (out, cache)`, `backward(dout, cache) -> grads`.
 
     A forward returning (out1, out2, ..., cache), as an LSTM step does, has a backward(dout1, dout2,
@@ -267,8 +272,8 @@ def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], input
         backward: backward(dout, cache) returning the gradients of the differentiated inputs: one
             array, or a tuple in input order (a tuple over all floating-point inputs is accepted too,
             so `wrt` does not change your backward).
-        inputs, wrt, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, unknown:
-            as for check_function().
+        inputs, wrt, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes,
+            unknown: as for check_function().
 
     Returns:
         CaseResult: as check_vjp() returns it.
@@ -281,7 +286,8 @@ def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], input
     from .checks.layers import check_layer as run
 
     return run(forward, backward, inputs, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode,
-               method=method, strict=strict, timeout=timeout, nondeterminism=nondeterminism, **unknown)
+               method=method, strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes,
+               **unknown)
 
 
 def trace(expr: str, at: Values = None, let: Values = None, wrt: Variables = None, *, seed: int = 0,

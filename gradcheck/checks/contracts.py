@@ -79,7 +79,8 @@ def precision(outputs: Sequence[np.ndarray]) -> str:
 def read_gradients(value: Any, inputs: Inputs, what: str) -> tuple[dict[str, tuple[Any, str | None]],
                                                                      dict[str, Any], list[str]]:
     """The gradient per differentiated input as (array or None, why not); the raw arrays (for the
-    diagnosis of a wrong shape); and the contract problems (a dtype that is not the input's)."""
+    diagnosis of a wrong shape); and the broken contracts (a dtype that is not the input's, a shape that
+    differs from it by size-1 axes only: the values are then judged in the input's shape)."""
     parts = _by_name(value, inputs, what)
     claimed: dict[str, tuple[Any, str | None]] = {}
     raw: dict[str, Any] = {}
@@ -103,6 +104,15 @@ def read_gradients(value: Any, inputs: Inputs, what: str) -> tuple[dict[str, tup
             claimed[name] = (None, f"is not an array of numbers ({type(part).__name__})")
             continue
         raw[name] = g64
+        if g.shape != np.shape(x) and squeezed(g.shape) == squeezed(np.shape(x)):
+            # the same entries in the same order (keepdims=True in a bias's or batch norm's dgamma): judged as
+            # values, and the shape reported as a broken contract rather than taken for a summing mistake
+            problems.append(f"{what}'s gradient for {name} has shape {format_shape(g.shape)}, but {name} has shape "
+                            f"{format_shape(np.shape(x))}: the same entries with size-1 axes "
+                            f"{'added' if g.ndim > np.ndim(x) else 'dropped' if g.ndim < np.ndim(x) else 'moved'} "
+                            f"(keepdims=True, or a reshape missing); `{name} -= lr * d{name}` fails on it or changes "
+                            f"{name}'s shape")
+            g, g64 = g.reshape(np.shape(x)), g64.reshape(np.shape(x))
         if g.shape != np.shape(x):
             claimed[name] = (None, (f"has shape {format_shape(g.shape)}, but ∂f/∂{name} has shape "
                                    f"{format_shape(np.shape(x))}"))
@@ -114,6 +124,11 @@ def read_gradients(value: Any, inputs: Inputs, what: str) -> tuple[dict[str, tup
                 problems.append(f"{what}'s gradient for {name} is {g.dtype}, but {name} is {x.dtype} "
                                 "(a gradient has its input's shape and dtype)")
     return claimed, raw, problems
+
+
+def squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A shape without its size-1 axes: two shapes equal so hold the same entries in the same order."""
+    return tuple(n for n in shape if n != 1)
 
 
 def _by_name(value: Any, inputs: Inputs, what: str) -> dict[str, Any]:

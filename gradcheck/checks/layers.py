@@ -33,7 +33,7 @@ from ..base.options import Options, make, name_option
 from ..base.status import Status
 from ..base.tolerance import FLOAT16_RTOL
 from ..diagnose.layers import diagnose, one_hot_probe, one_row_match
-from ..inputs.calling import Inputs, call, fresh, prepare, same, written
+from ..inputs.calling import Inputs, call, fresh, parameter_names, prepare, same, written
 from ..ops.arrays import format_shape
 from ..oracles.numeric import CHECKED_COMPLEX, NumericResult, choose_mode
 from ..oracles.vjp_numeric import BlackBox, along, entry, measure
@@ -69,18 +69,20 @@ class Target:
     # Set once the closures that call the user's functions exist (they report into this Target):
     outputs: Callable[[Mapping[str, Any]], tuple] = lambda point: ()  # the point (differentiated values by name) -> f's outputs
     vjp: Callable[..., Any] = lambda dout, point=None: None  # dout (and the point, by default the inputs) -> the user's raw answer
-    problems: list[str] = field(default_factory=list)  # contract problems found while calling
+    broken: list[str] = field(default_factory=list)  # broken contracts found while calling: writes into inputs, dout, the cache
     warnings: list[str] = field(default_factory=list)  # reported, not failing: writes to data inputs
+    allow_writes: bool = False  # writes into inputs, dout or the cache are reported, not a broken contract
 
 
 def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
               **given: Any) -> CaseResult:
     """f(*inputs) -> array(s); vjp(dout, *inputs) -> the gradients of ⟨dout, f⟩ (a tuple in input order,
     or one array); inputs: a sequence or a mapping of names."""
-    options, nondeterminism = _options(given, "check_vjp")
+    options, nondeterminism, allow_writes = _options(given, "check_vjp")
     state = prepare(f, inputs, wrt)
     label = str(name_option(name) or getattr(f, "__name__", "f"))
-    target = Target(label, state, "vjp")
+    target = Target(label, state, "vjp", allow_writes=allow_writes)
+    dout_name = (parameter_names(vjp) or ["dout"])[0]
 
     def outputs(point):
         args, kwargs = state.arguments(point)
@@ -93,7 +95,7 @@ def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, name:
         given = fresh(douts)
         got = call("vjp", vjp, given, *args, **kwargs)
         if point is None:  # at another point the inputs differ from the user's by design
-            _writes(target, "vjp", args, kwargs, given, douts)
+            _writes(target, "vjp", args, kwargs, given, douts, dout_name)
         return got
 
     target.outputs, target.vjp = outputs, backward
@@ -104,10 +106,11 @@ def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any 
                 **given: Any) -> CaseResult:
     """forward(*inputs) -> (out, cache); backward(dout, cache) -> the gradients (a tuple in input order, or
     one array). A forward returning (out1, out2, ..., cache) has a backward(dout1, dout2, ..., cache)."""
-    options, nondeterminism = _options(given, "check_layer")
+    options, nondeterminism, allow_writes = _options(given, "check_layer")
     state = prepare(forward, inputs, wrt)
     label = str(name_option(name) or getattr(forward, "__name__", "forward"))
-    target = Target(label, state, "backward", forward_name="forward")
+    target = Target(label, state, "backward", forward_name="forward", allow_writes=allow_writes)
+    own = parameter_names(backward)  # the user's own names for dout (dnext_h, dnext_c) and the cache
 
     def run_forward(point):
         args, kwargs = state.arguments(point)
@@ -127,13 +130,14 @@ def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any 
         before = fresh(cache)
         given = [fresh(d) for d in dout]
         got = call("backward", backward, *given, cache)
-        for d, original, label_ in zip(given, dout, _dout_names(len(dout))):
+        douts, cache_name = _argument_names(own, len(dout))
+        for d, original, label_ in zip(given, dout, douts):
             if not same(d, original):
-                target.problems.append(f"backward writes to its argument {label_}: a layer's backward must not "
-                                       "change the upstream gradient (another branch of the network reads it)")
+                _broken(target, f"backward writes into its argument {label_}: a layer's backward must not change the "
+                                "upstream gradient (another branch of the network reads it)")
         if not same(cache, before):
-            target.problems.append("backward writes to the cache: calling it twice (or a second branch) gives "
-                                   "different gradients")
+            _broken(target, f"backward writes into {cache_name}: calling it twice (or a second branch) gives "
+                            "different gradients")
         return got
 
     target.outputs, target.vjp = outputs, vjp
@@ -144,10 +148,10 @@ def check_function(f: Callable, grad_f: Callable, inputs: Any, *, wrt: Any = Non
                    **given: Any) -> CaseResult:
     """f(*inputs) -> a scalar loss; grad_f(*inputs) -> its gradients (a sequence in input order, one array,
     or a mapping for mapping inputs)."""
-    options, nondeterminism = _options(given, "check_function")
+    options, nondeterminism, allow_writes = _options(given, "check_function")
     state = prepare(f, inputs, wrt)
     label = str(name_option(name) or getattr(f, "__name__", "f"))
-    target = Target(label, state, "grad_f", scalar=True)
+    target = Target(label, state, "grad_f", scalar=True, allow_writes=allow_writes)
 
     def outputs(point):
         args, kwargs = state.arguments(point)
@@ -170,29 +174,44 @@ def check_function(f: Callable, grad_f: Callable, inputs: Any, *, wrt: Any = Non
     return _run(target, f, options, nondeterminism)
 
 
-def _dout_names(count: int) -> list[str]:
-    return ["dout"] if count == 1 else [f"dout{i + 1}" for i in range(count)]
+def _argument_names(own: list[str], count: int) -> tuple[list[str], str]:
+    """The names a layer's backward gives its douts and its cache (`backward(dnext_h, dnext_c, cache)`), for
+    messages; dout, dout1, ... and 'the cache' where its signature does not say (*args)."""
+    if len(own) > count:
+        return own[:count], f"its argument {own[count]} (the cache)"
+    return (["dout"] if count == 1 else [f"dout{i + 1}" for i in range(count)]), "the cache"
 
 
-def _writes(target: Target, what: str, args, kwargs, given=None, original=None) -> None:
-    """Writes to a differentiated input fail the check (they corrupt the network's values and the check's own);
-    writes to a data input (CS231n's batchnorm keeps running averages in bn_param) are reported only."""
+def _broken(target: Target, problem: str) -> None:
+    """A write into an input, dout or the cache: a broken contract, or a note under allow_writes."""
+    if target.allow_writes:
+        target.warnings.append(f"note: {problem} (allowed: allow_writes)")
+    else:
+        target.broken.append(problem)
+
+
+def _writes(target: Target, what: str, args, kwargs, given=None, original=None, dout_name: str = "dout") -> None:
+    """Writes to a differentiated input break a contract (they corrupt the network's values); writes to a data
+    input (CS231n's batchnorm keeps running averages in bn_param) are reported only."""
     inputs = target.inputs
     for n in written(args, kwargs, [inputs.values[n] for n in inputs.names], inputs.names):
         if n in inputs.wrt:
-            target.problems.append(f"{what} writes to its input {n}")
+            _broken(target, f"{what} writes into its input {n}")
         else:
-            target.warnings.append(f"note: {what} writes to its data input {n} (reported, not a failure)")
+            target.warnings.append(f"note: {what} writes into its data input {n} (reported, not a failure)")
     if given is not None and not same(given, original):
-        target.problems.append(f"{what} writes to its argument dout: the upstream gradient must not change")
+        _broken(target, f"{what} writes into its argument {dout_name}: the upstream gradient must not change")
 
 
-def _options(given: dict[str, Any], what: str) -> tuple[Options, float]:
+def _options(given: dict[str, Any], what: str) -> tuple[Options, float, bool]:
     nondeterminism = given.pop("nondeterminism", 0.0)
     if isinstance(nondeterminism, bool) or not isinstance(nondeterminism, (int, float)) or not nondeterminism >= 0 \
             or nondeterminism > 2 ** 1023:  # NaN, inf, and a whole number float() cannot take
         raise SpecError(f"nondeterminism must be a finite number ≥ 0, got {str(nondeterminism)[:40]}")
-    return make(given, FUNCTION_OPTIONS, what), float(nondeterminism)
+    allow_writes = given.pop("allow_writes", False)
+    if not isinstance(allow_writes, bool):
+        raise SpecError(f"allow_writes must be True or False, got {str(allow_writes)[:40]}")
+    return make(given, FUNCTION_OPTIONS, what), float(nondeterminism), allow_writes
 
 
 @contextmanager
@@ -234,7 +253,7 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     douts = _douts(base, target.scalar, rng)
     claims = [read_gradients(target.vjp(d if not target.scalar else (np.float64(1.0),)), inputs, target.what)
               for d in douts]
-    problems = list(dict.fromkeys(target.problems + [p for _, _, found in claims for p in found]))
+    problems: list[str] = []  # what makes a gradient wrong beyond its values: not linear, not deterministic
     claimed = [c for c, _, _ in claims]
     mode = choose_mode(options.mode, point, list(inputs.wrt))
     # f is a black box: nothing says it is analytic, so auto takes the complex step only where it agrees
@@ -261,8 +280,9 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
                               {n: claimed[0][n][0] for n in inputs.wrt}, rule)
     again = read_gradients(target.vjp(douts[0] if not target.scalar else (np.float64(1.0),)), inputs, target.what)[0]
     problems += determinism(again, {n: claims[0][0][n][0] for n in inputs.wrt}, nondeterminism)
-    problems = list(dict.fromkeys(problems + target.problems))
-    status = _status(gradients, problems)
+    problems = list(dict.fromkeys(problems))
+    broken = list(dict.fromkeys(target.broken + [p for _, _, found in claims for p in found]))
+    status = _status(gradients, problems, broken)
     notes = [f"precision assumed: {dtype} (the dtype of {target.forward_name}'s output)"]
     if not target.scalar:
         notes.append(f"compared for {DOUTS} random Gaussian douts" +
@@ -270,9 +290,9 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
                      "; the worst is shown")
     return CaseResult(name=target.label, expr=_expr(target), status=status,
                       value=float(base[0]) if target.scalar else None, gradients=gradients, point=_shown(inputs),
-                      seed=seed, verdict=_verdict(gradients, problems), dtype=dtype,
+                      seed=seed, verdict=_verdict(gradients, problems, broken), dtype=dtype,
                       output=", ".join(f"{format_out(o)}" for o in base),
-                      notes=notes + list(dict.fromkeys(target.warnings)) + problems,
+                      notes=notes + list(dict.fromkeys(target.warnings)) + problems,  # broken: in the verdict
                       seconds=time.perf_counter() - started)
 
 
@@ -443,19 +463,23 @@ def _judged(name: str, shape, measured: list[NumericResult], claimed: list[dict]
     return next((r for status in (Status.INCONCLUSIVE, Status.KINK) for r in results if r.status == status), results[0])
 
 
-def _status(gradients: dict[str, GradientResult], problems: list[str]) -> Status:
-    return Status.MISMATCH if problems else case_status(gradients)
+def _status(gradients: dict[str, GradientResult], problems: list[str], broken: list[str]) -> Status:
+    """A wrong gradient is a mismatch whatever else is wrong; right gradients from code that breaks a contract
+    are that (Status.CONTRACT), not a mismatch: the values a network learns from are right."""
+    status = Status.MISMATCH if problems else case_status(gradients)
+    return Status.CONTRACT if broken and status != Status.MISMATCH else status
 
 
-def _verdict(gradients: dict[str, GradientResult], problems: list[str]) -> str:
+def _verdict(gradients: dict[str, GradientResult], problems: list[str], broken: list[str]) -> str:
     bad = [g for g in gradients.values() if g.status != Status.PASS]
     parts = [f"∂f/∂{g.variable}: {g.verdict}" for g in bad]
     parts += problems
     if not parts:
         count = len(gradients)
-        return "the gradient agrees" if count == 1 else "both gradients agree" if count == 2 else \
+        agree = "the gradient agrees" if count == 1 else "both gradients agree" if count == 2 else \
             f"all {count} gradients agree"
-    return "; ".join(parts)
+        return "; ".join([f"{'gradient' if count == 1 else 'gradients'} right" if broken else agree, *broken])
+    return "; ".join(parts + broken)
 
 
 def _expr(target: Target) -> str:

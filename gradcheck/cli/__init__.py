@@ -92,7 +92,8 @@ def main() -> None:
       gradcheck COMMAND --help
 
     Exit codes: 0 all gradients agree, 1 a mismatch, 2 bad input, 3 an internal error,
-    4 inconclusive (nothing accurate enough to confirm a claim), 130 and 143 interrupted.
+    4 inconclusive (nothing accurate enough to confirm a claim), 5 right gradients from code that
+    breaks a contract (writes into dout, say), 130 and 143 interrupted.
     """
 
 

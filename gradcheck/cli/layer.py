@@ -37,6 +37,8 @@ def layer_options(command):
                                              "(a float32 layer is checked in float32)."),
         click.option("--nondeterminism", type=click.FloatRange(min=0), default=0.0, show_default=True,
                      help="Relative difference allowed between two calls of the backward."),
+        click.option("--allow-writes", is_flag=True,
+                     help="Writes into an input, dout or the cache are noted, not a broken contract (exit 5)."),
         strict_option, timeout_option,
         click.option("--show", is_flag=True, help="Also print every gradient in full."),
     ]):
@@ -56,7 +58,8 @@ def layer_command(forward, backward, **options) -> ExitStatus:
       gradcheck layer layers.py:conv_forward layers.py:conv_backward \\
           --at x="randn(4,3,5,5)" --at w="randn(2,3,3,3)" --at b="randn(2)" --at conv_param='{"stride": 2, "pad": 1}'
 
-    FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input.
+    FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input,
+    5 right gradients from a backward that writes into its inputs, dout or the cache (--allow-writes allows it).
     """
     return run_functions("layer", forward, backward, options)
 
@@ -69,7 +72,8 @@ def vjp_command(f, vjp, **options) -> ExitStatus:
     """Check a vector-Jacobian product: F(*inputs) returns an array and VJP(dout, *inputs) the gradients of
     ⟨dout, F⟩ with respect to the floating-point inputs, in order.
 
-    FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input.
+    FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input,
+    5 right gradients from code that writes into its inputs or dout (--allow-writes allows it).
     """
     return run_functions("vjp", f, vjp, options)
 

@@ -67,12 +67,17 @@ def prepare(f: Callable, inputs: Any, wrt: Any = None) -> Inputs:
     return Inputs(tuple(names), kept, tuple(n for n in names if n in chosen), convention)
 
 
-def _parameter_names(f: Callable, count: int) -> list[str]:
+def parameter_names(f: Callable) -> list[str]:
+    """The names of f's positional parameters, as the user wrote them ([] where Python cannot tell)."""
     try:
-        params = [p.name for p in inspect.signature(f).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        return [p.name for p in inspect.signature(f).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
-        params = []
+        return []
+
+
+def _parameter_names(f: Callable, count: int) -> list[str]:
+    params = parameter_names(f)
     return params[:count] if len(params) >= count else [f"x{i}" for i in range(count)]
 
 
