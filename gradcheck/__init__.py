@@ -238,8 +238,8 @@ def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *,
         f: `f(*inputs)` (or `f(**inputs)`) returning an array, or a tuple of arrays.
         vjp: `vjp(dout, *inputs)` (one dout per output) returning the gradients of the differentiated
             inputs: one array, or a tuple in input order.
-        inputs, wrt, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes,
-            unknown: as for check_function().
+        inputs, wrt, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, unknown:
+            as for check_function().
 
     Returns:
         CaseResult: its value is None; .output gives the outputs' dtypes and shapes, .notes the lines
@@ -272,8 +272,8 @@ def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], input
         backward: backward(dout, cache) returning the gradients of the differentiated inputs: one
             array, or a tuple in input order (a tuple over all floating-point inputs is accepted too,
             so `wrt` does not change your backward).
-        inputs, wrt, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes,
-            unknown: as for check_function().
+        inputs, wrt, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, unknown:
+            as for check_function().
 
     Returns:
         CaseResult: as check_vjp() returns it.
