@@ -74,12 +74,12 @@ class Target:
     allow_writes: bool = False  # writes into inputs, dout or the cache are reported, not a broken contract
 
 
-def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
+def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, data: Any = None, name: str | None = None,
               **given: Any) -> CaseResult:
     """f(*inputs) -> array(s); vjp(dout, *inputs) -> the gradients of ⟨dout, f⟩ (a tuple in input order,
     or one array); inputs: a sequence or a mapping of names."""
     options, nondeterminism, allow_writes = _options(given, "check_vjp")
-    state = prepare(f, inputs, wrt)
+    state = prepare(f, inputs, wrt, data)
     label = str(name_option(name) or getattr(f, "__name__", "f"))
     target = Target(label, state, "vjp", allow_writes=allow_writes)
     dout_name = (parameter_names(vjp) or ["dout"])[0]
@@ -102,12 +102,12 @@ def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, name:
     return _run(target, f, options, nondeterminism)
 
 
-def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
-                **given: Any) -> CaseResult:
+def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any = None, data: Any = None,
+                name: str | None = None, **given: Any) -> CaseResult:
     """forward(*inputs) -> (out, cache); backward(dout, cache) -> the gradients (a tuple in input order, or
     one array). A forward returning (out1, out2, ..., cache) has a backward(dout1, dout2, ..., cache)."""
     options, nondeterminism, allow_writes = _options(given, "check_layer")
-    state = prepare(forward, inputs, wrt)
+    state = prepare(forward, inputs, wrt, data)
     label = str(name_option(name) or getattr(forward, "__name__", "forward"))
     target = Target(label, state, "backward", forward_name="forward", allow_writes=allow_writes)
     own = parameter_names(backward)  # the user's own names for dout (dnext_h, dnext_c) and the cache
@@ -144,12 +144,12 @@ def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any 
     return _run(target, forward, options, nondeterminism)
 
 
-def check_function(f: Callable, grad_f: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
-                   **given: Any) -> CaseResult:
+def check_function(f: Callable, grad_f: Callable, inputs: Any, *, wrt: Any = None, data: Any = None,
+                   name: str | None = None, **given: Any) -> CaseResult:
     """f(*inputs) -> a scalar loss; grad_f(*inputs) -> its gradients (a sequence in input order, one array,
     or a mapping for mapping inputs)."""
     options, nondeterminism, allow_writes = _options(given, "check_function")
-    state = prepare(f, inputs, wrt)
+    state = prepare(f, inputs, wrt, data)
     label = str(name_option(name) or getattr(f, "__name__", "f"))
     target = Target(label, state, "grad_f", scalar=True, allow_writes=allow_writes)
 
@@ -195,7 +195,7 @@ def _writes(target: Target, what: str, args, kwargs, given=None, original=None, 
     input (CS231n's batchnorm keeps running averages in bn_param) are reported only."""
     inputs = target.inputs
     for n in written(args, kwargs, [inputs.values[n] for n in inputs.names], inputs.names):
-        if n in inputs.wrt:
+        if n in inputs.holders:
             _broken(target, f"{what} writes into its input {n}")
         else:
             target.warnings.append(f"note: {what} writes into its data input {n} (reported, not a failure)")
@@ -236,7 +236,7 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     started = time.perf_counter()
     seed = options.seed
     inputs = target.inputs
-    point = {n: inputs.values[n] for n in inputs.wrt}
+    point = {n: inputs.leaf(n) for n in inputs.wrt}
     first_args, first_kwargs = inputs.arguments()
     try:
         base = target.outputs({})
@@ -494,4 +494,4 @@ def format_out(o: np.ndarray) -> str:
 def _shown(inputs: Inputs) -> dict[str, Any]:
     """The point as results show it: the differentiated inputs (data inputs are not numbers to show)."""
     return {n: float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64)
-            for n, v in inputs.values.items() if n in inputs.wrt}
+            for n, v in ((n, inputs.leaf(n)) for n in inputs.wrt)}

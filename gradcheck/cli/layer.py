@@ -8,6 +8,7 @@ from ..base.errors import GradcheckError
 from ..base.status import ExitStatus
 from .common import (
     CONTEXT,
+    data_option,
     declared,
     finish,
     format_option,
@@ -28,7 +29,7 @@ def layer_options(command):
                      help="An input of the functions, by their parameter name (repeatable): randn(4,3,5), "
                           "[[1,2],[3,4]] or a .npy path (differentiated), randint(0,10,(4,)) or [0,2,1] "
                           "(integer data), 0.5 (a number, passed as it is), {\"stride\": 2, \"pad\": 1} (a dict)."),
-        wrt_option, seed_option, tolerance_options, format_option,
+        wrt_option, data_option, seed_option, tolerance_options, format_option,
         declared("mode"), method_option,
         # not Options' --dtype: a layer's dtype is the arrays it is given (float16 too), not a precision
         # gradcheck evaluates an expression in
@@ -117,10 +118,11 @@ def _check_functions(kind: str, first: str, second: str, options: dict):
     inputs = {name: as_dtype(parse_data(name, text, seed=options["seed"]), dtype)
               for name, text in split_at(list(options.pop("at"))).items()}
     _check_parameters(f, first, inputs)
-    wrt = options.pop("wrt")
+    wrt, data = options.pop("wrt"), options.pop("data")
+    chosen = {"wrt": wrt.split(",") if wrt else None, "data": data.split(",") if data else None}
     if kind == "layer":
-        return check_layer(f, g, inputs, wrt=wrt.split(",") if wrt else None, **options)
-    return check_vjp(f, g, _in_parameter_order(f, inputs), wrt=wrt.split(",") if wrt else None, **options)
+        return check_layer(f, g, inputs, **chosen, **options)
+    return check_vjp(f, g, _in_parameter_order(f, inputs), **chosen, **options)
 
 
 def _in_parameter_order(f, inputs: dict):

@@ -369,9 +369,12 @@ def test_wrt_by_name_and_index_and_mapping_inputs():
     assert list(by_index.gradients) == ["x", "b"] and by_index.status == "pass"
     with pytest.raises(SpecError, match="wrt names 'z'"):
         gradcheck.check_layer(L.affine_forward, L.affine_backward, inputs, wrt="z")
-    with pytest.raises(SpecError, match="integers and booleans are data"):
-        gradcheck.check_layer(L.word_embedding_forward, L.word_embedding_backward,
-                              [np.array([0, 1]), randn(3, 2)], wrt=0)
+    with pytest.raises(SpecError, match="booleans are masks, data"):
+        gradcheck.check_layer(lambda x, m: (x * m, m), lambda dout, m: dout * m, [randn(2), np.array([True, False])],
+                              wrt=1)
+    # an integer array wrt names is made float64 and differentiated, as an expression's --wrt does
+    whole = gradcheck.check_vjp(lambda x: x ** 2, lambda dout, x: 2 * x * dout, [np.array([1, 2, 3])], wrt="x")
+    assert whole.status == "pass" and whole.gradients["x"].shape == (3,)
 
 
 def test_fast_mode_on_a_large_layer():
