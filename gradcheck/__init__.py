@@ -127,7 +127,7 @@ def __getattr__(name: str) -> Any:
 
 
 def check(expr: str, at: Values = None, grad: Values = None, let: Values = None, wrt: Variables = None, *,
-          seed: int = 0, rtol: float | None = None, atol: float | None = None, mode: str = "auto",
+          data: Variables = None, seed: int = 0, rtol: float | None = None, atol: float | None = None, mode: str = "auto",
           method: str = "auto", dtype: str = "float64", order: int = 1, strict: bool = False,
           timeout: float | None = None, formulas: bool = False, name: str | None = None,
           base: str | Path | None = None, npy_root: str | Path | None = None) -> CaseResult:
@@ -147,7 +147,9 @@ def check(expr: str, at: Values = None, grad: Values = None, let: Values = None,
         let: named intermediates, {"z": "w0*x0 + w1*x1 + w2"}, usable in expr and in claims; a later
             one may use earlier ones. They are not variables.
         wrt: the variables to differentiate by ("W1,W2" or a list); default: every variable of f
-            except data (class labels and index arrays, which are never differentiated).
+            except data: class labels and index arrays (never differentiated), arrays given as whole
+            numbers ([0, 2, 1], an integer numpy array; wrt may name one) and the names `data` gives.
+        data: variables that are data, not differentiated ("mask" or a list).
         seed: seeds the values drawn for variables without one, and fast mode's random probes.
         rtol: relative tolerance (default 1e-5; 1e-3 with dtype="float32").
         atol: absolute tolerance added to the agreement rule (default 0).
@@ -180,7 +182,7 @@ def check(expr: str, at: Values = None, grad: Values = None, let: Values = None,
     # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
     from .checks.expression import check as run
 
-    return run(expr, at=at, grad=grad, let=let, wrt=wrt, name=name, base=base, npy_root=npy_root, seed=seed,
+    return run(expr, at=at, grad=grad, let=let, wrt=wrt, data=data, name=name, base=base, npy_root=npy_root, seed=seed,
                rtol=rtol, atol=atol, mode=mode, method=method, dtype=dtype, order=order, strict=strict,
                timeout=timeout, formulas=formulas)
 

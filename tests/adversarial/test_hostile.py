@@ -21,7 +21,7 @@ import pytest
 from conftest import HANG_GUARD, TEST_CLOCK, TICK, console_script, joined, run_script, subprocess_env
 
 import gradcheck
-from gradcheck import GradcheckError, ValueSpecError
+from gradcheck import GradcheckError, SpecError, ValueSpecError
 
 PACKAGE_ROOT = str(Path(gradcheck.__file__).resolve().parents[1])
 TIMEOUT = HANG_GUARD  # seconds for one subprocess: a hang guard, not a speed target
@@ -730,4 +730,7 @@ def test_item_12_api_at_still_takes_numbers_fractions_and_arrays():
     from fractions import Fraction
 
     for value in (2, 2.5, Fraction(1, 3), np.float32(2), np.arange(3), [[1, 2], [3, 4]], np.int8(3)):
-        assert gradcheck.check("sum(x * x)", at={"x": value}).status == "pass"
+        # integer arrays are data unless --wrt names them (the one rule, docs/conventions.md)
+        assert gradcheck.check("sum(x * x)", at={"x": value}, wrt="x").status == "pass"
+    with pytest.raises(SpecError, match="written as whole numbers"):
+        gradcheck.check("sum(x * x)", at={"x": np.arange(3)})
