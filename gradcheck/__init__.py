@@ -8,7 +8,8 @@
 The public API: check (an expression), check_function (your numpy loss and its gradient), check_vjp
 (your function with an array output and its vector-Jacobian product), check_layer (a CS231n-style
 forward and backward with a cache), check_model (a CS231n-style model: params dict, loss(X, y) ->
-(loss, grads)) and trace (the computational graph, node by node). Each check
+(loss, grads)), check_op (a layer or op written as a class: forward/backward, needle's
+compute/gradient) and trace (the computational graph, node by node). Each check
 returns a CaseResult; bad input raises a GradcheckError.
 
 Importing this package is cheap: numpy and SymPy are loaded when a check first runs.
@@ -27,8 +28,8 @@ if TYPE_CHECKING:
     from .verdict.result import CaseResult, GradientResult, Report
 
 __version__ = "0.3.0"
-__all__ = ["check", "check_function", "check_vjp", "check_layer", "check_model", "trace", "CaseResult", "GradientResult", "Report",
-           "Trace", "TraceNode", "GradcheckError", "ParseError", "ValueSpecError", "SpecError", "ShapeError",
+__all__ = ["check", "check_function", "check_vjp", "check_layer", "check_model", "check_op", "trace", "CaseResult",
+           "GradientResult", "Report", "Trace", "TraceNode", "GradcheckError", "ParseError", "ValueSpecError", "SpecError", "ShapeError",
            "DomainError", "FunctionError"]
 
 # Values of variables: "w0=2,x0=-1", several such strings, or a mapping of names to numbers, nested
@@ -187,7 +188,7 @@ def check(expr: str, at: Values = None, grad: Values = None, let: Values = None,
                timeout=timeout, formulas=formulas)
 
 
-def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: Inputs, *, wrt: Chosen = None,
+def check_function(f: Callable[..., Any], grad_f: Callable[..., Any] | None, inputs: Inputs, *, wrt: Chosen = None,
                    data: Chosen = None, name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
                    mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
                    nondeterminism: float = 0.0, allow_writes: bool = False, **unknown: Any) -> CaseResult:
@@ -195,7 +196,8 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: In
 
     Args:
         f: the loss, `f(*inputs)` (or `f(**inputs)` for a mapping) returning a scalar.
-        grad_f: its gradient, called like f, returning the gradients of the differentiated inputs: one
+        grad_f: its gradient, called like f (None: f returns (loss, grads), as CS231n's
+            softmax_loss_naive does), returning the gradients of the differentiated inputs: one
             array, a sequence in input order, or a dict keyed by input name (`x` or `dx`); a structured
             input's gradient has its structure (a dict keyed like params). It is the `claimed` column.
         inputs: one array, a list of them (`f(*inputs)`) or a mapping of names (`f(**inputs)`); each may be
@@ -331,6 +333,38 @@ def check_model(model: Any, X: Any, y: Any, *, wrt: Chosen = None, name: str | N
     from .checks.model import check_model as run
 
     return run(model, X, y, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
+               strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes, **unknown)
+
+
+def check_op(op: Any, inputs: Inputs, *, wrt: Chosen = None, data: Chosen = None, name: str | None = None,
+             seed: int = 0, rtol: float | None = None, atol: float | None = None, mode: str = "auto",
+             method: str = "auto", strict: bool = False, timeout: float | None = None, nondeterminism: float = 0.0,
+             allow_writes: bool = False, **unknown: Any) -> CaseResult:
+    """Check a layer or an op written as a class (or an object of one), by its methods.
+
+    - `forward(*inputs) -> (out, cache)` and `backward(dout, cache)`: as check_layer.
+    - `forward(*inputs) -> out` keeping its state on the object, and `backward(dout)`: each backward is
+      called right after a forward at the same inputs.
+    - needle's `compute(*arrays)` and `gradient(out_grad, node)`: called as needle calls them, with its
+      Tensors where the op's module has needle's Tensor (their `.numpy()` is read), else with arrays
+      (`node` is then the output array, with `node.inputs`).
+
+    Args:
+        op: the class (made with no arguments) or the object.
+        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, unknown:
+            as for check_function(); inputs are named as forward's (or compute's) parameters.
+
+    Returns:
+        CaseResult: as check_vjp() returns it.
+
+    Raises:
+        FunctionError: a method raised; chained to it.
+        GradcheckError: bad input (an object with neither pair of methods).
+    """
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from .checks.objects import check_op as run
+
+    return run(op, inputs, wrt=wrt, data=data, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
                strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes, **unknown)
 
 

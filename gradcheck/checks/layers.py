@@ -15,6 +15,7 @@ writes to inputs, dout or the cache) and a diagnosis of a wrong gradient come wi
 
 from __future__ import annotations
 
+import inspect
 import time
 import warnings
 from collections.abc import Callable
@@ -144,11 +145,13 @@ def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any 
     return _run(target, forward, options, nondeterminism)
 
 
-def check_function(f: Callable, grad_f: Callable, inputs: Any, *, wrt: Any = None, data: Any = None,
+def check_function(f: Callable, grad_f: Callable | None, inputs: Any, *, wrt: Any = None, data: Any = None,
                    name: str | None = None, **given: Any) -> CaseResult:
     """f(*inputs) -> a scalar loss; grad_f(*inputs) -> its gradients (a sequence in input order, one array,
     or a mapping for mapping inputs)."""
     options, nondeterminism, allow_writes = _options(given, "check_function")
+    if grad_f is None:  # f returns (loss, grads), as CS231n's softmax_loss_naive does
+        f, grad_f = _pair(f)
     state = prepare(f, inputs, wrt, data)
     label = str(name_option(name) or getattr(f, "__name__", "f"))
     target = Target(label, state, "grad_f", scalar=True, allow_writes=allow_writes)
@@ -172,6 +175,27 @@ def check_function(f: Callable, grad_f: Callable, inputs: Any, *, wrt: Any = Non
 
     target.outputs, target.vjp = outputs, vjp
     return _run(target, f, options, nondeterminism)
+
+
+def _pair(f: Callable) -> tuple[Callable, Callable]:
+    """A function returning (loss, grads) as a loss and its gradient, each showing f's own parameters."""
+    def loss(*args: Any, **kwargs: Any) -> Any:
+        return _loss_and_grads(f(*args, **kwargs))[0]
+
+    def grads(*args: Any, **kwargs: Any) -> Any:
+        return _loss_and_grads(f(*args, **kwargs))[1]
+
+    for wrapper in (loss, grads):
+        wrapper.__signature__ = inspect.signature(f) if callable(f) else None  # type: ignore[attr-defined]
+        wrapper.__name__ = getattr(f, "__name__", "f")
+    return loss, grads
+
+
+def _loss_and_grads(got: Any) -> tuple[Any, Any]:
+    if not isinstance(got, tuple) or len(got) != 2:
+        kind = f"a tuple of {len(got)}" if isinstance(got, tuple) else type(got).__name__
+        raise SpecError(f"without grad_f, f must return (loss, grads), got {kind}")
+    return got
 
 
 def _argument_names(own: list[str], count: int) -> tuple[list[str], str]:

@@ -1,4 +1,5 @@
-"""`gradcheck layer` and `gradcheck vjp`: a user's own forward and backward, from their Python file."""
+"""`gradcheck layer`, `gradcheck vjp` and `gradcheck loss`: a user's own forward and backward (or a class
+with both, or a loss and its gradient), from their Python file."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def layer_options(command):
 
 @click.command("layer", context_settings=CONTEXT, short_help="Check a layer's forward and backward in your Python file.")
 @click.argument("forward", metavar="FILE.py:FORWARD")
-@click.argument("backward", metavar="FILE.py:BACKWARD")
+@click.argument("backward", metavar="[FILE.py:BACKWARD]", required=False)
 @layer_options
 def layer_command(forward, backward, **options) -> ExitStatus:
     """Check a layer's backward, CS231n style: FORWARD(*inputs) returns (out, cache) and
@@ -58,6 +59,13 @@ def layer_command(forward, backward, **options) -> ExitStatus:
     \b
       gradcheck layer layers.py:conv_forward layers.py:conv_backward \\
           --at x="randn(4,3,5,5)" --at w="randn(2,3,3,3)" --at b="randn(2)" --at conv_param='{"stride": 2, "pad": 1}'
+
+    A class alone checks its methods: forward/backward (backward(dout, cache), or backward(dout) after
+    forward stored what it needs), or needle's compute/gradient (ops.py:MulScalar(2.0) passes literal
+    arguments to the class).
+
+    \b
+      gradcheck layer ops.py:EWiseMul --at a="randn(3,4)" --at b="randn(3,4)"
 
     FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input,
     5 right gradients from a backward that writes into its inputs, dout or the cache (--allow-writes allows it).
@@ -79,7 +87,26 @@ def vjp_command(f, vjp, **options) -> ExitStatus:
     return run_functions("vjp", f, vjp, options)
 
 
-def run_functions(kind: str, first: str, second: str, options: dict) -> ExitStatus:
+@click.command("loss", context_settings=CONTEXT, short_help="Check a loss and its gradient in your Python file.")
+@click.argument("loss", metavar="FILE.py:LOSS")
+@click.argument("grad", metavar="[FILE.py:GRAD]", required=False)
+@layer_options
+def loss_command(loss, grad, **options) -> ExitStatus:
+    """Check a scalar loss and its gradient: LOSS(*inputs) returns a number and GRAD(*inputs) the gradients
+    of the floating-point inputs (in order, or a dict keyed by name). Without GRAD, LOSS returns (loss,
+    grads), as CS231n's softmax_loss_naive(W, X, y, reg) does.
+
+    \b
+      gradcheck loss softmax.py:softmax_loss_naive --at W="randn(3073,10)*0.0001" --at X="randn(500,3073)" \\
+          --at y="randint(0,10,(500,))" --at reg=0.000005 --data X
+
+    FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input,
+    5 right gradients from code that writes into its inputs (--allow-writes allows it).
+    """
+    return run_functions("loss", loss, grad, options)
+
+
+def run_functions(kind: str, first: str, second: str | None, options: dict) -> ExitStatus:
     """`gradcheck layer` and `gradcheck vjp`: import the user's functions, check, print, exit."""
     # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
     from ..checks.expression import error_result
@@ -93,36 +120,63 @@ def run_functions(kind: str, first: str, second: str, options: dict) -> ExitStat
         result = _check_functions(kind, first, second, options)
     except GradcheckError as exc:
         report_error(exc)
-        result = error_result(f"{first} {second}", exc, seed=seed)
+        result = error_result(f"{first} {second or ''}".strip(), exc, seed=seed)
     return finish(Report([result]), output_format, show)
 
 
-def _check_functions(kind: str, first: str, second: str, options: dict):
+def _check_functions(kind: str, first: str, second: str | None, options: dict):
     # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
     from ..base.budget import budget_seconds, step, time_budget
 
     # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
-    from ..checks.layers import check_layer, check_vjp
+    from ..checks.layers import check_function, check_layer, check_vjp
+
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from ..checks.objects import check_op
 
     # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
     from ..inputs.data import as_dtype, parse_data, split_at
 
     # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
-    from ..inputs.user_code import load_function
+    from ..inputs.user_code import load_function, load_object
 
     # importing runs the user's module: bounded by the same budget as the check (a loop at import)
     with time_budget(budget_seconds(options.get("timeout")), f"importing {first.rpartition(':')[0]}"):
         step("import")
-        f, g = load_function(first), load_function(second)
+        f = load_object(first) if second is None else load_function(first)
+        g = load_function(second) if second is not None else None
     dtype = options.pop("dtype")
     inputs = {name: as_dtype(parse_data(name, text, seed=options["seed"]), dtype)
               for name, text in split_at(list(options.pop("at"))).items()}
-    _check_parameters(f, first, inputs)
     wrt, data = options.pop("wrt"), options.pop("data")
     chosen = {"wrt": wrt.split(",") if wrt else None, "data": data.split(",") if data else None}
+    if g is None and kind == "loss":  # LOSS alone returns (loss, grads)
+        _check_parameters(f, first, inputs)
+        return check_function(f, None, inputs, **chosen, **options)
+    if g is None:  # a class whose methods are the layer
+        # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+        from ..inputs.calling import call
+
+        _method_of(f, first)  # the methods first: a class without them is not made at all
+        f = call(f"{first.rpartition(':')[2]}()", f) if isinstance(f, type) else f  # a class: made with no arguments
+        _check_parameters(_method_of(f, first), first, inputs)
+        return check_op(f, _in_parameter_order(_method_of(f, first), inputs), **chosen, **options)
+    _check_parameters(f, first, inputs)
     if kind == "layer":
         return check_layer(f, g, inputs, **chosen, **options)
+    if kind == "loss":
+        return check_function(f, g, inputs, **chosen, **options)
     return check_vjp(f, g, _in_parameter_order(f, inputs), **chosen, **options)
+
+
+def _method_of(op, spec: str):
+    """The method whose parameters --at names: a class's forward, or needle's compute."""
+    for method in ("compute", "forward"):
+        found = getattr(op, method, None)
+        if callable(found):
+            return found
+    raise GradcheckError(f"{spec} is a {'class' if isinstance(op, type) else type(op).__name__} without forward and "
+                         "backward (or compute and gradient) methods; a function layer needs FILE.py:BACKWARD too")
 
 
 def _in_parameter_order(f, inputs: dict):
