@@ -25,7 +25,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..base import randomness
+from ..base import budget, randomness
 from ..base.budget import budget_seconds, time_budget
 from ..base.columns import Along
 from ..base.errors import GradcheckError, SpecError
@@ -45,6 +45,7 @@ from ..verdict.pool import Pool, pooled_vjp
 from ..verdict.result import CaseResult, GradientResult
 from .contracts import NotFinite, determinism, linearity, precision, read_gradients, read_output, same_outputs
 from .expression import numeric_column, tied_slope
+from .planning import affordable, plan
 
 # The options of gradcheck.base.options.Options that apply to the user's own functions (a black box has no
 # --dtype: its precision is the dtype of its output); `nondeterminism` is these checks' own.
@@ -262,14 +263,18 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     inputs = target.inputs
     point = {n: inputs.leaf(n) for n in inputs.wrt}
     first_args, first_kwargs = inputs.arguments()
+    times = [budget.clock()]  # f's first calls, timed to plan the differences (planning.py)
     try:
         base = target.outputs({})
     except NotFinite as exc:  # NaN or inf from the user's own f: a wrong result, not bad input
         return CaseResult(name=target.label, expr=_expr(target), status=Status.MISMATCH, seed=seed,
                           verdict=f"{exc}: f must return finite values", point=_shown(inputs),
                           value=float("nan"), seconds=time.perf_counter() - started)
+    times.append(budget.clock())
     same_outputs(base, target.outputs({}), target.forward_name, nondeterminism)
+    times.append(budget.clock())
     call(target.forward_name, f, *first_args, **first_kwargs)  # on fresh copies: does f write to its inputs?
+    times.append(budget.clock())
     _writes(target, target.forward_name, first_args, first_kwargs)
     dtype = precision(base)
     eps = float(np.finfo(dtype).eps)
@@ -283,9 +288,14 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     # f is a black box: nothing says it is analytic, so auto takes the complex step only where it agrees
     # with central differences (numeric.CHECKED_COMPLEX), and central differences find the kinks.
     method = CHECKED_COMPLEX if options.method == "auto" else options.method
+    per_call = sorted(np.diff(times))[1]  # the median of three: the first call may import or warm a cache
+    fitted = plan(per_call, budget.remaining(), [int(np.size(point[n])) for n in inputs.wrt], mode,
+                  method, options.mode, options.method)
+    mode, method = fitted.mode, fitted.method
     rule = _rule(options, dtype)
-    pool = Pool.of(list(inputs.wrt), point, mode)  # fast mode's small inputs, probed as one array
-    box = BlackBox(target.outputs, point, douts, base, method, eps, seed)
+    # fast mode's small inputs, probed as one array (each on its own when the plan cut the probes)
+    pool = None if fitted.reduced else Pool.of(list(inputs.wrt), point, mode)
+    box = BlackBox(target.outputs, point, douts, base, method, eps, seed, fitted.probes)
     measured = measure(box, [n for n in inputs.wrt if pool is None or n not in pool], mode)
     if pool is not None:
         measured.update(pooled_vjp(pool, box, claimed, rule))
@@ -296,9 +306,14 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
         tied = _tied(box, n, measured[n])
         gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, rule, modes[n], method, scale, tied)
     _within_rounding(target, box, claimed, measured, gradients, modes, rule, scale)
+    undiagnosed = []
     for n in inputs.wrt:
         if gradients[n].status == Status.MISMATCH:
-            gradients[n].diagnosis = _explain(target, box, n, measured[n], mode, claims, rule)
+            # a diagnosis differences the variable in full: only where that fits the budget (a slow f's does not)
+            if affordable(int(np.size(point[n])), per_call, budget.remaining(), method):
+                gradients[n].diagnosis = _explain(target, box, n, measured[n], mode, claims, rule)
+            else:
+                undiagnosed.append(n)
     if not target.scalar:
         problems += linearity(lambda d: read_gradients(target.vjp(d), inputs, target.what)[0], douts[0],
                               {n: claimed[0][n][0] for n in inputs.wrt}, rule)
@@ -308,6 +323,11 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     broken = list(dict.fromkeys(target.broken + [p for _, _, found in claims for p in found]))
     status = _status(gradients, problems, broken)
     notes = [f"precision assumed: {dtype} (the dtype of {target.forward_name}'s output)"]
+    if fitted.note:
+        notes.append(fitted.note)
+    if undiagnosed:
+        notes.append(f"how {', '.join(undiagnosed)} {'is' if len(undiagnosed) == 1 else 'are'} wrong is not diagnosed: "
+                     f"that differences every entry, and f takes {per_call:.3g} s a call")
     if not target.scalar:
         notes.append(f"compared for {DOUTS} random Gaussian douts" +
                      (f" and one per output ({len(base)} outputs)" if len(base) > 1 else "") +
