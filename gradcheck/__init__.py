@@ -191,7 +191,7 @@ def check(expr: str, at: Values = None, grad: Values = None, let: Values = None,
 def check_function(f: Callable[..., Any], grad_f: Callable[..., Any] | None, inputs: Inputs, *, wrt: Chosen = None,
                    data: Chosen = None, name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
                    mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
-                   nondeterminism: float = 0.0, allow_writes: bool = False, **unknown: Any) -> CaseResult:
+                   nondeterminism: float = 0.0, allow_writes: bool = False, retry_at_random: bool = False, **unknown: Any) -> CaseResult:
     """Check your own numpy loss and its hand-written gradient against finite differences.
 
     Args:
@@ -215,6 +215,8 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any] | None, inp
         nondeterminism: the relative difference allowed between two calls of grad_f (default 0).
         allow_writes: writes into a differentiated input (or dout, or the cache) are noted instead of
             making the status "contract" (exit 5); a wrong gradient is a mismatch either way.
+        retry_at_random: at a kink from ties (a maximum over equal entries), check again at a random
+            point near the given one (about 1e-3 of the inputs away), where nothing is tied.
         unknown: an option that does not apply here (check's dtype, say) or is mistyped is refused
             with a SpecError that names it.
 
@@ -230,13 +232,14 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any] | None, inp
 
     return run(f, grad_f, inputs, wrt=wrt, data=data, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
                strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes,
+               retry_at_random=retry_at_random,
                **unknown)
 
 
 def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *, wrt: Chosen = None,
               data: Chosen = None, name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
               mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
-              nondeterminism: float = 0.0, allow_writes: bool = False, **unknown: Any) -> CaseResult:
+              nondeterminism: float = 0.0, allow_writes: bool = False, retry_at_random: bool = False, **unknown: Any) -> CaseResult:
     """Check a vector-Jacobian product: f returns arrays, `vjp(dout, *inputs)` the gradients of ⟨dout, f⟩.
 
     For three random Gaussian douts (sharing each forward pass), every entry of every gradient is
@@ -250,7 +253,8 @@ def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *,
         f: `f(*inputs)` (or `f(**inputs)`) returning an array, or a tuple of arrays.
         vjp: `vjp(dout, *inputs)` (one dout per output) returning the gradients of the differentiated
             inputs: one array, or a tuple in input order.
-        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, unknown:
+        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes,
+            retry_at_random, unknown:
             as for check_function().
 
     Returns:
@@ -266,13 +270,14 @@ def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *,
 
     return run(f, vjp, inputs, wrt=wrt, data=data, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
                strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes,
+               retry_at_random=retry_at_random,
                **unknown)
 
 
 def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], inputs: Inputs, *, wrt: Chosen = None,
                 data: Chosen = None, name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
                 mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
-                nondeterminism: float = 0.0, allow_writes: bool = False, **unknown: Any) -> CaseResult:
+                nondeterminism: float = 0.0, allow_writes: bool = False, retry_at_random: bool = False, **unknown: Any) -> CaseResult:
     """Check a layer written CS231n style: `forward(*inputs) -> (out, cache)`, `backward(dout, cache) -> grads`.
 
     A forward returning (out1, out2, ..., cache), as an LSTM step does, has a backward(dout1, dout2,
@@ -284,7 +289,8 @@ def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], input
         backward: backward(dout, cache) returning the gradients of the differentiated inputs: one
             array, or a tuple in input order (a tuple over all floating-point inputs is accepted too,
             so `wrt` does not change your backward).
-        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, unknown:
+        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes,
+            retry_at_random, unknown:
             as for check_function().
 
     Returns:
@@ -299,6 +305,7 @@ def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], input
 
     return run(forward, backward, inputs, wrt=wrt, data=data, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode,
                method=method, strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes,
+               retry_at_random=retry_at_random,
                **unknown)
 
 

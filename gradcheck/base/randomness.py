@@ -12,7 +12,7 @@ import numpy as np
 # What each stream is for. The numbers are the streams' history (changing one changes every result
 # drawn from it): the random values of --at, fast mode's directions and entries, the random points of
 # a claim's diagnosis, of the formula shown beside it and of a matrix claim's diagnosis, the douts of a
-# layer check, and the direction a pool is split along at a kink.
+# layer check, the direction a pool is split along at a kink, and the move off a tie of --retry-at-random.
 VALUES = ()
 FAST = (0xFA57,)
 DIAGNOSIS = (0xD1A6,)
@@ -20,6 +20,7 @@ SHOWN_FORMULA = (0xF0A1,)
 MATRIX_DIAGNOSIS = (0x3A7,)
 DOUTS = (0xD0D7,)
 POOL_KINKS = (0xC1A5,)
+RETRY = (0x7E7E,)
 
 
 def key(seed: int, *parts: int | str) -> tuple[int, ...]:

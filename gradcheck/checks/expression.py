@@ -84,7 +84,7 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
         random=problem.random, seed=options.seed,
         verdict=hessian_verdict(case_verdict(gradients, bool(problem.claims)), hessian),
         reading=reading_slips(problem.root),
-        seconds=time.perf_counter() - started)
+        seconds=time.perf_counter() - started, problem=problem)
 
 
 def _parse(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt: str | Iterable[str] | None,

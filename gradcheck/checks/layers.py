@@ -33,7 +33,12 @@ from ..base.limits import FULL_MODE_MAX_ENTRIES
 from ..base.options import Options, make, name_option
 from ..base.status import Status
 from ..base.tolerance import FLOAT16_RTOL
-from ..diagnose.layers import diagnose, one_hot_probe, one_row_match
+from ..diagnose.layers import Claims, Diagnosis, diagnose
+from ..diagnose.precision import lower_precision
+from ..diagnose.precision import said as precision_said
+from ..diagnose.ties import moved as moved_off_ties
+from ..diagnose.ties import note as tie_note
+from ..diagnose.ties import tied as ties_at
 from ..inputs.calling import Inputs, call, fresh, parameter_names, prepare, same, written
 from ..ops.arrays import format_shape
 from ..oracles.numeric import CHECKED_COMPLEX, NumericResult, choose_mode
@@ -55,8 +60,6 @@ FUNCTION_OPTIONS = ("seed", "rtol", "atol", "mode", "method", "strict", "timeout
 # agrees for one dout by chance (a cancellation) will not for the others; 3 keeps the cost at one
 # forward pass per step (the douts share them) plus 3 backward calls.
 DOUTS = 3
-# The rows of a batch tried by the one-row diagnosis (a backward that keeps one row keeps the first or the last).
-ROWS_TRIED = 8
 
 
 @dataclass
@@ -80,7 +83,7 @@ def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, data:
               **given: Any) -> CaseResult:
     """f(*inputs) -> array(s); vjp(dout, *inputs) -> the gradients of ⟨dout, f⟩ (a tuple in input order,
     or one array); inputs: a sequence or a mapping of names."""
-    options, nondeterminism, allow_writes = _options(given, "check_vjp")
+    options, nondeterminism, allow_writes, retry = _options(given, "check_vjp")
     state = prepare(f, inputs, wrt, data)
     label = str(name_option(name) or getattr(f, "__name__", "f"))
     target = Target(label, state, "vjp", allow_writes=allow_writes)
@@ -101,14 +104,14 @@ def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, data:
         return got
 
     target.outputs, target.vjp = outputs, backward
-    return _run(target, f, options, nondeterminism)
+    return _run(target, f, options, nondeterminism, retry)
 
 
 def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any = None, data: Any = None,
                 name: str | None = None, **given: Any) -> CaseResult:
     """forward(*inputs) -> (out, cache); backward(dout, cache) -> the gradients (a tuple in input order, or
     one array). A forward returning (out1, out2, ..., cache) has a backward(dout1, dout2, ..., cache)."""
-    options, nondeterminism, allow_writes = _options(given, "check_layer")
+    options, nondeterminism, allow_writes, retry = _options(given, "check_layer")
     state = prepare(forward, inputs, wrt, data)
     label = str(name_option(name) or getattr(forward, "__name__", "forward"))
     target = Target(label, state, "backward", forward_name="forward", allow_writes=allow_writes)
@@ -143,14 +146,14 @@ def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any 
         return got
 
     target.outputs, target.vjp = outputs, vjp
-    return _run(target, forward, options, nondeterminism)
+    return _run(target, forward, options, nondeterminism, retry)
 
 
 def check_function(f: Callable, grad_f: Callable | None, inputs: Any, *, wrt: Any = None, data: Any = None,
                    name: str | None = None, **given: Any) -> CaseResult:
     """f(*inputs) -> a scalar loss; grad_f(*inputs) -> its gradients (a sequence in input order, one array,
     or a mapping for mapping inputs)."""
-    options, nondeterminism, allow_writes = _options(given, "check_function")
+    options, nondeterminism, allow_writes, retry = _options(given, "check_function")
     if grad_f is None:  # f returns (loss, grads), as CS231n's softmax_loss_naive does
         f, grad_f = _pair(f)
     state = prepare(f, inputs, wrt, data)
@@ -175,7 +178,7 @@ def check_function(f: Callable, grad_f: Callable | None, inputs: Any, *, wrt: An
         return got
 
     target.outputs, target.vjp = outputs, vjp
-    return _run(target, f, options, nondeterminism)
+    return _run(target, f, options, nondeterminism, retry)
 
 
 def _pair(f: Callable) -> tuple[Callable, Callable]:
@@ -228,15 +231,19 @@ def _writes(target: Target, what: str, args, kwargs, given=None, original=None, 
         _broken(target, f"{what} writes into its argument {dout_name}: the upstream gradient must not change")
 
 
-def _options(given: dict[str, Any], what: str) -> tuple[Options, float, bool]:
+def _options(given: dict[str, Any], what: str) -> tuple[Options, float, bool, bool]:
+    """The shared options, and the black-box checks' own: nondeterminism, allow_writes, retry_at_random."""
     nondeterminism = given.pop("nondeterminism", 0.0)
     if isinstance(nondeterminism, bool) or not isinstance(nondeterminism, (int, float)) or not nondeterminism >= 0 \
             or nondeterminism > 2 ** 1023:  # NaN, inf, and a whole number float() cannot take
         raise SpecError(f"nondeterminism must be a finite number ≥ 0, got {str(nondeterminism)[:40]}")
-    allow_writes = given.pop("allow_writes", False)
-    if not isinstance(allow_writes, bool):
-        raise SpecError(f"allow_writes must be True or False, got {str(allow_writes)[:40]}")
-    return make(given, FUNCTION_OPTIONS, what), float(nondeterminism), allow_writes
+    flags = []
+    for flag in ("allow_writes", "retry_at_random"):
+        value = given.pop(flag, False)
+        if not isinstance(value, bool):
+            raise SpecError(f"{flag} must be True or False, got {str(value)[:40]}")
+        flags.append(value)
+    return make(given, FUNCTION_OPTIONS, what), float(nondeterminism), flags[0], flags[1]
 
 
 @contextmanager
@@ -250,9 +257,22 @@ def _stepped(point: dict):
         yield stepped
 
 
-def _run(target: Target, f: Callable, options: Options, nondeterminism: float) -> CaseResult:
+def _run(target: Target, f: Callable, options: Options, nondeterminism: float, retry: bool = False) -> CaseResult:
     with time_budget(budget_seconds(options.timeout), f"checking {target.label}"):
         result = _check(target, f, options, nondeterminism)
+        ties = {n: ties_at(target.inputs.leaf(n), g.kinks) for n, g in result.gradients.items()}
+        ties = {n: entries for n, entries in ties.items() if entries}
+        if result.status == Status.KINK and ties and retry:  # check again where nothing is tied
+            rng = randomness.stream(options.seed, *randomness.RETRY)
+            target.inputs.move({n: moved_off_ties(np.asarray(target.inputs.leaf(n)), rng) for n in target.inputs.wrt})
+            target.broken.clear()
+            target.warnings.clear()
+            given = ", ".join(f"{n}[{','.join(map(str, e[0]))}]" for n, e in ties.items())
+            result = _check(target, f, options, nondeterminism)
+            result.notes.insert(0, f"checked again at a random point near the given one (--retry-at-random): at the "
+                                   f"given point the kinks were ties ({given}, …)")
+        elif ties:
+            result.notes.extend(tie_note(n, entries) for n, entries in ties.items())
     result.strict = options.strict
     return result
 
@@ -307,13 +327,24 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
         gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, rule, modes[n], method, scale, tied)
     _within_rounding(target, box, claimed, measured, gradients, modes, rule, scale)
     undiagnosed = []
+    wrong = [n for n in inputs.wrt if gradients[n].status == Status.MISMATCH]
+    # a diagnosis differences a wrong variable in full: only where that fits the budget (a slow f's does not)
+    affordable_now = affordable(sum(int(np.size(point[n])) for n in wrong), per_call, budget.remaining(), method)
+    if wrong and affordable_now:
+        for n, found in _explain(target, box, wrong, measured, mode, claims, rule).items():
+            gradients[n].diagnosis, gradients[n].cause = found.sentence, found.cause
+    elif wrong:
+        undiagnosed = wrong
     for n in inputs.wrt:
-        if gradients[n].status == Status.MISMATCH:
-            # a diagnosis differences the variable in full: only where that fits the budget (a slow f's does not)
-            if affordable(int(np.size(point[n])), per_call, budget.remaining(), method):
-                gradients[n].diagnosis = _explain(target, box, n, measured[n], mode, claims, rule)
-            else:
-                undiagnosed.append(n)
+        distance = lower_precision(measured[n], [c[n][0] for c in claimed], dtype) \
+            if gradients[n].status == Status.PASS else None
+        if distance is not None:  # right within rtol, wrong for f's precision: a note, a failure under --strict
+            note = precision_said(distance, options.strict)
+            gradients[n].notes["claimed"] = "; ".join(filter(None, [gradients[n].notes.get("claimed"), note]))
+            gradients[n].cause = "lower precision"
+            if options.strict:
+                gradients[n].status = Status.MISMATCH
+                gradients[n].verdict = "claimed is computed in lower precision than f (--strict)"
     if not target.scalar:
         problems += linearity(lambda d: read_gradients(target.vjp(d), inputs, target.what)[0], douts[0],
                               {n: claimed[0][n][0] for n in inputs.wrt}, rule)
@@ -378,57 +409,23 @@ def _within_rounding(target: Target, box: BlackBox, claimed: list[dict], measure
             gradients[n] = again
 
 
-def _explain(target: Target, box: BlackBox, n: str, measured: list[NumericResult], mode: str, claims: list,
-             rule: Rule) -> str | None:
-    """How a wrong gradient is wrong: from the numbers at hand (layer_diagnosis.diagnose), then from one more
-    pass of differences (a single row of the batch, a one-hot dout). Needs every entry differenced: a variable
-    checked in fast mode only because of the others' size is differenced in full here (it is small)."""
-    point, douts, base = box.point, box.douts, box.base
-    if mode == "fast" and np.size(point[n]) <= FULL_MODE_MAX_ENTRIES:
-        measured = measure(box, [n], "full")[n]
-    values = [m.value for m in measured]
-    if any(v is None for v in values):
-        return None
-    claimed = [c for c, _, _ in claims]
-    found = diagnose(n, target.inputs, [v.value for v in values if v], [v.error for v in values if v],
-                     [c[n][0] for c in claimed], [c[1].get(n) for c in claims], douts, len(base), rule)
-    if found is None and not target.scalar:
-        found = _one_row(box, n, claimed) or _probe(target, n, point, box.eps)
-    return found
+def _explain(target: Target, box: BlackBox, wrong: list[str], measured: Mapping[str, list[NumericResult]], mode: str,
+             claims: list, rule: Rule) -> dict[str, Diagnosis]:
+    """How the wrong gradients are wrong (diagnose.layers.diagnose), from every input's evidence at hand,
+    since a mistake may span inputs (gradients returned in another order). A wrong input checked in fast
+    mode only because of the others' size is differenced in full here (it is small); a large one, in a
+    block (diagnose.layers)."""
+    point = box.point
+    if mode == "fast":
+        small = [n for n in wrong if np.size(point[n]) <= FULL_MODE_MAX_ENTRIES]
+        measured = {**measured, **measure(box, small, "full")}
 
+    def claim_for(dout: tuple) -> Mapping[str, Any]:
+        return {n: c[0] for n, c in read_gradients(target.vjp(dout), target.inputs, target.what)[0].items()}
 
-def _one_row(box: BlackBox, name: str, claimed: list[dict]) -> str | None:
-    """Is the claim the gradient of ONE row of the batch (the first output's axis 0) instead of their sum?
-    Differences of ⟨dout masked to row r, f⟩ for the first two douts (one extra pass, only for a wrong claim)."""
-    douts, base = box.douts, box.base
-    rows = base[0].shape[0] if base[0].ndim >= 2 else 0
-    if rows < 2:
-        return None
-    used = min(rows, ROWS_TRIED)
-    masked = []
-    for dout in douts[:2]:
-        for r in range(used):
-            first = np.zeros_like(dout[0])
-            first[r] = dout[0][r]
-            masked.append((first, *(np.zeros_like(d) for d in dout[1:])))
-    truths = measure(box.moved(douts=masked), [name], "full")[name]
-    for r in range(used):
-        pairs = [(claimed[j][name][0], truths[j * used + r].value) for j in range(2)]
-        if all(c is not None and m is not None and one_row_match(c, m.value) for c, m in pairs):
-            return (f"it is the gradient of row {r} of the batch alone (for every dout tried): the rows of axis 0 are "
-                    f"not summed — an = where += belongs, or a loop that keeps its last row")
-    return None
-
-
-def _probe(target: Target, name: str, point: Mapping[str, Any], eps: float) -> str | None:
-    """The one-hot-dout diagnosis (layer_diagnosis.one_hot_probe) with the user's functions."""
-    def outputs(value):
-        return target.outputs({**point, name: value})
-
-    def claim(dout):
-        return read_gradients(target.vjp(dout), target.inputs, target.what)[0][name][0]
-
-    return one_hot_probe(name, np.asarray(point[name]), outputs, claim, eps)
+    given = Claims([{n: c[0][n][0] for n in target.inputs.wrt} for c in claims], [c[1] for c in claims],
+                   1 if target.scalar else DOUTS, None if target.scalar else claim_for)
+    return diagnose(box, wrong, measured, given, target.inputs, rule)
 
 
 def _douts(base: tuple, scalar: bool, rng: np.random.Generator) -> list[tuple]:

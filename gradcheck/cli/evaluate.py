@@ -61,8 +61,6 @@ def eval_command(expr, at, lets, grads, wrt, data, output_format, show, html_fil
     """
     # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
     from ..checks.expression import check, error_result
-
-    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
     from ..verdict.result import Report
 
     clash = _output_clash(output_format, html_file, emit, latex)
@@ -74,32 +72,21 @@ def eval_command(expr, at, lets, grads, wrt, data, output_format, show, html_fil
     try:
         result = check(expr, at=list(at), grad=list(grads), let=list(lets), wrt=wrt, data=data, **options_of(**params))
         if emit and result.status != Status.ERROR:
-            # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
-            from ..inputs.problem import build
-
-            # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+            # deferred: start-up (numpy)
             from ..teach.emit_numpy import emit_for
 
-            problem = build(expr, at=list(at), let=list(lets), wrt=wrt, seed=params["seed"], data=data)
-            click.echo(emit_for(problem, result.gradients), nl=False)
+            click.echo(emit_for(result.problem, result.gradients), nl=False)
             return result.exit_code
         if latex and result.status != Status.ERROR:
-            # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
-            from ..inputs.problem import build
-
-            # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+            # deferred: start-up (numpy, rich)
             from ..render.escape import visible
-
-            # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
             from ..render.latex import equations
-
-            # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
             from ..teach.emit_numpy import formula_terms
 
-            problem = build(expr, at=list(at), let=list(lets), wrt=wrt, seed=params["seed"], data=data)
             code = finish(Report([result]), output_format, show, html_file=html_file, command="eval")
             withheld = {n: g.matrix_note or "no formula" for n, g in result.gradients.items() if g.matrix_formula is None}
-            click.echo(visible(equations(formula_terms(problem, result.gradients), withheld), multiline=True), nl=False)
+            click.echo(visible(equations(formula_terms(result.problem, result.gradients), withheld), multiline=True),
+                       nl=False)
             return code
     except GradcheckError as exc:
         report_error(exc)

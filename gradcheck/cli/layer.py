@@ -42,6 +42,9 @@ def layer_options(command):
         click.option("--allow-writes", is_flag=True,
                      help="Writes into an input, dout or the cache are noted, not a broken contract (exit 5)."),
         strict_option, timeout_option,
+        click.option("--retry-at-random", "retry_at_random", is_flag=True,
+                     help="At a kink from ties (a maximum over equal entries), check again at a random point "
+                          "about 1e-3 of the inputs away, where nothing is tied."),
         click.option("--show", is_flag=True, help="Also print every gradient in full."),
     ]):
         command = decorator(command)

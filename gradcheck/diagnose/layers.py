@@ -1,275 +1,336 @@
-"""How a claimed gradient of a numpy layer is wrong, established from the numbers alone.
+"""How the claimed gradients of a numpy layer are wrong, established from the numbers alone.
 
-The evidence: the true gradient (finite differences, full mode) and the claimed one for several random
-douts. A pattern is named only when it holds for every dout: a constant factor (sign, 2, 1/N, an input
-p), a transpose, a batch axis not summed, a missing mask, repeated indices not accumulated, or, with
-several outputs, the path from one output. Otherwise only the entries that are right are counted.
+The evidence per differentiated input: the true gradient (finite differences of ⟨dout, f⟩, every entry,
+or in fast mode a block around the worst sampled entry and a random sample), the claim for several
+douts, the forward's outputs, and, for the mistakes that need it, the truth for a few other douts
+(one more pass of differences, only when nothing else explained the claim). hypotheses.HYPOTHESES is
+walked in order; the first mistake that explains the whole claim is named. Otherwise only what is
+certain is said: how many entries are right, or, for layers that move values around, where the
+gradient of one output entry goes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..base.columns import Probes
 from ..inputs.calling import Inputs
-from ..ops.arrays import format_shape
+from ..oracles.numeric import NumericResult
+from ..oracles.vjp_numeric import BlackBox, entry, measure
 from ..verdict.agreement import Rule
-from .patterns import SAME_MEASURED, constant_ratio, same
+from .hypotheses import EXAMPLES, HYPOTHESES, Evidence, explains, wrong_entries, zero_where_true_is
 
-SAME = SAME_MEASURED  # the truth here is measured by differences (patterns.py)
-# Entries named as examples.
-EXAMPLES = 3
-
-
-def diagnose(name: str, inputs: Inputs, true: Sequence[Any], errors: Sequence[Any], claimed: Sequence[Any],
-             raw: Sequence[Any], douts: Sequence[tuple], outputs: int, rule: Rule) -> str | None:
-    """true and errors: the numeric gradient and its error estimate per dout; claimed: the claim per dout (None
-    where it has the wrong shape, and then raw holds it)."""
-    true = [np.asarray(t, dtype=np.float64) for t in true]
-    tol = _Allowance(rule, [np.where(np.isfinite(e), np.asarray(e, dtype=np.float64), 0.0) for e in errors])
-    shape = true[0].shape
-    if any(c is None for c in claimed):
-        return _wrong_shape(name, shape, true, raw)
-    claimed = [np.asarray(c, dtype=np.float64) for c in claimed]
-    known = ~np.any([np.isnan(t) for t in true], axis=0)  # kinks and left-out entries are no evidence
-    paths = _paths(name, true, claimed, outputs, len(douts), tol)
-    every = ", for every dout" if len(douts) > 1 else ""  # check_function's one 'dout' is f's own 1
-    for found in (_factor(name, true, claimed, known, inputs, every), _transpose(name, true, claimed), paths,
-                  _entries(name, true, claimed, known, inputs, tol), _invariance(name, true, claimed, known)):
-        if found:
-            return found
-    return None
+# Fast mode's block: at most this many entries around the worst sampled entry, and this many more at random.
+BLOCK_AROUND = 64
+BLOCK_RANDOM = 32
+# The one-hot probe speaks of an index error only when the true gradient of one output entry reaches at
+# most this share of the input's entries (convolutions, pooling and indexing reach a few; a dense
+# layer reaches all, and a wrong one there is not an index error).
+PROBE_SPARSE = 0.25
 
 
-def one_row_match(claimed: np.ndarray, row_truth: np.ndarray) -> bool:
-    """The claim equals the true gradient of one row alone (which is not 0)."""
-    row_truth = np.asarray(row_truth, dtype=np.float64)
-    return bool(np.all(np.isfinite(row_truth))) and float(np.max(np.abs(row_truth))) > 0 and \
-        _close(np.asarray(claimed, dtype=np.float64), row_truth)
+@dataclass(frozen=True)
+class Diagnosis:
+    """One input's diagnosis: which mistake (the hypothesis's name, or "count" and "probe" for what is
+    said when none explains the claim) and the sentence."""
+
+    cause: str
+    sentence: str
 
 
-def _close(a: np.ndarray, b: np.ndarray) -> bool:
-    return same(a, b, SAME)
+@dataclass(frozen=True)
+class Claims:
+    """The user's claimed gradients, as checks/layers.py read them."""
+
+    claimed: Sequence[Mapping[str, Any]]  # per dout: name -> the claim as float64 (None: another shape)
+    raw: Sequence[Mapping[str, Any]]  # per dout: name -> what was returned, as float64
+    random: int  # the first `random` douts are random
+    claim_for: Callable[[tuple], Mapping[str, Any]] | None = None  # another dout -> name -> the claim
 
 
-def _wrong_shape(name: str, shape: tuple, true: list, raw: Sequence[Any]) -> str | None:
-    if any(r is None for r in raw):
-        return None
-    raw = [np.asarray(r, dtype=np.float64) for r in raw]
-    got = raw[0].shape
-    if len(shape) == 2 and got == shape[::-1] and all(_close(r.T, t) for r, t in zip(raw, true)):
-        return f"it is the transpose of the true gradient (shape {_shape(got)} where {name} is {_shape(shape)}): a .T is missing"
-    axes = _summed_axes(got, shape)
-    if axes is not None and all(_close(r.sum(axis=axes).reshape(shape), t) for r, t in zip(raw, true)):
-        return (f"a batch axis is not summed: it has shape {_shape(got)} where {name} is {_shape(shape)}, and summed "
-                f"over axis {', '.join(map(str, axes))} it is the true gradient (a broadcast input's gradient sums "
-                "over the axes it was broadcast along)")
-    return None
-
-
-def _summed_axes(got: tuple, shape: tuple) -> tuple[int, ...] | None:
-    """The axes of `got` that summing would reduce it to `shape` (as broadcasting made it), or None."""
-    extra = len(got) - len(shape)
-    if extra < 0 or got == shape:
-        return None
-    axes = list(range(extra))
-    for i, (g, s) in enumerate(zip(got[extra:], shape)):
-        if s == 1 and g != 1:
-            axes.append(extra + i)
-        elif g != s:
-            return None
-    return tuple(axes) if axes else None
-
-
-def _factor(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inputs,
-            every: str = ", for every dout") -> str | None:
-    r = constant_ratio(claimed, true, SAME, known=known, zeros=True)
-    if r is None:
-        return None
-    if abs(r + 1) <= SAME:
-        return f"it has the wrong sign (a factor -1{every})"
-    for n, value in _numbers(inputs):
-        if value in (0, 1):
+def diagnose(box: BlackBox, wrong: Sequence[str], measured: Mapping[str, list[NumericResult]], claims: Claims,
+             inputs: Inputs, rule: Rule) -> dict[str, Diagnosis]:
+    """A diagnosis for each of the `wrong` inputs that one could be established for."""
+    everyone: dict[str, Evidence] = {}
+    for n in inputs.wrt:
+        ev = _evidence(box, n, measured[n], claims, inputs, full=n in wrong)
+        if ev is not None:
+            everyone[n] = ev
+    for ev in everyone.values():
+        ev.everyone = everyone
+        ev.moved.update(_free_moved(ev))
+    found: dict[str, Diagnosis] = {}
+    for n in wrong:
+        ev = everyone.get(n)
+        if ev is None or not ev.known.any():  # no entry differenced (every one a kink): no evidence
             continue
-        if abs(r - value) <= SAME * abs(value):
-            return (f"it is {n} = {value:g} times the true gradient: a 1/{n} of the forward pass is missing "
-                    f"(as in dropout's mask / p)")
-        if abs(r * value - 1) <= SAME:
-            return f"it is 1/{n} times the true gradient: a factor {n} = {value:g} is missing (or a 1/{n} too many)"
-    batches = sorted({int(np.shape(v)[0]) for v in inputs.values.values() if np.ndim(v) >= 1} - {0, 1})
-    for m in batches:
-        if abs(r - m) <= SAME * m:
-            # f is a black box: that it averages over its m rows is a guess, said as one (a @ b's dW
-            # twice too large, with a of 2 rows, is not a missing mean)
-            return (f"it is {m} times too large ({m} is the number of rows: if the loss or output averages "
-                    f"over them, it needs 1/{m})")
-        if abs(r * m - 1) <= SAME:
-            return f"it is {m} times too small: it divides by N = {m} where the forward pass does not (or twice)"
-    for k, words in ((2, "twice"), (0.5, "half")):
-        if abs(r - k) <= SAME * k:
-            return f"it is {words} the true gradient (a factor {k:g}{every})"
-    return f"it is off by a constant factor of {r:.6g}" + (f" ({every.removeprefix(', ')})" if every else "")
-
-
-def _numbers(inputs: Inputs) -> list[tuple[str, float]]:
-    """The Python numbers among the data inputs, and in their dicts (CS231n's dropout_param['p'])."""
-    found = []
-    for n, value in inputs.values.items():
-        items = [(n, value)] if n not in inputs.wrt else []
-        if isinstance(value, dict):
-            items = [(f"{n}[{k!r}]", v) for k, v in value.items()]
-        found += [(m, float(v)) for m, v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if all(c is not None for c in ev.claimed) and explains(ev, ev.true):
+            said = _walk(ev, measured_only=True, only=("rounding",))  # else nothing differences can tell apart
+            if said is not None:
+                found[n] = said
+            continue
+        said = _walk(ev, measured_only=True)
+        if said is None:
+            ev.moved.update(_measured_moved(box, ev))
+            said = _walk(ev, measured_only=False)
+        if said is None:
+            said = _count(ev) or _probe(box, ev, claims)
+        if said is not None:
+            found[n] = said
     return found
 
 
-def _transpose(name: str, true: list, claimed: list) -> str | None:
-    if true[0].ndim != 2 or true[0].shape[0] != true[0].shape[1]:
-        return None
-    if all(_close(c.T, t) for t, c in zip(true, claimed)):
-        return "it is the transpose of the true gradient: a .T is missing (or one too many)"
+def _walk(ev: Evidence, measured_only: bool, only: tuple[str, ...] = ()) -> Diagnosis | None:
+    """The first hypothesis that explains the claim; in the first walk the ones whose other douts are not
+    measured yet wait, in the second only those are tried (`only`: these alone)."""
+    for h in HYPOTHESES:
+        if only and h.name not in only:
+            continue
+        if measured_only and h.douts is not None and not all(k in ev.moved for k in h.douts(ev)):
+            continue
+        if not measured_only and h.douts is None:
+            continue
+        try:
+            with np.errstate(all="ignore"):  # 1/u, log(u) of an input with zeros: that test just fails
+                fields = h.test(ev)
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError):  # a shape the test cannot take
+            continue
+        if fields is not None:
+            return Diagnosis(h.name, h.said({"name": ev.name, **fields}))
     return None
 
 
-class _Allowance:
-    """What counts as right or as zero for one dout: the agreement rule with the numeric estimate's own error."""
-
-    def __init__(self, rule: Rule, errors: list):
-        self.rule, self.errors = rule, errors
-
-    def right(self, k: int, t: np.ndarray, c: np.ndarray) -> np.ndarray:
-        return np.abs(c - t) <= self.rule.allowed(t, c, self.errors[k], 0.0)
-
-    def zero(self, k: int, t: np.ndarray) -> np.ndarray:
-        return np.abs(t) <= self.rule.allowed(t, 0.0, self.errors[k], 0.0)
-
-
-def _entries(name: str, true: list, claimed: list, known: np.ndarray, inputs: Inputs, tol: _Allowance) -> str | None:
-    """Right on some entries only: a missing mask, repeated indices, or just which entries."""
-    right = np.all([tol.right(k, t, c) for k, (t, c) in enumerate(zip(true, claimed))], axis=0) | ~known
-    total = int(known.sum())
-    wrong = np.argwhere(~right)
-    if not len(wrong) or np.ndim(right) == 0:
+# ----- the evidence ---------------------------------------------------------------------------------
+def _evidence(box: BlackBox, name: str, measured: list[NumericResult], claims: Claims, inputs: Inputs,
+              full: bool) -> Evidence | None:
+    claimed = [c[name] for c in claims.claimed]
+    raw = [r.get(name) for r in claims.raw]
+    values = [m.value for m in measured]
+    if all(v is not None for v in values):
+        true = [np.asarray(v.value, dtype=np.float64) for v in values]  # type: ignore[union-attr]
+        errors = [np.where(np.isfinite(v.error), np.asarray(v.error, dtype=np.float64), np.inf)  # type: ignore[union-attr]
+                  for v in values]
+        whole = True
+    elif full:
+        block = _block(box, name, measured, claimed)
+        if block is None:
+            return None
+        true, errors = block
+        whole = False
+    else:
         return None
-    count = len(wrong)
-    examples = ", ".join(f"{name}[{','.join(map(str, w))}]" for w in wrong[:EXAMPLES])
-    share = f"{count} of {total} entries ({100 * count / max(total, 1):.0f}%)"
-    zero = np.all([tol.zero(k, t) for k, t in enumerate(true)], axis=0)
-    masked = ~right & zero
-    if np.any(masked):
+    return Evidence(name, true, errors, claimed, raw, inputs, box.base, box.douts, claims.random, whole)
+
+
+def _block(box: BlackBox, name: str, measured: list[NumericResult], claimed: list) -> tuple[list, list] | None:
+    """Fast mode: every entry of a block around the worst of the entries fast mode sampled (or around the
+    middle, when none of them disagrees), a random sample besides, and their mirror images for a
+    transpose; differenced in full, NaN elsewhere."""
+    x = np.asarray(box.point[name])
+    if claimed[0] is None:
+        return None
+    indices = _block_indices(x.shape, _worst_sampled(measured, claimed), box.seed)
+    return _entries_measured(box, name, x.shape, indices)
+
+
+def _worst_sampled(measured: list[NumericResult], claimed: list) -> tuple[int, ...] | None:
+    probes = measured[0].probes
+    if not isinstance(probes, Probes) or not probes.entries:
+        return None
+    gaps = np.zeros(len(probes.entries))
+    for m, c in zip(measured, claimed):
+        p = m.probes
+        if isinstance(p, Probes) and c is not None and len(p.entries) == len(gaps):
+            gaps = np.maximum(gaps, [abs(float(c[i]) - float(v)) for i, v in zip(p.entries, p.entry_values)])
+    k = int(np.argmax(gaps))
+    return tuple(probes.entries[k]) if gaps[k] > 0 else None
+
+
+def _block_indices(shape: tuple, center: tuple[int, ...] | None, seed: int) -> list[tuple[int, ...]]:
+    center = center if center is not None else tuple(s // 2 for s in shape)
+    widths = [1] * len(shape)
+    for axis in reversed(range(len(shape))):  # the last axes first: a row of a matrix, then a few rows
+        while widths[axis] < shape[axis] and int(np.prod(widths)) * (widths[axis] + 1) // widths[axis] <= BLOCK_AROUND:
+            widths[axis] += 1
+    ranges = []
+    for c, w, s in zip(center, widths, shape):
+        start = min(max(c - w // 2, 0), s - w)
+        ranges.append(range(start, start + w))
+    indices = {tuple(int(i) for i in idx) for idx in np.ndindex(*[len(r) for r in ranges])}
+    indices = {tuple(r[i] for r, i in zip(ranges, idx)) for idx in indices}
+    rng = np.random.default_rng(seed)
+    size = int(np.prod(shape))
+    for flat in rng.choice(size, size=min(BLOCK_RANDOM, size), replace=False):
+        indices.add(tuple(int(i) for i in np.unravel_index(int(flat), shape)))
+    if len(shape) == 2 and shape[0] == shape[1]:
+        indices |= {idx[::-1] for idx in indices}
+    return sorted(indices)
+
+
+def _entries_measured(box: BlackBox, name: str, shape: tuple, indices: list) -> tuple[list, list]:
+    count = len(box.douts)
+    true = [np.full(shape, np.nan) for _ in range(count)]
+    errors = [np.full(shape, np.inf) for _ in range(count)]
+    for idx in indices:
+        for k, got in enumerate(entry(box, name, idx)):
+            if isinstance(got, tuple):
+                true[k][idx], errors[k][idx] = got
+    return true, errors
+
+
+def _free_moved(ev: Evidence) -> dict[str, list[np.ndarray]]:
+    """The truth for other douts where it needs no differences: f has one scalar output, so ⟨dout, f⟩'s
+    gradient is the truth times dout."""
+    if len(ev.outputs) != 1 or np.ndim(ev.outputs[0]) != 0:
+        return {}
+    moved = {}
+    for h in HYPOTHESES:
+        if h.douts is None:
+            continue
+        for key, douts in h.douts(ev).items():
+            moved[key] = [ev.true[k] * float(np.asarray(d[0])) / float(np.asarray(ev.douts[k][0]))
+                          for k, d in enumerate(douts)]
+    return moved
+
+
+def _measured_moved(box: BlackBox, ev: Evidence) -> dict[str, list[np.ndarray]]:
+    """One pass of differences for every other dout the hypotheses ask for (they share f's evaluations)."""
+    asked: dict[str, list[tuple]] = {}
+    for h in HYPOTHESES:
+        if h.douts is not None:
+            asked.update({k: v for k, v in h.douts(ev).items() if k not in ev.moved})
+    if not asked:
+        return {}
+    douts = [d for ds in asked.values() for d in ds]
+    moved_box = box.moved(douts=douts)
+    if ev.whole:
+        results = measure(moved_box, [ev.name], "full")[ev.name]
+        truths = [np.asarray(r.value.value, dtype=np.float64) if r.value is not None else np.full(ev.shape, np.nan)
+                  for r in results]
+    else:
+        indices = [tuple(int(i) for i in idx) for idx in np.argwhere(ev.known)]
+        truths, _ = _entries_measured(moved_box, ev.name, ev.shape, indices)
+    out, at = {}, 0
+    for key, ds in asked.items():
+        out[key] = truths[at:at + len(ds)]
+        at += len(ds)
+    return out
+
+
+# ----- what is said when no mistake explains the claim ---------------------------------------------
+def _count(ev: Evidence) -> Diagnosis | None:
+    """How many entries are right, where the truth is 0 and the claim is not."""
+    if any(c is None for c in ev.claimed) or not ev.shape:
+        return None
+    wrong = wrong_entries(ev)
+    known = ev.known
+    total = int(known.sum())
+    count = int(wrong.sum())
+    if not count:
+        return None
+    examples = _examples(ev.name, wrong)
+    masked = wrong & zero_where_true_is(ev)
+    block = "" if ev.whole else " of the entries differenced in full"
+    if masked.any():
         k = int(masked.sum())
-        shown = ", ".join(f"{name}[{','.join(map(str, w))}]" for w in np.argwhere(masked)[:EXAMPLES])
         rest = count - k
-        return (f"it is not 0 where the true gradient is 0, at {k} of {total} entries ({100 * k / max(total, 1):.0f}%), "
-                f"e.g. {shown}: a mask is missing (relu's x > 0, max pool's argmax, dropout's mask), or the gradient "
-                "goes to entries that do not affect the output"
-                + (f"; it is also wrong on {rest} entries where the true gradient is not 0" if rest else ""))
-    repeated = _repeated_rows(name, wrong, true[0].shape, inputs)
-    if repeated:
-        return repeated
+        return Diagnosis("count", f"it is not 0 where the true gradient is 0, at {k} of {total} entries{block} "
+                                  f"({100 * k / max(total, 1):.0f}%), e.g. {_examples(ev.name, masked)}"
+                                  + (f"; it is also wrong on {rest} entries where the true gradient is not 0"
+                                     if rest else ""))
     if count == total:
         return None
-    return f"it is right on {total - count} of {total} entries and wrong on {share}, e.g. {examples}"
+    return Diagnosis("count", f"it is right on {total - count} of {total} entries{block} and wrong on {count} "
+                              f"({100 * count / max(total, 1):.0f}%), e.g. {examples}")
 
 
-def _repeated_rows(name: str, wrong: np.ndarray, shape: tuple, inputs: Inputs) -> str | None:
-    rows = sorted({int(w[0]) for w in wrong})
-    for n, idx in inputs.values.items():
-        if not isinstance(idx, np.ndarray) or idx.dtype.kind not in "iu" or not idx.size:
-            continue
-        if idx.min() < 0 or idx.max() >= shape[0]:
-            continue
-        values, counts = np.unique(idx, return_counts=True)
-        repeated = {int(v) for v, k in zip(values, counts) if k > 1}
-        if repeated and set(rows) <= repeated:
-            shown = ", ".join(map(str, rows[:EXAMPLES])) + (" …" if len(rows) > EXAMPLES else "")
-            return (f"it is wrong exactly on rows of {name} that {n} indexes more than once ({shown}) and right on "
-                    f"the rows it indexes once: repeated indices are not accumulated (`d{name}[{n}] += dout` keeps "
-                    f"one of them; np.add.at(d{name}, {n}, dout) adds them all)")
-    return None
+def _examples(name: str, mask: np.ndarray) -> str:
+    return ", ".join(f"{name}[{','.join(map(str, w))}]" for w in np.argwhere(mask)[:EXAMPLES])
 
 
-def _invariance(name: str, true: list, claimed: list, known: np.ndarray) -> str | None:
-    """The true gradient sums to 0 along an axis (f is unchanged, to first order, when a constant is added
-    along it: a mean was subtracted) for every dout, and the claim's does not."""
-    if not np.all(known) or true[0].ndim == 0:
+def _probe(box: BlackBox, ev: Evidence, claims: Claims) -> Diagnosis | None:
+    """Where the gradient of ONE output entry goes: the true gradient of out[k] (central differences of
+    that entry alone) against the claim for a dout that is 1 at k and 0 elsewhere. Said only for layers
+    whose one output entry reaches a few input entries (convolutions, pooling, indexing)."""
+    if claims.claim_for is None or not ev.whole or len(ev.outputs) < 1 or not ev.shape:
         return None
-    for axis in range(true[0].ndim):
-        if true[0].shape[axis] < 2:
-            continue
-        sums_true = [np.abs(t.sum(axis=axis)) for t in true]
-        sums_claimed = [np.abs(c.sum(axis=axis)) for c in claimed]
-        sizes = [np.abs(t).sum(axis=axis) for t in true]
-        if all(np.all(st <= SAME * np.maximum(sz, 1e-300)) for st, sz in zip(sums_true, sizes)) and \
-                any(np.any(sc > 100 * SAME * np.maximum(sz, 1e-300)) for sc, sz in zip(sums_claimed, sizes)):
-            return (f"the true gradient sums to 0 over axis {axis} of {name} (f does not change when the same "
-                    f"amount is added along that axis, as after subtracting a mean over it), and the claim does not: "
-                    "the path through that mean (or variance) is missing, as if it were a constant")
-    return None
-
-
-def _paths(name: str, true: list, claimed: list, outputs: int, count: int, tol: _Allowance) -> str | None:
-    """With several outputs: which output's path to this input is wrong (the douts that feed one output)."""
-    if outputs < 2:
+    first = np.asarray(box.base[0])
+    if first.ndim == 0:
         return None
-    first = count - outputs
-    ok = [bool(np.all(tol.right(k, true[k], claimed[k]) | np.isnan(true[k]))) for k in range(first, count)]
-    wrong = [j + 1 for j, good in enumerate(ok) if not good]
-    if not wrong or len(wrong) == outputs:
-        return None
-    right = [j + 1 for j, good in enumerate(ok) if good]
-    return (f"it is right when only output {', '.join(map(str, right))} has a gradient and wrong when only output "
-            f"{', '.join(map(str, wrong))} has one: the path from output {', '.join(map(str, wrong))} to {name} "
-            "is wrong or missing")
-
-
-def _shape(shape: tuple) -> str:
-
-    return format_shape(shape)
-
-
-def one_hot_probe(name: str, x: np.ndarray, outputs, claim, eps: float) -> str | None:
-    """Where the gradient of ONE output entry goes: the true gradient of out[k] (central differences of that
-    entry alone) against the claim for a dout that is 1 at k and 0 elsewhere. For layers that move values
-    around (convolutions, pooling, indexing), a claim that reaches other entries names an index error.
-
-    outputs(point_value) -> f's outputs with `name` set to point_value; claim(dout) -> the claimed gradient."""
-    base = outputs(x)
-    first = base[0]
     k = tuple(s // 2 for s in first.shape)
-    dout = tuple(np.zeros(o.shape, dtype=o.dtype if o.dtype.kind == "f" else np.float64) for o in base)
+    dout = tuple(np.zeros(np.shape(o), dtype=np.asarray(o).dtype if np.asarray(o).dtype.kind == "f" else np.float64)
+                 for o in box.base)
     dout[0][k] = 1
-    claimed = claim(dout)
+    claimed = claims.claim_for(dout).get(ev.name)
     if claimed is None:
         return None
-    true = np.zeros(x.shape)
-    for idx in np.ndindex(x.shape):
-        h = eps ** (1 / 3) * max(1.0, abs(float(x[idx])))
-        up, down = x.copy(), x.copy()
-        up[idx] += h
-        down[idx] -= h
-        true[idx] = (float(outputs(up)[0][k]) - float(outputs(down)[0][k])) / (2 * h)
-    scale = max(float(np.max(np.abs(true))), float(np.max(np.abs(claimed))), 1e-300)
-    # Differences of one entry carry ~cbrt(eps)^2 relative error: far below this share of the largest entry.
-    floor = 1e-3 * scale
-    where_true, where_claimed = np.abs(true) > floor, np.abs(claimed) > floor
-    at = f"output[{','.join(map(str, k))}]"
-    if np.array_equal(where_true, where_claimed):
+    claimed = np.asarray(claimed, dtype=np.float64)
+    true = measure(box.moved(douts=[dout]), [ev.name], "full")[ev.name][0]
+    if true.value is None:
         return None
-    both = int(np.sum(where_true & where_claimed))
-    reaches = (f"for a dout that is 1 at {at} only, the true gradient reaches {_how_many(where_true)} of {name} "
-               f"(e.g. {_list(name, where_true)}) and the claim ")
+    truth = np.nan_to_num(np.asarray(true.value.value, dtype=np.float64))
+    scale = max(float(np.max(np.abs(truth))), float(np.max(np.abs(claimed))), 1e-300)
+    floor = 1e-3 * scale  # far above differences' error, far below any entry the gradient reaches
+    where_true, where_claimed = np.abs(truth) > floor, np.abs(claimed) > floor
+    if np.array_equal(where_true, where_claimed) or where_true.sum() > PROBE_SPARSE * where_true.size:
+        return None
+    at = f"output[{','.join(map(str, k))}]"
+    reduced = _reduction(ev.name, at, where_true, where_claimed)
+    if reduced is not None:
+        return reduced
+    reaches = (f"for a dout that is 1 at {at} only, the true gradient reaches {_how_many(where_true)} of {ev.name} "
+               f"(e.g. {_examples(ev.name, where_true)}) and the claim ")
     if not where_claimed.any():  # nothing to list: '(e.g. )' read as a broken sentence
-        return reaches + "none: the backward sends this output's gradient nowhere"
-    return (reaches + f"{_how_many(where_claimed)} (e.g. {_list(name, where_claimed & ~where_true) or _list(name, where_claimed)}), "
-            f"{both} in common: the backward sends the gradient to the wrong entries (an index, stride or padding error)")
+        return Diagnosis("probe", reaches + "none: the backward sends this output's gradient nowhere")
+    both = int(np.sum(where_true & where_claimed))
+    if not np.any(where_claimed & ~where_true):  # a part of the right entries: nothing is sent astray
+        return Diagnosis("probe", reaches + f"only {both} of them: the backward leaves out part of what this output "
+                                            "depends on (a sum or a mean over too few entries, a path missing)")
+    shown = _examples(ev.name, where_claimed & ~where_true) or _examples(ev.name, where_claimed)
+    return Diagnosis("probe", reaches + f"{_how_many(where_claimed)} (e.g. {shown}), {both} in common: the backward "
+                                        "sends the gradient to the wrong entries (an index, stride or padding error)")
+
+
+def _box(mask: np.ndarray) -> list[np.ndarray] | None:
+    """The indices the mask reaches along each axis, if the mask is every combination of them (a box)."""
+    hit = [np.flatnonzero(mask.any(axis=tuple(b for b in range(mask.ndim) if b != a))) for a in range(mask.ndim)]
+    return hit if mask.sum() == int(np.prod([len(h) for h in hit])) else None
+
+
+def _reduction(name: str, at: str, where_true: np.ndarray, where_claimed: np.ndarray) -> Diagnosis | None:
+    """One output entry's true gradient reaches every entry along some axes (it sums or averages over
+    them: a normalisation, a softmax) and the claim's reaches along others: a reduction over the wrong
+    axes, or over part of them (a group's channels: a box part of an axis wide)."""
+    true_box, claimed_box = _box(where_true), _box(where_claimed)
+    if true_box is None or claimed_box is None or not where_claimed.any():
+        return None
+    shape = where_true.shape
+
+    def spans(box: list[np.ndarray]) -> list[int]:
+        return [a for a, h in enumerate(box) if len(h) > 1]
+
+    wanted, got = spans(true_box), spans(claimed_box)
+    if not wanted or wanted == got and all(len(t) == len(c) for t, c in zip(true_box, claimed_box)):
+        return None
+
+    def said(box: list[np.ndarray], axes: list[int]) -> str:
+        parts = [f"all of axis {a}" if len(box[a]) == shape[a] else f"{len(box[a])} of axis {a}'s {shape[a]}"
+                 for a in axes]
+        return ", ".join(parts) if parts else "one entry"
+
+    fewer = sum(len(h) for h in claimed_box) < sum(len(h) for h in true_box) and \
+        all(set(c) <= set(t) for c, t in zip(claimed_box, true_box))
+    return Diagnosis("reduction axes", f"for a dout that is 1 at {at} only, the true gradient reaches {said(true_box, wanted)} "
+                                       f"of {name} (the forward sums or averages over them) and the claim "
+                                       f"{said(claimed_box, got)}: the backward's sum or mean is over "
+                                       f"{'too few entries' if fewer else 'other axes'}")
 
 
 def _how_many(mask: np.ndarray) -> str:
     count = int(mask.sum())
     return f"{count} entr{'y' if count == 1 else 'ies'}"
 
-
-def _list(name: str, mask: np.ndarray) -> str:
-    return ", ".join(f"{name}[{','.join(map(str, w))}]" for w in np.argwhere(mask)[:EXAMPLES])

@@ -44,6 +44,15 @@ class Inputs:
         held = {name for name, _ in self.places.values()}
         return tuple(n for n in self.names if n in held)
 
+    def move(self, point: Mapping[str, Any]) -> None:
+        """Replace differentiated leaves by the values in `point` (by path): the check goes on from there."""
+        moved: dict[str, dict[trees.Keys, Any]] = {}
+        for p, value in point.items():
+            name, keys = self.places[p]
+            moved.setdefault(name, {})[keys] = value
+        for name, leaves in moved.items():
+            self.values[name] = trees.rebuilt(self.values[name], leaves, fresh)
+
     def arguments(self, point: Mapping[str, Any] | None = None) -> tuple[list[Any], dict[str, Any]]:
         """Fresh copies of every input (moved leaves from `point`, by path), as f's args and kwargs."""
         moved: dict[str, dict[trees.Keys, Any]] = {}

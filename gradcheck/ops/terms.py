@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .arrays import broadcast_shape, matmul_shape
+
 Shape = tuple[int, ...]
 
 # Printing levels. The operators' binding powers come from the registry (read when printing, to keep
@@ -161,24 +163,8 @@ def _fits(kept: Term, dropped: Term) -> bool:
 
 
 def broadcast(*shapes: Shape) -> Shape:
-    ndim = max((len(s) for s in shapes), default=0)
-    out = []
-    for axis in range(ndim):
-        sizes = {s[axis - ndim + len(s)] for s in shapes if axis - ndim + len(s) >= 0} - {1}
-        if len(sizes) > 1:
-            raise ValueError(f"shapes {shapes} do not broadcast")
-        out.append(sizes.pop() if sizes else 1)
-    return tuple(out)
-
-
-def matmul_shape(a: Shape, b: Shape) -> Shape:
-    if len(a) == 1 and len(b) == 1:
-        return ()
-    if len(a) == 1:
-        return b[:-2] + b[-1:]
-    if len(b) == 1:
-        return a[:-1]
-    return broadcast(a[:-2], b[:-2]) + (a[-2], b[-1])
+    """numpy's broadcasting of shapes (ValueError where they do not broadcast): the arrays' rule, one owner."""
+    return broadcast_shape(*shapes)
 
 
 def _number_text(value: float) -> str:

@@ -207,27 +207,45 @@ def formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[s
         return None
     # SymPy's formula depends on the tree, the variable and the --let names, not on the point: it is
     # kept in the store (sym_store.py) like the symbolic column's derivatives.
-    key = repr(("formula", tree_key(root), variable, sorted(point), [(name, tree_key(node)) for name, node in lets.items()]))
+    key = repr(("registry formula", tree_key(root), variable, sorted(point),
+                [(name, tree_key(node)) for name, node in lets.items()]))
     stored = sym_store.load(key)
     if stored is not None and isinstance(stored.get("formula"), str) and len(stored["formula"]) <= FORMULA_MAX_CHARACTERS \
             and accept(stored["formula"]):
         return stored["formula"]
-    text = _formula(root, point, variable, lets)
-    if text is None or not accept(text):
-        return None
-    sym_store.save(key, {"formula": text})
-    return text
+    for vocabulary in (True, False):  # the registry's words (sigmoid(z)), else SymPy's (exp(-z)/(1 + exp(-z))**2)
+        text = _formula(root, point, variable, lets, vocabulary)
+        if text is not None and accept(text):
+            sym_store.save(key, {"formula": text})
+            return text
+    return None
 
 
-def _formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[str, Node]) -> str | None:
+def _formula(root: Node, point: Mapping[str, Any], variable: str, lets: Mapping[str, Node],
+             vocabulary: bool = False) -> str | None:
     import sympy as sp
 
-    scalars = {n: scalar(sp.Symbol(n, real=True)) for n in point}  # every value is a scalar (formula)
-    derivative = sp.diff(to_sympy(sp, root, scalars)[()], scalars[variable][()])
+    from .sym_vocabulary import Unwritable, functions, written  # deferred with SymPy: only a wrong claim needs it
+
+    if vocabulary:
+        made = functions(sp)
+        symbols = {n: sp.Symbol(n, real=True) for n in point}
+
+        def build(node: Node) -> Any:
+            return written(sp, node, symbols, made)
+    else:
+        scalars = {n: scalar(sp.Symbol(n, real=True)) for n in point}  # every value is a scalar (formula)
+
+        def build(node: Node) -> Any:
+            return to_sympy(sp, node, scalars)[()]
+    try:
+        derivative = sp.diff(build(root), sp.Symbol(variable, real=True))
+    except Unwritable:
+        return None
     for name, node in reversed(list(lets.items())):  # later names are built from earlier ones
         try:
-            body = to_sympy(sp, node, scalars)[()]
-        except KeyError:
+            body = build(node)
+        except (KeyError, Unwritable):
             continue
         derivative = derivative.subs(body, sp.Symbol(name, real=True)).subs(-body, -sp.Symbol(name, real=True))
     return readable(sp, derivative)
@@ -251,5 +269,18 @@ def tree_key(root: Node) -> list:
 
 def readable(sp, derivative) -> str:
     """A derivative tidied for reading: factor_terms, not simplify, which can run without end on 15
-    operations (sin(1 + (exp(z) + z + 1)**3), found by fuzzing) and has no loop of ours to stop it."""
-    return str(sp.factor_terms(derivative))
+    operations (sin(1 + (exp(z) + z + 1)**3), found by fuzzing) and has no loop of ours to stop it.
+    A product's factors that are sums come last, as people write them: x0*sigmoid(z)*(1 - sigmoid(z)),
+    not SymPy's x0*(1 - sigmoid(z))*sigmoid(z)."""
+    from sympy.printing.precedence import precedence  # deferred with SymPy (this oracle's own import)
+    from sympy.printing.str import StrPrinter
+
+    class Printer(StrPrinter):
+        def _print_Mul(self, expr: Any) -> str:
+            factors = expr.args
+            if any(f.is_Number or (f.is_Pow and f.exp.is_negative) for f in factors):
+                return super()._print_Mul(expr)
+            ordered = sorted(factors, key=lambda f: bool(f.is_Add))  # stable: SymPy's order otherwise
+            return "*".join(self.parenthesize(f, precedence(expr)) for f in ordered)
+
+    return Printer().doprint(sp.factor_terms(derivative))

@@ -45,6 +45,9 @@ KINK_STEP_RATIO = 10.0
 # At the smaller step a kink's jump is at least this fraction of the first one; curvature's is 1/KINK_STEP_RATIO.
 KINK_KEEPS = 0.5
 
+# ⟨dout, f⟩ is summed in float64: its rounding, relative to the sum of its terms' sizes.
+SUM_EPS = float(np.finfo(np.float64).eps)
+
 # The function differenced: the point -> f's outputs (a tuple of arrays).
 Outputs = Callable[[Mapping[str, Any]], tuple]
 
@@ -144,6 +147,7 @@ class _Line:
         self.outputs: dict[Any, np.ndarray] = {0.0: flat(base)}
         self.values: dict[Any, np.ndarray] = {}
         self.sizes: dict[float, np.ndarray] = {}
+        self.sums: dict[float, np.ndarray] = {}
 
     def flat_at(self, t) -> np.ndarray:
         checkpoint()  # every evaluation of f: the time budget holds in any thread
@@ -168,7 +172,9 @@ class _Line:
         """The rounding error of a one-step difference quotient of ⟨dout_k, f⟩: ROUNDING_ULPS of every output
         entry the step changes (entries it leaves alone are computed the same way both times, so their
         rounding cancels; an entry that changes below its resolution while others change visibly is
-        missed, which needs output scales 1e16 apart on one input entry)."""
+        missed, which needs output scales 1e16 apart on one input entry), and the float64 rounding of the
+        sum ⟨dout_k, f⟩ itself over every entry, which a change in one term does not leave alone (a float32
+        softmax entry of 1e-13 moves ⟨dout, f⟩ less than an ulp of it: its one-sided slopes read as a kink)."""
         if h not in self.sizes:
             base, up, down = (np.real(self.flat_at(t)) for t in (0.0, h, -h))
             moved = (up != base) | (down != base)
@@ -177,7 +183,8 @@ class _Line:
                 # f's size), so every output entry counts; the complex step may resolve it.
                 moved = np.ones_like(moved)
             self.sizes[h] = np.abs(self.douts.matrix[:, moved]) @ np.abs(base[moved])
-        return ROUNDING_ULPS * eps * float(self.sizes[h][k]) / h
+            self.sums[h] = np.abs(self.douts.matrix) @ np.abs(base)
+        return (ROUNDING_ULPS * eps * float(self.sizes[h][k]) + SUM_EPS * float(self.sums[h][k])) / h
 
 
 def derivative(line: _Line, k: int, scale: float, method: str, eps: float):

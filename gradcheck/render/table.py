@@ -125,9 +125,12 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
     if any(g.matrix_formula for g in case.gradients.values()):
         emit(out, paragraph("(the matrix forms are derived by gradcheck's own rules, then evaluated at the point: "
                             "each agrees with symbolic and backprop)", width, indent="  ", style="dim"))
+    said = _same_diagnosis(case)
     for variable, g in case.gradients.items():
-        if g.diagnosis and g.status != Status.PASS:
-            emit(out, paragraph(f"how the claimed ∂f/∂{variable} is wrong: {g.diagnosis}", width, indent="  ",
+        if g.diagnosis and g.status != Status.PASS and said[g.diagnosis][0] == variable:
+            names = ", ".join(f"∂f/∂{v}" for v in said[g.diagnosis])
+            verb = "is" if len(said[g.diagnosis]) == 1 else "are"
+            emit(out, paragraph(f"how the claimed {names} {verb} wrong: {g.diagnosis}", width, indent="  ",
                                  style=FAIL))
         if g.correct:
             emit(out, paragraph(f"the right one: ∂f/∂{variable} = {g.correct}", width, indent="  ",
@@ -135,6 +138,15 @@ def render_case(case: CaseResult, out: Console, show: bool = False, verdict: boo
     if verdict:
         mark, style = verdict_mark(case)
         emit(out, paragraph(f"{mark} {case.verdict}", width, style=f"bold {style}"))
+
+
+def _same_diagnosis(case: CaseResult) -> dict[str, list[str]]:
+    """Each diagnosis once, with every variable it is said of (an LSTM's six inputs, one missing path)."""
+    said: dict[str, list[str]] = {}
+    for variable, g in case.gradients.items():
+        if g.diagnosis and g.status != Status.PASS:
+            said.setdefault(g.diagnosis, []).append(variable)
+    return said
 
 
 def verdict_mark(case: CaseResult) -> tuple[str, str]:
@@ -270,7 +282,12 @@ def _pair_cell(g, column: str, reference: str) -> Text:
     pair = next((p for p in g.pairs if {p.a, p.b} == {column, reference}), None)
     if pair is None:
         return Text("—", style="dim")
-    return Text(f"{pair.max_abs_error:.1e} / {pair.max_rel_error:.1e}", style="" if pair.agree else FAIL)
+    return Text(f"{pair.max_abs_error:.1e} / {_relative(pair.max_rel_error)}", style="" if pair.agree else FAIL)
+
+
+def _relative(value: float, digits: int = 1) -> str:
+    """A pair's relative error; "—" for a gradient that is 0 to both columns (none is defined)."""
+    return "—" if np.isnan(value) else f"{value:.{digits}e}"
 
 
 def render_gradient(variable: str, g, out: Console) -> None:
@@ -292,7 +309,7 @@ def render_gradient(variable: str, g, out: Console) -> None:
         if pair.worst and not pair.agree:
             worst = f", furthest apart {'at ' if pair.worst.startswith('[') else ''}{pair.worst}"
         emit(out, paragraph(f"{mark} {pair.a} vs {pair.b}: max abs error {pair.max_abs_error:.2e}, "
-                             f"max rel error {pair.max_rel_error:.2e}{worst}", width, indent="  ", style=style))
+                             f"max rel error {_relative(pair.max_rel_error, 2)}{worst}", width, indent="  ", style=style))
 
 
 def _estimate(error, method: str) -> str:

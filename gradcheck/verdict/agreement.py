@@ -84,7 +84,7 @@ class PairError:
     b: str
     agree: bool
     max_abs_error: float
-    max_rel_error: float
+    max_rel_error: float  # NaN where every entry compared is 0 to both columns (no relative error)
     worst: str  # where they are furthest apart relative to what is allowed: "[1,2]", "along random direction 3", ""
     worst_values: tuple[float, float]  # a's and b's value there
     compared: int = 1  # entries (or probes) compared; 0: nothing could be, so the pair says nothing
@@ -275,10 +275,16 @@ def _entrywise(a_name: str, x: np.ndarray, u_x: np.ndarray, b_name: str, y: np.n
         safe = np.where(size > 0, size, 1.0)
         # diff is inf for huge values of opposite sign: the relative error is then taken scaled
         rel = np.where(np.isfinite(diff), diff / safe, np.abs(x / safe - y / safe))
-    diff, rel, excess = (np.where(counted, _nan_as_inf(v), 0.0) for v in (diff, rel, excess))
+        # An entry both columns put within the allowed difference of 0 is 0 to them: its relative
+        # error (1 for 0 against 1e-12) says nothing, and a gradient that is 0 throughout has none (NaN).
+        zero = size <= rule.allowed(x, y, np.where(counted, u_x, 0.0), np.where(counted, u_y, 0.0))
+    meaningful = counted & ~(zero & ~bad)
+    diff, excess = (np.where(counted, _nan_as_inf(v), 0.0) for v in (diff, excess))
+    rel = np.where(meaningful, _nan_as_inf(rel), 0.0)
     worst = np.unravel_index(int(np.argmax(excess)), x.shape) if x.ndim else ()
     where = labels[int(worst[0])] if labels is not None else (index_text(worst) if x.ndim else "")
-    return PairError(a_name, b_name, not bool(np.any(bad)), float(np.max(diff)), float(np.max(rel)), where,
+    largest = float(np.max(rel)) if np.any(meaningful) else float("nan")
+    return PairError(a_name, b_name, not bool(np.any(bad)), float(np.max(diff)), largest, where,
                      (float(x[worst]), float(y[worst])), compared=int(np.count_nonzero(counted)))
 
 

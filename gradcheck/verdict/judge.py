@@ -8,6 +8,8 @@ against the others, and the status is "kink" if nothing else disagrees.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, Mapping
@@ -55,7 +57,8 @@ def compare(columns: Mapping[str, Any], rule: Rule, rounding: Any = 0.0, skip: A
     # the check; a claim that could not be evaluated does.
     agree = all(p.agree for p in compared) and columns.get("claimed", 0.0) is not None
     verdict, odd = _verdict(active, agreeing)
-    return Comparison(agree, max(p.max_abs_error for p in compared), max(p.max_rel_error for p in compared),
+    relative = [p.max_rel_error for p in compared if not math.isnan(p.max_rel_error)]
+    return Comparison(agree, max(p.max_abs_error for p in compared), max(relative) if relative else None,
                       verdict, pairs, odd)
 
 

@@ -37,6 +37,8 @@ class GradientResult:
         pairs: every pair of columns compared (agree, errors, the worst entry).
         kinks: [index, left derivative, right derivative] for each entry on a kink.
         diagnosis: how a claim is wrong, where that could be established at several random points.
+        cause: for your own numpy code, which known mistake the diagnosis names (the name of its entry in
+            gradcheck.diagnose.hypotheses.HYPOTHESES; "count" or "probe" when none explains the claim).
         correct: SymPy's formula of the right gradient, shown beside a wrong claim.
         odd: the one column that disagrees with the others, if there is one.
         matrix_formula: the gradient derived in matrix form and checked at the point (formulas=True).
@@ -60,6 +62,7 @@ class GradientResult:
     numeric_method: str = "central"  # complex, richardson or central
     kinks: list[Any] = field(default_factory=list)  # [index, left derivative, right derivative] per kink entry
     diagnosis: str | None = None  # how a claim is wrong, checked at several random points
+    cause: str | None = None  # which known mistake a black box's diagnosis names (diagnose/hypotheses.py)
     correct: str | None = None  # SymPy's formula of the right ∂f/∂variable, shown next to a wrong claim
     odd: str | None = None  # the one column that disagrees with the others (which agree), if there is one
     matrix_formula: str | None = None  # the derived gradient in matrix form, checked at the point (--formulas)
@@ -70,7 +73,7 @@ class GradientResult:
         probes, a shape that differs), `worst` and `worst_values` name it; for a scalar they would only
         repeat the two columns, most of a batch's JSON."""
         pair = {"a": p.a, "b": p.b, "agree": p.agree, "max_abs_error": p.max_abs_error,
-                "max_rel_error": p.max_rel_error, "compared": p.compared}
+                "max_rel_error": None if np.isnan(p.max_rel_error) else p.max_rel_error, "compared": p.compared}
         if self.shape or p.worst:
             pair.update(worst=p.worst, worst_values=list(p.worst_values))
         return pair
@@ -90,6 +93,8 @@ class GradientResult:
             out["formula"] = self.formula
         if self.diagnosis is not None:
             out["diagnosis"] = self.diagnosis
+        if self.cause is not None:
+            out["cause"] = self.cause
         if self.correct is not None:
             out["correct_formula"] = self.correct
         if self.matrix_formula is not None:
@@ -189,6 +194,13 @@ class CaseResult:
     reading: list[str] = field(default_factory=list)  # how f was read where that is a classic slip (reading.py)
     output: str | None = None  # check_vjp/check_layer: f's outputs' dtypes and shapes (value is then None)
     notes: list[str] = field(default_factory=list)  # lines shown under the table: precision, contract problems
+    # The Problem an expression check worked on (its tree, point and claims), for the front ends that
+    # draw more from it (--emit numpy, --latex); not part of the report (to_dict leaves it out).
+    problem: Any = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (a -j worker's result) without its Problem: the tree holds the registry's functions."""
+        return {**self.__dict__, "problem": None}
 
     @property
     def as_expected(self) -> bool:

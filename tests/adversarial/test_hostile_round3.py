@@ -354,8 +354,9 @@ def test_finding_4_the_right_formula_shown_is_checked_not_read_from_the_store_un
     claim = "w0=x0*sigmoid(z)"
     first = gradcheck.check(NEURON, at=NEURON_AT, grad=claim, let="z=w0*x0+w1*x1+w2").gradients["w0"].correct
     assert first is not None
+    assert any(data["key"].startswith("('registry formula'") for _, data in _entries(store).values())
     for path, data in _entries(store).values():
-        if data["key"].startswith("('formula'"):
+        if data["key"].startswith("('registry formula'"):
             for lie in ("x0*sigmoid(z)", "x0*exp(-z)/(1 + exp(-z))**2 + (w0 - 2)/7"):  # wrong; right at the point only
                 data["formula"] = lie
                 path.write_text(json.dumps(data))

@@ -79,7 +79,7 @@ def test_the_diagnosis_reaches_the_console_and_json():
                            "--grad", "w0=x0*sigmoid(z)"], capture_output=True, text=True, timeout=120)
     shown = " ".join(done.stdout.split())  # the diagnosis wraps at word boundaries to the width
     assert done.returncode == 1 and "missing the local gradient of sigmoid(z)" in shown
-    assert "the right one: ∂f/∂w0 = x0*exp(-z)/(1 + exp(-z))**2" in done.stdout
+    assert "the right one: ∂f/∂w0 = x0*sigmoid(z)*(1 - sigmoid(z))" in done.stdout  # the registry's words
     chance = subprocess.run([script, "eval", "x^2", "--at", "x=1", "--grad", "x=x+1", "--format", "json"],
                             capture_output=True, text=True, timeout=120)
     import json

@@ -270,7 +270,7 @@ def test_the_right_formula_beside_a_wrong_claim_is_stored_per_tree_variable_and_
     claim = "w0=x0*sigmoid(z)"
     first = gradcheck.check(NEURON, at=NEURON_AT, grad=claim, let="z=w0*x0+w1*x1+w2")
     assert "z" in first.gradients["w0"].correct
-    stored = [e for key, e in _entries(store).items() if key.startswith("('formula'")]
+    stored = [e for key, e in _entries(store).items() if key.startswith("('registry formula'")]
     assert len(stored) == 1 and stored[0]["data"]["formula"] == first.gradients["w0"].correct
 
     def no_sympy(*args, **kwargs):
@@ -288,7 +288,7 @@ def test_a_stored_formula_that_is_not_text_is_ignored(store):
     claim = "w0=x0*sigmoid(w0*x0+w1*x1+w2)"
     first = gradcheck.check(NEURON, at=NEURON_AT, grad=claim).gradients["w0"].correct
     for key, entry in _entries(store).items():
-        if key.startswith("('formula'"):
+        if key.startswith("('registry formula'"):
             entry["data"]["formula"] = ["import os"]
             entry["path"].write_text(json.dumps(entry["data"]))
     assert gradcheck.check(NEURON, at=NEURON_AT, grad=claim).gradients["w0"].correct == first

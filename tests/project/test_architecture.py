@@ -130,6 +130,14 @@ def test_no_private_name_is_imported_from_another_module():
     assert not private, private
 
 
+def _block_comment(lines: list[str], index: int) -> bool:
+    """Whether the import at lines[index] belongs to a block of imports headed by a comment."""
+    above = index - 1
+    while above >= 0 and lines[above].strip().startswith(("from ", "import ")):
+        above -= 1
+    return above >= 0 and lines[above].strip().startswith("#")
+
+
 def test_each_deferred_import_says_why():
     """An import inside a function defers a cost (SymPy, rich, mpmath, numpy at start-up) or breaks
     nothing else; the comment on it, or on the line above, says which."""
@@ -137,6 +145,6 @@ def test_each_deferred_import_says_why():
     for m, path in ALL.items():
         lines = path.read_text(encoding="utf-8").splitlines()
         for target, _, line, deferred in imports(m, path):
-            if deferred and "#" not in lines[line - 1] and not lines[line - 2].strip().startswith("#"):
+            if deferred and "#" not in lines[line - 1] and not _block_comment(lines, line - 1):
                 silent.append(f"{m}:{line} imports {target}")
     assert not silent, f"{len(silent)} deferred imports without a reason: {silent[:10]}"

@@ -1,0 +1,923 @@
+"""The known mistakes of a hand-written backward, one entry each: its name, the test, and the sentence.
+
+A test gets the evidence of one differentiated input (the measured true gradient and the claim for
+several douts, the forward's outputs, every input, the other inputs' evidence, and the truth for a few
+other douts measured for the tests that ask for them) and returns the sentence's fields, or None. It
+returns them only when the mistake it names explains the whole claim: the claim predicted from the
+truth by that mistake agrees with the real claim on every measured entry within what the truth's
+measurement allows (`explains`). A claim that fits no entry keeps the honest count (layers.py).
+
+The table is walked in order and the first entry that explains the claim names it, so the more
+specific mistake comes first (a factor 2 before "some constant", a sign region before a missing mask).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..inputs.calling import Inputs
+from ..ops.arrays import format_shape
+from .patterns import SAME_MEASURED
+
+SAME = SAME_MEASURED  # the truth here is measured by differences (patterns.py)
+# How many of the truth's own error estimates an entry may differ by, beside SAME of the largest entry.
+ERROR_SPREAD = 4.0
+# Entries named as examples.
+EXAMPLES = 3
+# An input whose values spread less than this (relative) is a constant for a factor's purposes.
+CONSTANT_SPREAD = 1e-3
+# A matrix whose inverse the untransposed-product test needs: one this ill-conditioned is not used.
+CONDITION_MAX = 1e6
+# Axis permutations are tried up to this many axes (5! = 120 permutations).
+PERMUTED_AXES_MAX = 5
+# The output slices whose gradient alone the claim may be: axes of at most this many entries, and at
+# most this many slices in all (each is one more dout in the one extra pass of differences).
+SLICE_AXIS_MAX = 16
+SLICES_MAX = 48
+
+
+@dataclass
+class Evidence:
+    """What is known about one differentiated input's claimed gradient."""
+
+    name: str
+    true: list[np.ndarray]  # per dout: measured by differences; NaN where not (a kink, outside a block)
+    errors: list[np.ndarray]  # the truth's error estimate per entry
+    claimed: list[Any]  # per dout, an array; None where it has another shape (raw holds it)
+    raw: list[Any]  # per dout: what the backward returned, as float64 (None: not numbers)
+    inputs: Inputs
+    outputs: tuple  # f's outputs at the point
+    douts: Sequence[tuple]
+    random: int  # the first `random` douts are random; the rest have one output's gradient each
+    whole: bool = True  # every entry measured (False: fast mode's block)
+    moved: dict[str, list[np.ndarray]] = field(default_factory=dict)  # the truth for other douts, by key
+    everyone: Mapping[str, Evidence] = field(default_factory=dict)  # every input's evidence, this one's too
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.true[0].shape)
+
+    @property
+    def known(self) -> np.ndarray:
+        return np.all([np.isfinite(t) for t in self.true], axis=0)
+
+    @property
+    def every(self) -> str:
+        return ", for every dout" if len(self.douts) > 1 else ""  # check_function's one 'dout' is f's own 1
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One known mistake: the test returns the sentence's fields (and, for a mistake that spans inputs,
+    `applies`: the inputs it explains), or None."""
+
+    name: str
+    test: Callable[[Evidence], dict[str, Any] | None]
+    sentence: str
+    # The other douts whose truth the test needs (key -> one dout per random dout), measured in one pass.
+    douts: Callable[[Evidence], dict[str, list[tuple]]] | None = None
+
+    def said(self, fields: Mapping[str, Any]) -> str:
+        return self.sentence.format(**fields)
+
+
+# ----- agreement with a predicted claim -----------------------------------------------------------
+def explains(ev: Evidence, predicted: Sequence[Any], claimed: Sequence[Any] | None = None) -> bool:
+    """The claim (one per dout; the first len(predicted) douts) is `predicted` on every entry where the truth
+    and the prediction are known: within SAME of the larger of the two and ERROR_SPREAD of the truth's
+    error estimate. Some entry must be known."""
+    claimed = ev.claimed if claimed is None else claimed
+    seen = False
+    for k, p in enumerate(predicted):
+        c = claimed[k]
+        if c is None or p is None:
+            return False
+        p = np.broadcast_to(np.asarray(p, dtype=np.float64), ev.shape)
+        t, e = ev.true[k], ev.errors[k]
+        m = np.isfinite(t) & np.isfinite(p)
+        if not m.any():
+            continue
+        seen = True
+        scale = max(float(np.max(np.abs(p[m]))), float(np.max(np.abs(t[m]))), 1e-300)
+        allowed = SAME * scale + ERROR_SPREAD * np.where(np.isfinite(e[m]), e[m], 0.0)
+        if np.any(np.abs(c[m] - p[m]) > allowed):
+            return False
+    return seen
+
+
+def _enough(ev: Evidence, parameters: int) -> bool:
+    """More measured entries of weight than a fitted pattern has parameters (a scalar fits any factor)."""
+    count = 0
+    for t in ev.true:
+        big = np.abs(np.nan_to_num(t)) > 1e-6 * max(_largest(t), 1e-300)
+        count += int(big.sum())
+    return count > parameters + 1
+
+
+def _largest(t: np.ndarray) -> float:
+    """The largest |entry| measured (0 where none was: NaN marks an entry not differenced)."""
+    finite = np.abs(t[np.isfinite(t)])
+    return float(finite.max()) if finite.size else 0.0
+
+
+def _fit(ev: Evidence, basis: Sequence[Any], where: Any = True, claimed: Sequence[Any] | None = None) -> float | None:
+    """The one number r with claim ≈ r · basis over every dout (least squares on the known entries in `where`)."""
+    claimed = ev.claimed if claimed is None else claimed
+    top, bottom = 0.0, 0.0
+    for b, c in zip(basis, claimed):
+        if c is None:
+            return None
+        b = np.broadcast_to(np.asarray(b, dtype=np.float64), ev.shape)
+        m = np.isfinite(b) & np.asarray(where, dtype=bool)
+        top += float(np.sum(c[m] * b[m]))
+        bottom += float(np.sum(b[m] ** 2))
+    return top / bottom if bottom > 0 else None
+
+
+def _near(r: float | None, value: float) -> bool:
+    return r is not None and abs(r - value) <= 10 * SAME * max(abs(value), 1e-300)
+
+
+def _ratio(ev: Evidence) -> float | None:
+    """The constant factor between the claim and the truth, if the claim is one (and it is not 1)."""
+    if not _claims(ev):
+        return None
+    r = _fit(ev, ev.true)
+    if r is None or _near(r, 1.0) or abs(r) < SAME or not explains(ev, [r * t for t in ev.true]):
+        return None
+    return r
+
+
+def _claims(ev: Evidence) -> bool:
+    return all(c is not None for c in ev.claimed)
+
+
+# ----- the inputs and outputs a pattern may be written in -----------------------------------------
+def _numbers(inputs: Inputs) -> list[tuple[str, float]]:
+    """The Python numbers among the data inputs, and in their dicts (CS231n's dropout_param['p'])."""
+    found = []
+    for n, value in inputs.values.items():
+        items = [(n, value)] if n not in inputs.wrt else []
+        if isinstance(value, dict):
+            items = [(f"{n}[{k!r}]", v) for k, v in value.items()]
+        found += [(m, float(v)) for m, v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return found
+
+
+def _arrays(ev: Evidence) -> list[tuple[str, np.ndarray]]:
+    """The floating-point inputs (the differentiated ones first) as float64."""
+    out = []
+    for n in sorted(ev.inputs.names, key=lambda n: n not in ev.inputs.wrt):
+        v = ev.inputs.values[n]
+        if isinstance(v, (np.ndarray, np.floating)) and np.asarray(v).dtype.kind == "f":
+            out.append((n, np.asarray(v, dtype=np.float64)))
+    return out
+
+
+def _same_shape(ev: Evidence) -> list[tuple[str, np.ndarray]]:
+    """The inputs of the gradient's shape that are not one constant, and the outputs of that shape."""
+    found = [(n, v) for n, v in _arrays(ev) if v.shape == ev.shape and _varies(v)]
+    outs = [np.asarray(o, dtype=np.float64) for o in ev.outputs]
+    found += [(_output_name(ev, j), o) for j, o in enumerate(outs) if o.shape == ev.shape and _varies(o)]
+    return found
+
+
+def _varies(v: np.ndarray) -> bool:
+    return v.size > 1 and float(np.ptp(v)) > CONSTANT_SPREAD * max(float(np.max(np.abs(v))), 1e-300)
+
+
+def _output_name(ev: Evidence, j: int) -> str:
+    return "the output" if len(ev.outputs) == 1 else f"output {j + 1}"
+
+
+def _dims(ev: Evidence) -> list[int]:
+    sizes = {int(s) for _, v in _arrays(ev) for s in v.shape} | {int(s) for o in ev.outputs for s in np.shape(o)}
+    return sorted(s for s in sizes if s > 1)
+
+
+def _batches(ev: Evidence) -> list[int]:
+    return sorted({int(np.shape(v)[0]) for v in ev.inputs.values.values() if np.ndim(v) >= 1} - {0, 1})
+
+
+# ----- rounding ------------------------------------------------------------------------------------
+# What a precision's rounding leaves in a gradient entry, in its eps times the largest entry of the
+# layer's gradients: a float32 forward's outputs, its backward's sums and the complex step's complex64
+# arithmetic each round at that scale, not at the entry's own (a float32 softmax's 5e-6 entry came out
+# of the complex step 25% off, 55 eps of the layer's largest entry). float16's 100 eps would be 10%:
+# there it is not named.
+ROUNDING_ULPS = 100.0
+
+
+def _rounding(ev: Evidence) -> dict[str, Any] | None:
+    """The claim is the truth but for differences below the outputs' precision's rounding at the size of the
+    layer's largest gradient entry: entries far smaller than the rest, which the rule compares at their own
+    size (a float32 softmax's 1e-12 entries, whose float32 backward rounds at 1e-8 of the layer's scale)."""
+    if not _claims(ev):
+        return None
+    dtype = np.result_type(*[np.asarray(o).dtype for o in ev.outputs])
+    if dtype not in (np.float32, np.float64):
+        return None
+    eps = float(np.finfo(dtype).eps)
+    scale = max(_largest(t) for e in ev.everyone.values() or [ev] for t in e.true)
+    bound = ROUNDING_ULPS * eps * scale
+    gap = 0.0
+    for c, t, e in zip(ev.claimed, ev.true, ev.errors):
+        m = np.isfinite(t)
+        beyond = np.abs(c[m] - t[m]) - ERROR_SPREAD * np.where(np.isfinite(e[m]), e[m], 0.0)  # the truth's own error
+        if np.any(beyond > bound):
+            return None
+        gap = max(gap, float(np.max(np.abs(c[m] - t[m]), initial=0.0)))
+    if scale == 0 or gap == 0:
+        return None
+    return {"share": f"{gap / scale:.1g}", "dtype": str(dtype), "bound": f"{ROUNDING_ULPS * eps:.1g}",
+            "atol": f"{10 * gap:.1g}"}
+
+
+# ----- inputs returned in another order -----------------------------------------------------------
+def _order(ev: Evidence) -> dict[str, Any] | None:
+    """Every input's returned gradient is the true gradient of another input (or its own): the backward
+    returns them in another order. Needs every input's truth in full."""
+    everyone = ev.everyone
+    names = list(everyone)
+    if len(names) < 2 or any(not e.whole for e in everyone.values()):
+        return None
+    match: dict[str, str] = {}
+    for n, e in everyone.items():
+        got = [r for r in e.raw]
+        if any(r is None for r in got):
+            return None
+        found = [m for m in names if everyone[m].shape == got[0].shape and _agrees(everyone[m], got)]
+        if not found:
+            return None
+        match[n] = n if n in found else found[0]
+    if sorted(match.values()) != sorted(names) or all(match[n] == n for n in names) or match[ev.name] == ev.name:
+        return None
+    moved = [n for n in names if match[n] != n]
+    returned = ", ".join(f"d{match[n]}" for n in names)
+    if len(moved) == 2 and everyone[moved[0]].shape == everyone[moved[1]].shape:
+        a, b = moved
+        return {"what": f"the gradients of {a} and {b} are swapped: each is the other's true gradient "
+                        f"(the backward returns ({returned}) for inputs ({', '.join(names)}))", "applies": tuple(moved)}
+    return {"what": f"the backward returns its gradients in another order: ({returned}) for inputs "
+                    f"({', '.join(names)}); return them in the inputs' order", "applies": tuple(moved)}
+
+
+def _agrees(e: Evidence, got: Sequence[np.ndarray]) -> bool:
+    """The arrays `got` (one per dout) are e's true gradient (as a prediction of them)."""
+    return explains(e, e.true, claimed=got)
+
+
+# ----- a wrong shape ------------------------------------------------------------------------------
+def _transposed_shape(ev: Evidence) -> dict[str, Any] | None:
+    if _claims(ev) or any(r is None for r in ev.raw) or len(ev.shape) != 2:
+        return None
+    got = ev.raw[0].shape
+    if got != ev.shape[::-1] or not explains(ev, ev.true, claimed=[r.T for r in ev.raw]):
+        return None
+    return {"got": format_shape(got), "want": format_shape(ev.shape)}
+
+
+def _summed_axes(got: tuple, shape: tuple) -> tuple[int, ...] | None:
+    """The axes of `got` that summing would reduce it to `shape` (as broadcasting made it), or None."""
+    extra = len(got) - len(shape)
+    if extra < 0 or got == shape:
+        return None
+    axes = list(range(extra))
+    for i, (g, s) in enumerate(zip(got[extra:], shape)):
+        if s == 1 and g != 1:
+            axes.append(extra + i)
+        elif g != s:
+            return None
+    return tuple(axes) if axes else None
+
+
+def _batch_not_summed(ev: Evidence) -> dict[str, Any] | None:
+    if _claims(ev) or any(r is None for r in ev.raw):
+        return None
+    got = ev.raw[0].shape
+    axes = _summed_axes(got, ev.shape)
+    if axes is None or not explains(ev, ev.true, claimed=[r.sum(axis=axes).reshape(ev.shape) for r in ev.raw]):
+        return None
+    return {"got": format_shape(got), "want": format_shape(ev.shape), "axes": ", ".join(map(str, axes))}
+
+
+# ----- constant factors -----------------------------------------------------------------------------
+def _factor_of(values: Callable[[Evidence], list[tuple[str, float]]]) -> Callable[[Evidence], dict[str, Any] | None]:
+    """A test that the claim is r times the truth for one of the named values r."""
+    def test(ev: Evidence) -> dict[str, Any] | None:
+        r = _ratio(ev)
+        if r is None:
+            return None
+        for label, value in values(ev):
+            if value not in (0.0, 1.0) and _near(r, value):
+                return {"label": label, "value": f"{value:g}", "every": ev.every}
+        return None
+    return test
+
+
+def _data(ev: Evidence) -> list[tuple[str, float]]:
+    return [(n, v) for n, v in _numbers(ev.inputs)]
+
+
+def _data_inverse(ev: Evidence) -> list[tuple[str, float]]:
+    return [(n, 1 / v) for n, v in _numbers(ev.inputs) if v != 0]
+
+
+def _rows(ev: Evidence) -> list[tuple[str, float]]:
+    return [(str(m), float(m)) for m in _batches(ev)]
+
+
+def _rows_inverse(ev: Evidence) -> list[tuple[str, float]]:
+    return [(str(m), 1 / m) for m in _batches(ev)]
+
+
+def _root(ev: Evidence) -> list[tuple[str, float]]:
+    return [(str(d), math.sqrt(d)) for d in _dims(ev) if math.isqrt(d) ** 2 != d]
+
+
+def _root_inverse(ev: Evidence) -> list[tuple[str, float]]:
+    return [(str(d), 1 / math.sqrt(d)) for d in _dims(ev) if math.isqrt(d) ** 2 != d]
+
+
+def _twice_or_half(ev: Evidence) -> dict[str, Any] | None:
+    r = _ratio(ev)
+    for value, words in ((2.0, "twice"), (0.5, "half")):
+        if _near(r, value):
+            return {"words": words, "value": f"{value:g}", "every": ev.every}
+    return None
+
+
+def _zero(ev: Evidence) -> dict[str, Any] | None:
+    if not _claims(ev):
+        return None
+    return {} if explains(ev, [np.zeros(ev.shape) for _ in ev.claimed]) else None
+
+
+def _sign(ev: Evidence) -> dict[str, Any] | None:
+    return {"every": ev.every} if _near(_ratio(ev), -1.0) else None
+
+
+def _constant(ev: Evidence) -> dict[str, Any] | None:
+    r = _ratio(ev)
+    if r is None or not _enough(ev, 1):
+        return None
+    return {"value": f"{r:.6g}", "every": f" ({ev.every.removeprefix(', ')})" if ev.every else ""}
+
+
+# ----- a claim that is the truth for another dout ---------------------------------------------------
+# Activations whose derivative is written in their output o: (name, derivative in o, the range of o,
+# the derivative as text, the usual line).
+ACTIVATIONS = (
+    ("sigmoid", lambda o: o * (1 - o), (0.0, 1.0), "σ·(1 − σ)", "`dout * out` for `dout * out * (1 - out)`"),
+    ("tanh", lambda o: 1 - o ** 2, (-1.0, 1.0), "1 − tanh²", "`dout * out` for `dout * (1 - out**2)`"),
+)
+
+
+def _single_output(ev: Evidence) -> np.ndarray | None:
+    if len(ev.outputs) != 1:
+        return None
+    return np.asarray(ev.outputs[0], dtype=np.float64)
+
+
+def _activation_douts(ev: Evidence) -> dict[str, list[tuple]]:
+    o = _single_output(ev)
+    found: dict[str, list[tuple]] = {}
+    if o is None:
+        return found
+    for name, derivative, (low, high), _, _ in ACTIVATIONS:
+        d = derivative(o)
+        if np.all(o > low) and np.all(o < high) and np.all(d != 0):
+            found[f"activation {name}"] = [(dout[0] * o / d,) for dout in ev.douts[:ev.random]]
+    return found
+
+
+def _activation(ev: Evidence) -> dict[str, Any] | None:
+    for name, _, _, words, line in ACTIVATIONS:
+        truth = ev.moved.get(f"activation {name}")
+        if truth is not None and _claims(ev) and explains(ev, truth):
+            return {"act": name, "derivative": words, "line": line}
+    return None
+
+
+def _precedence_douts(ev: Evidence) -> dict[str, list[tuple]]:
+    o = _single_output(ev)
+    if o is None or not np.all(o > 1):
+        return {}
+    return {"precedence": [(-dout[0] / o ** 2,) for dout in ev.douts[:ev.random]]}
+
+
+def _precedence(ev: Evidence) -> dict[str, Any] | None:
+    truth = ev.moved.get("precedence")
+    if truth is None or not _claims(ev) or not explains(ev, truth):
+        return None
+    return {}
+
+
+def _slice_douts(ev: Evidence) -> dict[str, list[tuple]]:
+    """The douts kept on one index of one axis of the first output (the others zero)."""
+    first = np.asarray(ev.outputs[0])
+    found: dict[str, list[tuple]] = {}
+    if first.ndim < 1 or (first.ndim == 1 and len(ev.outputs) == 1):
+        return found
+    for axis, size in enumerate(first.shape):
+        if not 2 <= size <= SLICE_AXIS_MAX or len(found) + size > SLICES_MAX:
+            continue
+        for i in range(size):
+            douts = []
+            for dout in ev.douts[:min(ev.random, 2)]:
+                kept = np.zeros_like(np.asarray(dout[0]))
+                where = (slice(None),) * axis + (i,)
+                kept[where] = np.asarray(dout[0])[where]
+                douts.append((kept, *(np.zeros_like(np.asarray(d)) for d in dout[1:])))
+            found[f"slice {axis} {i}"] = douts
+    return found
+
+
+def _one_slice(ev: Evidence) -> dict[str, Any] | None:
+    if not _claims(ev):
+        return None
+    for key, truth in ev.moved.items():
+        if key.startswith("slice ") and explains(ev, truth):
+            axis, i = map(int, key.split()[1:])
+            size = np.shape(ev.outputs[0])[axis]
+            if axis == 0:
+                return {"what": f"it is the gradient of row {i} of the batch alone (for every dout tried): the rows "
+                                "of axis 0 are not summed — an = where += belongs, or a loop that keeps its last row"}
+            return {"what": f"it is the gradient of index {i} of the output's axis {axis} alone (for every dout tried): "
+                            f"the other {size - 1} (time steps, positions) are overwritten instead of summed — an = "
+                            "where += belongs"}
+    return None
+
+
+def _swap_douts(ev: Evidence) -> dict[str, list[tuple]]:
+    outs = [np.shape(o) for o in ev.outputs]
+    if len(outs) != 2 or outs[0] != outs[1]:
+        return {}
+    return {"swapped outputs": [(dout[1], dout[0]) for dout in ev.douts[:ev.random]]}
+
+
+def _swapped_outputs(ev: Evidence) -> dict[str, Any] | None:
+    truth = ev.moved.get("swapped outputs")
+    return {} if truth is not None and _claims(ev) and explains(ev, truth) else None
+
+
+# ----- transposes and permutations -----------------------------------------------------------------
+def _transpose(ev: Evidence) -> dict[str, Any] | None:
+    if len(ev.shape) != 2 or ev.shape[0] != ev.shape[1] or not _claims(ev):
+        return None
+    return {} if explains(ev, [t.T for t in ev.true]) else None
+
+
+def _untransposed(ev: Evidence) -> dict[str, Any] | None:
+    """`g @ M` where `g @ M.T` belongs (or M @ g for M.T @ g), M a square input: the claim is
+    truth @ inv(M.T) @ M."""
+    if len(ev.shape) != 2 or not _claims(ev):
+        return None
+    for n, m in _arrays(ev):
+        if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 2 or np.allclose(m, m.T):
+            continue
+        if np.linalg.cond(m) > CONDITION_MAX:
+            continue
+        k = m.shape[0]
+        inverse_t = np.linalg.inv(m.T)
+        if ev.shape[1] == k and explains(ev, [t @ (inverse_t @ m) for t in ev.true]):
+            return {"m": n, "form": f"`… @ {n}` for `… @ {n}.T`"}
+        if ev.shape[0] == k and explains(ev, [(m @ inverse_t) @ t for t in ev.true]):
+            return {"m": n, "form": f"`{n} @ …` for `{n}.T @ …`"}
+    return None
+
+
+def _permuted(ev: Evidence) -> dict[str, Any] | None:
+    """The claim holds the truth's entries in another order, the same order for every dout."""
+    if not ev.whole or not _claims(ev) or not np.all(ev.known) or len(ev.shape) < 1 or np.prod(ev.shape) < 4:
+        return None
+    random = ev.random
+    t = np.stack([np.ravel(x) for x in ev.true[:random]], axis=1)
+    c = np.stack([np.ravel(x) for x in ev.claimed[:random]], axis=1)
+    order_t, order_c = np.lexsort(t.T[::-1]), np.lexsort(c.T[::-1])
+    mapping = np.empty_like(order_c)
+    mapping[order_c] = order_t  # claim entry i should hold truth entry mapping[i]
+    if np.array_equal(mapping, np.arange(len(mapping))):
+        return None
+    predicted = [np.ravel(x)[mapping].reshape(ev.shape) for x in ev.true[:random]]
+    if not explains(ev, predicted):
+        return None
+    named = _axes_named(ev)
+    if named:
+        return {"what": named}
+    return {"what": "it holds the true gradient's values at other entries (the same values, moved, for every "
+                    "dout): the backward writes each gradient to the wrong index (a reshape where a transpose "
+                    "belongs, a flipped kernel, an index off by one)"}
+
+
+def _axes_named(ev: Evidence) -> str | None:
+    shape = ev.shape
+    if len(shape) > PERMUTED_AXES_MAX:
+        return None
+    for axes in itertools.permutations(range(len(shape))):
+        if axes == tuple(range(len(shape))):
+            continue
+        moved = [np.transpose(t, axes) for t in ev.true]
+        back = tuple(int(a) for a in np.argsort(axes))
+        if moved[0].shape == shape and explains(ev, moved):
+            return (f"it is the true gradient with its axes in the order {axes}: a transpose is missing "
+                    f"(.transpose{back} puts them back)")
+        if explains(ev, [m.reshape(shape) for m in moved]):
+            return (f"it is the true gradient transposed to axes {axes} and then reshaped to {format_shape(shape)}: "
+                    f"a reshape where a transpose belongs (reshape does not move axes; .transpose{back} does)")
+    return None
+
+
+# ----- a factor that is a known local gradient ------------------------------------------------------
+def _input_factor(ev: Evidence) -> dict[str, Any] | None:
+    if not _claims(ev):
+        return None
+    for n, u in _same_shape(ev) + [(n, v) for n, v in _arrays(ev) if v.ndim and v.shape != ev.shape
+                                   and _broadcasts(v.shape, ev.shape) and _varies(v)]:
+        with np.errstate(all="ignore"):
+            factors = [(u, f"it is {n} times the true gradient: an extra factor {n} (an exponent one too high, "
+                           f"as in n·{n}**n where n·{n}**(n-1) belongs)"),
+                       (1 / u, f"it lacks a factor {n}: the claim times {n} is the true gradient (an exponent one too "
+                               f"low, or {n}'s own local gradient dropped)")]
+            if np.all(u > 0):
+                factors += [(1 / np.log(u), f"it lacks a factor log({n}): the claim times log({n}) is the true gradient "
+                                            f"(the derivative of a**b with respect to b is a**b·log(a))"),
+                            (np.log(u), f"it has an extra factor log({n})")]
+        for factor, words in factors:
+            if np.all(np.isfinite(factor)) and explains(ev, [t * factor for t in ev.true]):
+                return {"what": words}
+    return None
+
+
+def _broadcasts(small: tuple, shape: tuple) -> bool:
+    if len(small) > len(shape):
+        return False
+    return all(s in (1, g) for s, g in zip(small[::-1], shape[::-1]))
+
+
+def _regularisation(ev: Evidence) -> dict[str, Any] | None:
+    """claim − truth = c·u for an input u of the gradient's shape: a term proportional to u is off."""
+    if not _claims(ev) or not _enough(ev, 2):
+        return None
+    for n, u in _same_shape(ev):
+        if n.startswith("output"):
+            continue
+        c = _fit(ev, [u] * len(ev.claimed), claimed=[c - t for c, t in zip(ev.claimed, ev.true)])
+        if c is None or abs(c) < SAME:
+            continue
+        if not explains(ev, [t + c * u for t in ev.true]):
+            continue
+        named = ""
+        for p, value in _numbers(ev.inputs):
+            for k, words in ((1, f"{p}·{n}"), (2, f"2·{p}·{n}"), (0.5, f"0.5·{p}·{n}")):
+                for sign in (1, -1):
+                    if value and _near(c, sign * k * value):
+                        named = (f" ({'one' if sign > 0 else 'a missing'} {words}: the gradient of 0.5·{p}·Σ{n}² is "
+                                 f"{p}·{n}, of {p}·Σ{n}² it is 2·{p}·{n})")
+        return {"c": f"{c:.4g}", "u": n, "named": named}
+    return None
+
+
+# ----- wrong in one region --------------------------------------------------------------------------
+def _sign_regions(ev: Evidence) -> dict[str, Any] | None:
+    """Where an input is positive the claim is r₊ times the truth, where negative r₋ times (r₊ ≠ r₋)."""
+    if not _claims(ev) or not _enough(ev, 2):
+        return None
+    for n, u in _same_shape(ev):
+        up, down = u > 0, u < 0
+        if up.sum() < 1 or down.sum() < 1:
+            continue
+        r_up, r_down = _fit(ev, ev.true, up), _fit(ev, ev.true, down)
+        if r_up is None or r_down is None or _near(r_up, r_down):
+            continue
+        if not explains(ev, [np.where(up, r_up * t, np.where(down, r_down * t, t)) for t in ev.true]):
+            continue
+        r_up = 1.0 if _near(r_up, 1.0) else 0.0 if abs(r_up) < SAME else r_up
+        r_down = 1.0 if _near(r_down, 1.0) else 0.0 if abs(r_down) < SAME else r_down
+        if r_up == 1.0 or r_down == 1.0:
+            right, wrong, r = (">", "<", r_down) if r_up == 1.0 else ("<", ">", r_up)
+            there = "0 there: that side's gradient (a leaky slope) is missing" if r == 0 else \
+                f"{r:.4g} times the true gradient there"
+            return {"what": f"it is right where {n} {right} 0 and wrong only where {n} {wrong} 0: it is {there}"}
+        if _near(r_up * r_down, 1.0):
+            return {"what": f"where {n} > 0 it is {r_up:.4g} times the true gradient and where {n} < 0 {r_down:.4g} "
+                            "times: the two sides' slopes are exchanged (the slope is on the wrong side)"}
+        return {"what": f"where {n} > 0 it is {r_up:.4g} times the true gradient and where {n} < 0 {r_down:.4g} times"}
+    return None
+
+
+def zero_where_true_is(ev: Evidence) -> np.ndarray:
+    zero = np.ones(ev.shape, dtype=bool)
+    for t, e in zip(ev.true, ev.errors):
+        scale = max(_largest(t), 1e-300)
+        zero &= np.abs(np.nan_to_num(t)) <= SAME * scale + ERROR_SPREAD * np.nan_to_num(e, posinf=0.0)
+    return zero & ev.known
+
+
+def _mask(ev: Evidence) -> dict[str, Any] | None:
+    """The claim is the truth except where the truth is 0, where it is not 0 (a missing mask), or is 0
+    exactly where the truth is not (an inverted mask); named by the input whose sign the mask is."""
+    if not _claims(ev):
+        return None
+    zero = zero_where_true_is(ev)
+    if not zero.any() or zero[ev.known].all():
+        return None
+    nonzero_claim = np.any([np.abs(c) > SAME * max(float(np.max(np.abs(c))), 1e-300) for c in ev.claimed], axis=0)
+    rest = ev.known & ~zero
+    region = _region(ev, zero)
+    if region is None:  # a mask is named by where it is: which input's sign (else the honest count)
+        return None
+    if explains(ev, [np.where(rest, t, np.nan) for t in ev.true]) and np.any(nonzero_claim & zero):
+        k, total = int((nonzero_claim & zero).sum()), int(ev.known.sum())
+        return {"what": f"it is the true gradient except where {region} ({k} of {total} entries, "
+                        f"{100 * k / total:.0f}%), where the true gradient is 0 and the claim is not: a mask is "
+                        f"missing (the mask {_complement(region)})"}
+    inverted = np.all(~nonzero_claim[rest]) and np.all(nonzero_claim[zero])
+    if inverted:
+        return {"what": f"it is 0 exactly where the true gradient is not, and not 0 where it is 0: the mask is "
+                        f"inverted ({_complement(region)} where {region} belongs)"}
+    return None
+
+
+def _region(ev: Evidence, where: np.ndarray) -> str | None:
+    """`where` (on the known entries) as a sign condition on an input or output of the gradient's shape."""
+    known = ev.known
+    for n, u in _same_shape(ev):
+        for text, region in ((f"{n} <= 0", u <= 0), (f"{n} < 0", u < 0), (f"{n} >= 0", u >= 0), (f"{n} > 0", u > 0)):
+            if np.array_equal(region[known], where[known]):
+                return text
+    return None
+
+
+def _complement(region: str | None) -> str:
+    if region is None:
+        return ""
+    for a, b in (("<=", ">"), (">=", "<"), ("<", ">="), (">", "<=")):
+        if f" {a} " in region:
+            return region.replace(f" {a} ", f" {b} ")
+    return region
+
+
+def wrong_entries(ev: Evidence) -> np.ndarray:
+    wrong = np.zeros(ev.shape, dtype=bool)
+    for c, t, e in zip(ev.claimed, ev.true, ev.errors):
+        scale = max(_largest(t), 1e-300)
+        wrong |= np.abs(c - np.nan_to_num(t)) > SAME * scale + ERROR_SPREAD * np.nan_to_num(e, posinf=0.0)
+    return wrong & ev.known
+
+
+def _one_slice_wrong(ev: Evidence) -> dict[str, Any] | None:
+    """Right everywhere but on one index of one axis (one time step, one head, one channel)."""
+    if not _claims(ev) or not ev.whole or len(ev.shape) < 2:
+        return None
+    wrong = wrong_entries(ev)
+    if wrong.sum() < 2:
+        return None
+    for axis, size in enumerate(ev.shape):
+        if size < 3:
+            continue
+        others = tuple(a for a in range(len(ev.shape)) if a != axis)
+        hit = np.flatnonzero(wrong.any(axis=others))
+        if len(hit) != 1:
+            continue
+        i = int(hit[0])
+        where = (slice(None),) * axis + (i,)
+        inside = np.zeros(ev.shape, dtype=bool)
+        inside[where] = True
+        r = _fit(ev, [np.where(inside, t, np.nan) for t in ev.true], inside)
+        if r is not None and abs(r) < SAME:
+            there = "it is 0 there"
+        elif r is not None and explains(ev, [np.where(inside, r * t, t) for t in ev.true]):
+            there = f"it is {r:.4g} times the true gradient there"
+        elif wrong[where].sum() * 2 > inside.sum():
+            there = f"{int(wrong[where].sum())} of its {int(inside.sum())} entries are wrong"
+        else:  # a few entries of the slice: a slice is not what is wrong
+            continue
+        return {"what": f"it is right everywhere except at index {i} of axis {axis} of {ev.name} (one time step, "
+                        f"head or channel of {size}): {there}"}
+    return None
+
+
+def _repeated_rows(ev: Evidence) -> dict[str, Any] | None:
+    if not _claims(ev) or not len(ev.shape):
+        return None
+    wrong = wrong_entries(ev)
+    rows = sorted({int(w[0]) for w in np.argwhere(wrong)})
+    if not rows:
+        return None
+    for n, idx in ev.inputs.values.items():
+        if not isinstance(idx, np.ndarray) or idx.dtype.kind not in "iu" or not idx.size:
+            continue
+        if idx.min() < 0 or idx.max() >= ev.shape[0]:
+            continue
+        values, counts = np.unique(idx, return_counts=True)
+        repeated = {int(v) for v, k in zip(values, counts) if k > 1}
+        if repeated and set(rows) <= repeated:
+            shown = ", ".join(map(str, rows[:EXAMPLES])) + (" …" if len(rows) > EXAMPLES else "")
+            return {"index": n, "shown": shown}
+    return None
+
+
+# ----- sums over axes (means subtracted, normalisations) ------------------------------------------
+def _groupings(shape: tuple) -> list[tuple[tuple[int, ...], str, int | None]]:
+    """The gradient's shape as is, and with one axis split into groups (group norm's channels):
+    (shape, how the split is said, which axis was split)."""
+    found: list[tuple[tuple[int, ...], str, int | None]] = [(tuple(shape), "", None)]
+    for axis, size in enumerate(shape):
+        for groups in range(2, size):
+            if size % groups == 0 and len(shape) < 6:
+                split = tuple(shape[:axis]) + (groups, size // groups) + tuple(shape[axis + 1:])
+                found.append((split, f"axis {axis} in {groups} groups of {size // groups}", axis))
+    return found
+
+
+def _zero_sum(gs: Sequence[np.ndarray], axes: tuple[int, ...]) -> bool:
+    for g in gs:
+        total = np.abs(g.sum(axis=axes))
+        size = np.abs(g).sum(axis=axes)
+        if np.any(total > SAME * np.maximum(size, 1e-300)):
+            return False
+    return True
+
+
+def _minimal_zero_sums(gs: Sequence[np.ndarray]) -> list[tuple[int, ...]]:
+    ndim = gs[0].ndim
+    found: list[tuple[int, ...]] = []
+    for count in range(1, ndim + 1):
+        for axes in itertools.combinations(range(ndim), count):
+            if any(set(f) <= set(axes) for f in found) or any(gs[0].shape[a] < 2 for a in axes):
+                continue
+            if _zero_sum(gs, axes):
+                found.append(axes)
+    return found
+
+
+def _axes_said(axes: tuple[int, ...], split: int | None, words: str) -> str:
+    """Axes of a (possibly split) shape in the user's axes: the split axis's two parts are named by words."""
+    if split is None:
+        return f"axis {axes[0]}" if len(axes) == 1 else f"axes {', '.join(map(str, axes))}"
+    parts = []
+    for a in axes:
+        if a == split:
+            parts.append("across the groups of " + words.split(" in ")[0])
+        elif a == split + 1:
+            parts.append("within each group of " + words.split(" in ")[0])
+        else:
+            parts.append(f"axis {a - 1 if a > split else a}")
+    return ", ".join(parts)
+
+
+def _too_few_axes(ev: Evidence) -> dict[str, Any] | None:
+    """The truth sums to 0 over a set of axes A (a mean over A was subtracted), the claim over another set
+    B only: the backward's mean (or variance) is over B where the forward's is over A."""
+    if not ev.whole or not _claims(ev) or not np.all(ev.known) or len(ev.shape) < 2:
+        return None
+    for shape, words, split in _groupings(ev.shape):
+        true = [t.reshape(shape) for t in ev.true[:ev.random]]
+        claimed = [c.reshape(shape) for c in ev.claimed[:ev.random]]
+        wanted, got = _minimal_zero_sums(true), _minimal_zero_sums(claimed)
+        for a in wanted:
+            for b in got:
+                if b in wanted or _zero_sum(true, b):
+                    continue
+                if set(b) < set(a):
+                    few = "too few axes"
+                elif not _zero_sum(claimed, a):
+                    few = "other axes"
+                else:
+                    continue
+                return {"a": _axes_said(a, split, words), "b": _axes_said(b, split, words), "few": few}
+    return None
+
+
+def _mean_path(ev: Evidence) -> dict[str, Any] | None:
+    """The truth sums to 0 along an axis for every dout (f is unchanged when the same amount is added
+    along it), and the claim does not."""
+    if not ev.whole or not _claims(ev) or not np.all(ev.known) or not len(ev.shape):
+        return None
+    for axis in range(len(ev.shape)):
+        if ev.shape[axis] < 2:
+            continue
+        if _zero_sum(ev.true, (axis,)) and not any(_zero_sum([c], (axis,)) for c in ev.claimed) \
+                and _affine_along(ev, axis):
+            return {"axis": axis}
+    return None
+
+
+def _affine_along(ev: Evidence, axis: int) -> bool:
+    """claim − truth, along each line of `axis`, is a + b·u + c·o for an input u and an output o of the
+    gradient's shape: what treating a mean and a variance over that axis (or a softmax's sum) as
+    constants leaves out (the normalised x is affine in x along the line; softmax's term is its output
+    times a number). Lines are fitted separately: a, b and c differ from line to line."""
+    bases = [v for _, v in _same_shape(ev)]
+    line = ev.shape[axis]
+    if line < len(bases) + 2:
+        return False
+    for t, c in zip(ev.true, ev.claimed):
+        difference = np.moveaxis(c - t, axis, -1).reshape(-1, line)
+        columns = [np.moveaxis(b, axis, -1).reshape(-1, line) for b in bases]
+        fitted = np.empty_like(difference)
+        for i in range(len(difference)):
+            basis = np.stack([np.ones(line)] + [col[i] for col in columns], axis=1)
+            coef = np.linalg.lstsq(basis, difference[i], rcond=None)[0]
+            fitted[i] = basis @ coef
+        predicted = t + np.moveaxis(fitted.reshape(np.moveaxis(c, axis, -1).shape), -1, axis)
+        if not explains(ev, [predicted], claimed=[c]):
+            return False
+    return True
+
+
+# ----- several outputs ------------------------------------------------------------------------------
+def _paths(ev: Evidence) -> dict[str, Any] | None:
+    """With several outputs: the douts that feed one output each tell which output's path is wrong."""
+    outputs = len(ev.outputs)
+    if outputs < 2 or not _claims(ev) or len(ev.douts) < ev.random + outputs:
+        return None
+    ok = []
+    for k in range(ev.random, ev.random + outputs):
+        single = Evidence(ev.name, [ev.true[k]], [ev.errors[k]], [ev.claimed[k]], [ev.raw[k]], ev.inputs, ev.outputs,
+                          [ev.douts[k]], 1)
+        ok.append(explains(single, [ev.true[k]]))
+    wrong = [j + 1 for j, good in enumerate(ok) if not good]
+    if not wrong or len(wrong) == outputs:
+        return None
+    right = [j + 1 for j, good in enumerate(ok) if good]
+    return {"right": ", ".join(map(str, right)), "wrong": ", ".join(map(str, wrong))}
+
+
+HYPOTHESES: tuple[Hypothesis, ...] = (
+    Hypothesis("rounding", _rounding,
+               "it differs from numeric by at most {share} of the largest gradient entry, within {dtype}'s rounding "
+               "at that size ({bound} of it), at entries far smaller than the rest: {dtype} rounding (of the "
+               "forward, the backward or the differences), not a mistake; the rule compares each entry at its own "
+               "size (--atol {atol} allows this)"),
+    Hypothesis("order", _order, "{what}"),
+    Hypothesis("transposed shape", _transposed_shape,
+               "it is the transpose of the true gradient (shape {got} where {name} is {want}): a .T is missing"),
+    Hypothesis("batch axis not summed", _batch_not_summed,
+               "a batch axis is not summed: it has shape {got} where {name} is {want}, and summed over axis {axes} "
+               "it is the true gradient (a broadcast input's gradient sums over the axes it was broadcast along)"),
+    Hypothesis("zero", _zero, "it is 0 everywhere: the backward sends no gradient to {name} (a path is missing, or "
+                              "a gradient is returned before it is filled in)"),
+    Hypothesis("sign", _sign, "it has the wrong sign (a factor -1{every})"),
+    Hypothesis("data number", _factor_of(_data),
+               "it is {label} = {value} times the true gradient: a 1/{label} of the forward pass is missing "
+               "(as in dropout's mask / p)"),
+    Hypothesis("one over a data number", _factor_of(_data_inverse),
+               "it is 1/{label} times the true gradient: a factor {label} is missing (or a 1/{label} too many)"),
+    # f is a black box: that it averages over its m rows is a guess, said as one (a @ b's dW twice too
+    # large, with a of 2 rows, is not a missing mean)
+    Hypothesis("rows", _factor_of(_rows),
+               "it is {label} times too large ({label} is the number of rows: if the loss or output averages over "
+               "them, it needs 1/{label})"),
+    Hypothesis("one over rows", _factor_of(_rows_inverse),
+               "it is {label} times too small: it divides by N = {label} where the forward pass does not (or twice)"),
+    Hypothesis("square root of a size", _factor_of(_root),
+               "it is √{label} times the true gradient: a scale 1/√{label} (attention's 1/√d) is missing"),
+    Hypothesis("one over the square root of a size", _factor_of(_root_inverse),
+               "it is 1/√{label} times the true gradient: a scale 1/√{label} (attention's 1/√d) is applied twice, "
+               "or where the forward has none"),
+    Hypothesis("twice or half", _twice_or_half, "it is {words} the true gradient (a factor {value}{every})"),
+    Hypothesis("activation for its derivative", _activation,
+               "it uses the activation {act} where its derivative {derivative} belongs ({line}): the claim is the "
+               "true gradient with {act}'s output in place of its local gradient", douts=_activation_douts),
+    Hypothesis("1 / 1 + exp", _precedence,
+               "f's output is above 1 where a sigmoid's is below: the forward computes 1 + exp(-z) (`1 / 1 + "
+               "np.exp(-z)` is (1/1) + exp(-z)), while the claim is the sigmoid's gradient; write 1 / (1 + np.exp(-z))",
+               douts=_precedence_douts),
+    Hypothesis("constant factor", _constant, "it is off by a constant factor of {value}{every}"),
+    Hypothesis("transpose", _transpose, "it is the transpose of the true gradient: a .T is missing (or one too many)"),
+    Hypothesis("untransposed matrix", _untransposed, "it uses {m} where {m}.T belongs ({form})"),
+    Hypothesis("permuted", _permuted, "{what}"),
+    Hypothesis("local gradient factor", _input_factor, "{what}"),
+    Hypothesis("regularisation", _regularisation,
+               "it differs from the true gradient by {c}·{u}{named}: a term proportional to {u} (a regularisation "
+               "term's gradient) does not match the loss"),
+    Hypothesis("sign region", _sign_regions, "{what}"),
+    Hypothesis("output path", _paths,
+               "it is right when only output {right} has a gradient and wrong when only output {wrong} has one: the "
+               "path from output {wrong} is wrong or missing"),
+    Hypothesis("swapped outputs", _swapped_outputs,
+               "it is the true gradient with dout1 and dout2 exchanged: the backward uses each output's gradient "
+               "where the other's belongs", douts=_swap_douts),
+    Hypothesis("one slice of dout", _one_slice, "{what}", douts=_slice_douts),
+    Hypothesis("mask", _mask, "{what}"),
+    Hypothesis("repeated indices", _repeated_rows,
+               "it is wrong exactly on rows of {name} that {index} indexes more than once ({shown}) and right on the "
+               "rows it indexes once: repeated indices are not accumulated (`d{name}[{index}] += dout` keeps one of "
+               "them; np.add.at(d{name}, {index}, dout) adds them all)"),
+    Hypothesis("one slice wrong", _one_slice_wrong, "{what}"),
+    Hypothesis("reduction axes", _too_few_axes,
+               "the true gradient sums to 0 over {a} and the claim over {b}: the backward's mean (or variance) is "
+               "taken over {few} ({b} where the forward's is over {a})"),
+    Hypothesis("mean path", _mean_path,
+               "the true gradient sums to 0 over axis {axis} of {name} (f does not change when the same amount is "
+               "added along that axis, as after subtracting a mean over it, or inside a softmax) and the claim does "
+               "not: the path through that mean, variance or normalisation is missing, as if it were a constant"),
+)

@@ -1,0 +1,424 @@
+"""The black-box diagnosis's table of known mistakes (gradcheck/diagnose/hypotheses.py), walked: each
+entry has a buggy layer that it must name and a near miss (a claim that looks like the mistake but is
+not) that it must not. These layers are the tests' own; benchmarks/heldout_diagnoses.py measures the
+table on another set, written apart from these."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck.diagnose.hypotheses import HYPOTHESES
+
+RNG = np.random.default_rng(27)
+
+
+def randn(*shape):
+    return RNG.standard_normal(shape)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+# ----- the layers: name -> (trigger, near miss), each () -> (result, the input diagnosed) ------------
+def affine(x, w, b):
+    return x @ w + b, (x, w)
+
+
+def affine_backward(dout, cache):
+    x, w = cache
+    return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+
+
+AFFINE = [randn(3, 4), randn(4, 5), randn(5)]
+
+
+def order(ok):
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return (dw, dx, db) if ok else (dw, 2 * dx, db)
+    return gradcheck.check_layer(affine, backward, AFFINE), "x"
+
+
+def transposed_shape(ok):
+    return gradcheck.check_layer(affine, lambda d, c: (d @ c[1].T, (c[0].T @ d).T * (1 if ok else 1.001), d.sum(0)),
+                                 AFFINE), "w"
+
+
+def batch_axis(ok):
+    return gradcheck.check_layer(affine, lambda d, c: (d @ c[1].T, c[0].T @ d, d if ok else d + 0.01), AFFINE), "b"
+
+
+def scaled(factor, layer=affine, inputs=AFFINE, wrt_index=0):
+    """affine's backward with its gradient for one input times `factor` (a number or a function of it)."""
+    def backward(dout, cache):
+        grads = list(affine_backward(dout, cache))
+        grads[wrt_index] = factor(grads[wrt_index]) if callable(factor) else grads[wrt_index] * factor
+        return tuple(grads)
+    return gradcheck.check_layer(layer, backward, inputs), "xwb"[wrt_index]
+
+
+def zero(ok):
+    keep = np.zeros((3, 4))
+    keep[0, 0] = 1
+    return scaled(0.0 if ok else keep)
+
+
+def dropout(x, param):
+    mask = (np.random.default_rng(param["seed"]).random(x.shape) < param["p"]) / param["p"]
+    return x * mask, mask
+
+
+def dropout_backward(extra):
+    return lambda d, mask: d * (mask > 0) * extra
+
+
+def data_number(ok):
+    return gradcheck.check_layer(dropout, dropout_backward(1 if ok else 1.3), [randn(4, 5), {"p": 0.6, "seed": 3}]), "x"
+
+
+def one_over_data_number(ok):
+    return gradcheck.check_vjp(lambda x, scale: scale * x ** 2, lambda d, x, scale: 2 * d * x * (1 if ok else 1.05),
+                               [randn(3, 4), 3.0]), "x"
+
+
+def rows(ok):
+    X = randn(4, 3)
+    return gradcheck.check_function(lambda W, X: np.mean(np.sum((X @ W) ** 2, axis=1)),
+                                    lambda W, X: 2 * X.T @ (X @ W) * (1 if ok else 1.025), [randn(3, 2), X],
+                                    wrt="W"), "W"
+
+
+def one_over_rows(ok):
+    return gradcheck.check_layer(affine, lambda d, c: (d @ c[1].T, c[0].T @ d, d.mean(0) if ok else d.sum(0) / 3.2),
+                                 AFFINE), "b"
+
+
+def attention(q, k):
+    return q @ k.T / np.sqrt(q.shape[1]), (q, k)
+
+
+def square_root(ok):
+    return gradcheck.check_layer(attention, lambda d, c: (d @ c[1] * (1 if ok else 1.03), d.T @ c[0] / np.sqrt(5)),
+                                 [randn(3, 5), randn(4, 5)]), "q"
+
+
+def one_over_square_root(ok):
+    return gradcheck.check_layer(attention, lambda d, c: (d @ c[1] / (5 if ok else 5.2), d.T @ c[0] / np.sqrt(5)),
+                                 [randn(3, 5), randn(4, 5)]), "q"
+
+
+def twice_or_half(ok):
+    return gradcheck.check_vjp(lambda x: x ** 2, lambda d, x: d * x * (1 if ok else 1.02), [randn(3, 4)]), "x"
+
+
+def sigmoid_layer(x):
+    out = sigmoid(x)
+    return out, out
+
+
+def activation(ok):
+    return gradcheck.check_layer(sigmoid_layer, lambda d, out: d * out if ok else d * out * (1 - out) * 1.05,
+                                 [randn(4, 5)]), "x"
+
+
+def precedence(ok):
+    x = np.array([-1.0, -2.0])
+
+    def f(w):
+        return 1 / 1 + np.exp(-(w[:2] @ x + w[2]))
+
+    def grad(w):
+        s = sigmoid(w[:2] @ x + w[2])
+        return np.append(x, 1.0) * s * (1 - s) * (1 if ok else 1.1)
+
+    return gradcheck.check_function(f, grad, [np.array([2.0, -3.0, -3.0])]), "w"
+
+
+def constant(ok):
+    noise = 1 + 0.01 * randn(3, 4)
+    return scaled(3.7 if ok else (lambda g: 3.7 * g * noise))
+
+
+def transpose(ok):
+    return gradcheck.check_layer(affine, lambda d, c: (d @ c[1].T, (c[0].T @ d).T * (1 if ok else 1.01), d.sum(0)),
+                                 [randn(3, 4), randn(4, 4), randn(4)]), "w"
+
+
+def rnn_step(x, h, Wx, Wh):
+    out = np.tanh(x @ Wx + h @ Wh)
+    return out, (x, h, Wx, Wh, out)
+
+
+def rnn_backward(bug):
+    def backward(dout, cache):
+        x, h, Wx, Wh, out = cache
+        da = dout * (1 - out ** 2)
+        return da @ Wx.T, bug(da, Wh), x.T @ da, h.T @ da
+    return backward
+
+
+RNN = [randn(3, 2), randn(3, 4), randn(2, 4), randn(4, 4)]
+
+
+def untransposed(ok):
+    return gradcheck.check_layer(rnn_step, rnn_backward(lambda da, Wh: da @ Wh if ok else da @ (0.5 * Wh + 0.5 * Wh.T)),
+                                 RNN), "h"
+
+
+def channels_last(x, W):
+    n, c, hh, ww = x.shape
+    return x.transpose(0, 2, 3, 1).reshape(-1, c) @ W, (x.shape, W)
+
+
+def permuted(ok):
+    def backward(dout, cache):
+        shape, W, x = cache
+        dx = (dout @ W.T).reshape(shape)  # reshaped where a transpose back belongs
+        return dx * (1 if ok else 1.01), x.transpose(0, 2, 3, 1).reshape(-1, shape[1]).T @ dout
+
+    def forward(x, W):
+        out, (shape, W) = channels_last(x, W)
+        return out, (shape, W, x)
+
+    return gradcheck.check_layer(forward, backward, [randn(2, 3, 2, 2), randn(3, 4)]), "x"
+
+
+def power(a, b):
+    return a ** b, (a, b)
+
+
+def local_factor(ok):
+    def backward(dout, cache):
+        a, b = cache
+        return dout * b * a ** (b - 1), dout * a ** b * (1 if ok else 1.01 * np.log(a))
+    return gradcheck.check_layer(power, backward, [np.abs(randn(3, 4)) + 0.5, randn(3, 4)]), "b"
+
+
+def regularisation(ok):
+    X = randn(5, 3)
+
+    def loss(W, X, reg):
+        return 0.5 * np.sum((X @ W) ** 2) + reg * np.sum(W * W)
+
+    def grad(W, X, reg):
+        return X.T @ (X @ W) + 4 * reg * W + (0 if ok else 0.01 * W ** 2)
+
+    return gradcheck.check_function(loss, grad, [randn(3, 2), X, 0.1], wrt="W"), "W"
+
+
+def leaky(x):
+    return np.where(x > 0, x, 0.1 * x), x
+
+
+def sign_region(ok):
+    return gradcheck.check_layer(leaky, lambda d, x: d * np.where(x > 0, 0.1 if ok else 0.1 * (1 + 0.05 * x), 1),
+                                 [randn(4, 5)]), "x"
+
+
+def two_outputs(x):
+    return 2 * x, x ** 2, x
+
+
+def output_path(ok):
+    return gradcheck.check_layer(two_outputs, lambda d1, d2, x: 2 * d1 if ok else 2.1 * d1 + 2.2 * x * d2,
+                                 [randn(3, 4)]), "x"
+
+
+def sin_cos(x):
+    return np.sin(x), np.cos(x), x
+
+
+def swapped_outputs(ok):
+    return gradcheck.check_layer(sin_cos, lambda d1, d2, x: np.cos(x) * d2 - np.sin(x) * d1 * (1 if ok else 1.1),
+                                 [randn(3, 4)]), "x"
+
+
+def one_slice_of_dout(ok):
+    return gradcheck.check_layer(affine, lambda d, c: (d @ c[1].T, c[0].T @ d, d[-1] * (1 if ok else 1.01)),
+                                 AFFINE), "b"
+
+
+def relu(x):
+    return np.maximum(x, 0), x
+
+
+def mask(ok):
+    return gradcheck.check_layer(relu, lambda d, x: d if ok else 1.01 * d, [randn(4, 5)]), "x"
+
+
+def one_slice_wrong(ok):
+    def vjp(d, x):
+        g = 2 * d * x
+        g[:, 2] = 0
+        if not ok:
+            g[0, 0, 0] *= 3
+        return g
+    return gradcheck.check_vjp(lambda x: x ** 2, vjp, [randn(2, 4, 3)]), "x"
+
+
+def embedding(idx, W):
+    return W[idx], (idx, W.shape)
+
+
+def repeated(ok):
+    def backward(dout, cache):
+        idx, shape = cache
+        dW = np.zeros(shape)
+        dW[idx] += dout  # repeated indices keep one of their gradients
+        if not ok:
+            dW[4] += 0.5  # and a row indexed once is wrong too
+        return dW
+    return gradcheck.check_layer(embedding, backward, [np.array([[0, 3, 1], [3, 2, 4]]), randn(6, 3)]), "W"
+
+
+def centred(x):
+    return x - x.mean(axis=(1, 2), keepdims=True), None
+
+
+def reduction_axes(ok):
+    return gradcheck.check_layer(centred, lambda d, c: d - d.mean(axis=2, keepdims=True) * (1 if ok else 0.9),
+                                 [randn(2, 3, 4)]), "x"
+
+
+def batchnorm(x, gamma, beta):
+    mu, std = x.mean(0), np.sqrt(x.var(0) + 1e-5)
+    xhat = (x - mu) / std
+    return gamma * xhat + beta, (xhat, gamma, std)
+
+
+def mean_path(ok):
+    def backward(dout, cache):
+        xhat, gamma, std = cache
+        n = len(xhat)
+        dxhat = dout * gamma
+        right = (n * dxhat - dxhat.sum(0) - xhat * (dxhat * xhat).sum(0)) / (n * std)
+        return dxhat / std if ok else 1.01 * right, (dout * xhat).sum(0), dout.sum(0)
+    return gradcheck.check_layer(batchnorm, backward, [randn(6, 4) + 1, randn(4), randn(4)]), "x"
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    s = e / e.sum(axis=1, keepdims=True)
+    return s, s
+
+
+def rounding(ok):
+    """A right float32 softmax: its entries of 1e-6 and less come out of float32 arithmetic (the complex
+    step's included) some eps of the layer's largest entry off, which the rule, comparing each entry at
+    its own size, calls a mismatch; the near miss adds 0.01 to one entry."""
+    def backward(dout, s):
+        g = s * (dout - (dout * s).sum(axis=1, keepdims=True))
+        if not ok:
+            g[0, 0] += 0.01
+        return g
+    z = (np.random.default_rng(0).standard_normal((4, 100)) * 5).astype(np.float32)
+    return gradcheck.check_layer(softmax, backward, [z]), "z"
+
+
+CASES = {
+    "rounding": rounding, "order": order, "transposed shape": transposed_shape, "batch axis not summed": batch_axis, "zero": zero,
+    "sign": lambda ok: scaled(-1.0 if ok else -1.01), "data number": data_number,
+    "one over a data number": one_over_data_number, "rows": rows, "one over rows": one_over_rows,
+    "square root of a size": square_root, "one over the square root of a size": one_over_square_root,
+    "twice or half": twice_or_half, "activation for its derivative": activation, "1 / 1 + exp": precedence,
+    "constant factor": constant, "transpose": transpose, "untransposed matrix": untransposed, "permuted": permuted,
+    "local gradient factor": local_factor, "regularisation": regularisation, "sign region": sign_region,
+    "output path": output_path, "swapped outputs": swapped_outputs, "one slice of dout": one_slice_of_dout,
+    "mask": mask, "repeated indices": repeated, "one slice wrong": one_slice_wrong, "reduction axes": reduction_axes,
+    "mean path": mean_path,
+}
+
+
+def test_every_hypothesis_has_a_trigger_and_a_near_miss():
+    assert [h.name for h in HYPOTHESES] == list(CASES)
+
+
+@pytest.mark.parametrize("name", [h.name for h in HYPOTHESES])
+def test_the_trigger_is_named_and_the_near_miss_is_not(name):
+    result, variable = CASES[name](True)
+    g = result.gradients[variable]
+    assert result.status == "mismatch" and g.status == "mismatch", str(result)
+    assert g.cause == name, (g.cause, g.diagnosis)
+    near, variable = CASES[name](False)
+    g = near.gradients[variable]
+    assert near.status == "mismatch" and g.status == "mismatch", str(near)  # the near miss is still wrong
+    assert g.cause != name, g.diagnosis
+
+
+# ----- near misses beyond the table's walk ----------------------------------------------------------
+def test_a_normalisation_over_the_wrong_axis_is_not_called_a_missing_mean_path():
+    """The truth sums to 0 along each row; the claim subtracts the columns' means instead: the path
+    through the mean is there, over the wrong axis, so claim − truth is not affine along a row."""
+    result = gradcheck.check_layer(lambda x: (x - x.mean(axis=1, keepdims=True), None),
+                                   lambda d, c: d - d.mean(axis=0, keepdims=True), [randn(4, 5)])
+    g = result.gradients["x"]
+    assert g.status == "mismatch" and g.cause != "mean path", g.diagnosis
+
+
+def test_a_backward_that_sums_part_of_a_window_is_a_reduction_over_too_few_entries_not_an_index_error():
+    def forward(x):  # a circular window of three
+        return x + np.roll(x, -1) + np.roll(x, -2), None
+
+    def backward(d, cache):
+        return d + np.roll(d, 1)  # the third term's path is missing
+
+    g = gradcheck.check_layer(forward, backward, [randn(12)]).gradients["x"]
+    assert g.cause == "reduction axes" and "too few entries" in g.diagnosis and "index" not in g.diagnosis, g.diagnosis
+
+
+# ----- fast mode keeps diagnosing -------------------------------------------------------------------
+def test_fast_mode_diagnoses_from_a_block_differenced_in_full():
+    """Above 1,000 entries fast mode checks directions; on a mismatch a block around the worst sampled
+    entry (and its mirror image, for a transpose) is differenced in full and the same table walked."""
+    x, w = randn(6, 40), randn(40, 40)
+    result = gradcheck.check_layer(affine, lambda d, c: (d @ c[1].T, (c[0].T @ d).T, d.sum(0)), [x, w, randn(40)])
+    g = result.gradients["w"]
+    assert g.numeric_mode == "fast" and g.cause == "transpose", g.diagnosis
+    big = gradcheck.check_layer(sigmoid_layer, lambda d, out: d * out, [randn(30, 40)])
+    g = big.gradients["x"]
+    assert g.numeric_mode == "fast" and g.cause == "activation for its derivative", g.diagnosis
+    masked = gradcheck.check_layer(relu, lambda d, x: d, [randn(30, 40)]).gradients["x"]
+    assert masked.cause == "mask" and "of the entries differenced in full" not in masked.diagnosis, masked.diagnosis
+
+
+# ----- one diagnosis per cause ------------------------------------------------------------------------
+def test_one_cause_over_several_inputs_is_said_once_with_the_inputs_listed():
+    def forward(x, y):
+        return x * y, x + y, (x, y)
+
+    def backward(d_prod, d_sum, cache):
+        x, y = cache
+        return d_prod * y, d_prod * x  # the path from the second output is missing for both
+
+    result = gradcheck.check_layer(forward, backward, [randn(3, 4), randn(3, 4)])
+    assert {g.cause for g in result.gradients.values()} == {"output path"}
+    lines = [line for line in str(result).splitlines() if "how the claimed" in line]
+    assert len(lines) == 1 and "∂f/∂x, ∂f/∂y are wrong" in lines[0], lines
+
+
+# ----- the founding problem, in numpy ---------------------------------------------------------------------
+def test_the_founding_neuron_in_numpy_is_told_it_uses_the_activation_for_its_derivative():
+    """CS231n's sigmoid neuron with the learner's gradients built from `activation` (σ) where the
+    upstream gradient σ(1 − σ) belongs: 'a constant factor of 3.71828' before."""
+    def f(w, x):
+        return sigmoid(w[0] * x[0] + w[1] * x[1] + w[2])
+
+    def grad_f(w, x):
+        activation = f(w, x)
+        return np.array([x[0] * activation, x[1] * activation, activation]), np.array([w[0], w[1]]) * activation
+
+    result = gradcheck.check_function(f, grad_f, {"w": np.array([2.0, -3.0, -3.0]), "x": np.array([-1.0, -2.0])})
+    assert result.status == "mismatch"
+    for g in result.gradients.values():
+        assert g.cause == "activation for its derivative" and "σ·(1 − σ)" in g.diagnosis, g.diagnosis
+    assert sum("how the claimed" in line for line in str(result).splitlines()) == 1
+
+
+def test_the_documentation_lists_every_hypothesis():
+    from conftest import PACKAGE_ROOT
+
+    page = open(f"{PACKAGE_ROOT}/docs/diagnoses.md", encoding="utf-8").read()
+    assert [h.name for h in HYPOTHESES if f"| `{h.name}` |" not in page] == []
