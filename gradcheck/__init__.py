@@ -253,9 +253,9 @@ def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *,
         f: `f(*inputs)` (or `f(**inputs)`) returning an array, or a tuple of arrays.
         vjp: `vjp(dout, *inputs)` (one dout per output) returning the gradients of the differentiated
             inputs: one array, or a tuple in input order.
-        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes,
-            retry_at_random, unknown:
+        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, retry_at_random:
             as for check_function().
+        unknown: as for check_function().
 
     Returns:
         CaseResult: its value is None; .output gives the outputs' dtypes and shapes, .notes the lines
@@ -289,9 +289,9 @@ def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], input
         backward: backward(dout, cache) returning the gradients of the differentiated inputs: one
             array, or a tuple in input order (a tuple over all floating-point inputs is accepted too,
             so `wrt` does not change your backward).
-        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes,
-            retry_at_random, unknown:
+        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, retry_at_random:
             as for check_function().
+        unknown: as for check_function().
 
     Returns:
         CaseResult: as check_vjp() returns it.

@@ -258,8 +258,8 @@ def test_item_10_timeout_names_the_step_and_works_in_a_thread(ticking_clock):
 def test_item_10_check_function_has_a_timeout_in_a_thread():
     from concurrent.futures import ThreadPoolExecutor
 
-    def f(v):  # work of certain cost on the real clock: every call sleeps, so 800 calls take 8 s or more
-        time.sleep(0.01)
+    def f(v):  # work of certain cost on the real clock: the three calls timed to plan the check take 0.3 s or
+        time.sleep(0.1)  # more, so even the smallest plan (checks/planning.py) cannot fit and the budget ends it
         return float(np.sum(v**2))
 
     with ThreadPoolExecutor(1) as pool:
