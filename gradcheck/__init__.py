@@ -7,7 +7,9 @@
 
 The public API: check (an expression), check_function (your numpy loss and its gradient), check_vjp
 (your function with an array output and its vector-Jacobian product), check_layer (a CS231n-style
-forward and backward with a cache) and trace (the computational graph, node by node). Each check
+forward and backward with a cache), check_model (a CS231n-style model: params dict, loss(X, y) ->
+(loss, grads)), check_op (a layer or op written as a class: forward/backward, needle's
+compute/gradient) and trace (the computational graph, node by node). Each check
 returns a CaseResult; bad input raises a GradcheckError.
 
 Importing this package is cheap: numpy and SymPy are loaded when a check first runs.
@@ -26,8 +28,8 @@ if TYPE_CHECKING:
     from .verdict.result import CaseResult, GradientResult, Report
 
 __version__ = "0.3.0"
-__all__ = ["check", "check_function", "check_vjp", "check_layer", "trace", "CaseResult", "GradientResult", "Report",
-           "Trace", "TraceNode", "GradcheckError", "ParseError", "ValueSpecError", "SpecError", "ShapeError",
+__all__ = ["check", "check_function", "check_vjp", "check_layer", "check_model", "check_op", "trace", "CaseResult",
+           "GradientResult", "Report", "Trace", "TraceNode", "GradcheckError", "ParseError", "ValueSpecError", "SpecError", "ShapeError",
            "DomainError", "FunctionError"]
 
 # Values of variables: "w0=2,x0=-1", several such strings, or a mapping of names to numbers, nested
@@ -35,10 +37,11 @@ __all__ = ["check", "check_function", "check_vjp", "check_layer", "trace", "Case
 Values = Union[str, Iterable[str], Mapping[str, Any], None]
 # The variables to differentiate by: "W1,W2" or a list of names (None: all of f's but class labels).
 Variables = Union[str, Iterable[str], None]
-# The inputs of your own functions: one array, a list of them (f(*inputs)) or a mapping (f(**inputs)).
+# The inputs of your own functions: one array, a list of them (f(*inputs)) or a mapping (f(**inputs));
+# each may be a structure of dicts, lists and tuples of arrays (a parameter dict).
 Inputs = Any
-# Which of those inputs to differentiate: a name, a position, or a list of them (None: every
-# floating-point input).
+# Inputs named for wrt= or data=: a name, a path into a structure ('params["W1"]'), a position, or a list
+# of them (wrt None: every floating-point array; data None: none).
 Chosen = Union[str, int, Iterable[Union[str, int]], None]
 
 # The result classes, imported on first use (they bring numpy): gradcheck.CaseResult and so on.
@@ -125,7 +128,7 @@ def __getattr__(name: str) -> Any:
 
 
 def check(expr: str, at: Values = None, grad: Values = None, let: Values = None, wrt: Variables = None, *,
-          seed: int = 0, rtol: float | None = None, atol: float | None = None, mode: str = "auto",
+          data: Variables = None, seed: int = 0, rtol: float | None = None, atol: float | None = None, mode: str = "auto",
           method: str = "auto", dtype: str = "float64", order: int = 1, strict: bool = False,
           timeout: float | None = None, formulas: bool = False, name: str | None = None,
           base: str | Path | None = None, npy_root: str | Path | None = None) -> CaseResult:
@@ -145,7 +148,9 @@ def check(expr: str, at: Values = None, grad: Values = None, let: Values = None,
         let: named intermediates, {"z": "w0*x0 + w1*x1 + w2"}, usable in expr and in claims; a later
             one may use earlier ones. They are not variables.
         wrt: the variables to differentiate by ("W1,W2" or a list); default: every variable of f
-            except data (class labels and index arrays, which are never differentiated).
+            except data: class labels and index arrays (never differentiated), arrays given as whole
+            numbers ([0, 2, 1], an integer numpy array; wrt may name one) and the names `data` gives.
+        data: variables that are data, not differentiated ("mask" or a list).
         seed: seeds the values drawn for variables without one, and fast mode's random probes.
         rtol: relative tolerance (default 1e-5; 1e-3 with dtype="float32").
         atol: absolute tolerance added to the agreement rule (default 0).
@@ -178,29 +183,38 @@ def check(expr: str, at: Values = None, grad: Values = None, let: Values = None,
     # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
     from .checks.expression import check as run
 
-    return run(expr, at=at, grad=grad, let=let, wrt=wrt, name=name, base=base, npy_root=npy_root, seed=seed,
+    return run(expr, at=at, grad=grad, let=let, wrt=wrt, data=data, name=name, base=base, npy_root=npy_root, seed=seed,
                rtol=rtol, atol=atol, mode=mode, method=method, dtype=dtype, order=order, strict=strict,
                timeout=timeout, formulas=formulas)
 
 
-def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: Inputs, *, wrt: Chosen = None,
-                   name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
+def check_function(f: Callable[..., Any], grad_f: Callable[..., Any] | None, inputs: Inputs, *, wrt: Chosen = None,
+                   data: Chosen = None, name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
                    mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
-                   nondeterminism: float = 0.0, retry_at_random: bool = False, **unknown: Any) -> CaseResult:
+                   nondeterminism: float = 0.0, allow_writes: bool = False, retry_at_random: bool = False, **unknown: Any) -> CaseResult:
     """Check your own numpy loss and its hand-written gradient against finite differences.
 
     Args:
         f: the loss, `f(*inputs)` (or `f(**inputs)` for a mapping) returning a scalar.
-        grad_f: its gradient, called like f, returning the gradients of the differentiated inputs: one
-            array, a sequence in input order, or a mapping for mapping inputs. It is the `claimed` column.
-        inputs: one array, a list of them (`f(*inputs)`) or a mapping of names (`f(**inputs)`). Floating-point arrays and numbers are
-            differentiated; everything else (integer labels, boolean masks, dicts) is passed through
-            untouched. Your arrays are copied, never modified.
-        wrt: which inputs to differentiate, by name or position (default: every floating-point one).
+        grad_f: its gradient, called like f (None: f returns (loss, grads), as CS231n's
+            softmax_loss_naive does), returning the gradients of the differentiated inputs: one
+            array, a sequence in input order, or a dict keyed by input name (`x` or `dx`); a structured
+            input's gradient has its structure (a dict keyed like params). It is the `claimed` column.
+        inputs: one array, a list of them (`f(*inputs)`) or a mapping of names (`f(**inputs)`); each may be
+            a structure of dicts, lists and tuples (a parameter dict). Floating-point arrays are
+            differentiated, wherever they are; everything else (integer labels, boolean masks, Python
+            numbers such as reg) is data, passed through untouched. Your arrays are copied, never
+            modified. Tensors with .numpy() (needle, PyTorch) are converted to numpy arrays.
+        wrt: which inputs to differentiate, by name, path (`'params["W1"]'`) or position (default: every
+            floating-point array not named as data); it may name a Python number.
+        data: floating-point inputs that are data, not variables (a dropout mask, a loss's X), by name,
+            path or position.
         name: the case's name in reports (default: f's name).
         seed, rtol, atol, mode, method, strict, timeout: as for check(). The precision is that of f's
             output (a float32 loss is judged with float32's tolerances).
         nondeterminism: the relative difference allowed between two calls of grad_f (default 0).
+        allow_writes: writes into a differentiated input (or dout, or the cache) are noted instead of
+            making the status "contract" (exit 5); a wrong gradient is a mismatch either way.
         retry_at_random: at a kink from ties (a maximum over equal entries), check again at a random
             point near the given one (about 1e-3 of the inputs away), where nothing is tied.
         unknown: an option that does not apply here (check's dtype, say) or is mistyped is refused
@@ -216,29 +230,32 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any], inputs: In
     # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
     from .checks.layers import check_function as run  # deferred: start-up (numpy loads with the first check)
 
-    return run(f, grad_f, inputs, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
-               strict=strict, timeout=timeout, nondeterminism=nondeterminism, retry_at_random=retry_at_random,
+    return run(f, grad_f, inputs, wrt=wrt, data=data, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
+               strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes,
+               retry_at_random=retry_at_random,
                **unknown)
 
 
 def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *, wrt: Chosen = None,
-              name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
+              data: Chosen = None, name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
               mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
-              nondeterminism: float = 0.0, retry_at_random: bool = False, **unknown: Any) -> CaseResult:
+              nondeterminism: float = 0.0, allow_writes: bool = False, retry_at_random: bool = False, **unknown: Any) -> CaseResult:
     """Check a vector-Jacobian product: f returns arrays, `vjp(dout, *inputs)` the gradients of ⟨dout, f⟩.
 
     For three random Gaussian douts (sharing each forward pass), every entry of every gradient is
     compared with finite differences of ⟨dout, f(x)⟩ (full mode), or random directions with sampled
     entries (fast mode), by the agreement rule of check(). The backward's contracts are checked too:
     each gradient has its input's shape and dtype, it is linear in dout, two calls agree, and it
-    writes to neither dout nor the inputs.
+    writes to neither dout nor the inputs. Right gradients from a vjp that breaks the first or the last
+    of these promises have status "contract" (exit 5), not "mismatch".
 
     Args:
         f: `f(*inputs)` (or `f(**inputs)`) returning an array, or a tuple of arrays.
         vjp: `vjp(dout, *inputs)` (one dout per output) returning the gradients of the differentiated
             inputs: one array, or a tuple in input order.
-        inputs, wrt, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, retry_at_random, unknown:
+        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, retry_at_random:
             as for check_function().
+        unknown: as for check_function().
 
     Returns:
         CaseResult: its value is None; .output gives the outputs' dtypes and shapes, .notes the lines
@@ -251,15 +268,16 @@ def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *,
     # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
     from .checks.layers import check_vjp as run
 
-    return run(f, vjp, inputs, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
-               strict=strict, timeout=timeout, nondeterminism=nondeterminism, retry_at_random=retry_at_random,
+    return run(f, vjp, inputs, wrt=wrt, data=data, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
+               strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes,
+               retry_at_random=retry_at_random,
                **unknown)
 
 
 def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], inputs: Inputs, *, wrt: Chosen = None,
-                name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
+                data: Chosen = None, name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
                 mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
-                nondeterminism: float = 0.0, retry_at_random: bool = False, **unknown: Any) -> CaseResult:
+                nondeterminism: float = 0.0, allow_writes: bool = False, retry_at_random: bool = False, **unknown: Any) -> CaseResult:
     """Check a layer written CS231n style: `forward(*inputs) -> (out, cache)`, `backward(dout, cache) -> grads`.
 
     A forward returning (out1, out2, ..., cache), as an LSTM step does, has a backward(dout1, dout2,
@@ -271,8 +289,9 @@ def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], input
         backward: backward(dout, cache) returning the gradients of the differentiated inputs: one
             array, or a tuple in input order (a tuple over all floating-point inputs is accepted too,
             so `wrt` does not change your backward).
-        inputs, wrt, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, retry_at_random, unknown:
+        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, retry_at_random:
             as for check_function().
+        unknown: as for check_function().
 
     Returns:
         CaseResult: as check_vjp() returns it.
@@ -284,9 +303,76 @@ def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], input
     # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
     from .checks.layers import check_layer as run
 
-    return run(forward, backward, inputs, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode,
-               method=method, strict=strict, timeout=timeout, nondeterminism=nondeterminism, retry_at_random=retry_at_random,
+    return run(forward, backward, inputs, wrt=wrt, data=data, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode,
+               method=method, strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes,
+               retry_at_random=retry_at_random,
                **unknown)
+
+
+def check_model(model: Any, X: Any, y: Any, *, wrt: Chosen = None, name: str | None = None, seed: int = 0,
+                rtol: float | None = None, atol: float | None = None, mode: str = "auto", method: str = "auto",
+                strict: bool = False, timeout: float | None = None, nondeterminism: float = 0.0,
+                allow_writes: bool = False, **unknown: Any) -> CaseResult:
+    """Check a CS231n-style model: `model.params` a dict of arrays, `model.loss(X, y)` returning `(loss, grads)`.
+
+    Every parameter is differentiated (`params["W1"]`, `params["gamma1"]`, ... in the table), with the
+    model's own regularisation (it is part of its loss); X and y are data. Full mode up to 1,000
+    parameters in all, fast mode beyond (`mode=` overrides). A gradient missing from grads, or under
+    another key, is a claim that does not compute. The model is not changed: the check calls a copy.
+    Dropout must draw a fixed mask (a seed, as CS231n's dropout_param["seed"]), or the loss is not a
+    function of the parameters and the check says so.
+
+    Args:
+        model: the model, with .params and .loss(X, y).
+        X, y: a batch and its labels, passed to model.loss as they are.
+        wrt: the parameters to check, by key ("W1,W2") or path ('params["W1"]'); default: all of them.
+        name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, unknown:
+            as for check_function().
+
+    Returns:
+        CaseResult: one GradientResult per parameter, keyed 'params["W1"]'; print() shows the table.
+
+    Raises:
+        FunctionError: model.loss raised; chained to it.
+        GradcheckError: bad input (a model without params or loss, a loss that does not return a pair).
+    """
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from .checks.model import check_model as run
+
+    return run(model, X, y, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
+               strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes, **unknown)
+
+
+def check_op(op: Any, inputs: Inputs, *, wrt: Chosen = None, data: Chosen = None, name: str | None = None,
+             seed: int = 0, rtol: float | None = None, atol: float | None = None, mode: str = "auto",
+             method: str = "auto", strict: bool = False, timeout: float | None = None, nondeterminism: float = 0.0,
+             allow_writes: bool = False, **unknown: Any) -> CaseResult:
+    """Check a layer or an op written as a class (or an object of one), by its methods.
+
+    - `forward(*inputs) -> (out, cache)` and `backward(dout, cache)`: as check_layer.
+    - `forward(*inputs) -> out` keeping its state on the object, and `backward(dout)`: each backward is
+      called right after a forward at the same inputs.
+    - needle's `compute(*arrays)` and `gradient(out_grad, node)`: called as needle calls them, with its
+      Tensors where the op's module has needle's Tensor (their `.numpy()` is read), else with arrays
+      (`node` is then the output array, with `node.inputs`).
+
+    Args:
+        op: the class (made with no arguments) or the object.
+        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, unknown:
+            as for check_function(); inputs are named as forward's (or compute's) parameters.
+
+    Returns:
+        CaseResult: as check_vjp() returns it.
+
+    Raises:
+        FunctionError: a method raised; chained to it.
+        GradcheckError: bad input (an object with neither pair of methods).
+    """
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from .checks.objects import check_op as run
+
+    return run(op, inputs, wrt=wrt, data=data, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
+               strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes, **unknown)
 
 
 def trace(expr: str, at: Values = None, let: Values = None, wrt: Variables = None, *, seed: int = 0,

@@ -150,6 +150,20 @@ class Checker:
 
         return self._run(check_vjp, f, vjp, inputs, **options)
 
+    def model(self, model, X, y, **options):
+        """check_model: fails the test with the table unless every gradient agrees (a kink passes)."""
+        # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+        from . import check_model
+
+        return self._run(check_model, model, X, y, **options)
+
+    def op(self, op, inputs, **options):
+        """check_op: a class with forward/backward or needle's compute/gradient; fails the test like the others."""
+        # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+        from . import check_op
+
+        return self._run(check_op, op, inputs, **options)
+
     @staticmethod
     def _run(checker, *args, **options):
         # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)

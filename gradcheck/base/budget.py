@@ -96,6 +96,12 @@ def current_step() -> str | None:
     return None if budget is None else budget.step
 
 
+def remaining() -> float | None:
+    """Seconds left in the current check's budget (by `clock`), or None when it has none."""
+    budget = getattr(_local, "budget", None)
+    return None if budget is None else budget.deadline - clock()
+
+
 def checkpoint() -> None:
     """Raise CheckTimeout if the current check's budget has run out (cheap: call it in loops)."""
     budget = getattr(_local, "budget", None)

@@ -43,6 +43,14 @@ MAX_DIMENSIONS = 8
 # 64-bit bound (19 digits) needs, far fewer than Python's int() refuses (4,300).
 MAX_WHOLE_DIGITS = 100
 
+# ----- read by inputs/trees.py -----------------------------------------------------------------
+# Values in one structured input (a dict of parameters, a list of layers' weights): a model's parameters
+# are tens; each leaf is named in the table, so thousands would be unreadable anyway.
+MAX_TREE_LEAVES = 10_000
+# Nesting of dicts, lists and tuples in one input: deeper than any model's (a list of blocks of dicts of
+# weights is 3); a structure that contains itself is refused here instead of walked forever.
+MAX_TREE_DEPTH = 32
+
 # ----- read by inputs/data.py ------------------------------------------------------------------
 # Brackets nested deeper than this are refused before ast sees them (its parser recurses).
 LITERAL_MAX_NESTING = 16

@@ -57,6 +57,7 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "let": ((dict,), "a table of name = expression"),
     "grad": ((dict,), "a table of variable = expression"),
     "wrt": ((str, list), "text like \"W1,W2\" or a list of names"),
+    "data": ((str, list), "text like \"X,mask\" or a list of names"),
     **{f.name: ((int, float) if f.metadata["kind"] is float else (f.metadata["kind"],), f.metadata["toml"])
        for f in fields(Options) if f.metadata["toml"]},
     "expect": ((str,), "\"pass\" or \"mismatch\""),

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from ..base.errors import DomainError, SpecError
 from ..base.limits import MAX_ENTRIES
 from ..inputs.calling import Inputs, is_differentiable
+from ..inputs.trees import converted, from_framework, is_tree, leaves, path
 from ..ops.arrays import format_shape
 from ..verdict.agreement import Rule
 
@@ -30,7 +32,7 @@ class NotFinite(DomainError):
 def read_output(value: Any, what: str, complex_ok: bool = False) -> tuple[np.ndarray, ...]:
     """f's output as a tuple of real arrays (a tuple of outputs stays a tuple; one array is a 1-tuple).
     complex_ok: under the complex step (complex inputs) complex outputs are what is expected."""
-    parts = value if isinstance(value, tuple) else (value,)
+    parts = tuple(from_framework(v) for v in value) if isinstance(value, tuple) else (from_framework(value),)
     if not parts:
         raise SpecError(f"{what} returned an empty tuple; it must return an array of numbers")
     out = []
@@ -78,14 +80,18 @@ def precision(outputs: Sequence[np.ndarray]) -> str:
 
 def read_gradients(value: Any, inputs: Inputs, what: str) -> tuple[dict[str, tuple[Any, str | None]],
                                                                      dict[str, Any], list[str]]:
-    """The gradient per differentiated input as (array or None, why not); the raw arrays (for the
-    diagnosis of a wrong shape); and the contract problems (a dtype that is not the input's)."""
-    parts = _by_name(value, inputs, what)
+    """The gradient per differentiated value (by path) as (array or None, why not); the raw arrays (for the
+    diagnosis of a wrong shape); and the broken contracts (a dtype that is not the input's, a shape that
+    differs from it by size-1 axes only: the values are then judged in the input's shape)."""
+    parts = _by_path(converted(value), inputs, what)
     claimed: dict[str, tuple[Any, str | None]] = {}
     raw: dict[str, Any] = {}
     problems: list[str] = []
     for name in inputs.wrt:
-        part, x = parts[name], inputs.values[name]
+        part, x = parts[name], inputs.leaf(name)
+        if isinstance(part, Missing):
+            claimed[name] = (None, part.why)
+            continue
         if part is None:
             claimed[name] = (None, "is None")
             continue
@@ -103,6 +109,15 @@ def read_gradients(value: Any, inputs: Inputs, what: str) -> tuple[dict[str, tup
             claimed[name] = (None, f"is not an array of numbers ({type(part).__name__})")
             continue
         raw[name] = g64
+        if g.shape != np.shape(x) and squeezed(g.shape) == squeezed(np.shape(x)):
+            # the same entries in the same order (keepdims=True in a bias's or batch norm's dgamma): judged as
+            # values, and the shape reported as a broken contract rather than taken for a summing mistake
+            problems.append(f"{what}'s gradient for {name} has shape {format_shape(g.shape)}, but {name} has shape "
+                            f"{format_shape(np.shape(x))}: the same entries with size-1 axes "
+                            f"{'added' if g.ndim > np.ndim(x) else 'dropped' if g.ndim < np.ndim(x) else 'moved'} "
+                            f"(keepdims=True, or a reshape missing); `{name} -= lr * d{name}` fails on it or changes "
+                            f"{name}'s shape")
+            g, g64 = g.reshape(np.shape(x)), g64.reshape(np.shape(x))
         if g.shape != np.shape(x):
             claimed[name] = (None, (f"has shape {format_shape(g.shape)}, but ∂f/∂{name} has shape "
                                    f"{format_shape(np.shape(x))}"))
@@ -116,26 +131,122 @@ def read_gradients(value: Any, inputs: Inputs, what: str) -> tuple[dict[str, tup
     return claimed, raw, problems
 
 
-def _by_name(value: Any, inputs: Inputs, what: str) -> dict[str, Any]:
-    wrt = inputs.wrt
+def squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A shape without its size-1 axes: two shapes equal so hold the same entries in the same order."""
+    return tuple(n for n in shape if n != 1)
+
+
+@dataclass(frozen=True)
+class Missing:
+    """No gradient where one of a structured input's values needs one: a claim that does not compute."""
+
+    why: str
+
+
+def gradient_key(mapping: Mapping, name: Any) -> Any:
+    """The key of a returned dict that holds the gradient of `name`: name itself, or dname, d_name, grad_name
+    (CS231n's {"dx": ..., "dw": ...}); None if there is none."""
+    candidates = [name] + ([f"d{name}", f"d_{name}", f"grad_{name}"] if isinstance(name, str) else [])
+    return next((k for k in candidates if k in mapping), None)
+
+
+def _by_path(value: Any, inputs: Inputs, what: str) -> dict[str, Any]:
+    """The part of the answer for each differentiated value, by path (a Missing where a structure lacks one)."""
+    tops = _by_input(value, inputs, what)
+    return {p: _descend(tops[name], keys, name, what) for p, (name, keys) in inputs.places.items()}
+
+
+def _descend(part: Any, keys: tuple, name: str, what: str) -> Any:
+    """Down a returned structure along one value's keys, as its input holds it."""
+    at = name
+    for k in keys:
+        if isinstance(part, Mapping):
+            key = gradient_key(part, k)
+            if key is None:
+                held = ", ".join(repr(h) for h in list(part)[:8])
+                return Missing(f"is missing: {what}'s gradients for {at} have no key {k!r} (they have {held or 'none'})")
+            part = part[key]
+        elif isinstance(part, (list, tuple)) and isinstance(k, int) and -len(part) <= k < len(part):
+            part = part[k]
+        else:
+            return Missing(f"is missing: {what}'s gradient for {at} is {_shape_of(part)}, where {at} holds "
+                           f"{'a dict' if isinstance(k, str) else 'a sequence'}")
+        at = path(at, (k,))
+    return part
+
+
+def _shape_of(part: Any) -> str:
+    if isinstance(part, (list, tuple)):
+        return f"a {type(part).__name__} of {len(part)}"
+    return f"a {type(part).__name__}"
+
+
+def _by_input(value: Any, inputs: Inputs, what: str) -> dict[str, Any]:
+    """The part of the answer for each input that holds a differentiated value: by name (a dict keyed x or dx),
+    by position (a tuple in input order), or the whole answer for the one such input."""
+    holders, wrt = inputs.holders, inputs.wrt
     if isinstance(value, Mapping):
-        missing = [n for n in wrt if n not in value]
-        if missing:
-            raise SpecError(f"{what} returned a mapping without {', '.join(missing)}; it needs a gradient for "
-                            f"each of {', '.join(wrt)}")
-        return {n: value[n] for n in wrt}
+        keys = {n: gradient_key(value, n) for n in holders}
+        if all(k is not None for k in keys.values()):
+            return {n: value[k] for n, k in keys.items()}
+        mirrored = [n for n in holders if _keyed_like(value, inputs.values[n])]
+        if len(holders) == 1 and isinstance(inputs.values[holders[0]], Mapping):
+            return {holders[0]: value}  # grads keyed like the one dict of parameters (CS231n's models)
+        if len(mirrored) == 1:  # the gradients of one dict of parameters, and other inputs taken for variables
+            rest = tuple(n for n in holders if n != mirrored[0])
+            raise SpecError(f"{what} returned the gradients of {mirrored[0]} (a dict keyed like it), but "
+                            f"{', '.join(rest)} {'is' if len(rest) == 1 else 'are'} differentiated too: if "
+                            f"{'it is' if len(rest) == 1 else 'they are'} data, say so with data={_listed(rest)} "
+                            f"(--data {','.join(rest)}), or choose the variables with wrt={mirrored[0]!r}")
+        missing = [n for n, k in keys.items() if k is None]
+        raise SpecError(f"{what} returned a mapping without {', '.join(missing)}; it needs a gradient for "
+                        f"each of {', '.join(holders)} (keyed by name, as x or dx)")
     if isinstance(value, (tuple, list)) and not (len(wrt) == 1 and _is_one_array(value)):
-        floats = [n for n in inputs.names if is_differentiable(inputs.values[n]) or n in wrt]
-        for order in (list(wrt), floats, list(inputs.names)):
+        if len(holders) == 1 and _mirrors(value, inputs.values[holders[0]]):
+            return {holders[0]: value}  # the gradients of one list of weights, as a list
+        floats = [n for n in inputs.names if n in holders or _holds_floats(inputs.values[n])]
+        for order in (list(holders), floats, list(inputs.names)):
             if len(value) == len(order):
                 return dict(zip(order, value))
-        raise SpecError(f"{what} returned a {type(value).__name__} of {len(value)} gradients, but "
-                        + f"{len(wrt)} input{'s are' if len(wrt) != 1 else ' is'} differentiated "
-                        + f"({', '.join(wrt)}): return one gradient per differentiated input, in input order")
-    if len(wrt) != 1:
-        raise SpecError(f"{what} returned one {type(value).__name__}, but {len(wrt)} inputs are differentiated "
-                        f"({', '.join(wrt)}): return a tuple of gradients in that order")
-    return {wrt[0]: value}
+        raise SpecError(_count_message(what, f"a {type(value).__name__} of {len(value)} gradients", len(value),
+                                       holders))
+    if len(holders) != 1:
+        raise SpecError(_count_message(what, f"one {type(value).__name__}", 1, holders))
+    return {holders[0]: value}
+
+
+def _count_message(what: str, returned: str, count: int, holders: tuple[str, ...]) -> str:
+    """Too few or too many gradients; too few most often means an input that is data (a dropout mask, X of a
+    loss) was differentiated as a floating-point array: name the inputs wrt= or data= would take."""
+    message = (f"{what} returned {returned}, but {len(holders)} input{'s are' if len(holders) != 1 else ' is'} "
+               f"differentiated ({', '.join(holders)})")
+    if 0 < count < len(holders):
+        kept, rest = holders[:count], holders[count:]
+        return (message + f": if {', '.join(rest)} {'is' if len(rest) == 1 else 'are'} data, say so with "
+                f"data={_listed(rest)} (--data {','.join(rest)}), or choose the variables with wrt={_listed(kept)} "
+                f"(--wrt {','.join(kept)}); else return one gradient per differentiated input, in input order")
+    return message + ": return one gradient per differentiated input, in input order"
+
+
+def _listed(names: tuple[str, ...]) -> str:
+    return repr(names[0]) if len(names) == 1 else repr(list(names))
+
+
+def _keyed_like(value: Mapping, given: Any) -> bool:
+    """The returned dict holds a gradient for every key of a dict input that holds a floating-point array."""
+    if not isinstance(given, Mapping):
+        return False
+    keys = [k for k, v in given.items() if _holds_floats(v)]
+    return bool(keys) and all(gradient_key(value, k) is not None for k in keys)
+
+
+def _mirrors(value: Any, given: Any) -> bool:
+    """The answer has the structure of the input: a list of gradients for a list of weights."""
+    return isinstance(given, (list, tuple)) and is_tree(given) and len(value) == len(given)
+
+
+def _holds_floats(value: Any) -> bool:
+    return any(is_differentiable(v) for _, v in leaves(value, "an input"))
 
 
 def _is_one_array(value: Any) -> bool:

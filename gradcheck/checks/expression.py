@@ -38,14 +38,16 @@ from ..verdict.result import CaseResult, GradientResult
 
 def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assignments = None,
           wrt: str | Iterable[str] | None = None, *, name: str | None = None, base: str | Path | None = None,
-          npy_root: str | Path | None = None, options: Options | None = None, **given: Any) -> CaseResult:
+          npy_root: str | Path | None = None, options: Options | None = None, data: str | Iterable[str] | None = None,
+          **given: Any) -> CaseResult:
     """Check every partial derivative of `expr` three ways, and against any claimed gradient.
 
     at:   values, "w0=2,x0=-1" or {"w0": 2, "X": np.ones((3, 2)), "W": "randn(2,4)"}; variables
           without one get random scalars drawn with the seed.
     grad: claimed gradients, {"w0": "x0*sigmoid(z)*(1-sigmoid(z))"} (or "w0=..." strings).
     let:  named intermediates, {"z": "w0*x0+w1*x1+w2"}, usable in expr and in claims.
-    wrt:  the variables to differentiate by (default: all of f's, except class labels).
+    wrt:  the variables to differentiate by (default: all of f's, except data: class labels, arrays
+          written as whole numbers, and the names `data` gives).
     base: the folder that .npy paths in `at` are relative to.
     npy_root: a folder .npy paths must resolve inside (case files: paths an untrusted file wrote);
           None, the default, lets a path go anywhere (the caller's own).
@@ -57,17 +59,17 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
     # every check has a budget: options.timeout None is budget.DEFAULT_TIMEOUT, 0 is none
     with time_budget(budget_seconds(options.timeout)):
         try:
-            return _check(expr, at, grad, let, wrt, options, name, base, npy_root)
+            return _check(expr, at, grad, let, wrt, options, name, base, npy_root, data)
         except RecursionError:  # a backstop: the nesting limits (cost.py) should stop deep input before this
             raise SpecError(f"f is nested too deeply for the {current_step()} step") from None
 
 
 def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt: str | Iterable[str] | None,
            options: Options, name: str | None, base: str | Path | None,
-           npy_root: str | Path | None = None) -> CaseResult:
+           npy_root: str | Path | None = None, data: str | Iterable[str] | None = None) -> CaseResult:
     """The pipeline, each step once: parse, evaluate, measure (every oracle), judge, diagnose."""
     started = time.perf_counter()
-    problem, mode = _parse(expr, at, grad, let, wrt, options, base, npy_root)
+    problem, mode = _parse(expr, at, grad, let, wrt, options, base, npy_root, data)
     point = _evaluate(problem)
     rule = rule_for(options.rtol, options.atol, options.dtype)
     columns = _measure(problem, point, mode, rule, options)
@@ -86,12 +88,13 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
 
 
 def _parse(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt: str | Iterable[str] | None,
-           options: Options, base: str | Path | None, npy_root: str | Path | None) -> tuple[Problem, str]:
+           options: Options, base: str | Path | None, npy_root: str | Path | None,
+           data: str | Iterable[str] | None = None) -> tuple[Problem, str]:
     """The text and values as a Problem, in the check's precision, and fast or full mode; a check whose
     cost is too large is refused here, before anything runs long."""
     step("parse")
     problem = build(expr, at=at, grad=grad, let=let, wrt=wrt, seed=options.seed, base=folder_option("base", base),
-                    npy_root=folder_option("npy_root", npy_root))
+                    npy_root=folder_option("npy_root", npy_root), data=data)
     if options.dtype == "float32":
         problem.point = {k: _as_float32(k, v) for k, v in problem.point.items()}
     variables = [v.name for v in problem.wrt]

@@ -15,6 +15,7 @@ writes to inputs, dout or the cache) and a diagnosis of a wrong gradient come wi
 
 from __future__ import annotations
 
+import inspect
 import time
 import warnings
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..base import randomness
+from ..base import budget, randomness
 from ..base.budget import budget_seconds, time_budget
 from ..base.columns import Along
 from ..base.errors import GradcheckError, SpecError
@@ -38,7 +39,7 @@ from ..diagnose.precision import said as precision_said
 from ..diagnose.ties import moved as moved_off_ties
 from ..diagnose.ties import note as tie_note
 from ..diagnose.ties import tied as ties_at
-from ..inputs.calling import Inputs, call, fresh, prepare, same, written
+from ..inputs.calling import Inputs, call, fresh, parameter_names, prepare, same, written
 from ..ops.arrays import format_shape
 from ..oracles.numeric import CHECKED_COMPLEX, NumericResult, choose_mode
 from ..oracles.vjp_numeric import BlackBox, along, entry, measure
@@ -49,6 +50,7 @@ from ..verdict.pool import Pool, pooled_vjp
 from ..verdict.result import CaseResult, GradientResult
 from .contracts import NotFinite, determinism, linearity, precision, read_gradients, read_output, same_outputs
 from .expression import numeric_column, tied_slope
+from .planning import affordable, plan
 
 # The options of gradcheck.base.options.Options that apply to the user's own functions (a black box has no
 # --dtype: its precision is the dtype of its output); `nondeterminism` is these checks' own.
@@ -72,18 +74,20 @@ class Target:
     # Set once the closures that call the user's functions exist (they report into this Target):
     outputs: Callable[[Mapping[str, Any]], tuple] = lambda point: ()  # the point (differentiated values by name) -> f's outputs
     vjp: Callable[..., Any] = lambda dout, point=None: None  # dout (and the point, by default the inputs) -> the user's raw answer
-    problems: list[str] = field(default_factory=list)  # contract problems found while calling
+    broken: list[str] = field(default_factory=list)  # broken contracts found while calling: writes into inputs, dout, the cache
     warnings: list[str] = field(default_factory=list)  # reported, not failing: writes to data inputs
+    allow_writes: bool = False  # writes into inputs, dout or the cache are reported, not a broken contract
 
 
-def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
+def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, data: Any = None, name: str | None = None,
               **given: Any) -> CaseResult:
     """f(*inputs) -> array(s); vjp(dout, *inputs) -> the gradients of ⟨dout, f⟩ (a tuple in input order,
     or one array); inputs: a sequence or a mapping of names."""
-    options, nondeterminism, retry = _options(given, "check_vjp")
-    state = prepare(f, inputs, wrt)
+    options, nondeterminism, allow_writes, retry = _options(given, "check_vjp")
+    state = prepare(f, inputs, wrt, data)
     label = str(name_option(name) or getattr(f, "__name__", "f"))
-    target = Target(label, state, "vjp")
+    target = Target(label, state, "vjp", allow_writes=allow_writes)
+    dout_name = (parameter_names(vjp) or ["dout"])[0]
 
     def outputs(point):
         args, kwargs = state.arguments(point)
@@ -96,21 +100,22 @@ def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, name:
         given = fresh(douts)
         got = call("vjp", vjp, given, *args, **kwargs)
         if point is None:  # at another point the inputs differ from the user's by design
-            _writes(target, "vjp", args, kwargs, given, douts)
+            _writes(target, "vjp", args, kwargs, given, douts, dout_name)
         return got
 
     target.outputs, target.vjp = outputs, backward
     return _run(target, f, options, nondeterminism, retry)
 
 
-def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
-                **given: Any) -> CaseResult:
+def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any = None, data: Any = None,
+                name: str | None = None, **given: Any) -> CaseResult:
     """forward(*inputs) -> (out, cache); backward(dout, cache) -> the gradients (a tuple in input order, or
     one array). A forward returning (out1, out2, ..., cache) has a backward(dout1, dout2, ..., cache)."""
-    options, nondeterminism, retry = _options(given, "check_layer")
-    state = prepare(forward, inputs, wrt)
+    options, nondeterminism, allow_writes, retry = _options(given, "check_layer")
+    state = prepare(forward, inputs, wrt, data)
     label = str(name_option(name) or getattr(forward, "__name__", "forward"))
-    target = Target(label, state, "backward", forward_name="forward")
+    target = Target(label, state, "backward", forward_name="forward", allow_writes=allow_writes)
+    own = parameter_names(backward)  # the user's own names for dout (dnext_h, dnext_c) and the cache
 
     def run_forward(point):
         args, kwargs = state.arguments(point)
@@ -130,27 +135,30 @@ def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any 
         before = fresh(cache)
         given = [fresh(d) for d in dout]
         got = call("backward", backward, *given, cache)
-        for d, original, label_ in zip(given, dout, _dout_names(len(dout))):
+        douts, cache_name = _argument_names(own, len(dout))
+        for d, original, label_ in zip(given, dout, douts):
             if not same(d, original):
-                target.problems.append(f"backward writes to its argument {label_}: a layer's backward must not "
-                                       "change the upstream gradient (another branch of the network reads it)")
+                _broken(target, f"backward writes into its argument {label_}: a layer's backward must not change the "
+                                "upstream gradient (another branch of the network reads it)")
         if not same(cache, before):
-            target.problems.append("backward writes to the cache: calling it twice (or a second branch) gives "
-                                   "different gradients")
+            _broken(target, f"backward writes into {cache_name}: calling it twice (or a second branch) gives "
+                            "different gradients")
         return got
 
     target.outputs, target.vjp = outputs, vjp
     return _run(target, forward, options, nondeterminism, retry)
 
 
-def check_function(f: Callable, grad_f: Callable, inputs: Any, *, wrt: Any = None, name: str | None = None,
-                   **given: Any) -> CaseResult:
+def check_function(f: Callable, grad_f: Callable | None, inputs: Any, *, wrt: Any = None, data: Any = None,
+                   name: str | None = None, **given: Any) -> CaseResult:
     """f(*inputs) -> a scalar loss; grad_f(*inputs) -> its gradients (a sequence in input order, one array,
     or a mapping for mapping inputs)."""
-    options, nondeterminism, retry = _options(given, "check_function")
-    state = prepare(f, inputs, wrt)
+    options, nondeterminism, allow_writes, retry = _options(given, "check_function")
+    if grad_f is None:  # f returns (loss, grads), as CS231n's softmax_loss_naive does
+        f, grad_f = _pair(f)
+    state = prepare(f, inputs, wrt, data)
     label = str(name_option(name) or getattr(f, "__name__", "f"))
-    target = Target(label, state, "grad_f", scalar=True)
+    target = Target(label, state, "grad_f", scalar=True, allow_writes=allow_writes)
 
     def outputs(point):
         args, kwargs = state.arguments(point)
@@ -173,32 +181,69 @@ def check_function(f: Callable, grad_f: Callable, inputs: Any, *, wrt: Any = Non
     return _run(target, f, options, nondeterminism, retry)
 
 
-def _dout_names(count: int) -> list[str]:
-    return ["dout"] if count == 1 else [f"dout{i + 1}" for i in range(count)]
+def _pair(f: Callable) -> tuple[Callable, Callable]:
+    """A function returning (loss, grads) as a loss and its gradient, each showing f's own parameters."""
+    def loss(*args: Any, **kwargs: Any) -> Any:
+        return _loss_and_grads(f(*args, **kwargs))[0]
+
+    def grads(*args: Any, **kwargs: Any) -> Any:
+        return _loss_and_grads(f(*args, **kwargs))[1]
+
+    for wrapper in (loss, grads):
+        wrapper.__signature__ = inspect.signature(f) if callable(f) else None  # type: ignore[attr-defined]
+        wrapper.__name__ = getattr(f, "__name__", "f")
+    return loss, grads
 
 
-def _writes(target: Target, what: str, args, kwargs, given=None, original=None) -> None:
-    """Writes to a differentiated input fail the check (they corrupt the network's values and the check's own);
-    writes to a data input (CS231n's batchnorm keeps running averages in bn_param) are reported only."""
+def _loss_and_grads(got: Any) -> tuple[Any, Any]:
+    if not isinstance(got, tuple) or len(got) != 2:
+        kind = f"a tuple of {len(got)}" if isinstance(got, tuple) else type(got).__name__
+        raise SpecError(f"without grad_f, f must return (loss, grads), got {kind}")
+    return got
+
+
+def _argument_names(own: list[str], count: int) -> tuple[list[str], str]:
+    """The names a layer's backward gives its douts and its cache (`backward(dnext_h, dnext_c, cache)`), for
+    messages; dout, dout1, ... and 'the cache' where its signature does not say (*args)."""
+    if len(own) > count:
+        return own[:count], f"its argument {own[count]} (the cache)"
+    return (["dout"] if count == 1 else [f"dout{i + 1}" for i in range(count)]), "the cache"
+
+
+def _broken(target: Target, problem: str) -> None:
+    """A write into an input, dout or the cache: a broken contract, or a note under allow_writes."""
+    if target.allow_writes:
+        target.warnings.append(f"note: {problem} (allowed: allow_writes)")
+    else:
+        target.broken.append(problem)
+
+
+def _writes(target: Target, what: str, args, kwargs, given=None, original=None, dout_name: str = "dout") -> None:
+    """Writes to a differentiated input break a contract (they corrupt the network's values); writes to a data
+    input (CS231n's batchnorm keeps running averages in bn_param) are reported only."""
     inputs = target.inputs
     for n in written(args, kwargs, [inputs.values[n] for n in inputs.names], inputs.names):
-        if n in inputs.wrt:
-            target.problems.append(f"{what} writes to its input {n}")
+        if n in inputs.holders:
+            _broken(target, f"{what} writes into its input {n}")
         else:
-            target.warnings.append(f"note: {what} writes to its data input {n} (reported, not a failure)")
+            target.warnings.append(f"note: {what} writes into its data input {n} (reported, not a failure)")
     if given is not None and not same(given, original):
-        target.problems.append(f"{what} writes to its argument dout: the upstream gradient must not change")
+        _broken(target, f"{what} writes into its argument {dout_name}: the upstream gradient must not change")
 
 
-def _options(given: dict[str, Any], what: str) -> tuple[Options, float, bool]:
-    retry = given.pop("retry_at_random", False)
-    if not isinstance(retry, bool):
-        raise SpecError(f"retry_at_random must be True or False, got {str(retry)[:40]}")
+def _options(given: dict[str, Any], what: str) -> tuple[Options, float, bool, bool]:
+    """The shared options, and the black-box checks' own: nondeterminism, allow_writes, retry_at_random."""
     nondeterminism = given.pop("nondeterminism", 0.0)
     if isinstance(nondeterminism, bool) or not isinstance(nondeterminism, (int, float)) or not nondeterminism >= 0 \
             or nondeterminism > 2 ** 1023:  # NaN, inf, and a whole number float() cannot take
         raise SpecError(f"nondeterminism must be a finite number ≥ 0, got {str(nondeterminism)[:40]}")
-    return make(given, FUNCTION_OPTIONS, what), float(nondeterminism), retry
+    flags = []
+    for flag in ("allow_writes", "retry_at_random"):
+        value = given.pop(flag, False)
+        if not isinstance(value, bool):
+            raise SpecError(f"{flag} must be True or False, got {str(value)[:40]}")
+        flags.append(value)
+    return make(given, FUNCTION_OPTIONS, what), float(nondeterminism), flags[0], flags[1]
 
 
 @contextmanager
@@ -215,13 +260,12 @@ def _stepped(point: dict):
 def _run(target: Target, f: Callable, options: Options, nondeterminism: float, retry: bool = False) -> CaseResult:
     with time_budget(budget_seconds(options.timeout), f"checking {target.label}"):
         result = _check(target, f, options, nondeterminism)
-        ties = {n: ties_at(target.inputs.values[n], g.kinks) for n, g in result.gradients.items()}
+        ties = {n: ties_at(target.inputs.leaf(n), g.kinks) for n, g in result.gradients.items()}
         ties = {n: entries for n, entries in ties.items() if entries}
         if result.status == Status.KINK and ties and retry:  # check again where nothing is tied
             rng = randomness.stream(options.seed, *randomness.RETRY)
-            for n in target.inputs.wrt:
-                target.inputs.values[n] = moved_off_ties(np.asarray(target.inputs.values[n]), rng)
-            target.problems.clear()
+            target.inputs.move({n: moved_off_ties(np.asarray(target.inputs.leaf(n)), rng) for n in target.inputs.wrt})
+            target.broken.clear()
             target.warnings.clear()
             given = ", ".join(f"{n}[{','.join(map(str, e[0]))}]" for n, e in ties.items())
             result = _check(target, f, options, nondeterminism)
@@ -237,16 +281,20 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     started = time.perf_counter()
     seed = options.seed
     inputs = target.inputs
-    point = {n: inputs.values[n] for n in inputs.wrt}
+    point = {n: inputs.leaf(n) for n in inputs.wrt}
     first_args, first_kwargs = inputs.arguments()
+    times = [budget.clock()]  # f's first calls, timed to plan the differences (planning.py)
     try:
         base = target.outputs({})
     except NotFinite as exc:  # NaN or inf from the user's own f: a wrong result, not bad input
         return CaseResult(name=target.label, expr=_expr(target), status=Status.MISMATCH, seed=seed,
                           verdict=f"{exc}: f must return finite values", point=_shown(inputs),
                           value=float("nan"), seconds=time.perf_counter() - started)
+    times.append(budget.clock())
     same_outputs(base, target.outputs({}), target.forward_name, nondeterminism)
+    times.append(budget.clock())
     call(target.forward_name, f, *first_args, **first_kwargs)  # on fresh copies: does f write to its inputs?
+    times.append(budget.clock())
     _writes(target, target.forward_name, first_args, first_kwargs)
     dtype = precision(base)
     eps = float(np.finfo(dtype).eps)
@@ -254,15 +302,20 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     douts = _douts(base, target.scalar, rng)
     claims = [read_gradients(target.vjp(d if not target.scalar else (np.float64(1.0),)), inputs, target.what)
               for d in douts]
-    problems = list(dict.fromkeys(target.problems + [p for _, _, found in claims for p in found]))
+    problems: list[str] = []  # what makes a gradient wrong beyond its values: not linear, not deterministic
     claimed = [c for c, _, _ in claims]
     mode = choose_mode(options.mode, point, list(inputs.wrt))
     # f is a black box: nothing says it is analytic, so auto takes the complex step only where it agrees
     # with central differences (numeric.CHECKED_COMPLEX), and central differences find the kinks.
     method = CHECKED_COMPLEX if options.method == "auto" else options.method
+    per_call = sorted(np.diff(times))[1]  # the median of three: the first call may import or warm a cache
+    fitted = plan(per_call, budget.remaining(), [int(np.size(point[n])) for n in inputs.wrt], mode,
+                  method, options.mode, options.method)
+    mode, method = fitted.mode, fitted.method
     rule = _rule(options, dtype)
-    pool = Pool.of(list(inputs.wrt), point, mode)  # fast mode's small inputs, probed as one array
-    box = BlackBox(target.outputs, point, douts, base, method, eps, seed)
+    # fast mode's small inputs, probed as one array (each on its own when the plan cut the probes)
+    pool = None if fitted.reduced else Pool.of(list(inputs.wrt), point, mode)
+    box = BlackBox(target.outputs, point, douts, base, method, eps, seed, fitted.probes)
     measured = measure(box, [n for n in inputs.wrt if pool is None or n not in pool], mode)
     if pool is not None:
         measured.update(pooled_vjp(pool, box, claimed, rule))
@@ -273,10 +326,15 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
         tied = _tied(box, n, measured[n])
         gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, rule, modes[n], method, scale, tied)
     _within_rounding(target, box, claimed, measured, gradients, modes, rule, scale)
+    undiagnosed = []
     wrong = [n for n in inputs.wrt if gradients[n].status == Status.MISMATCH]
-    if wrong:
+    # a diagnosis differences a wrong variable in full: only where that fits the budget (a slow f's does not)
+    affordable_now = affordable(sum(int(np.size(point[n])) for n in wrong), per_call, budget.remaining(), method)
+    if wrong and affordable_now:
         for n, found in _explain(target, box, wrong, measured, mode, claims, rule).items():
             gradients[n].diagnosis, gradients[n].cause = found.sentence, found.cause
+    elif wrong:
+        undiagnosed = wrong
     for n in inputs.wrt:
         distance = lower_precision(measured[n], [c[n][0] for c in claimed], dtype) \
             if gradients[n].status == Status.PASS else None
@@ -292,18 +350,24 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
                               {n: claimed[0][n][0] for n in inputs.wrt}, rule)
     again = read_gradients(target.vjp(douts[0] if not target.scalar else (np.float64(1.0),)), inputs, target.what)[0]
     problems += determinism(again, {n: claims[0][0][n][0] for n in inputs.wrt}, nondeterminism)
-    problems = list(dict.fromkeys(problems + target.problems))
-    status = _status(gradients, problems)
+    problems = list(dict.fromkeys(problems))
+    broken = list(dict.fromkeys(target.broken + [p for _, _, found in claims for p in found]))
+    status = _status(gradients, problems, broken)
     notes = [f"precision assumed: {dtype} (the dtype of {target.forward_name}'s output)"]
+    if fitted.note:
+        notes.append(fitted.note)
+    if undiagnosed:
+        notes.append(f"how {', '.join(undiagnosed)} {'is' if len(undiagnosed) == 1 else 'are'} wrong is not diagnosed: "
+                     f"that differences every entry, and f takes {per_call:.3g} s a call")
     if not target.scalar:
         notes.append(f"compared for {DOUTS} random Gaussian douts" +
                      (f" and one per output ({len(base)} outputs)" if len(base) > 1 else "") +
                      "; the worst is shown")
     return CaseResult(name=target.label, expr=_expr(target), status=status,
                       value=float(base[0]) if target.scalar else None, gradients=gradients, point=_shown(inputs),
-                      seed=seed, verdict=_verdict(gradients, problems), dtype=dtype,
+                      seed=seed, verdict=_verdict(gradients, problems, broken), dtype=dtype,
                       output=", ".join(f"{format_out(o)}" for o in base),
-                      notes=notes + list(dict.fromkeys(target.warnings)) + problems,
+                      notes=notes + list(dict.fromkeys(target.warnings)) + problems,  # broken: in the verdict
                       seconds=time.perf_counter() - started)
 
 
@@ -442,19 +506,23 @@ def _judged(name: str, shape, measured: list[NumericResult], claimed: list[dict]
     return next((r for status in (Status.INCONCLUSIVE, Status.KINK) for r in results if r.status == status), results[0])
 
 
-def _status(gradients: dict[str, GradientResult], problems: list[str]) -> Status:
-    return Status.MISMATCH if problems else case_status(gradients)
+def _status(gradients: dict[str, GradientResult], problems: list[str], broken: list[str]) -> Status:
+    """A wrong gradient is a mismatch whatever else is wrong; right gradients from code that breaks a contract
+    are that (Status.CONTRACT), not a mismatch: the values a network learns from are right."""
+    status = Status.MISMATCH if problems else case_status(gradients)
+    return Status.CONTRACT if broken and status != Status.MISMATCH else status
 
 
-def _verdict(gradients: dict[str, GradientResult], problems: list[str]) -> str:
+def _verdict(gradients: dict[str, GradientResult], problems: list[str], broken: list[str]) -> str:
     bad = [g for g in gradients.values() if g.status != Status.PASS]
     parts = [f"∂f/∂{g.variable}: {g.verdict}" for g in bad]
     parts += problems
     if not parts:
         count = len(gradients)
-        return "the gradient agrees" if count == 1 else "both gradients agree" if count == 2 else \
+        agree = "the gradient agrees" if count == 1 else "both gradients agree" if count == 2 else \
             f"all {count} gradients agree"
-    return "; ".join(parts)
+        return "; ".join([f"{'gradient' if count == 1 else 'gradients'} right" if broken else agree, *broken])
+    return "; ".join(parts + broken)
 
 
 def _expr(target: Target) -> str:
@@ -469,4 +537,4 @@ def format_out(o: np.ndarray) -> str:
 def _shown(inputs: Inputs) -> dict[str, Any]:
     """The point as results show it: the differentiated inputs (data inputs are not numbers to show)."""
     return {n: float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64)
-            for n, v in inputs.values.items() if n in inputs.wrt}
+            for n, v in ((n, inputs.leaf(n)) for n in inputs.wrt)}

@@ -89,15 +89,17 @@ def main() -> None:
       gradcheck eval "sigmoid(w0*x0 + w1*x1 + w2)" --at w0=2,w1=-3,w2=-3,x0=-1,x1=-2
       gradcheck check expressions/
       gradcheck layer layers.py:affine_forward layers.py:affine_backward --at x="randn(4,5)" ...
+      gradcheck loss softmax.py:softmax_loss_naive --at W="randn(10,3)" --at X="randn(5,10)" ... --data X
       gradcheck COMMAND --help
 
     Exit codes: 0 all gradients agree, 1 a mismatch, 2 bad input, 3 an internal error,
-    4 inconclusive (nothing accurate enough to confirm a claim), 130 and 143 interrupted.
+    4 inconclusive (nothing accurate enough to confirm a claim), 5 right gradients from code that
+    breaks a contract (writes into dout, say), 130 and 143 interrupted.
     """
 
 
 from . import check, evaluate, explain, functions, layer, trace  # noqa: E402 (the commands, registered on the group below)
 
 for _command in (evaluate.eval_command, check.check_command, trace.trace_command, explain.explain_command,
-                 layer.layer_command, layer.vjp_command, functions.functions_command):
+                 layer.layer_command, layer.vjp_command, layer.loss_command, functions.functions_command):
     main.add_command(_command)

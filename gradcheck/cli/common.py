@@ -33,6 +33,8 @@ let_option = click.option("--let", "lets", multiple=True, metavar="NAME=EXPR",
 grad_option = click.option("--grad", "grads", multiple=True, metavar="VAR=EXPR",
                            help="Your hand-derived ∂f/∂VAR, checked as a fourth column (repeatable).")
 wrt_option = click.option("--wrt", metavar="VAR[,...]", help="Differentiate by these variables only.")
+data_option = click.option("--data", metavar="NAME[,...]",
+                           help="Inputs that are data, not variables, though floating-point (a dropout mask, a loss's X).")
 format_option = click.option("--format", "output_format", type=click.Choice(["table", "json"]),
                              default="table", show_default=True,
                              help="table for people, json for programs (its schema: the documentation's JSON page).")

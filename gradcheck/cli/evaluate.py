@@ -10,6 +10,7 @@ from .common import (
     CONTEXT,
     ExpressionCommand,
     at_option,
+    data_option,
     declared,
     finish,
     format_option,
@@ -35,6 +36,7 @@ from .common import (
 @let_option
 @grad_option
 @wrt_option
+@data_option
 @seed_option
 @tolerance_options
 @format_option
@@ -51,7 +53,7 @@ from .common import (
 @click.option("--emit", "emit", type=click.Choice(["numpy"]),
               help="Print a self-contained numpy function computing f and its gradient (from the checked "
                    "matrix formulas) instead of the table.")
-def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, emit, latex, **params) -> ExitStatus:
+def eval_command(expr, at, lets, grads, wrt, data, output_format, show, html_file, emit, latex, **params) -> ExitStatus:
     """Check the gradient of EXPR at one point.
 
     EXPR uses + - * / ** (or ^), parentheses, numbers, pi, e and the functions listed by
@@ -68,7 +70,7 @@ def eval_command(expr, at, lets, grads, wrt, output_format, show, html_file, emi
     if emit or latex:
         params["formulas"] = True
     try:
-        result = check(expr, at=list(at), grad=list(grads), let=list(lets), wrt=wrt, **options_of(**params))
+        result = check(expr, at=list(at), grad=list(grads), let=list(lets), wrt=wrt, data=data, **options_of(**params))
         if emit and result.status != Status.ERROR:
             # deferred: start-up (numpy)
             from ..teach.emit_numpy import emit_for

@@ -1,9 +1,11 @@
 """How the user's functions are called: inputs by position or by name, which of them are differentiated,
 and fresh copies for every call (so the caller's arrays are never touched, and writes can be detected).
 
-Shared by check_function, check_vjp and check_layer. Only floating-point arrays are differentiated by
-default; everything else (integer labels and indices, boolean masks, Python numbers, dicts such as
-CS231n's conv_param) is data: passed through as given, never cast.
+Shared by check_function, check_vjp, check_layer and check_model. What is differentiated is one rule
+(docs/conventions.md): floating-point arrays are variables, wherever they are in the inputs (in dicts,
+lists and tuples too: trees.py), unless named as data (`data=`); everything else (integer labels and
+indices, boolean masks, Python numbers such as reg or p, strings) is data: passed through as given,
+never cast. `wrt=` chooses the variables instead, and may name a Python number.
 """
 
 from __future__ import annotations
@@ -19,20 +21,47 @@ from typing import Any
 import numpy as np
 
 from ..base.errors import STOPS, CheckTimeout, FunctionError, SpecError
+from . import trees
 
 
 @dataclass(frozen=True)
 class Inputs:
-    """The inputs of f, by name, in f's order."""
+    """The inputs of f, by name, in f's order; the differentiated values by path (`x`, `params["W1"]`)."""
 
     names: tuple[str, ...]
-    values: dict[str, Any]  # private copies: differentiated ones are arrays (0-d for scalars)
-    wrt: tuple[str, ...]  # the differentiated names, in input order
+    values: dict[str, Any]  # private copies: differentiated leaves are arrays (0-d for scalars)
+    wrt: tuple[str, ...]  # the differentiated leaves' paths, in input order
     convention: str  # "single" f(x), "positional" f(*xs) or "keywords" f(**xs)
+    places: Mapping[str, tuple[str, trees.Keys]]  # path -> (the input holding it, the keys down to it)
+
+    def leaf(self, path: str) -> Any:
+        name, keys = self.places[path]
+        return trees.get(self.values[name], keys)
+
+    @property
+    def holders(self) -> tuple[str, ...]:
+        """The inputs that hold a differentiated value, in input order."""
+        held = {name for name, _ in self.places.values()}
+        return tuple(n for n in self.names if n in held)
+
+    def move(self, point: Mapping[str, Any]) -> None:
+        """Replace differentiated leaves by the values in `point` (by path): the check goes on from there."""
+        moved: dict[str, dict[trees.Keys, Any]] = {}
+        for p, value in point.items():
+            name, keys = self.places[p]
+            moved.setdefault(name, {})[keys] = value
+        for name, leaves in moved.items():
+            self.values[name] = trees.rebuilt(self.values[name], leaves, fresh)
 
     def arguments(self, point: Mapping[str, Any] | None = None) -> tuple[list[Any], dict[str, Any]]:
-        """Fresh copies of every input (moved ones from `point`), as f's args and kwargs."""
-        values = [fresh((point or {}).get(n, self.values[n])) for n in self.names]
+        """Fresh copies of every input (moved leaves from `point`, by path), as f's args and kwargs."""
+        moved: dict[str, dict[trees.Keys, Any]] = {}
+        for p, value in (point or {}).items():
+            if p in self.places:
+                name, keys = self.places[p]
+                moved.setdefault(name, {})[keys] = value
+        values = [trees.rebuilt(self.values[n], moved[n], fresh) if n in moved else fresh(self.values[n])
+                  for n in self.names]
         if self.convention == "keywords":
             return [], dict(zip(self.names, values))
         return values, {}
@@ -43,9 +72,9 @@ def is_differentiable(value: Any) -> bool:
     return (isinstance(value, np.ndarray) and value.dtype.kind == "f") or isinstance(value, np.floating)
 
 
-def prepare(f: Callable, inputs: Any, wrt: Any = None) -> Inputs:
-    """inputs: one value, a sequence (f(*inputs)) or a mapping of names (f(**inputs)); wrt: a name, an index,
-    or a list of them (default: every floating-point array)."""
+def prepare(f: Callable, inputs: Any, wrt: Any = None, data: Any = None) -> Inputs:
+    """inputs: one value, a sequence (f(*inputs)) or a mapping of names (f(**inputs)), each may be a tree of
+    values; wrt: names, paths or positions to differentiate (default: every floating-point array, less data)."""
     if isinstance(inputs, Mapping):
         for key in inputs:
             if not isinstance(key, str) or not key.isidentifier():
@@ -57,52 +86,107 @@ def prepare(f: Callable, inputs: Any, wrt: Any = None) -> Inputs:
         if not values:
             raise SpecError("inputs: f needs at least one input")
         names = _parameter_names(f, len(values))
-    chosen = _choose(names, values, wrt)
-    kept = {}
+    values = [trees.converted(v) for v in values]  # needle's and PyTorch's tensors as numpy arrays
+    found = {n: trees.leaves(v, n) for n, v in zip(names, values)}
+    chosen = _choose(names, found, wrt, data)
+    kept, places = {}, {}
     for name, value in zip(names, values):
-        if name in chosen:
-            kept[name] = _float_input(name, value)
-        else:
-            kept[name] = value
-    return Inputs(tuple(names), kept, tuple(n for n in names if n in chosen), convention)
+        moved = {keys: _float_input(trees.path(name, keys), leaf) for keys, leaf in found[name] if (name, keys) in chosen}
+        kept[name] = trees.rebuilt(value, moved, lambda v: v) if moved else value
+        places.update({trees.path(name, keys): (name, keys) for keys, _ in found[name] if (name, keys) in chosen})
+    return Inputs(tuple(names), kept, tuple(places), convention, places)
+
+
+def parameter_names(f: Callable) -> list[str]:
+    """The names of f's positional parameters, as the user wrote them ([] where Python cannot tell)."""
+    try:
+        return [p.name for p in inspect.signature(f).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return []
 
 
 def _parameter_names(f: Callable, count: int) -> list[str]:
-    try:
-        params = [p.name for p in inspect.signature(f).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        params = []
+    params = parameter_names(f)
     return params[:count] if len(params) >= count else [f"x{i}" for i in range(count)]
 
 
-def _choose(names: list[str], values: list[Any], wrt: Any) -> set[str]:
+Found = Mapping[str, list[tuple[trees.Keys, Any]]]  # each input's leaves
+
+
+def _choose(names: list[str], found: Found, wrt: Any, data: Any) -> set[tuple[str, trees.Keys]]:
+    """The differentiated leaves as (input, keys): the one rule of the module's docstring."""
+    default = {(n, keys) for n in names for keys, v in found[n] if is_differentiable(v)}
+    excluded: set[tuple[str, trees.Keys]] = set()
+    for item in _items(data, "data") if data is not None else []:
+        excluded |= _selected(names, found, item, "data")
     if wrt is None:
-        chosen = {n for n, v in zip(names, values) if is_differentiable(v)}
+        chosen = default - excluded
         if not chosen:
-            kinds = ", ".join(f"{n} is {_kind(v)}" for n, v in zip(names, values))
-            raise SpecError(f"inputs: nothing to differentiate, no input is an array of floating-point numbers "
+            kinds = ", ".join(f"{n} is {_kind_of(found[n])}" for n in names)
+            named = " but those named as data" if excluded else ""
+            raise SpecError(f"inputs: nothing to differentiate, no input{named} is an array of floating-point numbers "
                             f"({kinds}); integer and boolean arrays are data (labels, indices, masks): give the "
                             "input to differentiate as floats ([1.0, 2, 3], randn(3), a float64 array), or name a "
                             "number input with wrt")
         return chosen
-    items = wrt.split(",") if isinstance(wrt, str) else [wrt] if isinstance(wrt, int) else wrt
-    if not isinstance(items, (list, tuple)) or not items:
-        raise SpecError(f"wrt takes a name, an index or a list of them, got {wrt!r}")
     chosen = set()
-    for item in items:
-        if isinstance(item, str) and item.strip() in names:
-            name = item.strip()
-        elif isinstance(item, int) and not isinstance(item, bool) and -len(names) <= item < len(names):
-            name = names[item]
+    for item in _items(wrt, "wrt"):
+        picked = _selected(names, found, item, "wrt")
+        exact = [(name, keys) for name, keys in picked if len(keys) == _depth(item)]
+        if exact:
+            # one value named exactly, not a structure holding it: a Python number, or an integer array (made
+            # float64, as an expression's --wrt does), may be chosen so
+            name, keys = exact[0]
+            value = dict(found[name])[keys]
+            if not (is_differentiable(value) or _whole(value) or isinstance(value, float)):
+                raise SpecError(f"wrt names {trees.path(name, keys)}, which is {_kind(value)}: only numbers can be "
+                                "differentiated (booleans are masks, data)")
         else:
-            raise SpecError(f"wrt names {item!r}, which is not an input; the inputs are {', '.join(names)}")
-        value = values[names.index(name)]
-        if not (is_differentiable(value) or isinstance(value, float)):
-            raise SpecError(f"wrt names {name}, which is {_kind(value)}: only floating-point values can be "
-                            "differentiated (integers and booleans are data: labels, indices, masks)")
-        chosen.add(name)
+            picked = {(n, keys) for n, keys in picked if is_differentiable(dict(found[n])[keys])}
+            if not picked:
+                raise SpecError(f"wrt names {item!r}, which holds no floating-point array")
+        chosen |= picked
+    both = sorted(trees.path(n, k) for n, k in chosen & excluded)
+    if both:
+        raise SpecError(f"{', '.join(both)} named both to differentiate (wrt) and as data (data)")
     return chosen
+
+
+def _items(given: Any, what: str) -> list[Any]:
+    items = given.split(",") if isinstance(given, str) else [given] if isinstance(given, int) else given
+    if not isinstance(items, (list, tuple)) or not items:
+        raise SpecError(f"{what} takes a name, an index or a list of them, got {given!r}")
+    return [i.strip() if isinstance(i, str) else i for i in items]
+
+
+def _depth(item: Any) -> int:
+    """How many keys a wrt or data item names below its input (0 for a name or a position)."""
+    return len(trees.selector(item, "wrt")[1]) if isinstance(item, str) else 0
+
+
+def _selected(names: list[str], found: Found, item: Any, what: str) -> set[tuple[str, trees.Keys]]:
+    """The leaves one wrt or data item names: an input by position, an input by name, or a path into one."""
+    if isinstance(item, int) and not isinstance(item, bool) and -len(names) <= item < len(names):
+        name, prefix = names[item], ()
+    elif isinstance(item, str) and item:
+        name, prefix = trees.selector(item, what)
+        if name not in names:
+            raise SpecError(f"{what} names {item!r}, which is not an input; the inputs are {', '.join(names)}")
+    else:
+        raise SpecError(f"{what} names {item!r}, which is not an input; the inputs are {', '.join(names)}")
+    picked = {(name, keys) for keys, _ in found[name] if trees.under(keys, prefix)}
+    if not picked:
+        shown = ", ".join(trees.path(name, keys) for keys, _ in found[name][:6])
+        raise SpecError(f"{what} names {item!r}, which is not in input {name} (it holds {shown})")
+    return picked
+
+
+def _kind_of(leaves: list[tuple[trees.Keys, Any]]) -> str:
+    """An input as its leaves show it: one value's kind, or a structure's."""
+    if len(leaves) == 1 and leaves[0][0] == ():
+        return _kind(leaves[0][1])
+    return f"a structure of {len(leaves)} values"
 
 
 def _kind(value: Any) -> str:
@@ -111,9 +195,15 @@ def _kind(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+def _whole(value: Any) -> bool:
+    """An integer array: data by default (labels, indices), a variable when wrt names it."""
+    return isinstance(value, np.ndarray) and value.dtype.kind in "iu" and value.size > 0
+
+
 def _float_input(name: str, value: Any) -> np.ndarray:
-    """A private copy of a differentiated input, in its own floating-point dtype."""
-    array = np.array(value, dtype=np.float64 if isinstance(value, float) else None)
+    """A private copy of a differentiated input, in its own floating-point dtype (float64 for a Python number
+    or an integer array that wrt chose)."""
+    array = np.array(value, dtype=np.float64 if isinstance(value, float) or _whole(value) else None)
     if not np.all(np.isfinite(array)):
         raise SpecError(f"input {name} is not finite (NaN or inf)")
     return array

@@ -6,6 +6,7 @@ input error is found up front and reported with where it is.
 
 from __future__ import annotations
 
+import ast
 import keyword
 import re
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,7 @@ from ..language.shapes import infer_shapes
 from ..language.tree import Apply, Node, Var, differentiable_variables, variables
 from ..ops.arrays import format_shape
 from ..ops.registry import CONSTANTS, FUNCTIONS
+from ..base.limits import MAX_VALUE_TEXT
 from .values import Assignments, parse_value, random_value, split_assignments, top_level_split
 
 
@@ -38,7 +40,7 @@ class Problem:
 
 def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assignments = None,
           wrt: str | Iterable[str] | None = None, seed: int = 0, base: Path | None = None,
-          npy_root: Path | None = None) -> Problem:
+          npy_root: Path | None = None, data: str | Iterable[str] | None = None) -> Problem:
     if not isinstance(expr, str):
         raise SpecError(f"the expression must be text, got {type(expr).__name__}")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
@@ -53,8 +55,8 @@ def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
     used = differentiable_variables(root)
     if not used:
         raise SpecError("the expression has no variables to differentiate")
-    chosen = _choose_wrt(wrt, used, variables(root), scope.lets)
     given = split_assignments(at, "--at")
+    chosen = _choose_wrt(wrt, _variables_of(used, given, data, wrt), variables(root), scope.lets, given)
     # A name given with --at that f does not use may still be used by a claim (a mask, a constant).
     extra = {name: Var(name, Span(Source(name, f"--at {name}"), 0, len(name))) for name in given
              if name not in scope.variables and name not in scope.lets and name not in CONSTANTS}
@@ -84,13 +86,65 @@ def _intermediate(name: str, option: str, lets: Mapping[str, Node], variables: I
                         f"∂f/∂{name} on its node")
 
 
+def _names(given: str | Iterable[str], option: str) -> list[str]:
+    if not isinstance(given, str) and not (isinstance(given, (list, tuple, set)) and all(isinstance(n, str) for n in given)):
+        raise SpecError(f"{option} takes names such as 'w0,w1' or a list of names, got {type(given).__name__}")
+    return [n.strip() for n in (given.split(",") if isinstance(given, str) else given) if n.strip()]
+
+
+def _variables_of(used: list[Var], given: Mapping[str, Any], data: str | Iterable[str] | None,
+                  wrt: str | Iterable[str] | None) -> list[Var]:
+    """The one rule of what is differentiated (docs/conventions.md), as an expression applies it: f's
+    variables, less its data by use (labels, indices, conditions: already left out of `used`), less
+    arrays written as whole numbers or given as integer arrays, less the names --data gives. --wrt
+    chooses among what is left."""
+    named = _names(data, "--data") if data is not None else []
+    by_name = {v.name for v in used}
+    for name in named:
+        if name not in by_name and name not in given:
+            raise SpecError(f"--data names '{name}', which f does not use{suggest(name, by_name)}; "
+                            f"f's variables are {', '.join(by_name)}")
+    if wrt is not None:
+        both = [n for n in _names(wrt, "--wrt") if n in named]
+        if both:
+            raise SpecError(f"{', '.join(both)} named both to differentiate (--wrt) and as data (--data)")
+        return [v for v in used if v.name not in named]
+    kept = [v for v in used if v.name not in named and not integers(given.get(v.name))]
+    if not kept:
+        held = [f"{v.name} is {'named as data' if v.name in named else 'written as whole numbers'}" for v in used]
+        raise SpecError(f"the expression has no variables to differentiate: {', '.join(held)}; integer arrays are "
+                        "data (labels, indices): write an array to differentiate with a decimal point ([1.0, 2, 3]) "
+                        "or draw it (randn(3))")
+    return kept
+
+
+def integers(given: Any) -> bool:
+    """An array given as whole numbers: a list written without a decimal point ([0, 2, 1], as numpy reads
+    it too) or an integer numpy array. Data, like a label, unless it is named with --wrt; a number alone
+    (w0=2) is a scalar variable: in an expression every name is a real number."""
+    if isinstance(given, str):
+        text = given.strip()
+        if not text.startswith("[") or len(text) > MAX_VALUE_TEXT:
+            return False
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return False  # parse_value says what is wrong with it, with its column
+        given = value
+    if isinstance(given, (np.ndarray, list, tuple)):
+        try:
+            array = np.asarray(given)
+        except (ValueError, TypeError, OverflowError):  # ragged or not numbers: parse_value says why
+            return False
+        return array.ndim >= 1 and array.dtype.kind in "iu"
+    return False
+
+
 def _choose_wrt(wrt: str | Iterable[str] | None, used: list[Var], every: list[Var],
-                lets: Mapping[str, Node] | None = None) -> list[Var]:
+                lets: Mapping[str, Node] | None = None, given: Mapping[str, Any] | None = None) -> list[Var]:
     if wrt is None:
         return used
-    if not isinstance(wrt, str) and not (isinstance(wrt, (list, tuple, set)) and all(isinstance(n, str) for n in wrt)):
-        raise SpecError(f"--wrt takes names such as 'w0,w1' or a list of names, got {type(wrt).__name__}")
-    names = [n.strip() for n in (wrt.split(",") if isinstance(wrt, str) else wrt) if n.strip()]
+    names = _names(wrt, "--wrt")
     by_name = {v.name: v for v in used}
     for name in names:
         if name in {v.name for v in every} and name not in by_name:

@@ -7,11 +7,14 @@ TOML case files never run code.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from ..base.errors import STOPS, CheckTimeout, SpecError, suggest
 
@@ -37,6 +40,41 @@ def load_function(spec: str) -> Callable:
     if not callable(function):
         raise SpecError(f"{path_text}:{name} is a {type(function).__name__}, not a function")
     return function
+
+
+# FILE.py:Name(2.0, axes=(1,)): a class made with literal arguments (numbers, strings, tuples, lists, dicts)
+CALLED = re.compile(r"\A([A-Za-z_]\w*)\s*\((.*)\)\s*\Z", re.DOTALL)
+MAX_ARGUMENTS_TEXT = 1_000  # a constructor's arguments are a few literals: anything longer is refused before ast sees it
+
+
+def load_object(spec: str) -> Any:
+    """'layers.py:ReLU' -> the class, function or object; 'ops.py:MulScalar(2.0)' -> the class called with those
+    literal arguments (read by ast.literal_eval: no names, calls or attributes are evaluated)."""
+    at = spec.find(".py:")  # the arguments may hold colons ({"a": 1}): the path ends at the first .py:
+    path_text, name = (spec[:at + 3], spec[at + 4:]) if at >= 0 else ("", "")
+    called = CALLED.match(name)
+    if called is None:
+        return load_function(spec)
+    text = called.group(2)
+    if len(text) > MAX_ARGUMENTS_TEXT:
+        raise SpecError(f"{spec[:60]!r}…: the arguments are longer than {MAX_ARGUMENTS_TEXT:,} characters")
+    cls = load_function(f"{path_text}:{called.group(1)}")
+    try:
+        parsed = ast.parse(f"f({text})", mode="eval").body
+        assert isinstance(parsed, ast.Call)
+        args = [ast.literal_eval(a) for a in parsed.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in parsed.keywords if k.arg is not None}
+        if len(kwargs) != len(parsed.keywords):
+            raise ValueError("**")
+    except (ValueError, SyntaxError, TypeError, AssertionError, MemoryError, RecursionError):
+        raise SpecError(f"{spec!r}: the arguments of {called.group(1)} must be literals (numbers, strings, tuples, "
+                        "lists, dicts), as in MulScalar(2.0) or Summation(axes=(1,))") from None
+    try:
+        return cls(*args, **kwargs)
+    except (*STOPS, CheckTimeout):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the user's constructor: one line, not a traceback
+        raise SpecError(f"{spec!r}: {called.group(1)}({text}) raised {type(exc).__name__}: {exc}") from None
 
 
 def _import(path: Path) -> ModuleType:

@@ -76,6 +76,7 @@ class BlackBox:
     method: str
     eps: float
     seed: int = 0
+    probes: int = FAST_PROBES  # fast mode's random directions, and as many random entries, per variable
 
     def moved(self, **changes: Any) -> BlackBox:
         """The same black box with some of its parts replaced (another point and its outputs, a pool's f)."""
@@ -95,7 +96,7 @@ def measure(box: BlackBox, names: Sequence[str], mode: str) -> dict[str, list[Nu
             continue
         # As numeric.numeric does: a variable with no more entries than fast mode would probe is
         # differenced entry by entry, which costs no more and checks every entry.
-        small = np.size(point[name]) <= 2 * FAST_PROBES
+        small = np.size(point[name]) <= 2 * box.probes
         run = _full if mode == "full" or small else _fast
         try:
             with np.errstate(all="ignore"):
@@ -306,20 +307,21 @@ def _fast(box: BlackBox, name: str) -> list[NumericResult]:
     x = np.asarray(point[name])
     key = randomness.key(seed, name, *randomness.FAST)
     rng = randomness.stream(seed, name, *randomness.FAST)
-    drawn = Directions(key, x.shape, x.dtype.str, FAST_PROBES, ())
+    count = box.probes
+    drawn = Directions(key, x.shape, x.dtype.str, count, ())
     scale = array_scale(x)
     matrix = Douts(douts)
     # one direction in memory at a time, drawn from rng (which then picks the entries); none is kept
     got = [[derivative(_Line(f, point, name, x, v, base, matrix), k, scale, method, eps) for k in range(len(douts))]
            for v in drawn.drawn(rng)]
-    flat = rng.choice(x.size, size=min(FAST_PROBES, x.size), replace=False)
+    flat = rng.choice(x.size, size=min(count, x.size), replace=False)
     indices = [tuple(int(i) for i in np.unravel_index(position, x.shape)) for position in flat]
     got += [_at_entry(box, name, x, idx, matrix) for idx in indices]
     results = []
     for k in range(len(douts)):
-        kept = [i for i in range(FAST_PROBES) if isinstance(got[i][k], tuple)]
-        entries = [j for j in range(len(indices)) if isinstance(got[FAST_PROBES + j][k], tuple)]
-        skipped = FAST_PROBES - len(kept) + len(indices) - len(entries)
+        kept = [i for i in range(count) if isinstance(got[i][k], tuple)]
+        entries = [j for j in range(len(indices)) if isinstance(got[count + j][k], tuple)]
+        skipped = count - len(kept) + len(indices) - len(entries)
         note = (f"fast mode: {len(kept)} random directions and {len(entries)} random entries checked "
                 f"(full mode up to {FULL_MODE_MAX_ENTRIES:,} entries; mode='full' forces it)")
         if skipped:
@@ -327,7 +329,7 @@ def _fast(box: BlackBox, name: str) -> list[NumericResult]:
         probes = Probes(replace(drawn, kept=tuple(kept)),
                         np.array([got[i][k][0] for i in kept]), np.array([got[i][k][1] for i in kept]),
                         tuple(indices[j] for j in entries),
-                        np.array([got[FAST_PROBES + j][k][0] for j in entries]),
-                        np.array([got[FAST_PROBES + j][k][1] for j in entries]))
+                        np.array([got[count + j][k][0] for j in entries]),
+                        np.array([got[count + j][k][1] for j in entries]))
         results.append(NumericResult(None, probes, note, method))
     return results

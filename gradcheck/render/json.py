@@ -13,7 +13,8 @@ from ..verdict.result import PACKED_KEYS, Report
 # 3: an array of more than result.LIST_MAX_ENTRIES entries is packed, {"shape", "dtype", "base64"}
 #    (docs/reference/json.md), instead of nested lists (the 1M-parameter net's numbers took 2.4 s as text).
 # 4: the status "inconclusive" (exit 4) and its count in the summary.
-SCHEMA_VERSION = 4
+# 5: the status "contract" (exit 5: right gradients from code that writes into dout, say) and its count.
+SCHEMA_VERSION = 5
 # The indentation of each level, as json.dumps(indent=2) writes it.
 INDENT = "  "
 

@@ -153,7 +153,7 @@ def verdict_mark(case: CaseResult) -> tuple[str, str]:
     """✓, ⚠ or ✗ and its color: a pass with a diagnosis (agreement by chance) is a warning."""
     warned = case.status == Status.PASS and any(g.diagnosis for g in case.gradients.values())
     return {Status.PASS: ("⚠", KINK) if warned else ("✓", PASS), Status.KINK: ("⚠", KINK),
-            Status.INCONCLUSIVE: ("?", KINK)}.get(case.status, ("✗", FAIL))
+            Status.INCONCLUSIVE: ("?", KINK), Status.CONTRACT: ("✗", KINK)}.get(case.status, ("✗", FAIL))
 
 
 # ----- scalar gradients ---------------------------------------------------------------------------
@@ -449,6 +449,8 @@ def case_status(case: CaseResult) -> Text:
         return Text("✗ kink (strict)" if case.strict else "✗ kink (expected a mismatch)", style=FAIL)
     if case.status == Status.INCONCLUSIVE:
         return Text("? inconclusive", style=KINK)
+    if case.status == Status.CONTRACT:  # right gradients, a broken contract: not the mismatch a case may expect
+        return Text("✗ contract", style=KINK)
     if case.status == Status.MISMATCH and case.expect == Status.MISMATCH:  # expected the claim's, found the oracles'
         return Text("✗ mismatch (not the claim's)", style=FAIL)
     return Text("✗ mismatch" if case.status == Status.MISMATCH else "✗ pass (expected a mismatch)", style=FAIL)
@@ -464,7 +466,8 @@ def summary_text(report: Report) -> str:
     caught = sum(1 for c in good if c.status == Status.MISMATCH)
     errors = sum(1 for c in cases if c.status == Status.ERROR)
     unsure = sum(1 for c in cases if c.status == Status.INCONCLUSIVE)
-    failed = len(cases) - len(good) - errors - unsure
+    broken = sum(1 for c in cases if c.status == Status.CONTRACT)
+    failed = len(cases) - len(good) - errors - unsure - broken
     seconds = sum(c.seconds for c in cases)
     parts = [f"{len(good) - caught} passed"]
     if caught:
@@ -473,9 +476,11 @@ def summary_text(report: Report) -> str:
         parts.append(f"{failed} failed")
     if unsure:
         parts.append(f"{unsure} inconclusive")
+    if broken:
+        parts.append(f"{broken} with a broken contract")
     if errors:
         parts.append(f"{errors} error{'s' if errors != 1 else ''}")
-    ok = not failed and not errors and not unsure
+    ok = not failed and not errors and not unsure and not broken
     return f"{'✓' if ok else '✗'} {len(cases)} case{'s' if len(cases) != 1 else ''}: {', '.join(parts)} " \
            f"(checking took {seconds:.2f} s)"
 

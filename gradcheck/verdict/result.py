@@ -148,8 +148,11 @@ class CaseResult:
         name: the case's name.
         expr: the expression (or the functions checked).
         status: "pass", "mismatch", "kink" (f is not differentiable at the point), "inconclusive" (nothing
-            contradicts a claim, nothing accurate enough confirms it) or "error".
-        exit_code: what the command line exits with: 0 as expected, 1 not, 2 an input error, 4 inconclusive.
+            contradicts a claim, nothing accurate enough confirms it), "contract" (your code's gradients
+            are right, but it writes into its inputs, dout or the cache, or returns a gradient of another
+            dtype or of a shape that differs by size-1 axes) or "error".
+        exit_code: what the command line exits with: 0 as expected, 1 not, 2 an input error, 4 inconclusive,
+            5 a broken contract.
         value: f at the point (None for check_vjp and check_layer, whose output says what f returned).
         gradients: one GradientResult per variable, in the order they are written.
         point: every variable's value.
@@ -171,7 +174,7 @@ class CaseResult:
 
     name: str
     expr: str
-    status: Status  # pass, mismatch, kink, inconclusive or error
+    status: Status  # pass, mismatch, kink, inconclusive, contract or error
     value: float | None = None
     gradients: dict[str, GradientResult] = field(default_factory=dict)
     point: dict[str, Any] = field(default_factory=dict)  # scalars and arrays
@@ -223,12 +226,15 @@ class CaseResult:
     @property
     def exit_code(self) -> ExitStatus:
         """0 as expected, 1 not (a mismatch, or a kink under strict), 2 an input error, 3 an internal error (a
-        bug of gradcheck's: error kind "internal"), 4 inconclusive."""
+        bug of gradcheck's: error kind "internal"), 4 inconclusive, 5 right gradients from code that breaks a
+        contract (writes into dout, say)."""
         if self.status == Status.ERROR:
             internal = self.error is not None and self.error.get("kind") == "internal"
             return ExitStatus.INTERNAL_ERROR if internal else ExitStatus.INPUT_ERROR
         if self.status == Status.INCONCLUSIVE:
             return ExitStatus.INCONCLUSIVE
+        if self.status == Status.CONTRACT:
+            return ExitStatus.CONTRACT
         return ExitStatus.OK if self.as_expected else ExitStatus.MISMATCH
 
     def __str__(self) -> str:
@@ -287,7 +293,7 @@ class Report:
     @property
     def summary(self) -> dict[str, int]:
         """How many cases there are and how many have each status, keyed total, pass, mismatch, kink,
-        inconclusive and error."""
+        inconclusive, contract and error."""
         counts = {status.value: 0 for status in STATUSES}
         for case in self.cases:
             counts[Status(case.status).value] += 1

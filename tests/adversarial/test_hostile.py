@@ -21,7 +21,7 @@ import pytest
 from conftest import HANG_GUARD, TEST_CLOCK, TICK, console_script, joined, run_script, subprocess_env
 
 import gradcheck
-from gradcheck import GradcheckError, ValueSpecError
+from gradcheck import GradcheckError, SpecError, ValueSpecError
 
 PACKAGE_ROOT = str(Path(gradcheck.__file__).resolve().parents[1])
 TIMEOUT = HANG_GUARD  # seconds for one subprocess: a hang guard, not a speed target
@@ -258,8 +258,8 @@ def test_item_10_timeout_names_the_step_and_works_in_a_thread(ticking_clock):
 def test_item_10_check_function_has_a_timeout_in_a_thread():
     from concurrent.futures import ThreadPoolExecutor
 
-    def f(v):  # work of certain cost on the real clock: every call sleeps, so 800 calls take 8 s or more
-        time.sleep(0.01)
+    def f(v):  # work of certain cost on the real clock: the three calls timed to plan the check take 0.3 s or
+        time.sleep(0.1)  # more, so even the smallest plan (checks/planning.py) cannot fit and the budget ends it
         return float(np.sum(v**2))
 
     with ThreadPoolExecutor(1) as pool:
@@ -730,4 +730,7 @@ def test_item_12_api_at_still_takes_numbers_fractions_and_arrays():
     from fractions import Fraction
 
     for value in (2, 2.5, Fraction(1, 3), np.float32(2), np.arange(3), [[1, 2], [3, 4]], np.int8(3)):
-        assert gradcheck.check("sum(x * x)", at={"x": value}).status == "pass"
+        # integer arrays are data unless --wrt names them (the one rule, docs/conventions.md)
+        assert gradcheck.check("sum(x * x)", at={"x": value}, wrt="x").status == "pass"
+    with pytest.raises(SpecError, match="written as whole numbers"):
+        gradcheck.check("sum(x * x)", at={"x": np.arange(3)})

@@ -29,7 +29,7 @@ def test_a_differentiable_point_on_a_registry_kink_passes_even_when_strict(expr,
 
 
 def test_a_real_kink_stays_a_kink_next_to_a_smooth_one():
-    result = gradcheck.check("sum(relu(A)) + sum(relu(B)**2)", at={"A": "[[0,1],[-1,2]]", "B": "[[0,1],[-1,2]]"})
+    result = gradcheck.check("sum(relu(A)) + sum(relu(B)**2)", at={"A": "[[0.0,1],[-1,2]]", "B": "[[0.0,1],[-1,2]]"})
     assert result.gradients["A"].status == "kink" and [k[0] for k in result.gradients["A"].kinks] == [[0, 0]]
     assert result.gradients["B"].status == "pass" and result.gradients["B"].kinks == []
 

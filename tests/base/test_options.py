@@ -18,7 +18,7 @@ def test_the_public_check_signature_is_the_declared_options():
     keyword_only = {n: p.default for n, p in params.items() if p.kind is p.KEYWORD_ONLY}
     declared = {f.name: f.default for f in dataclasses.fields(Options)}
     assert {n: keyword_only[n] for n in declared} == declared
-    assert set(keyword_only) - set(declared) == {"name", "base", "npy_root"}
+    assert set(keyword_only) - set(declared) == {"data", "name", "base", "npy_root"}
 
 
 def test_every_option_is_a_cli_option_of_eval_with_the_declared_default():

@@ -239,14 +239,44 @@ def test_a_relu_mask_wrong_at_the_kink_itself_is_still_a_mismatch():
 
 
 # ----- contracts ----------------------------------------------------------------------------------------
-def test_a_backward_that_writes_to_dout_is_reported():
+def test_a_backward_that_writes_into_dout_has_right_gradients_and_a_broken_contract():
     def backward(dout, x):
         dout[x <= 0] = 0  # the classic in-place shortcut
         return dout
 
     result = gradcheck.check_layer(L.relu_forward, backward, [randn(3, 4)])
-    assert result.status == "mismatch" and "backward writes to its argument dout" in result.verdict
+    assert result.status == "contract" and result.exit_code == 5, str(result)
+    assert result.verdict.startswith("gradient right; backward writes into its argument dout")
     assert result.gradients["x"].status == "pass"
+    allowed = gradcheck.check_layer(L.relu_forward, backward, [randn(3, 4)], allow_writes=True)
+    assert allowed.status == "pass" and allowed.exit_code == 0
+    assert any("writes into its argument dout" in note and note.endswith("(allowed: allow_writes)")
+               for note in allowed.notes)
+
+
+def test_an_lstm_backward_that_adds_into_dnext_c_is_named_by_its_own_parameter():
+    def lstm_step_backward(dnext_h, dnext_c, cache):
+        x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c = cache
+        dnext_c += dnext_h * o * (1 - np.tanh(next_c) ** 2)  # the student's in-place sum of both paths
+        da = np.hstack([dnext_c * g * i * (1 - i), dnext_c * prev_c * f * (1 - f),
+                        dnext_h * np.tanh(next_c) * o * (1 - o), dnext_c * i * (1 - g ** 2)])
+        return da @ Wx.T, da @ Wh.T, dnext_c * f, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+    inputs = [randn(3, 4), randn(3, 5), randn(3, 5), randn(4, 20), randn(5, 20), randn(20)]
+    result = gradcheck.check_layer(L.lstm_step_forward, lstm_step_backward, inputs)
+    assert result.status == "contract" and result.exit_code == 5, str(result)
+    assert all(g.status == "pass" for g in result.gradients.values())
+    assert "backward writes into its argument dnext_c" in result.verdict and "dout2" not in result.verdict
+
+
+def test_a_wrong_gradient_that_also_writes_into_dout_stays_a_mismatch():
+    def backward(dout, x):
+        dout *= 2
+        return dout
+
+    result = gradcheck.check_layer(L.relu_forward, backward, [randn(3, 4)])
+    assert result.status == "mismatch" and result.exit_code == 1
+    assert "writes into its argument dout" in result.verdict
 
 
 def test_a_backward_that_writes_to_the_cache_and_an_f_that_writes_to_its_input_are_reported():
@@ -256,7 +286,7 @@ def test_a_backward_that_writes_to_the_cache_and_an_f_that_writes_to_its_input_a
         return dx, dw, db
 
     result = gradcheck.check_layer(L.affine_forward, backward, [randn(2, 3), randn(3, 2), randn(2)])
-    assert "backward writes to the cache" in result.verdict
+    assert result.status == "contract" and "backward writes into its argument cache (the cache)" in result.verdict
 
     def scribbling(x):
         y = x * 2
@@ -264,7 +294,27 @@ def test_a_backward_that_writes_to_the_cache_and_an_f_that_writes_to_its_input_a
         return y
 
     result = gradcheck.check_vjp(scribbling, lambda dout, x: 2 * dout, [randn(3)])
-    assert result.status == "mismatch" and "f writes to its input x" in result.verdict
+    assert result.status == "contract" and "f writes into its input x" in result.verdict
+
+
+def test_a_keepdims_gradient_has_right_values_in_the_wrong_shape():
+    def backward(dout, cache):
+        dx, dgamma, dbeta = L.batchnorm_backward(dout, cache)
+        return dx, dgamma[None, :], dbeta.reshape(1, -1)  # keepdims=True in the sums
+
+    result = gradcheck.check_layer(L.batchnorm_forward, backward, [randn(6, 4) + 1, randn(4), randn(4), {}])
+    assert result.status == "contract" and result.exit_code == 5, str(result)
+    assert all(g.status == "pass" and g.diagnosis is None for g in result.gradients.values())
+    assert "gradient for gamma has shape (1,4), but gamma has shape (4,)" in result.verdict
+    assert "batch axis" not in str(result)
+
+    def wrong(dout, cache):
+        dx, dgamma, dbeta = L.batchnorm_backward(dout, cache)
+        return dx, 2 * dgamma[None, :], dbeta
+
+    doubled = gradcheck.check_layer(L.batchnorm_forward, wrong, [randn(6, 4) + 1, randn(4), randn(4), {}])
+    assert doubled.status == "mismatch" and doubled.gradients["gamma"].status == "mismatch"
+    assert "twice" in doubled.gradients["gamma"].diagnosis and "shape (1,4)" in doubled.verdict
 
 
 def test_a_backward_not_linear_in_dout_is_reported():
@@ -294,7 +344,7 @@ def test_a_nondeterministic_backward_is_reported_unless_tolerated():
 def test_a_gradient_of_the_wrong_dtype_is_reported():
     x = randn(3).astype(np.float32)
     result = gradcheck.check_vjp(lambda x: 2 * x, lambda dout, x: (2 * dout).astype(np.float64), [x])
-    assert result.status == "mismatch" and "is float64, but x is float32" in result.verdict
+    assert result.status == "contract" and "is float64, but x is float32" in result.verdict
 
 
 # ----- inputs -------------------------------------------------------------------------------------------
@@ -320,9 +370,12 @@ def test_wrt_by_name_and_index_and_mapping_inputs():
     assert list(by_index.gradients) == ["x", "b"] and by_index.status == "pass"
     with pytest.raises(SpecError, match="wrt names 'z'"):
         gradcheck.check_layer(L.affine_forward, L.affine_backward, inputs, wrt="z")
-    with pytest.raises(SpecError, match="integers and booleans are data"):
-        gradcheck.check_layer(L.word_embedding_forward, L.word_embedding_backward,
-                              [np.array([0, 1]), randn(3, 2)], wrt=0)
+    with pytest.raises(SpecError, match="booleans are masks, data"):
+        gradcheck.check_layer(lambda x, m: (x * m, m), lambda dout, m: dout * m, [randn(2), np.array([True, False])],
+                              wrt=1)
+    # an integer array wrt names is made float64 and differentiated, as an expression's --wrt does
+    whole = gradcheck.check_vjp(lambda x: x ** 2, lambda dout, x: 2 * x * dout, [np.array([1, 2, 3])], wrt="x")
+    assert whole.status == "pass" and whole.gradients["x"].shape == (3,)
 
 
 def test_fast_mode_on_a_large_layer():
@@ -427,6 +480,43 @@ def test_gradcheck_layer_and_vjp_commands(tmp_path):
     import json
 
     assert vjp.returncode == 0 and json.loads(vjp.stdout)["cases"][0]["status"] == "pass"
+
+
+LSTM_FILE = """
+import numpy as np
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
+    h = prev_h.shape[1]
+    a = x @ Wx + prev_h @ Wh + b
+    i, f, o, g = sigmoid(a[:, :h]), sigmoid(a[:, h:2 * h]), sigmoid(a[:, 2 * h:3 * h]), np.tanh(a[:, 3 * h:])
+    next_c = f * prev_c + i * g
+    next_h = o * np.tanh(next_c)
+    return next_h, next_c, (x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c)
+
+def lstm_step_backward(dnext_h, dnext_c, cache):
+    x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c = cache
+    dnext_c += dnext_h * o * (1 - np.tanh(next_c) ** 2)   # in place: the caller's dnext_c changes
+    da = np.hstack([dnext_c * g * i * (1 - i), dnext_c * prev_c * f * (1 - f),
+                    dnext_h * np.tanh(next_c) * o * (1 - o), dnext_c * i * (1 - g ** 2)])
+    return da @ Wx.T, da @ Wh.T, dnext_c * f, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+"""
+
+
+def test_a_broken_contract_exits_5_from_the_command_line_and_allow_writes_allows_it(tmp_path):
+    (tmp_path / "lstm.py").write_text(LSTM_FILE)
+    args = ["layer", "lstm.py:lstm_step_forward", "lstm.py:lstm_step_backward", "--at", "x=randn(3,4)",
+            "--at", "prev_h=randn(3,5)", "--at", "prev_c=randn(3,5)", "--at", "Wx=randn(4,20)",
+            "--at", "Wh=randn(5,20)", "--at", "b=randn(20)"]
+    broken = run_cli(*args, cwd=tmp_path)
+    assert broken.returncode == 5, broken.stdout + broken.stderr
+    assert "gradients right; backward writes into its argument dnext_c" in " ".join(broken.stdout.split())
+    allowed = run_cli(*args, "--allow-writes", "--format", "json", cwd=tmp_path)
+    import json
+
+    assert allowed.returncode == 0 and json.loads(allowed.stdout)["cases"][0]["status"] == "pass"
 
 
 @pytest.mark.parametrize(("args", "words"), [

@@ -65,7 +65,7 @@ WRONG_VERDICT = "✗ ∂f/∂w0: claimed disagrees with symbolic = backprop = nu
 EXACT_REL = 1e-12  # symbolic and backprop
 NUMERIC_REL = 1e-8  # finite differences
 ORACLES = ("symbolic", "backprop", "numeric")
-STATUSES = {"pass", "mismatch", "kink", "inconclusive", "error"}
+STATUSES = {"pass", "mismatch", "kink", "inconclusive", "contract", "error"}
 ERROR_KINDS = {"parse", "value", "spec", "domain"}
 
 
@@ -304,7 +304,7 @@ def check_document(document: dict) -> None:
     """The documented schema of --format json, for any document."""
     assert set(document) == {"version", "cases", "summary"}
     # 2: a scalar's pairs leave out worst and worst_values (they repeat a and b); 3: large arrays packed
-    assert document["version"] == 4
+    assert document["version"] == 5  # 4: the status inconclusive; 5: the status contract
     summary = document["summary"]
     assert set(summary) == {"total"} | STATUSES
     assert all(isinstance(n, int) and n >= 0 for n in summary.values())
@@ -365,7 +365,7 @@ def test_script_json_is_one_document_with_the_exact_neuron_numbers(script):
     assert proc.stderr == ""
     document = json.loads(proc.stdout)  # the whole of stdout is one JSON document
     check_document(document)
-    assert document["summary"] == {"total": 1, "pass": 1, "mismatch": 0, "kink": 0, "inconclusive": 0, "error": 0}
+    assert document["summary"] == {"total": 1, "pass": 1, "mismatch": 0, "kink": 0, "inconclusive": 0, "contract": 0, "error": 0}
     (case,) = document["cases"]
     assert case["name"] == case["expr"] == NEURON
     assert case["status"] == "pass"
@@ -390,7 +390,7 @@ def test_script_error_still_writes_json_and_the_message_goes_to_stderr(script):
     assert_no_traceback(proc)
     document = json.loads(proc.stdout)
     check_document(document)
-    assert document["summary"] == {"total": 1, "pass": 0, "mismatch": 0, "kink": 0, "inconclusive": 0, "error": 1}
+    assert document["summary"] == {"total": 1, "pass": 0, "mismatch": 0, "kink": 0, "inconclusive": 0, "contract": 0, "error": 1}
     (case,) = document["cases"]
     assert case["status"] == "error"
     assert case["error"]["kind"] == "domain"

@@ -104,14 +104,14 @@ def test_methods_are_refused_with_the_function_to_write(text):
 
 
 def test_a_tie_in_a_max_reduction_is_a_kink():
-    result = gradcheck.check("sum(max(x, axis=1))", at={"x": "[[1, 1, 0], [0, 2, 1]]"})
+    result = gradcheck.check("sum(max(x, axis=1))", at={"x": "[[1.0, 1, 0], [0, 2, 1]]"})
     grad = result.gradients["x"]
     assert grad.status == "kink"
     assert gradcheck.check("sum(max(x, axis=1))", at={"x": "[[1, 0.5, 0], [0, 2, 1]]"}).gradients["x"].status == "pass"
 
 
 def test_a_tie_in_a_max_pool_window_is_a_kink():
-    at = {"x": "[[[[1, 1], [0, 0]]]]"}
+    at = {"x": "[[[[1.0, 1], [0, 0]]]]"}
     assert gradcheck.check("sum(max_pool2d(x, 2))", at=at).gradients["x"].status == "kink"
 
 
@@ -126,7 +126,7 @@ def test_a_condition_is_data_and_where_picks_a_branch():
     result = gradcheck.check("sum(where(x > 0, x**2, -x))", at={"x": "[0.5, -2, 3]"}, grad={"x": "where(x > 0, 2*x, -1)"})
     assert result.gradients["x"].status == "pass"
     # at the switch it is a kink, as relu's is
-    assert gradcheck.check("sum(where(x > 0, x, 0))", at={"x": "[0, 1]"}).gradients["x"].status == "kink"
+    assert gradcheck.check("sum(where(x > 0, x, 0))", at={"x": "[0.0, 1]"}).gradients["x"].status == "kink"
 
 
 def test_constructors_and_draw_arithmetic_in_values_and_claims():

@@ -25,7 +25,7 @@ def net(activation: str, **claims):
 
 
 def test_the_vector_form_of_the_source_question():
-    result = gradcheck.check("sigmoid(w[0]*x[0] + w[1]*x[1] + w[2])", at="w=[2,-3,-3],x=[-1,-2]")
+    result = gradcheck.check("sigmoid(w[0]*x[0] + w[1]*x[1] + w[2])", at="w=[2.0,-3,-3],x=[-1.0,-2]")
     assert result.status == "pass"
     s = 1 / (1 + np.exp(-1.0))
     ds = s * (1 - s)
@@ -154,7 +154,7 @@ def test_shapes_are_checked_before_anything_runs():
 @pytest.mark.parametrize(("expr", "at", "words"), [
     ("X @ W", {"X": "randn(3,2)", "W": "randn(2,4)"}, "f has shape (3,4)"),
     ("sum(A + B)", {"A": "randn(3,2)", "B": "randn(3)"}, "do not broadcast"),
-    ("A[3]", {"A": "[1,2,3]"}, "index 3 is out of range"),
+    ("A[3]", {"A": "[1.0,2,3]"}, "index 3 is out of range"),
     ("sum(A, axis=2)", {"A": "randn(2,2)"}, "axis 2 is out of range"),
     ("softmax_ce(Z, y)", {"Z": "randn(4,3)", "y": "[0,1,2]"}, "softmax_ce takes scores"),
     ("x[0]", {"x": "2"}, "a scalar cannot be indexed or sliced"),

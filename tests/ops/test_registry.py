@@ -143,7 +143,7 @@ def test_log1p_works_end_to_end_from_its_registry_entry_alone():
 
 
 def test_the_complex_step_refusal_names_the_functions_the_registry_gives_no_complex_form():
-    proc = subprocess.run([console_script(), "eval", "sum(relu(x) * erf(x) + gelu(x) + exp(x))", "--at", "x=[1, 2]",
+    proc = subprocess.run([console_script(), "eval", "sum(relu(x) * erf(x) + gelu(x) + exp(x))", "--at", "x=[1.0, 2]",
                            "--method", "complex"], check=False, capture_output=True, encoding="utf-8",
                           env=subprocess_env(), timeout=TIMEOUT)
     assert proc.returncode == 2

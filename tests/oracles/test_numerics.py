@@ -135,7 +135,7 @@ def test_a_claim_at_a_kink_must_lie_between_the_one_sided_derivatives():
 
 
 def test_an_array_with_one_entry_on_a_kink():
-    result = gradcheck.check("sum(relu(A))", at="A=[[0,1],[-1,2]]")
+    result = gradcheck.check("sum(relu(A))", at="A=[[0.0,1],[-1,2]]")
     g = result.gradients["A"]
     assert result.status == "kink" and [k[0] for k in g.kinks] == [[0, 0]]
     assert "A[0,0]" in g.verdict
@@ -313,7 +313,7 @@ def test_order_2_catches_a_vjp_that_is_right_only_at_the_point(monkeypatch):
 
 
 def test_order_2_arrays_limits_and_the_console_script():
-    result = gradcheck.check("sum(W * W * W)", at="W=[[1,2],[3,4]]", order=2)
+    result = gradcheck.check("sum(W * W * W)", at="W=[[1.0,2],[3,4]]", order=2)
     block = result.hessian["W,W"]
     assert block.shape == (2, 2, 2, 2) and result.status == "pass"
     np.testing.assert_allclose(block.columns["symbolic"].reshape(4, 4), np.diag([6.0, 12.0, 18.0, 24.0]))

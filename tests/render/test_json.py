@@ -13,8 +13,8 @@ from gradcheck.render.json import SCHEMA_VERSION, render_json
 from gradcheck.verdict.result import LIST_MAX_ENTRIES, Report, packed, unpacked
 
 
-def test_schema_version_is_4():
-    assert SCHEMA_VERSION == 4  # 4: the status "inconclusive" and its count in the summary
+def test_schema_version_is_5():
+    assert SCHEMA_VERSION == 5  # 5: the status "contract" and its count in the summary
 
 
 def test_packed_array_reads_back_bit_for_bit_nan_and_inf_included():
@@ -45,7 +45,7 @@ def test_script_writes_a_large_gradient_packed_and_exact(tmp_path):
                       cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     document = json.loads(proc.stdout)
-    assert document["version"] == 4
+    assert document["version"] == 5
     case = document["cases"][0]
     X, W = unpacked(case["point"]["X"]), unpacked(case["point"]["W"])
     assert X.shape == (3, 100) and W.shape == (100, 120)
