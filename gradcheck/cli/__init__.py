@@ -86,11 +86,11 @@ def main() -> None:
     with each other and with the gradient you derived.
 
     \b
-      gradcheck eval "sigmoid(w0*x0 + w1*x1 + w2)" --at w0=2,w1=-3,w2=-3,x0=-1,x1=-2
-      gradcheck check expressions/
-      gradcheck layer layers.py:affine_forward layers.py:affine_backward --at x="randn(4,5)" ...
-      gradcheck loss softmax.py:softmax_loss_naive --at W="randn(10,3)" --at X="randn(5,10)" ... --data X
-      gradcheck COMMAND --help
+    gradcheck eval "sigmoid(w0*x0 + w1*x1 + w2)" --at w0=2,w1=-3,w2=-3,x0=-1,x1=-2
+    gradcheck check expressions/
+    gradcheck layer layers.py:affine_forward layers.py:affine_backward --at ...
+    gradcheck loss softmax.py:softmax_loss_naive --at W="randn(10,3)" ... --data X
+    gradcheck COMMAND --help
 
     Exit codes: 0 all gradients agree, 1 a mismatch, 2 bad input, 3 an internal error,
     4 inconclusive (nothing accurate enough to confirm a claim), 5 right gradients from code that

@@ -61,7 +61,8 @@ def layer_command(forward, backward, **options) -> ExitStatus:
 
     \b
       gradcheck layer layers.py:conv_forward layers.py:conv_backward \\
-          --at x="randn(4,3,5,5)" --at w="randn(2,3,3,3)" --at b="randn(2)" --at conv_param='{"stride": 2, "pad": 1}'
+          --at x="randn(4,3,5,5)" --at w="randn(2,3,3,3)" --at b="randn(2)" \\
+          --at conv_param='{"stride": 2, "pad": 1}'
 
     A class alone checks its methods: forward/backward (backward(dout, cache), or backward(dout) after
     forward stored what it needs), or needle's compute/gradient (ops.py:MulScalar(2.0) passes literal
@@ -71,7 +72,7 @@ def layer_command(forward, backward, **options) -> ExitStatus:
       gradcheck layer ops.py:EWiseMul --at a="randn(3,4)" --at b="randn(3,4)"
 
     FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input,
-    5 right gradients from a backward that writes into its inputs, dout or the cache (--allow-writes allows it).
+    4 inconclusive (nothing accurate enough to confirm a claim), 5 right gradients from a backward that writes into its inputs, dout or the cache (--allow-writes allows it).
     """
     return run_functions("layer", forward, backward, options)
 
@@ -85,7 +86,7 @@ def vjp_command(f, vjp, **options) -> ExitStatus:
     ⟨dout, F⟩ with respect to the floating-point inputs, in order.
 
     FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input,
-    5 right gradients from code that writes into its inputs or dout (--allow-writes allows it).
+    4 inconclusive (nothing accurate enough to confirm a claim), 5 right gradients from code that writes into its inputs or dout (--allow-writes allows it).
     """
     return run_functions("vjp", f, vjp, options)
 
@@ -100,11 +101,13 @@ def loss_command(loss, grad, **options) -> ExitStatus:
     grads), as CS231n's softmax_loss_naive(W, X, y, reg) does.
 
     \b
-      gradcheck loss softmax.py:softmax_loss_naive --at W="randn(3073,10)*0.0001" --at X="randn(500,3073)" \\
-          --at y="randint(0,10,(500,))" --at reg=0.000005 --data X
+      gradcheck loss softmax.py:softmax_loss_naive \\
+          --at W="randn(3073,10)*0.0001" --at X="randn(500,3073)" \\
+          --at y="randint(0,10,(500,))" \\
+          --at reg=0.000005 --data X
 
     FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input,
-    5 right gradients from code that writes into its inputs (--allow-writes allows it).
+    4 inconclusive (nothing accurate enough to confirm a claim), 5 right gradients from code that writes into its inputs (--allow-writes allows it).
     """
     return run_functions("loss", loss, grad, options)
 

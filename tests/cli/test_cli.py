@@ -903,3 +903,17 @@ def test_help_says_what_formulas_prints():
     shown = " ".join(invoke("eval", "--help").stdout.split())
     entry = shown[shown.index("--formulas"):shown.index("--html")]
     assert "matrix-form derivation" in entry and "SymPy's simplified formula where every value is a scalar" in entry
+
+
+def test_every_help_fits_80_columns_and_lists_the_exit_codes_its_command_can_give():
+    """A student's terminal is often 80 columns: click wraps prose, but not the \\b example blocks."""
+    from gradcheck.cli import main
+
+    pages = {"": run_script("--help", COLUMNS="80").stdout}
+    pages.update({name: run_script(name, "--help", COLUMNS="80").stdout for name in main.commands})
+    for name, page in pages.items():
+        wide = [line for line in page.splitlines() if len(line) > 80]
+        assert not wide, (name, wide)
+    for name in ("layer", "vjp", "loss"):
+        said = " ".join(pages[name].split())
+        assert all(code in said for code in ("0 right", "1 wrong", "2 bad input", "4 inconclusive", "5 right")), name
