@@ -30,29 +30,34 @@ from .tree import Apply, Node, topological
 EVALUATIONS_PER_DERIVATIVE = 4
 
 
-def operations(prim, out: tuple[int, ...], ins: list[tuple[int, ...]], static: Mapping[str, Any]) -> int:
-    """One primitive's scalar operations, as its registry entry counts them (Primitive.cost): one per
-    output entry, or per input entry if more, unless it says otherwise (matmul: the inner dimension)."""
-    if prim.cost is not None:
-        return int(prim.cost(out, *ins, **static))
+def operations(prim, out: tuple[int, ...], ins: list[tuple[int, ...]], static: Mapping[str, Any],
+               symbolic: bool = False) -> int:
+    """One primitive's scalar operations, as its registry entry counts them: one per output entry, or per
+    input entry if more, unless it says otherwise (Primitive.cost; matmul: the inner dimension). With
+    `symbolic`, those of its SymPy form (Primitive.expansion, where that is more: softmax's rows)."""
+    rule = prim.expansion if symbolic and prim.expansion is not None else prim.cost
+    if rule is not None:
+        return int(rule(out, *ins, **static))
     return max(math.prod(s) for s in (out, *ins))
 
 
-# Each tree's costs at the shapes last asked for: a check asks three times (the numeric cost limit,
-# the symbolic size limit, the expansion), and trees are immutable. Keyed weakly, like tree._ORDERS,
-# and holding numbers only, so that the entry does not keep its tree alive.
-_COSTS: WeakKeyDictionary[Node, tuple[frozenset, list[int]]] = WeakKeyDictionary()
+# Each tree's costs at the shapes last asked for, numeric and symbolic: a check asks several times (the
+# numeric cost limit, the symbolic size limit, the expansion), and trees are immutable. Keyed weakly,
+# like tree._ORDERS, and holding numbers only, so that the entry does not keep its tree alive.
+_COSTS: WeakKeyDictionary[Node, dict[bool, tuple[frozenset, list[int]]]] = WeakKeyDictionary()
 
 
-def node_costs(root: Node, shapes: Mapping[str, tuple[int, ...]]) -> list[tuple[Node, int]]:
-    """Each node of the DAG with its scalar operations: an entry of A @ B costs its inner dimension."""
+def node_costs(root: Node, shapes: Mapping[str, tuple[int, ...]], symbolic: bool = False) -> list[tuple[Node, int]]:
+    """Each node of the DAG with its scalar operations: an entry of A @ B costs its inner dimension.
+    `symbolic`: those of the SymPy forms (operations)."""
     key = frozenset(shapes.items())
     applied = [node for node in topological(root) if isinstance(node, Apply)]
-    known = _COSTS.get(root)
+    cached = _COSTS.setdefault(root, {})
+    known = cached.get(symbolic)
     if known is None or known[0] != key:
         found = infer_shapes(root, shapes)
-        known = _COSTS[root] = (key, [operations(node.prim, found[node], [found[a] for a in node.args], node.kwargs)
-                                      for node in applied])
+        known = cached[symbolic] = (key, [operations(node.prim, found[node], [found[a] for a in node.args],
+                                                     node.kwargs, symbolic) for node in applied])
     return list(zip(applied, known[1]))
 
 
@@ -70,7 +75,7 @@ def tree_expansion(root: Node) -> dict[int, int]:
 def expanded_operations(root: Node, shapes: Mapping[str, tuple[int, ...]]) -> int:
     """Scalar operations of f written out as a tree (what SymPy's diff walks)."""
     paths = tree_expansion(root)
-    return sum(paths.get(id(node), 0) * cost for node, cost in node_costs(root, shapes))
+    return sum(paths.get(id(node), 0) * cost for node, cost in node_costs(root, shapes, symbolic=True))
 
 
 def nesting(root: Node) -> int:

@@ -7,6 +7,7 @@ arrays. The registry in primitives.py names them; nothing else calls them direct
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -168,6 +169,13 @@ def softmax_vjp(g, ans, x, axis=-1):
 def softmax_sizes(s, ans, x, axis=-1):
     """|J|^T s of softmax_vjp for s >= 0: its two terms added, not subtracted (Primitive.sizes)."""
     return ans * (s + np.sum(s * ans, axis=axes_of(axis, np.ndim(x)), keepdims=True))
+
+
+def row_expansion(out: tuple[int, ...], x: tuple[int, ...], axis: Axis = -1) -> int:
+    """Scalar operations of softmax's SymPy form (Primitive.expansion): each entry divides by its whole
+    row's sum, written out again for every entry."""
+    row = math.prod(x[i] for i in axes_of(axis, len(x)))
+    return math.prod(out) * (row + 1)
 
 
 def log_softmax(x, axis=-1):

@@ -259,9 +259,13 @@ class Primitive:
     # Written with a tuple of any length as its first argument, folded two at a time: "concatenate"
     # folds (a, b, c) as ((a, b), c); "stack" first gives a its new axis (expand_dims).
     variadic: str | None = None
-    # Scalar operations in the elementwise expansion: (output shape, *input shapes, **static) -> int.
-    # None: one per output entry (or per input entry, if more). The symbolic size limit reads it.
+    # Scalar operations of one evaluation: (output shape, *input shapes, **static) -> int. None: one per
+    # output entry (or per input entry, if more). The numeric oracle's cost limit reads it.
     cost: Rule | None = None
+    # Scalar operations of its SymPy form, where that is more than `cost` (same signature): every entry
+    # of softmax's form holds its whole row's sum. None: as `cost`. The symbolic size limits read it;
+    # the registry walk (tests/ops/test_registry.py) checks both against the SymPy form's own count.
+    expansion: Rule | None = None
     # The VJP as an expression (matrix_rules.py): one rule per input, (G, ans, *inputs, **static) on
     # Terms -> the input's gradient expression, `G @ b.T`. None: no matrix form; elementwise
     # primitives without one use G * `derivatives` (matrix_form.py).
@@ -560,14 +564,14 @@ PRIMITIVES: tuple[Primitive, ...] = (
                             '    return e / np.sum(e, axis=axis, keepdims=True)'),
               derivatives=("softmax(x) * (g - sum(g * softmax(x), axis, keepdims=True))",), summary="softmax along axis (default -1)",
               elementwise=False, shape=R.same_shape, static=(("axis", -1),), matrix=(M.softmax_x,),
-              sizes=(R.softmax_sizes,)),
+              sizes=(R.softmax_sizes,), expansion=R.row_expansion),
     Primitive(name="log_softmax", params=("x",), forward=R.log_softmax, vjps=(R.log_softmax_vjp,), sympy=R.sym_log_softmax,
               numpy_source=('def log_softmax(x, axis=-1):\n'
                             '    return x - logsumexp(x, axis=axis, keepdims=True)'),
               numpy_needs=('logsumexp',),
               derivatives=("g - softmax(x) * sum(g, axis, keepdims=True)",), summary="log of softmax along axis (default -1)",
               elementwise=False, shape=R.same_shape, static=(("axis", -1),), matrix=(M.log_softmax_x,),
-              sizes=(R.log_softmax_sizes,)),
+              sizes=(R.log_softmax_sizes,), expansion=R.row_expansion),
     Primitive(name="logsumexp", params=("x",), forward=R.logsumexp, vjps=(R.logsumexp_vjp,), sympy=R.sym_logsumexp,
               numpy_source=('def logsumexp(x, axis=-1, keepdims=False):\n'
                             '    top = np.max(x, axis=axis, keepdims=True)\n'

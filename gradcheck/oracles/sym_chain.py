@@ -443,7 +443,7 @@ def _expected(node: Apply, kinds: list, args: list[np.ndarray]) -> Expected:
     shapes = [a.shape for a in args]
     shape = tuple(node.prim.shape(*shapes, **node.kwargs)) if node.prim.shape else np.broadcast_shapes(*shapes)
     entries = max(1, int(np.prod(shape, dtype=np.int64)))
-    per_entry = -(-operations(node.prim, shape, shapes, node.kwargs) // entries)
+    per_entry = -(-operations(node.prim, shape, shapes, node.kwargs, symbolic=True) // entries)
     sizes = tuple(a.size if kind[0] == "symbols" else None for kind, a in zip(kinds, args))
     return Expected(shape, 0, sizes, _max_steps(per_entry))
 

@@ -135,7 +135,7 @@ def size_limit(root: Node, point: Mapping[str, Any], wrt: list[Var]) -> str | No
 def expansion_size(root: Node, shapes: Mapping[str, tuple[int, ...]]) -> int:
     """Scalar operations in the elementwise expansion, each primitive's as its registry entry counts
     them (an entry of A @ B costs its inner dimension): cost.node_costs."""
-    return sum(cost for _, cost in node_costs(root, shapes))
+    return sum(cost for _, cost in node_costs(root, shapes, symbolic=True))
 
 
 

@@ -111,6 +111,27 @@ def test_the_symbolic_cost_is_the_entry_s_rule():
     assert primitives.BY_NAME["matmul"].cost is not None
 
 
+# How many of the SymPy form's operations (sympy.count_ops) one counted operation may stand for: the
+# symbolic size limits read the registry's counts, so a count far below the form's real size would let
+# an expansion through that the limit was meant to refuse (softmax's rows, counted once per entry).
+FORM_OPERATIONS_PER_COUNTED = 4
+
+
+@pytest.mark.parametrize("prim", [p for p in PRIMITIVES if not p.elementwise], ids=lambda p: p.name)
+def test_every_array_primitive_counts_at_least_its_sympy_form_s_operations(prim):
+    from gradcheck.language.cost import operations
+    from gradcheck.oracles.symbolic import sympy_numbers, sympy_symbols
+
+    for shapes, static in ARRAY_EXAMPLES[prim.name]:
+        inputs = array_inputs(prim, shapes, static, np.random.default_rng(0))
+        args = [sympy_numbers(sp, x) if i in prim.labels else sympy_symbols(sp, f"a{i}", x) for i, x in enumerate(inputs)]
+        form = np.asarray(prim.sympy(sp, *args, **static), dtype=object)
+        size = sum(sp.count_ops(sp.sympify(e)) for e in form.ravel())
+        counted = operations(prim, form.shape, [np.shape(x) for x in inputs], dict(static), symbolic=True)
+        assert size <= FORM_OPERATIONS_PER_COUNTED * counted, (prim.name, shapes, static, size, counted)
+        assert operations(prim, form.shape, [np.shape(x) for x in inputs], dict(static)) <= counted
+
+
 @pytest.fixture(scope="module")
 def listing() -> str:
     proc = subprocess.run([console_script(), "functions"], check=False, capture_output=True, encoding="utf-8",
