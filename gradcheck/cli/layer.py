@@ -72,7 +72,8 @@ def layer_command(forward, backward, **options) -> ExitStatus:
       gradcheck layer ops.py:EWiseMul --at a="randn(3,4)" --at b="randn(3,4)"
 
     FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input,
-    4 inconclusive (nothing accurate enough to confirm a claim), 5 right gradients from a backward that writes into its inputs, dout or the cache (--allow-writes allows it).
+    4 inconclusive (nothing accurate enough to confirm a claim),
+    5 right gradients from a backward that writes into its inputs, dout or the cache (--allow-writes allows it).
     """
     return run_functions("layer", forward, backward, options)
 
@@ -86,7 +87,8 @@ def vjp_command(f, vjp, **options) -> ExitStatus:
     ⟨dout, F⟩ with respect to the floating-point inputs, in order.
 
     FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input,
-    4 inconclusive (nothing accurate enough to confirm a claim), 5 right gradients from code that writes into its inputs or dout (--allow-writes allows it).
+    4 inconclusive (nothing accurate enough to confirm a claim),
+    5 right gradients from code that writes into its inputs or dout (--allow-writes allows it).
     """
     return run_functions("vjp", f, vjp, options)
 
@@ -107,7 +109,8 @@ def loss_command(loss, grad, **options) -> ExitStatus:
           --at reg=0.000005 --data X
 
     FILE.py is imported (its code runs), as pytest imports a test file. Exit codes: 0 right, 1 wrong, 2 bad input,
-    4 inconclusive (nothing accurate enough to confirm a claim), 5 right gradients from code that writes into its inputs (--allow-writes allows it).
+    4 inconclusive (nothing accurate enough to confirm a claim),
+    5 right gradients from code that writes into its inputs (--allow-writes allows it).
     """
     return run_functions("loss", loss, grad, options)
 
