@@ -14,7 +14,12 @@ diagnosis is
 - honest: no mistake named, only a count of the right entries (or none);
 - misleading: it names a mistake that is not the bug.
 
-Measured on <commit> : not measured yet.
+Measured on 146f9df : named 29, honest 15, misleading 1 of 45 (5 s). Single bugs: 29 of 40 named, 10
+honest, 1 misleading (the check_model net whose gradient regularises b2: called repeated indices,
+every class of y occurring twice); mixes: 0 of 5 named, 5 honest (no diagnosis at all). Honest besides:
+relu6's upper mask, conv db over too few axes, spatial batch norm's means over the batch axis only,
+attention's and cross-entropy's softmax sum left out, LogSumExp (unlabelled), both max pools, the
+SVM's data term without / N, the net without its relu mask.
 """
 
 from __future__ import annotations
