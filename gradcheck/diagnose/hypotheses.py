@@ -718,7 +718,9 @@ def _repeated_rows(ev: Evidence) -> dict[str, Any] | None:
             continue
         values, counts = np.unique(idx, return_counts=True)
         repeated = {int(v) for v, k in zip(values, counts) if k > 1}
-        if repeated and set(rows) <= repeated:
+        # Only where some row is not repeated, and is right: were every row repeated, the pattern would
+        # fit any wrong gradient (a regularisation term on a bias whose every class occurs twice).
+        if repeated and set(rows) <= repeated and len(repeated) < ev.shape[0]:
             shown = ", ".join(map(str, rows[:EXAMPLES])) + (" …" if len(rows) > EXAMPLES else "")
             return {"index": n, "shown": shown}
     return None
