@@ -631,28 +631,49 @@ def _mask(ev: Evidence) -> dict[str, Any] | None:
     nonzero_claim = np.any([np.abs(c) > SAME * max(float(np.max(np.abs(c))), 1e-300) for c in ev.claimed], axis=0)
     rest = ev.known & ~zero
     region = _region(ev, zero)
-    if region is None:  # a mask is named by where it is: which input's sign (else the honest count)
-        return None
     if explains(ev, [np.where(rest, t, np.nan) for t in ev.true]) and np.any(nonzero_claim & zero):
         k, total = int((nonzero_claim & zero).sum()), int(ev.known.sum())
+        region = _region(ev, nonzero_claim & zero) or region  # where it is wrong: one side of a clip
+        if region is None:  # where the forward blocks the gradient: a max's other entries, a gate
+            return {"what": f"it is the true gradient wherever that is not 0, and not 0 at {k} of {total} entries "
+                            f"({100 * k / total:.0f}%) where the true gradient is 0: a mask is missing (the "
+                            "gradient passes where the forward blocks it: a maximum's other entries, a gate)"}
         return {"what": f"it is the true gradient except where {region} ({k} of {total} entries, "
                         f"{100 * k / total:.0f}%), where the true gradient is 0 and the claim is not: a mask is "
                         f"missing (the mask {_complement(region)})"}
     inverted = np.all(~nonzero_claim[rest]) and np.all(nonzero_claim[zero])
-    if inverted:
+    if inverted and region is not None:
         return {"what": f"it is 0 exactly where the true gradient is not, and not 0 where it is 0: the mask is "
                         f"inverted ({_complement(region)} where {region} belongs)"}
     return None
 
 
 def _region(ev: Evidence, where: np.ndarray) -> str | None:
-    """`where` (on the known entries) as a sign condition on an input or output of the gradient's shape."""
+    """`where` (on the known entries) as a sign condition on an input or output of the gradient's shape,
+    else as a threshold on one (a clip's upper side: x > 1)."""
     known = ev.known
     for n, u in _same_shape(ev):
         for text, region in ((f"{n} <= 0", u <= 0), (f"{n} < 0", u < 0), (f"{n} >= 0", u >= 0), (f"{n} > 0", u > 0)):
             if np.array_equal(region[known], where[known]):
                 return text
+    for n, u in _same_shape(ev):
+        inside, outside = u[known & where], u[known & ~where]
+        if not inside.size or not outside.size or not np.all(np.isfinite(u[known])):
+            continue
+        if inside.min() > outside.max():
+            return f"{n} > {_between(float(outside.max()), float(inside.min()))}"
+        if inside.max() < outside.min():
+            return f"{n} < {_between(float(inside.max()), float(outside.min()))}"
     return None
+
+
+def _between(lo: float, hi: float) -> str:
+    """The shortest number strictly between lo and hi (a threshold read off the data: 1 for a clip at 1)."""
+    for digits in range(0, 7):
+        for value in sorted({round(lo, digits), round(hi, digits), round((lo + hi) / 2, digits)}, key=abs):
+            if lo < value < hi:
+                return f"{value:.{digits}f}" if digits else f"{value:.0f}"
+    return f"{(lo + hi) / 2:.4g}"
 
 
 def _complement(region: str | None) -> str:
