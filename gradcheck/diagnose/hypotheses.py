@@ -584,6 +584,64 @@ def _regularisation(ev: Evidence) -> dict[str, Any] | None:
     return None
 
 
+
+# How far from collinear the truth and an input must be for the two-term fit below to tell them apart:
+# the smallest singular value of their Gram matrix over its largest.
+TWO_TERMS_CONDITION = 1e-6
+
+
+def _fit_two(ev: Evidence, first: Sequence[Any], second: Sequence[Any]) -> tuple[float, float] | None:
+    """(a, b) with claim ≈ a·first + b·second over every dout (least squares), or None where the two are
+    too close to proportional for the fit to say which is which."""
+    gram, right = np.zeros((2, 2)), np.zeros(2)
+    for f, g, c in zip(first, second, ev.claimed):
+        if c is None:
+            return None
+        f, g = (np.broadcast_to(np.asarray(x, dtype=np.float64), ev.shape) for x in (f, g))
+        m = np.isfinite(f) & np.isfinite(g) & np.isfinite(c)
+        basis = np.stack([f[m], g[m]])
+        gram += basis @ basis.T
+        right += basis @ c[m]
+    values = np.linalg.eigvalsh(gram)
+    if not values[-1] > 0 or values[0] < TWO_TERMS_CONDITION * values[-1]:
+        return None
+    a, b = np.linalg.solve(gram, right)
+    return float(a), float(b)
+
+
+def _data_term(ev: Evidence) -> dict[str, Any] | None:
+    """claim = a·(truth − c·u) + c·u for an input u of the gradient's shape: the term proportional to u (a
+    regularisation term's gradient) is right, and the rest (the data term) is a times the truth's."""
+    if not _claims(ev) or not _enough(ev, 3):
+        return None
+    for n, u in _same_shape(ev):
+        if n.startswith("output"):
+            continue
+        fitted = _fit_two(ev, ev.true, [u] * len(ev.claimed))
+        if fitted is None:
+            continue
+        a, b = fitted
+        if _near(a, 1.0) or abs(a) < SAME or abs(b) * _largest(u) < SAME * max(_largest(t) for t in ev.true):
+            continue
+        if not explains(ev, [a * t + b * u for t in ev.true]):
+            continue
+        c = b / (1 - a)  # any claim a·D + β·u fits: c·u is the truth's own term only where a number says so
+        term = next((words for p, value in _numbers(ev.inputs) for k, words in ((1, f"{p}·{n}"), (2, f"2·{p}·{n}"))
+                     if value and _near(c, k * value)), None)
+        if term is None:
+            continue
+        why = ""
+        for m in _batches(ev):
+            if _near(a, float(m)):
+                why = f": the loss averages it over the N = {m} rows and the gradient does not (a missing 1/N)"
+            elif _near(a, 1 / m):
+                why = f": it divides by N = {m} where the loss does not, or twice"
+        for value, words in ((2.0, "twice"), (0.5, "half")):
+            if not why and _near(a, value):
+                why = f" ({words})"
+        return {"a": f"{a:.4g}", "term": term, "why": why}
+    return None
+
 # ----- wrong in one region --------------------------------------------------------------------------
 def _sign_regions(ev: Evidence) -> dict[str, Any] | None:
     """Where an input is positive the claim is r₊ times the truth, where negative r₋ times (r₊ ≠ r₋)."""
@@ -922,6 +980,9 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("regularisation", _regularisation,
                "it differs from the true gradient by {c}·{u}{named}: a term proportional to {u} (a regularisation "
                "term's gradient) does not match the loss"),
+    Hypothesis("data term factor", _data_term,
+               "its regularisation term {term} is right and the rest (the data term) is {a} times the true "
+               "one{why}"),
     Hypothesis("sign region", _sign_regions, "{what}"),
     Hypothesis("output path", _paths,
                "it is right when only output {right} has a gradient and wrong when only output {wrong} has one: the "

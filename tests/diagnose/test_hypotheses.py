@@ -209,6 +209,20 @@ def regularisation(ok):
     return gradcheck.check_function(loss, grad, [randn(3, 2), X, 0.1], wrt="W"), "W"
 
 
+def data_term(ok):
+    """A mean loss with a regularisation term whose gradient forgets the 1/N; the near miss also doubles
+    the regularisation term, so no term of the claim is the truth's."""
+    X = randn(6, 3)
+
+    def loss(W, X, reg):
+        return 0.5 * np.mean(np.sum((X @ W) ** 2, axis=1)) + reg * np.sum(W * W)
+
+    def grad(W, X, reg):
+        return X.T @ (X @ W) + (2 if ok else 4) * reg * W
+
+    return gradcheck.check_function(loss, grad, [randn(3, 2), X, 0.1], wrt="W"), "W"
+
+
 def leaky(x):
     return np.where(x > 0, x, 0.1 * x), x
 
@@ -325,7 +339,7 @@ CASES = {
     "square root of a size": square_root, "one over the square root of a size": one_over_square_root,
     "twice or half": twice_or_half, "activation for its derivative": activation, "1 / 1 + exp": precedence,
     "constant factor": constant, "transpose": transpose, "untransposed matrix": untransposed, "permuted": permuted,
-    "local gradient factor": local_factor, "regularisation": regularisation, "sign region": sign_region,
+    "local gradient factor": local_factor, "regularisation": regularisation, "data term factor": data_term, "sign region": sign_region,
     "output path": output_path, "swapped outputs": swapped_outputs, "one slice of dout": one_slice_of_dout,
     "mask": mask, "repeated indices": repeated, "one slice wrong": one_slice_wrong, "reduction axes": reduction_axes,
     "mean path": mean_path,
