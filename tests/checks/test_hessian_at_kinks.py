@@ -16,7 +16,7 @@ def test_a_hessian_at_a_kink_that_cannot_be_checked_is_a_kink_not_a_mismatch():
     result = gradcheck.check("relu(x)**3", at="x=0", order=2)
     assert result.status == "kink" and result.exit_code == 0, result.verdict
     assert result.hessian["x,x"].status == "kink" and "only numeric" not in result.verdict
-    assert "Hessian: ∂²f/∂x∂x: not checked: the point is on a kink" in result.verdict
+    assert "∂²f/∂x∂x: not checked" in result.verdict and "on a kink" in result.verdict
     assert gradcheck.check("relu(x)**3", at="x=0", order=2, strict=True).exit_code == 1
     done = run_script("eval", "relu(x)**3", "--at", "x=0", "--order", "2", COLUMNS="80")
     assert done.returncode == 0 and "✗" not in done.stdout, done.stdout

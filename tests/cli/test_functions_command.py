@@ -10,6 +10,7 @@ def test_gradcheck_functions_says_each_domain_as_a_sentence():
     """'(defined where i to hold indices within the size of x)' did not read."""
     done = run_script("functions", COLUMNS="200")
     assert done.returncode == 0 and "defined where" not in done.stdout
+    # golden: how a domain reads as a sentence is what this test is about
     assert "(needs x > 0)" in done.stdout and "(needs i to hold indices within the size of x)" in done.stdout
 
 

@@ -10,15 +10,15 @@ from conftest import joined, messages, run_script
 
 
 @pytest.mark.parametrize(("extra", "said"), [
-    (["--latex", "--format", "json"], "--latex prints LaTeX after the table, so it cannot go with --format json"),
-    (["--emit", "numpy", "--format", "json"], "--emit numpy prints a numpy function instead of the table, so it "
-                                              "cannot go with --format json"),
-    (["--emit", "numpy", "--html", "report.html"], "cannot go with --html"),
+    (["--latex", "--format", "json"], ("--latex", "cannot go with --format json")),
+    (["--emit", "numpy", "--format", "json"], ("--emit numpy", "cannot go with --format json")),
+    (["--emit", "numpy", "--html", "report.html"], ("--emit numpy", "cannot go with --html")),
 ])
 def test_outputs_that_cannot_go_together_are_refused(tmp_path, extra, said):
     """--latex after --format json made the JSON invalid; --emit numpy silently ignored --format json and --html."""
     done = run_script("eval", "x**2", "--at", "x=1", *extra, cwd=tmp_path)
-    assert done.returncode == 2 and done.stdout == "" and said in joined(done.stderr), done.stderr
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    assert all(words in joined(done.stderr) for words in said), done.stderr
     assert not (tmp_path / "report.html").exists()
 
 
@@ -27,4 +27,6 @@ def test_an_unwritable_graph_file_is_one_line_like_an_unwritable_html_file(tmp_p
     missing = tmp_path / "no" / "g.svg"
     done = run_script("trace", "x*y", "--at", "x=1,y=2", "--svg", str(missing))
     assert done.returncode == 2
-    assert messages(done.stderr) == [f"gradcheck: error: cannot write --svg {missing}: No such file or directory"]
+    (message,) = messages(done.stderr)  # one line
+    assert message.startswith("gradcheck: error: cannot write --svg") and str(missing) in message, message
+    assert message.endswith("No such file or directory") and "Errno" not in message, message

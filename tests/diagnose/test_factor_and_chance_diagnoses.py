@@ -36,15 +36,16 @@ def test_a_claim_right_only_at_the_point_is_still_caught_under_a_loose_tolerance
 
 
 @pytest.mark.parametrize(("expr", "value", "claim", "said", "not_said"), [
-    ("sum(W**2)", "randn(3,2)", "6*W", "a constant factor of 3", "mean"),  # no mean anywhere in f
-    ("sum(W**2)", "randn(2,3)", "4*W", "twice the true gradient", "mean"),
-    ("mean(W**2)", "randn(2,3)", "2*W/3", "twice the true gradient", "rows"),  # it averages 6 entries, not 2 rows
-    ("mean(W**2)", "randn(2,3)", "2*W", "6 times too large: f is a mean over 6 entries, so it needs 1/6", "rows"),
-    ("sum(mean(W**2, axis=0))", "randn(4,2)", "2*W", "the loss is a mean over 4 rows, so it needs 1/4", "entries"),
+    ("sum(W**2)", "randn(3,2)", "6*W", ("a constant factor of 3",), "mean"),  # no mean anywhere in f
+    ("sum(W**2)", "randn(2,3)", "4*W", ("twice the true gradient",), "mean"),
+    ("mean(W**2)", "randn(2,3)", "2*W/3", ("twice the true gradient",), "rows"),  # it averages 6 entries, not 2 rows
+    ("mean(W**2)", "randn(2,3)", "2*W", ("6 times too large", "a mean over 6 entries", "needs 1/6"), "rows"),
+    ("sum(mean(W**2, axis=0))", "randn(4,2)", "2*W", ("a mean over 4 rows", "needs 1/4"), "entries"),
 ])
 def test_a_factor_is_called_a_missing_mean_only_where_f_takes_one(expr, value, claim, said, not_said):
     g = gradcheck.check(expr, at={"W": value}, grad={"W": claim}).gradients["W"]
-    assert g.status == "mismatch" and said in g.diagnosis and not_said not in g.diagnosis, g.diagnosis
+    assert g.status == "mismatch" and all(words in g.diagnosis for words in said), g.diagnosis
+    assert not_said not in g.diagnosis, g.diagnosis
 
 
 def test_a_black_box_factor_equal_to_the_batch_size_is_said_as_a_guess():
@@ -53,7 +54,8 @@ def test_a_black_box_factor_equal_to_the_batch_size_is_said_as_a_guess():
     a, b = np.random.default_rng(0).standard_normal((2, 3)), np.random.default_rng(1).standard_normal((3, 4))
     result = gradcheck.check_vjp(lambda a, b: a @ b, lambda g, a, b: (g @ b.T, 2 * (a.T @ g)), [a, b])
     diagnosis = result.gradients["b"].diagnosis
-    assert result.status == "mismatch" and "2 is the number of rows: if the loss or output averages" in diagnosis
+    assert result.status == "mismatch" and result.gradients["b"].cause == "rows", diagnosis
+    assert "2 is the number of rows" in diagnosis and "if the loss or output averages" in diagnosis  # a guess
 
 
 def test_a_backward_that_sends_nothing_says_so():
@@ -62,12 +64,13 @@ def test_a_backward_that_sends_nothing_says_so():
     result = gradcheck.check_vjp(lambda x: x[:, ::2] + x[:, 1::2], lambda d, x: np.repeat(d, 2, axis=1) * 0, [x])
     diagnosis = result.gradients["x"].diagnosis
     assert result.status == "mismatch" and "(e.g. )" not in diagnosis
-    assert result.gradients["x"].cause == "zero" and "it is 0 everywhere: the backward sends no gradient to x" in diagnosis
+    assert result.gradients["x"].cause == "zero" and "0 everywhere" in diagnosis and "no gradient to x" in diagnosis
 
 
 def test_a_claim_right_by_chance_reads_as_a_sentence():
     """'∂f/∂x: claimed agrees at the given point only by chance: ...'."""
     verdict = gradcheck.check("x**2", at="x=1", grad={"x": "x + 1"}).verdict
+    # golden: that the verdict reads as one sentence is what this test is about
     assert verdict == ("∂f/∂x: claimed agrees at the given point only by chance: at other points it does not "
                        "(a check at one point is not enough)")
 
@@ -78,9 +81,11 @@ def test_check_function_speaks_of_no_dout():
     loss = gradcheck.check_function(lambda x: np.sum(x**3), lambda x: 3.03 * x**2, [x])
     assert loss.gradients["x"].diagnosis == "it is off by a constant factor of 1.01"
     twice = gradcheck.check_function(lambda x: np.sum(x**3), lambda x: 6 * x**2, [x])
-    assert twice.gradients["x"].diagnosis == "it is twice the true gradient (a factor 2)"
+    assert twice.gradients["x"].cause == "twice or half" and "twice" in twice.gradients["x"].diagnosis
+    assert "dout" not in twice.gradients["x"].diagnosis
     layer = gradcheck.check_vjp(lambda x: x**3, lambda d, x: 3.03 * d * x**2, [x])
-    assert layer.gradients["x"].diagnosis == "it is off by a constant factor of 1.01 (for every dout)"
+    assert layer.gradients["x"].cause == "constant factor", layer.gradients["x"].diagnosis
+    assert layer.gradients["x"].diagnosis.endswith("factor of 1.01 (for every dout)")  # a layer has a dout
 
 
 def test_the_diagnosis_never_calls_sympys_simplify(monkeypatch):

@@ -31,18 +31,18 @@ def test_a_toml_claim_that_is_a_list_names_file_case_and_key(tmp_path):
                                      'grad = { W = [2.0, 4.0] }\n')
     done = run_script("check", "c.toml", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "c.toml:1: case 'listy': --grad W: an expression written as text is needed" in joined(done.stderr), done.stderr
+    message = joined(done.stderr)
+    assert all(words in message for words in ("c.toml:1", "case 'listy'", "--grad W", "written as text")), message
 
 
 @pytest.mark.parametrize(("args", "said"), [
-    (["x*y", "--grad", "x=y,y=x"], "--grad x: one --grad gives one name (its value may hold commas, so they do not "
-                                   "separate names): write --grad x=y --grad y=x"),
-    (["z*y", "--let", "z=x, w=2"], "write --let z=x --let w=2"),
+    (["x*y", "--grad", "x=y,y=x"], ("--grad x", "one --grad gives one name", "write --grad x=y --grad y=x")),
+    (["z*y", "--let", "z=x, w=2"], ("write --let z=x --let w=2",)),
 ])
 def test_several_names_in_one_grad_or_let_say_how_to_write_them(args, said):
     """--at splits at commas, --grad and --let do not (a claim holds calls): 'x=y,y=x' was 'unexpected ','' at column 2."""
     done = run_script("eval", *args)
-    assert done.returncode == 2 and said in messages(done.stderr)[0], done.stderr
+    assert done.returncode == 2 and all(words in messages(done.stderr)[0] for words in said), done.stderr
 
 
 def test_a_claim_with_commas_of_its_own_is_still_one_claim():
@@ -54,4 +54,5 @@ def test_a_let_name_given_to_wrt_or_grad_is_not_called_unused(option):
     """'--wrt names 'z', which f does not use' for f = sigmoid(z) with --let z=w*x: it does use it."""
     done = run_script("eval", "sigmoid(z)", "--let", "z=w*x", "--at", "w=1,x=2", *option)
     assert done.returncode == 2 and "does not use" not in done.stderr
-    assert f"{option[0]} names 'z', a --let name (an intermediate" in joined(done.stderr) and "w, x" in joined(done.stderr)
+    message = joined(done.stderr)
+    assert f"{option[0]} names 'z'" in message and "a --let name" in message and "w, x" in message, message

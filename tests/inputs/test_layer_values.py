@@ -15,7 +15,8 @@ def test_a_malformed_list_for_a_layer_names_its_column(tmp_path):
     (tmp_path / "relu.py").write_text("import numpy as np\ndef f(x):\n    return np.maximum(x, 0), x\n"
                                       "def b(dout, x):\n    return dout * (x > 0)\n")
     done = run_script("layer", "relu.py:f", "relu.py:b", "--at", "x=[1,2", cwd=tmp_path)
-    assert done.returncode == 2 and "--at x, column 5: expected ',' or ']' in a list\n  [1,2\n" in done.stderr
+    assert done.returncode == 2 and "--at x, column 5" in done.stderr and "expected ',' or ']'" in done.stderr
+    assert "\n  [1,2\n" in done.stderr  # the excerpt, with its caret below
 
 
 def test_a_list_of_whole_numbers_says_how_to_write_floats(tmp_path):
@@ -23,7 +24,7 @@ def test_a_list_of_whole_numbers_says_how_to_write_floats(tmp_path):
     (tmp_path / "relu.py").write_text("import numpy as np\ndef f(x):\n    return np.maximum(x, 0), x\n"
                                       "def b(dout, x):\n    return dout * (x > 0)\n")
     done = run_script("layer", "relu.py:f", "relu.py:b", "--at", "x=[0,2,1]", cwd=tmp_path)
-    assert done.returncode == 2 and "give the input to differentiate as floats ([1.0, 2, 3]" in joined(done.stderr)
+    assert done.returncode == 2 and "as floats" in joined(done.stderr) and "[1.0, 2, 3]" in joined(done.stderr)
     floats = run_script("layer", "relu.py:f", "relu.py:b", "--at", "x=[0.5,2,-1]", cwd=tmp_path)
     assert floats.returncode == 0, floats.stdout + floats.stderr
 

@@ -47,16 +47,17 @@ def test_an_exception_in_the_users_layer_names_its_file_and_line(tmp_path):
                                         "def b(dout, x):\n    return dout * (x > 0) + undefined_name\n")
     done = run_script("layer", "layers.py:f", "layers.py:b", "--at", "x=randn(3)", cwd=tmp_path)
     assert done.returncode == 2
-    assert done.stderr.strip() == ("gradcheck: error: backward raised NameError at layers.py:5: "
-                                   "name 'undefined_name' is not defined")
+    (message,) = messages(done.stderr)  # one line: what, where, and Python's own words
+    assert message.startswith("gradcheck: error: backward raised NameError"), message
+    assert "at layers.py:5" in message and "'undefined_name'" in message, message
 
 
 def test_a_module_that_loops_at_import_ends_at_the_budget(tmp_path):
     (tmp_path / "hangs.py").write_text("while True:\n    pass\n")
     done = run_script("layer", "hangs.py:f", "hangs.py:g", "--at", "x=randn(3)", "--timeout", "1", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "importing hangs.py took longer than its time budget of 1 s: it ran out in the import step" in \
-        messages(done.stderr)[0]
+    message = messages(done.stderr)[0]
+    assert all(words in message for words in ("importing hangs.py", "time budget of 1 s", "import step")), message
 
 
 def test_the_vjp_command_passes_the_inputs_by_position(tmp_path):

@@ -10,7 +10,7 @@ def test_latex_says_which_gradient_has_no_formula():
     """sum(W[idx]) printed an empty align* block and nothing else."""
     done = run_script("eval", "sum(W[idx]) + sum(V**2)", "--at", "W=randn(4),idx=[0,1],V=randn(2)", "--latex")
     assert done.returncode == 0, done.stderr
-    assert "% no formula for ∂f/∂W: no matrix form (primitive gather)" in done.stdout
-    assert r"\frac{\partial f}{\partial V} &= 2 \cdot V" in done.stdout
+    assert "% no formula for ∂f/∂W" in done.stdout and "(primitive gather)" in done.stdout
+    assert r"{\partial V} &= 2 \cdot V" in done.stdout  # the other gradient's formula is still written
     alone = run_script("eval", "sum(W[idx])", "--at", "W=randn(4),idx=[0,1]", "--latex")
     assert r"\begin{align*}" not in alone.stdout and "% no formula for ∂f/∂W" in alone.stdout
