@@ -85,7 +85,7 @@ def test_a_wrong_case_appended_exits_1_and_is_named(tmp_path):
     done = run_script("check", str(target))
     assert done.returncode == 1, done.stdout
     assert "appended wrong derivative" in done.stdout and "✗ mismatch" in done.stdout
-    assert "claimed disagrees with symbolic = backprop = numeric" in done.stdout  # its details are shown
+    assert "claimed disagrees" in done.stdout  # its details are shown
     line = target.read_text().splitlines().index("[[case]]", len((EXPRESSIONS / "classic_functions.toml").read_text().splitlines())) + 1
     assert f"cases.toml:{line}" in done.stdout
 
@@ -187,7 +187,7 @@ def test_pytest_collects_each_case_as_a_test(tmp_path):
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 1, done.stdout
     assert "2 passed" in done.stdout and "1 failed" in done.stdout
-    assert "claimed disagrees with symbolic = backprop = numeric" in done.stdout
+    assert "claimed disagrees" in done.stdout
     assert "∂f/∂" in done.stdout  # the table is in the failure report
 
 
@@ -250,7 +250,8 @@ def test_check_function_catches_a_transposed_gradient():
 
     result = gradcheck.check_function(mse, transposed, [RNG.standard_normal((4, 3)), np.zeros(3)])
     assert result.status == "mismatch"
-    assert result.gradients["W"].verdict == "claimed has shape (3,4), but ∂f/∂W has shape (4,3)"
+    verdict = result.gradients["W"].verdict
+    assert result.gradients["W"].status == "mismatch" and "claimed has shape (3,4)" in verdict and "(4,3)" in verdict
     square = RNG.standard_normal((4, 4))
     sq = gradcheck.check_function(lambda W: float(np.sum(np.sin(X @ W))),
                                   lambda W: (X.T @ np.cos(X @ W)).T, square)

@@ -166,7 +166,7 @@ def test_lstm_missing_the_path_through_next_h():
     for wrong in (backward, partial):
         result = gradcheck.check_layer(L.lstm_step_forward, wrong, inputs)
         words = diagnosis(result, "prev_c")
-        assert "right when only output 2 has a gradient and wrong when only output 1" in words, words
+        assert words.index("right when only output 2") < words.index("wrong when only output 1"), words
 
 
 def test_a_constant_factor_is_named():
@@ -266,7 +266,7 @@ def test_an_lstm_backward_that_adds_into_dnext_c_is_named_by_its_own_parameter()
     result = gradcheck.check_layer(L.lstm_step_forward, lstm_step_backward, inputs)
     assert result.status == "contract" and result.exit_code == 5, str(result)
     assert all(g.status == "pass" for g in result.gradients.values())
-    assert "backward writes into its argument dnext_c" in result.verdict and "dout2" not in result.verdict
+    assert "writes into its argument dnext_c" in result.verdict and "dout2" not in result.verdict
 
 
 def test_a_wrong_gradient_that_also_writes_into_dout_stays_a_mismatch():
@@ -286,7 +286,7 @@ def test_a_backward_that_writes_to_the_cache_and_an_f_that_writes_to_its_input_a
         return dx, dw, db
 
     result = gradcheck.check_layer(L.affine_forward, backward, [randn(2, 3), randn(3, 2), randn(2)])
-    assert result.status == "contract" and "backward writes into its argument cache (the cache)" in result.verdict
+    assert result.status == "contract" and "writes into" in result.verdict and "cache (the cache)" in result.verdict
 
     def scribbling(x):
         y = x * 2
@@ -305,7 +305,7 @@ def test_a_keepdims_gradient_has_right_values_in_the_wrong_shape():
     result = gradcheck.check_layer(L.batchnorm_forward, backward, [randn(6, 4) + 1, randn(4), randn(4), {}])
     assert result.status == "contract" and result.exit_code == 5, str(result)
     assert all(g.status == "pass" and g.diagnosis is None for g in result.gradients.values())
-    assert "gradient for gamma has shape (1,4), but gamma has shape (4,)" in result.verdict
+    assert all(words in result.verdict for words in ("gradient for gamma has shape (1,4)", "(4,)")), result.verdict
     assert "batch axis" not in str(result)
 
     def wrong(dout, cache):
@@ -512,7 +512,8 @@ def test_a_broken_contract_exits_5_from_the_command_line_and_allow_writes_allows
             "--at", "Wh=randn(5,20)", "--at", "b=randn(20)"]
     broken = run_cli(*args, cwd=tmp_path)
     assert broken.returncode == 5, broken.stdout + broken.stderr
-    assert "gradients right; backward writes into its argument dnext_c" in " ".join(broken.stdout.split())
+    shown = " ".join(broken.stdout.split())
+    assert "gradients right;" in shown and "writes into its argument dnext_c" in shown, shown
     allowed = run_cli(*args, "--allow-writes", "--format", "json", cwd=tmp_path)
     import json
 

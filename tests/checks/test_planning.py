@@ -51,8 +51,9 @@ def test_a_very_slow_loss_gets_fewer_directions_and_entries_and_says_so(ticking_
     result = gradcheck.check_function(loss, grad, RNG.standard_normal((30, 20)))
     assert result.status == "pass", str(result)
     note = next(n for n in result.notes if n.startswith("planned"))
-    assert "2 random directions and 2 random entries per array instead of 8" in note
-    assert "2 random directions and 2 random entries checked" in result.gradients["W"].notes["numeric"]
+    assert all(words in note for words in ("2 random directions", "2 random entries", "instead of 8")), note
+    numeric = result.gradients["W"].notes["numeric"]
+    assert "2 random directions" in numeric and "2 random entries checked" in numeric, numeric
     wrong = gradcheck.check_function(loss, lambda W: grad(W, wrong=True), RNG.standard_normal((30, 20)))
     assert wrong.status == "mismatch"  # a smaller check still catches a missing 1/N
     assert any(n.startswith("how W is wrong is not diagnosed") for n in wrong.notes)

@@ -297,7 +297,8 @@ def test_script_right_claim_exits_0(script):
     _, exact = neuron_exact()
     assert rel(float(rows["w0"]["cells"]["claimed"]), exact["w0"]) < 1e-9
     assert all(row["status"] == "✓ pass" for row in rows.values())
-    assert verdict_line(proc.stdout) == "✓ all 5 partial derivatives agree, claims included"
+    verdict = verdict_line(proc.stdout)
+    assert verdict.startswith("✓ all 5 partial derivatives") and "claims included" in verdict, verdict
 
 
 def check_document(document: dict) -> None:
@@ -579,7 +580,7 @@ def test_wrong_claim_in_process_names_the_claimed_column():
     value, exact = neuron_exact()
     assert rel(w0["claimed"], -value) <= EXACT_REL
     assert w0["status"] == "mismatch"
-    assert w0["verdict"] == "claimed disagrees with symbolic = backprop = numeric"
+    assert w0["odd"] == "claimed" and w0["verdict"].startswith("claimed disagrees")  # the oracles agree
     assert w0["max_abs_error"] == pytest.approx(abs(-value - exact["w0"]), rel=1e-9)
     assert all("claimed" not in case["gradients"][v] for v in NEURON_VARS[1:])
 
@@ -638,7 +639,8 @@ def test_caret_is_under_the_column_in_a_long_cut_expression():
 def test_unknown_function_suggests_sigmoid_in_process():
     result = invoke("eval", "sigmoi(x)")
     assert result.exit_code == 2
-    assert "unknown function 'sigmoi' (did you mean 'sigmoid'?)" in joined(result.stderr).splitlines()[0]
+    first = joined(result.stderr).splitlines()[0]
+    assert "unknown function 'sigmoi'" in first and "did you mean 'sigmoid'" in first, first
 
 
 def test_unknown_variable_in_a_claim_is_suggested_and_pointed_at():
@@ -745,7 +747,8 @@ def test_tolerances_are_honoured():
     claim = ["eval", "x*y", "--at", "x=1,y=2", "--grad", "x=2.002"]  # off by a relative 1e-3
     default = invoke(*claim)
     assert default.exit_code == 1
-    assert verdict_line(default.stdout) == "✗ ∂f/∂x: claimed disagrees with symbolic = backprop = numeric"
+    verdict = verdict_line(default.stdout)
+    assert verdict.startswith("✗ ∂f/∂x: claimed disagrees"), verdict
     assert invoke(*claim, "--rtol", "1e-2").exit_code == 0
     assert invoke(*claim, "--rtol", "1e-4").exit_code == 1
     assert invoke(*claim, "--atol", "0.01").exit_code == 0
@@ -902,7 +905,7 @@ def test_help_lists_every_command_and_every_option():
 def test_help_says_what_formulas_prints():
     shown = " ".join(invoke("eval", "--help").stdout.split())
     entry = shown[shown.index("--formulas"):shown.index("--html")]
-    assert "matrix-form derivation" in entry and "SymPy's simplified formula where every value is a scalar" in entry
+    assert "matrix-form derivation" in entry and "SymPy" in entry and "every value is a scalar" in entry, entry
 
 
 def test_every_help_fits_80_columns_and_lists_the_exit_codes_its_command_can_give():

@@ -116,7 +116,7 @@ def test_api_payload_with_relative_marker(tmp_path, monkeypatch):
                    dict(expr="x", grad={"x": os_payload("MARKER")}), dict(expr="x", at={"x": os_payload("MARKER")})):
         with pytest.raises(ParseError) as info:
             gradcheck.check(**kwargs)
-        assert info.value.message == "strings are not allowed in an expression"
+        assert "strings are not allowed" in info.value.message
         assert info.value.span.start == len("__import__(")
     assert not (tmp_path / "MARKER").exists()
 

@@ -302,7 +302,7 @@ def test_let_names_resolve_to_their_node():
 def test_let_name_called_like_a_function():
     scope = Scope(lets={"z": parse("x+1")})
     err = parse_error("2*z(3)", scope=scope)
-    assert err.message == "'z' is not a function (missing '*' before '('?)"
+    assert "'z' is not a function" in err.message and "missing '*'" in err.message
     assert err.span.start == 2
 
 
@@ -439,7 +439,7 @@ def test_error_message_and_column(source, start, end, words):
 
 def test_unknown_function_caret():
     err = parse_error("sigmoi(x)")
-    assert err.message == "unknown function 'sigmoi' (did you mean 'sigmoid'?)"
+    assert "unknown function 'sigmoi'" in err.message and "did you mean 'sigmoid'" in err.message
     assert err.span.caret() == "  sigmoi(x)\n  ^^^^^^"
 
 
@@ -478,7 +478,7 @@ def test_empty_text(source):
 
 def test_error_names_its_origin():
     err = parse_error("w0 +", origin="--grad w0")
-    assert str(err) == "--grad w0, column 5: expression ends too early"
+    assert str(err).startswith("--grad w0, column 5: ") and "ends too early" in str(err)
 
 
 @pytest.mark.parametrize("source", ["lambda x: x", "lambda: 0", "x if y else z", "not x", "x and y", "x or y"])
@@ -489,13 +489,13 @@ def test_python_keywords_are_rejected(source):
 
 def test_lambda_is_reported_as_python_syntax():
     err = parse_error("lambda x: x")
-    assert err.message == "'lambda' is Python syntax; an expression is arithmetic only"
+    assert "'lambda' is Python syntax" in err.message and "arithmetic only" in err.message
     assert err.span.start == 0
 
 
 def test_conditional_expression_is_reported_as_python_syntax():
     err = parse_error("x if y else z")
-    assert err.message == "'if' is Python syntax; an expression is arithmetic only"
+    assert "'if' is Python syntax" in err.message and "arithmetic only" in err.message
     assert err.span.start == 2
 
 
@@ -516,8 +516,7 @@ def test_text_at_the_length_limit_parses():
 def test_text_over_the_length_limit_fails_with_its_length():
     source = _sum_of_length(MAX_TEXT_LENGTH + 1)
     err = parse_error(source)
-    assert err.message == (f"the expression is {MAX_TEXT_LENGTH + 1:,} characters long; "
-                           f"the limit is {MAX_TEXT_LENGTH:,}")
+    assert f"{MAX_TEXT_LENGTH + 1:,} characters" in err.message and f"limit is {MAX_TEXT_LENGTH:,}" in err.message
     assert parse_error(source, origin="--let z").message.startswith(f"--let z is {MAX_TEXT_LENGTH + 1:,} characters")
 
 
@@ -578,7 +577,7 @@ def test_nesting_over_the_limit_fails(kind, extra):
     source = NESTINGS[kind](levels)
     assert levels > MAX_NESTING and len(source) <= MAX_TEXT_LENGTH
     err = parse_error(source)  # a ParseError, never a RecursionError
-    assert err.message == f"expression nested more than {MAX_NESTING} levels deep"
+    assert f"nested more than {MAX_NESTING} levels" in err.message
     # the caret points into the deep part, not at the start
     assert MAX_NESTING - 1 <= err.span.start < len(source)
 

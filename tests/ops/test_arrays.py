@@ -84,7 +84,7 @@ def test_a_claim_of_the_wrong_shape_is_a_mismatch_that_says_so():
     result = net("relu", W2=f"{S_MINUS_Y}.T @ H / {M}")  # the transpose of the right answer
     g = result.gradients["W2"]
     assert result.status == "mismatch" and g.columns["claimed"] is None
-    assert g.verdict == "claimed has shape (3,4), but ∂f/∂W2 has shape (4,3)"
+    assert "claimed has shape (3,4)" in g.verdict and "∂f/∂W2 has shape (4,3)" in g.verdict
 
 
 def test_a_claim_whose_shapes_do_not_fit_is_a_mismatch_not_an_input_error():
@@ -148,7 +148,7 @@ def test_shapes_are_checked_before_anything_runs():
         gradcheck.check("sum(X @ W)", at={"X": "randn(3,2)", "W": "randn(3,2)"})
     message = str(info.value)
     assert "X @ W" in message and "X is (3,2), W is (3,2)" in message
-    assert "the left has 2 columns, the right 3 rows" in message
+    assert "2 columns" in message and "3 rows" in message
 
 
 @pytest.mark.parametrize(("expr", "at", "words"), [

@@ -210,7 +210,7 @@ def test_no_relu_net_false_alarm_with_pre_activations_1e_9_from_their_kinks():
 def test_the_console_script_refuses_method_complex_at_a_jump_with_the_reason():
     done = run("eval", "sign(x) * y + relu(y)", "--at", "x=0,y=1", "--method", "complex")
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "f jumps in x at this point (sign(x) at x = 0)" in joined(done.stderr)
+    assert "f jumps in x" in joined(done.stderr) and "sign(x) at x = 0" in joined(done.stderr)
 
 
 def test_the_complex_step_is_a_power_of_two_so_a_batch_mean_takes_it_out_exactly():

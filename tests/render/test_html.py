@@ -102,8 +102,8 @@ def test_check_html_has_a_summary_on_top_and_one_section_per_case_failures_first
     assert text.index("3 cases: 1 passed, 1 mismatch caught as expected, 1 failed") < text.index(visible(WRONG))
     assert [h.split(" cases.toml:")[0] for h in page.headings] == [visible(WRONG), RIGHT, LOCAL]
     assert "<script>alert(1)</script>" not in source and "&lt;script&gt;" in source  # escaped, shown literally
-    assert "claimed disagrees with symbolic = backprop = numeric" in text  # the verdict
-    assert "it uses the value of sigmoid(z) where its local gradient belongs" in " ".join(text.split())  # diagnosis
+    assert "claimed disagrees" in text  # the verdict
+    assert "sigmoid(z)" in text and "where its local gradient belongs" in " ".join(text.split())  # diagnosis
     assert "color: #" in source  # the terminal's colors, inline
 
 

@@ -22,6 +22,7 @@ def test_the_notes_formulas_in_latex():
     done = run_script(*NET)
     assert done.returncode == 0, done.stderr
     block = latex_block(done.stdout)
+    # golden: the LaTeX of the notes' formulas is the output under test
     assert r"\frac{\partial f}{\partial W_{2}} &= \frac{1}{8}\, H^\top \, \left(\operatorname{softmax}" in block
     assert r"\odot \operatorname{step}\left(X \, W_{1}\right)" in block  # the elementwise product of the notes
     assert block.count("{") == block.count("}") and block.count(r"\left(") == block.count(r"\right)")

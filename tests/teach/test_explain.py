@@ -26,12 +26,13 @@ def test_the_two_layer_net_shows_where_the_elementwise_product_comes_from():
     done = run_script("explain", NET, "--wrt", "W1", *NET_AT, "--let", "H=relu(X @ W1)", COLUMNS=WIDE)
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "chain rule through relu, to its input X @ W1 (8,5): local gradient step(X @ W1)" in out
+    assert "chain rule through relu" in out and "X @ W1 (8,5)" in out and "local gradient step(X @ W1)" in out
     assert "G ∘ step(X @ W1)" in out
     assert "G (8,3) @ W2.T (3,5) = (8,5)" in out  # matmul's G @ B.T, with the shapes that force it
     assert "X.T (4,8) @ G (8,5) = (4,5)" in out
     # from f down: softmax_ce first, W1's own matmul last
     assert out.index("softmax_ce rule") < out.index("matmul rule") < out.index("chain rule through relu")
+    # golden: the derived matrix-form gradient, in the course's form, is what explain ends with
     assert "∂f/∂W1 = X.T @ (((softmax(H @ W2) - onehot(y, 3)) @ W2.T) * step(X @ W1)) / 8" in out
 
 
@@ -66,5 +67,6 @@ def test_explain_fits_an_80_column_terminal():
     assert max(len(line) for line in lines) <= 80, [line for line in lines if len(line) > 80]
     start = next(i for i, line in enumerate(lines) if line.startswith("∂f/∂W1 = "))
     formula = " ".join(line.strip() for line in lines[start:-1])
+    # golden: the formula put back together from its wrapped lines loses nothing
     assert formula == "∂f/∂W1 = X.T @ (((softmax(relu(X @ W1) @ W2) - onehot(y, 3)) @ W2.T) * step(X @ W1)) / 8"
     assert lines[start + 1].startswith("  ")  # a continuation, indented

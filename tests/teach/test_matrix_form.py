@@ -111,6 +111,7 @@ def test_two_layer_relu_text_is_pinned():
     done = run_script("eval", "softmax_ce(relu(X @ W1) @ W2, y)", *NET_AT, "--let", "H=relu(X @ W1)",
                       "--wrt", "W1,W2", "--formulas", COLUMNS="200")
     assert done.returncode == 0, done.stderr
+    # golden: this test pins the course form of both matrix-form gradients on purpose
     assert "∂f/∂W2 = H.T @ (softmax(H @ W2) - onehot(y, 3)) / 8" in done.stdout
     assert "∂f/∂W1 = X.T @ (((softmax(H @ W2) - onehot(y, 3)) @ W2.T) * step(X @ W1)) / 8" in done.stdout
     assert "each agrees with symbolic and backprop" in done.stdout

@@ -65,9 +65,11 @@ def test_an_entry_is_allowed_its_own_uncertainty_and_no_more():
 def test_verdict_names_the_odd_column_out():
     rule = Rule()
     wrong_claim = compare({"symbolic": 1.0, "backprop": 1.0, "numeric": 1.0, "claimed": 2.0}, rule)
+    # golden: the verdict's sentence, pinned once here at the rule that writes it
     assert wrong_claim.verdict == "claimed disagrees with symbolic = backprop = numeric"
     assert wrong_claim.odd == "claimed"
     bad_backprop = compare({"symbolic": 1.0, "backprop": 3.0, "numeric": 1.0}, rule)
+    # golden: likewise, for an odd column that is an oracle
     assert bad_backprop.verdict == "backprop disagrees with symbolic = numeric" and bad_backprop.odd == "backprop"
     split = compare({"symbolic": 1.0, "backprop": 1.0, "numeric": 2.0, "claimed": 2.0}, rule)
     assert not split.agree and split.verdict == "symbolic = backprop ≠ numeric = claimed" and split.odd is None
@@ -183,7 +185,7 @@ def test_the_issue_case_exits_1_through_the_console_script():
     done = subprocess.run([console_script(), "eval", "1e12*x**2/2 + y**2", "--at", "x=1,y=1", "--grad", "y=-2*y"],
                           capture_output=True, text=True, env=subprocess_env(), timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "∂f/∂y: claimed disagrees with symbolic = backprop = numeric" in done.stdout
+    assert "∂f/∂y: claimed disagrees" in done.stdout
     right = subprocess.run([console_script(), "eval", "1e12*x**2/2 + y**2", "--at", "x=1,y=1", "--grad", "y=2*y"],
                            capture_output=True, text=True, env=subprocess_env(), timeout=120)
     assert right.returncode == 0, right.stdout + right.stderr
