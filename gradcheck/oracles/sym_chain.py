@@ -43,8 +43,8 @@ CACHE_SIZE = 2_000
 # The longest program (a template's value or one of its partials) read from the store for a kind of
 # call: STEPS_PER_OPERATION steps per scalar operation of one of its output entries (cost.operations),
 # plus STEPS_SLACK. The longest SymPy writes for the registry's primitives is measured by
-# tests/test_hostile_round3.py; a longer one was not written by SymPy for this call and is ignored,
-# so that a tampered entry cannot make every check run its programs until the time budget.
+# tests/oracles/test_sym_store_tampering.py; a longer one was not written by SymPy for this call and
+# is ignored, so that a tampered entry cannot make every check run its programs until the time budget.
 STEPS_PER_OPERATION = 16
 STEPS_SLACK = 64
 
