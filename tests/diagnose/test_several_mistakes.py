@@ -1,0 +1,175 @@
+"""Black-box diagnoses of backwards with more than one mistake, and of the mistakes only a fit of the values
+tells apart: a cause is named only where it explains the whole claim, and every wrong input gets at least
+the honest count (how many entries are right, and the worst). The layers are this file's own."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradcheck
+
+RNG = np.random.default_rng(61)
+NAMED = {"count", "probe"}  # what says no cause
+
+
+def randn(*shape):
+    return RNG.standard_normal(shape)
+
+
+# ----- batch norm, train mode ------------------------------------------------------------------------
+def batchnorm(x, gamma, beta):
+    std = np.sqrt(x.var(axis=0) + 1e-5)
+    xhat = (x - x.mean(axis=0)) / std
+    return gamma * xhat + beta, (x, xhat, gamma, std)
+
+
+def batchnorm_backward(mistake):
+    def backward(dout, cache):
+        x, xhat, gamma, std = cache
+        n = len(x)
+        dxhat = dout * gamma
+        dx = (n * dxhat - dxhat.sum(0) - xhat * (dxhat * xhat).sum(0)) / (n * std)
+        if mistake == "mean path":
+            dx = gamma * dout / std
+        elif mistake == "mean path and N - 1":
+            dx = gamma * dout / np.sqrt(x.var(axis=0, ddof=1) + 1e-5)
+        elif mistake == "mean path and twice":
+            dx = 2 * gamma * dout / std
+        return dx, (dout * xhat).sum(0), dout.sum(0)
+    return backward
+
+
+@pytest.mark.parametrize("n,d", [(4, 3), (5, 4), (6, 5)])
+def test_a_batch_norm_without_its_mean_path_is_told_so(n, d):
+    result = gradcheck.check_layer(batchnorm, batchnorm_backward("mean path"), [randn(n, d) + 1, randn(d), randn(d)])
+    g = result.gradients["x"]
+    assert g.status == "mismatch" and g.cause == "mean path", g.diagnosis
+
+
+@pytest.mark.parametrize("mistake", ["mean path and N - 1", "mean path and twice"])
+@pytest.mark.parametrize("n,d", [(4, 3), (5, 4), (6, 5)])
+def test_a_batch_norm_with_two_mistakes_is_counted_not_given_a_cause(mistake, n, d):
+    """The mean path dropped and a variance over N - 1 (or a factor 2): the claim reaches one entry where
+    the truth reaches a column, which alone once named a reduction over too few entries."""
+    result = gradcheck.check_layer(batchnorm, batchnorm_backward(mistake), [randn(n, d) + 1, randn(d), randn(d)])
+    g = result.gradients["x"]
+    assert g.status == "mismatch" and g.cause in NAMED, g.diagnosis
+    assert f"right on 0 of {n * d} entries" in g.diagnosis and "worst at x[" in g.diagnosis, g.diagnosis
+
+
+# ----- attention's softmax ---------------------------------------------------------------------------
+def softmax(s):
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def attention(q, k, v):
+    a = softmax(q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]))
+    return a @ v, (q, k, v, a)
+
+
+def attention_backward(mistake):
+    def backward(dout, cache):
+        q, k, v, a = cache
+        root = np.sqrt(q.shape[-1])
+        da = dout @ np.swapaxes(v, -1, -2)
+        ds = a * da if mistake.startswith("sum path") else a * (da - (a * da).sum(axis=-1, keepdims=True))
+        dq, dk = ds @ k / root, np.swapaxes(ds, -1, -2) @ q / root
+        if mistake == "sum path and no scale":
+            dq, dk = dq * root, dk * root
+        elif mistake == "dk transposed":
+            dk = ds @ q / root
+        return dq, dk, np.swapaxes(a, -1, -2) @ dout
+    return backward
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (6, 4), (2, 4, 3), (3, 5, 4)])
+def test_attention_without_the_softmax_sum_path_is_a_missing_mean_path_for_dq_and_dk(shape):
+    result = gradcheck.check_layer(attention, attention_backward("sum path"), [randn(*shape) for _ in "qkv"])
+    for name in "qk":
+        g = result.gradients[name]
+        assert g.status == "mismatch" and g.cause == "mean path", (name, g.cause, g.diagnosis)
+    assert result.gradients["v"].status == "pass"
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (2, 4, 3)])
+def test_attention_without_the_sum_path_and_without_its_scale_is_not_called_a_mean_path(shape):
+    result = gradcheck.check_layer(attention, attention_backward("sum path and no scale"),
+                                   [randn(*shape) for _ in "qkv"])
+    for name in "qk":
+        g = result.gradients[name]
+        assert g.status == "mismatch" and g.cause != "mean path", (name, g.diagnosis)
+
+
+# ----- a normalisation's means over other axes -------------------------------------------------------
+def layernorm(x):
+    xhat = (x - x.mean(axis=1, keepdims=True)) / np.sqrt(x.var(axis=1, keepdims=True) + 1e-5)
+    return xhat, xhat
+
+
+def layernorm_over_rows(factor):
+    def backward(d, xhat):  # the forward's own x̂ and scale, its means over the batch axis
+        return factor * (d - d.mean(axis=0, keepdims=True) - xhat * (d * xhat).mean(axis=0, keepdims=True)) / SD
+    return backward
+
+
+X = randn(5, 4) * 2 + 1
+SD = np.sqrt(X.var(axis=1, keepdims=True) + 1e-5)  # the forward's scale, which the backward keeps
+
+
+def test_a_normalisation_whose_backward_averages_over_the_batch_axis_is_a_reduction_over_other_axes():
+    g = gradcheck.check_layer(layernorm, layernorm_over_rows(1.0), [X]).gradients["x"]
+    assert g.status == "mismatch" and g.cause == "reduction axes" and "other axes" in g.diagnosis, g.diagnosis
+
+
+def test_the_same_with_a_factor_besides_is_not_a_reduction_over_other_axes():
+    g = gradcheck.check_layer(layernorm, layernorm_over_rows(1.1), [X]).gradients["x"]
+    assert g.status == "mismatch" and g.cause in NAMED, g.diagnosis
+
+
+# ----- every wrong input gets a sentence -------------------------------------------------------------
+def rnn_step(x, h, wx, wh, b):
+    nh = np.tanh(x @ wx + h @ wh + b)
+    return nh, (x, h, wx, wh, nh)
+
+
+def rnn_transposed_and_unmasked(dnh, cache):
+    x, h, wx, wh, nh = cache
+    dz = dnh  # the tanh' factor is missing, and so is Wh's transpose
+    return dz @ wx.T, dz @ wh, x.T @ dz, h.T @ dz, dz.sum(0)
+
+
+def layernorm_affine(x, gamma, beta):
+    xhat, _ = layernorm(x)
+    return gamma * xhat + beta, (xhat, gamma, np.sqrt(x.var(axis=1, keepdims=True) + 1e-5))
+
+
+def layernorm_factor_and_mean_path(dout, cache):
+    xhat, gamma, std = cache
+    return 1.7 * dout * gamma / std, (dout * xhat).sum(0), dout.sum(0)
+
+
+MIXES = {
+    "rnn step, Wh untransposed and no tanh'": lambda: gradcheck.check_layer(
+        rnn_step, rnn_transposed_and_unmasked, [randn(4, 3), randn(4, 5), randn(3, 5), randn(5, 5), randn(5)]),
+    "layer norm, a factor and no mean path": lambda: gradcheck.check_layer(
+        layernorm_affine, layernorm_factor_and_mean_path, [randn(4, 5), randn(5), randn(5)]),
+    "batch norm, no mean path and N - 1": lambda: gradcheck.check_layer(
+        batchnorm, batchnorm_backward("mean path and N - 1"), [randn(5, 4) + 1, randn(4), randn(4)]),
+    "attention, dk as ds @ q": lambda: gradcheck.check_layer(
+        attention, attention_backward("dk transposed"), [randn(2, 4, 3) for _ in "qkv"]),
+}
+
+
+@pytest.mark.parametrize("name", list(MIXES))
+def test_every_wrong_input_of_a_backward_with_several_mistakes_gets_a_sentence(name):
+    result = MIXES[name]()
+    shown = str(result)
+    wrong = [v for v, g in result.gradients.items() if g.status == "mismatch"]
+    assert wrong, shown
+    for v in wrong:
+        g = result.gradients[v]
+        assert g.diagnosis, (v, shown)
+        assert g.diagnosis.split(":")[0][:60] in " ".join(shown.split()), (v, shown)
+        assert f"∂f/∂{v}" in "".join(line for line in shown.splitlines() if "how the claimed" in line), (v, shown)
