@@ -699,30 +699,63 @@ def _one_slice_wrong(ev: Evidence) -> dict[str, Any] | None:
             there = "it is 0 there"
         elif r is not None and explains(ev, [np.where(inside, r * t, t) for t in ev.true]):
             there = f"it is {r:.4g} times the true gradient there"
-        elif wrong[where].sum() * 2 > inside.sum():
-            there = f"{int(wrong[where].sum())} of its {int(inside.sum())} entries are wrong"
-        else:  # a few entries of the slice: a slice is not what is wrong
+        else:  # wrong there in no way a fit says: the count says where (a slice is a pattern, not a cause)
             continue
         return {"what": f"it is right everywhere except at index {i} of axis {axis} of {ev.name} (one time step, "
                         f"head or channel of {size}): {there}"}
     return None
 
 
+def _indexing(ev: Evidence) -> list[tuple[str, np.ndarray]]:
+    """The integer inputs that index the gradient's rows with some row more than once and whose shape
+    leads the first output's (an embedding's W[idx]: output entry p holds row idx[p])."""
+    if not ev.outputs or not len(ev.shape):
+        return []
+    first = np.shape(ev.outputs[0])
+    found = []
+    for n, idx in ev.inputs.values.items():
+        if not isinstance(idx, np.ndarray) or idx.dtype.kind not in "iu" or not idx.size:
+            continue
+        if idx.min() < 0 or idx.max() >= ev.shape[0] or first[:idx.ndim] != idx.shape:
+            continue
+        if len(np.unique(idx)) < idx.size:
+            found.append((n, idx))
+    return found
+
+
+def _repeated_douts(ev: Evidence) -> dict[str, list[tuple]]:
+    """Per such input: the douts kept at the first (or the last) output entry of each repeated index and 0
+    at its other ones, the rest as they are: the truth for them is what keeping one of them gives."""
+    found: dict[str, list[tuple]] = {}
+    for n, idx in _indexing(ev):
+        for which in ("first", "last"):
+            douts = []
+            for dout in ev.douts[:ev.random]:
+                kept = np.array(dout[0], copy=True)
+                for value in np.unique(idx):
+                    at = np.argwhere(idx == value)
+                    for p in (at[1:] if which == "first" else at[:-1]):
+                        kept[tuple(p)] = 0
+                douts.append((kept, *dout[1:]))
+            found[f"repeated {n} {which}"] = douts
+    return found
+
+
 def _repeated_rows(ev: Evidence) -> dict[str, Any] | None:
+    """Wrong exactly on rows indexed more than once, and there the truth for a dout that keeps one of their
+    output entries: the others' gradients are written over, not added."""
     if not _claims(ev) or not len(ev.shape):
         return None
     wrong = wrong_entries(ev)
     rows = sorted({int(w[0]) for w in np.argwhere(wrong)})
     if not rows:
         return None
-    for n, idx in ev.inputs.values.items():
-        if not isinstance(idx, np.ndarray) or idx.dtype.kind not in "iu" or not idx.size:
-            continue
-        if idx.min() < 0 or idx.max() >= ev.shape[0]:
-            continue
+    for n, idx in _indexing(ev):
         values, counts = np.unique(idx, return_counts=True)
         repeated = {int(v) for v, k in zip(values, counts) if k > 1}
-        if repeated and set(rows) <= repeated:
+        if not set(rows) <= repeated:
+            continue
+        if any(key in ev.moved and explains(ev, ev.moved[key]) for key in (f"repeated {n} last", f"repeated {n} first")):
             shown = ", ".join(map(str, rows[:EXAMPLES])) + (" …" if len(rows) > EXAMPLES else "")
             return {"index": n, "shown": shown}
     return None
@@ -1048,9 +1081,10 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("one slice of dout", _one_slice, "{what}", douts=_slice_douts),
     Hypothesis("mask", _mask, "{what}"),
     Hypothesis("repeated indices", _repeated_rows,
-               "it is wrong exactly on rows of {name} that {index} indexes more than once ({shown}) and right on the "
-               "rows it indexes once: repeated indices are not accumulated (`d{name}[{index}] += dout` keeps one of "
-               "them; np.add.at(d{name}, {index}, dout) adds them all)"),
+               "it is wrong exactly on rows of {name} that {index} indexes more than once ({shown}), where it is the "
+               "gradient of one of their output entries alone: repeated indices are not accumulated "
+               "(`d{name}[{index}] += dout` keeps one of them; np.add.at(d{name}, {index}, dout) adds them all)",
+               douts=_repeated_douts),
     Hypothesis("one slice wrong", _one_slice_wrong, "{what}"),
     Hypothesis("reduction axes", _too_few_axes,
                "the true gradient is that of a mean (or a normalisation) over {a}, and the claim is the same gradient "

@@ -10,7 +10,7 @@ import pytest
 import gradcheck
 
 RNG = np.random.default_rng(61)
-NAMED = {"count", "probe"}  # what says no cause
+HONEST = {"count", "probe"}  # what says no cause
 
 
 def randn(*shape):
@@ -54,7 +54,7 @@ def test_a_batch_norm_with_two_mistakes_is_counted_not_given_a_cause(mistake, n,
     the truth reaches a column, which alone once named a reduction over too few entries."""
     result = gradcheck.check_layer(batchnorm, batchnorm_backward(mistake), [randn(n, d) + 1, randn(d), randn(d)])
     g = result.gradients["x"]
-    assert g.status == "mismatch" and g.cause in NAMED, g.diagnosis
+    assert g.status == "mismatch" and g.cause in HONEST, g.diagnosis
     assert f"right on 0 of {n * d} entries" in g.diagnosis and "worst at x[" in g.diagnosis, g.diagnosis
 
 
@@ -125,7 +125,7 @@ def test_a_normalisation_whose_backward_averages_over_the_batch_axis_is_a_reduct
 
 def test_the_same_with_a_factor_besides_is_not_a_reduction_over_other_axes():
     g = gradcheck.check_layer(layernorm, layernorm_over_rows(1.1), [X]).gradients["x"]
-    assert g.status == "mismatch" and g.cause in NAMED, g.diagnosis
+    assert g.status == "mismatch" and g.cause in HONEST, g.diagnosis
 
 
 # ----- every wrong input gets a sentence -------------------------------------------------------------
@@ -173,3 +173,48 @@ def test_every_wrong_input_of_a_backward_with_several_mistakes_gets_a_sentence(n
         assert g.diagnosis, (v, shown)
         assert g.diagnosis.split(":")[0][:60] in " ".join(shown.split()), (v, shown)
         assert f"∂f/∂{v}" in "".join(line for line in shown.splitlines() if "how the claimed" in line), (v, shown)
+
+
+# ----- patterns that are not causes ------------------------------------------------------------------
+def embedding(idx, w):
+    return w[idx], (idx, w.shape)
+
+
+def embedding_backward(repeated):
+    def backward(dout, cache):
+        idx, shape = cache
+        dw = np.zeros(shape)
+        if repeated == "one kept":
+            dw[idx] = dout  # each repeated row keeps one of its output entries' gradients
+        else:
+            np.add.at(dw, idx, dout)
+            counts = np.bincount(idx.ravel(), minlength=shape[0])[:, None]
+            dw /= np.maximum(counts, 1)  # averaged over its occurrences, not summed
+        return dw
+    return backward
+
+
+WORDS = np.array([[1, 4, 4, 0], [2, 1, 3, 3]])
+
+
+def test_rows_indexed_twice_that_keep_one_gradient_are_repeated_indices():
+    g = gradcheck.check_layer(embedding, embedding_backward("one kept"), [WORDS, randn(6, 3)]).gradients["w"]
+    assert g.status == "mismatch" and g.cause == "repeated indices", g.diagnosis
+
+
+def test_rows_indexed_twice_that_average_their_gradients_are_not_repeated_indices():
+    """Wrong exactly on the rows indexed twice (the pattern), but not the gradient of one of them."""
+    g = gradcheck.check_layer(embedding, embedding_backward("averaged"), [WORDS, randn(6, 3)]).gradients["w"]
+    assert g.status == "mismatch" and g.cause in HONEST, g.diagnosis
+
+
+def test_one_slice_wrong_in_no_fitted_way_gets_the_count_not_a_cause():
+    noise = randn(2, 4, 3)
+
+    def vjp(d, x):
+        g = 2 * d * x
+        g[:, 2] += noise[:, 2]  # wrong only at index 2 of axis 1, but neither 0 nor a multiple there
+        return g
+
+    g = gradcheck.check_vjp(lambda x: x ** 2, vjp, [randn(2, 4, 3)]).gradients["x"]
+    assert g.status == "mismatch" and g.cause in HONEST and "worst at x[" in g.diagnosis, g.diagnosis
