@@ -498,8 +498,12 @@ def _untransposed(ev: Evidence) -> dict[str, Any] | None:
 
 
 def _permuted(ev: Evidence) -> dict[str, Any] | None:
-    """The claim holds the truth's entries in another order, the same order for every dout."""
+    """The claim holds the truth's entries in another order, the same order for every dout. Where the truth
+    is 0 at several entries (a mask, pooling's other entries) their order is not told by the values: the
+    claim's values landing on them says that values moved, not how (the count and the probe say where)."""
     if not ev.whole or not _claims(ev) or not np.all(ev.known) or len(ev.shape) < 1 or np.prod(ev.shape) < 4:
+        return None
+    if zero_where_true_is(ev).sum() > 1:
         return None
     random = ev.random
     t = np.stack([np.ravel(x) for x in ev.true[:random]], axis=1)

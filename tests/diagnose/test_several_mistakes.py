@@ -218,3 +218,18 @@ def test_one_slice_wrong_in_no_fitted_way_gets_the_count_not_a_cause():
 
     g = gradcheck.check_vjp(lambda x: x ** 2, vjp, [randn(2, 4, 3)]).gradients["x"]
     assert g.status == "mismatch" and g.cause in HONEST and "worst at x[" in g.diagnosis, g.diagnosis
+
+
+def test_pooling_that_sends_each_window_to_its_first_entry_is_not_called_a_permutation():
+    """The truth is 0 off each window's maximum, so which zero a moved value lands on is not told by the
+    values: that the claim's values are the truth's, moved, does not say a transpose or a reshape."""
+    def forward(x):
+        return x.reshape(4, 2, 3, 2).max(axis=(1, 3)), x
+
+    def backward(d, x):
+        dx = np.zeros_like(x)
+        dx[::2, ::2] = d
+        return dx
+
+    g = gradcheck.check_layer(forward, backward, [randn(8, 6)]).gradients["x"]
+    assert g.status == "mismatch" and g.cause != "permuted", g.diagnosis
