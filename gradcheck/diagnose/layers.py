@@ -256,20 +256,24 @@ def _count(ev: Evidence) -> Diagnosis | None:
     total = int(known.sum())
     count = int(wrong.sum())
     worst = f"worst at {_worst(ev)}"
+    of = f"{total} entries" if ev.whole else f"the {total} entries differenced in full"
     masked = wrong & zero_where_true_is(ev)
-    block = "" if ev.whole else " of the entries differenced in full"
     if masked.any():
         k = int(masked.sum())
         rest = count - k
-        return Diagnosis("count", f"it is not 0 where the true gradient is 0, at {k} of {total} entries{block} "
+        return Diagnosis("count", f"it is not 0 where the true gradient is 0, at {k} of {of} "
                                   f"({100 * k / max(total, 1):.0f}%), e.g. {_examples(ev.name, masked)}"
                                   + (f"; it is also wrong on {rest} entries where the true gradient is not 0"
                                      if rest else "") + f"; {worst}")
-    if not count:  # wrong only beyond the differences' error estimate at some dout: the worst entry is all
-        return Diagnosis("count", f"it is right on {total} of {total} entries{block} within the differences' error "
-                                  f"estimate; {worst}")
+    if not count:
+        kinks = int(np.prod(ev.shape)) - total if ev.whole else 0
+        if kinks:  # what is wrong is at the kinks, where differences give no slope (the kink's note says more)
+            return Diagnosis("count", f"it is right on all {of} differenced; the other {kinks} are at kinks, "
+                                      "where differences give no slope to compare")
+        return Diagnosis("count", f"it is within the diagnosis's tolerance ({SAME:g} of the largest entry, and the "
+                                  f"differences' error) on all {of}, beyond the rule's; {worst}")
     examples = f", e.g. {_examples(ev.name, wrong)}" if count < total else ""
-    return Diagnosis("count", f"it is right on {total - count} of {total} entries{block} and wrong on {count} "
+    return Diagnosis("count", f"it is right on {total - count} of {of} and wrong on {count} "
                               f"({100 * count / max(total, 1):.0f}%){examples}; {worst}")
 
 

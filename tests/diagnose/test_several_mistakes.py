@@ -233,3 +233,16 @@ def test_pooling_that_sends_each_window_to_its_first_entry_is_not_called_a_permu
 
     g = gradcheck.check_layer(forward, backward, [randn(8, 6)]).gradients["x"]
     assert g.status == "mismatch" and g.cause != "permuted", g.diagnosis
+
+
+def test_a_claim_wrong_only_at_the_kinks_of_a_tie_says_so():
+    """A maximum over tied entries, each given the whole gradient: the entries differenced are right and the
+    mistake is at the kinks, which the diagnosis says instead of nothing."""
+    def backward(d, x):
+        return (x == x.max(axis=1, keepdims=True)) * d[:, None]
+
+    x = np.array([[1.0, 3.0, 3.0], [0.5, 2.0, -1.0]])
+    result = gradcheck.check_layer(lambda x: (x.max(axis=1), x), backward, [x])
+    g = result.gradients["x"]
+    assert g.status == "mismatch" and g.cause == "count", g.diagnosis
+    assert "right on all 4 entries differenced; the other 2 are at kinks" in g.diagnosis, g.diagnosis
