@@ -67,7 +67,11 @@ def diagnose(box: BlackBox, wrong: Sequence[str], measured: Mapping[str, list[Nu
     found: dict[str, Diagnosis] = {}
     for n in wrong:
         ev = everyone.get(n)
-        if ev is None or not ev.known.any():  # no entry differenced (every one a kink): no evidence
+        if ev is None:  # a claim of another shape in fast mode: its verdict says so
+            continue
+        if not ev.known.any():  # no entry differenced: every one a kink, no evidence but that
+            found[n] = Diagnosis("count", f"every entry of {n} is at a kink, where differences give no slope to "
+                                          "compare it with")
             continue
         if all(c is not None for c in ev.claimed) and explains(ev, ev.true):
             # nothing differences can tell apart but rounding: else the count (wrong beyond the error estimate)
@@ -249,8 +253,13 @@ def _claim(claim_for: Callable[[tuple], Mapping[str, Any]], dout: tuple, ev: Evi
 def _count(ev: Evidence) -> Diagnosis | None:
     """How many entries are right, where the truth is 0 and the claim is not, and the worst entry: what is
     certain when no mistake explains the claim."""
-    if any(c is None for c in ev.claimed) or not ev.shape:
+    if any(c is None for c in ev.claimed):
         return None
+    if not ev.shape:  # one number: the two numbers are the count
+        k = int(np.argmax([abs(float(c) - float(t)) if np.isfinite(t) else -1.0 for c, t in zip(ev.claimed, ev.true)]))
+        at = f" (dout {k + 1} of {len(ev.claimed)})" if len(ev.claimed) > 1 else ""
+        return Diagnosis("count", f"it is {float(ev.claimed[k]):.6g} where the true gradient is "
+                                  f"{float(ev.true[k]):.6g}{at}")
     wrong = wrong_entries(ev)
     known = ev.known
     total = int(known.sum())

@@ -246,3 +246,14 @@ def test_a_claim_wrong_only_at_the_kinks_of_a_tie_says_so():
     g = result.gradients["x"]
     assert g.status == "mismatch" and g.cause == "count", g.diagnosis
     assert "right on all 4 entries differenced; the other 2 are at kinks" in g.diagnosis, g.diagnosis
+
+
+def test_a_wrong_scalar_input_gets_its_two_numbers():
+    result = gradcheck.check_layer(lambda x, s: (x * s, x),
+                                   lambda d, x: (d * 0.0 + 1.0, (d * x).sum() * 1.7 + 0.2),
+                                   [np.arange(4.0) + 1, np.float64(0.5)])
+    for v in "xs":
+        g = result.gradients[v]
+        assert g.status == "mismatch" and g.cause == "count" and g.diagnosis, (v, g.diagnosis)
+    assert "where the true gradient is" in result.gradients["s"].diagnosis
+    assert "∂f/∂s is wrong: it is" in " ".join(str(result).split())
