@@ -970,7 +970,7 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
                 continue
             if _zero_sum(ev.true, (axis,)) and not any(_zero_sum([c], (axis,)) for c in ev.claimed) \
                     and _affine_along(ev, axis):
-                return {"what": f"the true gradient sums to 0 over axis {axis} of {ev.name} (f does not change "
+                return {"what": f"the true gradient sums to 0 over its axis {axis} (f does not change "
                                 "when the same amount is added along that axis, as after subtracting a mean over "
                                 "it, or inside a softmax) and the claim does not"}
     wider = _minimal_zero_sums(ev.true[:ev.random]) \
@@ -1039,8 +1039,9 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("batch axis not summed", _batch_not_summed,
                "a batch axis is not summed: it has shape {got} where {name} is {want}, and summed over axis {axes} "
                "it is the true gradient (a broadcast input's gradient sums over the axes it was broadcast along)"),
-    Hypothesis("zero", _zero, "it is 0 everywhere: the backward sends no gradient to {name} (a path is missing, or "
-                              "a gradient is returned before it is filled in)"),
+    # no input's name in the sentence: several inputs with the same one are said once, listed (render/table.py)
+    Hypothesis("zero", _zero, "it is 0 everywhere: the backward sends no gradient this way (a path is missing, or a "
+                              "gradient is returned before it is filled in)"),
     Hypothesis("sign", _sign, "it has the wrong sign (a factor -1{every})"),
     Hypothesis("data number", _factor_of(_data),
                "it is {label} = {value} times the true gradient: a 1/{label} of the forward pass is missing "

@@ -257,3 +257,11 @@ def test_a_wrong_scalar_input_gets_its_two_numbers():
         assert g.status == "mismatch" and g.cause == "count" and g.diagnosis, (v, g.diagnosis)
     assert "where the true gradient is" in result.gradients["s"].diagnosis
     assert "∂f/∂s is wrong: it is" in " ".join(str(result).split())
+
+
+def test_two_inputs_with_no_gradient_are_said_once_with_both_listed():
+    result = gradcheck.check_layer(lambda x, y: (x * y, None), lambda d, c: (np.zeros((2, 3)), np.zeros((2, 3))),
+                                   [randn(2, 3), randn(2, 3)])
+    assert {g.cause for g in result.gradients.values()} == {"zero"}
+    lines = [line for line in str(result).splitlines() if "how the claimed" in line]
+    assert len(lines) == 1 and "∂f/∂x, ∂f/∂y are wrong" in lines[0], lines
