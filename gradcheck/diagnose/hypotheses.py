@@ -970,7 +970,7 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
                 continue
             if _zero_sum(ev.true, (axis,)) and not any(_zero_sum([c], (axis,)) for c in ev.claimed) \
                     and _affine_along(ev, axis):
-                return {"what": f"the true gradient sums to 0 over its axis {axis} (f does not change "
+                return {"what": f"the true gradient sums to 0 over axis {axis} (f does not change "
                                 "when the same amount is added along that axis, as after subtracting a mean over "
                                 "it, or inside a softmax) and the claim does not"}
     wider = _minimal_zero_sums(ev.true[:ev.random]) \
