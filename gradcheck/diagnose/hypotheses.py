@@ -175,13 +175,11 @@ def _numbers(inputs: Inputs) -> list[tuple[str, float]]:
 
 
 def _arrays(ev: Evidence) -> list[tuple[str, np.ndarray]]:
-    """The floating-point inputs (the differentiated ones first) as float64."""
-    out = []
-    for n in sorted(ev.inputs.names, key=lambda n: n not in ev.inputs.wrt):
-        v = ev.inputs.values[n]
-        if isinstance(v, (np.ndarray, np.floating)) and np.asarray(v).dtype.kind == "f":
-            out.append((n, np.asarray(v, dtype=np.float64)))
-    return out
+    """The floating-point inputs (the differentiated ones first, by path: a model's params["W1"]) as float64."""
+    values = [(path, ev.inputs.leaf(path)) for path in ev.inputs.wrt]
+    values += [(n, ev.inputs.values[n]) for n in ev.inputs.names if n not in ev.inputs.wrt]
+    return [(n, np.asarray(v, dtype=np.float64)) for n, v in values
+            if isinstance(v, (np.ndarray, np.floating)) and np.asarray(v).dtype.kind == "f"]
 
 
 def _same_shape(ev: Evidence) -> list[tuple[str, np.ndarray]]:

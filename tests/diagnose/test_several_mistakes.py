@@ -265,3 +265,19 @@ def test_two_inputs_with_no_gradient_are_said_once_with_both_listed():
     assert {g.cause for g in result.gradients.values()} == {"zero"}
     lines = [line for line in str(result).splitlines() if "how the claimed" in line]
     assert len(lines) == 1 and "∂f/∂x, ∂f/∂y are wrong" in lines[0], lines
+
+
+def test_a_parameter_inside_a_dict_is_an_input_its_mistake_can_be_written_in():
+    """check_function on a dict of parameters: params["W"] is what the regularisation term is proportional
+    to (the fit looked for inputs by name only, so a model's parameters got the count)."""
+    x = randn(5, 3)
+
+    def loss(params):
+        return float(np.sum(np.tanh(x @ params["W"])) + 0.5 * 0.1 * np.sum(params["W"] ** 2))
+
+    def grad(params):
+        w = params["W"]
+        return {"W": x.T @ (1 - np.tanh(x @ w) ** 2) + 2 * 0.1 * w}  # 2·reg·W for reg·W
+
+    g = gradcheck.check_function(loss, grad, {"params": {"W": randn(3, 4)}}).gradients['params["W"]']
+    assert g.status == "mismatch" and g.cause == "regularisation" and 'params["W"]' in g.diagnosis, g.diagnosis
