@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -57,6 +57,9 @@ class Evidence:
     random: int  # the first `random` douts are random; the rest have one output's gradient each
     whole: bool = True  # every entry measured (False: fast mode's block)
     moved: dict[str, list[np.ndarray]] = field(default_factory=dict)  # the truth for other douts, by key
+    moved_errors: dict[str, list[np.ndarray]] = field(default_factory=dict)  # its error estimate, where measured
+    moved_claimed: dict[str, list[Any]] = field(default_factory=dict)  # the claim for them (Hypothesis.claims)
+    projected: dict[str, list[tuple] | None] = field(default_factory=dict)  # douts made by _projected, by key
     everyone: Mapping[str, Evidence] = field(default_factory=dict)  # every input's evidence, this one's too
 
     @property
@@ -82,6 +85,7 @@ class Hypothesis:
     sentence: str
     # The other douts whose truth the test needs (key -> one dout per random dout), measured in one pass.
     douts: Callable[[Evidence], dict[str, list[tuple]]] | None = None
+    claims: bool = False  # the test also needs the claim for those douts (the backward called for each)
 
     def said(self, fields: Mapping[str, Any]) -> str:
         return self.sentence.format(**fields)
@@ -171,13 +175,11 @@ def _numbers(inputs: Inputs) -> list[tuple[str, float]]:
 
 
 def _arrays(ev: Evidence) -> list[tuple[str, np.ndarray]]:
-    """The floating-point inputs (the differentiated ones first) as float64."""
-    out = []
-    for n in sorted(ev.inputs.names, key=lambda n: n not in ev.inputs.wrt):
-        v = ev.inputs.values[n]
-        if isinstance(v, (np.ndarray, np.floating)) and np.asarray(v).dtype.kind == "f":
-            out.append((n, np.asarray(v, dtype=np.float64)))
-    return out
+    """The floating-point inputs (the differentiated ones first, by path: a model's params["W1"]) as float64."""
+    values = [(path, ev.inputs.leaf(path)) for path in ev.inputs.wrt]
+    values += [(n, ev.inputs.values[n]) for n in ev.inputs.names if n not in ev.inputs.wrt]
+    return [(n, np.asarray(v, dtype=np.float64)) for n, v in values
+            if isinstance(v, (np.ndarray, np.floating)) and np.asarray(v).dtype.kind == "f"]
 
 
 def _same_shape(ev: Evidence) -> list[tuple[str, np.ndarray]]:
@@ -494,8 +496,12 @@ def _untransposed(ev: Evidence) -> dict[str, Any] | None:
 
 
 def _permuted(ev: Evidence) -> dict[str, Any] | None:
-    """The claim holds the truth's entries in another order, the same order for every dout."""
+    """The claim holds the truth's entries in another order, the same order for every dout. Where the truth
+    is 0 at several entries (a mask, pooling's other entries) their order is not told by the values: the
+    claim's values landing on them says that values moved, not how (the count and the probe say where)."""
     if not ev.whole or not _claims(ev) or not np.all(ev.known) or len(ev.shape) < 1 or np.prod(ev.shape) < 4:
+        return None
+    if zero_where_true_is(ev).sum() > 1:
         return None
     random = ev.random
     t = np.stack([np.ravel(x) for x in ev.true[:random]], axis=1)
@@ -774,32 +780,63 @@ def _one_slice_wrong(ev: Evidence) -> dict[str, Any] | None:
             there = "it is 0 there"
         elif r is not None and explains(ev, [np.where(inside, r * t, t) for t in ev.true]):
             there = f"it is {r:.4g} times the true gradient there"
-        elif wrong[where].sum() * 2 > inside.sum():
-            there = f"{int(wrong[where].sum())} of its {int(inside.sum())} entries are wrong"
-        else:  # a few entries of the slice: a slice is not what is wrong
+        else:  # wrong there in no way a fit says: the count says where (a slice is a pattern, not a cause)
             continue
         return {"what": f"it is right everywhere except at index {i} of axis {axis} of {ev.name} (one time step, "
                         f"head or channel of {size}): {there}"}
     return None
 
 
+def _indexing(ev: Evidence) -> list[tuple[str, np.ndarray]]:
+    """The integer inputs that index the gradient's rows with some row more than once and whose shape
+    leads the first output's (an embedding's W[idx]: output entry p holds row idx[p])."""
+    if not ev.outputs or not len(ev.shape):
+        return []
+    first = np.shape(ev.outputs[0])
+    found = []
+    for n, idx in ev.inputs.values.items():
+        if not isinstance(idx, np.ndarray) or idx.dtype.kind not in "iu" or not idx.size:
+            continue
+        if idx.min() < 0 or idx.max() >= ev.shape[0] or first[:idx.ndim] != idx.shape:
+            continue
+        if len(np.unique(idx)) < idx.size:
+            found.append((n, idx))
+    return found
+
+
+def _repeated_douts(ev: Evidence) -> dict[str, list[tuple]]:
+    """Per such input: the douts kept at the first (or the last) output entry of each repeated index and 0
+    at its other ones, the rest as they are: the truth for them is what keeping one of them gives."""
+    found: dict[str, list[tuple]] = {}
+    for n, idx in _indexing(ev):
+        for which in ("first", "last"):
+            douts = []
+            for dout in ev.douts[:ev.random]:
+                kept = np.array(dout[0], copy=True)
+                for value in np.unique(idx):
+                    at = np.argwhere(idx == value)
+                    for p in (at[1:] if which == "first" else at[:-1]):
+                        kept[tuple(p)] = 0
+                douts.append((kept, *dout[1:]))
+            found[f"repeated {n} {which}"] = douts
+    return found
+
+
 def _repeated_rows(ev: Evidence) -> dict[str, Any] | None:
+    """Wrong exactly on rows indexed more than once, and there the truth for a dout that keeps one of their
+    output entries: the others' gradients are written over, not added."""
     if not _claims(ev) or not len(ev.shape):
         return None
     wrong = wrong_entries(ev)
     rows = sorted({int(w[0]) for w in np.argwhere(wrong)})
     if not rows:
         return None
-    for n, idx in ev.inputs.values.items():
-        if not isinstance(idx, np.ndarray) or idx.dtype.kind not in "iu" or not idx.size:
-            continue
-        if idx.min() < 0 or idx.max() >= ev.shape[0]:
-            continue
+    for n, idx in _indexing(ev):
         values, counts = np.unique(idx, return_counts=True)
         repeated = {int(v) for v, k in zip(values, counts) if k > 1}
-        # Only where some row is not repeated, and is right: were every row repeated, the pattern would
-        # fit any wrong gradient (a regularisation term on a bias whose every class occurs twice).
-        if repeated and set(rows) <= repeated and len(repeated) < ev.shape[0]:
+        if not set(rows) <= repeated:
+            continue
+        if any(key in ev.moved and explains(ev, ev.moved[key]) for key in (f"repeated {n} last", f"repeated {n} first")):
             shown = ", ".join(map(str, rows[:EXAMPLES])) + (" …" if len(rows) > EXAMPLES else "")
             return {"index": n, "shown": shown}
     return None
@@ -855,39 +892,174 @@ def _axes_said(axes: tuple[int, ...], split: int | None, words: str) -> str:
 
 
 def _too_few_axes(ev: Evidence) -> dict[str, Any] | None:
-    """The truth sums to 0 over a set of axes A (a mean over A was subtracted), the claim over another set
-    B only: the backward's mean (or variance) is over B where the forward's is over A."""
-    if not ev.whole or not _claims(ev) or not np.all(ev.known) or len(ev.shape) < 2:
+    """The truth is a normalisation's gradient over a set of axes A and the claim is the same formula with
+    its means over another set B (the forward's scale and normalised output kept): the backward's mean (or
+    variance) is over B where the forward's is over A. Said only when that predicted claim is the claim:
+    a claim with another mistake besides (a factor, a mean scaled by 0.9) has the same sums and is not this."""
+    if not ev.whole or not _claims(ev) or not np.all(ev.known) or len(ev.shape) < 2 or ev.random < 2:
+        return None
+    if not ev.outputs or np.shape(ev.outputs[0]) != ev.shape:
         return None
     for shape, words, split in _groupings(ev.shape):
         true = [t.reshape(shape) for t in ev.true[:ev.random]]
-        claimed = [c.reshape(shape) for c in ev.claimed[:ev.random]]
-        wanted, got = _minimal_zero_sums(true), _minimal_zero_sums(claimed)
-        for a in wanted:
-            for b in got:
-                if b in wanted or _zero_sum(true, b):
+        axes = [a for a in range(len(shape)) if shape[a] > 1]
+        for a in _minimal_zero_sums(true):
+            if split is not None and split not in a and split + 1 not in a:
+                continue  # the split says nothing about this sum
+            for variance in (False, True):
+                model = _normalisation(ev, shape, a, variance)
+                if model is None:
                     continue
-                if set(b) < set(a):
-                    few = "too few axes"
-                elif not _zero_sum(claimed, a):
-                    few = "other axes"
-                else:
-                    continue
-                return {"a": _axes_said(a, split, words), "b": _axes_said(b, split, words), "few": few}
+                for k in range(1, len(axes) + 1):
+                    for b in itertools.combinations(axes, k):
+                        if b != a and explains(ev, [p.reshape(ev.shape) for p in model(b)]):
+                            few = "too few axes" if set(b) < set(a) else "other axes"
+                            return {"a": _axes_said(a, split, words), "b": _axes_said(b, split, words), "few": few}
     return None
+
+
+def _normalisation(ev: Evidence, shape: tuple, a: tuple[int, ...], variance: bool
+                   ) -> Callable[[tuple[int, ...]], list[np.ndarray]] | None:
+    """The truth as the gradient of a mean subtracted (and, with `variance`, a division by the standard
+    deviation) over the blocks of axes `a`: truth = w·(d − mean(d) − x̂·mean(d·x̂)) per block, d the dout,
+    x̂ the output centred and scaled per block, w the block's scale, fitted. Returns the same formula with
+    its means over other axes (as a backward that keeps the forward's x̂ and scale writes it), or None
+    where the truth is not that."""
+    out = np.asarray(ev.outputs[0], dtype=np.float64).reshape(shape)
+    douts = [np.asarray(d[0], dtype=np.float64).reshape(shape) for d in ev.douts[:ev.random]]
+    true = [t.reshape(shape) for t in ev.true[:ev.random]]
+    label = _blocks(shape, a)
+    z = out - _block_mean(out, label)
+    scale, xhat = np.zeros(shape), np.zeros(shape)
+    for block in np.unique(label):
+        inside = label == block
+        rows = [np.stack([d[inside] - d[inside].mean()] + ([z[inside] * np.mean(d[inside] * z[inside])]
+                                                           if variance else []), axis=1) for d in douts]
+        basis, target = np.concatenate(rows), np.concatenate([t[inside] for t in true])
+        coef = np.linalg.lstsq(basis, target, rcond=None)[0]
+        if variance and (abs(coef[0]) < 1e-300 or -coef[1] / coef[0] <= 0):  # truth = w·(d − m) − w·c·z·mean(d·z)
+            return None
+        scale[inside] = coef[0]
+        xhat[inside] = z[inside] * math.sqrt(-coef[1] / coef[0]) if variance else 0.0
+    if not explains(ev, [model.reshape(ev.shape) for model in _normalised(douts, scale, xhat, a)], claimed=ev.true):
+        return None
+    return lambda b: _normalised(douts, scale, xhat, b)
+
+
+def _normalised(douts: Sequence[np.ndarray], scale: np.ndarray, xhat: np.ndarray, axes: tuple[int, ...]) -> list[np.ndarray]:
+    """w·(d − mean(d) − x̂·mean(d·x̂)), the means over `axes`."""
+    return [scale * (d - d.mean(axis=axes, keepdims=True) - xhat * (d * xhat).mean(axis=axes, keepdims=True))
+            for d in douts]
+
+
+def _block_mean(v: np.ndarray, label: np.ndarray) -> np.ndarray:
+    sums = np.bincount(label.ravel(), weights=v.ravel())
+    counts = np.bincount(label.ravel())
+    return (sums / counts)[label]
+
+
+# ----- the part of dout a normalisation's sums see ---------------------------------------------------
+# The truth for the projected douts must weigh at least this share of the truth for the douts themselves,
+# or the claim agreeing with it says nothing.
+PROJECTED_WEIGHT = 1e-2
+
+
+def _blocks(shape: tuple, axes: tuple[int, ...]) -> np.ndarray:
+    """Which block each entry is in: the entries along `axes` with the other indices fixed are one block."""
+    others = [a for a in range(len(shape)) if a not in axes]
+    if not others:
+        return np.zeros(shape, dtype=np.int64)
+    index = np.indices(shape)
+    return np.ravel_multi_index([index[a] for a in others], [shape[a] for a in others])
+
+
+def _projected(ev: Evidence, key: str, reductions: Sequence[tuple[tuple, tuple[int, ...]]]) -> list[tuple] | None:
+    """_orthogonal_douts, made once per key (the douts are asked for on every walk of the table)."""
+    if key not in ev.projected:
+        ev.projected[key] = _orthogonal_douts(ev, reductions)
+    return ev.projected[key]
+
+
+def _orthogonal_douts(ev: Evidence, reductions: Sequence[tuple[tuple, tuple[int, ...]]]) -> list[tuple] | None:
+    """Each random dout with its first output's part less its projection onto 1 and that output on every
+    block of every (shape, axes) in `reductions`: the part of dout a mean, a variance or a softmax's sum
+    over those blocks does not see. Onto the output alone where 1 as well would leave too little; None
+    where even that leaves fewer than two numbers per dout."""
+    out = np.asarray(ev.outputs[0], dtype=np.float64)
+    labels = [_blocks(shape, axes).ravel() for shape, axes in reductions]
+    for with_one in (True, False):
+        columns = []
+        for label in labels:
+            for block in np.unique(label):
+                inside = (label == block).astype(np.float64)
+                columns += [inside, inside * out.ravel()] if with_one else [inside * out.ravel()]
+        basis = np.stack(columns, axis=1)
+        if np.linalg.matrix_rank(basis) <= out.size - 2:
+            break
+    else:
+        return None
+    douts = []
+    for dout in ev.douts[:ev.random]:
+        d = np.asarray(dout[0], dtype=np.float64).ravel()
+        rest = d - basis @ np.linalg.lstsq(basis, d, rcond=None)[0]
+        douts.append((rest.reshape(out.shape).astype(np.asarray(dout[0]).dtype), *dout[1:]))
+    return douts
+
+
+def _right_off_the_sums(ev: Evidence, key: str) -> bool:
+    """The claim is the truth for the projected douts under `key` (which the truth for them does not make
+    trivial: it weighs something)."""
+    truth, claimed = ev.moved.get(key), ev.moved_claimed.get(key)
+    if truth is None or claimed is None or any(c is None for c in claimed):
+        return False
+    if max(_largest(t) for t in truth) <= PROJECTED_WEIGHT * max(_largest(t) for t in ev.true):
+        return False
+    errors = ev.moved_errors.get(key) or [np.zeros(ev.shape) for _ in truth]
+    there = replace(ev, true=list(truth), errors=list(errors), claimed=list(claimed), douts=ev.douts[:len(truth)])
+    return explains(there, truth)
+
+
+def _sum_path_douts(ev: Evidence) -> dict[str, list[tuple]]:
+    """Per axis of the first output: the douts orthogonal to 1 and the output along it."""
+    if not ev.outputs:
+        return {}
+    shape = np.shape(ev.outputs[0])
+    found: dict[str, list[tuple]] = {}
+    for axis, size in enumerate(shape):
+        if size >= 2:
+            douts = _projected(ev, f"sum path {axis}", [(shape, (axis,))])
+            if douts is not None:
+                found[f"sum path {axis}"] = douts
+    return found
 
 
 def _mean_path(ev: Evidence) -> dict[str, Any] | None:
     """The truth sums to 0 along an axis for every dout (f is unchanged when the same amount is added
-    along it), and the claim does not."""
-    if not ev.whole or not _claims(ev) or not np.all(ev.known) or not len(ev.shape):
+    along it), the claim does not, and claim − truth is what treating the mean and variance as constants
+    leaves out; or the claim is right for every dout orthogonal to 1 and the output along an axis of the
+    output and wrong for the rest (the part a mean, a variance or a softmax's sum over that axis sees:
+    attention's dq, whose truth sums to 0 along no axis)."""
+    if not _claims(ev):
         return None
-    for axis in range(len(ev.shape)):
-        if ev.shape[axis] < 2:
+    if ev.whole and np.all(ev.known) and len(ev.shape):
+        for axis in range(len(ev.shape)):
+            if ev.shape[axis] < 2:
+                continue
+            if _zero_sum(ev.true, (axis,)) and not any(_zero_sum([c], (axis,)) for c in ev.claimed) \
+                    and _affine_along(ev, axis):
+                return {"what": f"the true gradient sums to 0 over axis {axis} (f does not change "
+                                "when the same amount is added along that axis, as after subtracting a mean over "
+                                "it, or inside a softmax) and the claim does not"}
+    wider = _minimal_zero_sums(ev.true[:ev.random]) \
+        if ev.whole and np.all(ev.known) and np.shape(ev.outputs[0]) == ev.shape else []
+    for key in _sum_path_douts(ev):
+        axis = int(key.split()[-1])
+        if any({axis} < set(a) for a in wider):  # the truth's mean is over more axes: not one over this axis
             continue
-        if _zero_sum(ev.true, (axis,)) and not any(_zero_sum([c], (axis,)) for c in ev.claimed) \
-                and _affine_along(ev, axis):
-            return {"axis": axis}
+        if _right_off_the_sums(ev, key):
+            return {"what": f"it is right for every dout orthogonal to 1 and to the output along the output's axis "
+                            f"{axis}, and wrong for the others (the part of dout a mean, a variance or a softmax's "
+                            "sum over that axis sees)"}
     return None
 
 
@@ -944,8 +1116,9 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("batch axis not summed", _batch_not_summed,
                "a batch axis is not summed: it has shape {got} where {name} is {want}, and summed over axis {axes} "
                "it is the true gradient (a broadcast input's gradient sums over the axes it was broadcast along)"),
-    Hypothesis("zero", _zero, "it is 0 everywhere: the backward sends no gradient to {name} (a path is missing, or "
-                              "a gradient is returned before it is filled in)"),
+    # no input's name in the sentence: several inputs with the same one are said once, listed (render/table.py)
+    Hypothesis("zero", _zero, "it is 0 everywhere: the backward sends no gradient this way (a path is missing, or a "
+                              "gradient is returned before it is filled in)"),
     Hypothesis("sign", _sign, "it has the wrong sign (a factor -1{every})"),
     Hypothesis("data number", _factor_of(_data),
                "it is {label} = {value} times the true gradient: a 1/{label} of the forward pass is missing "
@@ -993,15 +1166,16 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("one slice of dout", _one_slice, "{what}", douts=_slice_douts),
     Hypothesis("mask", _mask, "{what}"),
     Hypothesis("repeated indices", _repeated_rows,
-               "it is wrong exactly on rows of {name} that {index} indexes more than once ({shown}) and right on the "
-               "rows it indexes once: repeated indices are not accumulated (`d{name}[{index}] += dout` keeps one of "
-               "them; np.add.at(d{name}, {index}, dout) adds them all)"),
+               "it is wrong exactly on rows of {name} that {index} indexes more than once ({shown}), where it is the "
+               "gradient of one of their output entries alone: repeated indices are not accumulated "
+               "(`d{name}[{index}] += dout` keeps one of them; np.add.at(d{name}, {index}, dout) adds them all)",
+               douts=_repeated_douts),
     Hypothesis("one slice wrong", _one_slice_wrong, "{what}"),
     Hypothesis("reduction axes", _too_few_axes,
-               "the true gradient sums to 0 over {a} and the claim over {b}: the backward's mean (or variance) is "
-               "taken over {few} ({b} where the forward's is over {a})"),
+               "the true gradient is that of a mean (or a normalisation) over {a}, and the claim is the same gradient "
+               "with its means over {b}: the backward's mean (or variance) is taken over {few} ({b} where the "
+               "forward's is over {a})"),
     Hypothesis("mean path", _mean_path,
-               "the true gradient sums to 0 over axis {axis} of {name} (f does not change when the same amount is "
-               "added along that axis, as after subtracting a mean over it, or inside a softmax) and the claim does "
-               "not: the path through that mean, variance or normalisation is missing, as if it were a constant"),
+               "{what}: the path through that mean, variance or normalisation (a softmax's sum) is missing or "
+               "wrong, as if it were a constant", douts=_sum_path_douts, claims=True),
 )

@@ -12,17 +12,18 @@ gradient of one output entry goes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from ..base.columns import Probes
+from ..base.errors import GradcheckError
 from ..inputs.calling import Inputs
 from ..oracles.numeric import NumericResult
 from ..oracles.vjp_numeric import BlackBox, entry, measure
 from ..verdict.agreement import Rule
-from .hypotheses import EXAMPLES, HYPOTHESES, Evidence, explains, wrong_entries, zero_where_true_is
+from .hypotheses import EXAMPLES, HYPOTHESES, SAME, Evidence, explains, wrong_entries, zero_where_true_is
 
 # Fast mode's block: at most this many entries around the worst sampled entry, and this many more at random.
 BLOCK_AROUND = 64
@@ -66,19 +67,25 @@ def diagnose(box: BlackBox, wrong: Sequence[str], measured: Mapping[str, list[Nu
     found: dict[str, Diagnosis] = {}
     for n in wrong:
         ev = everyone.get(n)
-        if ev is None or not ev.known.any():  # no entry differenced (every one a kink): no evidence
+        if ev is None:  # a claim of another shape in fast mode: its verdict says so
+            continue
+        if not ev.known.any():  # no entry differenced: every one a kink, no evidence but that
+            found[n] = Diagnosis("count", f"every entry of {n} is at a kink, where differences give no slope to "
+                                          "compare it with")
             continue
         if all(c is not None for c in ev.claimed) and explains(ev, ev.true):
-            said = _walk(ev, measured_only=True, only=("rounding",))  # else nothing differences can tell apart
+            # nothing differences can tell apart but rounding: else the count (wrong beyond the error estimate)
+            said = _walk(ev, measured_only=True, only=("rounding",)) or _count(ev)
             if said is not None:
                 found[n] = said
             continue
         said = _walk(ev, measured_only=True)
         if said is None:
-            ev.moved.update(_measured_moved(box, ev))
+            _measured_moved(box, ev, claims.claim_for)
             said = _walk(ev, measured_only=False)
-        if said is None:
-            said = _count(ev) or _probe(box, ev, claims)
+        if said is None:  # where every entry is wrong, where one output entry's gradient goes says more
+            every = all(c is not None for c in ev.claimed) and not (wrong_entries(ev) ^ ev.known).any()
+            said = (_probe(box, ev, claims) if every else None) or _count(ev)
         if said is not None:
             found[n] = said
     return found
@@ -197,55 +204,95 @@ def _free_moved(ev: Evidence) -> dict[str, list[np.ndarray]]:
     return moved
 
 
-def _measured_moved(box: BlackBox, ev: Evidence) -> dict[str, list[np.ndarray]]:
-    """One pass of differences for every other dout the hypotheses ask for (they share f's evaluations)."""
+def _measured_moved(box: BlackBox, ev: Evidence, claim_for: Callable[[tuple], Mapping[str, Any]] | None) -> None:
+    """One pass of differences for every other dout the hypotheses ask for (they share f's evaluations),
+    into ev.moved and ev.moved_errors; the claim for them too, into ev.moved_claimed, for the hypotheses
+    that compare it (where the backward can be called for another dout)."""
     asked: dict[str, list[tuple]] = {}
+    claimed: set[str] = set()
     for h in HYPOTHESES:
         if h.douts is not None:
-            asked.update({k: v for k, v in h.douts(ev).items() if k not in ev.moved})
+            keys = {k: v for k, v in h.douts(ev).items() if k not in ev.moved}
+            asked.update(keys)
+            if h.claims:
+                claimed |= set(keys)
     if not asked:
-        return {}
+        return
     douts = [d for ds in asked.values() for d in ds]
     moved_box = box.moved(douts=douts)
     if ev.whole:
         results = measure(moved_box, [ev.name], "full")[ev.name]
         truths = [np.asarray(r.value.value, dtype=np.float64) if r.value is not None else np.full(ev.shape, np.nan)
                   for r in results]
+        errors = [np.where(np.isfinite(r.value.error), np.asarray(r.value.error, dtype=np.float64), np.inf)
+                  if r.value is not None else np.full(ev.shape, np.inf) for r in results]
     else:
         indices = [tuple(int(i) for i in idx) for idx in np.argwhere(ev.known)]
-        truths, _ = _entries_measured(moved_box, ev.name, ev.shape, indices)
-    out, at = {}, 0
+        truths, errors = _entries_measured(moved_box, ev.name, ev.shape, indices)
+    at = 0
     for key, ds in asked.items():
-        out[key] = truths[at:at + len(ds)]
+        ev.moved[key] = truths[at:at + len(ds)]
+        ev.moved_errors[key] = errors[at:at + len(ds)]
         at += len(ds)
-    return out
+        if key in claimed and claim_for is not None:
+            ev.moved_claimed[key] = [_claim(claim_for, d, ev) for d in ds]
+
+
+def _claim(claim_for: Callable[[tuple], Mapping[str, Any]], dout: tuple, ev: Evidence) -> np.ndarray | None:
+    """The claim for another dout, as float64 of the gradient's shape (None where the backward refuses it)."""
+    try:
+        got = claim_for(dout).get(ev.name)
+    except GradcheckError:
+        return None
+    if got is None or np.shape(got) != ev.shape:
+        return None
+    return np.asarray(got, dtype=np.float64)
 
 
 # ----- what is said when no mistake explains the claim ---------------------------------------------
 def _count(ev: Evidence) -> Diagnosis | None:
-    """How many entries are right, where the truth is 0 and the claim is not."""
-    if any(c is None for c in ev.claimed) or not ev.shape:
+    """How many entries are right, where the truth is 0 and the claim is not, and the worst entry: what is
+    certain when no mistake explains the claim."""
+    if any(c is None for c in ev.claimed):
         return None
+    if not ev.shape:  # one number: the two numbers are the count
+        k = int(np.argmax([abs(float(c) - float(t)) if np.isfinite(t) else -1.0 for c, t in zip(ev.claimed, ev.true)]))
+        at = f" (dout {k + 1} of {len(ev.claimed)})" if len(ev.claimed) > 1 else ""
+        return Diagnosis("count", f"it is {float(ev.claimed[k]):.6g} where the true gradient is "
+                                  f"{float(ev.true[k]):.6g}{at}")
     wrong = wrong_entries(ev)
     known = ev.known
     total = int(known.sum())
     count = int(wrong.sum())
-    if not count:
-        return None
-    examples = _examples(ev.name, wrong)
+    worst = f"worst at {_worst(ev)}"
+    of = f"{total} entries" if ev.whole else f"the {total} entries differenced in full"
     masked = wrong & zero_where_true_is(ev)
-    block = "" if ev.whole else " of the entries differenced in full"
     if masked.any():
         k = int(masked.sum())
         rest = count - k
-        return Diagnosis("count", f"it is not 0 where the true gradient is 0, at {k} of {total} entries{block} "
+        return Diagnosis("count", f"it is not 0 where the true gradient is 0, at {k} of {of} "
                                   f"({100 * k / max(total, 1):.0f}%), e.g. {_examples(ev.name, masked)}"
                                   + (f"; it is also wrong on {rest} entries where the true gradient is not 0"
-                                     if rest else ""))
-    if count == total:
-        return None
-    return Diagnosis("count", f"it is right on {total - count} of {total} entries{block} and wrong on {count} "
-                              f"({100 * count / max(total, 1):.0f}%), e.g. {examples}")
+                                     if rest else "") + f"; {worst}")
+    if not count:
+        kinks = int(np.prod(ev.shape)) - total if ev.whole else 0
+        if kinks:  # what is wrong is at the kinks, where differences give no slope (the kink's note says more)
+            return Diagnosis("count", f"it is right on all {of} differenced; the other {kinks} are at kinks, "
+                                      "where differences give no slope to compare")
+        return Diagnosis("count", f"it is within the diagnosis's tolerance ({SAME:g} of the largest entry, and the "
+                                  f"differences' error) on all {of}, beyond the rule's; {worst}")
+    examples = f", e.g. {_examples(ev.name, wrong)}" if count < total else ""
+    return Diagnosis("count", f"it is right on {total - count} of {of} and wrong on {count} "
+                              f"({100 * count / max(total, 1):.0f}%){examples}; {worst}")
+
+
+def _worst(ev: Evidence) -> str:
+    """The entry where the claim is farthest from the truth, relative to the truth's largest entry."""
+    gap = np.zeros(ev.shape)
+    for c, t in zip(ev.claimed, ev.true):
+        gap = np.maximum(gap, np.where(ev.known, np.abs(c - np.nan_to_num(t)), 0.0))
+    at = np.unravel_index(int(np.argmax(gap)), ev.shape)
+    return f"{ev.name}[{','.join(map(str, at))}]"
 
 
 def _examples(name: str, mask: np.ndarray) -> str:
@@ -273,26 +320,41 @@ def _probe(box: BlackBox, ev: Evidence, claims: Claims) -> Diagnosis | None:
     if true.value is None:
         return None
     truth = np.nan_to_num(np.asarray(true.value.value, dtype=np.float64))
+    error = np.nan_to_num(np.asarray(true.value.error, dtype=np.float64), nan=np.inf, posinf=np.inf)
     scale = max(float(np.max(np.abs(truth))), float(np.max(np.abs(claimed))), 1e-300)
     floor = 1e-3 * scale  # far above differences' error, far below any entry the gradient reaches
     where_true, where_claimed = np.abs(truth) > floor, np.abs(claimed) > floor
     if np.array_equal(where_true, where_claimed) or where_true.sum() > PROBE_SPARSE * where_true.size:
         return None
     at = f"output[{','.join(map(str, k))}]"
-    reduced = _reduction(ev.name, at, where_true, where_claimed)
-    if reduced is not None:
-        return reduced
     reaches = (f"for a dout that is 1 at {at} only, the true gradient reaches {_how_many(where_true)} of {ev.name} "
                f"(e.g. {_examples(ev.name, where_true)}) and the claim ")
     if not where_claimed.any():  # nothing to list: '(e.g. )' read as a broken sentence
         return Diagnosis("probe", reaches + "none: the backward sends this output's gradient nowhere")
+    one = replace(ev, true=[truth], errors=[error], claimed=[claimed], douts=[dout], random=1)
+    # a cause is said only where the claim's values are the truth's: its part of the entries (a sum over too
+    # few of them), or the same values at other entries (an index error); another mistake besides keeps the count
+    part = not np.any(where_claimed & ~where_true) and explains(one, [np.where(where_claimed, truth, 0.0)])
+    if part:
+        reduced = _reduction(ev.name, at, where_true, where_claimed)
+        if reduced is not None:
+            return reduced
+        both = int(np.sum(where_true & where_claimed))
+        return Diagnosis("probe", reaches + f"only {both} of them, with the true values there: the backward leaves out "
+                                            "part of what this output depends on (a sum or a mean over too few entries, "
+                                            "a path missing)")
+    if not _same_values(truth[where_true], claimed[where_claimed], scale):
+        return None
     both = int(np.sum(where_true & where_claimed))
-    if not np.any(where_claimed & ~where_true):  # a part of the right entries: nothing is sent astray
-        return Diagnosis("probe", reaches + f"only {both} of them: the backward leaves out part of what this output "
-                                            "depends on (a sum or a mean over too few entries, a path missing)")
     shown = _examples(ev.name, where_claimed & ~where_true) or _examples(ev.name, where_claimed)
-    return Diagnosis("probe", reaches + f"{_how_many(where_claimed)} (e.g. {shown}), {both} in common: the backward "
-                                        "sends the gradient to the wrong entries (an index, stride or padding error)")
+    return Diagnosis("probe", reaches + f"{_how_many(where_claimed)} (e.g. {shown}), {both} in common, with the same "
+                                        "values: the backward sends the gradient to the wrong entries (an index, stride "
+                                        "or padding error)")
+
+
+def _same_values(true: np.ndarray, claimed: np.ndarray, scale: float) -> bool:
+    """The same numbers, in any order (within SAME of the largest)."""
+    return true.size == claimed.size and bool(np.all(np.abs(np.sort(true) - np.sort(claimed)) <= SAME * scale))
 
 
 def _box(mask: np.ndarray) -> list[np.ndarray] | None:
@@ -303,8 +365,9 @@ def _box(mask: np.ndarray) -> list[np.ndarray] | None:
 
 def _reduction(name: str, at: str, where_true: np.ndarray, where_claimed: np.ndarray) -> Diagnosis | None:
     """One output entry's true gradient reaches every entry along some axes (it sums or averages over
-    them: a normalisation, a softmax) and the claim's reaches along others: a reduction over the wrong
-    axes, or over part of them (a group's channels: a box part of an axis wide)."""
+    them: a normalisation, a softmax) and the claim, with the true values, part of them: a reduction over
+    too few axes, or over part of one (a group's channels: a box part of an axis wide). The caller has
+    checked the values; a claim reaching other entries is not said to be a reduction from this alone."""
     true_box, claimed_box = _box(where_true), _box(where_claimed)
     if true_box is None or claimed_box is None or not where_claimed.any():
         return None
@@ -322,12 +385,10 @@ def _reduction(name: str, at: str, where_true: np.ndarray, where_claimed: np.nda
                  for a in axes]
         return ", ".join(parts) if parts else "one entry"
 
-    fewer = sum(len(h) for h in claimed_box) < sum(len(h) for h in true_box) and \
-        all(set(c) <= set(t) for c, t in zip(claimed_box, true_box))
     return Diagnosis("reduction axes", f"for a dout that is 1 at {at} only, the true gradient reaches {said(true_box, wanted)} "
                                        f"of {name} (the forward sums or averages over them) and the claim "
-                                       f"{said(claimed_box, got)}: the backward's sum or mean is over "
-                                       f"{'too few entries' if fewer else 'other axes'}")
+                                       f"{said(claimed_box, got)}, with the true values there: the backward's sum or "
+                                       "mean is over too few entries")
 
 
 def _how_many(mask: np.ndarray) -> str:

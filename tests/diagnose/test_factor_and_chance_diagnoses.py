@@ -64,7 +64,7 @@ def test_a_backward_that_sends_nothing_says_so():
     result = gradcheck.check_vjp(lambda x: x[:, ::2] + x[:, 1::2], lambda d, x: np.repeat(d, 2, axis=1) * 0, [x])
     diagnosis = result.gradients["x"].diagnosis
     assert result.status == "mismatch" and "(e.g. )" not in diagnosis
-    assert result.gradients["x"].cause == "zero" and "0 everywhere" in diagnosis and "no gradient to x" in diagnosis
+    assert result.gradients["x"].cause == "zero" and "0 everywhere" in diagnosis and "no gradient" in diagnosis
 
 
 def test_a_claim_right_by_chance_reads_as_a_sentence():
