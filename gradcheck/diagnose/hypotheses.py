@@ -1063,6 +1063,11 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
     return None
 
 
+# Entries beyond the numbers fitted that the fit below must explain, over all its lines: with fewer, a
+# bias's three entries beside one input are "explained" by any claim.
+AFFINE_SPARE = 3
+
+
 def _affine_along(ev: Evidence, axis: int) -> bool:
     """claim − truth, along each line of `axis`, is a + b·u + c·o for an input u and an output o of the
     gradient's shape: what treating a mean and a variance over that axis (or a softmax's sum) as
@@ -1070,8 +1075,13 @@ def _affine_along(ev: Evidence, axis: int) -> bool:
     times a number). Lines are fitted separately: a, b and c differ from line to line."""
     bases = [v for _, v in _same_shape(ev)]
     line = ev.shape[axis]
-    if line < len(bases) + 2:
+    lines = int(np.prod(ev.shape)) // line
+    if lines * (line - len(bases) - 1) < AFFINE_SPARE:  # a fit with as many numbers as entries explains anything
         return False
+    for _, u in _same_shape(ev):  # one number times an input explains it too: a term c·u, not a mean's path
+        c = _fit(ev, [u] * len(ev.claimed), claimed=[c - t for c, t in zip(ev.claimed, ev.true)])
+        if c is not None and explains(ev, [t + c * u for t in ev.true]):
+            return False
     for t, c in zip(ev.true, ev.claimed):
         difference = np.moveaxis(c - t, axis, -1).reshape(-1, line)
         columns = [np.moveaxis(b, axis, -1).reshape(-1, line) for b in bases]
