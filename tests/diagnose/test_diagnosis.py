@@ -25,6 +25,7 @@ def claim(expr, at, grad, let=None, wrt=None):
 def test_the_seed_mistake_is_a_missing_sigmoid_local_gradient():
     result, g = claim("sigmoid(z)", NEURON_AT, {"w0": "x0*sigmoid(z)"}, Z)
     assert result.status == "mismatch"
+    # golden: the founding question's answer, in the words a student reads
     assert g.diagnosis == ("it is missing the local gradient of sigmoid(z), sigmoid(z)*(1 - sigmoid(z)): "
                            "it uses the value of sigmoid(z) where its local gradient belongs")
     assert g.correct is not None and "z" in g.correct and "w0" not in g.correct  # written with the --let name
@@ -45,16 +46,17 @@ def test_a_sign_error():
 def test_a_missing_1_over_m():
     _, g = claim("softmax_ce(relu(X @ W1) @ W2, y)", NET_AT, {"W2": "H.T @ (softmax(H @ W2) - onehot(y, 3))"},
                  H, wrt="W2")
-    assert g.diagnosis == "it is 8 times too large: the loss is a mean over 8 rows, so it needs 1/8 (1/m)"
+    assert g.diagnosis.startswith("it is 8 times too large") and "mean over 8 rows" in g.diagnosis
+    assert "1/8" in g.diagnosis, g.diagnosis
 
 
 def test_a_transposed_matrix_claim():
     _, g = claim("softmax_ce(relu(X @ W1) @ W2, y)", NET_AT, {"W2": "(softmax(H @ W2) - onehot(y, 3)).T @ H / 8"},
                  H, wrt="W2")
-    assert g.status == "mismatch" and g.diagnosis == "it is transposed: write its transpose (.T)"
+    assert g.status == "mismatch" and g.diagnosis.startswith("it is transposed") and "(.T)" in g.diagnosis
     square = gradcheck.check("sum(sin(A @ B))", at={"A": "randn(3,3)", "B": "randn(3,3)"}, wrt="A",
                              grad={"A": "(cos(A @ B) @ B.T).T"})
-    assert square.gradients["A"].diagnosis == "it is transposed: write its transpose (.T)"
+    assert square.gradients["A"].diagnosis == g.diagnosis  # the same words for a square claim
 
 
 def test_a_formula_right_only_at_the_given_point_fails():
@@ -78,8 +80,9 @@ def test_the_diagnosis_reaches_the_console_and_json():
     done = subprocess.run([script, "eval", "sigmoid(z)", "--let", "z=w0*x0 + w1*x1 + w2", "--at", NEURON_AT,
                            "--grad", "w0=x0*sigmoid(z)"], capture_output=True, text=True, timeout=120)
     shown = " ".join(done.stdout.split())  # the diagnosis wraps at word boundaries to the width
-    assert done.returncode == 1 and "missing the local gradient of sigmoid(z)" in shown
-    assert "the right one: ∂f/∂w0 = x0*sigmoid(z)*(1 - sigmoid(z))" in done.stdout  # the registry's words
+    assert done.returncode == 1 and "missing the local gradient" in shown and "sigmoid(z)" in shown
+    # golden: the right formula in the registry's vocabulary, not SymPy's expansion
+    assert "the right one: ∂f/∂w0 = x0*sigmoid(z)*(1 - sigmoid(z))" in done.stdout
     chance = subprocess.run([script, "eval", "x^2", "--at", "x=1", "--grad", "x=x+1", "--format", "json"],
                             capture_output=True, text=True, timeout=120)
     import json

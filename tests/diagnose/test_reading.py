@@ -13,9 +13,10 @@ SIGMOID_DERIVATIVE = "z=sigmoid(z)*(1-sigmoid(z))"
 def test_the_reading_is_said_and_a_sigmoid_claim_is_recognised():
     done = run_script("eval", SLIP, "--at", "z=1", "--grad", SIGMOID_DERIVATIVE, COLUMNS="200")
     assert done.returncode == 1
+    # golden: how the slip is read is the point of this test, said once in full
     assert "1 / 1 + exp(-z) is read as (1 / 1) + exp(-z)" in done.stdout
     assert "a sigmoid is 1/(1 + exp(-z))" in done.stdout
-    assert "your claim is right for sigmoid(z); f as written is (1 / 1) + exp(-z)" in done.stdout
+    assert "your claim is right for sigmoid(z)" in done.stdout and "f as written is (1 / 1) + exp(-z)" in done.stdout
 
 
 def test_json_carries_the_reading():
