@@ -266,7 +266,14 @@ def call(what: str, function: Callable, *args: Any, **kwargs: Any) -> Any:
             raise FunctionError(f"{what} called sys.exit({exc.code!r}){_where(exc)}: a function checked by "
                                 "gradcheck must return its result, not end the program") from exc
         except BaseException as exc:  # the user's code: reported, not propagated raw
-            raise FunctionError(f"{what} raised {type(exc).__name__}{_where(exc)}: {exc}") from exc
+            raise FunctionError(f"{what} raised {type(exc).__name__}{_where(exc)}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    """The exception's message on one line: PyTorch's and JAX's run to several (a C++ trace, a hint), the first
+    says what went wrong."""
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[0].strip() + (" …" if len(lines) > 1 else "") if lines else ""
 
 
 def _where(exc: BaseException) -> str:
