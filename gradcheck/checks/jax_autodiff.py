@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
+import jax.experimental
 import jax.numpy as jnp
 import numpy as np
 
@@ -30,6 +31,9 @@ from ..base.errors import SpecError
 from ..verdict.result import CaseResult
 from .layers import check_vjp
 
+# 64-bit types for the check's own calls: a context manager, jax.enable_x64 in newer JAX (0.4.3x on), the
+# experimental one before.
+X64 = jax.enable_x64 if hasattr(jax, "enable_x64") else jax.experimental.enable_x64  # type: ignore[attr-defined]
 # The dtypes `dtype=` may cast a check's floating-point arrays to.
 DTYPES = {"float64": jnp.float64, "float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
@@ -44,7 +48,7 @@ def check(fn: Callable, *inputs: Any, wrt: Any = None, data: Any = None, name: s
     names = _names(fn, len(inputs))
     values: dict[str, Any] = {}
     dtypes: dict[str, Any] = {}
-    with jax.enable_x64(True):
+    with X64(True):
         for n, v in zip(names, inputs):
             values[n], dtypes[n] = _numpy(v, dtype)
     floating = [n for n in names if dtypes[n] is not None and jnp.issubdtype(dtypes[n], jnp.floating)]
@@ -55,11 +59,11 @@ def check(fn: Callable, *inputs: Any, wrt: Any = None, data: Any = None, name: s
         return [_array(given[n], dtypes[n], wide) for n in names]
 
     def f(**given: Any) -> Any:
-        with jax.enable_x64(True):
+        with X64(True):
             return _outputs(fn(*arrays_of(given, wide=True)))
 
     def vjp(dout: Any, **given: Any) -> Any:
-        with jax.enable_x64(True):
+        with X64(True):
             args = arrays_of(given)
             at = [names.index(n) for n in chosen]
 
