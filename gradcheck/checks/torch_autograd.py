@@ -106,6 +106,10 @@ def check(fn: Any, *inputs: Any, wrt: Any = None, data: Any = None, name: str | 
     def vjp(dout: Any, **arrays: Any) -> Any:
         out, leaves = run(arrays, chosen)
         outs = _as_tuple(out)
+        if not any(isinstance(o, torch.Tensor) and o.requires_grad for o in outs):
+            raise ValueError(f"{label}'s output has no gradient in autograd: it does not depend on "
+                             f"{', '.join(chosen)} through torch operations (a .detach(), .numpy() or .item() "
+                             "inside it, or an integer output)")
         douts = _as_tuple(dout) if len(outs) > 1 else (dout,)
         grads = torch.autograd.grad(outs, list(leaves.values()),
                                     grad_outputs=[torch.as_tensor(np.asarray(d)).to(o.dtype).to(o.device)

@@ -279,13 +279,14 @@ def _first_line(exc: BaseException) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _not_users() -> tuple[Path, ...]:
-    """The folders whose files are not the user's: gradcheck's, Python's, the installed packages'. Found once:
+    """The folders whose files are not the user's: gradcheck's (all of it: gradcheck.torch's calls into torch too),
+    Python's, the installed packages'. Found once:
     a function refusing the complex step raises at every entry (462 times for a small convolution), and
     sysconfig took 0.4 s of that."""
     import sysconfig  # deferred: only when the user's code raises
 
     paths = sysconfig.get_paths()
-    return tuple([Path(__file__).resolve().parent] + [Path(paths[k]).resolve() for k in ("stdlib", "purelib", "platlib")])
+    return tuple([Path(__file__).resolve().parents[1]] + [Path(paths[k]).resolve() for k in ("stdlib", "purelib", "platlib")])
 
 
 def _where(exc: BaseException) -> str:

@@ -171,3 +171,23 @@ def test_bad_arguments_are_one_line_errors():
         gt.check(tf.ReLU, randn(3), dtype="float8")
     with pytest.raises(SpecError, match="nn.Module class"):
         gt.check(torch.nn.Linear, randn(3))
+
+
+def test_an_output_autograd_cannot_differentiate_is_said_so():
+    def detached(a):
+        return a.detach() * 2
+
+    with pytest.raises(FunctionError, match="detached's output has no gradient in autograd: it does not depend on a"):
+        gt.check(detached, randn(3))
+
+
+def test_several_outputs_and_an_unused_input():
+    def two(a, b):
+        return a * b, (a + b).sum()
+
+    def unused(a, b):
+        return a * 2
+
+    result = gt.check(two, randn(3), randn(3, seed=1))
+    assert result.status == "pass" and "one per output (2 outputs)" in " ".join(result.notes)
+    assert gt.check(unused, randn(3), randn(3, seed=1)).gradients["b"].status == "pass"  # zero, as autograd's None
