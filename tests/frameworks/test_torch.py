@@ -191,3 +191,21 @@ def test_several_outputs_and_an_unused_input():
     result = gt.check(two, randn(3), randn(3, seed=1))
     assert result.status == "pass" and "one per output (2 outputs)" in " ".join(result.notes)
     assert gt.check(unused, randn(3), randn(3, seed=1)).gradients["b"].status == "pass"  # zero, as autograd's None
+
+
+class BrokenBackward(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 3
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad @ torch.ones(7, 7, dtype=grad.dtype)  # grad is (3, 4)
+
+
+def test_a_torch_error_in_the_users_backward_is_one_line_naming_it():
+    with pytest.raises(FunctionError) as info:
+        gt.check(BrokenBackward, randn(3, 4))
+    message = str(info.value)
+    line = BrokenBackward.backward.__code__.co_firstlineno + 2
+    assert "\n" not in message and message.startswith(f"vjp raised RuntimeError at test_torch.py:{line}: ")
