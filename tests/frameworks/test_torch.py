@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="gradcheck.torch needs torch: pip install 'gradcheck[torch]'")
@@ -155,8 +156,18 @@ def test_a_torch_error_in_the_users_forward_is_one_line_naming_it():
                                     + ": the first line …")
 
 
+def test_the_complex_step_moves_every_input_to_complex_where_torch_takes_it():
+    """a @ b with a complex a and a real b raises in torch: both are made complex, and the step is exact."""
+    result = gt.check(tf.MatMul, randn(3, 4), randn(4, 2, seed=1))
+    for name in ("a", "b"):
+        errors = np.asarray(result.to_dict()["gradients"][name]["numeric_error"], dtype=float)
+        assert errors.max() < 1e-13  # central differences' own error here is about 1e-9
+
+
 def test_a_function_torch_refuses_complex_input_for_falls_back_to_real_differences(capfd):
-    result = gt.check(tf.ReLU, randn(4, 5), method="auto")  # clamp refuses complex tensors
+    with pytest.raises(NotImplementedError):
+        torch.zeros(1, dtype=torch.complex128).clamp(min=0)  # what ReLU's forward does
+    result = gt.check(tf.ReLU, randn(4, 5), method="auto")
     assert result.status == "pass", result.verdict
     assert gt.check(tf.ReLUNoMask, randn(4, 5)).status == "mismatch"
     assert "Warning" not in capfd.readouterr().err
