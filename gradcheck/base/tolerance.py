@@ -14,6 +14,11 @@ FLOAT32_RTOL = 1e-3
 # rtol for a float16 f: ~3 significant digits, and its step of cbrt(eps) ≈ 0.1 leaves ~1% truncation;
 # a wrong gradient is still off by a factor. (float32 and float64 take the defaults above.)
 FLOAT16_RTOL = 3e-2
+# bfloat16 (PyTorch's and JAX's; numpy has none): 8 significant bits, eps 2**-7, so ~2 digits, and
+# its step of cbrt(eps) ≈ 0.2 leaves a few % of truncation: what it can show is a wrong factor, a
+# transpose or a dropped mask, not an error of 1%.
+BFLOAT16_RTOL = 1e-1
+BFLOAT16_EPS = 2.0 ** -7
 # How many times its own uncertainty a column may be off (verdict/agreement.py's docstring): each
 # uncertainty is an estimate of a typical error, not a proven bound; a wrong claim is off by far more.
 SAFETY = 10.0

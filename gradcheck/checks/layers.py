@@ -32,7 +32,7 @@ from ..base.errors import GradcheckError, SpecError
 from ..base.limits import FULL_MODE_MAX_ENTRIES
 from ..base.options import Options, make, name_option
 from ..base.status import Status
-from ..base.tolerance import FLOAT16_RTOL
+from ..base.tolerance import BFLOAT16_EPS, BFLOAT16_RTOL, FLOAT16_RTOL
 from ..diagnose.layers import Claims, Diagnosis, diagnose
 from ..diagnose.precision import lower_precision
 from ..diagnose.precision import said as precision_said
@@ -77,16 +77,18 @@ class Target:
     broken: list[str] = field(default_factory=list)  # broken contracts found while calling: writes into inputs, dout, the cache
     warnings: list[str] = field(default_factory=list)  # reported, not failing: writes to data inputs
     allow_writes: bool = False  # writes into inputs, dout or the cache are reported, not a broken contract
+    precision: str | None = None  # the claim's dtype where f's forward is computed wider (a bfloat16 backward)
 
 
 def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, data: Any = None, name: str | None = None,
               **given: Any) -> CaseResult:
     """f(*inputs) -> array(s); vjp(dout, *inputs) -> the gradients of ⟨dout, f⟩ (a tuple in input order,
     or one array); inputs: a sequence or a mapping of names."""
+    computes_in = _precision(given.pop("precision", None))
     options, nondeterminism, allow_writes, retry = _options(given, "check_vjp")
     state = prepare(f, inputs, wrt, data)
     label = str(name_option(name) or getattr(f, "__name__", "f"))
-    target = Target(label, state, "vjp", allow_writes=allow_writes)
+    target = Target(label, state, "vjp", allow_writes=allow_writes, precision=computes_in)
     dout_name = (parameter_names(vjp) or ["dout"])[0]
 
     def outputs(point):
@@ -231,6 +233,15 @@ def _writes(target: Target, what: str, args, kwargs, given=None, original=None, 
         _broken(target, f"{what} writes into its argument {dout_name}: the upstream gradient must not change")
 
 
+def _precision(given: Any) -> str | None:
+    """check_vjp's precision=: the dtype the claim is computed in where f (the forward numeric differences) is
+    computed in a wider one: a bfloat16 backward (gradcheck.torch, gradcheck.jax; numpy has no bfloat16, and
+    bfloat16's 8 bits are too few to difference) is judged by bfloat16's rule; None: f's outputs' own."""
+    if given is None or given == "bfloat16":
+        return given
+    raise SpecError(f"precision may only be 'bfloat16' (other precisions are read from f's outputs), got {str(given)[:40]!r}")
+
+
 def _options(given: dict[str, Any], what: str) -> tuple[Options, float, bool, bool]:
     """The shared options, and the black-box checks' own: nondeterminism, allow_writes, retry_at_random."""
     nondeterminism = given.pop("nondeterminism", 0.0)
@@ -312,7 +323,7 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     fitted = plan(per_call, budget.remaining(), [int(np.size(point[n])) for n in inputs.wrt], mode,
                   method, options.mode, options.method)
     mode, method = fitted.mode, fitted.method
-    rule = _rule(options, dtype)
+    rule = _rule(options, target.precision or dtype)  # a bfloat16 claim beside f's float32 forward: bfloat16's
     # fast mode's small inputs, probed as one array (each on its own when the plan cut the probes)
     pool = None if fitted.reduced else Pool.of(list(inputs.wrt), point, mode)
     box = BlackBox(target.outputs, point, douts, base, method, eps, seed, fitted.probes)
@@ -353,7 +364,9 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     problems = list(dict.fromkeys(problems))
     broken = list(dict.fromkeys(target.broken + [p for _, _, found in claims for p in found]))
     status = _status(gradients, problems, broken)
-    notes = [f"precision assumed: {dtype} (the dtype of {target.forward_name}'s output)"]
+    notes = [f"precision assumed: {dtype} (the dtype of {target.forward_name}'s output)" if target.precision is None
+             else f"precision assumed: {target.precision} (the claim's; numeric differences {target.forward_name} computed "
+                  f"in {dtype}, {target.precision} having too few digits to difference)"]
     if fitted.note:
         notes.append(fitted.note)
     if undiagnosed:
@@ -451,7 +464,10 @@ def _gaussian(rng: np.random.Generator, o: np.ndarray):
 
 
 def _rule(options: Options, dtype: str) -> Rule:
-    """The agreement rule in the precision f computes in (agreement.rule_for; float16 has its own rtol)."""
+    """The agreement rule in the precision f computes in (agreement.rule_for; float16 and bfloat16 have their own rtol)."""
+    if dtype == "bfloat16":
+        return Rule(rtol=BFLOAT16_RTOL if options.rtol is None else options.rtol,
+                    atol=0.0 if options.atol is None else options.atol, eps=BFLOAT16_EPS)
     if dtype == "float16":
         return Rule(rtol=FLOAT16_RTOL if options.rtol is None else options.rtol,
                     atol=0.0 if options.atol is None else options.atol, eps=float(np.finfo(np.float16).eps))

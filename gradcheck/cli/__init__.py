@@ -90,6 +90,7 @@ def main() -> None:
     gradcheck check expressions/
     gradcheck layer layers.py:affine_forward layers.py:affine_backward --at ...
     gradcheck loss softmax.py:softmax_loss_naive --at W="randn(10,3)" ... --data X
+    gradcheck torch functions.py:MyReLU --at x="randn(4,5)"
     gradcheck COMMAND --help
 
     Exit codes: 0 all gradients agree, 1 a mismatch, 2 bad input, 3 an internal error,
@@ -98,8 +99,9 @@ def main() -> None:
     """
 
 
-from . import check, evaluate, explain, functions, layer, trace  # noqa: E402 (the commands, registered on the group below)
+from . import check, evaluate, explain, frameworks, functions, layer, trace  # noqa: E402 (the commands, registered on the group below)
 
 for _command in (evaluate.eval_command, check.check_command, trace.trace_command, explain.explain_command,
-                 layer.layer_command, layer.vjp_command, layer.loss_command, functions.functions_command):
+                 layer.layer_command, layer.vjp_command, layer.loss_command, frameworks.torch_command,
+                 frameworks.jax_command, functions.functions_command):
     main.add_command(_command)

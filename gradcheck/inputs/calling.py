@@ -11,6 +11,7 @@ never cast. `wrt=` chooses the variables instead, and may name a Python number.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import math
 from collections.abc import Callable, Mapping
@@ -266,17 +267,32 @@ def call(what: str, function: Callable, *args: Any, **kwargs: Any) -> Any:
             raise FunctionError(f"{what} called sys.exit({exc.code!r}){_where(exc)}: a function checked by "
                                 "gradcheck must return its result, not end the program") from exc
         except BaseException as exc:  # the user's code: reported, not propagated raw
-            raise FunctionError(f"{what} raised {type(exc).__name__}{_where(exc)}: {exc}") from exc
+            raise FunctionError(f"{what} raised {type(exc).__name__}{_where(exc)}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    """The exception's message on one line: PyTorch's and JAX's run to several (a C++ trace, a hint), the first
+    says what went wrong."""
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[0].strip() + (" …" if len(lines) > 1 else "") if lines else ""
+
+
+@functools.lru_cache(maxsize=1)
+def _not_users() -> tuple[Path, ...]:
+    """The folders whose files are not the user's: gradcheck's (all of it: gradcheck.torch's calls into torch too),
+    Python's, the installed packages'. Found once:
+    a function refusing the complex step raises at every entry (462 times for a small convolution), and
+    sysconfig took 0.4 s of that."""
+    import sysconfig  # deferred: only when the user's code raises
+
+    paths = sysconfig.get_paths()
+    return tuple([Path(__file__).resolve().parents[1]] + [Path(paths[k]).resolve() for k in ("stdlib", "purelib", "platlib")])
 
 
 def _where(exc: BaseException) -> str:
     """' at layers.py:12': the innermost line of the user's own files the exception came through (not
     gradcheck's, numpy's or Python's), so that one line says where to look; '' if there is none."""
-    import sysconfig
-
-    skipped = [Path(__file__).resolve().parent] + [Path(p).resolve() for p in {sysconfig.get_paths()["stdlib"],
-                                                                            sysconfig.get_paths()["purelib"],
-                                                                            sysconfig.get_paths()["platlib"]}]
+    skipped = _not_users()
     found, tb = "", exc.__traceback__
     while tb is not None:
         path = Path(tb.tb_frame.f_code.co_filename)

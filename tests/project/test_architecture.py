@@ -17,7 +17,8 @@ import gradcheck
 
 PACKAGE = Path(gradcheck.__file__).resolve().parent
 # Bottom to top. A module's layer is its subpackage; the package's own top-level modules are its
-# front: the public API, `python -m gradcheck` and the pytest plugin, beside the command line.
+# front: the public API (gradcheck.torch and gradcheck.jax too), `python -m gradcheck` and the pytest
+# plugin, beside the command line.
 LAYERS = ("base", "ops", "language", "inputs", "oracles", "verdict", "diagnose", "teach", "render", "checks",
           "batch", "front")
 # The front's folder: the command line, one module per command, beside the package's own modules.
@@ -98,7 +99,7 @@ def test_every_module_is_in_a_layer_and_every_layer_says_what_it_owns():
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
         assert doc and len(doc.split()) >= 8, f"gradcheck/{name}/__init__.py says what the layer owns"
     front = {m for m in ALL if layer_of(m) == "front" and m.split(".")[1:2] not in ([f] for f in FRONT_FOLDERS)}
-    assert front == {"gradcheck", "gradcheck.__main__", "gradcheck.pytest_plugin"}, front
+    assert front == {"gradcheck", "gradcheck.__main__", "gradcheck.pytest_plugin", "gradcheck.torch", "gradcheck.jax"}, front
 
 
 def test_no_import_cycles():
