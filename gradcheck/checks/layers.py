@@ -337,6 +337,7 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
         tied = _tied(box, n, measured[n])
         gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, rule, modes[n], method, scale, tied)
     _within_rounding(target, box, claimed, measured, gradients, modes, rule, scale)
+    _within_precision(target, box, claimed, measured, gradients, modes, rule, scale)
     undiagnosed = []
     wrong = [n for n in inputs.wrt if gradients[n].status == Status.MISMATCH]
     # a diagnosis differences a wrong variable in full: only where that fits the budget (a slow f's does not)
@@ -414,12 +415,65 @@ def _within_rounding(target: Target, box: BlackBox, claimed: list[dict], measure
     for n in wrong:
         again = _judged(n, np.shape(point[n]), widened[n], claimed, rule, modes[n], method, scale)
         if again.status != Status.MISMATCH:
-            if again.status == Status.INCONCLUSIVE:  # measured to be rounding: as right as numeric can tell
+            if again.status == Status.INCONCLUSIVE and rule.eps <= float(np.finfo(np.float64).eps):
+                # measured to be rounding: as right as numeric can tell. Below float64 numeric's own error
+                # makes entries inconclusive, the moved entries' or others': there it says so (exit 4)
                 again.status, again.verdict = Status.PASS, "claimed = numeric, within its measured rounding"
             again.notes["claimed"] = (f"agrees within its rounding: its difference from numeric changes by as much "
                                       f"when the inputs move by {MOVE:g} of themselves, as rounding does and an "
                                       "error does not")
             gradients[n] = again
+
+
+def _within_precision(target: Target, box: BlackBox, claimed: list[dict], measured: dict[str, list[NumericResult]],
+                      gradients: dict[str, GradientResult], modes: dict[str, str], rule: Rule, scale: float) -> None:
+    """Below float64, the variables that still disagree, judged again with the claim's own rounding measured:
+    the user's backward run again on the same point and douts in float64, its claim's distance from the
+    float64 one. A float32 backward sums terms the size of dout times f's outputs, not of the gradient:
+    a softmax row whose probabilities are 0.996 and 4e-3 has gradients of 8e-3 computed from terms of 1,
+    off by 2e-8 where the truth is 1e-8, far beyond an ulp of 8e-3 (agreement.black_box_claim_rounding).
+    That rounding is systematic (the same at points moved by 1e-6: _within_rounding cannot see it), and
+    numeric, exact to 1e-12 there through the complex step, shows it. A wrong backward is as wrong in
+    float64: its distance from its float64 self stays its rounding, and it still disagrees. What is
+    granted is at most an ulp of those terms (the largest dout times the largest output, or the layer's
+    gradient where that is larger), as agreement.black_box_claim_rounding grants an ulp of the gradient:
+    code that goes wrong in one precision only (a comparison that float32 decides otherwise) is no rounding."""
+    wrong = [n for n, g in gradients.items() if g.status == Status.MISMATCH]
+    if not wrong or rule.eps <= float(np.finfo(np.float64).eps):
+        return
+    wide = {n: _float64(v) for n, v in box.point.items()}
+    try:
+        again = [read_gradients(target.vjp(tuple(_float64(d) for d in dout) if not target.scalar
+                                           else (np.float64(1.0),), wide), target.inputs, target.what)[0]
+                 for dout in box.douts]
+    except GradcheckError:  # the backward refuses float64: judged as it was
+        return
+    outputs = max((float(np.max(np.abs(o), initial=0.0)) for o in box.base), default=0.0)
+    for n in wrong:
+        rounding = []
+        for mine, theirs, dout in zip(claimed, again, box.douts):
+            a, b = mine[n][0], theirs[n][0]
+            if a is None or b is None or np.shape(a) != np.shape(b):
+                break
+            terms = max(scale, max(float(np.max(np.abs(d), initial=0.0)) for d in dout) * outputs)
+            # at most an ulp of the terms: code that goes wrong in one precision only is not rounding
+            rounding.append(np.minimum(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)),
+                                       rule.eps * terms))
+        else:
+            judged = _judged(n, np.shape(box.point[n]), measured[n], claimed, rule, modes[n], box.method, scale,
+                             claim_rounding=rounding)
+            if judged.status != Status.MISMATCH:
+                judged.notes["claimed"] = ("agrees within its rounding: the same backward in float64 differs from "
+                                           "it by as much")
+                gradients[n] = judged
+
+
+def _float64(value: Any) -> Any:
+    """A real floating-point value in float64 (an array, or a scalar); anything else as it is."""
+    array = np.asarray(value)
+    if array.dtype.kind != "f":
+        return value
+    return array.astype(np.float64) if array.ndim else np.float64(array)
 
 
 def _explain(target: Target, box: BlackBox, wrong: list[str], measured: Mapping[str, list[NumericResult]], mode: str,
@@ -504,15 +558,20 @@ def _tied(box: BlackBox, name: str, measured: list[NumericResult]) -> list[Along
 
 
 def _judged(name: str, shape, measured: list[NumericResult], claimed: list[dict], rule: Rule, mode: str,
-            method: str, scale: float = 0.0, tied: list[Along | None] | None = None) -> GradientResult:
+            method: str, scale: float = 0.0, tied: list[Along | None] | None = None,
+            claim_rounding: list[np.ndarray] | None = None) -> GradientResult:
     """The one place a variable is judged: once per dout, the worst kept (a mismatch, else a kink)."""
     # no backprop here: the claim's own rounding is not known, so the numeric estimate carries the
     # uncertainty (with the rounding measured where the claim disagreed: _within_rounding), and below
-    # float64 the claim's precision at the layer's scale (agreement.black_box_claim_rounding)
+    # float64 the claim's precision at the layer's scale (agreement.black_box_claim_rounding), or, where
+    # measured (_within_precision), its distance from the same backward in float64, per dout
     tied = tied or [None] * len(measured)
-    own = {"claimed": black_box_claim_rounding(rule, scale)}
+    floor = black_box_claim_rounding(rule, scale)
+    owns = [{"claimed": floor if claim_rounding is None else np.maximum(floor, claim_rounding[k])}
+            for k in range(len(measured))]
     results = [judge(name, shape, {"numeric": numeric_column(m), "claimed": c[name]}, rule, 0.0, mode, method,
-                     kinks=m.kinks, own=own, scale=scale, tied=t) for m, c, t in zip(measured, claimed, tied)]
+                     kinks=m.kinks, own=own, scale=scale, tied=t)
+               for m, c, t, own in zip(measured, claimed, tied, owns)]
     bad = [(k, r) for k, r in enumerate(results) if r.status == Status.MISMATCH]
     if bad:
         k, worst = max(bad, key=lambda kr: kr[1].max_rel_error or 0.0)

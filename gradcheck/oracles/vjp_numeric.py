@@ -47,6 +47,17 @@ KINK_KEEPS = 0.5
 
 # ⟨dout, f⟩ is summed in float64: its rounding, relative to the sum of its terms' sizes.
 SUM_EPS = float(np.finfo(np.float64).eps)
+# Below float64 an output entry can depend on the stepped input and still not change over the step: its
+# change is below its own resolution (a float32 softmax's probability of 0.99999 beside one of 4e-6 moves
+# by 2e-8 over the step, a third of its ulp). The difference then misses that change entirely, at every
+# step alike, so the truncation estimate does not see it. Which of the unchanged entries depend on the
+# input is seen over a wider step, DEPENDENCE_STEP times the step's scale each way (the variable's size,
+# at least 1); where f refuses that (its domain, NaN), a step DEPENDENCE_SHRINK times smaller, down to
+# the widest difference step. An entry that does not change even then changed by less than its rounding
+# over that wide step: it counts h/wide of what an entry that does change there counts (_Line.unresolved).
+# The variable's own size: wide enough that a probability of 0.99999 moves when a neighbour's 1e-8 does,
+# and within f's domain wherever the point is not near its edge (log(x) at x = 0.5 shrinks the step).
+DEPENDENCE_STEP, DEPENDENCE_SHRINK = 1.0, 8.0
 
 # The function differenced: the point -> f's outputs (a tuple of arrays).
 Outputs = Callable[[Mapping[str, Any]], tuple]
@@ -148,6 +159,8 @@ class _Line:
         self.values: dict[Any, np.ndarray] = {}
         self.sizes: dict[float, np.ndarray] = {}
         self.sums: dict[float, np.ndarray] = {}
+        self.hidden: dict[float, np.ndarray] = {}
+        self.reach: tuple[np.ndarray, float | None] | None = None  # the entries that depend on the input (dependent)
 
     def flat_at(self, t) -> np.ndarray:
         checkpoint()  # every evaluation of f: the time budget holds in any thread
@@ -171,8 +184,7 @@ class _Line:
     def rounding(self, k: int, h: float, eps: float) -> float:
         """The rounding error of a one-step difference quotient of ⟨dout_k, f⟩: ROUNDING_ULPS of every output
         entry the step changes (entries it leaves alone are computed the same way both times, so their
-        rounding cancels; an entry that changes below its resolution while others change visibly is
-        missed, which needs output scales 1e16 apart on one input entry), and the float64 rounding of the
+        rounding cancels, unless they depend on the input: `unresolved`), and the float64 rounding of the
         sum ⟨dout_k, f⟩ itself over every entry, which a change in one term does not leave alone (a float32
         softmax entry of 1e-13 moves ⟨dout, f⟩ less than an ulp of it: its one-sided slopes read as a kink)."""
         if h not in self.sizes:
@@ -185,6 +197,67 @@ class _Line:
             self.sizes[h] = np.abs(self.douts.matrix[:, moved]) @ np.abs(base[moved])
             self.sums[h] = np.abs(self.douts.matrix) @ np.abs(base)
         return (ROUNDING_ULPS * eps * float(self.sizes[h][k]) + SUM_EPS * float(self.sums[h][k])) / h
+
+    def unresolved(self, k: int, h: float, eps: float, scale: float) -> float:
+        """What a difference quotient of ⟨dout_k, f⟩ over ±h can miss below float64: an output entry the steps
+        leave unchanged either does not depend on the input or changed by less than its resolution, and then
+        its whole change is missing from the difference, at every step alike, so that the truncation
+        estimate does not see it either (a float32 softmax gradient of -3.6e-6 measured as 2.3e-6 beside an
+        output of 0.99999). An unchanged entry that the wider steps of `dependent` change may have changed by
+        up to its rounding, ROUNDING_ULPS of itself, over h; one they leave unchanged too, by that over
+        their step. In float64 an entry's change is below its resolution only where output scales are
+        ~1e10 apart on one input entry: nothing is added there."""
+        if eps <= SUM_EPS:
+            return 0.0
+        if h not in self.hidden:
+            base, up, down = (np.real(self.flat_at(t)) for t in (0.0, h, -h))
+            still = (up == base) & (down == base)
+            hidden = np.zeros(len(self.douts))
+            if np.any(still) and not np.all(still):  # all unchanged: rounding counts every entry already
+                reach, wide = self.dependent(h, scale)
+                near, far = still & reach, still & ~reach
+                share = 1.0 if wide is None else h / wide
+                hidden = np.abs(self.douts.matrix[:, near]) @ np.abs(base[near]) \
+                    + share * (np.abs(self.douts.matrix[:, far]) @ np.abs(base[far]))
+            self.hidden[h] = hidden
+        return ROUNDING_ULPS * eps * float(self.hidden[h][k]) / h
+
+    def missed(self, k: int, h: float, eps: float) -> float | None:
+        """What the difference over ±h missed according to the complex step: Σ dout_k·f' over the output
+        entries the steps left unchanged, f' from the complex step's imaginary parts. None where no complex
+        step was taken, or where it contradicts the real steps: it moves an unchanged entry by more than
+        that entry's rounding over h."""
+        steps = [t for t in self.outputs if isinstance(t, complex) and t.imag > 0 and t.real == 0]
+        if not steps or h not in self.outputs or -h not in self.outputs:
+            return None
+        t = min(steps, key=abs)  # the step the complex value was taken with (a wider one checks it)
+        slopes = np.imag(self.flat_at(t)) / t.imag
+        base, up, down = (np.real(self.flat_at(s)) for s in (0.0, h, -h))
+        still = (up == base) & (down == base)
+        resolution = ROUNDING_ULPS * eps * np.abs(base[still]) + _smallest(eps)
+        if not np.all(np.abs(slopes[still]) * h <= resolution):
+            return None
+        return float(self.douts.matrix[k, still] @ slopes[still])
+
+    def dependent(self, h: float, scale: float) -> tuple[np.ndarray, float | None]:
+        """The output entries that change when the input moves DEPENDENCE_STEP·scale each way, or the widest
+        step f accepts, down to 2h (DEPENDENCE_STEP's comment), and that step; every entry and None where
+        f accepts none."""
+        if self.reach is None:
+            base = np.real(self.flat_at(0.0))
+            self.reach = np.ones(base.shape, dtype=bool), None
+            t = DEPENDENCE_STEP * scale
+            while t > 2 * h:
+                try:
+                    up, down = (np.real(self.flat_at(s)) for s in (t, -t))
+                except CheckTimeout:
+                    raise
+                except GradcheckError:  # outside f's domain (NaN, an exception): a narrower step
+                    t /= DEPENDENCE_SHRINK
+                    continue
+                self.reach = (up != base) | (down != base), t
+                break
+        return self.reach
 
 
 def derivative(line: _Line, k: int, scale: float, method: str, eps: float):
@@ -202,17 +275,19 @@ def derivative(line: _Line, k: int, scale: float, method: str, eps: float):
     noise = line.rounding(k, h, eps)
     jump = abs(right - left)
     if jump <= max(KINK_TRIGGER * max(abs(left), abs(right)), KINK_NOISE * noise):
-        return got[0], _error(g, got[0], h, noise)
+        return got[0], _error(g, got[0], h, noise) + line.unresolved(k, h, eps, scale)
     small = h / KINK_STEP_RATIO
     left2, right2 = _one_sided(g, value, small)
     fine_noise = line.rounding(k, small, eps)
     if abs(right2 - left2) >= KINK_KEEPS * jump and abs(right2 - left2) > KINK_NOISE * fine_noise:
         # The one-sided quotients err by O(h): their change over the 10x smaller step measures it.
-        return Kink((), left2, right2, max(abs(right2 - right), abs(left2 - left)) + fine_noise)
+        return Kink((), left2, right2, max(abs(right2 - right), abs(left2 - left)) + fine_noise
+                    + line.unresolved(k, small, eps, scale))
     # Curvature, or a kink within a step of x: difference again with a step that does not reach it.
     again = line_derivative(g, scale / KINK_STEP_RATIO, method, base, eps, binary=True)
     if isinstance(again, tuple):
-        return again[0], _error(g, again[0], small, line.rounding(k, small, eps))
+        return again[0], _error(g, again[0], small, line.rounding(k, small, eps)) \
+            + line.unresolved(k, small, eps, scale)
     return again
 
 
@@ -230,7 +305,26 @@ def _checked_complex(line: _Line, k: int, scale: float, eps: float):
         raise
     except (GradcheckError, TypeError, ValueError, ArithmeticError):
         return check
-    return checked(got, check, eps)
+    return checked(got, check, eps, _missed(line, k, check[0], eps))
+
+
+def _missed(line: _Line, k: int, central: float, eps: float) -> float | None:
+    """What central differences' value missed according to the complex step (_Line.missed), for the step it was
+    taken with (numeric._central's, or a smaller one `derivative` took near a kink: the one whose quotient
+    is that value); None where no step gives it."""
+    for step in sorted((t for t in line.outputs if isinstance(t, float) and t > 0), reverse=True):
+        if -step in line.outputs and float(np.real(line.value(step, k) - line.value(-step, k))) / (2 * step) == central:
+            return line.missed(k, step, eps)
+    return None
+
+
+def _smallest(eps: float) -> float:
+    """The smallest subnormal of the precision whose eps this is: an output entry of 0 that the steps leave
+    at 0 changed by less than that."""
+    for kind in (np.float16, np.float32):
+        if eps == float(np.finfo(kind).eps):
+            return float(np.finfo(kind).smallest_subnormal)
+    return float(np.finfo(np.float64).smallest_subnormal)
 
 
 def _error(g, d: float, h: float, noise: float) -> float:

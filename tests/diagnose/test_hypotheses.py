@@ -320,14 +320,16 @@ def softmax(z):
 
 
 def rounding(ok):
-    """A right float32 softmax: its entries of 1e-6 and less come out of float32 arithmetic (the complex
-    step's included) some eps of the layer's largest entry off, which the rule, comparing each entry at
-    its own size, calls a mismatch; the near miss adds 0.01 to one entry."""
+    """A float32 softmax whose entries of 1e-6 and less are off by 40 float32 ulps of about the layer's
+    largest gradient entry, in any precision it runs in: rounding-sized, but beyond what the rule grants
+    a float32 claim, so a mismatch that is named as rounding (a right float32 softmax, whose own rounding
+    is measured, now passes: tests/verdict/test_trust.py); the near miss adds 0.01 to one entry."""
     def backward(dout, s):
         g = s * (dout - (dout * s).sum(axis=1, keepdims=True))
         if not ok:
             g[0, 0] += 0.01
-        return g
+            return g
+        return g + (40 * float(np.finfo(np.float32).eps) * 0.1 * dout * (s < 1e-6)).astype(g.dtype)
     z = (np.random.default_rng(0).standard_normal((4, 100)) * 5).astype(np.float32)
     return gradcheck.check_layer(softmax, backward, [z]), "z"
 
