@@ -1,66 +1,36 @@
-"""gradcheck.jax: jax.custom_vjp and custom_jvp rules (and JAX's own) against the numeric oracle."""
+"""gradcheck.jax: jax.custom_vjp and custom_jvp rules (and JAX's own) against the numeric oracle.
+
+Each check runs in a fresh interpreter (jax_cases.py): JAX starts threads when it is imported, and a
+pytest worker that had imported it would later fork (the batch tests' -j) with them running."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
-import numpy as np
 import pytest
+from conftest import SUBPROCESS_TIMEOUT, subprocess_env
 
-jax = pytest.importorskip("jax", reason="gradcheck.jax needs jax: pip install 'gradcheck[jax]'")
+pytestmark = pytest.mark.skipif(find_spec("jax") is None, reason="gradcheck.jax needs jax: pip install 'gradcheck[jax]'")
 
-import gradcheck.jax as gj  # noqa: E402
-from gradcheck import FunctionError  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
-import jax_functions as jf  # noqa: E402
-
-
-def randn(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
-
-
-def test_a_right_custom_vjp_passes_in_float64_and_leaves_x64_as_it_was():
-    before = jax.config.jax_enable_x64
-    result = gj.check(jf.softplus, randn(4, 5))
-    assert result.status == "pass" and result.exit_code == 0, result.verdict
-    assert result.dtype == "float64"  # not JAX's default float32
-    assert jax.config.jax_enable_x64 == before
+HERE = Path(__file__).resolve().parent
+CASES = [
+    'a_right_custom_vjp_passes_in_float64_and_leaves_x64_as_it_was',
+    'a_wrong_custom_vjp_fails',
+    'a_custom_jvp_is_checked_through_its_vjp',
+    'float32_and_bfloat16_are_judged_in_their_precision',
+    'integer_arrays_are_data_and_errors_are_one_line',
+    'the_command_line_in_process',
+]
 
 
-def test_a_wrong_custom_vjp_fails():
-    result = gj.check(jf.softplus_wrong, randn(4, 5))
-    assert result.status == "mismatch" and result.exit_code == 1
-    transposed = gj.check(jf.matmul_transposed, randn(3, 3), randn(3, 3, seed=1))
-    assert [n for n, g in transposed.gradients.items() if g.status == "mismatch"] == ["a"]
-    assert "it uses b where b.T belongs" in transposed.gradients["a"].diagnosis
-
-
-def test_a_custom_jvp_is_checked_through_its_vjp():
-    result = gj.check(jf.scaled_tanh, randn(4, 5), randn(5, seed=1))
-    assert result.status == "pass", result.verdict
-    assert list(result.gradients) == ["x", "w"]
-
-
-def test_float32_and_bfloat16_are_judged_in_their_precision():
-    assert gj.check(jf.softplus, randn(4, 5).astype(np.float32)).dtype == "float32"
-    right = gj.check(jf.softplus, randn(4, 5), dtype="bfloat16")
-    assert right.status == "pass", right.verdict
-    assert any("precision assumed: bfloat16" in n for n in right.notes)
-    assert gj.check(jf.softplus_wrong, randn(4, 5), dtype="bfloat16").status == "mismatch"
-
-
-def test_integer_arrays_are_data_and_errors_are_one_line():
-    def take(x, index):
-        return x[index] ** 2
-
-    result = gj.check(take, randn(5), np.array([0, 3, 3]))
-    assert list(result.gradients) == ["x"] and result.status == "pass"
-
-    def broken(x):
-        return x @ np.ones((7, 2))
-
-    with pytest.raises(FunctionError) as info:
-        gj.check(broken, randn(3, 4))
-    assert "\n" not in str(info.value) and "test_jax.py:" in str(info.value)
+@pytest.mark.parametrize("case", CASES)
+def test_jax(case):
+    env = subprocess_env()
+    env["PYTHONPATH"] = os.pathsep.join((str(HERE), str(HERE.parent), env["PYTHONPATH"]))
+    done = subprocess.run([sys.executable, str(HERE / "jax_cases.py"), case], capture_output=True, text=True,
+                          env=env, timeout=SUBPROCESS_TIMEOUT, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
