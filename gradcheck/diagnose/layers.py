@@ -20,6 +20,7 @@ import numpy as np
 from ..base.columns import Probes
 from ..base.errors import GradcheckError
 from ..inputs.calling import Inputs
+from ..ops.arrays import format_shape
 from ..oracles.numeric import NumericResult
 from ..oracles.vjp_numeric import BlackBox, entry, measure
 from ..verdict.agreement import Rule
@@ -252,9 +253,14 @@ def _claim(claim_for: Callable[[tuple], Mapping[str, Any]], dout: tuple, ev: Evi
 # ----- what is said when no mistake explains the claim ---------------------------------------------
 def _count(ev: Evidence) -> Diagnosis | None:
     """How many entries are right, where the truth is 0 and the claim is not, and the worst entry: what is
-    certain when no mistake explains the claim."""
+    certain when no mistake explains the claim; for a claim of another shape, the two shapes."""
     if any(c is None for c in ev.claimed):
-        return None
+        got = next((np.shape(r) for r in ev.raw if r is not None and np.shape(r) != ev.shape), None)
+        if got is None:
+            return None
+        return Diagnosis("count", f"it has shape {format_shape(got)} where {ev.name} is {format_shape(ev.shape)}, "
+                                  "and no mistake in the table (a batch axis not summed, a transpose) explains its "
+                                  "values")
     if not ev.shape:  # one number: the two numbers are the count
         k = int(np.argmax([abs(float(c) - float(t)) if np.isfinite(t) else -1.0 for c, t in zip(ev.claimed, ev.true)]))
         at = f" (dout {k + 1} of {len(ev.claimed)})" if len(ev.claimed) > 1 else ""

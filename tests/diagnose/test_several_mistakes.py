@@ -281,3 +281,23 @@ def test_a_parameter_inside_a_dict_is_an_input_its_mistake_can_be_written_in():
 
     g = gradcheck.check_function(loss, grad, {"params": {"W": randn(3, 4)}}).gradients['params["W"]']
     assert g.status == "mismatch" and g.cause == "regularisation" and 'params["W"]' in g.diagnosis, g.diagnosis
+
+
+def test_a_gradient_of_another_shape_that_nothing_explains_still_gets_a_sentence():
+    """db = dz not summed over the batch, beside another mistake in dz: no hypothesis explains db's values,
+    and its sentence says the shapes (it said nothing)."""
+    rng = np.random.default_rng(2)
+
+    def forward(x, w, b):
+        return np.tanh(x @ w + b), (x, w, b)
+
+    def backward(dout, cache):
+        x, w, b = cache
+        dz = dout * np.tanh(x @ w + b)  # the activation for its derivative
+        return dz @ w.T, x.T @ dz, dz  # and db not summed
+
+    result = gradcheck.check_layer(forward, backward, [rng.standard_normal((4, 3)), rng.standard_normal((3, 5)),
+                                                       rng.standard_normal(5)])
+    g = result.gradients["b"]
+    assert result.exit_code == 1 and g.status == "mismatch"
+    assert g.diagnosis and "(4,5)" in g.diagnosis and "(5,)" in g.diagnosis, g.diagnosis
