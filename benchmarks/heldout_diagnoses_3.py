@@ -15,7 +15,11 @@ diagnosis is
 - honest: no mistake named, only a count of the right entries (or none);
 - misleading: it names a mistake that is not the bug.
 
-Not measured yet: the labels were fixed before any diagnosis of these layers was read.
+Measured once on 63408da, the labels fixed before any diagnosis of these layers was read: named 30,
+honest 14, misleading 1 of 45 (log-softmax without its sum over classes, told the backward's sum is
+over too few entries: "reduction axes" where "mean path" was labelled). One mix, db not summed beside a
+second bug, got no sentence; that informed a general fix (a claim of another shape is told its shape),
+so this set is no longer held out either.
 """
 
 from __future__ import annotations
