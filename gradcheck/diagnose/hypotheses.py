@@ -920,6 +920,16 @@ def _too_few_axes(ev: Evidence) -> dict[str, Any] | None:
 
 def _normalisation(ev: Evidence, shape: tuple, a: tuple[int, ...], variance: bool
                    ) -> Callable[[tuple[int, ...]], list[np.ndarray]] | None:
+    """_normalisation_fit as the formula with its means over other axes."""
+    fitted = _normalisation_fit(ev, shape, a, variance)
+    if fitted is None:
+        return None
+    douts, scale, xhat = fitted
+    return lambda b: _normalised(douts, scale, xhat, b)
+
+
+def _normalisation_fit(ev: Evidence, shape: tuple, a: tuple[int, ...], variance: bool
+                       ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray] | None:
     """The truth as the gradient of a mean subtracted (and, with `variance`, a division by the standard
     deviation) over the blocks of axes `a`: truth = w·(d − mean(d) − x̂·mean(d·x̂)) per block, d the dout,
     x̂ the output centred and scaled per block, w the block's scale, fitted. Returns the same formula with
@@ -943,7 +953,7 @@ def _normalisation(ev: Evidence, shape: tuple, a: tuple[int, ...], variance: boo
         xhat[inside] = z[inside] * math.sqrt(-coef[1] / coef[0]) if variance else 0.0
     if not explains(ev, [model.reshape(ev.shape) for model in _normalised(douts, scale, xhat, a)], claimed=ev.true):
         return None
-    return lambda b: _normalised(douts, scale, xhat, b)
+    return douts, scale, xhat
 
 
 def _normalised(douts: Sequence[np.ndarray], scale: np.ndarray, xhat: np.ndarray, axes: tuple[int, ...]) -> list[np.ndarray]:
@@ -1033,6 +1043,35 @@ def _sum_path_douts(ev: Evidence) -> dict[str, list[tuple]]:
     return found
 
 
+def _statistics_as_constants(ev: Evidence) -> str | None:
+    """The truth is a normalisation's gradient over blocks of axes (a layer norm's several axes, a group
+    norm's groups: _normalisation_fit) and the claim is it with the mean, the variance or both taken as
+    constants: w·d, w·(d − mean(d)) or w·(d − x̂·mean(d·x̂)). Where the blocks are more than one axis; one
+    axis is _mean_path's own test."""
+    if not ev.whole or not _claims(ev) or not np.all(ev.known) or len(ev.shape) < 2 or ev.random < 2:
+        return None
+    if not ev.outputs or np.shape(ev.outputs[0]) != ev.shape:
+        return None
+    for shape, words, split in _groupings(ev.shape):
+        for a in _minimal_zero_sums([t.reshape(shape) for t in ev.true[:ev.random]]):
+            if len(a) < 2 or (split is not None and split not in a and split + 1 not in a):
+                continue
+            fitted = _normalisation_fit(ev, shape, a, True)
+            if fitted is None:
+                continue
+            douts, w, xhat = fitted
+            constants = {"the mean and the variance": [w * d for d in douts],
+                         "the variance": [w * (d - d.mean(axis=a, keepdims=True)) for d in douts],
+                         "the mean": [w * (d - xhat * (d * xhat).mean(axis=a, keepdims=True)) for d in douts]}
+            for which, predicted in constants.items():
+                if explains(ev, [p.reshape(ev.shape) for p in predicted]):
+                    over = _axes_said(a, split, words)
+                    return (f"the true gradient is a normalisation's (its statistics taken "
+                            f"{'over ' if split is None else ''}{over}), and the claim is that gradient with "
+                            f"{which} taken as constants")
+    return None
+
+
 def _mean_path(ev: Evidence) -> dict[str, Any] | None:
     """The truth sums to 0 along an axis for every dout (f is unchanged when the same amount is added
     along it), the claim does not, and claim − truth is what treating the mean and variance as constants
@@ -1041,6 +1080,9 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
     attention's dq, whose truth sums to 0 along no axis)."""
     if not _claims(ev):
         return None
+    said = _statistics_as_constants(ev)
+    if said is not None:
+        return {"what": said}
     if ev.whole and np.all(ev.known) and len(ev.shape):
         for axis in range(len(ev.shape)):
             if ev.shape[axis] < 2:
