@@ -900,6 +900,11 @@ def _too_few_axes(ev: Evidence) -> dict[str, Any] | None:
         return None
     if not ev.outputs or np.shape(ev.outputs[0]) != ev.shape:
         return None
+    sums = _softmax_sums(ev)
+    if sums is not None and sums[1]:
+        a, b = sums
+        return {"a": _axes_said(a, None, ""), "b": _axes_said(b, None, ""), "what": "softmax", "sums": "sums",
+                "few": "too few axes" if set(b) < set(a) else "other axes"}
     for shape, words, split in _groupings(ev.shape):
         true = [t.reshape(shape) for t in ev.true[:ev.random]]
         axes = [a for a in range(len(shape)) if shape[a] > 1]
@@ -914,7 +919,8 @@ def _too_few_axes(ev: Evidence) -> dict[str, Any] | None:
                     for b in itertools.combinations(axes, k):
                         if b != a and explains(ev, [p.reshape(ev.shape) for p in model(b)]):
                             few = "too few axes" if set(b) < set(a) else "other axes"
-                            return {"a": _axes_said(a, split, words), "b": _axes_said(b, split, words), "few": few}
+                            return {"a": _axes_said(a, split, words), "b": _axes_said(b, split, words), "few": few,
+                                    "what": "mean (or a normalisation)", "sums": "means (or variances)"}
     return None
 
 
@@ -1043,6 +1049,41 @@ def _sum_path_douts(ev: Evidence) -> dict[str, list[tuple]]:
     return found
 
 
+def _softmax_sums(ev: Evidence) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """The output is a softmax (or its log) over axes a, the truth its gradient, s·(d − Σ_a s·d) (or
+    d − s·Σ_a d), and the claim the same with the sums over axes b instead (b may be none: the sum left
+    out): (a, b), read from the values, or None."""
+    if not ev.whole or not _claims(ev) or not np.all(ev.known) or not len(ev.shape) or ev.random < 2:
+        return None
+    if not ev.outputs or np.shape(ev.outputs[0]) != ev.shape:
+        return None
+    out = np.asarray(ev.outputs[0], dtype=np.float64)
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    axes = [i for i in range(len(ev.shape)) if ev.shape[i] > 1]
+    for log in (False, True):
+        with np.errstate(all="ignore"):
+            p = np.exp(out) if log else out
+        if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
+            continue
+
+        def model(b: tuple[int, ...], p: np.ndarray = p, log: bool = log) -> list[np.ndarray]:
+            if log:
+                return [d - p * (d.sum(axis=b, keepdims=True) if b else d) for d in douts]
+            return [p * (d - ((p * d).sum(axis=b, keepdims=True) if b else p * d)) for d in douts]
+
+        for k in range(1, len(axes) + 1):
+            for a in itertools.combinations(axes, k):
+                if not np.allclose(p.sum(axis=a), 1.0, rtol=0, atol=1e-9) or \
+                        not explains(ev, model(a), claimed=ev.true[:ev.random]):
+                    continue
+                for m in range(0, len(axes) + 1):
+                    for b in itertools.combinations(axes, m):
+                        if b != a and explains(ev, model(b)):
+                            return a, b
+                return None
+    return None
+
+
 def _statistics_as_constants(ev: Evidence) -> str | None:
     """The truth is a normalisation's gradient over blocks of axes (a layer norm's several axes, a group
     norm's groups: _normalisation_fit) and the claim is it with the mean, the variance or both taken as
@@ -1054,8 +1095,8 @@ def _statistics_as_constants(ev: Evidence) -> str | None:
         return None
     for shape, words, split in _groupings(ev.shape):
         for a in _minimal_zero_sums([t.reshape(shape) for t in ev.true[:ev.random]]):
-            if len(a) < 2 or (split is not None and split not in a and split + 1 not in a):
-                continue
+            if split is None and len(a) < 2 or split is not None and (split in a) == (split + 1 in a):
+                continue  # one axis is _mean_path's own test; a split wholly in or out of a is no group
             fitted = _normalisation_fit(ev, shape, a, True)
             if fitted is None:
                 continue
@@ -1083,6 +1124,10 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
     said = _statistics_as_constants(ev)
     if said is not None:
         return {"what": said}
+    sums = _softmax_sums(ev)
+    if sums is not None and not sums[1]:
+        return {"what": f"the true gradient is a softmax's over {_axes_said(sums[0], None, '')}, and the claim is "
+                        "it with the softmax's sum left out"}
     if ev.whole and np.all(ev.known) and len(ev.shape):
         for axis in range(len(ev.shape)):
             if ev.shape[axis] < 2:
@@ -1224,9 +1269,8 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                douts=_repeated_douts),
     Hypothesis("one slice wrong", _one_slice_wrong, "{what}"),
     Hypothesis("reduction axes", _too_few_axes,
-               "the true gradient is that of a mean (or a normalisation) over {a}, and the claim is the same gradient "
-               "with its means over {b}: the backward's mean (or variance) is taken over {few} ({b} where the "
-               "forward's is over {a})"),
+               "the true gradient is that of a {what} over {a}, and the claim is the same gradient with its "
+               "{sums} over {b}: the backward's {sums} are taken over {few} ({b} where the forward's are over {a})"),
     Hypothesis("mean path", _mean_path,
                "{what}: the path through that mean, variance or normalisation (a softmax's sum) is missing or "
                "wrong, as if it were a constant", douts=_sum_path_douts, claims=True),
