@@ -314,7 +314,7 @@ def _factor_of(values: Callable[[Evidence], list[tuple[str, float]]]) -> Callabl
     """A test that the claim is r times the truth for one of the named values r."""
     def test(ev: Evidence) -> dict[str, Any] | None:
         r = _ratio(ev)
-        if r is None:
+        if r is None or len(_factor_names(ev, r)) > 1:
             return None
         for label, value in values(ev):
             if value not in (0.0, 1.0) and _near(r, value):
@@ -340,15 +340,42 @@ def _rows_inverse(ev: Evidence) -> list[tuple[str, float]]:
 
 
 def _root(ev: Evidence) -> list[tuple[str, float]]:
-    return [(str(d), math.sqrt(d)) for d in _dims(ev) if math.isqrt(d) ** 2 != d]
+    roots = {d for d in _dims(ev) if math.isqrt(d) ** 2 != d} | {d for d in _feature_squares(ev) if d >= 9}
+    return [(str(d), math.sqrt(d)) for d in sorted(roots)]
+
+
+def _feature_squares(ev: Evidence) -> list[int]:
+    """Perfect squares d that are an array input's last axis (attention's d of 4, 9, 16): √d is then a
+    whole number that other sizes may be too. From 9 on it is named (_root); √4 = 2 only ever beside
+    another name for the factor (_factor_names), as 2 and ½ are more often twice and half."""
+    return sorted({int(v.shape[-1]) for _, v in _arrays(ev) if v.ndim >= 2 and v.shape[-1] >= 4
+                   and math.isqrt(int(v.shape[-1])) ** 2 == v.shape[-1]})
+
+
+def _factor_names(ev: Evidence, r: float) -> list[str]:
+    """Every size or number of the call that the factor r is: where it is more than one, no one of them is
+    the cause (a factor 2 with 2 rows and d = 4 is a 1/N or a 1/√d missing), and each is said."""
+    names = [f"{label} = {value:g} (a number among the inputs)" for label, value in _data(ev) if value not in (0.0, 1.0)
+             and _near(r, value)]
+    names += [f"1/{label} (a number among the inputs)" for label, value in _data_inverse(ev) if value not in (0.0, 1.0)
+              and _near(r, value)]
+    names += [f"N = {m} (the number of rows)" for m in _batches(ev) if _near(r, float(m))]
+    names += [f"1/N, N = {m} (the number of rows)" for m in _batches(ev) if _near(r, 1 / m)]
+    roots = {d for d in _dims(ev) if math.isqrt(d) ** 2 != d} | set(_feature_squares(ev))
+    names += [f"√{d} (the square root of a size, as attention's √d)" for d in sorted(roots) if _near(r, math.sqrt(d))]
+    names += [f"1/√{d} (the square root of a size, as attention's 1/√d)" for d in sorted(roots)
+              if _near(r, 1 / math.sqrt(d))]
+    return names
 
 
 def _root_inverse(ev: Evidence) -> list[tuple[str, float]]:
-    return [(str(d), 1 / math.sqrt(d)) for d in _dims(ev) if math.isqrt(d) ** 2 != d]
+    return [(label, 1 / value) for label, value in _root(ev)]
 
 
 def _twice_or_half(ev: Evidence) -> dict[str, Any] | None:
     r = _ratio(ev)
+    if r is not None and len(_factor_names(ev, r)) > 1:  # 2 that is also N = 2 rows and √4: said as both
+        return None
     for value, words in ((2.0, "twice"), (0.5, "half")):
         if _near(r, value):
             return {"words": words, "value": f"{value:g}", "every": ev.every}
@@ -369,7 +396,10 @@ def _constant(ev: Evidence) -> dict[str, Any] | None:
     r = _ratio(ev)
     if r is None or not _enough(ev, 1):
         return None
-    return {"value": f"{r:.6g}", "every": f" ({ev.every.removeprefix(', ')})" if ev.every else ""}
+    names = _factor_names(ev, r)
+    names += [words for value, words in ((2.0, "twice"), (0.5, "half")) if len(names) > 1 and _near(r, value)]
+    which = f": it is {' and '.join(names)}, and no one of them can be told from the others" if len(names) > 1 else ""
+    return {"value": f"{r:.6g}", "every": f" ({ev.every.removeprefix(', ')})" if ev.every else "", "which": which}
 
 
 # ----- a claim that is the truth for another dout ---------------------------------------------------
@@ -1242,7 +1272,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                "f's output is above 1 where a sigmoid's is below: the forward computes 1 + exp(-z) (`1 / 1 + "
                "np.exp(-z)` is (1/1) + exp(-z)), while the claim is the sigmoid's gradient; write 1 / (1 + np.exp(-z))",
                douts=_precedence_douts),
-    Hypothesis("constant factor", _constant, "it is off by a constant factor of {value}{every}"),
+    Hypothesis("constant factor", _constant, "it is off by a constant factor of {value}{every}{which}"),
     Hypothesis("transpose", _transpose, "it is the transpose of the true gradient: a .T is missing (or one too many)"),
     Hypothesis("untransposed matrix", _untransposed, "it uses {m} where {m}.T belongs ({form})"),
     Hypothesis("permuted", _permuted, "{what}"),

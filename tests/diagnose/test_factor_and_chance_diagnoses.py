@@ -51,11 +51,25 @@ def test_a_factor_is_called_a_missing_mean_only_where_f_takes_one(expr, value, c
 def test_a_black_box_factor_equal_to_the_batch_size_is_said_as_a_guess():
     """check_vjp of a @ b, with a of 2 rows and dW twice too large, was told 'the loss or output averages
     over 2 rows': a matrix product averages nothing."""
-    a, b = np.random.default_rng(0).standard_normal((2, 3)), np.random.default_rng(1).standard_normal((3, 4))
+    a, b = np.random.default_rng(0).standard_normal((2, 3)), np.random.default_rng(1).standard_normal((3, 5))
     result = gradcheck.check_vjp(lambda a, b: a @ b, lambda g, a, b: (g @ b.T, 2 * (a.T @ g)), [a, b])
     diagnosis = result.gradients["b"].diagnosis
     assert result.status == "mismatch" and result.gradients["b"].cause == "rows", diagnosis
     assert "2 is the number of rows" in diagnosis and "if the loss or output averages" in diagnosis  # a guess
+
+
+def test_a_factor_that_two_sizes_explain_names_neither():
+    """Attention's dk without 1/√d, with d = 4 and a batch of 2: the factor 2 is both √4 and N = 2, so
+    neither 'rows' nor 'square root of a size' is named (it was told 'rows'); both are said, and twice."""
+    a, b = np.random.default_rng(0).standard_normal((2, 3)), np.random.default_rng(1).standard_normal((3, 4))
+    result = gradcheck.check_vjp(lambda a, b: a @ b, lambda g, a, b: (g @ b.T, 2 * (a.T @ g)), [a, b])
+    g = result.gradients["b"]
+    assert result.status == "mismatch" and g.cause == "constant factor", (g.cause, g.diagnosis)
+    assert "N = 2" in g.diagnosis and "√4" in g.diagnosis and "twice" in g.diagnosis, g.diagnosis
+    rng = np.random.default_rng(2)
+    third = gradcheck.check_vjp(lambda a, b: a @ b, lambda g, a, b: (g @ b.T, (a.T @ g) / 3),
+                                [rng.standard_normal((2, 5)), rng.standard_normal((5, 9))]).gradients["b"]
+    assert third.cause == "one over the square root of a size" and "√9" in third.diagnosis, third.diagnosis
 
 
 def test_a_backward_that_sends_nothing_says_so():
