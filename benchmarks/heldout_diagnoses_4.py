@@ -22,41 +22,15 @@ error by the one-output-entry probe).
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
+from heldout_harness import Cases, main
 
 import gradcheck
 
-HONEST = {None, "count"}
-CASE_COUNT = 45
-
-
-@dataclass
-class Case:
-    name: str
-    run: Callable[[bool], object]  # bug? -> the CaseResult (False: the right layer)
-    variable: str  # the input whose diagnosis is read
-    names: set[str]  # the causes that name the bug (either bug, for a mix)
-    family: str
-
-
-CASES: list[Case] = []
-FAMILY = ["?"]
-
-
-def case(name: str, variable: str, *names: str):
-    def register(run):
-        CASES.append(Case(name, run, variable, set(names), FAMILY[0]))
-        return run
-    return register
-
-
-def family(name: str) -> None:
-    FAMILY[0] = name
+CASES = Cases()
+case, family = CASES.case, CASES.family
 
 
 def gauss(seed: int) -> Callable[..., np.ndarray]:
@@ -936,61 +910,5 @@ def _(bug):
 
 
 # ===== running ======================================================================================
-def classify(c: Case, result) -> tuple[str, object]:
-    gr = result.gradients[c.variable]
-    if gr.status != "mismatch":
-        return "not a mismatch", gr
-    if gr.cause in c.names:
-        return "named", gr
-    if gr.cause in HONEST:
-        return "honest", gr
-    return "misleading", gr
-
-
-def self_check() -> int:
-    """Every right layer passes (exit code 0) and every buggy one is a mismatch on its variable (exit code 1).
-    No diagnosis is read."""
-    failures = 0
-    for c in CASES:
-        right, wrong = c.run(False), c.run(True)
-        problems = []
-        if right.exit_code != 0:
-            problems.append(f"the right layer exits {right.exit_code} ({right.status})")
-        if wrong.exit_code != 1:
-            problems.append(f"the buggy layer exits {wrong.exit_code} ({wrong.status})")
-        elif wrong.gradients[c.variable].status != "mismatch":
-            problems.append(f"the buggy layer's {c.variable} is {wrong.gradients[c.variable].status}")
-        for p in problems:
-            print(f"FAIL  {c.name}: {p}")
-        failures += bool(problems)
-    print(f"self-check: {len(CASES) - failures} of {len(CASES)} cases right (right passes, buggy fails)")
-    return failures
-
-
-def measure(verbose: bool) -> None:
-    tally = {"named": 0, "honest": 0, "misleading": 0, "not a mismatch": 0}
-    for c in CASES:
-        kind, gr = classify(c, c.run(True))
-        tally[kind] += 1
-        print(f"{kind:15} {c.family:14} {c.name} [{gr.cause}]")
-        if verbose:
-            print(f"{'':15} {gr.diagnosis}")
-    print(f"named {tally['named']}, honest {tally['honest']}, misleading {tally['misleading']} of {len(CASES)}"
-          + (f" ({tally['not a mismatch']} not a mismatch)" if tally["not a mismatch"] else ""))
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--verbose", action="store_true", help="print each diagnosis")
-    parser.add_argument("--self-check", action="store_true",
-                        help="check that every right layer passes and every buggy one fails; no diagnosis is read")
-    args = parser.parse_args()
-    if len(CASES) != CASE_COUNT:
-        sys.exit(f"{len(CASES)} cases, {CASE_COUNT} expected")
-    if args.self_check:
-        sys.exit(1 if self_check() else 0)
-    measure(args.verbose)
-
-
 if __name__ == "__main__":
-    main()
+    main(CASES, __doc__)
