@@ -98,7 +98,10 @@ def _import(path: Path) -> ModuleType:
         if isinstance(exc, (*STOPS, CheckTimeout)):  # Ctrl-C, SIGTERM and the budget are not the module's
             raise
         line = _line(exc, path)
-        raise SpecError(f"importing {path.name} raised {type(exc).__name__}: {exc}{line}") from None
+        said = str(exc)
+        if isinstance(exc, SyntaxError) and exc.msg:  # str() of a SyntaxError ends with its own (file, line N)
+            said = exc.msg
+        raise SpecError(f"importing {path.name} raised {type(exc).__name__}: {said}{line}") from None
     _loaded[path] = module
     return module
 

@@ -74,3 +74,11 @@ def test_the_vjp_command_passes_the_inputs_by_position(tmp_path):
     assert wrong.returncode == 1, wrong.stdout + wrong.stderr
     gradients = json.loads(wrong.stdout)["cases"][0]["gradients"]
     assert gradients["a"]["status"] == "pass" and gradients["b"]["status"] == "mismatch"
+
+
+def test_a_file_that_does_not_parse_names_its_line_once(tmp_path):
+    """str() of a SyntaxError carries its own '(file, line N)': the message said the line twice."""
+    (tmp_path / "broken.py").write_text("import numpy as np\n\ndef forward(x:\n    return x\n")
+    proc = run_script("layer", "broken.py:forward", "broken.py:backward", "--at", "x=randn(3)", cwd=tmp_path)
+    assert proc.returncode == 2 and len(messages(proc.stderr)) == 1, proc.stderr
+    assert "SyntaxError" in proc.stderr and proc.stderr.count("line 3") == 1, proc.stderr
