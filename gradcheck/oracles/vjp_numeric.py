@@ -63,17 +63,6 @@ DEPENDENCE_STEP, DEPENDENCE_SHRINK = 1.0, 8.0
 Outputs = Callable[[Mapping[str, Any]], tuple]
 
 
-def contract(dout: tuple, outputs: tuple) -> tuple[Any, float]:
-    """⟨dout, outputs⟩ summed over every output, and Σ|dout·output| (the size its rounding scales with)."""
-    total, size = 0.0, 0.0
-    for d, o in zip(dout, outputs):
-        o = np.asarray(o)
-        wide = o.astype(np.complex128 if o.dtype.kind == "c" else np.float64)
-        total = total + np.sum(d * wide)
-        size += float(np.sum(np.abs(d * wide)))
-    return total, size
-
-
 @dataclass(frozen=True)
 class BlackBox:
     """What differences of ⟨dout, f⟩ need, travelling as one: f (a point -> its outputs), the point, the
