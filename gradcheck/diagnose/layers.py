@@ -351,6 +351,10 @@ def _probe(box: BlackBox, ev: Evidence, claims: Claims) -> Diagnosis | None:
                                             "a path missing)")
     if not _same_values(truth[where_true], claimed[where_claimed], scale):
         return None
+    if claimed.ndim == 2 and claimed.shape[0] == claimed.shape[1] and explains(one, [truth.T]):
+        return Diagnosis("probe", reaches + f"{_how_many(where_claimed)} (e.g. {_examples(ev.name, where_claimed)}): "
+                                            "the true gradient's entries, transposed (a .T is missing or one too many "
+                                            "where this output's gradient reaches it)")
     both = int(np.sum(where_true & where_claimed))
     shown = _examples(ev.name, where_claimed & ~where_true) or _examples(ev.name, where_claimed)
     return Diagnosis("probe", reaches + f"{_how_many(where_claimed)} (e.g. {shown}), {both} in common, with the same "

@@ -301,3 +301,23 @@ def test_a_gradient_of_another_shape_that_nothing_explains_still_gets_a_sentence
     g = result.gradients["b"]
     assert result.exit_code == 1 and g.status == "mismatch"
     assert g.diagnosis and "(4,5)" in g.diagnosis and "(5,)" in g.diagnosis, g.diagnosis
+
+
+def test_a_transposed_weight_gradient_beside_a_missing_mask_is_told_transposed_where_one_entry_reaches():
+    """dW = dz.T @ x (W square) and no relu mask: no hypothesis explains the whole claim, and one output
+    entry's gradient lands on W's transposed entries; it was told an index, stride or padding error."""
+    rng = np.random.default_rng(21)
+
+    def forward(x, W, b):
+        z = x @ W + b
+        return np.maximum(z, 0), (x, W, z)
+
+    def backward(dout, cache, transposed=True):
+        x, W, z = cache
+        return dout @ W.T, (dout.T @ x if transposed else np.roll(x.T @ dout, 1, axis=0)), dout.sum(0)
+
+    inputs = [rng.standard_normal((5, 4)), rng.standard_normal((4, 4)), rng.standard_normal(4)]
+    g = gradcheck.check_layer(forward, backward, inputs).gradients["W"]
+    assert g.status == "mismatch" and "transposed" in g.diagnosis and "index" not in g.diagnosis, g.diagnosis
+    rolled = gradcheck.check_layer(forward, lambda d, c: backward(d, c, transposed=False), inputs).gradients["W"]
+    assert rolled.status == "mismatch" and "transposed" not in (rolled.diagnosis or ""), rolled.diagnosis
