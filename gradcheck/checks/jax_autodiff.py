@@ -18,7 +18,6 @@ Imported only by gradcheck.jax and `gradcheck jax`: it imports jax.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..base.errors import SpecError
+from ..inputs.calling import names_given, parameter_names
 from ..verdict.result import CaseResult
 from .layers import check_vjp
 
@@ -96,11 +96,7 @@ def made(found: Any, spec: str) -> Any:
 
 def input_names(fn: Any) -> list[str]:
     """The names fn gives its inputs (a custom_vjp function's are its wrapped function's), for `--at`."""
-    try:
-        return [p.name for p in inspect.signature(fn).parameters.values()
-                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        return []
+    return parameter_names(fn)
 
 
 def _names(fn: Callable, count: int) -> list[str]:
@@ -124,13 +120,13 @@ def _numpy(value: Any, dtype: str | None) -> tuple[Any, Any]:
 
 def _chosen(names: list[str], floating: list[str], wrt: Any, data: Any) -> tuple[str, ...]:
     if wrt is not None:
-        picked = _listed(wrt, "wrt")
+        picked = names_given(wrt, "wrt")
         unknown = [n for n in picked if n not in floating]
         if unknown:
             raise SpecError(f"wrt names {', '.join(unknown)}, which is not a floating-point array input; they are "
                             f"{', '.join(floating) or 'none'}")
         return tuple(n for n in floating if n in picked)
-    excluded = _listed(data, "data") if data is not None else []
+    excluded = names_given(data, "data") if data is not None else []
     unknown = [n for n in excluded if n not in names]
     if unknown:
         raise SpecError(f"data names {', '.join(unknown)}, which is not an input; the inputs are {', '.join(names)}")
@@ -139,13 +135,6 @@ def _chosen(names: list[str], floating: list[str], wrt: Any, data: Any) -> tuple
         raise SpecError("nothing to differentiate: no input is a floating-point array (integer and boolean arrays "
                         "are data)")
     return chosen
-
-
-def _listed(given: Any, what: str) -> list[str]:
-    items = given.split(",") if isinstance(given, str) else list(given) if isinstance(given, (list, tuple)) else None
-    if not items or not all(isinstance(i, str) for i in items):
-        raise SpecError(f"{what} takes a name or a list of names, got {str(given)[:40]!r}")
-    return [i.strip() for i in items]
 
 
 def _array(value: Any, dtype: Any, wide: bool = False) -> Any:

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from ..base.errors import SpecError
+from ..inputs.calling import names_given, parameter_names
 from ..inputs.trees import path
 from ..verdict.result import CaseResult
 from .layers import check_vjp
@@ -148,12 +149,7 @@ def made(found: Any, spec: str) -> Any:
 
 def input_names(fn: Any) -> list[str]:
     """The names fn gives its inputs (a Function's forward without ctx, a module's forward), for `--at`."""
-    forward = _callable(fn)[2]
-    try:
-        return [p.name for p in inspect.signature(forward).parameters.values()
-                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        return []
+    return parameter_names(_callable(fn)[2])
 
 
 def _from_numpy(value: Any) -> Any:
@@ -197,11 +193,7 @@ def _without_ctx(forward: Callable) -> Callable:
 
 
 def _names(forward: Callable, count: int) -> list[str]:
-    try:
-        params = [p.name for p in inspect.signature(forward).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        params = []
+    params = parameter_names(forward)
     return params[:count] if len(params) >= count and all(p.isidentifier() for p in params) else \
         [f"x{i}" for i in range(count)]
 
@@ -235,7 +227,7 @@ def _differentiated(names: list[str], inputs: tuple, params: Mapping[str, torch.
     floating = {n: v for n, v in zip(names, inputs) if isinstance(v, torch.Tensor) and v.is_floating_point()}
     everything = list(floating) + [n for n, p in params.items() if p.is_floating_point()]
     if wrt is not None:
-        chosen = _listed(wrt, "wrt")
+        chosen = names_given(wrt, "wrt")
         unknown = [n for n in chosen if n not in everything]
         if unknown:
             raise SpecError(f"wrt names {', '.join(unknown)}, which is not a floating-point tensor input or parameter; "
@@ -243,7 +235,7 @@ def _differentiated(names: list[str], inputs: tuple, params: Mapping[str, torch.
         return tuple(n for n in everything if n in chosen)
     asked = [n for n, v in floating.items() if v.requires_grad]
     picked = (asked if asked else list(floating)) + [n for n, p in params.items() if p.requires_grad and p.is_floating_point()]
-    excluded = _listed(data, "data") if data is not None else []
+    excluded = names_given(data, "data") if data is not None else []
     unknown = [n for n in excluded if n not in everything]
     if unknown:
         raise SpecError(f"data names {', '.join(unknown)}, which is not a floating-point tensor input or parameter")
@@ -253,13 +245,6 @@ def _differentiated(names: list[str], inputs: tuple, params: Mapping[str, torch.
         raise SpecError(f"nothing to differentiate: no input or parameter is a floating-point tensor that requires grad "
                         f"({kinds})")
     return tuple(picked)
-
-
-def _listed(given: Any, what: str) -> list[str]:
-    items = given.split(",") if isinstance(given, str) else list(given) if isinstance(given, (list, tuple)) else None
-    if not items or not all(isinstance(i, str) for i in items):
-        raise SpecError(f"{what} takes a name or a list of names, got {str(given)[:40]!r}")
-    return [i.strip() for i in items]
 
 
 def _kind(value: Any) -> str:

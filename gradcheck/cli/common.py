@@ -136,6 +136,25 @@ def write_html(path: str, page) -> bool:
     return True
 
 
+def finish_one(label: str, options: dict, check) -> ExitStatus:
+    """One check of the user's code (`layer`, `vjp`, `loss`, `torch`, `jax`): check(options) -> its result,
+    printed in options' format; bad input is one line on stderr and an error result (exit 2)."""
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from ..checks.expression import error_result
+
+    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
+    from ..verdict.result import Report
+
+    output_format, show = options.pop("output_format"), options.pop("show")
+    seed = options["seed"]
+    try:
+        result = check(options)
+    except GradcheckError as exc:
+        report_error(exc)
+        result = error_result(label, exc, seed=seed)
+    return finish(Report([result]), output_format, show)
+
+
 def finish(report, output_format: str, show: bool = False, batch: bool = False, html_file: str | None = None,
            command: str = "eval") -> ExitStatus:
     """Render the report on stdout; its exit code is the command's."""

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import click
 
-from ..base.errors import GradcheckError, SpecError
+from ..base.errors import SpecError
 from ..base.status import ExitStatus
 from .common import (
     CONTEXT,
     data_option,
     declared,
-    finish,
+    finish_one,
     format_option,
     method_option,
-    report_error,
     seed_option,
     strict_option,
     timeout_option,
@@ -101,20 +100,7 @@ def jax_command(target, **options) -> ExitStatus:
 
 
 def _run(framework: str, target: str, options: dict) -> ExitStatus:
-    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
-    from ..checks.expression import error_result
-
-    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
-    from ..verdict.result import Report
-
-    output_format, show = options.pop("output_format"), options.pop("show")
-    seed = options["seed"]
-    try:
-        result = _check(framework, target, options)
-    except GradcheckError as exc:
-        report_error(exc)
-        result = error_result(target, exc, seed=seed)
-    return finish(Report([result]), output_format, show)
+    return finish_one(target, options, lambda given: _check(framework, target, given))
 
 
 def _check(framework: str, target: str, options: dict):

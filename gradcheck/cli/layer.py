@@ -11,10 +11,9 @@ from .common import (
     CONTEXT,
     data_option,
     declared,
-    finish,
+    finish_one,
     format_option,
     method_option,
-    report_error,
     seed_option,
     strict_option,
     timeout_option,
@@ -117,20 +116,8 @@ def loss_command(loss, grad, **options) -> ExitStatus:
 
 def run_functions(kind: str, first: str, second: str | None, options: dict) -> ExitStatus:
     """`gradcheck layer` and `gradcheck vjp`: import the user's functions, check, print, exit."""
-    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
-    from ..checks.expression import error_result
-
-    # deferred: start-up: `import gradcheck` and `gradcheck --help` load no numpy (tests/test_startup.py)
-    from ..verdict.result import Report
-
-    output_format, show = options.pop("output_format"), options.pop("show")
-    seed = options["seed"]
-    try:
-        result = _check_functions(kind, first, second, options)
-    except GradcheckError as exc:
-        report_error(exc)
-        result = error_result(f"{first} {second or ''}".strip(), exc, seed=seed)
-    return finish(Report([result]), output_format, show)
+    return finish_one(f"{first} {second or ''}".strip(), options,
+                      lambda given: _check_functions(kind, first, second, given))
 
 
 def _check_functions(kind: str, first: str, second: str | None, options: dict):

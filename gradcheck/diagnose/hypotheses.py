@@ -921,14 +921,19 @@ def _axes_said(axes: tuple[int, ...], split: int | None, words: str) -> str:
     return ", ".join(parts)
 
 
+def _whole_beside_its_output(ev: Evidence, ndim: int) -> bool:
+    """What the fits of a normalisation's or a softmax's gradient need: every entry of a claim of at least
+    `ndim` axes measured in full, for two random douts at least, and a first output of the gradient's shape."""
+    return (ev.whole and _claims(ev) and bool(np.all(ev.known)) and len(ev.shape) >= ndim and ev.random >= 2
+            and bool(ev.outputs) and np.shape(ev.outputs[0]) == ev.shape)
+
+
 def _too_few_axes(ev: Evidence) -> dict[str, Any] | None:
     """The truth is a normalisation's gradient over a set of axes A and the claim is the same formula with
     its means over another set B (the forward's scale and normalised output kept): the backward's mean (or
     variance) is over B where the forward's is over A. Said only when that predicted claim is the claim:
     a claim with another mistake besides (a factor, a mean scaled by 0.9) has the same sums and is not this."""
-    if not ev.whole or not _claims(ev) or not np.all(ev.known) or len(ev.shape) < 2 or ev.random < 2:
-        return None
-    if not ev.outputs or np.shape(ev.outputs[0]) != ev.shape:
+    if not _whole_beside_its_output(ev, 2):
         return None
     sums = _softmax_sums(ev)
     if sums is not None and sums[1]:
@@ -1083,9 +1088,7 @@ def _softmax_sums(ev: Evidence) -> tuple[tuple[int, ...], tuple[int, ...]] | Non
     """The output is a softmax (or its log) over axes a, the truth its gradient, s·(d − Σ_a s·d) (or
     d − s·Σ_a d), and the claim the same with the sums over axes b instead (b may be none: the sum left
     out): (a, b), read from the values, or None."""
-    if not ev.whole or not _claims(ev) or not np.all(ev.known) or not len(ev.shape) or ev.random < 2:
-        return None
-    if not ev.outputs or np.shape(ev.outputs[0]) != ev.shape:
+    if not _whole_beside_its_output(ev, 1):
         return None
     out = np.asarray(ev.outputs[0], dtype=np.float64)
     douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
@@ -1119,9 +1122,7 @@ def _statistics_as_constants(ev: Evidence) -> str | None:
     norm's groups: _normalisation_fit) and the claim is it with the mean, the variance or both taken as
     constants: w·d, w·(d − mean(d)) or w·(d − x̂·mean(d·x̂)). Where the blocks are more than one axis; one
     axis is _mean_path's own test."""
-    if not ev.whole or not _claims(ev) or not np.all(ev.known) or len(ev.shape) < 2 or ev.random < 2:
-        return None
-    if not ev.outputs or np.shape(ev.outputs[0]) != ev.shape:
+    if not _whole_beside_its_output(ev, 2):
         return None
     for shape, words, split in _groupings(ev.shape):
         for a in _minimal_zero_sums([t.reshape(shape) for t in ev.true[:ev.random]]):

@@ -154,6 +154,15 @@ def _choose(names: list[str], found: Found, wrt: Any, data: Any) -> set[tuple[st
     return chosen
 
 
+def names_given(given: Any, what: str) -> list[str]:
+    """wrt= or data= as a list of names ("x,w" or ["x", "w"]), for the framework adapters, whose inputs are
+    named only (no positions, no paths)."""
+    items = given.split(",") if isinstance(given, str) else list(given) if isinstance(given, (list, tuple)) else None
+    if not items or not all(isinstance(i, str) for i in items):
+        raise SpecError(f"{what} takes a name or a list of names, got {str(given)[:40]!r}")
+    return [i.strip() for i in items]
+
+
 def _items(given: Any, what: str) -> list[Any]:
     items = given.split(",") if isinstance(given, str) else [given] if isinstance(given, int) else given
     if not isinstance(items, (list, tuple)) or not items:
