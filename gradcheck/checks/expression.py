@@ -30,7 +30,7 @@ from ..oracles.switches import Switches, decide, kinked
 from ..oracles.sym_chain import exact_value
 from ..oracles.sym_eval import EVAL_DIGITS, evaluated_to, working_digits
 from ..oracles.symbolic import FORMULA_MAX_OPERATIONS, size_limit, symbolic
-from ..verdict.agreement import Rule, digits_for, exact_needed, rule_for
+from ..verdict.agreement import Allowance, Rule, digits_for, exact_needed, rule_for
 from ..verdict.judge import case_status, case_verdict, hessian_verdict, judge, unchecked_at_kink
 from ..verdict.pool import Pool, pooled_numeric
 from ..verdict.result import CaseResult, GradientResult
@@ -74,7 +74,7 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
     rule = rule_for(options.rtol, options.atol, options.dtype)
     columns = _measure(problem, point, mode, rule, options)
     gradients = _judge(problem, columns, mode, rule)
-    _diagnose_claims(problem, gradients, columns.rounding, rule, options)
+    _diagnose_claims(problem, gradients, columns.allowances, options)
     step("hessian")
     hessian = _hessian(problem, rule) if options.order == 2 else {}
     return CaseResult(
@@ -129,14 +129,14 @@ def _evaluate(problem: Problem) -> Evaluated:
 @dataclass
 class Columns:
     """What the oracles measured for every variable: the columns other than numeric ((value, note) by
-    name), the numeric oracle's results, symbolic's (for its formulas), backprop's rounding, the exact
-    columns' own errors, the difference methods, and f as the numeric oracle evaluates it."""
+    name), the numeric oracle's results, symbolic's (for its formulas), what each variable's comparison
+    grants its columns (backprop's rounding, the exact columns' own errors), the difference methods, and
+    f as the numeric oracle evaluates it."""
 
     others: dict[str, dict[str, Any]]
     numeric: dict[str, NumericResult]
     symbolic: dict[str, Any]
-    rounding: dict[str, Any]
-    own: dict[str, dict[str, Any]]
+    allowances: dict[str, Allowance]
     methods: dict[str, str]
     f: Callable
 
@@ -160,15 +160,16 @@ def _measure(problem: Problem, point: Evaluated, mode: str, rule: Rule, options:
     by_symbolic, digits = exact_symbolic(problem, rounding, rule, options.formulas)
     with evaluated_to(digits):
         others, own = _exact_columns(problem, variables, by_symbolic, by_backprop, rounding, rule)
+    allowances = {v: Allowance(rule, rounding[v], own[v]) for v in variables}
     if pool is not None:
         step("numeric")
         by_numeric.update(pooled_numeric(pool, f, problem.point,
                                          {v: {c: value for c, (value, _) in others[v].items()} for v in pool.names},
-                                         rounding, rule, methods, options.seed, own))
+                                         allowances, methods, options.seed))
     if options.dtype == "float32":
         by_numeric = {var: _kinks_in_float64(f, problem.point, var, result, methods[var])
                       for var, result in by_numeric.items()}
-    return Columns(others, by_numeric, by_symbolic, rounding, own, methods, f)
+    return Columns(others, by_numeric, by_symbolic, allowances, methods, f)
 
 
 def _judge(problem: Problem, columns: Columns, mode: str, rule: Rule) -> dict[str, GradientResult]:
@@ -183,26 +184,25 @@ def _judge(problem: Problem, columns: Columns, mode: str, rule: Rule) -> dict[st
     for v in problem.wrt:
         var, measured = v.name, columns.numeric[v.name]
         tied = tied_slope(measured.kinks, np.shape(problem.point[var]), slope(var))
-        gradients[var] = judge(var, np.shape(problem.point[var]), {**columns.others[var], "numeric": numeric_column(measured)},
-                               rule, columns.rounding[var], mode if measured.probes is not None else "full",
-                               measured.method, columns.symbolic[var].formula, measured.kinks, columns.own[var],
-                               tied=tied)
+        gradients[var] = judge(var, np.shape(problem.point[var]), columns.others[var], measured,
+                               columns.allowances[var],
+                               columns.symbolic[var].formula, tied)
     return gradients
 
 
-def _diagnose_claims(problem: Problem, gradients: dict[str, GradientResult], rounding: Mapping[str, Any], rule: Rule,
+def _diagnose_claims(problem: Problem, gradients: dict[str, GradientResult], allowances: Mapping[str, Allowance],
                      options: Options) -> None:
     """How each claim is wrong (or that a formula is right only at the point), and, with --formulas, the
     gradients derived in matrix form."""
     for var in problem.claims:
         if var in gradients:
             step("diagnosis")
-            _diagnose(problem, gradients[var], options.seed, rule)
+            _diagnose(problem, gradients[var], options.seed, allowances[var].rule)
     if options.formulas and _printable(problem):
         # deferred: only checks that need it load it (tests/test_startup.py)
         from ..teach.matrix_form import attach_matrix_formulas
 
-        attach_matrix_formulas(problem, gradients, rule, rounding)
+        attach_matrix_formulas(problem, gradients, allowances)
 
 
 def shaken_pass(problem: Problem) -> dict | None:
@@ -355,7 +355,7 @@ def _hessian(problem: Problem, rule: Rule) -> dict[str, GradientResult]:
     kinked = on_kink(problem)
     for (a, b), columns in hessian_columns(problem).items():
         shape = np.shape(problem.point[a]) + np.shape(problem.point[b])
-        blocks[f"{a},{b}"] = judge(f"{a},{b}", shape, columns, rule, 0.0, "full", "central")
+        blocks[f"{a},{b}"] = judge(f"{a},{b}", shape, columns, None, Allowance(rule))
         if kinked:
             unchecked_at_kink(blocks[f"{a},{b}"])
     return blocks
@@ -381,11 +381,6 @@ def _diagnose(problem, g: GradientResult, seed: int, rule) -> None:
     g.diagnosis = note
     if not agreed:
         g.correct = right_formula(problem, g, seed, rule)  # checked before it is shown (shown_formula.py)
-
-
-def numeric_column(result: NumericResult) -> tuple[Any, str | None]:
-    """The measured gradient with its error estimate, or fast mode's probes in its place."""
-    return (result.probes if result.probes is not None else result.value), result.note
 
 
 @dataclass(frozen=True)

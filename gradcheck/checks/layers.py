@@ -20,7 +20,7 @@ import time
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -43,13 +43,13 @@ from ..inputs.calling import Inputs, call, fresh, parameter_names, prepare, same
 from ..ops.arrays import format_shape
 from ..oracles.numeric import CHECKED_COMPLEX, NumericResult, choose_mode
 from ..oracles.vjp_numeric import BlackBox, along, entry, measure
-from ..verdict.agreement import Rule, black_box_claim_rounding, rule_for
+from ..verdict.agreement import Allowance, Rule, black_box_claim_rounding, rule_for
 from ..verdict.black_box_rounding import MOVE, measured_rounding
 from ..verdict.judge import case_status, judge
 from ..verdict.pool import Pool, pooled_vjp
 from ..verdict.result import CaseResult, GradientResult
 from .contracts import NotFinite, determinism, linearity, precision, read_gradients, read_output, same_outputs
-from .expression import numeric_column, tied_slope
+from .expression import tied_slope
 from .planning import affordable, plan
 
 # The options of gradcheck.base.options.Options that apply to the user's own functions (a black box has no
@@ -331,13 +331,12 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     if pool is not None:
         measured.update(pooled_vjp(pool, box, claimed, rule))
     gradients = {}
-    modes = {n: mode if measured[n][0].probes is not None else "full" for n in inputs.wrt}  # small inputs: every entry
     scale = layer_scale(measured)
     for n in inputs.wrt:
         tied = _tied(box, n, measured[n])
-        gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, rule, modes[n], method, scale, tied)
-    _within_rounding(target, box, claimed, measured, gradients, modes, rule, scale)
-    _within_precision(target, box, claimed, measured, gradients, modes, rule, scale)
+        gradients[n] = _judged(n, np.shape(point[n]), measured[n], claimed, Allowance(rule, scale=scale), tied)
+    _within_rounding(target, box, claimed, measured, gradients, Allowance(rule, scale=scale))
+    _within_precision(target, box, claimed, measured, gradients, Allowance(rule, scale=scale))
     undiagnosed = []
     wrong = [n for n in inputs.wrt if gradients[n].status == Status.MISMATCH]
     # a diagnosis differences a wrong variable in full: only where that fits the budget (a slow f's does not)
@@ -386,14 +385,14 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
 
 
 def _within_rounding(target: Target, box: BlackBox, claimed: list[dict], measured: dict[str, list[NumericResult]],
-                     gradients: dict[str, GradientResult], modes: dict[str, str], rule: Rule, scale: float = 0.0) -> None:
+                     gradients: dict[str, GradientResult], allowance: Allowance) -> None:
     """The variables that disagree, judged again with the rounding of their disagreeing probes
     measured (black_box_rounding.py): a right gradient that is rounding beside the terms it sums
     (batch norm's bias before it) passes; a wrong one is still wrong."""
     wrong = [n for n, g in gradients.items() if g.status == Status.MISMATCH]
     if not wrong:
         return
-    point, douts, method = box.point, box.douts, box.method
+    point, douts, rule = box.point, box.douts, allowance.rule
     bases: dict[int, tuple] = {}  # f's outputs at each moved point, computed once
 
     def claims_at(there: Mapping[str, Any]) -> list[Mapping[str, tuple]]:
@@ -413,7 +412,7 @@ def _within_rounding(target: Target, box: BlackBox, claimed: list[dict], measure
     if widened is None:
         return
     for n in wrong:
-        again = _judged(n, np.shape(point[n]), widened[n], claimed, rule, modes[n], method, scale)
+        again = _judged(n, np.shape(point[n]), widened[n], claimed, allowance)
         if again.status != Status.MISMATCH:
             if again.status == Status.INCONCLUSIVE and rule.eps <= float(np.finfo(np.float64).eps):
                 # measured to be rounding: as right as numeric can tell. Below float64 numeric's own error
@@ -426,7 +425,7 @@ def _within_rounding(target: Target, box: BlackBox, claimed: list[dict], measure
 
 
 def _within_precision(target: Target, box: BlackBox, claimed: list[dict], measured: dict[str, list[NumericResult]],
-                      gradients: dict[str, GradientResult], modes: dict[str, str], rule: Rule, scale: float) -> None:
+                      gradients: dict[str, GradientResult], allowance: Allowance) -> None:
     """Below float64, the variables that still disagree, judged again with the claim's own rounding measured:
     the user's backward run again on the same point and douts in float64, its claim's distance from the
     float64 one. A float32 backward sums terms the size of dout times f's outputs, not of the gradient:
@@ -439,6 +438,7 @@ def _within_precision(target: Target, box: BlackBox, claimed: list[dict], measur
     gradient where that is larger), as agreement.black_box_claim_rounding grants an ulp of the gradient:
     code that goes wrong in one precision only (a comparison that float32 decides otherwise) is no rounding."""
     wrong = [n for n, g in gradients.items() if g.status == Status.MISMATCH]
+    rule, scale = allowance.rule, allowance.scale
     if not wrong or rule.eps <= float(np.finfo(np.float64).eps):
         return
     wide = {n: _float64(v) for n, v in box.point.items()}
@@ -460,8 +460,7 @@ def _within_precision(target: Target, box: BlackBox, claimed: list[dict], measur
             rounding.append(np.minimum(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)),
                                        rule.eps * terms))
         else:
-            judged = _judged(n, np.shape(box.point[n]), measured[n], claimed, rule, modes[n], box.method, scale,
-                             claim_rounding=rounding)
+            judged = _judged(n, np.shape(box.point[n]), measured[n], claimed, allowance, claim_rounding=rounding)
             if judged.status != Status.MISMATCH:
                 judged.notes["claimed"] = ("agrees within its rounding: the same backward in float64 differs from "
                                            "it by as much")
@@ -557,20 +556,18 @@ def _tied(box: BlackBox, name: str, measured: list[NumericResult]) -> list[Along
     return [tied_slope(m.kinks, np.shape(box.point[name]), at(k)) for k, m in enumerate(measured)]
 
 
-def _judged(name: str, shape, measured: list[NumericResult], claimed: list[dict], rule: Rule, mode: str,
-            method: str, scale: float = 0.0, tied: list[Along | None] | None = None,
-            claim_rounding: list[np.ndarray] | None = None) -> GradientResult:
+def _judged(name: str, shape, measured: list[NumericResult], claimed: list[dict], allowance: Allowance,
+            tied: list[Along | None] | None = None, claim_rounding: list[np.ndarray] | None = None) -> GradientResult:
     """The one place a variable is judged: once per dout, the worst kept (a mismatch, else a kink)."""
     # no backprop here: the claim's own rounding is not known, so the numeric estimate carries the
     # uncertainty (with the rounding measured where the claim disagreed: _within_rounding), and below
     # float64 the claim's precision at the layer's scale (agreement.black_box_claim_rounding), or, where
     # measured (_within_precision), its distance from the same backward in float64, per dout
     tied = tied or [None] * len(measured)
-    floor = black_box_claim_rounding(rule, scale)
+    floor = black_box_claim_rounding(allowance.rule, allowance.scale)
     owns = [{"claimed": floor if claim_rounding is None else np.maximum(floor, claim_rounding[k])}
             for k in range(len(measured))]
-    results = [judge(name, shape, {"numeric": numeric_column(m), "claimed": c[name]}, rule, 0.0, mode, method,
-                     kinks=m.kinks, own=own, scale=scale, tied=t)
+    results = [judge(name, shape, {"claimed": c[name]}, m, replace(allowance, own=own), tied=t)
                for m, c, t, own in zip(measured, claimed, tied, owns)]
     bad = [(k, r) for k, r in enumerate(results) if r.status == Status.MISMATCH]
     if bad:

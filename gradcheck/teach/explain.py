@@ -19,7 +19,7 @@ from ..language.tree import Apply, Node, Var, depends_on, topological
 from ..ops.arrays import format_shape
 from ..ops.terms import Term, leaf
 from ..oracles.backprop import backprop
-from ..verdict.agreement import rule_for
+from ..verdict.agreement import Allowance, rule_for
 from .matrix_form import Derivation, chain_rule_step, checked, derive, local_term, term_of
 from .matrix_print import replace_named, show
 
@@ -68,8 +68,8 @@ def explain(expr: str, wrt: str, at: Any = None, let: Any = None, seed: int = 0)
     if formula is not None:  # never shown unchecked: compared with backprop at the point
         exact = backprop(problem.root, forward(problem.root, problem.point), [var])[var.name]
         column = SimpleNamespace(columns={"backprop": exact})
-        out.formula, out.withheld = checked(derivation, problem, {var.name: column}, rule_for(None, None),
-                                            {var.name: 0.0})[var.name]
+        out.formula, out.withheld = checked(derivation, problem, {var.name: column},
+                                            {var.name: Allowance(rule_for(None, None))})[var.name]
         out.check = "checked at the point: it agrees with backprop" if out.formula else ""
     return out
 

@@ -24,6 +24,7 @@ from ..language.parser import Scope, parse
 from ..language.shapes import infer_shapes
 from ..language.tree import Apply, Const, Node, Var, depends_on, text, topological, variables
 from ..ops.terms import Term, broadcast, call, leaf, num
+from ..verdict.agreement import Allowance
 from ..verdict.judge import compare
 from .matrix_print import replace_named, show
 
@@ -214,8 +215,8 @@ def _let_texts(lets: Mapping[str, Node], shapes: Mapping[Node, tuple[int, ...]])
     return out
 
 
-def checked(derivation: Derivation, problem: Any, gradients: Mapping[str, Any], rule: Any,
-            rounding: Mapping[str, Any]) -> dict[str, tuple[str | None, str | None]]:
+def checked(derivation: Derivation, problem: Any, gradients: Mapping[str, Any],
+            allowances: Mapping[str, Allowance]) -> dict[str, tuple[str | None, str | None]]:
     """Each derived formula parsed back, evaluated at the point and compared with the exact columns
     (symbolic, backprop) by the agreement rule: (formula, None) if it agrees, (None, why) if not."""
     import numpy as np
@@ -242,7 +243,7 @@ def checked(derivation: Derivation, problem: Any, gradients: Mapping[str, Any], 
             v = gradients[name].columns.get(column)
             if isinstance(v, (float, np.ndarray, np.generic)):
                 columns[column] = v
-        result = compare(columns, rule, rounding[name])
+        result = compare(columns, allowances[name])
         if result.agree:
             out[name] = (formula, None)
         else:
@@ -250,7 +251,7 @@ def checked(derivation: Derivation, problem: Any, gradients: Mapping[str, Any], 
     return out
 
 
-def attach_matrix_formulas(problem: Any, gradients: Mapping[str, Any], rule: Any, rounding: Mapping[str, Any]) -> None:
+def attach_matrix_formulas(problem: Any, gradients: Mapping[str, Any], allowances: Mapping[str, Allowance]) -> None:
     """--formulas: each gradient's matrix form, derived and checked, on its GradientResult."""
     import numpy as np
 
@@ -260,6 +261,6 @@ def attach_matrix_formulas(problem: Any, gradients: Mapping[str, Any], rule: Any
         shapes.update({k: v for k, v in infer_shapes(node, {n: np.shape(v) for n, v in problem.point.items()}).items()
                        if k not in shapes})
     derivation = derive(problem.root, shapes, problem.wrt, problem.lets)
-    for name, (formula, note) in checked(derivation, problem, gradients, rule, rounding).items():
+    for name, (formula, note) in checked(derivation, problem, gradients, allowances).items():
         gradients[name].matrix_formula = formula
         gradients[name].matrix_note = note

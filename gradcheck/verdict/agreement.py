@@ -38,7 +38,7 @@ pooled variable, projected on the pool's directions — by the same rule.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -68,6 +68,20 @@ class Rule:
         return rounding
 
 
+@dataclass(frozen=True)
+class Allowance:
+    """What one variable's comparison grants beyond the rule's rtol and atol, in one place: backprop's
+    rounding at each entry (Rule.rounding of its chain-rule terms, with its shaken pass; 0 where no
+    backprop ran), the self-contained columns' own evaluation errors by column name (SELF_CONTAINED),
+    and `scale`, a size the gradient is at least judged at (conclusive): a black box's, its whole
+    layer's; 0 where only the columns' own values give it."""
+
+    rule: Rule
+    rounding: Any = 0.0
+    own: Mapping[str, Any] = field(default_factory=dict)
+    scale: float = 0.0
+
+
 def rule_for(rtol: float | None, atol: float | None, dtype: str = "float64") -> Rule:
     """The rule of a check: rtol defaults to the working precision's, atol to 0."""
     single = dtype == "float32"
@@ -95,14 +109,13 @@ class PairError:
 SELF_CONTAINED = ("symbolic", "claimed")
 
 
-def uncertainty(name: str, column: Any, rounding: Any, rule: Rule, own: Mapping[str, Any] | None = None) -> Any:
-    """Column `name`'s own uncertainty at each entry (module docstring). `rounding` is the entry's
-    rounding (Rule.rounding of backprop's magnitudes, with its shaken pass), or 0 where no backprop
-    ran; `own` holds the symbolic and claimed columns' own evaluation errors (0 where absent)."""
+def uncertainty(name: str, column: Any, allowance: Allowance) -> Any:
+    """Column `name`'s own uncertainty at each entry (module docstring): the self-contained columns'
+    own evaluation error (0 where absent), the others' rounding (with numeric's own estimate)."""
     shape = np.shape(_values(column))
     if name in SELF_CONTAINED:
-        return np.broadcast_to(np.asarray((own or {}).get(name, 0.0), dtype=np.float64), shape)
-    rounded = np.broadcast_to(np.asarray(rounding, dtype=np.float64), shape)
+        return np.broadcast_to(np.asarray(allowance.own.get(name, 0.0), dtype=np.float64), shape)
+    rounded = np.broadcast_to(np.asarray(allowance.rounding, dtype=np.float64), shape)
     if isinstance(column, Measured):
         return np.asarray(column.error, dtype=np.float64) + rounded
     return rounded
@@ -127,11 +140,11 @@ def conclusive_share(rule: Rule) -> float:
     return max(CONCLUSIVE_SHARE, CONCLUSIVE_RTOLS * rule.rtol)
 
 
-def conclusive(name: str, column: Any, rounding: Any, rule: Rule, own: Mapping[str, Any] | None = None,
-               scale: float = 0.0) -> Any:
-    """Where column `name` can witness agreement (CONCLUSIVE_SHARE of `scale`, the gradient's size), entry
-    by entry: a boolean array of the gradient's shape. The symbolic column is exact wherever it has a
-    value. Fast mode's probes witness every entry or none: a random direction mixes them."""
+def conclusive(name: str, column: Any, allowance: Allowance) -> Any:
+    """Where column `name` can witness agreement (CONCLUSIVE_SHARE of allowance.scale, the gradient's
+    size), entry by entry: a boolean array of the gradient's shape. The symbolic column is exact wherever
+    it has a value. Fast mode's probes witness every entry or none: a random direction mixes them."""
+    rule, scale = allowance.rule, allowance.scale
     if isinstance(column, PoolShare):
         column = column.probes
     if isinstance(column, Probes):
@@ -141,7 +154,7 @@ def conclusive(name: str, column: Any, rounding: Any, rule: Rule, own: Mapping[s
     values = np.asarray(_values(column), dtype=np.float64)
     if name == "symbolic":
         return np.isfinite(values)
-    return _small(values, uncertainty(name, column, rounding, rule, own), scale, rule)
+    return _small(values, uncertainty(name, column, allowance), scale, rule)
 
 
 def _small(values: np.ndarray, u: np.ndarray, scale: float, rule: Rule) -> np.ndarray:
@@ -191,22 +204,22 @@ def exact_needed(value: Any, rounding: Any, rule: Rule) -> bool:
         return bool(np.any(SAFETY * np.asarray(rounding) > 0.1 * rule.rtol * np.abs(value)))
 
 
-def compare_pair(a_name: str, a: Any, b_name: str, b: Any, rule: Rule, rounding: Any = 0.0,
-                 skip: Any = None, own: Mapping[str, Any] | None = None) -> PairError:
+def compare_pair(a_name: str, a: Any, b_name: str, b: Any, allowance: Allowance, skip: Any = None) -> PairError:
     """Columns a and b (numbers, arrays, Measured, or fast mode's Probes), entry by entry.
-    `skip` marks entries not to compare (kinks); `own`: the self-contained columns' errors (uncertainty)."""
+    `skip` marks entries not to compare (kinks)."""
     if isinstance(a, (Probes, PoolShare)):
-        return _swap(compare_pair(b_name, b, a_name, a, rule, rounding, skip, own))
+        return _swap(compare_pair(b_name, b, a_name, a, allowance, skip))
+    rule = allowance.rule
     if isinstance(b, PoolShare):
         return _against_share(a_name, a, b_name, b, rule)
-    u_a = uncertainty(a_name, a, rounding, rule, own)
+    u_a = uncertainty(a_name, a, allowance)
     x = np.asarray(_values(a), dtype=np.float64)
     if isinstance(b, Probes):
-        return _against_probes(a_name, x, u_a, b_name, b, rule, rounding)
+        return _against_probes(a_name, x, u_a, b_name, b, allowance)
     y = np.asarray(_values(b), dtype=np.float64)
     if x.shape != y.shape:  # never broadcast one column against another
         return PairError(a_name, b_name, False, float("inf"), float("inf"), "shape", (float("nan"), float("nan")))
-    u_b = uncertainty(b_name, b, rounding, rule, own)
+    u_b = uncertainty(b_name, b, allowance)
     ignored = np.zeros(x.shape, dtype=bool) if skip is None else np.asarray(skip, dtype=bool)
     for column, u in ((a, u_a), (b, u_b)):
         if isinstance(column, Measured):
@@ -214,11 +227,11 @@ def compare_pair(a_name: str, a: Any, b_name: str, b: Any, rule: Rule, rounding:
     return _entrywise(a_name, x, u_a, b_name, y, u_b, rule, ~ignored, labels=None)
 
 
-def _against_probes(a_name: str, a: np.ndarray, u_a: np.ndarray, b_name: str, probes: Probes, rule: Rule,
-                    rounding: Any) -> PairError:
+def _against_probes(a_name: str, a: np.ndarray, u_a: np.ndarray, b_name: str, probes: Probes,
+                    allowance: Allowance) -> PairError:
     """a's projections on the random directions and a's sampled entries, against what fast mode measured."""
-    mine, mine_u, theirs, theirs_u, labels = _probe_sides(a, u_a, probes, rounding)
-    return _entrywise(a_name, mine, mine_u, b_name, theirs, theirs_u, rule,
+    mine, mine_u, theirs, theirs_u, labels = _probe_sides(a, u_a, probes, allowance.rounding)
+    return _entrywise(a_name, mine, mine_u, b_name, theirs, theirs_u, allowance.rule,
                       np.ones(mine.shape, dtype=bool), labels=labels)
 
 
@@ -240,20 +253,19 @@ def _against_share(a_name: str, a: Any, b_name: str, share: PoolShare, rule: Rul
                         None if probes.labels is None else tuple(probes.labels[j] for j in mine))
     whole = np.array(whole, dtype=np.float64)
     whole[share.span] = x
-    u = uncertainty(a_name, whole, share.rounding, rule, share.own)
-    pair = _against_probes(a_name, whole, u, b_name, probes, rule, share.rounding)
+    allowance = Allowance(rule, share.rounding, share.own)
+    pair = _against_probes(a_name, whole, uncertainty(a_name, whole, allowance), b_name, probes, allowance)
     if pair.worst.startswith("along random direction"):
         return replace(pair, worst=f"{pair.worst} over the {share.members:,} pooled variables")
     return pair
 
 
-def disagreeing_probes(a_name: str, a: Any, probes: Probes, rule: Rule, rounding: Any,
-                       excess: bool = False, own: Mapping[str, Any] | None = None) -> Any:
+def disagreeing_probes(a_name: str, a: Any, probes: Probes, allowance: Allowance, excess: bool = False) -> Any:
     """The probes (directions first, then entries) at which column a disagrees with what fast mode
     measured, as a list of their positions; with excess, each probe's |difference| / allowed instead."""
     x = np.asarray(a, dtype=np.float64)
-    mine, mine_u, theirs, theirs_u, _ = _probe_sides(x, uncertainty(a_name, x, rounding, rule, own), probes, rounding)
-    _, bad, ratio = _judged(mine, mine_u, theirs, theirs_u, rule)
+    mine, mine_u, theirs, theirs_u, _ = _probe_sides(x, uncertainty(a_name, x, allowance), probes, allowance.rounding)
+    _, bad, ratio = _judged(mine, mine_u, theirs, theirs_u, allowance.rule)
     return ratio if excess else [int(i) for i in np.flatnonzero(bad)]
 
 

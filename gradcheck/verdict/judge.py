@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import math
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Any, Mapping
 
 import numpy as np
 
-from ..base.columns import Along, Kink, Measured, PoolShare, Probes
+from ..base.columns import COLUMNS, Along, Kink, Measured, PoolShare, Probes
 from ..base.status import Status
-from .agreement import SAFETY, PairError, Rule, compare_pair, conclusive, conclusive_share, index_text, uncertainty
+from ..oracles.numeric import NumericResult
+from .agreement import (SAFETY, Allowance, PairError, Rule, compare_pair, conclusive, conclusive_share, index_text,
+                        uncertainty)
 from .result import GradientResult
 
 
@@ -33,14 +35,13 @@ class Comparison:
     nothing: bool = False  # fewer than two columns could be compared: nothing was judged
 
 
-def compare(columns: Mapping[str, Any], rule: Rule, rounding: Any = 0.0, skip: Any = None,
-            own: Mapping[str, Any] | None = None) -> Comparison:
-    """Every pair of the columns that have a value (None marks a column without one). `rounding` is
-    backprop's rounding at each entry, `own` the symbolic and claimed columns' own errors."""
+def compare(columns: Mapping[str, Any], allowance: Allowance, skip: Any = None) -> Comparison:
+    """Every pair of the columns that have a value (None marks a column without one), each column
+    granted its own uncertainty (agreement.Allowance); `skip` marks entries not compared (kinks)."""
     present = {name: v for name, v in columns.items() if v is not None}
     if skip is not None and np.all(skip) and len(present) >= 2:  # every entry is a kink: judged there
         return Comparison(True, None, None, " = ".join(present))
-    pairs = tuple(compare_pair(a, present[a], b, present[b], rule, rounding, skip, own)
+    pairs = tuple(compare_pair(a, present[a], b, present[b], allowance, skip)
                   for a, b in combinations(present, 2))
     compared = [p for p in pairs if p.compared]
     # A column compared with nothing (numeric could not difference a single entry) says nothing.
@@ -62,34 +63,38 @@ def compare(columns: Mapping[str, Any], rule: Rule, rounding: Any = 0.0, skip: A
                       verdict, pairs, odd)
 
 
-def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, str | None]], rule: Rule,
-          rounding: Any = 0.0, mode: str = "full", method: str = "central", formula: str | None = None,
-          kinks: tuple[Kink, ...] = (), own: Mapping[str, Any] | None = None, scale: float = 0.0,
+def judge(variable: str, shape: tuple[int, ...], columns: Mapping[str, tuple[Any, str | None]],
+          measured: NumericResult | None, allowance: Allowance, formula: str | None = None,
           tied: Along | None = None) -> GradientResult:
-    """One variable's columns, each (value or None, note), compared. `rounding` is each entry's
-    rounding (agreement.Rule.rounding of backprop's magnitudes; 0 where there is no backprop); `own`
-    the symbolic and claimed columns' own evaluation errors (agreement.uncertainty); `scale` a size
-    the gradient is at least judged at (agreement.conclusive): a black box's, its whole layer's; `tied`
-    f's slope with its kinked entries moved together, which every column must give too."""
+    """One variable's columns other than numeric, each (value or None, note), and the numeric oracle's
+    `measured` result (its value or fast mode's probes, its method and the kinks it found), compared,
+    each column granted its own uncertainty (agreement.Allowance). `tied` is f's slope with its kinked
+    entries moved together, which every column must give too."""
     values = {name: v for name, (v, _) in columns.items()}
     notes = {name: note for name, (_, note) in columns.items() if note}
-    rounding = np.broadcast_to(np.asarray(rounding, dtype=np.float64), shape)
-    own = dict(own or {})
-    kinks, values["numeric"] = _smooth_kinks(kinks, values.get("numeric"), rule)
-    if values["numeric"] is None and "numeric" not in columns:
-        del values["numeric"]
+    rule = allowance.rule
+    allowance = replace(allowance, rounding=np.broadcast_to(np.asarray(allowance.rounding, dtype=np.float64), shape),
+                        own=dict(allowance.own))
+    kinks: tuple[Kink, ...] = ()
+    mode, method = "full", "central"
+    if measured is not None:
+        mode, method = ("full" if measured.probes is None else "fast"), measured.method
+        if measured.note:
+            notes["numeric"] = measured.note
+        kinks, values["numeric"] = _smooth_kinks(measured.kinks, numeric_values(measured), rule)
+    values = {name: values[name] for name in sorted(values, key=_column_order)}  # the table's order: verdicts read alike
     skip = np.zeros(shape, dtype=bool)
     for k in kinks:
         skip[k.index] = True
-    outside = _outside_kinks(values, kinks, rule, rounding, own) + _off_the_tie(values, tied, rule, rounding, own)
-    result = compare(values, rule, rounding, skip if kinks else None, own)
-    witnessed, vague = _witnesses(values, shape, kinks, rule, rounding, own, skip, scale)
+    outside = _outside_kinks(values, kinks, allowance) + _off_the_tie(values, tied, allowance)
+    result = compare(values, allowance, skip if kinks else None)
+    witnessed, vague = _witnesses(values, shape, kinks, allowance, skip)
     for name in vague:
         notes.setdefault(name, _vague_note(values[name], values.get("symbolic") is not None))
-    measured = values.get("numeric")
-    error = measured.error if isinstance(measured, Measured) else None
-    if isinstance(measured, Measured):
-        values["numeric"] = measured.value
+    column = values.get("numeric")
+    error = column.error if isinstance(column, Measured) else None
+    if isinstance(column, Measured):
+        values["numeric"] = column.value
     verdict = result.verdict
     # nothing could be compared: nothing contradicts a claim and nothing confirms it (a claim that
     # does not compute is still wrong)
@@ -114,19 +119,27 @@ def judge(variable: str, shape: tuple[int, ...], columns: dict[str, tuple[Any, s
                           kinks=[(list(k.index), k.left, k.right) for k in kinks], odd=result.odd)
 
 
-def _witnesses(values: Mapping[str, Any], shape: tuple[int, ...], kinks: tuple[Kink, ...], rule: Rule,
-               rounding: np.ndarray, own: Mapping[str, Any], skip: np.ndarray,
-               scale: float = 0.0) -> tuple[np.ndarray, list[str]]:
+def _column_order(name: str) -> int:
+    return COLUMNS.index(name) if name in COLUMNS else len(COLUMNS)
+
+
+def numeric_values(result: NumericResult) -> Any:
+    """The numeric column: the measured gradient with its error estimate, or fast mode's probes."""
+    return result.probes if result.probes is not None else result.value
+
+
+def _witnesses(values: Mapping[str, Any], shape: tuple[int, ...], kinks: tuple[Kink, ...], allowance: Allowance,
+               skip: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Where some column (not the claim) can witness agreement (agreement.conclusive), and the columns
     that cannot everywhere they have a value. At a kink the witness is the interval of one-sided
     derivatives, where their own error is small beside them."""
     witnessed = np.zeros(shape, dtype=bool)
     vague = []
-    scale = max(_scale(values, kinks), scale)
+    allowance = replace(allowance, scale=max(_scale(values, kinks), allowance.scale))
     for name, v in values.items():
         if v is None or name == "claimed":
             continue
-        mask = np.broadcast_to(conclusive(name, v, rounding, rule, own, scale), shape)
+        mask = np.broadcast_to(conclusive(name, v, allowance), shape)
         witnessed |= mask & ~skip
         measured = np.isfinite(np.asarray(v.value if isinstance(v, Measured) else v, dtype=np.float64)) \
             if not isinstance(v, (Probes, PoolShare)) else np.ones(shape, dtype=bool)
@@ -134,7 +147,7 @@ def _witnesses(values: Mapping[str, Any], shape: tuple[int, ...], kinks: tuple[K
             vague.append(name)
     for k in kinks:
         if not np.isnan(k.left):
-            witnessed[k.index] = bool(SAFETY * k.error <= conclusive_share(rule) * scale)
+            witnessed[k.index] = bool(SAFETY * k.error <= conclusive_share(allowance.rule) * allowance.scale)
     return witnessed, vague
 
 
@@ -188,8 +201,7 @@ def _smooth_kinks(kinks: tuple[Kink, ...], measured: Any, rule: Rule) -> tuple[t
     return tuple(k for k in kinks if k not in smooth), Measured(value, error)
 
 
-def _outside_kinks(values: dict[str, Any], kinks: tuple[Kink, ...], rule: Rule, rounding: np.ndarray,
-                   own: Mapping[str, Any]) -> list[str]:
+def _outside_kinks(values: dict[str, Any], kinks: tuple[Kink, ...], allowance: Allowance) -> list[str]:
     """A column whose value at a kink is not between the one-sided derivatives is wrong there. The
     interval is widened by the rule's allowance, with the one-sided differences' own error and the
     column's own uncertainty (agreement.uncertainty: a claim's is its own, never backprop's)."""
@@ -201,8 +213,8 @@ def _outside_kinks(values: dict[str, Any], kinks: tuple[Kink, ...], rule: Rule, 
         for name, v in values.items():
             if v is None or name == "numeric" or isinstance(v, (Measured, Probes)):
                 continue
-            u = float(np.asarray(uncertainty(name, v, rounding, rule, own))[k.index])
-            slack = float(rule.allowed(low, high, k.error, u))
+            u = float(np.asarray(uncertainty(name, v, allowance))[k.index])
+            slack = float(allowance.rule.allowed(low, high, k.error, u))
             entry = float(np.asarray(v)[k.index])
             if not low - slack <= entry <= high + slack:
                 where = index_text(k.index) if k.index else ""
@@ -211,8 +223,7 @@ def _outside_kinks(values: dict[str, Any], kinks: tuple[Kink, ...], rule: Rule, 
     return problems
 
 
-def _off_the_tie(values: dict[str, Any], tied: Along | None, rule: Rule, rounding: np.ndarray,
-                 own: Mapping[str, Any]) -> list[str]:
+def _off_the_tie(values: dict[str, Any], tied: Along | None, allowance: Allowance) -> list[str]:
     """A column whose sum over the kinked entries is not f's slope with them moved together is wrong
     there, even where each entry lies between its one-sided derivatives (columns.Along)."""
     if tied is None:
@@ -222,9 +233,9 @@ def _off_the_tie(values: dict[str, Any], tied: Along | None, rule: Rule, roundin
     for name, column in values.items():
         if column is None or name == "numeric" or isinstance(column, (Measured, Probes, PoolShare)):
             continue
-        u = float(np.sum(v * np.asarray(uncertainty(name, column, rounding, rule, own))))
+        u = float(np.sum(v * np.asarray(uncertainty(name, column, allowance))))
         got = float(np.sum(v * np.asarray(column, dtype=np.float64)))
-        if not abs(got - tied.value) <= float(rule.allowed(got, tied.value, u, tied.error)):
+        if not abs(got - tied.value) <= float(allowance.rule.allowed(got, tied.value, u, tied.error)):
             problems.append(f"{name} gives {got:.6g} in all, summed over the kinked entries, where f's slope with "
                             f"them moved together is {tied.value:.6g} (a tie shares the gradient; it does not "
                             "give each tied entry the whole of it)")

@@ -33,7 +33,7 @@ from ..base.limits import FAST_PROBES
 from ..oracles import vjp_numeric
 from ..oracles.numeric import NumericResult
 from ..oracles.vjp_numeric import BlackBox
-from .agreement import Rule, disagreeing_probes
+from .agreement import Allowance, Rule, disagreeing_probes
 
 SMALL_ENTRIES = 2 * FAST_PROBES
 # The small variables are pooled when their entries together are more than one array's probes.
@@ -139,9 +139,8 @@ def share(pool: Pool, name: str, probes: Probes, columns: Mapping[str, np.ndarra
     return PoolShare(probes, dict(columns), rounding, pool.span(name), len(pool.names), dict(own or {}))
 
 
-def settle(pool: Pool, probes: Probes, columns: Mapping[str, np.ndarray | None], rounding: np.ndarray,
-           rule: Rule, along: Along, measure: Callable[[str], Measured | None],
-           own: Mapping[str, np.ndarray] | None = None) -> tuple[Probes, dict[str, Measured]]:
+def settle(pool: Pool, probes: Probes, columns: Mapping[str, np.ndarray | None], allowance: Allowance,
+           along: Along, measure: Callable[[str], Measured | None]) -> tuple[Probes, dict[str, Measured]]:
     """Trace every disagreeing probe to its variable and difference that variable in full (module
     docstring). Returns the pool's probes without the traced variables' shares, and their measurements."""
     traced: dict[str, Measured] = {}
@@ -149,7 +148,7 @@ def settle(pool: Pool, probes: Probes, columns: Mapping[str, np.ndarray | None],
         if values is None:
             continue
         while len(traced) < MAX_TRACED:
-            bad = disagreeing_probes(column, _without(values, pool, traced), probes, rule, rounding, own=own)
+            bad = disagreeing_probes(column, _without(values, pool, traced), probes, allowance)
             if not bad:
                 break
             i = bad[0]
@@ -158,7 +157,7 @@ def settle(pool: Pool, probes: Probes, columns: Mapping[str, np.ndarray | None],
                 name = pool.member(probes.entries[i - k][0])
             else:
                 name = _bisect(pool, [n for n in pool.names if n not in traced], probes.directions[i],
-                               _without(values, pool, traced), rounding, rule, along, column, own)
+                               (column, _without(values, pool, traced)), allowance, along)
             measured = measure(name)
             if measured is None or name in traced:
                 break
@@ -167,10 +166,12 @@ def settle(pool: Pool, probes: Probes, columns: Mapping[str, np.ndarray | None],
     return probes, traced
 
 
-def _bisect(pool: Pool, names: list[str], direction: np.ndarray, values: np.ndarray, rounding: np.ndarray,
-            rule: Rule, along: Along, column: str, own: Mapping[str, np.ndarray] | None = None) -> str:
+def _bisect(pool: Pool, names: list[str], direction: np.ndarray, values: tuple[str, np.ndarray],
+            allowance: Allowance, along: Along) -> str:
     """The variable a disagreeing direction's disagreement comes from: the direction is cut into two
-    halves by variable, each differenced; the half that disagrees more is kept."""
+    halves by variable, each differenced; the half that disagrees more (with `values`, a column's name
+    and its values over the pool) is kept."""
+    column, over_pool = values
     while len(names) > 1:
         halves = (names[: len(names) // 2], names[len(names) // 2:])
         worst, kept = -1.0, halves[0]
@@ -182,7 +183,7 @@ def _bisect(pool: Pool, names: list[str], direction: np.ndarray, values: np.ndar
             if not isinstance(got, tuple):
                 continue  # near a kink: the other half is looked at
             one = Probes(v[None, :], np.array([got[0]]), np.array([got[1]]), (), np.zeros(0), np.zeros(0))
-            excess = float(disagreeing_probes(column, values, one, rule, rounding, excess=True, own=own)[0])
+            excess = float(disagreeing_probes(column, over_pool, one, allowance, excess=True)[0])
             if excess > worst:
                 worst, kept = excess, half
         names = kept
@@ -275,12 +276,12 @@ def _concatenated(pool: Pool, columns: Mapping[str, Mapping[str, Any]], column: 
 
 
 def pooled_numeric(pool: Pool, f: Callable, point: Mapping[str, Any], columns: Mapping[str, Mapping[str, Any]],
-                   rounding: Mapping[str, Any], rule: Rule, methods: Mapping[str, str], seed: int,
-                   own: Mapping[str, Mapping[str, Any]] | None = None) -> dict:
+                   allowances: Mapping[str, Allowance], methods: Mapping[str, str], seed: int) -> dict:
     """An expression's pooled variables: each one's NumericResult (oracles/numeric.py), whose probes are
     its PoolShare, or its full measurement if a disagreement was traced to it. `columns` holds every
-    member's other columns by name (symbolic, backprop, claimed: values or None), `own` each member's
-    self-contained columns' own errors (agreement.uncertainty)."""
+    member's other columns by name (symbolic, backprop, claimed: values or None), `allowances` what each
+    member's comparison grants its columns (agreement.Allowance: one rule, each member's rounding and
+    its self-contained columns' own errors)."""
     # deferred: a name of this module's own means something else at module level
     from ..oracles.numeric import NumericResult, along, numeric
 
@@ -309,23 +310,29 @@ def pooled_numeric(pool: Pool, f: Callable, point: Mapping[str, Any], columns: M
 
     names = sorted({c for member in columns.values() for c in member})
     flat = {c: _concatenated(pool, columns, c) for c in names}
-    pool_rounding = pool.pack({n: np.broadcast_to(rounding[n], pool.shapes[pool.names.index(n)])
-                               for n in pool.names})
-    own = own or {}
-    pool_own = {c: pool.pack({n: np.broadcast_to(own.get(n, {}).get(c, 0.0), pool.shapes[pool.names.index(n)])
-                              for n in pool.names}) for c in {c for errors in own.values() for c in errors}}
+    allowance = _over_pool(pool, allowances)
     assert isinstance(probed.probes, Probes)
-    probes, traced = settle(pool, pool.labelled(probed.probes), flat, pool_rounding, rule,
-                            lambda v: along(pooled_f, pooled_point, POOL, v, method, base), measure, pool_own)
+    probes, traced = settle(pool, pool.labelled(probed.probes), flat, allowance,
+                            lambda v: along(pooled_f, pooled_point, POOL, v, method, base), measure)
     out = {}
     for name in whole.names:
         if name in full:
             out[name] = full[name]
         else:
             shared = share(pool, name, probes, {c: _without(v, pool, traced) if v is not None else None
-                                                for c, v in flat.items()}, pool_rounding, pool_own)
+                                                for c, v in flat.items()}, allowance.rounding, allowance.own)
             out[name] = NumericResult(None, shared, pool.note(probes), method)  # type: ignore[arg-type]
     return out
+
+
+def _over_pool(pool: Pool, allowances: Mapping[str, Allowance]) -> Allowance:
+    """The members' allowances as one over the pool's concatenated entries (they share one rule)."""
+    def packed(values: Mapping[str, Any]) -> np.ndarray:
+        return pool.pack({n: np.broadcast_to(values[n], pool.shapes[pool.names.index(n)]) for n in pool.names})
+
+    owned = {c for n in pool.names for c in allowances[n].own}
+    return Allowance(allowances[pool.names[0]].rule, packed({n: allowances[n].rounding for n in pool.names}),
+                     {c: packed({n: allowances[n].own.get(c, 0.0) for n in pool.names}) for c in owned})
 
 
 def pooled_vjp(pool: Pool, box: BlackBox, claimed: Sequence[Mapping[str, tuple]], rule: Rule) -> dict:
@@ -375,7 +382,8 @@ def pooled_vjp(pool: Pool, box: BlackBox, claimed: Sequence[Mapping[str, tuple]]
             return vjp_numeric.along(pooled_box, POOL, v)[k]
 
         settle(pool, probes_at(k), {c: _without(v, pool, measured) if v is not None else None
-                                    for c, v in flats[k].items()}, np.zeros(pool.size), rule, along_k, measure_one)
+                                    for c, v in flats[k].items()}, Allowance(rule, np.zeros(pool.size)), along_k,
+               measure_one)
     out: dict[str, list] = dict(measured)
     final = [probes_at(k) for k in range(len(douts))]
     for name in pool.names:

@@ -21,7 +21,7 @@ from conftest import console_script, subprocess_env
 import gradcheck
 from gradcheck.base.columns import Measured
 from gradcheck.base.errors import RuleError
-from gradcheck.verdict.agreement import SAFETY, Rule, compare_pair
+from gradcheck.verdict.agreement import SAFETY, Allowance, Rule, compare_pair
 from gradcheck.verdict.judge import compare
 
 AGREEMENT_MODULE = Path(gradcheck.__file__).parent / "verdict" / "agreement.py"
@@ -48,52 +48,52 @@ def test_the_agreement_formula_is_written_in_one_module():
 
 def test_rule_is_the_documented_one():
     rule = Rule(rtol=1e-3, atol=1e-6)
-    ok = compare_pair("a", 1.0, "b", 1.0 + 0.999e-3, rule)
-    bad = compare_pair("a", 1.0, "b", 1.0 + 1.01e-3, rule)
+    ok = compare_pair("a", 1.0, "b", 1.0 + 0.999e-3, Allowance(rule))
+    bad = compare_pair("a", 1.0, "b", 1.0 + 1.01e-3, Allowance(rule))
     assert ok.agree and not bad.agree
-    assert compare_pair("a", 0.0, "b", 0.9e-6, rule).agree
-    assert not compare_pair("a", 0.0, "b", 1.1e-6, rule).agree
+    assert compare_pair("a", 0.0, "b", 0.9e-6, Allowance(rule)).agree
+    assert not compare_pair("a", 0.0, "b", 1.1e-6, Allowance(rule)).agree
 
 
 def test_an_entry_is_allowed_its_own_uncertainty_and_no_more():
     rule = Rule(rtol=0.0, atol=0.0)
     measured = Measured(np.array([1.0, 1.0]), np.array([1e-3, 1e-9]))
-    pair = compare_pair("numeric", measured, "claimed", np.array([1.0 + 0.5 * SAFETY * 1e-3, 1.0 + 1e-6]), rule)
+    pair = compare_pair("numeric", measured, "claimed", np.array([1.0 + 0.5 * SAFETY * 1e-3, 1.0 + 1e-6]), Allowance(rule))
     assert not pair.agree and pair.worst == "[1]"  # entry 0 is within its estimate, entry 1 is not
 
 
 def test_verdict_names_the_odd_column_out():
     rule = Rule()
-    wrong_claim = compare({"symbolic": 1.0, "backprop": 1.0, "numeric": 1.0, "claimed": 2.0}, rule)
+    wrong_claim = compare({"symbolic": 1.0, "backprop": 1.0, "numeric": 1.0, "claimed": 2.0}, Allowance(rule))
     # golden: the verdict's sentence, pinned once here at the rule that writes it
     assert wrong_claim.verdict == "claimed disagrees with symbolic = backprop = numeric"
     assert wrong_claim.odd == "claimed"
-    bad_backprop = compare({"symbolic": 1.0, "backprop": 3.0, "numeric": 1.0}, rule)
+    bad_backprop = compare({"symbolic": 1.0, "backprop": 3.0, "numeric": 1.0}, Allowance(rule))
     # golden: likewise, for an odd column that is an oracle
     assert bad_backprop.verdict == "backprop disagrees with symbolic = numeric" and bad_backprop.odd == "backprop"
-    split = compare({"symbolic": 1.0, "backprop": 1.0, "numeric": 2.0, "claimed": 2.0}, rule)
+    split = compare({"symbolic": 1.0, "backprop": 1.0, "numeric": 2.0, "claimed": 2.0}, Allowance(rule))
     assert not split.agree and split.verdict == "symbolic = backprop ≠ numeric = claimed" and split.odd is None
-    lonely = compare({"symbolic": None, "backprop": 1.0, "numeric": None}, rule)
+    lonely = compare({"symbolic": None, "backprop": 1.0, "numeric": None}, Allowance(rule))
     assert not lonely.agree and "nothing to compare" in lonely.verdict
 
 
 def test_columns_of_different_shapes_never_agree():
-    pair = compare_pair("backprop", np.ones(3), "claimed", np.ones((2, 3)), Rule())
+    pair = compare_pair("backprop", np.ones(3), "claimed", np.ones((2, 3)), Allowance(Rule()))
     assert not pair.agree and pair.worst == "shape"
 
 
 def test_nan_never_agrees():
     assert not compare_pair("backprop", np.array([np.nan, np.nan]), "claimed", np.array([np.nan, np.nan]),
-                            Rule()).agree
-    assert not compare({"backprop": np.full(2, np.nan), "claimed": np.full(2, np.nan)}, Rule()).agree
+                            Allowance(Rule())).agree
+    assert not compare({"backprop": np.full(2, np.nan), "claimed": np.full(2, np.nan)}, Allowance(Rule())).agree
 
 
 def test_entries_numeric_could_not_difference_are_not_compared_and_do_not_agree():
     """numeric's NaN with an infinite estimate means 'not differenced' (a kink within reach)."""
     measured = Measured(np.array([np.nan, 2.0]), np.array([np.inf, 1e-12]))
-    assert compare_pair("numeric", measured, "backprop", np.array([5.0, 2.0]), Rule()).agree
+    assert compare_pair("numeric", measured, "backprop", np.array([5.0, 2.0]), Allowance(Rule())).agree
     nothing = compare_pair("numeric", Measured(np.array([np.nan]), np.array([np.inf])), "backprop",
-                           np.array([5.0]), Rule())
+                           np.array([5.0]), Allowance(Rule()))
     assert nothing.compared == 0 and not nothing.agree
 
 
