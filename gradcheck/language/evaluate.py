@@ -48,8 +48,8 @@ def forward(root: Node, point: Mapping[str, Any], shake: bool | int = False,
     order = order or topological(root)
     values: dict[Node, Any] = {}
     # Real inputs make real values throughout, so only a complex point asks each node which form to take.
-    _evaluate(order, values, point, working_dtype(point), _is_complex(point.values()), shake,
-              _data_nodes(order) if shake else set())
+    _evaluate(order, values, point, _Pass(working_dtype(point), _is_complex(point.values()), shake,
+                                          _data_nodes(order) if shake else frozenset()))
     return values
 
 
@@ -82,13 +82,26 @@ class _Reference:
     products: _Products | None = None
 
 
-def _evaluate(nodes: Sequence[Node], values: dict[Node, Any], point: Mapping[str, Any], real: type,
-              complex_pass: bool, shake: bool | int, data: set[Node], positions: Mapping[Node, int] | None = None,
+@dataclass(frozen=True)
+class _Pass:
+    """How a pass computes: its real type (float64, float32), whether complex forms are asked for, and
+    its shake (SHAKE_ULPS; -1 for the signs reversed; False for none), which leaves the data nodes
+    alone and picks each node's pattern by its position in the whole order (by default its index in
+    the nodes evaluated: a whole pass)."""
+
+    real: type
+    complex: bool
+    shake: bool | int = False
+    data: frozenset[Node] | set[Node] = frozenset()
+    positions: Mapping[Node, int] | None = None
+
+
+def _evaluate(nodes: Sequence[Node], values: dict[Node, Any], point: Mapping[str, Any], how: _Pass,
               reference: _Reference | None = None, unshaken: dict[Node, Any] | None = None) -> None:
     """Fill in values for nodes (a topological order; the inputs not among them already in values).
-    positions: each node's index in the whole order, which picks its shake pattern (by default its
-    index in nodes: a whole pass). reference: the pass this one reuses (see _linear_step); unshaken:
-    filled with each operation's value before shaking."""
+    reference: the pass this one reuses (see _linear_step); unshaken: filled with each operation's
+    value before shaking."""
+    real, complex_pass, shake = how.real, how.complex, how.shake
     eps = float(np.finfo(real).eps)
     with np.errstate(**STRICT):
         for position, node in enumerate(nodes):
@@ -105,8 +118,8 @@ def _evaluate(nodes: Sequence[Node], values: dict[Node, Any], point: Mapping[str
                     out = apply(node, inputs, complex_pass)
                 if unshaken is not None:
                     unshaken[node] = out
-                if shake and node not in data:
-                    place = positions[node] if positions is not None else position
+                if shake and node not in how.data:
+                    place = how.positions[node] if how.positions is not None else position
                     out = out * (1 + int(shake) * SHAKE_ULPS * eps * sign_pattern(place + 1, np.shape(out)))
                 values[node] = out
 
@@ -381,8 +394,8 @@ class _Reevaluation:
             unshaken: dict[Node, Any] = {}
             try:
                 self.values = values
-                _evaluate(self.paths.order, values, reference, working_dtype(reference),
-                          _is_complex(reference.values()), self.shake, self.data,
+                _evaluate(self.paths.order, values, reference,
+                          _Pass(working_dtype(reference), _is_complex(reference.values()), self.shake, self.data),
                           unshaken=unshaken if self.shake else None)
             except DomainError:
                 if reference is point:
@@ -406,8 +419,8 @@ class _Reevaluation:
         for k in changed:
             if k in self.variables:
                 values[self.variables[k]] = point[k]
-        _evaluate(moved, values, point, np.float32 if self.single else np.float64, complex_pass,
-                  self.shake, self.data, self.paths.position, self.reference)
+        _evaluate(moved, values, point, _Pass(np.float32 if self.single else np.float64, complex_pass,
+                                              self.shake, self.data, self.paths.position), self.reference)
         return values, complex_pass
 
     def _whole(self, point: Mapping[str, Any]) -> dict[Node, Any]:
