@@ -25,7 +25,7 @@ from ..language.shapes import infer_shapes
 from ..language.tree import Const, Node, Paths, Var
 from ..ops.arrays import format_shape
 from ..oracles.backprop import backprop, backprop_magnitudes
-from ..oracles.numeric import NumericResult, along, choose_mode, numeric
+from ..oracles.numeric import NumericResult, Section, along, choose_mode, numeric
 from ..oracles.switches import Switches, decide, kinked
 from ..oracles.sym_chain import exact_value
 from ..oracles.sym_eval import EVAL_DIGITS, evaluated_to, working_digits
@@ -178,7 +178,8 @@ def _judge(problem: Problem, columns: Columns, mode: str, rule: Rule) -> dict[st
     at_point = columns.f(problem.point)
 
     def slope(var: str) -> Callable[[np.ndarray], Any]:
-        return lambda v: along(columns.f, problem.point, var, v, columns.methods[var], at_point)
+        section = Section(columns.f, problem.point, var, columns.methods[var], at_point)
+        return lambda v: along(section, v)
 
     gradients = {}
     for v in problem.wrt:
@@ -259,12 +260,12 @@ def _kinks_in_float64(f: Callable, point: Mapping[str, Any], var: str, result: N
     if not result.kinks:
         return result
     wide = {name: np.asarray(v, dtype=np.float64)[()] for name, v in point.items()}
-    at = f(wide)
+    section = Section(f, wide, var, method, f(wide))
     kinks = []
     for k in result.kinks:
         unit = np.zeros(np.shape(wide[var]))
         unit[k.index] = 1.0
-        got = along(f, wide, var, unit, method, at)
+        got = along(section, unit)
         kinks.append(replace(got, index=k.index) if isinstance(got, Kink) and not np.isnan(got.left) else k)
     return replace(result, kinks=tuple(kinks))
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
@@ -84,6 +85,46 @@ class NumericResult:
     kinks: tuple[Kink, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class Section:
+    """f along one variable's space at the point: the function differenced for ∂f/∂name, with f's value at
+    the point (`base`, every difference's reference) and the difference method."""
+
+    f: Function
+    point: Mapping[str, Any]
+    name: str
+    method: str
+    base: Evaluation
+
+    @cached_property
+    def x(self) -> np.ndarray:
+        """The variable's value in the working precision."""
+        return _as_working(self.point[self.name])
+
+    def line(self, v: np.ndarray | tuple[int, ...], last: dict | None = None):
+        """g(t) = f(x + t·v), the function whose derivative at 0 is wanted (v a direction, or the index of
+        one entry). g and g.shaken share the last step's array x + t·v: the shaken pass of a step then
+        receives the very array the plain pass did, and evaluate.py reuses the plain pass's linear products
+        for it."""
+        last = {} if last is None else last
+        x, f, point, name = self.x, self.f, self.point, self.name
+
+        def g(t) -> Evaluation:
+            checkpoint()  # every evaluation of f: the numeric oracle's loops all pass here
+            moved = last.get(t)
+            if moved is None:
+                last.clear()  # the previous step's array goes before this one is made
+                moved = last[t] = _moved(x, t, v)
+            return f({**point, name: moved[()] if moved.ndim == 0 else moved})
+        if hasattr(f, "shaken"):  # f evaluated with its intermediates' rounding perturbed
+            g.shaken = replace(self, f=f.shaken).line(v, last)  # type: ignore[attr-defined]
+        return g
+
+    def derivative(self, g, scale: float) -> Any:
+        """line_derivative of one of this section's lines, by its method, in x's precision."""
+        return line_derivative(g, scale, self.method, self.base, float(np.finfo(self.x.dtype).eps))
+
+
 def choose_mode(mode: str, point: Mapping[str, Any], names: list[str]) -> str:
     if mode != "auto":
         return mode
@@ -103,29 +144,30 @@ def numeric(f: Function, point: Mapping[str, Any], names: list[str], mode: str =
         # Fast mode probes 2 * FAST_PROBES lines per variable; a variable with no more entries than
         # that is differenced entry by entry, which costs no more and checks every entry. So fast
         # mode's cost is bounded per array, and a scalar costs one derivative, not sixteen.
-        run = full if mode == "full" or np.size(point[name]) <= 2 * FAST_PROBES else fast
+        whole = mode == "full" or np.size(point[name]) <= 2 * FAST_PROBES
+        section = Section(f, point, name, method, base)
         try:
-            results[name] = run(f, point, name, seed, method, base)
+            results[name] = full(section) if whole else fast(section, seed)
         except DomainError as exc:
             try:
                 if method != "complex":
                     raise
                 # an overflow in complex arithmetic: fall back, saying so
-                results[name] = run(f, point, name, seed, "central", base)
+                central = replace(section, method="central")
+                results[name] = full(central) if whole else fast(central, seed)
                 results[name] = _with_note(results[name], f"complex step failed ({exc.message}); central differences used")
             except DomainError as leaves:
                 results[name] = NumericResult(note=f"a step leaves the domain: {leaves.message}", method=method)
     return results
 
 
-def full(f: Function, point: Mapping[str, Any], name: str, seed: int, method: str,
-         base: Evaluation) -> NumericResult:
-    x = _as_working(point[name])
-    eps = float(np.finfo(x.dtype).eps)
+def full(section: Section) -> NumericResult:
+    """Every entry's derivative, one line per entry."""
+    x = section.x
     values, errors = np.empty(x.shape), np.empty(x.shape)
     kinks, excluded = [], 0
     for idx in np.ndindex(x.shape):
-        got = line_derivative(_line(f, point, name, x, idx), max(1.0, abs(float(x[idx]))), method, base, eps)
+        got = section.derivative(section.line(idx), max(1.0, abs(float(x[idx]))))
         if isinstance(got, Kink):
             kinks.append(Kink(idx, got.left, got.right, got.error))
             values[idx], errors[idx] = np.nan, np.inf
@@ -136,24 +178,21 @@ def full(f: Function, point: Mapping[str, Any], name: str, seed: int, method: st
             values[idx], errors[idx] = got
     scalar = x.ndim == 0
     measured = Measured(np.float64(values[()]) if scalar else values, np.float64(errors[()]) if scalar else errors)
-    return NumericResult(measured, note=_left_out(excluded), method=method, kinks=tuple(kinks))
+    return NumericResult(measured, note=_left_out(excluded), method=section.method, kinks=tuple(kinks))
 
 
-def fast(f: Function, point: Mapping[str, Any], name: str, seed: int, method: str,
-         base: Evaluation) -> NumericResult:
-    x = _as_working(point[name])
-    eps = float(np.finfo(x.dtype).eps)
+def fast(section: Section, seed: int) -> NumericResult:
+    """FAST_PROBES random directions and as many random entries, drawn from the variable's own stream."""
+    x, name = section.x, section.name
     key = randomness.key(seed, name, *randomness.FAST)
     rng = randomness.stream(seed, name, *randomness.FAST)
     scale = array_scale(x)
     drawn = Directions(key, x.shape, x.dtype.str, FAST_PROBES, ())
     # one direction at a time, drawn from rng (which then picks the entries); none is kept (directions.py)
-    kept, directional, directional_error = _probe(f, point, name, x, drawn.drawn(rng), [scale] * FAST_PROBES,
-                                                  method, base, eps)
+    kept, directional, directional_error = _probe(section, drawn.drawn(rng), [scale] * FAST_PROBES)
     flat = rng.choice(x.size, size=min(FAST_PROBES, x.size), replace=False)
     indices = [tuple(int(i) for i in np.unravel_index(position, x.shape)) for position in flat]
-    entries, values, errors = _probe(f, point, name, x, indices,
-                                     [max(1.0, abs(float(x[idx]))) for idx in indices], method, base, eps)
+    entries, values, errors = _probe(section, indices, [max(1.0, abs(float(x[idx]))) for idx in indices])
     skipped = FAST_PROBES - len(kept) + len(indices) - len(entries)
     kept_entries = [indices[i] for i in entries]
     note = (f"fast mode: {len(kept)} random directions and {len(kept_entries)} random entries checked "
@@ -162,16 +201,14 @@ def fast(f: Function, point: Mapping[str, Any], name: str, seed: int, method: st
         note += f"; {skipped} probes crossed a kink and were left out"
     probes = Probes(replace(drawn, kept=tuple(kept)), np.array(directional), np.array(directional_error),
                     tuple(kept_entries), np.array(values), np.array(errors))
-    return NumericResult(None, probes, note, method)
+    return NumericResult(None, probes, note, section.method)
 
 
-def along(f: Function, point: Mapping[str, Any], name: str, vector: np.ndarray, method: str, base: Evaluation):
-    """The derivative of f along one vector of variable `name`'s space: (value, error), or a Kink or None
+def along(section: Section, vector: np.ndarray):
+    """The derivative of f along one vector of the section's variable: (value, error), or a Kink or None
     near a kink (pool.py traces a disagreeing direction with these)."""
-    x = _as_working(point[name])
-    scale = array_scale(x)
-    return line_derivative(_line(f, point, name, x, np.asarray(vector, dtype=x.dtype)), scale, method, base,
-                           float(np.finfo(x.dtype).eps))
+    x = section.x
+    return section.derivative(section.line(np.asarray(vector, dtype=x.dtype)), array_scale(x))
 
 
 def array_scale(x: np.ndarray) -> float:
@@ -179,14 +216,14 @@ def array_scale(x: np.ndarray) -> float:
     return max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
 
 
-def _probe(f: Function, point, name: str, x: np.ndarray, vectors: Iterable[np.ndarray | tuple[int, ...]], scales: list, method: str,
-           base: Evaluation, eps: float) -> tuple[list[int], list[float], list[float]]:
+def _probe(section: Section, vectors: Iterable[np.ndarray | tuple[int, ...]],
+           scales: list) -> tuple[list[int], list[float], list[float]]:
     """The derivative along each vector; those that cross a kink are left out (their positions are not kept)."""
     kept, values, errors = [], [], []
     vectors = iter(vectors)
     for i, scale in enumerate(scales):
         v = next(vectors)
-        got = line_derivative(_line(f, point, name, x, v), scale, method, base, eps)
+        got = section.derivative(section.line(v), scale)
         del v  # before the next vector is made: one at a time in memory
         if isinstance(got, tuple):
             kept.append(i)
@@ -199,25 +236,6 @@ def _unit(x: np.ndarray, idx: tuple[int, ...]) -> np.ndarray:
     unit = np.zeros(x.shape, dtype=x.dtype)
     unit[idx] = 1.0
     return unit
-
-
-def _line(f: Function, point: Mapping[str, Any], name: str, x: np.ndarray, v: np.ndarray | tuple[int, ...],
-          last: dict | None = None):
-    """g(t) = f(x + t·v), the function whose derivative at 0 is wanted. g and g.shaken share the
-    last step's array x + t·v: the shaken pass of a step then receives the very array the plain pass
-    did, and evaluate.py reuses the plain pass's linear products for it."""
-    last = {} if last is None else last
-
-    def g(t) -> Evaluation:
-        checkpoint()  # every evaluation of f: the numeric oracle's loops all pass here
-        moved = last.get(t)
-        if moved is None:
-            last.clear()  # the previous step's array goes before this one is made
-            moved = last[t] = _moved(x, t, v)
-        return f({**point, name: moved[()] if moved.ndim == 0 else moved})
-    if hasattr(f, "shaken"):  # f evaluated with its intermediates' rounding perturbed
-        g.shaken = _line(f.shaken, point, name, x, v, last)  # type: ignore[attr-defined]
-    return g
 
 
 def _moved(x: np.ndarray, t: Any, v: np.ndarray | tuple[int, ...]) -> np.ndarray:

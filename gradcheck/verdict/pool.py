@@ -283,7 +283,7 @@ def pooled_numeric(pool: Pool, f: Callable, point: Mapping[str, Any], columns: M
     member's comparison grants its columns (agreement.Allowance: one rule, each member's rounding and
     its self-contained columns' own errors)."""
     # deferred: a name of this module's own means something else at module level
-    from ..oracles.numeric import NumericResult, along, numeric
+    from ..oracles.numeric import NumericResult, Section, along, numeric
 
     base = f(point)
 
@@ -291,7 +291,7 @@ def pooled_numeric(pool: Pool, f: Callable, point: Mapping[str, Any], columns: M
         return [numeric(p.wrap(f), p.point(point), [POOL], mode="fast", seed=seed, method=_method(methods, p.names))[POOL]]
 
     def along_pool(p: Pool, v: np.ndarray) -> list:
-        return [along(p.wrap(f), p.point(point), POOL, v, _method(methods, p.names), base)]
+        return [along(Section(p.wrap(f), p.point(point), POOL, _method(methods, p.names), base), v)]
 
     whole = pool
     rest, results, kinked = around_kinks(pool, probe, along_pool, seed)
@@ -302,7 +302,7 @@ def pooled_numeric(pool: Pool, f: Callable, point: Mapping[str, Any], columns: M
     if probed.probes is None:  # a step left the domain: the members are differenced one by one
         return {**full, **numeric(f, point, list(pool.names), mode="full", seed=seed, method=methods)}
     method = probed.method
-    pooled_f, pooled_point = pool.wrap(f), pool.point(point)
+    pooled = Section(pool.wrap(f), pool.point(point), POOL, method, base)
 
     def measure(name: str) -> Measured | None:
         full[name] = numeric(f, point, [name], mode="full", seed=seed, method=methods)[name]
@@ -313,7 +313,7 @@ def pooled_numeric(pool: Pool, f: Callable, point: Mapping[str, Any], columns: M
     allowance = _over_pool(pool, allowances)
     assert isinstance(probed.probes, Probes)
     probes, traced = settle(pool, pool.labelled(probed.probes), flat, allowance,
-                            lambda v: along(pooled_f, pooled_point, POOL, v, method, base), measure)
+                            lambda v: along(pooled, v), measure)
     out = {}
     for name in whole.names:
         if name in full:

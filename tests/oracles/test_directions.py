@@ -9,7 +9,7 @@ import numpy as np
 from gradcheck.base.columns import Evaluation, Probes
 from gradcheck.base.limits import FAST_PROBES
 from gradcheck.oracles.directions import Directions, projections
-from gradcheck.oracles.numeric import fast
+from gradcheck.oracles.numeric import Section, fast
 
 
 def test_directions_are_the_same_every_time_they_are_drawn():
@@ -42,7 +42,7 @@ def test_fast_mode_reports_the_directions_it_probed_along():
     def f(point):
         return Evaluation(float(np.sum(A * point["W"])))
 
-    result = fast(f, {"W": W}, "W", 4, "central", f({"W": W}))
+    result = fast(Section(f, {"W": W}, "W", "central", f({"W": W})), 4)
     probes = result.probes
     assert isinstance(probes, Probes) and isinstance(probes.directions, Directions)
     expected = [float(np.sum(A * v)) for v in probes.directions]
@@ -59,7 +59,7 @@ def test_fast_mode_keeps_no_array_of_the_variables_size():
     def f(point):
         return Evaluation(float(np.sum(np.sin(point["W"]))))
 
-    result = fast(f, {"W": W}, "W", 0, "central", f({"W": W}))
+    result = fast(Section(f, {"W": W}, "W", "central", f({"W": W})), 0)
     assert len(pickle.dumps(result.probes)) < W.nbytes / 100
 
 
