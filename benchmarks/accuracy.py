@@ -24,7 +24,7 @@ import gradcheck
 from gradcheck.batch.cases import load
 from gradcheck.language.evaluate import non_analytic, without_complex_form
 from gradcheck.language.tree import Paths
-from gradcheck.inputs.problem import build
+from gradcheck.inputs.problem import Spec, build
 
 
 def smooth_path(root, wrt) -> bool:
@@ -55,8 +55,8 @@ def main() -> None:
     smooth, piecewise = [], []
     for spec in specs:
         options = {k: v for k, v in spec.options.items() if k not in ("name", "grad", "expect")}
-        problem = build(options["expr"], at=options.get("at"), let=options.get("let"), wrt=options.get("wrt"),
-                        seed=options.get("seed", 0), base=options.get("base"))
+        problem = build(Spec(options["expr"], at=options.get("at"), let=options.get("let"), wrt=options.get("wrt"),
+                             base=options.get("base")), seed=options.get("seed", 0))
         if smooth_path(problem.root, problem.wrt):
             smooth.append((spec, options))
         elif not any(without_complex_form(problem.root, v) for v in problem.wrt):

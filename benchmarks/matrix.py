@@ -14,7 +14,7 @@ import time
 
 import gradcheck
 from gradcheck.oracles.symbolic import symbolic
-from gradcheck.inputs.problem import build
+from gradcheck.inputs.problem import Spec, build
 
 EXPR = "softmax_ce(relu(X @ W1) @ W2, y)"
 W2_CLAIM = "relu(X @ W1).T @ (softmax(relu(X @ W1) @ W2) - onehot(y, {k})) / {m}"
@@ -42,7 +42,7 @@ def main() -> None:
         seconds, status = timed_check(m, n, d, k, mode)
         print(f"  X {m}x{n}, W1 {n}x{d}, W2 {d}x{k}: {params:>7,} parameters, {mode:<4} mode: "
               f"{seconds:6.2f} s  ({status})")
-    problem = build(EXPR, at=net(16, 10, 8, 4), wrt="W1,W2")
+    problem = build(Spec(EXPR, at=net(16, 10, 8, 4), wrt="W1,W2"))
     start = time.perf_counter()
     columns = symbolic(problem.root, problem.point, problem.wrt)
     seconds = time.perf_counter() - start

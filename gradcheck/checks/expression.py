@@ -17,7 +17,7 @@ from ..base.options import Options, folder_option, make, name_option
 from ..base.status import Status
 from ..diagnose.reading import likelier_claim, slips
 from ..diagnose.shown_formula import right_formula
-from ..inputs.problem import Problem, build
+from ..inputs.problem import Problem, Spec, build
 from ..inputs.values import Assignments
 from ..language.cost import check_numeric_cost, expanded_operations
 from ..language.evaluate import differenced, forward, jumps_at, value, without_complex_form
@@ -59,17 +59,16 @@ def check(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
     # every check has a budget: options.timeout None is budget.DEFAULT_TIMEOUT, 0 is none
     with time_budget(budget_seconds(options.timeout)):
         try:
-            return _check(expr, at, grad, let, wrt, options, name, base, npy_root, data)
+            spec = Spec(expr, at, grad, let, wrt, data, folder_option("base", base), folder_option("npy_root", npy_root))
+            return _check(spec, options, name)
         except RecursionError:  # a backstop: the nesting limits (cost.py) should stop deep input before this
             raise SpecError(f"f is nested too deeply for the {current_step()} step") from None
 
 
-def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt: str | Iterable[str] | None,
-           options: Options, name: str | None, base: str | Path | None,
-           npy_root: str | Path | None = None, data: str | Iterable[str] | None = None) -> CaseResult:
+def _check(spec: Spec, options: Options, name: str | None) -> CaseResult:
     """The pipeline, each step once: parse, evaluate, measure (every oracle), judge, diagnose."""
     started = time.perf_counter()
-    problem, mode = _parse(expr, at, grad, let, wrt, options, base, npy_root, data)
+    problem, mode = _parse(spec, options)
     point = _evaluate(problem)
     rule = rule_for(options.rtol, options.atol, options.dtype)
     columns = _measure(problem, point, mode, rule, options)
@@ -78,7 +77,7 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
     step("hessian")
     hessian = _hessian(problem, rule) if options.order == 2 else {}
     return CaseResult(
-        name=name_option(name) or expr, expr=expr, status=case_status({**gradients, **hessian}),
+        name=name_option(name) or spec.expr, expr=spec.expr, status=case_status({**gradients, **hessian}),
         strict=options.strict, dtype=options.dtype, hessian=hessian, value=point.value, gradients=gradients,
         point={k: float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64) for k, v in problem.point.items()},
         random=problem.random, seed=options.seed,
@@ -87,14 +86,11 @@ def _check(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt:
         seconds=time.perf_counter() - started, problem=problem)
 
 
-def _parse(expr: str, at: Assignments, grad: Assignments, let: Assignments, wrt: str | Iterable[str] | None,
-           options: Options, base: str | Path | None, npy_root: str | Path | None,
-           data: str | Iterable[str] | None = None) -> tuple[Problem, str]:
+def _parse(spec: Spec, options: Options) -> tuple[Problem, str]:
     """The text and values as a Problem, in the check's precision, and fast or full mode; a check whose
     cost is too large is refused here, before anything runs long."""
     step("parse")
-    problem = build(expr, at=at, grad=grad, let=let, wrt=wrt, seed=options.seed, base=folder_option("base", base),
-                    npy_root=folder_option("npy_root", npy_root), data=data)
+    problem = build(spec, options.seed)
     if options.dtype == "float32":
         problem.point = {k: _as_float32(k, v) for k, v in problem.point.items()}
     variables = [v.name for v in problem.wrt]

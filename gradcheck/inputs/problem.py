@@ -27,6 +27,22 @@ from ..base.limits import MAX_VALUE_TEXT
 from .values import Assignments, parse_value, random_value, split_assignments, top_level_split
 
 
+@dataclass(frozen=True)
+class Spec:
+    """What the user gave for one check, as given: f's text, the values (`at`), claimed gradients (`grad`),
+    named intermediates (`let`), the variables to differentiate by (`wrt`) and those that are data; the
+    folder .npy paths are relative to (`base`) and the one they must stay inside (`npy_root`; None: any)."""
+
+    expr: str
+    at: Assignments = None
+    grad: Assignments = None
+    let: Assignments = None
+    wrt: str | Iterable[str] | None = None
+    data: str | Iterable[str] | None = None
+    base: Path | None = None
+    npy_root: Path | None = None
+
+
 @dataclass
 class Problem:
     expr: str
@@ -38,9 +54,10 @@ class Problem:
     lets: dict[str, Node] = field(default_factory=dict)
 
 
-def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assignments = None,
-          wrt: str | Iterable[str] | None = None, seed: int = 0, base: Path | None = None,
-          npy_root: Path | None = None, data: str | Iterable[str] | None = None) -> Problem:
+def build(spec: Spec, seed: int = 0) -> Problem:
+    """The Problem the spec describes, its random values drawn with the seed; a GradcheckError names
+    the first thing wrong in it."""
+    expr, at, grad, let, wrt = spec.expr, spec.at, spec.grad, spec.let, spec.wrt
     if not isinstance(expr, str):
         raise SpecError(f"the expression must be text, got {type(expr).__name__}")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
@@ -56,13 +73,13 @@ def build(expr: str, at: Assignments = None, grad: Assignments = None, let: Assi
     if not used:
         raise SpecError("the expression has no variables to differentiate")
     given = split_assignments(at, "--at")
-    chosen = _choose_wrt(wrt, _variables_of(used, given, data, wrt), variables(root), scope.lets, given)
+    chosen = _choose_wrt(wrt, _variables_of(used, given, spec.data, wrt), variables(root), scope.lets, given)
     # A name given with --at that f does not use may still be used by a claim (a mask, a constant).
     extra = {name: Var(name, Span(Source(name, f"--at {name}"), 0, len(name))) for name in given
              if name not in scope.variables and name not in scope.lets and name not in CONSTANTS}
     claims = _claims(grad, scope, chosen, extra)
     claim_only = [name for name in extra if any(v.name == name for c in claims.values() for v in variables(c))]
-    point, drawn = _point(given, scope, seed, base, claim_only, npy_root)
+    point, drawn = _point(given, scope, seed, spec.base, claim_only, spec.npy_root)
     shape = infer_shapes(root, {name: np.shape(v) for name, v in point.items()})[root]
     if shape != ():
         raise ShapeError(f"f has shape {format_shape(shape)}, but a gradient needs a scalar: "

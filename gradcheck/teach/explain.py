@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..base.errors import SpecError
-from ..inputs.problem import build
+from ..inputs.problem import Spec, build
 from ..language.evaluate import forward
 from ..language.shapes import infer_shapes
 from ..language.tree import Apply, Node, Var, depends_on, topological
@@ -57,7 +57,7 @@ def explain(expr: str, wrt: str, at: Any = None, let: Any = None, seed: int = 0)
 
     if not isinstance(wrt, str) or "," in wrt or not wrt.strip():
         raise SpecError("explain takes one variable: --wrt NAME")
-    problem = build(expr, at=at, let=let, wrt=wrt.strip(), seed=seed)
+    problem = build(Spec(expr, at=at, let=let, wrt=wrt.strip()), seed)
     var = problem.wrt[0]
     shapes = infer_shapes(problem.root, {n: np.shape(v) for n, v in problem.point.items()})
     derivation = derive(problem.root, shapes, [var], problem.lets)

@@ -20,7 +20,7 @@ import numpy as np
 from ..base.errors import GradcheckError
 from ..base.presentation import view
 from ..diagnose.reading import parenthesized, slips
-from ..inputs.problem import build
+from ..inputs.problem import Spec, build
 from ..inputs.values import Assignments
 from ..language.evaluate import STRICT, forward
 from ..language.tree import Apply, Const, Node, Var, text, topological
@@ -112,7 +112,7 @@ def trace(expr: str, at: Assignments = None, let: Assignments = None, wrt: str |
           *, seed: int = 0, base: str | Path | None = None) -> Trace:
     """Every node of expr with its value and gradient at the point (variables as in gradcheck.check);
     gradcheck.trace documents it."""
-    problem = build(expr, at=at, let=let, wrt=wrt, seed=seed, base=Path(base) if base is not None else None)
+    problem = build(Spec(expr, at=at, let=let, wrt=wrt, base=Path(base) if base is not None else None), seed)
     values = forward(problem.root, problem.point)
     grads = adjoints(problem.root, values, problem.wrt)
     order = topological(problem.root)

@@ -102,9 +102,9 @@ def test_the_random_points_of_one_vectorized_pass_are_those_of_one_point_at_a_ti
     """A scalar f's diagnosis points come from one pass over every try (diagnosis._batched_samples):
     the same points kept, the same gradients and claimed values as trying one point at a time."""
     from gradcheck.diagnose.claims import _batchable, _batched_samples, _one_by_one
-    from gradcheck.inputs.problem import build
+    from gradcheck.inputs.problem import Spec, build
 
-    problem = build(expr, at=at, grad=grad, let=let)
+    problem = build(Spec(expr, at=at, grad=grad, let=let))
     (variable,) = grad
     claim = problem.claims[variable]
     assert _batchable(problem, claim)

@@ -10,7 +10,7 @@ import pytest
 import gradcheck
 from gradcheck.base.columns import Evaluation
 from gradcheck.base.errors import DomainError
-from gradcheck.inputs.problem import build
+from gradcheck.inputs.problem import Spec, build
 from gradcheck.language.evaluate import differenced, forward, jumps_at, non_analytic, without_complex_form
 from gradcheck.language.tree import Apply, Paths, depends_on, topological
 
@@ -43,7 +43,7 @@ def _outcome(f, point):
 @pytest.mark.parametrize(("expr", "at"), CASES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_a_moved_point_evaluates_to_what_a_whole_forward_pass_gives(expr, at, dtype):
-    problem = build(expr, at=at)
+    problem = build(Spec(expr, at=at))
     point = {k: (v.astype(dtype) if np.issubdtype(np.asarray(v).dtype, np.floating) else v)
              for k, v in ((k, np.asarray(v)) for k, v in problem.point.items())}
     point = {k: v[()] if v.ndim == 0 else v for k, v in point.items()}
@@ -60,7 +60,7 @@ def test_a_moved_point_evaluates_to_what_a_whole_forward_pass_gives(expr, at, dt
 
 @pytest.mark.parametrize(("expr", "at"), CASES)
 def test_paths_answer_what_a_walk_of_the_tree_answers(expr, at):
-    problem = build(expr, at=at)
+    problem = build(Spec(expr, at=at))
     values = forward(problem.root, problem.point)
     paths = Paths(problem.root)
     order = topological(problem.root)
@@ -82,7 +82,7 @@ def test_a_linear_operation_reuses_the_reference_value_under_the_complex_step():
     form made to fail, the numeric oracle's pass still goes through, to the same value."""
     from gradcheck.ops.registry import BY_NAME
 
-    problem = build("sum(tanh(X @ W))", at="X=randn(3,4),W=randn(4,2)")
+    problem = build(Spec("sum(tanh(X @ W))", at="X=randn(3,4),W=randn(4,2)"))
     f = differenced(problem.root)
     f(problem.point)  # the reference pass
     moved = {**problem.point, "W": problem.point["W"] + 1e-20j * np.arange(8.0).reshape(4, 2)}

@@ -13,7 +13,7 @@ from conftest import EXPRESSIONS, TEST_CLOCK, TICK, console_script, joined, mess
 import gradcheck
 from gradcheck.base.errors import SpecError
 from gradcheck.batch.cases import load
-from gradcheck.inputs.problem import build
+from gradcheck.inputs.problem import Spec, build
 from gradcheck.language.evaluate import non_analytic
 from gradcheck.language.tree import Paths
 
@@ -38,8 +38,8 @@ def smooth_shipped_cases():
     for path in sorted(EXPRESSIONS.glob("*.toml")):
         for spec in load(path):
             options = {k: v for k, v in spec.options.items() if k not in ("name", "grad", "expect")}
-            problem = build(options["expr"], at=options.get("at"), let=options.get("let"), wrt=options.get("wrt"),
-                            base=options.get("base"))
+            problem = build(Spec(options["expr"], at=options.get("at"), let=options.get("let"), wrt=options.get("wrt"),
+                                 base=options.get("base")))
             if smooth_path(problem.root, problem.wrt):  # every method applies everywhere
                 yield spec.name, options
 

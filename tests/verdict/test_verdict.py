@@ -100,11 +100,11 @@ def test_entries_numeric_could_not_difference_are_not_compared_and_do_not_agree(
 def test_a_vjp_of_the_wrong_shape_is_an_internal_error_naming_the_primitive():
     from dataclasses import replace
 
-    from gradcheck.inputs.problem import build
+    from gradcheck.inputs.problem import Spec, build
     from gradcheck.language.evaluate import forward
     from gradcheck.oracles.backprop import backprop
 
-    problem = build("sum(A.T @ B)", at={"A": np.ones((2, 3)), "B": np.ones((2, 4))})
+    problem = build(Spec("sum(A.T @ B)", at={"A": np.ones((2, 3)), "B": np.ones((2, 4))}))
     node = next(n for n in _nodes(problem.root) if getattr(n, "prim", None) and n.prim.name == "transpose")
     object.__setattr__(node, "prim", replace(node.prim, vjps=(lambda g, ans, x: g,)))  # forgets the .T
     with pytest.raises(RuleError, match=r"VJP rule of transpose.*\(2, 3\)"):
@@ -261,7 +261,7 @@ def test_the_numeric_estimate_covers_exact_derivatives():
     """Against SymPy's derivatives evaluated to 30 digits, at 40 points per expression, every
     method's numeric value is within SAFETY times the uncertainty the verdict gives it (its own
     estimate plus the entry's rounding) — including entries whose true value is essentially 0."""
-    from gradcheck.inputs.problem import build
+    from gradcheck.inputs.problem import Spec, build
     from gradcheck.language.evaluate import differenced, forward
     from gradcheck.oracles.backprop import backprop_magnitudes
     from gradcheck.oracles.numeric import numeric
@@ -274,7 +274,7 @@ def test_the_numeric_estimate_covers_exact_derivatives():
     for expr in COVERAGE_EXPRESSIONS:
         for _ in range(40):
             at = {"x": float(rng.uniform(-1.5, 1.5)), "y": float(rng.uniform(-1.5, 1.5))}
-            problem = build(expr, at=at)
+            problem = build(Spec(expr, at=at))
             names = [v.name for v in problem.wrt]
             exact = symbolic(problem.root, problem.point, problem.wrt)
             terms = backprop_magnitudes(problem.root, forward(problem.root, problem.point), problem.wrt)[1]
@@ -303,18 +303,18 @@ def test_nan_as_inf_is_numpys_nan_to_num_with_nan_as_inf():
 def test_one_backward_pass_gives_backprop_and_its_terms():
     """backprop_magnitudes is backprop's own gradient, bit for bit, with the sizes of the terms it
     summed; only the wanted adjoints are kept (keep), every node's without it (the trace shows them all)."""
-    from gradcheck.inputs.problem import build
+    from gradcheck.inputs.problem import Spec, build
     from gradcheck.language.evaluate import forward
     from gradcheck.oracles.backprop import adjoints, backprop, backprop_magnitudes
 
-    problem = build("sum(tanh(X @ W) * (X @ W)) + sum(W * W)", at={"X": "randn(5,3)", "W": "randn(3,4)"}, seed=3)
+    problem = build(Spec("sum(tanh(X @ W) * (X @ W)) + sum(W * W)", at={"X": "randn(5,3)", "W": "randn(3,4)"}), seed=3)
     values = forward(problem.root, problem.point)
     grads, terms = backprop_magnitudes(problem.root, values, problem.wrt)
     plain = backprop(problem.root, values, problem.wrt)
     for name in plain:
         assert np.array_equal(grads[name], plain[name])
         assert np.all(terms[name] >= 0) and np.shape(terms[name]) == np.shape(plain[name])
-    small = build("x + x**2 - x", at={"x": 1e-12})  # terms 1, 2e-12 and -1: their sizes add up to 2
+    small = build(Spec("x + x**2 - x", at={"x": 1e-12}))  # terms 1, 2e-12 and -1: their sizes add up to 2
     grads, terms = backprop_magnitudes(small.root, forward(small.root, small.point), small.wrt)
     assert grads["x"] == pytest.approx(2e-12, rel=1e-3) and terms["x"] == pytest.approx(2.0)
     assert set(adjoints(problem.root, values, problem.wrt, keep=problem.wrt)) == set(problem.wrt)
