@@ -324,8 +324,7 @@ def case_verdict(gradients: Mapping[str, GradientResult], claimed: bool) -> str:
 def unchecked_at_kink(block: GradientResult) -> None:
     """A Hessian block at a point on a kink in which no entry could be compared (every difference
     crossed the kink, SymPy's second derivative is not finite): not a mismatch, nothing was found
-    wrong; a kink, like a first derivative there (relu(x)**3 at 0 failed with 'only numeric could be
-    computed' while numeric had no value either)."""
+    wrong; a kink, like a first derivative there (relu(x)**3 at 0, where neither column has a value)."""
     if block.status in (Status.MISMATCH, Status.INCONCLUSIVE) and not any(p.compared for p in block.pairs):
         block.status = Status.KINK
         block.verdict = "not checked: the point is on a kink, where no difference avoids crossing it"
