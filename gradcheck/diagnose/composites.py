@@ -18,6 +18,7 @@ of the two in the table's order; `causes` holds both.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -34,6 +35,8 @@ FACTORS = ("sign", "data number", "one over a data number", "rows", "one over ro
 # spans inputs; the others fit numbers of their own that would take up the transform's (a fitted factor
 # per region, per slice or per term).
 NOT_INNER = ("rounding", "order", "zero", "regularisation", "data term factor", "sign region", "one slice wrong")
+# Orders of the axes are tried up to this many axes (4! = 24, each with the rest walked through the table).
+PERMUTED_AXES_MAX = 4
 # A factor beside a mask is not that mask's share of the entries (or its inverse) within this (relative).
 MASK_SHARE = 1e-2
 
@@ -59,6 +62,7 @@ def composite(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
 # ----- a transform of the claim undone, the rest one of the table's mistakes ------------------------
 def _undone(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
     found: dict[frozenset[str], tuple[tuple[str, ...], str]] = {}
+    moves: dict[frozenset[str], str] = {}  # the first outer sentence of each pair (an order of axes)
     for outer, said, left, excluded in _outers(ev):
         for h in HYPOTHESES:
             if h.name in NOT_INNER or h.name in excluded or h.name == outer:
@@ -70,8 +74,12 @@ def _undone(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
             names = tuple(sorted({outer, h.name}, key=ORDER.__getitem__))
             if len(names) < 2:
                 continue
-            found.setdefault(frozenset(names), (names, f"two mistakes (together they explain the whole claim): "
-                                                       f"{said}; and, that one undone, {inner}"))
+            key = frozenset(names)
+            if outer == "permuted" and key in moves and moves[key] != said:
+                return None  # two orders of the axes explain it: which one is not told
+            moves.setdefault(key, said)
+            found.setdefault(key, (names, f"two mistakes (together they explain the whole claim): "
+                                          f"{said}; and, that one undone, {inner}"))
             if len(found) > 1:  # two pairs explain it: not told apart
                 return None
             break
@@ -98,13 +106,19 @@ def _outers(ev: Evidence):
             if said is None:
                 continue
             name, sentence = said
-            excluded: tuple[str, ...] = FACTORS + (("mask",) if _mask_share(ev, r) else ())
+            # a sign beside another factor (−N: a sign and a 1/N forgotten) is two mistakes; any other two
+            # factors are one constant
+            factors = ("sign", "constant factor") if name == "sign" else FACTORS
+            excluded: tuple[str, ...] = factors + (("mask",) if _mask_share(ev, r) else ())
             yield name, sentence, _applied(ev, _divided(r), raw=True), excluded
         if len(ev.shape) == 2 and ev.shape[0] == ev.shape[1]:
             yield "transpose", _said("transpose", replace(ev, claimed=[t.T for t in ev.true])), \
                 _applied(ev, lambda c: c.T), ("transpose", "untransposed matrix", "permuted")
         for name, sentence, undo in _untransposes(ev):
             yield name, sentence, _applied(ev, undo), ("transpose", "untransposed matrix", "permuted")
+        for axes, reshaped, undo in _permutations(ev):
+            yield "permuted", BY_NAME["permuted"].said({"what": hy.axes_moved(axes, ev.shape, reshaped)}), \
+                _applied(ev, undo), ("transpose", "untransposed matrix", "permuted")
         masked = _mask_undone(ev)
         if masked is not None:
             yield masked
@@ -115,12 +129,12 @@ def _outers(ev: Evidence):
                                                          "want": hy.format_shape(ev.shape)})
             left = replace(ev, claimed=[r.T for r in ev.raw], raw=[r.T for r in ev.raw], moved_claimed={})
             yield "transposed shape", sentence, left, ("transpose", "transposed shape")
-        axes = hy._summed_axes(got, ev.shape)
-        if axes is not None:
+        summed_over = hy._summed_axes(got, ev.shape)
+        if summed_over is not None:
             sentence = BY_NAME["batch axis not summed"].said(
                 {"name": ev.name, "got": hy.format_shape(got), "want": hy.format_shape(ev.shape),
-                 "axes": ", ".join(map(str, axes))})
-            summed = [r.sum(axis=axes).reshape(ev.shape) for r in ev.raw]
+                 "axes": ", ".join(map(str, summed_over))})
+            summed = [r.sum(axis=summed_over).reshape(ev.shape) for r in ev.raw]
             left = replace(ev, claimed=summed, raw=summed, moved_claimed={})
             yield "batch axis not summed", sentence, left, ("batch axis not summed",)
 
@@ -215,6 +229,31 @@ def _untransposes(ev: Evidence) -> list[tuple[str, str, Transform]]:
             found.append(("untransposed matrix", sentence({"m": n, "form": f"`{n} @ …` for `{n}.T @ …`"}),
                           _times(m.T @ inverse, right=False)))
     return found
+
+
+def _permutations(ev: Evidence) -> list[tuple[tuple[int, ...], bool, Transform]]:
+    """A claim that is X with its axes in another order (or so transposed, then reshaped back to the
+    gradient's shape), for each order of up to PERMUTED_AXES_MAX axes: (the order, reshaped?, X from the
+    claim). Two axes are the transpose's (a square gradient) or a reshape's."""
+    shape = ev.shape
+    found: list[tuple[tuple[int, ...], bool, Transform]] = []
+    if not 2 <= len(shape) <= PERMUTED_AXES_MAX or not ev.whole:
+        return found
+    for axes in itertools.permutations(range(len(shape))):
+        if axes == tuple(range(len(shape))):
+            continue
+        moved = tuple(shape[a] for a in axes)
+        back = tuple(int(a) for a in np.argsort(axes))
+        if moved == shape and len(shape) > 2:
+            found.append((axes, False, _transposed(back, None)))
+        elif moved != shape:
+            found.append((axes, True, _transposed(back, moved)))
+    return found
+
+
+def _transposed(back: tuple[int, ...], shape: tuple[int, ...] | None) -> Transform:
+    """c reshaped to `shape` (if any), then its axes in the order `back`."""
+    return lambda c: np.transpose(c if shape is None else c.reshape(shape), back)
 
 
 def _mask_undone(ev: Evidence) -> tuple[str, str, Evidence, tuple[str, ...]] | None:

@@ -197,3 +197,44 @@ def test_a_batch_norm_without_its_mean_path_and_an_unnamed_factor_keeps_the_coun
     of the set undoes it."""
     g = gradcheck.check_layer(batchnorm, lambda d, std: 1.37 * d / std, [randn(31, 5, 4) + 1]).gradients["x"]
     assert g.cause in HONEST and not g.causes, g.diagnosis
+
+
+# ----- axes moved beside another mistake --------------------------------------------------------------
+def moved_back(d):
+    """A channels-last gradient put back with a reshape where a transpose belongs."""
+    return np.transpose(d, (0, 2, 1)).reshape(d.shape)
+
+
+def test_a_relu_without_its_mask_reshaped_back_names_both():
+    g = gradcheck.check_layer(relu, lambda d, x: moved_back(d), [randn(32, 2, 3, 4)]).gradients["x"]
+    assert g.causes == ("permuted", "mask") and "(0, 2, 1)" in g.diagnosis, g.diagnosis
+
+
+def test_a_relu_reshaped_back_alone_is_named_singly():
+    x = randn(33, 2, 3, 4) + 5  # every entry positive: the mask keeps all
+    g = gradcheck.check_layer(relu, lambda d, x: moved_back(d), [x]).gradients["x"]
+    assert g.cause == "permuted" and not g.causes, g.diagnosis
+
+
+def test_a_relu_without_its_mask_reshaped_back_with_a_random_error_keeps_the_count():
+    noise = 0.01 * randn(34, 2, 3, 4)
+    g = gradcheck.check_layer(relu, lambda d, x: moved_back(d) + noise, [randn(35, 2, 3, 4)]).gradients["x"]
+    assert g.cause in HONEST and not g.causes, g.diagnosis
+
+
+# ----- a sign beside a factor the call names ----------------------------------------------------------
+def mean_square(x):
+    return np.sum(x ** 2, axis=1) / len(x), x
+
+
+@pytest.mark.parametrize("factor,name", [(-5.0, "rows"), (-2.0, "twice or half")])
+def test_a_sign_beside_a_forgotten_1_over_n_or_a_factor_2_names_both(factor, name):
+    x = randn(36, 5, 3)
+    g = gradcheck.check_layer(mean_square, lambda d, x: factor * 2 * x * d[:, None] / 5, [x]).gradients["x"]
+    assert g.cause == "sign" and g.causes == ("sign", name), g.diagnosis
+
+
+def test_a_negative_factor_no_size_or_number_names_is_a_constant():
+    x = randn(37, 5, 3)
+    g = gradcheck.check_layer(mean_square, lambda d, x: -3.7 * 2 * x * d[:, None] / 5, [x]).gradients["x"]
+    assert g.cause == "constant factor" and not g.causes and "-3.7" in g.diagnosis, g.diagnosis
