@@ -288,7 +288,8 @@ def _swapped_pair(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
     if not ev.whole or any(r is None for r in ev.raw):
         return None
     for n, other in ev.everyone.items():
-        if n == ev.name or other.shape != ev.shape or not other.whole or any(r is None for r in other.raw):
+        if n == ev.name or other.shape != ev.shape or not other.whole or \
+                any(r is None or np.shape(r) != ev.shape for r in [*other.raw, *ev.raw]):
             continue
         if hy._agrees(other, ev.raw) and hy._agrees(ev, other.raw):
             wrong = [m for m, e in ev.everyone.items() if m not in (n, ev.name)
