@@ -344,6 +344,7 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     if wrong and affordable_now:
         for n, found in _explain(target, box, wrong, measured, mode, claims, rule).items():
             gradients[n].diagnosis, gradients[n].cause = found.sentence, found.cause
+            gradients[n].causes = found.causes
     elif wrong:
         undiagnosed = wrong
     for n in inputs.wrt:

@@ -394,12 +394,21 @@ def _sign(ev: Evidence) -> dict[str, Any] | None:
 
 def _constant(ev: Evidence) -> dict[str, Any] | None:
     r = _ratio(ev)
-    if r is None or not _enough(ev, 1):
+    if r is None or not _enough(ev, 1) or _sign_and_named(ev, r):
         return None
     names = _factor_names(ev, r)
     names += [words for value, words in ((2.0, "twice"), (0.5, "half")) if len(names) > 1 and _near(r, value)]
     which = f": it is {' and '.join(names)}, and no one of them can be told from the others" if len(names) > 1 else ""
     return {"value": f"{r:.6g}", "every": f" ({ev.every.removeprefix(', ')})" if ev.every else "", "which": which}
+
+
+def _sign_and_named(ev: Evidence, r: float) -> bool:
+    """r is −1 times a factor one entry names (−N, −2, −1/√d): two mistakes, a sign and that factor, which
+    composites.py says as both, not some constant."""
+    if r >= 0 or _near(r, -1.0):
+        return False
+    names = _factor_names(ev, -r)
+    return len(names) == 1 or not names and (_near(-r, 2.0) or _near(-r, 0.5))
 
 
 # ----- a claim that is the truth for another dout ---------------------------------------------------
@@ -560,14 +569,21 @@ def _axes_named(ev: Evidence) -> str | None:
         if axes == tuple(range(len(shape))):
             continue
         moved = [np.transpose(t, axes) for t in ev.true]
-        back = tuple(int(a) for a in np.argsort(axes))
         if moved[0].shape == shape and explains(ev, moved):
-            return (f"it is the true gradient with its axes in the order {axes}: a transpose is missing "
-                    f"(.transpose{back} puts them back)")
+            return axes_moved(axes, shape, reshaped=False)
         if explains(ev, [m.reshape(shape) for m in moved]):
-            return (f"it is the true gradient transposed to axes {axes} and then reshaped to {format_shape(shape)}: "
-                    f"a reshape where a transpose belongs (reshape does not move axes; .transpose{back} does)")
+            return axes_moved(axes, shape, reshaped=True)
     return None
+
+
+def axes_moved(axes: tuple[int, ...], shape: tuple[int, ...], reshaped: bool) -> str:
+    """The claim is the truth with its axes in the order `axes` (and, `reshaped`, then reshaped to `shape`)."""
+    back = tuple(int(a) for a in np.argsort(axes))
+    if not reshaped:
+        return (f"it is the true gradient with its axes in the order {axes}: a transpose is missing "
+                f"(.transpose{back} puts them back)")
+    return (f"it is the true gradient transposed to axes {axes} and then reshaped to {format_shape(shape)}: "
+            f"a reshape where a transpose belongs (reshape does not move axes; .transpose{back} does)")
 
 
 # ----- a factor that is a known local gradient ------------------------------------------------------

@@ -24,6 +24,7 @@ from ..ops.arrays import format_shape
 from ..oracles.numeric import NumericResult
 from ..oracles.vjp_numeric import BlackBox, entry, measure
 from ..verdict.agreement import Rule
+from .composites import composite
 from .hypotheses import EXAMPLES, HYPOTHESES, SAME, Evidence, explains, wrong_entries, zero_where_true_is
 
 # Fast mode's block: at most this many entries around the worst sampled entry, and this many more at random.
@@ -42,6 +43,7 @@ class Diagnosis:
 
     cause: str
     sentence: str
+    causes: tuple[str, ...] = ()  # two mistakes at once (composites.py): both names, `cause` the first
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,9 @@ def diagnose(box: BlackBox, wrong: Sequence[str], measured: Mapping[str, list[Nu
         if said is None:
             _measured_moved(box, ev, claims.claim_for)
             said = _walk(ev, measured_only=False)
+        if said is None:  # two mistakes at once, each one of the table's
+            both = composite(ev)
+            said = Diagnosis(both[0][0], both[1], both[0]) if both is not None else None
         if said is None:  # where every entry is wrong, where one output entry's gradient goes says more
             every = all(c is not None for c in ev.claimed) and not (wrong_entries(ev) ^ ev.known).any()
             said = (_probe(box, ev, claims) if every else None) or _count(ev)

@@ -39,6 +39,8 @@ class GradientResult:
         diagnosis: how a claim is wrong, where that could be established at several random points.
         cause: for your own numpy code, which known mistake the diagnosis names (the name of its entry in
             gradcheck.diagnose.hypotheses.HYPOTHESES; "count" or "probe" when none explains the claim).
+        causes: where two mistakes at once explain the claim (diagnose/composites.py), both names in the
+            table's order; `cause` is the first of them. Empty otherwise.
         correct: SymPy's formula of the right gradient, shown beside a wrong claim.
         odd: the one column that disagrees with the others, if there is one.
         matrix_formula: the gradient derived in matrix form and checked at the point (formulas=True).
@@ -63,6 +65,7 @@ class GradientResult:
     kinks: list[Any] = field(default_factory=list)  # [index, left derivative, right derivative] per kink entry
     diagnosis: str | None = None  # how a claim is wrong, checked at several random points
     cause: str | None = None  # which known mistake a black box's diagnosis names (diagnose/hypotheses.py)
+    causes: tuple[str, ...] = ()  # where it names two mistakes at once: both, in the table's order (cause: the first)
     correct: str | None = None  # SymPy's formula of the right ∂f/∂variable, shown next to a wrong claim
     odd: str | None = None  # the one column that disagrees with the others (which agree), if there is one
     matrix_formula: str | None = None  # the derived gradient in matrix form, checked at the point (--formulas)
@@ -95,6 +98,8 @@ class GradientResult:
             out["diagnosis"] = self.diagnosis
         if self.cause is not None:
             out["cause"] = self.cause
+        if self.causes:
+            out["causes"] = list(self.causes)
         if self.correct is not None:
             out["correct_formula"] = self.correct
         if self.matrix_formula is not None:
