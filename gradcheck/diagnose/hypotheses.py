@@ -402,13 +402,62 @@ def _constant(ev: Evidence) -> dict[str, Any] | None:
     return {"value": f"{r:.6g}", "every": f" ({ev.every.removeprefix(', ')})" if ev.every else "", "which": which}
 
 
-# ----- a claim that is the truth for another dout ---------------------------------------------------
-# Activations whose derivative is written in their output o: (name, derivative in o, the range of o,
-# the derivative as text, the usual line).
+# ----- an elementwise step's local gradient written wrong ---------------------------------------------
+@dataclass(frozen=True)
+class Activation:
+    """An elementwise activation y = a(x) and its local gradient, written in the output (d(y)) or in the
+    input (a'(x) = d(a(x))), for the forms a backward writes in the wrong variable."""
+
+    name: str
+    forward: Callable[[np.ndarray], np.ndarray]  # a(x)
+    in_output: Callable[[np.ndarray], np.ndarray]  # d(y)
+    in_input: Callable[[np.ndarray], np.ndarray]  # a'(x)
+    inverse: Callable[[np.ndarray], np.ndarray]  # x = a⁻¹(y)
+    low: float  # y's range (open)
+    high: float
+    output_words: str  # d(y) as text, in {y}
+    input_words: str  # a'(x) as text, in {x}
+    derivative: str  # the derivative, short
+    line: str  # the usual line of `activation for its derivative`
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1 + np.tanh(0.5 * x))
+
+
 ACTIVATIONS = (
-    ("sigmoid", lambda o: o * (1 - o), (0.0, 1.0), "σ·(1 − σ)", "`dout * out` for `dout * out * (1 - out)`"),
-    ("tanh", lambda o: 1 - o ** 2, (-1.0, 1.0), "1 − tanh²", "`dout * out` for `dout * (1 - out**2)`"),
+    Activation("sigmoid", _sigmoid, lambda y: y * (1 - y), lambda x: _sigmoid(x) * (1 - _sigmoid(x)),
+               lambda y: np.log(y / (1 - y)), 0.0, 1.0, "{y}·(1 − {y})", "σ({x})·(1 − σ({x}))",
+               "σ·(1 − σ)", "`dout * out` for `dout * out * (1 - out)`"),
+    Activation("tanh", np.tanh, lambda y: 1 - y ** 2, lambda x: 1 - np.tanh(x) ** 2, np.arctanh, -1.0, 1.0,
+               "1 − {y}**2", "1 − tanh({x})**2", "1 − tanh²", "`dout * out` for `dout * (1 - out**2)`"),
+    Activation("exp", np.exp, lambda y: y, np.exp, np.log, 0.0, math.inf, "{y}", "exp({x})", "exp", ""),
+    Activation("softplus", lambda x: np.logaddexp(0.0, x), lambda y: -np.expm1(-y),
+               _sigmoid, lambda y: np.log(np.expm1(y)), 0.0, math.inf, "1 − exp(−{y})", "σ({x})",
+               "σ", "`dout * out` for `dout * sigmoid(x)`"),
 )
+# The ways a local gradient is written wrong: the activation for its derivative, its derivative in the
+# output's form applied to the input, in the input's form applied to the output. Each is the wrong local
+# gradient (in x, given a) over the right one.
+LOCAL_FORMS = ("activation for its derivative", "input for output", "output for input")
+
+
+def _wrong_local(form: str, act: Activation, x: np.ndarray) -> np.ndarray | None:
+    if form == "activation for its derivative":
+        return None if act.name == "exp" else act.forward(x)  # exp is its own derivative
+    if form == "input for output":
+        return act.in_output(x)
+    return act.in_input(act.forward(x))
+
+
+def _form_words(form: str, act: Activation, x: str, y: str, gloss: str) -> dict[str, str]:
+    """The sentence's fields: the wrong local gradient and the right one, in x (the step's input) and y
+    (its output), and what x and y are."""
+    right = act.input_words.format(x=x) if form == "output for input" else act.output_words.format(y=y)
+    wrong = {"activation for its derivative": f"{act.name}({x})",
+             "input for output": act.output_words.format(y=x),
+             "output for input": act.input_words.format(x=y)}[form]
+    return {"act": act.name, "wrong": wrong, "right": right, "gloss": gloss}
 
 
 def _single_output(ev: Evidence) -> np.ndarray | None:
@@ -418,25 +467,82 @@ def _single_output(ev: Evidence) -> np.ndarray | None:
 
 
 def _activation_douts(ev: Evidence) -> dict[str, list[tuple]]:
+    """Where the output y could be an activation's (it is in its range): per activation and wrong form,
+    the douts dout·wrong/right (the local gradients at x = a⁻¹(y)), whose truth is the claim of a backward
+    that writes its last step's local gradient that way (through any product before it)."""
     o = _single_output(ev)
     found: dict[str, list[tuple]] = {}
     if o is None:
         return found
-    for name, derivative, (low, high), _, _ in ACTIVATIONS:
-        d = derivative(o)
-        if np.all(o > low) and np.all(o < high) and np.all(d != 0):
-            found[f"activation {name}"] = [(dout[0] * o / d,) for dout in ev.douts[:ev.random]]
+    for act in ACTIVATIONS:
+        if not (np.all(o > act.low) and np.all(o < act.high)):
+            continue
+        with np.errstate(all="ignore"):
+            x = act.inverse(o)
+            right = act.in_output(o)
+            for form in LOCAL_FORMS:
+                wrong = _wrong_local(form, act, x)
+                if wrong is None or not np.all(np.isfinite(x)) or np.any(right == 0):
+                    continue
+                ratio = wrong / right  # one number (f's one output) is a form's only where it is the activation's
+                if np.all(np.isfinite(ratio)) and (_varies(ratio) or form == "activation for its derivative"):
+                    found[f"{form} {act.name}"] = [(dout[0] * ratio,) for dout in ev.douts[:ev.random]]
     return found
 
 
-def _activation(ev: Evidence) -> dict[str, Any] | None:
-    for name, _, _, words, line in ACTIVATIONS:
-        truth = ev.moved.get(f"activation {name}")
-        if truth is not None and _claims(ev) and explains(ev, truth):
-            return {"act": name, "derivative": words, "line": line}
-    return None
+def _local_forms(ev: Evidence) -> list[tuple[str, dict[str, str]]]:
+    """Every (form, words) of LOCAL_FORMS that explains the claim: the truth times wrong(u)/a'(u) for an
+    input u of the gradient's shape (the step's input: the claim's other factors are the truth's), or the
+    truth for _activation_douts' dout (the last step's local gradient, at the input the output says)."""
+    if not _claims(ev):
+        return []
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    o = _single_output(ev)
+    for n, u in _same_shape(ev):
+        if n.startswith("output"):
+            continue
+        for act in ACTIVATIONS:
+            with np.errstate(all="ignore"):
+                right = act.in_input(u)
+                y = act.forward(u)
+                outputs = [_output_name(ev, j) for j, out in enumerate(ev.outputs)
+                           if np.shape(out) == u.shape and np.allclose(out, y, rtol=1e-9, atol=1e-12)]
+                for form in LOCAL_FORMS:
+                    wrong = _wrong_local(form, act, u)
+                    if wrong is None:
+                        continue
+                    ratio = wrong / right
+                    if not np.all(np.isfinite(ratio)) or not _varies(ratio):
+                        continue
+                    if explains(ev, [t * ratio for t in ev.true]):
+                        gloss = f"y = {act.name}({n})" + (f", {outputs[0]}" if outputs else "")
+                        found.setdefault((form, act.name), _form_words(form, act, n, "y", gloss))
+    for act in ACTIVATIONS:
+        for form in LOCAL_FORMS:
+            truth = ev.moved.get(f"{form} {act.name}")
+            if truth is not None and o is not None and (form, act.name) not in found and explains(ev, truth):
+                gloss = f"y = {act.name}(z), the output, z the {act.name}'s input inside the layer"
+                found[(form, act.name)] = _form_words(form, act, "z", "y", gloss)
+    return [(form, words) for (form, _), words in found.items()]
 
 
+def _local_form(form: str) -> Callable[[Evidence], dict[str, Any] | None]:
+    """The test that the claim's local gradient is written the `form` way, and in no other way the
+    catalogue knows (two that explain it equally name neither)."""
+    def test(ev: Evidence) -> dict[str, Any] | None:
+        found = _local_forms(ev)
+        if len(found) != 1 or found[0][0] != form:
+            return None
+        words = found[0][1]
+        act = next(a for a in ACTIVATIONS if a.name == words["act"])
+        return {**words, "derivative": act.derivative, "line": act.line}
+    return test
+
+
+_activation = _local_form("activation for its derivative")
+
+
+# ----- a claim that is the truth for another dout ---------------------------------------------------
 def _precedence_douts(ev: Evidence) -> dict[str, list[tuple]]:
     o = _single_output(ev)
     if o is None or not np.all(o > 1):
@@ -1269,6 +1375,12 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("activation for its derivative", _activation,
                "it uses the activation {act} where its derivative {derivative} belongs ({line}): the claim is the "
                "true gradient with {act}'s output in place of its local gradient", douts=_activation_douts),
+    Hypothesis("input for output", _local_form("input for output"),
+               "it uses {wrong} where {right} belongs ({gloss}): the derivative is written with the input for the "
+               "output", douts=_activation_douts),
+    Hypothesis("output for input", _local_form("output for input"),
+               "it uses {wrong} where {right} belongs ({gloss}): the derivative is written with the output for the "
+               "input ({act} applied to its own output again)", douts=_activation_douts),
     Hypothesis("1 / 1 + exp", _precedence,
                "f's output is above 1 where a sigmoid's is below: the forward computes 1 + exp(-z) (`1 / 1 + "
                "np.exp(-z)` is (1/1) + exp(-z)), while the claim is the sigmoid's gradient; write 1 / (1 + np.exp(-z))",
