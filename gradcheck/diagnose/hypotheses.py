@@ -578,6 +578,9 @@ def _slice_douts(ev: Evidence) -> dict[str, list[tuple]]:
 
 
 def _one_slice(ev: Evidence) -> dict[str, Any] | None:
+    """An accumulation overwritten where it must be summed: the claim is the truth for the dout of one
+    slice (or of a few) of an output's axis, or a weight's contribution from one use (or a few) of those
+    the truth sums (_uses)."""
     if not _claims(ev):
         return None
     for key, truth in ev.moved.items():
@@ -590,7 +593,101 @@ def _one_slice(ev: Evidence) -> dict[str, Any] | None:
             return {"what": f"it is the gradient of index {i} of the output's axis {axis} alone (for every dout tried): "
                             f"the other {size - 1} (time steps, positions) are overwritten instead of summed — an = "
                             "where += belongs"}
+    by_axis: dict[int, list[list[np.ndarray]]] = {}
+    for key, truth in ev.moved.items():
+        if key.startswith("slice "):
+            by_axis.setdefault(int(key.split()[1]), []).append(truth)
+    for axis, parts in by_axis.items():
+        kept = _subset(ev, parts)
+        if kept is not None and not _apart(parts, kept):
+            return {"what": f"it is the gradient of indices {_listed(kept)} of the output's axis {axis} alone (for "
+                            f"every dout tried), and the truth sums all {len(parts)}: the others are overwritten "
+                            "instead of summed (an = where += belongs) or skipped by the loop"}
+    for u, axis, contributions in _uses(ev):
+        kept = _subset(ev, contributions, single=True)
+        if kept is not None:
+            which = f"index {kept[0]}" if len(kept) == 1 else f"indices {_listed(kept)}"
+            return {"what": f"it holds only the contribution of {which} of {u}'s axis {axis} (one time step or "
+                            f"position: {u} there times {ev.name}), for every dout tried, where the true gradient "
+                            f"sums the contributions of all {len(contributions)} ({ev.name} is used at each): an "
+                            "accumulation overwritten (=) where it must be summed (+=)"}
     return None
+
+
+# A fit of the claim as a sum of parts needs at least this many entries beyond the parts it weighs.
+SUBSET_SPARE = 3
+# How far a part's fitted weight may be from 0 or 1 for the sum of those weighing 1 to be tried.
+SUBSET_ROUNDING = 0.1
+
+
+def _subset(ev: Evidence, parts: Sequence[Sequence[np.ndarray]], single: bool = False) -> list[int] | None:
+    """The indices S (not all; two or more, or one with `single`) with claim = Σ_{i∈S} parts[i] for every
+    dout the parts are given for: the parts' weights fitted by least squares, which must be unique (the
+    parts independent), each near 0 or 1, and the sum of those near 1 must explain the claim."""
+    count = min(len(p) for p in parts)
+    if len(parts) < 2 or count == 0:
+        return None
+    rows, target = [], []
+    for k in range(count):
+        m = ev.known & np.all([np.isfinite(p[k]) for p in parts], axis=0)
+        rows.append(np.stack([np.asarray(p[k])[m] for p in parts], axis=1))
+        target.append(np.asarray(ev.claimed[k])[m])
+    basis, claim = np.concatenate(rows), np.concatenate(target)
+    if basis.shape[0] < len(parts) + SUBSET_SPARE or np.linalg.matrix_rank(basis) < len(parts):
+        return None
+    weights = np.linalg.lstsq(basis, claim, rcond=None)[0]
+    ones = np.abs(weights - 1) <= SUBSET_ROUNDING
+    if not np.all(ones | (np.abs(weights) <= SUBSET_ROUNDING)) or ones.all() or ones.sum() < (1 if single else 2):
+        return None
+    kept = [int(i) for i in np.flatnonzero(ones)]
+    predicted = [sum(parts[i][k] for i in kept) for k in range(count)]
+    return kept if explains(ev, predicted) else None
+
+
+def _apart(parts: Sequence[Sequence[np.ndarray]], kept: Sequence[int]) -> bool:
+    """The kept parts reach no entry the others reach: the claim is then the truth on some entries and 0 on
+    the rest (one slice of the gradient wrong, a loop that stops short), not a sum that lost some terms."""
+    def reach(indices: Sequence[int]) -> np.ndarray:
+        return np.any([np.abs(np.nan_to_num(p)) > SAME * max(_largest(p), 1e-300)
+                       for i in indices for p in parts[i]], axis=0)
+    return not np.any(reach(kept) & reach([i for i in range(len(parts)) if i not in kept]))
+
+
+def _listed(indices: Sequence[int]) -> str:
+    return ", ".join(map(str, indices))
+
+
+def _uses(ev: Evidence) -> list[tuple[str, int, list[list[np.ndarray]]]]:
+    """Where the input is a weight matrix P (D, H) of full column rank applied as u_t @ P to the slices u_t of
+    another differentiated input u along one of its axes (an rnn's Wx at each time step), and the truth is
+    the sum of those uses' contributions: (u, the axis, each use's contribution per dout). A use's
+    contribution C_t = u_tᵀ·δ_t, and u's own true gradient there is δ_t·Pᵀ, so C_t·Pᵀ = u_tᵀ·du_t gives C_t
+    (Pᵀ has a right inverse). The truth must be their sum: else u reaches f otherwise too, and the
+    contributions are not what the weight's gradient sums."""
+    found: list[tuple[str, int, list[list[np.ndarray]]]] = []
+    if len(ev.shape) != 2 or not ev.whole or ev.name not in ev.inputs.wrt:
+        return found
+    p = np.asarray(ev.inputs.leaf(ev.name), dtype=np.float64)
+    rows, cols = p.shape
+    if cols > rows or np.linalg.matrix_rank(p) < cols or np.linalg.cond(p) > CONDITION_MAX:
+        return found
+    right_inverse = np.linalg.pinv(p.T)
+    for n, e in ev.everyone.items():
+        if n == ev.name or not e.whole or not np.all(e.known) or len(e.true) < len(ev.true):
+            continue
+        u = np.asarray(ev.inputs.leaf(n), dtype=np.float64)
+        if u.ndim < 2 or u.shape[-1] != rows or u.shape != e.shape:
+            continue
+        for axis in range(u.ndim - 1):
+            if not 2 <= u.shape[axis] <= SLICE_AXIS_MAX:
+                continue
+            contributions = [[np.take(u, t, axis=axis).reshape(-1, rows).T
+                              @ np.take(du, t, axis=axis).reshape(-1, rows) @ right_inverse for du in e.true]
+                             for t in range(u.shape[axis])]
+            total = [sum(c[k] for c in contributions) for k in range(len(ev.true))]
+            if explains(ev, total, claimed=ev.true):
+                found.append((n, axis, contributions))
+    return found
 
 
 def _swap_douts(ev: Evidence) -> dict[str, list[tuple]]:
