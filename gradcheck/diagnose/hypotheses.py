@@ -399,7 +399,21 @@ def _constant(ev: Evidence) -> dict[str, Any] | None:
     names = _factor_names(ev, r)
     names += [words for value, words in ((2.0, "twice"), (0.5, "half")) if len(names) > 1 and _near(r, value)]
     which = f": it is {' and '.join(names)}, and no one of them can be told from the others" if len(names) > 1 else ""
+    if not which:
+        which = _power_factor(ev, r)
     return {"value": f"{r:.6g}", "every": f" ({ev.every.removeprefix(', ')})" if ev.every else "", "which": which}
+
+
+def _power_factor(ev: Evidence, r: float) -> str:
+    """The constant r is 1/k where the truth is a power's k·u**(k−1): the factor k is missing."""
+    for n, u in _same_shape(ev):
+        if n.startswith("output"):
+            continue
+        power = _power(ev, n, u)
+        if power is not None and power[3] is not None and _near(r, 1 / power[3]):
+            k, below = power[0], power[1]
+            return f": it uses {n}**{below} where {k}·{n}**{below} belongs (the derivative of {n}**{k}): the factor {k} is missing"
+    return ""
 
 
 # ----- an elementwise step's local gradient written wrong ---------------------------------------------
@@ -774,6 +788,31 @@ def _axes_named(ev: Evidence) -> str | None:
 
 
 # ----- a factor that is a known local gradient ------------------------------------------------------
+# The exponents a power u**n's truth n·u**(n−1) is tried with (beside the numbers among the inputs).
+POWERS = (2.0, 3.0, 4.0, 5.0, 6.0, -1.0, -2.0, -3.0, 0.5, 1.5, -0.5)
+
+
+def _power(ev: Evidence, n: str, u: np.ndarray) -> tuple[str, str, str, float | None] | None:
+    """The truth is an elementwise power's: dout·k·u**(k−1) entry by entry, k a number (POWERS, or one among the
+    inputs) or an input of u's shape (a**b's b). Returns (k, k − 1, k − 2, as text; k where it is a number)."""
+    if len(ev.outputs) != 1 or np.shape(ev.outputs[0]) != ev.shape or ev.random < 2:
+        return None
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    true = ev.true[:ev.random]
+    numbers = sorted({*POWERS, *(v for _, v in _numbers(ev.inputs) if v not in (0.0, 1.0))})
+    with np.errstate(all="ignore"):
+        for k in numbers:
+            slope = k * u ** (k - 1)
+            if np.all(np.isfinite(slope)) and explains(ev, [d * slope for d in douts], claimed=true):
+                return f"{k:g}", f"{k - 1:g}", f"{k - 2:g}", k
+        if np.all(u > 0):
+            for b, v in _same_shape(ev):
+                if b != n and not b.startswith("output") and explains(ev, [d * v * u ** (v - 1) for d in douts],
+                                                                        claimed=true):
+                    return b, f"({b} − 1)", f"({b} − 2)", None
+    return None
+
+
 def _input_factor(ev: Evidence) -> dict[str, Any] | None:
     if not _claims(ev):
         return None
@@ -788,8 +827,20 @@ def _input_factor(ev: Evidence) -> dict[str, Any] | None:
                 factors += [(1 / np.log(u), f"it lacks a factor log({n}): the claim times log({n}) is the true gradient "
                                             f"(the derivative of a**b with respect to b is a**b·log(a))"),
                             (np.log(u), f"it has an extra factor log({n})")]
-        for factor, words in factors:
+        for i, (factor, words) in enumerate(factors):
             if np.all(np.isfinite(factor)) and explains(ev, [t * factor for t in ev.true]):
+                power = _power(ev, n, u) if i < 2 else None
+                own = dict(_same_shape(ev)).get(ev.name) if i == 1 and power is None else None
+                exponent = _power(ev, ev.name, own) if own is not None else None
+                if exponent is not None and exponent[0] == n:  # a**b's b missing from its own derivative
+                    k, below = exponent[0], exponent[1]
+                    words = (f"it uses {ev.name}**{below} where {k}·{ev.name}**{below} belongs (the derivative of "
+                             f"{ev.name}**{k}): the factor {k} is missing")
+                elif power is not None:
+                    k, below, lower, _ = power
+                    written = f"{k}·{n}**{k}" if i == 0 else f"{k}·{n}**{lower}"
+                    words = (f"it uses {written} where {k}·{n}**{below} belongs (the derivative of {n}**{k}): the "
+                             f"exponent is one too {'high' if i == 0 else 'low'}")
                 return {"what": words}
     return None
 

@@ -140,3 +140,41 @@ def test_a_gates_local_gradient_is_read_beside_the_other_factor(local, cause):
     d = gradcheck.check_layer(gate, lambda dout, c: (dout * c[1] * local(c[0]), dout * c[0]), [x, g]).gradients["x"]
     assert d.status == "mismatch", d.diagnosis
     assert d.cause == cause if cause else d.cause not in LOCAL_CAUSES, (d.cause, d.diagnosis)
+
+
+# ----- a power's local gradient: an exponent off by one, the factor n missing ---------------------------
+def cube(a):
+    return a ** 3, a
+
+
+def power(a, b):
+    return a ** b, (a, b)
+
+
+POWER_INPUTS = {"cube": [RNG.standard_normal((4, 5))],
+                "power": [RNG.uniform(0.5, 2.0, (4, 5)), RNG.uniform(0.5, 2.0, (4, 5))]}
+
+
+def power_backward(da):
+    return lambda d, c: (d * da(*c), d * c[0] ** c[1] * np.log(c[0]))
+
+
+@pytest.mark.parametrize("layer, backward, cause, said", [
+    (cube, lambda d, a: d * 3 * a ** 3, "local gradient factor", "uses 3·a**3 where 3·a**2 belongs"),
+    (cube, lambda d, a: d * 3 * a, "local gradient factor", "exponent is one too low"),
+    (cube, lambda d, a: d * a ** 2, "constant factor", "the factor 3 is missing"),
+    (power, power_backward(lambda a, b: b * a ** b), "local gradient factor", "uses b·a**b where b·a**(b − 1)"),
+    (power, power_backward(lambda a, b: a ** (b - 1)), "local gradient factor", "the factor b is missing"),
+], ids=["n a**n", "n a**(n-2)", "a**(n-1)", "b a**b", "a**(b-1)"])
+def test_a_powers_local_gradient_says_which_exponent_or_factor(layer, backward, cause, said):
+    g = gradcheck.check_layer(layer, backward, POWER_INPUTS[layer.__name__]).gradients["a"]
+    assert g.status == "mismatch" and g.cause == cause and said in g.diagnosis, (g.cause, g.diagnosis)
+
+
+@pytest.mark.parametrize("backward", [lambda d, a: d * 2 * a ** 2, lambda d, a: 1.01 * d * a ** 2,
+                                      lambda d, a: d * 3 * a ** 2 * (1 + a ** 2)],
+                         ids=["2 a**2", "1.01 a**2", "another factor"])
+def test_a_power_wrong_in_another_way_is_not_said_to_miss_n_or_an_exponent(backward):
+    g = gradcheck.check_layer(cube, backward, POWER_INPUTS["cube"]).gradients["a"]
+    assert g.status == "mismatch" and "is missing" not in g.diagnosis and "exponent" not in g.diagnosis, g.diagnosis
+    assert gradcheck.check_layer(cube, lambda d, a: 3 * d * a ** 2, POWER_INPUTS["cube"]).exit_code == 0
