@@ -588,6 +588,20 @@ def _slice_douts(ev: Evidence) -> dict[str, list[tuple]]:
                 kept[where] = np.asarray(dout[0])[where]
                 douts.append((kept, *(np.zeros_like(np.asarray(d)) for d in dout[1:])))
             found[f"slice {axis} {i}"] = douts
+    if first.ndim >= 3:  # a loop over positions (a conv's rows and columns, and the batch) that keeps one
+        last = first.ndim - 1
+        for axes in ((last - 1, last), (0, last - 1, last)):
+            rest = int(np.prod([first.shape[a] for a in range(first.ndim) if a not in axes]))
+            # one output entry kept is the probe's to say (where its gradient goes), not a lost sum's
+            if all(first.shape[a] >= 2 for a in axes) and rest >= 2:
+                for which, i in (("first", 0), ("last", -1)):
+                    douts = []
+                    for dout in ev.douts[:min(ev.random, 2)]:
+                        kept = np.zeros_like(np.asarray(dout[0]))
+                        where = tuple(i if a in axes else slice(None) for a in range(first.ndim))
+                        kept[where] = np.asarray(dout[0])[where]
+                        douts.append((kept, *(np.zeros_like(np.asarray(d)) for d in dout[1:])))
+                    found[f"corner {which} {','.join(map(str, axes))}"] = douts
     return found
 
 
@@ -607,6 +621,12 @@ def _one_slice(ev: Evidence) -> dict[str, Any] | None:
             return {"what": f"it is the gradient of index {i} of the output's axis {axis} alone (for every dout tried): "
                             f"the other {size - 1} (time steps, positions) are overwritten instead of summed — an = "
                             "where += belongs"}
+    for key, truth in ev.moved.items():
+        if key.startswith("corner ") and explains(ev, truth):
+            which, axes = key.split()[1:]
+            return {"what": f"it is the gradient of the output's {which} position along axes {axes.replace(',', ', ')} "
+                            "alone (for every dout tried): the other positions' contributions are overwritten "
+                            "instead of summed — an = where += belongs, in a loop over positions"}
     by_axis: dict[int, list[list[np.ndarray]]] = {}
     for key, truth in ev.moved.items():
         if key.startswith("slice "):

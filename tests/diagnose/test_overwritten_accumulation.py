@@ -109,3 +109,64 @@ def test_a_gradient_zero_on_some_steps_is_not_a_lost_sum():
     own, so it is not said to be a sum that lost terms (the count says where it is wrong)."""
     g = gradcheck.check_layer(temporal_affine, temporal_affine_backward(False, dx_too=True), TEMPORAL).gradients["x"]
     assert g.status == "mismatch" and g.cause != CAUSE, g.diagnosis
+
+
+def conv2d(x, w):
+    N, C, H, W = x.shape
+    F, _, K, _ = w.shape
+    out = np.zeros((N, F, H - K + 1, W - K + 1))
+    for i in range(out.shape[2]):
+        for j in range(out.shape[3]):
+            out[:, :, i, j] = np.tensordot(x[:, :, i:i + K, j:j + K], w, axes=([1, 2, 3], [1, 2, 3]))
+    return out, (x, w)
+
+
+def conv2d_backward(overwrite, scale=1.0):
+    def backward(d, cache):
+        x, w = cache
+        K = w.shape[2]
+        dx, dw = np.zeros_like(x), np.zeros_like(w)
+        for i in range(d.shape[2]):
+            for j in range(d.shape[3]):
+                part = np.tensordot(d[:, :, i, j], x[:, :, i:i + K, j:j + K], axes=([0], [0]))
+                dw = scale * part if overwrite else dw + part
+                dx[:, :, i:i + K, j:j + K] += np.tensordot(d[:, :, i, j], w, axes=([1], [0]))
+        return dx, dw
+    return backward
+
+
+CONV = [np.random.default_rng(12).standard_normal((2, 2, 4, 4)), np.random.default_rng(13).standard_normal((3, 2, 2, 2))]
+
+
+def test_a_conv_weight_overwritten_at_each_position_keeps_the_last_position():
+    g = gradcheck.check_layer(conv2d, conv2d_backward(True), CONV).gradients["w"]
+    assert g.status == "mismatch" and g.cause == CAUSE and "last position along axes 2, 3" in g.diagnosis, g.diagnosis
+    assert gradcheck.check_layer(conv2d, conv2d_backward(False), CONV).exit_code == 0
+    near = gradcheck.check_layer(conv2d, conv2d_backward(True, scale=1.02), CONV).gradients["w"]
+    assert near.status == "mismatch" and near.cause != CAUSE, near.diagnosis
+
+
+def max_pool_3x3(x):
+    out = np.zeros((1, 1, x.shape[2] - 2, x.shape[3] - 2))
+    for i in range(out.shape[2]):
+        for j in range(out.shape[3]):
+            out[:, :, i, j] = x[:, :, i:i + 3, j:j + 3].max(axis=(2, 3))
+    return out, x
+
+
+def max_pool_3x3_overwriting(dout, x):
+    dx = np.zeros_like(x)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            win = x[:, :, i:i + 3, j:j + 3]
+            dx[:, :, i:i + 3, j:j + 3] = (win == win.max(axis=(2, 3), keepdims=True)) * dout[:, :, i, j][:, :, None, None]
+    return dx
+
+
+def test_one_output_entry_kept_is_not_called_a_lost_sum():
+    """Overlapping windows written with = leave the last window's gradient alone here: one output entry's,
+    which the probe describes (where its gradient goes), not a weight's sum over positions."""
+    grid = np.add.outer(np.arange(5.0), 1.1 * np.arange(5.0))  # rising to the lower right: each window's max is its corner,
+    x = (grid + 0.01 * np.random.default_rng(4).standard_normal((5, 5)))[None, None]  # written over by the next window
+    g = gradcheck.check_layer(max_pool_3x3, max_pool_3x3_overwriting, [x]).gradients["x"]
+    assert g.status == "mismatch" and g.cause != CAUSE, g.diagnosis
