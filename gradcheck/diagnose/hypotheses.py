@@ -399,6 +399,8 @@ def _constant(ev: Evidence) -> dict[str, Any] | None:
     names = _factor_names(ev, r)
     names += [words for value, words in ((2.0, "twice"), (0.5, "half")) if len(names) > 1 and _near(r, value)]
     which = f": it is {' and '.join(names)}, and no one of them can be told from the others" if len(names) > 1 else ""
+    if not which:
+        which = _power_factor(ev, r)
     return {"value": f"{r:.6g}", "every": f" ({ev.every.removeprefix(', ')})" if ev.every else "", "which": which}
 
 
@@ -411,13 +413,74 @@ def _sign_and_named(ev: Evidence, r: float) -> bool:
     return len(names) == 1 or not names and (_near(-r, 2.0) or _near(-r, 0.5))
 
 
-# ----- a claim that is the truth for another dout ---------------------------------------------------
-# Activations whose derivative is written in their output o: (name, derivative in o, the range of o,
-# the derivative as text, the usual line).
+def _power_factor(ev: Evidence, r: float) -> str:
+    """The constant r is 1/k where the truth is a power's k·u**(k−1): the factor k is missing."""
+    for n, u in _same_shape(ev):
+        if n.startswith("output"):
+            continue
+        power = _power(ev, n, u)
+        if power is not None and power[3] is not None and _near(r, 1 / power[3]):
+            k, below = power[0], power[1]
+            return f": it uses {n}**{below} where {k}·{n}**{below} belongs (the derivative of {n}**{k}): the factor {k} is missing"
+    return ""
+
+
+# ----- an elementwise step's local gradient written wrong ---------------------------------------------
+@dataclass(frozen=True)
+class Activation:
+    """An elementwise activation y = a(x) and its local gradient, written in the output (d(y)) or in the
+    input (a'(x) = d(a(x))), for the forms a backward writes in the wrong variable."""
+
+    name: str
+    forward: Callable[[np.ndarray], np.ndarray]  # a(x)
+    in_output: Callable[[np.ndarray], np.ndarray]  # d(y)
+    in_input: Callable[[np.ndarray], np.ndarray]  # a'(x)
+    inverse: Callable[[np.ndarray], np.ndarray]  # x = a⁻¹(y)
+    low: float  # y's range (open)
+    high: float
+    output_words: str  # d(y) as text, in {y}
+    input_words: str  # a'(x) as text, in {x}
+    derivative: str  # the derivative, short
+    line: str  # the usual line of `activation for its derivative`
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1 + np.tanh(0.5 * x))
+
+
 ACTIVATIONS = (
-    ("sigmoid", lambda o: o * (1 - o), (0.0, 1.0), "σ·(1 − σ)", "`dout * out` for `dout * out * (1 - out)`"),
-    ("tanh", lambda o: 1 - o ** 2, (-1.0, 1.0), "1 − tanh²", "`dout * out` for `dout * (1 - out**2)`"),
+    Activation("sigmoid", _sigmoid, lambda y: y * (1 - y), lambda x: _sigmoid(x) * (1 - _sigmoid(x)),
+               lambda y: np.log(y / (1 - y)), 0.0, 1.0, "{y}·(1 − {y})", "σ({x})·(1 − σ({x}))",
+               "σ·(1 − σ)", "`dout * out` for `dout * out * (1 - out)`"),
+    Activation("tanh", np.tanh, lambda y: 1 - y ** 2, lambda x: 1 - np.tanh(x) ** 2, np.arctanh, -1.0, 1.0,
+               "1 − {y}**2", "1 − tanh({x})**2", "1 − tanh²", "`dout * out` for `dout * (1 - out**2)`"),
+    Activation("exp", np.exp, lambda y: y, np.exp, np.log, 0.0, math.inf, "{y}", "exp({x})", "exp", ""),
+    Activation("softplus", lambda x: np.logaddexp(0.0, x), lambda y: -np.expm1(-y),
+               _sigmoid, lambda y: np.log(np.expm1(y)), 0.0, math.inf, "1 − exp(−{y})", "σ({x})",
+               "σ", "`dout * out` for `dout * sigmoid(x)`"),
 )
+# The ways a local gradient is written wrong: the activation for its derivative, its derivative in the
+# output's form applied to the input, in the input's form applied to the output. Each is the wrong local
+# gradient (in x, given a) over the right one.
+LOCAL_FORMS = ("activation for its derivative", "input for output", "output for input")
+
+
+def _wrong_local(form: str, act: Activation, x: np.ndarray) -> np.ndarray | None:
+    if form == "activation for its derivative":
+        return None if act.name == "exp" else act.forward(x)  # exp is its own derivative
+    if form == "input for output":
+        return act.in_output(x)
+    return act.in_input(act.forward(x))
+
+
+def _form_words(form: str, act: Activation, x: str, y: str, gloss: str) -> dict[str, str]:
+    """The sentence's fields: the wrong local gradient and the right one, in x (the step's input) and y
+    (its output), and what x and y are."""
+    right = act.input_words.format(x=x) if form == "output for input" else act.output_words.format(y=y)
+    wrong = {"activation for its derivative": f"{act.name}({x})",
+             "input for output": act.output_words.format(y=x),
+             "output for input": act.input_words.format(x=y)}[form]
+    return {"act": act.name, "wrong": wrong, "right": right, "gloss": gloss}
 
 
 def _single_output(ev: Evidence) -> np.ndarray | None:
@@ -427,25 +490,82 @@ def _single_output(ev: Evidence) -> np.ndarray | None:
 
 
 def _activation_douts(ev: Evidence) -> dict[str, list[tuple]]:
+    """Where the output y could be an activation's (it is in its range): per activation and wrong form,
+    the douts dout·wrong/right (the local gradients at x = a⁻¹(y)), whose truth is the claim of a backward
+    that writes its last step's local gradient that way (through any product before it)."""
     o = _single_output(ev)
     found: dict[str, list[tuple]] = {}
     if o is None:
         return found
-    for name, derivative, (low, high), _, _ in ACTIVATIONS:
-        d = derivative(o)
-        if np.all(o > low) and np.all(o < high) and np.all(d != 0):
-            found[f"activation {name}"] = [(dout[0] * o / d,) for dout in ev.douts[:ev.random]]
+    for act in ACTIVATIONS:
+        if not (np.all(o > act.low) and np.all(o < act.high)):
+            continue
+        with np.errstate(all="ignore"):
+            x = act.inverse(o)
+            right = act.in_output(o)
+            for form in LOCAL_FORMS:
+                wrong = _wrong_local(form, act, x)
+                if wrong is None or not np.all(np.isfinite(x)) or np.any(right == 0):
+                    continue
+                ratio = wrong / right  # one number (f's one output) is a form's only where it is the activation's
+                if np.all(np.isfinite(ratio)) and (_varies(ratio) or form == "activation for its derivative"):
+                    found[f"{form} {act.name}"] = [(dout[0] * ratio,) for dout in ev.douts[:ev.random]]
     return found
 
 
-def _activation(ev: Evidence) -> dict[str, Any] | None:
-    for name, _, _, words, line in ACTIVATIONS:
-        truth = ev.moved.get(f"activation {name}")
-        if truth is not None and _claims(ev) and explains(ev, truth):
-            return {"act": name, "derivative": words, "line": line}
-    return None
+def _local_forms(ev: Evidence) -> list[tuple[str, dict[str, str]]]:
+    """Every (form, words) of LOCAL_FORMS that explains the claim: the truth times wrong(u)/a'(u) for an
+    input u of the gradient's shape (the step's input: the claim's other factors are the truth's), or the
+    truth for _activation_douts' dout (the last step's local gradient, at the input the output says)."""
+    if not _claims(ev):
+        return []
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    o = _single_output(ev)
+    for n, u in _same_shape(ev):
+        if n.startswith("output"):
+            continue
+        for act in ACTIVATIONS:
+            with np.errstate(all="ignore"):
+                right = act.in_input(u)
+                y = act.forward(u)
+                outputs = [_output_name(ev, j) for j, out in enumerate(ev.outputs)
+                           if np.shape(out) == u.shape and np.allclose(out, y, rtol=1e-9, atol=1e-12)]
+                for form in LOCAL_FORMS:
+                    wrong = _wrong_local(form, act, u)
+                    if wrong is None:
+                        continue
+                    ratio = wrong / right
+                    if not np.all(np.isfinite(ratio)) or not _varies(ratio):
+                        continue
+                    if explains(ev, [t * ratio for t in ev.true]):
+                        gloss = f"y = {act.name}({n})" + (f", {outputs[0]}" if outputs else "")
+                        found.setdefault((form, act.name), _form_words(form, act, n, "y", gloss))
+    for act in ACTIVATIONS:
+        for form in LOCAL_FORMS:
+            truth = ev.moved.get(f"{form} {act.name}")
+            if truth is not None and o is not None and (form, act.name) not in found and explains(ev, truth):
+                gloss = f"y = {act.name}(z), the output, z the {act.name}'s input inside the layer"
+                found[(form, act.name)] = _form_words(form, act, "z", "y", gloss)
+    return [(form, words) for (form, _), words in found.items()]
 
 
+def _local_form(form: str) -> Callable[[Evidence], dict[str, Any] | None]:
+    """The test that the claim's local gradient is written the `form` way, and in no other way the
+    catalogue knows (two that explain it equally name neither)."""
+    def test(ev: Evidence) -> dict[str, Any] | None:
+        found = _local_forms(ev)
+        if len(found) != 1 or found[0][0] != form:
+            return None
+        words = found[0][1]
+        act = next(a for a in ACTIVATIONS if a.name == words["act"])
+        return {**words, "derivative": act.derivative, "line": act.line}
+    return test
+
+
+_activation = _local_form("activation for its derivative")
+
+
+# ----- a claim that is the truth for another dout ---------------------------------------------------
 def _precedence_douts(ev: Evidence) -> dict[str, list[tuple]]:
     o = _single_output(ev)
     if o is None or not np.all(o > 1):
@@ -477,10 +597,27 @@ def _slice_douts(ev: Evidence) -> dict[str, list[tuple]]:
                 kept[where] = np.asarray(dout[0])[where]
                 douts.append((kept, *(np.zeros_like(np.asarray(d)) for d in dout[1:])))
             found[f"slice {axis} {i}"] = douts
+    if first.ndim >= 3:  # a loop over positions (a conv's rows and columns, and the batch) that keeps one
+        last = first.ndim - 1
+        for axes in ((last - 1, last), (0, last - 1, last)):
+            rest = int(np.prod([first.shape[a] for a in range(first.ndim) if a not in axes]))
+            # one output entry kept is the probe's to say (where its gradient goes), not a lost sum's
+            if all(first.shape[a] >= 2 for a in axes) and rest >= 2:
+                for which, i in (("first", 0), ("last", -1)):
+                    douts = []
+                    for dout in ev.douts[:min(ev.random, 2)]:
+                        kept = np.zeros_like(np.asarray(dout[0]))
+                        where = tuple(i if a in axes else slice(None) for a in range(first.ndim))
+                        kept[where] = np.asarray(dout[0])[where]
+                        douts.append((kept, *(np.zeros_like(np.asarray(d)) for d in dout[1:])))
+                    found[f"corner {which} {','.join(map(str, axes))}"] = douts
     return found
 
 
 def _one_slice(ev: Evidence) -> dict[str, Any] | None:
+    """An accumulation overwritten where it must be summed: the claim is the truth for the dout of one
+    slice (or of a few) of an output's axis, or a weight's contribution from one use (or a few) of those
+    the truth sums (_uses)."""
     if not _claims(ev):
         return None
     for key, truth in ev.moved.items():
@@ -493,7 +630,107 @@ def _one_slice(ev: Evidence) -> dict[str, Any] | None:
             return {"what": f"it is the gradient of index {i} of the output's axis {axis} alone (for every dout tried): "
                             f"the other {size - 1} (time steps, positions) are overwritten instead of summed — an = "
                             "where += belongs"}
+    for key, truth in ev.moved.items():
+        if key.startswith("corner ") and explains(ev, truth):
+            which, axes = key.split()[1:]
+            return {"what": f"it is the gradient of the output's {which} position along axes {axes.replace(',', ', ')} "
+                            "alone (for every dout tried): the other positions' contributions are overwritten "
+                            "instead of summed — an = where += belongs, in a loop over positions"}
+    by_axis: dict[int, list[list[np.ndarray]]] = {}
+    for key, truth in ev.moved.items():
+        if key.startswith("slice "):
+            by_axis.setdefault(int(key.split()[1]), []).append(truth)
+    for axis, parts in by_axis.items():
+        kept = _subset(ev, parts)
+        if kept is not None and not _apart(parts, kept):
+            return {"what": f"it is the gradient of indices {_listed(kept)} of the output's axis {axis} alone (for "
+                            f"every dout tried), and the truth sums all {len(parts)}: the others are overwritten "
+                            "instead of summed (an = where += belongs) or skipped by the loop"}
+    for u, axis, contributions in _uses(ev):
+        kept = _subset(ev, contributions, single=True)
+        if kept is not None:
+            which = f"index {kept[0]}" if len(kept) == 1 else f"indices {_listed(kept)}"
+            return {"what": f"it holds only the contribution of {which} of {u}'s axis {axis} (one time step or "
+                            f"position: {u} there times {ev.name}), for every dout tried, where the true gradient "
+                            f"sums the contributions of all {len(contributions)} ({ev.name} is used at each): an "
+                            "accumulation overwritten (=) where it must be summed (+=)"}
     return None
+
+
+# A fit of the claim as a sum of parts needs at least this many entries beyond the parts it weighs.
+SUBSET_SPARE = 3
+# How far a part's fitted weight may be from 0 or 1 for the sum of those weighing 1 to be tried.
+SUBSET_ROUNDING = 0.1
+
+
+def _subset(ev: Evidence, parts: Sequence[Sequence[np.ndarray]], single: bool = False) -> list[int] | None:
+    """The indices S (not all; two or more, or one with `single`) with claim = Σ_{i∈S} parts[i] for every
+    dout the parts are given for: the parts' weights fitted by least squares, which must be unique (the
+    parts independent), each near 0 or 1, and the sum of those near 1 must explain the claim."""
+    count = min(len(p) for p in parts)
+    if len(parts) < 2 or count == 0:
+        return None
+    rows, target = [], []
+    for k in range(count):
+        m = ev.known & np.all([np.isfinite(p[k]) for p in parts], axis=0)
+        rows.append(np.stack([np.asarray(p[k])[m] for p in parts], axis=1))
+        target.append(np.asarray(ev.claimed[k])[m])
+    basis, claim = np.concatenate(rows), np.concatenate(target)
+    if basis.shape[0] < len(parts) + SUBSET_SPARE or np.linalg.matrix_rank(basis) < len(parts):
+        return None
+    weights = np.linalg.lstsq(basis, claim, rcond=None)[0]
+    ones = np.abs(weights - 1) <= SUBSET_ROUNDING
+    if not np.all(ones | (np.abs(weights) <= SUBSET_ROUNDING)) or ones.all() or ones.sum() < (1 if single else 2):
+        return None
+    kept = [int(i) for i in np.flatnonzero(ones)]
+    predicted = [sum(parts[i][k] for i in kept) for k in range(count)]
+    return kept if explains(ev, predicted) else None
+
+
+def _apart(parts: Sequence[Sequence[np.ndarray]], kept: Sequence[int]) -> bool:
+    """The kept parts reach no entry the others reach: the claim is then the truth on some entries and 0 on
+    the rest (one slice of the gradient wrong, a loop that stops short), not a sum that lost some terms."""
+    def reach(indices: Sequence[int]) -> np.ndarray:
+        return np.any([np.abs(np.nan_to_num(p)) > SAME * max(_largest(p), 1e-300)
+                       for i in indices for p in parts[i]], axis=0)
+    return not np.any(reach(kept) & reach([i for i in range(len(parts)) if i not in kept]))
+
+
+def _listed(indices: Sequence[int]) -> str:
+    return ", ".join(map(str, indices))
+
+
+def _uses(ev: Evidence) -> list[tuple[str, int, list[list[np.ndarray]]]]:
+    """Where the input is a weight matrix P (D, H) of full column rank applied as u_t @ P to the slices u_t of
+    another differentiated input u along one of its axes (an rnn's Wx at each time step), and the truth is
+    the sum of those uses' contributions: (u, the axis, each use's contribution per dout). A use's
+    contribution C_t = u_tᵀ·δ_t, and u's own true gradient there is δ_t·Pᵀ, so C_t·Pᵀ = u_tᵀ·du_t gives C_t
+    (Pᵀ has a right inverse). The truth must be their sum: else u reaches f otherwise too, and the
+    contributions are not what the weight's gradient sums."""
+    found: list[tuple[str, int, list[list[np.ndarray]]]] = []
+    if len(ev.shape) != 2 or not ev.whole or ev.name not in ev.inputs.wrt:
+        return found
+    p = np.asarray(ev.inputs.leaf(ev.name), dtype=np.float64)
+    rows, cols = p.shape
+    if cols > rows or np.linalg.matrix_rank(p) < cols or np.linalg.cond(p) > CONDITION_MAX:
+        return found
+    right_inverse = np.linalg.pinv(p.T)
+    for n, e in ev.everyone.items():
+        if n == ev.name or not e.whole or not np.all(e.known) or len(e.true) < len(ev.true):
+            continue
+        u = np.asarray(ev.inputs.leaf(n), dtype=np.float64)
+        if u.ndim < 2 or u.shape[-1] != rows or u.shape != e.shape:
+            continue
+        for axis in range(u.ndim - 1):
+            if not 2 <= u.shape[axis] <= SLICE_AXIS_MAX:
+                continue
+            contributions = [[np.take(u, t, axis=axis).reshape(-1, rows).T
+                              @ np.take(du, t, axis=axis).reshape(-1, rows) @ right_inverse for du in e.true]
+                             for t in range(u.shape[axis])]
+            total = [sum(c[k] for c in contributions) for k in range(len(ev.true))]
+            if explains(ev, total, claimed=ev.true):
+                found.append((n, axis, contributions))
+    return found
 
 
 def _swap_douts(ev: Evidence) -> dict[str, list[tuple]]:
@@ -587,6 +824,31 @@ def axes_moved(axes: tuple[int, ...], shape: tuple[int, ...], reshaped: bool) ->
 
 
 # ----- a factor that is a known local gradient ------------------------------------------------------
+# The exponents a power u**n's truth n·u**(n−1) is tried with (beside the numbers among the inputs).
+POWERS = (2.0, 3.0, 4.0, 5.0, 6.0, -1.0, -2.0, -3.0, 0.5, 1.5, -0.5)
+
+
+def _power(ev: Evidence, n: str, u: np.ndarray) -> tuple[str, str, str, float | None] | None:
+    """The truth is an elementwise power's: dout·k·u**(k−1) entry by entry, k a number (POWERS, or one among the
+    inputs) or an input of u's shape (a**b's b). Returns (k, k − 1, k − 2, as text; k where it is a number)."""
+    if len(ev.outputs) != 1 or np.shape(ev.outputs[0]) != ev.shape or ev.random < 2:
+        return None
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    true = ev.true[:ev.random]
+    numbers = sorted({*POWERS, *(v for _, v in _numbers(ev.inputs) if v not in (0.0, 1.0))})
+    with np.errstate(all="ignore"):
+        for k in numbers:
+            slope = k * u ** (k - 1)
+            if np.all(np.isfinite(slope)) and explains(ev, [d * slope for d in douts], claimed=true):
+                return f"{k:g}", f"{k - 1:g}", f"{k - 2:g}", k
+        if np.all(u > 0):
+            for b, v in _same_shape(ev):
+                if b != n and not b.startswith("output") and explains(ev, [d * v * u ** (v - 1) for d in douts],
+                                                                        claimed=true):
+                    return b, f"({b} − 1)", f"({b} − 2)", None
+    return None
+
+
 def _input_factor(ev: Evidence) -> dict[str, Any] | None:
     if not _claims(ev):
         return None
@@ -601,8 +863,20 @@ def _input_factor(ev: Evidence) -> dict[str, Any] | None:
                 factors += [(1 / np.log(u), f"it lacks a factor log({n}): the claim times log({n}) is the true gradient "
                                             f"(the derivative of a**b with respect to b is a**b·log(a))"),
                             (np.log(u), f"it has an extra factor log({n})")]
-        for factor, words in factors:
+        for i, (factor, words) in enumerate(factors):
             if np.all(np.isfinite(factor)) and explains(ev, [t * factor for t in ev.true]):
+                power = _power(ev, n, u) if i < 2 else None
+                own = dict(_same_shape(ev)).get(ev.name) if i == 1 and power is None else None
+                exponent = _power(ev, ev.name, own) if own is not None else None
+                if exponent is not None and exponent[0] == n:  # a**b's b missing from its own derivative
+                    k, below = exponent[0], exponent[1]
+                    words = (f"it uses {ev.name}**{below} where {k}·{ev.name}**{below} belongs (the derivative of "
+                             f"{ev.name}**{k}): the factor {k} is missing")
+                elif power is not None:
+                    k, below, lower, _ = power
+                    written = f"{k}·{n}**{k}" if i == 0 else f"{k}·{n}**{lower}"
+                    words = (f"it uses {written} where {k}·{n}**{below} belongs (the derivative of {n}**{k}): the "
+                             f"exponent is one too {'high' if i == 0 else 'low'}")
                 return {"what": words}
     return None
 
@@ -1285,6 +1559,12 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("activation for its derivative", _activation,
                "it uses the activation {act} where its derivative {derivative} belongs ({line}): the claim is the "
                "true gradient with {act}'s output in place of its local gradient", douts=_activation_douts),
+    Hypothesis("input for output", _local_form("input for output"),
+               "it uses {wrong} where {right} belongs ({gloss}): the derivative is written with the input for the "
+               "output", douts=_activation_douts),
+    Hypothesis("output for input", _local_form("output for input"),
+               "it uses {wrong} where {right} belongs ({gloss}): the derivative is written with the output for the "
+               "input ({act} applied to its own output again)", douts=_activation_douts),
     Hypothesis("1 / 1 + exp", _precedence,
                "f's output is above 1 where a sigmoid's is below: the forward computes 1 + exp(-z) (`1 / 1 + "
                "np.exp(-z)` is (1/1) + exp(-z)), while the claim is the sigmoid's gradient; write 1 / (1 + np.exp(-z))",

@@ -124,6 +124,20 @@ def activation(ok):
                                  [randn(4, 5)]), "x"
 
 
+def tanh_layer(x):
+    out = np.tanh(x)
+    return out, (x, out)
+
+
+def input_for_output(ok):  # the near miss: the same form 5% off, no catalogue form
+    return gradcheck.check_layer(tanh_layer, lambda d, c: d * (1 - c[0] ** 2) * (1 if ok else 1.05), [randn(4, 5)]), "x"
+
+
+def output_for_input(ok):
+    return gradcheck.check_layer(sigmoid_layer, lambda d, out: d * sigmoid(out) * (1 - sigmoid(out)) * (1 if ok else 1.05),
+                                 [randn(4, 5)]), "x"
+
+
 def precedence(ok):
     x = np.array([-1.0, -2.0])
 
@@ -339,7 +353,8 @@ CASES = {
     "sign": lambda ok: scaled(-1.0 if ok else -1.01), "data number": data_number,
     "one over a data number": one_over_data_number, "rows": rows, "one over rows": one_over_rows,
     "square root of a size": square_root, "one over the square root of a size": one_over_square_root,
-    "twice or half": twice_or_half, "activation for its derivative": activation, "1 / 1 + exp": precedence,
+    "twice or half": twice_or_half, "activation for its derivative": activation,
+    "input for output": input_for_output, "output for input": output_for_input, "1 / 1 + exp": precedence,
     "constant factor": constant, "transpose": transpose, "untransposed matrix": untransposed, "permuted": permuted,
     "local gradient factor": local_factor, "regularisation": regularisation, "data term factor": data_term, "sign region": sign_region,
     "output path": output_path, "swapped outputs": swapped_outputs, "one slice of dout": one_slice_of_dout,
