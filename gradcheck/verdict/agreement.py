@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
@@ -224,14 +224,14 @@ def compare_pair(a_name: str, a: Any, b_name: str, b: Any, allowance: Allowance,
     for column, u in ((a, u_a), (b, u_b)):
         if isinstance(column, Measured):
             ignored = ignored | ~np.isfinite(u)  # numeric could not difference these entries
-    return _entrywise(a_name, x, u_a, b_name, y, u_b, rule, ~ignored, labels=None)
+    return _entrywise(Side(a_name, x, u_a), Side(b_name, y, u_b), rule, ~ignored, labels=None)
 
 
 def _against_probes(a_name: str, a: np.ndarray, u_a: np.ndarray, b_name: str, probes: Probes,
                     allowance: Allowance) -> PairError:
     """a's projections on the random directions and a's sampled entries, against what fast mode measured."""
     mine, mine_u, theirs, theirs_u, labels = _probe_sides(a, u_a, probes, allowance.rounding)
-    return _entrywise(a_name, mine, mine_u, b_name, theirs, theirs_u, allowance.rule,
+    return _entrywise(Side(a_name, mine, mine_u), Side(b_name, theirs, theirs_u), allowance.rule,
                       np.ones(mine.shape, dtype=bool), labels=labels)
 
 
@@ -286,8 +286,16 @@ def _probe_sides(a: np.ndarray, u_a: np.ndarray, probes: Probes, rounding: Any):
     return mine, mine_u, theirs, theirs_u, labels
 
 
-def _entrywise(a_name: str, x: np.ndarray, u_x: np.ndarray, b_name: str, y: np.ndarray, u_y: np.ndarray,
-               rule: Rule, counted: np.ndarray, labels: list[str] | None) -> PairError:
+class Side(NamedTuple):
+    """One side of a comparison: the column's name, its values and their uncertainty, entry by entry."""
+
+    name: str
+    values: np.ndarray
+    u: np.ndarray
+
+
+def _entrywise(a: Side, b: Side, rule: Rule, counted: np.ndarray, labels: list[str] | None) -> PairError:
+    (a_name, x, u_x), (b_name, y, u_y) = a, b
     if not np.any(counted):
         return PairError(a_name, b_name, False, 0.0, 0.0, "", (float("nan"), float("nan")), compared=0)
     diff, bad, excess = _judged(x, np.where(counted, u_x, 0.0), y, np.where(counted, u_y, 0.0), rule)
