@@ -27,6 +27,7 @@ import numpy as np
 
 from . import hypotheses as hy
 from .hypotheses import HYPOTHESES, SAME, Evidence, Hypothesis, explains
+from .products import inside_product
 
 # The table's entries that are a constant factor of the truth, which name a composite's factor.
 FACTORS = ("sign", "data number", "one over a data number", "rows", "one over rows", "square root of a size",
@@ -56,7 +57,14 @@ def composite(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
                 found = None
         if found is not None:
             return found
-    return _undone(ev)
+    found = _undone(ev)
+    if found is not None:
+        return found
+    with np.errstate(all="ignore"):
+        try:
+            return inside_product(ev)  # one mistake inside a product with an input (products.py)
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError):
+            return None
 
 
 # ----- a transform of the claim undone, the rest one of the table's mistakes ------------------------
