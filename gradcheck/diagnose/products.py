@@ -32,6 +32,9 @@ INNER = ("sign", "data number", "one over a data number", "rows", "one over rows
 # measured entries than this (hypotheses._enough).
 INNER_PARAMETERS = 2
 
+# A term c·W beside Xᵀ·G is read only where W's part outside Xᵀ's columns is at least this share of W.
+TERM_APART = 1e-2
+
 BY_NAME = {h.name: h for h in hy.HYPOTHESES}
 
 
@@ -56,7 +59,68 @@ def inside_product(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
                 found += _explained(ev, n, left, outer, true, errors, claimed, "")
     if not recovered:
         found += _from_another(ev)
+    if not found:
+        found += _beside_a_term(ev)
     return found[0] if len(found) == 1 else None  # two products that explain it are not told apart
+
+
+def _beside_a_term(ev: Evidence) -> list[tuple[tuple[str, ...], str]]:
+    """The truth Xᵀ·G + c·W and the claim Xᵀ·G′ + c′·W, W this input (a regularisation term's gradient
+    beside the data term's product, as a model's dW1 = X.T @ dz1 + reg * W1), X with fewer rows than
+    columns: c is read off the part of the truth no Xᵀ·G reaches, and G is then exact. Named where one of
+    the table's mistakes explains G′ from G: alone where c′ = c, beside the term's ("regularisation")
+    where not."""
+    u = dict(hy._arrays(ev)).get(ev.name)
+    if u is None or u.shape != ev.shape:
+        return []
+    found: list[tuple[tuple[str, ...], str]] = []
+    for n, a, left in _factors(ev):
+        m = a.T
+        if not left or m.shape[1] >= m.shape[0] or np.linalg.cond(m) > hy.CONDITION_MAX:
+            continue
+        inverse = np.linalg.pinv(m)
+        truth = _termed(ev, m, inverse, u, ev.true)
+        claim = _termed(ev, m, inverse, u, ev.claimed)
+        if truth is None or claim is None:
+            continue
+        (true, c), (claimed, c_claimed) = truth, claim
+        if hy._near(c, 0.0) and hy._near(c_claimed, 0.0):
+            continue  # no term: the plain product's
+        inner = _inner(ev, true, [_spread(inverse, x, left) for x in ev.errors], claimed)
+        if inner is None:
+            continue
+        causes, sentence = _said(n, left, None, *inner)
+        if _same_term(c, c_claimed, u, ev):
+            found.append((causes, f"{sentence} (its term {c:.4g}·{ev.name} beside the product is right)"))
+        else:
+            both = tuple(sorted({"regularisation", *causes}, key=list(BY_NAME).index))
+            has, wants = (_term(x, u, ev) for x in (c_claimed, c))
+            found.append((both, f"two mistakes (together they explain the whole claim): its term proportional to "
+                                f"{ev.name} is {has} where the true gradient has {wants} (a regularisation term's "
+                                f"gradient that does not match the loss); and, {sentence}"))
+    return found
+
+
+def _termed(ev: Evidence, m: np.ndarray, inverse: np.ndarray, u: np.ndarray, values: list[Any]
+            ) -> tuple[list[np.ndarray], float] | None:
+    """(G, c) with `values` = m·G + c·u for every dout, c read off the part of them outside m's columns;
+    None where u has (almost) no such part or the reconstruction is not `values` within tolerance."""
+    outside = np.eye(m.shape[0]) - m @ inverse
+    pu = outside @ u
+    if np.linalg.norm(pu) < TERM_APART * np.linalg.norm(u):
+        return None
+    c = sum(float(np.sum((outside @ v) * pu)) for v in values) / (len(values) * float(np.sum(pu * pu)))
+    gs = [inverse @ (v - c * u) for v in values]
+    return (gs, c) if explains(ev, [m @ g + c * u for g in gs], claimed=values) else None
+
+
+def _term(c: float, u: np.ndarray, ev: Evidence) -> str:
+    return "none" if _same_term(c, 0.0, u, ev) else f"{c:.4g}·{ev.name}"
+
+
+def _same_term(c: float, c_claimed: float, u: np.ndarray, ev: Evidence) -> bool:
+    """The two terms are the same within the truth's tolerance (SAME of its largest entry)."""
+    return abs(c - c_claimed) * hy._largest(u) <= hy.SAME * max(hy._largest(t) for t in ev.true)
 
 
 def _usable(e: Evidence) -> bool:

@@ -145,3 +145,56 @@ def test_a_model_whose_hidden_mask_is_missing_in_dW1_is_named_with_the_data():
 
 def test_the_right_model_passes():
     assert gradcheck.check_model(ReluNet(bug=False), randn(23, 4, 6), randn(24, 4, 2)).exit_code == 0
+
+
+class RegularisedReluNet(ReluNet):
+    """ReluNet with 0.5 * reg * |W1|^2; the backward's mask on dW1 and its reg term as bugs say."""
+
+    def __init__(self, bugs, reg=0.3):
+        super().__init__(bug=False)
+        self.bugs, self.reg = set(bugs), reg
+
+    def loss(self, X, y):
+        loss, grads = super().loss(X, y)
+        p = self.params
+        z = X @ p["W1"] + p["b1"]
+        dh = ((np.maximum(z, 0) @ p["W2"] - y) / len(X)) @ p["W2"].T
+        dz = dh if "no mask" in self.bugs else dh * (z > 0)
+        term = 0.0 if "no reg" in self.bugs else self.reg * p["W1"]
+        grads["W1"] = X.T @ dz + term
+        return loss + 0.5 * self.reg * np.sum(p["W1"] ** 2), grads
+
+
+@pytest.mark.parametrize("bugs, causes", [({"no mask"}, ()), ({"no mask", "no reg"}, ("regularisation", "mask"))])
+def test_a_missing_mask_beside_a_regularisation_term_is_named(bugs, causes):
+    """dW1 = X.T @ dz1 + reg * W1 with X of 4 rows and 6 columns: the term is read off the part of dW1 no
+    X.T @ g reaches; without the mask (and without the term) the mask is named (and the term beside it)."""
+    g = gradcheck.check_model(RegularisedReluNet(bugs), randn(23, 4, 6), randn(24, 4, 2)).gradients['params["W1"]']
+    assert g.status == "mismatch" and g.cause == (causes[0] if causes else "mask") and g.causes == causes, g.diagnosis
+    assert ("is none where the true gradient has 0.3" in g.diagnosis) == bool(causes), g.diagnosis
+
+
+def test_a_regularisation_term_alone_wrong_is_the_table_s():
+    g = gradcheck.check_model(RegularisedReluNet({"no reg"}), randn(23, 4, 6), randn(24, 4, 2)).gradients['params["W1"]']
+    assert g.cause == "regularisation" and not g.causes, g.diagnosis
+
+
+def test_the_right_regularised_model_passes():
+    assert gradcheck.check_model(RegularisedReluNet(()), randn(23, 4, 6), randn(24, 4, 2)).exit_code == 0
+
+
+class NoisyNet(RegularisedReluNet):
+    def loss(self, X, y):
+        loss, grads = super().loss(X, y)
+        grads["W1"] = grads["W1"] + 0.01 * randn(99, *grads["W1"].shape)
+        return loss, grads
+
+
+def test_a_missing_mask_beside_a_term_with_a_random_error_keeps_the_count():
+    g = gradcheck.check_model(NoisyNet({"no mask"}), randn(23, 4, 6), randn(24, 4, 2)).gradients['params["W1"]']
+    assert g.status == "mismatch" and g.cause in HONEST, g.diagnosis
+
+
+def test_a_missing_mask_beside_a_term_with_more_rows_than_columns_keeps_the_count():
+    g = gradcheck.check_model(RegularisedReluNet({"no mask"}), randn(23, 8, 6), randn(24, 8, 2)).gradients['params["W1"]']
+    assert g.status == "mismatch" and g.cause in HONEST, g.diagnosis
