@@ -13,7 +13,8 @@ off (their numbers read among the inputs), and two inputs' gradients swapped whi
 Named only when exactly one pair explains the claim (two that both do are not told apart: the honest count
 stays), with fewer fitted numbers than measured entries. A factor that is the share of entries a mask keeps
 is not a factor beside a missing mask (a relu's mean mask for its mask). The result's `cause` is the first
-of the two in the table's order; `causes` holds both.
+of the two in the table's order; `causes` holds both. Last, a mistake inside a matrix product with an
+input (products.py): one, or two with a transpose of the product or a regularisation term.
 """
 
 from __future__ import annotations
