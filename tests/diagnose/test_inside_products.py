@@ -198,3 +198,20 @@ def test_a_missing_mask_beside_a_term_with_a_random_error_keeps_the_count():
 def test_a_missing_mask_beside_a_term_with_more_rows_than_columns_keeps_the_count():
     g = gradcheck.check_model(RegularisedReluNet({"no mask"}), randn(23, 8, 6), randn(24, 8, 2)).gradients['params["W1"]']
     assert g.status == "mismatch" and g.cause in HONEST, g.diagnosis
+
+
+def test_an_rnn_step_without_its_relu_mask_in_dwx_is_named():
+    """nh = relu(x @ Wx + h @ Wh + b), dWx = x.T @ dnh where x.T @ (dnh * mask) belongs (x: 3 rows, 5 columns)."""
+    def forward(x, h, wx, wh, b):
+        nh = np.maximum(x @ wx + h @ wh + b, 0)
+        return nh, (x, h, wx, wh, nh)
+
+    def backward(dnh, cache):
+        x, h, wx, wh, nh = cache
+        dz = dnh * (nh > 0)
+        return dz @ wx.T, dz @ wh.T, x.T @ dnh, h.T @ dz, dz.sum(axis=0)
+    inputs = [randn(30, 3, 5), randn(31, 3, 4), randn(32, 5, 4), 0.5 * randn(33, 4, 4), 0.1 * randn(34, 4)]
+    result = gradcheck.check_layer(forward, backward, inputs)
+    g = result.gradients["wx"]
+    assert g.cause == "mask" and "inside the product with x" in g.diagnosis, g.diagnosis
+    assert all(result.gradients[n].status == "pass" for n in ("x", "h", "wh", "b"))
