@@ -13,8 +13,9 @@ off (their numbers read among the inputs), and two inputs' gradients swapped whi
 Named only when exactly one pair explains the claim (two that both do are not told apart: the honest count
 stays), with fewer fitted numbers than measured entries. A factor that is the share of entries a mask keeps
 is not a factor beside a missing mask (a relu's mean mask for its mask). The result's `cause` is the first
-of the two in the table's order; `causes` holds both. Last, a mistake inside a matrix product with an
-input (products.py): one, or two with a transpose of the product or a regularisation term.
+of the two in the table's order; `causes` holds both. A mistake inside a matrix product with an input
+(products.py) alone is tried before the pairs (one mistake before two); with a transpose of the product
+or a regularisation term beside it, after them.
 """
 
 from __future__ import annotations
@@ -58,14 +59,14 @@ def composite(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
                 found = None
         if found is not None:
             return found
-    found = _undone(ev)
-    if found is not None:
-        return found
     with np.errstate(all="ignore"):
         try:
-            return inside_product(ev)  # one mistake inside a product with an input (products.py)
+            inside = inside_product(ev)  # a mistake inside a product with an input (products.py)
         except (ArithmeticError, ValueError, np.linalg.LinAlgError):
-            return None
+            inside = None
+    if inside is not None and len(inside[0]) == 1:
+        return inside  # one mistake, before any two
+    return _undone(ev) or inside
 
 
 # ----- a transform of the claim undone, the rest one of the table's mistakes ------------------------

@@ -43,6 +43,9 @@ def inside_product(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
     perhaps a transpose of that product, explains the whole claim; else None. G and G′ are recovered from
     this input's truth and claim, or, where no input recovers them here (more rows than columns), from
     another input's, through another product (dx = g @ W.T gives the g of dW = x.T @ g)."""
+    if len(ev.shape) == 1 and ev.whole and hy._claims(ev) and np.all(ev.known):
+        summed = _from_another(ev)  # a bias's gradient: the sum over rows of the g another input recovers
+        return summed[0] if len(summed) == 1 else None
     if not _usable(ev):
         return None
     found: list[tuple[tuple[str, ...], str]] = []
@@ -185,6 +188,7 @@ def _from_another(ev: Evidence) -> list[tuple[tuple[str, ...], str]]:
     """G and G′ recovered from another input's truth and claim (its own product with full rank), that
     predict this input's truth and claim through a product with an input."""
     found: list[tuple[tuple[str, ...], str]] = []
+    seen: list[tuple[list[np.ndarray], list[np.ndarray]]] = []
     for other in ev.everyone.values():
         if other.name == ev.name or not _usable(other) or len(other.true) != len(ev.true):
             continue
@@ -196,7 +200,14 @@ def _from_another(ev: Evidence) -> list[tuple[tuple[str, ...], str]]:
             if claimed is None:
                 continue
             true, errors = pair
+            if any(_same(true, t) and _same(claimed, c) for t, c in seen):
+                continue  # the same g and g′ from another input: the same explanation
+            seen.append((true, claimed))
             through = f"g and g′ recovered from {other.name}'s truth and claim, through its product with {b_name}"
+            if len(ev.shape) == 1:
+                if _fits_sum(ev, true, ev.true) and _fits_sum(ev, claimed, ev.claimed):
+                    found += _summed(ev, true, errors, claimed, through)
+                continue
             for n, a, left in _factors(ev):
                 if not _fits(ev, a.T, left, true, ev.true):
                     continue
@@ -204,6 +215,31 @@ def _from_another(ev: Evidence) -> list[tuple[tuple[str, ...], str]]:
                     if _fits(ev, matrix, left, claimed, ev.claimed, flipped):
                         found += _explained(ev, n, left, outer, true, errors, claimed, through)
     return found
+
+
+def _same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+    """The same recovered g for every dout, within SAME of its largest entry."""
+    return all(x.shape == y.shape and np.allclose(x, y, rtol=0, atol=hy.SAME * max(hy._largest(x), 1e-300))
+               for x, y in zip(a, b))
+
+
+def _fits_sum(ev: Evidence, gs: list[np.ndarray], target: list[Any]) -> bool:
+    """g summed over its rows is `target` for every dout (a bias's gradient) within the truth's tolerance."""
+    return all(g.ndim == 2 and g.shape[1:] == ev.shape for g in gs) and \
+        explains(ev, [g.sum(axis=0) for g in gs], claimed=target)
+
+
+def _summed(ev: Evidence, true: list[np.ndarray], errors: list[np.ndarray], claimed: list[np.ndarray],
+            through: str) -> list[tuple[tuple[str, ...], str]]:
+    inner = _inner(ev, true, errors, claimed)
+    if inner is None:
+        return []
+    name, words = inner
+    right, wrong = "g", "g′"
+    if name == "mask":
+        right, wrong = ("(g * mask)", "(g * ~mask)") if "inverted" in words else ("(g * mask)", "g")
+    return [((name,), f"inside the sum over rows: it is `{wrong}.sum(axis=0)` where `{right}.sum(axis=0)` belongs "
+                      f"— the mistake is on the gradient g it sums ({through}); g′ against the true g: {words}")]
 
 
 def _fits(ev: Evidence, m: np.ndarray, left: bool, gs: list[np.ndarray], target: list[Any],

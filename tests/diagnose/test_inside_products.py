@@ -215,3 +215,27 @@ def test_an_rnn_step_without_its_relu_mask_in_dwx_is_named():
     g = result.gradients["wx"]
     assert g.cause == "mask" and "inside the product with x" in g.diagnosis, g.diagnosis
     assert all(result.gradients[n].status == "pass" for n in ("x", "h", "wh", "b"))
+
+
+@pytest.mark.parametrize("bug", ["no mask", "inverted"])
+def test_a_bias_summing_the_unmasked_gradient_is_named_through_the_weight(bug):
+    """db = g.sum(axis=0) where (g * mask).sum(axis=0) belongs: g and g′ from dW = x.T @ g (x: 3 rows, 5 columns)."""
+    def backward(dout, cache):
+        x, w, z = cache
+        wrong = dout if bug == "no mask" else dout * (z <= 0)
+        return wrong @ w.T, x.T @ wrong, wrong.sum(axis=0)
+    result = gradcheck.check_layer(affine_relu, backward, [randn(1, 3, 5), randn(2, 5, 4), 0.1 * randn(3, 4)])
+    g = result.gradients["b"]
+    assert g.cause == "mask" and "inside the sum over rows" in g.diagnosis, g.diagnosis
+
+
+def test_a_bias_wrong_beside_right_weights_is_not_named_inside_a_sum():
+    """db = 2 * dz.sum(axis=0) with the weights right: the g from dW is right, so no mistake is inside the sum
+    (the table names the factor)."""
+    def backward(dout, cache):
+        x, w, z = cache
+        dz = dout * (z > 0)
+        return dz @ w.T, x.T @ dz, 2 * dz.sum(axis=0) + 0.01 * randn(40, 4)
+    result = gradcheck.check_layer(affine_relu, backward, [randn(1, 3, 5), randn(2, 5, 4), 0.1 * randn(3, 4)])
+    g = result.gradients["b"]
+    assert g.status == "mismatch" and g.cause in HONEST and "inside" not in g.diagnosis, g.diagnosis
