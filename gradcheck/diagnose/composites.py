@@ -13,7 +13,9 @@ off (their numbers read among the inputs), and two inputs' gradients swapped whi
 Named only when exactly one pair explains the claim (two that both do are not told apart: the honest count
 stays), with fewer fitted numbers than measured entries. A factor that is the share of entries a mask keeps
 is not a factor beside a missing mask (a relu's mean mask for its mask). The result's `cause` is the first
-of the two in the table's order; `causes` holds both.
+of the two in the table's order; `causes` holds both. A mistake inside a matrix product with an input
+(products.py) alone is tried before the pairs (one mistake before two); with a transpose of the product
+or a regularisation term beside it, after them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 
 from . import hypotheses as hy
 from .hypotheses import HYPOTHESES, SAME, Evidence, Hypothesis, explains
+from .products import inside_product
 
 # The table's entries that are a constant factor of the truth, which name a composite's factor.
 FACTORS = ("sign", "data number", "one over a data number", "rows", "one over rows", "square root of a size",
@@ -56,7 +59,14 @@ def composite(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
                 found = None
         if found is not None:
             return found
-    return _undone(ev)
+    with np.errstate(all="ignore"):
+        try:
+            inside = inside_product(ev)  # a mistake inside a product with an input (products.py)
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError):
+            inside = None
+    if inside is not None and len(inside[0]) == 1:
+        return inside  # one mistake, before any two
+    return _undone(ev) or inside
 
 
 # ----- a transform of the claim undone, the rest one of the table's mistakes ------------------------

@@ -88,7 +88,7 @@ def diagnose(box: BlackBox, wrong: Sequence[str], measured: Mapping[str, list[Nu
             said = _walk(ev, measured_only=False)
         if said is None:  # two mistakes at once, each one of the table's
             both = composite(ev)
-            said = Diagnosis(both[0][0], both[1], both[0]) if both is not None else None
+            said = Diagnosis(both[0][0], both[1], both[0] if len(both[0]) > 1 else ()) if both is not None else None
         if said is None:  # where every entry is wrong, where one output entry's gradient goes says more
             every = all(c is not None for c in ev.claimed) and not (wrong_entries(ev) ^ ev.known).any()
             said = (_probe(box, ev, claims) if every else None) or _count(ev)
