@@ -1,4 +1,4 @@
-"""The harness the held-out diagnosis sets share (benchmarks/heldout_diagnoses_2.py, _3.py, _4.py): a
+"""The harness the held-out diagnosis sets share (benchmarks/heldout_diagnoses_2.py to _5.py): a
 case is a layer with its bug behind a flag, the input whose diagnosis is read and the causes that name
 its bug; a diagnosis is named, honest (no cause, a count) or misleading (a cause that is not the bug).
 `--self-check` runs only the exit codes (every right layer passes, every buggy one fails on its input).
