@@ -19,6 +19,18 @@ them. 8 cases are bugs that no cause of the table describes, and name none. A di
 - honest: no mistake named, only a count of the right entries (or none);
 - misleading: it names a mistake that is not the bug.
 
+Labels reviewed against the table of 2026-12-07 (main at aae72a6) before measurement: since the labels
+were written the table gained the local gradient's forms ("input for output", "output for input", the
+activation for its derivative beside another factor), a power's forms, accumulations overwritten, two
+mistakes at once (composites.py) and a mistake inside a product with an input (products.py), whose
+causes are names the labels already use. Added: "input for output" to the needle Tanh case (its gradient
+is 1 - a**2 in the input where 1 - y**2 in the output belongs, the entry's very form; that case's
+"no entry fits" comment went with it, so 7 cases now name none). Removed: none. Every other label was
+read against the current entries and kept: the 7 bugs still unnamed (swish's dropped term, the conv's
+flipped dx kernel, the global max pool's one argmax per image, layer norm's dgamma from x, Huber's
+missing clip, the rnn's missing carry, the embedding bag's missing weights) fit no entry's sentence,
+and the new mechanisms give the other cases no cause the labels lack.
+
 Measured once on <commit>: Not measured yet.
 """
 
@@ -748,7 +760,7 @@ def _(bug):
     return gradcheck.check_vjp(f, vjp, [r(4, 2), 2.5])
 
 
-@case("needle Tanh gradient out_grad * (1 - a**2) from the input, not the output", "a")  # no entry fits
+@case("needle Tanh gradient out_grad * (1 - a**2) from the input, not the output", "a", "input for output")
 def _(bug):
     r = draws(5535)
 
