@@ -109,7 +109,7 @@ def _tried(h: Hypothesis, ev: Evidence) -> dict[str, Any] | None:
 def _outers(ev: Evidence):
     """(the outer mistake's name, its sentence, the evidence with it undone, the inner mistakes it excludes)
     for each transform of the bounded set that the claim admits."""
-    claims = hy._claims(ev)
+    claims = hy.has_claims(ev)
     if claims:
         for r in _factors(ev):
             said = _factor_said(ev, r)
@@ -139,7 +139,7 @@ def _outers(ev: Evidence):
                                                          "want": hy.format_shape(ev.shape)})
             left = replace(ev, claimed=[r.T for r in ev.raw], raw=[r.T for r in ev.raw], moved_claimed={})
             yield "transposed shape", sentence, left, ("transpose", "transposed shape")
-        summed_over = hy._summed_axes(got, ev.shape)
+        summed_over = hy.summed_axes(got, ev.shape)
         if summed_over is not None:
             sentence = BY_NAME["batch axis not summed"].said(
                 {"name": ev.name, "got": hy.format_shape(got), "want": hy.format_shape(ev.shape),
@@ -177,22 +177,21 @@ def _factors(ev: Evidence) -> list[float]:
     (what a factor beside a permutation keeps) and its fit on the entries where the truth is not 0 (what
     a factor beside a missing mask keeps)."""
     values = [-1.0, 2.0, 0.5]
-    for source in (hy._data, hy._data_inverse, hy._rows, hy._rows_inverse, hy._root, hy._root_inverse):
-        values += [v for _, v in source(ev)]
-    values += [float(np.sqrt(d)) for d in hy._feature_squares(ev)] + [1 / float(np.sqrt(d))
-                                                                     for d in hy._feature_squares(ev)]
+    values += [v for _, v in hy.named_factors(ev)]
+    values += [float(np.sqrt(d)) for d in hy.feature_squares(ev)] + [1 / float(np.sqrt(d))
+                                                                     for d in hy.feature_squares(ev)]
     top = sum(float(np.sum(np.nan_to_num(c * np.isfinite(t)) ** 2)) for c, t in zip(ev.claimed, ev.true))
     bottom = sum(float(np.nansum(t ** 2)) for t in ev.true)
     if bottom > 0 and top > 0:
         values += [float(np.sqrt(top / bottom)), -float(np.sqrt(top / bottom))]
     rest = ev.known & ~hy.zero_where_true_is(ev)
     if rest.any() and not rest[ev.known].all():
-        r = hy._fit(ev, ev.true, rest)
+        r = hy.fitted_factor(ev, ev.true, rest)
         if r is not None:
             values.append(r)
     kept: list[float] = []
     for v in values:
-        if v != 0 and np.isfinite(v) and not hy._near(v, 1.0) and not any(hy._near(v, k) for k in kept):
+        if v != 0 and np.isfinite(v) and not hy.close_to(v, 1.0) and not any(hy.close_to(v, k) for k in kept):
             kept.append(float(v))
     return kept
 
@@ -224,7 +223,7 @@ def _untransposes(ev: Evidence) -> list[tuple[str, str, Transform]]:
     found: list[tuple[str, str, Transform]] = []
     if len(ev.shape) != 2:
         return found
-    for n, m in hy._arrays(ev):
+    for n, m in hy.float_inputs(ev):
         if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 2 or np.allclose(m, m.T):
             continue
         if np.linalg.cond(m) > hy.CONDITION_MAX:
@@ -276,7 +275,7 @@ def _mask_undone(ev: Evidence) -> tuple[str, str, Evidence, tuple[str, ...]] | N
         return None
     rest = ev.known & ~zero
     synthetic = replace(ev, claimed=[np.where(rest, t, c) for t, c in zip(ev.true, ev.claimed)])
-    fields = hy._mask(synthetic)
+    fields = BY_NAME["mask"].test(synthetic)
     if fields is None:
         return None
     sentence = BY_NAME["mask"].said({"name": ev.name, **fields})
@@ -287,7 +286,7 @@ def _mask_undone(ev: Evidence) -> tuple[str, str, Evidence, tuple[str, ...]] | N
 
 def _mask_share_any(ev: Evidence, left: Evidence, name: str) -> bool:
     """The factor `name` would name on the masked claim is a mask's share (see _mask_share)."""
-    r = hy._ratio(left)
+    r = hy.claim_ratio(left)
     return r is not None and _mask_share(ev, r)
 
 
@@ -301,9 +300,9 @@ def _swapped_pair(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
         if n == ev.name or other.shape != ev.shape or not other.whole or \
                 any(r is None or np.shape(r) != ev.shape for r in [*other.raw, *ev.raw]):
             continue
-        if hy._agrees(other, ev.raw) and hy._agrees(ev, other.raw):
+        if hy.is_the_truth(other, ev.raw) and hy.is_the_truth(ev, other.raw):
             wrong = [m for m, e in ev.everyone.items() if m not in (n, ev.name)
-                     and not (hy._claims(e) and explains(e, e.true))]
+                     and not (hy.has_claims(e) and explains(e, e.true))]
             if not wrong:
                 continue
             return ("order",), (f"the gradients of {ev.name} and {n} are swapped: each is the other's true gradient "
@@ -317,19 +316,19 @@ def _both_terms(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
     and β are read among the numbers of the call (reg·u, 2·reg·u, ½·reg·u; β may also be 0, 2c or c/2): the
     data term is a times the truth's and the regularisation term is β·u where the loss's is c·u. Said only
     where exactly one such (c, β) explains the fitted numbers."""
-    if not hy._claims(ev) or not hy._enough(ev, 3):
+    if not hy.has_claims(ev) or not hy.enough_entries(ev, 3):
         return None
-    numbers = [(p, v) for p, v in hy._numbers(ev.inputs) if v]
+    numbers = [(p, v) for p, v in hy.number_inputs(ev.inputs) if v]
     if not numbers:
         return None
-    for n, u in hy._same_shape(ev):
+    for n, u in hy.same_shape_arrays(ev):
         if n.startswith("output"):
             continue
-        fitted = hy._fit_two(ev, ev.true, [u] * len(ev.claimed))
+        fitted = hy.fitted_pair(ev, ev.true, [u] * len(ev.claimed))
         if fitted is None:
             continue
         a, b = fitted
-        if hy._near(a, 1.0) or abs(a) < SAME or abs(b) * hy._largest(u) < SAME * max(hy._largest(t) for t in ev.true):
+        if hy.close_to(a, 1.0) or abs(a) < SAME or abs(b) * hy.largest_measured(u) < SAME * max(hy.largest_measured(t) for t in ev.true):
             continue
         if not explains(ev, [a * t + b * u for t in ev.true]):
             continue
@@ -340,9 +339,9 @@ def _both_terms(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
                 beta = b + a * c
                 options = [("no such term", 0.0)] + terms + [(f"2·{true_words}", 2 * c), (f"0.5·{true_words}", 0.5 * c)]
                 for words, value in options:
-                    same = abs(beta) <= 10 * SAME * abs(c) if value == 0 else hy._near(beta, value)
-                    if same and not hy._near(value, c) and \
-                            not any(hy._near(c, c2) and hy._near(value, v2) for c2, v2, _, _ in found):
+                    same = abs(beta) <= 10 * SAME * abs(c) if value == 0 else hy.close_to(beta, value)
+                    if same and not hy.close_to(value, c) and \
+                            not any(hy.close_to(c, c2) and hy.close_to(value, v2) for c2, v2, _, _ in found):
                         found.append((c, value, true_words, words))
         if len(found) != 1:
             continue

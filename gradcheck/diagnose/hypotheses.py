@@ -115,22 +115,22 @@ def explains(ev: Evidence, predicted: Sequence[Any], claimed: Sequence[Any] | No
     return seen
 
 
-def _enough(ev: Evidence, parameters: int) -> bool:
+def enough_entries(ev: Evidence, parameters: int) -> bool:
     """More measured entries of weight than a fitted pattern has parameters (a scalar fits any factor)."""
     count = 0
     for t in ev.true:
-        big = np.abs(np.nan_to_num(t)) > 1e-6 * max(_largest(t), 1e-300)
+        big = np.abs(np.nan_to_num(t)) > 1e-6 * max(largest_measured(t), 1e-300)
         count += int(big.sum())
     return count > parameters + 1
 
 
-def _largest(t: np.ndarray) -> float:
+def largest_measured(t: np.ndarray) -> float:
     """The largest |entry| measured (0 where none was: NaN marks an entry not differenced)."""
     finite = np.abs(t[np.isfinite(t)])
     return float(finite.max()) if finite.size else 0.0
 
 
-def _fit(ev: Evidence, basis: Sequence[Any], where: Any = True, claimed: Sequence[Any] | None = None) -> float | None:
+def fitted_factor(ev: Evidence, basis: Sequence[Any], where: Any = True, claimed: Sequence[Any] | None = None) -> float | None:
     """The one number r with claim ≈ r · basis over every dout (least squares on the known entries in `where`)."""
     claimed = ev.claimed if claimed is None else claimed
     top, bottom = 0.0, 0.0
@@ -144,26 +144,26 @@ def _fit(ev: Evidence, basis: Sequence[Any], where: Any = True, claimed: Sequenc
     return top / bottom if bottom > 0 else None
 
 
-def _near(r: float | None, value: float) -> bool:
+def close_to(r: float | None, value: float) -> bool:
     return r is not None and abs(r - value) <= 10 * SAME * max(abs(value), 1e-300)
 
 
-def _ratio(ev: Evidence) -> float | None:
+def claim_ratio(ev: Evidence) -> float | None:
     """The constant factor between the claim and the truth, if the claim is one (and it is not 1)."""
-    if not _claims(ev):
+    if not has_claims(ev):
         return None
-    r = _fit(ev, ev.true)
-    if r is None or _near(r, 1.0) or abs(r) < SAME or not explains(ev, [r * t for t in ev.true]):
+    r = fitted_factor(ev, ev.true)
+    if r is None or close_to(r, 1.0) or abs(r) < SAME or not explains(ev, [r * t for t in ev.true]):
         return None
     return r
 
 
-def _claims(ev: Evidence) -> bool:
+def has_claims(ev: Evidence) -> bool:
     return all(c is not None for c in ev.claimed)
 
 
 # ----- the inputs and outputs a pattern may be written in -----------------------------------------
-def _numbers(inputs: Inputs) -> list[tuple[str, float]]:
+def number_inputs(inputs: Inputs) -> list[tuple[str, float]]:
     """The Python numbers among the data inputs, and in their dicts (CS231n's dropout_param['p'])."""
     found = []
     for n, value in inputs.values.items():
@@ -174,7 +174,7 @@ def _numbers(inputs: Inputs) -> list[tuple[str, float]]:
     return found
 
 
-def _arrays(ev: Evidence) -> list[tuple[str, np.ndarray]]:
+def float_inputs(ev: Evidence) -> list[tuple[str, np.ndarray]]:
     """The floating-point inputs (the differentiated ones first, by path: a model's params["W1"]) as float64."""
     values = [(path, ev.inputs.leaf(path)) for path in ev.inputs.wrt]
     values += [(n, ev.inputs.values[n]) for n in ev.inputs.names if n not in ev.inputs.wrt]
@@ -182,9 +182,9 @@ def _arrays(ev: Evidence) -> list[tuple[str, np.ndarray]]:
             if isinstance(v, (np.ndarray, np.floating)) and np.asarray(v).dtype.kind == "f"]
 
 
-def _same_shape(ev: Evidence) -> list[tuple[str, np.ndarray]]:
+def same_shape_arrays(ev: Evidence) -> list[tuple[str, np.ndarray]]:
     """The inputs of the gradient's shape that are not one constant, and the outputs of that shape."""
-    found = [(n, v) for n, v in _arrays(ev) if v.shape == ev.shape and _varies(v)]
+    found = [(n, v) for n, v in float_inputs(ev) if v.shape == ev.shape and _varies(v)]
     outs = [np.asarray(o, dtype=np.float64) for o in ev.outputs]
     found += [(_output_name(ev, j), o) for j, o in enumerate(outs) if o.shape == ev.shape and _varies(o)]
     return found
@@ -199,7 +199,7 @@ def _output_name(ev: Evidence, j: int) -> str:
 
 
 def _dims(ev: Evidence) -> list[int]:
-    sizes = {int(s) for _, v in _arrays(ev) for s in v.shape} | {int(s) for o in ev.outputs for s in np.shape(o)}
+    sizes = {int(s) for _, v in float_inputs(ev) for s in v.shape} | {int(s) for o in ev.outputs for s in np.shape(o)}
     return sorted(s for s in sizes if s > 1)
 
 
@@ -220,13 +220,13 @@ def _rounding(ev: Evidence) -> dict[str, Any] | None:
     """The claim is the truth but for differences below the outputs' precision's rounding at the size of the
     layer's largest gradient entry: entries far smaller than the rest, which the rule compares at their own
     size (a float32 softmax's 1e-12 entries, whose float32 backward rounds at 1e-8 of the layer's scale)."""
-    if not _claims(ev):
+    if not has_claims(ev):
         return None
     dtype = np.result_type(*[np.asarray(o).dtype for o in ev.outputs])
     if dtype not in (np.float32, np.float64):
         return None
     eps = float(np.finfo(dtype).eps)
-    scale = max(_largest(t) for e in ev.everyone.values() or [ev] for t in e.true)
+    scale = max(largest_measured(t) for e in ev.everyone.values() or [ev] for t in e.true)
     bound = ROUNDING_ULPS * eps * scale
     gap = 0.0
     for c, t, e in zip(ev.claimed, ev.true, ev.errors):
@@ -254,7 +254,7 @@ def _order(ev: Evidence) -> dict[str, Any] | None:
         got = [r for r in e.raw]
         if any(r is None for r in got):
             return None
-        found = [m for m in names if everyone[m].shape == got[0].shape and _agrees(everyone[m], got)]
+        found = [m for m in names if everyone[m].shape == got[0].shape and is_the_truth(everyone[m], got)]
         if not found:
             return None
         match[n] = n if n in found else found[0]
@@ -270,14 +270,14 @@ def _order(ev: Evidence) -> dict[str, Any] | None:
                     f"({', '.join(names)}); return them in the inputs' order", "applies": tuple(moved)}
 
 
-def _agrees(e: Evidence, got: Sequence[np.ndarray]) -> bool:
+def is_the_truth(e: Evidence, got: Sequence[np.ndarray]) -> bool:
     """The arrays `got` (one per dout) are e's true gradient (as a prediction of them)."""
     return explains(e, e.true, claimed=got)
 
 
 # ----- a wrong shape ------------------------------------------------------------------------------
 def _transposed_shape(ev: Evidence) -> dict[str, Any] | None:
-    if _claims(ev) or any(r is None for r in ev.raw) or len(ev.shape) != 2:
+    if has_claims(ev) or any(r is None for r in ev.raw) or len(ev.shape) != 2:
         return None
     got = ev.raw[0].shape
     if got != ev.shape[::-1] or not explains(ev, ev.true, claimed=[r.T for r in ev.raw]):
@@ -285,7 +285,7 @@ def _transposed_shape(ev: Evidence) -> dict[str, Any] | None:
     return {"got": format_shape(got), "want": format_shape(ev.shape)}
 
 
-def _summed_axes(got: tuple, shape: tuple) -> tuple[int, ...] | None:
+def summed_axes(got: tuple, shape: tuple) -> tuple[int, ...] | None:
     """The axes of `got` that summing would reduce it to `shape` (as broadcasting made it), or None."""
     extra = len(got) - len(shape)
     if extra < 0 or got == shape:
@@ -300,10 +300,10 @@ def _summed_axes(got: tuple, shape: tuple) -> tuple[int, ...] | None:
 
 
 def _batch_not_summed(ev: Evidence) -> dict[str, Any] | None:
-    if _claims(ev) or any(r is None for r in ev.raw):
+    if has_claims(ev) or any(r is None for r in ev.raw):
         return None
     got = ev.raw[0].shape
-    axes = _summed_axes(got, ev.shape)
+    axes = summed_axes(got, ev.shape)
     if axes is None or not explains(ev, ev.true, claimed=[r.sum(axis=axes).reshape(ev.shape) for r in ev.raw]):
         return None
     return {"got": format_shape(got), "want": format_shape(ev.shape), "axes": ", ".join(map(str, axes))}
@@ -313,22 +313,22 @@ def _batch_not_summed(ev: Evidence) -> dict[str, Any] | None:
 def _factor_of(values: Callable[[Evidence], list[tuple[str, float]]]) -> Callable[[Evidence], dict[str, Any] | None]:
     """A test that the claim is r times the truth for one of the named values r."""
     def test(ev: Evidence) -> dict[str, Any] | None:
-        r = _ratio(ev)
+        r = claim_ratio(ev)
         if r is None or len(_factor_names(ev, r)) > 1:
             return None
         for label, value in values(ev):
-            if value not in (0.0, 1.0) and _near(r, value):
+            if value not in (0.0, 1.0) and close_to(r, value):
                 return {"label": label, "value": f"{value:g}", "every": ev.every}
         return None
     return test
 
 
 def _data(ev: Evidence) -> list[tuple[str, float]]:
-    return [(n, v) for n, v in _numbers(ev.inputs)]
+    return [(n, v) for n, v in number_inputs(ev.inputs)]
 
 
 def _data_inverse(ev: Evidence) -> list[tuple[str, float]]:
-    return [(n, 1 / v) for n, v in _numbers(ev.inputs) if v != 0]
+    return [(n, 1 / v) for n, v in number_inputs(ev.inputs) if v != 0]
 
 
 def _rows(ev: Evidence) -> list[tuple[str, float]]:
@@ -340,15 +340,22 @@ def _rows_inverse(ev: Evidence) -> list[tuple[str, float]]:
 
 
 def _root(ev: Evidence) -> list[tuple[str, float]]:
-    roots = {d for d in _dims(ev) if math.isqrt(d) ** 2 != d} | {d for d in _feature_squares(ev) if d >= 9}
+    roots = {d for d in _dims(ev) if math.isqrt(d) ** 2 != d} | {d for d in feature_squares(ev) if d >= 9}
     return [(str(d), math.sqrt(d)) for d in sorted(roots)]
 
 
-def _feature_squares(ev: Evidence) -> list[int]:
+def named_factors(ev: Evidence) -> list[tuple[str, float]]:
+    """Every factor the call's numbers and sizes name, and their inverses: the data numbers, the rows, the
+    square roots of sizes (each as its table entry's test reads them)."""
+    return [pair for source in (_data, _data_inverse, _rows, _rows_inverse, _root, _root_inverse)
+            for pair in source(ev)]
+
+
+def feature_squares(ev: Evidence) -> list[int]:
     """Perfect squares d that are an array input's last axis (attention's d of 4, 9, 16): √d is then a
     whole number that other sizes may be too. From 9 on it is named (_root); √4 = 2 only ever beside
     another name for the factor (_factor_names), as 2 and ½ are more often twice and half."""
-    return sorted({int(v.shape[-1]) for _, v in _arrays(ev) if v.ndim >= 2 and v.shape[-1] >= 4
+    return sorted({int(v.shape[-1]) for _, v in float_inputs(ev) if v.ndim >= 2 and v.shape[-1] >= 4
                    and math.isqrt(int(v.shape[-1])) ** 2 == v.shape[-1]})
 
 
@@ -356,15 +363,15 @@ def _factor_names(ev: Evidence, r: float) -> list[str]:
     """Every size or number of the call that the factor r is: where it is more than one, no one of them is
     the cause (a factor 2 with 2 rows and d = 4 is a 1/N or a 1/√d missing), and each is said."""
     names = [f"{label} = {value:g} (a number among the inputs)" for label, value in _data(ev) if value not in (0.0, 1.0)
-             and _near(r, value)]
+             and close_to(r, value)]
     names += [f"1/{label} (a number among the inputs)" for label, value in _data_inverse(ev) if value not in (0.0, 1.0)
-              and _near(r, value)]
-    names += [f"N = {m} (the number of rows)" for m in _batches(ev) if _near(r, float(m))]
-    names += [f"1/N, N = {m} (the number of rows)" for m in _batches(ev) if _near(r, 1 / m)]
-    roots = {d for d in _dims(ev) if math.isqrt(d) ** 2 != d} | set(_feature_squares(ev))
-    names += [f"√{d} (the square root of a size, as attention's √d)" for d in sorted(roots) if _near(r, math.sqrt(d))]
+              and close_to(r, value)]
+    names += [f"N = {m} (the number of rows)" for m in _batches(ev) if close_to(r, float(m))]
+    names += [f"1/N, N = {m} (the number of rows)" for m in _batches(ev) if close_to(r, 1 / m)]
+    roots = {d for d in _dims(ev) if math.isqrt(d) ** 2 != d} | set(feature_squares(ev))
+    names += [f"√{d} (the square root of a size, as attention's √d)" for d in sorted(roots) if close_to(r, math.sqrt(d))]
     names += [f"1/√{d} (the square root of a size, as attention's 1/√d)" for d in sorted(roots)
-              if _near(r, 1 / math.sqrt(d))]
+              if close_to(r, 1 / math.sqrt(d))]
     return names
 
 
@@ -373,31 +380,31 @@ def _root_inverse(ev: Evidence) -> list[tuple[str, float]]:
 
 
 def _twice_or_half(ev: Evidence) -> dict[str, Any] | None:
-    r = _ratio(ev)
+    r = claim_ratio(ev)
     if r is not None and len(_factor_names(ev, r)) > 1:  # 2 that is also N = 2 rows and √4: said as both
         return None
     for value, words in ((2.0, "twice"), (0.5, "half")):
-        if _near(r, value):
+        if close_to(r, value):
             return {"words": words, "value": f"{value:g}", "every": ev.every}
     return None
 
 
 def _zero(ev: Evidence) -> dict[str, Any] | None:
-    if not _claims(ev):
+    if not has_claims(ev):
         return None
     return {} if explains(ev, [np.zeros(ev.shape) for _ in ev.claimed]) else None
 
 
 def _sign(ev: Evidence) -> dict[str, Any] | None:
-    return {"every": ev.every} if _near(_ratio(ev), -1.0) else None
+    return {"every": ev.every} if close_to(claim_ratio(ev), -1.0) else None
 
 
 def _constant(ev: Evidence) -> dict[str, Any] | None:
-    r = _ratio(ev)
-    if r is None or not _enough(ev, 1) or _sign_and_named(ev, r):
+    r = claim_ratio(ev)
+    if r is None or not enough_entries(ev, 1) or _sign_and_named(ev, r):
         return None
     names = _factor_names(ev, r)
-    names += [words for value, words in ((2.0, "twice"), (0.5, "half")) if len(names) > 1 and _near(r, value)]
+    names += [words for value, words in ((2.0, "twice"), (0.5, "half")) if len(names) > 1 and close_to(r, value)]
     which = f": it is {' and '.join(names)}, and no one of them can be told from the others" if len(names) > 1 else ""
     if not which:
         which = _power_factor(ev, r)
@@ -407,19 +414,19 @@ def _constant(ev: Evidence) -> dict[str, Any] | None:
 def _sign_and_named(ev: Evidence, r: float) -> bool:
     """r is −1 times a factor one entry names (−N, −2, −1/√d): two mistakes, a sign and that factor, which
     composites.py says as both, not some constant."""
-    if r >= 0 or _near(r, -1.0):
+    if r >= 0 or close_to(r, -1.0):
         return False
     names = _factor_names(ev, -r)
-    return len(names) == 1 or not names and (_near(-r, 2.0) or _near(-r, 0.5))
+    return len(names) == 1 or not names and (close_to(-r, 2.0) or close_to(-r, 0.5))
 
 
 def _power_factor(ev: Evidence, r: float) -> str:
     """The constant r is 1/k where the truth is a power's k·u**(k−1): the factor k is missing."""
-    for n, u in _same_shape(ev):
+    for n, u in same_shape_arrays(ev):
         if n.startswith("output"):
             continue
         power = _power(ev, n, u)
-        if power is not None and power[3] is not None and _near(r, 1 / power[3]):
+        if power is not None and power[3] is not None and close_to(r, 1 / power[3]):
             k, below = power[0], power[1]
             return f": it uses {n}**{below} where {k}·{n}**{below} belongs (the derivative of {n}**{k}): the factor {k} is missing"
     return ""
@@ -517,11 +524,11 @@ def _local_forms(ev: Evidence) -> list[tuple[str, dict[str, str]]]:
     """Every (form, words) of LOCAL_FORMS that explains the claim: the truth times wrong(u)/a'(u) for an
     input u of the gradient's shape (the step's input: the claim's other factors are the truth's), or the
     truth for _activation_douts' dout (the last step's local gradient, at the input the output says)."""
-    if not _claims(ev):
+    if not has_claims(ev):
         return []
     found: dict[tuple[str, str], dict[str, str]] = {}
     o = _single_output(ev)
-    for n, u in _same_shape(ev):
+    for n, u in same_shape_arrays(ev):
         if n.startswith("output"):
             continue
         for act in ACTIVATIONS:
@@ -575,7 +582,7 @@ def _precedence_douts(ev: Evidence) -> dict[str, list[tuple]]:
 
 def _precedence(ev: Evidence) -> dict[str, Any] | None:
     truth = ev.moved.get("precedence")
-    if truth is None or not _claims(ev) or not explains(ev, truth):
+    if truth is None or not has_claims(ev) or not explains(ev, truth):
         return None
     return {}
 
@@ -618,7 +625,7 @@ def _one_slice(ev: Evidence) -> dict[str, Any] | None:
     """An accumulation overwritten where it must be summed: the claim is the truth for the dout of one
     slice (or of a few) of an output's axis, or a weight's contribution from one use (or a few) of those
     the truth sums (_uses)."""
-    if not _claims(ev):
+    if not has_claims(ev):
         return None
     for key, truth in ev.moved.items():
         if key.startswith("slice ") and explains(ev, truth):
@@ -691,7 +698,7 @@ def _apart(parts: Sequence[Sequence[np.ndarray]], kept: Sequence[int]) -> bool:
     """The kept parts reach no entry the others reach: the claim is then the truth on some entries and 0 on
     the rest (one slice of the gradient wrong, a loop that stops short), not a sum that lost some terms."""
     def reach(indices: Sequence[int]) -> np.ndarray:
-        return np.any([np.abs(np.nan_to_num(p)) > SAME * max(_largest(p), 1e-300)
+        return np.any([np.abs(np.nan_to_num(p)) > SAME * max(largest_measured(p), 1e-300)
                        for i in indices for p in parts[i]], axis=0)
     return not np.any(reach(kept) & reach([i for i in range(len(parts)) if i not in kept]))
 
@@ -742,12 +749,12 @@ def _swap_douts(ev: Evidence) -> dict[str, list[tuple]]:
 
 def _swapped_outputs(ev: Evidence) -> dict[str, Any] | None:
     truth = ev.moved.get("swapped outputs")
-    return {} if truth is not None and _claims(ev) and explains(ev, truth) else None
+    return {} if truth is not None and has_claims(ev) and explains(ev, truth) else None
 
 
 # ----- transposes and permutations -----------------------------------------------------------------
 def _transpose(ev: Evidence) -> dict[str, Any] | None:
-    if len(ev.shape) != 2 or ev.shape[0] != ev.shape[1] or not _claims(ev):
+    if len(ev.shape) != 2 or ev.shape[0] != ev.shape[1] or not has_claims(ev):
         return None
     return {} if explains(ev, [t.T for t in ev.true]) else None
 
@@ -755,9 +762,9 @@ def _transpose(ev: Evidence) -> dict[str, Any] | None:
 def _untransposed(ev: Evidence) -> dict[str, Any] | None:
     """`g @ M` where `g @ M.T` belongs (or M @ g for M.T @ g), M a square input: the claim is
     truth @ inv(M.T) @ M."""
-    if len(ev.shape) != 2 or not _claims(ev):
+    if len(ev.shape) != 2 or not has_claims(ev):
         return None
-    for n, m in _arrays(ev):
+    for n, m in float_inputs(ev):
         if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 2 or np.allclose(m, m.T):
             continue
         if np.linalg.cond(m) > CONDITION_MAX:
@@ -775,7 +782,7 @@ def _permuted(ev: Evidence) -> dict[str, Any] | None:
     """The claim holds the truth's entries in another order, the same order for every dout. Where the truth
     is 0 at several entries (a mask, pooling's other entries) their order is not told by the values: the
     claim's values landing on them says that values moved, not how (the count and the probe say where)."""
-    if not ev.whole or not _claims(ev) or not np.all(ev.known) or len(ev.shape) < 1 or np.prod(ev.shape) < 4:
+    if not ev.whole or not has_claims(ev) or not np.all(ev.known) or len(ev.shape) < 1 or np.prod(ev.shape) < 4:
         return None
     if zero_where_true_is(ev).sum() > 1:
         return None
@@ -835,14 +842,14 @@ def _power(ev: Evidence, n: str, u: np.ndarray) -> tuple[str, str, str, float | 
         return None
     douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
     true = ev.true[:ev.random]
-    numbers = sorted({*POWERS, *(v for _, v in _numbers(ev.inputs) if v not in (0.0, 1.0))})
+    numbers = sorted({*POWERS, *(v for _, v in number_inputs(ev.inputs) if v not in (0.0, 1.0))})
     with np.errstate(all="ignore"):
         for k in numbers:
             slope = k * u ** (k - 1)
             if np.all(np.isfinite(slope)) and explains(ev, [d * slope for d in douts], claimed=true):
                 return f"{k:g}", f"{k - 1:g}", f"{k - 2:g}", k
         if np.all(u > 0):
-            for b, v in _same_shape(ev):
+            for b, v in same_shape_arrays(ev):
                 if b != n and not b.startswith("output") and explains(ev, [d * v * u ** (v - 1) for d in douts],
                                                                         claimed=true):
                     return b, f"({b} − 1)", f"({b} − 2)", None
@@ -850,9 +857,9 @@ def _power(ev: Evidence, n: str, u: np.ndarray) -> tuple[str, str, str, float | 
 
 
 def _input_factor(ev: Evidence) -> dict[str, Any] | None:
-    if not _claims(ev):
+    if not has_claims(ev):
         return None
-    for n, u in _same_shape(ev) + [(n, v) for n, v in _arrays(ev) if v.ndim and v.shape != ev.shape
+    for n, u in same_shape_arrays(ev) + [(n, v) for n, v in float_inputs(ev) if v.ndim and v.shape != ev.shape
                                    and _broadcasts(v.shape, ev.shape) and _varies(v)]:
         with np.errstate(all="ignore"):
             factors = [(u, f"it is {n} times the true gradient: an extra factor {n} (an exponent one too high, "
@@ -866,7 +873,7 @@ def _input_factor(ev: Evidence) -> dict[str, Any] | None:
         for i, (factor, words) in enumerate(factors):
             if np.all(np.isfinite(factor)) and explains(ev, [t * factor for t in ev.true]):
                 power = _power(ev, n, u) if i < 2 else None
-                own = dict(_same_shape(ev)).get(ev.name) if i == 1 and power is None else None
+                own = dict(same_shape_arrays(ev)).get(ev.name) if i == 1 and power is None else None
                 exponent = _power(ev, ev.name, own) if own is not None else None
                 if exponent is not None and exponent[0] == n:  # a**b's b missing from its own derivative
                     k, below = exponent[0], exponent[1]
@@ -889,21 +896,21 @@ def _broadcasts(small: tuple, shape: tuple) -> bool:
 
 def _regularisation(ev: Evidence) -> dict[str, Any] | None:
     """claim − truth = c·u for an input u of the gradient's shape: a term proportional to u is off."""
-    if not _claims(ev) or not _enough(ev, 2):
+    if not has_claims(ev) or not enough_entries(ev, 2):
         return None
-    for n, u in _same_shape(ev):
+    for n, u in same_shape_arrays(ev):
         if n.startswith("output"):
             continue
-        c = _fit(ev, [u] * len(ev.claimed), claimed=[c - t for c, t in zip(ev.claimed, ev.true)])
+        c = fitted_factor(ev, [u] * len(ev.claimed), claimed=[c - t for c, t in zip(ev.claimed, ev.true)])
         if c is None or abs(c) < SAME:
             continue
         if not explains(ev, [t + c * u for t in ev.true]):
             continue
         named = ""
-        for p, value in _numbers(ev.inputs):
+        for p, value in number_inputs(ev.inputs):
             for k, words in ((1, f"{p}·{n}"), (2, f"2·{p}·{n}"), (0.5, f"0.5·{p}·{n}")):
                 for sign in (1, -1):
-                    if value and _near(c, sign * k * value):
+                    if value and close_to(c, sign * k * value):
                         named = (f" ({'one' if sign > 0 else 'a missing'} {words}: the gradient of 0.5·{p}·Σ{n}² is "
                                  f"{p}·{n}, of {p}·Σ{n}² it is 2·{p}·{n})")
         return {"c": f"{c:.4g}", "u": n, "named": named}
@@ -916,7 +923,7 @@ def _regularisation(ev: Evidence) -> dict[str, Any] | None:
 TWO_TERMS_CONDITION = 1e-6
 
 
-def _fit_two(ev: Evidence, first: Sequence[Any], second: Sequence[Any]) -> tuple[float, float] | None:
+def fitted_pair(ev: Evidence, first: Sequence[Any], second: Sequence[Any]) -> tuple[float, float] | None:
     """(a, b) with claim ≈ a·first + b·second over every dout (least squares), or None where the two are
     too close to proportional for the fit to say which is which."""
     gram, right = np.zeros((2, 2)), np.zeros(2)
@@ -938,32 +945,32 @@ def _fit_two(ev: Evidence, first: Sequence[Any], second: Sequence[Any]) -> tuple
 def _data_term(ev: Evidence) -> dict[str, Any] | None:
     """claim = a·(truth − c·u) + c·u for an input u of the gradient's shape: the term proportional to u (a
     regularisation term's gradient) is right, and the rest (the data term) is a times the truth's."""
-    if not _claims(ev) or not _enough(ev, 3):
+    if not has_claims(ev) or not enough_entries(ev, 3):
         return None
-    for n, u in _same_shape(ev):
+    for n, u in same_shape_arrays(ev):
         if n.startswith("output"):
             continue
-        fitted = _fit_two(ev, ev.true, [u] * len(ev.claimed))
+        fitted = fitted_pair(ev, ev.true, [u] * len(ev.claimed))
         if fitted is None:
             continue
         a, b = fitted
-        if _near(a, 1.0) or abs(a) < SAME or abs(b) * _largest(u) < SAME * max(_largest(t) for t in ev.true):
+        if close_to(a, 1.0) or abs(a) < SAME or abs(b) * largest_measured(u) < SAME * max(largest_measured(t) for t in ev.true):
             continue
         if not explains(ev, [a * t + b * u for t in ev.true]):
             continue
         c = b / (1 - a)  # any claim a·D + β·u fits: c·u is the truth's own term only where a number says so
-        term = next((words for p, value in _numbers(ev.inputs) for k, words in ((1, f"{p}·{n}"), (2, f"2·{p}·{n}"))
-                     if value and _near(c, k * value)), None)
+        term = next((words for p, value in number_inputs(ev.inputs) for k, words in ((1, f"{p}·{n}"), (2, f"2·{p}·{n}"))
+                     if value and close_to(c, k * value)), None)
         if term is None:
             continue
         why = ""
         for m in _batches(ev):
-            if _near(a, float(m)):
+            if close_to(a, float(m)):
                 why = f": the loss averages it over the N = {m} rows and the gradient does not (a missing 1/N)"
-            elif _near(a, 1 / m):
+            elif close_to(a, 1 / m):
                 why = f": it divides by N = {m} where the loss does not, or twice"
         for value, words in ((2.0, "twice"), (0.5, "half")):
-            if not why and _near(a, value):
+            if not why and close_to(a, value):
                 why = f" ({words})"
         return {"a": f"{a:.4g}", "term": term, "why": why}
     return None
@@ -971,25 +978,25 @@ def _data_term(ev: Evidence) -> dict[str, Any] | None:
 # ----- wrong in one region --------------------------------------------------------------------------
 def _sign_regions(ev: Evidence) -> dict[str, Any] | None:
     """Where an input is positive the claim is r₊ times the truth, where negative r₋ times (r₊ ≠ r₋)."""
-    if not _claims(ev) or not _enough(ev, 2):
+    if not has_claims(ev) or not enough_entries(ev, 2):
         return None
-    for n, u in _same_shape(ev):
+    for n, u in same_shape_arrays(ev):
         up, down = u > 0, u < 0
         if up.sum() < 1 or down.sum() < 1:
             continue
-        r_up, r_down = _fit(ev, ev.true, up), _fit(ev, ev.true, down)
-        if r_up is None or r_down is None or _near(r_up, r_down):
+        r_up, r_down = fitted_factor(ev, ev.true, up), fitted_factor(ev, ev.true, down)
+        if r_up is None or r_down is None or close_to(r_up, r_down):
             continue
         if not explains(ev, [np.where(up, r_up * t, np.where(down, r_down * t, t)) for t in ev.true]):
             continue
-        r_up = 1.0 if _near(r_up, 1.0) else 0.0 if abs(r_up) < SAME else r_up
-        r_down = 1.0 if _near(r_down, 1.0) else 0.0 if abs(r_down) < SAME else r_down
+        r_up = 1.0 if close_to(r_up, 1.0) else 0.0 if abs(r_up) < SAME else r_up
+        r_down = 1.0 if close_to(r_down, 1.0) else 0.0 if abs(r_down) < SAME else r_down
         if r_up == 1.0 or r_down == 1.0:
             right, wrong, r = (">", "<", r_down) if r_up == 1.0 else ("<", ">", r_up)
             there = "0 there: that side's gradient (a leaky slope) is missing" if r == 0 else \
                 f"{r:.4g} times the true gradient there"
             return {"what": f"it is right where {n} {right} 0 and wrong only where {n} {wrong} 0: it is {there}"}
-        if _near(r_up * r_down, 1.0):
+        if close_to(r_up * r_down, 1.0):
             return {"what": f"where {n} > 0 it is {r_up:.4g} times the true gradient and where {n} < 0 {r_down:.4g} "
                             "times: the two sides' slopes are exchanged (the slope is on the wrong side)"}
         return {"what": f"where {n} > 0 it is {r_up:.4g} times the true gradient and where {n} < 0 {r_down:.4g} times"}
@@ -999,7 +1006,7 @@ def _sign_regions(ev: Evidence) -> dict[str, Any] | None:
 def zero_where_true_is(ev: Evidence) -> np.ndarray:
     zero = np.ones(ev.shape, dtype=bool)
     for t, e in zip(ev.true, ev.errors):
-        scale = max(_largest(t), 1e-300)
+        scale = max(largest_measured(t), 1e-300)
         zero &= np.abs(np.nan_to_num(t)) <= SAME * scale + ERROR_SPREAD * np.nan_to_num(e, posinf=0.0)
     return zero & ev.known
 
@@ -1007,7 +1014,7 @@ def zero_where_true_is(ev: Evidence) -> np.ndarray:
 def _mask(ev: Evidence) -> dict[str, Any] | None:
     """The claim is the truth except where the truth is 0, where it is not 0 (a missing mask), or is 0
     exactly where the truth is not (an inverted mask); named by the input whose sign the mask is."""
-    if not _claims(ev):
+    if not has_claims(ev):
         return None
     zero = zero_where_true_is(ev)
     if not zero.any() or zero[ev.known].all():
@@ -1036,11 +1043,11 @@ def _region(ev: Evidence, where: np.ndarray) -> str | None:
     """`where` (on the known entries) as a sign condition on an input or output of the gradient's shape,
     else as a threshold on one (a clip's upper side: x > 1)."""
     known = ev.known
-    for n, u in _same_shape(ev):
+    for n, u in same_shape_arrays(ev):
         for text, region in ((f"{n} <= 0", u <= 0), (f"{n} < 0", u < 0), (f"{n} >= 0", u >= 0), (f"{n} > 0", u > 0)):
             if np.array_equal(region[known], where[known]):
                 return text
-    for n, u in _same_shape(ev):
+    for n, u in same_shape_arrays(ev):
         inside, outside = u[known & where], u[known & ~where]
         if not inside.size or not outside.size or not np.all(np.isfinite(u[known])):
             continue
@@ -1072,14 +1079,14 @@ def _complement(region: str | None) -> str:
 def wrong_entries(ev: Evidence) -> np.ndarray:
     wrong = np.zeros(ev.shape, dtype=bool)
     for c, t, e in zip(ev.claimed, ev.true, ev.errors):
-        scale = max(_largest(t), 1e-300)
+        scale = max(largest_measured(t), 1e-300)
         wrong |= np.abs(c - np.nan_to_num(t)) > SAME * scale + ERROR_SPREAD * np.nan_to_num(e, posinf=0.0)
     return wrong & ev.known
 
 
 def _one_slice_wrong(ev: Evidence) -> dict[str, Any] | None:
     """Right everywhere but on one index of one axis (one time step, one head, one channel)."""
-    if not _claims(ev) or not ev.whole or len(ev.shape) < 2:
+    if not has_claims(ev) or not ev.whole or len(ev.shape) < 2:
         return None
     wrong = wrong_entries(ev)
     if wrong.sum() < 2:
@@ -1095,7 +1102,7 @@ def _one_slice_wrong(ev: Evidence) -> dict[str, Any] | None:
         where = (slice(None),) * axis + (i,)
         inside = np.zeros(ev.shape, dtype=bool)
         inside[where] = True
-        r = _fit(ev, [np.where(inside, t, np.nan) for t in ev.true], inside)
+        r = fitted_factor(ev, [np.where(inside, t, np.nan) for t in ev.true], inside)
         if r is not None and abs(r) < SAME:
             there = "it is 0 there"
         elif r is not None and explains(ev, [np.where(inside, r * t, t) for t in ev.true]):
@@ -1145,7 +1152,7 @@ def _repeated_douts(ev: Evidence) -> dict[str, list[tuple]]:
 def _repeated_rows(ev: Evidence) -> dict[str, Any] | None:
     """Wrong exactly on rows indexed more than once, and there the truth for a dout that keeps one of their
     output entries: the others' gradients are written over, not added."""
-    if not _claims(ev) or not len(ev.shape):
+    if not has_claims(ev) or not len(ev.shape):
         return None
     wrong = wrong_entries(ev)
     rows = sorted({int(w[0]) for w in np.argwhere(wrong)})
@@ -1214,7 +1221,7 @@ def _axes_said(axes: tuple[int, ...], split: int | None, words: str) -> str:
 def _whole_beside_its_output(ev: Evidence, ndim: int) -> bool:
     """What the fits of a normalisation's or a softmax's gradient need: every entry of a claim of at least
     `ndim` axes measured in full, for two random douts at least, and a first output of the gradient's shape."""
-    return (ev.whole and _claims(ev) and bool(np.all(ev.known)) and len(ev.shape) >= ndim and ev.random >= 2
+    return (ev.whole and has_claims(ev) and bool(np.all(ev.known)) and len(ev.shape) >= ndim and ev.random >= 2
             and bool(ev.outputs) and np.shape(ev.outputs[0]) == ev.shape)
 
 
@@ -1353,7 +1360,7 @@ def _right_off_the_sums(ev: Evidence, key: str) -> bool:
     truth, claimed = ev.moved.get(key), ev.moved_claimed.get(key)
     if truth is None or claimed is None or any(c is None for c in claimed):
         return False
-    if max(_largest(t) for t in truth) <= PROJECTED_WEIGHT * max(_largest(t) for t in ev.true):
+    if max(largest_measured(t) for t in truth) <= PROJECTED_WEIGHT * max(largest_measured(t) for t in ev.true):
         return False
     errors = ev.moved_errors.get(key) or [np.zeros(ev.shape) for _ in truth]
     there = replace(ev, true=list(truth), errors=list(errors), claimed=list(claimed), douts=ev.douts[:len(truth)])
@@ -1440,7 +1447,7 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
     leaves out; or the claim is right for every dout orthogonal to 1 and the output along an axis of the
     output and wrong for the rest (the part a mean, a variance or a softmax's sum over that axis sees:
     attention's dq, whose truth sums to 0 along no axis)."""
-    if not _claims(ev):
+    if not has_claims(ev):
         return None
     said = _statistics_as_constants(ev)
     if said is not None:
@@ -1481,13 +1488,13 @@ def _affine_along(ev: Evidence, axis: int) -> bool:
     gradient's shape: what treating a mean and a variance over that axis (or a softmax's sum) as
     constants leaves out (the normalised x is affine in x along the line; softmax's term is its output
     times a number). Lines are fitted separately: a, b and c differ from line to line."""
-    bases = [v for _, v in _same_shape(ev)]
+    bases = [v for _, v in same_shape_arrays(ev)]
     line = ev.shape[axis]
     lines = int(np.prod(ev.shape)) // line
     if lines * (line - len(bases) - 1) < AFFINE_SPARE:  # a fit with as many numbers as entries explains anything
         return False
-    for _, u in _same_shape(ev):  # one number times an input explains it too: a term c·u, not a mean's path
-        c = _fit(ev, [u] * len(ev.claimed), claimed=[c - t for c, t in zip(ev.claimed, ev.true)])
+    for _, u in same_shape_arrays(ev):  # one number times an input explains it too: a term c·u, not a mean's path
+        c = fitted_factor(ev, [u] * len(ev.claimed), claimed=[c - t for c, t in zip(ev.claimed, ev.true)])
         if c is not None and explains(ev, [t + c * u for t in ev.true]):
             return False
     for t, c in zip(ev.true, ev.claimed):
@@ -1508,7 +1515,7 @@ def _affine_along(ev: Evidence, axis: int) -> bool:
 def _paths(ev: Evidence) -> dict[str, Any] | None:
     """With several outputs: the douts that feed one output each tell which output's path is wrong."""
     outputs = len(ev.outputs)
-    if outputs < 2 or not _claims(ev) or len(ev.douts) < ev.random + outputs:
+    if outputs < 2 or not has_claims(ev) or len(ev.douts) < ev.random + outputs:
         return None
     ok = []
     for k in range(ev.random, ev.random + outputs):

@@ -43,7 +43,7 @@ def inside_product(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
     perhaps a transpose of that product, explains the whole claim; else None. G and G′ are recovered from
     this input's truth and claim, or, where no input recovers them here (more rows than columns), from
     another input's, through another product (dx = g @ W.T gives the g of dW = x.T @ g)."""
-    if len(ev.shape) == 1 and ev.whole and hy._claims(ev) and np.all(ev.known):
+    if len(ev.shape) == 1 and ev.whole and hy.has_claims(ev) and np.all(ev.known):
         summed = _from_another(ev)  # a bias's gradient: the sum over rows of the g another input recovers
         return summed[0] if len(summed) == 1 else None
     if not _usable(ev):
@@ -73,7 +73,7 @@ def _beside_a_term(ev: Evidence) -> list[tuple[tuple[str, ...], str]]:
     columns: c is read off the part of the truth no Xᵀ·G reaches, and G is then exact. Named where one of
     the table's mistakes explains G′ from G: alone where c′ = c, beside the term's ("regularisation")
     where not."""
-    u = dict(hy._arrays(ev)).get(ev.name)
+    u = dict(hy.float_inputs(ev)).get(ev.name)
     if u is None or u.shape != ev.shape:
         return []
     found: list[tuple[tuple[str, ...], str]] = []
@@ -87,7 +87,7 @@ def _beside_a_term(ev: Evidence) -> list[tuple[tuple[str, ...], str]]:
         if truth is None or claim is None:
             continue
         (true, c), (claimed, c_claimed) = truth, claim
-        if hy._near(c, 0.0) and hy._near(c_claimed, 0.0):
+        if hy.close_to(c, 0.0) and hy.close_to(c_claimed, 0.0):
             continue  # no term: the plain product's
         inner = _inner(ev, true, [_spread(inverse, x, left) for x in ev.errors], claimed)
         if inner is None:
@@ -123,17 +123,17 @@ def _term(c: float, u: np.ndarray, ev: Evidence) -> str:
 
 def _same_term(c: float, c_claimed: float, u: np.ndarray, ev: Evidence) -> bool:
     """The two terms are the same within the truth's tolerance (SAME of its largest entry)."""
-    return abs(c - c_claimed) * hy._largest(u) <= hy.SAME * max(hy._largest(t) for t in ev.true)
+    return abs(c - c_claimed) * hy.largest_measured(u) <= hy.SAME * max(hy.largest_measured(t) for t in ev.true)
 
 
 def _usable(e: Evidence) -> bool:
-    return len(e.shape) == 2 and e.whole and hy._claims(e) and bool(np.all(e.known))
+    return len(e.shape) == 2 and e.whole and hy.has_claims(e) and bool(np.all(e.known))
 
 
 def _factors(ev: Evidence) -> list[tuple[str, np.ndarray, bool]]:
     """(name, A, left) for each 2-D input A that the gradient may be Aᵀ·G (left) or G·Aᵀ of."""
     found = []
-    for n, a in hy._arrays(ev):
+    for n, a in hy.float_inputs(ev):
         if n == ev.name or a.ndim != 2:
             continue
         if a.shape[1] == ev.shape[0]:
@@ -219,7 +219,7 @@ def _from_another(ev: Evidence) -> list[tuple[tuple[str, ...], str]]:
 
 def _same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
     """The same recovered g for every dout, within SAME of its largest entry."""
-    return all(x.shape == y.shape and np.allclose(x, y, rtol=0, atol=hy.SAME * max(hy._largest(x), 1e-300))
+    return all(x.shape == y.shape and np.allclose(x, y, rtol=0, atol=hy.SAME * max(hy.largest_measured(x), 1e-300))
                for x, y in zip(a, b))
 
 
@@ -272,7 +272,7 @@ def _inner(ev: Evidence, true: list[np.ndarray], errors: list[np.ndarray], claim
     """The first of INNER (in the table's order) that explains G′ from G: (its name, its sentence)."""
     inner = replace(ev, true=true, errors=errors, claimed=claimed, raw=list(claimed), moved={}, moved_errors={},
                     moved_claimed={}, projected={}, everyone={})
-    if not hy._enough(inner, INNER_PARAMETERS) or explains(inner, true):
+    if not hy.enough_entries(inner, INNER_PARAMETERS) or explains(inner, true):
         return None
     for h in hy.HYPOTHESES:
         if h.name not in INNER:
@@ -294,7 +294,7 @@ def _fixed(inner: Evidence) -> bool:
     is missing, the unmasked gradient passes there whatever the dout)."""
     wrong = []
     for c, t, e in zip(inner.claimed[:inner.random], inner.true, inner.errors):
-        scale = max(hy._largest(t), 1e-300)
+        scale = max(hy.largest_measured(t), 1e-300)
         wrong.append(np.abs(c - t) > hy.SAME * scale + hy.ERROR_SPREAD * e)
     return all(np.array_equal(w, wrong[0]) for w in wrong)
 

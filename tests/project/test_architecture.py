@@ -131,6 +131,42 @@ def test_no_private_name_is_imported_from_another_module():
     assert not private, private
 
 
+def _module_aliases(module: str, tree: ast.AST, known: dict[str, Path]) -> set[str]:
+    """The names `module` binds to another gradcheck module (`from . import hypotheses as hy`,
+    `import gradcheck.verdict.agreement as agreement`)."""
+    package = module if known[module].name == "__init__.py" else module.rsplit(".", 1)[0]
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(node.level - 1):
+                base = base.rsplit(".", 1)[0]
+            base = (f"{base}.{node.module}" if node.module else base) if node.level else (node.module or "")
+            names |= {alias.asname or alias.name for alias in node.names if f"{base}.{alias.name}" in known}
+        elif isinstance(node, ast.Import):
+            names |= {alias.asname for alias in node.names if alias.asname and alias.name in known}
+    return names
+
+
+def _private_reads(module: str, tree: ast.AST, known: dict[str, Path]) -> list[tuple[str, str, str, int]]:
+    aliases = _module_aliases(module, tree, known)
+    return [(module, node.value.id, node.attr, node.lineno) for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            and node.value.id in aliases and node.attr.startswith("_") and not node.attr.startswith("__")]
+
+
+def test_no_private_name_is_read_through_another_module():
+    """`hy._near` is a private name imported by another route: the same contract."""
+    found = [read for m, p in ALL.items() for read in _private_reads(m, ast.parse(p.read_text(encoding="utf-8")), ALL)]
+    assert not found, found
+
+
+def test_the_private_read_check_sees_a_private_read():
+    """The check above can fail: a module that reads `hy._near` is caught, a public name is not."""
+    tree = ast.parse("from . import hypotheses as hy\nx = hy._near(1, 2) + hy.close_to(1, 2)\n")
+    assert [r[1:3] for r in _private_reads("gradcheck.diagnose.composites", tree, ALL)] == [("hy", "_near")]
+
+
 def _block_comment(lines: list[str], index: int) -> bool:
     """Whether the import at lines[index] belongs to a block of imports headed by a comment."""
     above = index - 1
