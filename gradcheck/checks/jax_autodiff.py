@@ -120,16 +120,9 @@ def _numpy(value: Any, dtype: str | None) -> tuple[Any, Any]:
 
 def _chosen(names: list[str], floating: list[str], wrt: Any, data: Any) -> tuple[str, ...]:
     if wrt is not None:
-        picked = names_given(wrt, "wrt")
-        unknown = [n for n in picked if n not in floating]
-        if unknown:
-            raise SpecError(f"wrt names {', '.join(unknown)}, which is not a floating-point array input; they are "
-                            f"{', '.join(floating) or 'none'}")
+        picked = names_given(wrt, "wrt", floating, "a floating-point array input")
         return tuple(n for n in floating if n in picked)
-    excluded = names_given(data, "data") if data is not None else []
-    unknown = [n for n in excluded if n not in names]
-    if unknown:
-        raise SpecError(f"data names {', '.join(unknown)}, which is not an input; the inputs are {', '.join(names)}")
+    excluded = names_given(data, "data", names, "an input") if data is not None else []
     chosen = tuple(n for n in floating if n not in excluded)
     if not chosen:
         raise SpecError("nothing to differentiate: no input is a floating-point array (integer and boolean arrays "

@@ -227,18 +227,11 @@ def _differentiated(names: list[str], inputs: tuple, params: Mapping[str, torch.
     floating = {n: v for n, v in zip(names, inputs) if isinstance(v, torch.Tensor) and v.is_floating_point()}
     everything = list(floating) + [n for n, p in params.items() if p.is_floating_point()]
     if wrt is not None:
-        chosen = names_given(wrt, "wrt")
-        unknown = [n for n in chosen if n not in everything]
-        if unknown:
-            raise SpecError(f"wrt names {', '.join(unknown)}, which is not a floating-point tensor input or parameter; "
-                            f"they are {', '.join(everything) or 'none'}")
+        chosen = names_given(wrt, "wrt", everything, "a floating-point tensor input or parameter")
         return tuple(n for n in everything if n in chosen)
     asked = [n for n, v in floating.items() if v.requires_grad]
     picked = (asked if asked else list(floating)) + [n for n, p in params.items() if p.requires_grad and p.is_floating_point()]
-    excluded = names_given(data, "data") if data is not None else []
-    unknown = [n for n in excluded if n not in everything]
-    if unknown:
-        raise SpecError(f"data names {', '.join(unknown)}, which is not a floating-point tensor input or parameter")
+    excluded = names_given(data, "data", everything, "a floating-point tensor input or parameter") if data is not None else []
     picked = [n for n in picked if n not in excluded]
     if not picked:
         kinds = ", ".join(f"{n} is {_kind(v)}" for n, v in zip(names, inputs))

@@ -14,7 +14,7 @@ import copy
 import functools
 import inspect
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,13 +154,17 @@ def _choose(names: list[str], found: Found, wrt: Any, data: Any) -> set[tuple[st
     return chosen
 
 
-def names_given(given: Any, what: str) -> list[str]:
+def names_given(given: Any, what: str, among: Sequence[str], kind: str) -> list[str]:
     """wrt= or data= as a list of names ("x,w" or ["x", "w"]), for the framework adapters, whose inputs are
-    named only (no positions, no paths)."""
+    named only (no positions, no paths); each must be one of `among`, which are `kind` (the message's words)."""
     items = given.split(",") if isinstance(given, str) else list(given) if isinstance(given, (list, tuple)) else None
     if not items or not all(isinstance(i, str) for i in items):
         raise SpecError(f"{what} takes a name or a list of names, got {str(given)[:40]!r}")
-    return [i.strip() for i in items]
+    names = [i.strip() for i in items]
+    unknown = [n for n in names if n not in among]
+    if unknown:
+        raise SpecError(f"{what} names {', '.join(unknown)}, which is not {kind}; they are {', '.join(among) or 'none'}")
+    return names
 
 
 def _items(given: Any, what: str) -> list[Any]:
