@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import hypotheses as hy
-from .hypotheses import HYPOTHESES, SAME, Evidence, Hypothesis, explains
+from .hypotheses import BY_NAME, HYPOTHESES, SAME, Evidence, Hypothesis, explains
 from .products import inside_product
 
 # The table's entries that are a constant factor of the truth, which name a composite's factor.
@@ -43,8 +43,6 @@ PERMUTED_AXES_MAX = 4
 # A factor beside a mask is not that mask's share of the entries (or its inverse) within this (relative).
 MASK_SHARE = 1e-2
 
-ORDER = {h.name: i for i, h in enumerate(HYPOTHESES)}
-BY_NAME = {h.name: h for h in HYPOTHESES}
 
 Transform = Callable[[np.ndarray], np.ndarray]
 
@@ -81,7 +79,7 @@ def _undone(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
             if fields is None:
                 continue
             inner = h.said({"name": ev.name, **fields})
-            names = tuple(sorted({outer, h.name}, key=ORDER.__getitem__))
+            names = hy.in_table_order({outer, h.name})
             if len(names) < 2:
                 continue
             key = frozenset(names)

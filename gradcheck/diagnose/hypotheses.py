@@ -1609,3 +1609,9 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                "{what}: the path through that mean, variance or normalisation (a softmax's sum) is missing or "
                "wrong, as if it were a constant", douts=_sum_path_douts, claims=True),
 )
+BY_NAME = {h.name: h for h in HYPOTHESES}
+
+
+def in_table_order(names: set[str] | Sequence[str]) -> tuple[str, ...]:
+    """The causes named, each once, in the table's order (the first is the one a result's `cause` holds)."""
+    return tuple(h.name for h in HYPOTHESES if h.name in set(names))

@@ -35,7 +35,6 @@ INNER_PARAMETERS = 2
 # A term c·W beside Xᵀ·G is read only where W's part outside Xᵀ's columns is at least this share of W.
 TERM_APART = 1e-2
 
-BY_NAME = {h.name: h for h in hy.HYPOTHESES}
 
 
 def inside_product(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
@@ -96,7 +95,7 @@ def _beside_a_term(ev: Evidence) -> list[tuple[tuple[str, ...], str]]:
         if _same_term(c, c_claimed, u, ev):
             found.append((causes, f"{sentence} (its term {c:.4g}·{ev.name} beside the product is right)"))
         else:
-            both = tuple(sorted({"regularisation", *causes}, key=list(BY_NAME).index))
+            both = hy.in_table_order({"regularisation", *causes})
             has, wants = (_term(x, u, ev) for x in (c_claimed, c))
             found.append((both, f"two mistakes (together they explain the whole claim): its term proportional to "
                                 f"{ev.name} is {has} where the true gradient has {wants} (a regularisation term's "
@@ -318,5 +317,5 @@ def _said(n: str, left: bool, outer: str | None, name: str, inner: str, through:
         return (name,), sentence
     also = ("it uses {n} where {n}.T belongs" if outer == "untransposed matrix" else
             "the product is transposed: a .T is missing (or one too many)").format(n=n)
-    causes = tuple(sorted({name, outer}, key=list(BY_NAME).index))
+    causes = hy.in_table_order({name, outer})
     return causes, f"two mistakes (together they explain the whole claim): {also}; and, {sentence}"
