@@ -32,8 +32,7 @@ from .hypotheses import BY_NAME, HYPOTHESES, SAME, Evidence, Hypothesis, explain
 from .products import inside_product
 
 # The table's entries that are a constant factor of the truth, which name a composite's factor.
-FACTORS = ("sign", "data number", "one over a data number", "rows", "one over rows", "square root of a size",
-           "one over the square root of a size", "twice or half", "constant factor")
+FACTORS = hy.FACTOR_CAUSES
 # Never the rest of a composite: rounding and a gradient of 0 are no mistake beside another; the order
 # spans inputs; the others fit numbers of their own that would take up the transform's (a fitted factor
 # per region, per slice or per term).

@@ -1610,6 +1610,9 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                "wrong, as if it were a constant", douts=_sum_path_douts, claims=True),
 )
 BY_NAME = {h.name: h for h in HYPOTHESES}
+# The entries that say the claim is a constant factor of the truth.
+FACTOR_CAUSES = ("sign", "data number", "one over a data number", "rows", "one over rows", "square root of a size",
+                 "one over the square root of a size", "twice or half", "constant factor")
 
 
 def in_table_order(names: set[str] | Sequence[str]) -> tuple[str, ...]:

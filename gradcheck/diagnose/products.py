@@ -26,8 +26,7 @@ from . import hypotheses as hy
 from .hypotheses import Evidence, explains
 
 # The table's mistakes told on the gradient inside the product: a factor, a mask, a slope on one side.
-INNER = ("sign", "data number", "one over a data number", "rows", "one over rows", "square root of a size",
-         "one over the square root of a size", "twice or half", "constant factor", "sign region", "mask")
+INNER = (*hy.FACTOR_CAUSES, "sign region", "mask")
 # The inner mistakes' fitted numbers at most (a factor per side of a sign region): G′ must have more
 # measured entries than this (hypotheses._enough).
 INNER_PARAMETERS = 2
