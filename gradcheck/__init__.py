@@ -191,7 +191,8 @@ def check(expr: str, at: Values = None, grad: Values = None, let: Values = None,
 def check_function(f: Callable[..., Any], grad_f: Callable[..., Any] | None, inputs: Inputs, *, wrt: Chosen = None,
                    data: Chosen = None, name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
                    mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
-                   nondeterminism: float = 0.0, allow_writes: bool = False, retry_at_random: bool = False, **unknown: Any) -> CaseResult:
+                   nondeterminism: float = 0.0, allow_writes: bool = False, retry_at_random: bool = False,
+                   diagnose: bool = True, **unknown: Any) -> CaseResult:
     """Check your own numpy loss and its hand-written gradient against finite differences.
 
     Args:
@@ -217,6 +218,8 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any] | None, inp
             making the status "contract" (exit 5); a wrong gradient is a mismatch either way.
         retry_at_random: at a kink from ties (a maximum over equal entries), check again at a random
             point near the given one (about 1e-3 of the inputs away), where nothing is tied.
+        diagnose: say how a wrong gradient is wrong (default). False: the verdict and exit code only,
+            without the extra differences a diagnosis takes (a test that reads only the exit code).
         unknown: an option that does not apply here (check's dtype, say) or is mistyped is refused
             with a SpecError that names it.
 
@@ -232,14 +235,15 @@ def check_function(f: Callable[..., Any], grad_f: Callable[..., Any] | None, inp
 
     return run(f, grad_f, inputs, wrt=wrt, data=data, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
                strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes,
-               retry_at_random=retry_at_random,
+               retry_at_random=retry_at_random, diagnose=diagnose,
                **unknown)
 
 
 def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *, wrt: Chosen = None,
               data: Chosen = None, name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
               mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
-              nondeterminism: float = 0.0, allow_writes: bool = False, retry_at_random: bool = False, **unknown: Any) -> CaseResult:
+              nondeterminism: float = 0.0, allow_writes: bool = False, retry_at_random: bool = False,
+                   diagnose: bool = True, **unknown: Any) -> CaseResult:
     """Check a vector-Jacobian product: f returns arrays, `vjp(dout, *inputs)` the gradients of ⟨dout, f⟩.
 
     For three random Gaussian douts (sharing each forward pass), every entry of every gradient is
@@ -253,7 +257,8 @@ def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *,
         f: `f(*inputs)` (or `f(**inputs)`) returning an array, or a tuple of arrays.
         vjp: `vjp(dout, *inputs)` (one dout per output) returning the gradients of the differentiated
             inputs: one array, or a tuple in input order.
-        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, retry_at_random:
+        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, retry_at_random,
+            diagnose:
             as for check_function().
         unknown: as for check_function().
 
@@ -270,14 +275,15 @@ def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *,
 
     return run(f, vjp, inputs, wrt=wrt, data=data, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
                strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes,
-               retry_at_random=retry_at_random,
+               retry_at_random=retry_at_random, diagnose=diagnose,
                **unknown)
 
 
 def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], inputs: Inputs, *, wrt: Chosen = None,
                 data: Chosen = None, name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
                 mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
-                nondeterminism: float = 0.0, allow_writes: bool = False, retry_at_random: bool = False, **unknown: Any) -> CaseResult:
+                nondeterminism: float = 0.0, allow_writes: bool = False, retry_at_random: bool = False,
+                   diagnose: bool = True, **unknown: Any) -> CaseResult:
     """Check a layer written CS231n style: `forward(*inputs) -> (out, cache)`, `backward(dout, cache) -> grads`.
 
     A forward returning (out1, out2, ..., cache), as an LSTM step does, has a backward(dout1, dout2,
@@ -289,7 +295,8 @@ def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], input
         backward: backward(dout, cache) returning the gradients of the differentiated inputs: one
             array, or a tuple in input order (a tuple over all floating-point inputs is accepted too,
             so `wrt` does not change your backward).
-        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, retry_at_random:
+        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, retry_at_random,
+            diagnose:
             as for check_function().
         unknown: as for check_function().
 
@@ -305,14 +312,14 @@ def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], input
 
     return run(forward, backward, inputs, wrt=wrt, data=data, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode,
                method=method, strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes,
-               retry_at_random=retry_at_random,
+               retry_at_random=retry_at_random, diagnose=diagnose,
                **unknown)
 
 
 def check_model(model: Any, X: Any, y: Any, *, wrt: Chosen = None, name: str | None = None, seed: int = 0,
                 rtol: float | None = None, atol: float | None = None, mode: str = "auto", method: str = "auto",
                 strict: bool = False, timeout: float | None = None, nondeterminism: float = 0.0,
-                allow_writes: bool = False, **unknown: Any) -> CaseResult:
+                allow_writes: bool = False, diagnose: bool = True, **unknown: Any) -> CaseResult:
     """Check a CS231n-style model: `model.params` a dict of arrays, `model.loss(X, y)` returning `(loss, grads)`.
 
     Every parameter is differentiated (`params["W1"]`, `params["gamma1"]`, ... in the table), with the
@@ -326,7 +333,7 @@ def check_model(model: Any, X: Any, y: Any, *, wrt: Chosen = None, name: str | N
         model: the model, with .params and .loss(X, y).
         X, y: a batch and its labels, passed to model.loss as they are.
         wrt: the parameters to check, by key ("W1,W2") or path ('params["W1"]'); default: all of them.
-        name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, unknown:
+        name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, diagnose, unknown:
             as for check_function().
 
     Returns:
@@ -340,13 +347,14 @@ def check_model(model: Any, X: Any, y: Any, *, wrt: Chosen = None, name: str | N
     from .checks.model import check_model as run
 
     return run(model, X, y, wrt=wrt, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
-               strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes, **unknown)
+               strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes, diagnose=diagnose,
+               **unknown)
 
 
 def check_op(op: Any, inputs: Inputs, *, wrt: Chosen = None, data: Chosen = None, name: str | None = None,
              seed: int = 0, rtol: float | None = None, atol: float | None = None, mode: str = "auto",
              method: str = "auto", strict: bool = False, timeout: float | None = None, nondeterminism: float = 0.0,
-             allow_writes: bool = False, **unknown: Any) -> CaseResult:
+             allow_writes: bool = False, diagnose: bool = True, **unknown: Any) -> CaseResult:
     """Check a layer or an op written as a class (or an object of one), by its methods.
 
     - `forward(*inputs) -> (out, cache)` and `backward(dout, cache)`: as check_layer.
@@ -358,8 +366,8 @@ def check_op(op: Any, inputs: Inputs, *, wrt: Chosen = None, data: Chosen = None
 
     Args:
         op: the class (made with no arguments) or the object.
-        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, unknown:
-            as for check_function(); inputs are named as forward's (or compute's) parameters.
+        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, diagnose,
+            unknown: as for check_function(); inputs are named as forward's (or compute's) parameters.
 
     Returns:
         CaseResult: as check_vjp() returns it.
@@ -372,7 +380,8 @@ def check_op(op: Any, inputs: Inputs, *, wrt: Chosen = None, data: Chosen = None
     from .checks.objects import check_op as run
 
     return run(op, inputs, wrt=wrt, data=data, name=name, seed=seed, rtol=rtol, atol=atol, mode=mode, method=method,
-               strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes, **unknown)
+               strict=strict, timeout=timeout, nondeterminism=nondeterminism, allow_writes=allow_writes, diagnose=diagnose,
+               **unknown)
 
 
 def trace(expr: str, at: Values = None, let: Values = None, wrt: Variables = None, *, seed: int = 0,

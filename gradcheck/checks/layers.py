@@ -80,15 +80,27 @@ class Target:
     precision: str | None = None  # the claim's dtype where f's forward is computed wider (a bfloat16 backward)
 
 
+@dataclass(frozen=True)
+class Own:
+    """The black-box checks' own options, beside Options: nondeterminism allowed between two backward calls,
+    writes allowed, a retry at a random point at a kink from ties, and whether a wrong gradient is diagnosed
+    (False: the verdict and exit code only, for runs that read nothing else)."""
+
+    nondeterminism: float = 0.0
+    allow_writes: bool = False
+    retry_at_random: bool = False
+    diagnose: bool = True
+
+
 def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, data: Any = None, name: str | None = None,
               **given: Any) -> CaseResult:
     """f(*inputs) -> array(s); vjp(dout, *inputs) -> the gradients of ⟨dout, f⟩ (a tuple in input order,
     or one array); inputs: a sequence or a mapping of names."""
     computes_in = _precision(given.pop("precision", None))
-    options, nondeterminism, allow_writes, retry = _options(given, "check_vjp")
+    options, own = _options(given, "check_vjp")
     state = prepare(f, inputs, wrt, data)
     label = str(name_option(name) or getattr(f, "__name__", "f"))
-    target = Target(label, state, "vjp", allow_writes=allow_writes, precision=computes_in)
+    target = Target(label, state, "vjp", allow_writes=own.allow_writes, precision=computes_in)
     dout_name = (parameter_names(vjp) or ["dout"])[0]
 
     def outputs(point):
@@ -106,18 +118,18 @@ def check_vjp(f: Callable, vjp: Callable, inputs: Any, *, wrt: Any = None, data:
         return got
 
     target.outputs, target.vjp = outputs, backward
-    return _run(target, f, options, nondeterminism, retry)
+    return _run(target, f, options, own)
 
 
 def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any = None, data: Any = None,
                 name: str | None = None, **given: Any) -> CaseResult:
     """forward(*inputs) -> (out, cache); backward(dout, cache) -> the gradients (a tuple in input order, or
     one array). A forward returning (out1, out2, ..., cache) has a backward(dout1, dout2, ..., cache)."""
-    options, nondeterminism, allow_writes, retry = _options(given, "check_layer")
+    options, own = _options(given, "check_layer")
     state = prepare(forward, inputs, wrt, data)
     label = str(name_option(name) or getattr(forward, "__name__", "forward"))
-    target = Target(label, state, "backward", forward_name="forward", allow_writes=allow_writes)
-    own = parameter_names(backward)  # the user's own names for dout (dnext_h, dnext_c) and the cache
+    target = Target(label, state, "backward", forward_name="forward", allow_writes=own.allow_writes)
+    names = parameter_names(backward)  # the user's own names for dout (dnext_h, dnext_c) and the cache
 
     def run_forward(point):
         args, kwargs = state.arguments(point)
@@ -137,7 +149,7 @@ def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any 
         before = fresh(cache)
         given = [fresh(d) for d in dout]
         got = call("backward", backward, *given, cache)
-        douts, cache_name = _argument_names(own, len(dout))
+        douts, cache_name = _argument_names(names, len(dout))
         for d, original, label_ in zip(given, dout, douts):
             if not same(d, original):
                 _broken(target, f"backward writes into its argument {label_}: a layer's backward must not change the "
@@ -148,19 +160,19 @@ def check_layer(forward: Callable, backward: Callable, inputs: Any, *, wrt: Any 
         return got
 
     target.outputs, target.vjp = outputs, vjp
-    return _run(target, forward, options, nondeterminism, retry)
+    return _run(target, forward, options, own)
 
 
 def check_function(f: Callable, grad_f: Callable | None, inputs: Any, *, wrt: Any = None, data: Any = None,
                    name: str | None = None, **given: Any) -> CaseResult:
     """f(*inputs) -> a scalar loss; grad_f(*inputs) -> its gradients (a sequence in input order, one array,
     or a mapping for mapping inputs)."""
-    options, nondeterminism, allow_writes, retry = _options(given, "check_function")
+    options, own = _options(given, "check_function")
     if grad_f is None:  # f returns (loss, grads), as CS231n's softmax_loss_naive does
         f, grad_f = _pair(f)
     state = prepare(f, inputs, wrt, data)
     label = str(name_option(name) or getattr(f, "__name__", "f"))
-    target = Target(label, state, "grad_f", scalar=True, allow_writes=allow_writes)
+    target = Target(label, state, "grad_f", scalar=True, allow_writes=own.allow_writes)
 
     def outputs(point):
         args, kwargs = state.arguments(point)
@@ -180,7 +192,7 @@ def check_function(f: Callable, grad_f: Callable | None, inputs: Any, *, wrt: An
         return got
 
     target.outputs, target.vjp = outputs, vjp
-    return _run(target, f, options, nondeterminism, retry)
+    return _run(target, f, options, own)
 
 
 def _pair(f: Callable) -> tuple[Callable, Callable]:
@@ -242,19 +254,19 @@ def _precision(given: Any) -> str | None:
     raise SpecError(f"precision may only be 'bfloat16' (other precisions are read from f's outputs), got {str(given)[:40]!r}")
 
 
-def _options(given: dict[str, Any], what: str) -> tuple[Options, float, bool, bool]:
-    """The shared options, and the black-box checks' own: nondeterminism, allow_writes, retry_at_random."""
+def _options(given: dict[str, Any], what: str) -> tuple[Options, Own]:
+    """The shared options, and the black-box checks' own (Own)."""
     nondeterminism = given.pop("nondeterminism", 0.0)
     if isinstance(nondeterminism, bool) or not isinstance(nondeterminism, (int, float)) or not nondeterminism >= 0 \
             or nondeterminism > 2 ** 1023:  # NaN, inf, and a whole number float() cannot take
         raise SpecError(f"nondeterminism must be a finite number ≥ 0, got {str(nondeterminism)[:40]}")
-    flags = []
-    for flag in ("allow_writes", "retry_at_random"):
-        value = given.pop(flag, False)
+    flags = {}
+    for flag, default in (("allow_writes", False), ("retry_at_random", False), ("diagnose", True)):
+        value = given.pop(flag, default)
         if not isinstance(value, bool):
             raise SpecError(f"{flag} must be True or False, got {str(value)[:40]}")
-        flags.append(value)
-    return make(given, FUNCTION_OPTIONS, what), float(nondeterminism), flags[0], flags[1]
+        flags[flag] = value
+    return make(given, FUNCTION_OPTIONS, what), Own(float(nondeterminism), **flags)
 
 
 @contextmanager
@@ -268,18 +280,18 @@ def _stepped(point: dict):
         yield stepped
 
 
-def _run(target: Target, f: Callable, options: Options, nondeterminism: float, retry: bool = False) -> CaseResult:
+def _run(target: Target, f: Callable, options: Options, own: Own) -> CaseResult:
     with time_budget(budget_seconds(options.timeout), f"checking {target.label}"):
-        result = _check(target, f, options, nondeterminism)
+        result = _check(target, f, options, own)
         ties = {n: ties_at(target.inputs.leaf(n), g.kinks) for n, g in result.gradients.items()}
         ties = {n: entries for n, entries in ties.items() if entries}
-        if result.status == Status.KINK and ties and retry:  # check again where nothing is tied
+        if result.status == Status.KINK and ties and own.retry_at_random:  # check again where nothing is tied
             rng = randomness.stream(options.seed, *randomness.RETRY)
             target.inputs.move({n: moved_off_ties(np.asarray(target.inputs.leaf(n)), rng) for n in target.inputs.wrt})
             target.broken.clear()
             target.warnings.clear()
             given = ", ".join(f"{n}[{','.join(map(str, e[0]))}]" for n, e in ties.items())
-            result = _check(target, f, options, nondeterminism)
+            result = _check(target, f, options, own)
             result.notes.insert(0, f"checked again at a random point near the given one (--retry-at-random): at the "
                                    f"given point the kinks were ties ({given}, …)")
         elif ties:
@@ -288,7 +300,7 @@ def _run(target: Target, f: Callable, options: Options, nondeterminism: float, r
     return result
 
 
-def _check(target: Target, f: Callable, options: Options, nondeterminism: float) -> CaseResult:
+def _check(target: Target, f: Callable, options: Options, own: Own) -> CaseResult:
     started = time.perf_counter()
     seed = options.seed
     inputs = target.inputs
@@ -302,7 +314,7 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
                           verdict=f"{exc}: f must return finite values", point=_shown(inputs),
                           value=float("nan"), seconds=time.perf_counter() - started)
     times.append(budget.clock())
-    same_outputs(base, target.outputs({}), target.forward_name, nondeterminism)
+    same_outputs(base, target.outputs({}), target.forward_name, own.nondeterminism)
     times.append(budget.clock())
     call(target.forward_name, f, *first_args, **first_kwargs)  # on fresh copies: does f write to its inputs?
     times.append(budget.clock())
@@ -341,11 +353,11 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
     wrong = [n for n in inputs.wrt if gradients[n].status == Status.MISMATCH]
     # a diagnosis differences a wrong variable in full: only where that fits the budget (a slow f's does not)
     affordable_now = affordable(sum(int(np.size(point[n])) for n in wrong), per_call, budget.remaining(), method)
-    if wrong and affordable_now:
+    if wrong and own.diagnose and affordable_now:
         for n, found in _explain(target, box, wrong, measured, mode, claims, rule).items():
             gradients[n].diagnosis, gradients[n].cause = found.sentence, found.cause
             gradients[n].causes = found.causes
-    elif wrong:
+    elif wrong and own.diagnose:
         undiagnosed = wrong
     for n in inputs.wrt:
         distance = lower_precision(measured[n], [c[n][0] for c in claimed], dtype) \
@@ -361,7 +373,7 @@ def _check(target: Target, f: Callable, options: Options, nondeterminism: float)
         problems += linearity(lambda d: read_gradients(target.vjp(d), inputs, target.what)[0], douts[0],
                               {n: claimed[0][n][0] for n in inputs.wrt}, rule)
     again = read_gradients(target.vjp(douts[0] if not target.scalar else (np.float64(1.0),)), inputs, target.what)[0]
-    problems += determinism(again, {n: claims[0][0][n][0] for n in inputs.wrt}, nondeterminism)
+    problems += determinism(again, {n: claims[0][0][n][0] for n in inputs.wrt}, own.nondeterminism)
     problems = list(dict.fromkeys(problems))
     broken = list(dict.fromkeys(target.broken + [p for _, _, found in claims for p in found]))
     status = _status(gradients, problems, broken)

@@ -44,6 +44,8 @@ def layer_options(command):
         click.option("--retry-at-random", "retry_at_random", is_flag=True,
                      help="At a kink from ties (a maximum over equal entries), check again at a random point "
                           "about 1e-3 of the inputs away, where nothing is tied."),
+        click.option("--no-diagnosis", "diagnose", flag_value=False, default=True,
+                     help="The verdict and exit code only: a wrong gradient is not diagnosed (no extra differences)."),
         click.option("--show", is_flag=True, help="Also print every gradient in full."),
     ]):
         command = decorator(command)

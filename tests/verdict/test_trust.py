@@ -294,7 +294,7 @@ def test_right_float32_layers_pass_and_wrong_ones_fail(layer, shape, scale):
                 continue
             if name == "masked" and not _mask_visible(vjp, x):
                 continue
-            wrong = gradcheck.check_vjp(forward, make(vjp), [x])
+            wrong = gradcheck.check_vjp(forward, make(vjp), [x], diagnose=False)  # the exit code is all it reads
             assert wrong.exit_code == 1, f"{name}, seed {seed}: {wrong}"
 
 
