@@ -243,7 +243,7 @@ def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *,
               data: Chosen = None, name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
               mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
               nondeterminism: float = 0.0, allow_writes: bool = False, retry_at_random: bool = False,
-                   diagnose: bool = True, **unknown: Any) -> CaseResult:
+              diagnose: bool = True, **unknown: Any) -> CaseResult:
     """Check a vector-Jacobian product: f returns arrays, `vjp(dout, *inputs)` the gradients of ⟨dout, f⟩.
 
     For three random Gaussian douts (sharing each forward pass), every entry of every gradient is
@@ -257,8 +257,7 @@ def check_vjp(f: Callable[..., Any], vjp: Callable[..., Any], inputs: Inputs, *,
         f: `f(*inputs)` (or `f(**inputs)`) returning an array, or a tuple of arrays.
         vjp: `vjp(dout, *inputs)` (one dout per output) returning the gradients of the differentiated
             inputs: one array, or a tuple in input order.
-        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, retry_at_random,
-            diagnose:
+        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, retry_at_random, diagnose:
             as for check_function().
         unknown: as for check_function().
 
@@ -283,7 +282,7 @@ def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], input
                 data: Chosen = None, name: str | None = None, seed: int = 0, rtol: float | None = None, atol: float | None = None,
                 mode: str = "auto", method: str = "auto", strict: bool = False, timeout: float | None = None,
                 nondeterminism: float = 0.0, allow_writes: bool = False, retry_at_random: bool = False,
-                   diagnose: bool = True, **unknown: Any) -> CaseResult:
+                diagnose: bool = True, **unknown: Any) -> CaseResult:
     """Check a layer written CS231n style: `forward(*inputs) -> (out, cache)`, `backward(dout, cache) -> grads`.
 
     A forward returning (out1, out2, ..., cache), as an LSTM step does, has a backward(dout1, dout2,
@@ -295,8 +294,7 @@ def check_layer(forward: Callable[..., Any], backward: Callable[..., Any], input
         backward: backward(dout, cache) returning the gradients of the differentiated inputs: one
             array, or a tuple in input order (a tuple over all floating-point inputs is accepted too,
             so `wrt` does not change your backward).
-        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, retry_at_random,
-            diagnose:
+        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, retry_at_random, diagnose:
             as for check_function().
         unknown: as for check_function().
 
@@ -366,8 +364,8 @@ def check_op(op: Any, inputs: Inputs, *, wrt: Chosen = None, data: Chosen = None
 
     Args:
         op: the class (made with no arguments) or the object.
-        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, diagnose,
-            unknown: as for check_function(); inputs are named as forward's (or compute's) parameters.
+        inputs, wrt, data, name, seed, rtol, atol, mode, method, strict, timeout, nondeterminism, allow_writes, diagnose, unknown:
+            as for check_function(); inputs are named as forward's (or compute's) parameters.
 
     Returns:
         CaseResult: as check_vjp() returns it.

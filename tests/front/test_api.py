@@ -40,7 +40,7 @@ def test_the_function_checks_take_the_declared_options_by_name(function):
     declared = {f.name: f.default for f in dataclasses.fields(Options) if f.name in FUNCTION_OPTIONS}
     assert {n: keyword_only[n] for n in declared} == declared
     assert set(keyword_only) - set(declared) == {"wrt", "data", "name", "nondeterminism", "allow_writes",
-                                                  "retry_at_random"}  # their own
+                                                  "retry_at_random", "diagnose"}  # their own
 
 
 def test_help_shows_the_signature_and_the_docstring():
