@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from ..base.errors import SpecError
+from ..diagnose.model_terms import Strengths, strengths_of
 from ..inputs.calling import call
 from ..verdict.result import CaseResult
 from .layers import check_function
@@ -43,14 +44,22 @@ def check_model(model: Any, X: Any, y: Any, *, wrt: Any = None, name: str | None
 
         evaluated(copy.deepcopy(dict(params)), X, y)  # once, outside the check: a loss that returns no pair is bad input
 
-        def loss(params: dict, X: Any, y: Any) -> Any:
+        def loss(params: dict, X: Any, y: Any, model: Strengths) -> Any:
             return evaluated(params, X, y)[0]
 
-        def grads(params: dict, X: Any, y: Any) -> Any:
+        def grads(params: dict, X: Any, y: Any, model: Strengths) -> Any:
             return evaluated(params, X, y)[1]
 
-        # X and y are inputs named as data (not closed over), so that a diagnosis knows the batch's size
-        return check_function(loss, grads, [dict(params), X, y], wrt=_within(wrt), data=["X", "y"], name=label, **given)
+        # X and y are inputs named as data (not closed over), so that a diagnosis knows the batch's size; the
+        # model's regularisation strengths too (model.reg), which its loss does not take but a term's
+        # diagnosis reads (diagnose/model_terms.py)
+        def checked(X: Any, y: Any) -> CaseResult:
+            result = check_function(loss, grads, [dict(params), X, y, strengths_of(model)], wrt=_within(wrt),
+                                    data=["X", "y", "model"], name=label, **given)
+            result.expr = f"{label}(params, X, y)"  # as the model's loss is called: the strengths are ours
+            return result
+
+        return checked(X, y)
 
 
 def _within(wrt: Any) -> Any:

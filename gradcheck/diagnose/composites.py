@@ -315,7 +315,7 @@ def _both_terms(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
     where exactly one such (c, β) explains the fitted numbers."""
     if not hy.has_claims(ev) or not hy.enough_entries(ev, 3):
         return None
-    numbers = [(p, v) for p, v in hy.number_inputs(ev.inputs) if v]
+    numbers = [(p, v) for p, v in hy.term_numbers(ev.inputs) if v]
     if not numbers:
         return None
     for n, u in hy.same_shape_arrays(ev):

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
+from .model_terms import Strengths
 from .patterns import SAME_MEASURED
 
 SAME = SAME_MEASURED  # the truth here is measured by differences (patterns.py)
@@ -171,6 +172,17 @@ def number_inputs(inputs: Inputs) -> list[tuple[str, float]]:
         if isinstance(value, dict):
             items = [(f"{n}[{k!r}]", v) for k, v in value.items()]
         found += [(m, float(v)) for m, v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return found
+
+
+def term_numbers(inputs: Inputs) -> list[tuple[str, float]]:
+    """The numbers a term proportional to an input may be written with: the data numbers, and the
+    regularisation strengths a model declares (check_model's model.reg, model_terms.py), which are no
+    factor of the forward pass and so are read here only."""
+    found = number_inputs(inputs)
+    for value in inputs.values.values():
+        if isinstance(value, Strengths):
+            found += list(value.values)
     return found
 
 
@@ -895,8 +907,10 @@ def _broadcasts(small: tuple, shape: tuple) -> bool:
 
 
 def _regularisation(ev: Evidence) -> dict[str, Any] | None:
-    """claim − truth = c·u for an input u of the gradient's shape: a term proportional to u is off."""
-    if not has_claims(ev) or not enough_entries(ev, 2):
+    """claim − truth = c·u for an input u of the gradient's shape: a term proportional to u is off. A c
+    fitted freely needs entries to spare (a bias of 3 entries fits one anyway); a c that is a number of the
+    call (±reg, ±2·reg, ±reg/2) is no fitted number, and two entries that agree with it are evidence."""
+    if not has_claims(ev) or not enough_entries(ev, 0):
         return None
     for n, u in same_shape_arrays(ev):
         if n.startswith("output"):
@@ -907,12 +921,14 @@ def _regularisation(ev: Evidence) -> dict[str, Any] | None:
         if not explains(ev, [t + c * u for t in ev.true]):
             continue
         named = ""
-        for p, value in number_inputs(ev.inputs):
+        for p, value in term_numbers(ev.inputs):
             for k, words in ((1, f"{p}·{n}"), (2, f"2·{p}·{n}"), (0.5, f"0.5·{p}·{n}")):
                 for sign in (1, -1):
                     if value and close_to(c, sign * k * value):
                         named = (f" ({'one' if sign > 0 else 'a missing'} {words}: the gradient of 0.5·{p}·Σ{n}² is "
                                  f"{p}·{n}, of {p}·Σ{n}² it is 2·{p}·{n})")
+        if not named and not enough_entries(ev, 2):
+            continue
         return {"c": f"{c:.4g}", "u": n, "named": named}
     return None
 
@@ -959,7 +975,7 @@ def _data_term(ev: Evidence) -> dict[str, Any] | None:
         if not explains(ev, [a * t + b * u for t in ev.true]):
             continue
         c = b / (1 - a)  # any claim a·D + β·u fits: c·u is the truth's own term only where a number says so
-        term = next((words for p, value in number_inputs(ev.inputs) for k, words in ((1, f"{p}·{n}"), (2, f"2·{p}·{n}"))
+        term = next((words for p, value in term_numbers(ev.inputs) for k, words in ((1, f"{p}·{n}"), (2, f"2·{p}·{n}"))
                      if value and close_to(c, k * value)), None)
         if term is None:
             continue
