@@ -1051,7 +1051,7 @@ def _mask(ev: Evidence) -> dict[str, Any] | None:
     inverted = np.all(~nonzero_claim[rest]) and np.all(nonzero_claim[zero])
     if inverted and region is not None:
         return {"what": f"it is 0 exactly where the true gradient is not, and not 0 where it is 0: the mask is "
-                        f"inverted ({_complement(region)} where {region} belongs)"}
+                        f"inverted (it keeps {region} where {_complement(region)} belongs)"}
     return None
 
 
