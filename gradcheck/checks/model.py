@@ -21,6 +21,7 @@ from ..diagnose.model_terms import Strengths, strengths_of
 from ..inputs.calling import call
 from ..verdict.result import CaseResult
 from .layers import check_function
+from .sub_batch import read_off_rows
 
 
 def check_model(model: Any, X: Any, y: Any, *, wrt: Any = None, name: str | None = None, **given: Any) -> CaseResult:
@@ -59,7 +60,8 @@ def check_model(model: Any, X: Any, y: Any, *, wrt: Any = None, name: str | None
             result.expr = f"{label}(params, X, y)"  # as the model's loss is called: the strengths are ours
             return result
 
-        return checked(X, y)
+        # a wrong parameter whose mistake the batch hides is diagnosed again on a few of its rows (sub_batch.py)
+        return read_off_rows(checked(X, y), X, y, checked)
 
 
 def _within(wrt: Any) -> Any:
