@@ -23,6 +23,7 @@ import numpy as np
 
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
+from ..ops.reductions import softmax
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED
 
@@ -1457,6 +1458,27 @@ def _statistics_as_constants(ev: Evidence) -> str | None:
     return None
 
 
+def _softmax_left_out(ev: Evidence) -> str | None:
+    """The truth sums to 0 along an axis (a softmax cross-entropy's (p − onehot)/N) and claim − truth is r
+    times the softmax of an input of the gradient's shape along that axis: the p that the softmax's sum
+    (its normaliser) contributes is left out (the gradient −onehot/N)."""
+    if not ev.whole or not np.all(ev.known) or len(ev.shape) < 1:
+        return None
+    for n, u in same_shape_arrays(ev):
+        if n.startswith("output"):
+            continue
+        for axis in range(len(ev.shape)):
+            if ev.shape[axis] < 2 or not _zero_sum(ev.true, (axis,)):
+                continue
+            p = softmax(u, axis=axis)
+            r = fitted_factor(ev, [p] * len(ev.claimed), claimed=[c - t for c, t in zip(ev.claimed, ev.true)])
+            if r is None or abs(r) < SAME or not explains(ev, [t + r * p for t in ev.true]):
+                continue
+            return (f"the true gradient sums to 0 over axis {axis}, and the claim is it plus {r:.4g}·p, p the softmax "
+                    f"of {n} over that axis: the term p that the softmax's sum contributes is left out")
+    return None
+
+
 def _mean_path(ev: Evidence) -> dict[str, Any] | None:
     """The truth sums to 0 along an axis for every dout (f is unchanged when the same amount is added
     along it), the claim does not, and claim − truth is what treating the mean and variance as constants
@@ -1465,7 +1487,7 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
     attention's dq, whose truth sums to 0 along no axis)."""
     if not has_claims(ev):
         return None
-    said = _statistics_as_constants(ev)
+    said = _statistics_as_constants(ev) or _softmax_left_out(ev)
     if said is not None:
         return {"what": said}
     sums = _softmax_sums(ev)

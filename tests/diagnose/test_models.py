@@ -1,5 +1,5 @@
 """check_model's diagnoses (gradcheck/checks/sub_batch.py, diagnose/model_terms.py, diagnose/products.py's
-product output and term beside another input's product).
+product output and term beside another input's product, hypotheses' softmax p left out).
 
 A model's first-layer mistakes are on the hidden gradient g inside X.T @ g, which a batch of more rows
 than features hides; the first rows of X alone recover it, and the model's own loss computes its claim
@@ -173,3 +173,35 @@ def test_a_strength_is_no_factor_of_the_forward():
     """W2 half its truth where reg = 0.5: half, not '1/model.reg'."""
     g = diagnosis(checked(Regressor("tanh", {"W2 halved"}, reg=0.5)), 'params["W2"]')
     assert g.cause == "twice or half", g.diagnosis
+
+
+# ----- a softmax's p left out ------------------------------------------------------------------------
+def _cross_entropy(logits, labels):
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    return -np.log(p[np.arange(len(labels)), labels]).sum(), p
+
+
+@pytest.mark.parametrize("extra, named", [("p left out", "mean path"), ("a term in the logits", "regularisation"),
+                                          ("p over the batch", None)])
+def test_a_softmax_p_left_out_of_a_summed_cross_entropy(extra, named):
+    labels = np.array([4, 0, 2])
+    logits = randn(5, 3, 5)
+
+    def grad(logits, labels):
+        p = _cross_entropy(logits, labels)[1]
+        onehot = np.eye(5)[labels]
+        if extra == "p left out":
+            return -onehot
+        if extra == "a term in the logits":
+            return p - onehot + 0.3 * logits
+        z = np.exp(logits - logits.max(axis=0))
+        return p - onehot + 0.5 * z / z.sum(axis=0)  # a softmax over the other axis: no p of this loss
+    result = gradcheck.check_function(lambda logits, labels: _cross_entropy(logits, labels)[0], grad, [logits, labels])
+    g = diagnosis(result, "logits")
+    if named is None:
+        assert g.cause in HONEST, g.diagnosis
+    else:
+        assert g.cause == named, g.diagnosis
+    if named == "mean path":
+        assert "-1·p, p the softmax of logits" in g.diagnosis, g.diagnosis
