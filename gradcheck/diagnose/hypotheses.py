@@ -959,6 +959,43 @@ def fitted_pair(ev: Evidence, first: Sequence[Any], second: Sequence[Any]) -> tu
     return float(a), float(b)
 
 
+# The sums of u along an axis, from which a term c·u is read, must keep this share of |u|'s sums there (u's
+# entries along the axis not cancelling, or c is read off noise).
+SUMS_KEPT = 0.1
+
+
+def terms_off_sums(ev: Evidence, u: np.ndarray) -> tuple[float, float, int] | None:
+    """(c, c′, axis): the truth is D + c·u and the claim D′ + c′·u where the data terms D and D′ sum to 0
+    along the axis (a classifier's loss: softmax's p − onehot and an SVM's margins each sum to 0 over the
+    classes, and so does X.T @ G over them): c and c′ read off the sums along it, one number from several
+    sums each, checked on all of them. None where no axis of u has such sums (or more than one reads
+    differently)."""
+    found = []
+    for axis in range(u.ndim):
+        su = u.sum(axis=axis)
+        if su.size < 3 or np.linalg.norm(su) < SUMS_KEPT * np.linalg.norm(np.abs(u).sum(axis=axis)):
+            continue
+        read = [_term_off_sums(ev, su, axis, values) for values in (ev.true, ev.claimed)]
+        if read[0] is not None and read[1] is not None:
+            found.append((read[0], read[1], axis))
+    return found[0] if len(found) == 1 else None
+
+
+def _term_off_sums(ev: Evidence, su: np.ndarray, axis: int, values: Sequence[Any]) -> float | None:
+    """c with values' sums along the axis = c·su for every dout, within SAME of the sums' entries' size
+    and the truth's error estimate summed; else None."""
+    if any(v is None or not np.all(np.isfinite(v)) for v in values):
+        return None
+    sums = [np.asarray(v, dtype=np.float64).sum(axis=axis) for v in values]
+    c = sum(float(np.sum(x * su)) for x in sums) / (len(sums) * float(np.sum(su * su)))
+    for v, x, e in zip(values, sums, ev.errors):
+        size = np.abs(np.asarray(v, dtype=np.float64)).sum(axis=axis)
+        allowed = SAME * np.maximum(size, np.abs(c * su)) + ERROR_SPREAD * np.where(np.isfinite(e), e, 0.0).sum(axis=axis)
+        if np.any(np.abs(x - c * su) > allowed):
+            return None
+    return c
+
+
 def _data_term(ev: Evidence) -> dict[str, Any] | None:
     """claim = a·(truth − c·u) + c·u for an input u of the gradient's shape: the term proportional to u (a
     regularisation term's gradient) is right, and the rest (the data term) is a times the truth's."""
@@ -978,6 +1015,10 @@ def _data_term(ev: Evidence) -> dict[str, Any] | None:
         c = b / (1 - a)  # any claim a·D + β·u fits: c·u is the truth's own term only where a number says so
         term = next((words for p, value in term_numbers(ev.inputs) for k, words in ((1, f"{p}·{n}"), (2, f"2·{p}·{n}"))
                      if value and close_to(c, k * value)), None)
+        if term is None:
+            sums = terms_off_sums(ev, u)
+            if sums is not None and close_to(sums[0], c) and close_to(sums[1], c):
+                term = f"{c:.4g}·{n} (read off its sums over axis {sums[2]}, where the data term's are 0)"
         if term is None:
             continue
         why = ""

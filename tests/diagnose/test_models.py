@@ -205,3 +205,41 @@ def test_a_softmax_p_left_out_of_a_summed_cross_entropy(extra, named):
         assert g.cause == named, g.diagnosis
     if named == "mean path":
         assert "-1·p, p the softmax of logits" in g.diagnosis, g.diagnosis
+
+
+# ----- a classifier's terms read off its sums over the classes ---------------------------------------
+def _classifier(bug, closed_reg=0.05):
+    """A softmax classifier on 10 rows, 5 features and 4 classes, reg·Σ W² closed over: no number of the call
+    names the term, but the data term's gradient sums to 0 over the classes, so each term is read there."""
+    X, labels = randn(50, 10, 5), np.array([0, 3, 1, 2, 2, 0, 1, 3, 3, 0])
+
+    def loss(W):
+        p = _softmax(X @ W)
+        return -np.log(p[np.arange(10), labels]).mean() + closed_reg * np.sum(W * W)
+
+    def grad(W):
+        d = _softmax(X @ W)
+        d[np.arange(10), labels] -= 1
+        data = X.T @ d if bug in ("summed", "summed and no reg") else X.T @ d / 10
+        if bug == "squared":
+            data = X.T @ (d * np.abs(d)) / 10
+        return data + (0.0 if bug == "summed and no reg" else 2 * closed_reg * W)
+    return gradcheck.check_function(loss, grad, [randn(51, 5, 4)])
+
+
+def _softmax(s):
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("bug, causes", [("summed", ("data term factor",)),
+                                         ("summed and no reg", ("regularisation", "data term factor")),
+                                         ("squared", ())])
+def test_a_classifier_s_data_term_factor_is_read_off_its_sums(bug, causes):
+    g = diagnosis(_classifier(bug), "W")
+    if not causes:  # a mistake of another shape that also sums to 0 over the classes: no term read
+        assert g.cause in HONEST, g.diagnosis
+        return
+    assert g.cause == causes[0] and (g.causes or (g.cause,)) == causes, g.diagnosis
+    assert "10 times the true one" in g.diagnosis and "sums over axis 1" in g.diagnosis, g.diagnosis
+    assert ("is none where the loss's gradient has 0.1·W" in g.diagnosis) == (len(causes) == 2), g.diagnosis
