@@ -49,9 +49,10 @@ def rows_of(y: Any, k: int, rows: int) -> Any:
     return y[:k] if np.ndim(y) >= 1 and len(y) == rows else y
 
 
-def read_off_rows(result: CaseResult, X: Any, y: Any, check: Callable[[Any, Any], CaseResult]) -> CaseResult:
+def read_off_rows(result: CaseResult, X: Any, y: Any, check: Callable[[Any, Any], CaseResult | None]) -> CaseResult:
     """The result, with the honest diagnoses of its wrong parameters replaced by the causes the check on the
-    first k rows (check(X[:k], y[:k])) names, where that check finds the same parameters wrong."""
+    first k rows (check(X[:k], y[:k]); None: no time left for it) names, where that check finds the same
+    parameters wrong."""
     honest = [n for n, g in result.gradients.items() if g.status == Status.MISMATCH and g.cause in HONEST]
     k = rows_recovering(X, y) if honest else None
     if k is None:
@@ -59,7 +60,9 @@ def read_off_rows(result: CaseResult, X: Any, y: Any, check: Callable[[Any, Any]
     rows = X.shape[0]
     try:
         again = check(X[:k], rows_of(y, k, rows))
-    except GradcheckError:  # a model that needs the whole batch: its honest diagnoses stay
+    except GradcheckError:  # a model that needs the whole batch, or the budget ran out: its honest diagnoses stay
+        return result
+    if again is None:
         return result
     wrong = {n for n, g in result.gradients.items() if g.status == Status.MISMATCH}
     wrong_there = {n for n, g in again.gradients.items() if g.status == Status.MISMATCH}
