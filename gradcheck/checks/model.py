@@ -16,10 +16,16 @@ from collections.abc import Mapping
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from ..base.budget import budget_seconds
 from ..base.errors import SpecError
+from ..diagnose.model_terms import Strengths, strengths_of
 from ..inputs.calling import call
 from ..verdict.result import CaseResult
 from .layers import check_function
+from .sub_batch import read_off_rows
+
+# The check on a few rows is run only with at least this many seconds of the budget left.
+ROWS_MIN_SECONDS = 1.0
 
 
 def check_model(model: Any, X: Any, y: Any, *, wrt: Any = None, name: str | None = None, **given: Any) -> CaseResult:
@@ -43,14 +49,33 @@ def check_model(model: Any, X: Any, y: Any, *, wrt: Any = None, name: str | None
 
         evaluated(copy.deepcopy(dict(params)), X, y)  # once, outside the check: a loss that returns no pair is bad input
 
-        def loss(params: dict, X: Any, y: Any) -> Any:
+        def loss(params: dict, X: Any, y: Any, model: Strengths) -> Any:
             return evaluated(params, X, y)[0]
 
-        def grads(params: dict, X: Any, y: Any) -> Any:
+        def grads(params: dict, X: Any, y: Any, model: Strengths) -> Any:
             return evaluated(params, X, y)[1]
 
-        # X and y are inputs named as data (not closed over), so that a diagnosis knows the batch's size
-        return check_function(loss, grads, [dict(params), X, y], wrt=_within(wrt), data=["X", "y"], name=label, **given)
+        # X and y are inputs named as data (not closed over), so that a diagnosis knows the batch's size; the
+        # model's regularisation strengths too (model.reg), which its loss does not take but a term's
+        # diagnosis reads (diagnose/model_terms.py)
+        def checked(X: Any, y: Any, **options: Any) -> CaseResult:
+            result = check_function(loss, grads, [dict(params), X, y, strengths_of(model)], wrt=_within(wrt),
+                                    data=["X", "y", "model"], name=label, **options)
+            result.expr = f"{label}(params, X, y)"  # as the model's loss is called: the strengths are ours
+            return result
+
+        whole = checked(X, y, **given)
+
+        def on_rows(X: Any, y: Any) -> CaseResult | None:
+            """The check again, within what is left of the one budget (a --timeout is the whole call's)."""
+            total = budget_seconds(given.get("timeout"))
+            if total is None:
+                return checked(X, y, **given)
+            left = total - whole.seconds
+            return checked(X, y, **{**given, "timeout": left}) if left > ROWS_MIN_SECONDS else None
+
+        # a wrong parameter whose mistake the batch hides is diagnosed again on a few of its rows (sub_batch.py)
+        return read_off_rows(whole, X, y, on_rows)
 
 
 def _within(wrt: Any) -> Any:

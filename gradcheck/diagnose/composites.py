@@ -308,6 +308,22 @@ def _swapped_pair(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
 
 
 # ----- a data term and a term proportional to an input, both off -------------------------------------
+def _terms_off_sums(ev: Evidence, n: str, u: np.ndarray, a: float, b: float) -> list[tuple[float, float, str, str]]:
+    """Where no number of the call says the two terms: the truth's c·u and the claim's β·u read off the sums
+    along an axis where the data terms sum to 0 (hypotheses.terms_off_sums), agreeing with the fit
+    (β = b + a·c) and apart."""
+    sums = hy.terms_off_sums(ev, u)
+    if sums is None:
+        return []
+    c, beta, axis = sums
+    if abs(b + a * c - beta) > 10 * SAME * max(abs(b), abs(a * c), abs(beta)) or hy.close_to(beta, c) or \
+            abs(beta - c) * hy.largest_measured(u) < SAME * max(hy.largest_measured(t) for t in ev.true):
+        return []
+    where = f" (both read off the sums over axis {axis}, where the data terms' are 0)"
+    return [(c, beta, f"{c:.4g}·{n}{where}", "none" if abs(beta) * hy.largest_measured(u) < SAME * max(
+        hy.largest_measured(t) for t in ev.true) else f"{beta:.4g}·{n}")]
+
+
 def _both_terms(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
     """claim = a·(truth − c·u) + β·u for an input u of the gradient's shape, with a ≠ 1 and β ≠ c, where c
     and β are read among the numbers of the call (reg·u, 2·reg·u, ½·reg·u; β may also be 0, 2c or c/2): the
@@ -315,9 +331,7 @@ def _both_terms(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
     where exactly one such (c, β) explains the fitted numbers."""
     if not hy.has_claims(ev) or not hy.enough_entries(ev, 3):
         return None
-    numbers = [(p, v) for p, v in hy.number_inputs(ev.inputs) if v]
-    if not numbers:
-        return None
+    numbers = [(p, v) for p, v in hy.term_numbers(ev.inputs) if v]
     for n, u in hy.same_shape_arrays(ev):
         if n.startswith("output"):
             continue
@@ -340,6 +354,8 @@ def _both_terms(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
                     if same and not hy.close_to(value, c) and \
                             not any(hy.close_to(c, c2) and hy.close_to(value, v2) for c2, v2, _, _ in found):
                         found.append((c, value, true_words, words))
+        if not found:
+            found = _terms_off_sums(ev, n, u, a, b)
         if len(found) != 1:
             continue
         said = _factor_said(ev, a)

@@ -23,6 +23,8 @@ import numpy as np
 
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
+from ..ops.reductions import softmax
+from .model_terms import Strengths
 from .patterns import SAME_MEASURED
 
 SAME = SAME_MEASURED  # the truth here is measured by differences (patterns.py)
@@ -171,6 +173,17 @@ def number_inputs(inputs: Inputs) -> list[tuple[str, float]]:
         if isinstance(value, dict):
             items = [(f"{n}[{k!r}]", v) for k, v in value.items()]
         found += [(m, float(v)) for m, v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return found
+
+
+def term_numbers(inputs: Inputs) -> list[tuple[str, float]]:
+    """The numbers a term proportional to an input may be written with: the data numbers, and the
+    regularisation strengths a model declares (check_model's model.reg, model_terms.py), which are no
+    factor of the forward pass and so are read here only."""
+    found = number_inputs(inputs)
+    for value in inputs.values.values():
+        if isinstance(value, Strengths):
+            found += list(value.values)
     return found
 
 
@@ -895,8 +908,10 @@ def _broadcasts(small: tuple, shape: tuple) -> bool:
 
 
 def _regularisation(ev: Evidence) -> dict[str, Any] | None:
-    """claim − truth = c·u for an input u of the gradient's shape: a term proportional to u is off."""
-    if not has_claims(ev) or not enough_entries(ev, 2):
+    """claim − truth = c·u for an input u of the gradient's shape: a term proportional to u is off. A c
+    fitted freely needs entries to spare (a bias of 3 entries fits one anyway); a c that is a number of the
+    call (±reg, ±2·reg, ±reg/2) is no fitted number, and two entries that agree with it are evidence."""
+    if not has_claims(ev) or not enough_entries(ev, 0):
         return None
     for n, u in same_shape_arrays(ev):
         if n.startswith("output"):
@@ -907,12 +922,14 @@ def _regularisation(ev: Evidence) -> dict[str, Any] | None:
         if not explains(ev, [t + c * u for t in ev.true]):
             continue
         named = ""
-        for p, value in number_inputs(ev.inputs):
+        for p, value in term_numbers(ev.inputs):
             for k, words in ((1, f"{p}·{n}"), (2, f"2·{p}·{n}"), (0.5, f"0.5·{p}·{n}")):
                 for sign in (1, -1):
                     if value and close_to(c, sign * k * value):
                         named = (f" ({'one' if sign > 0 else 'a missing'} {words}: the gradient of 0.5·{p}·Σ{n}² is "
                                  f"{p}·{n}, of {p}·Σ{n}² it is 2·{p}·{n})")
+        if not named and not enough_entries(ev, 2):
+            continue
         return {"c": f"{c:.4g}", "u": n, "named": named}
     return None
 
@@ -942,6 +959,43 @@ def fitted_pair(ev: Evidence, first: Sequence[Any], second: Sequence[Any]) -> tu
     return float(a), float(b)
 
 
+# The sums of u along an axis, from which a term c·u is read, must keep this share of |u|'s sums there (u's
+# entries along the axis not cancelling, or c is read off noise).
+SUMS_KEPT = 0.1
+
+
+def terms_off_sums(ev: Evidence, u: np.ndarray) -> tuple[float, float, int] | None:
+    """(c, c′, axis): the truth is D + c·u and the claim D′ + c′·u where the data terms D and D′ sum to 0
+    along the axis (a classifier's loss: softmax's p − onehot and an SVM's margins each sum to 0 over the
+    classes, and so does X.T @ G over them): c and c′ read off the sums along it, one number from several
+    sums each, checked on all of them. None where no axis of u has such sums (or more than one reads
+    differently)."""
+    found = []
+    for axis in range(u.ndim):
+        su = u.sum(axis=axis)
+        if su.size < 3 or np.linalg.norm(su) < SUMS_KEPT * np.linalg.norm(np.abs(u).sum(axis=axis)):
+            continue
+        read = [_term_off_sums(ev, su, axis, values) for values in (ev.true, ev.claimed)]
+        if read[0] is not None and read[1] is not None:
+            found.append((read[0], read[1], axis))
+    return found[0] if len(found) == 1 else None
+
+
+def _term_off_sums(ev: Evidence, su: np.ndarray, axis: int, values: Sequence[Any]) -> float | None:
+    """c with values' sums along the axis = c·su for every dout, within SAME of the sums' entries' size
+    and the truth's error estimate summed; else None."""
+    if any(v is None or not np.all(np.isfinite(v)) for v in values):
+        return None
+    sums = [np.asarray(v, dtype=np.float64).sum(axis=axis) for v in values]
+    c = sum(float(np.sum(x * su)) for x in sums) / (len(sums) * float(np.sum(su * su)))
+    for v, x, e in zip(values, sums, ev.errors):
+        size = np.abs(np.asarray(v, dtype=np.float64)).sum(axis=axis)
+        allowed = SAME * np.maximum(size, np.abs(c * su)) + ERROR_SPREAD * np.where(np.isfinite(e), e, 0.0).sum(axis=axis)
+        if np.any(np.abs(x - c * su) > allowed):
+            return None
+    return c
+
+
 def _data_term(ev: Evidence) -> dict[str, Any] | None:
     """claim = a·(truth − c·u) + c·u for an input u of the gradient's shape: the term proportional to u (a
     regularisation term's gradient) is right, and the rest (the data term) is a times the truth's."""
@@ -959,8 +1013,12 @@ def _data_term(ev: Evidence) -> dict[str, Any] | None:
         if not explains(ev, [a * t + b * u for t in ev.true]):
             continue
         c = b / (1 - a)  # any claim a·D + β·u fits: c·u is the truth's own term only where a number says so
-        term = next((words for p, value in number_inputs(ev.inputs) for k, words in ((1, f"{p}·{n}"), (2, f"2·{p}·{n}"))
+        term = next((words for p, value in term_numbers(ev.inputs) for k, words in ((1, f"{p}·{n}"), (2, f"2·{p}·{n}"))
                      if value and close_to(c, k * value)), None)
+        if term is None:
+            sums = terms_off_sums(ev, u)
+            if sums is not None and close_to(sums[0], c) and close_to(sums[1], c):
+                term = f"{c:.4g}·{n} (read off its sums over axis {sums[2]}, where the data term's are 0)"
         if term is None:
             continue
         why = ""
@@ -1035,7 +1093,7 @@ def _mask(ev: Evidence) -> dict[str, Any] | None:
     inverted = np.all(~nonzero_claim[rest]) and np.all(nonzero_claim[zero])
     if inverted and region is not None:
         return {"what": f"it is 0 exactly where the true gradient is not, and not 0 where it is 0: the mask is "
-                        f"inverted ({_complement(region)} where {region} belongs)"}
+                        f"inverted (it keeps {region} where {_complement(region)} belongs)"}
     return None
 
 
@@ -1441,6 +1499,27 @@ def _statistics_as_constants(ev: Evidence) -> str | None:
     return None
 
 
+def _softmax_left_out(ev: Evidence) -> str | None:
+    """The truth sums to 0 along an axis (a softmax cross-entropy's (p − onehot)/N) and claim − truth is r
+    times the softmax of an input of the gradient's shape along that axis: the p that the softmax's sum
+    (its normaliser) contributes is left out (the gradient −onehot/N)."""
+    if not ev.whole or not np.all(ev.known) or len(ev.shape) < 1:
+        return None
+    for n, u in same_shape_arrays(ev):
+        if n.startswith("output"):
+            continue
+        for axis in range(len(ev.shape)):
+            if ev.shape[axis] < 2 or not _zero_sum(ev.true, (axis,)):
+                continue
+            p = softmax(u, axis=axis)
+            r = fitted_factor(ev, [p] * len(ev.claimed), claimed=[c - t for c, t in zip(ev.claimed, ev.true)])
+            if r is None or abs(r) < SAME or not explains(ev, [t + r * p for t in ev.true]):
+                continue
+            return (f"the true gradient sums to 0 over axis {axis}, and the claim is it plus {r:.4g}·p, p the softmax "
+                    f"of {n} over that axis: the term p that the softmax's sum contributes is left out")
+    return None
+
+
 def _mean_path(ev: Evidence) -> dict[str, Any] | None:
     """The truth sums to 0 along an axis for every dout (f is unchanged when the same amount is added
     along it), the claim does not, and claim − truth is what treating the mean and variance as constants
@@ -1449,7 +1528,7 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
     attention's dq, whose truth sums to 0 along no axis)."""
     if not has_claims(ev):
         return None
-    said = _statistics_as_constants(ev)
+    said = _statistics_as_constants(ev) or _softmax_left_out(ev)
     if said is not None:
         return {"what": said}
     sums = _softmax_sums(ev)

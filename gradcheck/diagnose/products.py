@@ -17,6 +17,7 @@ so. Where G is not unique (N > D) nothing is said: the honest count stays.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -25,8 +26,10 @@ import numpy as np
 from . import hypotheses as hy
 from .hypotheses import Evidence, explains
 
-# The table's mistakes told on the gradient inside the product: a factor, a mask, a slope on one side.
-INNER = (*hy.FACTOR_CAUSES, "sign region", "mask")
+# The table's mistakes told on the gradient inside the product: a factor, a mask, a slope on one side, an
+# activation's local gradient written another way (in the product's own output z = X @ W + b, _pre).
+INNER = (*hy.FACTOR_CAUSES, "activation for its derivative", "input for output", "output for input",
+         "sign region", "mask")
 # The inner mistakes' fitted numbers at most (a factor per side of a sign region): G′ must have more
 # measured entries than this (hypotheses._enough).
 INNER_PARAMETERS = 2
@@ -57,7 +60,7 @@ def inside_product(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
         for outer, matrix, flipped in _forms(ev, a, left):
             claimed = _claimed(ev, matrix, left, flipped)
             if claimed is not None:
-                found += _explained(ev, n, left, outer, true, errors, claimed, "")
+                found += _explained(ev, n, left, outer, true, errors, claimed, "", _pre(ev, ev.name, n, a, left))
     if not recovered:
         found += _from_another(ev)
     if not found:
@@ -87,7 +90,7 @@ def _beside_a_term(ev: Evidence) -> list[tuple[tuple[str, ...], str]]:
         (true, c), (claimed, c_claimed) = truth, claim
         if hy.close_to(c, 0.0) and hy.close_to(c_claimed, 0.0):
             continue  # no term: the plain product's
-        inner = _inner(ev, true, [_spread(inverse, x, left) for x in ev.errors], claimed)
+        inner = _inner(ev, true, [_spread(inverse, x, left) for x in ev.errors], claimed, _pre(ev, ev.name, n, a, left))
         if inner is None:
             continue
         causes, sentence = _said(n, left, None, *inner)
@@ -155,6 +158,41 @@ def _recovered(e: Evidence, m: np.ndarray, left: bool) -> tuple[list[np.ndarray]
     return true, [_spread(inverse, x, left) for x in e.errors]
 
 
+def _recovered_both(e: Evidence, m: np.ndarray, left: bool
+                    ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] | None:
+    """(G, its error estimate, G′) from e's truth m·G and claim m·G′ (left) or G·m, G′ the claim's; or, m
+    with fewer columns than rows (left), beside a term c·W, W e's own input (a model's dW1 = X.T @ g +
+    reg·W1), where that term is read off the truth and the claim (_termed)."""
+    pair = _recovered(e, m, left)
+    if pair is not None:
+        claimed = _claimed(e, m, left, flipped=False)
+        return None if claimed is None else (*pair, claimed)
+    u = dict(hy.float_inputs(e)).get(e.name)
+    if not left or u is None or u.shape != e.shape or m.shape[1] >= m.shape[0] or \
+            np.linalg.cond(m) > hy.CONDITION_MAX:
+        return None
+    inverse = np.linalg.pinv(m)
+    truth, claim = _termed(e, m, inverse, u, e.true), _termed(e, m, inverse, u, e.claimed)
+    if truth is None or claim is None:
+        return None
+    return truth[0], [_spread(inverse, x, left) for x in e.errors], claim[0]
+
+
+def _pre(ev: Evidence, weight: str, n: str, a: np.ndarray, left: bool) -> list[tuple[str, np.ndarray]]:
+    """The product's own output, the shape of the G inside it: z = A @ W (dW = A.T @ G) or z = x @ W (dx =
+    G @ W.T, this input x), and z + b for each input b of z's last axis (a bias), each by its formula."""
+    u = dict(hy.float_inputs(ev)).get(weight)
+    if u is None or u.ndim != 2:
+        return []
+    try:
+        z, words = (a @ u, f"{n} @ {weight}") if left else (u @ a, f"{weight} @ {n}")
+    except ValueError:  # shapes that do not multiply
+        return []
+    found = [(f"{words} + {b_name}", z + b) for b_name, b in hy.float_inputs(ev)
+             if b.shape == z.shape[-1:] and b_name not in (n, weight)]
+    return found + [(words, z)]  # with its bias first: where both say a region alike, the layer's own z
+
+
 def _forms(ev: Evidence, a: np.ndarray, left: bool) -> list[tuple[str | None, np.ndarray, bool]]:
     """The forms of the claim tried: (the outer mistake, the matrix multiplied, the product transposed)."""
     forms: list[tuple[str | None, np.ndarray, bool]] = [(None, a.T, False)]
@@ -177,8 +215,9 @@ def _claimed(e: Evidence, matrix: np.ndarray, left: bool, flipped: bool) -> list
 
 
 def _explained(ev: Evidence, n: str, left: bool, outer: str | None, true: list[np.ndarray],
-               errors: list[np.ndarray], claimed: list[np.ndarray], through: str) -> list[tuple[tuple[str, ...], str]]:
-    inner = _inner(ev, true, errors, claimed)
+               errors: list[np.ndarray], claimed: list[np.ndarray], through: str,
+               pre: list[tuple[str, np.ndarray]]) -> list[tuple[tuple[str, ...], str]]:
+    inner = _inner(ev, true, errors, claimed, pre)
     return [] if inner is None else [_said(n, left, outer, *inner, through=through)]
 
 
@@ -191,27 +230,25 @@ def _from_another(ev: Evidence) -> list[tuple[tuple[str, ...], str]]:
         if other.name == ev.name or not _usable(other) or len(other.true) != len(ev.true):
             continue
         for b_name, b, b_left in _factors(other):
-            pair = _recovered(other, b.T, b_left)
-            if pair is None:
+            both = _recovered_both(other, b.T, b_left)
+            if both is None:
                 continue
-            claimed = _claimed(other, b.T, b_left, flipped=False)
-            if claimed is None:
-                continue
-            true, errors = pair
+            true, errors, claimed = both
+            pre = _pre(other, other.name, b_name, b, b_left)
             if any(_same(true, t) and _same(claimed, c) for t, c in seen):
                 continue  # the same g and g′ from another input: the same explanation
             seen.append((true, claimed))
             through = f"g and g′ recovered from {other.name}'s truth and claim, through its product with {b_name}"
             if len(ev.shape) == 1:
                 if _fits_sum(ev, true, ev.true) and _fits_sum(ev, claimed, ev.claimed):
-                    found += _summed(ev, true, errors, claimed, through)
+                    found += _summed(ev, true, errors, claimed, through, pre)
                 continue
             for n, a, left in _factors(ev):
                 if not _fits(ev, a.T, left, true, ev.true):
                     continue
                 for outer, matrix, flipped in _forms(ev, a, left):
                     if _fits(ev, matrix, left, claimed, ev.claimed, flipped):
-                        found += _explained(ev, n, left, outer, true, errors, claimed, through)
+                        found += _explained(ev, n, left, outer, true, errors, claimed, through, pre)
     return found
 
 
@@ -228,8 +265,8 @@ def _fits_sum(ev: Evidence, gs: list[np.ndarray], target: list[Any]) -> bool:
 
 
 def _summed(ev: Evidence, true: list[np.ndarray], errors: list[np.ndarray], claimed: list[np.ndarray],
-            through: str) -> list[tuple[tuple[str, ...], str]]:
-    inner = _inner(ev, true, errors, claimed)
+            through: str, pre: list[tuple[str, np.ndarray]]) -> list[tuple[tuple[str, ...], str]]:
+    inner = _inner(ev, true, errors, claimed, pre)
     if inner is None:
         return []
     name, words = inner
@@ -265,11 +302,16 @@ def _spread(inverse: np.ndarray, e: np.ndarray, left: bool) -> np.ndarray:
     return np.abs(inverse) @ e if left else e @ np.abs(inverse)
 
 
-def _inner(ev: Evidence, true: list[np.ndarray], errors: list[np.ndarray], claimed: list[np.ndarray]
-           ) -> tuple[str, str] | None:
-    """The first of INNER (in the table's order) that explains G′ from G: (its name, its sentence)."""
-    inner = replace(ev, true=true, errors=errors, claimed=claimed, raw=list(claimed), moved={}, moved_errors={},
-                    moved_claimed={}, projected={}, everyone={})
+def _inner(ev: Evidence, true: list[np.ndarray], errors: list[np.ndarray], claimed: list[np.ndarray],
+           pre: Sequence[tuple[str, np.ndarray]] = ()) -> tuple[str, str] | None:
+    """The first of INNER (in the table's order) that explains G′ from G: (its name, its sentence). `pre`:
+    the product's own output (z = X @ W, and + b for a bias), G's shape, among the inputs the tests read
+    (a mask's region z <= 0, an activation's local gradient in z)."""
+    inputs = ev.inputs
+    if pre:
+        inputs = replace(inputs, names=(*inputs.names, *(n for n, _ in pre)), values={**inputs.values, **dict(pre)})
+    inner = replace(ev, true=true, errors=errors, claimed=claimed, raw=list(claimed), inputs=inputs, moved={},
+                    moved_errors={}, moved_claimed={}, projected={}, everyone={})
     if not hy.enough_entries(inner, INNER_PARAMETERS) or explains(inner, true):
         return None
     for h in hy.HYPOTHESES:

@@ -195,9 +195,13 @@ def test_a_missing_mask_beside_a_term_with_a_random_error_keeps_the_count():
     assert g.status == "mismatch" and g.cause in HONEST, g.diagnosis
 
 
-def test_a_missing_mask_beside_a_term_with_more_rows_than_columns_keeps_the_count():
-    g = gradcheck.check_model(RegularisedReluNet({"no mask"}), randn(23, 8, 6), randn(24, 8, 2)).gradients['params["W1"]']
-    assert g.status == "mismatch" and g.cause in HONEST, g.diagnosis
+def test_a_missing_mask_beside_a_term_with_more_rows_than_columns_is_read_off_the_first_rows():
+    """X of 8 rows and 6 columns: X.T @ g fixes no g at the whole batch; the mask is named only as read off
+    the first 5 rows, checked again alone (checks/sub_batch.py), and the verdict stays the batch's."""
+    result = gradcheck.check_model(RegularisedReluNet({"no mask"}), randn(23, 8, 6), randn(24, 8, 2))
+    g = result.gradients['params["W1"]']
+    assert result.exit_code == 1 and g.status == "mismatch" and g.cause == "mask", g.diagnosis
+    assert g.diagnosis.startswith("read off the first 5 of the 8 rows of X and y"), g.diagnosis
 
 
 def test_an_rnn_step_without_its_relu_mask_in_dwx_is_named():
