@@ -23,6 +23,7 @@ import numpy as np
 
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
+from . import routing
 from .patterns import SAME_MEASURED
 
 SAME = SAME_MEASURED  # the truth here is measured by differences (patterns.py)
@@ -785,7 +786,7 @@ def _permuted(ev: Evidence) -> dict[str, Any] | None:
     if not ev.whole or not has_claims(ev) or not np.all(ev.known) or len(ev.shape) < 1 or np.prod(ev.shape) < 4:
         return None
     if zero_where_true_is(ev).sum() > 1:
-        return None
+        return _pick_exchanged(ev)
     random = ev.random
     t = np.stack([np.ravel(x) for x in ev.true[:random]], axis=1)
     c = np.stack([np.ravel(x) for x in ev.claimed[:random]], axis=1)
@@ -1036,7 +1037,63 @@ def _mask(ev: Evidence) -> dict[str, Any] | None:
     if inverted and region is not None:
         return {"what": f"it is 0 exactly where the true gradient is not, and not 0 where it is 0: the mask is "
                         f"inverted ({_complement(region)} where {region} belongs)"}
-    return None
+    return _wrong_pick(ev)
+
+
+def _picks(ev: Evidence) -> routing.Picks | None:
+    """A pick's routes (routing.py), the truth's and the claim's, when the claim moves some output's gradient,
+    whole, to another entry; for a layer with no integer input (an index input's wrong rows are the probe's)."""
+    if not ev.whole or not has_claims(ev) or not np.all(ev.known) or len(ev.outputs) != 1 or ev.random < 1:
+        return None
+    if any(isinstance(v, np.ndarray) and v.dtype.kind in "iub" for v in ev.inputs.values.values()):
+        return None
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    x = np.asarray(ev.inputs.leaf(ev.name), dtype=np.float64)
+    p = routing.picks(ev.true[:ev.random], ev.claimed[:ev.random], douts, x, np.asarray(ev.outputs[0]))
+    if p is None:
+        return None
+    predicted = []
+    for d in douts:
+        g = np.zeros(int(np.prod(ev.shape)))
+        g[list(p.claimed)] = np.ravel(d)
+        predicted.append(g.reshape(ev.shape))
+    return p if explains(ev, predicted) else None
+
+
+def _pick_example(ev: Evidence, p: routing.Picks) -> str:
+    k = p.moved[0]
+    out = np.shape(ev.outputs[0])
+
+    def at(name: str, flat: int, shape: tuple) -> str:
+        return f"{name}[{','.join(str(int(i)) for i in np.unravel_index(flat, shape))}]"
+
+    return (f"{at('output', k, out)} to "
+            f"{at(ev.name, p.claimed[k], ev.shape)} where {at(ev.name, p.true[k], ev.shape)} belongs")
+
+
+def _wrong_pick(ev: Evidence) -> dict[str, Any] | None:
+    """Each output passes on one entry of the input (a maximum) and its gradient goes there whole; the claim
+    sends it whole to another entry for some outputs: the mask that routes dout picks the wrong entries."""
+    p = _picks(ev)
+    if p is None or routing.exchanged_axes(p, ev.shape) is not None:
+        return None
+    return {"what": f"each output is one entry of {ev.name} passed on (a maximum's pick) and its gradient belongs "
+                    f"there, whole; the claim sends it, whole, to another entry for {len(p.moved)} of "
+                    f"{len(p.true)} outputs (e.g. {_pick_example(ev, p)}): the mask that routes dout picks the "
+                    "wrong entries (an argmin for the argmax, each window's first entry, a wrong offset)"}
+
+
+def _pick_exchanged(ev: Evidence) -> dict[str, Any] | None:
+    """A pick (as _wrong_pick) whose wrong entries are the right ones with their offsets along two axes
+    exchanged: the pick's index is unravelled with its row and column read in the wrong order."""
+    p = _picks(ev)
+    axes = routing.exchanged_axes(p, ev.shape) if p is not None else None
+    if p is None or axes is None:
+        return None
+    return {"what": f"each output is one entry of {ev.name} passed on (a maximum's pick); for {len(p.moved)} of "
+                    f"{len(p.true)} outputs the claim sends its gradient, whole, to the right entry with its "
+                    f"offsets along axes {axes[0]} and {axes[1]} exchanged (e.g. {_pick_example(ev, p)}): the "
+                    "pick's index is unravelled with its two axes swapped (row and column read in the wrong order)"}
 
 
 def _region(ev: Evidence, where: np.ndarray) -> str | None:
