@@ -23,7 +23,7 @@ import numpy as np
 
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
-from . import routing
+from . import reductions, routing
 from .patterns import SAME_MEASURED
 
 SAME = SAME_MEASURED  # the truth here is measured by differences (patterns.py)
@@ -1226,6 +1226,28 @@ def _repeated_rows(ev: Evidence) -> dict[str, Any] | None:
     return None
 
 
+# ----- a reduction's dout put back along the wrong axis ---------------------------------------------
+def _broadcast_axis(ev: Evidence) -> dict[str, Any] | None:
+    """The forward reduces axis a (one output, the input's shape without a) and the truth is dout put back
+    along a times a local gradient the douts share; the claim is dout put back along another axis b times
+    that same local gradient (reductions.py): dout's reduced axis is not restored before it broadcasts."""
+    if not has_claims(ev) or len(ev.outputs) != 1 or ev.random < 2:
+        return None
+    out = np.shape(ev.outputs[0])
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    for a in reductions.reduced_axes(ev.shape, out):
+        places = reductions.other_placements(ev.shape, out, a)
+        if not places:
+            continue
+        local = reductions.local_gradient(ev.true[0], douts[0], a)
+        if not explains(ev, [reductions.placed(d, a, local) for d in douts], claimed=ev.true):
+            continue  # not one local gradient for every dout: not a reduction's
+        for b in places:
+            if explains(ev, [reductions.placed(d, b, local) for d in douts]):
+                return {"a": a, "b": b}
+    return None
+
+
 # ----- sums over axes (means subtracted, normalisations) ------------------------------------------
 def _groupings(shape: tuple) -> list[tuple[tuple[int, ...], str, int | None]]:
     """The gradient's shape as is, and with one axis split into groups (group norm's channels):
@@ -1659,6 +1681,11 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                "(`d{name}[{index}] += dout` keeps one of them; np.add.at(d{name}, {index}, dout) adds them all)",
                douts=_repeated_douts),
     Hypothesis("one slice wrong", _one_slice_wrong, "{what}"),
+    Hypothesis("broadcast axis", _broadcast_axis,
+               "the forward reduces axis {a} of {name} and the true gradient is dout put back along axis {a}; the "
+               "claim is the same with dout put back along axis {b}: dout's reduced axis is not restored "
+               "(np.expand_dims(dout, {a}), or keepdims in the forward) before it broadcasts, so it lines up with "
+               "axis {b}"),
     Hypothesis("reduction axes", _too_few_axes,
                "the true gradient is that of a {what} over {a}, and the claim is the same gradient with its "
                "{sums} over {b}: the backward's {sums} are taken over {few} ({b} where the forward's are over {a})"),
