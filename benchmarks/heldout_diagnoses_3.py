@@ -20,6 +20,10 @@ honest 14, misleading 1 of 45 (log-softmax without its sum over classes, told th
 over too few entries: "reduction axes" where "mean path" was labelled). One mix, db not summed beside a
 second bug, got no sentence; that informed a general fix (a claim of another shape is told its shape),
 so this set is no longer held out either.
+
+Labels reviewed when "one slice of dout" (an accumulation overwritten, = where += belongs) came to read
+overlapping windows (each entry the contribution of the last window covering it): added to the conv2d dx
+case written with = for +=, which is exactly that mistake; every other label kept.
 """
 
 from __future__ import annotations
@@ -180,7 +184,7 @@ def conv2d_back(dout, cache, overwrite_dx=False, ignore_stride=False, db_axes=(0
     return dx, dw, dout.sum(axis=db_axes)
 
 
-@case("conv2d backward writing dx windows with = for +=", "x", "probe")
+@case("conv2d backward writing dx windows with = for +=", "x", "probe", "one slice of dout")
 def _(bug):
     r = normal(3202)
     return gradcheck.check_layer(conv2d, lambda d, c: conv2d_back(d, c, overwrite_dx=bug),

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
-from . import reductions, routing
+from . import reductions, routing, windows
 from .patterns import SAME_MEASURED
 
 SAME = SAME_MEASURED  # the truth here is measured by differences (patterns.py)
@@ -619,7 +619,47 @@ def _slice_douts(ev: Evidence) -> dict[str, list[tuple]]:
                         kept[where] = np.asarray(dout[0])[where]
                         douts.append((kept, *(np.zeros_like(np.asarray(d)) for d in dout[1:])))
                     found[f"corner {which} {','.join(map(str, axes))}"] = douts
+    found.update(_window_douts(ev))
     return found
+
+
+def _window_douts(ev: Evidence) -> dict[str, list[tuple]]:
+    """The douts kept on one class of output positions whose windows do not overlap (windows.py), for each
+    window geometry the input's and the first output's shapes allow."""
+    first = np.asarray(ev.outputs[0])
+    found: dict[str, list[tuple]] = {}
+    for g in windows.geometries(ev.shape, first.shape):
+        for residue in windows.classes(g.periods):
+            key = _window_key(g.periods, residue)
+            if key in found:
+                continue
+            if len(found) >= windows.CLASSES_MAX:
+                return {}  # too many classes to measure: no window is read
+            found[key] = [(windows.kept(np.asarray(d[0], dtype=np.float64), g.axes, g.periods, residue),
+                           *(np.zeros_like(np.asarray(o)) for o in d[1:])) for d in ev.douts[:min(ev.random, 2)]]
+    return found
+
+
+def _window_key(periods: tuple[int, ...], residue: tuple[int, ...]) -> str:
+    return f"windows {','.join(map(str, periods))} {','.join(map(str, residue))}"
+
+
+def _windows_overwritten(ev: Evidence) -> dict[str, Any] | None:
+    """Each entry of the claim is the contribution of the last window covering it, alone (windows.py)."""
+    first = np.shape(ev.outputs[0])
+    for g in windows.geometries(ev.shape, first):
+        keys = {r: _window_key(g.periods, r) for r in windows.classes(g.periods)}
+        if not all(k in ev.moved for k in keys.values()):
+            continue
+        count = min(len(ev.moved[k]) for k in keys.values())
+        predicted = [windows.overwritten(g, ev.shape, first, {r: ev.moved[k][j] for r, k in keys.items()})
+                     for j in range(count)]
+        if count and explains(ev, predicted):
+            return {"what": f"at each entry it is the contribution of the last window that covers it alone ({g.said()} "
+                            f"along axes {', '.join(map(str, g.axes))}), for every dout tried: where windows overlap, "
+                            "each one's contribution overwrites the ones before it instead of adding to them — an = "
+                            "where += belongs"}
+    return None
 
 
 def _one_slice(ev: Evidence) -> dict[str, Any] | None:
@@ -644,6 +684,9 @@ def _one_slice(ev: Evidence) -> dict[str, Any] | None:
             return {"what": f"it is the gradient of the output's {which} position along axes {axes.replace(',', ', ')} "
                             "alone (for every dout tried): the other positions' contributions are overwritten "
                             "instead of summed — an = where += belongs, in a loop over positions"}
+    overlapping = _windows_overwritten(ev)
+    if overlapping is not None:
+        return overlapping
     by_axis: dict[int, list[list[np.ndarray]]] = {}
     for key, truth in ev.moved.items():
         if key.startswith("slice "):

@@ -302,6 +302,20 @@ def repeated(ok):
     return gradcheck.check_layer(embedding, backward, [np.array([[0, 3, 1], [3, 2, 4]]), randn(6, 3)]), "W"
 
 
+def last_axis_norm(x):
+    n = np.sqrt((x * x).sum(axis=1))
+    return n, (x, n)
+
+
+def broadcast_axis(ok):
+    """The near miss puts dout back along the right axis with the local gradient twice too large: no other
+    axis's dout times the truth's own local gradient is the claim."""
+    def backward(dout, cache):
+        x, n = cache
+        return dout * x / n[:, None] if ok else 2 * dout[:, None] * x / n[:, None]
+    return gradcheck.check_layer(last_axis_norm, backward, [randn(4, 4)]), "x"
+
+
 def centred(x):
     return x - x.mean(axis=(1, 2), keepdims=True), None
 
@@ -358,7 +372,8 @@ CASES = {
     "constant factor": constant, "transpose": transpose, "untransposed matrix": untransposed, "permuted": permuted,
     "local gradient factor": local_factor, "regularisation": regularisation, "data term factor": data_term, "sign region": sign_region,
     "output path": output_path, "swapped outputs": swapped_outputs, "one slice of dout": one_slice_of_dout,
-    "mask": mask, "repeated indices": repeated, "one slice wrong": one_slice_wrong, "reduction axes": reduction_axes,
+    "mask": mask, "repeated indices": repeated, "one slice wrong": one_slice_wrong, "broadcast axis": broadcast_axis,
+    "reduction axes": reduction_axes,
     "mean path": mean_path,
 }
 
