@@ -300,14 +300,25 @@ def summed_axes(got: tuple, shape: tuple) -> tuple[int, ...] | None:
     return tuple(axes) if axes else None
 
 
+def inserted_axes(got: tuple, shape: tuple) -> list[tuple[int, ...]]:
+    """The sets of axes of `got` whose removal leaves `shape` (an input broadcast along axes inserted
+    anywhere: a conv's bias b[None, :, None, None]), beside summed_axes' leading ones."""
+    extra = len(got) - len(shape)
+    if extra <= 0:
+        return []
+    return [axes for axes in itertools.combinations(range(len(got)), extra)
+            if tuple(g for a, g in enumerate(got) if a not in axes) == tuple(shape)]
+
+
 def _batch_not_summed(ev: Evidence) -> dict[str, Any] | None:
     if has_claims(ev) or any(r is None for r in ev.raw):
         return None
     got = ev.raw[0].shape
-    axes = summed_axes(got, ev.shape)
-    if axes is None or not explains(ev, ev.true, claimed=[r.sum(axis=axes).reshape(ev.shape) for r in ev.raw]):
-        return None
-    return {"got": format_shape(got), "want": format_shape(ev.shape), "axes": ", ".join(map(str, axes))}
+    first = summed_axes(got, ev.shape)
+    for axes in ([first] if first is not None else []) + [a for a in inserted_axes(got, ev.shape) if a != first]:
+        if explains(ev, ev.true, claimed=[r.sum(axis=axes).reshape(ev.shape) for r in ev.raw]):
+            return {"got": format_shape(got), "want": format_shape(ev.shape), "axes": ", ".join(map(str, axes))}
+    return None
 
 
 # ----- constant factors -----------------------------------------------------------------------------
