@@ -23,7 +23,9 @@ so this set is no longer held out either.
 
 Labels reviewed when "one slice of dout" (an accumulation overwritten, = where += belongs) came to read
 overlapping windows (each entry the contribution of the last window covering it): added to the conv2d dx
-case written with = for +=, which is exactly that mistake; every other label kept.
+case written with = for +=, which is exactly that mistake. When the table gained "window stride" (each
+window's own contribution added at another stride than the forward's), it was added to the stride 2
+conv2d whose dx windows are placed at stride 1, which is that mistake. Every other label kept.
 """
 
 from __future__ import annotations
@@ -214,7 +216,7 @@ def _(bug):
     return gradcheck.check_layer(pointwise_forward, pointwise_backward, [r(2, 3, 2, 3), r(5, 3)])
 
 
-@case("conv2d with stride 2 whose backward places dx windows at stride 1", "x", "probe")
+@case("conv2d with stride 2 whose backward places dx windows at stride 1", "x", "probe", "window stride")
 def _(bug):
     r = normal(3205)
     return gradcheck.check_layer(lambda x, w, b: conv2d(x, w, b, stride=2),

@@ -637,9 +637,10 @@ def _slice_douts(ev: Evidence) -> dict[str, list[tuple]]:
 def _window_douts(ev: Evidence) -> dict[str, list[tuple]]:
     """The douts kept on one class of output positions whose windows do not overlap (windows.py), for each
     window geometry the input's and the first output's shapes allow."""
-    first = np.asarray(ev.outputs[0])
     found: dict[str, list[tuple]] = {}
-    for g in windows.geometries(ev.shape, first.shape):
+    for g in _window_geometries(ev):
+        if all(p == 1 for p in g.periods):
+            continue  # one class, the whole dout: its truth is measured already
         for residue in windows.classes(g.periods):
             key = _window_key(g.periods, residue)
             if key in found:
@@ -655,17 +656,70 @@ def _window_key(periods: tuple[int, ...], residue: tuple[int, ...]) -> str:
     return f"windows {','.join(map(str, periods))} {','.join(map(str, residue))}"
 
 
+def _kernel_windows(ev: Evidence) -> list[tuple[int, ...]]:
+    """The spatial shapes of the inputs shaped as a kernel of ev's input (out channels, its channels, a
+    window narrower than its positions): a conv's weight, which says the windows' size."""
+    found = []
+    for _, v in float_inputs(ev):
+        if v.ndim == len(ev.shape) >= 3 and v.shape[1] == ev.shape[1] and v.shape[2:] != ev.shape[2:] and all(
+                k <= n for k, n in zip(v.shape[2:], ev.shape[2:])):
+            found.append(tuple(v.shape[2:]))
+    return found
+
+
+def _window_geometries(ev: Evidence, overlapping: bool | None = None) -> list[windows.Geometry]:
+    """The geometries read from the shapes: overlapping ones (for windows overwritten), and, where a
+    kernel says the windows' size, that size's (for windows placed at another stride); both if None."""
+    first = np.shape(ev.outputs[0])
+    kernels = _kernel_windows(ev)
+    found = windows.geometries(ev.shape, first, kernels) if overlapping in (None, True) else []
+    if overlapping in (None, False) and kernels:
+        found += [g for g in windows.geometries(ev.shape, first, kernels, overlapping=False) if g not in found]
+    return found
+
+
+def _class_truths(ev: Evidence, g: windows.Geometry) -> list[dict[tuple[int, ...], np.ndarray]] | None:
+    """Per dout measured, each class's truth (the whole truth where the windows do not overlap at all)."""
+    if all(p == 1 for p in g.periods):
+        return [{(0,) * len(g.axes): t} for t in ev.true[:min(ev.random, 2)]]
+    keys = {r: _window_key(g.periods, r) for r in windows.classes(g.periods)}
+    if not all(k in ev.moved for k in keys.values()):
+        return None
+    count = min(len(ev.moved[k]) for k in keys.values())
+    return [{r: ev.moved[k][j] for r, k in keys.items()} for j in range(count)]
+
+
+def _window_stride(ev: Evidence) -> dict[str, Any] | None:
+    """Each window's contribution added at another stride than the forward's windows (windows.py)."""
+    if not has_claims(ev) or not np.all(ev.known):
+        return None
+    first = np.shape(ev.outputs[0])
+    for g in _window_geometries(ev, overlapping=False):
+        truths = _class_truths(ev, g)
+        if not truths:
+            continue
+        for strides in itertools.product(range(1, windows.STRIDE_MAX + 1), repeat=len(g.axes)):
+            if strides == g.strides:
+                continue
+            predicted = [windows.placed_at(g, strides, ev.shape, first, t) for t in truths]
+            if all(p is not None for p in predicted) and explains(ev, predicted):
+                said = ",".join(map(str, strides)) if len(set(strides)) > 1 else str(strides[0])
+                return {"what": f"it is the windows' own contributions ({g.said()} along axes "
+                                f"{', '.join(map(str, g.axes))}) added at stride {said}, for every dout tried: the "
+                                "backward places the windows at another stride than the forward's (i * stride is "
+                                "missing or wrong where a window's position is computed)"}
+    return None
+
+
 def _windows_overwritten(ev: Evidence) -> dict[str, Any] | None:
     """Each entry of the claim is the contribution of the last window covering it, alone (windows.py)."""
     first = np.shape(ev.outputs[0])
-    for g in windows.geometries(ev.shape, first):
-        keys = {r: _window_key(g.periods, r) for r in windows.classes(g.periods)}
-        if not all(k in ev.moved for k in keys.values()):
+    for g in _window_geometries(ev, overlapping=True):
+        truths = _class_truths(ev, g)
+        if not truths:
             continue
-        count = min(len(ev.moved[k]) for k in keys.values())
-        predicted = [windows.overwritten(g, ev.shape, first, {r: ev.moved[k][j] for r, k in keys.items()})
-                     for j in range(count)]
-        if count and explains(ev, predicted):
+        predicted = [windows.overwritten(g, ev.shape, first, t) for t in truths]
+        if explains(ev, predicted):
             return {"what": f"at each entry it is the contribution of the last window that covers it alone ({g.said()} "
                             f"along axes {', '.join(map(str, g.axes))}), for every dout tried: where windows overlap, "
                             "each one's contribution overwrites the ones before it instead of adding to them — an = "
@@ -1729,6 +1783,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                "where the other's belongs", douts=_swap_douts),
     Hypothesis("one slice of dout", _one_slice, "{what}", douts=_slice_douts),
     Hypothesis("mask", _mask, "{what}"),
+    Hypothesis("window stride", _window_stride, "{what}", douts=_window_douts),
     Hypothesis("repeated indices", _repeated_rows,
                "it is wrong exactly on rows of {name} that {index} indexes more than once ({shown}), where it is the "
                "gradient of one of their output entries alone: repeated indices are not accumulated "

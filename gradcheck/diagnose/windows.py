@@ -6,13 +6,16 @@ Read from the numbers alone: the windows' size and stride along each spatial axi
 input's and the output's sizes allow (valid windows, no padding), and the output positions are split
 into classes whose windows do not overlap (position i mod ceil(size/stride) along each axis): the truth
 for a dout kept on one class is then each window's own contribution, at the entries it covers. These
-helpers give the classes' douts and the claim such a backward makes from their truths.
+helpers give the classes' douts and the claim such a backward makes from their truths; and, from the
+same truths (each window's own contribution), the claim of a backward that adds the windows at another
+stride than the forward's (a stride 2 conv's dx windows placed at stride 1).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,9 +47,12 @@ class Geometry:
         return f"{size} windows with stride {stride}"
 
 
-def geometries(shape: tuple[int, ...], out: tuple[int, ...]) -> list[Geometry]:
-    """The window geometries that turn an input of `shape` (batch, channels, positions...) into `out` and
-    whose windows overlap along some axis; none where the shapes are not a sliding window's."""
+def geometries(shape: tuple[int, ...], out: tuple[int, ...], kernels: Sequence[tuple[int, ...]] = (),
+               overlapping: bool = True) -> list[Geometry]:
+    """The window geometries that turn an input of `shape` (batch, channels, positions...) into `out`
+    (those whose windows overlap along some axis, with `overlapping`); where the spatial shape of one of
+    `kernels` (a conv's weight beside the input) is one of the sizes, that size alone. None where the
+    shapes are not a sliding window's, or where too many fit to measure."""
     if len(shape) != len(out) or len(shape) < 3 or shape[0] != out[0]:
         return []
     axes = tuple(range(2, len(shape)))
@@ -60,11 +66,13 @@ def geometries(shape: tuple[int, ...], out: tuple[int, ...]) -> list[Geometry]:
         if not fits:
             return []
         per_axis.append(fits)
-    found = []
-    for combo in itertools.product(*per_axis):
-        if any(k > s for k, s in combo):
-            found.append(Geometry(axes, tuple(k for k, _ in combo), tuple(s for _, s in combo)))
-    return found[:GEOMETRIES_MAX] if len(found) <= GEOMETRIES_MAX else []
+    found = [Geometry(axes, tuple(k for k, _ in combo), tuple(s for _, s in combo))
+             for combo in itertools.product(*per_axis)]
+    sized = [g for g in found if any(tuple(k) == g.sizes for k in kernels)]
+    found = sized or found
+    if overlapping:
+        found = [g for g in found if any(k > s for k, s in zip(g.sizes, g.strides))]
+    return found if len(found) <= GEOMETRIES_MAX else []
 
 
 def classes(periods: tuple[int, ...]) -> list[tuple[int, ...]]:
@@ -101,4 +109,27 @@ def overwritten(g: Geometry, shape: tuple[int, ...], out: tuple[int, ...],
             along = (last >= 0) & (last % p == r)
             mask = mask & along.reshape([-1 if b == a else 1 for b in range(len(shape))])
         claim = np.where(mask, truth, claim)
+    return claim
+
+
+def patches(g: Geometry, out: tuple[int, ...],
+            truths: dict[tuple[int, ...], np.ndarray]) -> Iterator[tuple[tuple[int, ...], np.ndarray]]:
+    """Each window's own contribution (its output position and the truth of its class on the entries it
+    covers): windows of one class do not overlap, so that is the window's alone."""
+    for position in itertools.product(*(range(out[a]) for a in g.axes)):
+        residue = tuple(i % p for i, p in zip(position, g.periods))
+        where = tuple(slice(i * s, i * s + k) for i, s, k in zip(position, g.strides, g.sizes))
+        yield position, truths[residue][(Ellipsis,) + where]
+
+
+def placed_at(g: Geometry, strides: tuple[int, ...], shape: tuple[int, ...], out: tuple[int, ...],
+              truths: dict[tuple[int, ...], np.ndarray]) -> np.ndarray | None:
+    """The claim of a backward that adds each window's contribution at `strides` where the forward's windows
+    are at g.strides (None where a window would fall outside the input)."""
+    claim = np.zeros(shape)
+    for position, patch in patches(g, out, truths):
+        where = tuple(slice(i * s, i * s + k) for i, s, k in zip(position, strides, g.sizes))
+        if any(w.stop > shape[a] for w, a in zip(where, g.axes)):
+            return None
+        claim[(Ellipsis,) + where] += patch
     return claim

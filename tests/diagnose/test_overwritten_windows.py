@@ -92,3 +92,41 @@ def test_near_misses_are_not_windows_overwritten():
                              (2, _conv1d_backward(2, place=1))):
         code, g = _x(_conv1d(stride), backward, [X1, W1])
         assert code == 1 and WORDS not in g.diagnosis, (g.cause, g.diagnosis)
+
+
+STRIDE_WORDS = "added at stride"
+
+
+def test_a_strided_conv1d_whose_windows_are_added_at_stride_1_is_a_window_stride():
+    for stride, place in ((2, 1), (3, 2)):
+        x = np.random.default_rng(82).standard_normal((2, 2, 11))
+        code, g = _x(_conv1d(stride), _conv1d_backward(stride, place=place), [x, W1])
+        assert code == 1 and g.cause == "window stride", (stride, g.cause, g.diagnosis)
+        assert f"{STRIDE_WORDS} {place}" in g.diagnosis and f"stride {stride} along axes 2" in g.diagnosis
+        assert gradcheck.check_layer(_conv1d(stride), _conv1d_backward(stride), [x, W1]).exit_code == 0
+
+
+def test_near_misses_are_not_a_window_stride():
+    """Windows placed at stride 1 and scaled besides, windows at their stride shifted by one, and windows at
+    stride 1 for a stride 2 forward with the kernel given without its size (no kernel input): none is named."""
+    x = np.random.default_rng(83).standard_normal((2, 2, 9))
+
+    def shifted(dout, cache):
+        dx, dw = _conv1d_backward(2)(dout, cache)
+        return np.roll(dx, 1, axis=2), dw
+
+    def scaled(dout, cache):
+        dx, dw = _conv1d_backward(2, place=1)(dout, cache)
+        return 1.5 * dx, dw
+
+    for backward in (scaled, shifted):
+        code, g = _x(_conv1d(2), backward, [x, W1])
+        assert code == 1 and g.cause != "window stride", (g.cause, g.diagnosis)
+
+    def fixed_kernel_forward(x):
+        return _conv1d(2)(x, W1)[0], x
+
+    def fixed_kernel_backward(dout, x):
+        return _conv1d_backward(2, place=1)(dout, (x, W1))[0]
+    code, g = _x(fixed_kernel_forward, fixed_kernel_backward, [x])
+    assert code == 1 and STRIDE_WORDS not in g.diagnosis, (g.cause, g.diagnosis)
