@@ -1181,14 +1181,21 @@ def _pick_example(ev: Evidence, p: routing.Picks) -> str:
 
 def _wrong_pick(ev: Evidence) -> dict[str, Any] | None:
     """Each output passes on one entry of the input (a maximum) and its gradient goes there whole; the claim
-    sends it whole to another entry for some outputs: the mask that routes dout picks the wrong entries."""
+    sends it whole to another entry for some outputs, always one below the output (not a maximum) or always
+    one above it (not a minimum): the mask that routes dout picks the wrong entries. A slice's offset, whose
+    wrong entries are above and below at random, is not said to be a mask."""
     p = _picks(ev)
-    if p is None or routing.exchanged_axes(p, ev.shape) is not None:
+    if p is None or len(p.moved) < routing.MOVED_MIN or routing.exchanged_axes(p, ev.shape) is not None:
         return None
-    return {"what": f"each output is one entry of {ev.name} passed on (a maximum's pick) and its gradient belongs "
+    side = routing.side(p, np.asarray(ev.inputs.leaf(ev.name), dtype=np.float64), np.asarray(ev.outputs[0]))
+    if side is None:
+        return None
+    pick, instead = ("maximum", "below") if side < 0 else ("minimum", "above")
+    return {"what": f"each output is one entry of {ev.name} passed on (a {pick}'s pick) and its gradient belongs "
                     f"there, whole; the claim sends it, whole, to another entry for {len(p.moved)} of "
-                    f"{len(p.true)} outputs (e.g. {_pick_example(ev, p)}): the mask that routes dout picks the "
-                    "wrong entries (an argmin for the argmax, each window's first entry, a wrong offset)"}
+                    f"{len(p.true)} outputs (e.g. {_pick_example(ev, p)}), each {instead} the output's value: the "
+                    f"mask that routes dout picks the wrong entries, not the {pick} (an argmin for the argmax, "
+                    "each window's first entry)"}
 
 
 def _pick_exchanged(ev: Evidence) -> dict[str, Any] | None:

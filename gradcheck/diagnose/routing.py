@@ -24,6 +24,8 @@ import numpy as np
 MATCH = 1e-6
 # Entries smaller than this beside the largest are zeros (the differences' noise).
 ZERO = 1e-4
+# A wrong pick is said to be a mask's only when at least this many outputs moved, all to the same side.
+MOVED_MIN = 2
 # Two dout entries closer than this (relative; ten times MATCH) cannot be told apart: no routing is read.
 DISTINCT = 1e-5
 
@@ -53,12 +55,15 @@ def routes(gradient: np.ndarray, dout: np.ndarray) -> tuple[int, ...] | None:
     nonzero = np.flatnonzero(np.abs(g) > ZERO * scale)
     if nonzero.size != d.size:
         return None
+    # each nonzero entry is the dout entry nearest in value (d sorted: one search each, not a scan)
+    by_value = np.argsort(d)
+    at = np.clip(np.searchsorted(d[by_value], g[nonzero]), 1, d.size - 1)
+    below, above = by_value[at - 1], by_value[at]
+    k = np.where(np.abs(d[below] - g[nonzero]) <= np.abs(d[above] - g[nonzero]), below, above)
+    if np.any(np.abs(d[k] - g[nonzero]) > MATCH * scale) or np.unique(k).size != k.size:
+        return None
     where = np.full(d.size, -1)
-    for i in nonzero:
-        k = int(np.argmin(np.abs(d - g[i])))
-        if abs(d[k] - g[i]) > MATCH * scale or where[k] >= 0:
-            return None
-        where[k] = int(i)
+    where[k] = nonzero
     return tuple(int(i) for i in where)
 
 
@@ -98,3 +103,14 @@ def exchanged_axes(p: Picks, shape: tuple[int, ...]) -> tuple[int, int] | None:
         return None
     a, b = (int(i) for i in moving)
     return (a, b) if bool(np.all(offsets[:, a] == -offsets[:, b])) else None
+
+
+def side(p: Picks, x: np.ndarray, out: np.ndarray) -> int | None:
+    """-1 where every moved output's claimed entry holds less than the output (a maximum picked wrong), +1
+    where every one holds more (a minimum's), None where they differ."""
+    values, picked = np.ravel(out)[p.moved], np.ravel(x)[[p.claimed[k] for k in p.moved]]
+    if np.all(picked < values):
+        return -1
+    if np.all(picked > values):
+        return 1
+    return None

@@ -114,6 +114,16 @@ def test_near_misses_are_not_called_a_wrong_pick():
         code, g = _diagnosis(forward, backward, point)
         assert code == 1 and PICK_WORDS not in g.diagnosis and "exchanged" not in g.diagnosis, (g.cause, g.diagnosis)
 
+    def every_other(x):
+        return x[:, ::2], x.shape
+
+    def one_late(dout, shape):  # a slice's offset: its wrong entries hold values above and below the output's
+        dx = np.zeros(shape)
+        dx[:, 1::2] = dout
+        return dx
+    code, g = _diagnosis(every_other, one_late, _apart((3, 8), 48))
+    assert code == 1 and PICK_WORDS not in g.diagnosis, (g.cause, g.diagnosis)
+
     idx = np.array([[0, 3, 1], [4, 2, 5]])
     W = np.random.default_rng(47).standard_normal((6, 3))
 
@@ -127,3 +137,16 @@ def test_near_misses_are_not_called_a_wrong_pick():
     result = gradcheck.check_layer(lookup, shifted_rows, [idx, W])
     g = result.gradients["W"]
     assert result.exit_code == 1 and PICK_WORDS not in g.diagnosis, (g.cause, g.diagnosis)
+
+
+def test_routes_reads_each_dout_entry_at_one_input_entry_and_nothing_else():
+    from gradcheck.diagnose.routing import routes
+
+    dout = np.array([[0.5, -1.2], [2.0, 0.1]])
+    g = np.zeros(8)
+    g[[3, 0, 6, 5]] = dout.ravel()
+    assert routes(g, dout) == (3, 0, 6, 5)
+    summed = g.copy()
+    summed[[3, 0]] = [0.5 - 1.2, 0.0]  # two outputs' gradients on one entry: a sum, not a route
+    scaled = 2 * g
+    assert routes(summed, dout) is None and routes(scaled, dout) is None
