@@ -25,7 +25,9 @@ Labels reviewed when "one slice of dout" (an accumulation overwritten, = where +
 overlapping windows (each entry the contribution of the last window covering it): added to the conv2d dx
 case written with = for +=, which is exactly that mistake. When the table gained "window stride" (each
 window's own contribution added at another stride than the forward's), it was added to the stride 2
-conv2d whose dx windows are placed at stride 1, which is that mistake. Every other label kept.
+conv2d whose dx windows are placed at stride 1, which is that mistake. When "mask" came to read a max's
+mask taken over another axis, it was added to the max over time masked with the max over channels, which
+is that mistake. Every other label kept.
 """
 
 from __future__ import annotations
@@ -666,7 +668,7 @@ def _(bug):
     return gradcheck.check_layer(pool_forward, pool_backward, [r(2, 1, 6, 4)])
 
 
-@case("max over time (N, T, C) -> (N, C), backward masking with the max over channels", "x", "probe")
+@case("max over time (N, T, C) -> (N, C), backward masking with the max over channels", "x", "probe", "mask")
 def _(bug):
     r = normal(3703)
 

@@ -1145,7 +1145,29 @@ def _mask(ev: Evidence) -> dict[str, Any] | None:
     if inverted and region is not None:
         return {"what": f"it is 0 exactly where the true gradient is not, and not 0 where it is 0: the mask is "
                         f"inverted ({_complement(region)} where {region} belongs)"}
-    return _wrong_pick(ev)
+    return _wrong_pick(ev) or _mask_over_another_axis(ev)
+
+
+def _mask_over_another_axis(ev: Evidence) -> dict[str, Any] | None:
+    """A max (or min) over axis a, whose truth is dout put back along a times the one-hot of each maximum,
+    and a claim that is dout put back along a times the mask of the maximum over another axis b."""
+    if not has_claims(ev) or len(ev.outputs) != 1 or ev.random < 1 or ev.name not in ev.inputs.wrt:
+        return None
+    out = np.shape(ev.outputs[0])
+    x = np.asarray(ev.inputs.leaf(ev.name), dtype=np.float64)
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    for a in reductions.reduced_axes(ev.shape, out):
+        for pick, reduce in (("max", np.max), ("min", np.min)):
+            right = (x == reduce(x, axis=a, keepdims=True)).astype(np.float64)
+            if not explains(ev, [reductions.placed(d, a, right) for d in douts], claimed=ev.true):
+                continue
+            for b in range(x.ndim):
+                wrong = (x == reduce(x, axis=b, keepdims=True)).astype(np.float64)
+                if b != a and explains(ev, [reductions.placed(d, a, wrong) for d in douts]):
+                    return {"what": f"it is dout put back along axis {a} times the mask of the {pick} over axis {b} "
+                                    f"of {ev.name}, where the forward's {pick} is over axis {a}: the mask is taken "
+                                    f"over the wrong axis ({ev.name} == {ev.name}.{pick}(axis={b}) for axis={a})"}
+    return None
 
 
 def _picks(ev: Evidence) -> routing.Picks | None:

@@ -1,7 +1,8 @@
 """A pick (a max pool, a max over an axis) whose backward routes each output's gradient, whole, to the
 wrong entry is named from where the values land (routing.py): a mask that picks the wrong entries, or,
 where every moved pick is the right one with two axes' offsets exchanged, an index unravelled with its
-row and column swapped. Layers that sum, drop an output or index with integers are not named so."""
+row and column swapped; and a max whose mask is the maximum's over another axis. Layers that sum, drop an
+output, index with integers or slice at the wrong offset are not named so."""
 
 from __future__ import annotations
 
@@ -150,3 +151,28 @@ def test_routes_reads_each_dout_entry_at_one_input_entry_and_nothing_else():
     summed[[3, 0]] = [0.5 - 1.2, 0.0]  # two outputs' gradients on one entry: a sum, not a route
     scaled = 2 * g
     assert routes(summed, dout) is None and routes(scaled, dout) is None
+
+
+def _max_over(axis: int):
+    def forward(x):
+        return x.max(axis=axis), x
+    return forward
+
+
+def _masked_over(axis: int, mask_axis: int, scale: float = 1.0):
+    def backward(dout, x):
+        return scale * (x == x.max(axis=mask_axis, keepdims=True)) * np.expand_dims(dout, axis)
+    return backward
+
+
+def test_a_max_masked_with_the_maximum_over_another_axis_is_a_mask_over_the_wrong_axis():
+    x = _apart((2, 4, 3), 49)
+    code, g = _diagnosis(_max_over(2), _masked_over(2, 1), x)
+    assert code == 1 and g.cause == "mask", (g.cause, g.diagnosis)
+    assert "over the wrong axis" in g.diagnosis and "max(axis=1) for axis=2" in g.diagnosis
+    assert gradcheck.check_layer(_max_over(2), _masked_over(2, 2), [x]).exit_code == 0
+
+
+def test_a_mask_over_another_axis_with_a_factor_besides_is_not_said_to_be_one():
+    code, g = _diagnosis(_max_over(2), _masked_over(2, 1, scale=1.5), _apart((2, 4, 3), 50))
+    assert code == 1 and "over the wrong axis" not in g.diagnosis, (g.cause, g.diagnosis)
