@@ -68,3 +68,16 @@ def test_near_misses_are_not_a_flipped_kernel():
     result = gradcheck.check_layer(_conv2d, flipped_dw, [X, W])
     g = result.gradients["w"]
     assert result.exit_code == 1 and g.cause != "kernel flipped", (g.cause, g.diagnosis)
+
+
+def test_a_forward_that_refuses_the_flipped_kernel_leaves_the_diagnosis_without_it():
+    """The flipped point is the user's forward's to refuse: its error there names nothing and ends nothing."""
+    def rising_only(x, w):
+        if np.any(np.diff(w, axis=3) < 0):
+            raise ValueError("the kernel's taps must rise")
+        return _conv2d(x, w)
+
+    w = np.sort(W, axis=3)
+    result = gradcheck.check_layer(rising_only, _conv2d_backward(kernel=lambda w: w[:, :, :, ::-1]), [X, w])
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and g.cause != "kernel flipped", (g.cause, g.diagnosis)
