@@ -28,6 +28,10 @@ misleading 1 (the SVM without / N, now told "its regularisation term reg·W is r
 data term) is 5 times the true one", a cause that did not exist when the labels were written).
 That case's labels now take "data term factor" too (2026-12-07): it names this very bug, as set 4's same
 case is labelled; measured after, on f6f31e8 with the label unchanged: named 40, honest 4, misleading 1.
+
+Labels reviewed when "one slice of dout" (an accumulation overwritten, = where += belongs) came to read
+overlapping windows (each entry the contribution of the last window covering it): added to the max pool
+3x3 stride 1 case written with = for +=, which is exactly that mistake; every other label kept.
 """
 
 from __future__ import annotations
@@ -648,7 +652,7 @@ def _(bug):
     return gradcheck.check_layer(forward, backward, [g(1, 3, 4, 6)])
 
 
-@case("max pool 3x3 stride 1 backward writing windows with = for +=", "x", "probe")
+@case("max pool 3x3 stride 1 backward writing windows with = for +=", "x", "probe", "one slice of dout")
 def _(bug):
     g = gauss(703)
 

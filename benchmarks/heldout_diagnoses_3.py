@@ -20,6 +20,14 @@ honest 14, misleading 1 of 45 (log-softmax without its sum over classes, told th
 over too few entries: "reduction axes" where "mean path" was labelled). One mix, db not summed beside a
 second bug, got no sentence; that informed a general fix (a claim of another shape is told its shape),
 so this set is no longer held out either.
+
+Labels reviewed when "one slice of dout" (an accumulation overwritten, = where += belongs) came to read
+overlapping windows (each entry the contribution of the last window covering it): added to the conv2d dx
+case written with = for +=, which is exactly that mistake. When the table gained "window stride" (each
+window's own contribution added at another stride than the forward's), it was added to the stride 2
+conv2d whose dx windows are placed at stride 1, which is that mistake. When "mask" came to read a max's
+mask taken over another axis, it was added to the max over time masked with the max over channels, which
+is that mistake. Every other label kept.
 """
 
 from __future__ import annotations
@@ -180,7 +188,7 @@ def conv2d_back(dout, cache, overwrite_dx=False, ignore_stride=False, db_axes=(0
     return dx, dw, dout.sum(axis=db_axes)
 
 
-@case("conv2d backward writing dx windows with = for +=", "x", "probe")
+@case("conv2d backward writing dx windows with = for +=", "x", "probe", "one slice of dout")
 def _(bug):
     r = normal(3202)
     return gradcheck.check_layer(conv2d, lambda d, c: conv2d_back(d, c, overwrite_dx=bug),
@@ -210,7 +218,7 @@ def _(bug):
     return gradcheck.check_layer(pointwise_forward, pointwise_backward, [r(2, 3, 2, 3), r(5, 3)])
 
 
-@case("conv2d with stride 2 whose backward places dx windows at stride 1", "x", "probe")
+@case("conv2d with stride 2 whose backward places dx windows at stride 1", "x", "probe", "window stride")
 def _(bug):
     r = normal(3205)
     return gradcheck.check_layer(lambda x, w, b: conv2d(x, w, b, stride=2),
@@ -660,7 +668,7 @@ def _(bug):
     return gradcheck.check_layer(pool_forward, pool_backward, [r(2, 1, 6, 4)])
 
 
-@case("max over time (N, T, C) -> (N, C), backward masking with the max over channels", "x", "probe")
+@case("max over time (N, T, C) -> (N, C), backward masking with the max over channels", "x", "probe", "mask")
 def _(bug):
     r = normal(3703)
 

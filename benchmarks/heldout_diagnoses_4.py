@@ -18,6 +18,10 @@ it: named 31, honest 11, misleading 3 of 45. Misleading: a factor 2 that is both
 "rows" where 1/√d was missing), a factor 1/3 that is 1/√9 (told only "a constant factor", √d of a
 perfect square not being looked for), and a mix of a transposed dW and a missing mask (told an index
 error by the one-output-entry probe).
+
+Labels reviewed when the table gained "broadcast axis" (a reduction's dout put back along another axis
+than the one the forward reduced): added to the needle LogSumExp(axis=1) case, whose out_grad without
+its axis restored is exactly that mistake; every other label kept.
 """
 
 from __future__ import annotations
@@ -623,7 +627,7 @@ def _(bug):
     return gradcheck.check_op(MatMul(bug), [r(3, 4), r(4, 4)])
 
 
-@case("needle LogSumExp(axis=1) of a (4, 4) backward without out_grad's axis restored", "z")  # no entry fits
+@case("needle LogSumExp(axis=1) of a (4, 4) backward without out_grad's axis restored", "z", "broadcast axis")
 def _(bug):
     return gradcheck.check_op(LogSumExp(1, bug), [gauss(4907)(4, 4)])
 

@@ -40,6 +40,10 @@ check_model relu net without its mask and with reg·W (more rows than features: 
 not recovered). Misleading: the 1-D max pool routing to each window's argmin, told by the one-entry
 probe as gradient sent to the wrong entries (an index error), where the labels ask for a permutation or
 a mask.
+
+Labels reviewed when the diagnosis gained "kernel flipped" (the claim is the true gradient of the same
+layer with a kernel reversed along its spatial axes): added to the conv1d case whose dx is built from the
+flipped kernel, which is exactly that mistake; every other label kept.
 """
 
 from __future__ import annotations
@@ -222,7 +226,8 @@ def _(bug):
     return gradcheck.check_layer(pointwise_forward, pointwise_backward, [r(2, 3, 4), r(3, 5)])
 
 
-@case("conv1d backward with dx built from the flipped kernel (a convolution for a correlation)", "x")  # no entry fits
+@case("conv1d backward with dx built from the flipped kernel (a convolution for a correlation)", "x",
+      "kernel flipped")
 def _(bug):
     r = draws(5508)
     return gradcheck.check_layer(conv1d_forward,

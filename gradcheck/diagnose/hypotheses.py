@@ -24,6 +24,7 @@ import numpy as np
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
 from ..ops.reductions import softmax
+from . import reductions, routing, windows
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED
 
@@ -312,14 +313,25 @@ def summed_axes(got: tuple, shape: tuple) -> tuple[int, ...] | None:
     return tuple(axes) if axes else None
 
 
+def inserted_axes(got: tuple, shape: tuple) -> list[tuple[int, ...]]:
+    """The sets of axes of `got` whose removal leaves `shape` (an input broadcast along axes inserted
+    anywhere: a conv's bias b[None, :, None, None]), beside summed_axes' leading ones."""
+    extra = len(got) - len(shape)
+    if extra <= 0:
+        return []
+    return [axes for axes in itertools.combinations(range(len(got)), extra)
+            if tuple(g for a, g in enumerate(got) if a not in axes) == tuple(shape)]
+
+
 def _batch_not_summed(ev: Evidence) -> dict[str, Any] | None:
     if has_claims(ev) or any(r is None for r in ev.raw):
         return None
     got = ev.raw[0].shape
-    axes = summed_axes(got, ev.shape)
-    if axes is None or not explains(ev, ev.true, claimed=[r.sum(axis=axes).reshape(ev.shape) for r in ev.raw]):
-        return None
-    return {"got": format_shape(got), "want": format_shape(ev.shape), "axes": ", ".join(map(str, axes))}
+    first = summed_axes(got, ev.shape)
+    for axes in ([first] if first is not None else []) + [a for a in inserted_axes(got, ev.shape) if a != first]:
+        if explains(ev, ev.true, claimed=[r.sum(axis=axes).reshape(ev.shape) for r in ev.raw]):
+            return {"got": format_shape(got), "want": format_shape(ev.shape), "axes": ", ".join(map(str, axes))}
+    return None
 
 
 # ----- constant factors -----------------------------------------------------------------------------
@@ -631,7 +643,101 @@ def _slice_douts(ev: Evidence) -> dict[str, list[tuple]]:
                         kept[where] = np.asarray(dout[0])[where]
                         douts.append((kept, *(np.zeros_like(np.asarray(d)) for d in dout[1:])))
                     found[f"corner {which} {','.join(map(str, axes))}"] = douts
+    found.update(_window_douts(ev))
     return found
+
+
+def _window_douts(ev: Evidence) -> dict[str, list[tuple]]:
+    """The douts kept on one class of output positions whose windows do not overlap (windows.py), for each
+    window geometry the input's and the first output's shapes allow."""
+    found: dict[str, list[tuple]] = {}
+    for g in _window_geometries(ev):
+        if all(p == 1 for p in g.periods):
+            continue  # one class, the whole dout: its truth is measured already
+        for residue in windows.classes(g.periods):
+            key = _window_key(g.periods, residue)
+            if key in found:
+                continue
+            if len(found) >= windows.CLASSES_MAX:
+                return {}  # too many classes to measure: no window is read
+            found[key] = [(windows.kept(np.asarray(d[0], dtype=np.float64), g.axes, g.periods, residue),
+                           *(np.zeros_like(np.asarray(o)) for o in d[1:])) for d in ev.douts[:min(ev.random, 2)]]
+    return found
+
+
+def _window_key(periods: tuple[int, ...], residue: tuple[int, ...]) -> str:
+    return f"windows {','.join(map(str, periods))} {','.join(map(str, residue))}"
+
+
+def _kernel_windows(ev: Evidence) -> list[tuple[int, ...]]:
+    """The spatial shapes of the inputs shaped as a kernel of ev's input (out channels, its channels, a
+    window narrower than its positions): a conv's weight, which says the windows' size."""
+    found = []
+    for _, v in float_inputs(ev):
+        if v.ndim == len(ev.shape) >= 3 and v.shape[1] == ev.shape[1] and v.shape[2:] != ev.shape[2:] and all(
+                k <= n for k, n in zip(v.shape[2:], ev.shape[2:])):
+            found.append(tuple(v.shape[2:]))
+    return found
+
+
+def _window_geometries(ev: Evidence, overlapping: bool | None = None) -> list[windows.Geometry]:
+    """The geometries read from the shapes: overlapping ones (for windows overwritten), and, where a
+    kernel says the windows' size, that size's (for windows placed at another stride); both if None."""
+    first = np.shape(ev.outputs[0])
+    kernels = _kernel_windows(ev)
+    found = windows.geometries(ev.shape, first, kernels) if overlapping in (None, True) else []
+    if overlapping in (None, False) and kernels:
+        found += [g for g in windows.geometries(ev.shape, first, kernels, overlapping=False) if g not in found]
+    return found
+
+
+def _class_truths(ev: Evidence, g: windows.Geometry) -> list[dict[tuple[int, ...], np.ndarray]] | None:
+    """Per dout measured, each class's truth (the whole truth where the windows do not overlap at all)."""
+    if all(p == 1 for p in g.periods):
+        return [{(0,) * len(g.axes): t} for t in ev.true[:min(ev.random, 2)]]
+    keys = {r: _window_key(g.periods, r) for r in windows.classes(g.periods)}
+    if not all(k in ev.moved for k in keys.values()):
+        return None
+    count = min(len(ev.moved[k]) for k in keys.values())
+    return [{r: ev.moved[k][j] for r, k in keys.items()} for j in range(count)]
+
+
+def _window_stride(ev: Evidence) -> dict[str, Any] | None:
+    """Each window's contribution added at another stride than the forward's windows (windows.py)."""
+    if not has_claims(ev) or not np.all(ev.known):
+        return None
+    first = np.shape(ev.outputs[0])
+    for g in _window_geometries(ev, overlapping=False):
+        truths = _class_truths(ev, g)
+        if not truths:
+            continue
+        for strides in itertools.product(range(1, windows.STRIDE_MAX + 1), repeat=len(g.axes)):
+            if strides == g.strides:
+                continue
+            predicted = [windows.placed_at(g, strides, ev.shape, first, t) for t in truths]
+            if all(p is not None for p in predicted) and explains(ev, predicted):
+                said = ",".join(map(str, strides)) if len(set(strides)) > 1 else str(strides[0])
+                return {"what": f"it is the windows' own contributions ({g.said()} along axes "
+                                f"{', '.join(map(str, g.axes))}) added at stride {said}, for every dout tried: the "
+                                "backward places the windows at another stride than the forward's (i * stride is "
+                                "missing or wrong where a window's position is computed)"}
+    return None
+
+
+def _windows_overwritten(ev: Evidence) -> dict[str, Any] | None:
+    """Each entry of the claim is the contribution of the last window covering it, alone (windows.py)."""
+    first = np.shape(ev.outputs[0])
+    for g in _window_geometries(ev, overlapping=True):
+        truths = _class_truths(ev, g)
+        if not truths:
+            continue
+        predicted = [windows.overwritten(g, ev.shape, first, t) for t in truths]
+        if explains(ev, predicted):
+            return {"what": f"at each entry it is the contribution of the last window that covers it alone ({g.said()} "
+                            f"along axes {', '.join(map(str, g.axes))}), for every dout tried: where windows overlap, "
+                            "each one's contribution overwrites the ones before it instead of adding to them — an = "
+                            "where += belongs"}
+    return None
 
 
 def _one_slice(ev: Evidence) -> dict[str, Any] | None:
@@ -656,6 +762,9 @@ def _one_slice(ev: Evidence) -> dict[str, Any] | None:
             return {"what": f"it is the gradient of the output's {which} position along axes {axes.replace(',', ', ')} "
                             "alone (for every dout tried): the other positions' contributions are overwritten "
                             "instead of summed — an = where += belongs, in a loop over positions"}
+    overlapping = _windows_overwritten(ev)
+    if overlapping is not None:
+        return overlapping
     by_axis: dict[int, list[list[np.ndarray]]] = {}
     for key, truth in ev.moved.items():
         if key.startswith("slice "):
@@ -798,7 +907,7 @@ def _permuted(ev: Evidence) -> dict[str, Any] | None:
     if not ev.whole or not has_claims(ev) or not np.all(ev.known) or len(ev.shape) < 1 or np.prod(ev.shape) < 4:
         return None
     if zero_where_true_is(ev).sum() > 1:
-        return None
+        return _pick_exchanged(ev)
     random = ev.random
     t = np.stack([np.ravel(x) for x in ev.true[:random]], axis=1)
     c = np.stack([np.ravel(x) for x in ev.claimed[:random]], axis=1)
@@ -1094,7 +1203,92 @@ def _mask(ev: Evidence) -> dict[str, Any] | None:
     if inverted and region is not None:
         return {"what": f"it is 0 exactly where the true gradient is not, and not 0 where it is 0: the mask is "
                         f"inverted (it keeps {region} where {_complement(region)} belongs)"}
+    return _wrong_pick(ev) or _mask_over_another_axis(ev)
+
+
+def _mask_over_another_axis(ev: Evidence) -> dict[str, Any] | None:
+    """A max (or min) over axis a, whose truth is dout put back along a times the one-hot of each maximum,
+    and a claim that is dout put back along a times the mask of the maximum over another axis b."""
+    if not has_claims(ev) or len(ev.outputs) != 1 or ev.random < 1 or ev.name not in ev.inputs.wrt:
+        return None
+    out = np.shape(ev.outputs[0])
+    x = np.asarray(ev.inputs.leaf(ev.name), dtype=np.float64)
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    for a in reductions.reduced_axes(ev.shape, out):
+        for pick, reduce in (("max", np.max), ("min", np.min)):
+            right = (x == reduce(x, axis=a, keepdims=True)).astype(np.float64)
+            if not explains(ev, [reductions.placed(d, a, right) for d in douts], claimed=ev.true):
+                continue
+            for b in range(x.ndim):
+                wrong = (x == reduce(x, axis=b, keepdims=True)).astype(np.float64)
+                if b != a and explains(ev, [reductions.placed(d, a, wrong) for d in douts]):
+                    return {"what": f"it is dout put back along axis {a} times the mask of the {pick} over axis {b} "
+                                    f"of {ev.name}, where the forward's {pick} is over axis {a}: the mask is taken "
+                                    f"over the wrong axis ({ev.name} == {ev.name}.{pick}(axis={b}) for axis={a})"}
     return None
+
+
+def _picks(ev: Evidence) -> routing.Picks | None:
+    """A pick's routes (routing.py), the truth's and the claim's, when the claim moves some output's gradient,
+    whole, to another entry; for a layer with no integer input (an index input's wrong rows are the probe's)."""
+    if not ev.whole or not has_claims(ev) or not np.all(ev.known) or len(ev.outputs) != 1 or ev.random < 1:
+        return None
+    if any(isinstance(v, np.ndarray) and v.dtype.kind in "iub" for v in ev.inputs.values.values()):
+        return None
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    x = np.asarray(ev.inputs.leaf(ev.name), dtype=np.float64)
+    p = routing.picks(ev.true[:ev.random], ev.claimed[:ev.random], douts, x, np.asarray(ev.outputs[0]))
+    if p is None:
+        return None
+    predicted = []
+    for d in douts:
+        g = np.zeros(int(np.prod(ev.shape)))
+        g[list(p.claimed)] = np.ravel(d)
+        predicted.append(g.reshape(ev.shape))
+    return p if explains(ev, predicted) else None
+
+
+def _pick_example(ev: Evidence, p: routing.Picks) -> str:
+    k = p.moved[0]
+    out = np.shape(ev.outputs[0])
+
+    def at(name: str, flat: int, shape: tuple) -> str:
+        return f"{name}[{','.join(str(int(i)) for i in np.unravel_index(flat, shape))}]"
+
+    return (f"{at('output', k, out)} to "
+            f"{at(ev.name, p.claimed[k], ev.shape)} where {at(ev.name, p.true[k], ev.shape)} belongs")
+
+
+def _wrong_pick(ev: Evidence) -> dict[str, Any] | None:
+    """Each output passes on one entry of the input (a maximum) and its gradient goes there whole; the claim
+    sends it whole to another entry for some outputs, always one below the output (not a maximum) or always
+    one above it (not a minimum): the mask that routes dout picks the wrong entries. A slice's offset, whose
+    wrong entries are above and below at random, is not said to be a mask."""
+    p = _picks(ev)
+    if p is None or len(p.moved) < routing.MOVED_MIN or routing.exchanged_axes(p, ev.shape) is not None:
+        return None
+    side = routing.side(p, np.asarray(ev.inputs.leaf(ev.name), dtype=np.float64), np.asarray(ev.outputs[0]))
+    if side is None:
+        return None
+    pick, instead = ("maximum", "below") if side < 0 else ("minimum", "above")
+    return {"what": f"each output is one entry of {ev.name} passed on (a {pick}'s pick) and its gradient belongs "
+                    f"there, whole; the claim sends it, whole, to another entry for {len(p.moved)} of "
+                    f"{len(p.true)} outputs (e.g. {_pick_example(ev, p)}), each {instead} the output's value: the "
+                    f"mask that routes dout picks the wrong entries, not the {pick} (an argmin for the argmax, "
+                    "each window's first entry)"}
+
+
+def _pick_exchanged(ev: Evidence) -> dict[str, Any] | None:
+    """A pick (as _wrong_pick) whose wrong entries are the right ones with their offsets along two axes
+    exchanged: the pick's index is unravelled with its row and column read in the wrong order."""
+    p = _picks(ev)
+    axes = routing.exchanged_axes(p, ev.shape) if p is not None else None
+    if p is None or axes is None:
+        return None
+    return {"what": f"each output is one entry of {ev.name} passed on (a maximum's pick); for {len(p.moved)} of "
+                    f"{len(p.true)} outputs the claim sends its gradient, whole, to the right entry with its "
+                    f"offsets along axes {axes[0]} and {axes[1]} exchanged (e.g. {_pick_example(ev, p)}): the "
+                    "pick's index is unravelled with its two axes swapped (row and column read in the wrong order)"}
 
 
 def _region(ev: Evidence, where: np.ndarray) -> str | None:
@@ -1224,6 +1418,28 @@ def _repeated_rows(ev: Evidence) -> dict[str, Any] | None:
         if any(key in ev.moved and explains(ev, ev.moved[key]) for key in (f"repeated {n} last", f"repeated {n} first")):
             shown = ", ".join(map(str, rows[:EXAMPLES])) + (" …" if len(rows) > EXAMPLES else "")
             return {"index": n, "shown": shown}
+    return None
+
+
+# ----- a reduction's dout put back along the wrong axis ---------------------------------------------
+def _broadcast_axis(ev: Evidence) -> dict[str, Any] | None:
+    """The forward reduces axis a (one output, the input's shape without a) and the truth is dout put back
+    along a times a local gradient the douts share; the claim is dout put back along another axis b times
+    that same local gradient (reductions.py): dout's reduced axis is not restored before it broadcasts."""
+    if not has_claims(ev) or len(ev.outputs) != 1 or ev.random < 2:
+        return None
+    out = np.shape(ev.outputs[0])
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    for a in reductions.reduced_axes(ev.shape, out):
+        places = reductions.other_placements(ev.shape, out, a)
+        if not places:
+            continue
+        local = reductions.local_gradient(ev.true[0], douts[0], a)
+        if not explains(ev, [reductions.placed(d, a, local) for d in douts], claimed=ev.true):
+            continue  # not one local gradient for every dout: not a reduction's
+        for b in places:
+            if explains(ev, [reductions.placed(d, b, local) for d in douts]):
+                return {"a": a, "b": b}
     return None
 
 
@@ -1675,12 +1891,18 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                "where the other's belongs", douts=_swap_douts),
     Hypothesis("one slice of dout", _one_slice, "{what}", douts=_slice_douts),
     Hypothesis("mask", _mask, "{what}"),
+    Hypothesis("window stride", _window_stride, "{what}", douts=_window_douts),
     Hypothesis("repeated indices", _repeated_rows,
                "it is wrong exactly on rows of {name} that {index} indexes more than once ({shown}), where it is the "
                "gradient of one of their output entries alone: repeated indices are not accumulated "
                "(`d{name}[{index}] += dout` keeps one of them; np.add.at(d{name}, {index}, dout) adds them all)",
                douts=_repeated_douts),
     Hypothesis("one slice wrong", _one_slice_wrong, "{what}"),
+    Hypothesis("broadcast axis", _broadcast_axis,
+               "the forward reduces axis {a} of {name} and the true gradient is dout put back along axis {a}; the "
+               "claim is the same with dout put back along axis {b}: dout's reduced axis is not restored "
+               "(np.expand_dims(dout, {a}), or keepdims in the forward) before it broadcasts, so it lines up with "
+               "axis {b}"),
     Hypothesis("reduction axes", _too_few_axes,
                "the true gradient is that of a {what} over {a}, and the claim is the same gradient with its "
                "{sums} over {b}: the backward's {sums} are taken over {few} ({b} where the forward's are over {a})"),

@@ -25,6 +25,7 @@ from ..oracles.numeric import NumericResult
 from ..oracles.vjp_numeric import BlackBox, entry, measure
 from ..verdict.agreement import Rule
 from .composites import composite
+from .kernels import flipped_kernel
 from .hypotheses import EXAMPLES, HYPOTHESES, SAME, Evidence, explains, wrong_entries, zero_where_true_is
 
 # Fast mode's block: at most this many entries around the worst sampled entry, and this many more at random.
@@ -86,6 +87,8 @@ def diagnose(box: BlackBox, wrong: Sequence[str], measured: Mapping[str, list[Nu
         if said is None:
             _measured_moved(box, ev, claims.claim_for)
             said = _walk(ev, measured_only=False)
+        if said is None:  # a convolution's kernel flipped in its backward: one pass at the flipped point
+            said = _flipped(box, ev)
         if said is None:  # two mistakes at once, each one of the table's
             both = composite(ev)
             said = Diagnosis(both[0][0], both[1], both[0] if len(both[0]) > 1 else ()) if both is not None else None
@@ -115,6 +118,16 @@ def _walk(ev: Evidence, measured_only: bool, only: tuple[str, ...] = ()) -> Diag
         if fields is not None:
             return Diagnosis(h.name, h.said({"name": ev.name, **fields}))
     return None
+
+
+def _flipped(box: BlackBox, ev: Evidence) -> Diagnosis | None:
+    fields = flipped_kernel(box, ev)
+    if fields is None:
+        return None
+    return Diagnosis("kernel flipped", f"it is the true gradient of the same layer with {fields['kernel']} reversed "
+                                       f"along {fields['which']} ({fields['flipped']}): the backward uses the kernel "
+                                       "flipped where the kernel itself belongs (a convolution's flip in a "
+                                       "cross-correlation's gradient, or the reverse)")
 
 
 # ----- the evidence ---------------------------------------------------------------------------------

@@ -302,6 +302,42 @@ def repeated(ok):
     return gradcheck.check_layer(embedding, backward, [np.array([[0, 3, 1], [3, 2, 4]]), randn(6, 3)]), "W"
 
 
+def strided_conv(x, w):
+    """A valid 1-D cross-correlation at stride 2: x (N, C, L), w (F, C, K)."""
+    k = w.shape[2]
+    out = np.stack([np.einsum("nck,fck->nf", x[:, :, 2 * i:2 * i + k], w) for i in range((x.shape[2] - k) // 2 + 1)],
+                   axis=2)
+    return out, (x, w)
+
+
+def window_stride(ok):
+    """dx's windows added at stride 1 for the forward's 2; the near miss adds them at stride 2 one entry late."""
+    def backward(dout, cache):
+        x, w = cache
+        k = w.shape[2]
+        dx = np.zeros_like(x)
+        for i in range(dout.shape[2]):
+            at = i if ok else min(2 * i + 1, x.shape[2] - k)
+            dx[:, :, at:at + k] += np.einsum("nf,fck->nck", dout[:, :, i], w)
+        return dx, np.zeros_like(w)
+    result = gradcheck.check_layer(strided_conv, backward, [randn(2, 2, 9), randn(3, 2, 3)], wrt=["x"])
+    return result, "x"
+
+
+def last_axis_norm(x):
+    n = np.sqrt((x * x).sum(axis=1))
+    return n, (x, n)
+
+
+def broadcast_axis(ok):
+    """The near miss puts dout back along the right axis with the local gradient twice too large: no other
+    axis's dout times the truth's own local gradient is the claim."""
+    def backward(dout, cache):
+        x, n = cache
+        return dout * x / n[:, None] if ok else 2 * dout[:, None] * x / n[:, None]
+    return gradcheck.check_layer(last_axis_norm, backward, [randn(4, 4)]), "x"
+
+
 def centred(x):
     return x - x.mean(axis=(1, 2), keepdims=True), None
 
@@ -358,7 +394,8 @@ CASES = {
     "constant factor": constant, "transpose": transpose, "untransposed matrix": untransposed, "permuted": permuted,
     "local gradient factor": local_factor, "regularisation": regularisation, "data term factor": data_term, "sign region": sign_region,
     "output path": output_path, "swapped outputs": swapped_outputs, "one slice of dout": one_slice_of_dout,
-    "mask": mask, "repeated indices": repeated, "one slice wrong": one_slice_wrong, "reduction axes": reduction_axes,
+    "mask": mask, "window stride": window_stride, "repeated indices": repeated, "one slice wrong": one_slice_wrong,
+    "broadcast axis": broadcast_axis, "reduction axes": reduction_axes,
     "mean path": mean_path,
 }
 
