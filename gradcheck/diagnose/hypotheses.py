@@ -403,12 +403,27 @@ def _constant(ev: Evidence) -> dict[str, Any] | None:
     r = claim_ratio(ev)
     if r is None or not enough_entries(ev, 1) or _sign_and_named(ev, r):
         return None
+    if len(_factor_names(ev, r)) > 1:  # said by ambiguous_factor, naming no mistake
+        return None
+    return {"value": f"{r:.6g}", "every": f" ({ev.every.removeprefix(', ')})" if ev.every else "",
+            "which": _power_factor(ev, r)}
+
+
+def ambiguous_factor(ev: Evidence) -> str | None:
+    """The claim is a constant factor of the truth that two or more sizes or numbers of the call are (a
+    factor 2 with 2 rows and d = 4: a 1/N, a 1/√d or a 2 forgotten): what is certain, the factor and its
+    readings, naming none of them as the mistake (the count's place, layers.py). "Some constant factor"
+    would pass over the readings as if none fitted."""
+    r = claim_ratio(ev)
+    if r is None or not enough_entries(ev, 1) or _sign_and_named(ev, r):
+        return None
     names = _factor_names(ev, r)
-    names += [words for value, words in ((2.0, "twice"), (0.5, "half")) if len(names) > 1 and close_to(r, value)]
-    which = f": it is {' and '.join(names)}, and no one of them can be told from the others" if len(names) > 1 else ""
-    if not which:
-        which = _power_factor(ev, r)
-    return {"value": f"{r:.6g}", "every": f" ({ev.every.removeprefix(', ')})" if ev.every else "", "which": which}
+    if len(names) < 2:
+        return None
+    names += [words for value, words in ((2.0, "twice"), (0.5, "half")) if close_to(r, value)]
+    every = f" ({ev.every.removeprefix(', ')})" if ev.every else ""
+    return (f"it is {r:.6g} times the true gradient{every}, and that factor is {' and '.join(names)}: no one of "
+            "them can be told from the others, so no mistake is named")
 
 
 def _sign_and_named(ev: Evidence, r: float) -> bool:
