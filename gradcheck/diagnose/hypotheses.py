@@ -1475,8 +1475,15 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
         for axis in range(len(ev.shape)):
             if ev.shape[axis] < 2:
                 continue
-            if _zero_sum(ev.true, (axis,)) and not any(_zero_sum([c], (axis,)) for c in ev.claimed) \
-                    and _affine_along(ev, axis):
+            if not _zero_sum(ev.true, (axis,)) or any(_zero_sum([c], (axis,)) for c in ev.claimed):
+                continue
+            softmax_of = _softmax_left_out(ev, axis)
+            if softmax_of is not None:
+                how = "left out" if _one_per_line(ev, axis) else "given the wrong factor"
+                return {"what": f"it differs from the true gradient by a multiple of softmax({softmax_of}) along "
+                                f"axis {axis}, one per line (the gradient of log Σ exp({softmax_of}): a "
+                                f"cross-entropy's softmax p is {how})"}
+            if _affine_along(ev, axis):
                 return {"what": f"the true gradient sums to 0 over axis {axis} (f does not change "
                                 "when the same amount is added along that axis, as after subtracting a mean over "
                                 "it, or inside a softmax) and the claim does not"}
@@ -1496,6 +1503,36 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
 # Entries beyond the numbers fitted that the fit below must explain, over all its lines: with fewer, a
 # bias's three entries beside one input are "explained" by any claim.
 AFFINE_SPARE = 3
+
+
+def _softmax_left_out(ev: Evidence, axis: int) -> str | None:
+    """An input u of the gradient's shape with claim − truth = c·softmax(u) along `axis`, one c per line
+    (a cross-entropy's −onehot/N for (p − onehot)/N: the log-sum-exp's gradient, whose sum the truth's
+    zero sum needs, left out), the input's name; None where no input, or too few entries beyond the
+    lines' numbers."""
+    line = ev.shape[axis]
+    lines = int(np.prod(ev.shape)) // line
+    if lines * (line - 1) < AFFINE_SPARE:
+        return None
+    for n, u in same_shape_arrays(ev):
+        if n.startswith("output"):
+            continue
+        e = np.exp(u - u.max(axis=axis, keepdims=True))
+        p = e / e.sum(axis=axis, keepdims=True)
+        predicted = []
+        for t, c in zip(ev.true, ev.claimed):
+            # c per line: least squares of (claim − truth) on p along the line
+            per_line = np.sum((c - t) * p, axis=axis, keepdims=True) / np.sum(p * p, axis=axis, keepdims=True)
+            predicted.append(t + per_line * p)
+        if explains(ev, predicted):
+            return n
+    return None
+
+
+def _one_per_line(ev: Evidence, axis: int) -> bool:
+    """The claim is 0 on all but at most one entry of each line along `axis` (−onehot: nothing of p is left)."""
+    return all(np.all(np.sum(np.abs(c) > SAME * max(float(np.max(np.abs(c))), 1e-300), axis=axis) <= 1)
+               for c in ev.claimed)
 
 
 def _affine_along(ev: Evidence, axis: int) -> bool:
