@@ -776,9 +776,9 @@ def _transpose(ev: Evidence) -> dict[str, Any] | None:
 
 def _untransposed(ev: Evidence) -> dict[str, Any] | None:
     """`g @ M` where `g @ M.T` belongs (or M @ g for M.T @ g), M a square input: the claim is
-    truth @ inv(M.T) @ M."""
+    truth @ inv(M.T) @ M. Else M computed by the forward (_untransposed_intermediate)."""
     if len(ev.shape) != 2 or not has_claims(ev):
-        return None
+        return _untransposed_intermediate(ev)
     for n, m in float_inputs(ev):
         if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 2 or np.allclose(m, m.T):
             continue
@@ -790,6 +790,42 @@ def _untransposed(ev: Evidence) -> dict[str, Any] | None:
             return {"m": n, "form": f"`… @ {n}` for `… @ {n}.T`"}
         if ev.shape[0] == k and explains(ev, [(m @ inverse_t) @ t for t in ev.true]):
             return {"m": n, "form": f"`{n} @ …` for `{n}.T @ …`"}
+    return _untransposed_intermediate(ev)
+
+
+# A matrix recovered from the truth's columns (each row of it a least-squares fit over them) needs this
+# many columns beyond its number of rows: with no more, any truth is some matrix times dout.
+SPARE_COLUMNS = 3
+
+
+def _untransposed_intermediate(ev: Evidence) -> dict[str, Any] | None:
+    """`M @ dout` where `M.T @ dout` belongs (or `dout @ M` for `dout @ M.T`), M a square matrix the forward
+    computes (attention's weights A in dv = A.T @ dout), one per leading index: the truth is M·dout for
+    every random dout, M recovered from their columns by least squares (with SPARE_COLUMNS more columns
+    than M has rows, so that the fit says something), and the claim is M.T·dout."""
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    if len(ev.shape) < 2 or len(ev.outputs) != 1 or not has_claims(ev) or not ev.whole or not np.all(ev.known) \
+            or not douts or douts[0].shape != ev.shape:
+        return None
+    for side, turn in (("left", lambda a: a), ("right", lambda a: np.swapaxes(a, -1, -2))):
+        d = [turn(x) for x in douts]
+        t = [turn(x) for x in ev.true[:len(d)]]
+        rows, columns = d[0].shape[-2], d[0].shape[-1] * len(d)
+        if rows < 2 or columns < rows + SPARE_COLUMNS:
+            continue
+        stacked_d, stacked_t = np.concatenate(d, axis=-1), np.concatenate(t, axis=-1)
+        m = stacked_t @ np.linalg.pinv(stacked_d)  # per leading index
+        if not explains(ev, [turn(m @ x) for x in d], claimed=ev.true[:len(d)]):
+            continue  # the truth is no one matrix times dout
+        if np.allclose(m, np.swapaxes(m, -1, -2), rtol=0, atol=SAME * float(np.max(np.abs(m)))):
+            continue  # its transpose is itself
+        if explains(ev, [turn(np.swapaxes(m, -1, -2) @ x) for x in d]):
+            shape = format_shape(m.shape[-2:])
+            form = "`M @ dout` for `M.T @ dout`" if side == "left" else "`dout @ M` for `dout @ M.T`"
+            each = " (one per leading index)" if m.ndim > 2 else ""
+            return {"m": "M", "form": f"{form}, M a {shape} matrix{each} the forward computes, not an input, as "
+                                      "attention's weights A in dv = A.T @ dout: the true gradient is M.T times dout "
+                                      "for every dout, M recovered from them"}
     return None
 
 

@@ -80,3 +80,70 @@ def test_other_cross_entropy_mistakes_are_not_told_p_left_out(wrong):
     g = result.gradients["s"]
     assert result.exit_code == 1, result.status
     assert "softmax p is" not in g.diagnosis, (wrong, g.cause, g.diagnosis)
+
+
+# ----- an intermediate matrix used untransposed -----------------------------------------------------
+def attention(q, k, v):
+    """Attention over the last two axes (any leading batch axes)."""
+    A = softmax(q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]), -1)
+    return A @ v, (q, k, v, A)
+
+
+def attention_backward(wrong):
+    def backward(dout, cache):
+        q, k, v, A = cache
+        At = np.swapaxes(A, -1, -2)
+        dv = {"right": At @ dout, "A untransposed": A @ dout, "twice": 2 * (At @ dout),
+              "unscaled A": np.swapaxes(softmax(q @ np.swapaxes(k, -1, -2), -1), -1, -2) @ dout,
+              "one entry off": (At @ dout) + np.where(np.arange(dout.size).reshape(dout.shape) == 0, 0.5, 0.0)}[wrong]
+        dA = dout @ np.swapaxes(v, -1, -2)
+        dS = A * (dA - np.sum(A * dA, axis=-1, keepdims=True)) / np.sqrt(q.shape[-1])
+        return dS @ k, np.swapaxes(dS, -1, -2) @ q, dv
+    return backward
+
+
+@pytest.mark.parametrize("shapes", [((5, 2), (5, 2), (5, 3)), ((2, 3, 4), (2, 3, 4), (2, 3, 2))])
+def test_attention_dv_with_its_weights_untransposed_is_named(shapes):
+    """dv = A @ dout for A.T @ dout, single and batched: A is computed, no input, so it is recovered from
+    the truth (a matrix times dout for every dout) and the claim is its transpose times dout."""
+    q, k, v = (randn(20 + i, *s) for i, s in enumerate(shapes))
+    assert gradcheck.check_layer(attention, attention_backward("right"), [q, k, v]).exit_code == 0
+    result = gradcheck.check_layer(attention, attention_backward("A untransposed"), [q, k, v])
+    g = result.gradients["v"]
+    assert result.exit_code == 1 and g.cause == "untransposed matrix", (g.cause, g.diagnosis)
+    assert "`M @ dout` for `M.T @ dout`" in g.diagnosis and "not an input" in g.diagnosis, g.diagnosis
+    assert ("one per leading index" in g.diagnosis) == (len(shapes[0]) == 3), g.diagnosis
+
+
+def test_a_right_product_with_a_computed_matrix_untransposed_is_named():
+    """x @ softmax(P) with dx = dout @ S for dout @ S.T: the matrix on the right, computed from P."""
+    def forward(x, P):
+        S = softmax(P, 1)
+        return x @ S, S
+
+    def backward(dout, S):
+        return dout @ S, None
+
+    x, P = randn(30, 6, 3), randn(31, 3, 3)
+    result = gradcheck.check_vjp(lambda x, P: forward(x, P)[0], lambda d, x, P: backward(d, forward(x, P)[1]),
+                                 [x, P], wrt=["x"])
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and g.cause == "untransposed matrix", (g.cause, g.diagnosis)
+    assert "`dout @ M` for `dout @ M.T`" in g.diagnosis, g.diagnosis
+
+
+@pytest.mark.parametrize("wrong", ["twice", "unscaled A", "one entry off"])
+def test_other_dv_mistakes_are_not_told_untransposed(wrong):
+    """A factor on the right dv, the weights of another scale (transposed right), one entry off: none is M
+    where M.T belongs."""
+    q, k, v = randn(40, 4, 3), randn(41, 4, 3), randn(42, 4, 3)
+    result = gradcheck.check_layer(attention, attention_backward(wrong), [q, k, v])
+    g = result.gradients["v"]
+    assert result.exit_code == 1 and g.cause != "untransposed matrix", (wrong, g.diagnosis)
+
+
+def test_an_elementwise_layer_is_no_matrix_times_dout():
+    """tanh with its local gradient from the input: the truth is no matrix times dout, so no M is fitted."""
+    x = randn(50, 4, 3)
+    result = gradcheck.check_vjp(np.tanh, lambda d, x: d * (1 - x ** 2), [x])
+    assert result.exit_code == 1 and result.gradients["x"].cause != "untransposed matrix", result.gradients["x"].diagnosis
