@@ -587,6 +587,45 @@ def _local_form(form: str) -> Callable[[Evidence], dict[str, Any] | None]:
 _activation = _local_form("activation for its derivative")
 
 
+# ----- a product rule's term dropped ----------------------------------------------------------------
+# Entries of the input this close to 0 (relative to its largest) give no g = out / x: left out.
+NEAR_ZERO_INPUT = 1e-6
+
+
+def _product_rule(ev: Evidence) -> dict[str, Any] | None:
+    """out = x·g(x) (swish's x·σ(x), gelu's x·Φ(x); any out, g = out / x): the product rule gives
+    dout·(g + x·g′), and the claim is one of the two terms alone, dout·out/x (x·g′ dropped) or the truth
+    less it (g dropped), for every dout."""
+    o = _single_output(ev)
+    x = dict(float_inputs(ev)).get(ev.name)
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    if o is None or x is None or o.shape != ev.shape or x.shape != ev.shape or not has_claims(ev) or not douts \
+            or douts[0].shape != ev.shape:
+        return None
+    g = np.where(np.abs(x) > NEAR_ZERO_INPUT * float(np.max(np.abs(x))), o / np.where(x == 0, 1.0, x), np.nan)
+    if not _varies(np.nan_to_num(g)) or not _elementwise(ev, douts):  # out = c·x: g′ = 0, no second term
+        return None
+    dropped = {"derivative": [d * g for d in douts], "factor": [t - d * g for t, d in zip(ev.true, douts)]}
+    for which, predicted in dropped.items():
+        if enough_entries(ev, 1) and explains(ev, predicted):
+            kept, lost = ("g(x)", "x·g′(x)") if which == "derivative" else ("x·g′(x)", "g(x)")
+            return {"kept": kept.replace("x", ev.name), "lost": lost.replace("x", ev.name),
+                    "claim": f"dout·out/{ev.name}" if which == "derivative" else f"the true gradient less dout·out/{ev.name}"}
+    return None
+
+
+def _elementwise(ev: Evidence, douts: list[np.ndarray]) -> bool:
+    """The truth is dout times one local gradient for every dout (an elementwise step: each output entry
+    depends on its own input entry alone; a norm's x/rms(x) is not, and its constant rms is a mean path's
+    mistake); two douts at least, else anything is."""
+    if len(douts) < 2:
+        return False
+    with np.errstate(all="ignore"):
+        local = np.where(np.abs(douts[0]) > NEAR_ZERO_INPUT * float(np.max(np.abs(douts[0]))), ev.true[0] / douts[0],
+                         np.nan)
+    return explains(ev, [d * local for d in douts], claimed=ev.true[:len(douts)])
+
+
 # ----- a claim that is the truth for another dout ---------------------------------------------------
 def _precedence_douts(ev: Evidence) -> dict[str, list[tuple]]:
     o = _single_output(ev)
@@ -1669,6 +1708,11 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("untransposed matrix", _untransposed, "it uses {m} where {m}.T belongs ({form})"),
     Hypothesis("permuted", _permuted, "{what}"),
     Hypothesis("local gradient factor", _input_factor, "{what}"),
+    # after the factors: x**n's dout·x**(n−1) is a factor n forgotten before it is one term of x·x**(n−1)
+    Hypothesis("product rule term dropped", _product_rule,
+               "it is {claim}, the term dout·{kept} alone, where the product rule gives out = {name}·g({name}) the "
+               "gradient dout·(g({name}) + {name}·g′({name})), g = out/{name}: the {lost} term is dropped (as swish's "
+               "dout·σ(x) for dout·(σ(x) + x·σ(x)·(1 − σ(x))))"),
     Hypothesis("regularisation", _regularisation,
                "it differs from the true gradient by {c}·{u}{named}: a term proportional to {u} (a regularisation "
                "term's gradient) does not match the loss"),

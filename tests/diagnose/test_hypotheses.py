@@ -211,6 +211,14 @@ def local_factor(ok):
     return gradcheck.check_layer(power, backward, [np.abs(randn(3, 4)) + 0.5, randn(3, 4)]), "b"
 
 
+def product_rule(ok):
+    """x·tanh(x) with dout·tanh(x), its x·(1 − tanh²) term dropped; the near miss scales that one term."""
+    def backward(dout, cache):
+        x, t = cache
+        return dout * t * (1 if ok else 1.05)
+    return gradcheck.check_layer(lambda x: (x * np.tanh(x), (x, np.tanh(x))), backward, [randn(4, 5)]), "x"
+
+
 def regularisation(ok):
     X = randn(5, 3)
 
@@ -356,7 +364,8 @@ CASES = {
     "twice or half": twice_or_half, "activation for its derivative": activation,
     "input for output": input_for_output, "output for input": output_for_input, "1 / 1 + exp": precedence,
     "constant factor": constant, "transpose": transpose, "untransposed matrix": untransposed, "permuted": permuted,
-    "local gradient factor": local_factor, "regularisation": regularisation, "data term factor": data_term, "sign region": sign_region,
+    "local gradient factor": local_factor, "product rule term dropped": product_rule,
+    "regularisation": regularisation, "data term factor": data_term, "sign region": sign_region,
     "output path": output_path, "swapped outputs": swapped_outputs, "one slice of dout": one_slice_of_dout,
     "mask": mask, "repeated indices": repeated, "one slice wrong": one_slice_wrong, "reduction axes": reduction_axes,
     "mean path": mean_path,

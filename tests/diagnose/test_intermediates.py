@@ -147,3 +147,79 @@ def test_an_elementwise_layer_is_no_matrix_times_dout():
     x = randn(50, 4, 3)
     result = gradcheck.check_vjp(np.tanh, lambda d, x: d * (1 - x ** 2), [x])
     assert result.exit_code == 1 and result.gradients["x"].cause != "untransposed matrix", result.gradients["x"].diagnosis
+
+
+# ----- a product rule's term dropped ----------------------------------------------------------------
+def phi(x):
+    """The standard normal's distribution function, without scipy: erf through math, entry by entry."""
+    import math
+    return 0.5 * (1 + np.vectorize(math.erf)(x / np.sqrt(2)))
+
+
+def softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def test_gelu_without_the_derivative_term_is_a_dropped_product_rule_term():
+    """gelu = x·Φ(x) with dout·Φ(x) for dout·(Φ(x) + x·φ(x)): the claim is dout·out/x."""
+    x = 1.4 * randn(60, 3, 5)
+    right = gradcheck.check_vjp(lambda x: x * phi(x),
+                                lambda d, x: d * (phi(x) + x * np.exp(-x ** 2 / 2) / np.sqrt(2 * np.pi)), [x])
+    assert right.exit_code == 0
+    result = gradcheck.check_vjp(lambda x: x * phi(x), lambda d, x: d * phi(x), [x])
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and g.cause == "product rule term dropped", (g.cause, g.diagnosis)
+    assert "dout·out/x" in g.diagnosis and "the x·g′(x) term is dropped" in g.diagnosis, g.diagnosis
+
+
+def test_mish_without_its_factor_term_is_a_dropped_product_rule_term():
+    """mish = z·tanh(softplus(z)) with only z·d/dz tanh(softplus(z)): the g(z) term is dropped."""
+    z = 1.2 * randn(61, 2, 3, 4)
+
+    def backward(d, z):
+        t = np.tanh(softplus(z))
+        return d * z * (1 - t ** 2) * sigmoid(z)
+    result = gradcheck.check_vjp(lambda z: z * np.tanh(softplus(z)), backward, [z])
+    g = result.gradients["z"]
+    assert result.exit_code == 1 and g.cause == "product rule term dropped", (g.cause, g.diagnosis)
+    assert "the g(z) term is dropped" in g.diagnosis and "true gradient less dout·out/z" in g.diagnosis, g.diagnosis
+
+
+@pytest.mark.parametrize("backward", [
+    lambda d, x: 2 * d * (sigmoid(x) + x * sigmoid(x) * (1 - sigmoid(x))),  # a factor on the whole
+    lambda d, x: 1.1 * d * sigmoid(x),  # the factor alone, scaled
+    lambda d, x: d * sigmoid(x) * (1 - sigmoid(x)),  # the derivative term without its x
+])
+def test_other_swish_mistakes_are_not_a_dropped_product_rule_term(backward):
+    x = 1.3 * randn(62, 4, 6)
+    result = gradcheck.check_vjp(lambda x: x * sigmoid(x), backward, [x])
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and g.cause != "product rule term dropped", g.diagnosis
+
+
+def test_a_norm_with_its_statistic_constant_is_not_a_dropped_product_rule_term():
+    """x / rms(x) with the rms as a constant is dout·out/x too, but the step is no elementwise one: its
+    truth is not dout times one local gradient, so the product rule is not what is said."""
+    def forward(x):
+        return x / np.sqrt(np.mean(x ** 2, axis=1, keepdims=True))
+
+    x = randn(63, 4, 5)
+    result = gradcheck.check_vjp(forward, lambda d, x: d / np.sqrt(np.mean(x ** 2, axis=1, keepdims=True)), [x])
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and g.cause != "product rule term dropped", g.diagnosis
+
+
+def test_a_power_without_its_exponent_is_its_factor_not_a_dropped_product_rule_term():
+    """x**3 with dout·x**2 and a**b with dout·a**(b−1) are dout·out/x as well, but a factor 3 (or b)
+    forgotten is the whole claim's account: the factors come first in the table."""
+    x = np.abs(randn(64, 4, 5)) + 0.5  # no size is 3
+    b = randn(65, 4, 5)
+    cube = gradcheck.check_vjp(lambda x: x ** 3, lambda d, x: d * x ** 2, [x]).gradients["x"]
+    assert cube.cause == "constant factor" and "factor 3 is missing" in cube.diagnosis, cube.diagnosis
+    power = gradcheck.check_vjp(lambda a, b: a ** b, lambda d, a, b: (d * a ** (b - 1), d * a ** b * np.log(a)),
+                                [x, b]).gradients["a"]
+    assert power.cause == "local gradient factor", power.diagnosis
