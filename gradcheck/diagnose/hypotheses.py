@@ -626,6 +626,25 @@ def _elementwise(ev: Evidence, douts: list[np.ndarray]) -> bool:
     return explains(ev, [d * local for d in douts], claimed=ev.true[:len(douts)])
 
 
+# ----- an input where a quantity computed from it belongs ------------------------------------------
+def _input_in_reduction(ev: Evidence) -> dict[str, Any] | None:
+    """A scale's gradient sum(dout·u) over the axes that make its shape, u another input of dout's shape,
+    where the truth is another sum (layer norm's dgamma = sum(dout·x) for sum(dout·x̂), a gain on tanh(x)
+    with sum(dout·x)): the input is used where what the forward computes from it belongs."""
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    if len(ev.outputs) != 1 or not has_claims(ev) or not douts:
+        return None
+    if any(m != ev.name and e.shape == ev.shape and is_the_truth(e, ev.claimed) for m, e in ev.everyone.items()):
+        return None  # another input's true gradient (a scale's and a shift's swapped): the order's
+    for n, u in float_inputs(ev):
+        axes = summed_axes(u.shape, ev.shape)
+        if n == ev.name or u.shape != douts[0].shape or axes is None or not _varies(u):
+            continue
+        if enough_entries(ev, 0) and explains(ev, [(d * u).sum(axis=axes).reshape(ev.shape) for d in douts]):
+            return {"u": n, "axes": ", ".join(map(str, axes)), "s": "is" if len(axes) == 1 else "es"}
+    return None
+
+
 # ----- a claim that is the truth for another dout ---------------------------------------------------
 def _precedence_douts(ev: Evidence) -> dict[str, list[tuple]]:
     o = _single_output(ev)
@@ -1713,6 +1732,10 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                "it is {claim}, the term dout·{kept} alone, where the product rule gives out = {name}·g({name}) the "
                "gradient dout·(g({name}) + {name}·g′({name})), g = out/{name}: the {lost} term is dropped (as swish's "
                "dout·σ(x) for dout·(σ(x) + x·σ(x)·(1 − σ(x))))"),
+    Hypothesis("input for a computed form", _input_in_reduction,
+               "it is the sum of dout·{u} over ax{s} {axes}, and the true gradient is not: {u}, an input, is used "
+               "where a quantity the forward computes from it belongs (as layer norm's dgamma = sum(dout * x) for "
+               "sum(dout * xhat))"),
     Hypothesis("regularisation", _regularisation,
                "it differs from the true gradient by {c}·{u}{named}: a term proportional to {u} (a regularisation "
                "term's gradient) does not match the loss"),

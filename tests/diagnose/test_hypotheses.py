@@ -219,6 +219,15 @@ def product_rule(ok):
     return gradcheck.check_layer(lambda x: (x * np.tanh(x), (x, np.tanh(x))), backward, [randn(4, 5)]), "x"
 
 
+def input_for_computed_form(ok):
+    """y = g·sigmoid(x), g per column, with dg = sum(dout·x) over the rows; the near miss adds 0.01·x."""
+    def backward(dout, cache):
+        x, g = cache
+        s = sigmoid(x)
+        return dout * g * s * (1 - s), (dout * (x if ok else x + 0.01 * x ** 2)).sum(axis=0)
+    return gradcheck.check_layer(lambda x, g: (g * sigmoid(x), (x, g)), backward, [randn(5, 3), randn(3)]), "g"
+
+
 def regularisation(ok):
     X = randn(5, 3)
 
@@ -365,6 +374,7 @@ CASES = {
     "input for output": input_for_output, "output for input": output_for_input, "1 / 1 + exp": precedence,
     "constant factor": constant, "transpose": transpose, "untransposed matrix": untransposed, "permuted": permuted,
     "local gradient factor": local_factor, "product rule term dropped": product_rule,
+    "input for a computed form": input_for_computed_form,
     "regularisation": regularisation, "data term factor": data_term, "sign region": sign_region,
     "output path": output_path, "swapped outputs": swapped_outputs, "one slice of dout": one_slice_of_dout,
     "mask": mask, "repeated indices": repeated, "one slice wrong": one_slice_wrong, "reduction axes": reduction_axes,

@@ -223,3 +223,51 @@ def test_a_power_without_its_exponent_is_its_factor_not_a_dropped_product_rule_t
     power = gradcheck.check_vjp(lambda a, b: a ** b, lambda d, a, b: (d * a ** (b - 1), d * a ** b * np.log(a)),
                                 [x, b]).gradients["a"]
     assert power.cause == "local gradient factor", power.diagnosis
+
+
+# ----- an input where a quantity computed from it belongs -------------------------------------------
+def batch_norm(x, gamma, beta):
+    xhat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + 1e-5)
+    return gamma * xhat + beta, (x, xhat, gamma)
+
+
+def batch_norm_backward(wrong):
+    def backward(dout, cache):
+        x, xhat, gamma = cache
+        n = x.shape[0]
+        dxhat = dout * gamma
+        dx = (n * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0)) / (n * np.sqrt(x.var(axis=0) + 1e-5))
+        out = gamma * xhat
+        dgamma = {"right": (dout * xhat).sum(axis=0), "x": (dout * x).sum(axis=0),
+                  "scaled": 1.1 * (dout * xhat).sum(axis=0), "output": (dout * out).sum(axis=0),
+                  "x, one entry off": (dout * x).sum(axis=0) + np.eye(1, x.shape[1]).ravel()}[wrong]
+        return dx, dgamma, dout.sum(axis=0)
+    return backward
+
+
+def test_batch_norm_dgamma_from_the_input_is_named():
+    x, gamma, beta = 1.5 * randn(70, 6, 3) + 0.5, randn(71, 3), randn(72, 3)
+    assert gradcheck.check_layer(batch_norm, batch_norm_backward("right"), [x, gamma, beta]).exit_code == 0
+    result = gradcheck.check_layer(batch_norm, batch_norm_backward("x"), [x, gamma, beta])
+    g = result.gradients["gamma"]
+    assert result.exit_code == 1 and g.cause == "input for a computed form", (g.cause, g.diagnosis)
+    assert "sum of dout·x over axis 0" in g.diagnosis and "x, an input, is used" in g.diagnosis, g.diagnosis
+
+
+def test_a_gain_on_tanh_with_its_gradient_from_the_input_is_named_over_two_axes():
+    """y = a·tanh(z) with a per channel (the last axis) and da = sum(dout·z) over axes 0 and 1."""
+    z, a = randn(73, 3, 4, 5), randn(74, 5)
+    result = gradcheck.check_vjp(lambda z, a: a * np.tanh(z),
+                                 lambda d, z, a: (d * a * (1 - np.tanh(z) ** 2), (d * z).sum(axis=(0, 1))), [z, a])
+    g = result.gradients["a"]
+    assert result.exit_code == 1 and g.cause == "input for a computed form", (g.cause, g.diagnosis)
+    assert "over axes 0, 1" in g.diagnosis, g.diagnosis
+
+
+@pytest.mark.parametrize("wrong", ["scaled", "output", "x, one entry off"])
+def test_other_dgamma_mistakes_are_not_an_input_for_its_computed_form(wrong):
+    """1.1·sum(dout·x̂), the output where x̂ belongs (gamma·x̂: not an input), sum(dout·x) with one entry off."""
+    x, gamma, beta = 1.5 * randn(75, 6, 3) + 0.5, randn(76, 3), randn(77, 3)
+    result = gradcheck.check_layer(batch_norm, batch_norm_backward(wrong), [x, gamma, beta])
+    g = result.gradients["gamma"]
+    assert result.exit_code == 1 and g.cause != "input for a computed form", (wrong, g.diagnosis)
