@@ -645,6 +645,42 @@ def _input_in_reduction(ev: Evidence) -> dict[str, Any] | None:
     return None
 
 
+# ----- a clip forgotten ------------------------------------------------------------------------------
+# Entries at one bound that make it a clip's: fewer is an extreme entry, not a constant the truth holds.
+CLIPPED_MIN = 2
+
+
+def _clip_forgotten(ev: Evidence) -> dict[str, Any] | None:
+    """The truth is the claim clipped to [lo, hi], lo and hi the truth's own least and largest entries (for
+    each dout): the claim is right where the truth lies inside and goes on beyond where the truth holds a
+    bound, a bound not 0 (a missing mask's 0 is the mask's) held by CLIPPED_MIN entries at least (Huber's
+    gradient r/n for clip(r, −1, 1)/n)."""
+    if not has_claims(ev) or not ev.whole or not np.all(ev.known):
+        return None
+    clipped, bounds = 0, []
+    for t, c in zip(ev.true, ev.claimed):
+        lo, hi = float(np.min(t)), float(np.max(t))
+        scale = max(abs(lo), abs(hi), 1e-300)
+        beyond = (c > hi + SAME * scale) | (c < lo - SAME * scale)
+        for bound, side, extreme in ((lo, c < lo, np.min(c)), (hi, c > hi, np.max(c))):
+            if np.any(side & beyond) and abs(bound) <= SAME * scale:
+                return None
+            if np.sum(side & beyond & (np.abs(c - extreme) <= SAME * scale)) >= CLIPPED_MIN:
+                return None  # the claim is clipped too, at another bound: not forgotten
+        if (t.size - int(beyond.sum())) < CLIPPED_MIN:  # nothing inside: no line to go on from
+            return None
+        clipped += int(beyond.sum())
+        bounds.append((lo, hi, int((beyond & (c > hi)).sum()), int((beyond & (c < lo)).sum())))
+    if not explains(ev, [np.clip(c, lo, hi) for c, (lo, hi, _, _) in zip(ev.claimed, bounds)], claimed=ev.true):
+        return None
+    if not any(up >= CLIPPED_MIN or down >= CLIPPED_MIN for _, _, up, down in bounds):
+        return None
+    lo, hi = bounds[0][0], bounds[0][1]
+    total = sum(int(t.size) for t in ev.true)
+    return {"lo": f"{lo:.6g}", "hi": f"{hi:.6g}", "clipped": clipped, "total": total,
+            "each": " (for the first dout; each dout has its own)" if len(bounds) > 1 else ""}
+
+
 # ----- a claim that is the truth for another dout ---------------------------------------------------
 def _precedence_douts(ev: Evidence) -> dict[str, list[tuple]]:
     o = _single_output(ev)
@@ -1736,6 +1772,10 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                "it is the sum of dout·{u} over ax{s} {axes}, and the true gradient is not: {u}, an input, is used "
                "where a quantity the forward computes from it belongs (as layer norm's dgamma = sum(dout * x) for "
                "sum(dout * xhat))"),
+    Hypothesis("clip forgotten", _clip_forgotten,
+               "it is the true gradient where that lies inside [{lo}, {hi}]{each}, and goes beyond where the true "
+               "gradient is at one of those bounds ({clipped} of {total} entries): a clip to [{lo}, {hi}] is "
+               "forgotten (as Huber's gradient, the residual clipped to [−δ, δ])"),
     Hypothesis("regularisation", _regularisation,
                "it differs from the true gradient by {c}·{u}{named}: a term proportional to {u} (a regularisation "
                "term's gradient) does not match the loss"),

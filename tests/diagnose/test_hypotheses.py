@@ -228,6 +228,17 @@ def input_for_computed_form(ok):
     return gradcheck.check_layer(lambda x, g: (g * sigmoid(x), (x, g)), backward, [randn(5, 3), randn(3)]), "g"
 
 
+def clip_forgotten(ok):
+    """Huber (δ = 1) of x, summed, with the residual x for clip(x, −1, 1); the near miss clips at 1.5."""
+    x = randn(4, 5) * 2
+    x = np.where(np.abs(np.abs(x) - 1) < 0.15, x * 1.3, x)  # off the kinks at ±1
+
+    def loss(x):
+        a = np.abs(x)
+        return float(np.sum(np.where(a <= 1, 0.5 * a ** 2, a - 0.5)))
+    return gradcheck.check_function(loss, (lambda x: x) if ok else (lambda x: np.clip(x, -1.5, 1.5)), [x]), "x"
+
+
 def regularisation(ok):
     X = randn(5, 3)
 
@@ -374,7 +385,7 @@ CASES = {
     "input for output": input_for_output, "output for input": output_for_input, "1 / 1 + exp": precedence,
     "constant factor": constant, "transpose": transpose, "untransposed matrix": untransposed, "permuted": permuted,
     "local gradient factor": local_factor, "product rule term dropped": product_rule,
-    "input for a computed form": input_for_computed_form,
+    "input for a computed form": input_for_computed_form, "clip forgotten": clip_forgotten,
     "regularisation": regularisation, "data term factor": data_term, "sign region": sign_region,
     "output path": output_path, "swapped outputs": swapped_outputs, "one slice of dout": one_slice_of_dout,
     "mask": mask, "repeated indices": repeated, "one slice wrong": one_slice_wrong, "reduction axes": reduction_axes,

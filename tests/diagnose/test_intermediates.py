@@ -271,3 +271,68 @@ def test_other_dgamma_mistakes_are_not_an_input_for_its_computed_form(wrong):
     result = gradcheck.check_layer(batch_norm, batch_norm_backward(wrong), [x, gamma, beta])
     g = result.gradients["gamma"]
     assert result.exit_code == 1 and g.cause != "input for a computed form", (wrong, g.diagnosis)
+
+
+# ----- a clip forgotten ------------------------------------------------------------------------------
+def clipped_quadratic(lo, hi):
+    """Σ h(x) with h′(x) = clip(x, lo, hi): x²/2 inside, lines of slope lo and hi beyond."""
+    def loss(x):
+        inside = 0.5 * np.clip(x, lo, hi) ** 2
+        return float(np.sum(inside + lo * np.minimum(x - lo, 0) + hi * np.maximum(x - hi, 0)))
+    return loss
+
+
+def away_from(x, points, margin=0.15):
+    """x moved off the kinks at `points`, so that no difference straddles one."""
+    for p in points:
+        x = np.where(np.abs(x - p) < margin, x + 2 * margin, x)
+    return x
+
+
+def test_smooth_l1_without_its_clip_is_named():
+    """Smooth L1 (β = 0.5) of pred − target, a mean: gradient clip(r/β, −1, 1)/n, claimed r/β/n."""
+    target = randn(80, 5, 4)
+    pred = target + away_from(1.2 * randn(81, 5, 4), (-0.5, 0.5))
+
+    def loss(pred, target):
+        a = np.abs(pred - target)
+        return np.mean(np.where(a < 0.5, 0.5 * a ** 2 / 0.5, a - 0.25))
+
+    def grad(clip):
+        def g(pred, target):
+            r = (pred - target) / 0.5
+            return (np.clip(r, -1, 1) if clip else r) / r.size
+        return g
+    assert gradcheck.check_function(loss, grad(True), {"pred": pred, "target": target}, data="target").exit_code == 0
+    result = gradcheck.check_function(loss, grad(False), {"pred": pred, "target": target}, data="target")
+    g = result.gradients["pred"]
+    assert result.exit_code == 1 and g.cause == "clip forgotten", (g.cause, g.diagnosis)
+    assert "a clip to [-0.05, 0.05] is forgotten" in g.diagnosis, g.diagnosis
+
+
+def test_an_asymmetric_clip_forgotten_is_named_with_its_bounds():
+    x = away_from(2 * randn(82, 3, 6), (-0.5, 2.0))
+    result = gradcheck.check_function(clipped_quadratic(-0.5, 2.0), lambda x: x, [x])
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and g.cause == "clip forgotten", (g.cause, g.diagnosis)
+    assert "[-0.5, 2]" in g.diagnosis, g.diagnosis
+
+
+@pytest.mark.parametrize("claim", [
+    lambda x: np.clip(x, -1.5, 3.0),  # clipped, at other bounds
+    lambda x: np.where(np.arange(x.size).reshape(x.shape) == 1, 0.7 * x, x),  # one entry inside off too
+    lambda x: np.maximum(x, 0),  # another mistake: no lower part
+])
+def test_other_mistakes_of_a_clipped_gradient_are_not_a_clip_forgotten(claim):
+    x = away_from(2 * randn(83, 3, 6), (-0.5, 2.0, 0.0))
+    result = gradcheck.check_function(clipped_quadratic(-0.5, 2.0), claim, [x])
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and g.cause != "clip forgotten", g.diagnosis
+
+
+def test_a_missing_mask_is_not_a_clip_at_zero():
+    """½Σ max(x, 0)² with gradient x: the truth's bound where the claim goes on is 0, a mask's."""
+    x = away_from(randn(84, 4, 5), (0.0,))
+    result = gradcheck.check_function(lambda x: 0.5 * float(np.sum(np.maximum(x, 0) ** 2)), lambda x: x, [x])
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and g.cause != "clip forgotten", g.diagnosis
