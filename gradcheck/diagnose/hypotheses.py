@@ -1586,6 +1586,54 @@ def _statistics_as_constants(ev: Evidence) -> str | None:
     return None
 
 
+def _claim_projected(ev: Evidence) -> str | None:
+    """The truth is the claim with its part along 1 and the input x removed on each block of the axes the
+    truth sums to 0 over (a group norm's groups, a layer norm's axes): a normalisation's gradient whose
+    backward took the mean, the variance or both as constants, with any per-channel gamma inside (the
+    claim carries it; _statistics_as_constants fits one scale per block). Where one number or one c·x for
+    all blocks is the whole difference, it is no statistic's path."""
+    x = dict(float_inputs(ev)).get(ev.name)
+    if x is None or x.shape != ev.shape or not _whole_beside_its_output(ev, 2):
+        return None
+    difference = [c - t for c, t in zip(ev.claimed, ev.true)]
+    for basis in ([np.ones(ev.shape)], [x]):
+        r = fitted_factor(ev, basis * len(difference), claimed=difference)
+        if r is not None and explains(ev, [t + r * basis[0] for t in ev.true]):
+            return None
+    for shape, words, split in _groupings(ev.shape):
+        for a in _minimal_zero_sums([t.reshape(shape) for t in ev.true[:ev.random]]):
+            if split is not None and (split in a) == (split + 1 in a):
+                continue  # a split wholly in or out of a is no group
+            label = _blocks(shape, a).ravel()
+            if np.bincount(label).min() < 2 + AFFINE_SPARE:
+                continue
+            projected = [_off_one_and(c.ravel(), x.ravel(), label).reshape(ev.shape) for c in ev.claimed]
+            if explains(ev, projected, claimed=ev.true):
+                over = _axes_said(a, split, words)
+                return (f"the true gradient is the claim with its mean and its part along {ev.name} removed "
+                        f"{'over ' if split is None else ''}{over} (a normalisation's gradient): the backward takes "
+                        "the statistics (the mean, the variance or both) as constants")
+    return None
+
+
+def _off_one_and(c: np.ndarray, x: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """c less its least-squares part along 1 and x on each block of `label`."""
+    out = np.empty_like(c)
+    for block in np.unique(label):
+        inside = label == block
+        basis = np.stack([np.ones(int(inside.sum())), x[inside]], axis=1)
+        out[inside] = c[inside] - basis @ np.linalg.lstsq(basis, c[inside], rcond=None)[0]
+    return out
+
+
+def _mean_path_douts(ev: Evidence) -> dict[str, list[tuple]]:
+    """_sum_path_douts, but none where the claim's own numbers already show the statistics taken as
+    constants: that test needs no other dout, and a norm's extra pass of differences is its costliest."""
+    if has_claims(ev) and (_statistics_as_constants(ev) or _claim_projected(ev)):
+        return {}
+    return _sum_path_douts(ev)
+
+
 def _mean_path(ev: Evidence) -> dict[str, Any] | None:
     """The truth sums to 0 along an axis for every dout (f is unchanged when the same amount is added
     along it), the claim does not, and claim − truth is what treating the mean and variance as constants
@@ -1594,7 +1642,7 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
     attention's dq, whose truth sums to 0 along no axis)."""
     if not has_claims(ev):
         return None
-    said = _statistics_as_constants(ev)
+    said = _statistics_as_constants(ev) or _claim_projected(ev)
     if said is not None:
         return {"what": said}
     sums = _softmax_sums(ev)
@@ -1802,7 +1850,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                "{sums} over {b}: the backward's {sums} are taken over {few} ({b} where the forward's are over {a})"),
     Hypothesis("mean path", _mean_path,
                "{what}: the path through that mean, variance or normalisation (a softmax's sum) is missing or "
-               "wrong, as if it were a constant", douts=_sum_path_douts, claims=True),
+               "wrong, as if it were a constant", douts=_mean_path_douts, claims=True),
 )
 BY_NAME = {h.name: h for h in HYPOTHESES}
 # The entries that say the claim is a constant factor of the truth.

@@ -336,3 +336,54 @@ def test_a_missing_mask_is_not_a_clip_at_zero():
     result = gradcheck.check_function(lambda x: 0.5 * float(np.sum(np.maximum(x, 0) ** 2)), lambda x: x, [x])
     g = result.gradients["x"]
     assert result.exit_code == 1 and g.cause != "clip forgotten", g.diagnosis
+
+
+# ----- a normalisation's statistics as constants, with a per-channel gain inside ---------------------
+def group_norm(groups):
+    """Group norm of an (N, C, L) input, C in `groups` groups, a gain and shift per channel."""
+    def forward(x, gamma, beta):
+        n, c, length = x.shape
+        xg = x.reshape(n, groups, -1)
+        std = np.sqrt(xg.var(axis=2, keepdims=True) + 1e-5)
+        xhat = ((xg - xg.mean(axis=2, keepdims=True)) / std).reshape(x.shape)
+        return gamma[None, :, None] * xhat + beta[None, :, None], (x, xhat, std, gamma)
+    return forward
+
+
+def group_norm_backward(groups, wrong):
+    def backward(dout, cache):
+        x, xhat, std, gamma = cache
+        n = x.shape[0]
+        g = (dout * gamma[None, :, None]).reshape(n, groups, -1)
+        xh = xhat.reshape(n, groups, -1)
+        whole = np.sqrt(x.reshape(n, -1).var(axis=1) + 1e-5)[:, None, None]
+        dx = {"right": (g - g.mean(axis=2, keepdims=True) - xh * (g * xh).mean(axis=2, keepdims=True)) / std,
+              "both constant": g / std,
+              "variance constant": (g - g.mean(axis=2, keepdims=True)) / std,
+              "offset": (g - g.mean(axis=2, keepdims=True) - xh * (g * xh).mean(axis=2, keepdims=True)) / std + 0.05,
+              "whole-sample std": g / whole}[wrong]
+        return dx.reshape(x.shape), (dout * xhat).sum(axis=(0, 2)), dout.sum(axis=(0, 2))
+    return backward
+
+
+@pytest.mark.parametrize("groups, wrong", [(4, "both constant"), (2, "variance constant")])
+def test_a_group_norm_with_its_statistics_constant_is_the_mean_path(groups, wrong):
+    """dx = gamma·dout/σ (or with the mean kept), gamma per channel: no one scale per group fits the truth,
+    but the truth is the claim with its part along 1 and x removed on each group."""
+    x, gamma, beta = 1.3 * randn(90, 3, 8, 5) + 0.4, 1 + 0.4 * randn(91, 8), randn(92, 8)
+    forward = group_norm(groups)
+    assert gradcheck.check_layer(forward, group_norm_backward(groups, "right"), [x, gamma, beta]).exit_code == 0
+    result = gradcheck.check_layer(forward, group_norm_backward(groups, wrong), [x, gamma, beta])
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and g.cause == "mean path", (g.cause, g.diagnosis)
+    assert "statistics" in g.diagnosis and "constants" in g.diagnosis, g.diagnosis
+
+
+@pytest.mark.parametrize("wrong", ["offset", "whole-sample std"])
+def test_other_group_norm_mistakes_are_not_its_statistics_as_constants(wrong):
+    """A constant added (one number for every block), the claim scaled by the whole sample's σ (its
+    projection is not the truth): neither is the statistics taken as constants."""
+    x, gamma, beta = 1.3 * randn(93, 2, 4, 3) + 0.4, 1 + 0.4 * randn(94, 4), randn(95, 4)
+    result = gradcheck.check_layer(group_norm(2), group_norm_backward(2, wrong), [x, gamma, beta])
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and "as constants" not in g.diagnosis, (wrong, g.diagnosis)
