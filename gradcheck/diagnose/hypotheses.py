@@ -1588,7 +1588,8 @@ def _statistics_as_constants(ev: Evidence) -> str | None:
 
 def _claim_projected(ev: Evidence) -> str | None:
     """The truth is the claim with its part along 1 and the input x removed on each block of the axes the
-    truth sums to 0 over (a group norm's groups, a layer norm's axes): a normalisation's gradient whose
+    truth sums to 0 over (a group norm's groups, a layer norm's several axes; one axis is _mean_path's
+    own test, as in _statistics_as_constants): a normalisation's gradient whose
     backward took the mean, the variance or both as constants, with any per-channel gamma inside (the
     claim carries it; _statistics_as_constants fits one scale per block). Where one number or one c·x for
     all blocks is the whole difference, it is no statistic's path."""
@@ -1602,8 +1603,8 @@ def _claim_projected(ev: Evidence) -> str | None:
             return None
     for shape, words, split in _groupings(ev.shape):
         for a in _minimal_zero_sums([t.reshape(shape) for t in ev.true[:ev.random]]):
-            if split is not None and (split in a) == (split + 1 in a):
-                continue  # a split wholly in or out of a is no group
+            if split is None and len(a) < 2 or split is not None and (split in a) == (split + 1 in a):
+                continue  # one axis is _mean_path's own test; a split wholly in or out of a is no group
             label = _blocks(shape, a).ravel()
             if np.bincount(label).min() < 2 + AFFINE_SPARE:
                 continue
