@@ -84,6 +84,10 @@ def diagnose(box: BlackBox, wrong: Sequence[str], measured: Mapping[str, list[Nu
                 found[n] = said
             continue
         said = _walk(ev, measured_only=True)
+        factor = ambiguous_factor(ev) if said is None else None
+        if factor is not None:  # a constant factor of the truth, read two ways: no other dout or pair says more
+            found[n] = Diagnosis("count", factor)
+            continue
         if said is None:
             _measured_moved(box, ev, claims.claim_for)
             said = _walk(ev, measured_only=False)
