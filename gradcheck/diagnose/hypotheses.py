@@ -23,7 +23,6 @@ import numpy as np
 
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
-from ..ops.reductions import softmax
 from . import reductions, routing, windows
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED
@@ -428,12 +427,27 @@ def _constant(ev: Evidence) -> dict[str, Any] | None:
     r = claim_ratio(ev)
     if r is None or not enough_entries(ev, 1) or _sign_and_named(ev, r):
         return None
+    if len(_factor_names(ev, r)) > 1:  # said by ambiguous_factor, naming no mistake
+        return None
+    return {"value": f"{r:.6g}", "every": f" ({ev.every.removeprefix(', ')})" if ev.every else "",
+            "which": _power_factor(ev, r)}
+
+
+def ambiguous_factor(ev: Evidence) -> str | None:
+    """The claim is a constant factor of the truth that two or more sizes or numbers of the call are (a
+    factor 2 with 2 rows and d = 4: a 1/N, a 1/√d or a 2 forgotten): what is certain, the factor and its
+    readings, naming none of them as the mistake (the count's place, layers.py). "Some constant factor"
+    would pass over the readings as if none fitted."""
+    r = claim_ratio(ev)
+    if r is None or not enough_entries(ev, 1) or _sign_and_named(ev, r):
+        return None
     names = _factor_names(ev, r)
-    names += [words for value, words in ((2.0, "twice"), (0.5, "half")) if len(names) > 1 and close_to(r, value)]
-    which = f": it is {' and '.join(names)}, and no one of them can be told from the others" if len(names) > 1 else ""
-    if not which:
-        which = _power_factor(ev, r)
-    return {"value": f"{r:.6g}", "every": f" ({ev.every.removeprefix(', ')})" if ev.every else "", "which": which}
+    if len(names) < 2:
+        return None
+    names += [words for value, words in ((2.0, "twice"), (0.5, "half")) if close_to(r, value)]
+    every = f" ({ev.every.removeprefix(', ')})" if ev.every else ""
+    return (f"it is {r:.6g} times the true gradient{every}, and that factor is {' and '.join(names)}: no one of "
+            "them can be told from the others, so no mistake is named")
 
 
 def _sign_and_named(ev: Evidence, r: float) -> bool:
@@ -595,6 +609,100 @@ def _local_form(form: str) -> Callable[[Evidence], dict[str, Any] | None]:
 
 
 _activation = _local_form("activation for its derivative")
+
+
+# ----- a product rule's term dropped ----------------------------------------------------------------
+# Entries of the input this close to 0 (relative to its largest) give no g = out / x: left out.
+NEAR_ZERO_INPUT = 1e-6
+
+
+def _product_rule(ev: Evidence) -> dict[str, Any] | None:
+    """out = x·g(x) (swish's x·σ(x), gelu's x·Φ(x); any out, g = out / x): the product rule gives
+    dout·(g + x·g′), and the claim is one of the two terms alone, dout·out/x (x·g′ dropped) or the truth
+    less it (g dropped), for every dout."""
+    o = _single_output(ev)
+    x = dict(float_inputs(ev)).get(ev.name)
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    if o is None or x is None or o.shape != ev.shape or x.shape != ev.shape or not has_claims(ev) or not douts \
+            or douts[0].shape != ev.shape:
+        return None
+    g = np.where(np.abs(x) > NEAR_ZERO_INPUT * float(np.max(np.abs(x))), o / np.where(x == 0, 1.0, x), np.nan)
+    if not _varies(np.nan_to_num(g)) or not _elementwise(ev, douts):  # out = c·x: g′ = 0, no second term
+        return None
+    dropped = {"derivative": [d * g for d in douts], "factor": [t - d * g for t, d in zip(ev.true, douts)]}
+    for which, predicted in dropped.items():
+        if enough_entries(ev, 1) and explains(ev, predicted):
+            kept, lost = ("g(x)", "x·g′(x)") if which == "derivative" else ("x·g′(x)", "g(x)")
+            return {"kept": kept.replace("x", ev.name), "lost": lost.replace("x", ev.name),
+                    "claim": f"dout·out/{ev.name}" if which == "derivative" else f"the true gradient less dout·out/{ev.name}"}
+    return None
+
+
+def _elementwise(ev: Evidence, douts: list[np.ndarray]) -> bool:
+    """The truth is dout times one local gradient for every dout (an elementwise step: each output entry
+    depends on its own input entry alone; a norm's x/rms(x) is not, and its constant rms is a mean path's
+    mistake); two douts at least, else anything is."""
+    if len(douts) < 2:
+        return False
+    with np.errstate(all="ignore"):
+        local = np.where(np.abs(douts[0]) > NEAR_ZERO_INPUT * float(np.max(np.abs(douts[0]))), ev.true[0] / douts[0],
+                         np.nan)
+    return explains(ev, [d * local for d in douts], claimed=ev.true[:len(douts)])
+
+
+# ----- an input where a quantity computed from it belongs ------------------------------------------
+def _input_in_reduction(ev: Evidence) -> dict[str, Any] | None:
+    """A scale's gradient sum(dout·u) over the axes that make its shape, u another input of dout's shape,
+    where the truth is another sum (layer norm's dgamma = sum(dout·x) for sum(dout·x̂), a gain on tanh(x)
+    with sum(dout·x)): the input is used where what the forward computes from it belongs."""
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    if len(ev.outputs) != 1 or not has_claims(ev) or not douts:
+        return None
+    if any(m != ev.name and e.shape == ev.shape and is_the_truth(e, ev.claimed) for m, e in ev.everyone.items()):
+        return None  # another input's true gradient (a scale's and a shift's swapped): the order's
+    for n, u in float_inputs(ev):
+        axes = summed_axes(u.shape, ev.shape)
+        if n == ev.name or u.shape != douts[0].shape or axes is None or not _varies(u):
+            continue
+        if enough_entries(ev, 0) and explains(ev, [(d * u).sum(axis=axes).reshape(ev.shape) for d in douts]):
+            return {"u": n, "axes": ", ".join(map(str, axes)), "s": "is" if len(axes) == 1 else "es"}
+    return None
+
+
+# ----- a clip forgotten ------------------------------------------------------------------------------
+# Entries at one bound that make it a clip's: fewer is an extreme entry, not a constant the truth holds.
+CLIPPED_MIN = 2
+
+
+def _clip_forgotten(ev: Evidence) -> dict[str, Any] | None:
+    """The truth is the claim clipped to [lo, hi], lo and hi the truth's own least and largest entries (for
+    each dout): the claim is right where the truth lies inside and goes on beyond where the truth holds a
+    bound, a bound not 0 (a missing mask's 0 is the mask's) held by CLIPPED_MIN entries at least (Huber's
+    gradient r/n for clip(r, −1, 1)/n)."""
+    if not has_claims(ev) or not ev.whole or not np.all(ev.known):
+        return None
+    clipped, bounds = 0, []
+    for t, c in zip(ev.true, ev.claimed):
+        lo, hi = float(np.min(t)), float(np.max(t))
+        scale = max(abs(lo), abs(hi), 1e-300)
+        beyond = (c > hi + SAME * scale) | (c < lo - SAME * scale)
+        for bound, side, extreme in ((lo, c < lo, np.min(c)), (hi, c > hi, np.max(c))):
+            if np.any(side & beyond) and abs(bound) <= SAME * scale:
+                return None
+            if np.sum(side & beyond & (np.abs(c - extreme) <= SAME * scale)) >= CLIPPED_MIN:
+                return None  # the claim is clipped too, at another bound: not forgotten
+        if (t.size - int(beyond.sum())) < CLIPPED_MIN:  # nothing inside: no line to go on from
+            return None
+        clipped += int(beyond.sum())
+        bounds.append((lo, hi, int((beyond & (c > hi)).sum()), int((beyond & (c < lo)).sum())))
+    if not explains(ev, [np.clip(c, lo, hi) for c, (lo, hi, _, _) in zip(ev.claimed, bounds)], claimed=ev.true):
+        return None
+    if not any(up >= CLIPPED_MIN or down >= CLIPPED_MIN for _, _, up, down in bounds):
+        return None
+    lo, hi = bounds[0][0], bounds[0][1]
+    total = sum(int(t.size) for t in ev.true)
+    return {"lo": f"{lo:.6g}", "hi": f"{hi:.6g}", "clipped": clipped, "total": total,
+            "each": " (for the first dout; each dout has its own)" if len(bounds) > 1 else ""}
 
 
 # ----- a claim that is the truth for another dout ---------------------------------------------------
@@ -883,9 +991,9 @@ def _transpose(ev: Evidence) -> dict[str, Any] | None:
 
 def _untransposed(ev: Evidence) -> dict[str, Any] | None:
     """`g @ M` where `g @ M.T` belongs (or M @ g for M.T @ g), M a square input: the claim is
-    truth @ inv(M.T) @ M."""
+    truth @ inv(M.T) @ M. Else M computed by the forward (_untransposed_intermediate)."""
     if len(ev.shape) != 2 or not has_claims(ev):
-        return None
+        return _untransposed_intermediate(ev)
     for n, m in float_inputs(ev):
         if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 2 or np.allclose(m, m.T):
             continue
@@ -897,6 +1005,42 @@ def _untransposed(ev: Evidence) -> dict[str, Any] | None:
             return {"m": n, "form": f"`… @ {n}` for `… @ {n}.T`"}
         if ev.shape[0] == k and explains(ev, [(m @ inverse_t) @ t for t in ev.true]):
             return {"m": n, "form": f"`{n} @ …` for `{n}.T @ …`"}
+    return _untransposed_intermediate(ev)
+
+
+# A matrix recovered from the truth's columns (each row of it a least-squares fit over them) needs this
+# many columns beyond its number of rows: with no more, any truth is some matrix times dout.
+SPARE_COLUMNS = 3
+
+
+def _untransposed_intermediate(ev: Evidence) -> dict[str, Any] | None:
+    """`M @ dout` where `M.T @ dout` belongs (or `dout @ M` for `dout @ M.T`), M a square matrix the forward
+    computes (attention's weights A in dv = A.T @ dout), one per leading index: the truth is M·dout for
+    every random dout, M recovered from their columns by least squares (with SPARE_COLUMNS more columns
+    than M has rows, so that the fit says something), and the claim is M.T·dout."""
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    if len(ev.shape) < 2 or len(ev.outputs) != 1 or not has_claims(ev) or not ev.whole or not np.all(ev.known) \
+            or not douts or douts[0].shape != ev.shape:
+        return None
+    for side, turn in (("left", lambda a: a), ("right", lambda a: np.swapaxes(a, -1, -2))):
+        d = [turn(x) for x in douts]
+        t = [turn(x) for x in ev.true[:len(d)]]
+        rows, columns = d[0].shape[-2], d[0].shape[-1] * len(d)
+        if rows < 2 or columns < rows + SPARE_COLUMNS:
+            continue
+        stacked_d, stacked_t = np.concatenate(d, axis=-1), np.concatenate(t, axis=-1)
+        m = stacked_t @ np.linalg.pinv(stacked_d)  # per leading index
+        if not explains(ev, [turn(m @ x) for x in d], claimed=ev.true[:len(d)]):
+            continue  # the truth is no one matrix times dout
+        if np.allclose(m, np.swapaxes(m, -1, -2), rtol=0, atol=SAME * float(np.max(np.abs(m)))):
+            continue  # its transpose is itself
+        if explains(ev, [turn(np.swapaxes(m, -1, -2) @ x) for x in d]):
+            shape = format_shape(m.shape[-2:])
+            form = "`M @ dout` for `M.T @ dout`" if side == "left" else "`dout @ M` for `dout @ M.T`"
+            each = " (one per leading index)" if m.ndim > 2 else ""
+            return {"m": "M", "form": f"{form}, M a {shape} matrix{each} the forward computes, not an input, as "
+                                      "attention's weights A in dv = A.T @ dout: the true gradient is M.T times dout "
+                                      "for every dout, M recovered from them"}
     return None
 
 
@@ -1715,25 +1859,53 @@ def _statistics_as_constants(ev: Evidence) -> str | None:
     return None
 
 
-def _softmax_left_out(ev: Evidence) -> str | None:
-    """The truth sums to 0 along an axis (a softmax cross-entropy's (p − onehot)/N) and claim − truth is r
-    times the softmax of an input of the gradient's shape along that axis: the p that the softmax's sum
-    (its normaliser) contributes is left out (the gradient −onehot/N)."""
-    if not ev.whole or not np.all(ev.known) or len(ev.shape) < 1:
+def _claim_projected(ev: Evidence) -> str | None:
+    """The truth is the claim with its part along 1 and the input x removed on each block of the axes the
+    truth sums to 0 over (a group norm's groups, a layer norm's several axes; one axis is _mean_path's
+    own test, as in _statistics_as_constants): a normalisation's gradient whose
+    backward took the mean, the variance or both as constants, with any per-channel gamma inside (the
+    claim carries it; _statistics_as_constants fits one scale per block). Where one number or one c·x for
+    all blocks is the whole difference, it is no statistic's path."""
+    x = dict(float_inputs(ev)).get(ev.name)
+    if x is None or x.shape != ev.shape or not _whole_beside_its_output(ev, 2):
         return None
-    for n, u in same_shape_arrays(ev):
-        if n.startswith("output"):
-            continue
-        for axis in range(len(ev.shape)):
-            if ev.shape[axis] < 2 or not _zero_sum(ev.true, (axis,)):
+    difference = [c - t for c, t in zip(ev.claimed, ev.true)]
+    for basis in ([np.ones(ev.shape)], [x]):
+        r = fitted_factor(ev, basis * len(difference), claimed=difference)
+        if r is not None and explains(ev, [t + r * basis[0] for t in ev.true]):
+            return None
+    for shape, words, split in _groupings(ev.shape):
+        for a in _minimal_zero_sums([t.reshape(shape) for t in ev.true[:ev.random]]):
+            if split is None and len(a) < 2 or split is not None and (split in a) == (split + 1 in a):
+                continue  # one axis is _mean_path's own test; a split wholly in or out of a is no group
+            label = _blocks(shape, a).ravel()
+            if np.bincount(label).min() < 2 + AFFINE_SPARE:
                 continue
-            p = softmax(u, axis=axis)
-            r = fitted_factor(ev, [p] * len(ev.claimed), claimed=[c - t for c, t in zip(ev.claimed, ev.true)])
-            if r is None or abs(r) < SAME or not explains(ev, [t + r * p for t in ev.true]):
-                continue
-            return (f"the true gradient sums to 0 over axis {axis}, and the claim is it plus {r:.4g}·p, p the softmax "
-                    f"of {n} over that axis: the term p that the softmax's sum contributes is left out")
+            projected = [_off_one_and(c.ravel(), x.ravel(), label).reshape(ev.shape) for c in ev.claimed]
+            if explains(ev, projected, claimed=ev.true):
+                over = _axes_said(a, split, words)
+                return (f"the true gradient is the claim with its mean and its part along {ev.name} removed "
+                        f"{'over ' if split is None else ''}{over} (a normalisation's gradient): the backward takes "
+                        "the statistics (the mean, the variance or both) as constants")
     return None
+
+
+def _off_one_and(c: np.ndarray, x: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """c less its least-squares part along 1 and x on each block of `label`."""
+    out = np.empty_like(c)
+    for block in np.unique(label):
+        inside = label == block
+        basis = np.stack([np.ones(int(inside.sum())), x[inside]], axis=1)
+        out[inside] = c[inside] - basis @ np.linalg.lstsq(basis, c[inside], rcond=None)[0]
+    return out
+
+
+def _mean_path_douts(ev: Evidence) -> dict[str, list[tuple]]:
+    """_sum_path_douts, but none where the claim's own numbers already show the statistics taken as
+    constants: that test needs no other dout, and a norm's extra pass of differences is its costliest."""
+    if has_claims(ev) and (_statistics_as_constants(ev) or _claim_projected(ev)):
+        return {}
+    return _sum_path_douts(ev)
 
 
 def _mean_path(ev: Evidence) -> dict[str, Any] | None:
@@ -1744,7 +1916,7 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
     attention's dq, whose truth sums to 0 along no axis)."""
     if not has_claims(ev):
         return None
-    said = _statistics_as_constants(ev) or _softmax_left_out(ev)
+    said = _statistics_as_constants(ev) or _claim_projected(ev)
     if said is not None:
         return {"what": said}
     sums = _softmax_sums(ev)
@@ -1755,8 +1927,15 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
         for axis in range(len(ev.shape)):
             if ev.shape[axis] < 2:
                 continue
-            if _zero_sum(ev.true, (axis,)) and not any(_zero_sum([c], (axis,)) for c in ev.claimed) \
-                    and _affine_along(ev, axis):
+            if not _zero_sum(ev.true, (axis,)) or any(_zero_sum([c], (axis,)) for c in ev.claimed):
+                continue
+            softmax_of = _softmax_left_out(ev, axis)
+            if softmax_of is not None:
+                how = "left out" if _one_per_line(ev, axis) else "given the wrong factor"
+                return {"what": f"it differs from the true gradient by a multiple of softmax({softmax_of}) along "
+                                f"axis {axis}, one per line (the gradient of log Σ exp({softmax_of}): a "
+                                f"cross-entropy's softmax p is {how})"}
+            if _affine_along(ev, axis):
                 return {"what": f"the true gradient sums to 0 over axis {axis} (f does not change "
                                 "when the same amount is added along that axis, as after subtracting a mean over "
                                 "it, or inside a softmax) and the claim does not"}
@@ -1776,6 +1955,36 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
 # Entries beyond the numbers fitted that the fit below must explain, over all its lines: with fewer, a
 # bias's three entries beside one input are "explained" by any claim.
 AFFINE_SPARE = 3
+
+
+def _softmax_left_out(ev: Evidence, axis: int) -> str | None:
+    """An input u of the gradient's shape with claim − truth = c·softmax(u) along `axis`, one c per line
+    (a cross-entropy's −onehot/N for (p − onehot)/N: the log-sum-exp's gradient, whose sum the truth's
+    zero sum needs, left out), the input's name; None where no input, or too few entries beyond the
+    lines' numbers."""
+    line = ev.shape[axis]
+    lines = int(np.prod(ev.shape)) // line
+    if lines * (line - 1) < AFFINE_SPARE:
+        return None
+    for n, u in same_shape_arrays(ev):
+        if n.startswith("output"):
+            continue
+        e = np.exp(u - u.max(axis=axis, keepdims=True))
+        p = e / e.sum(axis=axis, keepdims=True)
+        predicted = []
+        for t, c in zip(ev.true, ev.claimed):
+            # c per line: least squares of (claim − truth) on p along the line
+            per_line = np.sum((c - t) * p, axis=axis, keepdims=True) / np.sum(p * p, axis=axis, keepdims=True)
+            predicted.append(t + per_line * p)
+        if explains(ev, predicted):
+            return n
+    return None
+
+
+def _one_per_line(ev: Evidence, axis: int) -> bool:
+    """The claim is 0 on all but at most one entry of each line along `axis` (−onehot: nothing of p is left)."""
+    return all(np.all(np.sum(np.abs(c) > SAME * max(float(np.max(np.abs(c))), 1e-300), axis=axis) <= 1)
+               for c in ev.claimed)
 
 
 def _affine_along(ev: Evidence, axis: int) -> bool:
@@ -1876,6 +2085,19 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("untransposed matrix", _untransposed, "it uses {m} where {m}.T belongs ({form})"),
     Hypothesis("permuted", _permuted, "{what}"),
     Hypothesis("local gradient factor", _input_factor, "{what}"),
+    # after the factors: x**n's dout·x**(n−1) is a factor n forgotten before it is one term of x·x**(n−1)
+    Hypothesis("product rule term dropped", _product_rule,
+               "it is {claim}, the term dout·{kept} alone, where the product rule gives out = {name}·g({name}) the "
+               "gradient dout·(g({name}) + {name}·g′({name})), g = out/{name}: the {lost} term is dropped (as swish's "
+               "dout·σ(x) for dout·(σ(x) + x·σ(x)·(1 − σ(x))))"),
+    Hypothesis("input for a computed form", _input_in_reduction,
+               "it is the sum of dout·{u} over ax{s} {axes}, and the true gradient is not: {u}, an input, is used "
+               "where a quantity the forward computes from it belongs (as layer norm's dgamma = sum(dout * x) for "
+               "sum(dout * xhat))"),
+    Hypothesis("clip forgotten", _clip_forgotten,
+               "it is the true gradient where that lies inside [{lo}, {hi}]{each}, and goes beyond where the true "
+               "gradient is at one of those bounds ({clipped} of {total} entries): a clip to [{lo}, {hi}] is "
+               "forgotten (as Huber's gradient, the residual clipped to [−δ, δ])"),
     Hypothesis("regularisation", _regularisation,
                "it differs from the true gradient by {c}·{u}{named}: a term proportional to {u} (a regularisation "
                "term's gradient) does not match the loss"),
@@ -1908,7 +2130,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                "{sums} over {b}: the backward's {sums} are taken over {few} ({b} where the forward's are over {a})"),
     Hypothesis("mean path", _mean_path,
                "{what}: the path through that mean, variance or normalisation (a softmax's sum) is missing or "
-               "wrong, as if it were a constant", douts=_sum_path_douts, claims=True),
+               "wrong, as if it were a constant", douts=_mean_path_douts, claims=True),
 )
 BY_NAME = {h.name: h for h in HYPOTHESES}
 # The entries that say the claim is a constant factor of the truth.

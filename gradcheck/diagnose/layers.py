@@ -25,8 +25,9 @@ from ..oracles.numeric import NumericResult
 from ..oracles.vjp_numeric import BlackBox, entry, measure
 from ..verdict.agreement import Rule
 from .composites import composite
+from .hypotheses import (EXAMPLES, HYPOTHESES, SAME, Evidence, ambiguous_factor, explains, wrong_entries,
+                         zero_where_true_is)
 from .kernels import flipped_kernel
-from .hypotheses import EXAMPLES, HYPOTHESES, SAME, Evidence, explains, wrong_entries, zero_where_true_is
 
 # Fast mode's block: at most this many entries around the worst sampled entry, and this many more at random.
 BLOCK_AROUND = 64
@@ -84,6 +85,10 @@ def diagnose(box: BlackBox, wrong: Sequence[str], measured: Mapping[str, list[Nu
                 found[n] = said
             continue
         said = _walk(ev, measured_only=True)
+        factor = ambiguous_factor(ev) if said is None else None
+        if factor is not None:  # a constant factor of the truth, read two ways: no other dout or pair says more
+            found[n] = Diagnosis("count", factor)
+            continue
         if said is None:
             _measured_moved(box, ev, claims.claim_for)
             said = _walk(ev, measured_only=False)
@@ -279,6 +284,9 @@ def _count(ev: Evidence) -> Diagnosis | None:
         return Diagnosis("count", f"it has shape {format_shape(got)} where {ev.name} is {format_shape(ev.shape)}, "
                                   "and no mistake in the table (a batch axis not summed, a transpose) explains its "
                                   "values")
+    factor = ambiguous_factor(ev)
+    if factor is not None:
+        return Diagnosis("count", factor)
     if not ev.shape:  # one number: the two numbers are the count
         k = int(np.argmax([abs(float(c) - float(t)) if np.isfinite(t) else -1.0 for c, t in zip(ev.claimed, ev.true)]))
         at = f" (dout {k + 1} of {len(ev.claimed)})" if len(ev.claimed) > 1 else ""

@@ -211,6 +211,34 @@ def local_factor(ok):
     return gradcheck.check_layer(power, backward, [np.abs(randn(3, 4)) + 0.5, randn(3, 4)]), "b"
 
 
+def product_rule(ok):
+    """x·tanh(x) with dout·tanh(x), its x·(1 − tanh²) term dropped; the near miss scales that one term."""
+    def backward(dout, cache):
+        x, t = cache
+        return dout * t * (1 if ok else 1.05)
+    return gradcheck.check_layer(lambda x: (x * np.tanh(x), (x, np.tanh(x))), backward, [randn(4, 5)]), "x"
+
+
+def input_for_computed_form(ok):
+    """y = g·sigmoid(x), g per column, with dg = sum(dout·x) over the rows; the near miss adds 0.01·x."""
+    def backward(dout, cache):
+        x, g = cache
+        s = sigmoid(x)
+        return dout * g * s * (1 - s), (dout * (x if ok else x + 0.01 * x ** 2)).sum(axis=0)
+    return gradcheck.check_layer(lambda x, g: (g * sigmoid(x), (x, g)), backward, [randn(5, 3), randn(3)]), "g"
+
+
+def clip_forgotten(ok):
+    """Huber (δ = 1) of x, summed, with the residual x for clip(x, −1, 1); the near miss clips at 1.5."""
+    x = randn(4, 5) * 2
+    x = np.where(np.abs(np.abs(x) - 1) < 0.15, x * 1.3, x)  # off the kinks at ±1
+
+    def loss(x):
+        a = np.abs(x)
+        return float(np.sum(np.where(a <= 1, 0.5 * a ** 2, a - 0.5)))
+    return gradcheck.check_function(loss, (lambda x: x) if ok else (lambda x: np.clip(x, -1.5, 1.5)), [x]), "x"
+
+
 def regularisation(ok):
     X = randn(5, 3)
 
@@ -392,7 +420,9 @@ CASES = {
     "twice or half": twice_or_half, "activation for its derivative": activation,
     "input for output": input_for_output, "output for input": output_for_input, "1 / 1 + exp": precedence,
     "constant factor": constant, "transpose": transpose, "untransposed matrix": untransposed, "permuted": permuted,
-    "local gradient factor": local_factor, "regularisation": regularisation, "data term factor": data_term, "sign region": sign_region,
+    "local gradient factor": local_factor, "product rule term dropped": product_rule,
+    "input for a computed form": input_for_computed_form, "clip forgotten": clip_forgotten,
+    "regularisation": regularisation, "data term factor": data_term, "sign region": sign_region,
     "output path": output_path, "swapped outputs": swapped_outputs, "one slice of dout": one_slice_of_dout,
     "mask": mask, "window stride": window_stride, "repeated indices": repeated, "one slice wrong": one_slice_wrong,
     "broadcast axis": broadcast_axis, "reduction axes": reduction_axes,
