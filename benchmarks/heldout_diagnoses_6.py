@@ -32,6 +32,18 @@ A diagnosis is
 - honest: no mistake named, only a count of the right entries (or none);
 - misleading: it names a mistake that is not the bug.
 
+Labels reviewed blind against the table of 2026-12-07 (main at 6da58f0) before measurement, from the bugs'
+code and the entries' sentences and scope alone (no diagnosis seen): added "one slice of dout" to the
+overlapping max pool that assigns its windows (the entry now covers each entry holding the last window's
+contribution alone, an = where += belongs; it no longer names no cause), "broadcast axis" to needle
+Summation without the reshape (dout put back along axis 0 where the reduced axis 1 belongs, the entry's own
+LogSumExp example) and "output path" to the lstm step with 1 - next_c**2 for Wh (the wrong derivative sits
+on next_h's path only: right for next_c's dout alone, wrong for next_h's). No label removed; "mask" was not
+added to the max pool whose argmax is unravelled as (col, row) ("permuted" says that exchange), to the leaky
+relu with relu's mask (a mask extra, not missing or inverted: "sign region") or to the multiclass SVM (its
+zeros are where the truth is not 0). 3 cases now name no cause: softplus's sigmoid with its minus lost, the
+multiclass SVM without the correct class's term and the net's dscores[:, y] -= 1.
+
 Not yet measured.
 """
 
@@ -281,7 +293,8 @@ def _(bug):
     return gradcheck.check_layer(gap_forward, gap_backward, [r(3, 6, 2)])
 
 
-@case("overlapping 1-D max pool (width 3, stride 2) whose backward assigns each window's slice, not +=", "x")  # no entry fits
+@case("overlapping 1-D max pool (width 3, stride 2) whose backward assigns each window's slice, not +=", "x",
+      "one slice of dout")
 def _(bug):
     r = draws(6611)
     width, stride = 3, 2
@@ -635,7 +648,7 @@ def lstm_backward(dnext_h, dnext_c, cache, bugs=()):
 
 
 @case("lstm step whose dc uses 1 - next_c**2 where tanh's derivative 1 - tanh(next_c)**2 belongs", "Wh",
-      "input for output")
+      "input for output", "output path")
 def _(bug):
     r = draws(6627)
     N, D, H = 4, 3, 2
@@ -767,7 +780,7 @@ def _(bug):
 
 
 @case("needle Summation(axes=(1,)) of a (3, 3), gradient broadcast_to(out_grad, shape) without the reshape to (3, 1)",
-      "a", "transpose", "permuted")
+      "a", "transpose", "permuted", "broadcast axis")
 def _(bug):
     r = draws(6634)
     axes = (1,)
