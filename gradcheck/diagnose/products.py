@@ -52,18 +52,16 @@ def inside_product(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
     if not _usable(ev):
         return None
     found: list[tuple[tuple[str, ...], str]] = []
-    recovered = False
     for n, a, left in _factors(ev):
         pair = _recovered(ev, a.T, left)
         if pair is None:
             continue
-        recovered = True
         true, errors = pair
         for outer, matrix, flipped in _forms(ev, a, left):
             claimed = _claimed(ev, matrix, left, flipped)
             if claimed is not None:
                 found += _explained(ev, n, left, outer, true, errors, claimed, "", _pre(ev, ev.name, n, a, left))
-    if not recovered:
+    if not found:  # none recovered, or one recovered that explains nothing (a square input recovers any G)
         found += _from_another(ev)
     if not found:
         found += _beside_a_term(ev)
@@ -461,3 +459,43 @@ def _said(n: str, left: bool, outer: str | None, name: str, inner: str, through:
             "the product is transposed: a .T is missing (or one too many)").format(n=n)
     causes = hy.in_table_order({name, outer})
     return causes, f"two mistakes (together they explain the whole claim): {also}; and, {sentence}"
+
+
+def on_one_path(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
+    """Two mistakes on two outputs' paths (an lstm's dnext_c dropped beside a gate's local gradient
+    written wrong): with several outputs, the douts that feed one output each are read apart. Named where
+    exactly one output's path is explained by a mistake inside a product (inside_product on that dout
+    alone, every input's evidence restricted to it) and every other output's path is wrong: the other
+    paths' mistake is said as the table's 'output path' says it, without a form of its own."""
+    outputs = len(ev.outputs)
+    if outputs < 2 or not hy.has_claims(ev) or len(ev.douts) < ev.random + outputs:
+        return None
+    explained, wrong = [], []
+    for j in range(outputs):
+        single = _at_dout(ev, ev.random + j)
+        if explains(single, single.true):
+            return None  # a right path: the table's 'output path' alone, or not this
+        inside = inside_product(single)
+        if inside is not None and len(inside[0]) == 1:
+            explained.append((j + 1, inside))
+        else:
+            wrong.append(j + 1)
+    if len(explained) != 1 or not wrong:
+        return None
+    j, (causes, sentence) = explained[0]
+    others = ", ".join(map(str, wrong))
+    both = hy.in_table_order({"output path", *causes})
+    return both, (f"two mistakes, read one output's path at a time: the path from output {others} is wrong or "
+                  f"missing (it is wrong when only output {others} has a gradient); and, when only output {j} has "
+                  f"one, {sentence}")
+
+
+def _at_dout(ev: Evidence, k: int) -> Evidence:
+    """Every input's evidence at dout k alone (that dout's truth, claim and error), this input's returned."""
+    restricted = {n: replace(e, true=[e.true[k]], errors=[e.errors[k]], claimed=[e.claimed[k]], raw=[e.raw[k]],
+                             douts=[e.douts[k]], random=1, moved={}, moved_errors={}, moved_claimed={},
+                             projected={}) for n, e in ev.everyone.items() if len(e.true) > k}
+    for e in restricted.values():
+        e.everyone = restricted
+    return restricted.get(ev.name) or replace(ev, true=[ev.true[k]], errors=[ev.errors[k]], claimed=[ev.claimed[k]],
+                                              raw=[ev.raw[k]], douts=[ev.douts[k]], random=1, everyone={})

@@ -3,7 +3,8 @@ the local-form tests of hypotheses.py): the pre-activation gradient da of z = x 
 recovered (from one input of full rank, or from Wx's, Wh's and b's truths stacked) and its one gate's
 block is the truth there times wrong/right local gradient, in that block of z; every other gate right.
 Named for a sigmoid gate written as its output and a tanh gate written as its output (N > D and N ≤ D),
-and an input gate's derivative written in its input; the right layer, a gate wrong by another factor,
+an input gate's derivative written in its input, and either beside dc2 dropped (each output's path read
+apart); the right layer, a gate wrong by another factor,
 and a noisy gate keep the honest count. The layers are this file's own (gates in f, i, g, o order)."""
 
 from __future__ import annotations
@@ -34,12 +35,15 @@ def cell_forward(x, h, c, Wx, Wh, b):
     return o * np.tanh(c2), c2, (x, h, c, Wx, Wh, a, f, i, g, o, c2)
 
 
-def cell_backward(bug):
+def cell_backward(bugs):
+    """The cell's backward with `bugs` (" + " between two): one gate's local gradient, and dc2 dropped."""
+    bug, *more = bugs.split(" + ")
+
     def backward(dh2, dc2, cache):
         x, h, c, Wx, Wh, a, f, i, g, o, c2 = cache
         n = h.shape[1]
         t = np.tanh(c2)
-        dc = dc2 + dh2 * o * (1 - t ** 2)
+        dc = dh2 * o * (1 - t ** 2) + (0.0 if "dc2 dropped" in more else dc2)
         local = {"f": f * (1 - f), "i": i * (1 - i), "g": 1 - g ** 2, "o": o * (1 - o)}
         if bug == "i as i":
             local["i"] = i
@@ -70,6 +74,8 @@ def inputs(seed, rows, d, n):
     ("g as g", 2, 4, 3, "activation for its derivative", "tanh", "6:9"),  # N ≤ D: x alone recovers da
     ("g as g", 5, 2, 3, "activation for its derivative", "tanh", "6:9"),
     ("i in input", 3, 5, 2, "input for output", "sigmoid", "2:4"),
+    ("i as i + dc2 dropped", 4, 2, 3, "activation for its derivative", "sigmoid", "3:6"),  # two mistakes
+    ("g as g + dc2 dropped", 3, 4, 2, "activation for its derivative", "tanh", "4:6"),
 ])
 def test_one_gate_written_wrong_is_named(bug, rows, d, n, cause, act, columns):
     result = gradcheck.check_layer(cell_forward, cell_backward(bug), inputs(7 * rows + d, rows, d, n))
@@ -79,13 +85,16 @@ def test_one_gate_written_wrong_is_named(bug, rows, d, n, cause, act, columns):
         assert gr.status == "mismatch" and gr.cause == cause, (name, gr.cause, gr.diagnosis)
         assert f"columns {columns}" in gr.diagnosis and "the other gates are right" in gr.diagnosis, gr.diagnosis
         assert act in gr.diagnosis and "x @ Wx" in gr.diagnosis and "h @ Wh" in gr.diagnosis, gr.diagnosis
+        if "dropped" in bug:  # the other path's mistake said beside it
+            assert gr.causes == ("activation for its derivative", "output path"), gr.causes
+            assert "the path from output 2 is wrong or missing" in gr.diagnosis, gr.diagnosis
 
 
 def test_the_right_cell_passes():
     assert gradcheck.check_layer(cell_forward, cell_backward("right"), inputs(3, 5, 3, 2)).exit_code == 0
 
 
-@pytest.mark.parametrize("bug", ["f halved", "f as 1 - f", "noise"])
+@pytest.mark.parametrize("bug", ["f halved", "f as 1 - f", "noise", "f halved + dc2 dropped"])
 @pytest.mark.parametrize("rows, d", [(5, 3), (2, 4)])
 def test_a_gate_wrong_another_way_is_not_named_a_local_form(bug, rows, d):
     result = gradcheck.check_layer(cell_forward, cell_backward(bug), inputs(11 * rows + d, rows, d, 2))
