@@ -29,7 +29,7 @@ import numpy as np
 
 from . import hypotheses as hy
 from .hypotheses import BY_NAME, HYPOTHESES, SAME, Evidence, Hypothesis, explains
-from .products import inside_product
+from .products import inside_product, on_one_path
 
 # The table's entries that are a constant factor of the truth, which name a composite's factor.
 FACTORS = hy.FACTOR_CAUSES
@@ -63,7 +63,14 @@ def composite(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
             inside = None
     if inside is not None and len(inside[0]) == 1:
         return inside  # one mistake, before any two
-    return _undone(ev) or inside
+    found = _undone(ev) or inside
+    if found is None:
+        with np.errstate(all="ignore"):
+            try:
+                found = on_one_path(ev)  # two outputs' paths, each wrong its own way
+            except (ArithmeticError, ValueError, np.linalg.LinAlgError):
+                found = None
+    return found
 
 
 # ----- a transform of the claim undone, the rest one of the table's mistakes ------------------------

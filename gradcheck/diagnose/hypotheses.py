@@ -509,6 +509,9 @@ ACTIVATIONS = (
 # output's form applied to the input, in the input's form applied to the output. Each is the wrong local
 # gradient (in x, given a) over the right one.
 LOCAL_FORMS = ("activation for its derivative", "input for output", "output for input")
+# A gated layer's pre-activation holds this many gates side by side (a gru's three, an lstm's four, a
+# glu's two): a local gradient written wrong in one gate only is looked for in these column blocks.
+GATE_COUNTS = (2, 3, 4)
 
 
 def _wrong_local(form: str, act: Activation, x: np.ndarray) -> np.ndarray | None:
@@ -565,7 +568,7 @@ def _local_forms(ev: Evidence) -> list[tuple[str, dict[str, str]]]:
     truth for _activation_douts' dout (the last step's local gradient, at the input the output says)."""
     if not has_claims(ev):
         return []
-    found: dict[tuple[str, str], dict[str, str]] = {}
+    found: dict[tuple[str, ...], dict[str, str]] = {}
     o = _single_output(ev)
     for n, u in same_shape_arrays(ev):
         if n.startswith("output"):
@@ -586,13 +589,83 @@ def _local_forms(ev: Evidence) -> list[tuple[str, dict[str, str]]]:
                     if explains(ev, [t * ratio for t in ev.true]):
                         gloss = f"y = {act.name}({n})" + (f", {outputs[0]}" if outputs else "")
                         found.setdefault((form, act.name), _form_words(form, act, n, "y", gloss))
+    for key, words in _gate_forms(ev):
+        found.setdefault(key, words)
     for act in ACTIVATIONS:
         for form in LOCAL_FORMS:
             truth = ev.moved.get(f"{form} {act.name}")
             if truth is not None and o is not None and (form, act.name) not in found and explains(ev, truth):
                 gloss = f"y = {act.name}(z), the output, z the {act.name}'s input inside the layer"
                 found[(form, act.name)] = _form_words(form, act, "z", "y", gloss)
-    return [(form, words) for (form, _), words in found.items()]
+    return [(key[0], words) for key, words in found.items()]
+
+
+def _differing_columns(ev: Evidence) -> np.ndarray | None:
+    """Which columns of a 2-D claim differ from the truth at some dout (beyond SAME of the largest entry
+    and ERROR_SPREAD of the truth's error estimate); None where the gradient is not 2-D or a claim is missing."""
+    if len(ev.shape) != 2:
+        return None
+    differs = np.zeros(ev.shape[1], dtype=bool)
+    for c, t, e in zip(ev.claimed, ev.true, ev.errors):
+        if c is None:
+            return None
+        bound = SAME * max(largest_measured(t), 1e-300) + ERROR_SPREAD * np.where(np.isfinite(e), e, 0.0)
+        off = np.abs(np.asarray(c, dtype=np.float64) - t) > bound
+        differs |= np.any(np.where(np.isfinite(t), off, False), axis=0)
+    return differs
+
+
+def _gate_blocks(ev: Evidence) -> list[tuple[int, int, int, int]]:
+    """(start, stop, gate, gates): the column blocks of a gated layer's pre-activation (lstm's four gates
+    i, f, o, g side by side, a gru's three) that hold every column where the claim differs from the truth."""
+    differs = _differing_columns(ev)
+    if differs is None or not differs.any():
+        return []
+    cols = ev.shape[1]
+    found = []
+    for k in GATE_COUNTS:
+        if cols % k or cols == k:
+            continue
+        w = cols // k
+        found += [(j * w, (j + 1) * w, j, k) for j in range(k)
+                  if not differs[:j * w].any() and not differs[(j + 1) * w:].any()]
+    return found
+
+
+def _gate_forms(ev: Evidence) -> list[tuple[tuple[str, ...], dict[str, str]]]:
+    """Every (form, words) of LOCAL_FORMS that explains the claim in one gate's columns only: the truth
+    there times wrong(u)/a'(u), u that gate's block of an input of the gradient's shape (a pre-activation
+    z = x @ Wx + h @ Wh + b), and the truth in every other column (the other gates are right)."""
+    found: list[tuple[tuple[str, ...], dict[str, str]]] = []
+    blocks = _gate_blocks(ev)
+    if not blocks:
+        return found
+    arrays = [(n, u) for n, u in same_shape_arrays(ev) if not n.startswith("output")]
+    for start, stop, j, k in blocks:
+        for n, u in arrays:
+            part = u[:, start:stop]
+            for act in ACTIVATIONS:
+                with np.errstate(all="ignore"):
+                    right = act.in_input(part)
+                    for form in LOCAL_FORMS:
+                        wrong = _wrong_local(form, act, part)
+                        if wrong is None:
+                            continue
+                        ratio = wrong / right
+                        if not np.all(np.isfinite(ratio)) or not _varies(ratio):
+                            continue
+                        predicted = []
+                        for t in ev.true:
+                            p = np.array(t, dtype=np.float64)
+                            p[:, start:stop] *= ratio
+                            predicted.append(p)
+                        if not explains(ev, predicted):
+                            continue
+                        x = f"{n}[:, {start}:{stop}]"
+                        gate = f"gate {j + 1} of {k}, columns {start}:{stop} of {n}; the other gates are right"
+                        words = _form_words(form, act, x, "y", f"y = {act.name}({x}), {gate}")
+                        found.append(((form, act.name, str(start), n), {**words, "gate": gate}))
+    return found
 
 
 def _local_form(form: str) -> Callable[[Evidence], dict[str, Any] | None]:
@@ -604,7 +677,8 @@ def _local_form(form: str) -> Callable[[Evidence], dict[str, Any] | None]:
             return None
         words = found[0][1]
         act = next(a for a in ACTIVATIONS if a.name == words["act"])
-        return {**words, "derivative": act.derivative, "line": act.line}
+        line = act.line if "gate" not in words else f"{act.line}, in {words['gate']}".lstrip(", ")
+        return {**words, "derivative": act.derivative, "line": line}
     return test
 
 

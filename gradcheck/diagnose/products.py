@@ -12,7 +12,9 @@ the product, is undone the same way and said as a second mistake.
 
 Named only where the recovered G′ explains the whole claim, one of the table's mistakes explains G′
 from G with far fewer fitted numbers than measured entries, and exactly one (input, side, form) does
-so. Where G is not unique (N > D) nothing is said: the honest count stays.
+so. Where G is not unique (N > D) nothing is said: the honest count stays, unless several weights
+multiply the same G (an rnn's dWx = x.T @ g, dWh = h.T @ g, db = g.sum(axis=0)) and their truths stacked
+recover it; the product's output z = x @ Wx + h @ Wh + b is then offered to the tests whole.
 """
 
 from __future__ import annotations
@@ -50,18 +52,16 @@ def inside_product(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
     if not _usable(ev):
         return None
     found: list[tuple[tuple[str, ...], str]] = []
-    recovered = False
     for n, a, left in _factors(ev):
         pair = _recovered(ev, a.T, left)
         if pair is None:
             continue
-        recovered = True
         true, errors = pair
         for outer, matrix, flipped in _forms(ev, a, left):
             claimed = _claimed(ev, matrix, left, flipped)
             if claimed is not None:
                 found += _explained(ev, n, left, outer, true, errors, claimed, "", _pre(ev, ev.name, n, a, left))
-    if not recovered:
+    if not found:  # none recovered, or one recovered that explains nothing (a square input recovers any G)
         found += _from_another(ev)
     if not found:
         found += _beside_a_term(ev)
@@ -188,9 +188,20 @@ def _pre(ev: Evidence, weight: str, n: str, a: np.ndarray, left: bool) -> list[t
         z, words = (a @ u, f"{n} @ {weight}") if left else (u @ a, f"{weight} @ {n}")
     except ValueError:  # shapes that do not multiply
         return []
-    found = [(f"{words} + {b_name}", z + b) for b_name, b in hy.float_inputs(ev)
-             if b.shape == z.shape[-1:] and b_name not in (n, weight)]
-    return found + [(words, z)]  # with its bias first: where both say a region alike, the layer's own z
+    found = []
+    for w, v in [(words, z)] + [(f"{words} + {p}", z + extra) for p, extra in _other_products(ev, (n, weight), z.shape)]:
+        found += [(f"{w} + {b_name}", v + b) for b_name, b in hy.float_inputs(ev)
+                  if b.shape == z.shape[-1:] and b_name not in (n, weight)]
+        found.append((w, v))  # with its bias first: where both say a region alike, the layer's own z
+    return found
+
+
+def _other_products(ev: Evidence, used: tuple[str, ...], shape: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
+    """The products p @ q of two other 2-D inputs with z's shape: a recurrent layer's z = x @ Wx + h @ Wh
+    + b holds a second product beside the one G was recovered through."""
+    arrays = [(n, a) for n, a in hy.float_inputs(ev) if a.ndim == 2 and n not in used]
+    return [(f"{p} @ {q}", a @ b) for p, a in arrays for q, b in arrays
+            if p != q and a.shape[0] == shape[0] and b.shape == (a.shape[1], shape[1])]
 
 
 def _forms(ev: Evidence, a: np.ndarray, left: bool) -> list[tuple[str | None, np.ndarray, bool]]:
@@ -223,32 +234,120 @@ def _explained(ev: Evidence, n: str, left: bool, outer: str | None, true: list[n
 
 def _from_another(ev: Evidence) -> list[tuple[tuple[str, ...], str]]:
     """G and G′ recovered from another input's truth and claim (its own product with full rank), that
-    predict this input's truth and claim through a product with an input."""
+    predict this input's truth and claim through a product with an input; where no one input recovers
+    them, from several inputs' together (_stacked)."""
     found: list[tuple[tuple[str, ...], str]] = []
     seen: list[tuple[list[np.ndarray], list[np.ndarray]]] = []
+    sources = _single_sources(ev)
+    if not sources:
+        sources = _stacked(ev)
+    for true, errors, claimed, pre, through in sources:
+        if any(_same(true, t) and _same(claimed, c) for t, c in seen):
+            continue  # the same g and g′ from another input: the same explanation
+        seen.append((true, claimed))
+        found += _through_g(ev, true, errors, claimed, pre, through)
+    return found
+
+
+# A source of G: (G, its error estimate, G′, the product's output z, how they were recovered).
+Source = tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[tuple[str, np.ndarray]], str]
+# The stacked recovery tries at most this many ways of pairing each weight with an input it multiplies.
+STACK_PAIRINGS_MAX = 16
+
+
+def _single_sources(ev: Evidence) -> list[Source]:
+    """G and G′ from each other input's own product with an input of full rank (_recovered_both)."""
+    sources: list[Source] = []
     for other in ev.everyone.values():
         if other.name == ev.name or not _usable(other) or len(other.true) != len(ev.true):
             continue
         for b_name, b, b_left in _factors(other):
             both = _recovered_both(other, b.T, b_left)
-            if both is None:
-                continue
-            true, errors, claimed = both
-            pre = _pre(other, other.name, b_name, b, b_left)
-            if any(_same(true, t) and _same(claimed, c) for t, c in seen):
-                continue  # the same g and g′ from another input: the same explanation
-            seen.append((true, claimed))
-            through = f"g and g′ recovered from {other.name}'s truth and claim, through its product with {b_name}"
-            if len(ev.shape) == 1:
-                if _fits_sum(ev, true, ev.true) and _fits_sum(ev, claimed, ev.claimed):
-                    found += _summed(ev, true, errors, claimed, through, pre)
-                continue
-            for n, a, left in _factors(ev):
-                if not _fits(ev, a.T, left, true, ev.true):
-                    continue
-                for outer, matrix, flipped in _forms(ev, a, left):
-                    if _fits(ev, matrix, left, claimed, ev.claimed, flipped):
-                        found += _explained(ev, n, left, outer, true, errors, claimed, through, pre)
+            if both is not None:
+                through = f"g and g′ recovered from {other.name}'s truth and claim, through its product with {b_name}"
+                sources.append((*both, _pre(other, other.name, b_name, b, b_left), through))
+    return sources
+
+
+def _stacked(ev: Evidence) -> list[Source]:
+    """G and G′ where several weights multiply the same G (an rnn's dWx = x.T @ g, dWh = h.T @ g and
+    db = g.sum(axis=0)): stacked, [x, h, 1]ᵀ·G is every one of their truths at once, and has full rank
+    where no one input has (more rows than x's or h's columns alone). Each pairing of a weight with an
+    input it may multiply is tried; named only where exactly one pairing reconstructs every truth, the
+    stack having more rows than G (so the reconstruction is a test), and every claim."""
+    weights, sums = [], []
+    for other in ev.everyone.values():
+        if len(other.true) != len(ev.true):
+            continue
+        if _usable(other):
+            options = [(n, a) for n, a, left in _factors(other) if left]
+            if options:
+                weights.append((other, options))
+        elif len(other.shape) == 1 and other.whole and hy.has_claims(other) and np.all(other.known):
+            sums.append(other)
+    if len(weights) + len(sums) < 2 or not weights:
+        return []
+    rows, cols = weights[0][1][0][1].shape[0], weights[0][0].shape[1]
+    weights = [(o, [(n, a) for n, a in opts if a.shape[0] == rows]) for o, opts in weights if o.shape[1] == cols]
+    sums = [o for o in sums if o.shape == (cols,)]
+    pairings: list[list[tuple[Evidence, str, np.ndarray]]] = [[]]
+    for other, options in weights:
+        pairings = [p + [(other, n, a)] for p in pairings for n, a in options][:STACK_PAIRINGS_MAX + 1]
+    if len(pairings) > STACK_PAIRINGS_MAX or len(weights) + len(sums) < 2:
+        return []
+    found = [s for s in (_stack(p, sums) for p in pairings) if s is not None]
+    return found if len(found) == 1 else []
+
+
+def _stack(pairing: list[tuple[Evidence, str, np.ndarray]], sums: list[Evidence]) -> Source | None:
+    """One pairing's stacked recovery (_stacked); None where it does not reconstruct every truth and claim."""
+    parts = [(o, a.T) for o, _, a in pairing] + [(o, np.ones((1, pairing[0][2].shape[0]))) for o in sums]
+    m = np.vstack([x for _, x in parts])
+    if m.shape[0] <= m.shape[1] or np.linalg.cond(m) > hy.CONDITION_MAX:
+        return None
+    inverse = np.linalg.pinv(m)
+    true, claimed = _solve_stack(parts, inverse, "true"), _solve_stack(parts, inverse, "claimed")
+    if true is None or claimed is None:
+        return None
+    errors = [_spread(inverse, _stacked_values(parts, "errors", k), True) for k in range(len(true))]
+    values = dict(hy.float_inputs(pairing[0][0]))
+    z = sum(a @ values[o.name] for o, _, a in pairing)
+    words = " + ".join(f"{n} @ {o.name}" for o, n, _ in pairing)
+    pre = [(f"{words} + {o.name}", z + values[o.name]) for o in sums if o.name in values]
+    names = ", ".join(o.name for o, _ in parts)
+    through = f"g and g′ recovered from the truths and claims of {names} together, each a product with the same g"
+    return true, errors, claimed, pre + [(words, z)], through
+
+
+def _stacked_values(parts: list[tuple[Evidence, np.ndarray]], field: str, k: int) -> np.ndarray:
+    """The parts' `field` (true, claimed or errors) at dout k, one block of rows per part (a bias's one row)."""
+    return np.vstack([np.reshape(np.asarray(getattr(o, field)[k], dtype=np.float64), (x.shape[0], -1))
+                      for o, x in parts])
+
+
+def _solve_stack(parts: list[tuple[Evidence, np.ndarray]], inverse: np.ndarray, field: str
+                 ) -> list[np.ndarray] | None:
+    """G with every part's `field` (truth or claim) its matrix times G, each within its own tolerance; else None."""
+    gs = [inverse @ _stacked_values(parts, field, k) for k in range(len(parts[0][0].true))]
+    fits = all(explains(o, [np.reshape(x @ g, o.shape) for g in gs], claimed=getattr(o, field)) for o, x in parts)
+    return gs if fits else None
+
+
+def _through_g(ev: Evidence, true: list[np.ndarray], errors: list[np.ndarray], claimed: list[np.ndarray],
+               pre: list[tuple[str, np.ndarray]], through: str) -> list[tuple[tuple[str, ...], str]]:
+    """The explanations of this input's claim by G′ against G, where G predicts its truth and G′ its
+    claim through a product with an input (or, a bias, a sum over rows)."""
+    found: list[tuple[tuple[str, ...], str]] = []
+    if len(ev.shape) == 1:
+        if _fits_sum(ev, true, ev.true) and _fits_sum(ev, claimed, ev.claimed):
+            found += _summed(ev, true, errors, claimed, through, pre)
+        return found
+    for n, a, left in _factors(ev):
+        if not _fits(ev, a.T, left, true, ev.true):
+            continue
+        for outer, matrix, flipped in _forms(ev, a, left):
+            if _fits(ev, matrix, left, claimed, ev.claimed, flipped):
+                found += _explained(ev, n, left, outer, true, errors, claimed, through, pre)
     return found
 
 
@@ -360,3 +459,43 @@ def _said(n: str, left: bool, outer: str | None, name: str, inner: str, through:
             "the product is transposed: a .T is missing (or one too many)").format(n=n)
     causes = hy.in_table_order({name, outer})
     return causes, f"two mistakes (together they explain the whole claim): {also}; and, {sentence}"
+
+
+def on_one_path(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
+    """Two mistakes on two outputs' paths (an lstm's dnext_c dropped beside a gate's local gradient
+    written wrong): with several outputs, the douts that feed one output each are read apart. Named where
+    exactly one output's path is explained by a mistake inside a product (inside_product on that dout
+    alone, every input's evidence restricted to it) and every other output's path is wrong: the other
+    paths' mistake is said as the table's 'output path' says it, without a form of its own."""
+    outputs = len(ev.outputs)
+    if outputs < 2 or not hy.has_claims(ev) or len(ev.douts) < ev.random + outputs:
+        return None
+    explained, wrong = [], []
+    for j in range(outputs):
+        single = _at_dout(ev, ev.random + j)
+        if explains(single, single.true):
+            return None  # a right path: the table's 'output path' alone, or not this
+        inside = inside_product(single)
+        if inside is not None and len(inside[0]) == 1:
+            explained.append((j + 1, inside))
+        else:
+            wrong.append(j + 1)
+    if len(explained) != 1 or not wrong:
+        return None
+    j, (causes, sentence) = explained[0]
+    others = ", ".join(map(str, wrong))
+    both = hy.in_table_order({"output path", *causes})
+    return both, (f"two mistakes, read one output's path at a time: the path from output {others} is wrong or "
+                  f"missing (it is wrong when only output {others} has a gradient); and, when only output {j} has "
+                  f"one, {sentence}")
+
+
+def _at_dout(ev: Evidence, k: int) -> Evidence:
+    """Every input's evidence at dout k alone (that dout's truth, claim and error), this input's returned."""
+    restricted = {n: replace(e, true=[e.true[k]], errors=[e.errors[k]], claimed=[e.claimed[k]], raw=[e.raw[k]],
+                             douts=[e.douts[k]], random=1, moved={}, moved_errors={}, moved_claimed={},
+                             projected={}) for n, e in ev.everyone.items() if len(e.true) > k}
+    for e in restricted.values():
+        e.everyone = restricted
+    return restricted.get(ev.name) or replace(ev, true=[ev.true[k]], errors=[ev.errors[k]], claimed=[ev.claimed[k]],
+                                              raw=[ev.raw[k]], douts=[ev.douts[k]], random=1, everyone={})
