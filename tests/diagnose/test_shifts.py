@@ -149,3 +149,13 @@ def test_the_one_entry_probe_says_its_facts_under_the_counts_cause():
     g = result.gradients["x"]
     assert result.exit_code == 1 and g.cause == "count", (g.cause, g.diagnosis)
     assert "for a dout that is 1 at" in g.diagnosis and "other entries" in g.diagnosis, g.diagnosis
+
+
+def test_a_large_convolution_in_fast_mode_is_told_shifted_from_its_block():
+    """Fast mode differences a block around the worst entry and a random sample: the moved truth is compared
+    where both ends were measured."""
+    rng = np.random.default_rng(9)
+    inputs = [rng.standard_normal((4, 8, 40)), rng.standard_normal((6, 8, 3))]
+    result = gradcheck.check_vjp(conv1d, conv1d_backward(slice(None, -2)), inputs, mode="fast")
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and g.cause == "permuted" and "shifted by 1 along axis 2" in g.diagnosis, g.diagnosis
