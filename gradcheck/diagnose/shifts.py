@@ -73,9 +73,11 @@ def sentence(name: str, s: tuple[int, ...], zero: bool) -> str:
     back = f"i + {amount.replace('-', '')}" if all(k < 0 for k in by) else f"i − {amount}"
     size = max(abs(k) for k in by)
     if all(k == 1 for k in by):
-        example = "a crop or index offset off by one (e.g. [:-2] where [1:-1] belongs, or i - 1 where i belongs)"
+        example = ("a crop or index offset off by one (e.g. [:-2] where [1:-1] belongs, or an index i - 1 read, "
+                   "or i + 1 written, where i belongs)")
     elif all(k == -1 for k in by):
-        example = "a crop or index offset off by one (e.g. [2:] where [1:-1] belongs, or i + 1 where i belongs)"
+        example = ("a crop or index offset off by one (e.g. [2:] where [1:-1] belongs, or an index i + 1 read, "
+                   "or i - 1 written, where i belongs)")
     else:
         example = f"a crop or index offset off by {size}"
     came = ("what comes in at the edge is 0" if zero else
