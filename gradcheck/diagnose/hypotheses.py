@@ -23,7 +23,7 @@ import numpy as np
 
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
-from . import reductions, routing, windows
+from . import reductions, routing, shifts, windows
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED
 
@@ -1119,6 +1119,12 @@ def _untransposed_intermediate(ev: Evidence) -> dict[str, Any] | None:
 
 
 def _permuted(ev: Evidence) -> dict[str, Any] | None:
+    """The truth's entries in another order (_reordered), or the truth moved by a constant offset, what comes
+    in at the edge unknown (_shifted: a crop or an index off by one)."""
+    return _reordered(ev) or _shifted(ev)
+
+
+def _reordered(ev: Evidence) -> dict[str, Any] | None:
     """The claim holds the truth's entries in another order, the same order for every dout. Where the truth
     is 0 at several entries (a mask, pooling's other entries) their order is not told by the values: the
     claim's values landing on them says that values moved, not how (the count and the probe say where)."""
@@ -1143,6 +1149,65 @@ def _permuted(ev: Evidence) -> dict[str, Any] | None:
     return {"what": "it holds the true gradient's values at other entries (the same values, moved, for every "
                     "dout): the backward writes each gradient to the wrong index (a reshape where a transpose "
                     "belongs, a flipped kernel, an index off by one)"}
+
+
+# The moved truth must be compared on at least this many entries of weight (the band excluded), and differ
+# from the unmoved truth on at least this share of them: a truth that moving does not change (constant
+# along the axis) says nothing about a shift.
+SHIFT_COMPARED_MIN = 8
+SHIFT_VISIBLE_SHARE = 0.5
+# What comes in at the edge is not the truth's, but a gradient's size: at most this many times its largest.
+SHIFT_BAND_SIZE_MAX = 10.0
+
+
+def _shifted(ev: Evidence) -> dict[str, Any] | None:
+    """Every entry is the truth of the entry a constant offset before it along some axes (shifts.py): a crop
+    or index off by one. The entries that come in at the edge are not known from the truth; they must be
+    few (shifts.BAND_SHARE_MAX) and every other entry, for every dout, exactly the moved truth."""
+    if not has_claims(ev) or not ev.shape or len(ev.true) < 1:
+        return None
+    scale = max(max(largest_measured(t) for t in ev.true), 1e-300)
+    for s in shifts.offsets(ev.shape):
+        if shifts.band_share(ev.shape, s) > shifts.BAND_SHARE_MAX:
+            continue
+        first = shifts.moved(ev.true[0], s)
+        if not _shift_glance(ev, first, scale):
+            continue
+        edge = shifts.band(ev.shape, s)
+        true = [first] + [shifts.moved(t, s) for t in ev.true[1:]]
+        if not _shift_agrees(ev, true, s, edge, scale):
+            continue
+        zero = all(np.all(np.abs(c[edge]) <= SAME * scale) for c in ev.claimed)
+        return {"what": shifts.sentence(ev.name, s, zero)}
+    return None
+
+
+def _shift_glance(ev: Evidence, first: np.ndarray, scale: float) -> bool:
+    """A cheap look before the whole comparison: the first few entries of weight of the first dout's moved truth."""
+    heavy = np.argwhere(np.isfinite(first) & (np.abs(np.nan_to_num(first)) > SAME * scale))[:SHIFT_COMPARED_MIN]
+    if len(heavy) < SHIFT_COMPARED_MIN:
+        return False
+    at = tuple(heavy.T)
+    allowed = SAME * scale + ERROR_SPREAD * np.nan_to_num(ev.errors[0][at], posinf=0.0)
+    return not np.any(np.abs(ev.claimed[0][at] - first[at]) > allowed)
+
+
+def _shift_agrees(ev: Evidence, true: list[np.ndarray], s: tuple[int, ...], edge: np.ndarray, scale: float) -> bool:
+    """The claim is the moved truth off the edge, the move shows (the moved truth is not the truth on most
+    compared entries of weight) and the edge is of a gradient's size."""
+    errors = [shifts.moved(e, s) for e in ev.errors]
+    if not explains(replace(ev, true=true, errors=errors), true):
+        return False
+    compared = weight = changed = 0
+    for t, m in zip(ev.true, true):
+        both = np.isfinite(t) & np.isfinite(m)
+        heavy = both & ((np.abs(np.nan_to_num(m)) > SAME * scale) | (np.abs(np.nan_to_num(t)) > SAME * scale))
+        compared += int(both.sum())
+        weight += int(heavy.sum())
+        changed += int((heavy & (np.abs(np.nan_to_num(m) - np.nan_to_num(t)) > 10 * SAME * scale)).sum())
+    if weight < SHIFT_COMPARED_MIN or changed < SHIFT_VISIBLE_SHARE * weight:
+        return False
+    return all(np.all(np.abs(c[edge]) <= SHIFT_BAND_SIZE_MAX * scale) for c in ev.claimed)
 
 
 def _axes_named(ev: Evidence) -> str | None:

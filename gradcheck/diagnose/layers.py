@@ -40,8 +40,8 @@ PROBE_SPARSE = 0.25
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """One input's diagnosis: which mistake (the hypothesis's name, or "count" and "probe" for what is
-    said when none explains the claim) and the sentence."""
+    """One input's diagnosis: which mistake (the hypothesis's name, or "count" for what is said when none
+    explains the claim: the count of right entries, or the one-entry probe's facts) and the sentence."""
 
     cause: str
     sentence: str
@@ -334,7 +334,10 @@ def _examples(name: str, mask: np.ndarray) -> str:
 def _probe(box: BlackBox, ev: Evidence, claims: Claims) -> Diagnosis | None:
     """Where the gradient of ONE output entry goes: the true gradient of out[k] (central differences of
     that entry alone) against the claim for a dout that is 1 at k and 0 elsewhere. Said only for layers
-    whose one output entry reaches a few input entries (convolutions, pooling, indexing)."""
+    whose one output entry reaches a few input entries (convolutions, pooling, indexing). What it finds is
+    said under the count's cause: where one output's gradient goes is a fact, not a mistake of the table,
+    and the mistakes it suggests (an index, stride or padding error) are guesses a blind label cannot hold
+    it to; only the reduction over too few axes, which it establishes, is named."""
     if claims.claim_for is None or not ev.whole or len(ev.outputs) < 1 or not ev.shape:
         return None
     first = np.asarray(box.base[0])
@@ -362,7 +365,7 @@ def _probe(box: BlackBox, ev: Evidence, claims: Claims) -> Diagnosis | None:
     reaches = (f"for a dout that is 1 at {at} only, the true gradient reaches {_how_many(where_true)} of {ev.name} "
                f"(e.g. {_examples(ev.name, where_true)}) and the claim ")
     if not where_claimed.any():  # nothing to list: '(e.g. )' read as a broken sentence
-        return Diagnosis("probe", reaches + "none: the backward sends this output's gradient nowhere")
+        return Diagnosis("count", reaches + "none: the backward sends this output's gradient nowhere")
     one = replace(ev, true=[truth], errors=[error], claimed=[claimed], douts=[dout], random=1)
     # a cause is said only where the claim's values are the truth's: its part of the entries (a sum over too
     # few of them), or the same values at other entries (an index error); another mistake besides keeps the count
@@ -372,20 +375,21 @@ def _probe(box: BlackBox, ev: Evidence, claims: Claims) -> Diagnosis | None:
         if reduced is not None:
             return reduced
         both = int(np.sum(where_true & where_claimed))
-        return Diagnosis("probe", reaches + f"only {both} of them, with the true values there: the backward leaves out "
+        return Diagnosis("count", reaches + f"only {both} of them, with the true values there: the backward leaves out "
                                             "part of what this output depends on (a sum or a mean over too few entries, "
                                             "a path missing)")
     if not _same_values(truth[where_true], claimed[where_claimed], scale):
         return None
     if claimed.ndim == 2 and claimed.shape[0] == claimed.shape[1] and explains(one, [truth.T]):
-        return Diagnosis("probe", reaches + f"{_how_many(where_claimed)} (e.g. {_examples(ev.name, where_claimed)}): "
+        return Diagnosis("count", reaches + f"{_how_many(where_claimed)} (e.g. {_examples(ev.name, where_claimed)}): "
                                             "the true gradient's entries, transposed (a .T is missing or one too many "
                                             "where this output's gradient reaches it)")
     both = int(np.sum(where_true & where_claimed))
     shown = _examples(ev.name, where_claimed & ~where_true) or _examples(ev.name, where_claimed)
-    return Diagnosis("probe", reaches + f"{_how_many(where_claimed)} (e.g. {shown}), {both} in common, with the same "
-                                        "values: the backward sends the gradient to the wrong entries (an index, stride "
-                                        "or padding error)")
+    return Diagnosis("count", reaches + f"{_how_many(where_claimed)} (e.g. {shown}), {both} in common, with the same "
+                                        "values: the backward sends this output's gradient to other entries (as an index, "
+                                        "stride or padding error would; no mistake of the table explains the whole "
+                                        "claim)")
 
 
 def _same_values(true: np.ndarray, claimed: np.ndarray, scale: float) -> bool:
