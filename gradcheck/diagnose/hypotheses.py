@@ -1735,8 +1735,8 @@ def _too_few_axes(ev: Evidence) -> dict[str, Any] | None:
         for a in _minimal_zero_sums(true):
             if split is not None and split not in a and split + 1 not in a:
                 continue  # the split says nothing about this sum
-            for variance in (False, True):
-                model = _normalisation(ev, shape, a, variance)
+            for variance, form in [(v, f) for f in _scaled_forms(ev) for v in (False, True)]:
+                model = _normalisation(ev, shape, a, variance, form)
                 if model is None:
                     continue
                 for k in range(1, len(axes) + 1):
@@ -1748,25 +1748,49 @@ def _too_few_axes(ev: Evidence) -> dict[str, Any] | None:
     return None
 
 
-def _normalisation(ev: Evidence, shape: tuple, a: tuple[int, ...], variance: bool
+def _scaled_forms(ev: Evidence) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """What the normalised x̂ and the dout's weight may be read from: the output alone (None), else, for a
+    layer whose output is gamma·x̂ + beta with gamma varying inside a block (a layer norm's per-feature
+    gamma), the input itself centred (x̂ up to the fitted scale) and each other input that broadcasts to
+    the gradient's shape as the gamma dout is multiplied by (dx̂ = dout·gamma)."""
+    x = dict(float_inputs(ev)).get(ev.name)
+    if x is None or x.shape != ev.shape:
+        return [None]
+    forms: list[tuple[np.ndarray, np.ndarray] | None] = [None]
+    for name, v in float_inputs(ev):
+        if name == ev.name or v.ndim < 1 or not _varies(v):
+            continue
+        try:
+            weight = np.broadcast_to(v, ev.shape)
+        except ValueError:
+            continue
+        forms.append((x, np.array(weight)))
+    return forms
+
+
+def _normalisation(ev: Evidence, shape: tuple, a: tuple[int, ...], variance: bool,
+                   form: tuple[np.ndarray, np.ndarray] | None = None
                    ) -> Callable[[tuple[int, ...]], list[np.ndarray]] | None:
     """_normalisation_fit as the formula with its means over other axes."""
-    fitted = _normalisation_fit(ev, shape, a, variance)
+    fitted = _normalisation_fit(ev, shape, a, variance, form)
     if fitted is None:
         return None
     douts, scale, xhat = fitted
     return lambda b: _normalised(douts, scale, xhat, b)
 
 
-def _normalisation_fit(ev: Evidence, shape: tuple, a: tuple[int, ...], variance: bool
+def _normalisation_fit(ev: Evidence, shape: tuple, a: tuple[int, ...], variance: bool,
+                       form: tuple[np.ndarray, np.ndarray] | None = None
                        ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray] | None:
     """The truth as the gradient of a mean subtracted (and, with `variance`, a division by the standard
     deviation) over the blocks of axes `a`: truth = w·(d − mean(d) − x̂·mean(d·x̂)) per block, d the dout,
     x̂ the output centred and scaled per block, w the block's scale, fitted. Returns the same formula with
     its means over other axes (as a backward that keeps the forward's x̂ and scale writes it), or None
-    where the truth is not that."""
-    out = np.asarray(ev.outputs[0], dtype=np.float64).reshape(shape)
-    douts = [np.asarray(d[0], dtype=np.float64).reshape(shape) for d in ev.douts[:ev.random]]
+    where the truth is not that. With `form` (source, weight), x̂ is read from source instead of the
+    output and d is the dout times weight (_scaled_forms)."""
+    source, weight = form if form is not None else (ev.outputs[0], np.ones(ev.shape))
+    out = np.asarray(source, dtype=np.float64).reshape(shape)
+    douts = [(np.asarray(d[0], dtype=np.float64) * weight).reshape(shape) for d in ev.douts[:ev.random]]
     true = [t.reshape(shape) for t in ev.true[:ev.random]]
     label = _blocks(shape, a)
     z = out - _block_mean(out, label)
