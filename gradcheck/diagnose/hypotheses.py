@@ -1095,7 +1095,7 @@ def _untransposed_intermediate(ev: Evidence) -> dict[str, Any] | None:
     douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
     if len(ev.shape) < 2 or len(ev.outputs) != 1 or not has_claims(ev) or not ev.whole or not np.all(ev.known) \
             or not douts or douts[0].shape != ev.shape:
-        return None
+        return _untransposed_bilinear(ev)
     for side, turn in (("left", lambda a: a), ("right", lambda a: np.swapaxes(a, -1, -2))):
         d = [turn(x) for x in douts]
         t = [turn(x) for x in ev.true[:len(d)]]
@@ -1115,6 +1115,50 @@ def _untransposed_intermediate(ev: Evidence) -> dict[str, Any] | None:
             return {"m": "M", "form": f"{form}, M a {shape} matrix{each} the forward computes, not an input, as "
                                       "attention's weights A in dv = A.T @ dout: the true gradient is M.T times dout "
                                       "for every dout, M recovered from them"}
+    return _untransposed_bilinear(ev)
+
+
+def _untransposed_bilinear(ev: Evidence) -> dict[str, Any] | None:
+    """`G @ Y` where `G.T @ Y` belongs, G an intermediate gradient: the layer sees this input X (n, k) and
+    another Y (n, k) only through Y @ X.T (attention's scores Q @ K.T), so for every dout the true
+    gradients are X's = G.T @ Y and Y's = G @ X for one square G, the gradient with respect to Y @ X.T,
+    recovered from both truths by least squares (with SPARE_COLUMNS more equations than unknowns, so
+    that the fit says something); the claim is G @ Y (attention's dK = dS @ Q for dS.T @ Q)."""
+    if len(ev.shape) != 2 or not has_claims(ev) or not ev.whole or not np.all(ev.known) or ev.random < 1:
+        return None
+    x = dict(float_inputs(ev)).get(ev.name)
+    if x is None or x.shape != ev.shape:
+        return None
+    n, k = ev.shape
+    for name, y in float_inputs(ev):
+        other = ev.everyone.get(name)
+        if name == ev.name or y.shape != ev.shape or other is None or not other.whole \
+                or not np.all(other.known) or other.random < ev.random or 2 * n * k < n * n + SPARE_COLUMNS:
+            continue
+        system = np.concatenate([np.kron(np.eye(n), y.T),  # X's truth: (G.T @ Y)[i, l] = Σ_j G[j, i]·Y[j, l]
+                                 np.einsum("il,jJ->jliJ", x, np.eye(n)).reshape(n * k, n * n)])
+        _, sv, vt = np.linalg.svd(system)
+        free = [v.reshape(n, n).T for v in vt[int(np.sum(sv > SAME * sv[0])):]]  # G's the truths do not tell
+        if n * k < len(free) + SPARE_COLUMNS:
+            continue
+        gs = []
+        for t, u, c in zip(ev.true[:ev.random], other.true[:ev.random], ev.claimed[:ev.random]):
+            g = np.linalg.lstsq(system, np.concatenate([t.ravel(), u.ravel()]), rcond=None)[0].reshape(n, n).T
+            if free:  # the part of G the truths leave free, as the claim's G @ Y would have it
+                basis = np.stack([(f @ y).ravel() for f in free], axis=1)
+                coef = np.linalg.lstsq(basis, (c - g @ y).ravel(), rcond=None)[0]
+                g = g + sum(w * f for w, f in zip(coef, free))
+            gs.append(g)
+        if not explains(ev, [g.T @ y for g in gs], claimed=ev.true[:ev.random]) or \
+                not explains(other, [g @ x for g in gs], claimed=other.true[:ev.random]):
+            continue  # the layer is no function of Y @ X.T
+        if any(np.allclose(g, g.T, rtol=0, atol=SAME * float(np.max(np.abs(g)))) for g in gs):
+            continue  # G's transpose is itself
+        if explains(ev, [g @ y for g in gs]):
+            return {"m": "G", "form": f"`G @ {name}` for `G.T @ {name}`, G the gradient with respect to "
+                                      f"{name} @ {ev.name}.T, which the forward computes (attention's scores "
+                                      f"Q @ K.T, whose gradient dS goes into dK = dS.T @ Q): G recovered from the "
+                                      f"true gradients of {name} and {ev.name}"}
     return None
 
 
