@@ -23,7 +23,7 @@ import numpy as np
 
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
-from . import reductions, routing, windows
+from . import attention, reductions, routing, windows
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED
 
@@ -1766,6 +1766,9 @@ def _too_few_axes(ev: Evidence) -> dict[str, Any] | None:
     its means over another set B (the forward's scale and normalised output kept): the backward's mean (or
     variance) is over B where the forward's is over A. Said only when that predicted claim is the claim:
     a claim with another mistake besides (a factor, a mean scaled by 0.9) has the same sums and is not this."""
+    inside = _attention_sums(ev)
+    if inside is not None:
+        return inside
     if not _whole_beside_its_output(ev, 2):
         return None
     sums = _softmax_sums(ev)
@@ -1810,6 +1813,24 @@ def _scaled_forms(ev: Evidence) -> list[tuple[np.ndarray, np.ndarray] | None]:
             continue
         forms.append((x, np.array(weight)))
     return forms
+
+
+def _attention_sums(ev: Evidence) -> dict[str, Any] | None:
+    """Q's or K's gradient in attention, softmax(c·Q @ K.T) @ V read from the values (attention.py), whose
+    claim is the same gradient with dS's softmax sums over another axis than the rows (or left out)."""
+    if len(ev.shape) != 2 or len(ev.outputs) != 1 or not has_claims(ev) or not ev.whole \
+            or not np.all(ev.known) or ev.random < 2:
+        return None
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    model = attention.attention_models(ev.name, float_inputs(ev), np.asarray(ev.outputs[0], dtype=np.float64),
+                                       douts)
+    if model is None or not explains(ev, model((1,)), claimed=ev.true[:ev.random]):
+        return None
+    for b in ((0,), (0, 1)):
+        if explains(ev, model(b)):
+            return {"a": "axis 1 of the attention weights (its rows)", "b": _axes_said(b, None, ""),
+                    "what": "softmax inside the attention", "sums": "sums", "few": "other axes"}
+    return None
 
 
 def _normalisation(ev: Evidence, shape: tuple, a: tuple[int, ...], variance: bool,
