@@ -24,10 +24,10 @@ def softmax_rows(s: np.ndarray) -> np.ndarray:
 
 
 def attention_models(name: str, inputs: Sequence[tuple[str, np.ndarray]], output: np.ndarray,
-                     douts: Sequence[np.ndarray]) -> Model | None:
+                     douts: Sequence[np.ndarray]) -> tuple[Model, str] | None:
     """For the input `name` as attention's Q or K, a function of the softmax's sum axes b giving its
-    gradient per dout with dS's sum over b (the forward's is over axis 1, the rows), or None where the
-    output is no attention of the inputs."""
+    gradient per dout with dS's sum over b (the forward's is over axis 1, the rows), and the weights'
+    formula in the user's names; None where the output is no attention of the inputs."""
     for (q_name, q), (k_name, k), (_, v) in itertools.permutations(inputs, 3):
         if name not in (q_name, k_name) or q.ndim != 2 or k.ndim != 2 or v.ndim != 2 or q.shape[1] != k.shape[1] \
                 or k.shape[0] != v.shape[0] or output.shape != (q.shape[0], v.shape[1]) or k.shape[0] < 2:
@@ -36,7 +36,8 @@ def attention_models(name: str, inputs: Sequence[tuple[str, np.ndarray]], output
             a = softmax_rows(c * (q @ k.T))
             if not np.allclose(a @ v, output, rtol=0, atol=SAME_OUTPUT * max(float(np.max(np.abs(output))), 1.0)):
                 continue
-            return _model(name == q_name, q, k, v, a, c, douts)
+            scale = f" / √{q.shape[1]}" if c != 1.0 else ""
+            return _model(name == q_name, q, k, v, a, c, douts), f"softmax({q_name} @ {k_name}.T{scale})"
     return None
 
 

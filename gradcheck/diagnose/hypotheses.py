@@ -1822,14 +1822,15 @@ def _attention_sums(ev: Evidence) -> dict[str, Any] | None:
             or not np.all(ev.known) or ev.random < 2:
         return None
     douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
-    model = attention.attention_models(ev.name, float_inputs(ev), np.asarray(ev.outputs[0], dtype=np.float64),
-                                       douts)
-    if model is None or not explains(ev, model((1,)), claimed=ev.true[:ev.random]):
+    read = attention.attention_models(ev.name, float_inputs(ev), np.asarray(ev.outputs[0], dtype=np.float64),
+                                      douts)
+    if read is None or not explains(ev, read[0]((1,)), claimed=ev.true[:ev.random]):
         return None
+    model, weights = read
     for b in ((0,), (0, 1)):
         if explains(ev, model(b)):
-            return {"a": "axis 1 of the attention weights (its rows)", "b": _axes_said(b, None, ""),
-                    "what": "softmax inside the attention", "sums": "sums", "few": "other axes"}
+            return {"a": "A's axis 1, its rows", "b": "A's " + _axes_said(b, None, ""), "sums": "sums",
+                    "what": f"softmax inside the attention, A = {weights},", "few": "other axes"}
     return None
 
 

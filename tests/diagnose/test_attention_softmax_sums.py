@@ -45,7 +45,8 @@ def test_attentions_softmax_sums_over_the_columns_are_named(m, n, k, v, scaled, 
     result = gradcheck.check_layer(_forward(scaled), _backward(scaled, 0), inputs)
     g = result.gradients[variable]
     assert result.exit_code == 1 and g.cause == "reduction axes", (g.cause, g.diagnosis)
-    assert "softmax inside the attention" in g.diagnosis and "axis 0 where" in g.diagnosis, g.diagnosis
+    scale = f" / √{k}" if scaled else ""
+    assert f"A = softmax(Q @ K.T{scale})" in g.diagnosis and "A's axis 0 where" in g.diagnosis, g.diagnosis
     assert gradcheck.check_layer(_forward(scaled), _backward(scaled, 1), inputs).exit_code == 0
 
 
