@@ -23,7 +23,7 @@ import numpy as np
 
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
-from . import reductions, routing, shifts, windows
+from . import attention, reductions, routing, shifts, windows
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED
 
@@ -1095,7 +1095,7 @@ def _untransposed_intermediate(ev: Evidence) -> dict[str, Any] | None:
     douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
     if len(ev.shape) < 2 or len(ev.outputs) != 1 or not has_claims(ev) or not ev.whole or not np.all(ev.known) \
             or not douts or douts[0].shape != ev.shape:
-        return None
+        return _untransposed_bilinear(ev)
     for side, turn in (("left", lambda a: a), ("right", lambda a: np.swapaxes(a, -1, -2))):
         d = [turn(x) for x in douts]
         t = [turn(x) for x in ev.true[:len(d)]]
@@ -1115,6 +1115,50 @@ def _untransposed_intermediate(ev: Evidence) -> dict[str, Any] | None:
             return {"m": "M", "form": f"{form}, M a {shape} matrix{each} the forward computes, not an input, as "
                                       "attention's weights A in dv = A.T @ dout: the true gradient is M.T times dout "
                                       "for every dout, M recovered from them"}
+    return _untransposed_bilinear(ev)
+
+
+def _untransposed_bilinear(ev: Evidence) -> dict[str, Any] | None:
+    """`G @ Y` where `G.T @ Y` belongs, G an intermediate gradient: the layer sees this input X (n, k) and
+    another Y (n, k) only through Y @ X.T (attention's scores Q @ K.T), so for every dout the true
+    gradients are X's = G.T @ Y and Y's = G @ X for one square G, the gradient with respect to Y @ X.T,
+    recovered from both truths by least squares (with SPARE_COLUMNS more equations than unknowns, so
+    that the fit says something); the claim is G @ Y (attention's dK = dS @ Q for dS.T @ Q)."""
+    if len(ev.shape) != 2 or not has_claims(ev) or not ev.whole or not np.all(ev.known) or ev.random < 1:
+        return None
+    x = dict(float_inputs(ev)).get(ev.name)
+    if x is None or x.shape != ev.shape:
+        return None
+    n, k = ev.shape
+    for name, y in float_inputs(ev):
+        other = ev.everyone.get(name)
+        if name == ev.name or y.shape != ev.shape or other is None or not other.whole \
+                or not np.all(other.known) or other.random < ev.random or 2 * n * k < n * n + SPARE_COLUMNS:
+            continue
+        system = np.concatenate([np.kron(np.eye(n), y.T),  # X's truth: (G.T @ Y)[i, l] = Σ_j G[j, i]·Y[j, l]
+                                 np.einsum("il,jJ->jliJ", x, np.eye(n)).reshape(n * k, n * n)])
+        _, sv, vt = np.linalg.svd(system)
+        free = [v.reshape(n, n).T for v in vt[int(np.sum(sv > SAME * sv[0])):]]  # G's the truths do not tell
+        if n * k < len(free) + SPARE_COLUMNS:
+            continue
+        gs = []
+        for t, u, c in zip(ev.true[:ev.random], other.true[:ev.random], ev.claimed[:ev.random]):
+            g = np.linalg.lstsq(system, np.concatenate([t.ravel(), u.ravel()]), rcond=None)[0].reshape(n, n).T
+            if free:  # the part of G the truths leave free, as the claim's G @ Y would have it
+                basis = np.stack([(f @ y).ravel() for f in free], axis=1)
+                coef = np.linalg.lstsq(basis, (c - g @ y).ravel(), rcond=None)[0]
+                g = g + sum(w * f for w, f in zip(coef, free))
+            gs.append(g)
+        if not explains(ev, [g.T @ y for g in gs], claimed=ev.true[:ev.random]) or \
+                not explains(other, [g @ x for g in gs], claimed=other.true[:ev.random]):
+            continue  # the layer is no function of Y @ X.T
+        if any(np.allclose(g, g.T, rtol=0, atol=SAME * float(np.max(np.abs(g)))) for g in gs):
+            continue  # G's transpose is itself
+        if explains(ev, [g @ y for g in gs]):
+            return {"m": "G", "form": f"`G @ {name}` for `G.T @ {name}`, G the gradient with respect to "
+                                      f"{name} @ {ev.name}.T, which the forward computes (attention's scores "
+                                      f"Q @ K.T, whose gradient dS goes into dK = dS.T @ Q): G recovered from the "
+                                      f"true gradients of {name} and {ev.name}"}
     return None
 
 
@@ -1787,6 +1831,9 @@ def _too_few_axes(ev: Evidence) -> dict[str, Any] | None:
     its means over another set B (the forward's scale and normalised output kept): the backward's mean (or
     variance) is over B where the forward's is over A. Said only when that predicted claim is the claim:
     a claim with another mistake besides (a factor, a mean scaled by 0.9) has the same sums and is not this."""
+    inside = _attention_sums(ev)
+    if inside is not None:
+        return inside
     if not _whole_beside_its_output(ev, 2):
         return None
     sums = _softmax_sums(ev)
@@ -1800,8 +1847,8 @@ def _too_few_axes(ev: Evidence) -> dict[str, Any] | None:
         for a in _minimal_zero_sums(true):
             if split is not None and split not in a and split + 1 not in a:
                 continue  # the split says nothing about this sum
-            for variance in (False, True):
-                model = _normalisation(ev, shape, a, variance)
+            for variance, form in [(v, f) for f in _scaled_forms(ev) for v in (False, True)]:
+                model = _normalisation(ev, shape, a, variance, form)
                 if model is None:
                     continue
                 for k in range(1, len(axes) + 1):
@@ -1813,25 +1860,68 @@ def _too_few_axes(ev: Evidence) -> dict[str, Any] | None:
     return None
 
 
-def _normalisation(ev: Evidence, shape: tuple, a: tuple[int, ...], variance: bool
+def _scaled_forms(ev: Evidence) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """What the normalised x̂ and the dout's weight may be read from: the output alone (None), else, for a
+    layer whose output is gamma·x̂ + beta with gamma varying inside a block (a layer norm's per-feature
+    gamma), the input itself centred (x̂ up to the fitted scale) and each other input that broadcasts to
+    the gradient's shape as the gamma dout is multiplied by (dx̂ = dout·gamma)."""
+    x = dict(float_inputs(ev)).get(ev.name)
+    if x is None or x.shape != ev.shape:
+        return [None]
+    forms: list[tuple[np.ndarray, np.ndarray] | None] = [None]
+    for name, v in float_inputs(ev):
+        if name == ev.name or v.ndim < 1 or not _varies(v):
+            continue
+        try:
+            weight = np.broadcast_to(v, ev.shape)
+        except ValueError:
+            continue
+        forms.append((x, np.array(weight)))
+    return forms
+
+
+def _attention_sums(ev: Evidence) -> dict[str, Any] | None:
+    """Q's or K's gradient in attention, softmax(c·Q @ K.T) @ V read from the values (attention.py), whose
+    claim is the same gradient with dS's softmax sums over another axis than the rows (or left out)."""
+    if len(ev.shape) != 2 or len(ev.outputs) != 1 or not has_claims(ev) or not ev.whole \
+            or not np.all(ev.known) or ev.random < 2:
+        return None
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    read = attention.attention_models(ev.name, float_inputs(ev), np.asarray(ev.outputs[0], dtype=np.float64),
+                                      douts)
+    if read is None or not explains(ev, read[0]((1,)), claimed=ev.true[:ev.random]):
+        return None
+    model, weights = read
+    for b in ((0,), (0, 1)):
+        if explains(ev, model(b)):
+            return {"a": "A's axis 1, its rows", "b": "A's " + _axes_said(b, None, ""), "sums": "sums",
+                    "what": f"softmax inside the attention, A = {weights},", "few": "other axes"}
+    return None
+
+
+def _normalisation(ev: Evidence, shape: tuple, a: tuple[int, ...], variance: bool,
+                   form: tuple[np.ndarray, np.ndarray] | None = None
                    ) -> Callable[[tuple[int, ...]], list[np.ndarray]] | None:
     """_normalisation_fit as the formula with its means over other axes."""
-    fitted = _normalisation_fit(ev, shape, a, variance)
+    fitted = _normalisation_fit(ev, shape, a, variance, form)
     if fitted is None:
         return None
     douts, scale, xhat = fitted
     return lambda b: _normalised(douts, scale, xhat, b)
 
 
-def _normalisation_fit(ev: Evidence, shape: tuple, a: tuple[int, ...], variance: bool
+def _normalisation_fit(ev: Evidence, shape: tuple, a: tuple[int, ...], variance: bool,
+                       form: tuple[np.ndarray, np.ndarray] | None = None
                        ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray] | None:
     """The truth as the gradient of a mean subtracted (and, with `variance`, a division by the standard
     deviation) over the blocks of axes `a`: truth = w·(d − mean(d) − x̂·mean(d·x̂)) per block, d the dout,
     x̂ the output centred and scaled per block, w the block's scale, fitted. Returns the same formula with
     its means over other axes (as a backward that keeps the forward's x̂ and scale writes it), or None
-    where the truth is not that."""
-    out = np.asarray(ev.outputs[0], dtype=np.float64).reshape(shape)
-    douts = [np.asarray(d[0], dtype=np.float64).reshape(shape) for d in ev.douts[:ev.random]]
+    where the truth is not that. With `form` (source, weight), x̂ is read from source instead of the
+    output and d is the dout times weight (_scaled_forms)."""
+    source, weight = form if form is not None else (ev.outputs[0], np.ones(ev.shape))
+    out = np.asarray(source, dtype=np.float64).reshape(shape)
+    douts = [(np.asarray(d[0], dtype=np.float64) * weight).reshape(shape) for d in ev.douts[:ev.random]]
     true = [t.reshape(shape) for t in ev.true[:ev.random]]
     label = _blocks(shape, a)
     z = out - _block_mean(out, label)
