@@ -12,15 +12,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ..ops.reductions import softmax
+
 # How close the output must be to softmax(c·Q @ K.T) @ V, relative to its largest entry, to be that.
 SAME_OUTPUT = 1e-9
 
 Model = Callable[[tuple[int, ...]], list[np.ndarray]]
-
-
-def softmax_rows(s: np.ndarray) -> np.ndarray:
-    e = np.exp(s - s.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def attention_models(name: str, inputs: Sequence[tuple[str, np.ndarray]], output: np.ndarray,
@@ -33,7 +30,7 @@ def attention_models(name: str, inputs: Sequence[tuple[str, np.ndarray]], output
                 or k.shape[0] != v.shape[0] or output.shape != (q.shape[0], v.shape[1]) or k.shape[0] < 2:
             continue
         for c in (1.0 / math.sqrt(q.shape[1]), 1.0):
-            a = softmax_rows(c * (q @ k.T))
+            a = softmax(c * (q @ k.T), axis=1)
             if not np.allclose(a @ v, output, rtol=0, atol=SAME_OUTPUT * max(float(np.max(np.abs(output))), 1.0)):
                 continue
             scale = f" / √{q.shape[1]}" if c != 1.0 else ""

@@ -323,12 +323,12 @@ def _terms_off_sums(ev: Evidence, n: str, u: np.ndarray, a: float, b: float) -> 
     if sums is None:
         return []
     c, beta, axis = sums
+    negligible = SAME * max(hy.largest_measured(t) for t in ev.true) / max(hy.largest_measured(u), 1e-300)
     if abs(b + a * c - beta) > 10 * SAME * max(abs(b), abs(a * c), abs(beta)) or hy.close_to(beta, c) or \
-            abs(beta - c) * hy.largest_measured(u) < SAME * max(hy.largest_measured(t) for t in ev.true):
+            abs(beta - c) < negligible:
         return []
     where = f" (both read off the sums over axis {axis}, where the data terms' are 0)"
-    return [(c, beta, f"{c:.4g}·{n}{where}", "none" if abs(beta) * hy.largest_measured(u) < SAME * max(
-        hy.largest_measured(t) for t in ev.true) else f"{beta:.4g}·{n}")]
+    return [(c, beta, f"{c:.4g}·{n}{where}", "none" if abs(beta) < negligible else f"{beta:.4g}·{n}")]
 
 
 def _both_terms(ev: Evidence) -> tuple[tuple[str, ...], str] | None:

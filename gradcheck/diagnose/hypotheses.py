@@ -23,9 +23,10 @@ import numpy as np
 
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
+from ..ops.reductions import softmax
 from . import attention, reductions, routing, shifts, windows
 from .model_terms import Strengths
-from .patterns import SAME_MEASURED
+from .patterns import SAME_MEASURED, axes_words
 
 SAME = SAME_MEASURED  # the truth here is measured by differences (patterns.py)
 # How many of the truth's own error estimates an entry may differ by, beside SAME of the largest entry.
@@ -1807,7 +1808,7 @@ def _minimal_zero_sums(gs: Sequence[np.ndarray]) -> list[tuple[int, ...]]:
 def _axes_said(axes: tuple[int, ...], split: int | None, words: str) -> str:
     """Axes of a (possibly split) shape in the user's axes: the split axis's two parts are named by words."""
     if split is None:
-        return f"axis {axes[0]}" if len(axes) == 1 else f"axes {', '.join(map(str, axes))}"
+        return axes_words(axes)
     parts = []
     for a in axes:
         if a == split:
@@ -2198,8 +2199,7 @@ def _softmax_left_out(ev: Evidence, axis: int) -> str | None:
     for n, u in same_shape_arrays(ev):
         if n.startswith("output"):
             continue
-        e = np.exp(u - u.max(axis=axis, keepdims=True))
-        p = e / e.sum(axis=axis, keepdims=True)
+        p = softmax(u, axis=axis)
         predicted = []
         for t, c in zip(ev.true, ev.claimed):
             # c per line: least squares of (claim − truth) on p along the line

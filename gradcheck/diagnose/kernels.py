@@ -19,6 +19,7 @@ import numpy as np
 from ..base.errors import GradcheckError
 from ..oracles.vjp_numeric import BlackBox, measure
 from .hypotheses import Evidence, explains, has_claims
+from .patterns import axes_words
 
 # A kernel's spatial axes are the ones after (out channels, in channels); an input of fewer axes is no kernel.
 KERNEL_NDIM = 3
@@ -68,6 +69,5 @@ def flipped_kernel(box: BlackBox, ev: Evidence) -> dict[str, Any] | None:
             truths = [np.asarray(r.value.value, dtype=np.float64) for r in results]  # type: ignore[union-attr]
             if explains(ev, truths):
                 slices = ", ".join("::-1" if a in axes else ":" for a in range(w.ndim))
-                which = f"axis {axes[0]}" if len(axes) == 1 else f"axes {', '.join(map(str, axes))}"
-                return {"kernel": n, "which": which, "flipped": f"{n}[{slices}]"}
+                return {"kernel": n, "which": axes_words(axes), "flipped": f"{n}[{slices}]"}
     return None

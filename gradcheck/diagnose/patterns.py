@@ -22,6 +22,11 @@ SAME_MEASURED = 1e-4
 NEGLIGIBLE = 1e-12
 
 
+def axes_words(axes: tuple[int, ...]) -> str:
+    """Axes as a sentence says them: "axis 2", "axes 2, 3"."""
+    return f"axis {axes[0]}" if len(axes) == 1 else f"axes {', '.join(map(str, axes))}"
+
+
 def same(a: Any, b: Any, tolerance: float = SAME_COMPUTED) -> bool:
     """a and b agree entry by entry to `tolerance` of b's largest entry (and have one shape)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)

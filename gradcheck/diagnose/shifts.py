@@ -16,6 +16,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from .patterns import axes_words
+
 # Offsets tried along an axis: a crop or index off by one, or by two (a 5x5 kernel's padding 2).
 SHIFT_MAX = 2
 # At most this many axes moved at once (an image's rows and columns; a volume's three).
@@ -68,7 +70,7 @@ def sentence(name: str, s: tuple[int, ...], zero: bool) -> str:
     """What the offset is, in the user's words: along which axes, by how much, and the slice it looks like."""
     axes = [a for a, k in enumerate(s) if k]
     by = tuple(s[a] for a in axes)
-    along = f"axis {axes[0]}" if len(axes) == 1 else "axes " + ", ".join(map(str, axes))
+    along = axes_words(tuple(axes))
     amount = f"{by[0]}" if len(by) == 1 else "(" + ", ".join(map(str, by)) + ")"
     back = f"i + {amount.replace('-', '')}" if all(k < 0 for k in by) else f"i − {amount}"
     size = max(abs(k) for k in by)
