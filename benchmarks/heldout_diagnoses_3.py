@@ -720,7 +720,7 @@ def _(bug):
     return gradcheck.check_layer(tok_pos_forward, tok_pos_backward, [idx, r(6, 2), r(4, 2)])
 
 
-@case("embedding backward accumulating with idx.T (N = T = 3)", "W", "probe")
+@case("embedding backward accumulating with idx.T (N = T = 3)", "W", "probe", "lookup index")
 def _(bug):
     r = normal(3803)
 

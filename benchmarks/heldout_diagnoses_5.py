@@ -281,7 +281,7 @@ def _(bug):
     return gradcheck.check_layer(avgpool_forward, avgpool_backward, [r(2, 2, 6, 6)])
 
 
-@case("global max pool over (H, W) backward with one argmax per image over all channels", "x")  # no entry fits
+@case("global max pool over (H, W) backward with one argmax per image over all channels", "x", "mask")
 def _(bug):
     r = draws(5511)
 
@@ -715,7 +715,8 @@ def _(bug):
     return gradcheck.check_layer(onehot_forward, onehot_backward, [r(7, 3), idx])
 
 
-@case("weighted embedding bag (sum of wts * W[idx] per bag), dW accumulated without the weights", "W")  # no entry
+@case("weighted embedding bag (sum of wts * W[idx] per bag), dW accumulated without the weights", "W",
+      "lookup index")
 def _(bug):
     r = draws(5532)
     idx = np.array([[1, 5, 2], [0, 1, 1], [4, 3, 5]])

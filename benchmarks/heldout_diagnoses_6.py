@@ -449,7 +449,8 @@ def _(bug):
     return gradcheck.check_function(ce_loss, ce_grad, [r(9, 4), y])
 
 
-@case("multiclass SVM loss on scores (5, 6), gradient without the correct class's -count term", "s")  # no entry fits
+@case("multiclass SVM loss on scores (5, 6), gradient without the correct class's -count term", "s",
+      "correct class term")
 def _(bug):
     r = draws(6618)
     y = np.array([2, 0, 5, 3, 2])

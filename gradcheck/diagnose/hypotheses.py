@@ -24,7 +24,7 @@ import numpy as np
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
 from ..ops.reductions import softmax
-from . import attention, reductions, routing, shifts, windows
+from . import attention, indexing, reductions, routing, shifts, windows
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED, axes_words
 
@@ -1535,25 +1535,38 @@ def _mask(ev: Evidence) -> dict[str, Any] | None:
 
 
 def _mask_over_another_axis(ev: Evidence) -> dict[str, Any] | None:
-    """A max (or min) over axis a, whose truth is dout put back along a times the one-hot of each maximum,
-    and a claim that is dout put back along a times the mask of the maximum over another axis b."""
+    """A max (or min) over axes A (one axis, or several: a global pool's (2, 3)), whose truth is dout put
+    back along A times the one-hot of each maximum, and a claim that is dout put back along A times the mask
+    of the maximum over other axes B (an argmax per image over every channel where one per channel belongs)."""
     if not has_claims(ev) or len(ev.outputs) != 1 or ev.random < 1 or ev.name not in ev.inputs.wrt:
         return None
     out = np.shape(ev.outputs[0])
     x = np.asarray(ev.inputs.leaf(ev.name), dtype=np.float64)
+    if x.ndim > PERMUTED_AXES_MAX:
+        return None
     douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
-    for a in reductions.reduced_axes(ev.shape, out):
+    every = [b for k in range(1, x.ndim + 1) for b in itertools.combinations(range(x.ndim), k)]
+    for a in reductions.reduced_axis_sets(ev.shape, out):
+        # the sets nearest A first: where several masks coincide, the one fewest axes away from A is said
+        others = sorted(every, key=lambda b: (len(set(a) ^ set(b)), b))
         for pick, reduce in (("max", np.max), ("min", np.min)):
             right = (x == reduce(x, axis=a, keepdims=True)).astype(np.float64)
             if not explains(ev, [reductions.placed(d, a, right) for d in douts], claimed=ev.true):
                 continue
-            for b in range(x.ndim):
+            for b in others:
                 wrong = (x == reduce(x, axis=b, keepdims=True)).astype(np.float64)
                 if b != a and explains(ev, [reductions.placed(d, a, wrong) for d in douts]):
-                    return {"what": f"it is dout put back along axis {a} times the mask of the {pick} over axis {b} "
-                                    f"of {ev.name}, where the forward's {pick} is over axis {a}: the mask is taken "
-                                    f"over the wrong axis ({ev.name} == {ev.name}.{pick}(axis={b}) for axis={a})"}
+                    wrong_axes = "axis" if len(a) == len(b) == 1 else "axes"
+                    return {"what": f"it is dout put back along {axes_words(a)} times the mask of the {pick} over "
+                                    f"{axes_words(b)} of {ev.name}, where the forward's {pick} is over "
+                                    f"{axes_words(a)}: the mask is taken over the wrong {wrong_axes} ({ev.name} == "
+                                    f"{ev.name}.{pick}(axis={_axis_argument(b)}) for axis={_axis_argument(a)})"}
     return None
+
+
+def _axis_argument(axes: tuple[int, ...]) -> str:
+    """Axes as numpy's axis= argument is written: 2, or (2, 3)."""
+    return str(axes[0]) if len(axes) == 1 else f"({', '.join(map(str, axes))})"
 
 
 def _picks(ev: Evidence) -> routing.Picks | None:
@@ -2262,6 +2275,99 @@ def _paths(ev: Evidence) -> dict[str, Any] | None:
     return {"right": ", ".join(map(str, right)), "wrong": ", ".join(map(str, wrong))}
 
 
+# ----- labels and lookups: an index mistake (indexing.py) -----------------------------------------
+# The correct class's term is said wrong only where it is wrong on at least this many rows (one wrong
+# entry could be any mistake at that entry).
+LABEL_ROWS_MIN = 2
+
+
+def _correct_class(ev: Evidence) -> dict[str, Any] | None:
+    """Scores' gradient (N by C) with labels y: the claim differs from the truth only at the correct
+    class's entries (i, y[i]), on several rows: the correct class's term is left out or wrong."""
+    if not has_claims(ev) or not ev.whole:
+        return None
+    for n, y in indexing.labels(ev.shape, ev.inputs.values):
+        hot = indexing.onehot(y, ev.shape[1]).astype(bool)
+        if not explains(ev, [np.where(hot, c, t) for c, t in zip(ev.claimed, ev.true)]):
+            continue
+        wrong = wrong_entries(ev)
+        rows = np.flatnonzero(wrong.any(axis=1))
+        if rows.size < LABEL_ROWS_MIN:
+            continue
+        shown = ", ".join(f"{ev.name}[{i},{int(y[i])}]" for i in rows[:EXAMPLES])
+        where = f"{rows.size} of the {ev.shape[0]} rows, e.g. {shown}"
+        zero = [np.where(hot, 0.0, t) for t in ev.true]
+        if explains(ev, zero):
+            how = ("where it is 0: the correct class's term is left out (softmax's −1 at the label, a multiclass "
+                   f"SVM's −count of the margins that pass, as d{ev.name}[np.arange(N), {n}] = "
+                   f"-d{ev.name}.sum(axis=1))")
+        else:
+            amounts = [float(np.mean((c - t)[hot])) for c, t in zip(ev.claimed, ev.true)]
+            if not explains(ev, [t + a * hot for t, a in zip(ev.true, amounts)]):
+                how = "where it is neither the true value nor 0: the correct class's term is wrong"
+            else:
+                first = " for the first dout" if len(amounts) > 1 else ""
+                how = (f"by the same amount at each ({amounts[0]:+.4g}{first}): the correct class's term (softmax's −1 "
+                       "at the label, scaled as the loss is) is missing, doubled or of the wrong sign")
+        return {"labels": n, "where": where, "how": how}
+    return None
+
+
+def _label_columns(ev: Evidence) -> dict[str, Any] | None:
+    """Scores' gradient with labels y: the claim is the truth with the correct class's term (the one-hot
+    of y, times a number per dout) moved to every row at every column y holds, as `d[:, y] -= 1` does
+    where `d[np.arange(N), y] -= 1` belongs."""
+    if not has_claims(ev) or not ev.whole:
+        return None
+    for n, y in indexing.labels(ev.shape, ev.inputs.values):
+        hot = indexing.onehot(y, ev.shape[1])
+        for how, mask in indexing.column_masks(y, ev.shape[1]):
+            basis = hot - mask
+            size = float(np.sum(basis ** 2))
+            if size == 0:
+                continue
+            amounts = [float(np.sum((c - t) * basis)) / size for c, t in zip(ev.claimed, ev.true)]
+            if any(close_to(a, 0.0) or abs(a) <= SAME * largest_measured(t) for a, t in zip(amounts, ev.true)):
+                continue
+            if explains(ev, [t + a * basis for t, a in zip(ev.true, amounts)]):
+                said = " (once per occurrence of a label, as np.subtract.at does)" if how == "per occurrence" else ""
+                return {"labels": n, "times": said}
+    return None
+
+
+def _lookup(ev: Evidence) -> dict[str, Any] | None:
+    """A lookup's gradient (the truth is scatter(idx, dout · w), times a constant): the claim is the same
+    with the index read in the other order, or without the weights w."""
+    if not has_claims(ev) or not ev.whole or len(ev.outputs) != 1 or not ev.shape:
+        return None
+    out = np.shape(ev.outputs[0])
+    rest = tuple(ev.shape[1:])
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts]
+    if any(d.shape != out for d in douts):
+        return None
+    for n, idx, bag in indexing.lookups(ev.shape, out, ev.inputs.values):
+        spreads = [indexing.spread(d, idx, bag, rest) for d in douts]
+        for w_name, w in [("", None), *indexing.per_position(ev.inputs.values, idx, ev.name)]:
+            base = [indexing.scatter(idx, indexing.weighted(s, w), ev.shape) for s in spreads]
+            c = fitted_factor(ev, base, claimed=ev.true)
+            if c is None or close_to(c, 0.0) or not explains(ev, [c * b for b in base], claimed=ev.true):
+                continue  # the forward is not this lookup
+            other = indexing.other_order(idx)
+            if other is not None and explains(ev, [c * indexing.scatter(other, indexing.weighted(s, w), ev.shape)
+                                                   for s in spreads]):
+                written = f"{n}.T" if idx.ndim == 2 and idx.shape[0] == idx.shape[1] else f"{n}.ravel(order='F')"
+                return {"what": f"it is the true gradient of the same lookup with {n} read in the other order "
+                                f"({written} beside dout in row order): each position's dout is added at the row "
+                                f"another position's index names (np.add.at(d{ev.name}, {written}, dout) where "
+                                f"np.add.at(d{ev.name}, {n}, dout) belongs)"}
+            if w is not None and explains(ev, [c * indexing.scatter(idx, s, ev.shape) for s in spreads]):
+                return {"what": f"it is the lookup's gradient without the weights {w_name}: each position's dout is "
+                                f"added to the row {n} names unscaled, where the forward scales that row by "
+                                f"{w_name} (np.add.at(d{ev.name}, {n}, dout) where np.add.at(d{ev.name}, {n}, "
+                                f"dout * {w_name}[..., None]) belongs)"}
+    return None
+
+
 HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("rounding", _rounding,
                "it differs from numeric by at most {share} of the largest gradient entry, within {dtype}'s rounding "
@@ -2348,6 +2454,14 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                "gradient of one of their output entries alone: repeated indices are not accumulated "
                "(`d{name}[{index}] += dout` keeps one of them; np.add.at(d{name}, {index}, dout) adds them all)",
                douts=_repeated_douts),
+    Hypothesis("correct class term", _correct_class,
+               "it differs from the true gradient only at the correct class's entries (i, {labels}[i]), on {where}, "
+               "{how}"),
+    Hypothesis("labels in every row", _label_columns,
+               "it is the true gradient with the correct class's term put in every row at every label {labels} "
+               "holds{times}: dscores[:, {labels}] where dscores[np.arange(N), {labels}] belongs (indexing with "
+               "{labels} alone picks whole columns)"),
+    Hypothesis("lookup index", _lookup, "{what}"),
     Hypothesis("one slice wrong", _one_slice_wrong, "{what}"),
     Hypothesis("broadcast axis", _broadcast_axis,
                "the forward reduces axis {a} of {name} and the true gradient is dout put back along axis {a}; the "

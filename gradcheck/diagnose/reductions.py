@@ -9,6 +9,8 @@ Pure shape and array helpers; hypotheses.py's entry checks them against the meas
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 
@@ -17,6 +19,20 @@ def reduced_axes(shape: tuple[int, ...], out: tuple[int, ...]) -> list[int]:
     if len(shape) != len(out) + 1:
         return []
     return [a for a in range(len(shape)) if shape[:a] + shape[a + 1:] == out and shape[a] > 1]
+
+
+def reduced_axis_sets(shape: tuple[int, ...], out: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """The sets of axes whose removal from `shape` leaves `out` (one reduction over them, without keepdims):
+    a single axis, or several (a global pool's (2, 3))."""
+    count = len(shape) - len(out)
+    if count < 1:
+        return []
+    found = []
+    for axes in itertools.combinations(range(len(shape)), count):
+        kept = tuple(s for k, s in enumerate(shape) if k not in axes)
+        if kept == tuple(out) and all(shape[a] > 1 for a in axes):
+            found.append(axes)
+    return found
 
 
 def other_placements(shape: tuple[int, ...], dout: tuple[int, ...], a: int) -> list[int]:
@@ -39,6 +55,6 @@ def local_gradient(truth: np.ndarray, dout: np.ndarray, a: int) -> np.ndarray:
         return np.where(spread != 0, truth / np.where(spread != 0, spread, 1.0), np.nan)
 
 
-def placed(dout: np.ndarray, b: int, local: np.ndarray) -> np.ndarray:
-    """dout put back at axis b (broadcast to L's shape) times L."""
+def placed(dout: np.ndarray, b: int | tuple[int, ...], local: np.ndarray) -> np.ndarray:
+    """dout put back at axis b, or at several (broadcast to L's shape), times L."""
     return np.broadcast_to(np.expand_dims(dout, b), local.shape) * local

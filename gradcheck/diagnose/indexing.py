@@ -1,0 +1,114 @@
+"""Index mistakes, read from the integer inputs: a loss's labels and a lookup's indices.
+
+Labels. A classifier's gradient on its scores (N by C) with integer labels y (N entries, each below C)
+has a term at the correct class of each row, (i, y[i]): softmax's −1, a multiclass SVM's −count of the
+margins that pass. A backward whose claim differs from the truth only at those entries got that term
+wrong (left out, or scaled). The fancy-index slip `d[:, y] -= 1` for `d[np.arange(N), y] -= 1`
+subtracts at every row, at every label y holds: the claim is the truth with the one-hot of y replaced by
+the mask of y's columns (each column once, as numpy's buffered `-=` does, or once per occurrence, as
+np.subtract.at does), scaled as the loss scales it.
+
+Indices. A lookup's gradient (an embedding, a bag of rows) adds each position's dout to the row its
+index names: dW = scatter(idx, dout · w) with w 1 or a weight per position (an input of idx's shape),
+times a constant (a bag's mean). Read from the truth which of these the forward is, the claim is then
+predicted for the index read in the other order (idx.T, or flattened in column order) and for the
+weights forgotten.
+
+Pure array helpers; hypotheses.py's entries check them against the measurements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+
+# ----- labels ---------------------------------------------------------------------------------------
+def labels(shape: tuple[int, ...], values: Mapping[str, Any]) -> list[tuple[str, np.ndarray]]:
+    """The integer inputs that can be the labels of a gradient of this shape: one per row, each a column."""
+    if len(shape) != 2 or shape[1] < 2 or shape[0] < 2:
+        return []
+    rows, columns = shape
+    found = []
+    for n, y in values.items():
+        if isinstance(y, np.ndarray) and y.dtype.kind in "iu" and y.shape == (rows,):
+            if y.min() >= 0 and y.max() < columns:
+                found.append((n, y))
+    return found
+
+
+def onehot(y: np.ndarray, columns: int) -> np.ndarray:
+    """1 at (i, y[i]), 0 elsewhere."""
+    hot = np.zeros((len(y), columns))
+    hot[np.arange(len(y)), y] = 1.0
+    return hot
+
+
+def column_masks(y: np.ndarray, columns: int) -> list[tuple[str, np.ndarray]]:
+    """What `d[:, y] -= 1` subtracts: 1 in every row at each column y holds (numpy's buffered fancy-index
+    update, each column once), and, where y repeats a label, the count of it (np.subtract.at)."""
+    counts = np.bincount(y, minlength=columns).astype(np.float64)
+    once = np.broadcast_to((counts > 0).astype(np.float64), (len(y), columns))
+    found = [("once", np.array(once))]
+    if np.any(counts > 1):
+        found.append(("per occurrence", np.array(np.broadcast_to(counts, (len(y), columns)))))
+    return found
+
+
+# ----- lookups --------------------------------------------------------------------------------------
+def scatter(index: np.ndarray, values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """np.add.at(zeros(shape), index, values): each position's values added at the row its index names."""
+    g = np.zeros(shape)
+    np.add.at(g, index, values)
+    return g
+
+
+def lookups(shape: tuple[int, ...], out: tuple[int, ...], values: Mapping[str, Any]
+            ) -> Iterator[tuple[str, np.ndarray, int | None]]:
+    """The integer inputs idx that index the rows of a gradient of this shape, where the output is idx's
+    shape and a row's (W[idx]) or that with one axis of idx summed away (a bag): (name, idx, that axis)."""
+    if not shape:
+        return
+    rest = tuple(shape[1:])
+    for n, idx in values.items():
+        if not isinstance(idx, np.ndarray) or idx.dtype.kind not in "iu" or not idx.size:
+            continue
+        if idx.min() < 0 or idx.max() >= shape[0]:
+            continue
+        if tuple(out) == idx.shape + rest:
+            yield n, idx, None
+        for a in range(idx.ndim):
+            if idx.shape[a] > 1 and tuple(out) == idx.shape[:a] + idx.shape[a + 1:] + rest:
+                yield n, idx, a
+
+
+def spread(dout: np.ndarray, index: np.ndarray, bag: int | None, rest: tuple[int, ...]) -> np.ndarray:
+    """Each index position's dout (a bag's own, repeated over the bag's axis), of idx's shape and a row's."""
+    d = np.asarray(dout, dtype=np.float64)
+    if bag is not None:
+        d = np.expand_dims(d, bag)
+    return np.broadcast_to(d, index.shape + rest)
+
+
+def per_position(values: Mapping[str, Any], index: np.ndarray, skip: str) -> list[tuple[str, np.ndarray]]:
+    """The floating-point inputs of the index's shape (a weight per position), but `skip`."""
+    return [(n, np.asarray(v, dtype=np.float64)) for n, v in values.items()
+            if n != skip and isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.shape == index.shape]
+
+
+def other_order(index: np.ndarray) -> np.ndarray | None:
+    """The index read in the other order: flattened in column order and laid out in row order (for a
+    square one, its transpose); None where that is the index itself (one axis, or symmetric)."""
+    if index.ndim < 2:
+        return None
+    other = index.ravel(order="F").reshape(index.shape)
+    return None if np.array_equal(other, index) else other
+
+
+def weighted(v: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """Each position's values times its weight (w of the index's shape; None: no weight)."""
+    if w is None:
+        return v
+    return v * w.reshape(w.shape + (1,) * (v.ndim - w.ndim))
