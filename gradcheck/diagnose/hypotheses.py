@@ -2294,13 +2294,13 @@ def _correct_class(ev: Evidence) -> dict[str, Any] | None:
         rows = np.flatnonzero(wrong.any(axis=1))
         if rows.size < LABEL_ROWS_MIN:
             continue
-        shown = ", ".join(f"{ev.name}[{i},{int(y[i])}]" for i in rows[:EXAMPLES])
-        where = f"{rows.size} of the {ev.shape[0]} rows, e.g. {shown}"
+        shown = ", ".join(f"({i},{int(y[i])})" for i in rows[:EXAMPLES])
+        where = f"{rows.size} of the {ev.shape[0]} rows, e.g. at {shown}"
         zero = [np.where(hot, 0.0, t) for t in ev.true]
         if explains(ev, zero):
             how = ("where it is 0: the correct class's term is left out (softmax's −1 at the label, a multiclass "
-                   f"SVM's −count of the margins that pass, as d{ev.name}[np.arange(N), {n}] = "
-                   f"-d{ev.name}.sum(axis=1))")
+                   f"SVM's −count of the margins that pass, as dscores[np.arange(N), {n}] = "
+                   "-dscores.sum(axis=1))")
         else:
             amounts = [float(np.mean((c - t)[hot])) for c, t in zip(ev.claimed, ev.true)]
             if not explains(ev, [t + a * hot for t, a in zip(ev.true, amounts)]):
@@ -2316,7 +2316,8 @@ def _correct_class(ev: Evidence) -> dict[str, Any] | None:
 def _label_columns(ev: Evidence) -> dict[str, Any] | None:
     """Scores' gradient with labels y: the claim is the truth with the correct class's term (the one-hot
     of y, times a number per dout) moved to every row at every column y holds, as `d[:, y] -= 1` does
-    where `d[np.arange(N), y] -= 1` belongs."""
+    where `d[np.arange(N), y] -= 1` belongs; or a pick per row (out[i] = x[i, y[i]]) whose backward puts
+    each dout[j] at column y[j] of every row (`dx[:, y] = dout`)."""
     if not has_claims(ev) or not ev.whole:
         return None
     for n, y in indexing.labels(ev.shape, ev.inputs.values):
@@ -2331,8 +2332,42 @@ def _label_columns(ev: Evidence) -> dict[str, Any] | None:
                 continue
             if explains(ev, [t + a * basis for t, a in zip(ev.true, amounts)]):
                 said = " (once per occurrence of a label, as np.subtract.at does)" if how == "per occurrence" else ""
-                return {"labels": n, "times": said}
+                return {"what": f"it is the true gradient with the correct class's term put in every row at every "
+                                f"label {n} holds{said}: dscores[:, {n}] where dscores[np.arange(N), {n}] belongs "
+                                f"(indexing with {n} alone picks whole columns)"}
+        picked = _picked_columns(ev, n, y, hot)
+        if picked is not None:
+            return {"what": picked}
     return None
+
+
+def _picked_columns(ev: Evidence, n: str, y: np.ndarray, hot: np.ndarray) -> str | None:
+    """A pick per row, out[i] = {ev.name}[i, y[i]] (the truth is dout[i] at (i, y[i])), whose claim puts
+    each dout[j] at column y[j] of every row: written once per column (the last j, `dx[:, y] = dout`) or
+    added (np.add.at)."""
+    if len(ev.outputs) != 1 or np.shape(ev.outputs[0]) != (ev.shape[0],):
+        return None
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts]
+    if not explains(ev, [hot * d[:, None] for d in douts], claimed=ev.true):
+        return None
+    last = {int(c): j for j, c in enumerate(y)}  # numpy's buffered assignment keeps the last write
+    for how, spread in (("written", lambda d: _columns_of(ev.shape, {c: d[j] for c, j in last.items()})),
+                        ("added", lambda d: _columns_of(ev.shape, dict(enumerate(np.bincount(y, d, ev.shape[1])))))):
+        if explains(ev, [spread(d) for d in douts]):
+            written = (f"d{ev.name}[:, {n}] = dout (or +=, which numpy applies once per column: the last dout[j] "
+                       "of each)" if how == "written" else f"np.add.at(d{ev.name}, (slice(None), {n}), dout)")
+            return (f"it puts each dout[j] at column {n}[j] of every row, where the forward picks {ev.name}[i, {n}[i]] "
+                    f"and dout[i] belongs at (i, {n}[i]) alone: {written} where d{ev.name}[np.arange(N), {n}] = dout "
+                    f"belongs (indexing with {n} alone picks whole columns)")
+    return None
+
+
+def _columns_of(shape: tuple[int, ...], columns: Mapping[int, float]) -> np.ndarray:
+    """Every row the same: the given value at each given column, 0 elsewhere."""
+    row = np.zeros(shape[1])
+    for c, v in columns.items():
+        row[c] = v
+    return np.broadcast_to(row, shape)
 
 
 def _lookup(ev: Evidence) -> dict[str, Any] | None:
@@ -2457,10 +2492,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("correct class term", _correct_class,
                "it differs from the true gradient only at the correct class's entries (i, {labels}[i]), on {where}, "
                "{how}"),
-    Hypothesis("labels in every row", _label_columns,
-               "it is the true gradient with the correct class's term put in every row at every label {labels} "
-               "holds{times}: dscores[:, {labels}] where dscores[np.arange(N), {labels}] belongs (indexing with "
-               "{labels} alone picks whole columns)"),
+    Hypothesis("labels in every row", _label_columns, "{what}"),
     Hypothesis("lookup index", _lookup, "{what}"),
     Hypothesis("one slice wrong", _one_slice_wrong, "{what}"),
     Hypothesis("broadcast axis", _broadcast_axis,

@@ -272,3 +272,67 @@ def test_a_global_max_sending_dout_to_its_first_entry_is_not_a_mask_over_other_a
     g = result.gradients["x"]
     assert result.exit_code == 1
     assert "over the wrong axes" not in (g.diagnosis or ""), (g.cause, g.diagnosis)
+
+
+def test_a_linear_classifiers_weight_gradient_with_the_slip_inside_its_product_is_named():
+    """dW = X.T @ dscores with X of fewer rows than features: dscores is recovered (products.py) and the
+    slip named on it."""
+    rng = _rng(19)
+    X, y = rng.standard_normal((4, 6)), np.array([2, 0, 2, 1])
+
+    def loss(W, X, y):
+        return _cross_entropy(X @ W, y)
+
+    def grad(slip):
+        return lambda W, X, y: X.T @ _cross_entropy_grad(slip)(X @ W, y)
+    W = rng.standard_normal((6, 3))
+    assert gradcheck.check_function(loss, grad(""), [W, X, y], wrt="W").exit_code == 0
+    for slip, cause in (("columns", "labels in every row"), ("no onehot", "correct class term")):
+        result = gradcheck.check_function(loss, grad(slip), [W, X, y], wrt="W")
+        g = result.gradients["W"]
+        assert result.exit_code == 1
+        assert g.cause == cause, (slip, g.cause, g.diagnosis)
+        assert "inside the product with X" in g.diagnosis
+
+
+def _pick(x, idx):
+    return x[np.arange(len(idx)), idx], idx
+
+
+def _pick_backward(slip: str = ""):
+    def backward(dout, idx):
+        dx = np.zeros((len(idx), PICK_COLUMNS))
+        if slip == "columns":
+            dx[:, idx] = dout
+        elif slip == "added columns":
+            np.add.at(dx, (slice(None), idx), dout)
+        elif slip == "rows":
+            dx[np.arange(len(idx)), idx] = dout[::-1]
+        else:
+            dx[np.arange(len(idx)), idx] = dout
+        return dx
+    return backward
+
+
+PICK_COLUMNS = 5
+
+
+@pytest.mark.parametrize("slip, words", [("columns", "dx[:, idx] = dout"), ("added columns", "np.add.at(dx")])
+def test_a_pick_per_row_whose_backward_fills_whole_columns_is_named(slip, words):
+    rng = _rng(20)
+    x, idx = rng.standard_normal((6, PICK_COLUMNS)), np.array([1, 4, 1, 0, 3, 4])
+    assert gradcheck.check_layer(_pick, _pick_backward(), [x, idx]).exit_code == 0
+    result = gradcheck.check_layer(_pick, _pick_backward(slip), [x, idx])
+    g = result.gradients["x"]
+    assert result.exit_code == 1
+    assert g.cause == "labels in every row", (g.cause, g.diagnosis)
+    assert words in g.diagnosis and "dx[np.arange(N), idx] = dout belongs" in g.diagnosis
+
+
+def test_a_pick_per_row_with_its_douts_reversed_is_not_whole_columns():
+    rng = _rng(21)
+    x, idx = rng.standard_normal((6, PICK_COLUMNS)), np.array([1, 4, 1, 0, 3, 2])
+    result = gradcheck.check_layer(_pick, _pick_backward("rows"), [x, idx])
+    g = result.gradients["x"]
+    assert result.exit_code == 1
+    assert g.cause != "labels in every row", (g.cause, g.diagnosis)
