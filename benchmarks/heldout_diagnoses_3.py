@@ -27,7 +27,9 @@ case written with = for +=, which is exactly that mistake. When the table gained
 window's own contribution added at another stride than the forward's), it was added to the stride 2
 conv2d whose dx windows are placed at stride 1, which is that mistake. When "mask" came to read a max's
 mask taken over another axis, it was added to the max over time masked with the max over channels, which
-is that mistake. Every other label kept.
+is that mistake. When the table gained "lookup index" (a lookup's index read in the other order, or its
+weights forgotten), it was added to the embedding accumulated with idx.T, which is that mistake. Every
+other label kept.
 """
 
 from __future__ import annotations

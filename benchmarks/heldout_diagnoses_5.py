@@ -50,7 +50,10 @@ a mask.
 
 Labels reviewed when the diagnosis gained "kernel flipped" (the claim is the true gradient of the same
 layer with a kernel reversed along its spatial axes): added to the conv1d case whose dx is built from the
-flipped kernel, which is exactly that mistake; every other label kept.
+flipped kernel, which is exactly that mistake; every other label kept. When the table gained index
+mistakes ("lookup index": a lookup's index in the other order or its weights forgotten) and "mask" came to
+read a max's mask over another set of axes: "lookup index" added to the embedding bag without its weights
+and "mask" to the global max pool's one argmax per image, which are those mistakes.
 """
 
 from __future__ import annotations
