@@ -2287,15 +2287,14 @@ def _correct_class(ev: Evidence) -> dict[str, Any] | None:
     if not has_claims(ev) or not ev.whole:
         return None
     for n, y in indexing.labels(ev.shape, ev.inputs.values):
-        hot = indexing.onehot(y, ev.shape[1]).astype(bool)
+        hot = indexing.onehot(y, ev.shape[-1]).astype(bool)
         if not explains(ev, [np.where(hot, c, t) for c, t in zip(ev.claimed, ev.true)]):
             continue
-        wrong = wrong_entries(ev)
-        rows = np.flatnonzero(wrong.any(axis=1))
-        if rows.size < LABEL_ROWS_MIN:
+        rows = np.argwhere(wrong_entries(ev).any(axis=-1))
+        if len(rows) < LABEL_ROWS_MIN:
             continue
-        shown = ", ".join(f"({i},{int(y[i])})" for i in rows[:EXAMPLES])
-        where = f"{rows.size} of the {ev.shape[0]} rows, e.g. at {shown}"
+        shown = ", ".join(f"({','.join(map(str, i))},{int(y[tuple(i)])})" for i in rows[:EXAMPLES])
+        where = f"{len(rows)} of the {y.size} rows, e.g. at {shown}"
         zero = [np.where(hot, 0.0, t) for t in ev.true]
         if explains(ev, zero):
             how = ("where it is 0: the correct class's term is left out (softmax's −1 at the label, a multiclass "
@@ -2321,8 +2320,8 @@ def _label_columns(ev: Evidence) -> dict[str, Any] | None:
     if not has_claims(ev) or not ev.whole:
         return None
     for n, y in indexing.labels(ev.shape, ev.inputs.values):
-        hot = indexing.onehot(y, ev.shape[1])
-        for how, mask in indexing.column_masks(y, ev.shape[1]):
+        hot = indexing.onehot(y, ev.shape[-1])
+        for how, mask in indexing.column_masks(y, ev.shape[-1]):
             basis = hot - mask
             size = float(np.sum(basis ** 2))
             if size == 0:
@@ -2345,7 +2344,7 @@ def _picked_columns(ev: Evidence, n: str, y: np.ndarray, hot: np.ndarray) -> str
     """A pick per row, out[i] = {ev.name}[i, y[i]] (the truth is dout[i] at (i, y[i])), whose claim puts
     each dout[j] at column y[j] of every row: written once per column (the last j, `dx[:, y] = dout`) or
     added (np.add.at)."""
-    if len(ev.outputs) != 1 or np.shape(ev.outputs[0]) != (ev.shape[0],):
+    if len(ev.shape) != 2 or len(ev.outputs) != 1 or np.shape(ev.outputs[0]) != (ev.shape[0],):
         return None
     douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts]
     if not explains(ev, [hot * d[:, None] for d in douts], claimed=ev.true):

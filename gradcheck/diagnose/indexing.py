@@ -27,33 +27,31 @@ import numpy as np
 
 # ----- labels ---------------------------------------------------------------------------------------
 def labels(shape: tuple[int, ...], values: Mapping[str, Any]) -> list[tuple[str, np.ndarray]]:
-    """The integer inputs that can be the labels of a gradient of this shape: one per row, each a column."""
-    if len(shape) != 2 or shape[1] < 2 or shape[0] < 2:
+    """The integer inputs that can be the labels of a gradient of this shape: one per row (per entry of the
+    leading axes: a sequence's (N, T) labels of (N, T, V) scores), each a class of the last axis."""
+    if len(shape) < 2 or shape[-1] < 2 or int(np.prod(shape[:-1])) < 2:
         return []
-    rows, columns = shape
     found = []
     for n, y in values.items():
-        if isinstance(y, np.ndarray) and y.dtype.kind in "iu" and y.shape == (rows,):
-            if y.min() >= 0 and y.max() < columns:
+        if isinstance(y, np.ndarray) and y.dtype.kind in "iu" and y.shape == tuple(shape[:-1]):
+            if y.min() >= 0 and y.max() < shape[-1]:
                 found.append((n, y))
     return found
 
 
 def onehot(y: np.ndarray, columns: int) -> np.ndarray:
-    """1 at (i, y[i]), 0 elsewhere."""
-    hot = np.zeros((len(y), columns))
-    hot[np.arange(len(y)), y] = 1.0
-    return hot
+    """1 at (i, y[i]) (along the last axis), 0 elsewhere."""
+    return np.eye(columns)[y]
 
 
 def column_masks(y: np.ndarray, columns: int) -> list[tuple[str, np.ndarray]]:
-    """What `d[:, y] -= 1` subtracts: 1 in every row at each column y holds (numpy's buffered fancy-index
+    """What `d[:, y] -= 1` subtracts: 1 in every row at each class y holds (numpy's buffered fancy-index
     update, each column once), and, where y repeats a label, the count of it (np.subtract.at)."""
-    counts = np.bincount(y, minlength=columns).astype(np.float64)
-    once = np.broadcast_to((counts > 0).astype(np.float64), (len(y), columns))
-    found = [("once", np.array(once))]
+    counts = np.bincount(y.ravel(), minlength=columns).astype(np.float64)
+    shape = y.shape + (columns,)
+    found = [("once", np.array(np.broadcast_to((counts > 0).astype(np.float64), shape)))]
     if np.any(counts > 1):
-        found.append(("per occurrence", np.array(np.broadcast_to(counts, (len(y), columns)))))
+        found.append(("per occurrence", np.array(np.broadcast_to(counts, shape))))
     return found
 
 

@@ -336,3 +336,33 @@ def test_a_pick_per_row_with_its_douts_reversed_is_not_whole_columns():
     g = result.gradients["x"]
     assert result.exit_code == 1
     assert g.cause != "labels in every row", (g.cause, g.diagnosis)
+
+
+def _temporal_loss(x, y):
+    n, t, v = x.shape
+    return _cross_entropy(x.reshape(n * t, v), y.reshape(n * t)) * t
+
+
+def _temporal_grad(slip: str = ""):
+    """A sequence's softmax loss over (N, T, V) scores with (N, T) labels, summed over time, averaged over N."""
+    def grad(x, y):
+        n, t, v = x.shape
+        flat = y.reshape(n * t)
+        d = _softmax(x.reshape(n * t, v))
+        if slip == "columns":
+            d[:, flat] -= 1.0
+        elif slip != "no onehot":
+            d[np.arange(n * t), flat] -= 1.0
+        return (d / n).reshape(n, t, v)
+    return grad
+
+
+@pytest.mark.parametrize("slip, cause", [("columns", "labels in every row"), ("no onehot", "correct class term")])
+def test_a_sequence_softmax_with_label_mistakes_is_named_on_its_leading_axes(slip, cause):
+    rng = _rng(22)
+    x, y = rng.standard_normal((2, 3, 6)), np.array([[1, 4, 4], [0, 5, 2]])
+    assert gradcheck.check_function(_temporal_loss, _temporal_grad(), [x, y]).exit_code == 0
+    result = gradcheck.check_function(_temporal_loss, _temporal_grad(slip), [x, y])
+    g = result.gradients["x"]
+    assert result.exit_code == 1
+    assert g.cause == cause, (g.cause, g.diagnosis)
