@@ -43,7 +43,7 @@ added to the max pool whose argmax is unravelled as (col, row) ("permuted" says 
 relu with relu's mask (a mask extra, not missing or inverted: "sign region") or to the multiclass SVM (its
 zeros are where the truth is not 0). 3 cases now name no cause: softplus's sigmoid with its minus lost, the
 multiclass SVM without the correct class's term and the net's dscores[:, y] -= 1. When the table gained
-"correct class term" (a claim wrong only at (i, y[i])) and "labels in every row" (dscores[:, y] where
+"correct class term" (a claim wrong only at (i, y[i])) and "label index" (dscores[:, y] where
 dscores[np.arange(N), y] belongs), they were added to that SVM and to that net, which are those mistakes
 (the net's stays honest: its slip is on a gradient no input recovers).
 
@@ -928,7 +928,7 @@ def _(bug):
 
 
 @case("two-layer relu net (check_model) with dscores[:, y] -= 1 where dscores[arange(N), y] belongs", 'params["W2"]',
-      "labels in every row")
+      "label index")
 def _(bug):
     r = draws(6640)
     net = TwoLayerNet(r, (3, 4, 5), reg=0.05, bugs={"dscores[:, y]"} if bug else ())

@@ -2321,7 +2321,9 @@ def _label_columns(ev: Evidence) -> dict[str, Any] | None:
         return None
     for n, y in indexing.labels(ev.shape, ev.inputs.values):
         hot = indexing.onehot(y, ev.shape[-1])
-        for how, mask in indexing.column_masks(y, ev.shape[-1]):
+        slips = [("columns", how, mask) for how, mask in indexing.column_masks(y, ev.shape[-1])]
+        slips += [("rows", how, mask) for how, mask in indexing.row_masks(y, ev.shape[-1])]
+        for picks, how, mask in slips:
             basis = hot - mask
             size = float(np.sum(basis ** 2))
             if size == 0:
@@ -2331,6 +2333,10 @@ def _label_columns(ev: Evidence) -> dict[str, Any] | None:
                 continue
             if explains(ev, [t + a * basis for t, a in zip(ev.true, amounts)]):
                 said = " (once per occurrence of a label, as np.subtract.at does)" if how == "per occurrence" else ""
+                if picks == "rows":
+                    return {"what": f"it is the true gradient with the correct class's term put in every column of "
+                                    f"each row {n} names as a row number{said}: dscores[{n}] where "
+                                    f"dscores[np.arange(N), {n}] belongs (indexing with {n} alone picks whole rows)"}
                 return {"what": f"it is the true gradient with the correct class's term put in every row at every "
                                 f"label {n} holds{said}: dscores[:, {n}] where dscores[np.arange(N), {n}] belongs "
                                 f"(indexing with {n} alone picks whole columns)"}
@@ -2491,7 +2497,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("correct class term", _correct_class,
                "it differs from the true gradient only at the correct class's entries (i, {labels}[i]), on {where}, "
                "{how}"),
-    Hypothesis("labels in every row", _label_columns, "{what}"),
+    Hypothesis("label index", _label_columns, "{what}"),
     Hypothesis("lookup index", _lookup, "{what}"),
     Hypothesis("one slice wrong", _one_slice_wrong, "{what}"),
     Hypothesis("broadcast axis", _broadcast_axis,

@@ -55,6 +55,19 @@ def column_masks(y: np.ndarray, columns: int) -> list[tuple[str, np.ndarray]]:
     return found
 
 
+def row_masks(y: np.ndarray, columns: int) -> list[tuple[str, np.ndarray]]:
+    """What `d[y] -= 1` subtracts from a gradient of one row per label (N by C, every label below N): every
+    entry of the rows y names, each row once (numpy's buffered update), or once per occurrence."""
+    rows = len(y)
+    if y.ndim != 1 or y.max() >= rows:
+        return []
+    counts = np.bincount(y, minlength=rows).astype(np.float64)
+    found = [("once", np.array(np.broadcast_to((counts > 0).astype(np.float64)[:, None], (rows, columns))))]
+    if np.any(counts > 1):
+        found.append(("per occurrence", np.array(np.broadcast_to(counts[:, None], (rows, columns)))))
+    return found
+
+
 # ----- lookups --------------------------------------------------------------------------------------
 def scatter(index: np.ndarray, values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """np.add.at(zeros(shape), index, values): each position's values added at the row its index names."""

@@ -412,6 +412,54 @@ def rounding(ok):
     return gradcheck.check_layer(softmax, backward, [z]), "z"
 
 
+def _cross_entropy(scores, y):
+    e = np.exp(scores - scores.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    return -np.mean(np.log(p[np.arange(len(y)), y])), p
+
+
+LABELS = np.array([2, 0, 3, 3, 1])
+SCORES = randn(5, 4)
+
+
+def correct_class_term(bug):
+    """Cross-entropy's gradient with its -1 at the correct class left out; the near miss leaves out the
+    next row's instead (wrong off the correct-class entries)."""
+    def grad(s, y):
+        p = _cross_entropy(s, y)[1]
+        rows = np.arange(len(y)) if bug else (np.arange(len(y)) + 1) % len(y)
+        p[np.arange(len(y)), y] -= 1.0
+        p[rows, y] += 1.0
+        return p / len(y)
+    return gradcheck.check_function(lambda s, y: _cross_entropy(s, y)[0], grad, [SCORES, LABELS]), "s"
+
+
+def label_index(bug):
+    """dscores[:, y] -= 1 where dscores[np.arange(N), y] belongs; the near miss subtracts a constant
+    everywhere."""
+    def grad(s, y):
+        p = _cross_entropy(s, y)[1]
+        if bug:
+            p[:, y] -= 1.0
+        else:
+            p[np.arange(len(y)), y] -= 1.0
+            p -= 0.1
+        return p / len(y)
+    return gradcheck.check_function(lambda s, y: _cross_entropy(s, y)[0], grad, [SCORES, LABELS]), "s"
+
+
+def lookup_index(bug):
+    """An embedding accumulated with idx.T; the near miss with its rows shifted back by one too many."""
+    def forward(idx, W):
+        return W[idx], idx
+
+    def backward(dout, idx):
+        dW = np.zeros((6, 2))
+        np.add.at(dW, idx.T if bug else (idx + 2) % 6, dout)
+        return dW
+    return gradcheck.check_layer(forward, backward, [np.array([[1, 5, 0], [2, 2, 4], [3, 0, 1]]), randn(6, 2)]), "W"
+
+
 CASES = {
     "rounding": rounding, "order": order, "transposed shape": transposed_shape, "batch axis not summed": batch_axis, "zero": zero,
     "sign": lambda ok: scaled(-1.0 if ok else -1.01), "data number": data_number,
@@ -424,7 +472,9 @@ CASES = {
     "input for a computed form": input_for_computed_form, "clip forgotten": clip_forgotten,
     "regularisation": regularisation, "data term factor": data_term, "sign region": sign_region,
     "output path": output_path, "swapped outputs": swapped_outputs, "one slice of dout": one_slice_of_dout,
-    "mask": mask, "window stride": window_stride, "repeated indices": repeated, "one slice wrong": one_slice_wrong,
+    "mask": mask, "window stride": window_stride, "repeated indices": repeated,
+    "correct class term": correct_class_term, "label index": label_index, "lookup index": lookup_index,
+    "one slice wrong": one_slice_wrong,
     "broadcast axis": broadcast_axis, "reduction axes": reduction_axes,
     "mean path": mean_path,
 }

@@ -33,6 +33,8 @@ def _cross_entropy_grad(slip: str = ""):
         d = _softmax(s)
         if slip == "columns":
             d[:, y] -= 1.0
+        elif slip == "rows":
+            d[y] -= 1.0
         elif slip == "counted columns":
             np.subtract.at(d, (slice(None), y), 1.0)
         elif slip == "no onehot":
@@ -59,7 +61,7 @@ def test_cross_entropy_with_the_onehot_at_every_rows_labels_is_the_fancy_index_s
     result = _check_ce(slip, len(y), 5, y, 7)
     g = result.gradients["s"]
     assert result.exit_code == 1
-    assert g.cause == "labels in every row", (g.cause, g.diagnosis)
+    assert g.cause == "label index", (g.cause, g.diagnosis)
     assert "dscores[:, y]" in g.diagnosis and "dscores[np.arange(N), y] belongs" in g.diagnosis
     assert ("np.subtract.at" in g.diagnosis) == (slip == "counted columns")
 
@@ -77,7 +79,7 @@ def test_an_error_at_other_rows_label_columns_is_neither_label_mistake():
     result = _check_ce("other rows", 6, 4, [0, 3, 3, 1, 2, 0], 9)
     g = result.gradients["s"]
     assert result.exit_code == 1
-    assert g.cause not in ("correct class term", "labels in every row"), (g.cause, g.diagnosis)
+    assert g.cause not in ("correct class term", "label index"), (g.cause, g.diagnosis)
 
 
 def test_a_right_cross_entropy_passes():
@@ -137,7 +139,7 @@ def test_a_hinge_loss_wrong_on_a_whole_row_is_not_the_correct_class_term():
     result = gradcheck.check_function(_hinge, _hinge_grad("wrong row"), [s, y])
     g = result.gradients["s"]
     assert result.exit_code == 1
-    assert g.cause not in ("correct class term", "labels in every row"), (g.cause, g.diagnosis)
+    assert g.cause not in ("correct class term", "label index"), (g.cause, g.diagnosis)
 
 
 # ----- lookups ---------------------------------------------------------------------------------------
@@ -287,7 +289,7 @@ def test_a_linear_classifiers_weight_gradient_with_the_slip_inside_its_product_i
         return lambda W, X, y: X.T @ _cross_entropy_grad(slip)(X @ W, y)
     W = rng.standard_normal((6, 3))
     assert gradcheck.check_function(loss, grad(""), [W, X, y], wrt="W").exit_code == 0
-    for slip, cause in (("columns", "labels in every row"), ("no onehot", "correct class term")):
+    for slip, cause in (("columns", "label index"), ("no onehot", "correct class term")):
         result = gradcheck.check_function(loss, grad(slip), [W, X, y], wrt="W")
         g = result.gradients["W"]
         assert result.exit_code == 1
@@ -325,7 +327,7 @@ def test_a_pick_per_row_whose_backward_fills_whole_columns_is_named(slip, words)
     result = gradcheck.check_layer(_pick, _pick_backward(slip), [x, idx])
     g = result.gradients["x"]
     assert result.exit_code == 1
-    assert g.cause == "labels in every row", (g.cause, g.diagnosis)
+    assert g.cause == "label index", (g.cause, g.diagnosis)
     assert words in g.diagnosis and "dx[np.arange(N), idx] = dout belongs" in g.diagnosis
 
 
@@ -335,7 +337,7 @@ def test_a_pick_per_row_with_its_douts_reversed_is_not_whole_columns():
     result = gradcheck.check_layer(_pick, _pick_backward("rows"), [x, idx])
     g = result.gradients["x"]
     assert result.exit_code == 1
-    assert g.cause != "labels in every row", (g.cause, g.diagnosis)
+    assert g.cause != "label index", (g.cause, g.diagnosis)
 
 
 def _temporal_loss(x, y):
@@ -357,7 +359,7 @@ def _temporal_grad(slip: str = ""):
     return grad
 
 
-@pytest.mark.parametrize("slip, cause", [("columns", "labels in every row"), ("no onehot", "correct class term")])
+@pytest.mark.parametrize("slip, cause", [("columns", "label index"), ("no onehot", "correct class term")])
 def test_a_sequence_softmax_with_label_mistakes_is_named_on_its_leading_axes(slip, cause):
     rng = _rng(22)
     x, y = rng.standard_normal((2, 3, 6)), np.array([[1, 4, 4], [0, 5, 2]])
@@ -366,3 +368,11 @@ def test_a_sequence_softmax_with_label_mistakes_is_named_on_its_leading_axes(sli
     g = result.gradients["x"]
     assert result.exit_code == 1
     assert g.cause == cause, (g.cause, g.diagnosis)
+
+
+def test_cross_entropy_with_the_onehot_at_the_rows_labels_name_is_the_row_slip():
+    result = _check_ce("rows", 6, 4, [0, 3, 3, 1, 2, 0], 23)
+    g = result.gradients["s"]
+    assert result.exit_code == 1
+    assert g.cause == "label index", (g.cause, g.diagnosis)
+    assert "dscores[y] where" in g.diagnosis and "whole rows" in g.diagnosis
