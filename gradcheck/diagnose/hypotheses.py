@@ -2347,7 +2347,7 @@ def _label_columns(ev: Evidence) -> dict[str, Any] | None:
 
 
 def _picked_columns(ev: Evidence, n: str, y: np.ndarray, hot: np.ndarray) -> str | None:
-    """A pick per row, out[i] = {ev.name}[i, y[i]] (the truth is dout[i] at (i, y[i])), whose claim puts
+    """A pick per row, out[i] = x[i, y[i]] (the truth is dout[i] at (i, y[i])), whose claim puts
     each dout[j] at column y[j] of every row: written once per column (the last j, `dx[:, y] = dout`) or
     added (np.add.at)."""
     if len(ev.shape) != 2 or len(ev.outputs) != 1 or np.shape(ev.outputs[0]) != (ev.shape[0],):
