@@ -341,6 +341,8 @@ def _factor_of(values: Callable[[Evidence], list[tuple[str, float]]]) -> Callabl
         r = claim_ratio(ev)
         if r is None or len(_factor_names(ev, r)) > 1:
             return None
+        if values not in (_root, _root_inverse) and _attention_width(ev, r) is not None:
+            return None  # attention's own scale, whatever else the factor equals
         for label, value in values(ev):
             if value not in (0.0, 1.0) and close_to(r, value):
                 return {"label": label, "value": f"{value:g}", "every": ev.every}
@@ -366,7 +368,23 @@ def _rows_inverse(ev: Evidence) -> list[tuple[str, float]]:
 
 def _root(ev: Evidence) -> list[tuple[str, float]]:
     roots = {d for d in _dims(ev) if math.isqrt(d) ** 2 != d} | {d for d in feature_squares(ev) if d >= 9}
+    r = claim_ratio(ev)
+    width = _attention_width(ev, r) if r is not None else None
+    roots |= {width} if width is not None else set()
     return [(str(d), math.sqrt(d)) for d in sorted(roots)]
+
+
+def _attention_width(ev: Evidence, r: float) -> int | None:
+    """k where this input is attention's Q or K in a forward that scales its scores by 1/√k (attention.py)
+    and the factor r is √k or 1/√k: that scale missing or doubled, the one reading of r however many other
+    sizes it equals (a batched attention's √4 = 2 beside 2 rows). Read only where r is such a root."""
+    widths = {int(v.shape[-1]) for _, v in float_inputs(ev) if v.ndim >= 2}
+    if not any(close_to(r, math.sqrt(d)) or close_to(r, 1 / math.sqrt(d)) for d in widths):
+        return None
+    read = attention_read(ev)
+    if read is None or not close_to(read.scale, 1 / math.sqrt(read.width)):
+        return None
+    return read.width if close_to(r, math.sqrt(read.width)) or close_to(r, 1 / math.sqrt(read.width)) else None
 
 
 def named_factors(ev: Evidence) -> list[tuple[str, float]]:
@@ -386,7 +404,12 @@ def feature_squares(ev: Evidence) -> list[int]:
 
 def _factor_names(ev: Evidence, r: float) -> list[str]:
     """Every size or number of the call that the factor r is: where it is more than one, no one of them is
-    the cause (a factor 2 with 2 rows and d = 4 is a 1/N or a 1/√d missing), and each is said."""
+    the cause (a factor 2 with 2 rows and d = 4 is a 1/N or a 1/√d missing), and each is said; but attention's
+    Q or K scaled by 1/√d in the forward reads √d and 1/√d as that scale alone (_attention_width)."""
+    width = _attention_width(ev, r)
+    if width is not None:
+        inverse = close_to(r, 1 / math.sqrt(width))
+        return [f"{'1/' if inverse else ''}√{width} (attention's {'1/' if inverse else ''}√d, the forward's scale)"]
     names = [f"{label} = {value:g} (a number among the inputs)" for label, value in _data(ev) if value not in (0.0, 1.0)
              and close_to(r, value)]
     names += [f"1/{label} (a number among the inputs)" for label, value in _data_inverse(ev) if value not in (0.0, 1.0)
@@ -1882,22 +1905,29 @@ def _scaled_forms(ev: Evidence) -> list[tuple[np.ndarray, np.ndarray] | None]:
 
 
 def _attention_sums(ev: Evidence) -> dict[str, Any] | None:
-    """Q's or K's gradient in attention, softmax(c·Q @ K.T) @ V read from the values (attention.py), whose
-    claim is the same gradient with dS's softmax sums over another axis than the rows (or left out)."""
-    if len(ev.shape) != 2 or len(ev.outputs) != 1 or not has_claims(ev) or not ev.whole \
-            or not np.all(ev.known) or ev.random < 2:
+    """Q's or K's gradient in attention, softmax(c·Q @ K.T + M) @ V read from the values (attention.py),
+    whose claim is the same gradient with dS's softmax sums over another axis than the rows (or left out)."""
+    if len(ev.shape) < 2 or not has_claims(ev) or not ev.whole or not np.all(ev.known) or ev.random < 2:
+        return None
+    read = attention_read(ev)
+    if read is None or not explains(ev, read.model((read.rows,)), claimed=ev.true[:ev.random]):
+        return None
+    for b in ((read.rows - 1,), (read.rows - 1, read.rows)):
+        if explains(ev, read.model(b)):
+            return {"a": f"A's axis {read.rows}, its rows", "b": "A's " + _axes_said(b, None, ""), "sums": "sums",
+                    "what": f"softmax inside the attention, A = {read.weights},", "few": "other axes"}
+    return None
+
+
+def attention_read(ev: Evidence) -> attention.Read | None:
+    """This input as attention's Q or K (attention.py), for the random douts; None where it is not one."""
+    if len(ev.outputs) != 1 or len(ev.shape) < 2:
         return None
     douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
-    read = attention.attention_models(ev.name, float_inputs(ev), np.asarray(ev.outputs[0], dtype=np.float64),
-                                      douts)
-    if read is None or not explains(ev, read[0]((1,)), claimed=ev.true[:ev.random]):
-        return None
-    model, weights = read
-    for b in ((0,), (0, 1)):
-        if explains(ev, model(b)):
-            return {"a": "A's axis 1, its rows", "b": "A's " + _axes_said(b, None, ""), "sums": "sums",
-                    "what": f"softmax inside the attention, A = {weights},", "few": "other axes"}
-    return None
+    booleans = [(n, np.asarray(v)) for n, v in ev.inputs.values.items()
+                if isinstance(v, np.ndarray) and v.dtype == np.bool_]
+    return attention.attention_models(ev.name, float_inputs(ev), np.asarray(ev.outputs[0], dtype=np.float64),
+                                      douts, booleans)
 
 
 def _normalisation(ev: Evidence, shape: tuple, a: tuple[int, ...], variance: bool,
