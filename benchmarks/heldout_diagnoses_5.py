@@ -51,6 +51,11 @@ a mask.
 Labels reviewed when the diagnosis gained "kernel flipped" (the claim is the true gradient of the same
 layer with a kernel reversed along its spatial axes): added to the conv1d case whose dx is built from the
 flipped kernel, which is exactly that mistake; every other label kept.
+
+Labels reviewed when the diagnosis gained "carry missing" (the claim is the true gradient of the same
+layer run one step at a time from the states its full run reached, each held fixed): added to the tanh
+rnn whose backward never carries dh to the previous step, which is exactly that mistake, so 3 cases now
+name none; every other label kept.
 """
 
 from __future__ import annotations
@@ -586,7 +591,7 @@ def _(bug):
                                  [r(2, D), r(2, H), 0.5 * r(D, H), 0.5 * r(H, H), 0.5 * r(D, H), 0.5 * r(H, H)])
 
 
-@case("tanh rnn over 4 steps whose backward never carries dh to the previous step", "Wh")  # no entry fits
+@case("tanh rnn over 4 steps whose backward never carries dh to the previous step", "Wh", "carry missing")
 def _(bug):
     r = draws(5526)
 

@@ -1,0 +1,103 @@
+"""A recurrence's backward that never carries the gradient back through its state: each step's gradient is
+that step's own, with the state it received held fixed (an rnn's dh_t = dout_t where dout_t + dh_prev from
+step t + 1 belongs). That claim is exactly the true gradient of another function of the same inputs: the
+layer run one step at a time, each step started from the state the full run had reached there (its own
+previous output, a constant), the outputs put back together along the time axis. One pass of differences
+of the user's own forward, run that way, measures it; nothing about the layer's code is assumed.
+
+Tried only where the table named nothing and the shapes say recurrence: the output has a time axis (0 or
+1) that a differentiated input shares, and another differentiated input has the shape of one step of the
+output (the first state, h0); and only where running the layer one step at a time from the states it
+output gives back its output (a plain or gated rnn whose state is its output; not an lstm whose cell
+state stays inside). That check costs T calls of the forward; the pass, one pass of differences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..base.errors import GradcheckError
+from ..oracles.vjp_numeric import BlackBox, entry, measure
+from .hypotheses import Evidence, explains, has_claims
+
+# How close the steps run one at a time must come to the output, relative to its largest entry, to be it.
+SAME_STEPS = 1e-9
+# The time axes tried: batch-major (N, T, ...) and time-major (T, N, ...).
+TIME_AXES = (1, 0)
+
+
+def _recurrences(box: BlackBox) -> list[tuple[str, str, int]]:
+    """(x, h0, time axis) for each differentiated x sharing the output's time axis and h0 of one step's shape."""
+    out = np.asarray(box.base[0]) if len(box.base) == 1 else None
+    if out is None or out.ndim < 2:
+        return []
+    arrays = {n: v for n, v in box.point.items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
+    found = []
+    for a in TIME_AXES:
+        if a > out.ndim - 2 or out.shape[a] < 2:
+            continue
+        step = out.shape[:a] + out.shape[a + 1:]
+        for x, v in arrays.items():
+            if v.ndim != out.ndim or v.shape[:a + 1] != out.shape[:a + 1]:
+                continue
+            found += [(x, h, a) for h, s in arrays.items() if h != x and s.shape == step]
+    return found
+
+
+def _stepped(box: BlackBox, x: str, h: str, a: int) -> Callable[[dict[str, Any]], tuple]:
+    """The layer run one step at a time: step t from x's slice t and, after the first, the state the full
+    run output at t − 1 (a constant), its outputs stacked along the time axis."""
+    out = np.asarray(box.base[0])
+
+    def f(point: dict[str, Any]) -> tuple:
+        steps = []
+        for t in range(out.shape[a]):
+            moved = {**point, x: np.take(point[x], [t], axis=a)}
+            if t:
+                moved[h] = np.take(out, t - 1, axis=a).copy()
+            steps.append(np.asarray(box.f(moved)[0]))
+        return (np.concatenate(steps, axis=a),)
+    return f
+
+
+def carry_missing(box: BlackBox, ev: Evidence) -> dict[str, Any] | None:
+    """The time axis and state whose step-by-step run has the claim for its true gradient, for every random
+    dout; else None."""
+    if not has_claims(ev) or ev.random < 1 or not ev.known.any():
+        return None
+    for x, h, a in _recurrences(box):
+        f = _stepped(box, x, h, a)
+        try:
+            base = f(dict(box.point))
+        except GradcheckError:  # the user's forward refusing one step: not a recurrence it runs that way
+            continue
+        out = np.asarray(box.base[0])
+        if base[0].shape != out.shape or not np.allclose(base[0], out, rtol=0,
+                                                         atol=SAME_STEPS * max(float(np.max(np.abs(out))), 1.0)):
+            continue
+        truths = _local_truths(box.moved(f=f, base=base, douts=list(ev.douts[:ev.random])), ev)
+        if truths is not None and explains(ev, truths):
+            return {"x": x, "h": h, "axis": a, "steps": out.shape[a]}
+    return None
+
+
+def _local_truths(box: BlackBox, ev: Evidence) -> list[np.ndarray] | None:
+    """The step-by-step run's true gradient of ev's input, every entry (or, in fast mode, those ev knows)."""
+    try:
+        if ev.whole:
+            results = measure(box, [ev.name], "full")[ev.name]
+            if any(r.value is None for r in results):
+                return None
+            return [np.asarray(r.value.value, dtype=np.float64) for r in results]  # type: ignore[union-attr]
+        truths = [np.full(ev.shape, np.nan) for _ in box.douts]
+        for idx in np.argwhere(ev.known):
+            index = tuple(int(i) for i in idx)
+            for k, got in enumerate(entry(box, ev.name, index)):
+                if isinstance(got, tuple):
+                    truths[k][index] = got[0]
+        return truths
+    except GradcheckError:
+        return None
