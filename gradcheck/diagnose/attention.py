@@ -9,6 +9,7 @@ times the truth beside a forward that scales by 1/√k is that scale missing or 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -33,6 +34,9 @@ class Read:
     rows: int  # A's axis the forward's softmax is over (its last)
     scale: float  # c
     width: int  # k, the axis c = 1/√k is read from
+    untransposed: Callable[[], list[np.ndarray] | None]  # the gradient with dS where dS.T belongs (and back)
+    other: str  # the other of Q and K, by name
+    of_q: bool  # the input is Q (else K)
 
 
 def attention_models(name: str, inputs: Sequence[tuple[str, np.ndarray]], output: np.ndarray,
@@ -50,7 +54,10 @@ def attention_models(name: str, inputs: Sequence[tuple[str, np.ndarray]], output
                 continue
             scale = f" / √{q.shape[-1]}" if c != 1.0 else ""
             weights = f"softmax({q_name} @ {k_name}{_transposed(k)}{scale}{said})"
-            return Read(_model(name == q_name, q, k, v, a, c, douts), weights, a.ndim - 1, c, int(q.shape[-1]))
+            of_q = name == q_name
+            return Read(_model(of_q, q, k, v, a, c, douts), weights, a.ndim - 1, c, int(q.shape[-1]),
+                        functools.partial(_untransposed, of_q, q, k, v, a, c, douts), k_name if of_q else q_name,
+                        of_q)
     return None
 
 
@@ -111,3 +118,16 @@ def _model(of_q: bool, q: np.ndarray, k: np.ndarray, v: np.ndarray, a: np.ndarra
             found.append(c * (ds @ k if of_q else np.swapaxes(ds, -1, -2) @ q))
         return found
     return model
+
+
+def _untransposed(of_q: bool, q: np.ndarray, k: np.ndarray, v: np.ndarray, a: np.ndarray, c: float,
+                  douts: Sequence[np.ndarray]) -> list[np.ndarray] | None:
+    """Q's gradient written c·dSᵀ @ K or K's c·dS @ Q (dS square: as many queries as keys), per dout."""
+    if a.shape[-1] != a.shape[-2]:
+        return None
+    found = []
+    for d in douts:
+        da = d @ np.swapaxes(v, -1, -2)
+        ds = np.swapaxes(a * (da - (da * a).sum(axis=-1, keepdims=True)), -1, -2)
+        found.append(c * (ds @ k if of_q else np.swapaxes(ds, -1, -2) @ q))
+    return found

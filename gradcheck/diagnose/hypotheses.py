@@ -946,6 +946,32 @@ def _windows_overwritten(ev: Evidence) -> dict[str, Any] | None:
     return None
 
 
+def _steps_local(ev: Evidence) -> dict[str, Any] | None:
+    """A sequence input x sharing the output's time axis (0 or 1) whose claim at each step t is the truth
+    for the dout of step t alone, there: each step's own gradient, what later steps' douts reach it by
+    (through a state carried forward) left out. Read from the slice douts one slice of dout measures; the
+    state-input case is diagnose/sequences.py's, which tells every input."""
+    if not has_claims(ev) or len(ev.outputs) != 1 or np.ndim(ev.outputs[0]) < 3:
+        return None  # a time axis beside a batch and features: a 2-D input's rows are a batch's as often
+    out = np.shape(ev.outputs[0])
+    for axis in (1, 0):
+        if axis > len(out) - 2 or len(ev.shape) != len(out) or ev.shape[:axis + 1] != out[:axis + 1]:
+            continue
+        steps = [ev.moved.get(f"slice {axis} {t}") for t in range(out[axis])]
+        if any(s is None for s in steps):
+            continue
+        predicted = []
+        for k in range(len(steps[0])):  # type: ignore[arg-type]
+            local = np.zeros(ev.shape)
+            for t, s in enumerate(steps):
+                where = (slice(None),) * axis + (t,)
+                local[where] = s[k][where]  # type: ignore[index]
+            predicted.append(local)
+        if explains(ev, predicted):  # not the truth (the claim is not): some gradient is carried there
+            return {"steps": out[axis], "axis": axis}
+    return None
+
+
 def _one_slice(ev: Evidence) -> dict[str, Any] | None:
     """An accumulation overwritten where it must be summed: the claim is the truth for the dout of one
     slice (or of a few) of an output's axis, or a weight's contribution from one use (or a few) of those
@@ -1142,6 +1168,22 @@ def _untransposed_intermediate(ev: Evidence) -> dict[str, Any] | None:
     return _untransposed_bilinear(ev)
 
 
+def _untransposed_scores(ev: Evidence) -> dict[str, Any] | None:
+    """Attention's Q or K read from the values (attention.py, any leading axes) whose claim is its gradient
+    with dS, the scores' gradient, where dS.T belongs (dK = dS @ Q for dS.T @ Q), for every random dout."""
+    if len(ev.shape) < 2 or not has_claims(ev) or not ev.whole or not np.all(ev.known) or ev.random < 1:
+        return None
+    read = attention_read(ev)
+    if read is None or not explains(ev, read.model((read.rows,)), claimed=ev.true[:ev.random]):
+        return None
+    predicted = read.untransposed()
+    if predicted is None or not explains(ev, predicted):
+        return None
+    right, wrong = ("dS", "dS.T") if read.of_q else ("dS.T", "dS")
+    return {"m": "dS", "form": f"`{wrong} @ {read.other}` for `{right} @ {read.other}`, dS the gradient of the scores "
+                               f"inside A = {read.weights}"}
+
+
 def _untransposed_bilinear(ev: Evidence) -> dict[str, Any] | None:
     """`G @ Y` where `G.T @ Y` belongs, G an intermediate gradient: the layer sees this input X (n, k) and
     another Y (n, k) only through Y @ X.T (attention's scores Q @ K.T), so for every dout the true
@@ -1149,7 +1191,7 @@ def _untransposed_bilinear(ev: Evidence) -> dict[str, Any] | None:
     recovered from both truths by least squares (with SPARE_COLUMNS more equations than unknowns, so
     that the fit says something); the claim is G @ Y (attention's dK = dS @ Q for dS.T @ Q)."""
     if len(ev.shape) != 2 or not has_claims(ev) or not ev.whole or not np.all(ev.known) or ev.random < 1:
-        return None
+        return _untransposed_scores(ev)
     x = dict(float_inputs(ev)).get(ev.name)
     if x is None or x.shape != ev.shape:
         return None
@@ -1183,7 +1225,7 @@ def _untransposed_bilinear(ev: Evidence) -> dict[str, Any] | None:
                                       f"{name} @ {ev.name}.T, which the forward computes (attention's scores "
                                       f"Q @ K.T, whose gradient dS goes into dK = dS.T @ Q): G recovered from the "
                                       f"true gradients of {name} and {ev.name}"}
-    return None
+    return _untransposed_scores(ev) if len(ev.shape) > 2 else None
 
 
 def _permuted(ev: Evidence) -> dict[str, Any] | None:
@@ -2371,6 +2413,10 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                "it is the true gradient with dout1 and dout2 exchanged: the backward uses each output's gradient "
                "where the other's belongs", douts=_swap_douts),
     Hypothesis("one slice of dout", _one_slice, "{what}", douts=_slice_douts),
+    Hypothesis("carry missing", _steps_local,
+               "it is, at each of its {steps} steps (axis {axis}), the gradient of that step's output alone: the "
+               "gradient is not carried back to earlier steps (what later steps' douts send back through the state "
+               "is left out of each step's dh)", douts=_slice_douts),
     Hypothesis("mask", _mask, "{what}"),
     Hypothesis("window stride", _window_stride, "{what}", douts=_window_douts),
     Hypothesis("repeated indices", _repeated_rows,

@@ -27,6 +27,8 @@ from .hypotheses import Evidence, explains, has_claims
 SAME_STEPS = 1e-9
 # The time axes tried: batch-major (N, T, ...) and time-major (T, N, ...).
 TIME_AXES = (1, 0)
+# At most this many (x, h0, axis) readings are run step by step (T calls of the forward each).
+RECURRENCES_MAX = 4
 
 
 def _recurrences(box: BlackBox) -> list[tuple[str, str, int]]:
@@ -44,7 +46,7 @@ def _recurrences(box: BlackBox) -> list[tuple[str, str, int]]:
             if v.ndim != out.ndim or v.shape[:a + 1] != out.shape[:a + 1]:
                 continue
             found += [(x, h, a) for h, s in arrays.items() if h != x and s.shape == step]
-    return found
+    return found[:RECURRENCES_MAX]
 
 
 def _stepped(box: BlackBox, x: str, h: str, a: int) -> Callable[[dict[str, Any]], tuple]:

@@ -233,3 +233,52 @@ def test_a_masked_batched_attentions_softmax_sums_over_the_queries_are_named(mas
     got = result.gradients["q"]
     assert result.exit_code == 1 and got.cause == "reduction axes", (got.cause, got.diagnosis)
     assert "A's axis 2, its rows" in got.diagnosis and "A's axis 1" in got.diagnosis, got.diagnosis
+
+
+def test_an_rnn_from_a_zero_state_without_the_carry_names_its_sequence_input():
+    """No state among the inputs (h0 = 0 inside): the layer cannot be run from its states, but x's claim at
+    each step is that step's dout's gradient alone, read from the one-slice douts."""
+    forward, backward = rnn("tanh", 1)
+
+    def from_zero(xs, U, V, c):
+        return forward(xs, np.zeros((xs.shape[0], V.shape[0])), U, V, c)
+
+    def without_state(mistake):
+        def run(dhs, cache):
+            dxs, _, dU, dV, dc = backward(mistake)(dhs, cache)
+            return dxs, dU, dV, dc
+        return run
+    xs, _, U, V, c = rnn_inputs(12, 2, 4, 3, 4, 1)
+    assert gradcheck.check_layer(from_zero, without_state("right"), [xs, U, V, c]).exit_code == 0
+    result = gradcheck.check_layer(from_zero, without_state("no carry"), [xs, U, V, c])
+    got = result.gradients["xs"]
+    assert result.exit_code == 1 and got.cause == "carry missing", (got.cause, got.diagnosis)
+    assert "each of its 4 steps (axis 1)" in got.diagnosis and "not carried back" in got.diagnosis, got.diagnosis
+    wrong_step = gradcheck.check_layer(from_zero, without_state("step 1 doubled"), [xs, U, V, c])
+    assert wrong_step.exit_code == 1 and wrong_step.gradients["xs"].cause != "carry missing"
+
+
+@pytest.mark.parametrize("shapes, variable", [
+    (((2, 3, 4), (2, 3, 4), (2, 3, 2)), "k"), (((2, 2, 4, 3), (2, 2, 4, 3), (2, 2, 4, 2)), "q"),
+])
+def test_a_batched_attentions_ds_untransposed_is_named(shapes, variable):
+    """dK = dS @ Q for dS.T @ Q (or dQ = dS.T @ K), over a batch and heads: dS predicted from the attention
+    read from the values."""
+    g = randn(51 + len(shapes[0]))
+    inputs = [g(s) for s in shapes]
+    forward, _ = attention(True)
+
+    def backward(dout, cache):
+        q, k, v, a, c = cache
+        da = dout @ np.swapaxes(v, -1, -2)
+        ds = a * (da - (da * a).sum(axis=-1, keepdims=True))
+        dst = np.swapaxes(ds, -1, -2)
+        return (c * (dst if variable == "q" else ds) @ k, c * (ds if variable == "k" else dst) @ q,
+                np.swapaxes(a, -1, -2) @ dout)
+    result = gradcheck.check_layer(forward, backward, inputs)
+    got = result.gradients[variable]
+    other = "q" if variable == "k" else "k"
+    assert result.exit_code == 1 and got.cause == "untransposed matrix", (got.cause, got.diagnosis)
+    wrong, right = ("dS", "dS.T") if variable == "k" else ("dS.T", "dS")
+    assert f"`{wrong} @ {other}` for `{right} @ {other}`" in got.diagnosis, got.diagnosis
+    assert result.gradients[other].status == "pass"
