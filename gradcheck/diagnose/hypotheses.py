@@ -947,29 +947,39 @@ def _windows_overwritten(ev: Evidence) -> dict[str, Any] | None:
 
 
 def _steps_local(ev: Evidence) -> dict[str, Any] | None:
-    """A sequence input x sharing the output's time axis (0 or 1) whose claim at each step t is the truth
-    for the dout of step t alone, there: each step's own gradient, what later steps' douts reach it by
-    (through a state carried forward) left out. Read from the slice douts one slice of dout measures; the
-    state-input case is diagnose/sequences.py's, which tells every input."""
+    """A sequence input x (N, T, ...) sharing the output's batch and time axes whose claim at each step t is
+    the truth for the dout of step t alone, there: each step's own gradient, what later steps' douts reach
+    it by (through a state carried forward) left out; or the first state h0 (N, ...) beside such an input,
+    whose claim is step 0's dout's gradient alone. Read from the slice douts one slice of dout measures.
+    Batch-major only: a time-major (T, N, ...) reads a batch's rows as steps, and those of a layer that mixes
+    its rows (a batch norm) are no recurrence; diagnose/sequences.py runs a state input's layer either way."""
     if not has_claims(ev) or len(ev.outputs) != 1 or np.ndim(ev.outputs[0]) < 3:
-        return None  # a time axis beside a batch and features: a 2-D input's rows are a batch's as often
-    out = np.shape(ev.outputs[0])
-    for axis in (1, 0):
-        if axis > len(out) - 2 or len(ev.shape) != len(out) or ev.shape[:axis + 1] != out[:axis + 1]:
-            continue
-        steps = [ev.moved.get(f"slice {axis} {t}") for t in range(out[axis])]
-        if any(s is None for s in steps):
-            continue
-        predicted = []
-        for k in range(len(steps[0])):  # type: ignore[arg-type]
-            local = np.zeros(ev.shape)
-            for t, s in enumerate(steps):
-                where = (slice(None),) * axis + (t,)
-                local[where] = s[k][where]  # type: ignore[index]
-            predicted.append(local)
-        if explains(ev, predicted):  # not the truth (the claim is not): some gradient is carried there
-            return {"steps": out[axis], "axis": axis}
+        return None  # a time axis beside a batch and features
+    out, axis = np.shape(ev.outputs[0]), 1
+    first = ev.moved.get(f"slice {axis} 0")
+    if len(ev.shape) == len(out) - 1 and ev.shape[0] == out[0] and first is not None \
+            and _sequence_beside(ev, out, axis) and explains(ev, first):
+        return {"steps": out[axis], "axis": axis}
+    if len(ev.shape) != len(out) or ev.shape[:axis + 1] != out[:axis + 1]:
+        return None
+    steps = [ev.moved.get(f"slice {axis} {t}") for t in range(out[axis])]
+    if any(s is None for s in steps):
+        return None
+    predicted = []
+    for k in range(len(steps[0])):  # type: ignore[arg-type]
+        local = np.zeros(ev.shape)
+        for t, s in enumerate(steps):
+            local[:, t] = s[k][:, t]  # type: ignore[index]
+        predicted.append(local)
+    if explains(ev, predicted):  # not the truth (the claim is not): some gradient is carried there
+        return {"steps": out[axis], "axis": axis}
     return None
+
+
+def _sequence_beside(ev: Evidence, out: tuple[int, ...], axis: int) -> bool:
+    """Another input shares the output's axes up to its time axis `axis`: a sequence it runs over."""
+    return any(n != ev.name and v.ndim == len(out) and v.shape[:axis + 1] == out[:axis + 1]
+               for n, v in float_inputs(ev))
 
 
 def _one_slice(ev: Evidence) -> dict[str, Any] | None:
@@ -2412,11 +2422,11 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("swapped outputs", _swapped_outputs,
                "it is the true gradient with dout1 and dout2 exchanged: the backward uses each output's gradient "
                "where the other's belongs", douts=_swap_douts),
-    Hypothesis("one slice of dout", _one_slice, "{what}", douts=_slice_douts),
     Hypothesis("carry missing", _steps_local,
                "it is, at each of its {steps} steps (axis {axis}), the gradient of that step's output alone: the "
                "gradient is not carried back to earlier steps (what later steps' douts send back through the state "
                "is left out of each step's dh)", douts=_slice_douts),
+    Hypothesis("one slice of dout", _one_slice, "{what}", douts=_slice_douts),
     Hypothesis("mask", _mask, "{what}"),
     Hypothesis("window stride", _window_stride, "{what}", douts=_window_douts),
     Hypothesis("repeated indices", _repeated_rows,

@@ -444,8 +444,9 @@ CASES = {
     "local gradient factor": local_factor, "product rule term dropped": product_rule,
     "input for a computed form": input_for_computed_form, "clip forgotten": clip_forgotten,
     "regularisation": regularisation, "data term factor": data_term, "sign region": sign_region,
-    "output path": output_path, "swapped outputs": swapped_outputs, "one slice of dout": one_slice_of_dout,
-    "carry missing": carry_missing, "mask": mask, "window stride": window_stride, "repeated indices": repeated, "one slice wrong": one_slice_wrong,
+    "output path": output_path, "swapped outputs": swapped_outputs, "carry missing": carry_missing,
+    "one slice of dout": one_slice_of_dout, "mask": mask, "window stride": window_stride, "repeated indices": repeated,
+    "one slice wrong": one_slice_wrong,
     "broadcast axis": broadcast_axis, "reduction axes": reduction_axes,
     "mean path": mean_path,
 }

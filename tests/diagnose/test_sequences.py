@@ -282,3 +282,45 @@ def test_a_batched_attentions_ds_untransposed_is_named(shapes, variable):
     wrong, right = ("dS", "dS.T") if variable == "k" else ("dS.T", "dS")
     assert f"`{wrong} @ {other}` for `{right} @ {other}`" in got.diagnosis, got.diagnosis
     assert result.gradients[other].status == "pass"
+
+
+def test_an_rnn_with_an_output_projection_names_its_sequence_and_first_state():
+    """y_t = h_t @ Wy: the output is not the state, so the layer is not run step by step, but x's claim at
+    each step and h0's are each step's dout's gradient alone (the one-slice douts)."""
+    def forward(x, h0, Wx, Wh, Wy):
+        hs = [h0]
+        for t in range(x.shape[1]):
+            hs.append(np.tanh(x[:, t] @ Wx + hs[-1] @ Wh))
+        states = np.stack(hs[1:], axis=1)
+        return states @ Wy, (x, hs, Wx, Wh, Wy, states)
+
+    def backward(mistake):
+        def run(dy, cache):
+            x, hs, Wx, Wh, Wy, states = cache
+            dhs = dy @ Wy.T
+            dx, dWx, dWh, back = np.zeros_like(x), np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(hs[0])
+            for t in reversed(range(x.shape[1])):
+                dz = (dhs[:, t] + (0.0 if mistake == "no carry" else back)) * (1 - hs[t + 1] ** 2)
+                dx[:, t], back = dz @ Wx.T, dz @ Wh.T
+                dWx += x[:, t].T @ dz
+                dWh += hs[t].T @ dz
+            return dx, back, dWx, dWh, np.einsum("nth,nty->hy", states, dy)
+        return run
+    g = randn(61)
+    inputs = [g((2, 4, 3)), g((2, 4)), 0.5 * g((3, 4)), 0.4 * g((4, 4)), g((4, 2))]
+    assert gradcheck.check_layer(forward, backward("right"), inputs).exit_code == 0
+    result = gradcheck.check_layer(forward, backward("no carry"), inputs)
+    assert result.exit_code == 1
+    for name in ("x", "h0"):
+        got = result.gradients[name]
+        assert got.cause == "carry missing" and "each of its 4 steps (axis 1)" in got.diagnosis, (name, got.diagnosis)
+
+
+def test_a_position_table_from_the_first_sequence_only_is_not_carry_missing():
+    """out = x + P[None] with dP = dout[0] (one sequence's, where the sum over the batch belongs), N = T:
+    P has a state's number of axes beside a sequence input, but its claim is no time step's alone."""
+    g = randn(62)
+    result = gradcheck.check_layer(lambda x, P: (x + P[None], None), lambda d, c: (d, d[0]),
+                                   [g((3, 3, 2)), g((3, 2))])
+    got = result.gradients["P"]
+    assert result.exit_code == 1 and got.cause != "carry missing", got.diagnosis
