@@ -21,7 +21,7 @@ import numpy as np
 
 from ..base.errors import GradcheckError
 from ..oracles.vjp_numeric import BlackBox, entry, measure
-from .hypotheses import Evidence, explains, has_claims
+from .hypotheses import Evidence, explains, float_inputs, has_claims
 
 # How close the steps run one at a time must come to the output, relative to its largest entry, to be it.
 SAME_STEPS = 1e-9
@@ -116,3 +116,72 @@ def _local_truths(box: BlackBox, ev: Evidence) -> list[np.ndarray] | None:
         return truths
     except GradcheckError:
         return None
+
+
+# ----- a weight's gradient paired with another step's input ------------------------------------------
+# A matrix this ill-conditioned is not inverted to recover a step's dz.
+CONDITION_MAX = 1e6
+# The step offsets tried: the input of the next step, or of the one before, where step t's belongs.
+OFFSETS = (1, -1)
+
+
+def wrong_steps(ev: Evidence) -> dict[str, Any] | None:
+    """A weight W (A, H) of an rnn over x (N, T, D), out (N, T, H) its states: the truth is Σ_t u_tᵀ·dz_t
+    (u_t = x[:, t], or the state step t received: h0, then out[:, t − 1]) and the claim pairs each dz_t
+    with u_(t+s) instead. dz_t is recovered exactly from x's truth, dx_t = dz_t·Wxᵀ, where Wx (D, H) has
+    full column rank (D ≥ H); named only where the right pairing is the truth and the shifted one the claim."""
+    if not ev.whole or not has_claims(ev) or len(ev.shape) != 2 or len(ev.outputs) != 1 or ev.random < 1:
+        return None
+    out = np.asarray(ev.outputs[0], dtype=np.float64)
+    if out.ndim != 3 or out.shape[1] < 2:
+        return None
+    arrays = dict(float_inputs(ev))
+    for x_name, x in arrays.items():
+        dz = _step_gradients(ev, x_name, x, out, arrays)
+        if dz is None:
+            continue
+        for what, steps in _step_inputs(ev, x_name, x, out, arrays):
+            right = [np.einsum("nta,nth->ah", steps[:, 1:-1], d) for d in dz]
+            if not explains(ev, right, claimed=ev.true[:ev.random]):
+                continue
+            for s in OFFSETS:
+                shifted = [np.einsum("nta,nth->ah", steps[:, 1 + s:steps.shape[1] - 1 + s], d) for d in dz]
+                if explains(ev, shifted):
+                    return {"u": what, "offset": f"{s:+d}", "x": x_name}
+    return None
+
+
+def _step_gradients(ev: Evidence, x_name: str, x: np.ndarray, out: np.ndarray,
+                    arrays: dict[str, np.ndarray]) -> list[np.ndarray] | None:
+    """Each step's dz (N, T, H) per random dout, from x's truth through the weight Wx (D, H) it multiplies."""
+    other = ev.everyone.get(x_name)
+    if x_name == ev.name or x.ndim != 3 or x.shape[:2] != out.shape[:2] or other is None or not other.whole \
+            or other.random < ev.random or not np.all(other.known):
+        return None
+    d, h = x.shape[2], out.shape[2]
+    for w in arrays.values():
+        if w.shape != (d, h) or d < h or np.linalg.cond(w) > CONDITION_MAX:
+            continue
+        inverse = np.linalg.pinv(w.T)
+        dz = [t @ inverse for t in other.true[:ev.random]]
+        if explains(other, [z @ w.T for z in dz], claimed=other.true[:ev.random]):
+            return dz
+    return None
+
+
+def _step_inputs(ev: Evidence, x_name: str, x: np.ndarray, out: np.ndarray, arrays: dict[str, np.ndarray]
+                 ) -> list[tuple[str, np.ndarray]]:
+    """The sequences a weight of ev's shape may multiply, padded by a step at both ends (so an offset reads
+    there): x's steps between zeros, and the states each step received (h0, then the outputs) after a zero
+    and followed by the last output (the state a next step would receive)."""
+    found = []
+    n, _, h = out.shape
+    if ev.shape == (x.shape[2], h):
+        pad = np.zeros((n, 1, x.shape[2]))
+        found.append((f"input {x_name}[:, t]", np.concatenate([pad, x, pad], axis=1)))
+    if ev.shape == (h, h):
+        zero = np.zeros((n, 1, h))
+        firsts = [v[:, None, :] for name, v in arrays.items() if v.shape == (n, h) and name != ev.name] or [zero]
+        # the state step t received at t + 1 (h0, then the outputs), its own output beyond the last
+        found.append(("state (the first state, then each output)", np.concatenate([zero, firsts[0], out], axis=1)))
+    return found

@@ -324,3 +324,54 @@ def test_a_position_table_from_the_first_sequence_only_is_not_carry_missing():
                                    [g((3, 3, 2)), g((3, 2))])
     got = result.gradients["P"]
     assert result.exit_code == 1 and got.cause != "carry missing", got.diagnosis
+
+
+# ----- a weight's gradient summed over the wrong steps ------------------------------------------------
+def shifted_rnn_backward(mistake):
+    """The tanh rnn's backward (rnn("tanh", 1)) with dWh or dWx paired with another step's input."""
+    def run(dhs, cache):
+        xs, hs, U, V = cache
+        dxs, dU, dV, dc, back = np.zeros_like(xs), np.zeros_like(U), np.zeros_like(V), np.zeros(V.shape[0]), \
+            np.zeros_like(hs[0])
+        steps = xs.shape[1]
+        for t in reversed(range(steps)):
+            dz = (dhs[:, t] + back) * (1 - hs[t + 1] ** 2)
+            dxs[:, t] = dz @ U.T
+            x_used = xs[:, t - 1] if mistake == "x of the step before" and t else xs[:, t] * (mistake != "x of the step before")
+            dU += x_used.T @ dz
+            dV += (hs[t + 1] if mistake == "next state" else hs[t]).T @ dz * (1.05 if mistake == "next state, 1.05" else 1)
+            if mistake == "next state, 1.05":
+                dV += 0.05 * hs[t + 1].T @ dz - 0.05 * hs[t].T @ dz
+            dc += dz.sum(axis=0)
+            back = dz @ V.T
+        return dxs, back, dU, dV, dc
+    return run
+
+
+@pytest.mark.parametrize("mistake, variable, words", [
+    ("next state", "V", "the next step's state"), ("x of the step before", "U", "the previous step's input xs[:, t]"),
+])
+def test_a_weight_paired_with_another_steps_input_is_wrong_steps(mistake, variable, words):
+    forward, _ = rnn("tanh", 1)
+    inputs = rnn_inputs(71, 3, 4, 5, 4, 1)  # D = 5 ≥ H = 4: each step's dz recovered from xs's truth
+    result = gradcheck.check_layer(forward, shifted_rnn_backward(mistake), inputs)
+    got = result.gradients[variable]
+    assert result.exit_code == 1 and got.cause == "wrong steps", (got.cause, got.diagnosis)
+    assert words in got.diagnosis and "summed over the wrong steps" in got.diagnosis, got.diagnosis
+    assert result.gradients["xs"].status == "pass"
+
+
+def test_a_weight_paired_with_a_mix_of_steps_is_not_wrong_steps():
+    """dV = Σ (1.05·h_(t−1) + 0.05·(h_t − h_(t−1)))ᵀ dz_t: no one offset pairs it."""
+    forward, _ = rnn("tanh", 1)
+    result = gradcheck.check_layer(forward, shifted_rnn_backward("next state, 1.05"), rnn_inputs(72, 3, 4, 5, 4, 1))
+    got = result.gradients["V"]
+    assert result.exit_code == 1 and got.status == "mismatch" and got.cause != "wrong steps", got.diagnosis
+
+
+def test_wrong_steps_is_not_read_where_dz_cannot_be_recovered():
+    """D = 3 < H = 5: xs's truth fixes no unique dz, so nothing is said of the steps (the count stays)."""
+    forward, _ = rnn("tanh", 1)
+    result = gradcheck.check_layer(forward, shifted_rnn_backward("next state"), rnn_inputs(73, 2, 4, 3, 5, 1))
+    got = result.gradients["V"]
+    assert result.exit_code == 1 and got.cause != "wrong steps", got.diagnosis
