@@ -54,6 +54,11 @@ flipped kernel, which is exactly that mistake; every other label kept. When the 
 mistakes ("lookup index": a lookup's index in the other order or its weights forgotten) and "mask" came to
 read a max's mask over another set of axes: "lookup index" added to the embedding bag without its weights
 and "mask" to the global max pool's one argmax per image, which are those mistakes.
+
+Labels reviewed when the diagnosis gained "carry missing" (the claim is the true gradient of the same
+layer run one step at a time from the states its full run reached, each held fixed): added to the tanh
+rnn whose backward never carries dh to the previous step, which is exactly that mistake; every other
+label kept.
 """
 
 from __future__ import annotations
@@ -589,7 +594,7 @@ def _(bug):
                                  [r(2, D), r(2, H), 0.5 * r(D, H), 0.5 * r(H, H), 0.5 * r(D, H), 0.5 * r(H, H)])
 
 
-@case("tanh rnn over 4 steps whose backward never carries dh to the previous step", "Wh")  # no entry fits
+@case("tanh rnn over 4 steps whose backward never carries dh to the previous step", "Wh", "carry missing")
 def _(bug):
     r = draws(5526)
 

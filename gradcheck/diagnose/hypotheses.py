@@ -341,6 +341,8 @@ def _factor_of(values: Callable[[Evidence], list[tuple[str, float]]]) -> Callabl
         r = claim_ratio(ev)
         if r is None or len(_factor_names(ev, r)) > 1:
             return None
+        if values not in (_root, _root_inverse) and _attention_width(ev, r) is not None:
+            return None  # attention's own scale, whatever else the factor equals
         for label, value in values(ev):
             if value not in (0.0, 1.0) and close_to(r, value):
                 return {"label": label, "value": f"{value:g}", "every": ev.every}
@@ -366,7 +368,23 @@ def _rows_inverse(ev: Evidence) -> list[tuple[str, float]]:
 
 def _root(ev: Evidence) -> list[tuple[str, float]]:
     roots = {d for d in _dims(ev) if math.isqrt(d) ** 2 != d} | {d for d in feature_squares(ev) if d >= 9}
+    r = claim_ratio(ev)
+    width = _attention_width(ev, r) if r is not None else None
+    roots |= {width} if width is not None else set()
     return [(str(d), math.sqrt(d)) for d in sorted(roots)]
+
+
+def _attention_width(ev: Evidence, r: float) -> int | None:
+    """k where this input is attention's Q or K in a forward that scales its scores by 1/√k (attention.py)
+    and the factor r is √k or 1/√k: that scale missing or doubled, the one reading of r however many other
+    sizes it equals (a batched attention's √4 = 2 beside 2 rows). Read only where r is such a root."""
+    widths = {int(v.shape[-1]) for _, v in float_inputs(ev) if v.ndim >= 2}
+    if not any(close_to(r, math.sqrt(d)) or close_to(r, 1 / math.sqrt(d)) for d in widths):
+        return None
+    read = attention_read(ev)
+    if read is None or not close_to(read.scale, 1 / math.sqrt(read.width)):
+        return None
+    return read.width if close_to(r, math.sqrt(read.width)) or close_to(r, 1 / math.sqrt(read.width)) else None
 
 
 def named_factors(ev: Evidence) -> list[tuple[str, float]]:
@@ -386,7 +404,12 @@ def feature_squares(ev: Evidence) -> list[int]:
 
 def _factor_names(ev: Evidence, r: float) -> list[str]:
     """Every size or number of the call that the factor r is: where it is more than one, no one of them is
-    the cause (a factor 2 with 2 rows and d = 4 is a 1/N or a 1/√d missing), and each is said."""
+    the cause (a factor 2 with 2 rows and d = 4 is a 1/N or a 1/√d missing), and each is said; but attention's
+    Q or K scaled by 1/√d in the forward reads √d and 1/√d as that scale alone (_attention_width)."""
+    width = _attention_width(ev, r)
+    if width is not None:
+        inverse = close_to(r, 1 / math.sqrt(width))
+        return [f"{'1/' if inverse else ''}√{width} (attention's {'1/' if inverse else ''}√d, the forward's scale)"]
     names = [f"{label} = {value:g} (a number among the inputs)" for label, value in _data(ev) if value not in (0.0, 1.0)
              and close_to(r, value)]
     names += [f"1/{label} (a number among the inputs)" for label, value in _data_inverse(ev) if value not in (0.0, 1.0)
@@ -923,6 +946,42 @@ def _windows_overwritten(ev: Evidence) -> dict[str, Any] | None:
     return None
 
 
+def _steps_local(ev: Evidence) -> dict[str, Any] | None:
+    """A sequence input x (N, T, ...) sharing the output's batch and time axes whose claim at each step t is
+    the truth for the dout of step t alone, there: each step's own gradient, what later steps' douts reach
+    it by (through a state carried forward) left out; or the first state h0 (N, ...) beside such an input,
+    whose claim is step 0's dout's gradient alone. Read from the slice douts one slice of dout measures.
+    Batch-major only: a time-major (T, N, ...) reads a batch's rows as steps, and those of a layer that mixes
+    its rows (a batch norm) are no recurrence; diagnose/sequences.py runs a state input's layer either way."""
+    if not has_claims(ev) or len(ev.outputs) != 1 or np.ndim(ev.outputs[0]) < 3:
+        return None  # a time axis beside a batch and features
+    out, axis = np.shape(ev.outputs[0]), 1
+    first = ev.moved.get(f"slice {axis} 0")
+    if len(ev.shape) == len(out) - 1 and ev.shape[0] == out[0] and first is not None \
+            and _sequence_beside(ev, out, axis) and explains(ev, first):
+        return {"steps": out[axis], "axis": axis}
+    if len(ev.shape) != len(out) or ev.shape[:axis + 1] != out[:axis + 1]:
+        return None
+    steps = [ev.moved.get(f"slice {axis} {t}") for t in range(out[axis])]
+    if any(s is None for s in steps):
+        return None
+    predicted = []
+    for k in range(len(steps[0])):  # type: ignore[arg-type]
+        local = np.zeros(ev.shape)
+        for t, s in enumerate(steps):
+            local[:, t] = s[k][:, t]  # type: ignore[index]
+        predicted.append(local)
+    if explains(ev, predicted):  # not the truth (the claim is not): some gradient is carried there
+        return {"steps": out[axis], "axis": axis}
+    return None
+
+
+def _sequence_beside(ev: Evidence, out: tuple[int, ...], axis: int) -> bool:
+    """Another input shares the output's axes up to its time axis `axis`: a sequence it runs over."""
+    return any(n != ev.name and v.ndim == len(out) and v.shape[:axis + 1] == out[:axis + 1]
+               for n, v in float_inputs(ev))
+
+
 def _one_slice(ev: Evidence) -> dict[str, Any] | None:
     """An accumulation overwritten where it must be summed: the claim is the truth for the dout of one
     slice (or of a few) of an output's axis, or a weight's contribution from one use (or a few) of those
@@ -1119,6 +1178,22 @@ def _untransposed_intermediate(ev: Evidence) -> dict[str, Any] | None:
     return _untransposed_bilinear(ev)
 
 
+def _untransposed_scores(ev: Evidence) -> dict[str, Any] | None:
+    """Attention's Q or K read from the values (attention.py, any leading axes) whose claim is its gradient
+    with dS, the scores' gradient, where dS.T belongs (dK = dS @ Q for dS.T @ Q), for every random dout."""
+    if len(ev.shape) < 2 or not has_claims(ev) or not ev.whole or not np.all(ev.known) or ev.random < 1:
+        return None
+    read = attention_read(ev)
+    if read is None or not explains(ev, read.model((read.rows,)), claimed=ev.true[:ev.random]):
+        return None
+    predicted = read.untransposed()
+    if predicted is None or not explains(ev, predicted):
+        return None
+    right, wrong = ("dS", "dS.T") if read.of_q else ("dS.T", "dS")
+    return {"m": "dS", "form": f"`{wrong} @ {read.other}` for `{right} @ {read.other}`, dS the gradient of the scores "
+                               f"inside A = {read.weights}"}
+
+
 def _untransposed_bilinear(ev: Evidence) -> dict[str, Any] | None:
     """`G @ Y` where `G.T @ Y` belongs, G an intermediate gradient: the layer sees this input X (n, k) and
     another Y (n, k) only through Y @ X.T (attention's scores Q @ K.T), so for every dout the true
@@ -1126,7 +1201,7 @@ def _untransposed_bilinear(ev: Evidence) -> dict[str, Any] | None:
     recovered from both truths by least squares (with SPARE_COLUMNS more equations than unknowns, so
     that the fit says something); the claim is G @ Y (attention's dK = dS @ Q for dS.T @ Q)."""
     if len(ev.shape) != 2 or not has_claims(ev) or not ev.whole or not np.all(ev.known) or ev.random < 1:
-        return None
+        return _untransposed_scores(ev)
     x = dict(float_inputs(ev)).get(ev.name)
     if x is None or x.shape != ev.shape:
         return None
@@ -1160,7 +1235,7 @@ def _untransposed_bilinear(ev: Evidence) -> dict[str, Any] | None:
                                       f"{name} @ {ev.name}.T, which the forward computes (attention's scores "
                                       f"Q @ K.T, whose gradient dS goes into dK = dS.T @ Q): G recovered from the "
                                       f"true gradients of {name} and {ev.name}"}
-    return None
+    return _untransposed_scores(ev) if len(ev.shape) > 2 else None
 
 
 def _permuted(ev: Evidence) -> dict[str, Any] | None:
@@ -1895,22 +1970,29 @@ def _scaled_forms(ev: Evidence) -> list[tuple[np.ndarray, np.ndarray] | None]:
 
 
 def _attention_sums(ev: Evidence) -> dict[str, Any] | None:
-    """Q's or K's gradient in attention, softmax(c·Q @ K.T) @ V read from the values (attention.py), whose
-    claim is the same gradient with dS's softmax sums over another axis than the rows (or left out)."""
-    if len(ev.shape) != 2 or len(ev.outputs) != 1 or not has_claims(ev) or not ev.whole \
-            or not np.all(ev.known) or ev.random < 2:
+    """Q's or K's gradient in attention, softmax(c·Q @ K.T + M) @ V read from the values (attention.py),
+    whose claim is the same gradient with dS's softmax sums over another axis than the rows (or left out)."""
+    if len(ev.shape) < 2 or not has_claims(ev) or not ev.whole or not np.all(ev.known) or ev.random < 2:
+        return None
+    read = attention_read(ev)
+    if read is None or not explains(ev, read.model((read.rows,)), claimed=ev.true[:ev.random]):
+        return None
+    for b in ((read.rows - 1,), (read.rows - 1, read.rows)):
+        if explains(ev, read.model(b)):
+            return {"a": f"A's axis {read.rows}, its rows", "b": "A's " + _axes_said(b, None, ""), "sums": "sums",
+                    "what": f"softmax inside the attention, A = {read.weights},", "few": "other axes"}
+    return None
+
+
+def attention_read(ev: Evidence) -> attention.Read | None:
+    """This input as attention's Q or K (attention.py), for the random douts; None where it is not one."""
+    if len(ev.outputs) != 1 or len(ev.shape) < 2:
         return None
     douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
-    read = attention.attention_models(ev.name, float_inputs(ev), np.asarray(ev.outputs[0], dtype=np.float64),
-                                      douts)
-    if read is None or not explains(ev, read[0]((1,)), claimed=ev.true[:ev.random]):
-        return None
-    model, weights = read
-    for b in ((0,), (0, 1)):
-        if explains(ev, model(b)):
-            return {"a": "A's axis 1, its rows", "b": "A's " + _axes_said(b, None, ""), "sums": "sums",
-                    "what": f"softmax inside the attention, A = {weights},", "few": "other axes"}
-    return None
+    booleans = [(n, np.asarray(v)) for n, v in ev.inputs.values.items()
+                if isinstance(v, np.ndarray) and v.dtype == np.bool_]
+    return attention.attention_models(ev.name, float_inputs(ev), np.asarray(ev.outputs[0], dtype=np.float64),
+                                      douts, booleans)
 
 
 def _normalisation(ev: Evidence, shape: tuple, a: tuple[int, ...], variance: bool,
@@ -2486,6 +2568,10 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("swapped outputs", _swapped_outputs,
                "it is the true gradient with dout1 and dout2 exchanged: the backward uses each output's gradient "
                "where the other's belongs", douts=_swap_douts),
+    Hypothesis("carry missing", _steps_local,
+               "it is, at each of its {steps} steps (axis {axis}), the gradient of that step's output alone: the "
+               "gradient is not carried back to earlier steps (what later steps' douts send back through the state "
+               "is left out of each step's dh)", douts=_slice_douts),
     Hypothesis("one slice of dout", _one_slice, "{what}", douts=_slice_douts),
     Hypothesis("mask", _mask, "{what}"),
     Hypothesis("window stride", _window_stride, "{what}", douts=_window_douts),

@@ -28,6 +28,7 @@ from .composites import composite
 from .hypotheses import (EXAMPLES, HYPOTHESES, SAME, Evidence, ambiguous_factor, explains, wrong_entries,
                          zero_where_true_is)
 from .kernels import flipped_kernel
+from .sequences import carry_missing, wrong_steps
 
 # Fast mode's block: at most this many entries around the worst sampled entry, and this many more at random.
 BLOCK_AROUND = 64
@@ -89,6 +90,8 @@ def diagnose(box: BlackBox, wrong: Sequence[str], measured: Mapping[str, list[Nu
         if factor is not None:  # a constant factor of the truth, read two ways: no other dout or pair says more
             found[n] = Diagnosis("count", factor)
             continue
+        if said is None:  # a recurrence's gradient not carried back: one pass of the layer run step by step
+            said = _carry(box, ev)  # (before one slice of dout, which an h0 claim of step 0's alone also fits)
         if said is None:
             _measured_moved(box, ev, claims.claim_for)
             said = _walk(ev, measured_only=False)
@@ -133,6 +136,29 @@ def _flipped(box: BlackBox, ev: Evidence) -> Diagnosis | None:
                                        f"along {fields['which']} ({fields['flipped']}): the backward uses the kernel "
                                        "flipped where the kernel itself belongs (a convolution's flip in a "
                                        "cross-correlation's gradient, or the reverse)")
+
+
+def _carry(box: BlackBox, ev: Evidence) -> Diagnosis | None:
+    fields = carry_missing(box, ev)
+    if fields is None:
+        try:
+            with np.errstate(all="ignore"):
+                shifted = wrong_steps(ev)
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError):  # shapes the reading cannot take
+            shifted = None
+        if shifted is None:
+            return None
+        which = "next" if shifted["offset"] == "+1" else "previous"
+        return Diagnosis("wrong steps", f"it pairs each step's dz with the {which} step's {shifted['u']} where its "
+                                        f"own step's belongs: the truth is Σ_t u_tᵀ·dz_t and the claim Σ_t "
+                                        f"u_(t{shifted['offset']})ᵀ·dz_t, the weight's gradient summed over the wrong "
+                                        "steps (as hs[t + 1] where hs[t] belongs); each dz_t recovered from "
+                                        f"{shifted['x']}'s true gradient")
+    return Diagnosis("carry missing", f"it is the true gradient of the layer run one step at a time, each of its "
+                                      f"{fields['steps']} steps (axis {fields['axis']} of {fields['x']}) from the "
+                                      f"state the full run had reached, held fixed ({fields['h']} for the first): "
+                                      "the gradient is not carried back to earlier steps (each step's dh needs the "
+                                      "gradient the next step sends back through its state added to its dout)")
 
 
 # ----- the evidence ---------------------------------------------------------------------------------

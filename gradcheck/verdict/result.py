@@ -38,7 +38,8 @@ class GradientResult:
         kinks: [index, left derivative, right derivative] for each entry on a kink.
         diagnosis: how a claim is wrong, where that could be established at several random points.
         cause: for your own numpy code, which known mistake the diagnosis names (the name of its entry in
-            gradcheck.diagnose.hypotheses.HYPOTHESES, or "kernel flipped" (diagnose/kernels.py); "count"
+            gradcheck.diagnose.hypotheses.HYPOTHESES, "kernel flipped" (diagnose/kernels.py), or "carry missing"
+            or "wrong steps" (diagnose/sequences.py); "count"
             when none explains the claim, the count or the one-entry probe's facts).
         causes: where two mistakes at once explain the claim (diagnose/composites.py), both names in the
             table's order; `cause` is the first of them. Empty otherwise.

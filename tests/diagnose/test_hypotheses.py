@@ -297,6 +297,27 @@ def one_slice_of_dout(ok):
                                  AFFINE), "b"
 
 
+RECURRENT = 0.6 * np.random.default_rng(3).standard_normal((3, 3))
+
+
+def recurrence(x):
+    """h_t = tanh(x_t + h_(t-1) @ RECURRENT) over axis 1 of x (N, T, 3), from h = 0."""
+    hs = [np.zeros((x.shape[0], 3))]
+    for t in range(x.shape[1]):
+        hs.append(np.tanh(x[:, t] + hs[-1] @ RECURRENT))
+    return np.stack(hs[1:], axis=1), hs
+
+
+def carry_missing(ok):
+    def backward(d, hs):
+        dx, carried = np.zeros_like(d), np.zeros_like(hs[0])
+        for t in reversed(range(d.shape[1])):
+            dx[:, t] = (d[:, t] + (0.0 if ok else 0.01 * carried)) * (1 - hs[t + 1] ** 2)
+            carried = dx[:, t] @ RECURRENT.T
+        return dx
+    return gradcheck.check_layer(recurrence, backward, [randn(2, 4, 3)]), "x"
+
+
 def relu(x):
     return np.maximum(x, 0), x
 
@@ -471,8 +492,8 @@ CASES = {
     "local gradient factor": local_factor, "product rule term dropped": product_rule,
     "input for a computed form": input_for_computed_form, "clip forgotten": clip_forgotten,
     "regularisation": regularisation, "data term factor": data_term, "sign region": sign_region,
-    "output path": output_path, "swapped outputs": swapped_outputs, "one slice of dout": one_slice_of_dout,
-    "mask": mask, "window stride": window_stride, "repeated indices": repeated,
+    "output path": output_path, "swapped outputs": swapped_outputs, "carry missing": carry_missing,
+    "one slice of dout": one_slice_of_dout, "mask": mask, "window stride": window_stride, "repeated indices": repeated,
     "correct class term": correct_class_term, "label index": label_index, "lookup index": lookup_index,
     "one slice wrong": one_slice_wrong,
     "broadcast axis": broadcast_axis, "reduction axes": reduction_axes,
