@@ -963,7 +963,7 @@ def _steps_local(ev: Evidence) -> dict[str, Any] | None:
     if len(ev.shape) != len(out) or ev.shape[:axis + 1] != out[:axis + 1]:
         return None
     steps = [ev.moved.get(f"slice {axis} {t}") for t in range(out[axis])]
-    if any(s is None for s in steps):
+    if any(s is None for s in steps) or not _causal(steps, axis):
         return None
     predicted = []
     for k in range(len(steps[0])):  # type: ignore[arg-type]
@@ -974,6 +974,23 @@ def _steps_local(ev: Evidence) -> dict[str, Any] | None:
     if explains(ev, predicted):  # not the truth (the claim is not): some gradient is carried there
         return {"steps": out[axis], "axis": axis}
     return None
+
+
+# A step's dout reaches no later step of a recurrence: its truth there is 0 but for differencing's noise.
+CAUSAL_ZERO = 1e-9
+
+
+def _causal(steps: list, axis: int) -> bool:
+    """Each step's dout alone has no gradient at later steps, as in a recurrence (x at step t reaches only
+    the outputs from t on). A layer that mixes steps both ways (a same-padded conv over time, attention
+    without a mask) fails this: its claim of each step's own gradient leaves out more than a carry."""
+    for t, truths in enumerate(steps):
+        for truth in truths:
+            truth = np.asarray(truth)
+            later = np.take(truth, range(t + 1, truth.shape[axis]), axis=axis)
+            if later.size and np.max(np.abs(later)) > CAUSAL_ZERO * max(1.0, float(np.max(np.abs(truth)))):
+                return False
+    return True
 
 
 def _sequence_beside(ev: Evidence, out: tuple[int, ...], axis: int) -> bool:

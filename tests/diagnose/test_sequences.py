@@ -375,3 +375,30 @@ def test_wrong_steps_is_not_read_where_dz_cannot_be_recovered():
     result = gradcheck.check_layer(forward, shifted_rnn_backward("next state"), rnn_inputs(73, 2, 4, 3, 5, 1))
     got = result.gradients["V"]
     assert result.exit_code == 1 and got.cause != "wrong steps", got.diagnosis
+
+
+def test_a_same_padded_conv_over_time_keeping_only_its_centre_tap_is_not_carry_missing():
+    """A conv over time mixes steps both ways: its backward with only the centre tap is each step's own
+    gradient, but what it leaves out comes from earlier steps' douts too, so no carry is named."""
+    def forward(x, w):
+        xp = np.pad(x, ((0, 0), (1, 1), (0, 0)))
+        return np.stack([sum(xp[:, t + k] @ w[k] for k in range(3)) for t in range(x.shape[1])], axis=1), (x, w)
+
+    def backward(taps):
+        def run(dout, cache):
+            x, w = cache
+            xp = np.pad(x, ((0, 0), (1, 1), (0, 0)))
+            dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+            for t in range(x.shape[1]):
+                for k in taps:
+                    dxp[:, t + k] += dout[:, t] @ w[k].T
+                    dw[k] += xp[:, t + k].T @ dout[:, t]
+            return dxp[:, 1:-1], dw
+        return run
+    g = randn(41)
+    inputs = [g((2, 5, 3)), g((3, 3, 4))]
+    assert gradcheck.check_layer(forward, backward((0, 1, 2)), inputs).exit_code == 0
+    result = gradcheck.check_layer(forward, backward((1,)), inputs)
+    assert result.exit_code == 1
+    assert result.gradients["x"].status == "mismatch"
+    assert result.gradients["x"].cause != "carry missing", result.gradients["x"].diagnosis
