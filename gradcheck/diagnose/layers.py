@@ -28,6 +28,7 @@ from .composites import composite
 from .hypotheses import (EXAMPLES, HYPOTHESES, SAME, Evidence, ambiguous_factor, explains, wrong_entries,
                          zero_where_true_is)
 from .kernels import flipped_kernel
+from .peels import peeled
 
 # Fast mode's block: at most this many entries around the worst sampled entry, and this many more at random.
 BLOCK_AROUND = 64
@@ -96,6 +97,7 @@ def diagnose(box: BlackBox, wrong: Sequence[str], measured: Mapping[str, list[Nu
             said = _flipped(box, ev)
         if said is None:  # two mistakes at once, each one of the table's
             both = composite(ev)
+            both = both or peeled(ev)  # one of them peeled off the claim (a parameter, a term, a shape)
             said = Diagnosis(both[0][0], both[1], both[0] if len(both[0]) > 1 else ()) if both is not None else None
         if said is None:  # where every entry is wrong, where one output entry's gradient goes says more
             every = all(c is not None for c in ev.claimed) and not (wrong_entries(ev) ^ ev.known).any()
