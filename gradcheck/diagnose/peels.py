@@ -8,6 +8,12 @@ by a strength the model or the call itself declares (its `reg`). Such a mistake 
 its mistakes explains the rest, the two together explain the whole claim, because each peel is exactly
 invertible and named by the table's own test on the claim it alone would make.
 
+A parameter the forward multiplies its output by, forgotten before the backward's own sums (a layer norm's
+gamma left out of dxhat, which does not commute with the means over the features), is no change of the
+claim: it is peeled off dout instead. The truth for dout / gamma is measured (one more pass of differences
+per such parameter, only where no peel of the claim explains it) and compared with the same claim; where
+it is the claim, that is the one mistake.
+
 composites.py's transforms (a constant factor, a transpose, an order of axes, a missing mask) keep the
 rest away from the table's entries that fit numbers of their own; a peel here fits none (the parameter,
 the strength and the shape are the call's own), so the rest may be a regularisation term said with a
@@ -18,57 +24,92 @@ stays). A rest that is a free constant factor is not taken (any claim c·gamma·
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from . import hypotheses as hy
 from .composites import NOT_INNER, Transform, applied, tried
-from .hypotheses import BY_NAME, HYPOTHESES, Evidence
+from .hypotheses import BY_NAME, HYPOTHESES, Evidence, Hypothesis, explains
 
 # The rest is never these beside a peel: composites' own exclusions (rounding, a gradient of 0, the
 # order of inputs, the fits of numbers per region or per term), and a free constant factor, which beside
 # a parameter's factor would fit any claim that is c·gamma times the truth. A regularisation term is
-# taken only with a number of the call (_named_term).
+# taken only with a number of the call (_named_terms).
 PEEL_NOT_INNER = tuple(n for n in NOT_INNER if n != "regularisation") + ("constant factor",)
 # The multiples of a declared strength a regularisation term's gradient is written with (reg·W, 2·reg·W
 # for reg·ΣW², ½·reg·W), each with either sign: a term missing, one too many, or one of the others.
 TERM_MULTIPLES = (1.0, 2.0, 0.5, -1.0, -2.0, -0.5)
 
-Peel = tuple[str, str, Evidence, tuple[str, ...]]  # (the cause, its sentence, the rest, what the rest is not)
+# A parameter forgotten on dout is peeled only where its entries are this far from 0 at most apart (dout
+# divided by a parameter near 0 would be differenced at huge douts).
+PARAMETER_SPREAD = 1e3
+# The cause a parameter forgotten on dout (a norm's gamma left out of dxhat) is named with.
+DOUT_PEEL = "local gradient factor"
 
 
-def peeled(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
+
+class Peel(NamedTuple):
+    cause: str
+    sentence: str
+    rest: Evidence  # the claim with the mistake undone (or the truth for the douts it was made for)
+    excluded: tuple[str, ...]  # the table's entries the rest is not taken to be
+    # the rest has no truth for the table's other douts: their tests run on what they have (the claim's own)
+    unmeasured: bool = False
+
+TruthsAt = Callable[[list[tuple]], tuple[list[np.ndarray], list[np.ndarray]]]  # douts -> truths, errors
+
+
+def peeled(ev: Evidence, truths_at: TruthsAt | None = None) -> tuple[tuple[str, ...], str] | None:
     """(both causes in table order, the sentence) where one peel and one of the table's mistakes on
-    the rest explain the whole claim, and no other pair does; else None."""
-    found: dict[frozenset[str], tuple[tuple[str, ...], str]] = {}
+    the rest explain the whole claim, and no other pair does; else None. Where no peel of the claim
+    does, a parameter forgotten on dout is peeled with `truths_at` (one more pass of differences)."""
     with np.errstate(all="ignore"):
-        for outer, said, left, excluded in _peels(ev):
-            inner = _rest(left, excluded + (outer,))
-            if inner is None:
-                continue
-            name, sentence = inner
-            names = hy.in_table_order({outer, name})
-            if len(names) < 2:
-                continue
-            found.setdefault(frozenset(names), (names, f"two mistakes (together they explain the whole claim): "
-                                                      f"{said}; and, that one undone, {sentence}"))
-            if len(found) > 1:  # two pairs explain it: not told apart
-                return None
+        return _one_pair(_peels(ev)) or (_one_pair(_dout_peels(ev, truths_at)) if truths_at is not None else None)
+
+
+def _one_pair(peels: Iterable[Peel]) -> tuple[tuple[str, ...], str] | None:
+    """The one pair (peel, rest) the peels leave, said; None where none or two different pairs do. A peel
+    of dout that leaves the truth itself is one mistake, said alone."""
+    found: dict[frozenset[str], tuple[tuple[str, ...], str]] = {}
+    for outer, said, left, excluded, unmeasured in peels:
+        if unmeasured and explains(left, left.true):
+            return (outer,), said
+        inner = _rest(left, excluded + (outer,), unmeasured)
+        if inner is None:
+            continue
+        name, sentence = inner
+        names = hy.in_table_order({outer, name})
+        if len(names) < 2:
+            continue
+        found.setdefault(frozenset(names), (names, f"two mistakes (together they explain the whole claim): "
+                                                  f"{said}; and, that one undone, {sentence}"))
+        if len(found) > 1:  # two pairs explain it: not told apart
+            return None
     return next(iter(found.values()), None)
 
 
-def _rest(left: Evidence, excluded: tuple[str, ...]) -> tuple[str, str] | None:
+def _rest(left: Evidence, excluded: tuple[str, ...], unmeasured: bool = False) -> tuple[str, str] | None:
     """The first of the table's mistakes that explains the peeled claim (name, sentence), or None."""
     for h in HYPOTHESES:
         if h.name in PEEL_NOT_INNER or h.name in excluded:
             continue
-        fields = tried(h, left)
+        fields = _unmeasured(h, left) if unmeasured and h.douts is not None else tried(h, left)
         if fields is None or (h.name == "regularisation" and not fields.get("named")):
             continue
         return h.name, h.said({"name": left.name, **fields})
     return None
+
+
+def _unmeasured(h: Hypothesis, ev: Evidence) -> dict[str, Any] | None:
+    """h's test where the truth for its other douts is not measured: what it tells from the claim alone (a
+    test that reads one of those truths gives no fields)."""
+    try:
+        return h.test(ev)
+    except (KeyError, ArithmeticError, ValueError, np.linalg.LinAlgError):
+        return None
 
 
 # ----- the peels ------------------------------------------------------------------------------------
@@ -77,14 +118,36 @@ def _peels(ev: Evidence) -> Iterator[Peel]:
     back or taken out, a term of a declared strength taken out."""
     if hy.has_claims(ev):
         if len(ev.shape) == 2 and ev.shape[0] == ev.shape[1] and ev.whole:
-            yield "transpose", BY_NAME["transpose"].sentence, applied(ev, lambda c: c.T), \
-                ("transpose", "untransposed matrix", "permuted")
+            yield Peel("transpose", BY_NAME["transpose"].sentence, applied(ev, lambda c: c.T),
+                       ("transpose", "untransposed matrix", "permuted"))
         yield from _parameter_factors(ev)
         yield from _named_terms(ev)
     elif all(r is not None for r in ev.raw):
         transposed = _shape_transposed(ev)
         if transposed is not None:
             yield transposed
+
+
+def _dout_peels(ev: Evidence, truths_at: TruthsAt) -> Iterator[Peel]:
+    """A parameter the forward multiplies its output by, forgotten before the backward's own reductions (a
+    layer norm's gamma left out of dxhat: the claim for dout is the rest of the backward for dout / gamma):
+    the truth for dout / p, one more pass of differences per parameter, against the same claim."""
+    if not hy.has_claims(ev) or len(ev.outputs) != 1:
+        return
+    out_shape = np.shape(ev.outputs[0])
+    for n, p in hy.float_inputs(ev):
+        if n == ev.name or not p.ndim or p.shape == out_shape or not _broadcasts(p.shape, out_shape):
+            continue
+        size = np.abs(p)
+        if not np.all(np.isfinite(size)) or size.min() * PARAMETER_SPREAD < size.max():
+            continue
+        douts = [(np.asarray(d[0], dtype=np.float64) / p, *d[1:]) for d in ev.douts[:len(ev.claimed)]]
+        truths, errors = truths_at(douts)
+        left = replace(ev, true=list(truths), errors=list(errors), moved={}, moved_errors={}, moved_claimed={})
+        said = (f"it lacks {n} on dout: it is computed from dout where dout * {n} belongs ({n}, which the forward "
+                f"multiplies its output by, is forgotten before the backward's own sums, as a norm's gamma left out "
+                f"of dxhat)")
+        yield Peel(DOUT_PEEL, said, left, (DOUT_PEEL,), unmeasured=True)
 
 
 def _shape_transposed(ev: Evidence) -> Peel | None:
@@ -96,8 +159,8 @@ def _shape_transposed(ev: Evidence) -> Peel | None:
     sentence = BY_NAME["transposed shape"].said({"name": ev.name, "got": hy.format_shape(got),
                                                  "want": hy.format_shape(ev.shape)})
     back = [r.T for r in ev.raw]
-    return "transposed shape", sentence, replace(ev, claimed=back, raw=back, moved_claimed={}), \
-        ("transpose", "transposed shape")
+    return Peel("transposed shape", sentence, replace(ev, claimed=back, raw=back, moved_claimed={}),
+                ("transpose", "transposed shape"))
 
 
 def _parameter_factors(ev: Evidence) -> Iterator[Peel]:
@@ -109,8 +172,8 @@ def _parameter_factors(ev: Evidence) -> Iterator[Peel]:
                 continue
             fields = BY_NAME["local gradient factor"].test(replace(ev, claimed=[t / p ** power for t in ev.true]))
             if fields is not None:
-                yield "local gradient factor", fields["what"], applied(ev, _times(p ** power)), \
-                    ("local gradient factor",)
+                yield Peel("local gradient factor", fields["what"], applied(ev, _times(p ** power)),
+                           ("local gradient factor",))
 
 
 def _parameters(ev: Evidence) -> list[tuple[str, np.ndarray]]:
@@ -131,8 +194,15 @@ def _named_terms(ev: Evidence) -> Iterator[Peel]:
         for c in sorted({k * v for v in strengths for k in TERM_MULTIPLES}):
             fields = BY_NAME["regularisation"].test(replace(ev, claimed=[t + c * u for t in ev.true]))
             if fields is not None and fields.get("named"):
-                yield "regularisation", BY_NAME["regularisation"].said(fields), applied(ev, _plus(-c * u)), \
-                    ("regularisation", "data term factor")
+                yield Peel("regularisation", BY_NAME["regularisation"].said(fields), applied(ev, _plus(-c * u)),
+                           ("regularisation", "data term factor"))
+
+
+def _broadcasts(small: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(small, shape) == shape
+    except ValueError:
+        return False
 
 
 def _times(a: np.ndarray) -> Transform:

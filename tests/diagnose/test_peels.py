@@ -173,3 +173,54 @@ def test_a_ridge_gradient_transposed_and_without_its_term_names_both():
     assert result.exit_code == 1
     assert set(g.causes) == {"transpose", "regularisation"}, g.diagnosis
     assert "reg" in g.diagnosis, g.diagnosis
+
+
+# ----- a layer norm: gamma forgotten on dout, before the backward's own sums ----------------------------
+def layernorm(x, gamma, beta):
+    mu = x.mean(axis=-1, keepdims=True)
+    std = np.sqrt(((x - mu) ** 2).mean(axis=-1, keepdims=True) + EPS)
+    xhat = (x - mu) / std
+    return gamma * xhat + beta, (xhat, std, gamma)
+
+
+def layernorm_backward(bugs):
+    def backward(dout, cache):
+        xhat, std, gamma = cache
+        dxhat = dout if "gamma" in bugs else dout * gamma
+        centre = 0.0 if "mean" in bugs else dxhat.mean(axis=-1, keepdims=True)
+        dx = (dxhat - centre - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True)) / std
+        dx = 3 * dx if "thrice" in bugs else dx
+        features = dout.shape[-1]
+        return dx, (dout * xhat).reshape(-1, features).sum(axis=0), dout.reshape(-1, features).sum(axis=0)
+    return backward
+
+
+def layernorm_inputs(seed, shape):
+    return [randn(seed, *shape), 1.0 + 0.3 * randn(seed + 1, shape[-1]), randn(seed + 2, shape[-1])]
+
+
+@pytest.mark.parametrize("shape", [(4, 5), (2, 3, 6)])
+def test_a_layernorm_without_gamma_in_dxhat_and_without_its_mean_term_names_both(shape):
+    """gamma does not commute with the sums over the features: it is peeled off dout (the truth for
+    dout / gamma), not off the claim."""
+    result = gradcheck.check_layer(layernorm, layernorm_backward({"gamma", "mean"}), layernorm_inputs(50, shape))
+    g = result.gradients["x"]
+    assert result.exit_code == 1
+    assert set(g.causes) == {"local gradient factor", "mean path"}, g.diagnosis
+    assert "dout * gamma" in g.diagnosis, g.diagnosis
+
+
+def test_a_layernorm_without_gamma_in_dxhat_alone_is_one_mistake():
+    g = gradcheck.check_layer(layernorm, layernorm_backward({"gamma"}), layernorm_inputs(53, (3, 5))).gradients["x"]
+    assert g.cause == "local gradient factor" and g.causes == () and "dout * gamma" in g.diagnosis, g.diagnosis
+
+
+def test_a_layernorm_with_three_mistakes_keeps_the_count():
+    result = gradcheck.check_layer(layernorm, layernorm_backward({"gamma", "mean", "thrice"}),
+                                   layernorm_inputs(56, (4, 5)))
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and g.cause in HONEST and not g.causes, g.diagnosis
+
+
+def test_a_right_layernorm_passes():
+    assert gradcheck.check_layer(layernorm, layernorm_backward(()), layernorm_inputs(59, (4, 5))).exit_code == 0
