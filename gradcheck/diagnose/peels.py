@@ -8,6 +8,11 @@ by a strength the model or the call itself declares (its `reg`). Such a mistake 
 its mistakes explains the rest, the two together explain the whole claim, because each peel is exactly
 invertible and named by the table's own test on the claim it alone would make.
 
+A loss's regularisation term is also taken out of both sides: the truth's k·reg·u and the claim's k′·reg·u
+(k′ may be 0), each k one of TERM_MULTIPLES, leave the data terms, on which a mistake beside the term (a
+relu mask missing, an activation for its derivative) is read; where the term is right (k′ = k) that
+mistake alone is named. One (k, k′) only: two that both leave a mistake are not told apart.
+
 A parameter the forward multiplies its output by, forgotten before the backward's own sums (a layer norm's
 gamma left out of dxhat, which does not commute with the means over the features), is no change of the
 claim: it is peeled off dout instead. The truth for dout / gamma is measured (one more pass of differences
@@ -46,18 +51,22 @@ TERM_MULTIPLES = (1.0, 2.0, 0.5, -1.0, -2.0, -0.5)
 # A parameter forgotten on dout is peeled only where its entries are this far from 0 at most apart (dout
 # divided by a parameter near 0 would be differenced at huge douts).
 PARAMETER_SPREAD = 1e3
+# A peel that undoes no mistake: a loss's term taken out of the truth and the claim alike, where it is right.
+RIGHT_TERM = ""
 # The cause a parameter forgotten on dout (a norm's gamma left out of dxhat) is named with.
 DOUT_PEEL = "local gradient factor"
 
 
-
 class Peel(NamedTuple):
+    """One mistake undone: what it is called and said, and what is left for the table to explain."""
+
     cause: str
     sentence: str
     rest: Evidence  # the claim with the mistake undone (or the truth for the douts it was made for)
     excluded: tuple[str, ...]  # the table's entries the rest is not taken to be
     # the rest has no truth for the table's other douts: their tests run on what they have (the claim's own)
     unmeasured: bool = False
+
 
 TruthsAt = Callable[[list[tuple]], tuple[list[np.ndarray], list[np.ndarray]]]  # douts -> truths, errors
 
@@ -72,20 +81,32 @@ def peeled(ev: Evidence, truths_at: TruthsAt | None = None) -> tuple[tuple[str, 
 
 def _one_pair(peels: Iterable[Peel]) -> tuple[tuple[str, ...], str] | None:
     """The one pair (peel, rest) the peels leave, said; None where none or two different pairs do. A peel
-    of dout that leaves the truth itself is one mistake, said alone."""
+    that leaves the truth itself is one mistake, said alone, and so is a mistake on a loss's data term
+    beside its right term (RIGHT_TERM)."""
     found: dict[frozenset[str], tuple[tuple[str, ...], str]] = {}
+    outers: dict[tuple[frozenset[str], str], str] = {}  # each pair's peel sentence, per peel cause
     for outer, said, left, excluded, unmeasured in peels:
-        if unmeasured and explains(left, left.true):
+        if outer == RIGHT_TERM and unmeasured and explains(left, left.true):
+            continue  # the data terms agree: the claim is wrong elsewhere
+        if outer != RIGHT_TERM and unmeasured and explains(left, left.true):
             return (outer,), said
         inner = _rest(left, excluded + (outer,), unmeasured)
         if inner is None:
             continue
         name, sentence = inner
+        if outer == RIGHT_TERM:  # one mistake, on the data term beside a right term
+            one = ((name,), f"{said}: {sentence}")
+            if found.setdefault(frozenset(one[0]), one) != one or len(found) > 1:
+                return None
+            continue
         names = hy.in_table_order({outer, name})
         if len(names) < 2:
             continue
-        found.setdefault(frozenset(names), (names, f"two mistakes (together they explain the whole claim): "
-                                                  f"{said}; and, that one undone, {sentence}"))
+        key = frozenset(names)
+        if outers.setdefault((key, outer), said) != said:
+            return None  # the same two read two ways (two strengths of a term): which one is not told
+        found.setdefault(key, (names, f"two mistakes (together they explain the whole claim): {said}; and, that one "
+                                      f"undone, {sentence}"))
         if len(found) > 1:  # two pairs explain it: not told apart
             return None
     return next(iter(found.values()), None)
@@ -122,6 +143,7 @@ def _peels(ev: Evidence) -> Iterator[Peel]:
                        ("transpose", "untransposed matrix", "permuted"))
         yield from _parameter_factors(ev)
         yield from _named_terms(ev)
+        yield from _data_terms(ev)
     elif all(r is not None for r in ev.raw):
         transposed = _shape_transposed(ev)
         if transposed is not None:
@@ -129,7 +151,12 @@ def _peels(ev: Evidence) -> Iterator[Peel]:
 
 
 def _dout_peels(ev: Evidence, truths_at: TruthsAt) -> Iterator[Peel]:
-    """A parameter the forward multiplies its output by, forgotten before the backward's own reductions (a
+    """A loss's regularisation term is also taken out of both sides: the truth's k·reg·u and the claim's k′·reg·u
+(k′ may be 0), each k one of TERM_MULTIPLES, leave the data terms, on which a mistake beside the term (a
+relu mask missing, an activation for its derivative) is read; where the term is right (k′ = k) that
+mistake alone is named. One (k, k′) only: two that both leave a mistake are not told apart.
+
+A parameter the forward multiplies its output by, forgotten before the backward's own reductions (a
     layer norm's gamma left out of dxhat: the claim for dout is the rest of the backward for dout / gamma):
     the truth for dout / p, one more pass of differences per parameter, against the same claim."""
     if not hy.has_claims(ev) or len(ev.outputs) != 1:
@@ -196,6 +223,39 @@ def _named_terms(ev: Evidence) -> Iterator[Peel]:
             if fields is not None and fields.get("named"):
                 yield Peel("regularisation", BY_NAME["regularisation"].said(fields), applied(ev, _plus(-c * u)),
                            ("regularisation", "data term factor"))
+
+
+def _data_terms(ev: Evidence) -> Iterator[Peel]:
+    """A loss's term k·reg·u (u an input of the gradient's shape, reg a strength of the call) written as
+    k′·reg·u or left out: both terms taken out, of the truth and of the claim, what is left is the data
+    terms (a mistake on the data term, as a mask, is said on them). A loss only (one number out, whose
+    dout scales both terms); the truth's and the claim's k read among TERM_MULTIPLES (the claim's may be
+    0), and only one (k, k′) may leave a pair."""
+    if len(ev.outputs) != 1 or np.ndim(ev.outputs[0]) != 0:
+        return
+    strengths = [(p, v) for p, v in hy.term_numbers(ev.inputs) if v]
+    inputs = {n for n, _ in hy.float_inputs(ev)}
+    scales = [float(np.asarray(d[0])) for d in ev.douts[:len(ev.claimed)]]
+    for n, u in hy.same_shape_arrays(ev):
+        if n not in inputs:
+            continue
+        for p, v in strengths:
+            for k in TERM_MULTIPLES[:3]:
+                for written in (0.0, *TERM_MULTIPLES):
+                    true = [t - s * k * v * u for t, s in zip(ev.true, scales)]
+                    claimed = [c - s * written * v * u for c, s in zip(ev.claimed, scales)]
+                    rest = replace(ev, true=true, claimed=claimed, raw=list(claimed), moved={}, moved_errors={},
+                                   moved_claimed={})
+                    said = (f"its term proportional to {n} is {_term(written, p, n)} where the loss's gradient has "
+                            f"{_term(k, p, n)} (a regularisation term's gradient that does not match the loss)")
+                    if written == k:
+                        said = f"its term {_term(k, p, n)} is right, and the rest (the data term) is wrong"
+                    yield Peel("regularisation" if written != k else RIGHT_TERM, said, rest,
+                               ("regularisation", "data term factor", "mean path"), unmeasured=True)
+
+
+def _term(k: float, p: str, n: str) -> str:
+    return "none" if k == 0 else f"{p}·{n}" if k == 1 else f"{k:g}·{p}·{n}"
 
 
 def _broadcasts(small: tuple[int, ...], shape: tuple[int, ...]) -> bool:

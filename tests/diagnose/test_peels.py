@@ -224,3 +224,45 @@ def test_a_layernorm_with_three_mistakes_keeps_the_count():
 
 def test_a_right_layernorm_passes():
     assert gradcheck.check_layer(layernorm, layernorm_backward(()), layernorm_inputs(59, (4, 5))).exit_code == 0
+
+
+# ----- a loss: its regularisation term off beside a mistake on its data term ----------------------------
+def relu_loss(W, reg):
+    return np.sum(np.maximum(W, 0)) + 0.5 * reg * np.sum(W ** 2)
+
+
+def tanh_loss(W, reg):
+    return np.sum(np.tanh(W)) + 0.5 * reg * np.sum(W ** 2)
+
+
+@pytest.mark.parametrize("written", [0.0, 2.0])
+def test_a_relu_loss_without_its_mask_and_with_its_term_off_names_both(written):
+    """Both terms taken out (the truth's reg·W, the claim's none or 2·reg·W): the data terms differ by the mask."""
+    result = gradcheck.check_function(relu_loss, lambda W, reg: np.ones_like(W) + written * reg * W,
+                                      [randn(60, 4, 5), 0.3])
+    g = result.gradients["W"]
+    assert result.exit_code == 1
+    assert set(g.causes) == {"regularisation", "mask"}, g.diagnosis
+    assert "reg·W" in g.diagnosis and "W > 0" in g.diagnosis, g.diagnosis
+
+
+def test_a_tanh_loss_with_tanh_for_its_derivative_and_no_term_names_both():
+    result = gradcheck.check_function(tanh_loss, lambda W, reg: np.tanh(W), [randn(61, 3, 4), 0.25])
+    g = result.gradients["W"]
+    assert set(g.causes) == {"regularisation", "activation for its derivative"}, g.diagnosis
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda W, reg: np.ones_like(W) + 0.37 * W,  # a term of a strength no number of the call says
+    lambda W, reg: 2 * np.ones_like(W),  # the mask, the term and a factor 2: three mistakes
+])
+def test_a_relu_loss_whose_term_no_peel_reads_keeps_the_count(wrong):
+    result = gradcheck.check_function(relu_loss, wrong, [randn(62, 4, 5), 0.3])
+    g = result.gradients["W"]
+    assert result.exit_code == 1 and g.cause in HONEST and not g.causes, g.diagnosis
+
+
+def test_a_relu_loss_without_its_mask_alone_is_named_singly():
+    g = gradcheck.check_function(relu_loss, lambda W, reg: np.ones_like(W) + reg * W,
+                                 [randn(63, 4, 5), 0.3]).gradients["W"]
+    assert g.cause == "mask" and g.causes == (), g.diagnosis
