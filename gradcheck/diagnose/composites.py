@@ -81,7 +81,7 @@ def _undone(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
         for h in HYPOTHESES:
             if h.name in NOT_INNER or h.name in excluded or h.name == outer:
                 continue
-            fields = _tried(h, left)
+            fields = tried(h, left)
             if fields is None:
                 continue
             inner = h.said({"name": ev.name, **fields})
@@ -100,7 +100,9 @@ def _undone(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
     return next(iter(found.values()), None)
 
 
-def _tried(h: Hypothesis, ev: Evidence) -> dict[str, Any] | None:
+def tried(h: Hypothesis, ev: Evidence) -> dict[str, Any] | None:
+    """h's fields on ev, or None where it does not explain the claim, needs douts not measured, or cannot
+    take the shape (peels.py walks the rest the same way)."""
     if h.douts is not None and not all(k in ev.moved for k in h.douts(ev)):
         return None
     try:
@@ -124,15 +126,15 @@ def _outers(ev: Evidence):
             # factors are one constant
             factors = ("sign", "constant factor") if name == "sign" else FACTORS
             excluded: tuple[str, ...] = factors + (("mask",) if _mask_share(ev, r) else ())
-            yield name, sentence, _applied(ev, _divided(r), raw=True), excluded
+            yield name, sentence, applied(ev, _divided(r), raw=True), excluded
         if len(ev.shape) == 2 and ev.shape[0] == ev.shape[1]:
             yield "transpose", _said("transpose", replace(ev, claimed=[t.T for t in ev.true])), \
-                _applied(ev, lambda c: c.T), ("transpose", "untransposed matrix", "permuted")
+                applied(ev, lambda c: c.T), ("transpose", "untransposed matrix", "permuted")
         for name, sentence, undo in _untransposes(ev):
-            yield name, sentence, _applied(ev, undo), ("transpose", "untransposed matrix", "permuted")
+            yield name, sentence, applied(ev, undo), ("transpose", "untransposed matrix", "permuted")
         for axes, reshaped, undo in _permutations(ev):
             yield "permuted", BY_NAME["permuted"].said({"what": hy.axes_moved(axes, ev.shape, reshaped)}), \
-                _applied(ev, undo), ("transpose", "untransposed matrix", "permuted")
+                applied(ev, undo), ("transpose", "untransposed matrix", "permuted")
         masked = _mask_undone(ev)
         if masked is not None:
             yield masked
@@ -153,7 +155,7 @@ def _outers(ev: Evidence):
             yield "batch axis not summed", sentence, left, ("batch axis not summed",)
 
 
-def _applied(ev: Evidence, undo: Transform, raw: bool = False) -> Evidence:
+def applied(ev: Evidence, undo: Transform, raw: bool = False) -> Evidence:
     """The evidence with the claim (for every dout, the other douts' too) undone by `undo`."""
     def each(cs: Sequence[Any]) -> list[Any]:
         return [None if c is None else undo(c) for c in cs]
@@ -204,7 +206,7 @@ def _factor_said(ev: Evidence, r: float) -> tuple[str, str] | None:
     """The table's name and sentence for a claim r times the truth."""
     synthetic = replace(ev, claimed=[r * t for t in ev.true])
     for name in FACTORS:
-        fields = _tried(BY_NAME[name], synthetic)
+        fields = tried(BY_NAME[name], synthetic)
         if fields is not None:
             return name, BY_NAME[name].said({"name": ev.name, **fields})
     return None
@@ -283,7 +285,7 @@ def _mask_undone(ev: Evidence) -> tuple[str, str, Evidence, tuple[str, ...]] | N
     if fields is None:
         return None
     sentence = BY_NAME["mask"].said({"name": ev.name, **fields})
-    left = _applied(ev, lambda c: np.where(zero, 0.0, c))
+    left = applied(ev, lambda c: np.where(zero, 0.0, c))
     left.moved_claimed = {}  # the mask is known where the truth for these douts is measured only
     return "mask", sentence, left, ("mask",) + tuple(f for f in FACTORS if _mask_share_any(ev, left, f))
 

@@ -1398,11 +1398,17 @@ def _power(ev: Evidence, n: str, u: np.ndarray) -> tuple[str, str, str, float | 
     return None
 
 
+def factor_inputs(ev: Evidence) -> list[tuple[str, np.ndarray]]:
+    """The arrays a local gradient's factor may be: of the gradient's shape, or broadcasting to it (a norm's
+    gamma over the features), and not one constant (peels.py puts a forgotten one back)."""
+    return same_shape_arrays(ev) + [(n, v) for n, v in float_inputs(ev) if v.ndim and v.shape != ev.shape
+                                    and _broadcasts(v.shape, ev.shape) and _varies(v)]
+
+
 def _input_factor(ev: Evidence) -> dict[str, Any] | None:
     if not has_claims(ev):
         return None
-    for n, u in same_shape_arrays(ev) + [(n, v) for n, v in float_inputs(ev) if v.ndim and v.shape != ev.shape
-                                   and _broadcasts(v.shape, ev.shape) and _varies(v)]:
+    for n, u in factor_inputs(ev):
         with np.errstate(all="ignore"):
             factors = [(u, f"it is {n} times the true gradient: an extra factor {n} (an exponent one too high, "
                            f"as in n·{n}**n where n·{n}**(n-1) belongs)"),

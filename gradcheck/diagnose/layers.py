@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from .composites import composite
 from .hypotheses import (EXAMPLES, HYPOTHESES, SAME, Evidence, ambiguous_factor, explains, wrong_entries,
                          zero_where_true_is)
 from .kernels import flipped_kernel
+from .peels import peeled
 from .sequences import carry_missing, wrong_steps
 
 # Fast mode's block: at most this many entries around the worst sampled entry, and this many more at random.
@@ -99,6 +101,8 @@ def diagnose(box: BlackBox, wrong: Sequence[str], measured: Mapping[str, list[Nu
             said = _flipped(box, ev)
         if said is None:  # two mistakes at once, each one of the table's
             both = composite(ev)
+            # one of them peeled off the claim (a parameter, a term, a shape), or off dout (one more pass)
+            both = both or peeled(ev, partial(_truths_at, box, ev))
             said = Diagnosis(both[0][0], both[1], both[0] if len(both[0]) > 1 else ()) if both is not None else None
         if said is None:  # where every entry is wrong, where one output entry's gradient goes says more
             every = all(c is not None for c in ev.claimed) and not (wrong_entries(ev) ^ ev.known).any()
@@ -268,17 +272,7 @@ def _measured_moved(box: BlackBox, ev: Evidence, claim_for: Callable[[tuple], Ma
                 claimed |= set(keys)
     if not asked:
         return
-    douts = [d for ds in asked.values() for d in ds]
-    moved_box = box.moved(douts=douts)
-    if ev.whole:
-        results = measure(moved_box, [ev.name], "full")[ev.name]
-        truths = [np.asarray(r.value.value, dtype=np.float64) if r.value is not None else np.full(ev.shape, np.nan)
-                  for r in results]
-        errors = [np.where(np.isfinite(r.value.error), np.asarray(r.value.error, dtype=np.float64), np.inf)
-                  if r.value is not None else np.full(ev.shape, np.inf) for r in results]
-    else:
-        indices = [tuple(int(i) for i in idx) for idx in np.argwhere(ev.known)]
-        truths, errors = _entries_measured(moved_box, ev.name, ev.shape, indices)
+    truths, errors = _truths_at(box, ev, [d for ds in asked.values() for d in ds])
     at = 0
     for key, ds in asked.items():
         ev.moved[key] = truths[at:at + len(ds)]
@@ -286,6 +280,21 @@ def _measured_moved(box: BlackBox, ev: Evidence, claim_for: Callable[[tuple], Ma
         at += len(ds)
         if key in claimed and claim_for is not None:
             ev.moved_claimed[key] = [_claim(claim_for, d, ev) for d in ds]
+
+
+def _truths_at(box: BlackBox, ev: Evidence, douts: list[tuple]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The truth for other douts and its error estimate (one pass of differences: every entry, or in fast
+    mode the entries measured for the first douts), NaN and inf where an entry is not differenced."""
+    moved_box = box.moved(douts=douts)
+    if not ev.whole:
+        indices = [tuple(int(i) for i in idx) for idx in np.argwhere(ev.known)]
+        return _entries_measured(moved_box, ev.name, ev.shape, indices)
+    results = measure(moved_box, [ev.name], "full")[ev.name]
+    truths = [np.asarray(r.value.value, dtype=np.float64) if r.value is not None else np.full(ev.shape, np.nan)
+              for r in results]
+    errors = [np.where(np.isfinite(r.value.error), np.asarray(r.value.error, dtype=np.float64), np.inf)
+              if r.value is not None else np.full(ev.shape, np.inf) for r in results]
+    return truths, errors
 
 
 def _claim(claim_for: Callable[[tuple], Mapping[str, Any]], dout: tuple, ev: Evidence) -> np.ndarray | None:
