@@ -32,6 +32,9 @@ case is labelled; measured after, on f6f31e8 with the label unchanged: named 40,
 Labels reviewed when "one slice of dout" (an accumulation overwritten, = where += belongs) came to read
 overlapping windows (each entry the contribution of the last window covering it): added to the max pool
 3x3 stride 1 case written with = for +=, which is exactly that mistake; every other label kept.
+
+The label "probe" was taken off its cases when the one-entry probe stopped being a cause (its guesses
+are said under the honest count now): it could no longer match. Each of those cases keeps its other label.
 """
 
 from __future__ import annotations
@@ -622,7 +625,7 @@ def windows(x, size):
     return x.reshape(n, c, hh // size, size, ww // size, size)
 
 
-@case("max pool 2x2 backward sending dout to the whole window", "x", "mask", "probe")
+@case("max pool 2x2 backward sending dout to the whole window", "x", "mask")
 def _(bug):
     g = gauss(701)
 
@@ -652,7 +655,7 @@ def _(bug):
     return gradcheck.check_layer(forward, backward, [g(1, 3, 4, 6)])
 
 
-@case("max pool 3x3 stride 1 backward writing windows with = for +=", "x", "probe", "one slice of dout")
+@case("max pool 3x3 stride 1 backward writing windows with = for +=", "x", "one slice of dout")
 def _(bug):
     g = gauss(703)
 
