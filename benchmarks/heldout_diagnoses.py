@@ -9,6 +9,9 @@ says which mistakes (gradcheck.diagnose.hypotheses names) would name its bug. A 
 - named: its cause is one of those;
 - honest: no mistake named, only a count of the right entries (or none);
 - misleading: it names a mistake that is not the bug.
+Labels reviewed when the table gained "derivative form" (an activation's derivative with one node changed,
+the activation recognised from the forward's values): added to softplus's sigmoid(-x) for sigmoid(x), which is exactly
+that mistake; every other label kept.
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ def _():
     return gradcheck.check_function(f, grad, [np.array([0.3, 0.9])])
 
 
-@case("softplus backward with sigmoid(-x)", "x")  # no entry of the table names sigma(-x) for sigma(x)
+@case("softplus backward with sigmoid(-x)", "x", "derivative form")
 def _():
     return gradcheck.check_vjp(lambda x: np.log1p(np.exp(x)), lambda d, x: d * sig(-x), [g(4, 4)])
 
