@@ -32,10 +32,14 @@ import numpy as np
 FORWARD_SAME = 1e-6
 # At most this many mutations of one activation's derivative forms are tried (gelu's forms give ~400).
 MUTATIONS_MAX = 1500
-# A site is said with its parent while its own text is shorter than this ("3" alone says nothing) and the
-# parent's text is no longer than SITE_LONGEST (3*k*x**2, 1 - t**2; not the whole term around them).
-SITE_SHORTEST = 12
-SITE_LONGEST = 24
+# A site is said with its parent while it has fewer nodes than this ("3" alone, or t**2, says little) or
+# is a negation, and the parent has no more than SITE_LARGEST (3*k*x**2, 1 - t**2; not the whole term
+# around them).
+SITE_SMALLEST = 4
+SITE_LARGEST = 12
+# The slips' values kept for this many (activation, input, constants): the composites' transforms ask
+# the same input again with other claims.
+EVALUATED_KEPT = 8
 
 
 @dataclass(frozen=True)
@@ -111,18 +115,38 @@ def catalogue() -> tuple[Catalogued, ...]:
                 return {symbol: float(np.median(ratio(u[neg], out[neg])))}
         return read
 
+    def read_swish(u: np.ndarray, out: np.ndarray) -> dict[Any, float]:
+        far = np.abs(u) > 0.1  # y = x·σ(βx): βx = logit(y/x), where x is far enough from 0 to divide by
+        if not far.any():
+            return {}
+        with np.errstate(all="ignore"):
+            r = out[far] / u[far]
+            return {beta: float(np.median(np.log(r / (1 - r)) / u[far]))}
+
+    def read_selu(u: np.ndarray, out: np.ndarray) -> dict[Any, float]:
+        pos, neg = u > 1e-3, u < -1e-3  # λ from the positive side, λ·α from the negative (rounded constants)
+        if not pos.any() or not neg.any():
+            return {}
+        scale = float(np.median(out[pos] / u[pos]))
+        with np.errstate(all="ignore"):
+            return {lam: scale, alpha: float(np.median(out[neg] / (scale * np.expm1(u[neg]))))}
+
     gelu_tanh = half * x * (1 + sp.tanh(c * (x + k * x ** 3)))
     erf_phi = half * (1 + sp.erf(x / sp.sqrt(2)))
     return (
-        Catalogued("sigmoid", (Piece("", every, sig, (y * (1 - y), sp.exp(-x) / (1 + sp.exp(-x)) ** 2)),)),
-        Catalogued("tanh", (Piece("", every, sp.tanh(x), (1 - y ** 2, 1 - sp.tanh(x) ** 2, 1 / sp.cosh(x) ** 2)),)),
+        Catalogued("sigmoid", (Piece("", every, sig, (y * (1 - y), s * (1 - s), sp.exp(-x) / (1 + sp.exp(-x)) ** 2,
+                                                      sp.exp(x) / (1 + sp.exp(x)) ** 2,
+                                                      1 / ((1 + sp.exp(-x)) * (1 + sp.exp(x))))),), bindings={s: sig}),
+        Catalogued("tanh", (Piece("", every, sp.tanh(x), (1 - y ** 2, (1 - y) * (1 + y), 1 - sp.tanh(x) ** 2,
+                                                          1 / sp.cosh(x) ** 2, 4 / (sp.exp(x) + sp.exp(-x)) ** 2)),)),
         Catalogued("softplus", (Piece("", every, sp.log(1 + sp.exp(x)),
                                       (1 / (1 + sp.exp(-x)), sp.exp(x) / (1 + sp.exp(x)), 1 - sp.exp(-y))),)),
         Catalogued("log-sigmoid", (Piece("", every, -sp.log(1 + sp.exp(-x)),
-                                         (1 / (1 + sp.exp(x)), 1 - 1 / (1 + sp.exp(-x)), 1 - sp.exp(y))),)),
+                                         (1 / (1 + sp.exp(x)), 1 - 1 / (1 + sp.exp(-x)), sp.exp(-x) / (1 + sp.exp(-x)),
+                                          1 - sp.exp(y))),)),
         Catalogued("swish", (Piece("", every, x / (1 + sp.exp(-beta * x)),
                                    (s + beta * x * s * (1 - s), y * beta + s * (1 - beta * y))),),
-                   constants={beta: ("β", (1.0, 1.702))}, bindings={s: 1 / (1 + sp.exp(-beta * x))}),
+                   constants={beta: ("β", (1.0, 1.702))}, bindings={s: 1 / (1 + sp.exp(-beta * x))}, read=read_swish),
         Catalogued("mish", (Piece("", every, x * sp.tanh(sp.log(1 + sp.exp(x))), (t + x * (1 - t ** 2) * s,)),),
                    bindings={t: sp.tanh(sp.log(1 + sp.exp(x))), s: sig}),
         Catalogued("softsign", (Piece("", every, x / (1 + sp.Abs(x)), (1 / (1 + sp.Abs(x)) ** 2,)),)),
@@ -138,10 +162,13 @@ def catalogue() -> tuple[Catalogued, ...]:
         Catalogued("selu", (Piece("x > 0", positive, lam * x),
                             Piece("x <= 0", negative, lam * alpha * (sp.exp(x) - 1),
                                   (lam * alpha * sp.exp(x), y + lam * alpha))),
-                   constants={lam: ("λ", (1.0507009873554805,)), alpha: ("α", (1.6732632423543772,))}),
+                   constants={lam: ("λ", (1.0507009873554805,)), alpha: ("α", (1.6732632423543772,))}, read=read_selu),
         Catalogued("leaky relu", (Piece("x > 0", positive, x), Piece("x <= 0", negative, slope * x)),
                    constants={slope: ("the slope", (0.01, 0.1, 0.2))},
                    read=read_negative(lambda u, o: o / u, slope)),
+        Catalogued("hardswish", (Piece("x <= -3", lambda v: v <= -3, sp.Integer(0)),
+                                 Piece("-3 < x < 3", lambda v: np.abs(v) < 3, x * (x + 3) / 6, ((2 * x + 3) / 6,)),
+                                 Piece("x >= 3", lambda v: v >= 3, x))),
         Catalogued("hardtanh", (Piece("x < -1", lambda v: v < -1, sp.Integer(-1)),
                                 Piece("-1 <= x <= 1", lambda v: np.abs(v) <= 1, x),
                                 Piece("x > 1", lambda v: v > 1, sp.Integer(1)))),
@@ -256,8 +283,8 @@ def _node_slips(e: Any, act: Catalogued) -> list[Any]:
         n = e
         options = [n + 1, n - 1, -n, sp.Integer(1), 2 * n, n / 2] + ([1 / n] if n not in (0, 1, -1) else [])
         return [o for o in options if o != n]
-    if e in act.constants:
-        return [sp.Integer(1), -e, e ** 2, sp.sqrt(e), 1 / e, 2 * e, e / 2]
+    if e in act.constants:  # dropped, its sign, its square root forgotten or taken twice, inverted, a decimal off
+        return [sp.Integer(1), -e, e ** 2, sp.sqrt(e), 1 / e, 2 * e, e / 2, 10 * e, e / 10]
     if e.is_Symbol:  # not x for y or y for x: the table's "input for output" and "output for input" say those
         return [-e]
     slips: list[Any] = []
@@ -280,10 +307,20 @@ def _mutants(e: Any, act: Catalogued) -> list[tuple[Any, Any, Any]]:
             args = list(e.args)
             args[i] = wrong
             whole = e.func(*args)
-            if len(_said(before, act)) < SITE_SHORTEST and len(_said(e, act)) <= SITE_LONGEST:
+            if (_size(before) < SITE_SMALLEST or _negated(before)) and _size(e) <= SITE_LARGEST:
                 before, after = e, whole
             out.append((whole, before, after))
     return [(w, b, a) for w, b, a in out if w != e]
+
+
+def _negated(expr: Any) -> bool:
+    """-u: SymPy's 1 - t**2 holds -t**2, a term no one reads alone."""
+    return bool(expr.is_Mul and expr.args and expr.args[0] == -1)
+
+
+def _size(expr: Any) -> int:
+    """The number of nodes of a tree."""
+    return 1 + sum(_size(a) for a in expr.args)
 
 
 def _said(expr: Any, act: Catalogued, x_name: str = "x", values: dict[Any, float] | None = None) -> str:
@@ -320,17 +357,19 @@ def recognised(u_name: str, u: np.ndarray, output: np.ndarray, numbers: Sequence
 
 def _constant_values(act: Catalogued, u: np.ndarray, output: np.ndarray, numbers: Sequence[float]
                      ) -> list[dict[Any, float]]:
-    """Each combination of values to try: the usual ones, the call's numbers for a constant with one
-    usual value-list, and the values read off (u, output) where the activation can read them."""
+    """Each combination of values to try: the usual ones, the call's numbers for an activation's one
+    constant, and the values read off (u, output) where the activation can read them (the forward's
+    check then says whether they are its constants)."""
     options: dict[Any, list[float]] = {sym: list(usual) for sym, (_, usual) in act.constants.items()}
     if len(act.constants) == 1:
         (sym,) = act.constants
         options[sym] += [v for v in numbers if v not in options[sym]]
-        if act.read is not None and output.shape == u.shape:
-            options[sym] += [v for v in act.read(u, output).values() if np.isfinite(v)]
     combos: list[dict[Any, float]] = [{}]
     for sym, vs in options.items():
         combos = [{**cmb, sym: v} for cmb in combos for v in vs]
+    read = act.read(u, output) if act.read is not None and output.shape == u.shape else {}
+    if read and all(np.isfinite(v) for v in read.values()):
+        combos.append({**combos[0], **read})
     return combos
 
 
@@ -353,19 +392,10 @@ def search(candidates: Sequence[tuple[str, np.ndarray]], output: np.ndarray, num
     hits: list[tuple[Slip, list[np.ndarray]]] = []
     for n, u in candidates:
         for found in recognised(n, u, output, numbers):
-            with np.errstate(all="ignore"):
-                env = environment(found)
-                right = local(found, env)
-            if not np.all(np.isfinite(right)) or not truth_is([d * right for d in douts]):
+            right, slips = _evaluated(found, same)
+            if not truth_is([d * right for d in douts]):
                 continue
-            for m in mutations(found.act.name):
-                try:
-                    with np.errstate(all="ignore"):
-                        wrong = local(found, env, m)
-                except (ValueError, TypeError, ZeroDivisionError):  # a slip with no numeric form here
-                    continue
-                if not np.all(np.isfinite(wrong)) or _close(wrong, right, same):
-                    continue
+            for m, wrong in slips:
                 predicted = [d * wrong for d in douts]
                 if claim_is(predicted[:1]) and claim_is(predicted):
                     hits.append((Slip(found, m), predicted))
@@ -375,6 +405,38 @@ def search(candidates: Sequence[tuple[str, np.ndarray]], output: np.ndarray, num
     if any(not all(_close(p, q, same) for p, q in zip(other, first)) for _, other in hits[1:]):
         return None  # two different slips explain it: not told apart
     return hits[0][0]
+
+
+def _evaluated(found: Found, same: float) -> tuple[np.ndarray, list[tuple[Mutation, np.ndarray]]]:
+    """The derivative at u, and each slip's value there that is finite and differs from it (kept for
+    EVALUATED_KEPT recent inputs)."""
+    key = (found.act.name, found.u.shape, found.u.tobytes(), tuple(sorted((str(k), v) for k, v in found.values.items())),
+           same)
+    kept = _EVALUATED.get(key)
+    if kept is not None:
+        return kept
+    with np.errstate(all="ignore"):
+        env = environment(found)
+        right = local(found, env)
+    slips = []
+    if np.all(np.isfinite(right)):
+        for m in mutations(found.act.name):
+            try:
+                with np.errstate(all="ignore"):
+                    wrong = local(found, env, m)
+            except (ValueError, TypeError, ZeroDivisionError):  # a slip with no numeric form here
+                continue
+            if np.all(np.isfinite(wrong)) and not _close(wrong, right, same):
+                slips.append((m, wrong))
+    else:
+        right = np.full(found.u.shape, np.nan)
+    if len(_EVALUATED) >= EVALUATED_KEPT:
+        _EVALUATED.pop(next(iter(_EVALUATED)))
+    _EVALUATED[key] = (right, slips)
+    return right, slips
+
+
+_EVALUATED: dict[tuple, tuple[np.ndarray, list[tuple[Mutation, np.ndarray]]]] = {}
 
 
 def _close(a: np.ndarray, b: np.ndarray, same: float) -> bool:

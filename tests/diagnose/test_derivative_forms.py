@@ -70,13 +70,19 @@ SLIPS = {
     "elu, out without alpha": (lambda x: elu(x, 0.5), lambda x, y: np.where(x > 0, 1.0, y),
                                ["out where out + α", "x <= 0", "α = 0.5"]),
     "swish, a sign flipped": (lambda x: x * sigmoid(x), lambda x, y: sigmoid(x) + x * sigmoid(x) * (1 + sigmoid(x)),
-                              ["(s + 1) where", "(1 - s)"]),
+                              ["s + 1 where 1 - s", "swish (β = 1)"]),
     "gelu erf form, exp(x**2 / 2)": (lambda x: 0.5 * x * (1 + erf(x / math.sqrt(2))),
                                      lambda x, y: 0.5 * (1 + erf(x / math.sqrt(2))) + x * np.exp(x ** 2 / 2) / math.sqrt(2 * math.pi),
                                      ["exp(x**2/2) where exp(-x**2/2)", "gelu (erf form)"]),
     "mish, a factor dropped": (lambda x: x * np.tanh(np.logaddexp(0, x)),
                                lambda x, y: np.tanh(np.logaddexp(0, x)) + x * (1 - np.tanh(np.logaddexp(0, x)) ** 2),
                                ["mish", "where s*x*(1 - t**2)"]),
+    "selu with rounded constants, out + alpha": (lambda x: 1.0507 * np.where(x > 0, x, 1.67326 * np.expm1(x)),
+                                                 lambda x, y: np.where(x > 0, 1.0507, y + 1.67326),
+                                                 ["out + α where out + α*λ", "λ = 1.0507, α = 1.67326"]),
+    "swish with beta 2, a sign flipped": (lambda x: x * sigmoid(2 * x),
+                                          lambda x, y: sigmoid(2 * x) + 2 * x * sigmoid(2 * x) * (1 + sigmoid(2 * x)),
+                                          ["swish (β = 2)", "s + 1 where 1 - s"]),
 }
 
 
@@ -185,3 +191,18 @@ def test_the_mutations_of_a_derivative_are_bounded_and_change_it():
     with np.errstate(all="ignore"):  # some slips (a square root of a negative) have no value here
         assert any(np.allclose(derivative_forms.local(found, env, m), gelu_local(x, cube=1.0))
                    for m in derivative_forms.mutations(gelu_act.name))
+
+
+def test_two_different_slips_that_both_fit_name_neither():
+    """The search names a slip only where every slip that fits is one function: told that every slip fits,
+    it names none; told that one does, that one."""
+    x = points((20,))
+    douts = [RNG.standard_normal(x.shape)]
+    args = ([("x", x)], np.tanh(x), [], douts)
+    everything = derivative_forms.search(*args, truth_is=lambda p: True, claim_is=lambda p: True, same=1e-4)
+    assert everything is None
+    one = 1 - np.tanh(x)  # 1 - out for 1 - out**2
+    found = derivative_forms.search(*args, truth_is=lambda p: True, same=1e-4,
+                                    claim_is=lambda p: all(np.allclose(q, d * one) for q, d in zip(p, douts)))
+    assert found is not None and found.found.act.name == "tanh"
+    assert derivative_forms.words(found, "x")["wrong"] in ("1 - out", "1 - tanh(x)")
