@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -37,8 +37,8 @@ MUTATIONS_MAX = 1500
 # around them).
 SITE_SMALLEST = 4
 SITE_LARGEST = 12
-# The slips' values kept for this many (activation, input, constants): the composites' transforms ask
-# the same input again with other claims.
+# Recognitions and slips' values kept for this many inputs (and constants): the composites' transforms
+# ask the same input again with other claims.
 EVALUATED_KEPT = 8
 
 
@@ -84,6 +84,7 @@ class Found:
     u_name: str
     u: np.ndarray
     values: dict[Any, float]
+    weight: float = 1.0  # f's one number is the activations' sum (1) or their mean (1/size)
 
 
 # ----- the catalogue ---------------------------------------------------------------------------------
@@ -338,7 +339,20 @@ def _said(expr: Any, act: Catalogued, x_name: str = "x", values: dict[Any, float
 # ----- recognising the activation ---------------------------------------------------------------------
 def recognised(u_name: str, u: np.ndarray, output: np.ndarray, numbers: Sequence[float]) -> list[Found]:
     """The catalogue's activations (with their constants' values) whose values at u are `output` (its shape:
-    elementwise; a number: their sum), identity excluded (an activation no entry bends says nothing)."""
+    elementwise; a number: their sum), identity excluded (an activation no entry bends says nothing).
+    Kept for the last few (u, output): the composites' transforms ask again with other claims."""
+    key = (u_name, u.shape, u.tobytes(), output.shape, output.tobytes(), tuple(numbers))
+    if key not in _RECOGNISED:
+        if len(_RECOGNISED) >= EVALUATED_KEPT:
+            _RECOGNISED.pop(next(iter(_RECOGNISED)))
+        _RECOGNISED[key] = _recognised(u_name, u, output, numbers)
+    return _RECOGNISED[key]
+
+
+_RECOGNISED: dict[tuple, list[Found]] = {}
+
+
+def _recognised(u_name: str, u: np.ndarray, output: np.ndarray, numbers: Sequence[float]) -> list[Found]:
     scale = max(float(np.max(np.abs(output))), 1e-300)
     if output.shape == u.shape and np.all(np.abs(output - u) <= FORWARD_SAME * scale):
         return []
@@ -348,9 +362,15 @@ def recognised(u_name: str, u: np.ndarray, output: np.ndarray, numbers: Sequence
             f = Found(act, u_name, u, values)
             with np.errstate(all="ignore"):
                 y = forward(f)
-            got = y if output.shape == u.shape else np.sum(y)
-            if np.all(np.isfinite(got)) and np.all(np.abs(got - output) <= FORWARD_SAME * scale):
-                found.append(f)
+            if output.shape == u.shape:
+                if np.all(np.isfinite(y)) and np.all(np.abs(y - output) <= FORWARD_SAME * scale):
+                    found.append(f)
+                    break
+                continue
+            total = max(float(np.sum(np.abs(y))), scale)  # a sum's rounding is its terms'
+            weight = next((w for w in (1.0, 1.0 / u.size) if abs(w * np.sum(y) - output) <= FORWARD_SAME * w * total), None)
+            if np.all(np.isfinite(y)) and weight is not None:
+                found.append(replace(f, weight=weight))
                 break
     return found
 
@@ -393,10 +413,10 @@ def search(candidates: Sequence[tuple[str, np.ndarray]], output: np.ndarray, num
     for n, u in candidates:
         for found in recognised(n, u, output, numbers):
             right, slips = _evaluated(found, same)
-            if not truth_is([d * right for d in douts]):
+            if not truth_is([found.weight * d * right for d in douts]):
                 continue
             for m, wrong in slips:
-                predicted = [d * wrong for d in douts]
+                predicted = [found.weight * d * wrong for d in douts]
                 if claim_is(predicted[:1]) and claim_is(predicted):
                     hits.append((Slip(found, m), predicted))
     if not hits:

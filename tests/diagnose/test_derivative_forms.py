@@ -105,6 +105,9 @@ def test_the_same_slip_through_check_vjp_and_check_function():
     g = loss.gradients["x"]
     assert loss.exit_code == 1 and g.cause == "derivative form", (g.cause, g.diagnosis)
     assert "0.044715*x**2 where 3*0.044715*x**2" in g.diagnosis
+    mean = gradcheck.check_function(lambda x: np.mean(np.tanh(x)), lambda x: (1 - np.tanh(x)) / x.size, [x])
+    g = mean.gradients["x"]
+    assert mean.exit_code == 1 and g.cause == "derivative form" and "1 - out where 1 - out**2" in g.diagnosis, g.diagnosis
 
 
 def test_a_slip_under_an_affine_layers_product_is_named_on_the_weight():
