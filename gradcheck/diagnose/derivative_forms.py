@@ -30,6 +30,9 @@ import numpy as np
 # A forward's values are an activation's where they agree to this share of their largest entry (float32
 # forwards round at 1e-7; gelu's tanh and erf forms differ by 1e-4 of theirs, and stay apart).
 FORWARD_SAME = 1e-6
+# A constant read off the values (or a number of the call) no larger than this is none: an elu with α = 0
+# or a leaky relu with slope 0 is a relu, whose mask the table's own entries read.
+CONSTANT_SMALLEST = 1e-6
 # At most this many mutations of one activation's derivative forms are tried (gelu's forms give ~400).
 MUTATIONS_MAX = 1500
 # A site is said with its parent while it has fewer nodes than this ("3" alone, or t**2, says little) or
@@ -383,12 +386,12 @@ def _constant_values(act: Catalogued, u: np.ndarray, output: np.ndarray, numbers
     options: dict[Any, list[float]] = {sym: list(usual) for sym, (_, usual) in act.constants.items()}
     if len(act.constants) == 1:
         (sym,) = act.constants
-        options[sym] += [v for v in numbers if v not in options[sym]]
+        options[sym] += [v for v in numbers if v not in options[sym] and abs(v) > CONSTANT_SMALLEST]
     combos: list[dict[Any, float]] = [{}]
     for sym, vs in options.items():
         combos = [{**cmb, sym: v} for cmb in combos for v in vs]
     read = act.read(u, output) if act.read is not None and output.shape == u.shape else {}
-    if read and all(np.isfinite(v) for v in read.values()):
+    if read and all(np.isfinite(v) and abs(v) > CONSTANT_SMALLEST for v in read.values()):
         combos.append({**combos[0], **read})
     return combos
 

@@ -162,6 +162,14 @@ def test_named_mistakes_keep_their_own_names():
     assert leaky.cause not in (None, "count", "derivative form"), leaky.diagnosis
 
 
+def test_a_relu_is_no_elu_or_leaky_relu_with_a_zero_constant():
+    """A relu's negative side reads α = 0 and slope 0: no activation of the catalogue (the mask's entries
+    own a relu), so a relu whose backward is wrong in a way one slip of those would fit is not told one."""
+    x = points()
+    assert derivative_forms.recognised("x", x, np.maximum(x, 0.0), [0.0]) == []
+    assert derivative_forms.recognised("x", x, elu(x, 0.3), [])[0].act.name == "elu"  # (a selu with λ = 1 too)
+
+
 def test_every_written_form_is_the_sympy_derivative():
     """The catalogue's forms written as a backward writes them (in the output, with t = tanh(...)) are the
     derivative SymPy takes of the forward, so a slip is said against the right formula."""
