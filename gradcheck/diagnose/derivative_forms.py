@@ -336,7 +336,8 @@ def _said(expr: Any, act: Catalogued, x_name: str = "x", values: dict[Any, float
     named = {sym: sp.Integer(1) if sym in ones else sp.Symbol(words) for sym, (words, _) in act.constants.items()}
     named[symbols()["x"]] = sp.Symbol(x_name)
     named[symbols()["y"]] = sp.Symbol("out")
-    return sp.sstr(expr.xreplace(named))
+    written = expr.xreplace(named).replace(sp.Abs, lambda a: sp.Symbol(f"|{sp.sstr(a)}|"))  # |x|, not Abs(x)
+    return sp.sstr(written)
 
 
 # ----- recognising the activation ---------------------------------------------------------------------
