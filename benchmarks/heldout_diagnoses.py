@@ -10,6 +10,10 @@ says which mistakes (gradcheck.diagnose.hypotheses names) would name its bug. A 
 - honest: no mistake named, only a count of the right entries (or none);
 - misleading: it names a mistake that is not the bug.
 
+Labels reviewed when the table gained "derivative form" (an activation's derivative with one node changed,
+the activation recognised from the forward's values): added to softplus's sigmoid(-x) for sigmoid(x), which is exactly
+that mistake; every other label kept.
+
 The label "probe" was taken off its cases when the one-entry probe stopped being a cause (its guesses
 are said under the honest count now): it could no longer match. Each of those cases keeps its other label.
 """
@@ -105,7 +109,7 @@ def _():
     return gradcheck.check_function(f, grad, [np.array([0.3, 0.9])])
 
 
-@case("softplus backward with sigmoid(-x)", "x")  # no entry of the table names sigma(-x) for sigma(x)
+@case("softplus backward with sigmoid(-x)", "x", "derivative form")
 def _():
     return gradcheck.check_vjp(lambda x: np.log1p(np.exp(x)), lambda d, x: d * sig(-x), [g(4, 4)])
 

@@ -22,6 +22,9 @@ error by the one-output-entry probe).
 Labels reviewed when the table gained "broadcast axis" (a reduction's dout put back along another axis
 than the one the forward reduced): added to the needle LogSumExp(axis=1) case, whose out_grad without
 its axis restored is exactly that mistake; every other label kept.
+Labels reviewed when the table gained "derivative form" (an activation's derivative with one node changed,
+the activation recognised from the forward's values): added to gelu's 1 - t for 1 - t**2, which is exactly
+that mistake; every other label kept.
 """
 
 from __future__ import annotations
@@ -104,7 +107,7 @@ def _(bug):
     return gradcheck.check_layer(relu6_forward, relu6_backward, [x])
 
 
-@case("gelu (tanh form) backward with sech^2 written as 1 - t", "x")  # no entry of the table fits
+@case("gelu (tanh form) backward with sech^2 written as 1 - t", "x", "derivative form")
 def _(bug):
     r = gauss(4404)
     a, k = np.sqrt(2.0 / np.pi), 0.044715

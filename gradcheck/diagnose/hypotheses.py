@@ -24,7 +24,7 @@ import numpy as np
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
 from ..ops.reductions import softmax
-from . import attention, indexing, reductions, routing, shifts, windows
+from . import attention, derivative_forms, indexing, reductions, routing, shifts, windows
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED, axes_words
 
@@ -2513,6 +2513,33 @@ def _lookup(ev: Evidence) -> dict[str, Any] | None:
     return None
 
 
+# ----- an activation's derivative written with one slip ---------------------------------------------
+def _derivative_form(ev: Evidence) -> dict[str, Any] | None:
+    """The layer's output (or f's one number, their sum) is a catalogued activation of an input u of the
+    gradient's shape, the truth is dout times its derivative, and the claim is dout times that derivative
+    with one slip, which no different slip also explains (derivative_forms.py)."""
+    o = _single_output(ev)
+    if o is None or not has_claims(ev) or (o.shape != ev.shape and o.ndim):
+        return None
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:len(ev.claimed)]]
+    if any(d.shape != o.shape for d in douts):
+        return None
+    candidates = [(n, u) for n, u in same_shape_arrays(ev) if not n.startswith("output")]
+    if not candidates:
+        return None
+    slip = derivative_forms.search(candidates, o, [v for _, v in number_inputs(ev.inputs)], douts,
+                                   truth_is=lambda p: explains(ev, p, claimed=ev.true),
+                                   claim_is=lambda p: explains(ev, p), same=SAME)
+    if slip is None:
+        return None
+    n = slip.found.u_name
+    x_name = n if n.isidentifier() else "z"
+    fields = derivative_forms.words(slip, x_name)
+    if x_name != n:
+        fields["gloss"] += f"; z = {n}"
+    return {**fields, "every": ev.every}
+
+
 HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("rounding", _rounding,
                "it differs from numeric by at most {share} of the largest gradient entry, within {dtype}'s rounding "
@@ -2620,6 +2647,12 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("mean path", _mean_path,
                "{what}: the path through that mean, variance or normalisation (a softmax's sum) is missing or "
                "wrong, as if it were a constant", douts=_mean_path_douts, claims=True),
+    # last: one node of a derivative changed is the most general reading of a claim, so every named mistake
+    # (a factor, a mask, an activation for its derivative, whose douts it shares to wait for them) comes first
+    Hypothesis("derivative form", _derivative_form,
+               "it uses {wrong} where {right} belongs{where} in {act}'s derivative {derivative} (out = {forward}"
+               "{gloss}): with that one slip, the local gradient it multiplies dout by is the claim{every}",
+               douts=_activation_douts),
 )
 BY_NAME = {h.name: h for h in HYPOTHESES}
 # The entries that say the claim is a constant factor of the truth.

@@ -31,7 +31,7 @@ from .hypotheses import Evidence, explains
 # The table's mistakes told on the gradient inside the product: a factor, a mask, a slope on one side, an
 # activation's local gradient written another way (in the product's own output z = X @ W + b, _pre).
 INNER = (*hy.FACTOR_CAUSES, "activation for its derivative", "input for output", "output for input",
-         "sign region", "mask", "correct class term", "label index")
+         "sign region", "mask", "correct class term", "label index", "derivative form")
 # The inner mistakes' fitted numbers at most (a factor per side of a sign region): G′ must have more
 # measured entries than this (hypotheses._enough).
 INNER_PARAMETERS = 2
