@@ -25,6 +25,24 @@ diagnosis is
 - honest: no mistake named, only a count of the right entries (or none);
 - misleading: it names a mistake that is not the bug.
 
+Labels reviewed blind against the table of 2026-12-07 (main at 4c4a15d) before measurement, from the bugs'
+code and the causes' sentences and scope alone (only --self-check run; no diagnosis seen): added "derivative
+form" to the ELU whose negative side is dout * out for dout * (out + alpha) (an elu of the catalogue, its alpha
+read off the values, whose written derivative out + alpha has its term dropped: the entry's own example), and
+"output path" to the lstm step with 1 - next_c**2 for Wh (the wrong derivative sits on next_h's path into
+next_c only: right for next_c's dout alone, wrong for next_h's). No label removed. Not added: "derivative
+form" to hard tanh's clip at +-1.5 without its upper side (a mask, the mask entry's own example; and no
+catalogued activation, whose hardtanh clips at 1), to softplus with sharpness beta (a factor beta, which the
+factor entries name; log(1 + exp(beta x)) / beta is no catalogued softplus), to needle ReLU (a relu is no
+catalogued activation) or to the two-layer nets' sigmoid slips (the activation is a hidden layer's under a
+loss, not the layer's output: outside that entry's scope); "lookup index" to the padded embedding (its
+weights, idx != 0, are computed, not an input of idx's shape: the entry's "without the weights" is a
+weighted bag's; "mask" says it) or to the embedding that forgets its sqrt(d) (a constant, no weight per
+position); "correct class term" to the cross-entropy that forgets its label smoothing (the claim differs from
+the truth at every entry, by 0.02/N off the label, not only at (i, y[i])); "carry missing" and "wrong steps"
+to the tanh rnn that never visits step 0 (the carry and each step's pairing are right; only step 0 is left
+at 0, "one slice wrong"). 1 case now names no cause: the cross-entropy without its label smoothing.
+
 Not yet measured: measure it once, after the next round of diagnosis changes and a blind review of its labels against the table of that day.
 """
 
@@ -66,7 +84,7 @@ def softmax(s, axis=-1):
 family("activations")
 
 
-@case("ELU (alpha 1.3) backward dout * out on the negative side, the + alpha forgotten", "x")  # no entry fits
+@case("ELU (alpha 1.3) backward dout * out on the negative side, the + alpha forgotten", "x", "derivative form")
 def _(bug):
     r = draws(7701)
     alpha = 1.3
@@ -629,7 +647,8 @@ def lstm_step_backward(dnext_h, dnext_c, cache, bugs=()):
     return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, prev_h.T @ da
 
 
-@case("lstm step whose next_c path uses 1 - next_c**2 for 1 - tanh(next_c)**2", "Wh", "input for output")
+@case("lstm step whose next_c path uses 1 - next_c**2 for 1 - tanh(next_c)**2", "Wh", "input for output",
+      "output path")
 def _(bug):
     r = draws(7727)
     D, H = 3, 2
