@@ -16,6 +16,10 @@ that mistake; every other label kept.
 
 The label "probe" was taken off its cases when the one-entry probe stopped being a cause (its guesses
 are said under the honest count now): it could no longer match. Each of those cases keeps its other label.
+
+When "broadcast axis" came before "transpose" in the table (a square reduction's dout put back along the
+wrong axis is its transpose too), it was added to needle Summation broadcast back along axis 0, which is
+exactly that mistake (set 6's review added it to the same case there).
 """
 
 from __future__ import annotations
@@ -424,7 +428,7 @@ def _():
     return gradcheck.check_vjp(lambda a: np.swapaxes(a, -1, -2), lambda d, a: d.reshape(a.shape), [g(3, 2, 5)])
 
 
-@case("needle Summation over axis 1 broadcast back along axis 0", "a", "transpose", "permuted")
+@case("needle Summation over axis 1 broadcast back along axis 0", "a", "transpose", "permuted", "broadcast axis")
 def _():
     return gradcheck.check_vjp(lambda a: a.sum(axis=1), lambda d, a: np.broadcast_to(d[None, :], a.shape).copy(),
                                [g(4, 4)])

@@ -25,6 +25,10 @@ its axis restored is exactly that mistake; every other label kept.
 Labels reviewed when the table gained "derivative form" (an activation's derivative with one node changed,
 the activation recognised from the forward's values): added to gelu's 1 - t for 1 - t**2, which is exactly
 that mistake; every other label kept.
+
+When "broadcast axis" came before "permuted" in the table, it was added to needle Summation(axis=1) whose
+backward puts the restored axis last: dout put back along axis 2 where the reduced axis 1 belongs, which is
+exactly that entry's mistake.
 """
 
 from __future__ import annotations
@@ -608,7 +612,8 @@ def _(bug):
     return gradcheck.check_op(EWisePow(bug), [np.abs(r(2, 6)) + 0.3, r(2, 6)])
 
 
-@case("needle Summation(axis=1) of a (4, 3, 3) backward putting the kept axis last", "a", "permuted", "transpose")
+@case("needle Summation(axis=1) of a (4, 3, 3) backward putting the kept axis last", "a", "permuted", "transpose",
+      "broadcast axis")
 def _(bug):
     return gradcheck.check_op(Summation(1, bug), [gauss(4903)(4, 3, 3)])
 

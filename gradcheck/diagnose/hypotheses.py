@@ -1009,6 +1009,8 @@ def _one_slice(ev: Evidence) -> dict[str, Any] | None:
         if key.startswith("slice ") and explains(ev, truth):
             axis, i = map(int, key.split()[1:])
             size = np.shape(ev.outputs[0])[axis]
+            if size == 2 and _other_slice_apart(ev, axis, i):
+                continue  # the truth on one of two disjoint halves, 0 on the other: one slice wrong, no lost sum
             if axis == 0:
                 return {"what": f"it is the gradient of row {i} of the batch alone (for every dout tried): the rows "
                                 "of axis 0 are not summed — an = where += belongs, or a loop that keeps its last row"}
@@ -1073,6 +1075,12 @@ def _subset(ev: Evidence, parts: Sequence[Sequence[np.ndarray]], single: bool = 
     kept = [int(i) for i in np.flatnonzero(ones)]
     predicted = [sum(parts[i][k] for i in kept) for k in range(count)]
     return kept if explains(ev, predicted) else None
+
+
+def _other_slice_apart(ev: Evidence, axis: int, i: int) -> bool:
+    """Slice i of the output's axis and the other one reach disjoint entries of the input."""
+    parts = [ev.moved.get(f"slice {axis} {j}") for j in range(2)]
+    return all(p is not None for p in parts) and _apart(parts, [i])  # type: ignore[arg-type]
 
 
 def _apart(parts: Sequence[Sequence[np.ndarray]], kept: Sequence[int]) -> bool:
@@ -1775,6 +1783,10 @@ def wrong_entries(ev: Evidence) -> np.ndarray:
     return wrong & ev.known
 
 
+# An axis of this size at least says a slice wrong by a factor; of 2, only a slice left at 0 is said.
+ONE_SLICE_SIZE_MIN = 3
+
+
 def _one_slice_wrong(ev: Evidence) -> dict[str, Any] | None:
     """Right everywhere but on one index of one axis (one time step, one head, one channel)."""
     if not has_claims(ev) or not ev.whole or len(ev.shape) < 2:
@@ -1783,7 +1795,7 @@ def _one_slice_wrong(ev: Evidence) -> dict[str, Any] | None:
     if wrong.sum() < 2:
         return None
     for axis, size in enumerate(ev.shape):
-        if size < 3:
+        if size < 2:
             continue
         others = tuple(a for a in range(len(ev.shape)) if a != axis)
         hit = np.flatnonzero(wrong.any(axis=others))
@@ -1796,6 +1808,8 @@ def _one_slice_wrong(ev: Evidence) -> dict[str, Any] | None:
         r = fitted_factor(ev, [np.where(inside, t, np.nan) for t in ev.true], inside)
         if r is not None and abs(r) < SAME:
             there = "it is 0 there"
+        elif size < ONE_SLICE_SIZE_MIN:  # of two halves, one wrong by a factor is no place, only a count
+            continue
         elif r is not None and explains(ev, [np.where(inside, r * t, t) for t in ev.true]):
             there = f"it is {r:.4g} times the true gradient there"
         else:  # wrong there in no way a fit says: the count says where (a slice is a pattern, not a cause)
@@ -2588,6 +2602,13 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                "np.exp(-z)` is (1/1) + exp(-z)), while the claim is the sigmoid's gradient; write 1 / (1 + np.exp(-z))",
                douts=_precedence_douts),
     Hypothesis("constant factor", _constant, "it is off by a constant factor of {value}{every}{which}"),
+    # before transpose and permuted: a square reduction's dout put back along the wrong axis is a transpose
+    # too, and the broadcast says why
+    Hypothesis("broadcast axis", _broadcast_axis,
+               "the forward reduces axis {a} of {name} and the true gradient is dout put back along axis {a}; the "
+               "claim is the same with dout put back along axis {b}: dout's reduced axis is not restored "
+               "(np.expand_dims(dout, {a}), or keepdims in the forward) before it broadcasts, so it lines up with "
+               "axis {b}"),
     Hypothesis("transpose", _transpose, "it is the transpose of the true gradient: a .T is missing (or one too many)"),
     Hypothesis("untransposed matrix", _untransposed, "it uses {m} where {m}.T belongs ({form})"),
     Hypothesis("permuted", _permuted, "{what}"),
@@ -2636,11 +2657,6 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("label index", _label_columns, "{what}"),
     Hypothesis("lookup index", _lookup, "{what}"),
     Hypothesis("one slice wrong", _one_slice_wrong, "{what}"),
-    Hypothesis("broadcast axis", _broadcast_axis,
-               "the forward reduces axis {a} of {name} and the true gradient is dout put back along axis {a}; the "
-               "claim is the same with dout put back along axis {b}: dout's reduced axis is not restored "
-               "(np.expand_dims(dout, {a}), or keepdims in the forward) before it broadcasts, so it lines up with "
-               "axis {b}"),
     Hypothesis("reduction axes", _too_few_axes,
                "the true gradient is that of a {what} over {a}, and the claim is the same gradient with its "
                "{sums} over {b}: the backward's {sums} are taken over {few} ({b} where the forward's are over {a})"),

@@ -65,3 +65,32 @@ def test_near_misses_are_not_a_broadcast_axis():
         result = gradcheck.check_layer(forward, backward, [x])
         g = result.gradients["x"]
         assert result.exit_code == 1 and g.cause != "broadcast axis", (g.cause, g.diagnosis)
+
+
+def test_a_square_sums_dout_broadcast_without_its_axis_is_named_broadcast_axis_not_transpose():
+    """x.sum(axis=1) of a square (4, 4), its backward broadcast_to(dout, x.shape): the claim is also the
+    truth's transpose, and the broadcast axis is what says why."""
+    def forward(x):
+        return x.sum(axis=1), x.shape
+
+    def backward(restored):
+        def run(dout, shape):
+            return np.broadcast_to(dout[:, None] if restored else dout, shape).copy()
+        return run
+    assert gradcheck.check_layer(forward, backward(True), [X2]).exit_code == 0
+    result = gradcheck.check_layer(forward, backward(False), [X2])
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and g.cause == "broadcast axis", (g.cause, g.diagnosis)
+    assert "reduces axis 1" in g.diagnosis and "along axis 0" in g.diagnosis
+
+
+def test_a_square_layers_transposed_claim_that_is_no_reduction_stays_transpose():
+    """An elementwise square layer whose backward transposes its gradient: no reduction, so "transpose"."""
+    def forward(x):
+        return np.tanh(x), x
+
+    def backward(dout, x):
+        return (dout * (1 - np.tanh(x) ** 2)).T
+    result = gradcheck.check_layer(forward, backward, [X2])
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and g.cause == "transpose", (g.cause, g.diagnosis)

@@ -497,7 +497,8 @@ CASES = {
     "square root of a size": square_root, "one over the square root of a size": one_over_square_root,
     "twice or half": twice_or_half, "activation for its derivative": activation,
     "input for output": input_for_output, "output for input": output_for_input, "1 / 1 + exp": precedence,
-    "constant factor": constant, "transpose": transpose, "untransposed matrix": untransposed, "permuted": permuted,
+    "constant factor": constant, "broadcast axis": broadcast_axis,
+    "transpose": transpose, "untransposed matrix": untransposed, "permuted": permuted,
     "local gradient factor": local_factor, "product rule term dropped": product_rule,
     "input for a computed form": input_for_computed_form, "clip forgotten": clip_forgotten,
     "regularisation": regularisation, "data term factor": data_term, "sign region": sign_region,
@@ -505,7 +506,7 @@ CASES = {
     "one slice of dout": one_slice_of_dout, "mask": mask, "window stride": window_stride, "repeated indices": repeated,
     "correct class term": correct_class_term, "label index": label_index, "lookup index": lookup_index,
     "one slice wrong": one_slice_wrong,
-    "broadcast axis": broadcast_axis, "reduction axes": reduction_axes,
+    "reduction axes": reduction_axes,
     "mean path": mean_path, "derivative form": derivative_form,
 }
 
