@@ -144,7 +144,9 @@ def assigned(index: np.ndarray, values: np.ndarray, shape: tuple[int, ...], whic
     g = np.zeros(shape)
     rows = index.ravel()
     flat = np.asarray(values, dtype=np.float64).reshape((rows.size,) + tuple(shape[1:]))
-    order = range(rows.size) if which == "last" else reversed(range(rows.size))
-    for p in order:
-        g[rows[p]] = flat[p]
+    if which == "last":  # each row's last position: its first in the reversed order
+        kept = rows.size - 1 - np.unique(rows[::-1], return_index=True)[1]
+    else:
+        kept = np.unique(rows, return_index=True)[1]
+    g[rows[kept]] = flat[kept]
     return g
