@@ -24,7 +24,7 @@ import numpy as np
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
 from ..ops.reductions import softmax
-from . import attention, derivative_forms, indexing, reductions, routing, shifts, windows
+from . import attention, derivative_forms, indexing, loss_axes, reductions, routing, shifts, windows
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED, axes_words
 
@@ -339,8 +339,8 @@ def _factor_of(values: Callable[[Evidence], list[tuple[str, float]]]) -> Callabl
     """A test that the claim is r times the truth for one of the named values r."""
     def test(ev: Evidence) -> dict[str, Any] | None:
         r = claim_ratio(ev)
-        if r is None or len(_factor_names(ev, r)) > 1:
-            return None
+        if r is None or len(_factor_names(ev, r)) > 1 or _ambiguous_forward_scale(ev, r) is not None:
+            return None  # ambiguous, or read as the forward's own scale (then "constant factor" says it)
         if values not in (_root, _root_inverse) and _attention_width(ev, r) is not None:
             return None  # attention's own scale, whatever else the factor equals
         for label, value in values(ev):
@@ -410,6 +410,22 @@ def _factor_names(ev: Evidence, r: float) -> list[str]:
     if width is not None:
         inverse = close_to(r, 1 / math.sqrt(width))
         return [f"{'1/' if inverse else ''}√{width} (attention's {'1/' if inverse else ''}√d, the forward's scale)"]
+    scale = _ambiguous_forward_scale(ev, r)
+    if scale is not None:  # 1/N and 1/√d at once, and the forward's own scale: that one is forgotten
+        return [f"1/{_scale_words(scale[0], ev)} (the forward's own scale, missing)"]
+    return _sizes_and_numbers(ev, r)
+
+
+def _ambiguous_forward_scale(ev: Evidence, r: float) -> tuple[float, str] | None:
+    """The forward's own scale, where it decides a factor two sizes or numbers of the call also are (an
+    embedding's √16 = 4 rows); attention's width, read first, decides its own."""
+    if _attention_width(ev, r) is not None or len(_sizes_and_numbers(ev, r)) < 2:
+        return None
+    return forward_scale(ev, r)
+
+
+def _sizes_and_numbers(ev: Evidence, r: float) -> list[str]:
+    """Every size or number of the call (a data number, N, √d, or one over them) that r is."""
     names = [f"{label} = {value:g} (a number among the inputs)" for label, value in _data(ev) if value not in (0.0, 1.0)
              and close_to(r, value)]
     names += [f"1/{label} (a number among the inputs)" for label, value in _data_inverse(ev) if value not in (0.0, 1.0)
@@ -429,8 +445,8 @@ def _root_inverse(ev: Evidence) -> list[tuple[str, float]]:
 
 def _twice_or_half(ev: Evidence) -> dict[str, Any] | None:
     r = claim_ratio(ev)
-    if r is not None and len(_factor_names(ev, r)) > 1:  # 2 that is also N = 2 rows and √4: said as both
-        return None
+    if r is not None and (len(_factor_names(ev, r)) > 1 or _ambiguous_forward_scale(ev, r) is not None):
+        return None  # 2 that is also N = 2 rows and √4: said as both (or as the forward's scale, 2 = √4 = N)
     for value, words in ((2.0, "twice"), (0.5, "half")):
         if close_to(r, value):
             return {"words": words, "value": f"{value:g}", "every": ev.every}
@@ -453,8 +469,55 @@ def _constant(ev: Evidence) -> dict[str, Any] | None:
         return None
     if len(_factor_names(ev, r)) > 1:  # said by ambiguous_factor, naming no mistake
         return None
-    return {"value": f"{r:.6g}", "every": f" ({ev.every.removeprefix(', ')})" if ev.every else "",
-            "which": _power_factor(ev, r)}
+    scale = forward_scale(ev, r)
+    which = _power_factor(ev, r) if scale is None else (
+        f": the forward multiplies {scale[1]} by {_scale_words(scale[0], ev)}, and the claim is that product's gradient "
+        f"without it: the forward's scale {_scale_words(scale[0], ev)} is missing from d{ev.name}")
+    return {"value": f"{r:.6g}", "every": f" ({ev.every.removeprefix(', ')})" if ev.every else "", "which": which}
+
+
+# A forward's own scale c, read off the truth as c times the gradient of the same op without it (a lookup,
+# a matrix product), is named as missing only where it is not within this of 1 (a right layer's own rounding).
+def forward_scale(ev: Evidence, r: float) -> tuple[float, str] | None:
+    """The forward is c times a plain op of this input (an embedding scaled by √d: c · W[idx]; c · x @ W): the
+    truth is c times that op's gradient, and the claim is the op's gradient itself (r = 1/c), so the factor
+    is the forward's own scale forgotten, whatever size or number c also equals."""
+    if len(ev.outputs) != 1 or not ev.shape or not has_claims(ev):
+        return None
+    out = tuple(np.shape(ev.outputs[0]))
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts]
+    if any(d.shape != out for d in douts):
+        return None
+    for said, base in [*indexing.plain_lookups(ev.shape, out, ev.inputs.values, ev.name, douts),
+                       *_plain_products(ev, out, douts)]:
+        c = fitted_factor(ev, base, claimed=ev.true)
+        if c is None or abs(c) < SAME or close_to(abs(c), 1.0) or not close_to(r, 1 / c):
+            continue
+        if explains(ev, [c * b for b in base], claimed=ev.true) and explains(ev, base):
+            return c, said
+    return None
+
+
+def _plain_products(ev: Evidence, out: tuple[int, ...], douts: list[np.ndarray]) -> list[tuple[str, list[np.ndarray]]]:
+    """The gradient of x @ W for W (x.T @ dout) and for x (dout @ W.T), with another input of the matching
+    shape as the other factor: c · x @ W's truth is c times it."""
+    if len(ev.shape) != 2 or len(out) != 2:
+        return []
+    found = []
+    for n, m in float_inputs(ev):
+        if n == ev.name or m.ndim != 2:
+            continue
+        if m.shape[1] == ev.shape[0] and out == (m.shape[0], ev.shape[1]):
+            found.append((f"{n} @ {ev.name}", [m.T @ d for d in douts]))
+        if m.shape[0] == ev.shape[1] and out == (ev.shape[0], m.shape[1]):
+            found.append((f"{ev.name} @ {n}", [d @ m.T for d in douts]))
+    return found
+
+
+def _scale_words(c: float, ev: Evidence) -> str:
+    """c, and √d beside it where c is the root of a size d of the input (an embedding's √d)."""
+    roots = [d for d in ev.shape if d > 1 and close_to(abs(c), math.sqrt(d))]
+    return f"{c:.6g}" + (f" (√{roots[0]})" if roots else "")
 
 
 def ambiguous_factor(ev: Evidence) -> str | None:
@@ -1869,8 +1932,39 @@ def _repeated_rows(ev: Evidence) -> dict[str, Any] | None:
         if not set(rows) <= repeated:
             continue
         if any(key in ev.moved and explains(ev, ev.moved[key]) for key in (f"repeated {n} last", f"repeated {n} first")):
-            shown = ", ".join(map(str, rows[:EXAMPLES])) + (" …" if len(rows) > EXAMPLES else "")
-            return {"index": n, "shown": shown}
+            return {"index": n, "shown": _shown_rows(rows)}
+    return _repeated_in_lookup(ev, rows)
+
+
+def _shown_rows(rows: list[int]) -> str:
+    return ", ".join(map(str, rows[:EXAMPLES])) + (" …" if len(rows) > EXAMPLES else "")
+
+
+def _repeated_in_lookup(ev: Evidence, rows: list[int]) -> dict[str, Any] | None:
+    """A lookup's truth, c · scatter(idx, dout · w) (a bag's dout spread over its positions, summed or
+    averaged, weighted or not: indexing.py), and the claim the same with `+=` through a fancy index, which
+    keeps one position's values at each repeated row: read from the truth alone, for any shape of idx."""
+    if len(ev.outputs) != 1 or not ev.whole:
+        return None
+    out = tuple(np.shape(ev.outputs[0]))
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts]
+    if any(d.shape != out for d in douts):
+        return None
+    rest = tuple(ev.shape[1:])
+    for n, idx, bag in indexing.lookups(ev.shape, out, ev.inputs.values):
+        values, counts = np.unique(idx, return_counts=True)
+        if not set(rows) <= {int(v) for v, k in zip(values, counts) if k > 1}:
+            continue
+        spreads = [indexing.spread(d, idx, bag, rest) for d in douts]
+        for _, w in [("", None), *indexing.per_position(ev.inputs.values, idx, ev.name)]:
+            placed = [indexing.weighted(s, w) for s in spreads]
+            c = fitted_factor(ev, [indexing.scatter(idx, p, ev.shape) for p in placed], claimed=ev.true)
+            if c is None or close_to(c, 0.0) or not explains(
+                    ev, [c * indexing.scatter(idx, p, ev.shape) for p in placed], claimed=ev.true):
+                continue  # the forward is not this lookup
+            for which in ("last", "first"):
+                if explains(ev, [c * indexing.assigned(idx, p, ev.shape, which) for p in placed]):
+                    return {"index": n, "shown": _shown_rows(rows)}
     return None
 
 
@@ -1960,6 +2054,9 @@ def _too_few_axes(ev: Evidence) -> dict[str, Any] | None:
     inside = _attention_sums(ev)
     if inside is not None:
         return inside
+    loss = _loss_softmax_axis(ev)
+    if loss is not None:
+        return loss
     if not _whole_beside_its_output(ev, 2):
         return None
     sums = _softmax_sums(ev)
@@ -1983,6 +2080,57 @@ def _too_few_axes(ev: Evidence) -> dict[str, Any] | None:
                             few = "too few axes" if set(b) < set(a) else "other axes"
                             return {"a": _axes_said(a, split, words), "b": _axes_said(b, split, words), "few": few,
                                     "what": "mean (or a normalisation)", "sums": "means (or variances)"}
+    return None
+
+
+def _loss_softmax_axis(ev: Evidence) -> dict[str, Any] | None:
+    """A classifier's loss, one number (loss_axes.py): the truth is k · (softmax(s) − onehot(y)) with the
+    softmax over the classes' axis a, and the claim the same with its softmax over the other axis b."""
+    if ev.outputs and np.ndim(ev.outputs[0]) or len(ev.shape) != loss_axes.SCORE_AXES or not has_claims(ev):
+        return None
+    scores = dict(float_inputs(ev)).get(ev.name)
+    if scores is None or scores.shape != ev.shape or not ev.whole:
+        return None
+    douts = [float(np.sum(d[0])) for d in ev.douts]
+    for n, y, a in loss_axes.labelled_axes(scores, ev.inputs.values):
+        right = loss_axes.gradient(scores, y, a, a)
+        k = fitted_factor(ev, [d * right for d in douts], claimed=ev.true)
+        if k is None or close_to(k, 0.0) or not explains(ev, [k * d * right for d in douts], claimed=ev.true):
+            continue  # not this loss
+        b = 1 - a
+        if explains(ev, [k * d * loss_axes.gradient(scores, y, a, b) for d in douts]):
+            return {"a": f"axis {a}", "b": f"axis {b}", "few": "another axis", "sums": "softmax's sums",
+                    "what": f"softmax in a classifier's loss (the classes on axis {a}, which {n} indexes)"}
+    return None
+
+
+# Label smoothing's ε is named only inside (SMOOTHING_LOW, 1): a smaller one is a right loss's rounding.
+SMOOTHING_LOW = 1e-3
+
+
+def _label_smoothing(ev: Evidence) -> dict[str, Any] | None:
+    """A classifier's loss, one number, against smoothed targets: the truth is k · (softmax(s) − T), T =
+    (1 − ε)·onehot(y) + ε/C (ε read from the constant the truth is off the labels), and the claim is
+    k · (softmax(s) − onehot(y)): the backward forgets the smoothing."""
+    if ev.outputs and np.ndim(ev.outputs[0]) or len(ev.shape) != loss_axes.SCORE_AXES or not has_claims(ev):
+        return None
+    scores = dict(float_inputs(ev)).get(ev.name)
+    if scores is None or scores.shape != ev.shape or not ev.whole:
+        return None
+    douts = [float(np.sum(d[0])) for d in ev.douts]
+    for n, y, a in loss_axes.labelled_axes(scores, ev.inputs.values):
+        p, hot, classes = softmax(scores, axis=a), loss_axes.onehot(y, ev.shape, a), ev.shape[a]
+        fit = loss_axes.smoothing_fit(ev.true, douts, p, hot, classes)
+        if fit is None or not SMOOTHING_LOW < fit[1] < 1.0:
+            continue
+        k, eps = fit
+        target = loss_axes.smoothed(hot, eps, classes)
+        if not explains(ev, [k * d * (p - target) for d in douts], claimed=ev.true):
+            continue  # not a smoothed loss
+        if explains(ev, [k * d * (p - hot) for d in douts]):
+            inverse = round(1 / k)
+            scale = f"(1/{inverse})" if inverse > 1 and close_to(k, 1 / inverse) else f"{k:.4g}"
+            return {"labels": n, "eps": f"{eps:.4g}", "k": scale, "axis": a}
     return None
 
 
@@ -2648,7 +2796,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("window stride", _window_stride, "{what}", douts=_window_douts),
     Hypothesis("repeated indices", _repeated_rows,
                "it is wrong exactly on rows of {name} that {index} indexes more than once ({shown}), where it is the "
-               "gradient of one of their output entries alone: repeated indices are not accumulated "
+               "gradient of one of their positions in {index} alone: repeated indices are not accumulated "
                "(`d{name}[{index}] += dout` keeps one of them; np.add.at(d{name}, {index}, dout) adds them all)",
                douts=_repeated_douts),
     Hypothesis("correct class term", _correct_class,
@@ -2656,6 +2804,11 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                "{how}"),
     Hypothesis("label index", _label_columns, "{what}"),
     Hypothesis("lookup index", _lookup, "{what}"),
+    Hypothesis("label smoothing", _label_smoothing,
+               "it is {k}·(softmax − onehot({labels})), the classifier's gradient against one-hot targets, where "
+               "the loss's targets are smoothed, (1 − ε)·onehot({labels}) + ε/C with ε = {eps} (the classes on "
+               "axis {axis}), read off the constant the true gradient is off the labels: the label smoothing is "
+               "forgotten in the backward"),
     Hypothesis("one slice wrong", _one_slice_wrong, "{what}"),
     Hypothesis("reduction axes", _too_few_axes,
                "the true gradient is that of a {what} over {a}, and the claim is the same gradient with its "

@@ -123,3 +123,30 @@ def weighted(v: np.ndarray, w: np.ndarray | None) -> np.ndarray:
     if w is None:
         return v
     return v * w.reshape(w.shape + (1,) * (v.ndim - w.ndim))
+
+
+def plain_lookups(shape: tuple[int, ...], out: tuple[int, ...], values: Mapping[str, Any], name: str,
+                  douts: list[np.ndarray]) -> Iterator[tuple[str, list[np.ndarray]]]:
+    """Per lookup the shapes allow (a bag's, a weighted one's), the gradient of that lookup with no scale
+    of its own, one per dout: the truth of a forward c · W[idx] is c times it, so c is read off the truth."""
+    rest = tuple(shape[1:])
+    for n, idx, bag in lookups(shape, out, values):
+        spreads = [spread(d, idx, bag, rest) for d in douts]
+        for w_name, w in [("", None), *per_position(values, idx, name)]:
+            said = f"{name}[{n}]" + (f" weighted by {w_name}" if w_name else "") + (
+                f" summed over axis {bag} of {n}" if bag is not None else "")
+            yield said, [scatter(idx, weighted(s, w), shape) for s in spreads]
+
+
+def assigned(index: np.ndarray, values: np.ndarray, shape: tuple[int, ...], which: str) -> np.ndarray:
+    """What `g[index] += values` leaves in zeros(shape) (numpy's buffered update): at a row the index names
+    more than once, one position's values only, the last (or the first) in the index's order."""
+    g = np.zeros(shape)
+    rows = index.ravel()
+    flat = np.asarray(values, dtype=np.float64).reshape((rows.size,) + tuple(shape[1:]))
+    if which == "last":  # each row's last position: its first in the reversed order
+        kept = rows.size - 1 - np.unique(rows[::-1], return_index=True)[1]
+    else:
+        kept = np.unique(rows, return_index=True)[1]
+    g[rows[kept]] = flat[kept]
+    return g

@@ -464,6 +464,21 @@ def correct_class_term(bug):
     return gradcheck.check_function(lambda s, y: _cross_entropy(s, y)[0], grad, [SCORES, LABELS]), "s"
 
 
+def label_smoothing(bug):
+    """A loss against targets (1 − 0.1)·onehot + 0.1/C whose gradient uses the onehot; the near miss is right
+    about the smoothing and doubles the whole gradient."""
+    def smoothed(s, y):
+        return (0.9 * np.eye(s.shape[1])[y] + 0.1 / s.shape[1])
+
+    def loss(s, y):
+        return -float(np.sum(smoothed(s, y) * np.log(_cross_entropy(s, y)[1]))) / len(y)
+
+    def grad(s, y):
+        p = _cross_entropy(s, y)[1]
+        return (p - np.eye(s.shape[1])[y]) / len(y) if bug else 2 * (p - smoothed(s, y)) / len(y)
+    return gradcheck.check_function(loss, grad, [SCORES, LABELS]), "s"
+
+
 def label_index(bug):
     """dscores[:, y] -= 1 where dscores[np.arange(N), y] belongs; the near miss subtracts a constant
     everywhere."""
@@ -505,7 +520,7 @@ CASES = {
     "output path": output_path, "swapped outputs": swapped_outputs, "carry missing": carry_missing,
     "one slice of dout": one_slice_of_dout, "mask": mask, "window stride": window_stride, "repeated indices": repeated,
     "correct class term": correct_class_term, "label index": label_index, "lookup index": lookup_index,
-    "one slice wrong": one_slice_wrong,
+    "label smoothing": label_smoothing, "one slice wrong": one_slice_wrong,
     "reduction axes": reduction_axes,
     "mean path": mean_path, "derivative form": derivative_form,
 }
