@@ -887,12 +887,13 @@ def _kernel_windows(ev: Evidence) -> list[tuple[int, ...]]:
 
 
 def _window_geometries(ev: Evidence, overlapping: bool | None = None) -> list[windows.Geometry]:
-    """The geometries read from the shapes: overlapping ones (for windows overwritten), and, where a
-    kernel says the windows' size, that size's (for windows placed at another stride); both if None."""
+    """The geometries read from the shapes: overlapping ones (for windows overwritten), and every one the
+    shapes allow, the kernel's size where a kernel says it (for windows placed at another stride: a pool has
+    no kernel, and its windows that do not overlap are measured with the whole truth); both if None."""
     first = np.shape(ev.outputs[0])
     kernels = _kernel_windows(ev)
     found = windows.geometries(ev.shape, first, kernels) if overlapping in (None, True) else []
-    if overlapping in (None, False) and kernels:
+    if overlapping in (None, False):
         found += [g for g in windows.geometries(ev.shape, first, kernels, overlapping=False) if g not in found]
     return found
 
@@ -937,8 +938,9 @@ def _windows_overwritten(ev: Evidence) -> dict[str, Any] | None:
         truths = _class_truths(ev, g)
         if not truths:
             continue
-        predicted = [windows.overwritten(g, ev.shape, first, t) for t in truths]
-        if explains(ev, predicted):
+        dense = [windows.overwritten(g, ev.shape, first, t) for t in truths]
+        written = [windows.written_last(g, ev.shape, first, t) for t in truths]  # a pick writes one entry
+        if explains(ev, dense) or explains(ev, written):
             return {"what": f"at each entry it is the contribution of the last window that covers it alone ({g.said()} "
                             f"along axes {', '.join(map(str, g.axes))}), for every dout tried: where windows overlap, "
                             "each one's contribution overwrites the ones before it instead of adding to them — an = "
