@@ -24,7 +24,7 @@ import numpy as np
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
 from ..ops.reductions import softmax
-from . import attention, derivative_forms, indexing, reductions, routing, shifts, windows
+from . import attention, blocks, derivative_forms, indexing, reductions, routing, shifts, windows
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED, axes_words
 
@@ -1270,7 +1270,7 @@ def _reordered(ev: Evidence) -> dict[str, Any] | None:
     if not ev.whole or not has_claims(ev) or not np.all(ev.known) or len(ev.shape) < 1 or np.prod(ev.shape) < 4:
         return None
     if zero_where_true_is(ev).sum() > 1:
-        return _pick_exchanged(ev)
+        return _pick_exchanged(ev) or _blocks_moved(ev)
     random = ev.random
     t = np.stack([np.ravel(x) for x in ev.true[:random]], axis=1)
     c = np.stack([np.ravel(x) for x in ev.claimed[:random]], axis=1)
@@ -1285,6 +1285,9 @@ def _reordered(ev: Evidence) -> dict[str, Any] | None:
     named = _axes_named(ev)
     if named:
         return {"what": named}
+    in_blocks = _blocks_moved(ev)
+    if in_blocks:
+        return in_blocks
     return {"what": "it holds the true gradient's values at other entries (the same values, moved, for every "
                     "dout): the backward writes each gradient to the wrong index (a reshape where a transpose "
                     "belongs, a flipped kernel, an index off by one)"}
@@ -1297,6 +1300,27 @@ SHIFT_COMPARED_MIN = 8
 SHIFT_VISIBLE_SHARE = 0.5
 # What comes in at the edge is not the truth's, but a gradient's size: at most this many times its largest.
 SHIFT_BAND_SIZE_MAX = 10.0
+
+
+# A block order is compared in full (explains) only where its first dout's claim is within this share of the
+# truth's largest entry everywhere: a quick look that most of the 720 orders of a 2-D pool fail.
+BLOCKS_GLANCE = 1e-3
+
+
+def _blocks_moved(ev: Evidence) -> dict[str, Any] | None:
+    """The truth viewed as a pool's blocks (blocks.py), its axes in another order, reshaped back: a pool by
+    reshape and transpose whose backward does not transpose back."""
+    split = blocks.split_shape(ev.shape, np.shape(ev.outputs[0])) if ev.outputs else None
+    if split is None or ev.claimed[0] is None:
+        return None
+    first, claim = ev.true[0], np.asarray(ev.claimed[0], dtype=np.float64)
+    scale = max(largest_measured(first), 1e-300)
+    for order in blocks.orders(split):
+        if np.max(np.abs(blocks.moved(first, split, order) - claim)) > BLOCKS_GLANCE * scale:
+            continue
+        if explains(ev, [blocks.moved(t, split, order) for t in ev.true]):
+            return {"what": blocks.sentence(ev.name, split, order)}
+    return None
 
 
 def _shifted(ev: Evidence) -> dict[str, Any] | None:
