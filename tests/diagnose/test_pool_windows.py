@@ -113,7 +113,7 @@ def test_a_channels_last_max_pool_assigned_is_read_along_its_middle_axes():
     x = RNG.standard_normal((2, 5, 5, 2))
     code, g = _x(_max_pool_2d_last(2, 1, assign=True), x)
     assert code == 1 and g.cause == "one slice of dout", (g.cause, g.diagnosis)
-    assert "2x2 windows with stride 1 along axes 1, 2" in g.diagnosis and LAST_WORDS in g.diagnosis
+    assert "2x2 windows" in g.diagnosis and "along axes 1, 2" in g.diagnosis and LAST_WORDS in g.diagnosis
     assert gradcheck.check_layer(*_max_pool_2d_last(2, 1), [x]).exit_code == 0
 
 
