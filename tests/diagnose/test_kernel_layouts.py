@@ -62,14 +62,6 @@ def _signal(x, w):
     return np.correlate(x, w, mode="valid"), (x, w)
 
 
-def _signal_backward(convolve: bool):
-    def backward(dout, cache):
-        x, w = cache
-        dx = np.convolve(dout, w, mode="full") if convolve else np.convolve(dout, w[::-1], mode="full")[::-1]
-        return (dx if convolve else dx[::-1][::-1]), np.correlate(x, dout, mode="valid")
-    return backward
-
-
 def _named(result, axes: str, flipped: str):
     g = result.gradients["x"]
     assert result.exit_code == 1 and g.cause == "kernel flipped", (g.cause, g.diagnosis)
