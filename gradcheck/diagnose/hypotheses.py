@@ -24,7 +24,7 @@ import numpy as np
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
 from ..ops.reductions import softmax
-from . import attention, derivative_forms, indexing, loss_axes, reductions, routing, shifts, windows
+from . import attention, blocks, derivative_forms, indexing, loss_axes, reductions, routing, shifts, windows
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED, axes_words
 
@@ -950,12 +950,13 @@ def _kernel_windows(ev: Evidence) -> list[tuple[int, ...]]:
 
 
 def _window_geometries(ev: Evidence, overlapping: bool | None = None) -> list[windows.Geometry]:
-    """The geometries read from the shapes: overlapping ones (for windows overwritten), and, where a
-    kernel says the windows' size, that size's (for windows placed at another stride); both if None."""
+    """The geometries read from the shapes: overlapping ones (for windows overwritten), and every one the
+    shapes allow, the kernel's size where a kernel says it (for windows placed at another stride: a pool has
+    no kernel, and its windows that do not overlap are measured with the whole truth); both if None."""
     first = np.shape(ev.outputs[0])
     kernels = _kernel_windows(ev)
     found = windows.geometries(ev.shape, first, kernels) if overlapping in (None, True) else []
-    if overlapping in (None, False) and kernels:
+    if overlapping in (None, False):
         found += [g for g in windows.geometries(ev.shape, first, kernels, overlapping=False) if g not in found]
     return found
 
@@ -1000,8 +1001,9 @@ def _windows_overwritten(ev: Evidence) -> dict[str, Any] | None:
         truths = _class_truths(ev, g)
         if not truths:
             continue
-        predicted = [windows.overwritten(g, ev.shape, first, t) for t in truths]
-        if explains(ev, predicted):
+        dense = [windows.overwritten(g, ev.shape, first, t) for t in truths]
+        written = [windows.written_last(g, ev.shape, first, t) for t in truths]  # a pick writes one entry
+        if explains(ev, dense) or explains(ev, written):
             return {"what": f"at each entry it is the contribution of the last window that covers it alone ({g.said()} "
                             f"along axes {', '.join(map(str, g.axes))}), for every dout tried: where windows overlap, "
                             "each one's contribution overwrites the ones before it instead of adding to them — an = "
@@ -1339,7 +1341,7 @@ def _reordered(ev: Evidence) -> dict[str, Any] | None:
     if not ev.whole or not has_claims(ev) or not np.all(ev.known) or len(ev.shape) < 1 or np.prod(ev.shape) < 4:
         return None
     if zero_where_true_is(ev).sum() > 1:
-        return _pick_exchanged(ev)
+        return _pick_exchanged(ev) or _blocks_moved(ev)
     random = ev.random
     t = np.stack([np.ravel(x) for x in ev.true[:random]], axis=1)
     c = np.stack([np.ravel(x) for x in ev.claimed[:random]], axis=1)
@@ -1354,6 +1356,9 @@ def _reordered(ev: Evidence) -> dict[str, Any] | None:
     named = _axes_named(ev)
     if named:
         return {"what": named}
+    in_blocks = _blocks_moved(ev)
+    if in_blocks:
+        return in_blocks
     return {"what": "it holds the true gradient's values at other entries (the same values, moved, for every "
                     "dout): the backward writes each gradient to the wrong index (a reshape where a transpose "
                     "belongs, a flipped kernel, an index off by one)"}
@@ -1366,6 +1371,27 @@ SHIFT_COMPARED_MIN = 8
 SHIFT_VISIBLE_SHARE = 0.5
 # What comes in at the edge is not the truth's, but a gradient's size: at most this many times its largest.
 SHIFT_BAND_SIZE_MAX = 10.0
+
+
+# A block order is compared in full (explains) only where its first dout's claim is within this share of the
+# truth's largest entry everywhere: a quick look that most of the 720 orders of a 2-D pool fail.
+BLOCKS_GLANCE = 1e-3
+
+
+def _blocks_moved(ev: Evidence) -> dict[str, Any] | None:
+    """The truth viewed as a pool's blocks (blocks.py), its axes in another order, reshaped back: a pool by
+    reshape and transpose whose backward does not transpose back."""
+    split = blocks.split_shape(ev.shape, np.shape(ev.outputs[0])) if ev.outputs else None
+    if split is None or ev.claimed[0] is None:
+        return None
+    first, claim = ev.true[0], np.asarray(ev.claimed[0], dtype=np.float64)
+    scale = max(largest_measured(first), 1e-300)
+    for order in blocks.orders(split):
+        if np.max(np.abs(blocks.moved(first, split, order) - claim)) > BLOCKS_GLANCE * scale:
+            continue
+        if explains(ev, [blocks.moved(t, split, order) for t in ev.true]):
+            return {"what": blocks.sentence(ev.name, split, order)}
+    return None
 
 
 def _shifted(ev: Evidence) -> dict[str, Any] | None:

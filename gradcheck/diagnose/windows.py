@@ -30,7 +30,7 @@ CLASSES_MAX = 16
 
 @dataclass(frozen=True)
 class Geometry:
-    """Valid windows along the spatial axes (the axes after batch and channels): size and stride per axis."""
+    """Valid windows along the spatial axes (spatial_axes: channels first or last): size and stride per axis."""
 
     axes: tuple[int, ...]
     sizes: tuple[int, ...]
@@ -40,6 +40,13 @@ class Geometry:
     def periods(self) -> tuple[int, ...]:
         """Output positions this far apart along an axis have windows that do not overlap."""
         return tuple(math.ceil(k / s) for k, s in zip(self.sizes, self.strides))
+
+    def window(self, position: tuple[int, ...], strides: tuple[int, ...], ndim: int) -> tuple[slice, ...]:
+        """The index of the window at output `position` placed at `strides`: its entries along every axis."""
+        where = [slice(None)] * ndim
+        for a, i, s, k in zip(self.axes, position, strides, self.sizes):
+            where[a] = slice(i * s, i * s + k)
+        return tuple(where)
 
     def said(self) -> str:
         size = "x".join(map(str, self.sizes))
@@ -53,9 +60,32 @@ def geometries(shape: tuple[int, ...], out: tuple[int, ...], kernels: Sequence[t
     (those whose windows overlap along some axis, with `overlapping`); where the spatial shape of one of
     `kernels` (a conv's weight beside the input) is one of the sizes, that size alone. None where the
     shapes are not a sliding window's, or where too many fit to measure."""
+    found = [g for axes in spatial_axes(shape, out, bool(kernels)) for g in _fitting(shape, out, axes)]
+    sized = [g for g in found if any(tuple(k) == g.sizes for k in kernels)]
+    found = sized or found
+    if overlapping:
+        found = [g for g in found if any(k > s for k, s in zip(g.sizes, g.strides))]
+    return found if len(found) <= GEOMETRIES_MAX else []
+
+
+def spatial_axes(shape: tuple[int, ...], out: tuple[int, ...], kernel: bool) -> list[tuple[int, ...]]:
+    """The axes windows may slide along: after (batch, channels) (channels first), between batch and
+    channels (channels last, the channels the same in and out). Channels change only under a kernel (a
+    conv's out channels), never in a pool."""
     if len(shape) != len(out) or len(shape) < 3 or shape[0] != out[0]:
-        return []
-    axes = tuple(range(2, len(shape)))
+        return []  # (batch, features) is an affine layer's, not a pool's: no windows read there
+    n = len(shape)
+    found = []
+    if kernel or shape[1] == out[1]:
+        found.append(tuple(range(2, n)))
+    if shape[-1] == out[-1] and shape[1] != out[1]:
+        found.append(tuple(range(1, n - 1)))
+    return found
+
+
+def _fitting(shape: tuple[int, ...], out: tuple[int, ...], axes: tuple[int, ...]) -> list[Geometry]:
+    """Every geometry of valid windows along `axes` that turns `shape` into `out` (spatial_axes has
+    checked the others)."""
     per_axis = []
     for a in axes:
         n_in, n_out = shape[a], out[a]
@@ -66,13 +96,8 @@ def geometries(shape: tuple[int, ...], out: tuple[int, ...], kernels: Sequence[t
         if not fits:
             return []
         per_axis.append(fits)
-    found = [Geometry(axes, tuple(k for k, _ in combo), tuple(s for _, s in combo))
-             for combo in itertools.product(*per_axis)]
-    sized = [g for g in found if any(tuple(k) == g.sizes for k in kernels)]
-    found = sized or found
-    if overlapping:
-        found = [g for g in found if any(k > s for k, s in zip(g.sizes, g.strides))]
-    return found if len(found) <= GEOMETRIES_MAX else []
+    return [Geometry(axes, tuple(k for k, _ in combo), tuple(s for _, s in combo))
+            for combo in itertools.product(*per_axis)]
 
 
 def classes(periods: tuple[int, ...]) -> list[tuple[int, ...]]:
@@ -112,14 +137,33 @@ def overwritten(g: Geometry, shape: tuple[int, ...], out: tuple[int, ...],
     return claim
 
 
+# A window's contribution is written at an entry where it is larger than this beside its class's largest:
+# a pick (a max pool's argmax) writes one entry of its window; smaller values are the differences' noise.
+WRITTEN_SHARE = 1e-6
+
+
+def written_last(g: Geometry, shape: tuple[int, ...], out: tuple[int, ...],
+                 truths: dict[tuple[int, ...], np.ndarray]) -> np.ndarray:
+    """The claim of a backward that assigns each window's contribution only where it writes one (a max pool's
+    dx[argmax] = dout): at each entry, the contribution of the last window, in the loops' order, that writes
+    there (0 where none does). Where every window writes its whole patch (a conv, an average) this is
+    `overwritten`'s claim."""
+    claim = np.zeros(shape)
+    scale = max((float(np.max(np.abs(t))) for t in truths.values() if t.size), default=0.0)
+    for position, patch in patches(g, out, truths):
+        where = g.window(position, g.strides, len(shape))
+        claim[where] = np.where(np.abs(patch) > WRITTEN_SHARE * scale, patch, claim[where])
+    return claim
+
+
 def patches(g: Geometry, out: tuple[int, ...],
             truths: dict[tuple[int, ...], np.ndarray]) -> Iterator[tuple[tuple[int, ...], np.ndarray]]:
     """Each window's own contribution (its output position and the truth of its class on the entries it
     covers): windows of one class do not overlap, so that is the window's alone."""
     for position in itertools.product(*(range(out[a]) for a in g.axes)):
         residue = tuple(i % p for i, p in zip(position, g.periods))
-        where = tuple(slice(i * s, i * s + k) for i, s, k in zip(position, g.strides, g.sizes))
-        yield position, truths[residue][(Ellipsis,) + where]
+        truth = truths[residue]
+        yield position, truth[g.window(position, g.strides, truth.ndim)]
 
 
 def placed_at(g: Geometry, strides: tuple[int, ...], shape: tuple[int, ...], out: tuple[int, ...],
@@ -128,8 +172,8 @@ def placed_at(g: Geometry, strides: tuple[int, ...], shape: tuple[int, ...], out
     are at g.strides (None where a window would fall outside the input)."""
     claim = np.zeros(shape)
     for position, patch in patches(g, out, truths):
-        where = tuple(slice(i * s, i * s + k) for i, s, k in zip(position, strides, g.sizes))
-        if any(w.stop > shape[a] for w, a in zip(where, g.axes)):
+        where = g.window(position, strides, len(shape))
+        if any(where[a].stop > shape[a] for a in g.axes):
             return None
-        claim[(Ellipsis,) + where] += patch
+        claim[where] += patch
     return claim
