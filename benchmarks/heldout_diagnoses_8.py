@@ -31,6 +31,42 @@ backward with an unweighted row sum, and needle's Log gradient divided by the ou
 - honest: no mistake named, only a count of the right entries (or none);
 - misleading: it names a mistake that is not the bug.
 
+Labels reviewed blind against the table of 2026-12-07 (main at e958478) before measurement, from the bugs'
+code and the causes' sentences and scope alone (only --self-check run; no diagnosis seen): added "label
+smoothing" to the label-smoothed cross-entropy whose gradient uses the hard one-hot target (a classifier's
+loss of scores with integer labels against (1 - eps) * onehot + eps / C, its claim (p - onehot) / N: that
+cause's own sentence and example; the comment above the case, "No cause describes this bug", predates it).
+No label removed. The four flagged labels are kept: "mean path" on batch norm with the -1/2 dropped from
+dvar (the variance's path is there but -2 times its truth, so the entry's first reading, statistics taken
+as constants, does not fit; its second does: claim - truth is a multiple of xhat per column, set by
+sum(dout * gamma * xhat), so the claim is right for every dout orthogonal to 1 and the output along axis 0
+and wrong for the part of dout the variance sees; that it is also right along 1, where the truth is 0,
+loosens "only those" as softmax's s * dout and the row-wise L2 norm do); "local gradient factor" on batch norm
+without gamma (the claim is the truth over gamma, an input broadcasting over the features: the entry's
+"1/u", which factor_inputs reads for a norm's gamma and peels.py names so, tests/diagnose/test_peels.py's
+batch norm with gamma forgotten alone); "sign region" on the leaky relu net with the slopes' sides swapped
+(the entry's own example, r+ = 0.05 and r- = 20 on z1's sign, inside W1's product with X, as
+test_inside_products.py's leaky slope on the wrong side: whether it is read there is the measurement's
+question, not the label's); "wrong steps" on the rnn whose dWh pairs dz_t with hs[t + 1] (that cause's own
+example, hs[t + 1].T @ dz for hs[t].T @ dz, the states the output and Wx (4, 3) with at least as many rows
+as columns). Not added: "transpose" and "permuted" to needle Summation without the reshape on a square
+(4, 4) (its claim is the truth's transpose, but the bug is dout put back along the wrong axis, which
+"broadcast axis" says and now comes first; set 7 counted "transpose" there as misleading); "derivative
+form" to hardtanh without its upper side (hardtanh is catalogued and its x > 1 piece's 0 written 1 is one
+node changed, but a mask without its upper side is the mask entry's own example, the more specific name,
+as set 7's review decided for its hard tanh); "window stride" to the dilated conv1d (its windows start at
+the forward's stride; their taps are contiguous where the dilation spreads them, which no entry reads);
+"local gradient factor", "input for output" or "output for input" to needle Log over the output (the claim
+is the truth times a / log(a): no one factor of an input, and log is none of those entries' activations)
+or to binary cross-entropy on probabilities (the truth times p(1 - p), p the input: none of a factor's or
+a form's ratios); "reduction axes" or "mean path" to attention's unweighted row sum (the sum is over the
+right axis, of dP where P * dP belongs). The other new or wider causes (a loss's softmax over the wrong
+axis, a forward's own scale forgotten, 2-D index bags, kernel layouts, a pool by reshape not transposed
+back, a max pool's dx[argmax] = dout, pools' strides without a kernel, an axis of 2 with one slice 0) fit
+no case beyond the labels they already have. 4 cases now name no cause: the dilated conv1d, binary
+cross-entropy on probabilities with the logits' gradient, attention's unweighted row sum and needle's Log
+over the output.
+
 Not yet measured: measure it once, after a blind review of its labels against the table of that day.
 """
 
@@ -425,7 +461,8 @@ family("losses")
 
 # No cause describes this bug: the claim is (p - onehot) / N where (p - smoothed target) / N belongs, off by
 # eps * (onehot - 1/C) / N at every entry, not only at the correct class's.
-@case("label-smoothed (eps 0.1) softmax cross-entropy, gradient with the hard one-hot target", "scores")
+@case("label-smoothed (eps 0.1) softmax cross-entropy, gradient with the hard one-hot target", "scores",
+      "label smoothing")
 def _(bug):
     r = gauss(7817)
     labels = np.array([2, 0, 3, 3, 1])
