@@ -74,6 +74,10 @@ term dropped" (out = x·g(x) read with g = out/x: true of the claim, not the stu
 over its output, told "output for input" in exp's words. Honest besides the four: the stride 2, pad 1 conv2d
 whose dx windows are added at (i, j) for (2i, 2j), and the fused affine-relu mix with dW transposed and the
 mask forgotten. The set is seen from here on: a development set, whose later figures are not held-out ones.
+
+After the measurement, when log joined the activations whose local-gradient forms are told, "output for
+input" was added to needle Log over its output (1/out where 1/a belongs: the writer's own comment called it
+"the output for the input in 1/x"). That label is not part of the blind figure above.
 """
 
 from __future__ import annotations
@@ -465,8 +469,9 @@ def _(bug):
 family("losses")
 
 
-# No cause describes this bug: the claim is (p - onehot) / N where (p - smoothed target) / N belongs, off by
-# eps * (onehot - 1/C) / N at every entry, not only at the correct class's.
+# When written, no cause described this bug (the review added "label smoothing"): the claim is (p - onehot) / N
+# where (p - smoothed target) / N belongs, off by eps * (onehot - 1/C) / N at every entry, not only at the
+# correct class's.
 @case("label-smoothed (eps 0.1) softmax cross-entropy, gradient with the hard one-hot target", "scores",
       "label smoothing")
 def _(bug):
@@ -869,9 +874,9 @@ def _(bug):
     return gradcheck.check_vjp(f, vjp, [r(3, 4), 3])
 
 
-# No cause describes this bug: the claim is out_grad / log(a) where out_grad / a belongs (the output for the
-# input in 1/x), the truth times a / log(a); log is not among the activations whose forms are told.
-@case("needle Log, gradient out_grad / node.value (the output log(a)) for out_grad / a", "a")
+# The claim is out_grad / log(a) where out_grad / a belongs (the output for the input in 1/x), the truth times
+# a / log(a). When written, log was not among the activations whose forms are told; it is now (label added).
+@case("needle Log, gradient out_grad / node.value (the output log(a)) for out_grad / a", "a", "output for input")
 def _(bug):
     r = gauss(7835)
 

@@ -339,8 +339,9 @@ def _factor_of(values: Callable[[Evidence], list[tuple[str, float]]]) -> Callabl
     """A test that the claim is r times the truth for one of the named values r."""
     def test(ev: Evidence) -> dict[str, Any] | None:
         r = claim_ratio(ev)
-        if r is None or len(_factor_names(ev, r)) > 1 or _ambiguous_forward_scale(ev, r) is not None:
-            return None  # ambiguous, or read as the forward's own scale (then "constant factor" says it)
+        if r is None or len(_factor_names(ev, r)) > 1 or _ambiguous_forward_scale(ev, r) is not None \
+                or _power_factor(ev, r):
+            return None  # ambiguous, or read as the forward's own scale or a power's exponent ("constant factor")
         if values not in (_root, _root_inverse) and _attention_width(ev, r) is not None:
             return None  # attention's own scale, whatever else the factor equals
         for label, value in values(ev):
@@ -410,6 +411,8 @@ def _factor_names(ev: Evidence, r: float) -> list[str]:
     if width is not None:
         inverse = close_to(r, 1 / math.sqrt(width))
         return [f"{'1/' if inverse else ''}√{width} (attention's {'1/' if inverse else ''}√d, the forward's scale)"]
+    if _power_factor(ev, r):  # out = u**k and the claim lacks k: the exponent's factor, whatever else k is
+        return [f"1/{_power_exponent(ev, r)} (the power's exponent, missing)"]
     scale = _ambiguous_forward_scale(ev, r)
     if scale is not None:  # 1/N and 1/√d at once, and the forward's own scale: that one is forgotten
         return [f"1/{_scale_words(scale[0], ev)} (the forward's own scale, missing)"]
@@ -548,14 +551,29 @@ def _sign_and_named(ev: Evidence, r: float) -> bool:
 
 def _power_factor(ev: Evidence, r: float) -> str:
     """The constant r is 1/k where the truth is a power's k·u**(k−1): the factor k is missing."""
+    found = _power_missing(ev, r)
+    if found is None:
+        return ""
+    n, k, below = found
+    return f": it uses {n}**{below} where {k}·{n}**{below} belongs (the derivative of {n}**{k}): the factor {k} is missing"
+
+
+def _power_exponent(ev: Evidence, r: float) -> str:
+    found = _power_missing(ev, r)
+    return "" if found is None else str(found[1])
+
+
+def _power_missing(ev: Evidence, r: float) -> tuple[str, Any, Any] | None:
+    """(the input u, k, k − 1) where the truth is a power's k·u**(k−1) and r = 1/k."""
+    if r == 0 or close_to(abs(r), 1.0):
+        return None
     for n, u in same_shape_arrays(ev):
         if n.startswith("output"):
             continue
         power = _power(ev, n, u)
         if power is not None and power[3] is not None and close_to(r, 1 / power[3]):
-            k, below = power[0], power[1]
-            return f": it uses {n}**{below} where {k}·{n}**{below} belongs (the derivative of {n}**{k}): the factor {k} is missing"
-    return ""
+            return n, power[0], power[1]
+    return None
 
 
 # ----- an elementwise step's local gradient written wrong ---------------------------------------------
@@ -588,6 +606,8 @@ ACTIVATIONS = (
     Activation("tanh", np.tanh, lambda y: 1 - y ** 2, lambda x: 1 - np.tanh(x) ** 2, np.arctanh, -1.0, 1.0,
                "1 − {y}**2", "1 − tanh({x})**2", "1 − tanh²", "`dout * out` for `dout * (1 - out**2)`"),
     Activation("exp", np.exp, lambda y: y, np.exp, np.log, 0.0, math.inf, "{y}", "exp({x})", "exp", ""),
+    Activation("log", np.log, lambda y: np.exp(-y), lambda x: 1 / x, np.exp, -math.inf, math.inf, "exp(−{y})",
+               "1/{x}", "1/x", ""),
     Activation("softplus", lambda x: np.logaddexp(0.0, x), lambda y: -np.expm1(-y),
                _sigmoid, lambda y: np.log(np.expm1(y)), 0.0, math.inf, "1 − exp(−{y})", "σ({x})",
                "σ", "`dout * out` for `dout * sigmoid(x)`"),
@@ -656,6 +676,7 @@ def _local_forms(ev: Evidence) -> list[tuple[str, dict[str, str]]]:
     if not has_claims(ev):
         return []
     found: dict[tuple[str, ...], dict[str, str]] = {}
+    seen: set[tuple[str, ...]] = set()  # readings whose activation of the input is the output itself
     o = _single_output(ev)
     for n, u in same_shape_arrays(ev):
         if n.startswith("output"):
@@ -676,12 +697,17 @@ def _local_forms(ev: Evidence) -> list[tuple[str, dict[str, str]]]:
                     if explains(ev, [t * ratio for t in ev.true]):
                         gloss = f"y = {act.name}({n})" + (f", {outputs[0]}" if outputs else "")
                         found.setdefault((form, act.name), _form_words(form, act, n, "y", gloss))
+                        if outputs:
+                            seen.add((form, act.name))
+    if seen:  # the layer's output is that activation of the input: other readings of it are coincidences
+        found = {key: words for key, words in found.items() if key in seen}
     for key, words in _gate_forms(ev):
         found.setdefault(key, words)
     for act in ACTIVATIONS:
         for form in LOCAL_FORMS:
             truth = ev.moved.get(f"{form} {act.name}")
-            if truth is not None and o is not None and (form, act.name) not in found and explains(ev, truth):
+            direct = any(key[0] == form for key in found)  # the visible input read it: the hidden z is no more
+            if truth is not None and o is not None and not direct and explains(ev, truth):
                 gloss = f"y = {act.name}(z), the output, z the {act.name}'s input inside the layer"
                 found[(form, act.name)] = _form_words(form, act, "z", "y", gloss)
     return [(key[0], words) for key, words in found.items()]
@@ -793,6 +819,9 @@ def _product_rule(ev: Evidence) -> dict[str, Any] | None:
     dropped = {"derivative": [d * g for d in douts], "factor": [t - d * g for t, d in zip(ev.true, douts)]}
     for which, predicted in dropped.items():
         if enough_entries(ev, 1) and explains(ev, predicted):
+            slip = _derivative_slip(ev)
+            if slip is not None and not slip.mutation.site_right.is_Add:
+                return None  # a slip inside a catalogued activation's derivative (softsign's square) says it better
             kept, lost = ("g(x)", "x·g′(x)") if which == "derivative" else ("x·g′(x)", "g(x)")
             return {"kept": kept.replace("x", ev.name), "lost": lost.replace("x", ev.name),
                     "claim": f"dout·out/{ev.name}" if which == "derivative" else f"the true gradient less dout·out/{ev.name}"}
@@ -2706,6 +2735,19 @@ def _derivative_form(ev: Evidence) -> dict[str, Any] | None:
     """The layer's output (or f's one number, their sum) is a catalogued activation of an input u of the
     gradient's shape, the truth is dout times its derivative, and the claim is dout times that derivative
     with one slip, which no different slip also explains (derivative_forms.py)."""
+    slip = _derivative_slip(ev)
+    if slip is None:
+        return None
+    n = slip.found.u_name
+    x_name = n if n.isidentifier() else "z"
+    fields = derivative_forms.words(slip, x_name)
+    if x_name != n:
+        fields["gloss"] += f"; z = {n}"
+    return {**fields, "every": ev.every}
+
+
+def _derivative_slip(ev: Evidence) -> derivative_forms.Slip | None:
+    """derivative_forms' one slip that explains the claim, or None."""
     o = _single_output(ev)
     if o is None or not has_claims(ev) or (o.shape != ev.shape and o.ndim):
         return None
@@ -2715,17 +2757,9 @@ def _derivative_form(ev: Evidence) -> dict[str, Any] | None:
     candidates = [(n, u) for n, u in same_shape_arrays(ev) if not n.startswith("output")]
     if not candidates:
         return None
-    slip = derivative_forms.search(candidates, o, [v for _, v in number_inputs(ev.inputs)], douts,
+    return derivative_forms.search(candidates, o, [v for _, v in number_inputs(ev.inputs)], douts,
                                    truth_is=lambda p: explains(ev, p, claimed=ev.true),
                                    claim_is=lambda p: explains(ev, p), same=SAME)
-    if slip is None:
-        return None
-    n = slip.found.u_name
-    x_name = n if n.isidentifier() else "z"
-    fields = derivative_forms.words(slip, x_name)
-    if x_name != n:
-        fields["gloss"] += f"; z = {n}"
-    return {**fields, "every": ev.every}
 
 
 HYPOTHESES: tuple[Hypothesis, ...] = (
@@ -2770,7 +2804,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                "output", douts=_activation_douts),
     Hypothesis("output for input", _local_form("output for input"),
                "it uses {wrong} where {right} belongs ({gloss}): the derivative is written with the output for the "
-               "input ({act} applied to its own output again)", douts=_activation_douts),
+               "input ({act}'s derivative taken at its own output)", douts=_activation_douts),
     Hypothesis("1 / 1 + exp", _precedence,
                "f's output is above 1 where a sigmoid's is below: the forward computes 1 + exp(-z) (`1 / 1 + "
                "np.exp(-z)` is (1/1) + exp(-z)), while the claim is the sigmoid's gradient; write 1 / (1 + np.exp(-z))",
