@@ -952,6 +952,9 @@ def _window_douts(ev: Evidence) -> dict[str, list[tuple]]:
     for g in _window_geometries(ev):
         if all(p == 1 for p in g.periods):
             continue  # one class, the whole dout: its truth is measured already
+        keys = {_window_key(g.periods, r) for r in windows.classes(g.periods)} - set(found)
+        if g.pads and len(found) + len(keys) > windows.CLASSES_MAX:
+            continue  # a padded reading, tried last, is dropped where it would overflow the others'
         for residue in windows.classes(g.periods):
             key = _window_key(g.periods, residue)
             if key in found:
@@ -987,6 +990,10 @@ def _window_geometries(ev: Evidence, overlapping: bool | None = None) -> list[wi
     found = windows.geometries(ev.shape, first, kernels) if overlapping in (None, True) else []
     if overlapping in (None, False):
         found += [g for g in windows.geometries(ev.shape, first, kernels, overlapping=False) if g not in found]
+        padded = windows.padded_geometries(ev.shape, first, kernels)  # a padded conv's, kernel-sized
+        if padded and not any(g.sizes in kernels for g in found):
+            found = []  # the kernel says the windows' size: valid windows of another size are not read
+        found += padded
     return found
 
 
@@ -1010,10 +1017,15 @@ def _window_stride(ev: Evidence) -> dict[str, Any] | None:
         truths = _class_truths(ev, g)
         if not truths:
             continue
+        wholes = windows.whole_contributions(g, ev.shape, first, truths,
+                                             [np.asarray(d[0]) for d in ev.douts]) if g.pads else None
+        if g.pads and wholes is None:
+            continue
         for strides in itertools.product(range(1, windows.STRIDE_MAX + 1), repeat=len(g.axes)):
             if strides == g.strides:
                 continue
-            predicted = [windows.placed_at(g, strides, ev.shape, first, t) for t in truths]
+            predicted = ([windows.padded_placed_at(g, strides, ev.shape, w) for w in wholes]
+                         if wholes is not None else [windows.placed_at(g, strides, ev.shape, first, t) for t in truths])
             if all(p is not None for p in predicted) and explains(ev, predicted):
                 said = ",".join(map(str, strides)) if len(set(strides)) > 1 else str(strides[0])
                 return {"what": f"it is the windows' own contributions ({g.said()} along axes "

@@ -8,7 +8,9 @@ into classes whose windows do not overlap (position i mod ceil(size/stride) alon
 for a dout kept on one class is then each window's own contribution, at the entries it covers. These
 helpers give the classes' douts and the claim such a backward makes from their truths; and, from the
 same truths (each window's own contribution), the claim of a backward that adds the windows at another
-stride than the forward's (a stride 2 conv's dx windows placed at stride 1).
+stride than the forward's (a stride 2 conv's dx windows placed at stride 1). A padded conv's windows (its
+kernel's size, starting at i * stride - pad) hide part of the border windows' contributions in the padding:
+that part is the linear map of dout the windows inside show, so the whole claim is still predicted.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Geometry:
     axes: tuple[int, ...]
     sizes: tuple[int, ...]
     strides: tuple[int, ...]
+    pads: tuple[int, ...] = ()  # per side along each axis (padded_geometries); none for valid windows
 
     @property
     def periods(self) -> tuple[int, ...]:
@@ -51,7 +54,8 @@ class Geometry:
     def said(self) -> str:
         size = "x".join(map(str, self.sizes))
         stride = ",".join(map(str, self.strides)) if len(set(self.strides)) > 1 else str(self.strides[0])
-        return f"{size} windows with stride {stride}"
+        pad = ",".join(map(str, self.pads)) if len(set(self.pads)) > 1 else "".join(map(str, self.pads[:1]))
+        return f"{size} windows with stride {stride}" + (f" and padding {pad}" if pad else "")
 
 
 def geometries(shape: tuple[int, ...], out: tuple[int, ...], kernels: Sequence[tuple[int, ...]] = (),
@@ -176,4 +180,106 @@ def placed_at(g: Geometry, strides: tuple[int, ...], shape: tuple[int, ...], out
         if any(where[a].stop > shape[a] for a in g.axes):
             return None
         claim[where] += patch
+    return claim
+
+
+# A linear fit of a window's contribution must leave at most this share of its largest value unexplained.
+FIT_RESIDUAL = 1e-6
+
+
+def padded_geometries(shape: tuple[int, ...], out: tuple[int, ...],
+                      kernels: Sequence[tuple[int, ...]]) -> list[Geometry]:
+    """The geometries of windows of a kernel's size over the input padded by 0 < p <= size // 2 per side (a
+    padded conv's, "same" padding at most): their windows start at i * stride - pad. A stride 2, pad 1 conv's output may be a valid stride
+    1 conv's size: both are read, and the numbers (whole_contributions' fit) tell them apart."""
+    found = []
+    for axes in spatial_axes(shape, out, bool(kernels)):
+        for kernel in kernels:
+            if len(kernel) != len(axes):
+                continue
+            per_axis = []
+            for a, k in zip(axes, kernel):
+                per_axis.append([(s, p) for s in range(1, STRIDE_MAX + 1) for p in range(1, k // 2 + 1)
+                                 if (shape[a] + 2 * p - k) // s + 1 == out[a] and k <= shape[a] + 2 * p])
+            for combo in itertools.product(*per_axis):
+                g = Geometry(axes, kernel, tuple(s for s, _ in combo), tuple(p for _, p in combo))
+                if g not in found:
+                    found.append(g)
+    return found if len(found) <= GEOMETRIES_MAX else []
+
+
+def _padded_window(g: Geometry, position: tuple[int, ...], strides: tuple[int, ...],
+                   shape: tuple[int, ...]) -> tuple[tuple[slice, ...], tuple[slice, ...]] | None:
+    """The entries of the input a padded window at `position` placed at `strides` covers, and the entries of
+    its whole (kernel-sized) contribution they take; None where it would leave the padded input."""
+    inside: list[slice] = [slice(None)] * len(shape)
+    part: list[slice] = [slice(None)] * len(shape)
+    for a, i, s, k, p in zip(g.axes, position, strides, g.sizes, g.pads):
+        start = i * s - p
+        if start + k > shape[a] + p:
+            return None
+        lo, hi = max(start, 0), min(start + k, shape[a])
+        inside[a], part[a] = slice(lo, hi), slice(lo - start, hi - start)
+    return tuple(inside), tuple(part)
+
+
+def _at(dout: np.ndarray, g: Geometry, position: tuple[int, ...]) -> np.ndarray:
+    """dout at one output position: (batch, the other axes flattened)."""
+    where: list[slice | int] = [slice(None)] * dout.ndim
+    for a, i in zip(g.axes, position):
+        where[a] = i
+    d = np.asarray(dout[tuple(where)], dtype=np.float64)
+    return d.reshape(d.shape[0], -1)
+
+
+def whole_contributions(g: Geometry, shape: tuple[int, ...], out: tuple[int, ...],
+                        truths: Sequence[dict[tuple[int, ...], np.ndarray]],
+                        douts: Sequence[np.ndarray]) -> list[dict[tuple[int, ...], np.ndarray]] | None:
+    """Per dout, each padded window's whole contribution, the part the padding hides included: a window
+    inside the input shows it; the others' is the one linear map of dout at the window's position (the same
+    per dout, batch entry and position, as a conv's or an average's is) fitted on the windows inside and
+    checked on every entry seen. None where the windows inside are too few to fit it or it does not
+    explain them."""
+    whole_shape = [shape[0], *shape[1:]]
+    for a, k in zip(g.axes, g.sizes):
+        whole_shape[a] = k
+    rows, cols, seen = [], [], []
+    for by_class, dout in zip(truths, douts):
+        for position in itertools.product(*(range(out[a]) for a in g.axes)):
+            found = _padded_window(g, position, g.strides, shape)
+            if found is None:
+                return None
+            shown = by_class[tuple(i % q for i, q in zip(position, g.periods))][found[0]]
+            seen.append((position, found, shown, _at(dout, g, position)))
+            if all(found[1][a].stop - found[1][a].start == k for a, k in zip(g.axes, g.sizes)):
+                rows.append(seen[-1][3])
+                cols.append(shown.reshape(shape[0], -1))
+    if not rows or not all(np.all(np.isfinite(c)) for c in cols):
+        return None
+    x, y = np.concatenate(rows), np.concatenate(cols)
+    if x.shape[0] <= x.shape[1]:
+        return None  # as many samples as unknowns: any map fits, none is read
+    fit = np.linalg.lstsq(x, y, rcond=None)[0]
+    scale = max(float(np.max(np.abs(y))), 1e-300)
+    found_all: list[dict[tuple[int, ...], np.ndarray]] = []
+    for position, (_, part), shown, at in seen:
+        if position == seen[0][0]:
+            found_all.append({})
+        full = (at @ fit).reshape(whole_shape)
+        if np.any(np.abs(full[part] - shown) > FIT_RESIDUAL * scale):
+            return None
+        found_all[-1][position] = full
+    return found_all
+
+
+def padded_placed_at(g: Geometry, strides: tuple[int, ...], shape: tuple[int, ...],
+                     whole: dict[tuple[int, ...], np.ndarray]) -> np.ndarray | None:
+    """The claim of a backward that adds each padded window's whole contribution at `strides` (in the padded
+    input) where the forward's are at g.strides, then drops the padding (None where a window leaves it)."""
+    claim = np.zeros(shape)
+    for position, full in whole.items():
+        found = _padded_window(g, position, strides, shape)
+        if found is None:
+            return None
+        claim[found[0]] += full[found[1]]
     return claim

@@ -102,7 +102,9 @@ def test_conv_stride_forgotten_in_backward():
                                    [randn(2, 2, 5, 5), randn(2, 2, 3, 3), randn(2), {"stride": 2, "pad": 1}])
     assert result.status == "mismatch"
     assert "worst at x[" in result.gradients["x"].verdict and "worst at w[" in result.gradients["w"].verdict
-    assert "entries" in diagnosis(result, "x")
+    # the padded windows read from the shapes and the kernel: each window's dx added at stride 1
+    assert result.gradients["x"].cause == "window stride"
+    assert "added at stride 1" in diagnosis(result, "x") and "padding 1" in diagnosis(result, "x")
 
 
 def test_repeated_indices_not_accumulated():
