@@ -39,6 +39,8 @@ FACTORS = hy.FACTOR_CAUSES
 NOT_INNER = ("rounding", "order", "zero", "regularisation", "data term factor", "sign region", "one slice wrong")
 # Orders of the axes are tried up to this many axes (4! = 24, each with the rest walked through the table).
 PERMUTED_AXES_MAX = 4
+# A pool's or a window's usual sizes (3, 2x2, 3x3): an average's 1/k forgotten beside another mistake.
+WINDOW_AREAS = (3.0, 4.0, 9.0)
 # A factor beside a mask is not that mask's share of the entries (or its inverse) within this (relative).
 MASK_SHARE = 1e-2
 
@@ -182,7 +184,7 @@ def _factors(ev: Evidence) -> list[float]:
     inverses, square roots), 2, ½ and −1, and two read off the claim: the ratio of its size to the truth's
     (what a factor beside a permutation keeps) and its fit on the entries where the truth is not 0 (what
     a factor beside a missing mask keeps)."""
-    values = [-1.0, 2.0, 0.5]
+    values = [-1.0, 2.0, 0.5, *WINDOW_AREAS, *(1 / a for a in WINDOW_AREAS)]
     values += [v for _, v in hy.named_factors(ev)]
     values += [float(np.sqrt(d)) for d in hy.feature_squares(ev)] + [1 / float(np.sqrt(d))
                                                                      for d in hy.feature_squares(ev)]
@@ -209,7 +211,8 @@ def _factor_said(ev: Evidence, r: float) -> tuple[str, str] | None:
         fields = tried(BY_NAME[name], synthetic)
         if fields is not None:
             return name, BY_NAME[name].said({"name": ev.name, **fields})
-    return None
+    ambiguous = hy.ambiguous_factor(synthetic)  # two sizes are r (2 rows and a 2): a factor, none of them named
+    return None if ambiguous is None else ("constant factor", ambiguous)
 
 
 def _mask_share(ev: Evidence, r: float) -> bool:
