@@ -1438,12 +1438,15 @@ def _blocks_moved(ev: Evidence) -> dict[str, Any] | None:
 def _shifted(ev: Evidence) -> dict[str, Any] | None:
     """Every entry is the truth of the entry a constant offset before it along some axes (shifts.py): a crop
     or index off by one. The entries that come in at the edge are not known from the truth; they must be
-    few (shifts.BAND_SHARE_MAX) and every other entry, for every dout, exactly the moved truth."""
+    few (shifts.band_allowed: more where the offset is the padding read off the shapes) and every other
+    entry, for every dout, exactly the moved truth."""
     if not has_claims(ev) or not ev.shape or len(ev.true) < 1:
         return None
     scale = max(max(largest_measured(t) for t in ev.true), 1e-300)
+    outputs = [tuple(np.shape(o)) for o in ev.outputs]
+    others = [other.shape for key, other in ev.everyone.items() if key != ev.name]
     for s in shifts.offsets(ev.shape):
-        if shifts.band_share(ev.shape, s) > shifts.BAND_SHARE_MAX:
+        if not shifts.band_allowed(ev.shape, s, outputs, others):
             continue
         first = shifts.moved(ev.true[0], s)
         if not _shift_glance(ev, first, scale):

@@ -28,6 +28,11 @@ AXIS_PER_OFFSET = 4
 # The band of entries that come in, whose values are not the truth's, is at most this share of the claim
 # (rows and columns of a 5x5 image moved by one: 9 of 25).
 BAND_SHARE_MAX = 0.4
+# Where the offset along every moved axis is the padding read off the shapes (a window of another input's
+# size, slid over this input padded by |k| on each side, gives the output's length there), the band is the
+# padding's gradient kept by a crop at the wrong place: it may be this share (a 4x4 image's rows and columns
+# moved by one: 7 of 16), the compared entries still more than half.
+BAND_SHARE_PADDED_MAX = 0.5
 
 
 def offsets(shape: tuple[int, ...]) -> Iterator[tuple[int, ...]]:
@@ -59,6 +64,29 @@ def moved(a: np.ndarray, s: tuple[int, ...]) -> np.ndarray:
 def band_share(shape: tuple[int, ...], s: tuple[int, ...]) -> float:
     """The share of the entries that come in when an array of this shape moves by s."""
     return 1.0 - float(np.prod([(n - abs(k)) / n for k, n in zip(s, shape)]))
+
+
+def band_allowed(shape: tuple[int, ...], s: tuple[int, ...], outputs: list[tuple[int, ...]],
+                 others: list[tuple[int, ...]]) -> bool:
+    """The band that comes in is small (BAND_SHARE_MAX), or no more than BAND_SHARE_PADDED_MAX where every
+    moved axis's offset is its padding (padded_by): the crop of a padded gradient one place off."""
+    share = band_share(shape, s)
+    if share <= BAND_SHARE_MAX:
+        return True
+    if share > BAND_SHARE_PADDED_MAX:
+        return False
+    return all(padded_by(shape, a, abs(k), outputs, others) for a, k in enumerate(s) if k)
+
+
+def padded_by(shape: tuple[int, ...], axis: int, pad: int, outputs: list[tuple[int, ...]],
+              others: list[tuple[int, ...]]) -> bool:
+    """Some output of this input's rank is, along `axis`, as long as a window of some other input's trailing
+    length (2 or more) slid over this axis padded by `pad` on each side, at a stride no larger than the window."""
+    n = shape[axis]
+    lengths = {o[axis] for o in outputs if len(o) == len(shape)}
+    windows = {w for o in others for w in o[-2:] if w >= 2}
+    return any((n + 2 * pad - w) // stride + 1 == m
+               for m in lengths for w in windows if n + 2 * pad >= w for stride in range(1, w + 1))
 
 
 def band(shape: tuple[int, ...], s: tuple[int, ...]) -> np.ndarray:

@@ -159,3 +159,54 @@ def test_a_large_convolution_in_fast_mode_is_told_shifted_from_its_block():
     result = gradcheck.check_vjp(conv1d, conv1d_backward(slice(None, -2)), inputs, mode="fast")
     g = result.gradients["x"]
     assert result.exit_code == 1 and g.cause == "permuted" and "shifted by 1 along axis 2" in g.diagnosis, g.diagnosis
+
+
+def conv2d(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) with (F, C, 3, 3) kernels, padding 1, stride 1: the image's size kept."""
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    rows = [np.stack([np.einsum("nchw,fchw->nf", xp[:, :, i:i + 3, j:j + 3], w) for j in range(x.shape[3])],
+                     axis=-1) for i in range(x.shape[2])]
+    return np.stack(rows, axis=-2)
+
+
+def conv2d_backward(rows: slice, columns: slice, noise: float = 0.0):
+    """dx cropped from the padded input's gradient with `rows` and `columns` ([1:-1] both is right)."""
+    def backward(dout, x, w):
+        xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+        dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+        for i in range(dout.shape[2]):
+            for j in range(dout.shape[3]):
+                dxp[:, :, i:i + 3, j:j + 3] += np.einsum("nf,fchw->nchw", dout[:, :, i, j], w)
+                dw += np.einsum("nf,nchw->fchw", dout[:, :, i, j], xp[:, :, i:i + 3, j:j + 3])
+        dx = dxp[:, :, rows, columns]
+        return dx + noise * np.random.default_rng(2).standard_normal(dx.shape), dw
+    return backward
+
+
+def _small_image_inputs() -> list[np.ndarray]:
+    rng = np.random.default_rng(11)
+    return [rng.standard_normal((3, 2, 4, 4)), rng.standard_normal((2, 2, 3, 3))]
+
+
+def test_a_small_images_dx_cropped_one_early_is_a_shift_where_the_offset_is_the_padding():
+    """On a 4x4 image, rows and columns moved by one bring in 7 of 16 entries (more than BAND_SHARE_MAX):
+    the shift is still named, because the offset is the padding the kernel's shape and the output's say."""
+    late = slice(None, -2)
+    result = gradcheck.check_vjp(conv2d, conv2d_backward(late, late), _small_image_inputs())
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and result.status == "mismatch"
+    assert g.cause == "permuted" and "shifted by (1, 1) along axes 2, 3" in g.diagnosis, g.diagnosis
+    assert "padding's gradient" in g.diagnosis, g.diagnosis
+
+
+def test_a_small_images_near_misses_are_not_said_shifted():
+    """The same crop plus noise, and a pool with no kernel input to read the padding off (its band of 7 in 16
+    stays too large to name), are not said to be shifted; the right layer passes."""
+    late = slice(None, -2)
+    noisy = gradcheck.check_vjp(conv2d, conv2d_backward(late, late, noise=1e-3), _small_image_inputs())
+    assert noisy.exit_code == 1 and SHIFTED not in noisy.gradients["x"].diagnosis, noisy.gradients["x"].diagnosis
+    right = gradcheck.check_vjp(conv2d, conv2d_backward(slice(1, -1), slice(1, -1)), _small_image_inputs())
+    assert right.exit_code == 0 and right.status == "pass"
+    x = np.random.default_rng(12).standard_normal((2, 2, 4, 4))
+    pool = gradcheck.check_vjp(average_pool, average_pool_backward(late, late), [x])
+    assert pool.exit_code == 1 and SHIFTED not in pool.gradients["x"].diagnosis, pool.gradients["x"].diagnosis
