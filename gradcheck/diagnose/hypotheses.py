@@ -24,7 +24,7 @@ import numpy as np
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
 from ..ops.reductions import softmax
-from . import attention, blocks, derivative_forms, indexing, loss_axes, reductions, routing, shifts, windows
+from . import attention, blocks, derivative_forms, indexing, loss_axes, reductions, relu_affine, routing, shifts, windows
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED, axes_words
 
@@ -1752,7 +1752,7 @@ def _mask(ev: Evidence) -> dict[str, Any] | None:
         return None
     zero = zero_where_true_is(ev)
     if not zero.any() or zero[ev.known].all():
-        return None
+        return _unmasked_relu_affine(ev)  # a mask hidden inside x.T @ g, where no entry of the truth is 0
     nonzero_claim = np.any([np.abs(c) > SAME * max(float(np.max(np.abs(c))), 1e-300) for c in ev.claimed], axis=0)
     rest = ev.known & ~zero
     region = _region(ev, zero)
@@ -1771,6 +1771,43 @@ def _mask(ev: Evidence) -> dict[str, Any] | None:
         return {"what": f"it is 0 exactly where the true gradient is not, and not 0 where it is 0: the mask is "
                         f"inverted (it keeps {region} where {_complement(region)} belongs)"}
     return _wrong_pick(ev) or _mask_over_another_axis(ev)
+
+
+def _unmasked_relu_affine(ev: Evidence) -> dict[str, Any] | None:
+    """The claim is the input's gradient with dout where dout * (z > 0) belongs (times 1/N or N, if at all),
+    and the truth is the masked one, for every dout."""
+    if not has_claims(ev) or ev.random < 1:
+        return None
+    leaves = {p: np.asarray(ev.inputs.leaf(p), dtype=np.float64) for p in ev.inputs.wrt}
+    found = relu_affine.relu_affine_roles(ev.outputs, leaves)
+    if found is None:
+        return None
+    roles, z = found
+    role = next((r for r, p in roles.items() if p == ev.name), None)
+    mask = z > 0
+    if role is None or mask.all() or not mask.any():
+        return None
+    if relu_affine.product_undone(leaves[roles["x"]], leaves[roles["W"]]):
+        return None  # products.py recovers g there and says the mask inside the product
+    grad = relu_affine.gradient_of(role, leaves[roles["x"]], leaves[roles["W"]])
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts]
+    if not explains(ev, [grad(d * mask) for d in douts], claimed=ev.true):
+        return None
+    unmasked = [grad(d) for d in douts]
+    if explains(ev, [grad(d * mask) for d in douts]):
+        return None
+    n = z.shape[0]
+    what = ("it is the gradient with the relu's mask left out: dout where dout * (z > 0) belongs "
+            f"(z = {roles['x']} @ {roles['W']}{' + ' + roles['b'] if 'b' in roles else ''}, the relu's input)"
+            f"{ev.every}")
+    if explains(ev, unmasked):
+        return {"what": what}
+    r = fitted_factor(ev, unmasked)
+    for value, said in ((1.0 / n, f"divided by {n}, the number of rows (a 1/{n} where the truth has none)"),
+                        (float(n), f"times {n}, the number of rows (an average over them undone)")):
+        if close_to(r, value) and explains(ev, [value * u for u in unmasked]):
+            return {"what": f"two mistakes: {what}; and it is {said}"}
+    return None
 
 
 def _mask_over_another_axis(ev: Evidence) -> dict[str, Any] | None:
