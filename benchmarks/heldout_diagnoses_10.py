@@ -26,6 +26,23 @@ A diagnosis is
 - honest: no mistake named, only a count of the right entries (or none);
 - misleading: it names a mistake that is not the bug.
 
+Labels reviewed blind against the table of 2026-12-07 (main at 36e32db) before measurement, from the bugs'
+code and the causes' sentences and scope alone (no diagnosis seen): added "constant factor" to the attention
+(d = 9) whose dQ forgets the 1/sqrt(d) (its sentence says 1/c where the truth is c times a matrix product's
+own gradient as the forward's scale c missing, which this is; the embedding scaled by sqrt(d) already had
+both). No label removed. Today's new scope was checked against every case: "permuted" now covers a padded
+conv's dx cropped one place off (no case has a padded conv), "mask" a relu after an affine map without its
+mask (already on the relu(x @ W) mix), and composites a window's area (the average pool's 1/4) as a
+"constant factor" beside another mistake (already on the average pool mix with its windows at i). The 4
+cases that name no cause still name none: the RMSNorm's second term without its 1/D is no mean or variance
+taken as a constant ("mean path") and no factor of the whole truth; the BCE's (p - y) / n is the truth
+times p (1 - p), no input u, 1/u or log u and no activation's form; the rnn's overwritten db is step 0's dz
+with every later dout carried in, no one step's dout alone; the net's dW2 from z1 puts the pre-relu z1 in
+the product where h1 belongs, not a mask left out of the gradient (relu_affine's "mask" is for the affine
+map before the relu). Kept, though its scope may not reach it: "wrong steps" on the rnn whose dWh pairs
+dz_t with h_t (its sentence describes the bug; dz_t is read back through Wx, here (3, 4), fewer rows than
+columns), and "activation for its derivative" on the lstm's Wx (the gate's slip sits inside x.T @ dz).
+
 Not yet measured: measure it once, after a blind review of its labels against the table of that day.
 """
 
@@ -475,7 +492,7 @@ def attn_bwd(dout, cache, bugs=()):
     return dQ, dK, dV
 
 
-@case("attention (T=3, d=9) whose dQ forgets the 1/sqrt(d)", "Q", "square root of a size")
+@case("attention (T=3, d=9) whose dQ forgets the 1/sqrt(d)", "Q", "square root of a size", "constant factor")
 def _(bug):
     r = draws(8021)
     bugs = {"dQ unscaled"} if bug else ()
