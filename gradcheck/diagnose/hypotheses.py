@@ -2190,15 +2190,24 @@ def _too_few_axes(ev: Evidence) -> dict[str, Any] | None:
     return None
 
 
-def _loss_softmax_axis(ev: Evidence) -> dict[str, Any] | None:
-    """A classifier's loss, one number (loss_axes.py): the truth is k · (softmax(s) − onehot(y)) with the
-    softmax over the classes' axis a, and the claim the same with its softmax over the other axis b."""
+def _loss_scores(ev: Evidence) -> tuple[np.ndarray, list[float]] | None:
+    """A loss of one number on the scores being differentiated (loss_axes.py): the scores and each dout's
+    one number; None for any other layer."""
     if ev.outputs and np.ndim(ev.outputs[0]) or len(ev.shape) != loss_axes.SCORE_AXES or not has_claims(ev):
         return None
     scores = dict(float_inputs(ev)).get(ev.name)
     if scores is None or scores.shape != ev.shape or not ev.whole:
         return None
-    douts = [float(np.sum(d[0])) for d in ev.douts]
+    return scores, [float(np.sum(d[0])) for d in ev.douts]
+
+
+def _loss_softmax_axis(ev: Evidence) -> dict[str, Any] | None:
+    """A classifier's loss, one number (loss_axes.py): the truth is k · (softmax(s) − onehot(y)) with the
+    softmax over the classes' axis a, and the claim the same with its softmax over the other axis b."""
+    read = _loss_scores(ev)
+    if read is None:
+        return None
+    scores, douts = read
     for n, y, a in loss_axes.labelled_axes(scores, ev.inputs.values):
         right = loss_axes.gradient(scores, y, a, a)
         k = fitted_factor(ev, [d * right for d in douts], claimed=ev.true)
@@ -2219,12 +2228,10 @@ def _label_smoothing(ev: Evidence) -> dict[str, Any] | None:
     """A classifier's loss, one number, against smoothed targets: the truth is k · (softmax(s) − T), T =
     (1 − ε)·onehot(y) + ε/C (ε read from the constant the truth is off the labels), and the claim is
     k · (softmax(s) − onehot(y)): the backward forgets the smoothing."""
-    if ev.outputs and np.ndim(ev.outputs[0]) or len(ev.shape) != loss_axes.SCORE_AXES or not has_claims(ev):
+    read = _loss_scores(ev)
+    if read is None:
         return None
-    scores = dict(float_inputs(ev)).get(ev.name)
-    if scores is None or scores.shape != ev.shape or not ev.whole:
-        return None
-    douts = [float(np.sum(d[0])) for d in ev.douts]
+    scores, douts = read
     for n, y, a in loss_axes.labelled_axes(scores, ev.inputs.values):
         p, hot, classes = softmax(scores, axis=a), loss_axes.onehot(y, ev.shape, a), ev.shape[a]
         fit = loss_axes.smoothing_fit(ev.true, douts, p, hot, classes)
