@@ -23,6 +23,7 @@ import numpy as np
 
 from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
+from ..ops import arrays
 from ..ops.reductions import softmax
 from . import attention, blocks, derivative_forms, indexing, loss_axes, reductions, relu_affine, routing, shifts, windows
 from .model_terms import Strengths
@@ -2668,7 +2669,7 @@ def _correct_class(ev: Evidence) -> dict[str, Any] | None:
     if not has_claims(ev) or not ev.whole:
         return None
     for n, y in indexing.labels(ev.shape, ev.inputs.values):
-        hot = indexing.onehot(y, ev.shape[-1]).astype(bool)
+        hot = arrays.onehot(y, ev.shape[-1]).astype(bool)
         if not explains(ev, [np.where(hot, c, t) for c, t in zip(ev.claimed, ev.true)]):
             continue
         rows = np.argwhere(wrong_entries(ev).any(axis=-1))
@@ -2701,7 +2702,7 @@ def _label_columns(ev: Evidence) -> dict[str, Any] | None:
     if not has_claims(ev) or not ev.whole:
         return None
     for n, y in indexing.labels(ev.shape, ev.inputs.values):
-        hot = indexing.onehot(y, ev.shape[-1])
+        hot = arrays.onehot(y, ev.shape[-1])
         slips = [("columns", how, mask) for how, mask in indexing.column_masks(y, ev.shape[-1])]
         slips += [("rows", how, mask) for how, mask in indexing.row_masks(y, ev.shape[-1])]
         for picks, how, mask in slips:

@@ -39,11 +39,6 @@ def labels(shape: tuple[int, ...], values: Mapping[str, Any]) -> list[tuple[str,
     return found
 
 
-def onehot(y: np.ndarray, columns: int) -> np.ndarray:
-    """1 at (i, y[i]) (along the last axis), 0 elsewhere."""
-    return np.eye(columns)[y]
-
-
 def column_masks(y: np.ndarray, columns: int) -> list[tuple[str, np.ndarray]]:
     """What `d[:, y] -= 1` subtracts: 1 in every row at each class y holds (numpy's buffered fancy-index
     update, each column once), and, where y repeats a label, the count of it (np.subtract.at)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops import arrays
 from ..ops.reductions import softmax
 
 # The scores are a matrix: classes along one axis, the examples along the other.
@@ -32,10 +33,7 @@ def labelled_axes(scores: np.ndarray, values: Mapping[str, Any]) -> Iterator[tup
 
 def onehot(y: np.ndarray, shape: tuple[int, ...], axis: int) -> np.ndarray:
     """1 at each example's label along the classes' axis, 0 elsewhere."""
-    h = np.zeros(shape)
-    examples = np.arange(y.size)
-    h[(y, examples) if axis == 0 else (examples, y)] = 1.0
-    return h
+    return np.moveaxis(arrays.onehot(y, shape[axis]), -1, axis)
 
 
 def gradient(scores: np.ndarray, y: np.ndarray, axis: int, softmax_axis: int) -> np.ndarray:
