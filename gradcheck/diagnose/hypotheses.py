@@ -2082,8 +2082,9 @@ def _table_and_output(ev: Evidence) -> tuple[Any, Any]:
 
 
 def _read_said(ev: Evidence, n: str) -> str:
-    """Where the index is read off the output, what it is (it has no name of the call's)."""
-    if n != indexing.READ:
+    """Where the index is read off the output, what it is (it has no name of the call's: an input called
+    READ is the call's own, and then none is read)."""
+    if n != indexing.READ or n in ev.inputs.values:
         return ""
     return f" (the index the forward reads {ev.name}'s rows with, read off its output: {ev.name}[{n}])"
 

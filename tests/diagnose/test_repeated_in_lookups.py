@@ -93,3 +93,20 @@ def test_the_index_is_read_off_a_scaled_lookups_output_and_only_off_one():
     alike[1] = alike[4]
     assert indexing.read_index(alike, alike[idx]) is None  # two rows it may be
     assert indexing.read_index(W, W[idx] * np.array([[1.0], [2.0]])[..., None]) is None  # no one constant
+
+
+
+def test_an_index_the_call_passes_is_said_by_its_name_not_read_off_the_output():
+    def forward(W, idx):
+        return W[idx], (W.shape, idx)
+
+    def backward(dout, cache):
+        shape, idx = cache
+        dW = np.zeros(shape)
+        np.add.at(dW, idx.T, dout)
+        return dW, None
+    W = np.random.default_rng(8).standard_normal((5, 3))
+    result = gradcheck.check_layer(forward, backward, [W, np.array([[0, 1, 1], [2, 0, 4], [3, 3, 1]])], data="idx")
+    g = result.gradients["W"]
+    assert result.exit_code == 1
+    assert g.cause == "lookup index" and "read off its output" not in g.diagnosis, g.diagnosis
