@@ -2040,7 +2040,7 @@ def _repeated_rows(ev: Evidence) -> dict[str, Any] | None:
         if not set(rows) <= repeated:
             continue
         if any(key in ev.moved and explains(ev, ev.moved[key]) for key in (f"repeated {n} last", f"repeated {n} first")):
-            return {"index": n, "shown": _shown_rows(rows)}
+            return {"index": n, "shown": _shown_rows(rows), "read": ""}
     return _repeated_in_lookup(ev, rows)
 
 
@@ -2059,7 +2059,7 @@ def _repeated_in_lookup(ev: Evidence, rows: list[int]) -> dict[str, Any] | None:
     if any(d.shape != out for d in douts):
         return None
     rest = tuple(ev.shape[1:])
-    for n, idx, bag in indexing.lookups(ev.shape, out, ev.inputs.values):
+    for n, idx, bag in indexing.lookups(ev.shape, out, ev.inputs.values, _table_and_output(ev)):
         values, counts = np.unique(idx, return_counts=True)
         if not set(rows) <= {int(v) for v, k in zip(values, counts) if k > 1}:
             continue
@@ -2072,8 +2072,21 @@ def _repeated_in_lookup(ev: Evidence, rows: list[int]) -> dict[str, Any] | None:
                 continue  # the forward is not this lookup
             for which in ("last", "first"):
                 if explains(ev, [c * indexing.assigned(idx, p, ev.shape, which) for p in placed]):
-                    return {"index": n, "shown": _shown_rows(rows)}
+                    return {"index": n, "shown": _shown_rows(rows), "read": _read_said(ev, n)}
     return None
+
+
+def _table_and_output(ev: Evidence) -> tuple[Any, Any]:
+    """This input's value and the forward's output: a lookup's index that is no input is read off them."""
+    return (ev.inputs.leaf(ev.name) if ev.name in ev.inputs.places else None), ev.outputs[0]
+
+
+def _read_said(ev: Evidence, n: str) -> str:
+    """Where the index is read off the output, what it is (it has no name of the call's: an input called
+    READ is the call's own, and then none is read)."""
+    if n != indexing.READ or n in ev.inputs.values:
+        return ""
+    return f" (the index the forward reads {ev.name}'s rows with, read off its output: {ev.name}[{n}])"
 
 
 # ----- a reduction's dout put back along the wrong axis ---------------------------------------------
@@ -2767,7 +2780,7 @@ def _lookup(ev: Evidence) -> dict[str, Any] | None:
     douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts]
     if any(d.shape != out for d in douts):
         return None
-    for n, idx, bag in indexing.lookups(ev.shape, out, ev.inputs.values):
+    for n, idx, bag in indexing.lookups(ev.shape, out, ev.inputs.values, _table_and_output(ev)):
         spreads = [indexing.spread(d, idx, bag, rest) for d in douts]
         for w_name, w in [("", None), *indexing.per_position(ev.inputs.values, idx, ev.name)]:
             base = [indexing.scatter(idx, indexing.weighted(s, w), ev.shape) for s in spreads]
@@ -2778,7 +2791,7 @@ def _lookup(ev: Evidence) -> dict[str, Any] | None:
             if other is not None and explains(ev, [c * indexing.scatter(other, indexing.weighted(s, w), ev.shape)
                                                    for s in spreads]):
                 written = f"{n}.T" if idx.ndim == 2 and idx.shape[0] == idx.shape[1] else f"{n}.ravel(order='F')"
-                return {"what": f"it is the true gradient of the same lookup with {n} read in the other order "
+                return {"what": f"it is the true gradient of the same lookup with {n}{_read_said(ev, n)} read in the other order "
                                 f"({written} beside dout in row order): each position's dout is added at the row "
                                 f"another position's index names (np.add.at(d{ev.name}, {written}, dout) where "
                                 f"np.add.at(d{ev.name}, {n}, dout) belongs)"}
@@ -2915,7 +2928,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("mask", _mask, "{what}"),
     Hypothesis("window stride", _window_stride, "{what}", douts=_window_douts),
     Hypothesis("repeated indices", _repeated_rows,
-               "it is wrong exactly on rows of {name} that {index} indexes more than once ({shown}), where it is the "
+               "it is wrong exactly on rows of {name} that {index}{read} indexes more than once ({shown}), where it is the "
                "gradient of one of their positions in {index} alone: repeated indices are not accumulated "
                "(`d{name}[{index}] += dout` keeps one of them; np.add.at(d{name}, {index}, dout) adds them all)",
                douts=_repeated_douts),
