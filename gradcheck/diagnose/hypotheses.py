@@ -1037,19 +1037,22 @@ def _window_stride(ev: Evidence) -> dict[str, Any] | None:
 
 
 def _windows_overwritten(ev: Evidence) -> dict[str, Any] | None:
-    """Each entry of the claim is the contribution of the last window covering it, alone (windows.py)."""
+    """Each entry of the claim is the contribution of the last window covering it (the first, where the loops
+    run backwards), alone (windows.py)."""
     first = np.shape(ev.outputs[0])
     for g in _window_geometries(ev, overlapping=True):
         truths = _class_truths(ev, g)
         if not truths:
             continue
-        dense = [windows.overwritten(g, ev.shape, first, t) for t in truths]
-        written = [windows.written_last(g, ev.shape, first, t) for t in truths]  # a pick writes one entry
-        if explains(ev, dense) or explains(ev, written):
-            return {"what": f"at each entry it is the contribution of the last window that covers it alone ({g.said()} "
-                            f"along axes {', '.join(map(str, g.axes))}), for every dout tried: where windows overlap, "
-                            "each one's contribution overwrites the ones before it instead of adding to them — an = "
-                            "where += belongs"}
+        for reverse in (False, True):
+            dense = [windows.overwritten(g, ev.shape, first, t, reverse) for t in truths]
+            written = [windows.written_last(g, ev.shape, first, t, reverse) for t in truths]  # a pick writes one entry
+            if explains(ev, dense) or explains(ev, written):
+                which, order = ("first", " (the loops run backwards)") if reverse else ("last", "")
+                return {"what": f"at each entry it is the contribution of the {which} window that covers it alone "
+                                f"({g.said()} along axes {', '.join(map(str, g.axes))}), for every dout tried: where "
+                                f"windows overlap, each one's contribution overwrites the ones before it{order} "
+                                "instead of adding to them — an = where += belongs"}
     return None
 
 

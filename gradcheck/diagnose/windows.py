@@ -1,6 +1,7 @@
 """Sliding windows written with = where += belongs: a convolution's or a pool's backward that assigns
 each window's contribution to dx overwrites the windows before it where they overlap, so each entry of
-the claim is the contribution of the last window (in the loops' order) that covers it, alone.
+the claim is the contribution of the last window (in the loops' order) that covers it, alone (the first,
+where the loops run backwards).
 
 Read from the numbers alone: the windows' size and stride along each spatial axis are the ones the
 input's and the output's sizes allow (valid windows, no padding), and the output positions are split
@@ -118,20 +119,21 @@ def kept(dout: np.ndarray, axes: tuple[int, ...], periods: tuple[int, ...], resi
     return np.where(mask, dout, 0.0)
 
 
-def last_window(n_in: int, n_out: int, size: int, stride: int) -> np.ndarray:
-    """For each input position along an axis, the last output position whose window covers it (-1: none)."""
+def last_window(n_in: int, n_out: int, size: int, stride: int, reverse: bool = False) -> np.ndarray:
+    """For each input position along an axis, the last output position whose window covers it (-1: none);
+    with `reverse`, the first (the last a loop running backwards reaches)."""
     found = np.full(n_in, -1)
-    for i in range(n_out):
+    for i in reversed(range(n_out)) if reverse else range(n_out):
         found[i * stride:i * stride + size] = i
     return found
 
 
 def overwritten(g: Geometry, shape: tuple[int, ...], out: tuple[int, ...],
-                truths: dict[tuple[int, ...], np.ndarray]) -> np.ndarray:
+                truths: dict[tuple[int, ...], np.ndarray], reverse: bool = False) -> np.ndarray:
     """The claim of a backward that assigns each window's contribution: at each entry, the truth of the class
-    of the last window that covers it (0 where none does)."""
+    of the last window that covers it (0 where none does); with `reverse`, of the first (loops run backwards)."""
     claim = np.zeros(shape)
-    lasts = [last_window(shape[a], out[a], k, s) for a, k, s in zip(g.axes, g.sizes, g.strides)]
+    lasts = [last_window(shape[a], out[a], k, s, reverse) for a, k, s in zip(g.axes, g.sizes, g.strides)]
     for residue, truth in truths.items():
         mask = np.ones(shape, dtype=bool)
         for a, last, p, r in zip(g.axes, lasts, g.periods, residue):
@@ -147,14 +149,15 @@ WRITTEN_SHARE = 1e-6
 
 
 def written_last(g: Geometry, shape: tuple[int, ...], out: tuple[int, ...],
-                 truths: dict[tuple[int, ...], np.ndarray]) -> np.ndarray:
+                 truths: dict[tuple[int, ...], np.ndarray], reverse: bool = False) -> np.ndarray:
     """The claim of a backward that assigns each window's contribution only where it writes one (a max pool's
     dx[argmax] = dout): at each entry, the contribution of the last window, in the loops' order, that writes
-    there (0 where none does). Where every window writes its whole patch (a conv, an average) this is
-    `overwritten`'s claim."""
+    there (0 where none does); with `reverse`, the loops run backwards and the first window wins. Where every
+    window writes its whole patch (a conv, an average) this is `overwritten`'s claim."""
     claim = np.zeros(shape)
     scale = max((float(np.max(np.abs(t))) for t in truths.values() if t.size), default=0.0)
-    for position, patch in patches(g, out, truths):
+    written = list(patches(g, out, truths))
+    for position, patch in reversed(written) if reverse else written:
         where = g.window(position, g.strides, len(shape))
         claim[where] = np.where(np.abs(patch) > WRITTEN_SHARE * scale, patch, claim[where])
     return claim

@@ -1,8 +1,8 @@
 """Pools' windows read from the shapes alone, whatever the pool and the layout: a max pool whose backward
-assigns dx[argmax] = dout (each window writes one entry, the last writer wins) is an accumulation
-overwritten ("one slice of dout"), and a sum or average pool whose backward adds each window at another
+assigns dx[argmax] = dout (each window writes one entry, the last writer wins, or the first where the loop
+runs backwards) is an accumulation overwritten ("one slice of dout"), and a sum or average pool whose backward adds each window at another
 stride than its forward's is a "window stride", with no kernel input to say the window's size, channels
-first or last; near misses (the first writer kept, a factor besides, a shift) are not named with them."""
+first or last; near misses (a factor besides, a shift) are not named with them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 import gradcheck
 
 LAST_WORDS = "the last window that covers it"
+FIRST_WORDS = "the first window that covers it"
 STRIDE_WORDS = "added at stride"
 
 
@@ -117,11 +118,12 @@ def test_a_channels_last_max_pool_assigned_is_read_along_its_middle_axes():
     assert gradcheck.check_layer(*_max_pool_2d_last(2, 1), [x]).exit_code == 0
 
 
-def test_near_misses_of_a_max_pool_are_not_the_last_window():
-    """The first writer kept (the windows' loop run backwards) is no last window's claim."""
+def test_a_max_pool_assigned_in_a_loop_run_backwards_keeps_the_first_window():
+    """The first writer kept (the windows' loop run backwards) is no last window's claim: it is the first's."""
     x = RNG.standard_normal((2, 3, 9))
     code, g = _x(_max_pool_1d(3, 1, assign=True, reverse=True), x)
     assert code == 1 and LAST_WORDS not in g.diagnosis, (g.cause, g.diagnosis)
+    assert g.cause == "one slice of dout" and FIRST_WORDS in g.diagnosis and "backwards" in g.diagnosis, g.diagnosis
 
 
 def test_a_pool_without_a_kernel_whose_windows_are_added_at_another_stride_is_a_window_stride():
