@@ -996,6 +996,8 @@ def _window_geometries(ev: Evidence, overlapping: bool | None = None) -> list[wi
         if padded and not any(g.sizes in kernels for g in found):
             found = []  # the kernel says the windows' size: valid windows of another size are not read
         found += padded
+    if overlapping in (None, True) and not kernels:
+        found += windows.padded_pool_geometries(ev.shape, first)  # a padded pool's (windows overwritten), read last
     return found
 
 
