@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,7 +25,8 @@ from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
 from ..ops import arrays
 from ..ops.reductions import softmax
-from . import attention, blocks, derivative_forms, indexing, loss_axes, reductions, relu_affine, routing, shifts, windows
+from . import (attention, blocks, derivative_forms, indexing, local_factors, loss_axes, reductions, relu_affine, routing,
+               shifts, windows)
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED, axes_words
 
@@ -995,6 +996,8 @@ def _window_geometries(ev: Evidence, overlapping: bool | None = None) -> list[wi
         if padded and not any(g.sizes in kernels for g in found):
             found = []  # the kernel says the windows' size: valid windows of another size are not read
         found += padded
+    if overlapping in (None, True) and not kernels:
+        found += windows.padded_pool_geometries(ev.shape, first)  # a padded pool's (windows overwritten), read last
     return found
 
 
@@ -1037,19 +1040,22 @@ def _window_stride(ev: Evidence) -> dict[str, Any] | None:
 
 
 def _windows_overwritten(ev: Evidence) -> dict[str, Any] | None:
-    """Each entry of the claim is the contribution of the last window covering it, alone (windows.py)."""
+    """Each entry of the claim is the contribution of the last window covering it (the first, where the loops
+    run backwards), alone (windows.py)."""
     first = np.shape(ev.outputs[0])
     for g in _window_geometries(ev, overlapping=True):
         truths = _class_truths(ev, g)
         if not truths:
             continue
-        dense = [windows.overwritten(g, ev.shape, first, t) for t in truths]
-        written = [windows.written_last(g, ev.shape, first, t) for t in truths]  # a pick writes one entry
-        if explains(ev, dense) or explains(ev, written):
-            return {"what": f"at each entry it is the contribution of the last window that covers it alone ({g.said()} "
-                            f"along axes {', '.join(map(str, g.axes))}), for every dout tried: where windows overlap, "
-                            "each one's contribution overwrites the ones before it instead of adding to them — an = "
-                            "where += belongs"}
+        for reverse in (False, True):
+            dense = [windows.overwritten(g, ev.shape, first, t, reverse) for t in truths]
+            written = [windows.written_last(g, ev.shape, first, t, reverse) for t in truths]  # a pick writes one entry
+            if explains(ev, dense) or explains(ev, written):
+                which, order = ("first", " (the loops run backwards)") if reverse else ("last", "")
+                return {"what": f"at each entry it is the contribution of the {which} window that covers it alone "
+                                f"({g.said()} along axes {', '.join(map(str, g.axes))}), for every dout tried: where "
+                                f"windows overlap, each one's contribution overwrites the ones before it{order} "
+                                "instead of adding to them — an = where += belongs"}
     return None
 
 
@@ -1575,6 +1581,52 @@ def _input_factor(ev: Evidence) -> dict[str, Any] | None:
                     words = (f"it uses {written} where {k}·{n}**{below} belongs (the derivative of {n}**{k}): the "
                              f"exponent is one too {'high' if i == 0 else 'low'}")
                 return {"what": words}
+    said = _output_factor(ev)
+    return {"what": said} if said is not None else None
+
+
+def _output_factor(ev: Evidence) -> str | None:
+    """Several outputs, one of the input's shape (an LSTM's next_c): its local gradient ∂out/∂u, read entry by
+    entry from the truth for the dout that feeds it alone (local_factors.py), is what the claim lacks for
+    every dout: the gradient reaching that output, not carried back through it (dprev_c = dc for dc * f)."""
+    outputs = len(ev.outputs)
+    if outputs < 2 or not has_claims(ev) or len(ev.douts) < ev.random + outputs:
+        return None
+    for j, out in enumerate(ev.outputs):
+        k = ev.random + j
+        if np.shape(out) != ev.shape:
+            continue
+        factor = local_factors.output_factor(ev.true[k], np.asarray(ev.douts[k][j], dtype=np.float64))
+        if factor is None or not _varies(factor) or np.any(factor == 0):
+            continue
+        if explains(ev, [t / factor for t in ev.true]):
+            o, lo, hi = _output_name(ev, j), float(factor.min()), float(factor.max())
+            gate = ", as a gate's sigmoid" if lo > 0 and hi < 1 else ""
+            return (f"it lacks the factor ∂({o})/∂{ev.name}, entry by entry, which the forward computes (between "
+                    f"{lo:.3g} and {hi:.3g}{gate}): the claim is the gradient reaching {o} (every path into it "
+                    f"summed), not carried back through it to {ev.name} (as an LSTM's dprev_c = dc where dc * f "
+                    "belongs)")
+    return None
+
+
+def _logits_gradient(ev: Evidence) -> dict[str, Any] | None:
+    """A loss (one number) of the input whose claim is the gradient for the other side of a sigmoid: the
+    logits' (the truth times p(1 − p), p the input) or the probabilities' (the truth over σ(z)(1 − σ(z)))."""
+    if len(ev.outputs) != 1 or np.size(ev.outputs[0]) != 1 or not has_claims(ev):
+        return None
+    u = dict(same_shape_arrays(ev)).get(ev.name)
+    if u is None:
+        return None
+    form = local_factors.logits_forms(u, ev.true, lambda predicted: explains(ev, predicted))
+    n = ev.name
+    if form == "probabilities":
+        return {"what": f"it is the true gradient times {n}·(1 − {n}): the gradient with respect to the logits "
+                        f"(as (p − y) / N) where the loss takes the probabilities {n}, so it lacks the factor "
+                        f"1/({n}·(1 − {n})) of the sigmoid it does not apply"}
+    if form == "logits":
+        return {"what": f"it is the true gradient over σ({n})·(1 − σ({n})): the gradient with respect to the "
+                        f"probabilities p = σ({n}) where the loss takes the logits {n}, so the sigmoid's local "
+                        f"gradient p·(1 − p) is missing (as (p − y) / (p·(1 − p)·N) for (p − y) / N)"}
     return None
 
 
@@ -2437,12 +2489,15 @@ def _sum_path_douts(ev: Evidence) -> dict[str, list[tuple]]:
     return found
 
 
-def _softmax_sums(ev: Evidence) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
-    """The output is a softmax (or its log) over axes a, the truth its gradient, s·(d − Σ_a s·d) (or
-    d − s·Σ_a d), and the claim the same with the sums over axes b instead (b may be none: the sum left
-    out): (a, b), read from the values, or None."""
+SoftmaxModel = Callable[..., list[np.ndarray]]  # (sum axes, weighted=True) -> the gradient per dout
+
+
+def _softmax_forms(ev: Evidence) -> Iterator[tuple[tuple[int, ...], SoftmaxModel]]:
+    """The output is a softmax (or its log) over axes a and the truth its gradient, s·(d − Σ_a s·d) (or
+    d − s·Σ_a d), read from the values: each (a, model), model(b, weighted) the same gradient with the sums
+    over axes b (none: left out), of s·d (or, unweighted, of d alone)."""
     if not _whole_beside_its_output(ev, 1):
-        return None
+        return
     out = np.asarray(ev.outputs[0], dtype=np.float64)
     douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
     axes = [i for i in range(len(ev.shape)) if ev.shape[i] > 1]
@@ -2452,21 +2507,47 @@ def _softmax_sums(ev: Evidence) -> tuple[tuple[int, ...], tuple[int, ...]] | Non
         if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
             continue
 
-        def model(b: tuple[int, ...], p: np.ndarray = p, log: bool = log) -> list[np.ndarray]:
+        def model(b: tuple[int, ...], weighted: bool = True, p: np.ndarray = p, log: bool = log) -> list[np.ndarray]:
             if log:
                 return [d - p * (d.sum(axis=b, keepdims=True) if b else d) for d in douts]
-            return [p * (d - ((p * d).sum(axis=b, keepdims=True) if b else p * d)) for d in douts]
+            summed = [p * d if weighted else d for d in douts]
+            return [p * (d - (s.sum(axis=b, keepdims=True) if b else s)) for d, s in zip(douts, summed)]
 
         for k in range(1, len(axes) + 1):
             for a in itertools.combinations(axes, k):
-                if not np.allclose(p.sum(axis=a), 1.0, rtol=0, atol=1e-9) or \
-                        not explains(ev, model(a), claimed=ev.true[:ev.random]):
-                    continue
-                for m in range(0, len(axes) + 1):
-                    for b in itertools.combinations(axes, m):
-                        if b != a and explains(ev, model(b)):
-                            return a, b
-                return None
+                if np.allclose(p.sum(axis=a), 1.0, rtol=0, atol=1e-9) and \
+                        explains(ev, model(a), claimed=ev.true[:ev.random]):
+                    yield a, model
+
+
+def _softmax_sums(ev: Evidence) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """The output is a softmax (or its log) over axes a, the truth its gradient, and the claim the same with
+    the sums over axes b instead (b may be none: the sum left out): (a, b), read from the values, or None."""
+    axes = [i for i in range(len(ev.shape)) if ev.shape[i] > 1]
+    for a, model in _softmax_forms(ev):
+        for m in range(0, len(axes) + 1):
+            for b in itertools.combinations(axes, m):
+                if b != a and explains(ev, model(b)):
+                    return a, b
+        return None
+    return None
+
+
+def _unweighted_sum(ev: Evidence) -> dict[str, Any] | None:
+    """A softmax's gradient s·(d − Σ s·d), of its output or inside attention (dS for Q's or K's gradient,
+    attention.py), whose claim sums d unweighted: s·(d − Σ d)."""
+    if not has_claims(ev):
+        return None
+    for a, model in _softmax_forms(ev):
+        if explains(ev, model(a, weighted=False)):
+            return {"of": f"a softmax's over {_axes_said(a, None, '')}", "s": "s", "d": "dout"}
+        return None
+    if not ev.whole or not np.all(ev.known) or ev.random < 2:
+        return None
+    read = attention_read(ev)
+    if read is not None and explains(ev, read.model((read.rows,)), claimed=ev.true[:ev.random]) \
+            and explains(ev, read.model((read.rows,), weighted=False)):
+        return {"of": f"attention's, A = {read.weights}, through dS (its sums over A's rows)", "s": "A", "d": "dA"}
     return None
 
 
@@ -2894,6 +2975,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("untransposed matrix", _untransposed, "it uses {m} where {m}.T belongs ({form})"),
     Hypothesis("permuted", _permuted, "{what}"),
     Hypothesis("local gradient factor", _input_factor, "{what}"),
+    Hypothesis("logits' gradient", _logits_gradient, "{what}"),
     # after the factors: x**n's dout·x**(n−1) is a factor n forgotten before it is one term of x·x**(n−1)
     Hypothesis("product rule term dropped", _product_rule,
                "it is {claim}, the term dout·{kept} alone, where the product rule gives out = {name}·g({name}) the "
@@ -2946,6 +3028,10 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("reduction axes", _too_few_axes,
                "the true gradient is that of a {what} over {a}, and the claim is the same gradient with its "
                "{sums} over {b}: the backward's {sums} are taken over {few} ({b} where the forward's are over {a})"),
+    Hypothesis("unweighted softmax sum", _unweighted_sum,
+               "the true gradient is {of}, {s}·({d} − Σ {s}·{d}), and the claim is {s}·({d} − Σ {d}): the sum in the "
+               "softmax's backward is of {d} alone where {d} times the softmax belongs (as {s} * ({d} - "
+               "{d}.sum(-1, keepdims=True)) for {s} * ({d} - ({s} * {d}).sum(-1, keepdims=True)))"),
     Hypothesis("mean path", _mean_path,
                "{what}: the path through that mean, variance or normalisation (a softmax's sum) is missing or "
                "wrong, as if it were a constant", douts=_mean_path_douts, claims=True),
