@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from fractions import Fraction
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,7 +27,7 @@ from ..ops.arrays import format_shape
 from ..ops import arrays
 from ..ops.reductions import softmax
 from . import (attention, blocks, derivative_forms, indexing, local_factors, loss_axes, reductions, relu_affine, routing,
-               shifts, windows)
+               shifts, statistic_path, windows)
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED, axes_words
 
@@ -2649,12 +2650,12 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
             if not _zero_sum(ev.true, (axis,)) or any(_zero_sum([c], (axis,)) for c in ev.claimed):
                 continue
             softmax_of = _softmax_left_out(ev, axis)
-            if softmax_of is not None:
+            if softmax_of is not None and _held_constant(ev, axis):
                 how = "left out" if _one_per_line(ev, axis) else "given the wrong factor"
                 return {"what": f"it differs from the true gradient by a multiple of softmax({softmax_of}) along "
                                 f"axis {axis}, one per line (the gradient of log Σ exp({softmax_of}): a "
                                 f"cross-entropy's softmax p is {how})"}
-            if _affine_along(ev, axis):
+            if _affine_along(ev, axis) and _held_constant(ev, axis):
                 return {"what": f"the true gradient sums to 0 over axis {axis} (f does not change "
                                 "when the same amount is added along that axis, as after subtracting a mean over "
                                 "it, or inside a softmax) and the claim does not"}
@@ -2664,10 +2665,77 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
         axis = int(key.split()[-1])
         if any({axis} < set(a) for a in wider):  # the truth's mean is over more axes: not one over this axis
             continue
-        if _right_off_the_sums(ev, key):
+        if _right_off_the_sums(ev, key) and _held_constant(ev, axis):
             return {"what": f"it is right for every dout orthogonal to 1 and to the output along the output's axis "
                             f"{axis}, and wrong for the others (the part of dout a mean, a variance or a softmax's "
                             "sum over that axis sees)"}
+    return None
+
+
+def _statistic_path(ev: Evidence, axis: int) -> tuple[Fraction, Fraction] | bool | None:
+    """The truth split (statistic_path.split, over the random douts and those orthogonal to the sums along
+    `axis`) into dout times one number per entry and a statistic's path along `axis`, and the claim that
+    truth with the path's part along 1 (a mean's) times k1 and the rest (a variance's, an rms's, a sum's)
+    times k2, each held (0), kept (1) or a clean factor: (k1, k2). False where the truth splits and no such
+    claim is the claim; None where it does not split (no gradient with the statistic held constant is
+    predicted: a product inside, as attention's dq)."""
+    if not _whole_beside_its_output(ev, 1):
+        return None
+    key = f"sum path {axis}"
+    more = ev.moved.get(key) if ev.moved_claimed.get(key) and ev.projected.get(key) else None
+    douts = [*ev.douts[:ev.random], *((ev.projected.get(key) or []) if more else [])]
+    truths = [*ev.true[:ev.random], *(more or [])]
+    errors = [*ev.errors[:ev.random], *((ev.moved_errors.get(key) or [np.zeros(ev.shape) for _ in more])
+                                        if more else [])]
+    claims = [*ev.claimed[:ev.random], *(ev.moved_claimed[key] if more else [])]
+    if any(c is None for c in claims) or any(np.shape(d[0]) != ev.shape for d in douts):
+        return None
+    first = [np.asarray(d[0], dtype=np.float64) for d in douts]
+    fitted = statistic_path.split(first, truths, [v for _, v in same_shape_arrays(ev)], axis)
+    if fitted is None:
+        return None
+    w, paths = fitted
+    there = replace(ev, true=truths, errors=errors, claimed=claims, douts=douts, random=len(douts))
+    if max(largest_measured(p) for p in paths) <= PROJECTED_WEIGHT * max(largest_measured(t) for t in truths) \
+            or not explains(there, [w * d + p for d, p in zip(first, paths)], claimed=truths):
+        return None
+    ones = [statistic_path.along_one(p, axis) for p in paths]
+    held, kept = Fraction(statistic_path.HELD), Fraction(statistic_path.KEPT)
+    candidates = [(held, held), (held, kept), (kept, held)]
+    for k in statistic_path.factors(np.shape(ev.outputs[0])):
+        candidates += [(k, k), (kept, k), (k, kept)]
+    for k1, k2 in candidates:
+        predicted = [t + float(k1 - 1) * o + float(k2 - 1) * (p - o) for t, p, o in zip(truths, paths, ones)]
+        if explains(there, predicted):
+            return k1, k2
+    return False
+
+
+def _held_constant(ev: Evidence, axis: int) -> bool:
+    """The claim is the truth with a statistic along `axis` held constant (its path's factor 0, the others
+    kept), or no such gradient is predicted (the reading by the sums alone stands)."""
+    reading = _statistic_path(ev, axis)
+    return reading is None or isinstance(reading, tuple) and statistic_path.HELD in reading
+
+
+def _statistic_path_factor(ev: Evidence) -> dict[str, Any] | None:
+    """The claim is the truth with a statistic's path along an axis of the output (a mean's, a variance's,
+    an rms's, a softmax's sum's) scaled by a clean factor, nothing held constant (_statistic_path)."""
+    if not has_claims(ev):
+        return None
+    shape = np.shape(ev.outputs[0]) if ev.outputs else ()
+    for axis in range(len(ev.shape)):
+        if ev.shape[axis] < 2:
+            continue
+        reading = _statistic_path(ev, axis)
+        if not isinstance(reading, tuple) or statistic_path.HELD in reading:
+            continue
+        k1, k2 = reading
+        which = ("the term through a statistic" if k1 == k2 else
+                 "the term through a mean (its part along 1; the rest is right)" if k2 == statistic_path.KEPT else
+                 "the term through a variance or an rms (its part beside 1; the mean's is right)")
+        return {"axis": axis, "which": which,
+                "how": statistic_path.said(k1 if k2 == statistic_path.KEPT else k2, shape, axis), "every": ev.every}
     return None
 
 
@@ -3035,6 +3103,9 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("mean path", _mean_path,
                "{what}: the path through that mean, variance or normalisation (a softmax's sum) is missing or "
                "wrong, as if it were a constant", douts=_mean_path_douts, claims=True),
+    Hypothesis("statistic path factor", _statistic_path_factor,
+               "it is the true gradient but for {which} over the output's axis {axis} (a mean, a variance, an rms "
+               "or a softmax's sum: the path of the part of dout it sees), which is {how}{every}", douts=_mean_path_douts, claims=True),
     # last: one node of a derivative changed is the most general reading of a claim, so every named mistake
     # (a factor, a mask, an activation for its derivative, whose douts it shares to wait for them) comes first
     Hypothesis("derivative form", _derivative_form,

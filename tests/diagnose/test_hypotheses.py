@@ -431,6 +431,18 @@ def mean_path(ok):
     return gradcheck.check_layer(batchnorm, backward, [randn(6, 4) + 1, randn(4), randn(4)]), "x"
 
 
+def statistic_path_factor(ok):
+    """Batch norm whose variance term lacks its 1/N (N = 6 times too large); the near miss scales it by
+    1.37, no size nor small number."""
+    def backward(dout, cache):
+        xhat, gamma, std = cache
+        n = len(xhat)
+        dxhat = dout * gamma
+        variance = (n if ok else 1.37) * xhat * (dxhat * xhat).sum(0)
+        return (n * dxhat - dxhat.sum(0) - variance) / (n * std), (dout * xhat).sum(0), dout.sum(0)
+    return gradcheck.check_layer(batchnorm, backward, [randn(6, 4) + 1, randn(4), randn(4)]), "x"
+
+
 def softmax(z):
     e = np.exp(z - z.max(axis=1, keepdims=True))
     s = e / e.sum(axis=1, keepdims=True)
@@ -542,7 +554,8 @@ CASES = {
     "correct class term": correct_class_term, "label index": label_index, "lookup index": lookup_index,
     "label smoothing": label_smoothing, "one slice wrong": one_slice_wrong,
     "reduction axes": reduction_axes,
-    "unweighted softmax sum": unweighted_softmax_sum, "mean path": mean_path, "derivative form": derivative_form,
+    "unweighted softmax sum": unweighted_softmax_sum, "mean path": mean_path,
+    "statistic path factor": statistic_path_factor, "derivative form": derivative_form,
 }
 
 
