@@ -382,9 +382,11 @@ def _(bug):
 family("normalisation")
 
 
-# "mean path": the variance's path is wrong (-2 times its term), so the claim is right for every dout
-# orthogonal to 1 and the output along the batch axis, as that cause's sentence reads.
-@case("batch norm staged backward, dvar without the -1/2 of (var + eps)**-1/2's derivative", "x", "mean path")
+# The variance's path is wrong (-2 times its term): labelled "mean path" when that cause read "missing or
+# wrong"; relabelled "statistic path factor" once "mean path" was kept to a statistic held constant and a
+# path off by a clean factor became that cause (its sentence says the -1/2 is missing).
+@case("batch norm staged backward, dvar without the -1/2 of (var + eps)**-1/2's derivative", "x",
+      "statistic path factor")
 def _(bug):
     r = gauss(7813)
     eps = 1e-5

@@ -67,21 +67,22 @@ def along_one(path: np.ndarray, axis: int) -> np.ndarray:
 
 
 def factors(shape: Sequence[int]) -> list[Fraction]:
-    """The clean factors a path's constant can be wrong by: the output's sizes, 2 and their inverses, and -1."""
-    whole = sorted({n for n in (*shape, *SMALL_FACTORS) if abs(n) > 1} | {-1})
-    found: list[Fraction] = []
-    for n in whole:
-        found += [Fraction(n)] if n < 0 else [Fraction(n), Fraction(1, n)]
-    return found
+    """The clean factors a path's constant can be wrong by: the output's sizes and 2, their inverses, and
+    each of those and 1 with the sign flipped (a derivative's -1/2 dropped is a factor -2)."""
+    whole = sorted({n for n in (*shape, *SMALL_FACTORS) if n > 1})
+    positive = [Fraction(n) for n in whole] + [Fraction(1, n) for n in whole]
+    return positive + [Fraction(-1)] + [-k for k in positive]
 
 
 def said(k: Fraction, shape: Sequence[int], axis: int) -> str:
-    """k in words, as the path's error: '6 times too large: its 1/6 (the axis' size) is missing'."""
+    """k in words, as the path's error: '6 times too large: its 1/6 (the size of the reduced axis) is
+    missing'; 'of the wrong sign and 2 times too large: its -1/2 is missing'."""
     if k == -1:
         return "of the wrong sign"
-    n = k.numerator if k > 1 else k.denominator
+    sign, lost = ("of the wrong sign and ", "-") if k < 0 else ("", "")
+    n = abs(k.numerator) if abs(k) > 1 else k.denominator
     size = " (the size of the reduced axis)" if n == shape[axis] else \
         " (a size of the output)" if n in shape else ""
-    if k > 1:
-        return f"{n} times too large: its 1/{n}{size} is missing"
-    return f"{n} times too small: it is divided by {n}{size} once more"
+    if abs(k) > 1:
+        return f"{sign}{n} times too large: its {lost}1/{n}{size} is missing"
+    return f"{sign}{n} times too small: a factor {n}{size} is missing, or a 1/{n} is one too many"
