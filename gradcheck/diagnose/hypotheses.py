@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from fractions import Fraction
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,7 +26,8 @@ from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
 from ..ops import arrays
 from ..ops.reductions import softmax
-from . import attention, blocks, derivative_forms, indexing, loss_axes, reductions, relu_affine, routing, shifts, windows
+from . import (attention, blocks, derivative_forms, indexing, local_factors, loss_axes, reductions, relu_affine, routing,
+               shifts, statistic_path, windows)
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED, axes_words
 
@@ -995,6 +997,8 @@ def _window_geometries(ev: Evidence, overlapping: bool | None = None) -> list[wi
         if padded and not any(g.sizes in kernels for g in found):
             found = []  # the kernel says the windows' size: valid windows of another size are not read
         found += padded
+    if overlapping in (None, True) and not kernels:
+        found += windows.padded_pool_geometries(ev.shape, first)  # a padded pool's (windows overwritten), read last
     return found
 
 
@@ -1037,19 +1041,22 @@ def _window_stride(ev: Evidence) -> dict[str, Any] | None:
 
 
 def _windows_overwritten(ev: Evidence) -> dict[str, Any] | None:
-    """Each entry of the claim is the contribution of the last window covering it, alone (windows.py)."""
+    """Each entry of the claim is the contribution of the last window covering it (the first, where the loops
+    run backwards), alone (windows.py)."""
     first = np.shape(ev.outputs[0])
     for g in _window_geometries(ev, overlapping=True):
         truths = _class_truths(ev, g)
         if not truths:
             continue
-        dense = [windows.overwritten(g, ev.shape, first, t) for t in truths]
-        written = [windows.written_last(g, ev.shape, first, t) for t in truths]  # a pick writes one entry
-        if explains(ev, dense) or explains(ev, written):
-            return {"what": f"at each entry it is the contribution of the last window that covers it alone ({g.said()} "
-                            f"along axes {', '.join(map(str, g.axes))}), for every dout tried: where windows overlap, "
-                            "each one's contribution overwrites the ones before it instead of adding to them — an = "
-                            "where += belongs"}
+        for reverse in (False, True):
+            dense = [windows.overwritten(g, ev.shape, first, t, reverse) for t in truths]
+            written = [windows.written_last(g, ev.shape, first, t, reverse) for t in truths]  # a pick writes one entry
+            if explains(ev, dense) or explains(ev, written):
+                which, order = ("first", " (the loops run backwards)") if reverse else ("last", "")
+                return {"what": f"at each entry it is the contribution of the {which} window that covers it alone "
+                                f"({g.said()} along axes {', '.join(map(str, g.axes))}), for every dout tried: where "
+                                f"windows overlap, each one's contribution overwrites the ones before it{order} "
+                                "instead of adding to them — an = where += belongs"}
     return None
 
 
@@ -1575,6 +1582,52 @@ def _input_factor(ev: Evidence) -> dict[str, Any] | None:
                     words = (f"it uses {written} where {k}·{n}**{below} belongs (the derivative of {n}**{k}): the "
                              f"exponent is one too {'high' if i == 0 else 'low'}")
                 return {"what": words}
+    said = _output_factor(ev)
+    return {"what": said} if said is not None else None
+
+
+def _output_factor(ev: Evidence) -> str | None:
+    """Several outputs, one of the input's shape (an LSTM's next_c): its local gradient ∂out/∂u, read entry by
+    entry from the truth for the dout that feeds it alone (local_factors.py), is what the claim lacks for
+    every dout: the gradient reaching that output, not carried back through it (dprev_c = dc for dc * f)."""
+    outputs = len(ev.outputs)
+    if outputs < 2 or not has_claims(ev) or len(ev.douts) < ev.random + outputs:
+        return None
+    for j, out in enumerate(ev.outputs):
+        k = ev.random + j
+        if np.shape(out) != ev.shape:
+            continue
+        factor = local_factors.output_factor(ev.true[k], np.asarray(ev.douts[k][j], dtype=np.float64))
+        if factor is None or not _varies(factor) or np.any(factor == 0):
+            continue
+        if explains(ev, [t / factor for t in ev.true]):
+            o, lo, hi = _output_name(ev, j), float(factor.min()), float(factor.max())
+            gate = ", as a gate's sigmoid" if lo > 0 and hi < 1 else ""
+            return (f"it lacks the factor ∂({o})/∂{ev.name}, entry by entry, which the forward computes (between "
+                    f"{lo:.3g} and {hi:.3g}{gate}): the claim is the gradient reaching {o} (every path into it "
+                    f"summed), not carried back through it to {ev.name} (as an LSTM's dprev_c = dc where dc * f "
+                    "belongs)")
+    return None
+
+
+def _logits_gradient(ev: Evidence) -> dict[str, Any] | None:
+    """A loss (one number) of the input whose claim is the gradient for the other side of a sigmoid: the
+    logits' (the truth times p(1 − p), p the input) or the probabilities' (the truth over σ(z)(1 − σ(z)))."""
+    if len(ev.outputs) != 1 or np.size(ev.outputs[0]) != 1 or not has_claims(ev):
+        return None
+    u = dict(same_shape_arrays(ev)).get(ev.name)
+    if u is None:
+        return None
+    form = local_factors.logits_forms(u, ev.true, lambda predicted: explains(ev, predicted))
+    n = ev.name
+    if form == "probabilities":
+        return {"what": f"it is the true gradient times {n}·(1 − {n}): the gradient with respect to the logits "
+                        f"(as (p − y) / N) where the loss takes the probabilities {n}, so it lacks the factor "
+                        f"1/({n}·(1 − {n})) of the sigmoid it does not apply"}
+    if form == "logits":
+        return {"what": f"it is the true gradient over σ({n})·(1 − σ({n})): the gradient with respect to the "
+                        f"probabilities p = σ({n}) where the loss takes the logits {n}, so the sigmoid's local "
+                        f"gradient p·(1 − p) is missing (as (p − y) / (p·(1 − p)·N) for (p − y) / N)"}
     return None
 
 
@@ -2040,7 +2093,7 @@ def _repeated_rows(ev: Evidence) -> dict[str, Any] | None:
         if not set(rows) <= repeated:
             continue
         if any(key in ev.moved and explains(ev, ev.moved[key]) for key in (f"repeated {n} last", f"repeated {n} first")):
-            return {"index": n, "shown": _shown_rows(rows)}
+            return {"index": n, "shown": _shown_rows(rows), "read": ""}
     return _repeated_in_lookup(ev, rows)
 
 
@@ -2059,7 +2112,7 @@ def _repeated_in_lookup(ev: Evidence, rows: list[int]) -> dict[str, Any] | None:
     if any(d.shape != out for d in douts):
         return None
     rest = tuple(ev.shape[1:])
-    for n, idx, bag in indexing.lookups(ev.shape, out, ev.inputs.values):
+    for n, idx, bag in indexing.lookups(ev.shape, out, ev.inputs.values, _table_and_output(ev)):
         values, counts = np.unique(idx, return_counts=True)
         if not set(rows) <= {int(v) for v, k in zip(values, counts) if k > 1}:
             continue
@@ -2072,8 +2125,21 @@ def _repeated_in_lookup(ev: Evidence, rows: list[int]) -> dict[str, Any] | None:
                 continue  # the forward is not this lookup
             for which in ("last", "first"):
                 if explains(ev, [c * indexing.assigned(idx, p, ev.shape, which) for p in placed]):
-                    return {"index": n, "shown": _shown_rows(rows)}
+                    return {"index": n, "shown": _shown_rows(rows), "read": _read_said(ev, n)}
     return None
+
+
+def _table_and_output(ev: Evidence) -> tuple[Any, Any]:
+    """This input's value and the forward's output: a lookup's index that is no input is read off them."""
+    return (ev.inputs.leaf(ev.name) if ev.name in ev.inputs.places else None), ev.outputs[0]
+
+
+def _read_said(ev: Evidence, n: str) -> str:
+    """Where the index is read off the output, what it is (it has no name of the call's: an input called
+    READ is the call's own, and then none is read)."""
+    if n != indexing.READ or n in ev.inputs.values:
+        return ""
+    return f" (the index the forward reads {ev.name}'s rows with, read off its output: {ev.name}[{n}])"
 
 
 # ----- a reduction's dout put back along the wrong axis ---------------------------------------------
@@ -2424,12 +2490,15 @@ def _sum_path_douts(ev: Evidence) -> dict[str, list[tuple]]:
     return found
 
 
-def _softmax_sums(ev: Evidence) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
-    """The output is a softmax (or its log) over axes a, the truth its gradient, s·(d − Σ_a s·d) (or
-    d − s·Σ_a d), and the claim the same with the sums over axes b instead (b may be none: the sum left
-    out): (a, b), read from the values, or None."""
+SoftmaxModel = Callable[..., list[np.ndarray]]  # (sum axes, weighted=True) -> the gradient per dout
+
+
+def _softmax_forms(ev: Evidence) -> Iterator[tuple[tuple[int, ...], SoftmaxModel]]:
+    """The output is a softmax (or its log) over axes a and the truth its gradient, s·(d − Σ_a s·d) (or
+    d − s·Σ_a d), read from the values: each (a, model), model(b, weighted) the same gradient with the sums
+    over axes b (none: left out), of s·d (or, unweighted, of d alone)."""
     if not _whole_beside_its_output(ev, 1):
-        return None
+        return
     out = np.asarray(ev.outputs[0], dtype=np.float64)
     douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
     axes = [i for i in range(len(ev.shape)) if ev.shape[i] > 1]
@@ -2439,21 +2508,47 @@ def _softmax_sums(ev: Evidence) -> tuple[tuple[int, ...], tuple[int, ...]] | Non
         if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
             continue
 
-        def model(b: tuple[int, ...], p: np.ndarray = p, log: bool = log) -> list[np.ndarray]:
+        def model(b: tuple[int, ...], weighted: bool = True, p: np.ndarray = p, log: bool = log) -> list[np.ndarray]:
             if log:
                 return [d - p * (d.sum(axis=b, keepdims=True) if b else d) for d in douts]
-            return [p * (d - ((p * d).sum(axis=b, keepdims=True) if b else p * d)) for d in douts]
+            summed = [p * d if weighted else d for d in douts]
+            return [p * (d - (s.sum(axis=b, keepdims=True) if b else s)) for d, s in zip(douts, summed)]
 
         for k in range(1, len(axes) + 1):
             for a in itertools.combinations(axes, k):
-                if not np.allclose(p.sum(axis=a), 1.0, rtol=0, atol=1e-9) or \
-                        not explains(ev, model(a), claimed=ev.true[:ev.random]):
-                    continue
-                for m in range(0, len(axes) + 1):
-                    for b in itertools.combinations(axes, m):
-                        if b != a and explains(ev, model(b)):
-                            return a, b
-                return None
+                if np.allclose(p.sum(axis=a), 1.0, rtol=0, atol=1e-9) and \
+                        explains(ev, model(a), claimed=ev.true[:ev.random]):
+                    yield a, model
+
+
+def _softmax_sums(ev: Evidence) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """The output is a softmax (or its log) over axes a, the truth its gradient, and the claim the same with
+    the sums over axes b instead (b may be none: the sum left out): (a, b), read from the values, or None."""
+    axes = [i for i in range(len(ev.shape)) if ev.shape[i] > 1]
+    for a, model in _softmax_forms(ev):
+        for m in range(0, len(axes) + 1):
+            for b in itertools.combinations(axes, m):
+                if b != a and explains(ev, model(b)):
+                    return a, b
+        return None
+    return None
+
+
+def _unweighted_sum(ev: Evidence) -> dict[str, Any] | None:
+    """A softmax's gradient s·(d − Σ s·d), of its output or inside attention (dS for Q's or K's gradient,
+    attention.py), whose claim sums d unweighted: s·(d − Σ d)."""
+    if not has_claims(ev):
+        return None
+    for a, model in _softmax_forms(ev):
+        if explains(ev, model(a, weighted=False)):
+            return {"of": f"a softmax's over {_axes_said(a, None, '')}", "s": "s", "d": "dout"}
+        return None
+    if not ev.whole or not np.all(ev.known) or ev.random < 2:
+        return None
+    read = attention_read(ev)
+    if read is not None and explains(ev, read.model((read.rows,)), claimed=ev.true[:ev.random]) \
+            and explains(ev, read.model((read.rows,), weighted=False)):
+        return {"of": f"attention's, A = {read.weights}, through dS (its sums over A's rows)", "s": "A", "d": "dA"}
     return None
 
 
@@ -2555,12 +2650,12 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
             if not _zero_sum(ev.true, (axis,)) or any(_zero_sum([c], (axis,)) for c in ev.claimed):
                 continue
             softmax_of = _softmax_left_out(ev, axis)
-            if softmax_of is not None:
+            if softmax_of is not None and _held_constant(ev, axis):
                 how = "left out" if _one_per_line(ev, axis) else "given the wrong factor"
                 return {"what": f"it differs from the true gradient by a multiple of softmax({softmax_of}) along "
                                 f"axis {axis}, one per line (the gradient of log Σ exp({softmax_of}): a "
                                 f"cross-entropy's softmax p is {how})"}
-            if _affine_along(ev, axis):
+            if _affine_along(ev, axis) and _held_constant(ev, axis):
                 return {"what": f"the true gradient sums to 0 over axis {axis} (f does not change "
                                 "when the same amount is added along that axis, as after subtracting a mean over "
                                 "it, or inside a softmax) and the claim does not"}
@@ -2570,10 +2665,77 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
         axis = int(key.split()[-1])
         if any({axis} < set(a) for a in wider):  # the truth's mean is over more axes: not one over this axis
             continue
-        if _right_off_the_sums(ev, key):
+        if _right_off_the_sums(ev, key) and _held_constant(ev, axis):
             return {"what": f"it is right for every dout orthogonal to 1 and to the output along the output's axis "
                             f"{axis}, and wrong for the others (the part of dout a mean, a variance or a softmax's "
                             "sum over that axis sees)"}
+    return None
+
+
+def _statistic_path(ev: Evidence, axis: int) -> tuple[Fraction, Fraction] | bool | None:
+    """The truth split (statistic_path.split, over the random douts and those orthogonal to the sums along
+    `axis`) into dout times one number per entry and a statistic's path along `axis`, and the claim that
+    truth with the path's part along 1 (a mean's) times k1 and the rest (a variance's, an rms's, a sum's)
+    times k2, each held (0), kept (1) or a clean factor: (k1, k2). False where the truth splits and no such
+    claim is the claim; None where it does not split (no gradient with the statistic held constant is
+    predicted: a product inside, as attention's dq)."""
+    if not _whole_beside_its_output(ev, 1):
+        return None
+    key = f"sum path {axis}"
+    more = ev.moved.get(key) if ev.moved_claimed.get(key) and ev.projected.get(key) else None
+    douts = [*ev.douts[:ev.random], *((ev.projected.get(key) or []) if more else [])]
+    truths = [*ev.true[:ev.random], *(more or [])]
+    errors = [*ev.errors[:ev.random], *((ev.moved_errors.get(key) or [np.zeros(ev.shape) for _ in more])
+                                        if more else [])]
+    claims = [*ev.claimed[:ev.random], *(ev.moved_claimed[key] if more else [])]
+    if any(c is None for c in claims) or any(np.shape(d[0]) != ev.shape for d in douts):
+        return None
+    first = [np.asarray(d[0], dtype=np.float64) for d in douts]
+    fitted = statistic_path.split(first, truths, [v for _, v in same_shape_arrays(ev)], axis)
+    if fitted is None:
+        return None
+    w, paths = fitted
+    there = replace(ev, true=truths, errors=errors, claimed=claims, douts=douts, random=len(douts))
+    if max(largest_measured(p) for p in paths) <= PROJECTED_WEIGHT * max(largest_measured(t) for t in truths) \
+            or not explains(there, [w * d + p for d, p in zip(first, paths)], claimed=truths):
+        return None
+    ones = [statistic_path.along_one(p, axis) for p in paths]
+    held, kept = Fraction(statistic_path.HELD), Fraction(statistic_path.KEPT)
+    candidates = [(held, held), (held, kept), (kept, held)]
+    for k in statistic_path.factors(np.shape(ev.outputs[0])):
+        candidates += [(k, k), (kept, k), (k, kept)]
+    for k1, k2 in candidates:
+        predicted = [t + float(k1 - 1) * o + float(k2 - 1) * (p - o) for t, p, o in zip(truths, paths, ones)]
+        if explains(there, predicted):
+            return k1, k2
+    return False
+
+
+def _held_constant(ev: Evidence, axis: int) -> bool:
+    """The claim is the truth with a statistic along `axis` held constant (its path's factor 0, the others
+    kept), or no such gradient is predicted (the reading by the sums alone stands)."""
+    reading = _statistic_path(ev, axis)
+    return reading is None or isinstance(reading, tuple) and statistic_path.HELD in reading
+
+
+def _statistic_path_factor(ev: Evidence) -> dict[str, Any] | None:
+    """The claim is the truth with a statistic's path along an axis of the output (a mean's, a variance's,
+    an rms's, a softmax's sum's) scaled by a clean factor, nothing held constant (_statistic_path)."""
+    if not has_claims(ev):
+        return None
+    shape = np.shape(ev.outputs[0]) if ev.outputs else ()
+    for axis in range(len(ev.shape)):
+        if ev.shape[axis] < 2:
+            continue
+        reading = _statistic_path(ev, axis)
+        if not isinstance(reading, tuple) or statistic_path.HELD in reading:
+            continue
+        k1, k2 = reading
+        which = ("the term through a statistic" if k1 == k2 else
+                 "the term through a mean (its part along 1; the rest is right)" if k2 == statistic_path.KEPT else
+                 "the term through a variance or an rms (its part beside 1; the mean's is right)")
+        return {"axis": axis, "which": which,
+                "how": statistic_path.said(k1 if k2 == statistic_path.KEPT else k2, shape, axis), "every": ev.every}
     return None
 
 
@@ -2767,7 +2929,7 @@ def _lookup(ev: Evidence) -> dict[str, Any] | None:
     douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts]
     if any(d.shape != out for d in douts):
         return None
-    for n, idx, bag in indexing.lookups(ev.shape, out, ev.inputs.values):
+    for n, idx, bag in indexing.lookups(ev.shape, out, ev.inputs.values, _table_and_output(ev)):
         spreads = [indexing.spread(d, idx, bag, rest) for d in douts]
         for w_name, w in [("", None), *indexing.per_position(ev.inputs.values, idx, ev.name)]:
             base = [indexing.scatter(idx, indexing.weighted(s, w), ev.shape) for s in spreads]
@@ -2778,7 +2940,7 @@ def _lookup(ev: Evidence) -> dict[str, Any] | None:
             if other is not None and explains(ev, [c * indexing.scatter(other, indexing.weighted(s, w), ev.shape)
                                                    for s in spreads]):
                 written = f"{n}.T" if idx.ndim == 2 and idx.shape[0] == idx.shape[1] else f"{n}.ravel(order='F')"
-                return {"what": f"it is the true gradient of the same lookup with {n} read in the other order "
+                return {"what": f"it is the true gradient of the same lookup with {n}{_read_said(ev, n)} read in the other order "
                                 f"({written} beside dout in row order): each position's dout is added at the row "
                                 f"another position's index names (np.add.at(d{ev.name}, {written}, dout) where "
                                 f"np.add.at(d{ev.name}, {n}, dout) belongs)"}
@@ -2881,6 +3043,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("untransposed matrix", _untransposed, "it uses {m} where {m}.T belongs ({form})"),
     Hypothesis("permuted", _permuted, "{what}"),
     Hypothesis("local gradient factor", _input_factor, "{what}"),
+    Hypothesis("logits' gradient", _logits_gradient, "{what}"),
     # after the factors: x**n's dout·x**(n−1) is a factor n forgotten before it is one term of x·x**(n−1)
     Hypothesis("product rule term dropped", _product_rule,
                "it is {claim}, the term dout·{kept} alone, where the product rule gives out = {name}·g({name}) the "
@@ -2915,7 +3078,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("mask", _mask, "{what}"),
     Hypothesis("window stride", _window_stride, "{what}", douts=_window_douts),
     Hypothesis("repeated indices", _repeated_rows,
-               "it is wrong exactly on rows of {name} that {index} indexes more than once ({shown}), where it is the "
+               "it is wrong exactly on rows of {name} that {index}{read} indexes more than once ({shown}), where it is the "
                "gradient of one of their positions in {index} alone: repeated indices are not accumulated "
                "(`d{name}[{index}] += dout` keeps one of them; np.add.at(d{name}, {index}, dout) adds them all)",
                douts=_repeated_douts),
@@ -2933,9 +3096,16 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("reduction axes", _too_few_axes,
                "the true gradient is that of a {what} over {a}, and the claim is the same gradient with its "
                "{sums} over {b}: the backward's {sums} are taken over {few} ({b} where the forward's are over {a})"),
+    Hypothesis("unweighted softmax sum", _unweighted_sum,
+               "the true gradient is {of}, {s}·({d} − Σ {s}·{d}), and the claim is {s}·({d} − Σ {d}): the sum in the "
+               "softmax's backward is of {d} alone where {d} times the softmax belongs (as {s} * ({d} - "
+               "{d}.sum(-1, keepdims=True)) for {s} * ({d} - ({s} * {d}).sum(-1, keepdims=True)))"),
     Hypothesis("mean path", _mean_path,
                "{what}: the path through that mean, variance or normalisation (a softmax's sum) is missing or "
                "wrong, as if it were a constant", douts=_mean_path_douts, claims=True),
+    Hypothesis("statistic path factor", _statistic_path_factor,
+               "it is the true gradient but for {which} over the output's axis {axis} (a mean, a variance, an rms "
+               "or a softmax's sum: the path of the part of dout it sees), which is {how}{every}", douts=_mean_path_douts, claims=True),
     # last: one node of a derivative changed is the most general reading of a claim, so every named mistake
     # (a factor, a mask, an activation for its derivative, whose douts it shares to wait for them) comes first
     Hypothesis("derivative form", _derivative_form,

@@ -150,16 +150,25 @@ class _Line:
         self.sums: dict[float, np.ndarray] = {}
         self.hidden: dict[float, np.ndarray] = {}
         self.reach: tuple[np.ndarray, float | None] | None = None  # the entries that depend on the input (dependent)
+        self.refused: dict[Any, GradcheckError] = {}  # f's error at a step, kept as its value is (f is a function)
 
     def flat_at(self, t) -> np.ndarray:
         checkpoint()  # every evaluation of f: the time budget holds in any thread
+        if t in self.refused:  # asked again for each dout: f refusing the complex step answers the same
+            raise self.refused[t].with_traceback(None)
         if t not in self.outputs:
             if isinstance(self.step, tuple):  # one entry: x + t·e_idx without building e_idx
                 moved = self.x + 0 * t if isinstance(t, complex) else self.x.copy()
                 moved[self.step] += t
             else:
                 moved = self.x + t * self.step
-            self.outputs[t] = flat(self.f({**self.point, self.name: moved}))
+            try:
+                self.outputs[t] = flat(self.f({**self.point, self.name: moved}))
+            except CheckTimeout:  # the time budget, not f's answer at t
+                raise
+            except GradcheckError as exc:
+                self.refused[t] = exc
+                raise
         return self.outputs[t]
 
     def value(self, t, k: int):
