@@ -18,11 +18,29 @@ The labels were written first and blind: each case lists every cause (gradcheck.
 names, and "wrong steps", told outside the table) whose sentence and scope in docs/diagnoses.md would
 correctly describe its bug for the variable read (for a mix, the causes of either bug), decided from the
 bug and the docs alone, before any diagnosis of these layers was run; only --self-check (exit codes) was
-run while writing them. 5 cases are bugs that no cause describes, and name none; each says why in a
+run while writing them. 4 cases are bugs that no cause describes, and name none; each says why in a
 comment. A diagnosis is
 - named: its cause is one of those (for a mix, naming either bug);
 - honest: no mistake named, only a count of the right entries (or none);
 - misleading: it names a mistake that is not the bug.
+
+Labels reviewed blind against the table of 2026-12-07 (main at 9f22781) before measurement, from the bugs'
+code and the causes' sentences and scope alone (no diagnosis seen): added "unweighted softmax sum" to the
+attention whose softmax backward is A * (dA - sum(dA)) (today's new row, whose example it is; it named no
+cause before, so 4 cases now name none, not 5); added "constant factor" to the attention (d = 16) whose dq
+forgets the 1/sqrt(d) (1/c where the truth is c times a matrix product's own gradient, said as the forward's
+scale c missing, as set 10's review added to its d = 9 case); added "permuted" to the needle Summation whose
+out_grad is broadcast without its axis restored (the claim is exactly the truth with axes 0 and 1 exchanged,
+for every dout). No label removed. Today's other new scope was checked against every case: "statistic path
+factor" (the staged batch norm's std**-2 scales its variance path by std, one factor per feature and no clean
+one, so it still names none, its comment saying so; the L2 normalisation's path is dropped whole, "mean path"
+as before), "logits' gradient" (no loss of probabilities or logits through a sigmoid here), "local gradient
+factor"'s output-path reading (the lstm's dprev_c keeps its f; its dc without dnext_c stays "output path"),
+"one slice of dout"'s windows in loops run backwards and a pool's padding (no case), and "repeated indices"
+and "lookup index" reaching a closure's index (every lookup here takes idx as an input). The 4 cases that
+name no cause still name none: the leaky relu's constant 0.01 is no linear function of dout; the time-
+distributed dense's dW holds cross terms between steps; the batch norm's std**-2 above; the tanh net's
+1 - z1**2 reads tanh's output form on an intermediate, no input of the model.
 
 Not yet measured: no diagnosis of these layers has been run; the first measurement is to be made once,
 before anything is tuned to it.
@@ -321,7 +339,8 @@ def batchnorm_backward(dout, cache, bugs=()):
 
 
 # No cause: dvar's std**-3 written std**-2 scales the variance's path alone by std (per feature), leaving
-# the direct and the mean's paths right: neither the mean path dropped, nor a factor, nor other axes.
+# the direct and the mean's paths right: neither the mean path dropped, nor a factor, nor other axes, nor
+# "statistic path factor" (its factor is one per feature, no clean one: a size, 2, their inverses, -1).
 @case("staged batch norm whose dvar uses std**-2 for std**-3", "x")
 def _(bug):
     r = draws(8113)
@@ -486,9 +505,8 @@ def attention_backward(dout, cache, bugs=()):
     return dq, dk, dv
 
 
-# No cause: the softmax's backward subtracts sum(dA) where sum(A * dA) belongs: not the scores' mean path
-# (s * dout), nor a sum over other axes, nor a factor.
-@case("attention (T=4, d=3) whose softmax backward is A * (dA - sum(dA)), the A inside the sum forgotten", "q")
+@case("attention (T=4, d=3) whose softmax backward is A * (dA - sum(dA)), the A inside the sum forgotten", "q",
+      "unweighted softmax sum")
 def _(bug):
     r = draws(8121)
     bugs = {"softmax sum without A"} if bug else ()
@@ -496,7 +514,8 @@ def _(bug):
                                  [r(4, 3), r(4, 3), r(4, 3)])
 
 
-@case("attention with d = 16, dq = dS @ k without the 1/sqrt(d)", "q", "square root of a size")
+@case("attention with d = 16, dq = dS @ k without the 1/sqrt(d)", "q", "square root of a size",
+      "constant factor")
 def _(bug):
     r = draws(8122)
     bugs = {"dq unscaled"} if bug else ()
@@ -742,8 +761,10 @@ def _(bug):
     return gradcheck.check_vjp(f, vjp, [np.abs(r(3, 4)) + 1.6])
 
 
+# out_grad (4, 3) broadcast to (4, 4, 3) lands along axis 0 for axis 1: claim[i, j, k] = out_grad[j, k] =
+# truth[j, i, k], the truth with its axes 0 and 1 exchanged for every dout, which is "permuted" too.
 @case("needle Summation(axes=(1,)) of a (4, 4, 3), gradient broadcast_to(out_grad, shape) without the reshape",
-      "a", "broadcast axis")
+      "a", "broadcast axis", "permuted")
 def _(bug):
     r = draws(8134)
     axis = 1
