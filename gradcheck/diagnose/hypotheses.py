@@ -26,6 +26,7 @@ from ..ops.arrays import format_shape
 from ..ops import arrays
 from ..ops.reductions import softmax
 from . import attention, blocks, derivative_forms, indexing, loss_axes, reductions, relu_affine, routing, shifts, windows
+from . import rnn_steps
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED, axes_words
 
@@ -1216,7 +1217,7 @@ def _uses(ev: Evidence) -> list[tuple[str, int, list[list[np.ndarray]]]]:
     p = np.asarray(ev.inputs.leaf(ev.name), dtype=np.float64)
     rows, cols = p.shape
     if cols > rows or np.linalg.matrix_rank(p) < cols or np.linalg.cond(p) > CONDITION_MAX:
-        return found
+        return _rnn_uses(ev)
     right_inverse = np.linalg.pinv(p.T)
     for n, e in ev.everyone.items():
         if n == ev.name or not e.whole or not np.all(e.known) or len(e.true) < len(ev.true):
@@ -1234,6 +1235,37 @@ def _uses(ev: Evidence) -> list[tuple[str, int, list[list[np.ndarray]]]]:
             if explains(ev, total, claimed=ev.true):
                 found.append((n, axis, contributions))
     return found
+
+
+def _rnn_uses(ev: Evidence) -> list[tuple[str, int, list[list[np.ndarray]]]]:
+    """Where P (D, H) has more columns than rows, an rnn's Wx over x (N, T, D): each step's contribution
+    x_tᵀ·dz_t, dz recovered from every input's truth (step_gradients), the truth their sum."""
+    found: list[tuple[str, int, list[list[np.ndarray]]]] = []
+    for n, u in float_inputs(ev):
+        if n == ev.name or u.ndim != 3 or u.shape[2] != ev.shape[0] or n not in ev.everyone:
+            continue
+        recovered = step_gradients(ev, n)
+        if recovered is None:
+            continue
+        dz = recovered[0]
+        contributions = [[u[:, t].T @ z[:, t] for z in dz] for t in range(u.shape[1])]
+        if explains(ev, [sum(c[k] for c in contributions) for k in range(len(dz))], claimed=ev.true):
+            found.append((n, 1, contributions))
+    return found
+
+
+def step_gradients(ev: Evidence, x_name: str) -> tuple[list[np.ndarray], list[str]] | None:
+    """Each step's dz (N, T, H) of an rnn over x_name whose states are the output, per random dout, from
+    the truths of every input measured whole for those douts, and the inputs read (rnn_steps.py)."""
+    if len(ev.outputs) != 1 or ev.random < 1:
+        return None
+    truths = {n: e.true[:ev.random] for n, e in ev.everyone.items()
+              if e.whole and e.random >= ev.random and np.all(e.known)}
+
+    def agrees(name: str, predicted: list[np.ndarray]) -> bool:
+        return explains(ev.everyone[name], predicted, claimed=ev.everyone[name].true)
+    return rnn_steps.step_gradients(x_name, dict(float_inputs(ev)), np.asarray(ev.outputs[0], dtype=np.float64),
+                                    truths, agrees)
 
 
 def _swap_douts(ev: Evidence) -> dict[str, list[tuple]]:
