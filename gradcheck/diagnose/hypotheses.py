@@ -1303,7 +1303,35 @@ def _untransposed(ev: Evidence) -> dict[str, Any] | None:
             return {"m": n, "form": f"`… @ {n}` for `… @ {n}.T`"}
         if ev.shape[0] == k and explains(ev, [(m @ inverse_t) @ t for t in ev.true]):
             return {"m": n, "form": f"`{n} @ …` for `{n}.T @ …`"}
+        local = _untransposed_before_local(ev, inverse_t @ m)
+        if local is not None:
+            return {"m": n, "form": f"`(… @ {n}) * ({local})` for `(… @ {n}.T) * ({local})`"}
     return _untransposed_intermediate(ev)
+
+
+# A local gradient is divided out only where its smallest entry is at least this share of its largest (a
+# tanh saturated at one entry of a row still reads; a relu's zeros do not: its mask hides da there).
+LOCAL_APART_FROM_ZERO = 1e-6
+
+
+def _untransposed_before_local(ev: Evidence, undo: np.ndarray) -> str | None:
+    """`(g @ M) * a'(z)` where `(g @ M.T) * a'(z)` belongs, a'(z) a catalogued activation's local gradient
+    (nowhere near 0) at an input z of the gradient's shape (products.py offers the product's own output,
+    dW1 = X.T @ G's z = X @ W1 + b1, a net's hidden layer): the claim is ((truth / a'(z)) @ undo) * a'(z),
+    undo = inv(M.T) @ M; the local gradient's words, or None."""
+    for zn, z in same_shape_arrays(ev):
+        if zn.startswith("output"):
+            continue
+        for act in ACTIVATIONS:
+            with np.errstate(all="ignore"):
+                local = act.in_input(z)
+            size = np.abs(local)
+            if not np.all(np.isfinite(local)) or not _varies(local) \
+                    or np.min(size) < LOCAL_APART_FROM_ZERO * np.max(size):
+                continue
+            if explains(ev, [((t / local) @ undo) * local for t in ev.true]):
+                return act.input_words.format(x=zn)
+    return None
 
 
 # A matrix recovered from the truth's columns (each row of it a least-squares fit over them) needs this
