@@ -72,7 +72,10 @@ def step_gradients(x: str, leaves: Mapping[str, np.ndarray], out: np.ndarray,
         whole = _predicted(roles, leaves, out, basis)
         for used in ([x], [k for k in whole if k in truths]):
             columns = np.concatenate([whole[k].reshape(out.size, -1) for k in used], axis=1).T
-            if np.linalg.matrix_rank(columns) < out.size or np.linalg.cond(columns) > CONDITION_MAX:
+            if columns.shape[0] < out.size:
+                continue
+            spread = np.linalg.svd(columns, compute_uv=False)
+            if not spread[-1] > spread[0] / CONDITION_MAX:  # rank below out.size, or ill-conditioned
                 continue
             dz = [np.linalg.lstsq(columns, np.concatenate([np.ravel(truths[k][i]) for k in used]), rcond=None)[0]
                   .reshape(out.shape) for i in range(count)]
