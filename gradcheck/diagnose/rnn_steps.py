@@ -20,8 +20,9 @@ import numpy as np
 CONDITION_MAX = 1e6
 # At most this many unknowns (N·T·H) are solved for: the map is built one column per unknown.
 UNKNOWNS_MAX = 1024
-# At most this many assignments of the inputs to the roles are tried.
-ROLES_MAX = 8
+# At most this many assignments of the inputs to the roles are tried (Wx and Wh both square: each way, with
+# and without h0 and b).
+ROLES_MAX = 16
 
 
 def _predicted(roles: Mapping[str, str | None], leaves: Mapping[str, np.ndarray], out: np.ndarray,
