@@ -69,9 +69,12 @@ def step_gradients(x: str, leaves: Mapping[str, np.ndarray], out: np.ndarray,
         return None
     count = min(len(t) for t in truths.values())
     basis = np.eye(out.size).reshape((out.size, *out.shape))
-    for roles in _assignments(x, leaves, out):
-        whole = _predicted(roles, leaves, out, basis)
-        for used in ([x], [k for k in whole if k in truths]):
+    # every truth first (x's alone, with Wx square, fixes some dz for either square input and checks
+    # nothing), then x's alone, where another input's truth is no such rnn's
+    for every in (True, False):
+        for roles in _assignments(x, leaves, out):
+            whole = _predicted(roles, leaves, out, basis)
+            used = [k for k in whole if k in truths] if every else [x]
             columns = np.concatenate([whole[k].reshape(out.size, -1) for k in used], axis=1).T
             if columns.shape[0] < out.size:
                 continue

@@ -388,6 +388,19 @@ def test_wrong_steps_near_misses_where_xs_alone_cannot_fix_dz(mistake, wrt):
     assert result.exit_code == 1 and got.status == "mismatch" and got.cause != "wrong steps", got.diagnosis
 
 
+def test_wrong_steps_with_both_weights_square_finds_which_is_which():
+    """D = H: xs's truth alone gives some dz through either square weight (here the recurrent one comes
+    first); every input's truth together tells them apart."""
+    forward, _ = rnn("tanh", 1)
+    backward = shifted_rnn_backward("next state")
+    xs, state, U, V, c = rnn_inputs(74, 2, 3, 3, 3, 1)
+    result = gradcheck.check_layer(lambda xs, state, V, U, c: forward(xs, state, U, V, c),
+                                   lambda d, cache: (lambda g: (g[0], g[1], g[3], g[2], g[4]))(backward(d, cache)),
+                                   [xs, state, V, U, c])
+    got = result.gradients["V"]
+    assert result.exit_code == 1 and got.cause == "wrong steps", (got.cause, got.diagnosis)
+
+
 def test_a_same_padded_conv_over_time_keeping_only_its_centre_tap_is_not_carry_missing():
     """A conv over time mixes steps both ways: its backward with only the centre tap is each step's own
     gradient, but what it leaves out comes from earlier steps' douts too, so no carry is named."""
