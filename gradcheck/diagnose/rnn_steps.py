@@ -2,11 +2,12 @@
 
 An rnn z_t = x_t·Wx + s_t·Wh + b over x (N, T, D), its states the output (N, T, H), s_0 = h0 (or 0) and
 s_t = out[:, t − 1], sends every input's gradient through dz_t alone: dx_t = dz_t·Wxᵀ, dh0 = dz_0·Whᵀ,
-dWx = Σ_t x_tᵀ·dz_t, dWh = Σ_t s_tᵀ·dz_t, db = Σ_(n,t) dz_t. All are linear in dz. x's truth alone fixes
-dz where Wx has full column rank (D ≥ H); else the others' are added, and where the map from dz to the
-truths has full column rank, dz is their least-squares solution. It is taken only where it gives back
+dWx = Σ_t x_tᵀ·dz_t, dWh = Σ_t s_tᵀ·dz_t, db = Σ_(n,t) dz_t. All are linear in dz: where the map from dz
+to every truth has full column rank, dz is their least-squares solution, taken only where it gives back
 every truth it was solved from (the caller's `agrees`, with the truth's own tolerance): a layer of another
-form leaves a residual there. Plain numpy; the caller gathers the truths (hypotheses.step_gradients).
+form, or the roles given to the wrong inputs, leave a residual there. Failing that, x's truth alone, where
+Wx has full column rank (D ≥ H): the reading before this one, checked by the caller's use of dz. Plain
+numpy; the caller gathers the truths (hypotheses.step_gradients).
 """
 
 from __future__ import annotations

@@ -126,9 +126,10 @@ OFFSETS = (1, -1)
 def wrong_steps(ev: Evidence) -> dict[str, Any] | None:
     """A weight W (A, H) of an rnn over x (N, T, D), out (N, T, H) its states: the truth is Σ_t u_tᵀ·dz_t
     (u_t = x[:, t], or the state step t received: h0, then out[:, t − 1]) and the claim pairs each dz_t
-    with u_(t+s) instead. dz_t is recovered from the inputs' truths (x's alone, dx_t = dz_t·Wxᵀ, where Wx
-    (D, H) has full column rank; else with the weights', b's and h0's: hypotheses.step_gradients); named
-    only where the right pairing is the truth and the shifted one the claim."""
+    with u_(t+s) instead. dz_t is recovered from every input's truth (x's, the weights', b's and h0's), or
+    where another input is no such rnn's from x's alone, dx_t = dz_t·Wxᵀ, Wx (D, H) of full column rank
+    (hypotheses.step_gradients); named only where the right pairing is the truth and the shifted one the
+    claim."""
     if not ev.whole or not has_claims(ev) or len(ev.shape) != 2 or len(ev.outputs) != 1 or ev.random < 1:
         return None
     out = np.asarray(ev.outputs[0], dtype=np.float64)
