@@ -36,7 +36,7 @@ def test_an_untransposed_matrix_before_the_local_gradient_is_named():
     result = gradcheck.check_layer(_forward, _backward("untransposed"), INPUTS)
     g = result.gradients["x"]
     assert result.exit_code == 1 and g.cause == "untransposed matrix", (g.cause, g.diagnosis)
-    assert "`(… @ M) * (1 − tanh(x)**2)` for `(… @ M.T) * (1 − tanh(x)**2)`" in g.diagnosis, g.diagnosis
+    assert "`(… @ M) * (1 − tanh(x)**2)`" in g.diagnosis and "`(… @ M.T)" in g.diagnosis, g.diagnosis
 
 
 @pytest.mark.parametrize("mistake", ["activation for derivative", "mixed"])
