@@ -26,8 +26,8 @@ from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
 from ..ops import arrays
 from ..ops.reductions import softmax
-from . import (attention, blocks, derivative_forms, indexing, local_factors, loss_axes, reductions, relu_affine, routing,
-               shifts, statistic_path, windows)
+from . import (attention, blocks, derivative_forms, indexing, local_factors, loss_axes, reductions, relu_affine, rnn_steps,
+               routing, shifts, statistic_path, windows)
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED, axes_words
 
@@ -1223,7 +1223,7 @@ def _uses(ev: Evidence) -> list[tuple[str, int, list[list[np.ndarray]]]]:
     p = np.asarray(ev.inputs.leaf(ev.name), dtype=np.float64)
     rows, cols = p.shape
     if cols > rows or np.linalg.matrix_rank(p) < cols or np.linalg.cond(p) > CONDITION_MAX:
-        return found
+        return _rnn_uses(ev)
     right_inverse = np.linalg.pinv(p.T)
     for n, e in ev.everyone.items():
         if n == ev.name or not e.whole or not np.all(e.known) or len(e.true) < len(ev.true):
@@ -1241,6 +1241,37 @@ def _uses(ev: Evidence) -> list[tuple[str, int, list[list[np.ndarray]]]]:
             if explains(ev, total, claimed=ev.true):
                 found.append((n, axis, contributions))
     return found
+
+
+def _rnn_uses(ev: Evidence) -> list[tuple[str, int, list[list[np.ndarray]]]]:
+    """Where P (D, H) has more columns than rows, an rnn's Wx over x (N, T, D): each step's contribution
+    x_tᵀ·dz_t, dz recovered from every input's truth (step_gradients), the truth their sum."""
+    found: list[tuple[str, int, list[list[np.ndarray]]]] = []
+    for n, u in float_inputs(ev):
+        if n == ev.name or u.ndim != 3 or u.shape[2] != ev.shape[0] or n not in ev.everyone:
+            continue
+        recovered = step_gradients(ev, n)
+        if recovered is None:
+            continue
+        dz = recovered[0]
+        contributions = [[u[:, t].T @ z[:, t] for z in dz] for t in range(u.shape[1])]
+        if explains(ev, [sum(c[k] for c in contributions) for k in range(len(dz))], claimed=ev.true):
+            found.append((n, 1, contributions))
+    return found
+
+
+def step_gradients(ev: Evidence, x_name: str) -> tuple[list[np.ndarray], list[str]] | None:
+    """Each step's dz (N, T, H) of an rnn over x_name whose states are the output, per random dout, from
+    the truths of every input measured whole for those douts, and the inputs read (rnn_steps.py)."""
+    if len(ev.outputs) != 1 or ev.random < 1:
+        return None
+    truths = {n: e.true[:ev.random] for n, e in ev.everyone.items()
+              if e.whole and e.random >= ev.random and np.all(e.known)}
+
+    def agrees(name: str, predicted: list[np.ndarray]) -> bool:
+        return explains(ev.everyone[name], predicted, claimed=ev.everyone[name].true)
+    return rnn_steps.step_gradients(x_name, dict(float_inputs(ev)), np.asarray(ev.outputs[0], dtype=np.float64),
+                                    truths, agrees)
 
 
 def _swap_douts(ev: Evidence) -> dict[str, list[tuple]]:
@@ -1278,7 +1309,35 @@ def _untransposed(ev: Evidence) -> dict[str, Any] | None:
             return {"m": n, "form": f"`… @ {n}` for `… @ {n}.T`"}
         if ev.shape[0] == k and explains(ev, [(m @ inverse_t) @ t for t in ev.true]):
             return {"m": n, "form": f"`{n} @ …` for `{n}.T @ …`"}
+        local = _untransposed_before_local(ev, inverse_t @ m)
+        if local is not None:
+            return {"m": n, "form": f"`(… @ {n}) * ({local})` for `(… @ {n}.T) * ({local})`"}
     return _untransposed_intermediate(ev)
+
+
+# A local gradient is divided out only where its smallest entry is at least this share of its largest (a
+# tanh saturated at one entry of a row still reads; a relu's zeros do not: its mask hides da there).
+LOCAL_APART_FROM_ZERO = 1e-6
+
+
+def _untransposed_before_local(ev: Evidence, undo: np.ndarray) -> str | None:
+    """`(g @ M) * a'(z)` where `(g @ M.T) * a'(z)` belongs, a'(z) a catalogued activation's local gradient
+    (nowhere near 0) at an input z of the gradient's shape (products.py offers the product's own output,
+    dW1 = X.T @ G's z = X @ W1 + b1, a net's hidden layer): the claim is ((truth / a'(z)) @ undo) * a'(z),
+    undo = inv(M.T) @ M; the local gradient's words, or None."""
+    for zn, z in same_shape_arrays(ev):
+        if zn.startswith("output"):
+            continue
+        for act in ACTIVATIONS:
+            with np.errstate(all="ignore"):
+                local = act.in_input(z)
+            size = np.abs(local)
+            if not np.all(np.isfinite(local)) or not _varies(local) \
+                    or np.min(size) < LOCAL_APART_FROM_ZERO * np.max(size):
+                continue
+            if explains(ev, [((t / local) @ undo) * local for t in ev.true]):
+                return act.input_words.format(x=zn)
+    return None
 
 
 # A matrix recovered from the truth's columns (each row of it a least-squares fit over them) needs this
