@@ -42,6 +42,16 @@ name no cause still name none: the leaky relu's constant 0.01 is no linear funct
 distributed dense's dW holds cross terms between steps; the batch norm's std**-2 above; the tanh net's
 1 - z1**2 reads tanh's output form on an intermediate, no input of the model.
 
+Re-reviewed against main at e787cf1 for three widened scopes, from the bugs' code and the causes' sentences
+alone (no diagnosis seen): no label changed. "untransposed matrix" before an activation's local gradient
+(no case writes (dout @ M) * a'(z) for (dout @ M.T) * a'(z): the one untransposed square matrix is the
+affine's dx, labelled already; the nets' and rnns' hidden gradients keep their .T); "one slice of dout" for
+an rnn's Wx with H > D (the one case assigning dWx per step is the mix with no carry, D = 3 and H = 4, whose
+label it already bore from the table's example and which the scope now covers; the rnn that skips step 0
+is read on x); "wrong steps" with dz recovered from every input's truth (the one pairing bug, dWh with
+hs[t + 1], labelled already, its Wx (4, 3) in the old scope too). The 4 cases that name no cause still
+name none.
+
 Not yet measured: no diagnosis of these layers has been run; the first measurement is to be made once,
 before anything is tuned to it.
 """
