@@ -1860,7 +1860,8 @@ def zero_where_true_is(ev: Evidence) -> np.ndarray:
 
 def _mask(ev: Evidence) -> dict[str, Any] | None:
     """The claim is the truth except where the truth is 0, where it is not 0 (a missing mask), or is 0
-    exactly where the truth is not (an inverted mask); named by the input whose sign the mask is."""
+    exactly where the truth is not (an inverted mask); named by the input whose sign the mask is. Not where
+    the extra entries are exactly the labels' term spread to every row's columns y (`label index`)."""
     if not has_claims(ev):
         return None
     zero = zero_where_true_is(ev)
@@ -1870,6 +1871,8 @@ def _mask(ev: Evidence) -> dict[str, Any] | None:
     rest = ev.known & ~zero
     region = _region(ev, zero)
     if explains(ev, [np.where(rest, t, np.nan) for t in ev.true]) and np.any(nonzero_claim & zero):
+        if _label_columns(ev) is not None:
+            return None  # no mask the forward has: `d[:, y]` for `d[np.arange(N), y]`
         k, total = int((nonzero_claim & zero).sum()), int(ev.known.sum())
         region = _region(ev, nonzero_claim & zero) or region  # where it is wrong: one side of a clip
         if region is None:  # where the forward blocks the gradient: a max's other entries, a gate
@@ -2916,9 +2919,10 @@ def _correct_class(ev: Evidence) -> dict[str, Any] | None:
 
 
 def _label_columns(ev: Evidence) -> dict[str, Any] | None:
-    """Scores' gradient with labels y: the claim is the truth with the correct class's term (the one-hot
-    of y, times a number per dout) moved to every row at every column y holds, as `d[:, y] -= 1` does
-    where `d[np.arange(N), y] -= 1` belongs; or a pick per row (out[i] = x[i, y[i]]) whose backward puts
+    """Scores' (or log-probabilities') gradient with labels y: the claim is the truth with the correct
+    class's term (the one-hot of y, times a number per dout: softmax cross-entropy's −1, the whole of an
+    NLL's −1/N) moved to every row at every column y holds, as `d[:, y] -= 1` (or `d[:, y] = -1/N`) does
+    where `d[np.arange(N), y]` belongs; or a pick per row (out[i] = x[i, y[i]]) whose backward puts
     each dout[j] at column y[j] of every row (`dx[:, y] = dout`)."""
     if not has_claims(ev) or not ev.whole:
         return None
@@ -2936,12 +2940,13 @@ def _label_columns(ev: Evidence) -> dict[str, Any] | None:
                 continue
             if explains(ev, [t + a * basis for t, a in zip(ev.true, amounts)]):
                 said = " (once per occurrence of a label, as np.subtract.at does)" if how == "per occurrence" else ""
+                d = f"d{ev.name}"
                 if picks == "rows":
                     return {"what": f"it is the true gradient with the correct class's term put in every column of "
-                                    f"each row {n} names as a row number{said}: dscores[{n}] where "
-                                    f"dscores[np.arange(N), {n}] belongs (indexing with {n} alone picks whole rows)"}
+                                    f"each row {n} names as a row number{said}: {d}[{n}] where "
+                                    f"{d}[np.arange(N), {n}] belongs (indexing with {n} alone picks whole rows)"}
                 return {"what": f"it is the true gradient with the correct class's term put in every row at every "
-                                f"label {n} holds{said}: dscores[:, {n}] where dscores[np.arange(N), {n}] belongs "
+                                f"label {n} holds{said}: {d}[:, {n}] where {d}[np.arange(N), {n}] belongs "
                                 f"(indexing with {n} alone picks whole columns)"}
         picked = _picked_columns(ev, n, y, hot)
         if picked is not None:
@@ -3134,6 +3139,8 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                "gradient is not carried back to earlier steps (what later steps' douts send back through the state "
                "is left out of each step's dh)", douts=_slice_douts),
     Hypothesis("one slice of dout", _one_slice, "{what}", douts=_slice_douts),
+    # before mask: `d[:, y]` for `d[np.arange(N), y]` is nonzero where the truth is 0 too, at the labels' columns
+    Hypothesis("label index", _label_columns, "{what}"),
     Hypothesis("mask", _mask, "{what}"),
     Hypothesis("window stride", _window_stride, "{what}", douts=_window_douts),
     Hypothesis("repeated indices", _repeated_rows,
@@ -3144,7 +3151,6 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("correct class term", _correct_class,
                "it differs from the true gradient only at the correct class's entries (i, {labels}[i]), on {where}, "
                "{how}"),
-    Hypothesis("label index", _label_columns, "{what}"),
     Hypothesis("lookup index", _lookup, "{what}"),
     Hypothesis("label smoothing", _label_smoothing,
                "it is {k}·(softmax − onehot({labels})), the classifier's gradient against one-hot targets, where "
