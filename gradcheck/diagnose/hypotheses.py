@@ -29,6 +29,7 @@ from ..ops.reductions import softmax
 from . import (attention, blocks, derivative_forms, indexing, local_factors, loss_axes, reductions, relu_affine, rnn_steps,
                routing, shifts, statistic_path, windows)
 from .model_terms import Strengths
+from .operands import placed
 from .patterns import SAME_MEASURED, axes_words
 
 SAME = SAME_MEASURED  # the truth here is measured by differences (patterns.py)
@@ -635,10 +636,10 @@ def _wrong_local(form: str, act: Activation, x: np.ndarray) -> np.ndarray | None
 def _form_words(form: str, act: Activation, x: str, y: str, gloss: str) -> dict[str, str]:
     """The sentence's fields: the wrong local gradient and the right one, in x (the step's input) and y
     (its output), and what x and y are."""
-    right = act.input_words.format(x=x) if form == "output for input" else act.output_words.format(y=y)
+    right = placed(act.input_words, x=x) if form == "output for input" else placed(act.output_words, y=y)
     wrong = {"activation for its derivative": f"{act.name}({x})",
-             "input for output": act.output_words.format(y=x),
-             "output for input": act.input_words.format(x=y)}[form]
+             "input for output": placed(act.output_words, y=x),
+             "output for input": placed(act.input_words, x=y)}[form]
     return {"act": act.name, "wrong": wrong, "right": right, "gloss": gloss}
 
 
@@ -1336,7 +1337,7 @@ def _untransposed_before_local(ev: Evidence, undo: np.ndarray) -> str | None:
                     or np.min(size) < LOCAL_APART_FROM_ZERO * np.max(size):
                 continue
             if explains(ev, [((t / local) @ undo) * local for t in ev.true]):
-                return act.input_words.format(x=zn)
+                return placed(act.input_words, x=zn)
     return None
 
 
