@@ -131,6 +131,15 @@ class Douts:
         return len(self.matrix)
 
 
+def contract(matrix: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+    """⟨dout, f⟩ for every dout: matrix @ outputs, complex outputs (the complex step's) as two real products.
+    numpy hands a real matrix times a complex vector to a complex BLAS product that runs threaded: on a loaded
+    machine a 73×96 one took 3.5 ms, seven times the two real products."""
+    if np.iscomplexobj(outputs):
+        return matrix @ outputs.real + 1j * (matrix @ outputs.imag)
+    return matrix @ outputs
+
+
 def flat(outputs: tuple) -> np.ndarray:
     parts = [np.ravel(np.asarray(o)) for o in outputs]
     complex_ = any(p.dtype.kind == "c" for p in parts)
@@ -173,7 +182,7 @@ class _Line:
 
     def value(self, t, k: int):
         if t not in self.values:
-            self.values[t] = self.douts.matrix @ self.flat_at(t)
+            self.values[t] = contract(self.douts.matrix, self.flat_at(t))
         return self.values[t][k]
 
     def along(self, k: int) -> Callable[[Any], Evaluation]:
