@@ -2731,11 +2731,12 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
     return None
 
 
-def _statistic_path(ev: Evidence, axis: int) -> tuple[Fraction, Fraction] | bool | None:
+def _statistic_path(ev: Evidence, axis: int) -> tuple[Any, Any] | bool | None:
     """The truth split (statistic_path.split, over the random douts and those orthogonal to the sums along
     `axis`) into dout times one number per entry and a statistic's path along `axis`, and the claim that
     truth with the path's part along 1 (a mean's) times k1 and the rest (a variance's, an rms's, a sum's)
-    times k2, each held (0), kept (1) or a clean factor: (k1, k2). False where the truth splits and no such
+    times k2, each held (0), kept (1) or a clean factor, or one of them the line's own statistic to a power
+    (statistic_path.PerLine): (k1, k2). False where the truth splits and no such
     claim is the claim; None where it does not split (no gradient with the statistic held constant is
     predicted: a product inside, as attention's dq)."""
     if not _whole_beside_its_output(ev, 1):
@@ -2760,14 +2761,22 @@ def _statistic_path(ev: Evidence, axis: int) -> tuple[Fraction, Fraction] | bool
         return None
     ones = [statistic_path.along_one(p, axis) for p in paths]
     held, kept = Fraction(statistic_path.HELD), Fraction(statistic_path.KEPT)
-    candidates = [(held, held), (held, kept), (kept, held)]
+    candidates: list[tuple[Any, Any]] = [(held, held), (held, kept), (kept, held)]
     for k in statistic_path.factors(np.shape(ev.outputs[0])):
         candidates += [(k, k), (kept, k), (k, kept)]
+    inputs = [(n, v) for n, v in float_inputs(ev) if v.shape == ev.shape and _varies(v)]
+    for line_k in statistic_path.line_statistics(inputs, axis):
+        candidates += [(kept, line_k), (line_k, kept)]
     for k1, k2 in candidates:
-        predicted = [t + float(k1 - 1) * o + float(k2 - 1) * (p - o) for t, p, o in zip(truths, paths, ones)]
+        predicted = [t + _scale(k1) * o + _scale(k2) * (p - o) for t, p, o in zip(truths, paths, ones)]
         if explains(there, predicted):
             return k1, k2
     return False
+
+
+def _scale(k: Fraction | statistic_path.PerLine) -> Any:
+    """What a path times k adds to it: k − 1 (a number, or one per line)."""
+    return k.values - 1.0 if isinstance(k, statistic_path.PerLine) else float(k - 1)
 
 
 def _held_constant(ev: Evidence, axis: int) -> bool:
@@ -2793,8 +2802,11 @@ def _statistic_path_factor(ev: Evidence) -> dict[str, Any] | None:
         which = ("the term through a statistic" if k1 == k2 else
                  "the term through a mean (its part along 1; the rest is right)" if k2 == statistic_path.KEPT else
                  "the term through a variance or an rms (its part beside 1; the mean's is right)")
-        return {"axis": axis, "which": which,
-                "how": statistic_path.said(k1 if k2 == statistic_path.KEPT else k2, shape, axis), "every": ev.every}
+        wrong, right = (k1, statistic_path.MEAN_POWER) if k2 == statistic_path.KEPT else \
+            (k2, statistic_path.SPREAD_POWER)
+        how = statistic_path.said_per_line(wrong, right, axis) if isinstance(wrong, statistic_path.PerLine) \
+            else statistic_path.said(wrong, shape, axis)
+        return {"axis": axis, "which": which, "how": how, "every": ev.every}
     return None
 
 
