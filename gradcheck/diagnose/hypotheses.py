@@ -26,8 +26,8 @@ from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
 from ..ops import arrays
 from ..ops.reductions import softmax
-from . import (attention, blocks, derivative_forms, indexing, local_factors, loss_axes, reductions, relu_affine, rnn_steps,
-               routing, shifts, statistic_path, windows)
+from . import (attention, blocks, derivative_forms, indexing, local_factors, loss_axes, product_sums, reductions,
+               relu_affine, rnn_steps, routing, shifts, statistic_path, windows)
 from .model_terms import Strengths
 from .patterns import SAME_MEASURED, axes_words
 
@@ -804,6 +804,32 @@ _activation = _local_form("activation for its derivative")
 # ----- a product rule's term dropped ----------------------------------------------------------------
 # Entries of the input this close to 0 (relative to its largest) give no g = out / x: left out.
 NEAR_ZERO_INPUT = 1e-6
+
+
+def _sums_before_product(ev: Evidence) -> dict[str, Any] | None:
+    """A weight's gradient (D, M) or (M, D) whose truth is an input x (*lead, D) times an output's dout
+    (*lead, M) summed over every leading axis, and the claim those sums taken over some leading axes before
+    the product (product_sums), for every dout; the first such reading."""
+    if not has_claims(ev) or len(ev.shape) != 2:
+        return None
+    douts = [[np.asarray(o, dtype=np.float64) for o in d] for d in ev.douts[:ev.random]]
+    for name, x in float_inputs(ev):
+        for j in range(len(douts[0])):
+            g = [d[j] for d in douts]
+            for transposed in (False, True):
+                wanted = (ev.shape[1], ev.shape[0]) if transposed else ev.shape
+                if x.shape[-1:] != wanted[:1] or g[0].shape[-1:] != wanted[1:] or g[0].shape[:-1] != x.shape[:-1]:
+                    continue
+
+                def laid(a: np.ndarray, flip: bool = transposed) -> np.ndarray:
+                    return a.T if flip else a
+                if not explains(ev, [laid(product_sums.products(x, d)) for d in g], claimed=ev.true):
+                    continue
+                for axes in product_sums.leading_subsets(x, g[0]):
+                    if explains(ev, [laid(product_sums.summed_first(x, d, axes)) for d in g]):
+                        wrong, right = product_sums.written(name, axes, x.ndim, transposed)
+                        return {"wrong": wrong, "right": right, "axes": axes_words(axes), "every": ev.every}
+    return None
 
 
 def _product_rule(ev: Evidence) -> dict[str, Any] | None:
@@ -3116,6 +3142,10 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("local gradient factor", _input_factor, "{what}"),
     Hypothesis("logits' gradient", _logits_gradient, "{what}"),
     # after the factors: x**n's dout·x**(n−1) is a factor n forgotten before it is one term of x·x**(n−1)
+    Hypothesis("sums before the product", _sums_before_product,
+               "it is {wrong} where {right} belongs: the input and dout are summed over {axes} before their "
+               "product, not their products after it (a sum of products is not the product of the sums)"
+               "{every}"),
     Hypothesis("product rule term dropped", _product_rule,
                "it is {claim}, the term dout·{kept} alone, where the product rule gives out = {name}·g({name}) the "
                "gradient dout·(g({name}) + {name}·g′({name})), g = out/{name}: the {lost} term is dropped (as swish's "
