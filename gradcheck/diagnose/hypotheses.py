@@ -810,7 +810,7 @@ def _sums_before_product(ev: Evidence) -> dict[str, Any] | None:
     """A weight's gradient (D, M) or (M, D) whose truth is an input x (*lead, D) times an output's dout
     (*lead, M) summed over every leading axis, and the claim those sums taken over some leading axes before
     the product (product_sums), for every dout; the first such reading."""
-    if not has_claims(ev) or len(ev.shape) != 2:
+    if not has_claims(ev) or len(ev.shape) != 2 or not ev.random:
         return None
     douts = [[np.asarray(o, dtype=np.float64) for o in d] for d in ev.douts[:ev.random]]
     for name, x in float_inputs(ev):
@@ -2792,7 +2792,7 @@ def _statistic_path(ev: Evidence, axis: int) -> tuple[Any, Any] | bool | None:
         candidates += [(k, k), (kept, k), (k, kept)]
     inputs = [(n, v) for n, v in float_inputs(ev) if v.shape == ev.shape and _varies(v)]
     for line_k in statistic_path.line_statistics(inputs, axis):
-        candidates += [(kept, line_k), (line_k, kept)]
+        candidates += [(kept, line_k), (line_k, kept), (line_k, line_k)]
     for k1, k2 in candidates:
         predicted = [t + _scale(k1) * o + _scale(k2) * (p - o) for t, p, o in zip(truths, paths, ones)]
         if explains(there, predicted):

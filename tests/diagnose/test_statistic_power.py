@@ -62,3 +62,30 @@ def test_a_path_scaled_per_line_otherwise_is_not_named(backward):
     result = gradcheck.check_layer(_batch_norm, backward, _inputs(4))
     g = result.gradients["x"]
     assert result.exit_code == 1 and g.cause not in ("statistic path factor", "mean path"), (g.cause, g.diagnosis)
+
+
+def _rms_norm(x, g):
+    rms = np.sqrt((x ** 2).mean(axis=1, keepdims=True) + EPS)
+    return x / rms * g, (x, g, rms)
+
+
+def _rms_backward(power):
+    """The rms's term with rms**-power (3 is right)."""
+    def backward(dout, cache):
+        x, g, rms = cache
+        proj = (dout * g * x).sum(axis=1, keepdims=True)
+        return g * dout / rms - x * proj / (x.shape[1] * rms ** power), (dout * x / rms).sum(0)
+    return backward
+
+
+@pytest.mark.parametrize("power, named", [(2, True), (1, False)])
+def test_an_rms_path_with_its_power_one_low_is_named_and_two_low_is_not(power, named):
+    """The rms's path is the whole path (no mean's part): rms times too large is named, rms**2 is not."""
+    r = np.random.default_rng(5)
+    inputs = [r.standard_normal((N, D + 2)) + 0.5, r.uniform(0.5, 1.5, D + 2)]
+    assert gradcheck.check_layer(_rms_norm, _rms_backward(3), inputs).exit_code == 0
+    result = gradcheck.check_layer(_rms_norm, _rms_backward(power), inputs)
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and (g.cause == "statistic path factor") == named, (g.cause, g.diagnosis)
+    if named:
+        assert "as rms**-2 where rms**-3 belongs" in g.diagnosis, g.diagnosis
