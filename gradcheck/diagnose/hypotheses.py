@@ -26,8 +26,8 @@ from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
 from ..ops import arrays
 from ..ops.reductions import softmax
-from . import (attention, blocks, derivative_forms, indexing, local_factors, loss_axes, reductions, relu_affine, rnn_steps,
-               routing, shifts, statistic_path, windows)
+from . import (attention, blocks, derivative_forms, indexing, local_factors, loss_axes, product_sums, reductions,
+               relu_affine, rnn_steps, routing, shifts, statistic_path, windows)
 from .model_terms import Strengths
 from .operands import placed
 from .patterns import SAME_MEASURED, axes_words
@@ -805,6 +805,32 @@ _activation = _local_form("activation for its derivative")
 # ----- a product rule's term dropped ----------------------------------------------------------------
 # Entries of the input this close to 0 (relative to its largest) give no g = out / x: left out.
 NEAR_ZERO_INPUT = 1e-6
+
+
+def _sums_before_product(ev: Evidence) -> dict[str, Any] | None:
+    """A weight's gradient (D, M) or (M, D) whose truth is an input x (*lead, D) times an output's dout
+    (*lead, M) summed over every leading axis, and the claim those sums taken over some leading axes before
+    the product (product_sums), for every dout; the first such reading."""
+    if not has_claims(ev) or len(ev.shape) != 2 or not ev.random:
+        return None
+    douts = [[np.asarray(o, dtype=np.float64) for o in d] for d in ev.douts[:ev.random]]
+    for name, x in float_inputs(ev):
+        for j in range(len(douts[0])):
+            g = [d[j] for d in douts]
+            for transposed in (False, True):
+                wanted = (ev.shape[1], ev.shape[0]) if transposed else ev.shape
+                if x.shape[-1:] != wanted[:1] or g[0].shape[-1:] != wanted[1:] or g[0].shape[:-1] != x.shape[:-1]:
+                    continue
+
+                def laid(a: np.ndarray, flip: bool = transposed) -> np.ndarray:
+                    return a.T if flip else a
+                if not explains(ev, [laid(product_sums.products(x, d)) for d in g], claimed=ev.true):
+                    continue
+                for axes in product_sums.leading_subsets(x, g[0]):
+                    if explains(ev, [laid(product_sums.summed_first(x, d, axes)) for d in g]):
+                        wrong, right = product_sums.written(name, axes, x.ndim, transposed)
+                        return {"wrong": wrong, "right": right, "axes": axes_words(axes), "every": ev.every}
+    return None
 
 
 def _product_rule(ev: Evidence) -> dict[str, Any] | None:
@@ -2735,11 +2761,12 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
     return None
 
 
-def _statistic_path(ev: Evidence, axis: int) -> tuple[Fraction, Fraction] | bool | None:
+def _statistic_path(ev: Evidence, axis: int) -> tuple[Any, Any] | bool | None:
     """The truth split (statistic_path.split, over the random douts and those orthogonal to the sums along
     `axis`) into dout times one number per entry and a statistic's path along `axis`, and the claim that
     truth with the path's part along 1 (a mean's) times k1 and the rest (a variance's, an rms's, a sum's)
-    times k2, each held (0), kept (1) or a clean factor: (k1, k2). False where the truth splits and no such
+    times k2, each held (0), kept (1) or a clean factor, or one of them the line's own statistic to a power
+    (statistic_path.PerLine): (k1, k2). False where the truth splits and no such
     claim is the claim; None where it does not split (no gradient with the statistic held constant is
     predicted: a product inside, as attention's dq)."""
     if not _whole_beside_its_output(ev, 1):
@@ -2764,14 +2791,22 @@ def _statistic_path(ev: Evidence, axis: int) -> tuple[Fraction, Fraction] | bool
         return None
     ones = [statistic_path.along_one(p, axis) for p in paths]
     held, kept = Fraction(statistic_path.HELD), Fraction(statistic_path.KEPT)
-    candidates = [(held, held), (held, kept), (kept, held)]
+    candidates: list[tuple[Any, Any]] = [(held, held), (held, kept), (kept, held)]
     for k in statistic_path.factors(np.shape(ev.outputs[0])):
         candidates += [(k, k), (kept, k), (k, kept)]
+    inputs = [(n, v) for n, v in float_inputs(ev) if v.shape == ev.shape and _varies(v)]
+    for line_k in statistic_path.line_statistics(inputs, axis):
+        candidates += [(kept, line_k), (line_k, kept), (line_k, line_k)]
     for k1, k2 in candidates:
-        predicted = [t + float(k1 - 1) * o + float(k2 - 1) * (p - o) for t, p, o in zip(truths, paths, ones)]
+        predicted = [t + _scale(k1) * o + _scale(k2) * (p - o) for t, p, o in zip(truths, paths, ones)]
         if explains(there, predicted):
             return k1, k2
     return False
+
+
+def _scale(k: Fraction | statistic_path.PerLine) -> Any:
+    """What a path times k adds to it: k − 1 (a number, or one per line)."""
+    return k.values - 1.0 if isinstance(k, statistic_path.PerLine) else float(k - 1)
 
 
 def _held_constant(ev: Evidence, axis: int) -> bool:
@@ -2797,8 +2832,11 @@ def _statistic_path_factor(ev: Evidence) -> dict[str, Any] | None:
         which = ("the term through a statistic" if k1 == k2 else
                  "the term through a mean (its part along 1; the rest is right)" if k2 == statistic_path.KEPT else
                  "the term through a variance or an rms (its part beside 1; the mean's is right)")
-        return {"axis": axis, "which": which,
-                "how": statistic_path.said(k1 if k2 == statistic_path.KEPT else k2, shape, axis), "every": ev.every}
+        wrong, right = (k1, statistic_path.MEAN_POWER) if k2 == statistic_path.KEPT else \
+            (k2, statistic_path.SPREAD_POWER)
+        how = statistic_path.said_per_line(wrong, right, axis) if isinstance(wrong, statistic_path.PerLine) \
+            else statistic_path.said(wrong, shape, axis)
+        return {"axis": axis, "which": which, "how": how, "every": ev.every}
     return None
 
 
@@ -3110,6 +3148,10 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("local gradient factor", _input_factor, "{what}"),
     Hypothesis("logits' gradient", _logits_gradient, "{what}"),
     # after the factors: x**n's dout·x**(n−1) is a factor n forgotten before it is one term of x·x**(n−1)
+    Hypothesis("sums before the product", _sums_before_product,
+               "it is {wrong} where {right} belongs: the input and dout are summed over {axes} before their "
+               "product, not their products after it (a sum of products is not the product of the sums)"
+               "{every}"),
     Hypothesis("product rule term dropped", _product_rule,
                "it is {claim}, the term dout·{kept} alone, where the product rule gives out = {name}·g({name}) the "
                "gradient dout·(g({name}) + {name}·g′({name})), g = out/{name}: the {lost} term is dropped (as swish's "

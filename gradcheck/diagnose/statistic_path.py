@@ -8,12 +8,14 @@ The split is read from the truth alone, over many douts: one number per entry fo
 dout and line one coefficient per array of the span. A claim is then the truth with each path (the part
 along 1, the mean's; the rest, the variance's or the rms's or the sum's) scaled by a factor: 0 where the
 backward held that statistic constant, a clean factor (a size of the output, 2, 1/2, -1) where the path's
-own constant is wrong.
+own constant is wrong, or the line's own statistic (its std or rms, or their inverse) where the path's
+power of it is one off (a staged batch norm's dvar with std**-2 where std**-3 belongs).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
@@ -25,6 +27,21 @@ HELD, KEPT = 0.0, 1.0
 # Small numbers a path's constant is wrong by, besides the output's sizes (a factor 2 of a square's
 # derivative, its sign).
 SMALL_FACTORS = (2, -1)
+# The powers of a line's statistic a path may be off by: one too low (std**-2 for std**-3) or one too high.
+POWER_SLIPS = (1, -1)
+# The power of the statistic each path has in a normalisation's gradient: the mean's term σ**-1 (Σ dx̂/σ),
+# the variance's or the rms's σ**-3 (its derivative's σ**-3 / 2).
+MEAN_POWER, SPREAD_POWER = -1, -3
+
+
+@dataclass(frozen=True, eq=False)
+class PerLine:
+    """A path's factor that is a line's own statistic (std or rms of an input along the axis) to a power."""
+
+    stat: str  # "std" or "rms"
+    of: str  # the input's name
+    power: int  # one of POWER_SLIPS
+    values: np.ndarray  # the factor, one per line (keepdims)
 
 
 def split(douts: Sequence[np.ndarray], truths: Sequence[np.ndarray], spans: Sequence[np.ndarray],
@@ -64,6 +81,27 @@ def split(douts: Sequence[np.ndarray], truths: Sequence[np.ndarray], spans: Sequ
 def along_one(path: np.ndarray, axis: int) -> np.ndarray:
     """The part of a path along 1 on each line (a mean's path; the rest is a variance's, an rms's or a sum's)."""
     return np.broadcast_to(path.mean(axis=axis, keepdims=True), path.shape)
+
+
+def line_statistics(arrays: Sequence[tuple[str, np.ndarray]], axis: int) -> list[PerLine]:
+    """Each array's std and rms along `axis` (one per line), to each power of POWER_SLIPS: the per-line
+    factors a path whose power of its statistic is one off is scaled by."""
+    found = []
+    for name, a in arrays:
+        stats = {"std": a.std(axis=axis, keepdims=True), "rms": np.sqrt((a ** 2).mean(axis=axis, keepdims=True))}
+        found += [PerLine(stat, name, power, v ** power) for stat, v in stats.items() if np.all(v > 0)
+                  for power in POWER_SLIPS]
+    return found
+
+
+def said_per_line(k: PerLine, right: int, axis: int) -> str:
+    """k in words, as the path's error: 'std times too large (the std of x over axis 0, one per line): a
+    power of std one too low, as std**-2 where std**-3 belongs'."""
+    wrong = right + k.power
+    written = f"{k.stat}**{wrong}" if wrong else f"no {k.stat} at all"
+    size, slip = ("too large", "low") if k.power > 0 else ("too small", "high")
+    return (f"{k.stat} times {size} (the {k.stat} of {k.of} over axis {axis}, one per line): a power of "
+            f"{k.stat} one too {slip}, as {written} where {k.stat}**{right} belongs")
 
 
 def factors(shape: Sequence[int]) -> list[Fraction]:

@@ -211,6 +211,15 @@ def local_factor(ok):
     return gradcheck.check_layer(power, backward, [np.abs(randn(3, 4)) + 0.5, randn(3, 4)]), "b"
 
 
+def sums_before_product(ok):
+    """A time-distributed dense layer's dW = x.sum(axis=1).T @ dout.sum(axis=1); the near miss also
+    scales it by 1.05."""
+    def backward(dout, cache):
+        x, W = cache
+        return dout @ W.T, x.sum(axis=1).T @ dout.sum(axis=1) * (1 if ok else 1.05)
+    return gradcheck.check_layer(lambda x, W: (x @ W, (x, W)), backward, [randn(2, 3, 2), randn(2, 3)]), "W"
+
+
 def product_rule(ok):
     """x·tanh(x) with dout·tanh(x), its x·(1 − tanh²) term dropped; the near miss scales that one term."""
     def backward(dout, cache):
@@ -546,7 +555,7 @@ CASES = {
     "constant factor": constant, "broadcast axis": broadcast_axis,
     "transpose": transpose, "untransposed matrix": untransposed, "permuted": permuted,
     "local gradient factor": local_factor, "logits' gradient": logits_gradient,
-    "product rule term dropped": product_rule,
+    "sums before the product": sums_before_product, "product rule term dropped": product_rule,
     "input for a computed form": input_for_computed_form, "clip forgotten": clip_forgotten,
     "regularisation": regularisation, "data term factor": data_term, "sign region": sign_region,
     "output path": output_path, "swapped outputs": swapped_outputs, "carry missing": carry_missing,
