@@ -1825,8 +1825,9 @@ def _data_term(ev: Evidence) -> dict[str, Any] | None:
 # ----- wrong in one region --------------------------------------------------------------------------
 def _dout_missing(ev: Evidence) -> dict[str, Any] | None:
     """An elementwise layer (one output of the input's shape, its truth dout times a local gradient entry by
-    entry) whose claim is that local gradient alone, everywhere or on one side of an input's 0: the same for
-    every dout where the truth changes with it (dout_missing.py)."""
+    entry) whose claim is that local gradient alone, everywhere (where it is not one constant, of which any
+    constant claim is a multiple) or on one side of an input's 0, the other side right: the same for every
+    dout where the truth changes with it (dout_missing.py)."""
     k = ev.random
     if not has_claims(ev) or len(ev.outputs) != 1 or np.shape(ev.outputs[0]) != ev.shape or k < 2:
         return None
@@ -1837,8 +1838,10 @@ def _dout_missing(ev: Evidence) -> dict[str, Any] | None:
     regions = [("", np.ones(ev.shape, dtype=bool))]
     regions += [(f"where {n} {side} 0", sign * u > 0) for n, u in same_shape_arrays(ev) for side, sign in ((">", 1), ("<", -1))]
     for words, region in regions:
-        if not region.any() or not np.any(np.isfinite(local[region]) & (np.abs(local[region]) > SAME)):
+        if not region.any() or (words and region.all()) or not np.any(np.isfinite(local[region]) & (np.abs(local[region]) > SAME)):
             continue  # a local gradient of 0 there: dout times it is the same 0
+        if not words and not _varies(np.where(np.isfinite(local), local, 0.0)):
+            continue  # one constant everywhere: any constant claim is a multiple of it (x * s's s)
         if explains(ev, [np.where(region, local, t) for t in ev.true[:k]]):
             known = local[region & np.isfinite(local)]
             lo, hi = float(known.min()), float(known.max())

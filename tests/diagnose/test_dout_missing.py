@@ -63,3 +63,11 @@ def test_near_misses_are_not_called_dout_missing(backward):
 def test_the_right_layers_pass():
     assert _cause(_tanh, lambda dout, out: dout * (1 - out ** 2))[0] == 0
     assert _cause(_leaky, lambda dout, x: np.where(x > 0, dout, SLOPE * dout))[0] == 0
+
+
+def test_a_constant_claim_beside_a_constant_local_gradient_is_not_read_as_dout_missing():
+    """x * s has the local gradient s everywhere: any constant claim is a multiple of it, so no evidence."""
+    result = gradcheck.check_layer(lambda x, s: (x * s, x), lambda d, x: (d * 0.0 + 1.0, (d * x).sum()),
+                                   [np.arange(4.0) + 1, np.float64(0.5)])
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and g.cause != "dout missing" and "dout missing" not in g.causes, g.diagnosis
