@@ -26,8 +26,8 @@ from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
 from ..ops import arrays
 from ..ops.reductions import softmax
-from . import (attention, blocks, derivative_forms, indexing, local_factors, loss_axes, product_sums, reductions,
-               relu_affine, rnn_steps, routing, shifts, statistic_path, windows)
+from . import (attention, blocks, derivative_forms, dout_missing, indexing, local_factors, loss_axes, product_sums,
+               reductions, relu_affine, rnn_steps, routing, shifts, statistic_path, windows)
 from .model_terms import Strengths
 from .operands import placed
 from .patterns import SAME_MEASURED, axes_words
@@ -1850,6 +1850,36 @@ def _data_term(ev: Evidence) -> dict[str, Any] | None:
     return None
 
 # ----- wrong in one region --------------------------------------------------------------------------
+def _dout_missing(ev: Evidence) -> dict[str, Any] | None:
+    """An elementwise layer (one output of the input's shape, its truth dout times a local gradient entry by
+    entry) whose claim is that local gradient alone, everywhere (where it is not one constant, of which any
+    constant claim is a multiple) or on one side of an input's 0, the other side right: the same for every
+    dout where the truth changes with it (dout_missing.py)."""
+    k = ev.random
+    if not has_claims(ev) or len(ev.outputs) != 1 or np.shape(ev.outputs[0]) != ev.shape or k < 2:
+        return None
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:k]]
+    local = dout_missing.local_gradient(ev.true[:k], douts)
+    if local is None or not explains(ev, [local * d for d in douts], claimed=ev.true[:k]):
+        return None
+    regions = [("", np.ones(ev.shape, dtype=bool))]
+    regions += [(f"where {n} {side} 0", sign * u > 0) for n, u in same_shape_arrays(ev) for side, sign in ((">", 1), ("<", -1))]
+    for words, region in regions:
+        if not region.any() or (words and region.all()) or not np.any(np.isfinite(local[region]) & (np.abs(local[region]) > SAME)):
+            continue  # a local gradient of 0 there: dout times it is the same 0
+        if not words and not _varies(np.where(np.isfinite(local), local, 0.0)):
+            continue  # one constant everywhere: any constant claim is a multiple of it (x * s's s)
+        if explains(ev, [np.where(region, local, t) for t in ev.true[:k]]):
+            known = local[region & np.isfinite(local)]
+            lo, hi = float(known.min()), float(known.max())
+            value = f"{lo:.4g}" if close_to(hi, lo) else f"between {lo:.3g} and {hi:.3g}"
+            where, there, right = (f"{words} ", " there", "; elsewhere it is right") if words else ("", "", "")
+            return {"what": f"{where}it does not change with dout: it is the local gradient ∂out/∂{ev.name}{there} "
+                            f"alone ({value}), where dout times it belongs (`* dout` forgotten, as `1 - out**2` for "
+                            f"`dout * (1 - out**2)`){right}"}
+    return None
+
+
 def _sign_regions(ev: Evidence) -> dict[str, Any] | None:
     """Where an input is positive the claim is r₊ times the truth, where negative r₋ times (r₊ ≠ r₋)."""
     if not has_claims(ev) or not enough_entries(ev, 2):
@@ -3170,6 +3200,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("data term factor", _data_term,
                "its regularisation term {term} is right and the rest (the data term) is {a} times the true "
                "one{why}"),
+    Hypothesis("dout missing", _dout_missing, "{what}"),
     Hypothesis("sign region", _sign_regions, "{what}"),
     Hypothesis("output path", _paths,
                "it is right when only output {right} has a gradient and wrong when only output {wrong} has one: the "

@@ -278,6 +278,11 @@ def leaky(x):
     return np.where(x > 0, x, 0.1 * x), x
 
 
+def dout_missing(ok):  # tanh's 1 - out**2 alone; the near miss is constant across douts, but out itself
+    return gradcheck.check_layer(lambda x: (np.tanh(x),) * 2, lambda d, out: 1 - out ** 2 if ok else out,
+                                 [randn(3, 4)]), "x"
+
+
 def sign_region(ok):
     return gradcheck.check_layer(leaky, lambda d, x: d * np.where(x > 0, 0.1 if ok else 0.1 * (1 + 0.05 * x), 1),
                                  [randn(4, 5)]), "x"
@@ -557,7 +562,8 @@ CASES = {
     "local gradient factor": local_factor, "logits' gradient": logits_gradient,
     "sums before the product": sums_before_product, "product rule term dropped": product_rule,
     "input for a computed form": input_for_computed_form, "clip forgotten": clip_forgotten,
-    "regularisation": regularisation, "data term factor": data_term, "sign region": sign_region,
+    "regularisation": regularisation, "data term factor": data_term,
+    "dout missing": dout_missing, "sign region": sign_region,
     "output path": output_path, "swapped outputs": swapped_outputs, "carry missing": carry_missing,
     "one slice of dout": one_slice_of_dout, "label index": label_index, "mask": mask, "window stride": window_stride,
     "repeated indices": repeated, "correct class term": correct_class_term, "lookup index": lookup_index,
