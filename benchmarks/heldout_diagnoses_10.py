@@ -51,6 +51,14 @@ those: the rnn whose dWh pairs dz_t with h_t (Wx has fewer rows than columns, so
 plain embedding lookup with a 2-D index and repeated rows (dW[idx] += dout), and the mix of that lookup with
 its sqrt(9) forgotten. The set is seen from here on: a development set, whose later figures are not
 held-out ones.
+
+Label added with a new cause of the table (2026-12-07): "logits' gradient" (a loss's claim the truth times
+p(1 - p), p the input) to the BCE on probabilities whose gradient is the logits' (p - y) / n, its own
+description. 3 cases now name no cause.
+
+Label added with a new cause of the table: "statistic path factor" (a statistic's path scaled by a clean
+factor) to the RMSNorm whose second term lacks its 1/D; "mean path" is now named only where the claim is
+the gradient with a statistic held constant. 2 cases now name no cause.
 """
 
 from __future__ import annotations
@@ -357,9 +365,10 @@ def _(bug):
     return gradcheck.check_layer(ln_fwd, ln_bwd, [r(4, 5), 1 + 0.3 * r(5), r(5)])
 
 
-# No label: the second term's 1/D forgotten is no cause's sentence (not a mean taken as a constant, not
-# a reduction over other axes, not a factor of the whole truth).
-@case("RMSNorm x / rms * g (N=3, D=6) whose dx's second term lacks its 1/D", "x")
+# Blind, no label: the second term's 1/D forgotten was no cause's sentence (not a mean taken as a constant,
+# not a reduction over other axes, not a factor of the whole truth). Labelled after the measurement, once
+# "statistic path factor" (a statistic's path times a clean factor) was added for it.
+@case("RMSNorm x / rms * g (N=3, D=6) whose dx's second term lacks its 1/D", "x", "statistic path factor")
 def _(bug):
     r = draws(8015)
     eps = 1e-6
@@ -457,9 +466,9 @@ def _(bug):
     return gradcheck.check_function(mse, mse_grad, [r(4, 3), target], data="target")
 
 
-# No label: (p - y) / n is the logits' gradient, the truth times p (1 - p) for p the input itself, which no
-# cause names (not an input u, 1/u or log u, not an activation's output for its derivative).
-@case("BCE on probabilities p (not logits), gradient written as the logits' (p - y) / n", "p")
+# When written, no label: (p - y) / n is the logits' gradient, the truth times p (1 - p) for p the input
+# itself, which no cause named then (the later "logits' gradient" does).
+@case("BCE on probabilities p (not logits), gradient written as the logits' (p - y) / n", "p", "logits' gradient")
 def _(bug):
     r = draws(8020)
     y = (r(3, 4) > 0).astype(float)

@@ -387,8 +387,11 @@ def _(bug):
                                  [2.0 + r(6, 4), 1.0 + 0.3 * r(4), r(4)])
 
 
+# Labelled "mean path" when that cause read "missing or wrong"; relabelled "statistic path factor" once
+# "mean path" was kept to a statistic held constant and a path off by a clean factor (here the variance's
+# term, half of itself) became that cause.
 @case("batchnorm (10, 3) staged backward (CS231n's graph), the 2 of d(xc**2) forgotten in dvar's term of dx", "x",
-      "mean path")
+      "statistic path factor")
 def _(bug):
     r = draws(6614)
 

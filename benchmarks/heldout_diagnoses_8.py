@@ -78,6 +78,12 @@ mask forgotten. The set is seen from here on: a development set, whose later fig
 After the measurement, when log joined the activations whose local-gradient forms are told, "output for
 input" was added to needle Log over its output (1/out where 1/a belongs: the writer's own comment called it
 "the output for the input in 1/x"). That label is not part of the blind figure above.
+
+Labels added with two new causes of the table (2026-12-07), each the bug's own description: "logits' gradient"
+to binary cross-entropy on probabilities with the logits' gradient (the truth times p(1 - p), p the input,
+of a loss), and "unweighted softmax sum" to attention's softmax backward with the plain row sum of dP
+(P * (dP - sum(dP)) for P * (dP - sum(P * dP))). With needle's Log labelled above, 1 case now names no
+cause: the dilated conv1d.
 """
 
 from __future__ import annotations
@@ -376,9 +382,11 @@ def _(bug):
 family("normalisation")
 
 
-# "mean path": the variance's path is wrong (-2 times its term), so the claim is right for every dout
-# orthogonal to 1 and the output along the batch axis, as that cause's sentence reads.
-@case("batch norm staged backward, dvar without the -1/2 of (var + eps)**-1/2's derivative", "x", "mean path")
+# The variance's path is wrong (-2 times its term): labelled "mean path" when that cause read "missing or
+# wrong"; relabelled "statistic path factor" once "mean path" was kept to a statistic held constant and a
+# path off by a clean factor became that cause (its sentence says the -1/2 is missing).
+@case("batch norm staged backward, dvar without the -1/2 of (var + eps)**-1/2's derivative", "x",
+      "statistic path factor")
 def _(bug):
     r = gauss(7813)
     eps = 1e-5
@@ -529,9 +537,9 @@ def _(bug):
     return gradcheck.check_function(svm_loss, svm_grad, [scores, labels])
 
 
-# No cause describes this bug: the loss takes probabilities p, and the claim (p - y) / N is the logits'
-# gradient, the truth times p(1 - p), where p is the input itself and p(1 - p) none of a factor's forms.
-@case("binary cross-entropy on probabilities p, gradient (p - y) / N (the form for logits)", "p")
+# When written, no cause described this bug (the later "logits' gradient" does): the loss takes probabilities
+# p, and the claim (p - y) / N is the logits' gradient, the truth times p(1 - p), where p is the input itself.
+@case("binary cross-entropy on probabilities p, gradient (p - y) / N (the form for logits)", "p", "logits' gradient")
 def _(bug):
     r = gauss(7819)
     y = (r(8) > 0).astype(np.int64)
@@ -590,9 +598,10 @@ def _(bug):
     return gradcheck.check_layer(causal_forward, causal_backward, [0.5 * r(4, 9), 0.5 * r(4, 9), r(4, 9)])
 
 
-# No cause describes this bug: the softmax's backward subtracts the plain row sum of dP where the sum
-# weighted by P belongs; attention's output is not the softmax, so no reading of "mean path" fits it.
-@case("attention (T 5, d 3) whose softmax backward is P * (dP - sum(dP)) for P * (dP - sum(P * dP))", "q")
+# When written, no cause described this bug (the later "unweighted softmax sum" does): the softmax's backward
+# subtracts the plain row sum of dP where the sum weighted by P belongs.
+@case("attention (T 5, d 3) whose softmax backward is P * (dP - sum(dP)) for P * (dP - sum(P * dP))", "q",
+      "unweighted softmax sum")
 def _(bug):
     r = gauss(7822)
 

@@ -70,6 +70,12 @@ are placed at the forward's stride; the crop is "permuted"'s). The other changes
 derivative in the three activation-form entries, padded convs' window stride, derivative form before
 product rule term dropped) fit no case beyond the labels above. 2 cases now name no cause: binary
 cross-entropy on probabilities with the logits' gradient, and the lstm step's dprev_c = dc without f.
+
+Labels added with two changes of the table (2026-12-07), each the bug's own description: "logits' gradient"
+(new: a loss's claim the truth times p(1 - p), p the input) to binary cross-entropy on probabilities with
+the logits' gradient, and "local gradient factor" to the lstm step's dprev_c = dc without f (that entry now
+also reads the factor d(next_c)/d(prev_c) the forward computes, from next_c's dout alone, and names a claim
+that lacks it for every dout; "Not added" above predates it). No case now names no cause.
 """
 
 from __future__ import annotations
@@ -461,8 +467,9 @@ def _(bug):
     return gradcheck.check_function(ce, ce_grad, {"scores": r(5, 5), "y": y}, data="y")
 
 
-# No cause describes this one: the logits' gradient (p - y) / N given for the probabilities' gradient.
-@case("binary cross-entropy on probabilities p with gradient (p - y) / N (the logits' one)", "p")
+# When written, no cause described this one (the later "logits' gradient" does): the logits' gradient (p - y) / N
+# given for the probabilities' gradient.
+@case("binary cross-entropy on probabilities p with gradient (p - y) / N (the logits' one)", "p", "logits' gradient")
 def _(bug):
     r = gen(7919)
     p = sig(r(8))
@@ -633,8 +640,9 @@ def _(bug):
     return gradcheck.check_layer(step_fwd, step_bwd, [r(3, 2), r(3, 4), 0.5 * r(2, 4), 0.5 * r(4, 4), 0.1 * r(4)])
 
 
-# No cause describes this one: dprev_c = dc, the forget gate f (computed by the forward) not applied.
-@case("lstm step (outputs next_h, next_c) with dprev_c = dc, the * f forgotten", "prev_c")
+# When written, no cause described this one (the later reading of "local gradient factor" does): dprev_c = dc,
+# the forget gate f (computed by the forward) not applied.
+@case("lstm step (outputs next_h, next_c) with dprev_c = dc, the * f forgotten", "prev_c", "local gradient factor")
 def _(bug):
     r = gen(7927)
 

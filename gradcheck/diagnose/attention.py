@@ -22,14 +22,14 @@ from ..ops.reductions import softmax
 # How close the output must be to softmax(c·Q @ K.T + M) @ V, relative to its largest entry, to be that.
 SAME_OUTPUT = 1e-9
 
-Model = Callable[[tuple[int, ...]], list[np.ndarray]]
+Model = Callable[..., list[np.ndarray]]  # (sum axes, weighted=True) -> the gradient per dout
 
 
 @dataclass(frozen=True)
 class Read:
     """Attention read from the values, for one input as its Q or K."""
 
-    model: Model  # the softmax's sum axes (of A) -> the input's gradient per dout
+    model: Model  # the softmax's sum axes (of A), and whether dA is weighted by A there -> the gradient per dout
     weights: str  # the weights' formula in the user's names
     rows: int  # A's axis the forward's softmax is over (its last)
     scale: float  # c
@@ -110,11 +110,13 @@ def _broadcasts(shape: tuple[int, ...], to: tuple[int, ...]) -> bool:
 
 def _model(of_q: bool, q: np.ndarray, k: np.ndarray, v: np.ndarray, a: np.ndarray, c: float,
            douts: Sequence[np.ndarray]) -> Model:
-    def model(b: tuple[int, ...]) -> list[np.ndarray]:
+    def model(b: tuple[int, ...], weighted: bool = True) -> list[np.ndarray]:
+        """The gradient with dS's sums over axes b (none: left out), of dA·A (or of dA alone, unweighted)."""
         found = []
         for d in douts:
             da = d @ np.swapaxes(v, -1, -2)
-            ds = a * (da - ((da * a).sum(axis=b, keepdims=True) if b else da * a))
+            summed = da * a if weighted else da
+            ds = a * (da - (summed.sum(axis=b, keepdims=True) if b else summed))
             found.append(c * (ds @ k if of_q else np.swapaxes(ds, -1, -2) @ q))
         return found
     return model

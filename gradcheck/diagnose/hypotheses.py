@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from fractions import Fraction
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,8 +26,10 @@ from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
 from ..ops import arrays
 from ..ops.reductions import softmax
-from . import attention, blocks, derivative_forms, indexing, loss_axes, reductions, relu_affine, routing, shifts, windows
+from . import (attention, blocks, derivative_forms, dout_missing, indexing, local_factors, loss_axes, product_sums,
+               reductions, relu_affine, rnn_steps, routing, shifts, statistic_path, windows)
 from .model_terms import Strengths
+from .operands import placed
 from .patterns import SAME_MEASURED, axes_words
 
 SAME = SAME_MEASURED  # the truth here is measured by differences (patterns.py)
@@ -633,10 +636,10 @@ def _wrong_local(form: str, act: Activation, x: np.ndarray) -> np.ndarray | None
 def _form_words(form: str, act: Activation, x: str, y: str, gloss: str) -> dict[str, str]:
     """The sentence's fields: the wrong local gradient and the right one, in x (the step's input) and y
     (its output), and what x and y are."""
-    right = act.input_words.format(x=x) if form == "output for input" else act.output_words.format(y=y)
+    right = placed(act.input_words, x=x) if form == "output for input" else placed(act.output_words, y=y)
     wrong = {"activation for its derivative": f"{act.name}({x})",
-             "input for output": act.output_words.format(y=x),
-             "output for input": act.input_words.format(x=y)}[form]
+             "input for output": placed(act.output_words, y=x),
+             "output for input": placed(act.input_words, x=y)}[form]
     return {"act": act.name, "wrong": wrong, "right": right, "gloss": gloss}
 
 
@@ -802,6 +805,32 @@ _activation = _local_form("activation for its derivative")
 # ----- a product rule's term dropped ----------------------------------------------------------------
 # Entries of the input this close to 0 (relative to its largest) give no g = out / x: left out.
 NEAR_ZERO_INPUT = 1e-6
+
+
+def _sums_before_product(ev: Evidence) -> dict[str, Any] | None:
+    """A weight's gradient (D, M) or (M, D) whose truth is an input x (*lead, D) times an output's dout
+    (*lead, M) summed over every leading axis, and the claim those sums taken over some leading axes before
+    the product (product_sums), for every dout; the first such reading."""
+    if not has_claims(ev) or len(ev.shape) != 2 or not ev.random:
+        return None
+    douts = [[np.asarray(o, dtype=np.float64) for o in d] for d in ev.douts[:ev.random]]
+    for name, x in float_inputs(ev):
+        for j in range(len(douts[0])):
+            g = [d[j] for d in douts]
+            for transposed in (False, True):
+                wanted = (ev.shape[1], ev.shape[0]) if transposed else ev.shape
+                if x.shape[-1:] != wanted[:1] or g[0].shape[-1:] != wanted[1:] or g[0].shape[:-1] != x.shape[:-1]:
+                    continue
+
+                def laid(a: np.ndarray, flip: bool = transposed) -> np.ndarray:
+                    return a.T if flip else a
+                if not explains(ev, [laid(product_sums.products(x, d)) for d in g], claimed=ev.true):
+                    continue
+                for axes in product_sums.leading_subsets(x, g[0]):
+                    if explains(ev, [laid(product_sums.summed_first(x, d, axes)) for d in g]):
+                        wrong, right = product_sums.written(name, axes, x.ndim, transposed)
+                        return {"wrong": wrong, "right": right, "axes": axes_words(axes), "every": ev.every}
+    return None
 
 
 def _product_rule(ev: Evidence) -> dict[str, Any] | None:
@@ -995,6 +1024,8 @@ def _window_geometries(ev: Evidence, overlapping: bool | None = None) -> list[wi
         if padded and not any(g.sizes in kernels for g in found):
             found = []  # the kernel says the windows' size: valid windows of another size are not read
         found += padded
+    if overlapping in (None, True) and not kernels:
+        found += windows.padded_pool_geometries(ev.shape, first)  # a padded pool's (windows overwritten), read last
     return found
 
 
@@ -1037,19 +1068,22 @@ def _window_stride(ev: Evidence) -> dict[str, Any] | None:
 
 
 def _windows_overwritten(ev: Evidence) -> dict[str, Any] | None:
-    """Each entry of the claim is the contribution of the last window covering it, alone (windows.py)."""
+    """Each entry of the claim is the contribution of the last window covering it (the first, where the loops
+    run backwards), alone (windows.py)."""
     first = np.shape(ev.outputs[0])
     for g in _window_geometries(ev, overlapping=True):
         truths = _class_truths(ev, g)
         if not truths:
             continue
-        dense = [windows.overwritten(g, ev.shape, first, t) for t in truths]
-        written = [windows.written_last(g, ev.shape, first, t) for t in truths]  # a pick writes one entry
-        if explains(ev, dense) or explains(ev, written):
-            return {"what": f"at each entry it is the contribution of the last window that covers it alone ({g.said()} "
-                            f"along axes {', '.join(map(str, g.axes))}), for every dout tried: where windows overlap, "
-                            "each one's contribution overwrites the ones before it instead of adding to them — an = "
-                            "where += belongs"}
+        for reverse in (False, True):
+            dense = [windows.overwritten(g, ev.shape, first, t, reverse) for t in truths]
+            written = [windows.written_last(g, ev.shape, first, t, reverse) for t in truths]  # a pick writes one entry
+            if explains(ev, dense) or explains(ev, written):
+                which, order = ("first", " (the loops run backwards)") if reverse else ("last", "")
+                return {"what": f"at each entry it is the contribution of the {which} window that covers it alone "
+                                f"({g.said()} along axes {', '.join(map(str, g.axes))}), for every dout tried: where "
+                                f"windows overlap, each one's contribution overwrites the ones before it{order} "
+                                "instead of adding to them — an = where += belongs"}
     return None
 
 
@@ -1216,7 +1250,7 @@ def _uses(ev: Evidence) -> list[tuple[str, int, list[list[np.ndarray]]]]:
     p = np.asarray(ev.inputs.leaf(ev.name), dtype=np.float64)
     rows, cols = p.shape
     if cols > rows or np.linalg.matrix_rank(p) < cols or np.linalg.cond(p) > CONDITION_MAX:
-        return found
+        return _rnn_uses(ev)
     right_inverse = np.linalg.pinv(p.T)
     for n, e in ev.everyone.items():
         if n == ev.name or not e.whole or not np.all(e.known) or len(e.true) < len(ev.true):
@@ -1234,6 +1268,37 @@ def _uses(ev: Evidence) -> list[tuple[str, int, list[list[np.ndarray]]]]:
             if explains(ev, total, claimed=ev.true):
                 found.append((n, axis, contributions))
     return found
+
+
+def _rnn_uses(ev: Evidence) -> list[tuple[str, int, list[list[np.ndarray]]]]:
+    """Where P (D, H) has more columns than rows, an rnn's Wx over x (N, T, D): each step's contribution
+    x_tᵀ·dz_t, dz recovered from every input's truth (step_gradients), the truth their sum."""
+    found: list[tuple[str, int, list[list[np.ndarray]]]] = []
+    for n, u in float_inputs(ev):
+        if n == ev.name or u.ndim != 3 or u.shape[2] != ev.shape[0] or n not in ev.everyone:
+            continue
+        recovered = step_gradients(ev, n)
+        if recovered is None:
+            continue
+        dz = recovered[0]
+        contributions = [[u[:, t].T @ z[:, t] for z in dz] for t in range(u.shape[1])]
+        if explains(ev, [sum(c[k] for c in contributions) for k in range(len(dz))], claimed=ev.true):
+            found.append((n, 1, contributions))
+    return found
+
+
+def step_gradients(ev: Evidence, x_name: str) -> tuple[list[np.ndarray], list[str]] | None:
+    """Each step's dz (N, T, H) of an rnn over x_name whose states are the output, per random dout, from
+    the truths of every input measured whole for those douts, and the inputs read (rnn_steps.py)."""
+    if len(ev.outputs) != 1 or ev.random < 1:
+        return None
+    truths = {n: e.true[:ev.random] for n, e in ev.everyone.items()
+              if e.whole and e.random >= ev.random and np.all(e.known)}
+
+    def agrees(name: str, predicted: list[np.ndarray]) -> bool:
+        return explains(ev.everyone[name], predicted, claimed=ev.everyone[name].true)
+    return rnn_steps.step_gradients(x_name, dict(float_inputs(ev)), np.asarray(ev.outputs[0], dtype=np.float64),
+                                    truths, agrees)
 
 
 def _swap_douts(ev: Evidence) -> dict[str, list[tuple]]:
@@ -1271,7 +1336,35 @@ def _untransposed(ev: Evidence) -> dict[str, Any] | None:
             return {"m": n, "form": f"`… @ {n}` for `… @ {n}.T`"}
         if ev.shape[0] == k and explains(ev, [(m @ inverse_t) @ t for t in ev.true]):
             return {"m": n, "form": f"`{n} @ …` for `{n}.T @ …`"}
+        local = _untransposed_before_local(ev, inverse_t @ m)
+        if local is not None:
+            return {"m": n, "form": f"`(… @ {n}) * ({local})` for `(… @ {n}.T) * ({local})`"}
     return _untransposed_intermediate(ev)
+
+
+# A local gradient is divided out only where its smallest entry is at least this share of its largest (a
+# tanh saturated at one entry of a row still reads; a relu's zeros do not: its mask hides da there).
+LOCAL_APART_FROM_ZERO = 1e-6
+
+
+def _untransposed_before_local(ev: Evidence, undo: np.ndarray) -> str | None:
+    """`(g @ M) * a'(z)` where `(g @ M.T) * a'(z)` belongs, a'(z) a catalogued activation's local gradient
+    (nowhere near 0) at an input z of the gradient's shape (products.py offers the product's own output,
+    dW1 = X.T @ G's z = X @ W1 + b1, a net's hidden layer): the claim is ((truth / a'(z)) @ undo) * a'(z),
+    undo = inv(M.T) @ M; the local gradient's words, or None."""
+    for zn, z in same_shape_arrays(ev):
+        if zn.startswith("output"):
+            continue
+        for act in ACTIVATIONS:
+            with np.errstate(all="ignore"):
+                local = act.in_input(z)
+            size = np.abs(local)
+            if not np.all(np.isfinite(local)) or not _varies(local) \
+                    or np.min(size) < LOCAL_APART_FROM_ZERO * np.max(size):
+                continue
+            if explains(ev, [((t / local) @ undo) * local for t in ev.true]):
+                return placed(act.input_words, x=zn)
+    return None
 
 
 # A matrix recovered from the truth's columns (each row of it a least-squares fit over them) needs this
@@ -1575,6 +1668,52 @@ def _input_factor(ev: Evidence) -> dict[str, Any] | None:
                     words = (f"it uses {written} where {k}·{n}**{below} belongs (the derivative of {n}**{k}): the "
                              f"exponent is one too {'high' if i == 0 else 'low'}")
                 return {"what": words}
+    said = _output_factor(ev)
+    return {"what": said} if said is not None else None
+
+
+def _output_factor(ev: Evidence) -> str | None:
+    """Several outputs, one of the input's shape (an LSTM's next_c): its local gradient ∂out/∂u, read entry by
+    entry from the truth for the dout that feeds it alone (local_factors.py), is what the claim lacks for
+    every dout: the gradient reaching that output, not carried back through it (dprev_c = dc for dc * f)."""
+    outputs = len(ev.outputs)
+    if outputs < 2 or not has_claims(ev) or len(ev.douts) < ev.random + outputs:
+        return None
+    for j, out in enumerate(ev.outputs):
+        k = ev.random + j
+        if np.shape(out) != ev.shape:
+            continue
+        factor = local_factors.output_factor(ev.true[k], np.asarray(ev.douts[k][j], dtype=np.float64))
+        if factor is None or not _varies(factor) or np.any(factor == 0):
+            continue
+        if explains(ev, [t / factor for t in ev.true]):
+            o, lo, hi = _output_name(ev, j), float(factor.min()), float(factor.max())
+            gate = ", as a gate's sigmoid" if lo > 0 and hi < 1 else ""
+            return (f"it lacks the factor ∂({o})/∂{ev.name}, entry by entry, which the forward computes (between "
+                    f"{lo:.3g} and {hi:.3g}{gate}): the claim is the gradient reaching {o} (every path into it "
+                    f"summed), not carried back through it to {ev.name} (as an LSTM's dprev_c = dc where dc * f "
+                    "belongs)")
+    return None
+
+
+def _logits_gradient(ev: Evidence) -> dict[str, Any] | None:
+    """A loss (one number) of the input whose claim is the gradient for the other side of a sigmoid: the
+    logits' (the truth times p(1 − p), p the input) or the probabilities' (the truth over σ(z)(1 − σ(z)))."""
+    if len(ev.outputs) != 1 or np.size(ev.outputs[0]) != 1 or not has_claims(ev):
+        return None
+    u = dict(same_shape_arrays(ev)).get(ev.name)
+    if u is None:
+        return None
+    form = local_factors.logits_forms(u, ev.true, lambda predicted: explains(ev, predicted))
+    n = ev.name
+    if form == "probabilities":
+        return {"what": f"it is the true gradient times {n}·(1 − {n}): the gradient with respect to the logits "
+                        f"(as (p − y) / N) where the loss takes the probabilities {n}, so it lacks the factor "
+                        f"1/({n}·(1 − {n})) of the sigmoid it does not apply"}
+    if form == "logits":
+        return {"what": f"it is the true gradient over σ({n})·(1 − σ({n})): the gradient with respect to the "
+                        f"probabilities p = σ({n}) where the loss takes the logits {n}, so the sigmoid's local "
+                        f"gradient p·(1 − p) is missing (as (p − y) / (p·(1 − p)·N) for (p − y) / N)"}
     return None
 
 
@@ -1711,6 +1850,36 @@ def _data_term(ev: Evidence) -> dict[str, Any] | None:
     return None
 
 # ----- wrong in one region --------------------------------------------------------------------------
+def _dout_missing(ev: Evidence) -> dict[str, Any] | None:
+    """An elementwise layer (one output of the input's shape, its truth dout times a local gradient entry by
+    entry) whose claim is that local gradient alone, everywhere (where it is not one constant, of which any
+    constant claim is a multiple) or on one side of an input's 0, the other side right: the same for every
+    dout where the truth changes with it (dout_missing.py)."""
+    k = ev.random
+    if not has_claims(ev) or len(ev.outputs) != 1 or np.shape(ev.outputs[0]) != ev.shape or k < 2:
+        return None
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:k]]
+    local = dout_missing.local_gradient(ev.true[:k], douts)
+    if local is None or not explains(ev, [local * d for d in douts], claimed=ev.true[:k]):
+        return None
+    regions = [("", np.ones(ev.shape, dtype=bool))]
+    regions += [(f"where {n} {side} 0", sign * u > 0) for n, u in same_shape_arrays(ev) for side, sign in ((">", 1), ("<", -1))]
+    for words, region in regions:
+        if not region.any() or (words and region.all()) or not np.any(np.isfinite(local[region]) & (np.abs(local[region]) > SAME)):
+            continue  # a local gradient of 0 there: dout times it is the same 0
+        if not words and not _varies(np.where(np.isfinite(local), local, 0.0)):
+            continue  # one constant everywhere: any constant claim is a multiple of it (x * s's s)
+        if explains(ev, [np.where(region, local, t) for t in ev.true[:k]]):
+            known = local[region & np.isfinite(local)]
+            lo, hi = float(known.min()), float(known.max())
+            value = f"{lo:.4g}" if close_to(hi, lo) else f"between {lo:.3g} and {hi:.3g}"
+            where, there, right = (f"{words} ", " there", "; elsewhere it is right") if words else ("", "", "")
+            return {"what": f"{where}it does not change with dout: it is the local gradient ∂out/∂{ev.name}{there} "
+                            f"alone ({value}), where dout times it belongs (`* dout` forgotten, as `1 - out**2` for "
+                            f"`dout * (1 - out**2)`){right}"}
+    return None
+
+
 def _sign_regions(ev: Evidence) -> dict[str, Any] | None:
     """Where an input is positive the claim is r₊ times the truth, where negative r₋ times (r₊ ≠ r₋)."""
     if not has_claims(ev) or not enough_entries(ev, 2):
@@ -1748,7 +1917,8 @@ def zero_where_true_is(ev: Evidence) -> np.ndarray:
 
 def _mask(ev: Evidence) -> dict[str, Any] | None:
     """The claim is the truth except where the truth is 0, where it is not 0 (a missing mask), or is 0
-    exactly where the truth is not (an inverted mask); named by the input whose sign the mask is."""
+    exactly where the truth is not (an inverted mask); named by the input whose sign the mask is. Not where
+    the extra entries are exactly the labels' term spread to every row's columns y (`label index`)."""
     if not has_claims(ev):
         return None
     zero = zero_where_true_is(ev)
@@ -1758,6 +1928,8 @@ def _mask(ev: Evidence) -> dict[str, Any] | None:
     rest = ev.known & ~zero
     region = _region(ev, zero)
     if explains(ev, [np.where(rest, t, np.nan) for t in ev.true]) and np.any(nonzero_claim & zero):
+        if _label_columns(ev) is not None:
+            return None  # no mask the forward has: `d[:, y]` for `d[np.arange(N), y]`
         k, total = int((nonzero_claim & zero).sum()), int(ev.known.sum())
         region = _region(ev, nonzero_claim & zero) or region  # where it is wrong: one side of a clip
         if region is None:  # where the forward blocks the gradient: a max's other entries, a gate
@@ -2040,7 +2212,7 @@ def _repeated_rows(ev: Evidence) -> dict[str, Any] | None:
         if not set(rows) <= repeated:
             continue
         if any(key in ev.moved and explains(ev, ev.moved[key]) for key in (f"repeated {n} last", f"repeated {n} first")):
-            return {"index": n, "shown": _shown_rows(rows)}
+            return {"index": n, "shown": _shown_rows(rows), "read": ""}
     return _repeated_in_lookup(ev, rows)
 
 
@@ -2059,7 +2231,7 @@ def _repeated_in_lookup(ev: Evidence, rows: list[int]) -> dict[str, Any] | None:
     if any(d.shape != out for d in douts):
         return None
     rest = tuple(ev.shape[1:])
-    for n, idx, bag in indexing.lookups(ev.shape, out, ev.inputs.values):
+    for n, idx, bag in indexing.lookups(ev.shape, out, ev.inputs.values, _table_and_output(ev)):
         values, counts = np.unique(idx, return_counts=True)
         if not set(rows) <= {int(v) for v, k in zip(values, counts) if k > 1}:
             continue
@@ -2072,8 +2244,21 @@ def _repeated_in_lookup(ev: Evidence, rows: list[int]) -> dict[str, Any] | None:
                 continue  # the forward is not this lookup
             for which in ("last", "first"):
                 if explains(ev, [c * indexing.assigned(idx, p, ev.shape, which) for p in placed]):
-                    return {"index": n, "shown": _shown_rows(rows)}
+                    return {"index": n, "shown": _shown_rows(rows), "read": _read_said(ev, n)}
     return None
+
+
+def _table_and_output(ev: Evidence) -> tuple[Any, Any]:
+    """This input's value and the forward's output: a lookup's index that is no input is read off them."""
+    return (ev.inputs.leaf(ev.name) if ev.name in ev.inputs.places else None), ev.outputs[0]
+
+
+def _read_said(ev: Evidence, n: str) -> str:
+    """Where the index is read off the output, what it is (it has no name of the call's: an input called
+    READ is the call's own, and then none is read)."""
+    if n != indexing.READ or n in ev.inputs.values:
+        return ""
+    return f" (the index the forward reads {ev.name}'s rows with, read off its output: {ev.name}[{n}])"
 
 
 # ----- a reduction's dout put back along the wrong axis ---------------------------------------------
@@ -2424,12 +2609,15 @@ def _sum_path_douts(ev: Evidence) -> dict[str, list[tuple]]:
     return found
 
 
-def _softmax_sums(ev: Evidence) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
-    """The output is a softmax (or its log) over axes a, the truth its gradient, s·(d − Σ_a s·d) (or
-    d − s·Σ_a d), and the claim the same with the sums over axes b instead (b may be none: the sum left
-    out): (a, b), read from the values, or None."""
+SoftmaxModel = Callable[..., list[np.ndarray]]  # (sum axes, weighted=True) -> the gradient per dout
+
+
+def _softmax_forms(ev: Evidence) -> Iterator[tuple[tuple[int, ...], SoftmaxModel]]:
+    """The output is a softmax (or its log) over axes a and the truth its gradient, s·(d − Σ_a s·d) (or
+    d − s·Σ_a d), read from the values: each (a, model), model(b, weighted) the same gradient with the sums
+    over axes b (none: left out), of s·d (or, unweighted, of d alone)."""
     if not _whole_beside_its_output(ev, 1):
-        return None
+        return
     out = np.asarray(ev.outputs[0], dtype=np.float64)
     douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
     axes = [i for i in range(len(ev.shape)) if ev.shape[i] > 1]
@@ -2439,21 +2627,47 @@ def _softmax_sums(ev: Evidence) -> tuple[tuple[int, ...], tuple[int, ...]] | Non
         if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
             continue
 
-        def model(b: tuple[int, ...], p: np.ndarray = p, log: bool = log) -> list[np.ndarray]:
+        def model(b: tuple[int, ...], weighted: bool = True, p: np.ndarray = p, log: bool = log) -> list[np.ndarray]:
             if log:
                 return [d - p * (d.sum(axis=b, keepdims=True) if b else d) for d in douts]
-            return [p * (d - ((p * d).sum(axis=b, keepdims=True) if b else p * d)) for d in douts]
+            summed = [p * d if weighted else d for d in douts]
+            return [p * (d - (s.sum(axis=b, keepdims=True) if b else s)) for d, s in zip(douts, summed)]
 
         for k in range(1, len(axes) + 1):
             for a in itertools.combinations(axes, k):
-                if not np.allclose(p.sum(axis=a), 1.0, rtol=0, atol=1e-9) or \
-                        not explains(ev, model(a), claimed=ev.true[:ev.random]):
-                    continue
-                for m in range(0, len(axes) + 1):
-                    for b in itertools.combinations(axes, m):
-                        if b != a and explains(ev, model(b)):
-                            return a, b
-                return None
+                if np.allclose(p.sum(axis=a), 1.0, rtol=0, atol=1e-9) and \
+                        explains(ev, model(a), claimed=ev.true[:ev.random]):
+                    yield a, model
+
+
+def _softmax_sums(ev: Evidence) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """The output is a softmax (or its log) over axes a, the truth its gradient, and the claim the same with
+    the sums over axes b instead (b may be none: the sum left out): (a, b), read from the values, or None."""
+    axes = [i for i in range(len(ev.shape)) if ev.shape[i] > 1]
+    for a, model in _softmax_forms(ev):
+        for m in range(0, len(axes) + 1):
+            for b in itertools.combinations(axes, m):
+                if b != a and explains(ev, model(b)):
+                    return a, b
+        return None
+    return None
+
+
+def _unweighted_sum(ev: Evidence) -> dict[str, Any] | None:
+    """A softmax's gradient s·(d − Σ s·d), of its output or inside attention (dS for Q's or K's gradient,
+    attention.py), whose claim sums d unweighted: s·(d − Σ d)."""
+    if not has_claims(ev):
+        return None
+    for a, model in _softmax_forms(ev):
+        if explains(ev, model(a, weighted=False)):
+            return {"of": f"a softmax's over {_axes_said(a, None, '')}", "s": "s", "d": "dout"}
+        return None
+    if not ev.whole or not np.all(ev.known) or ev.random < 2:
+        return None
+    read = attention_read(ev)
+    if read is not None and explains(ev, read.model((read.rows,)), claimed=ev.true[:ev.random]) \
+            and explains(ev, read.model((read.rows,), weighted=False)):
+        return {"of": f"attention's, A = {read.weights}, through dS (its sums over A's rows)", "s": "A", "d": "dA"}
     return None
 
 
@@ -2555,12 +2769,12 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
             if not _zero_sum(ev.true, (axis,)) or any(_zero_sum([c], (axis,)) for c in ev.claimed):
                 continue
             softmax_of = _softmax_left_out(ev, axis)
-            if softmax_of is not None:
+            if softmax_of is not None and _held_constant(ev, axis):
                 how = "left out" if _one_per_line(ev, axis) else "given the wrong factor"
                 return {"what": f"it differs from the true gradient by a multiple of softmax({softmax_of}) along "
                                 f"axis {axis}, one per line (the gradient of log Σ exp({softmax_of}): a "
                                 f"cross-entropy's softmax p is {how})"}
-            if _affine_along(ev, axis):
+            if _affine_along(ev, axis) and _held_constant(ev, axis):
                 return {"what": f"the true gradient sums to 0 over axis {axis} (f does not change "
                                 "when the same amount is added along that axis, as after subtracting a mean over "
                                 "it, or inside a softmax) and the claim does not"}
@@ -2570,10 +2784,89 @@ def _mean_path(ev: Evidence) -> dict[str, Any] | None:
         axis = int(key.split()[-1])
         if any({axis} < set(a) for a in wider):  # the truth's mean is over more axes: not one over this axis
             continue
-        if _right_off_the_sums(ev, key):
+        if _right_off_the_sums(ev, key) and _held_constant(ev, axis):
             return {"what": f"it is right for every dout orthogonal to 1 and to the output along the output's axis "
                             f"{axis}, and wrong for the others (the part of dout a mean, a variance or a softmax's "
                             "sum over that axis sees)"}
+    return None
+
+
+def _statistic_path(ev: Evidence, axis: int) -> tuple[Any, Any] | bool | None:
+    """The truth split (statistic_path.split, over the random douts and those orthogonal to the sums along
+    `axis`) into dout times one number per entry and a statistic's path along `axis`, and the claim that
+    truth with the path's part along 1 (a mean's) times k1 and the rest (a variance's, an rms's, a sum's)
+    times k2, each held (0), kept (1) or a clean factor, or one of them the line's own statistic to a power
+    (statistic_path.PerLine): (k1, k2). False where the truth splits and no such
+    claim is the claim; None where it does not split (no gradient with the statistic held constant is
+    predicted: a product inside, as attention's dq)."""
+    if not _whole_beside_its_output(ev, 1):
+        return None
+    key = f"sum path {axis}"
+    more = ev.moved.get(key) if ev.moved_claimed.get(key) and ev.projected.get(key) else None
+    douts = [*ev.douts[:ev.random], *((ev.projected.get(key) or []) if more else [])]
+    truths = [*ev.true[:ev.random], *(more or [])]
+    errors = [*ev.errors[:ev.random], *((ev.moved_errors.get(key) or [np.zeros(ev.shape) for _ in more])
+                                        if more else [])]
+    claims = [*ev.claimed[:ev.random], *(ev.moved_claimed[key] if more else [])]
+    if any(c is None for c in claims) or any(np.shape(d[0]) != ev.shape for d in douts):
+        return None
+    first = [np.asarray(d[0], dtype=np.float64) for d in douts]
+    fitted = statistic_path.split(first, truths, [v for _, v in same_shape_arrays(ev)], axis)
+    if fitted is None:
+        return None
+    w, paths = fitted
+    there = replace(ev, true=truths, errors=errors, claimed=claims, douts=douts, random=len(douts))
+    if max(largest_measured(p) for p in paths) <= PROJECTED_WEIGHT * max(largest_measured(t) for t in truths) \
+            or not explains(there, [w * d + p for d, p in zip(first, paths)], claimed=truths):
+        return None
+    ones = [statistic_path.along_one(p, axis) for p in paths]
+    held, kept = Fraction(statistic_path.HELD), Fraction(statistic_path.KEPT)
+    candidates: list[tuple[Any, Any]] = [(held, held), (held, kept), (kept, held)]
+    for k in statistic_path.factors(np.shape(ev.outputs[0])):
+        candidates += [(k, k), (kept, k), (k, kept)]
+    inputs = [(n, v) for n, v in float_inputs(ev) if v.shape == ev.shape and _varies(v)]
+    for line_k in statistic_path.line_statistics(inputs, axis):
+        candidates += [(kept, line_k), (line_k, kept), (line_k, line_k)]
+    for k1, k2 in candidates:
+        predicted = [t + _scale(k1) * o + _scale(k2) * (p - o) for t, p, o in zip(truths, paths, ones)]
+        if explains(there, predicted):
+            return k1, k2
+    return False
+
+
+def _scale(k: Fraction | statistic_path.PerLine) -> Any:
+    """What a path times k adds to it: k − 1 (a number, or one per line)."""
+    return k.values - 1.0 if isinstance(k, statistic_path.PerLine) else float(k - 1)
+
+
+def _held_constant(ev: Evidence, axis: int) -> bool:
+    """The claim is the truth with a statistic along `axis` held constant (its path's factor 0, the others
+    kept), or no such gradient is predicted (the reading by the sums alone stands)."""
+    reading = _statistic_path(ev, axis)
+    return reading is None or isinstance(reading, tuple) and statistic_path.HELD in reading
+
+
+def _statistic_path_factor(ev: Evidence) -> dict[str, Any] | None:
+    """The claim is the truth with a statistic's path along an axis of the output (a mean's, a variance's,
+    an rms's, a softmax's sum's) scaled by a clean factor, nothing held constant (_statistic_path)."""
+    if not has_claims(ev):
+        return None
+    shape = np.shape(ev.outputs[0]) if ev.outputs else ()
+    for axis in range(len(ev.shape)):
+        if ev.shape[axis] < 2:
+            continue
+        reading = _statistic_path(ev, axis)
+        if not isinstance(reading, tuple) or statistic_path.HELD in reading:
+            continue
+        k1, k2 = reading
+        which = ("the term through a statistic" if k1 == k2 else
+                 "the term through a mean (its part along 1; the rest is right)" if k2 == statistic_path.KEPT else
+                 "the term through a variance or an rms (its part beside 1; the mean's is right)")
+        wrong, right = (k1, statistic_path.MEAN_POWER) if k2 == statistic_path.KEPT else \
+            (k2, statistic_path.SPREAD_POWER)
+        how = statistic_path.said_per_line(wrong, right, axis) if isinstance(wrong, statistic_path.PerLine) \
+            else statistic_path.said(wrong, shape, axis)
+        return {"axis": axis, "which": which, "how": how, "every": ev.every}
     return None
 
 
@@ -2695,9 +2988,10 @@ def _correct_class(ev: Evidence) -> dict[str, Any] | None:
 
 
 def _label_columns(ev: Evidence) -> dict[str, Any] | None:
-    """Scores' gradient with labels y: the claim is the truth with the correct class's term (the one-hot
-    of y, times a number per dout) moved to every row at every column y holds, as `d[:, y] -= 1` does
-    where `d[np.arange(N), y] -= 1` belongs; or a pick per row (out[i] = x[i, y[i]]) whose backward puts
+    """Scores' (or log-probabilities') gradient with labels y: the claim is the truth with the correct
+    class's term (the one-hot of y, times a number per dout: softmax cross-entropy's −1, the whole of an
+    NLL's −1/N) moved to every row at every column y holds, as `d[:, y] -= 1` (or `d[:, y] = -1/N`) does
+    where `d[np.arange(N), y]` belongs; or a pick per row (out[i] = x[i, y[i]]) whose backward puts
     each dout[j] at column y[j] of every row (`dx[:, y] = dout`)."""
     if not has_claims(ev) or not ev.whole:
         return None
@@ -2715,12 +3009,13 @@ def _label_columns(ev: Evidence) -> dict[str, Any] | None:
                 continue
             if explains(ev, [t + a * basis for t, a in zip(ev.true, amounts)]):
                 said = " (once per occurrence of a label, as np.subtract.at does)" if how == "per occurrence" else ""
+                d = f"d{ev.name}"
                 if picks == "rows":
                     return {"what": f"it is the true gradient with the correct class's term put in every column of "
-                                    f"each row {n} names as a row number{said}: dscores[{n}] where "
-                                    f"dscores[np.arange(N), {n}] belongs (indexing with {n} alone picks whole rows)"}
+                                    f"each row {n} names as a row number{said}: {d}[{n}] where "
+                                    f"{d}[np.arange(N), {n}] belongs (indexing with {n} alone picks whole rows)"}
                 return {"what": f"it is the true gradient with the correct class's term put in every row at every "
-                                f"label {n} holds{said}: dscores[:, {n}] where dscores[np.arange(N), {n}] belongs "
+                                f"label {n} holds{said}: {d}[:, {n}] where {d}[np.arange(N), {n}] belongs "
                                 f"(indexing with {n} alone picks whole columns)"}
         picked = _picked_columns(ev, n, y, hot)
         if picked is not None:
@@ -2767,7 +3062,7 @@ def _lookup(ev: Evidence) -> dict[str, Any] | None:
     douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts]
     if any(d.shape != out for d in douts):
         return None
-    for n, idx, bag in indexing.lookups(ev.shape, out, ev.inputs.values):
+    for n, idx, bag in indexing.lookups(ev.shape, out, ev.inputs.values, _table_and_output(ev)):
         spreads = [indexing.spread(d, idx, bag, rest) for d in douts]
         for w_name, w in [("", None), *indexing.per_position(ev.inputs.values, idx, ev.name)]:
             base = [indexing.scatter(idx, indexing.weighted(s, w), ev.shape) for s in spreads]
@@ -2778,7 +3073,7 @@ def _lookup(ev: Evidence) -> dict[str, Any] | None:
             if other is not None and explains(ev, [c * indexing.scatter(other, indexing.weighted(s, w), ev.shape)
                                                    for s in spreads]):
                 written = f"{n}.T" if idx.ndim == 2 and idx.shape[0] == idx.shape[1] else f"{n}.ravel(order='F')"
-                return {"what": f"it is the true gradient of the same lookup with {n} read in the other order "
+                return {"what": f"it is the true gradient of the same lookup with {n}{_read_said(ev, n)} read in the other order "
                                 f"({written} beside dout in row order): each position's dout is added at the row "
                                 f"another position's index names (np.add.at(d{ev.name}, {written}, dout) where "
                                 f"np.add.at(d{ev.name}, {n}, dout) belongs)"}
@@ -2881,7 +3176,12 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("untransposed matrix", _untransposed, "it uses {m} where {m}.T belongs ({form})"),
     Hypothesis("permuted", _permuted, "{what}"),
     Hypothesis("local gradient factor", _input_factor, "{what}"),
+    Hypothesis("logits' gradient", _logits_gradient, "{what}"),
     # after the factors: x**n's dout·x**(n−1) is a factor n forgotten before it is one term of x·x**(n−1)
+    Hypothesis("sums before the product", _sums_before_product,
+               "it is {wrong} where {right} belongs: the input and dout are summed over {axes} before their "
+               "product, not their products after it (a sum of products is not the product of the sums)"
+               "{every}"),
     Hypothesis("product rule term dropped", _product_rule,
                "it is {claim}, the term dout·{kept} alone, where the product rule gives out = {name}·g({name}) the "
                "gradient dout·(g({name}) + {name}·g′({name})), g = out/{name}: the {lost} term is dropped (as swish's "
@@ -2900,6 +3200,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("data term factor", _data_term,
                "its regularisation term {term} is right and the rest (the data term) is {a} times the true "
                "one{why}"),
+    Hypothesis("dout missing", _dout_missing, "{what}"),
     Hypothesis("sign region", _sign_regions, "{what}"),
     Hypothesis("output path", _paths,
                "it is right when only output {right} has a gradient and wrong when only output {wrong} has one: the "
@@ -2912,17 +3213,18 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                "gradient is not carried back to earlier steps (what later steps' douts send back through the state "
                "is left out of each step's dh)", douts=_slice_douts),
     Hypothesis("one slice of dout", _one_slice, "{what}", douts=_slice_douts),
+    # before mask: `d[:, y]` for `d[np.arange(N), y]` is nonzero where the truth is 0 too, at the labels' columns
+    Hypothesis("label index", _label_columns, "{what}"),
     Hypothesis("mask", _mask, "{what}"),
     Hypothesis("window stride", _window_stride, "{what}", douts=_window_douts),
     Hypothesis("repeated indices", _repeated_rows,
-               "it is wrong exactly on rows of {name} that {index} indexes more than once ({shown}), where it is the "
+               "it is wrong exactly on rows of {name} that {index}{read} indexes more than once ({shown}), where it is the "
                "gradient of one of their positions in {index} alone: repeated indices are not accumulated "
                "(`d{name}[{index}] += dout` keeps one of them; np.add.at(d{name}, {index}, dout) adds them all)",
                douts=_repeated_douts),
     Hypothesis("correct class term", _correct_class,
                "it differs from the true gradient only at the correct class's entries (i, {labels}[i]), on {where}, "
                "{how}"),
-    Hypothesis("label index", _label_columns, "{what}"),
     Hypothesis("lookup index", _lookup, "{what}"),
     Hypothesis("label smoothing", _label_smoothing,
                "it is {k}·(softmax − onehot({labels})), the classifier's gradient against one-hot targets, where "
@@ -2933,9 +3235,16 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis("reduction axes", _too_few_axes,
                "the true gradient is that of a {what} over {a}, and the claim is the same gradient with its "
                "{sums} over {b}: the backward's {sums} are taken over {few} ({b} where the forward's are over {a})"),
+    Hypothesis("unweighted softmax sum", _unweighted_sum,
+               "the true gradient is {of}, {s}·({d} − Σ {s}·{d}), and the claim is {s}·({d} − Σ {d}): the sum in the "
+               "softmax's backward is of {d} alone where {d} times the softmax belongs (as {s} * ({d} - "
+               "{d}.sum(-1, keepdims=True)) for {s} * ({d} - ({s} * {d}).sum(-1, keepdims=True)))"),
     Hypothesis("mean path", _mean_path,
                "{what}: the path through that mean, variance or normalisation (a softmax's sum) is missing or "
                "wrong, as if it were a constant", douts=_mean_path_douts, claims=True),
+    Hypothesis("statistic path factor", _statistic_path_factor,
+               "it is the true gradient but for {which} over the output's axis {axis} (a mean, a variance, an rms "
+               "or a softmax's sum: the path of the part of dout it sees), which is {how}{every}", douts=_mean_path_douts, claims=True),
     # last: one node of a derivative changed is the most general reading of a claim, so every named mistake
     # (a factor, a mask, an activation for its derivative, whose douts it shares to wait for them) comes first
     Hypothesis("derivative form", _derivative_form,

@@ -12,7 +12,9 @@ Indices. A lookup's gradient (an embedding, a bag of rows) adds each position's 
 index names: dW = scatter(idx, dout · w) with w 1 or a weight per position (an input of idx's shape),
 times a constant (a bag's mean). Read from the truth which of these the forward is, the claim is then
 predicted for the index read in the other order (idx.T, or flattened in column order) and for the
-weights forgotten.
+weights forgotten. An index that is no input (the layer's own, a closure's) is read off the forward's
+output where each of its rows is the same constant times exactly one row of the table (c · W[idx]); the
+truth then says whether the gradient is that lookup's.
 
 Pure array helpers; hypotheses.py's entries check them against the measurements.
 """
@@ -23,6 +25,14 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
+
+# An output row is taken for a table row times c where it is that within this (relative), c the same for all.
+ROW_MATCH = 1e-8
+# What an index read off the output (no input of the call) is called where it is said.
+READ = "idx"
+# The index is read off an output only where its rows times the table's rows times a row's size is at most
+# this many numbers (each output row is compared with each table row).
+READ_MAX = 2_000_000
 
 
 # ----- labels ---------------------------------------------------------------------------------------
@@ -71,23 +81,60 @@ def scatter(index: np.ndarray, values: np.ndarray, shape: tuple[int, ...]) -> np
     return g
 
 
-def lookups(shape: tuple[int, ...], out: tuple[int, ...], values: Mapping[str, Any]
-            ) -> Iterator[tuple[str, np.ndarray, int | None]]:
+def lookups(shape: tuple[int, ...], out: tuple[int, ...], values: Mapping[str, Any],
+            read: tuple[Any, Any] | None = None) -> Iterator[tuple[str, np.ndarray, int | None]]:
     """The integer inputs idx that index the rows of a gradient of this shape, where the output is idx's
-    shape and a row's (W[idx]) or that with one axis of idx summed away (a bag): (name, idx, that axis)."""
+    shape and a row's (W[idx]) or that with one axis of idx summed away (a bag): (name, idx, that axis).
+    With `read` (the table and the forward's output), where no input is a plain lookup's index (nor is
+    called READ), the index read off the output (read_index), called READ."""
     if not shape:
         return
     rest = tuple(shape[1:])
+    plain = False
     for n, idx in values.items():
         if not isinstance(idx, np.ndarray) or idx.dtype.kind not in "iu" or not idx.size:
             continue
         if idx.min() < 0 or idx.max() >= shape[0]:
             continue
         if tuple(out) == idx.shape + rest:
+            plain = True
             yield n, idx, None
         for a in range(idx.ndim):
             if idx.shape[a] > 1 and tuple(out) == idx.shape[:a] + idx.shape[a + 1:] + rest:
                 yield n, idx, a
+    found = None if plain or read is None or READ in values else read_index(*read)
+    if found is not None:
+        yield READ, found, None
+
+
+def read_index(table: Any, output: Any) -> np.ndarray | None:
+    """The index a forward c · table[idx] reads the table's rows with, read off its output (of idx's shape
+    and a row's): each output row is c times exactly one of the table's rows, the same c for all. None
+    where any is not, or is as near to two rows (rows alike, or rows of one number each)."""
+    if not isinstance(table, np.ndarray) or not isinstance(output, np.ndarray) or table.ndim < 1:
+        return None
+    if table.dtype.kind != "f" or output.dtype.kind != "f" or not table.size or not output.size:
+        return None
+    lead = output.ndim - (table.ndim - 1)
+    if lead < 1 or output.shape[lead:] != table.shape[1:]:
+        return None
+    rows = table.reshape(len(table), -1).astype(np.float64)
+    outs = output.reshape(int(np.prod(output.shape[:lead])), -1).astype(np.float64)
+    if outs.size * len(rows) > READ_MAX:
+        return None
+    norms, sizes = np.sum(rows ** 2, axis=1), np.sum(outs ** 2, axis=1)
+    if not np.all(norms > 0) or not np.all(sizes > 0):
+        return None
+    scales = (outs @ rows.T) / norms[None, :]  # each output row's fit as a multiple of each table row
+    left = np.sum((outs[:, None, :] - scales[:, :, None] * rows[None, :, :]) ** 2, axis=2)
+    near = left <= ROW_MATCH ** 2 * sizes[:, None]
+    if not np.all(near.sum(axis=1) == 1):
+        return None
+    index = np.argmax(near, axis=1)
+    c = scales[np.arange(len(outs)), index]
+    if not np.all(np.abs(c - c[0]) <= ROW_MATCH * np.abs(c[0])):
+        return None
+    return index.reshape(output.shape[:lead])
 
 
 def spread(dout: np.ndarray, index: np.ndarray, bag: int | None, rest: tuple[int, ...]) -> np.ndarray:

@@ -157,7 +157,7 @@ def _carry(box: BlackBox, ev: Evidence) -> Diagnosis | None:
                                         f"own step's belongs: the truth is Σ_t u_tᵀ·dz_t and the claim Σ_t "
                                         f"u_(t{shifted['offset']})ᵀ·dz_t, the weight's gradient summed over the wrong "
                                         "steps (as hs[t + 1] where hs[t] belongs); each dz_t recovered from "
-                                        f"{shifted['x']}'s true gradient")
+                                        f"the true gradients of {shifted['sources']}")
     return Diagnosis("carry missing", f"it is the true gradient of the layer run one step at a time, each of its "
                                       f"{fields['steps']} steps (axis {fields['axis']} of {fields['x']}) from the "
                                       f"state the full run had reached, held fixed ({fields['h']} for the first): "

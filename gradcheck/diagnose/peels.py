@@ -22,7 +22,10 @@ it is the claim, that is the one mistake.
 composites.py's transforms (a constant factor, a transpose, an order of axes, a missing mask) keep the
 rest away from the table's entries that fit numbers of their own; a peel here fits none (the parameter,
 the strength and the shape are the call's own), so the rest may be a regularisation term said with a
-number of the call. Tried last, after the single mistakes and composites.py's pairs, and named only
+number of the call. One peel fits a number: a term c·u beside a square claim transposed (a weight decay
+the backward writes with a constant of its own, `dout.T @ x + decay * W`), c read by least squares from
+claim − truth.T; one number against every entry of every dout, and named only where the table's
+transpose, which fits none, explains what is left. Tried last, after the single mistakes and composites.py's pairs, and named only
 where exactly one pair explains the claim (two pairs that both do are not told apart: the honest count
 stays). A rest that is a free constant factor is not taken (any claim c·gamma·truth would fit it).
 """
@@ -143,6 +146,7 @@ def _peels(ev: Evidence) -> Iterator[Peel]:
                        ("transpose", "untransposed matrix", "permuted"))
         yield from _parameter_factors(ev)
         yield from _named_terms(ev)
+        yield from _fitted_terms(ev)
         yield from _data_terms(ev)
     elif all(r is not None for r in ev.raw):
         transposed = _shape_transposed(ev)
@@ -223,6 +227,27 @@ def _named_terms(ev: Evidence) -> Iterator[Peel]:
             if fields is not None and fields.get("named"):
                 yield Peel("regularisation", BY_NAME["regularisation"].said(fields), applied(ev, _plus(-c * u)),
                            ("regularisation", "data term factor"))
+
+
+def _fitted_terms(ev: Evidence) -> Iterator[Peel]:
+    """A term c·u (u an input of the gradient's shape) beside the transpose of a square gradient (`dout.T @ x +
+    decay * W` where decay is no input of the call): c read by least squares from claim − truth.T, the one
+    other mistake it is read beside (a fit against the truth itself would take up the transpose's difference).
+    The peel is named only where the table's own transpose then explains the rest exactly."""
+    if len(ev.shape) != 2 or ev.shape[0] != ev.shape[1] or not ev.whole or not hy.enough_entries(ev, 2):
+        return
+    inputs = {n for n, _ in hy.float_inputs(ev)}
+    differences = [c - t.T for c, t in zip(ev.claimed, ev.true)]
+    for n, u in hy.same_shape_arrays(ev):
+        if n not in inputs:
+            continue
+        c = hy.fitted_factor(ev, [u] * len(ev.claimed), claimed=differences)
+        if c is None or abs(c) < hy.SAME:
+            continue
+        fields = BY_NAME["regularisation"].test(replace(ev, claimed=[t + c * u for t in ev.true]))
+        if fields is not None:
+            yield Peel("regularisation", BY_NAME["regularisation"].said({"name": ev.name, **fields}),
+                       applied(ev, _plus(-c * u)), ("regularisation", "data term factor"))
 
 
 def _data_terms(ev: Evidence) -> Iterator[Peel]:

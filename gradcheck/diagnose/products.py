@@ -1,14 +1,15 @@
 """A mistake made inside a matrix product with an input: the claim is Aᵀ·G′ where the truth is Aᵀ·G.
 
-A weight's gradient is the layer's input times the gradient of what it multiplies (`dW1 = X.T @ dz1`),
-an input's gradient that gradient times a weight (`dx = dz @ W.T`). A mistake made on dz before the
-product (a relu mask missing or inverted, a leaky slope on the wrong side, a factor on the hidden
-gradient only) leaves a claim that no transform of the truth itself explains. Where the input A has
-full rank on the product's side (Aᵀ·G with no more rows N than columns D, or G·Aᵀ with no more columns
-of G than rows of A), G is recovered exactly from the truth and G′ from the claim (least squares, each
-reconstruction checked within the truth's measured tolerance), and the table's own tests are asked
-about G′ against G. A claim that multiplies by A where Aᵀ belongs (A square), or is the transpose of
-the product, is undone the same way and said as a second mistake.
+A weight's gradient is the layer's input times the gradient of what it multiplies (`dW1 = X.T @ dz1`), an
+input's gradient that gradient times a weight (`dx = dz @ W.T`). A mistake made on dz before the product
+(a relu mask missing or inverted, a leaky slope on the wrong side, a factor on the hidden gradient only,
+the next layer's square weight untransposed before the activation's local gradient) leaves a claim that no
+transform of the truth itself explains. Where the input A has full rank on the product's side (Aᵀ·G with
+no more rows N than columns D, or G·Aᵀ with no more columns of G than rows of A), G is recovered exactly
+from the truth and G′ from the claim (least squares, each reconstruction checked within the truth's
+measured tolerance), and the table's own tests are asked about G′ against G. A claim that multiplies by A
+where Aᵀ belongs (A square), or is the transpose of the product, is undone the same way and said as a
+second mistake.
 
 Named only where the recovered G′ explains the whole claim, one of the table's mistakes explains G′
 from G with far fewer fitted numbers than measured entries, and exactly one (input, side, form) does
@@ -29,9 +30,10 @@ from . import hypotheses as hy
 from .hypotheses import Evidence, explains
 
 # The table's mistakes told on the gradient inside the product: a factor, a mask, a slope on one side, an
-# activation's local gradient written another way (in the product's own output z = X @ W + b, _pre).
+# activation's local gradient written another way (in the product's own output z = X @ W + b, _pre), a
+# square weight untransposed before it.
 INNER = (*hy.FACTOR_CAUSES, "activation for its derivative", "input for output", "output for input",
-         "sign region", "mask", "correct class term", "label index", "derivative form")
+         "sign region", "mask", "correct class term", "label index", "derivative form", "untransposed matrix")
 # The inner mistakes' fitted numbers at most (a factor per side of a sign region): G′ must have more
 # measured entries than this (hypotheses._enough).
 INNER_PARAMETERS = 2

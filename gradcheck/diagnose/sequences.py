@@ -21,7 +21,7 @@ import numpy as np
 
 from ..base.errors import GradcheckError
 from ..oracles.vjp_numeric import BlackBox, entry, measure
-from .hypotheses import Evidence, explains, float_inputs, has_claims
+from .hypotheses import Evidence, explains, float_inputs, has_claims, step_gradients
 
 # How close the steps run one at a time must come to the output, relative to its largest entry, to be it.
 SAME_STEPS = 1e-9
@@ -119,8 +119,6 @@ def _local_truths(box: BlackBox, ev: Evidence) -> list[np.ndarray] | None:
 
 
 # ----- a weight's gradient paired with another step's input ------------------------------------------
-# A matrix this ill-conditioned is not inverted to recover a step's dz.
-CONDITION_MAX = 1e6
 # The step offsets tried: the input of the next step, or of the one before, where step t's belongs.
 OFFSETS = (1, -1)
 
@@ -128,8 +126,10 @@ OFFSETS = (1, -1)
 def wrong_steps(ev: Evidence) -> dict[str, Any] | None:
     """A weight W (A, H) of an rnn over x (N, T, D), out (N, T, H) its states: the truth is Σ_t u_tᵀ·dz_t
     (u_t = x[:, t], or the state step t received: h0, then out[:, t − 1]) and the claim pairs each dz_t
-    with u_(t+s) instead. dz_t is recovered exactly from x's truth, dx_t = dz_t·Wxᵀ, where Wx (D, H) has
-    full column rank (D ≥ H); named only where the right pairing is the truth and the shifted one the claim."""
+    with u_(t+s) instead. dz_t is recovered from every input's truth (x's, the weights', b's and h0's), or
+    where another input is no such rnn's from x's alone, dx_t = dz_t·Wxᵀ, Wx (D, H) of full column rank
+    (hypotheses.step_gradients); named only where the right pairing is the truth and the shifted one the
+    claim."""
     if not ev.whole or not has_claims(ev) or len(ev.shape) != 2 or len(ev.outputs) != 1 or ev.random < 1:
         return None
     out = np.asarray(ev.outputs[0], dtype=np.float64)
@@ -137,9 +137,12 @@ def wrong_steps(ev: Evidence) -> dict[str, Any] | None:
         return None
     arrays = dict(float_inputs(ev))
     for x_name, x in arrays.items():
-        dz = _step_gradients(ev, x_name, x, out, arrays)
-        if dz is None:
+        if x_name == ev.name or x.ndim != 3:
             continue
+        recovered = step_gradients(ev, x_name)
+        if recovered is None:
+            continue
+        dz, sources = recovered
         for what, steps in _step_inputs(ev, x_name, x, out, arrays):
             right = [np.einsum("nta,nth->ah", steps[:, 1:-1], d) for d in dz]
             if not explains(ev, right, claimed=ev.true[:ev.random]):
@@ -147,25 +150,7 @@ def wrong_steps(ev: Evidence) -> dict[str, Any] | None:
             for s in OFFSETS:
                 shifted = [np.einsum("nta,nth->ah", steps[:, 1 + s:steps.shape[1] - 1 + s], d) for d in dz]
                 if explains(ev, shifted):
-                    return {"u": what, "offset": f"{s:+d}", "x": x_name}
-    return None
-
-
-def _step_gradients(ev: Evidence, x_name: str, x: np.ndarray, out: np.ndarray,
-                    arrays: dict[str, np.ndarray]) -> list[np.ndarray] | None:
-    """Each step's dz (N, T, H) per random dout, from x's truth through the weight Wx (D, H) it multiplies."""
-    other = ev.everyone.get(x_name)
-    if x_name == ev.name or x.ndim != 3 or x.shape[:2] != out.shape[:2] or other is None or not other.whole \
-            or other.random < ev.random or not np.all(other.known):
-        return None
-    d, h = x.shape[2], out.shape[2]
-    for w in arrays.values():
-        if w.shape != (d, h) or d < h or np.linalg.cond(w) > CONDITION_MAX:
-            continue
-        inverse = np.linalg.pinv(w.T)
-        dz = [t @ inverse for t in other.true[:ev.random]]
-        if explains(other, [z @ w.T for z in dz], claimed=other.true[:ev.random]):
-            return dz
+                    return {"u": what, "offset": f"{s:+d}", "sources": ", ".join(sources)}
     return None
 
 

@@ -1,6 +1,7 @@
 """Sliding windows written with = where += belongs: a convolution's or a pool's backward that assigns
 each window's contribution to dx overwrites the windows before it where they overlap, so each entry of
-the claim is the contribution of the last window (in the loops' order) that covers it, alone.
+the claim is the contribution of the last window (in the loops' order) that covers it, alone (the first,
+where the loops run backwards).
 
 Read from the numbers alone: the windows' size and stride along each spatial axis are the ones the
 input's and the output's sizes allow (valid windows, no padding), and the output positions are split
@@ -10,7 +11,9 @@ helpers give the classes' douts and the claim such a backward makes from their t
 same truths (each window's own contribution), the claim of a backward that adds the windows at another
 stride than the forward's (a stride 2 conv's dx windows placed at stride 1). A padded conv's windows (its
 kernel's size, starting at i * stride - pad) hide part of the border windows' contributions in the padding:
-that part is the linear map of dout the windows inside show, so the whole claim is still predicted.
+that part is the linear map of dout the windows inside show, so the whole claim is still predicted. A
+padded pool's windows (no kernel to say their size) are read for the windows overwritten only, where few
+sizes, strides and paddings fit the shapes: a pool's padding hides nothing it would need.
 """
 
 from __future__ import annotations
@@ -45,10 +48,11 @@ class Geometry:
         return tuple(math.ceil(k / s) for k, s in zip(self.sizes, self.strides))
 
     def window(self, position: tuple[int, ...], strides: tuple[int, ...], ndim: int) -> tuple[slice, ...]:
-        """The index of the window at output `position` placed at `strides`: its entries along every axis."""
+        """The index of the window at output `position` placed at `strides`: its entries along every axis (a
+        padded window's inside the input: it starts at i * stride - pad)."""
         where = [slice(None)] * ndim
-        for a, i, s, k in zip(self.axes, position, strides, self.sizes):
-            where[a] = slice(i * s, i * s + k)
+        for a, i, s, k, p in zip(self.axes, position, strides, self.sizes, self.pads or (0,) * len(self.axes)):
+            where[a] = slice(max(i * s - p, 0), i * s - p + k)
         return tuple(where)
 
     def said(self) -> str:
@@ -118,20 +122,22 @@ def kept(dout: np.ndarray, axes: tuple[int, ...], periods: tuple[int, ...], resi
     return np.where(mask, dout, 0.0)
 
 
-def last_window(n_in: int, n_out: int, size: int, stride: int) -> np.ndarray:
-    """For each input position along an axis, the last output position whose window covers it (-1: none)."""
+def last_window(n_in: int, n_out: int, size: int, stride: int, reverse: bool = False, pad: int = 0) -> np.ndarray:
+    """For each input position along an axis, the last output position whose window (starting at
+    i * stride - pad) covers it (-1: none); with `reverse`, the first (the last a loop running backwards reaches)."""
     found = np.full(n_in, -1)
-    for i in range(n_out):
-        found[i * stride:i * stride + size] = i
+    for i in reversed(range(n_out)) if reverse else range(n_out):
+        found[max(i * stride - pad, 0):i * stride - pad + size] = i
     return found
 
 
 def overwritten(g: Geometry, shape: tuple[int, ...], out: tuple[int, ...],
-                truths: dict[tuple[int, ...], np.ndarray]) -> np.ndarray:
+                truths: dict[tuple[int, ...], np.ndarray], reverse: bool = False) -> np.ndarray:
     """The claim of a backward that assigns each window's contribution: at each entry, the truth of the class
-    of the last window that covers it (0 where none does)."""
+    of the last window that covers it (0 where none does); with `reverse`, of the first (loops run backwards)."""
     claim = np.zeros(shape)
-    lasts = [last_window(shape[a], out[a], k, s) for a, k, s in zip(g.axes, g.sizes, g.strides)]
+    lasts = [last_window(shape[a], out[a], k, s, reverse, p)
+             for a, k, s, p in zip(g.axes, g.sizes, g.strides, g.pads or (0,) * len(g.axes))]
     for residue, truth in truths.items():
         mask = np.ones(shape, dtype=bool)
         for a, last, p, r in zip(g.axes, lasts, g.periods, residue):
@@ -147,14 +153,15 @@ WRITTEN_SHARE = 1e-6
 
 
 def written_last(g: Geometry, shape: tuple[int, ...], out: tuple[int, ...],
-                 truths: dict[tuple[int, ...], np.ndarray]) -> np.ndarray:
+                 truths: dict[tuple[int, ...], np.ndarray], reverse: bool = False) -> np.ndarray:
     """The claim of a backward that assigns each window's contribution only where it writes one (a max pool's
     dx[argmax] = dout): at each entry, the contribution of the last window, in the loops' order, that writes
-    there (0 where none does). Where every window writes its whole patch (a conv, an average) this is
-    `overwritten`'s claim."""
+    there (0 where none does); with `reverse`, the loops run backwards and the first window wins. Where every
+    window writes its whole patch (a conv, an average) this is `overwritten`'s claim."""
     claim = np.zeros(shape)
     scale = max((float(np.max(np.abs(t))) for t in truths.values() if t.size), default=0.0)
-    for position, patch in patches(g, out, truths):
+    written = list(patches(g, out, truths))
+    for position, patch in reversed(written) if reverse else written:
         where = g.window(position, g.strides, len(shape))
         claim[where] = np.where(np.abs(patch) > WRITTEN_SHARE * scale, patch, claim[where])
     return claim
@@ -205,6 +212,23 @@ def padded_geometries(shape: tuple[int, ...], out: tuple[int, ...],
                 g = Geometry(axes, kernel, tuple(s for s, _ in combo), tuple(p for _, p in combo))
                 if g not in found:
                     found.append(g)
+    return found if len(found) <= GEOMETRIES_MAX else []
+
+
+def padded_pool_geometries(shape: tuple[int, ...], out: tuple[int, ...]) -> list[Geometry]:
+    """A pool's padded windows (no kernel says their size): every size of 2 to SIZE_MAX with a padding
+    0 < p <= size // 2 and a stride that turn `shape` into `out` along each spatial axis, the windows
+    overlapping along some axis; none where more than GEOMETRIES_MAX fit (the shapes say too little)."""
+    found = []
+    for axes in spatial_axes(shape, out, False):
+        per_axis = [[(k, s, p) for k in range(2, SIZE_MAX + 1) for s in range(1, STRIDE_MAX + 1)
+                     for p in range(1, k // 2 + 1) if k <= shape[a] + 2 * p and (shape[a] + 2 * p - k) // s + 1 == out[a]]
+                    for a in axes]
+        for combo in itertools.product(*per_axis):
+            g = Geometry(axes, tuple(k for k, _, _ in combo), tuple(s for _, s, _ in combo),
+                         tuple(p for _, _, p in combo))
+            if any(k > s for k, s in zip(g.sizes, g.strides)) and g not in found:
+                found.append(g)
     return found if len(found) <= GEOMETRIES_MAX else []
 
 

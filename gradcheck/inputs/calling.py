@@ -24,6 +24,8 @@ import numpy as np
 from ..base.errors import STOPS, CheckTimeout, FunctionError, SpecError
 from . import trees
 
+USERS_FILES_KEPT = 1024  # files whose ownership (the user's or not) _where remembers: a traceback's few, many times over
+
 
 @dataclass(frozen=True)
 class Inputs:
@@ -305,11 +307,21 @@ def _not_users() -> tuple[Path, ...]:
 def _where(exc: BaseException) -> str:
     """' at layers.py:12': the innermost line of the user's own files the exception came through (not
     gradcheck's, numpy's or Python's), so that one line says where to look; '' if there is none."""
-    skipped = _not_users()
     found, tb = "", exc.__traceback__
     while tb is not None:
-        path = Path(tb.tb_frame.f_code.co_filename)
-        if path.is_file() and not any(root == path.resolve() or root in path.resolve().parents for root in skipped):
-            found = f" at {path.name}:{tb.tb_lineno}"
+        if _users_file(tb.tb_frame.f_code.co_filename):
+            found = f" at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
         tb = tb.tb_next
     return found
+
+
+@functools.lru_cache(maxsize=USERS_FILES_KEPT)
+def _users_file(filename: str) -> bool:
+    """Whether `filename` is a file of the user's own (_not_users'), decided once per file: a function refusing
+    the complex step raises at every entry it is differenced at, and resolving each traceback's paths anew
+    took 11 of a small convolution check's 14 seconds."""
+    path = Path(filename)
+    if not path.is_file():
+        return False
+    resolved = path.resolve()
+    return not any(root == resolved or root in resolved.parents for root in _not_users())

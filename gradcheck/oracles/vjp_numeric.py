@@ -131,6 +131,15 @@ class Douts:
         return len(self.matrix)
 
 
+def contract(matrix: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+    """⟨dout, f⟩ for every dout: matrix @ outputs, complex outputs (the complex step's) as two real products.
+    numpy hands a real matrix times a complex vector to a complex BLAS product that runs threaded: on a loaded
+    machine a 73×96 one took 3.5 ms, seven times the two real products."""
+    if np.iscomplexobj(outputs):
+        return matrix @ outputs.real + 1j * (matrix @ outputs.imag)
+    return matrix @ outputs
+
+
 def flat(outputs: tuple) -> np.ndarray:
     parts = [np.ravel(np.asarray(o)) for o in outputs]
     complex_ = any(p.dtype.kind == "c" for p in parts)
@@ -150,21 +159,30 @@ class _Line:
         self.sums: dict[float, np.ndarray] = {}
         self.hidden: dict[float, np.ndarray] = {}
         self.reach: tuple[np.ndarray, float | None] | None = None  # the entries that depend on the input (dependent)
+        self.refused: dict[Any, GradcheckError] = {}  # f's error at a step, kept as its value is (f is a function)
 
     def flat_at(self, t) -> np.ndarray:
         checkpoint()  # every evaluation of f: the time budget holds in any thread
+        if t in self.refused:  # asked again for each dout: f refusing the complex step answers the same
+            raise self.refused[t].with_traceback(None)
         if t not in self.outputs:
             if isinstance(self.step, tuple):  # one entry: x + t·e_idx without building e_idx
                 moved = self.x + 0 * t if isinstance(t, complex) else self.x.copy()
                 moved[self.step] += t
             else:
                 moved = self.x + t * self.step
-            self.outputs[t] = flat(self.f({**self.point, self.name: moved}))
+            try:
+                self.outputs[t] = flat(self.f({**self.point, self.name: moved}))
+            except CheckTimeout:  # the time budget, not f's answer at t
+                raise
+            except GradcheckError as exc:
+                self.refused[t] = exc
+                raise
         return self.outputs[t]
 
     def value(self, t, k: int):
         if t not in self.values:
-            self.values[t] = self.douts.matrix @ self.flat_at(t)
+            self.values[t] = contract(self.douts.matrix, self.flat_at(t))
         return self.values[t][k]
 
     def along(self, k: int) -> Callable[[Any], Evaluation]:

@@ -211,6 +211,15 @@ def local_factor(ok):
     return gradcheck.check_layer(power, backward, [np.abs(randn(3, 4)) + 0.5, randn(3, 4)]), "b"
 
 
+def sums_before_product(ok):
+    """A time-distributed dense layer's dW = x.sum(axis=1).T @ dout.sum(axis=1); the near miss also
+    scales it by 1.05."""
+    def backward(dout, cache):
+        x, W = cache
+        return dout @ W.T, x.sum(axis=1).T @ dout.sum(axis=1) * (1 if ok else 1.05)
+    return gradcheck.check_layer(lambda x, W: (x @ W, (x, W)), backward, [randn(2, 3, 2), randn(2, 3)]), "W"
+
+
 def product_rule(ok):
     """x·tanh(x) with dout·tanh(x), its x·(1 − tanh²) term dropped; the near miss scales that one term."""
     def backward(dout, cache):
@@ -267,6 +276,11 @@ def data_term(ok):
 
 def leaky(x):
     return np.where(x > 0, x, 0.1 * x), x
+
+
+def dout_missing(ok):  # tanh's 1 - out**2 alone; the near miss is constant across douts, but out itself
+    return gradcheck.check_layer(lambda x: (np.tanh(x),) * 2, lambda d, out: 1 - out ** 2 if ok else out,
+                                 [randn(3, 4)]), "x"
 
 
 def sign_region(ok):
@@ -402,6 +416,25 @@ def batchnorm(x, gamma, beta):
     return gamma * xhat + beta, (xhat, gamma, std)
 
 
+def logits_gradient(bug):
+    """Binary cross-entropy of probabilities p given the logits' gradient (p - y) / N; the near miss is the
+    probabilities' own gradient without its 1/N."""
+    p, y = sigmoid(randn(6)), np.array([1.0, 0.0, 0.0, 1.0, 1.0, 0.0])
+
+    def grad(p, y):
+        return (p - y) / len(p) if bug else (p - y) / (p * (1 - p))
+    return gradcheck.check_function(lambda p, y: -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), grad,
+                                    {"p": p, "y": y}, data="y"), "p"
+
+
+def unweighted_softmax_sum(bug):
+    """A softmax's backward s * (dout - dout.sum(1)); the near miss sums over axis 0, unweighted."""
+    def backward(dout, s):
+        return s * (dout - dout.sum(axis=1 if bug else 0, keepdims=True))
+    return gradcheck.check_layer(lambda x: (np.exp(x) / np.exp(x).sum(axis=1, keepdims=True),) * 2, backward,
+                                 [randn(3, 4)]), "x"
+
+
 def mean_path(ok):
     def backward(dout, cache):
         xhat, gamma, std = cache
@@ -409,6 +442,18 @@ def mean_path(ok):
         dxhat = dout * gamma
         right = (n * dxhat - dxhat.sum(0) - xhat * (dxhat * xhat).sum(0)) / (n * std)
         return dxhat / std if ok else 1.01 * right, (dout * xhat).sum(0), dout.sum(0)
+    return gradcheck.check_layer(batchnorm, backward, [randn(6, 4) + 1, randn(4), randn(4)]), "x"
+
+
+def statistic_path_factor(ok):
+    """Batch norm whose variance term lacks its 1/N (N = 6 times too large); the near miss scales it by
+    1.37, no size nor small number."""
+    def backward(dout, cache):
+        xhat, gamma, std = cache
+        n = len(xhat)
+        dxhat = dout * gamma
+        variance = (n if ok else 1.37) * xhat * (dxhat * xhat).sum(0)
+        return (n * dxhat - dxhat.sum(0) - variance) / (n * std), (dout * xhat).sum(0), dout.sum(0)
     return gradcheck.check_layer(batchnorm, backward, [randn(6, 4) + 1, randn(4), randn(4)]), "x"
 
 
@@ -514,15 +559,18 @@ CASES = {
     "input for output": input_for_output, "output for input": output_for_input, "1 / 1 + exp": precedence,
     "constant factor": constant, "broadcast axis": broadcast_axis,
     "transpose": transpose, "untransposed matrix": untransposed, "permuted": permuted,
-    "local gradient factor": local_factor, "product rule term dropped": product_rule,
+    "local gradient factor": local_factor, "logits' gradient": logits_gradient,
+    "sums before the product": sums_before_product, "product rule term dropped": product_rule,
     "input for a computed form": input_for_computed_form, "clip forgotten": clip_forgotten,
-    "regularisation": regularisation, "data term factor": data_term, "sign region": sign_region,
+    "regularisation": regularisation, "data term factor": data_term,
+    "dout missing": dout_missing, "sign region": sign_region,
     "output path": output_path, "swapped outputs": swapped_outputs, "carry missing": carry_missing,
-    "one slice of dout": one_slice_of_dout, "mask": mask, "window stride": window_stride, "repeated indices": repeated,
-    "correct class term": correct_class_term, "label index": label_index, "lookup index": lookup_index,
+    "one slice of dout": one_slice_of_dout, "label index": label_index, "mask": mask, "window stride": window_stride,
+    "repeated indices": repeated, "correct class term": correct_class_term, "lookup index": lookup_index,
     "label smoothing": label_smoothing, "one slice wrong": one_slice_wrong,
     "reduction axes": reduction_axes,
-    "mean path": mean_path, "derivative form": derivative_form,
+    "unweighted softmax sum": unweighted_softmax_sum, "mean path": mean_path,
+    "statistic path factor": statistic_path_factor, "derivative form": derivative_form,
 }
 
 

@@ -62,7 +62,7 @@ def test_cross_entropy_with_the_onehot_at_every_rows_labels_is_the_fancy_index_s
     g = result.gradients["s"]
     assert result.exit_code == 1
     assert g.cause == "label index", (g.cause, g.diagnosis)
-    assert "dscores[:, y]" in g.diagnosis and "dscores[np.arange(N), y] belongs" in g.diagnosis
+    assert "ds[:, y]" in g.diagnosis and "ds[np.arange(N), y] belongs" in g.diagnosis
     assert ("np.subtract.at" in g.diagnosis) == (slip == "counted columns")
 
 
@@ -84,6 +84,62 @@ def test_an_error_at_other_rows_label_columns_is_neither_label_mistake():
 
 def test_a_right_cross_entropy_passes():
     assert _check_ce("", 5, 4, [0, 1, 2, 3, 0], 10).exit_code == 0
+
+
+def _nll(logp, y):
+    return -logp[np.arange(len(y)), y].mean()
+
+
+def _nll_grad(slip: str = ""):
+    """An NLL's gradient on log-probabilities, -1/N at each row's label; `slip` names its mistake."""
+    def grad(logp, y):
+        n = len(y)
+        d = np.zeros_like(logp)
+        if slip == "columns":
+            d[:, y] = -1.0 / n
+        elif slip == "columns unscaled":
+            d[:, y] = -1.0
+        elif slip == "unscaled":
+            d[np.arange(n), y] = -1.0
+        elif slip == "other rows":
+            d[np.arange(n), y] = -1.0 / n
+            d[(np.arange(n) + 1) % n, (y + 1) % logp.shape[1]] = 0.5 / n
+        else:
+            d[np.arange(n), y] = -1.0 / n
+        return d
+    return grad
+
+
+def _check_nll(slip: str, y, seed: int):
+    logp = _rng(seed).standard_normal((len(y), 4))
+    return gradcheck.check_function(_nll, _nll_grad(slip), [logp, np.asarray(y)])
+
+
+@pytest.mark.parametrize("y", [[2, 0, 3, 2, 1], [1, 3, 0]])
+def test_an_nll_written_at_every_rows_label_columns_is_the_label_index_not_a_mask(y):
+    """d[:, y] = -1/N: the claim is nonzero where the truth is 0, but at exactly the labels' columns of
+    every row, which no mask of the forward blocks."""
+    assert _check_nll("", y, 11).exit_code == 0
+    result = _check_nll("columns", y, 11)
+    g = result.gradients["logp"]
+    assert result.exit_code == 1
+    assert g.cause == "label index", (g.cause, g.diagnosis)
+    assert "dlogp[:, y]" in g.diagnosis and "dlogp[np.arange(N), y]" in g.diagnosis, g.diagnosis
+
+
+def test_an_nll_written_at_every_rows_label_columns_without_its_mean_is_two_mistakes_not_a_mask():
+    result = _check_nll("columns unscaled", [2, 0, 3, 2, 1], 12)
+    g = result.gradients["logp"]
+    assert result.exit_code == 1
+    assert set(g.causes) == {"rows", "label index"}, (g.causes, g.diagnosis)
+
+
+@pytest.mark.parametrize("slip", ["other rows", "unscaled"])
+def test_an_nll_with_another_bug_is_not_the_label_index(slip):
+    result = _check_nll(slip, [2, 0, 3, 2, 1], 12)
+    g = result.gradients["logp"]
+    assert result.exit_code == 1
+    assert g.cause != "label index" and "label index" not in g.causes, g.diagnosis
 
 
 def _hinge_point(rows: int, classes: int, y: np.ndarray, seed: int) -> np.ndarray:
@@ -375,4 +431,4 @@ def test_cross_entropy_with_the_onehot_at_the_rows_labels_name_is_the_row_slip()
     g = result.gradients["s"]
     assert result.exit_code == 1
     assert g.cause == "label index", (g.cause, g.diagnosis)
-    assert "dscores[y] where" in g.diagnosis and "whole rows" in g.diagnosis
+    assert "ds[y] where" in g.diagnosis and "whole rows" in g.diagnosis

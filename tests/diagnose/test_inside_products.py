@@ -147,6 +147,35 @@ def test_the_right_model_passes():
     assert gradcheck.check_model(ReluNet(bug=False), randn(23, 4, 6), randn(24, 4, 2)).exit_code == 0
 
 
+class TanhNet:
+    """affine - tanh - affine, a mean squared loss; the bug writes tanh's derivative with its input z."""
+
+    def __init__(self, bug):
+        self.params = {"W1": 0.5 * randn(25, 6, 5), "b1": 0.1 * randn(26, 5), "W2": randn(27, 5, 2)}
+        self.bug = bug
+
+    def loss(self, X, y):
+        p = self.params
+        z = X @ p["W1"] + p["b1"]
+        h = np.tanh(z)
+        out = h @ p["W2"]
+        dout = (out - y) / len(X)
+        dz = (dout @ p["W2"].T) * (1 - (z if self.bug else h) ** 2)
+        return 0.5 * np.sum((out - y) ** 2) / len(X), {"W1": X.T @ dz, "b1": dz.sum(axis=0), "W2": h.T @ dout}
+
+
+def test_a_hidden_tanh_derivative_written_with_its_pre_activation_says_it_grouped():
+    """dW1 = X.T @ (dh * (1 - z**2)), z = X @ W1 + b1 computed in the forward: named inside the product,
+    the pre-activation's formula in parentheses where the derivative squares it."""
+    X, y = randn(28, 4, 6), randn(29, 4, 2)
+    assert gradcheck.check_model(TanhNet(bug=False), X, y).exit_code == 0
+    result = gradcheck.check_model(TanhNet(bug=True), X, y)
+    g = result.gradients['params["W1"]']
+    assert result.exit_code == 1
+    assert g.cause == "input for output" and "inside the product with X" in g.diagnosis, g.diagnosis
+    assert '(X @ params["W1"] + params["b1"])**2' in g.diagnosis and "1 − y**2" in g.diagnosis, g.diagnosis
+
+
 class RegularisedReluNet(ReluNet):
     """ReluNet with 0.5 * reg * |W1|^2; the backward's mask on dW1 and its reg term as bugs say."""
 

@@ -47,7 +47,7 @@ class Regressor:
         dout = (out - y) / n
         wreg = 2 * c * reg
         dW2 = a1.T @ (dout * n if "W2 not averaged" in self.bugs else dout) + wreg * p["W2"]
-        da1 = dout @ p["W2"].T
+        da1 = dout @ (p["W2"] if "W2 untransposed" in self.bugs else p["W2"].T)
         local = {"sigmoid": a1 * (1 - a1), "tanh": 1 - a1 ** 2, "relu": (z1 > 0).astype(float)}[self.act]
         if "activation for derivative" in self.bugs:
             local = a1
@@ -124,6 +124,15 @@ def test_a_missing_mask_beside_a_missing_term_is_two_mistakes():
     assert "is none where" in g.diagnosis and 'gradient has 0.1·params["W1"]' in g.diagnosis, g.diagnosis
 
 
+@pytest.mark.parametrize("act, local", [("tanh", "1 − tanh("), ("sigmoid", "σ(")])
+def test_an_untransposed_square_w2_before_the_hidden_local_gradient_is_read_off_the_first_rows(act, local):
+    """da1 = dout @ W2 for dout @ W2.T (H = C): g′ = ((g / a′(z1)) @ inv(W2.T) @ W2) * a′(z1), z1 offered
+    as the product's own output."""
+    g = diagnosis(checked(Regressor(act, {"W2 untransposed"}, sizes=(5, 3, 3))), 'params["W1"]')
+    assert g.cause == "untransposed matrix", g.diagnosis
+    assert 'params["W2"].T belongs' in g.diagnosis and local in g.diagnosis, g.diagnosis
+
+
 def test_rows_are_read_only_where_the_batch_hides_g():
     X = randn(1, 12, 5)
     assert rows_recovering(X, randn(2, 12, 2)) == 4
@@ -134,9 +143,11 @@ def test_rows_are_read_only_where_the_batch_hides_g():
 
 
 # ----- near misses: honest ---------------------------------------------------------------------------
-@pytest.mark.parametrize("bugs", [{"1 - a"}, {"noise"}], ids=["1 - a for 1 - a**2", "noise on g"])
+@pytest.mark.parametrize("bugs", [{"1 - a"}, {"noise"}, {"W2 untransposed", "noise"}],
+                         ids=["1 - a for 1 - a**2", "noise on g", "W2 untransposed, noise on g"])
 def test_a_mistake_on_g_no_entry_describes_keeps_the_count(bugs):
-    g = diagnosis(checked(Regressor("tanh", bugs)), 'params["W1"]')
+    sizes = (5, 3, 3) if "W2 untransposed" in bugs else (5, 7, 2)
+    g = diagnosis(checked(Regressor("tanh", bugs, sizes=sizes)), 'params["W1"]')
     assert g.cause in HONEST, g.diagnosis
 
 

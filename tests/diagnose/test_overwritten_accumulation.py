@@ -1,7 +1,8 @@
 """A gradient accumulated over several uses (time steps, positions) with = where += belongs keeps only
 some uses' contributions. Named from a fit alone: the claim is the truth for the dout of some slices of an
 output's axis (a layer without recurrence), or, for a weight matrix applied to every time step of another
-input, the contributions of some steps, each read off that input's own true gradient (an rnn's Wx). A
+input, the contributions of some steps, each read off that input's own true gradient (an rnn's Wx; with
+more columns than that input has, each step's dz read from every input's truth, diagnose/rnn_steps.py). A
 claim that is such a part and wrong besides, or a weight used where the black box cannot see each use
 (an rnn's Wh), is not named."""
 
@@ -71,10 +72,19 @@ def test_a_near_miss_is_not_named(options):
     assert g.status == "mismatch" and g.cause != CAUSE, (g.cause, g.diagnosis)
 
 
-def test_a_weight_wider_than_its_input_is_not_read_from_the_inputs_gradient():
-    """With H > D, u_tᵀ·du_t = C_t·Pᵀ does not fix C_t: no use's contribution is known, nothing is named."""
+def test_a_weight_wider_than_its_input_is_read_from_every_inputs_gradient():
+    """With H > D, u_tᵀ·du_t = C_t·Pᵀ does not fix C_t, but x's, h0's, Wx's and Wh's truths together fix
+    each step's dz (C_t = x_tᵀ·dz_t)."""
     g = gradcheck.check_layer(*rnn((0,)), rnn_inputs(D=3, H=5)).gradients["Wx"]
-    assert g.status == "mismatch" and g.cause != CAUSE, g.diagnosis
+    assert g.status == "mismatch" and g.cause == CAUSE, (g.cause, g.diagnosis)
+    assert "index 0 of x's axis 1" in g.diagnosis, g.diagnosis
+
+
+@pytest.mark.parametrize("options, wrt", [({"keep": (0,), "scale": 1.02}, None), ({"keep": (0,)}, ["x", "Wx"])],
+                         ids=["one step's, 2% off", "dz not fixed by x's and Wx's truths alone"])
+def test_a_weight_wider_than_its_input_near_miss_is_not_named(options, wrt):
+    g = gradcheck.check_layer(*rnn(**options), rnn_inputs(D=3, H=5), wrt=wrt).gradients["Wx"]
+    assert g.status == "mismatch" and g.cause != CAUSE, (g.cause, g.diagnosis)
 
 
 def temporal_affine(x, W, b):

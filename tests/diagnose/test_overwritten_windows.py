@@ -1,8 +1,8 @@
 """Sliding windows written with = where += belongs (a conv's or a pool's dx): each entry of the claim is
 the contribution of the last window covering it, alone. Named "one slice of dout" (an accumulation
 overwritten) from the truth of douts kept on classes of windows that do not overlap (windows.py), for
-window sizes and strides read from the shapes; not for windows placed wrongly, a first window kept, or a
-factor besides."""
+window sizes and strides read from the shapes, the first window's where the loops run backwards; not for
+windows placed wrongly, or a factor besides."""
 
 from __future__ import annotations
 
@@ -84,14 +84,19 @@ def test_an_average_pool_with_overlapping_windows_assigned_is_named():
     assert gradcheck.check_layer(_avg_pool_2x2_stride_1, _avg_pool_backward(assign=False), [X2]).exit_code == 0
 
 
+def test_a_conv1d_assigned_in_a_loop_run_backwards_keeps_the_first_window():
+    code, g = _x(_conv1d(1), _conv1d_backward(1, assign=True, reverse=True), [X1, W1])
+    assert code == 1 and g.cause == "one slice of dout", (g.cause, g.diagnosis)
+    assert "the first window that covers it" in g.diagnosis and WORDS not in g.diagnosis, g.diagnosis
+
+
 def test_near_misses_are_not_windows_overwritten():
-    """The first window kept (a loop run backwards), every other window assigned and the rest added, windows
-    placed at stride 1 for a stride 2 forward: no claim of the last window alone."""
-    for stride, backward in ((1, _conv1d_backward(1, assign=True, reverse=True)),
-                             (1, _conv1d_backward(1, assign=True, every=2)),
+    """Every other window assigned and the rest added, windows placed at stride 1 for a stride 2 forward: no
+    claim of the last (or the first) window alone."""
+    for stride, backward in ((1, _conv1d_backward(1, assign=True, every=2)),
                              (2, _conv1d_backward(2, place=1))):
         code, g = _x(_conv1d(stride), backward, [X1, W1])
-        assert code == 1 and WORDS not in g.diagnosis, (g.cause, g.diagnosis)
+        assert code == 1 and WORDS not in g.diagnosis and "the first window" not in g.diagnosis, (g.cause, g.diagnosis)
 
 
 STRIDE_WORDS = "added at stride"

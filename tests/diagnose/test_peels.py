@@ -1,9 +1,10 @@
 """Two mistakes at once where one is peeled off the claim (gradcheck/diagnose/peels.py): a parameter forgotten
 as a factor, a regularisation term of the model's own strength, a claim of the transposed shape or a square
-claim transposed, each undone, and the rest one of the table's mistakes. Named (both) only where the pair
-explains the whole claim; a single mistake is still named singly, and three mistakes, a term of a strength
-the call does not declare, or an error no entry describes keep the honest count. The layers and models are
-this file's own, in several families (a norm, a scaled activation, a model, a loss of a square weight)."""
+claim transposed, each undone, and the rest one of the table's mistakes; a term c·u of a fitted c beside a
+square claim transposed. Named (both) only where the pair explains the whole claim; a single mistake is
+still named singly, and three mistakes, a term of a strength the call does not declare, or an error no entry
+describes keep the honest count. The layers and models are this file's own, in several families (a norm, a
+scaled activation, a model, a loss of a square weight)."""
 
 from __future__ import annotations
 
@@ -173,6 +174,50 @@ def test_a_ridge_gradient_transposed_and_without_its_term_names_both():
     assert result.exit_code == 1
     assert set(g.causes) == {"transpose", "regularisation"}, g.diagnosis
     assert "reg" in g.diagnosis, g.diagnosis
+
+
+# ----- a linear layer of a square weight: dW transposed beside a weight decay the forward lacks -------------
+DECAY = 0.01
+
+
+def linear(x, W, b):
+    return x @ W + b, (x, W)
+
+
+def linear_backward(extra):
+    def backward(dout, cache):
+        x, W = cache
+        return dout @ W.T, dout.T @ x + extra(x, W), dout.sum(axis=0)
+    return backward
+
+
+def linear_inputs(seed, rows=6):
+    return [randn(seed, rows, 4), randn(seed + 1, 4, 4), randn(seed + 2, 4)]
+
+
+def test_a_transposed_square_dW_with_a_decay_no_input_declares_names_both():
+    """decay * W, decay a constant of the backward's own: c is read beside the transpose, not from the call."""
+    result = gradcheck.check_layer(linear, linear_backward(lambda x, W: DECAY * W), linear_inputs(50))
+    g = result.gradients["W"]
+    assert result.exit_code == 1
+    assert set(g.causes) == {"transpose", "regularisation"} and "0.01·W" in g.diagnosis, g.diagnosis
+
+
+def test_a_transposed_square_dW_with_a_term_of_another_input_names_that_input():
+    x, W, b = linear_inputs(52, rows=4)
+    g = gradcheck.check_layer(linear, linear_backward(lambda x, W: DECAY * x), [x, W, b]).gradients["W"]
+    assert set(g.causes) == {"transpose", "regularisation"} and "0.01·x" in g.diagnosis, g.diagnosis
+    assert "·W" not in g.diagnosis, g.diagnosis
+
+
+@pytest.mark.parametrize("extra", [
+    lambda x, W: DECAY * W + 1e-2 * randn(54, 4, 4),  # the term and noise
+    lambda x, W: DECAY * randn(55, 4, 4),  # a term proportional to no input
+])
+def test_a_transposed_square_dW_with_a_term_no_input_explains_keeps_the_count(extra):
+    result = gradcheck.check_layer(linear, linear_backward(extra), linear_inputs(56))
+    g = result.gradients["W"]
+    assert result.exit_code == 1 and g.cause in HONEST and not g.causes, g.diagnosis
 
 
 # ----- a layer norm: gamma forgotten on dout, before the backward's own sums ----------------------------

@@ -1,8 +1,8 @@
 """Pools' windows read from the shapes alone, whatever the pool and the layout: a max pool whose backward
-assigns dx[argmax] = dout (each window writes one entry, the last writer wins) is an accumulation
-overwritten ("one slice of dout"), and a sum or average pool whose backward adds each window at another
+assigns dx[argmax] = dout (each window writes one entry, the last writer wins, or the first where the loop
+runs backwards) is an accumulation overwritten ("one slice of dout"), and a sum or average pool whose backward adds each window at another
 stride than its forward's is a "window stride", with no kernel input to say the window's size, channels
-first or last; near misses (the first writer kept, a factor besides, a shift) are not named with them."""
+first or last; near misses (a factor besides, a shift) are not named with them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 import gradcheck
 
 LAST_WORDS = "the last window that covers it"
+FIRST_WORDS = "the first window that covers it"
 STRIDE_WORDS = "added at stride"
 
 
@@ -117,11 +118,12 @@ def test_a_channels_last_max_pool_assigned_is_read_along_its_middle_axes():
     assert gradcheck.check_layer(*_max_pool_2d_last(2, 1), [x]).exit_code == 0
 
 
-def test_near_misses_of_a_max_pool_are_not_the_last_window():
-    """The first writer kept (the windows' loop run backwards) is no last window's claim."""
+def test_a_max_pool_assigned_in_a_loop_run_backwards_keeps_the_first_window():
+    """The first writer kept (the windows' loop run backwards) is no last window's claim: it is the first's."""
     x = RNG.standard_normal((2, 3, 9))
     code, g = _x(_max_pool_1d(3, 1, assign=True, reverse=True), x)
     assert code == 1 and LAST_WORDS not in g.diagnosis, (g.cause, g.diagnosis)
+    assert g.cause == "one slice of dout" and FIRST_WORDS in g.diagnosis and "backwards" in g.diagnosis, g.diagnosis
 
 
 def test_a_pool_without_a_kernel_whose_windows_are_added_at_another_stride_is_a_window_stride():
@@ -141,3 +143,45 @@ def test_near_misses_of_a_pool_are_not_a_window_stride():
     for layer in (_sum_pool((2,), 3, 2, place=1, scale=1.5), _sum_pool((2,), 3, 2, scale=2.5)):
         code, g = _x(layer, x)
         assert code == 1 and g.cause != "window stride", (g.cause, g.diagnosis)
+
+
+def _padded_pool_2d(size: int, pad: int, mean: bool, assign: bool = False, crop_end: bool = False):
+    """A stride 1 max (or average, the padding counted) pool over x padded by `pad` per side; its backward
+    adds (or assigns) each window's part of dx in the padded input and crops the padding off."""
+    fill = 0.0 if mean else -np.inf
+
+    def forward(x):
+        xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), constant_values=fill)
+        rows, cols = xp.shape[2] - size + 1, xp.shape[3] - size + 1
+        windows = np.stack([np.stack([xp[:, :, i:i + size, j:j + size] for j in range(cols)], axis=2)
+                            for i in range(rows)], axis=2)  # (N, C, rows, cols, size, size)
+        return (windows.mean(axis=(4, 5)) if mean else windows.max(axis=(4, 5))), xp
+
+    def backward(dout, xp):
+        dxp = np.zeros_like(xp)
+        for i in range(dout.shape[2]):
+            for j in range(dout.shape[3]):
+                w = xp[:, :, i:i + size, j:j + size]
+                share = np.full(w.shape, 1.0 / size ** 2) if mean else (w == w.max(axis=(2, 3), keepdims=True))
+                part = share * dout[:, :, i:i + 1, j:j + 1]
+                written = np.broadcast_to(share != 0, w.shape)
+                target = dxp[:, :, i:i + size, j:j + size]
+                target[written] = part[written] if assign else target[written] + part[written]
+        return dxp[:, :, :-2 * pad, :-2 * pad] if crop_end else dxp[:, :, pad:-pad, pad:-pad]
+    return forward, backward
+
+
+def test_a_padded_pool_assigned_is_read_with_its_padding():
+    """A 3x3 pool with padding 1 keeps the input's size: no valid window fits the shapes, padded ones do."""
+    x = RNG.standard_normal((1, 2, 4, 4))
+    for mean in (False, True):
+        code, g = _x(_padded_pool_2d(3, 1, mean, assign=True), x)
+        assert code == 1 and g.cause == "one slice of dout", (mean, g.cause, g.diagnosis)
+        assert LAST_WORDS in g.diagnosis and "3x3 windows with stride 1 and padding 1" in g.diagnosis, g.diagnosis
+        assert gradcheck.check_layer(*_padded_pool_2d(3, 1, mean), [x]).exit_code == 0
+
+
+def test_a_padded_pool_cropped_at_the_end_is_not_a_window_overwritten():
+    x = RNG.standard_normal((1, 2, 4, 4))
+    code, g = _x(_padded_pool_2d(3, 1, False, crop_end=True), x)
+    assert code == 1 and LAST_WORDS not in g.diagnosis and FIRST_WORDS not in g.diagnosis, (g.cause, g.diagnosis)

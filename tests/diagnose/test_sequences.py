@@ -369,12 +369,36 @@ def test_a_weight_paired_with_a_mix_of_steps_is_not_wrong_steps():
     assert result.exit_code == 1 and got.status == "mismatch" and got.cause != "wrong steps", got.diagnosis
 
 
-def test_wrong_steps_is_not_read_where_dz_cannot_be_recovered():
-    """D = 3 < H = 5: xs's truth fixes no unique dz, so nothing is said of the steps (the count stays)."""
+@pytest.mark.parametrize("mistake, variable", [("next state", "V"), ("x of the step before", "U")])
+def test_wrong_steps_reads_dz_from_every_inputs_truth_where_xs_alone_cannot(mistake, variable):
+    """D = 3 < H = 5: xs's truth alone fixes no unique dz; with h0's, the weights' and c's it does."""
     forward, _ = rnn("tanh", 1)
-    result = gradcheck.check_layer(forward, shifted_rnn_backward("next state"), rnn_inputs(73, 2, 4, 3, 5, 1))
+    result = gradcheck.check_layer(forward, shifted_rnn_backward(mistake), rnn_inputs(73, 2, 4, 3, 5, 1))
+    got = result.gradients[variable]
+    assert result.exit_code == 1 and got.cause == "wrong steps", (got.cause, got.diagnosis)
+    assert "the true gradients of xs, " in got.diagnosis, got.diagnosis
+
+
+@pytest.mark.parametrize("mistake, wrt", [("next state, 1.05", None), ("next state", ["xs", "V"])],
+                         ids=["a mix of steps", "dz not fixed by xs's and V's truths alone"])
+def test_wrong_steps_near_misses_where_xs_alone_cannot_fix_dz(mistake, wrt):
+    forward, _ = rnn("tanh", 1)
+    result = gradcheck.check_layer(forward, shifted_rnn_backward(mistake), rnn_inputs(73, 2, 4, 3, 5, 1), wrt=wrt)
     got = result.gradients["V"]
-    assert result.exit_code == 1 and got.cause != "wrong steps", got.diagnosis
+    assert result.exit_code == 1 and got.status == "mismatch" and got.cause != "wrong steps", got.diagnosis
+
+
+def test_wrong_steps_with_both_weights_square_finds_which_is_which():
+    """D = H: xs's truth alone gives some dz through either square weight (here the recurrent one comes
+    first); every input's truth together tells them apart."""
+    forward, _ = rnn("tanh", 1)
+    backward = shifted_rnn_backward("next state")
+    xs, state, U, V, c = rnn_inputs(74, 2, 3, 3, 3, 1)
+    result = gradcheck.check_layer(lambda xs, state, V, U, c: forward(xs, state, U, V, c),
+                                   lambda d, cache: (lambda g: (g[0], g[1], g[3], g[2], g[4]))(backward(d, cache)),
+                                   [xs, state, V, U, c])
+    got = result.gradients["V"]
+    assert result.exit_code == 1 and got.cause == "wrong steps", (got.cause, got.diagnosis)
 
 
 def test_a_same_padded_conv_over_time_keeping_only_its_centre_tap_is_not_carry_missing():

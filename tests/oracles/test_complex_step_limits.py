@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from conftest import run_script
 from hostile_input import assert_exit, lets, no_foreign_exception, run
@@ -78,3 +79,23 @@ def test_the_complex_step_near_underflow_passes(expr, at, options):
 def test_richardson_on_a_fast_oscillation_passes():
     result = no_foreign_exception("sin(exp(y))", at="y=4.4", method="richardson")
     assert not isinstance(result, GradcheckError) and result.status == "pass", str(result)
+
+
+def test_a_layer_refusing_the_complex_step_is_asked_once_per_entry_not_once_per_dout():
+    """f's error at a step is kept as its value is: each of the random douts asked the complex step again of a
+    layer that had refused it (the same answer, one more call of the user's code per dout)."""
+    refused = []
+
+    def forward(x):
+        if np.iscomplexobj(x):
+            refused.append(1)
+            raise TypeError("real input only")
+        return np.tanh(x), x
+
+    def backward(dout, cache):
+        return dout * (1 - np.tanh(cache) ** 2)
+
+    x = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
+    result = gradcheck.check_layer(forward, backward, [x])
+    assert result.exit_code == 0
+    assert 0 < len(refused) <= x.size, len(refused)
