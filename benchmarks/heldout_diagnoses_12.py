@@ -16,13 +16,31 @@ layer with its bug behind a flag, so the right version is checked too.
 
 The labels were written first, from the bug and docs/diagnoses.md alone: each case lists every cause
 whose sentence and scope there would correctly describe its bug for the variable read (for a mix, the
-causes of either bug). 3 cases are bugs that no cause describes, and name none, each with a comment
-saying why (batch norm's dvar with the wrong power of var + eps, binary cross-entropy of probabilities
-with the logits' gradient, an lstm's dprev_c without the forget gate). Only --self-check (exit codes)
-was run while writing them. A diagnosis is
+causes of either bug). 3 cases were then bugs that no cause described (batch norm's dvar with the wrong
+power of var + eps, binary cross-entropy of probabilities with the logits' gradient, an lstm's dprev_c
+without the forget gate); after the review below, 1 (the batch norm) names none, with a comment saying
+why. Only --self-check (exit codes) was run while writing them. A diagnosis is
 - named: its cause is one of those (for a mix, naming either bug);
 - honest: no mistake named, only a count of the right entries (or none);
 - misleading: it names a mistake that is not the bug.
+
+Labels reviewed blind against the table of 2026-12-08 (main at b51b53b; the set was written against
+0974ac0) before measurement, from the bugs' code and the causes' sentences and scope alone (no diagnosis
+seen, no code of gradcheck/diagnose/ and no test read): added "logits' gradient" to the binary
+cross-entropy of probabilities with (p - y) / N (the new cause's own example; it named none), "local
+gradient factor" to the lstm's dprev_c = dc (its widened scope, the truth over an output's local gradient
+f the forward computes; it named none) and "transpose" to needle's Summation of a square (4, 4) whose
+out_grad is broadcast along the wrong axis (the claim is exactly the truth's transpose; "broadcast axis"
+kept). No label removed. The one "mean path" label, batch norm with mu and var as constants, is a
+statistic held constant and stays under the narrowed sentence; no case has a statistic's path off by a
+clean factor, so "statistic path factor" is on none: batch norm's dvar with (var + eps)**-0.5 still names
+none, its variance term std**2 times too large per line, which the new sentence's scope calls neither.
+The other new causes ("unweighted softmax sum", "sums before the product", "dout missing") describe no
+case, and the other widenings were checked against every case: "input for output" (no pre-activation
+read in for an output), "one slice of dout" (the rnn's dWx overwritten has H = 3 <= D = 4 and was already
+labelled; no reverse-loop pool or padded pool), "untransposed matrix" (already on the tanh net's da1 @ W2,
+now inside its scope before the activation's local gradient), "label index" (no NLL), "repeated indices"
+and "lookup index" (both embeddings' indices are inputs; the first already labelled).
 
 Not yet measured: no diagnosis of these layers has been run.
 """
@@ -384,9 +402,10 @@ def _(bug):
                                  [r(5, 3), 1.0 + 0.3 * r(3), r(3)])
 
 
-# No cause: the variance's gradient uses (var + eps)**-0.5 where (var + eps)**-1.5 belongs, a slip inside
-# the staged backward that leaves dx's mean path partly right; no entry describes a power slip deep inside
-# a normalisation (the power entries read the truth as one power of an input).
+# No cause: the variance's gradient uses (var + eps)**-0.5 where (var + eps)**-1.5 belongs, dx's variance
+# term std**2 times too large on each feature's line (dmu's share of dvar is a mean of x - mu, 0). "statistic
+# path factor" takes a factor of std or 1/std (a power one too low or too high), and its scope says std**2
+# per line is neither; nor is it a statistic held constant ("mean path").
 @case("batch norm (train) staged backward with dvar's (var + eps)**-0.5 for (var + eps)**-1.5", "x")
 def _(bug):
     r = draws(8216)
@@ -443,10 +462,9 @@ def _(bug):
     return gradcheck.check_function(svm_loss, svm_grad, [W])
 
 
-# No cause: the logits form (p - y) / N used where the loss is of probabilities p, the claim the truth times
-# p(1 - p); p is an input but no sigmoid is in the function, so no activation's derivative is the factor,
-# and p(1 - p) is no one power, number or size.
-@case("binary cross-entropy of probabilities p, gradient (p - y) / N (the logits' form)", "p")
+# The logits' form (p - y) / N where the loss is of probabilities p: the claim the truth times p (1 - p),
+# "logits' gradient" in its own example.
+@case("binary cross-entropy of probabilities p, gradient (p - y) / N (the logits' form)", "p", "logits' gradient")
 def _(bug):
     r = draws(8219)
     p = sigmoid(1.2 * r(8))
@@ -624,9 +642,9 @@ def lstm_inputs(r, N, D, H):
     return [r(N, D), r(N, H), r(N, H), 0.5 * r(D, 4 * H), 0.5 * r(H, 4 * H), 0.2 * r(4 * H)]
 
 
-# No cause: dprev_c = dc where dc * f belongs, the claim the truth divided by the forget gate f, a value the
-# forward computes, not an input; no entry's factor is a gate's.
-@case("lstm step with dprev_c = dc, the forget gate's * f forgotten", "prev_c")
+# dprev_c = dc where dc * f belongs: the truth over next_c's local gradient f with respect to prev_c, an
+# output of prev_c's shape the forward computes ("local gradient factor", its own lstm example).
+@case("lstm step with dprev_c = dc, the forget gate's * f forgotten", "prev_c", "local gradient factor")
 def _(bug):
     r = draws(8226)
     bugs = {"dprev_c without f"} if bug else ()
@@ -757,8 +775,9 @@ def _(bug):
     return gradcheck.check_vjp(f, vjp, [r(3, 4), 3])
 
 
+# a is square, so out_grad broadcast along the wrong axis is exactly the truth's transpose ("transpose").
 @case("needle Summation(axes=(1,)) of a (4, 4), gradient broadcast_to(out_grad, a.shape) without the axis restored",
-      "a", "broadcast axis")
+      "a", "broadcast axis", "transpose")
 def _(bug):
     r = draws(8234)
 
