@@ -409,11 +409,12 @@ def _(bug):
                                  [r(5, 3), 1.0 + 0.3 * r(3), r(3)])
 
 
-# No cause: the variance's gradient uses (var + eps)**-0.5 where (var + eps)**-1.5 belongs, dx's variance
-# term std**2 times too large on each feature's line (dmu's share of dvar is a mean of x - mu, 0). "statistic
-# path factor" takes a factor of std or 1/std (a power one too low or too high), and its scope says std**2
-# per line is neither; nor is it a statistic held constant ("mean path").
-@case("batch norm (train) staged backward with dvar's (var + eps)**-0.5 for (var + eps)**-1.5", "x")
+# The variance's gradient uses (var + eps)**-0.5 where (var + eps)**-1.5 belongs, dx's variance term std**2
+# (the variance) times too large on each feature's line (dmu's share of dvar is a mean of x - mu, 0): "statistic
+# path factor", a power of the variance one off (labelled after the blind measurement, which had no cause
+# for it).
+@case("batch norm (train) staged backward with dvar's (var + eps)**-0.5 for (var + eps)**-1.5", "x",
+      "statistic path factor")
 def _(bug):
     r = draws(8216)
     return gradcheck.check_layer(batchnorm_forward,
