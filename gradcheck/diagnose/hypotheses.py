@@ -1943,7 +1943,7 @@ def _mask(ev: Evidence) -> dict[str, Any] | None:
     if inverted and region is not None:
         return {"what": f"it is 0 exactly where the true gradient is not, and not 0 where it is 0: the mask is "
                         f"inverted (it keeps {region} where {_complement(region)} belongs)"}
-    return _wrong_pick(ev) or _mask_over_another_axis(ev)
+    return _wrong_pick(ev) or _mask_over_another_axis(ev) or _window_mask_over_another_axis(ev)
 
 
 def _unmasked_relu_affine(ev: Evidence) -> dict[str, Any] | None:
@@ -2010,6 +2010,29 @@ def _mask_over_another_axis(ev: Evidence) -> dict[str, Any] | None:
                                     f"{axes_words(b)} of {ev.name}, where the forward's {pick} is over "
                                     f"{axes_words(a)}: the mask is taken over the wrong {wrong_axes} ({ev.name} == "
                                     f"{ev.name}.{pick}(axis={_axis_argument(b)}) for axis={_axis_argument(a)})"}
+    return None
+
+
+def _window_mask_over_another_axis(ev: Evidence) -> dict[str, Any] | None:
+    """A max pool over windows (windows.geometries), whose truth is dout routed to each window's maximum,
+    and a claim that is dout routed to the entries equal to the maximum taken over the window and the whole
+    of other axes B too (the window's maximum over every channel, where each channel's own belongs), for
+    every dout."""
+    if not has_claims(ev) or len(ev.outputs) != 1 or ev.random < 1 or ev.name not in ev.inputs.wrt:
+        return None
+    x = np.asarray(ev.inputs.leaf(ev.name), dtype=np.float64)
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
+    for g in _window_geometries(ev, overlapping=False):
+        rest = [a for a in range(x.ndim) if a not in g.axes]
+        if not explains(ev, [windows.max_routed(d, x, g) for d in douts], claimed=ev.true):
+            continue
+        for b in (b for k in range(1, len(rest) + 1) for b in itertools.combinations(rest, k)):
+            if explains(ev, [windows.max_routed(d, x, g, b) for d in douts]):
+                return {"what": f"it is dout routed to the maximum of each of {g.said()}, taken over "
+                                f"{axes_words(b)} of {ev.name} too, where each window's own maximum belongs: the "
+                                f"mask is taken over the wrong axes (the window's max over axes "
+                                f"{_axis_argument(tuple(sorted((*g.axes, *b))))} where the forward's is over "
+                                f"{_axis_argument(g.axes)})"}
     return None
 
 

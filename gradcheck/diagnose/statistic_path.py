@@ -9,7 +9,9 @@ dout and line one coefficient per array of the span. A claim is then the truth w
 along 1, the mean's; the rest, the variance's or the rms's or the sum's) scaled by a factor: 0 where the
 backward held that statistic constant, a clean factor (a size of the output, 2, 1/2, -1) where the path's
 own constant is wrong, or the line's own statistic (its std or rms, or their inverse) where the path's
-power of it is one off (a staged batch norm's dvar with std**-2 where std**-3 belongs).
+power of it is one off (a staged batch norm's dvar with std**-2 where std**-3 belongs), or the line's
+variance (std**2, or its inverse) where the path's power of the variance is one off (dvar with
+(var + eps)**-0.5 where (var + eps)**-1.5 belongs).
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ HELD, KEPT = 0.0, 1.0
 SMALL_FACTORS = (2, -1)
 # The powers of a line's statistic a path may be off by: one too low (std**-2 for std**-3) or one too high.
 POWER_SLIPS = (1, -1)
+# The powers of a line's std a path may be off by when its power of the variance (std**2) is one off:
+# (var + eps)**-0.5 where (var + eps)**-1.5 belongs is std**2 times too large.
+VARIANCE_SLIPS = (2, -2)
+# A variance is a std squared: its powers are half the std's.
+STD_PER_VARIANCE = 2
 # The power of the statistic each path has in a normalisation's gradient: the mean's term σ**-1 (Σ dx̂/σ),
 # the variance's or the rms's σ**-3 (its derivative's σ**-3 / 2).
 MEAN_POWER, SPREAD_POWER = -1, -3
@@ -40,7 +47,7 @@ class PerLine:
 
     stat: str  # "std" or "rms"
     of: str  # the input's name
-    power: int  # one of POWER_SLIPS
+    power: int  # one of POWER_SLIPS, or of VARIANCE_SLIPS for a std
     values: np.ndarray  # the factor, one per line (keepdims)
 
 
@@ -84,24 +91,37 @@ def along_one(path: np.ndarray, axis: int) -> np.ndarray:
 
 
 def line_statistics(arrays: Sequence[tuple[str, np.ndarray]], axis: int) -> list[PerLine]:
-    """Each array's std and rms along `axis` (one per line), to each power of POWER_SLIPS: the per-line
-    factors a path whose power of its statistic is one off is scaled by."""
+    """Each array's std and rms along `axis` (one per line), to each power of POWER_SLIPS, and its std to
+    each of VARIANCE_SLIPS (its variance or the inverse): the per-line factors a path whose power of its
+    statistic is one off is scaled by."""
     found = []
     for name, a in arrays:
         stats = {"std": a.std(axis=axis, keepdims=True), "rms": np.sqrt((a ** 2).mean(axis=axis, keepdims=True))}
         found += [PerLine(stat, name, power, v ** power) for stat, v in stats.items() if np.all(v > 0)
-                  for power in POWER_SLIPS]
+                  for power in POWER_SLIPS + (VARIANCE_SLIPS if stat == "std" else ())]
     return found
 
 
 def said_per_line(k: PerLine, right: int, axis: int) -> str:
     """k in words, as the path's error: 'std times too large (the std of x over axis 0, one per line): a
-    power of std one too low, as std**-2 where std**-3 belongs'."""
+    power of std one too low, as std**-2 where std**-3 belongs'; a variance's slip (std**±2) in powers of
+    the variance: 'var times too large (...): a power of (var + eps) one too low, as (var + eps)**-0.5
+    where (var + eps)**-1.5 belongs'."""
+    size, slip = ("too large", "low") if k.power > 0 else ("too small", "high")
+    if k.power in VARIANCE_SLIPS:
+        var = "(var + eps)"
+        wrong_var, right_var = (_power(var, Fraction(p, STD_PER_VARIANCE)) for p in (right + k.power, right))
+        return (f"var times {size} (the variance of {k.of} over axis {axis}, one per line): a power of {var} "
+                f"one too {slip}, as {wrong_var} where {right_var} belongs")
     wrong = right + k.power
     written = f"{k.stat}**{wrong}" if wrong else f"no {k.stat} at all"
-    size, slip = ("too large", "low") if k.power > 0 else ("too small", "high")
     return (f"{k.stat} times {size} (the {k.stat} of {k.of} over axis {axis}, one per line): a power of "
             f"{k.stat} one too {slip}, as {written} where {k.stat}**{right} belongs")
+
+
+def _power(base: str, p: Fraction) -> str:
+    """base**p in words: '(var + eps)**-0.5'; 'no (var + eps) at all' for p = 0."""
+    return f"{base}**{float(p):g}" if p else f"no {base} at all"
 
 
 def factors(shape: Sequence[int]) -> list[Fraction]:

@@ -307,3 +307,19 @@ def padded_placed_at(g: Geometry, strides: tuple[int, ...], shape: tuple[int, ..
             return None
         claim[found[0]] += full[found[1]]
     return claim
+
+
+def max_routed(dout: np.ndarray, x: np.ndarray, g: Geometry, over: tuple[int, ...] = ()) -> np.ndarray:
+    """A max pool's backward: dout at each output position put on the entries of its window equal to the
+    window's maximum, that maximum taken over the window's axes and the whole of the axes `over` too (every
+    channel's window, where each channel's own maximum belongs)."""
+    dx = np.zeros(x.shape)
+    spatial = tuple(g.axes)
+    for position in itertools.product(*(range(dout.shape[a]) for a in spatial)):
+        where = g.window(position, g.strides, x.ndim)
+        block = x[where]
+        mask = block == block.max(axis=spatial + tuple(over), keepdims=True)
+        at = dict(zip(spatial, position))
+        d = dout[tuple(at.get(a, slice(None)) for a in range(dout.ndim))]
+        dx[where] += mask * np.expand_dims(d, spatial)
+    return dx

@@ -1,7 +1,8 @@
 """A normalisation's path with its power of the line's statistic one off (a staged batch norm's dvar with
-std**-2 where std**-3 belongs: the variance's term std times too large, one factor per feature) is named
-"statistic path factor" with that power; a path scaled per line by anything else (a random factor, std**2)
-is not, and the right layer passes."""
+std**-2 where std**-3 belongs: the variance's term std times too large, one factor per feature), or its
+power of the variance one off (dvar with (var + eps)**-0.5 where (var + eps)**-1.5 belongs: var times too
+large) is named "statistic path factor" with that power; a path scaled per line by anything else (a random
+factor, std**3) is not, and the right layer passes."""
 
 from __future__ import annotations
 
@@ -46,6 +47,10 @@ def test_the_staged_backward_is_right():
                                     "std one too low, as std**-2 where std**-3 belongs"),
     (_staged_backward(var_power=4), "std times too small"),
     (_staged_backward(mean_power=0), "as no std at all where std**-1 belongs"),
+    (_staged_backward(var_power=1), "var times too large (the variance of x over axis 0, one per line): a power "
+                                    "of (var + eps) one too low, as (var + eps)**-0.5 where (var + eps)**-1.5 "
+                                    "belongs"),
+    (_staged_backward(var_power=5), "var times too small"),
 ])
 def test_a_power_of_the_statistic_one_off_is_named(backward, words):
     result = gradcheck.check_layer(_batch_norm, backward, _inputs(2))
@@ -56,7 +61,7 @@ def test_a_power_of_the_statistic_one_off_is_named(backward, words):
 
 @pytest.mark.parametrize("backward", [
     _staged_backward(var_factor=np.random.default_rng(3).uniform(0.5, 3.0, D)),  # one random factor per feature
-    _staged_backward(var_power=1),  # std**2 times the term: two powers off, no stated form
+    _staged_backward(var_power=0),  # std**3 times the term: no power of std or of the variance one off
 ])
 def test_a_path_scaled_per_line_otherwise_is_not_named(backward):
     result = gradcheck.check_layer(_batch_norm, backward, _inputs(4))
