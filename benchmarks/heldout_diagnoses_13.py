@@ -24,6 +24,19 @@ check_model relu net whose dW2 reads the pre-activation z1 where relu(z1) belong
 - honest: no mistake named, only a count of the right entries (or none);
 - misleading: it names a mistake that is not the bug.
 
+Labels reviewed blind against the table of 2026-12-08 (main at 45242bc; the set was written against
+b51b53b) before measurement, from the bugs' code and the causes' sentences and scope alone (no diagnosis
+seen, no code of gradcheck/diagnose/ and no test read): added "transpose" to needle's Summation of a square
+(4, 4) whose out_grad is broadcast along the wrong axis (the claim is exactly the truth's transpose, a square
+gradient; "broadcast axis" kept). No label removed. The two widened scopes describe no case: "statistic path
+factor" now takes a path times the line's variance or its inverse, and the one batch norm it is on (dvar's -1
+for -0.5) is a clean factor 2 as before, while the batch norm with mu and var as constants stays "mean path"
+only; "mask" now takes a windowed max pool's argmax over the window and every channel, and none of the three
+max pools has it (all four entries, = where += belongs, (col, row) stay as labelled). The 2 cases that name
+no cause still name none: the RMSNorm's rms path wrong by the gain g entry by entry inside its sum is no clean
+factor, no power of the rms and no power of the variance; the net's dW2 from z1 is a wrong left factor of the
+product, not a mask on the truth. Every other case was checked against the whole table and keeps its labels.
+
 Not yet measured: the set has been self-checked only; no diagnosis of its layers has been read.
 """
 
@@ -706,8 +719,9 @@ def _(bug):
     return gradcheck.check_vjp(f, vjp, [off_zero(r(3, 4), 0.3), 3])
 
 
+# a is square, so out_grad broadcast along the wrong axis is exactly the truth's transpose ("transpose").
 @case("needle Summation(axes=(1,)) of a (4, 4), gradient broadcast_to(out_grad, shape) without the reshape", "a",
-      "broadcast axis")
+      "broadcast axis", "transpose")
 def _(bug):
     r = draws(8334)
 
