@@ -18,7 +18,9 @@ whose sentence and scope in docs/diagnoses.md would correctly describe its bug f
 a mix, the causes of either bug), decided from the bug and the docs alone, before any diagnosis of these
 layers was run; only --self-check (exit codes) was run while writing them. A bug that no cause describes
 names none, with a comment saying why: every case here names at least one cause; one mix's second bug
-(an rnn step's tanh derivative left out of dprev_h) fits no entry, and its comment says why. A diagnosis is
+(an rnn step's tanh derivative left out of dprev_h) fits no entry, and its comment says why. One label,
+`wrong steps`, is a mistake docs/diagnoses.md tells beside the table (as `kernel flipped`), not a table name.
+A diagnosis is
 - named: its cause is one of those (for a mix, naming either bug);
 - honest: no mistake named, only a count of the right entries (or none);
 - misleading: it names a mistake that is not the bug.
