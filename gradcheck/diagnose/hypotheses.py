@@ -1297,8 +1297,9 @@ def step_gradients(ev: Evidence, x_name: str) -> tuple[list[np.ndarray], list[st
 
     def agrees(name: str, predicted: list[np.ndarray]) -> bool:
         return explains(ev.everyone[name], predicted, claimed=ev.everyone[name].true)
+    douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:ev.random]]
     return rnn_steps.step_gradients(x_name, dict(float_inputs(ev)), np.asarray(ev.outputs[0], dtype=np.float64),
-                                    truths, agrees)
+                                    truths, agrees, douts)
 
 
 def _swap_douts(ev: Evidence) -> dict[str, list[tuple]]:

@@ -30,6 +30,7 @@ from .hypotheses import (EXAMPLES, HYPOTHESES, SAME, Evidence, ambiguous_factor,
                          zero_where_true_is)
 from .kernels import flipped_kernel
 from .peels import peeled
+from .products import before_a_path
 from .sequences import carry_missing, wrong_steps
 
 # Fast mode's block: at most this many entries around the worst sampled entry, and this many more at random.
@@ -88,6 +89,9 @@ def diagnose(box: BlackBox, wrong: Sequence[str], measured: Mapping[str, list[Nu
                 found[n] = said
             continue
         said = _walk(ev, measured_only=True)
+        if said is not None and said.cause == "output path":  # a mistake on that path, if one explains it all
+            inside = before_a_path(ev)
+            said = Diagnosis(inside[0][0], inside[1]) if inside is not None else said
         factor = ambiguous_factor(ev) if said is None else None
         if factor is not None:  # a constant factor of the truth, read two ways: no other dout or pair says more
             found[n] = Diagnosis("count", factor)

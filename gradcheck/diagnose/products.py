@@ -492,6 +492,18 @@ def on_one_path(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
                   f"one, {sentence}")
 
 
+def before_a_path(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
+    """Where the table's 'output path' fits (one output's path wrong, the others right): one mistake inside
+    a product that explains the whole claim is the more exact reading (an lstm's output gate, whose local
+    gradient written wrong lies on next_h's path alone). None where no single one does."""
+    with np.errstate(all="ignore"):
+        try:
+            inside = inside_product(ev)
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError):  # shapes the reading cannot take
+            return None
+    return inside if inside is not None and len(inside[0]) == 1 else None
+
+
 def _at_dout(ev: Evidence, k: int) -> Evidence:
     """Every input's evidence at dout k alone (that dout's truth, claim and error), this input's returned."""
     restricted = {n: replace(e, true=[e.true[k]], errors=[e.errors[k]], claimed=[e.claimed[k]], raw=[e.raw[k]],

@@ -60,10 +60,12 @@ def _assignments(x: str, leaves: Mapping[str, np.ndarray], out: np.ndarray) -> l
 
 def step_gradients(x: str, leaves: Mapping[str, np.ndarray], out: np.ndarray,
                    truths: Mapping[str, Sequence[np.ndarray]],
-                   agrees: Callable[[str, list[np.ndarray]], bool]) -> tuple[list[np.ndarray], list[str]] | None:
+                   agrees: Callable[[str, list[np.ndarray]], bool], douts: Sequence[np.ndarray] = ()
+                   ) -> tuple[list[np.ndarray], list[str]] | None:
     """dz (N, T, H) for each dout of `truths` (every input's truth, by name, for the same douts), where the
-    truths fix it and it gives each of them back (agrees(name, predicted per dout)), and the inputs whose
-    truths it was read from; else None."""
+    truths fix it, or where it is a tanh rnn's carried back from `douts` (the output's, per dout), and it
+    gives each of them back (agrees(name, predicted per dout)), and the inputs whose truths it was read
+    from; else None."""
     x_value = leaves.get(x)
     if out.ndim != 3 or x_value is None or x_value.ndim != 3 or x_value.shape[:2] != out.shape[:2] \
             or x not in truths or out.size > UNKNOWNS_MAX:
@@ -87,4 +89,28 @@ def step_gradients(x: str, leaves: Mapping[str, np.ndarray], out: np.ndarray,
             back = [_predicted(roles, leaves, out, z) for z in dz]
             if all(agrees(k, [p[k] for p in back]) for k in used):
                 return dz, used
+    return _carried(x, leaves, out, truths, agrees, douts)
+
+
+def _carried(x: str, leaves: Mapping[str, np.ndarray], out: np.ndarray, truths: Mapping[str, Sequence[np.ndarray]],
+             agrees: Callable[[str, list[np.ndarray]], bool], douts: Sequence[np.ndarray]
+             ) -> tuple[list[np.ndarray], list[str]] | None:
+    """Where the truths do not fix dz (D < H leaves each step's dz free along Wx's null space): dz carried
+    back through a tanh rnn from dout, dz_t = (dout_t + dz_(t+1)·Whᵀ)·(1 − out_t²), taken only where it
+    gives back every input's truth (x's, the weights', b's and h0's)."""
+    for roles in _assignments(x, leaves, out):
+        wh = roles["Wh"]
+        if wh is None or not douts or any(np.shape(d) != out.shape for d in douts):
+            continue
+        dz = []
+        for dout in douts:
+            z, carry = np.zeros_like(out), np.zeros_like(out[:, 0])
+            for t in reversed(range(out.shape[1])):
+                z[:, t] = (dout[:, t] + carry) * (1 - out[:, t] ** 2)
+                carry = z[:, t] @ leaves[wh].T
+            dz.append(z)
+        back = [_predicted(roles, leaves, out, z) for z in dz]
+        used = [k for k in back[0] if k in truths]
+        if len(used) == len(back[0]) and all(agrees(k, [p[k] for p in back]) for k in used):
+            return dz, used
     return None

@@ -73,7 +73,16 @@ def geometries(shape: tuple[int, ...], out: tuple[int, ...], kernels: Sequence[t
     found = sized or found
     if overlapping:
         found = [g for g in found if any(k > s for k, s in zip(g.sizes, g.strides))]
+    if len(found) > GEOMETRIES_MAX and not sized:
+        found = square(found)  # a pool's size and stride are one number each, the same along every axis
     return found if len(found) <= GEOMETRIES_MAX else []
+
+
+def square(found: list[Geometry]) -> list[Geometry]:
+    """The geometries of the same size and stride along every axis whose classes can all be measured (a
+    pool written with one size and one stride): where the shapes fit too many, these are the ones read."""
+    return [g for g in found if len(set(g.sizes)) == len(set(g.strides)) == 1
+            and math.prod(g.periods) <= CLASSES_MAX]
 
 
 def spatial_axes(shape: tuple[int, ...], out: tuple[int, ...], kernel: bool) -> list[tuple[int, ...]]:

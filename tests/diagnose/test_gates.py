@@ -3,9 +3,10 @@ the local-form tests of hypotheses.py): the pre-activation gradient da of z = x 
 recovered (from one input of full rank, or from Wx's, Wh's and b's truths stacked) and its one gate's
 block is the truth there times wrong/right local gradient, in that block of z; every other gate right.
 Named for a sigmoid gate written as its output and a tanh gate written as its output (N > D and N ≤ D),
-an input gate's derivative written in its input, and either beside dc2 dropped (each output's path read
-apart); the right layer, a gate wrong by another factor,
-and a noisy gate keep the honest count. The layers are this file's own (gates in f, i, g, o order)."""
+an input gate's derivative written in its input, an output gate written as its output (on next_h's path
+alone: read before that path), and either beside dc2 dropped (each output's path read apart); the right
+layer, a gate wrong by another factor, and a noisy gate keep the honest count; an output gate halved is
+its path alone. The layers are this file's own (gates in f, i, g, o order)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,10 @@ def cell_backward(bugs):
         elif bug == "i in input":
             z = a[:, n:2 * n]
             local["i"] = z * (1 - z)
+        elif bug == "o as o":
+            local["o"] = o
+        elif bug == "o halved":
+            local["o"] = 0.5 * o * (1 - o)
         elif bug == "f halved":
             local["f"] = 0.5 * f * (1 - f)
         elif bug == "f as 1 - f":
@@ -74,6 +79,7 @@ def inputs(seed, rows, d, n):
     ("g as g", 2, 4, 3, "activation for its derivative", "tanh", "6:9"),  # N ≤ D: x alone recovers da
     ("g as g", 5, 2, 3, "activation for its derivative", "tanh", "6:9"),
     ("i in input", 3, 5, 2, "input for output", "sigmoid", "2:4"),
+    ("o as o", 4, 3, 2, "activation for its derivative", "sigmoid", "6:8"),  # on next_h's path alone
     ("i as i + dc2 dropped", 4, 2, 3, "activation for its derivative", "sigmoid", "3:6"),  # two mistakes
     ("g as g + dc2 dropped", 3, 4, 2, "activation for its derivative", "tanh", "4:6"),
 ])
@@ -111,3 +117,12 @@ def test_only_the_other_path_dropped_is_that_path_alone():
     for name in READ:
         gr = result.gradients[name]
         assert gr.status == "mismatch" and gr.cause == "output path" and not gr.causes, (name, gr.cause, gr.diagnosis)
+
+
+def test_an_output_gate_wrong_another_way_is_its_path_alone():
+    """The o gate lies on next_h's path alone: by a factor no local form gives, that path is said wrong."""
+    result = gradcheck.check_layer(cell_forward, cell_backward("o halved"), inputs(9, 4, 3, 2))
+    assert result.exit_code == 1
+    for name in READ:
+        gr = result.gradients[name]
+        assert gr.status == "mismatch" and gr.cause == "output path", (name, gr.cause, gr.diagnosis)

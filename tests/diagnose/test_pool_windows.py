@@ -185,3 +185,23 @@ def test_a_padded_pool_cropped_at_the_end_is_not_a_window_overwritten():
     x = RNG.standard_normal((1, 2, 4, 4))
     code, g = _x(_padded_pool_2d(3, 1, False, crop_end=True), x)
     assert code == 1 and LAST_WORDS not in g.diagnosis and FIRST_WORDS not in g.diagnosis, (g.cause, g.diagnosis)
+
+
+def test_where_the_shapes_fit_many_geometries_a_pools_square_windows_are_read():
+    """7 positions to 3 fit 2, 3 or 5 wide windows along each axis: the 3x3 stride 2 pool's (one size and one
+    stride along both axes) is read, and its assigned argmax is named; a right pool passes."""
+    from gradcheck.diagnose import windows
+    read = windows.geometries((2, 7, 7, 2), (2, 3, 3, 2))
+    assert [(g.sizes, g.strides) for g in read] == [((3, 3), (2, 2))]
+    x = RNG.standard_normal((2, 7, 7, 2))
+    code, g = _x(_max_pool_2d_last(3, 2, assign=True), x)
+    assert code == 1 and g.cause == "one slice of dout", (g.cause, g.diagnosis)
+    assert "3x3 windows with stride 2" in g.diagnosis and LAST_WORDS in g.diagnosis
+    assert gradcheck.check_layer(*_max_pool_2d_last(3, 2), [x]).exit_code == 0
+
+
+def test_a_square_pool_read_from_many_geometries_is_not_overwritten_where_it_adds_twice_dout():
+    forward, backward = _max_pool_2d_last(3, 2)
+    x = RNG.standard_normal((2, 7, 7, 2))
+    code, g = _x((forward, lambda d, c: 2.0 * backward(d, c)), x)
+    assert code == 1 and LAST_WORDS not in (g.diagnosis or "") and FIRST_WORDS not in (g.diagnosis or ""), g.diagnosis

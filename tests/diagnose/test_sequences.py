@@ -388,6 +388,18 @@ def test_wrong_steps_near_misses_where_xs_alone_cannot_fix_dz(mistake, wrt):
     assert result.exit_code == 1 and got.status == "mismatch" and got.cause != "wrong steps", got.diagnosis
 
 
+@pytest.mark.parametrize("mistake, named", [("next state", True), ("next state, 1.05", False)])
+def test_wrong_steps_carries_dz_back_where_no_truths_fix_it(mistake, named):
+    """N = H = 3 > D = 2: every input's truth leaves each step's dz free along U's null space; dz carried
+    back through the tanh rnn from dout gives every truth back, and the claim is the next state's pairing
+    (a mix of steps is not)."""
+    forward, _ = rnn("tanh", 1)
+    result = gradcheck.check_layer(forward, shifted_rnn_backward(mistake), rnn_inputs(75, 3, 4, 2, 3, 1))
+    got = result.gradients["V"]
+    assert result.exit_code == 1 and got.status == "mismatch", got.diagnosis
+    assert (got.cause == "wrong steps") == named, (got.cause, got.diagnosis)
+
+
 def test_wrong_steps_with_both_weights_square_finds_which_is_which():
     """D = H: xs's truth alone gives some dz through either square weight (here the recurrent one comes
     first); every input's truth together tells them apart."""
