@@ -25,6 +25,19 @@ A diagnosis is
 - honest: no mistake named, only a count of the right entries (or none);
 - misleading: it names a mistake that is not the bug.
 
+Labels reviewed blind against the table of 2026-12-08 (main at ff2a29f, merged in) before measurement,
+from the bugs' code and the causes' sentences and scope alone (no diagnosis seen): added "constant factor"
+to the attention (d = 16) whose dq forgets the 1/sqrt(d) and to the attention mix (d = 9) with the same
+slip (its sentence says 1/c where the truth is c times a matrix product's own gradient as the forward's
+scale c missing, which this is; the sqrt(16) embedding already had both); added "permuted" and
+"transposed shape" to the needle Summation on a (4, 4) whose out_grad is broadcast along the wrong axis
+(on a square input the claim is exactly the truth's transpose). No label removed. The scope changed since
+f9dab58 was checked against every case: "one slice of dout"'s window geometry (the overlapping 1-D max
+pool's `=` keeps it; the stride-2 conv's windows at i stay `window stride` alone), "output path" yielding to
+one mistake inside a product (the lstm's dprev_c = dc is `local gradient factor`'s own example, not
+`output path`), and "wrong steps"' dz carried back through a tanh rnn (supports the rnn's dWh with h_t).
+The rnn mix's left-out (1 - h**2) still fits no entry.
+
 Not yet measured: no diagnosis of these layers has been run, only --self-check.
 """
 
@@ -483,7 +496,8 @@ def _(bug):
                                  [r(3, 4), r(5, 4), r(5, 4)])
 
 
-@case("attention (d=16) backward dq = dS @ k, the 1/sqrt(d) forgotten", "q", "square root of a size")
+@case("attention (d=16) backward dq = dS @ k, the 1/sqrt(d) forgotten", "q", "square root of a size",
+      "constant factor")
 def _(bug):
     r = draws(8423)
     return gradcheck.check_layer(attention_forward, lambda d, c: attention_backward(d, c, {"no scale in dq"} if bug else ()),
@@ -719,8 +733,10 @@ def _(bug):
     return gradcheck.check_vjp(f, vjp, [0.7 * r(4, 3)])
 
 
+# On a square input the claim is the truth's transpose exactly (out_grad along the other axis), which
+# `permuted` (entries moved the same way for every dout) and `transposed shape` (of a square's own shape) say.
 @case("needle Summation(axes=(1,)) on a (4, 4), gradient broadcast_to(out_grad, shape) without the reshape",
-      "a", "broadcast axis")
+      "a", "broadcast axis", "permuted", "transposed shape")
 def _(bug):
     r = draws(8435)
 
@@ -878,7 +894,7 @@ def _(bug):
 
 
 @case("attention (d=9) backward with dS's sum unweighted by A and dq = dS @ k without 1/sqrt(d)", "q",
-      "unweighted softmax sum", "square root of a size")
+      "unweighted softmax sum", "square root of a size", "constant factor")
 def _(bug):
     r = draws(8443)
     bugs = {"unweighted sum", "no scale in dq"} if bug else ()
