@@ -38,7 +38,15 @@ one mistake inside a product (the lstm's dprev_c = dc is `local gradient factor`
 `output path`), and "wrong steps"' dz carried back through a tanh rnn (supports the rnn's dWh with h_t).
 The rnn mix's left-out (1 - h**2) still fits no entry.
 
-Not yet measured: no diagnosis of these layers has been run, only --self-check.
+Measured once, blind, on main at ff2a29f merged with this set (2026-12-08, after the labels' review above): named
+43, honest 1, misleading 1 of 45 (the bar of none misleading not met). The misleading case: the mix of a scaled
+embedding W[idx] * 2.0 whose backward forgets the scale and counts repeated indices once (labelled "repeated
+indices" and "constant factor"), told two mistakes, "twice or half" (a factor 1/2: the scale's own bug, whose
+cause the table calls "twice or half", not "constant factor") and then "one slice of dout" (the gradient of
+positions 2, 3, 4 of idx alone, the others overwritten: the repeats' last writes, said in a slice's words, not as
+repeated indices). Honest: the 1-D max pool, window 3 stride 1, whose backward assigns dx's windows with =. So 43
+of the 45 nameable were named. The set is seen from here on: a development set, whose later figures are not
+held-out ones.
 """
 
 from __future__ import annotations
