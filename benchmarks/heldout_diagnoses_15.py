@@ -550,7 +550,8 @@ def _(bug):
     return gradcheck.check_layer(mha_forward, mha_backward, [r(2, 3, 4), r(2, 3, 4), r(2, 3, 4)])
 
 
-@case("attention with an output projection Wo (4, 4), dWo = dout.T @ ctx for ctx.T @ dout", "Wo", "transpose")
+@case("attention with an output projection Wo (4, 4), dWo = dout.T @ ctx for ctx.T @ dout", "Wo", "transpose",
+      "permuted")
 def _(bug):
     r = draws(8524)
 
@@ -686,7 +687,7 @@ def _(bug):
 
 
 @case("token embedding scaled by sqrt(D) (D = 5), dW accumulated without the scale", "W",
-      "square root of a size", "constant factor")
+      "one over the square root of a size", "constant factor")
 def _(bug):
     r = draws(8530)
 
@@ -701,7 +702,7 @@ def _(bug):
     return gradcheck.check_layer(scaled_forward, scaled_backward, [r(7, 5), np.array([[1, 4], [6, 1], [0, 2]])])
 
 
-@case("mean embedding bag (3 tokens per bag), dW accumulated without the / 3", "W", "constant factor")
+@case("mean embedding bag (4 bags of 3 tokens), dW accumulated without the / 3", "W", "constant factor")
 def _(bug):
     r = draws(8531)
 
@@ -714,7 +715,7 @@ def _(bug):
         per_token = np.repeat(dout[:, None, :], idx.shape[1], axis=1)
         np.add.at(dW, idx, per_token if bug else per_token / idx.shape[1])
         return dW
-    return gradcheck.check_layer(bag_forward, bag_backward, [r(8, 4), np.array([[0, 5, 7], [2, 2, 6], [1, 3, 4]])])
+    return gradcheck.check_layer(bag_forward, bag_backward, [r(8, 4), np.array([[0, 5, 7], [2, 2, 6], [1, 3, 4], [6, 0, 3]])])
 
 
 @case("embedding lookup (N = T = 3), np.add.at(dW, idx.T, dout) for idx", "W", "lookup index")
@@ -764,8 +765,9 @@ def _(bug):
     return gradcheck.check_vjp(f, vjp, [r(3, 4), 3])
 
 
+# On a square input, out_grad broadcast along axis 0 is the truth's transpose: a transpose, entries moved.
 @case("needle Summation(axes=(1,)) of a (4, 4), gradient np.broadcast_to(out_grad, a.shape) (the axis not restored)",
-      "a", "broadcast axis")
+      "a", "broadcast axis", "transpose", "permuted")
 def _(bug):
     r = draws(8534)
     axis = 1
@@ -981,7 +983,7 @@ def _(bug):
 
 
 @case("mix: tanh rnn step with da = dnext_h * next_h and dWh = da.T @ prev_h (H square)", "Wh",
-      "activation for its derivative", "transpose")
+      "activation for its derivative", "transpose", "permuted")
 def _(bug):
     r = draws(8545)
 
