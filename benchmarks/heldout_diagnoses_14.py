@@ -47,6 +47,10 @@ positions 2, 3, 4 of idx alone, the others overwritten: the repeats' last writes
 repeated indices). Honest: the 1-D max pool, window 3 stride 1, whose backward assigns dx's windows with =. So 43
 of the 45 nameable were named. The set is seen from here on: a development set, whose later figures are not
 held-out ones.
+
+Label change after measurement (not part of the blind figure above): "twice or half" added to the scaled
+embedding's mix, whose forgotten scale 2.0 leaves half the truth, 2 or 1/2 times it being that cause's own
+sentence (the blind labels said "constant factor" alone).
 """
 
 from __future__ import annotations
@@ -930,7 +934,7 @@ def _(bug):
 
 
 @case("scaled embedding W[idx] * 2.0 backward dW[idx] += dout: repeats counted once, the scale forgotten", "W",
-      "repeated indices", "constant factor")
+      "repeated indices", "constant factor", "twice or half")  # "twice or half" added after measurement
 def _(bug):
     r = draws(8445)
     idx = np.array([3, 0, 3, 2, 0])

@@ -43,6 +43,10 @@ PERMUTED_AXES_MAX = 4
 WINDOW_AREAS = (3.0, 4.0, 9.0)
 # A factor beside a mask is not that mask's share of the entries (or its inverse) within this (relative).
 MASK_SHARE = 1e-2
+# A rest the table walks to first, and the more specific rest tried in its place where that explains the
+# same rest too: a lookup's repeated indices keep one position's dout at each repeated row, which is also
+# "only some positions of dout" (a factor undone, the scaled lookup's `dW[idx] += dout`).
+SPECIFIC_REST = {"one slice of dout": ("repeated indices",)}
 
 
 Transform = Callable[[np.ndarray], np.ndarray]
@@ -86,6 +90,7 @@ def _undone(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
             fields = tried(h, left)
             if fields is None:
                 continue
+            h, fields = _most_specific(h, fields, left, excluded + (outer,))
             inner = h.said({"name": ev.name, **fields})
             names = hy.in_table_order({outer, h.name})
             if len(names) < 2:
@@ -100,6 +105,18 @@ def _undone(ev: Evidence) -> tuple[tuple[str, ...], str] | None:
                 return None
             break
     return next(iter(found.values()), None)
+
+
+def _most_specific(h: Hypothesis, fields: dict[str, Any], left: Evidence,
+                   excluded: tuple[str, ...]) -> tuple[Hypothesis, dict[str, Any]]:
+    """h, or the more specific rest (SPECIFIC_REST) in its place where that explains the same rest."""
+    for name in SPECIFIC_REST.get(h.name, ()):
+        if name in excluded:
+            continue
+        specific = tried(BY_NAME[name], left)
+        if specific is not None:
+            return BY_NAME[name], specific
+    return h, fields
 
 
 def tried(h: Hypothesis, ev: Evidence) -> dict[str, Any] | None:

@@ -1017,7 +1017,8 @@ def _window_geometries(ev: Evidence, overlapping: bool | None = None) -> list[wi
     no kernel, and its windows that do not overlap are measured with the whole truth); both if None."""
     first = np.shape(ev.outputs[0])
     kernels = _kernel_windows(ev)
-    found = windows.geometries(ev.shape, first, kernels) if overlapping in (None, True) else []
+    sole = len(float_inputs(ev)) == 1  # a pool's input alone: its (batch, positions) read too
+    found = windows.geometries(ev.shape, first, kernels, sole=sole) if overlapping in (None, True) else []
     if overlapping in (None, False):
         found += [g for g in windows.geometries(ev.shape, first, kernels, overlapping=False) if g not in found]
         padded = windows.padded_geometries(ev.shape, first, kernels)  # a padded conv's, kernel-sized

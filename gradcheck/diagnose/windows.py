@@ -63,12 +63,14 @@ class Geometry:
 
 
 def geometries(shape: tuple[int, ...], out: tuple[int, ...], kernels: Sequence[tuple[int, ...]] = (),
-               overlapping: bool = True) -> list[Geometry]:
+               overlapping: bool = True, sole: bool = False) -> list[Geometry]:
     """The window geometries that turn an input of `shape` (batch, channels, positions...) into `out`
     (those whose windows overlap along some axis, with `overlapping`); where the spatial shape of one of
     `kernels` (a conv's weight beside the input) is one of the sizes, that size alone. None where the
-    shapes are not a sliding window's, or where too many fit to measure."""
-    found = [g for axes in spatial_axes(shape, out, bool(kernels)) for g in _fitting(shape, out, axes)]
+    shapes are not a sliding window's, or where too many fit to measure. With `sole` (the input is the
+    call's only array), a (batch, positions) input too: a 1-D pool without channels (sequence_axes)."""
+    axes_found = spatial_axes(shape, out, bool(kernels)) + (sequence_axes(shape, out) if sole and not kernels else [])
+    found = [g for axes in axes_found for g in _fitting(shape, out, axes)]
     sized = [g for g in found if any(tuple(k) == g.sizes for k in kernels)]
     found = sized or found
     if overlapping:
@@ -98,6 +100,14 @@ def spatial_axes(shape: tuple[int, ...], out: tuple[int, ...], kernel: bool) -> 
     if shape[-1] == out[-1] and shape[1] != out[1]:
         found.append(tuple(range(1, n - 1)))
     return found
+
+
+def sequence_axes(shape: tuple[int, ...], out: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """The positions' axis of a 1-D pool without channels, (batch, positions) in and out, fewer out: read
+    only where the input is the call's only array (spatial_axes reads no 2-D shape, an affine layer's)."""
+    if len(shape) != 2 or len(out) != 2 or shape[0] != out[0] or out[1] >= shape[1]:
+        return []
+    return [(1,)]
 
 
 def _fitting(shape: tuple[int, ...], out: tuple[int, ...], axes: tuple[int, ...]) -> list[Geometry]:

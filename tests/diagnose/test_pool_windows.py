@@ -205,3 +205,42 @@ def test_a_square_pool_read_from_many_geometries_is_not_overwritten_where_it_add
     x = RNG.standard_normal((2, 7, 7, 2))
     code, g = _x((forward, lambda d, c: 2.0 * backward(d, c)), x)
     assert code == 1 and LAST_WORDS not in (g.diagnosis or "") and FIRST_WORDS not in (g.diagnosis or ""), g.diagnosis
+
+
+def _max_pool_rows(size: int, assign: bool = False, scale: float = 1.0):
+    """A stride 1 max pool over (batch, positions), no channels; its backward adds (or assigns) at the argmax."""
+    def forward(x):
+        return np.stack([x[:, i:i + size].max(axis=1) for i in range(x.shape[1] - size + 1)], axis=1), x
+
+    def backward(dout, x):
+        dx = np.zeros_like(x)
+        rows = np.arange(x.shape[0])
+        for i in range(dout.shape[1]):
+            j = i + np.argmax(x[:, i:i + size], axis=1)
+            dx[rows, j] = scale * dout[:, i] if assign else dx[rows, j] + scale * dout[:, i]
+        return dx
+    return forward, backward
+
+
+def test_a_pool_over_batch_and_positions_alone_assigned_is_read_along_its_positions():
+    x = RNG.standard_normal((2, 8))
+    code, g = _x(_max_pool_rows(3, assign=True), x)
+    assert code == 1 and g.cause == "one slice of dout", (g.cause, g.diagnosis)
+    assert LAST_WORDS in g.diagnosis and "3 windows with stride 1" in g.diagnosis, g.diagnosis
+    assert gradcheck.check_layer(*_max_pool_rows(3), [x]).exit_code == 0
+
+
+def test_near_misses_of_a_pool_over_batch_and_positions_are_not_windows_overwritten():
+    """The pool's accumulation right but scaled, and an affine layer (a weight beside x, (batch, features)
+    in and fewer out) whose dx is wrong: no window is read overwritten."""
+    x = RNG.standard_normal((2, 8))
+    code, g = _x(_max_pool_rows(3, scale=2.0), x)
+    assert code == 1 and LAST_WORDS not in (g.diagnosis or ""), (g.cause, g.diagnosis)
+    w = RNG.standard_normal((8, 6))
+
+    def affine_backward(dout, cache):
+        xc, wc = cache
+        return dout @ wc.T * (xc > 0), xc.T @ dout
+    result = gradcheck.check_layer(lambda x, w: (x @ w, (x, w)), affine_backward, [x, w])
+    g = result.gradients["x"]
+    assert result.exit_code == 1 and LAST_WORDS not in (g.diagnosis or ""), (g.cause, g.diagnosis)

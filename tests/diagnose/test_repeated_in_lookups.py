@@ -110,3 +110,37 @@ def test_an_index_the_call_passes_is_said_by_its_name_not_read_off_the_output():
     g = result.gradients["W"]
     assert result.exit_code == 1
     assert g.cause == "lookup index" and "read off its output" not in g.diagnosis, g.diagnosis
+
+
+def _doubled_lookup(idx: np.ndarray, kept: int | None = None):
+    """out = 2 W[idx]; the backward forgets the 2 and writes `dW[idx] += dout` (repeats kept once), or, with
+    `kept`, adds (np.add.at) the first `kept` positions' dout alone."""
+    def forward(W):
+        return 2.0 * W[idx], W.shape
+
+    def backward(dout, shape):
+        dW = np.zeros(shape)
+        if kept is None:
+            dW[idx] += dout
+        else:
+            np.add.at(dW, idx[:kept], dout[:kept])
+        return dW
+    return forward, backward
+
+
+def test_a_doubled_lookup_whose_last_writes_look_like_one_slice_of_dout_is_repeated_indices():
+    """idx's last occurrences are its last positions (2, 3, 4): one slice of dout fits too, after the factor."""
+    idx = np.array([3, 0, 3, 2, 0])
+    result = gradcheck.check_layer(*_doubled_lookup(idx), [np.random.default_rng(9).standard_normal((4, 3))])
+    g = result.gradients["W"]
+    assert result.exit_code == 1
+    assert set(g.causes) == {"repeated indices", "twice or half"}, g.diagnosis
+
+
+def test_a_doubled_lookup_that_keeps_its_first_positions_is_not_repeated_indices():
+    """Positions 0..2 kept: row 2 (indexed once) is wrong, so the repeats are not what it misses."""
+    idx = np.array([3, 0, 3, 2, 0])
+    result = gradcheck.check_layer(*_doubled_lookup(idx, kept=3), [np.random.default_rng(10).standard_normal((4, 3))])
+    g = result.gradients["W"]
+    assert result.exit_code == 1
+    assert "repeated indices" not in g.causes, g.diagnosis
