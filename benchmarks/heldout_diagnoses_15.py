@@ -22,6 +22,16 @@ that no cause of the table describes, and name none (each says why in a comment)
 - honest: no mistake named, only a count of the right entries (or none);
 - misleading: it names a mistake that is not the bug.
 
+Labels reviewed blind against the table of 2026-12-08 (main at 1681133) before measurement, from the bugs'
+code and the causes' sentences and scope alone (no diagnosis seen): added "permuted" to the embedding lookup
+read with idx.T (its 9 indices name each of W's 9 rows once, so the claim is the truth's rows moved, the same
+way for every dout: the entries moved that "permuted" names). No label removed. Today's new scope was checked
+against every case: "one slice of dout" now reads a pool's windows on a (batch, positions) input without
+channels (the 1-D max pool with = for += has channels, (3, 2, 9), and was already named by its windows). The
+2 cases that name no cause still name none: the layer norm without gamma before its projection is no factor
+(the projection mixes the entries) nor a statistic's path alone (the dout part is wrong too), and the net's
+grads['W2'] from z1 for a1 is z1's negative part times dscores, no mask of the truth nor a scale's input.
+
 Not yet measured: no diagnosis of these layers has been run, so the set has no figures yet.
 """
 
@@ -718,7 +728,7 @@ def _(bug):
     return gradcheck.check_layer(bag_forward, bag_backward, [r(8, 4), np.array([[0, 5, 7], [2, 2, 6], [1, 3, 4], [6, 0, 3]])])
 
 
-@case("embedding lookup (N = T = 3), np.add.at(dW, idx.T, dout) for idx", "W", "lookup index")
+@case("embedding lookup (N = T = 3), np.add.at(dW, idx.T, dout) for idx", "W", "lookup index", "permuted")
 def _(bug):
     r = draws(8532)
 
