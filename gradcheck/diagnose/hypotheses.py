@@ -26,7 +26,7 @@ from ..inputs.calling import Inputs
 from ..ops.arrays import format_shape
 from ..ops import arrays
 from ..ops.reductions import softmax
-from . import (attention, blocks, derivative_forms, dout_missing, indexing, local_factors, loss_axes, product_sums,
+from . import (attention, blocks, derivative_forms, indexing, local_factors, loss_axes, product_sums,
                reductions, relu_affine, rnn_steps, routing, shifts, statistic_path, windows)
 from .model_terms import Strengths
 from .operands import placed
@@ -1856,12 +1856,12 @@ def _dout_missing(ev: Evidence) -> dict[str, Any] | None:
     """An elementwise layer (one output of the input's shape, its truth dout times a local gradient entry by
     entry) whose claim is that local gradient alone, everywhere (where it is not one constant, of which any
     constant claim is a multiple) or on one side of an input's 0, the other side right: the same for every
-    dout where the truth changes with it (dout_missing.py)."""
+    dout where the truth changes with it (local_factors.py)."""
     k = ev.random
     if not has_claims(ev) or len(ev.outputs) != 1 or np.shape(ev.outputs[0]) != ev.shape or k < 2:
         return None
     douts = [np.asarray(d[0], dtype=np.float64) for d in ev.douts[:k]]
-    local = dout_missing.local_gradient(ev.true[:k], douts)
+    local = local_factors.local_gradient(ev.true[:k], douts)
     if local is None or not explains(ev, [local * d for d in douts], claimed=ev.true[:k]):
         return None
     regions = [("", np.ones(ev.shape, dtype=bool))]
