@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -213,6 +213,13 @@ def placed_at(g: Geometry, strides: tuple[int, ...], shape: tuple[int, ...], out
 FIT_RESIDUAL = 1e-6
 
 
+def _padded_fits(n: int, m: int, sizes: Iterable[int]) -> list[tuple[int, int, int]]:
+    """The (size, stride, padding) of windows, padded by 0 < p <= size // 2 per side, that turn n entries
+    along an axis into m: the windows of a padded conv (its kernel's size) or pool (any size)."""
+    return [(k, s, p) for k in sizes for s in range(1, STRIDE_MAX + 1) for p in range(1, k // 2 + 1)
+            if k <= n + 2 * p and (n + 2 * p - k) // s + 1 == m]
+
+
 def padded_geometries(shape: tuple[int, ...], out: tuple[int, ...],
                       kernels: Sequence[tuple[int, ...]]) -> list[Geometry]:
     """The geometries of windows of a kernel's size over the input padded by 0 < p <= size // 2 per side (a
@@ -223,12 +230,9 @@ def padded_geometries(shape: tuple[int, ...], out: tuple[int, ...],
         for kernel in kernels:
             if len(kernel) != len(axes):
                 continue
-            per_axis = []
-            for a, k in zip(axes, kernel):
-                per_axis.append([(s, p) for s in range(1, STRIDE_MAX + 1) for p in range(1, k // 2 + 1)
-                                 if (shape[a] + 2 * p - k) // s + 1 == out[a] and k <= shape[a] + 2 * p])
+            per_axis = [_padded_fits(shape[a], out[a], (k,)) for a, k in zip(axes, kernel)]
             for combo in itertools.product(*per_axis):
-                g = Geometry(axes, kernel, tuple(s for s, _ in combo), tuple(p for _, p in combo))
+                g = Geometry(axes, kernel, tuple(s for _, s, _ in combo), tuple(p for _, _, p in combo))
                 if g not in found:
                     found.append(g)
     return found if len(found) <= GEOMETRIES_MAX else []
@@ -240,9 +244,7 @@ def padded_pool_geometries(shape: tuple[int, ...], out: tuple[int, ...]) -> list
     overlapping along some axis; none where more than GEOMETRIES_MAX fit (the shapes say too little)."""
     found = []
     for axes in spatial_axes(shape, out, False):
-        per_axis = [[(k, s, p) for k in range(2, SIZE_MAX + 1) for s in range(1, STRIDE_MAX + 1)
-                     for p in range(1, k // 2 + 1) if k <= shape[a] + 2 * p and (shape[a] + 2 * p - k) // s + 1 == out[a]]
-                    for a in axes]
+        per_axis = [_padded_fits(shape[a], out[a], range(2, SIZE_MAX + 1)) for a in axes]
         for combo in itertools.product(*per_axis):
             g = Geometry(axes, tuple(k for k, _, _ in combo), tuple(s for _, s, _ in combo),
                          tuple(p for _, _, p in combo))
